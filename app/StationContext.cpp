@@ -1,0 +1,58 @@
+#include "StationContext.h"
+
+#include "StationSetup.h"
+#include "pki/IssuingCa.h"
+#include "pki/OpenSsl.h"
+#include "store/RecordStore.h"
+
+namespace imprint::app {
+
+using namespace imprint::core;
+
+QString StationContext::caSubject() const
+{
+    if (chain.isEmpty())
+        return {};
+    auto cert = ossl::certFromDer(chain.first());
+    if (!cert)
+        return {};
+    char* line = X509_NAME_oneline(X509_get_subject_name(cert->get()), nullptr, 0);
+    QString out = QString::fromUtf8(line);
+    OPENSSL_free(line);
+    return out;
+}
+
+Station::RegistrarFactory StationContext::registrarFactory() const
+{
+    return [signer = caSigner, chain = chain, db = dir.database(),
+            name = config.stationName]() -> Result<std::unique_ptr<Registrar>> {
+        auto store = RecordStore::open(db);
+        if (!store)
+            return std::unexpected(store.error());
+        auto ca = IssuingCa::create(signer, chain);
+        if (!ca)
+            return std::unexpected(ca.error());
+        return std::make_unique<Registrar>(std::move(*store), std::move(*ca), CertificateProfile::idevid(), name);
+    };
+}
+
+Result<StationContext> openStation(const QString& dataDir)
+{
+    StationContext ctx;
+    ctx.dir = DataDir(DataDir::resolve(dataDir));
+    auto config = ctx.dir.loadConfig();
+    if (!config)
+        return std::unexpected(config.error());
+    ctx.config = *config;
+    auto chain = ctx.dir.loadChain();
+    if (!chain)
+        return std::unexpected(chain.error());
+    ctx.chain = *chain;
+    auto signer = hsm::openCaSigner(ctx.config);
+    if (!signer)
+        return std::unexpected(signer.error());
+    ctx.caSigner = *signer;
+    return ctx;
+}
+
+} // namespace imprint::app

@@ -1,0 +1,83 @@
+// imprint: the operator's provisioning station window.
+
+#include "MainWindow.h"
+#include "SlotReport.h"
+#include "StationContext.h"
+#include "engine/SlotJob.h"
+#include "engine/Station.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QMessageBox>
+#include <QTextStream>
+#include <QTimer>
+
+using namespace imprint;
+
+int main(int argc, char** argv)
+{
+    QApplication app(argc, argv);
+    QApplication::setApplicationName(QStringLiteral("imprint"));
+    QApplication::setApplicationDisplayName(QStringLiteral("Imprint"));
+    QApplication::setApplicationVersion(QStringLiteral(IMPRINT_VERSION));
+
+    QCommandLineParser p;
+    p.setApplicationDescription(QStringLiteral("Imprint provisioning station."));
+    p.addHelpOption();
+    p.addVersionOption();
+    QCommandLineOption dataDir(QStringLiteral("data-dir"), QStringLiteral("Station data directory."),
+                               QStringLiteral("DIR"));
+    QCommandLineOption port(QStringLiteral("port"), QStringLiteral("Serial port of a fixture slot (repeatable)."),
+                            QStringLiteral("PATH"));
+    QCommandLineOption op(QStringLiteral("operator"), QStringLiteral("Operator name recorded with every step."),
+                          QStringLiteral("NAME"), qEnvironmentVariable("USER", QStringLiteral("operator")));
+    QCommandLineOption exitWhenDone(QStringLiteral("exit-when-done"),
+                                    QStringLiteral("Quit once every slot has passed or failed; print a summary."));
+    QCommandLineOption screenshot(QStringLiteral("screenshot"),
+                                  QStringLiteral("Save a picture of the window to FILE when the line is done."),
+                                  QStringLiteral("FILE"));
+    p.addOptions({dataDir, port, op, exitWhenDone, screenshot});
+    p.process(app);
+
+    QTextStream out(stdout);
+    QTextStream err(stderr);
+
+    auto ctx = app::openStation(p.value(dataDir));
+    if (!ctx) {
+        err << "imprint: " << ctx.error().text() << Qt::endl;
+        if (QGuiApplication::platformName() != QLatin1String("offscreen"))
+            QMessageBox::critical(nullptr, QStringLiteral("Imprint"), ctx.error().message);
+        return 2;
+    }
+    core::Station station(p.value(op));
+    if (auto r = station.start(ctx->registrarFactory()); !r) {
+        err << "imprint: " << r.error().text() << Qt::endl;
+        return 2;
+    }
+
+    ui::MainWindow window(&station, ctx->caSubject());
+    window.show();
+
+    int failed = 0;
+    QObject::connect(&station, &core::Station::finished, &window, [&] {
+        // Let the last repaint happen before the picture is taken.
+        QTimer::singleShot(300, &window, [&] {
+            if (p.isSet(screenshot)) {
+                if (!window.grab().save(p.value(screenshot)))
+                    err << "imprint: could not save the screenshot to " << p.value(screenshot) << Qt::endl;
+            }
+            if (!p.isSet(exitWhenDone))
+                return;
+            failed = 0;
+            for (const core::SlotJob* job : station.slotJobs()) {
+                out << app::slotResultLine(*job) << Qt::endl;
+                if (job->step() != core::SlotJob::Step::Passed)
+                    ++failed;
+            }
+            QApplication::exit(failed == 0 ? 0 : 1);
+        });
+    });
+    for (const QString& path : p.values(port))
+        station.addSerialSlot(path);
+    return QApplication::exec();
+}

@@ -1,0 +1,153 @@
+#include "DataDir.h"
+
+#include "pki/OpenSsl.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QSaveFile>
+#include <QSettings>
+#include <QStandardPaths>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace imprint::core {
+
+QString DataDir::resolve(const QString& explicitDir)
+{
+    if (!explicitDir.isEmpty())
+        return QDir(explicitDir).absolutePath();
+    const QString env = qEnvironmentVariable("IMPRINT_DATA_DIR");
+    if (!env.isEmpty())
+        return QDir(env).absolutePath();
+    QString base = qEnvironmentVariable("XDG_DATA_HOME");
+    if (base.isEmpty())
+        base = QDir::homePath() + QStringLiteral("/.local/share");
+    return base + QStringLiteral("/imprint");
+}
+
+DataDir::DataDir(QString path)
+    : m_path(std::move(path))
+{
+}
+
+QString DataDir::configFile() const { return m_path + QStringLiteral("/station.ini"); }
+QString DataDir::database() const { return m_path + QStringLiteral("/imprint.sqlite"); }
+QString DataDir::softhsmConf() const { return m_path + QStringLiteral("/softhsm2.conf"); }
+QString DataDir::tokenDir() const { return m_path + QStringLiteral("/tokens"); }
+QString DataDir::pinFile() const { return m_path + QStringLiteral("/secrets/user.pin"); }
+QString DataDir::soPinFile() const { return m_path + QStringLiteral("/secrets/so.pin"); }
+QString DataDir::rootCertFile() const { return m_path + QStringLiteral("/ca/root.pem"); }
+QString DataDir::caCertFile() const { return m_path + QStringLiteral("/ca/issuing-ca.pem"); }
+QString DataDir::chainFile() const { return m_path + QStringLiteral("/ca/chain.pem"); }
+
+bool DataDir::isInitialized() const
+{
+    return QFileInfo::exists(configFile()) && QFileInfo::exists(chainFile());
+}
+
+Result<StationConfig> DataDir::loadConfig() const
+{
+    if (!QFileInfo::exists(configFile()))
+        return fail(ErrorCode::NotInitialized,
+                    QStringLiteral("The data directory %1 is not set up; run \"imprintctl init\" first.").arg(m_path));
+    QSettings s(configFile(), QSettings::IniFormat);
+    if (s.status() != QSettings::NoError)
+        return fail(ErrorCode::BadInput, QStringLiteral("The settings file %1 cannot be read.").arg(configFile()));
+    StationConfig c;
+    c.stationName = s.value(QStringLiteral("station/name")).toString();
+    c.modulePath = s.value(QStringLiteral("hsm/module")).toString();
+    c.keyUri = s.value(QStringLiteral("hsm/ca-key")).toString();
+    c.softhsmConf = s.value(QStringLiteral("hsm/softhsm2-conf")).toString();
+    if (c.modulePath.isEmpty() || c.keyUri.isEmpty())
+        return fail(ErrorCode::BadInput,
+                    QStringLiteral("The settings file %1 does not name the PKCS#11 module and CA key "
+                                   "(hsm/module, hsm/ca-key).")
+                        .arg(configFile()));
+    if (c.stationName.isEmpty())
+        c.stationName = QStringLiteral("station");
+    return c;
+}
+
+Result<void> DataDir::saveConfig(const StationConfig& c) const
+{
+    QSettings s(configFile(), QSettings::IniFormat);
+    s.setValue(QStringLiteral("station/name"), c.stationName);
+    s.setValue(QStringLiteral("hsm/module"), c.modulePath);
+    s.setValue(QStringLiteral("hsm/ca-key"), c.keyUri);
+    s.setValue(QStringLiteral("hsm/softhsm2-conf"), c.softhsmConf);
+    s.sync();
+    if (s.status() != QSettings::NoError)
+        return fail(ErrorCode::Io, QStringLiteral("The settings file %1 could not be written.").arg(configFile()));
+    return {};
+}
+
+Result<QList<QByteArray>> DataDir::loadChain() const
+{
+    QFile f(chainFile());
+    if (!f.open(QIODevice::ReadOnly))
+        return fail(ErrorCode::NotInitialized,
+                    QStringLiteral("The CA chain %1 is missing; run \"imprintctl init\".").arg(chainFile()),
+                    f.errorString());
+    auto certs = ossl::certsDerFromPem(f.readAll());
+    if (!certs)
+        return fail(ErrorCode::BadInput, QStringLiteral("The CA chain %1 holds no certificate.").arg(chainFile()));
+    return certs;
+}
+
+Result<void> DataDir::writePrivateFile(const QString& path, const QByteArray& contents)
+{
+    QDir().mkpath(QFileInfo(path).absolutePath());
+    const QByteArray tmp = QFile::encodeName(path + QStringLiteral(".tmp"));
+    // Created 0600 from the start, so the secret is never readable by others, not even briefly.
+    const int fd = ::open(tmp.constData(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, S_IRUSR | S_IWUSR);
+    if (fd < 0)
+        return fail(ErrorCode::Io, QStringLiteral("Could not create %1.").arg(path), QString::fromLocal8Bit(strerror(errno)));
+    const bool ok = ::write(fd, contents.constData(), static_cast<size_t>(contents.size())) == contents.size()
+                    && ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok || ::rename(tmp.constData(), QFile::encodeName(path).constData()) != 0) {
+        ::unlink(tmp.constData());
+        return fail(ErrorCode::Io, QStringLiteral("Could not write %1.").arg(path));
+    }
+    return {};
+}
+
+Result<Secret> DataDir::readSecretFile(const QString& path)
+{
+    const QByteArray name = QFile::encodeName(path);
+    const int fd = ::open(name.constData(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return fail(ErrorCode::BadInput, QStringLiteral("The PIN file %1 cannot be opened.").arg(path),
+                    QString::fromLocal8Bit(strerror(errno)));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        return fail(ErrorCode::BadInput, QStringLiteral("The PIN file %1 is not a regular file.").arg(path));
+    }
+    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0 || st.st_uid != ::geteuid()) {
+        ::close(fd);
+        return fail(ErrorCode::BadInput,
+                    QStringLiteral("The PIN file %1 may be read by others (mode %2); it must belong to you and have "
+                                   "mode 0600 or 0400. Fix it with: chmod 600 %1")
+                        .arg(path)
+                        .arg(st.st_mode & 07777, 4, 8, QLatin1Char('0')));
+    }
+    QByteArray buf(4096, Qt::Uninitialized);
+    const ssize_t n = ::read(fd, buf.data(), static_cast<size_t>(buf.size()));
+    ::close(fd);
+    if (n < 0) {
+        OPENSSL_cleanse(buf.data(), static_cast<size_t>(buf.size()));
+        return fail(ErrorCode::Io, QStringLiteral("The PIN file %1 cannot be read.").arg(path));
+    }
+    qsizetype len = n;
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+        --len;
+    QByteArray pin = buf.left(len);
+    OPENSSL_cleanse(buf.data(), static_cast<size_t>(buf.size()));
+    return Secret(std::move(pin));
+}
+
+} // namespace imprint::core

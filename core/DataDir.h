@@ -1,0 +1,54 @@
+#pragma once
+
+#include "Error.h"
+#include "Secret.h"
+
+#include <QList>
+#include <QString>
+
+namespace imprint::core {
+
+/// The station's settings, kept in station.ini in the data directory. Holds no secret:
+/// the PIN is named by a pin-source (a file readable by its owner only), never stored here.
+struct StationConfig {
+    QString stationName;
+    QString modulePath;   ///< PKCS#11 module
+    QString keyUri;       ///< PKCS#11 URI of the issuing CA key
+    QString softhsmConf;  ///< SOFTHSM2_CONF for the embedded token, or empty for another module
+};
+
+/// The data directory: where the token (SoftHSM2), the database and the CA files live.
+class DataDir {
+public:
+    /// The directory to use: `explicitDir`, else $IMPRINT_DATA_DIR, else $XDG_DATA_HOME/imprint.
+    [[nodiscard]] static QString resolve(const QString& explicitDir = {});
+
+    explicit DataDir(QString path);
+
+    const QString& path() const { return m_path; }
+    QString configFile() const;
+    QString database() const;
+    QString softhsmConf() const;
+    QString tokenDir() const;
+    QString pinFile() const;
+    QString soPinFile() const;
+    QString rootCertFile() const;
+    QString caCertFile() const;
+    QString chainFile() const;
+
+    [[nodiscard]] bool isInitialized() const;
+    [[nodiscard]] Result<StationConfig> loadConfig() const;
+    [[nodiscard]] Result<void> saveConfig(const StationConfig& config) const;
+    /// The issuing CA certificate first, then its issuers up to the root (DER).
+    [[nodiscard]] Result<QList<QByteArray>> loadChain() const;
+
+    /// Writes a file only its owner can read (0600), atomically.
+    [[nodiscard]] static Result<void> writePrivateFile(const QString& path, const QByteArray& contents);
+    /// Reads a secret file, refusing it when anyone but its owner may read or write it.
+    [[nodiscard]] static Result<Secret> readSecretFile(const QString& path);
+
+private:
+    QString m_path;
+};
+
+} // namespace imprint::core

@@ -1,0 +1,55 @@
+#pragma once
+
+#include "device/DeviceTransport.h"
+#include "device/Frame.h"
+#include "device/Protocol.h"
+
+#include <QHash>
+#include <QObject>
+#include <QPointer>
+
+#include <functional>
+
+class QTimer;
+
+namespace imprint::core {
+
+/// Request/response exchange with one device over a transport: sequence numbers,
+/// framing, and a timeout on every call. Callbacks run on this object's thread and
+/// never after it is destroyed.
+class DeviceLink : public QObject {
+    Q_OBJECT
+public:
+    using Reply = std::function<void(Result<QCborMap>)>;
+
+    /// Takes ownership of the transport.
+    explicit DeviceLink(DeviceTransport* transport, QObject* parent = nullptr);
+    ~DeviceLink() override;
+
+    DeviceTransport* transport() const { return m_transport; }
+
+    /// Sends `op` and calls `reply` once: with the response body, the device's error,
+    /// a timeout, or the link's failure.
+    void call(const QString& op, const QCborMap& args, int timeoutMs, Reply reply);
+
+signals:
+    /// A frame or message that was not a reply to anything, or broken framing.
+    void protocolNoise(const QString& description);
+
+private:
+    struct Pending {
+        QString op;
+        Reply reply;
+        QTimer* timer = nullptr;
+    };
+    void onBytes(const QByteArray& bytes);
+    void finish(quint64 seq, Result<QCborMap> result);
+    void failAll(const Error& error);
+
+    DeviceTransport* m_transport;
+    frame::Decoder m_decoder;
+    QHash<quint64, Pending> m_pending;
+    quint64 m_nextSeq = 1;
+};
+
+} // namespace imprint::core

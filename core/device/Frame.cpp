@@ -1,0 +1,108 @@
+#include "device/Frame.h"
+
+#include <QtEndian>
+
+#include <array>
+
+namespace imprint::core::frame {
+
+namespace {
+
+constexpr std::array<std::uint32_t, 256> makeCrcTable()
+{
+    std::array<std::uint32_t, 256> table{};
+    for (std::uint32_t i = 0; i < 256; ++i) {
+        std::uint32_t c = i;
+        for (int k = 0; k < 8; ++k)
+            c = (c & 1U) ? 0xEDB88320U ^ (c >> 1) : c >> 1;
+        table[i] = c;
+    }
+    return table;
+}
+
+constexpr auto CrcTable = makeCrcTable();
+
+} // namespace
+
+std::uint32_t crc32(const char* data, qsizetype size)
+{
+    std::uint32_t c = 0xFFFFFFFFU;
+    for (qsizetype i = 0; i < size; ++i)
+        c = CrcTable[(c ^ static_cast<std::uint8_t>(data[i])) & 0xFFU] ^ (c >> 8);
+    return c ^ 0xFFFFFFFFU;
+}
+
+QByteArray encode(const QByteArray& payload)
+{
+    Q_ASSERT(payload.size() <= MaxPayload);
+    QByteArray out;
+    out.reserve(HeaderSize + payload.size() + TrailerSize);
+    out += static_cast<char>(Magic0);
+    out += static_cast<char>(Magic1);
+    out += static_cast<char>(Version);
+    out += '\0';
+    char len[4];
+    qToBigEndian(static_cast<quint32>(payload.size()), len);
+    out.append(len, 4);
+    out += payload;
+    char crc[4];
+    qToBigEndian(crc32(out.constData(), out.size()), crc);
+    out.append(crc, 4);
+    return out;
+}
+
+QList<Decoder::Event> Decoder::feed(const QByteArray& bytes)
+{
+    QList<Event> events;
+    m_buffer += bytes;
+    qsizetype skipped = 0;
+    auto flushSkipped = [&] {
+        if (skipped > 0)
+            events.append({{}, QStringLiteral("%1 byte(s) of noise between frames were dropped").arg(skipped)});
+        skipped = 0;
+    };
+
+    qsizetype pos = 0;
+    while (true) {
+        // Find the next magic.
+        while (pos < m_buffer.size()
+               && !(static_cast<std::uint8_t>(m_buffer[pos]) == Magic0
+                    && (pos + 1 >= m_buffer.size() || static_cast<std::uint8_t>(m_buffer[pos + 1]) == Magic1))) {
+            ++pos;
+            ++skipped;
+        }
+        if (m_buffer.size() - pos < HeaderSize)
+            break;
+        const char* h = m_buffer.constData() + pos;
+        const auto length = static_cast<qsizetype>(qFromBigEndian<quint32>(h + 4));
+        if (static_cast<std::uint8_t>(h[2]) != Version || length == 0 || length > MaxPayload) {
+            flushSkipped();
+            events.append({{}, static_cast<std::uint8_t>(h[2]) != Version
+                                   ? QStringLiteral("a frame of unknown protocol version %1 was dropped")
+                                         .arg(static_cast<std::uint8_t>(h[2]))
+                                   : QStringLiteral("a frame announcing %1 payload bytes was dropped (at most %2)")
+                                         .arg(length)
+                                         .arg(MaxPayload)});
+            ++pos; // resynchronise after this false or broken header
+            continue;
+        }
+        const qsizetype total = HeaderSize + length + TrailerSize;
+        if (m_buffer.size() - pos < total)
+            break;
+        const auto expected = qFromBigEndian<quint32>(h + HeaderSize + length);
+        if (crc32(h, HeaderSize + length) != expected) {
+            flushSkipped();
+            events.append({{}, QStringLiteral("a frame with a bad checksum was dropped")});
+            ++pos;
+            continue;
+        }
+        flushSkipped();
+        events.append({m_buffer.mid(pos + HeaderSize, length), {}});
+        pos += total;
+    }
+    flushSkipped();
+    m_buffer.remove(0, pos);
+    return events;
+}
+
+} // namespace imprint::core::frame

@@ -1,0 +1,261 @@
+#include "engine/SlotJob.h"
+
+#include "device/DeviceLink.h"
+#include "device/Protocol.h"
+#include "engine/Station.h"
+#include "pki/OpenSsl.h"
+
+#include <QCborArray>
+#include <QLoggingCategory>
+
+#include <openssl/rand.h>
+
+Q_LOGGING_CATEGORY(IMPRINT_SLOT, "imprint.slot", QtInfoMsg)
+
+namespace imprint::core {
+
+namespace {
+constexpr qsizetype MaxCsrBytes = 16 * 1024;
+constexpr qsizetype MaxCertBytes = 16 * 1024;
+constexpr qsizetype MaxSignatureBytes = 1024;
+} // namespace
+
+SlotJob::SlotJob(Station* station, int index, QString port, TransportFactory transport, QObject* parent)
+    : QObject(parent)
+    , m_station(station)
+    , m_index(index)
+    , m_port(std::move(port))
+    , m_transportFactory(std::move(transport))
+{
+}
+
+SlotJob::~SlotJob() = default;
+
+QString SlotJob::stepName(Step step)
+{
+    switch (step) {
+    case Step::Waiting: return QStringLiteral("waiting");
+    case Step::Connecting: return QStringLiteral("connecting");
+    case Step::Identifying: return QStringLiteral("identifying");
+    case Step::Keying: return QStringLiteral("generating key");
+    case Step::Issuing: return QStringLiteral("checking and issuing");
+    case Step::Injecting: return QStringLiteral("installing certificate");
+    case Step::Verifying: return QStringLiteral("verifying");
+    case Step::Locking: return QStringLiteral("locking");
+    case Step::Passed: return QStringLiteral("PASS");
+    case Step::Failed: return QStringLiteral("FAIL");
+    }
+    return {};
+}
+
+void SlotJob::setStep(Step step)
+{
+    m_step = step;
+    qCDebug(IMPRINT_SLOT) << m_port << stepName(step);
+    emit changed();
+}
+
+void SlotJob::start()
+{
+    delete m_link;
+    m_link = nullptr;
+    m_device = {};
+    m_jobId = 0;
+    m_issued = {};
+    m_failure.clear();
+    m_failureCode.clear();
+    m_elapsed.start();
+
+    m_link = new DeviceLink(m_transportFactory(), this);
+    connect(m_link->transport(), &DeviceTransport::opened, this, &SlotJob::identify);
+    // A broken link with no call in flight (e.g. open failed) still ends the job.
+    connect(m_link->transport(), &DeviceTransport::failed, this, [this](const Error& e) {
+        failWith(e);
+    });
+    connect(m_link, &DeviceLink::protocolNoise, this,
+            [this](const QString& what) { qCWarning(IMPRINT_SLOT) << m_port << "protocol noise:" << what; });
+    setStep(Step::Connecting);
+    m_link->transport()->open();
+}
+
+void SlotJob::retry()
+{
+    if (isFinished())
+        start();
+}
+
+void SlotJob::failWith(const Error& error)
+{
+    if (isFinished())
+        return;
+    m_failure = error.message;
+    m_failureCode = error.reason.isEmpty() ? errorCodeName(error.code) : error.reason;
+    m_failedStep = m_step;
+    qCWarning(IMPRINT_SLOT) << m_port << "failed:" << error.text();
+    if (m_link)
+        m_link->transport()->close();
+    if (m_jobId != 0) {
+        const qint64 job = m_jobId;
+        const QString serial = m_device.serial;
+        const QString reason = QStringLiteral("%1: %2").arg(m_failureCode, m_failure);
+        m_station->submit<Result<void>>(
+            this, [=](Registrar& r) { return r.finishJob(job, serial, false, reason); },
+            [this](Result<void> r) {
+                if (!r)
+                    qCCritical(IMPRINT_SLOT) << m_port << r.error().text();
+            });
+    }
+    setStep(Step::Failed);
+}
+
+void SlotJob::identify()
+{
+    setStep(Step::Identifying);
+    m_link->call(protocol::op::Identify, {}, m_timeouts.identifyMs, [this](Result<QCborMap> reply) {
+        if (!reply)
+            return failWith(reply.error());
+        auto identity = protocol::identityFromCbor(*reply);
+        if (!identity)
+            return failWith(identity.error());
+        m_device = *identity;
+        if (m_device.state == QLatin1String("locked"))
+            return failWith(Error{ErrorCode::DeviceRefused,
+                                  QStringLiteral("Device %1 is already provisioned and locked; set it aside.")
+                                      .arg(m_device.serial),
+                                  {}, QStringLiteral("already-locked")});
+        const DeviceIdentity device = m_device;
+        const QString port = m_port;
+        const QString op = m_station->operatorName();
+        m_station->submit<Result<qint64>>(
+            this, [=](Registrar& r) { return r.beginJob(device, port, op); },
+            [this](Result<qint64> job) {
+                if (!job)
+                    return failWith(job.error());
+                m_jobId = *job;
+                generateKey();
+            });
+    });
+}
+
+void SlotJob::generateKey()
+{
+    setStep(Step::Keying);
+    QCborMap args;
+    args.insert(QStringLiteral("key-type"), QStringLiteral("p256"));
+    m_link->call(protocol::op::GenerateKey, args, m_timeouts.keygenMs, [this](Result<QCborMap> reply) {
+        if (!reply)
+            return failWith(reply.error());
+        auto csr = protocol::bytesField(*reply, QStringLiteral("csr"), MaxCsrBytes);
+        if (!csr)
+            return failWith(csr.error());
+        issue(*csr);
+    });
+}
+
+void SlotJob::issue(const QByteArray& csr)
+{
+    setStep(Step::Issuing);
+    const qint64 job = m_jobId;
+    const DeviceIdentity device = m_device;
+    m_station->submit<Result<Issuance>>(
+        this, [=](Registrar& r) { return r.issue(job, device, csr); },
+        [this](Result<Issuance> issued) {
+            if (!issued)
+                return failWith(issued.error());
+            m_issued = std::move(*issued);
+            if (isFinished()) // unplugged while the certificate was being made
+                return;
+            inject();
+        });
+}
+
+void SlotJob::inject()
+{
+    setStep(Step::Injecting);
+    QCborMap args;
+    args.insert(QStringLiteral("cert"), m_issued.certificate.der);
+    QCborArray chain;
+    for (const auto& c : m_issued.chain)
+        chain.append(c);
+    args.insert(QStringLiteral("chain"), chain);
+    m_link->call(protocol::op::InstallCertificate, args, m_timeouts.exchangeMs, [this](Result<QCborMap> reply) {
+        if (!reply)
+            return failWith(reply.error());
+        readBack();
+    });
+}
+
+void SlotJob::readBack()
+{
+    setStep(Step::Verifying);
+    m_link->call(protocol::op::ReadCertificate, {}, m_timeouts.exchangeMs, [this](Result<QCborMap> reply) {
+        if (!reply)
+            return failWith(reply.error());
+        auto cert = protocol::bytesField(*reply, QStringLiteral("cert"), MaxCertBytes);
+        if (!cert)
+            return failWith(cert.error());
+        if (*cert != m_issued.certificate.der)
+            return failWith(Error{ErrorCode::VerificationFailed,
+                                  QStringLiteral("The device holds a different certificate from the one it was "
+                                                 "given; it did not store it correctly."),
+                                  {}, QStringLiteral("readback-mismatch")});
+        challenge();
+    });
+}
+
+void SlotJob::challenge()
+{
+    QByteArray nonce(protocol::ChallengeSize, Qt::Uninitialized);
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(nonce.data()), static_cast<int>(nonce.size())) != 1)
+        return failWith(ossl::cryptoFail(QStringLiteral("The random generator failed.")).error());
+    QCborMap args;
+    args.insert(QStringLiteral("challenge"), nonce);
+    m_link->call(protocol::op::SignChallenge, args, m_timeouts.exchangeMs, [this, nonce](Result<QCborMap> reply) {
+        if (!reply)
+            return failWith(reply.error());
+        auto sig = protocol::bytesField(*reply, QStringLiteral("signature"), MaxSignatureBytes);
+        if (!sig)
+            return failWith(sig.error());
+        // The signature is checked against the installed certificate's key: only the
+        // device that holds the private key for that certificate can produce it.
+        auto cert = ossl::certFromDer(m_issued.certificate.der);
+        if (!cert)
+            return failWith(cert.error());
+        const QByteArray signedData = QByteArray(protocol::ChallengeContext) + nonce;
+        if (!ossl::verifySha256(X509_get0_pubkey(cert->get()), signedData, *sig))
+            return failWith(Error{ErrorCode::VerificationFailed,
+                                  QStringLiteral("The device could not prove it holds the key of its certificate "
+                                                 "(wrong challenge signature)."),
+                                  {}, QStringLiteral("challenge-failed")});
+        const qint64 job = m_jobId;
+        const QString serial = m_issued.certificate.serialHex;
+        m_station->submit<Result<void>>(
+            this, [=](Registrar& r) { return r.certificateVerified(job, serial); },
+            [this](Result<void> r) {
+                if (!r)
+                    return failWith(r.error());
+                lock();
+            });
+    });
+}
+
+void SlotJob::lock()
+{
+    setStep(Step::Locking);
+    m_link->call(protocol::op::Lock, {}, m_timeouts.exchangeMs, [this](Result<QCborMap> reply) {
+        if (!reply)
+            return failWith(reply.error());
+        const qint64 job = m_jobId;
+        const QString serial = m_device.serial;
+        m_station->submit<Result<void>>(
+            this, [=](Registrar& r) { return r.finishJob(job, serial, true, {}); },
+            [this](Result<void> r) {
+                if (!r)
+                    return failWith(r.error());
+                m_link->transport()->close();
+                setStep(Step::Passed);
+            });
+    });
+}
+
+} // namespace imprint::core

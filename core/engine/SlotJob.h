@@ -1,0 +1,89 @@
+#pragma once
+
+#include "Error.h"
+#include "device/DeviceIdentity.h"
+#include "engine/Registrar.h"
+
+#include <QElapsedTimer>
+#include <QObject>
+
+#include <functional>
+
+namespace imprint::core {
+
+class DeviceLink;
+class DeviceTransport;
+class Station;
+
+/// One fixture slot working through the pipeline for the device on it:
+/// connect -> identify -> key -> check and issue -> inject -> verify -> lock.
+class SlotJob : public QObject {
+    Q_OBJECT
+public:
+    enum class Step { Waiting, Connecting, Identifying, Keying, Issuing, Injecting, Verifying, Locking, Passed, Failed };
+    Q_ENUM(Step)
+
+    using TransportFactory = std::function<DeviceTransport*()>;
+
+    /// Per-step timeouts; key generation on a real secure element can take many seconds.
+    struct Timeouts {
+        int identifyMs = 5000;
+        int keygenMs = 60000;
+        int exchangeMs = 10000;
+    };
+
+    SlotJob(Station* station, int index, QString port, TransportFactory transport, QObject* parent = nullptr);
+    ~SlotJob() override;
+
+    void start();
+    /// Operator action: run the whole pipeline again on this slot.
+    void retry();
+
+    int index() const { return m_index; }
+    const QString& port() const { return m_port; }
+    Step step() const { return m_step; }
+    bool isFinished() const { return m_step == Step::Passed || m_step == Step::Failed; }
+    const DeviceIdentity& device() const { return m_device; }
+    /// Why the slot failed, in plain words, or empty.
+    const QString& failure() const { return m_failure; }
+    const QString& failureCode() const { return m_failureCode; }
+    /// The step that was running when the slot failed.
+    Step failedStep() const { return m_failedStep; }
+    const IssuedCertificate& certificate() const { return m_issued.certificate; }
+    qint64 elapsedMs() const { return m_elapsed.isValid() ? m_elapsed.elapsed() : 0; }
+
+    /// Plain name of a step for screens and logs.
+    static QString stepName(Step step);
+
+signals:
+    void changed();
+
+private:
+    void setStep(Step step);
+    void failWith(const Error& error);
+    void identify();
+    void generateKey();
+    void issue(const QByteArray& csr);
+    void inject();
+    void readBack();
+    void challenge();
+    void lock();
+
+    Station* m_station;
+    int m_index;
+    QString m_port;
+    TransportFactory m_transportFactory;
+    DeviceLink* m_link = nullptr;
+    Timeouts m_timeouts;
+
+    Step m_step = Step::Waiting;
+    DeviceIdentity m_device;
+    qint64 m_jobId = 0;
+    Issuance m_issued;
+    QString m_failure;
+    QString m_failureCode;
+    Step m_failedStep = Step::Waiting;
+    QElapsedTimer m_elapsed;
+};
+
+} // namespace imprint::core

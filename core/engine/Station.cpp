@@ -1,0 +1,69 @@
+#include "engine/Station.h"
+
+#include "device/SerialTransport.h"
+#include "engine/SlotJob.h"
+
+namespace imprint::core {
+
+Station::Station(QString operatorName, QObject* parent)
+    : QObject(parent)
+    , m_operator(std::move(operatorName))
+{
+    m_thread.setObjectName(QStringLiteral("registrar"));
+    m_worker = new QObject;
+    m_worker->moveToThread(&m_thread);
+    connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
+    m_thread.start();
+}
+
+Station::~Station()
+{
+    qDeleteAll(m_slots);
+    m_slots.clear();
+    // The registrar's store connection must be closed on its own thread.
+    QMetaObject::invokeMethod(m_worker, [this] { m_registrar.reset(); }, Qt::BlockingQueuedConnection);
+    m_thread.quit();
+    m_thread.wait();
+}
+
+Result<void> Station::start(const RegistrarFactory& factory)
+{
+    Result<void> outcome;
+    QMetaObject::invokeMethod(
+        m_worker,
+        [&] {
+            auto r = factory();
+            if (r)
+                m_registrar = std::move(*r);
+            else
+                outcome = std::unexpected(r.error());
+        },
+        Qt::BlockingQueuedConnection);
+    return outcome;
+}
+
+SlotJob* Station::addSerialSlot(const QString& portPath)
+{
+    const int index = static_cast<int>(m_slots.size());
+    auto* job = new SlotJob(this, index, portPath, [portPath] { return new SerialTransport(portPath); });
+    m_slots.append(job);
+    connect(job, &SlotJob::changed, this, [this, index] {
+        emit slotChanged(index);
+        if (allFinished())
+            emit finished();
+    });
+    emit slotAdded(index);
+    job->start();
+    return job;
+}
+
+bool Station::allFinished() const
+{
+    for (const SlotJob* job : m_slots) {
+        if (!job->isFinished())
+            return false;
+    }
+    return true;
+}
+
+} // namespace imprint::core

@@ -1,0 +1,69 @@
+#pragma once
+
+#include "Error.h"
+#include "engine/Registrar.h"
+
+#include <QList>
+#include <QObject>
+#include <QPointer>
+#include <QThread>
+
+#include <functional>
+#include <memory>
+
+namespace imprint::core {
+
+class SlotJob;
+
+/// The provisioning engine: slots on the GUI (or CLI) thread, each driven
+/// asynchronously, and one Registrar on its own thread for checks, signing and records.
+class Station : public QObject {
+    Q_OBJECT
+public:
+    using RegistrarFactory = std::function<Result<std::unique_ptr<Registrar>>()>;
+
+    explicit Station(QString operatorName, QObject* parent = nullptr);
+    ~Station() override;
+
+    /// Builds the Registrar on its thread (the store connection belongs to that thread).
+    /// Blocks until it is ready; call once, before the event loop is busy.
+    [[nodiscard]] Result<void> start(const RegistrarFactory& factory);
+
+    /// Adds a slot for a serial port and starts provisioning on it.
+    SlotJob* addSerialSlot(const QString& portPath);
+
+    const QList<SlotJob*>& slotJobs() const { return m_slots; }
+    const QString& operatorName() const { return m_operator; }
+
+    /// Runs `work` on the Registrar's thread, then `done` on this thread, but only while
+    /// `context` is alive. The one way slots reach the HSM and the store.
+    template <typename T>
+    void submit(QObject* context, std::function<T(Registrar&)> work, std::function<void(T)> done)
+    {
+        QPointer<QObject> guard(context);
+        QMetaObject::invokeMethod(m_worker, [this, guard, work = std::move(work), done = std::move(done)]() mutable {
+            auto result = std::make_shared<T>(work(*m_registrar));
+            QMetaObject::invokeMethod(this, [guard, result, done = std::move(done)] {
+                if (guard)
+                    done(std::move(*result));
+            });
+        });
+    }
+
+    /// True when every slot has passed or failed.
+    [[nodiscard]] bool allFinished() const;
+
+signals:
+    void slotChanged(int index);
+    void slotAdded(int index);
+    void finished();
+
+private:
+    QString m_operator;
+    QThread m_thread;
+    QObject* m_worker = nullptr; ///< lives on m_thread; context for queued work
+    std::unique_ptr<Registrar> m_registrar;
+    QList<SlotJob*> m_slots;
+};
+
+} // namespace imprint::core

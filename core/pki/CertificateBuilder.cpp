@@ -1,0 +1,217 @@
+#include "pki/CertificateBuilder.h"
+
+#include <openssl/objects.h>
+#include <openssl/rand.h>
+
+namespace imprint::core {
+
+namespace {
+
+// DER definite-length header for a constructed/primitive value of `len` bytes.
+QByteArray derHeader(unsigned char tag, qsizetype len)
+{
+    QByteArray out;
+    out += static_cast<char>(tag);
+    if (len < 0x80) {
+        out += static_cast<char>(len);
+    } else {
+        QByteArray bytes;
+        for (auto v = static_cast<quint64>(len); v != 0; v >>= 8)
+            bytes.prepend(static_cast<char>(v & 0xff));
+        out += static_cast<char>(0x80 | bytes.size());
+        out += bytes;
+    }
+    return out;
+}
+
+// SEQUENCE { tbs, signatureAlgorithm, BIT STRING signature } -- the outer shape shared
+// by Certificate (RFC 5280 4.1) and CertificationRequest (RFC 2986 4.2).
+Result<QByteArray> assembleSigned(const QByteArray& tbs, int sigNid, Signer& signer)
+{
+    auto signature = signer.signSha256(tbs);
+    if (!signature)
+        return std::unexpected(signature.error());
+
+    std::unique_ptr<X509_ALGOR, ossl::Deleter<X509_ALGOR_free>> alg{X509_ALGOR_new()};
+    // RSA signature algorithms carry an explicit NULL parameter; ECDSA ones carry none (RFC 5758 3.2).
+    const int ptype = sigNid == NID_sha256WithRSAEncryption ? V_ASN1_NULL : V_ASN1_UNDEF;
+    if (!alg || X509_ALGOR_set0(alg.get(), OBJ_nid2obj(sigNid), ptype, nullptr) != 1)
+        return ossl::cryptoFail(QStringLiteral("Could not encode the signature algorithm."));
+    const int algLen = i2d_X509_ALGOR(alg.get(), nullptr);
+    QByteArray algDer(algLen, Qt::Uninitialized);
+    auto* p = reinterpret_cast<unsigned char*>(algDer.data());
+    i2d_X509_ALGOR(alg.get(), &p);
+
+    QByteArray bits = derHeader(0x03, signature->size() + 1);
+    bits += '\0'; // no unused bits
+    bits += *signature;
+
+    const QByteArray body = tbs + algDer + bits;
+    return derHeader(0x30, body.size()) + body;
+}
+
+} // namespace
+
+Result<int> sha256SignatureNid(const QByteArray& spki)
+{
+    auto key = ossl::publicKeyFromDer(spki);
+    if (!key)
+        return std::unexpected(key.error());
+    switch (EVP_PKEY_get_base_id(key->get())) {
+    case EVP_PKEY_EC:
+        return NID_ecdsa_with_SHA256;
+    case EVP_PKEY_RSA:
+        return NID_sha256WithRSAEncryption;
+    default:
+        return fail(ErrorCode::Crypto, QStringLiteral("The signing key's algorithm is not supported."));
+    }
+}
+
+Result<ossl::Name> makeName(const QList<NameEntry>& entries)
+{
+    ossl::Name name{X509_NAME_new()};
+    for (const auto& [field, value] : entries) {
+        const QByteArray utf8 = value.toUtf8();
+        if (X509_NAME_add_entry_by_txt(name.get(), field.toLatin1().constData(), MBSTRING_UTF8,
+                                       reinterpret_cast<const unsigned char*>(utf8.constData()),
+                                       static_cast<int>(utf8.size()), -1, 0)
+            != 1)
+            return ossl::cryptoFail(QStringLiteral("The name attribute %1 is not valid.").arg(field));
+    }
+    return name;
+}
+
+CertificateBuilder::CertificateBuilder()
+    : m_cert(X509_new())
+{
+    if (!m_cert || X509_set_version(m_cert.get(), X509_VERSION_3) != 1)
+        setError(QStringLiteral("Could not create a certificate."));
+}
+
+void CertificateBuilder::setError(QString message)
+{
+    if (!m_failed) {
+        m_failed = true;
+        m_firstError = Error{ErrorCode::Crypto, std::move(message), ossl::drainErrors(), {}};
+    }
+}
+
+CertificateBuilder& CertificateBuilder::subject(const X509_NAME* name)
+{
+    if (X509_set_subject_name(m_cert.get(), name) != 1)
+        setError(QStringLiteral("Could not set the certificate subject."));
+    return *this;
+}
+
+CertificateBuilder& CertificateBuilder::issuer(const X509* issuerCert)
+{
+    m_issuer = issuerCert;
+    return *this;
+}
+
+CertificateBuilder& CertificateBuilder::publicKey(EVP_PKEY* key)
+{
+    if (X509_set_pubkey(m_cert.get(), key) != 1)
+        setError(QStringLiteral("Could not set the certificate public key."));
+    return *this;
+}
+
+CertificateBuilder& CertificateBuilder::validity(const QDateTime& notBefore, const QDateTime& notAfter)
+{
+    std::unique_ptr<ASN1_TIME, ossl::Deleter<ASN1_TIME_free>> from{ASN1_TIME_set(nullptr, notBefore.toSecsSinceEpoch())};
+    std::unique_ptr<ASN1_TIME, ossl::Deleter<ASN1_TIME_free>> to{ASN1_TIME_set(nullptr, notAfter.toSecsSinceEpoch())};
+    if (!from || !to || X509_set1_notBefore(m_cert.get(), from.get()) != 1
+        || X509_set1_notAfter(m_cert.get(), to.get()) != 1)
+        setError(QStringLiteral("Could not set the certificate validity."));
+    return *this;
+}
+
+CertificateBuilder& CertificateBuilder::validForever(const QDateTime& notBefore)
+{
+    std::unique_ptr<ASN1_TIME, ossl::Deleter<ASN1_TIME_free>> from{ASN1_TIME_set(nullptr, notBefore.toSecsSinceEpoch())};
+    std::unique_ptr<ASN1_TIME, ossl::Deleter<ASN1_TIME_free>> to{ASN1_TIME_new()};
+    if (!from || !to || ASN1_TIME_set_string_X509(to.get(), "99991231235959Z") != 1
+        || X509_set1_notBefore(m_cert.get(), from.get()) != 1 || X509_set1_notAfter(m_cert.get(), to.get()) != 1)
+        setError(QStringLiteral("Could not set the certificate validity."));
+    return *this;
+}
+
+CertificateBuilder& CertificateBuilder::extension(int nid, const char* value)
+{
+    m_extensions.append({nid, QByteArray(value)});
+    return *this;
+}
+
+Result<void> CertificateBuilder::randomSerial()
+{
+    unsigned char bytes[16];
+    if (RAND_bytes(bytes, sizeof bytes) != 1)
+        return ossl::cryptoFail(QStringLiteral("The random generator failed."));
+    bytes[0] &= 0x7f; // positive
+    bytes[0] |= 0x40; // and a fixed length of 16 octets, so every serial has 127 bits
+    ossl::BigNum bn{BN_bin2bn(bytes, sizeof bytes, nullptr)};
+    if (!bn || !BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(m_cert.get())))
+        return ossl::cryptoFail(QStringLiteral("Could not set the certificate serial number."));
+    return {};
+}
+
+Result<ossl::Cert> CertificateBuilder::sign(Signer& signer)
+{
+    const X509* issuerCert = m_issuer ? m_issuer : m_cert.get();
+    if (X509_set_issuer_name(m_cert.get(), X509_get_subject_name(issuerCert)) != 1)
+        setError(QStringLiteral("Could not set the certificate issuer."));
+
+    X509V3_CTX ctx;
+    X509V3_set_ctx(&ctx, const_cast<X509*>(issuerCert), m_cert.get(), nullptr, nullptr, 0);
+    for (const auto& [nid, value] : m_extensions) {
+        ossl::Extension ext{X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.constData())};
+        if (!ext || X509_add_ext(m_cert.get(), ext.get(), -1) != 1)
+            setError(QStringLiteral("Could not add the %1 extension.").arg(QString::fromLatin1(OBJ_nid2sn(nid))));
+    }
+    if (m_failed)
+        return std::unexpected(m_firstError);
+
+    auto nid = sha256SignatureNid(signer.publicKey());
+    if (!nid)
+        return std::unexpected(nid.error());
+    // The TBSCertificate carries its own copy of the signature algorithm (RFC 5280 4.1.2.3);
+    // OpenSSL exposes it read-only, but the object is ours and not yet encoded.
+    auto* tbsAlg = const_cast<X509_ALGOR*>(X509_get0_tbs_sigalg(m_cert.get()));
+    X509_ALGOR_set0(tbsAlg, OBJ_nid2obj(*nid), *nid == NID_sha256WithRSAEncryption ? V_ASN1_NULL : V_ASN1_UNDEF,
+                    nullptr);
+
+    unsigned char* tbsBuf = nullptr;
+    const int tbsLen = i2d_re_X509_tbs(m_cert.get(), &tbsBuf);
+    if (tbsLen <= 0)
+        return ossl::cryptoFail(QStringLiteral("Could not encode the certificate."));
+    const QByteArray tbs(reinterpret_cast<const char*>(tbsBuf), tbsLen);
+    OPENSSL_free(tbsBuf);
+
+    auto der = assembleSigned(tbs, *nid, signer);
+    if (!der)
+        return std::unexpected(der.error());
+    return ossl::certFromDer(*der);
+}
+
+Result<ossl::Req> signRequest(X509_REQ* req, Signer& signer)
+{
+    auto nid = sha256SignatureNid(signer.publicKey());
+    if (!nid)
+        return std::unexpected(nid.error());
+    unsigned char* buf = nullptr;
+    const int len = i2d_re_X509_REQ_tbs(req, &buf);
+    if (len <= 0)
+        return ossl::cryptoFail(QStringLiteral("Could not encode the certificate request."));
+    const QByteArray tbs(reinterpret_cast<const char*>(buf), len);
+    OPENSSL_free(buf);
+    auto der = assembleSigned(tbs, *nid, signer);
+    if (!der)
+        return std::unexpected(der.error());
+    const auto* p = reinterpret_cast<const unsigned char*>(der->constData());
+    ossl::Req out{d2i_X509_REQ(nullptr, &p, der->size())};
+    if (!out)
+        return ossl::cryptoFail(QStringLiteral("The signed request could not be decoded."));
+    return out;
+}
+
+} // namespace imprint::core

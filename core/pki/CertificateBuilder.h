@@ -1,0 +1,54 @@
+#pragma once
+
+#include "pki/OpenSsl.h"
+#include "pki/Signer.h"
+
+#include <QDateTime>
+#include <QList>
+#include <QPair>
+
+namespace imprint::core {
+
+/// One relative distinguished name attribute, by OpenSSL short name ("CN", "O", "serialNumber").
+using NameEntry = QPair<QString, QString>;
+
+[[nodiscard]] Result<ossl::Name> makeName(const QList<NameEntry>& entries);
+
+/// Builds an X.509 v3 certificate and has a Signer sign it. The signature is computed
+/// over the DER TBSCertificate and assembled here, so any Signer works: a token key
+/// signs without OpenSSL ever holding the private key.
+class CertificateBuilder {
+public:
+    CertificateBuilder();
+
+    CertificateBuilder& subject(const X509_NAME* name);
+    /// The issuer's certificate; leave unset for a self-signed certificate.
+    CertificateBuilder& issuer(const X509* issuerCert);
+    CertificateBuilder& publicKey(EVP_PKEY* key);
+    CertificateBuilder& validity(const QDateTime& notBefore, const QDateTime& notAfter);
+    /// notAfter = 99991231235959Z, the "no well-defined expiration" value of RFC 5280 4.1.2.5.
+    CertificateBuilder& validForever(const QDateTime& notBefore);
+    /// Adds an extension in OpenSSL's configuration syntax, e.g. "critical,CA:TRUE".
+    CertificateBuilder& extension(int nid, const char* value);
+
+    /// Random positive serial of 127 bits (RFC 5280 allows 20 octets; CA/B asks for >= 64 random bits).
+    [[nodiscard]] Result<void> randomSerial();
+
+    [[nodiscard]] Result<ossl::Cert> sign(Signer& signer);
+
+private:
+    ossl::Cert m_cert;
+    const X509* m_issuer = nullptr;
+    QList<QPair<int, QByteArray>> m_extensions;
+    Error m_firstError{ErrorCode::Crypto, {}, {}, {}};
+    bool m_failed = false;
+    void setError(QString message);
+};
+
+/// Signs a PKCS#10 request in place of X509_REQ_sign, for any Signer.
+[[nodiscard]] Result<ossl::Req> signRequest(X509_REQ* req, Signer& signer);
+
+/// The DER AlgorithmIdentifier nid for "SHA-256 with this key's algorithm".
+[[nodiscard]] Result<int> sha256SignatureNid(const QByteArray& spki);
+
+} // namespace imprint::core

@@ -1,0 +1,139 @@
+#include "pki/OpenSsl.h"
+
+#include <QCryptographicHash>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+namespace imprint::core::ossl {
+
+QString drainErrors()
+{
+    QStringList parts;
+    unsigned long code = 0;
+    while ((code = ERR_get_error()) != 0) {
+        char buf[256];
+        ERR_error_string_n(code, buf, sizeof buf);
+        parts << QString::fromLatin1(buf);
+    }
+    return parts.join(QStringLiteral("; "));
+}
+
+std::unexpected<Error> cryptoFail(QString message)
+{
+    return fail(ErrorCode::Crypto, std::move(message), drainErrors());
+}
+
+Result<Cert> certFromDer(const QByteArray& der)
+{
+    const auto* p = reinterpret_cast<const unsigned char*>(der.constData());
+    Cert cert{d2i_X509(nullptr, &p, der.size())};
+    if (!cert)
+        return cryptoFail(QStringLiteral("The data is not a valid X.509 certificate."));
+    if (p != reinterpret_cast<const unsigned char*>(der.constData()) + der.size())
+        return fail(ErrorCode::BadInput, QStringLiteral("The certificate has trailing bytes after its DER encoding."));
+    return cert;
+}
+
+Result<QList<QByteArray>> certsDerFromPem(const QByteArray& pem)
+{
+    Bio bio{BIO_new_mem_buf(pem.constData(), static_cast<int>(pem.size()))};
+    QList<QByteArray> out;
+    while (true) {
+        Cert cert{PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)};
+        if (!cert)
+            break;
+        out << certToDer(cert.get());
+    }
+    ERR_clear_error(); // the loop always ends on a "no start line" error
+    if (out.isEmpty())
+        return fail(ErrorCode::BadInput, QStringLiteral("No PEM certificate was found."));
+    return out;
+}
+
+Result<Cert> certFromPem(const QByteArray& pem)
+{
+    auto ders = certsDerFromPem(pem);
+    if (!ders)
+        return std::unexpected(ders.error());
+    return certFromDer(ders->first());
+}
+
+QByteArray certToDer(const X509* cert)
+{
+    const int len = i2d_X509(cert, nullptr);
+    if (len <= 0)
+        return {};
+    QByteArray out(len, Qt::Uninitialized);
+    auto* p = reinterpret_cast<unsigned char*>(out.data());
+    i2d_X509(cert, &p);
+    return out;
+}
+
+QByteArray derToPem(const QByteArray& certDer)
+{
+    QByteArray out = "-----BEGIN CERTIFICATE-----\n";
+    const QByteArray b64 = certDer.toBase64();
+    for (qsizetype i = 0; i < b64.size(); i += 64)
+        out += b64.mid(i, 64) + '\n';
+    out += "-----END CERTIFICATE-----\n";
+    return out;
+}
+
+QByteArray certToPem(const X509* cert)
+{
+    return derToPem(certToDer(cert));
+}
+
+QByteArray publicKeyDer(const EVP_PKEY* key)
+{
+    const int len = i2d_PUBKEY(key, nullptr);
+    if (len <= 0)
+        return {};
+    QByteArray out(len, Qt::Uninitialized);
+    auto* p = reinterpret_cast<unsigned char*>(out.data());
+    i2d_PUBKEY(key, &p);
+    return out;
+}
+
+Result<PKey> publicKeyFromDer(const QByteArray& spki)
+{
+    const auto* p = reinterpret_cast<const unsigned char*>(spki.constData());
+    PKey key{d2i_PUBKEY(nullptr, &p, spki.size())};
+    if (!key)
+        return cryptoFail(QStringLiteral("The public key could not be decoded."));
+    return key;
+}
+
+QString serialHex(const X509* cert)
+{
+    BigNum bn{ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr)};
+    if (!bn)
+        return {};
+    char* hex = BN_bn2hex(bn.get());
+    QString out = QString::fromLatin1(hex);
+    OPENSSL_free(hex);
+    return out;
+}
+
+QString sha256Hex(const QByteArray& data)
+{
+    return QString::fromLatin1(QCryptographicHash::hash(data, QCryptographicHash::Sha256).toHex());
+}
+
+bool verifySha256(EVP_PKEY* key, const QByteArray& data, const QByteArray& signature)
+{
+    MdCtx ctx{EVP_MD_CTX_new()};
+    if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) != 1) {
+        ERR_clear_error();
+        return false;
+    }
+    const int rc = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.constData()),
+                                    static_cast<size_t>(signature.size()),
+                                    reinterpret_cast<const unsigned char*>(data.constData()),
+                                    static_cast<size_t>(data.size()));
+    ERR_clear_error();
+    return rc == 1;
+}
+
+} // namespace imprint::core::ossl

@@ -1,0 +1,80 @@
+#pragma once
+
+#include "Error.h"
+#include "device/DeviceIdentity.h"
+
+#include <QDateTime>
+#include <QList>
+#include <QString>
+
+#include <optional>
+
+namespace imprint::core {
+
+/// What is known of one device.
+struct DeviceRecord {
+    QString serial;
+    QString model;
+    QString firmware;
+    QString status; ///< in-progress, passed, failed
+    QString statusReason;
+    QDateTime firstSeen;
+    QDateTime updated;
+};
+
+struct CertificateRecord {
+    QString serialHex;
+    QString deviceSerial;
+    QByteArray der;
+    QString sha256;
+    QString state; ///< issued, installed, verified
+    QDateTime issuedAt;
+};
+
+struct StepRecord {
+    qint64 jobId = 0;
+    QString step;
+    QString status;
+    QString detail;
+    QDateTime at;
+};
+
+/// The station's durable records in one SQLite file (WAL). One instance per thread:
+/// the engine has exactly one writer; readers (QA queries) open their own.
+class RecordStore {
+public:
+    ~RecordStore();
+    RecordStore(RecordStore&&) noexcept;
+    RecordStore& operator=(RecordStore&&) = delete;
+    RecordStore(const RecordStore&) = delete;
+
+    /// Opens (and creates or migrates) the store. `readOnly` opens without migrating.
+    [[nodiscard]] static Result<RecordStore> open(const QString& path, bool readOnly = false);
+
+    [[nodiscard]] int schemaVersion() const;
+
+    /// Starts a provisioning job for an identified device; returns the job id.
+    [[nodiscard]] Result<qint64> beginJob(const DeviceIdentity& device, const QString& port, const QString& station,
+                                          const QString& operatorName);
+    [[nodiscard]] Result<void> recordStep(qint64 jobId, const QString& step, const QString& status,
+                                          const QString& detail = {});
+    /// Durably commits an issued certificate; must succeed before the certificate leaves the station.
+    [[nodiscard]] Result<void> recordIssued(qint64 jobId, const QString& deviceSerial, const QByteArray& der,
+                                            const QString& serialHex, const QString& sha256,
+                                            const QString& publicKeySha256);
+    [[nodiscard]] Result<void> setCertificateState(const QString& serialHex, const QString& state);
+    [[nodiscard]] Result<void> finishJob(qint64 jobId, const QString& deviceSerial, bool passed, const QString& reason);
+
+    /// The device that holds a certificate for this public key, if any.
+    [[nodiscard]] Result<std::optional<QString>> keyOwner(const QString& publicKeySha256) const;
+
+    [[nodiscard]] Result<std::optional<DeviceRecord>> device(const QString& serial) const;
+    [[nodiscard]] Result<QList<CertificateRecord>> certificates(const QString& deviceSerial) const;
+    [[nodiscard]] Result<QList<StepRecord>> steps(const QString& deviceSerial, int limit = 200) const;
+
+private:
+    explicit RecordStore(QString connectionName);
+    QString m_connection;
+};
+
+} // namespace imprint::core
