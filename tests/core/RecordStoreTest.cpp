@@ -1,0 +1,144 @@
+#include "store/RecordStore.h"
+
+#include <QSqlDatabase>
+#include <QSqlQuery>
+#include <QTemporaryDir>
+
+#include <catch2/catch.hpp>
+
+using namespace imprint::core;
+
+namespace {
+DeviceIdentity device(const QString& serial)
+{
+    return {serial, QStringLiteral("Model"), QStringLiteral("1.0"), QStringLiteral("blank"), {}};
+}
+} // namespace
+
+TEST_CASE("A new store is created at the latest schema, in WAL mode")
+{
+    QTemporaryDir tmp;
+    const QString path = tmp.filePath(QStringLiteral("s.sqlite"));
+    {
+        auto store = RecordStore::open(path);
+        REQUIRE(store.has_value());
+        CHECK(store->schemaVersion() == 1);
+    }
+    {
+        // Reopening does not migrate again and keeps the version.
+        auto store = RecordStore::open(path);
+        REQUIRE(store.has_value());
+        CHECK(store->schemaVersion() == 1);
+    }
+    QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("probe"));
+    db.setDatabaseName(path);
+    REQUIRE(db.open());
+    QSqlQuery q(db);
+    REQUIRE(q.exec(QStringLiteral("PRAGMA journal_mode")));
+    REQUIRE(q.next());
+    CHECK(q.value(0).toString() == QLatin1String("wal"));
+    q = QSqlQuery();
+    db.close();
+    db = QSqlDatabase();
+    QSqlDatabase::removeDatabase(QStringLiteral("probe"));
+}
+
+TEST_CASE("A job's story is recorded and read back")
+{
+    QTemporaryDir tmp;
+    auto store = RecordStore::open(tmp.filePath(QStringLiteral("s.sqlite")));
+    REQUIRE(store.has_value());
+    auto job = store->beginJob(device(QStringLiteral("SN-1")), QStringLiteral("/dev/pts/9"), QStringLiteral("st"),
+                               QStringLiteral("alice"));
+    REQUIRE(job.has_value());
+    REQUIRE(store->recordIssued(*job, QStringLiteral("SN-1"), "DER", QStringLiteral("0A0B"), QStringLiteral("h"),
+                                QStringLiteral("keyhash"))
+                .has_value());
+    REQUIRE(store->setCertificateState(QStringLiteral("0A0B"), QStringLiteral("verified")).has_value());
+    REQUIRE(store->finishJob(*job, QStringLiteral("SN-1"), true, {}).has_value());
+
+    auto d = store->device(QStringLiteral("SN-1"));
+    REQUIRE(d.has_value());
+    REQUIRE(d->has_value());
+    CHECK((*d)->status == QLatin1String("passed"));
+    auto certs = store->certificates(QStringLiteral("SN-1"));
+    REQUIRE(certs.has_value());
+    REQUIRE(certs->size() == 1);
+    CHECK(certs->first().state == QLatin1String("verified"));
+    CHECK(certs->first().der == "DER");
+    auto steps = store->steps(QStringLiteral("SN-1"));
+    REQUIRE(steps.has_value());
+    QStringList names;
+    for (const auto& s : *steps)
+        names << s.step;
+    CHECK(names == QStringList{QStringLiteral("identify"), QStringLiteral("issue"), QStringLiteral("finish")});
+
+    auto owner = store->keyOwner(QStringLiteral("keyhash"));
+    REQUIRE(owner.has_value());
+    CHECK(owner->value_or(QString()) == QLatin1String("SN-1"));
+    auto none = store->keyOwner(QStringLiteral("other"));
+    REQUIRE(none.has_value());
+    CHECK_FALSE(none->has_value());
+}
+
+TEST_CASE("A certificate serial can never be recorded twice, and the first record survives")
+{
+    QTemporaryDir tmp;
+    auto store = RecordStore::open(tmp.filePath(QStringLiteral("s.sqlite")));
+    REQUIRE(store.has_value());
+    auto a = store->beginJob(device(QStringLiteral("SN-A")), QStringLiteral("p"), QStringLiteral("st"), {});
+    auto b = store->beginJob(device(QStringLiteral("SN-B")), QStringLiteral("p"), QStringLiteral("st"), {});
+    REQUIRE(a.has_value());
+    REQUIRE(b.has_value());
+    REQUIRE(store->recordIssued(*a, QStringLiteral("SN-A"), "A", QStringLiteral("77"), QStringLiteral("h"),
+                                QStringLiteral("ka"))
+                .has_value());
+    auto dup = store->recordIssued(*b, QStringLiteral("SN-B"), "B", QStringLiteral("77"), QStringLiteral("h"),
+                                   QStringLiteral("kb"));
+    REQUIRE_FALSE(dup.has_value());
+    CHECK(dup.error().code == ErrorCode::Store);
+    auto certs = store->certificates(QStringLiteral("SN-A"));
+    REQUIRE(certs.has_value());
+    REQUIRE(certs->size() == 1);
+    CHECK(certs->first().der == "A");
+    auto none = store->certificates(QStringLiteral("SN-B"));
+    REQUIRE(none.has_value());
+    CHECK(none->isEmpty());
+    // The failed transaction left no step behind either.
+    auto steps = store->steps(QStringLiteral("SN-B"));
+    REQUIRE(steps.has_value());
+    CHECK(steps->size() == 1);
+}
+
+TEST_CASE("A file that is not a database is refused in plain words")
+{
+    QTemporaryDir tmp;
+    const QString path = tmp.filePath(QStringLiteral("bad.sqlite"));
+    QFile f(path);
+    REQUIRE(f.open(QIODevice::WriteOnly));
+    f.write(QByteArray(4096, 'x'));
+    f.close();
+    auto store = RecordStore::open(path);
+    REQUIRE_FALSE(store.has_value());
+    CHECK(store.error().code == ErrorCode::Store);
+    CHECK(store.error().message.contains(QStringLiteral("record store")));
+}
+
+TEST_CASE("A store from a newer version is not touched")
+{
+    QTemporaryDir tmp;
+    const QString path = tmp.filePath(QStringLiteral("s.sqlite"));
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("future"));
+        db.setDatabaseName(path);
+        REQUIRE(db.open());
+        QSqlQuery q(db);
+        REQUIRE(q.exec(QStringLiteral("PRAGMA user_version = 99")));
+        q = QSqlQuery();
+        db.close();
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("future"));
+    auto store = RecordStore::open(path);
+    REQUIRE_FALSE(store.has_value());
+    CHECK(store.error().message.contains(QStringLiteral("newer")));
+}

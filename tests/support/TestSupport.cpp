@@ -1,0 +1,94 @@
+#include "TestSupport.h"
+
+#include "StationSetup.h"
+#include "pki/CertificateBuilder.h"
+
+#include <catch2/catch.hpp>
+
+namespace imprint::test {
+
+DemoStation::DemoStation()
+    : m_dir(m_tmp.path())
+{
+    REQUIRE(m_tmp.isValid());
+    hsm::InitOptions options;
+    options.modulePath = QStringLiteral(IMPRINT_DEFAULT_PKCS11_MODULE);
+    options.stationName = QStringLiteral("test-station");
+    auto r = hsm::initDemoStation(m_dir, options);
+    INFO((r ? QString() : r.error().text()).toStdString());
+    REQUIRE(r.has_value());
+}
+
+DevSim::DevSim(const QStringList& args)
+{
+    m_process.setProgram(QStringLiteral(IMPRINT_DEVSIM));
+    m_process.setArguments(args);
+    m_process.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    m_process.start();
+    REQUIRE(m_process.waitForStarted(10000));
+    int expected = 1;
+    const int countAt = static_cast<int>(args.indexOf(QStringLiteral("--count")));
+    if (countAt >= 0)
+        expected = args.at(countAt + 1).toInt();
+    while (m_ports.size() < expected) {
+        if (!m_process.canReadLine())
+            REQUIRE(m_process.waitForReadyRead(10000));
+        while (m_process.canReadLine())
+            m_ports << QString::fromLocal8Bit(m_process.readLine()).trimmed();
+    }
+}
+
+DevSim::~DevSim()
+{
+    m_process.terminate();
+    if (!m_process.waitForFinished(5000))
+        m_process.kill();
+    m_process.waitForFinished(5000);
+}
+
+QStringList DevSim::portArgs() const
+{
+    QStringList out;
+    for (const auto& p : m_ports)
+        out << QStringLiteral("--port") << p;
+    return out;
+}
+
+ProcessResult run(const QString& program, const QStringList& args, const QByteArray& input)
+{
+    QProcess p;
+    p.start(program, args);
+    if (!p.waitForStarted(10000))
+        return {};
+    if (!input.isEmpty())
+        p.write(input);
+    p.closeWriteChannel();
+    if (!p.waitForFinished(60000)) {
+        p.kill();
+        p.waitForFinished();
+    }
+    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(),
+            p.readAllStandardError()};
+}
+
+QByteArray makeCsr(EVP_PKEY* key, const QString& serial, EVP_PKEY* signingKey)
+{
+    auto name = core::makeName({{QStringLiteral("CN"), QStringLiteral("Test Device")},
+                                {QStringLiteral("serialNumber"), serial}});
+    REQUIRE(name.has_value());
+    core::ossl::Req req{X509_REQ_new()};
+    REQUIRE(X509_REQ_set_subject_name(req.get(), name->get()) == 1);
+    REQUIRE(X509_REQ_set_pubkey(req.get(), key) == 1);
+    EVP_PKEY* signer = signingKey ? signingKey : key;
+    REQUIRE(EVP_PKEY_up_ref(signer) == 1);
+    core::EvpSigner evp{core::ossl::PKey(signer)};
+    auto signedReq = core::signRequest(req.get(), evp);
+    REQUIRE(signedReq.has_value());
+    const int len = i2d_X509_REQ(signedReq->get(), nullptr);
+    QByteArray der(len, Qt::Uninitialized);
+    auto* p = reinterpret_cast<unsigned char*>(der.data());
+    i2d_X509_REQ(signedReq->get(), &p);
+    return der;
+}
+
+} // namespace imprint::test

@@ -1,0 +1,54 @@
+#pragma once
+
+#include "DataDir.h"
+#include "pki/EvpSigner.h"
+#include "pki/OpenSsl.h"
+
+#include <QProcess>
+#include <QStringList>
+#include <QTemporaryDir>
+
+#include <memory>
+
+namespace imprint::test {
+
+/// A data directory set up like `imprintctl init` does: its own SoftHSM2 token, the CA key
+/// inside it, a demo root. Removed with the object.
+class DemoStation {
+public:
+    DemoStation();
+    const core::DataDir& dir() const { return m_dir; }
+    QString path() const { return m_tmp.path(); }
+
+private:
+    QTemporaryDir m_tmp;
+    core::DataDir m_dir;
+};
+
+/// imprint-devsim in the background; knows the pty paths it printed. Killed with the object.
+class DevSim {
+public:
+    explicit DevSim(const QStringList& args);
+    ~DevSim();
+    const QStringList& ports() const { return m_ports; }
+    /// "--port P1 --port P2 ..."
+    QStringList portArgs() const;
+
+private:
+    QProcess m_process;
+    QStringList m_ports;
+};
+
+struct ProcessResult {
+    int exitCode = -1;
+    QByteArray out;
+    QByteArray err;
+};
+
+/// Runs a program to completion (60 s at most).
+ProcessResult run(const QString& program, const QStringList& args, const QByteArray& input = {});
+
+/// A PKCS#10 request for `serial` signed by `key` (or by `signingKey` when given, to forge it).
+QByteArray makeCsr(EVP_PKEY* key, const QString& serial, EVP_PKEY* signingKey = nullptr);
+
+} // namespace imprint::test
