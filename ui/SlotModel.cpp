@@ -69,6 +69,10 @@ QVariant SlotModel::data(const QModelIndex& index, int role) const
     case Device:
         return job->device().serial.isEmpty() ? QStringLiteral("—") : job->device().serial;
     case Step:
+        if (passed)
+            return tr("done, device locked");
+        if (failed)
+            return tr("stopped while %1").arg(SlotJob::stepName(job->failedStep()));
         return SlotJob::stepName(job->step());
     case Result:
         return passed ? QStringLiteral("PASS") : failed ? QStringLiteral("FAIL") : QString();

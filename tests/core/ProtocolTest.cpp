@@ -1,3 +1,4 @@
+#include "device/Frame.h"
 #include "device/Protocol.h"
 
 #include <QCborArray>
@@ -84,4 +85,13 @@ TEST_CASE("Byte fields are bounded")
     CHECK(protocol::bytesField(m, QStringLiteral("csr"), 100).has_value());
     CHECK_FALSE(protocol::bytesField(m, QStringLiteral("csr"), 99).has_value());
     CHECK_FALSE(protocol::bytesField(m, QStringLiteral("cert"), 100).has_value());
+}
+
+TEST_CASE("The worked example in PROTOCOL.md is what the station sends")
+{
+    // core/device/PROTOCOL.md, "Worked example": identify with seq 1.
+    const QByteArray documented = QByteArray::fromHex("494d010000000012a2626f70686964656e7469667963736571"
+                                                      "01eb8a7d4a");
+    const QByteArray wire = frame::encode(protocol::encode(protocol::Request{protocol::op::Identify, 1, {}}));
+    CHECK(wire.toHex() == documented.toHex());
 }
