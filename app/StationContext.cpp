@@ -16,10 +16,7 @@ QString StationContext::caSubject() const
     auto cert = ossl::certFromDer(chain.first());
     if (!cert)
         return {};
-    char* line = X509_NAME_oneline(X509_get_subject_name(cert->get()), nullptr, 0);
-    QString out = QString::fromUtf8(line);
-    OPENSSL_free(line);
-    return out;
+    return ossl::nameToString(X509_get_subject_name(cert->get()));
 }
 
 Station::RegistrarFactory StationContext::registrarFactory() const

@@ -6,7 +6,11 @@
 #include "engine/SlotJob.h"
 #include "engine/Station.h"
 #include "pki/OpenSsl.h"
+#include "engine/Registrar.h"
+#include "pki/CsrCheck.h"
 #include "store/RecordStore.h"
+
+#include <QFile>
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -231,13 +235,194 @@ int cmdShow(const QStringList& args)
     return 0;
 }
 
+QJsonObject certSummary(const QByteArray& der)
+{
+    QJsonObject o;
+    auto cert = core::ossl::certFromDer(der);
+    if (!cert)
+        return o;
+    o[QStringLiteral("subject")] = core::ossl::nameToString(X509_get_subject_name(cert->get()));
+    o[QStringLiteral("issuer")] = core::ossl::nameToString(X509_get_issuer_name(cert->get()));
+    o[QStringLiteral("serial")] = core::ossl::serialHex(cert->get());
+    o[QStringLiteral("not_before")] = core::ossl::timeToIso(X509_get0_notBefore(cert->get()));
+    o[QStringLiteral("not_after")] = core::ossl::timeToIso(X509_get0_notAfter(cert->get()));
+    o[QStringLiteral("sha256")] = core::ossl::sha256Hex(der);
+    return o;
+}
+
+int cmdCaShow(const QStringList& args)
+{
+    QCommandLineParser p;
+    p.setApplicationDescription(QStringLiteral("Show the issuing CA: key, its attributes as the token reports them, "
+                                               "certificate and chain."));
+    p.addHelpOption();
+    p.addOption(dataDirOption);
+    p.addOption(jsonOption);
+    p.process(args);
+    core::DataDir dir(core::DataDir::resolve(p.value(dataDirOption)));
+    auto config = dir.loadConfig();
+    if (!config)
+        return report(config.error());
+    auto chain = dir.loadChain();
+    if (!chain)
+        return report(chain.error());
+    auto ca = hsm::openCaToken(*config);
+    if (!ca)
+        return report(ca.error());
+    auto attrs = ca->token->keyAttributes(ca->keyUri.object);
+    if (!attrs)
+        return report(attrs.error());
+    auto signer = ca->token->signer(ca->keyUri.object);
+    if (!signer)
+        return report(signer.error());
+    auto pub = core::ossl::publicKeyFromDer((*signer)->publicKey());
+    if (!pub)
+        return report(pub.error());
+
+    QJsonObject key;
+    key[QStringLiteral("uri")] = config->keyUri;
+    key[QStringLiteral("module")] = config->modulePath;
+    key[QStringLiteral("algorithm")] = core::CsrCheck::describeKey(pub->get());
+    QJsonObject a;
+    a[QStringLiteral("sensitive")] = attrs->sensitive;
+    a[QStringLiteral("extractable")] = attrs->extractable;
+    a[QStringLiteral("always_sensitive")] = attrs->alwaysSensitive;
+    a[QStringLiteral("never_extractable")] = attrs->neverExtractable;
+    a[QStringLiteral("private")] = attrs->isPrivate;
+    key[QStringLiteral("attributes")] = a;
+    QJsonObject o;
+    o[QStringLiteral("key")] = key;
+    o[QStringLiteral("certificate")] = certSummary(chain->first());
+    o[QStringLiteral("key_matches_certificate")] =
+        core::ossl::publicKeyDer(X509_get0_pubkey(core::ossl::certFromDer(chain->first())->get()))
+        == (*signer)->publicKey();
+    QJsonArray issuers;
+    for (qsizetype i = 1; i < chain->size(); ++i)
+        issuers.append(certSummary(chain->at(i)));
+    o[QStringLiteral("chain")] = issuers;
+
+    if (p.isSet(jsonOption)) {
+        out() << QJsonDocument(o).toJson(QJsonDocument::Indented);
+        return 0;
+    }
+    auto yesNo = [](bool b) { return b ? QStringLiteral("yes") : QStringLiteral("no"); };
+    const QJsonObject c = o[QStringLiteral("certificate")].toObject();
+    out() << "Issuing CA key" << Qt::endl
+          << "  URI:               " << config->keyUri << Qt::endl
+          << "  module:            " << config->modulePath << Qt::endl
+          << "  algorithm:         " << key[QStringLiteral("algorithm")].toString() << Qt::endl
+          << "  sensitive:         " << yesNo(attrs->sensitive) << Qt::endl
+          << "  extractable:       " << yesNo(attrs->extractable) << Qt::endl
+          << "  always sensitive:  " << yesNo(attrs->alwaysSensitive) << Qt::endl
+          << "  never extractable: " << yesNo(attrs->neverExtractable) << Qt::endl
+          << "Certificate" << Qt::endl
+          << "  subject:  " << c[QStringLiteral("subject")].toString() << Qt::endl
+          << "  issuer:   " << c[QStringLiteral("issuer")].toString() << Qt::endl
+          << "  valid:    " << c[QStringLiteral("not_before")].toString() << " to "
+          << c[QStringLiteral("not_after")].toString() << Qt::endl
+          << "  SHA-256:  " << c[QStringLiteral("sha256")].toString() << Qt::endl
+          << "  matches the token key: " << yesNo(o[QStringLiteral("key_matches_certificate")].toBool()) << Qt::endl;
+    for (const auto& i : issuers)
+        out() << "Issued by " << i.toObject()[QStringLiteral("subject")].toString() << "  SHA-256 "
+              << i.toObject()[QStringLiteral("sha256")].toString() << Qt::endl;
+    return 0;
+}
+
+int cmdCa(QStringList args)
+{
+    if (args.size() < 2 || args[1] != QLatin1String("show")) {
+        err() << "usage: imprintctl ca show [--json] [--data-dir DIR]" << Qt::endl;
+        return 2;
+    }
+    args.removeAt(1);
+    args[0] = QStringLiteral("imprintctl ca show");
+    return cmdCaShow(args);
+}
+
+/// DER from a PEM or DER request file; the DER itself is checked strictly later.
+QByteArray csrDer(const QByteArray& contents)
+{
+    const qsizetype begin = contents.indexOf("-----BEGIN ");
+    if (begin < 0)
+        return contents;
+    const qsizetype bodyStart = contents.indexOf('\n', begin);
+    const qsizetype end = contents.indexOf("-----END ", bodyStart);
+    if (bodyStart < 0 || end < 0)
+        return {};
+    return QByteArray::fromBase64(contents.mid(bodyStart + 1, end - bodyStart - 1).simplified().replace(' ', ""));
+}
+
+int cmdIssue(const QStringList& args)
+{
+    QCommandLineParser p;
+    p.setApplicationDescription(QStringLiteral("Check a certificate request file and issue a certificate for it."));
+    p.addHelpOption();
+    p.addOption(dataDirOption);
+    QCommandLineOption csr(QStringLiteral("csr"), QStringLiteral("The request (PEM or DER)."), QStringLiteral("FILE"));
+    QCommandLineOption serial(QStringLiteral("device-serial"), QStringLiteral("The device the request is for."),
+                              QStringLiteral("SN"));
+    QCommandLineOption outFile(QStringLiteral("out"), QStringLiteral("Write the certificate (PEM) here; default stdout."),
+                               QStringLiteral("FILE"));
+    QCommandLineOption op(QStringLiteral("operator"), QStringLiteral("Operator recorded with the issuance."),
+                          QStringLiteral("NAME"), qEnvironmentVariable("USER", QStringLiteral("cli")));
+    p.addOptions({csr, serial, outFile, op});
+    p.process(args);
+    if (!p.isSet(csr) || !p.isSet(serial)) {
+        err() << "imprintctl issue: give --csr FILE and --device-serial SN" << Qt::endl;
+        return 2;
+    }
+    QFile f(p.value(csr));
+    if (!f.open(QIODevice::ReadOnly))
+        return report(core::Error{core::ErrorCode::BadInput,
+                                  QStringLiteral("Cannot read %1.").arg(p.value(csr)), f.errorString(), {}});
+    const QByteArray der = csrDer(f.read(1024 * 1024));
+
+    auto ctx = app::openStation(p.value(dataDirOption));
+    if (!ctx)
+        return report(ctx.error());
+    auto registrar = ctx->registrarFactory()();
+    if (!registrar)
+        return report(registrar.error());
+    core::DeviceIdentity device;
+    device.serial = p.value(serial);
+    device.state = QStringLiteral("offline");
+    auto job = (*registrar)->beginJob(device, QStringLiteral("file:") + p.value(csr), p.value(op));
+    if (!job)
+        return report(job.error());
+    auto issued = (*registrar)->issue(*job, device, der);
+    if (!issued) {
+        (void)(*registrar)->finishJob(*job, device.serial, core::JobOutcome::Failed,
+                                      issued.error().reason + QStringLiteral(": ") + issued.error().message);
+        report(issued.error());
+        if (!issued.error().reason.isEmpty())
+            err() << "  code: " << issued.error().reason << Qt::endl;
+        return 1;
+    }
+    if (auto r = (*registrar)->finishJob(*job, device.serial, core::JobOutcome::Issued, {}); !r)
+        return report(r.error());
+    const QByteArray pem = core::ossl::derToPem(issued->certificate.der);
+    if (p.isSet(outFile)) {
+        QFile o(p.value(outFile));
+        if (!o.open(QIODevice::WriteOnly) || o.write(pem) != pem.size())
+            return report(core::Error{core::ErrorCode::Io, QStringLiteral("Cannot write %1.").arg(p.value(outFile)),
+                                      o.errorString(), {}});
+        err() << "Issued certificate " << issued->certificate.serialHex << " for " << device.serial << " to "
+              << p.value(outFile) << Qt::endl;
+    } else {
+        out() << pem;
+    }
+    return 0;
+}
+
 void usage()
 {
     err() << "usage: imprintctl COMMAND [options]\n\n"
              "commands:\n"
              "  init        set up a data directory (token, CA key, demo root and CA certificate)\n"
              "  provision   provision the devices on --port PATH [--port PATH ...] [--json]\n"
-             "  show        show a device's record: --device-serial SN [--json]\n\n"
+             "  show        show a device's record: --device-serial SN [--json]\n"
+             "  issue       issue a certificate from a request file: --csr FILE --device-serial SN [--out FILE]\n"
+             "  ca show     show the issuing CA key (attributes read from the token), certificate and chain\n\n"
              "\"imprintctl COMMAND --help\" describes a command.\n";
 }
 
@@ -261,6 +446,10 @@ int main(int argc, char** argv)
         return cmdProvision(args);
     if (command == QLatin1String("show"))
         return cmdShow(args);
+    if (command == QLatin1String("issue"))
+        return cmdIssue(args);
+    if (command == QLatin1String("ca"))
+        return cmdCa(args);
     err() << "imprintctl: unknown command \"" << command << "\"\n";
     usage();
     return 2;

@@ -152,7 +152,7 @@ Result<void> initDemoStation(const core::DataDir& dir, const InitOptions& option
     return dir.saveConfig(config);
 }
 
-Result<std::shared_ptr<core::Signer>> openCaSigner(const core::StationConfig& config)
+Result<CaToken> openCaToken(const core::StationConfig& config)
 {
     auto uri = Pkcs11Uri::parse(config.keyUri);
     if (!uri)
@@ -170,7 +170,15 @@ Result<std::shared_ptr<core::Signer>> openCaSigner(const core::StationConfig& co
         return std::unexpected(pin.error());
     if (auto r = (*token)->login(*pin); !r)
         return std::unexpected(r.error());
-    return (*token)->signer(uri->object);
+    return CaToken{std::move(*token), *uri};
+}
+
+Result<std::shared_ptr<core::Signer>> openCaSigner(const core::StationConfig& config)
+{
+    auto ca = openCaToken(config);
+    if (!ca)
+        return std::unexpected(ca.error());
+    return ca->token->signer(ca->keyUri.object);
 }
 
 } // namespace imprint::hsm

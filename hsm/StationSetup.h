@@ -2,6 +2,7 @@
 
 #include "DataDir.h"
 #include "Error.h"
+#include "Pkcs11Uri.h"
 #include "Token.h"
 #include "pki/Signer.h"
 
@@ -21,6 +22,15 @@ struct InitOptions {
 /// token, random PINs in owner-only files, the issuing CA key generated inside the token,
 /// and a demo root (its key exists only in memory, for this one signature) that certifies it.
 [[nodiscard]] core::Result<void> initDemoStation(const core::DataDir& dir, const InitOptions& options);
+
+/// The token that holds the issuing CA key, logged in, and the key's URI.
+struct CaToken {
+    std::unique_ptr<Token> token;
+    Pkcs11Uri keyUri;
+};
+
+/// Opens the token named in the station's settings and logs in from its pin-source.
+[[nodiscard]] core::Result<CaToken> openCaToken(const core::StationConfig& config);
 
 /// Opens the token named in the station's settings, logs in from its pin-source, and
 /// returns the issuing CA key as a Signer.

@@ -343,6 +343,10 @@ Result<QByteArray> Token::generateKey(const QString& label, const QByteArray& id
         {CKA_SENSITIVE, &yes, sizeof yes},
         {CKA_EXTRACTABLE, &no, sizeof no},
         {CKA_SIGN, &yes, sizeof yes},
+        // A CA key signs and does nothing else (modules default some of these to true).
+        {CKA_DECRYPT, &no, sizeof no},
+        {CKA_UNWRAP, &no, sizeof no},
+        {CKA_DERIVE, &no, sizeof no},
         {CKA_LABEL, const_cast<char*>(lbl.constData()), static_cast<CK_ULONG>(lbl.size())},
         {CKA_ID, const_cast<char*>(id.constData()), static_cast<CK_ULONG>(id.size())},
     };

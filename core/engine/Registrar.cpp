@@ -54,9 +54,10 @@ Result<void> Registrar::certificateVerified(qint64 jobId, const QString& serialH
                               QStringLiteral("read back and challenge signed"));
 }
 
-Result<void> Registrar::finishJob(qint64 jobId, const QString& deviceSerial, bool passed, const QString& reason)
+Result<void> Registrar::finishJob(qint64 jobId, const QString& deviceSerial, JobOutcome outcome,
+                                  const QString& reason)
 {
-    return m_store.finishJob(jobId, deviceSerial, passed, reason);
+    return m_store.finishJob(jobId, deviceSerial, outcome, reason);
 }
 
 } // namespace imprint::core

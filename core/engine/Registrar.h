@@ -31,7 +31,7 @@ public:
     /// Checks the request, issues, and commits the certificate before returning it.
     [[nodiscard]] Result<Issuance> issue(qint64 jobId, const DeviceIdentity& device, const QByteArray& csrDer);
     [[nodiscard]] Result<void> certificateVerified(qint64 jobId, const QString& serialHex);
-    [[nodiscard]] Result<void> finishJob(qint64 jobId, const QString& deviceSerial, bool passed,
+    [[nodiscard]] Result<void> finishJob(qint64 jobId, const QString& deviceSerial, JobOutcome outcome,
                                          const QString& reason);
 
     RecordStore& store() { return m_store; }

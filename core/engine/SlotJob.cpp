@@ -99,7 +99,7 @@ void SlotJob::failWith(const Error& error)
         const QString serial = m_device.serial;
         const QString reason = QStringLiteral("%1: %2").arg(m_failureCode, m_failure);
         m_station->submit<Result<void>>(
-            this, [=](Registrar& r) { return r.finishJob(job, serial, false, reason); },
+            this, [=](Registrar& r) { return r.finishJob(job, serial, JobOutcome::Failed, reason); },
             [this](Result<void> r) {
                 if (!r)
                     qCCritical(IMPRINT_SLOT) << m_port << r.error().text();
@@ -248,7 +248,7 @@ void SlotJob::lock()
         const qint64 job = m_jobId;
         const QString serial = m_device.serial;
         m_station->submit<Result<void>>(
-            this, [=](Registrar& r) { return r.finishJob(job, serial, true, {}); },
+            this, [=](Registrar& r) { return r.finishJob(job, serial, JobOutcome::Passed, {}); },
             [this](Result<void> r) {
                 if (!r)
                     return failWith(r.error());

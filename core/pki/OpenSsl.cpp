@@ -105,6 +105,29 @@ Result<PKey> publicKeyFromDer(const QByteArray& spki)
     return key;
 }
 
+QString nameToString(const X509_NAME* name)
+{
+    Bio bio{BIO_new(BIO_s_mem())};
+    X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+    char* data = nullptr;
+    const long len = BIO_get_mem_data(bio.get(), &data);
+    return QString::fromUtf8(data, static_cast<qsizetype>(len));
+}
+
+QString timeToIso(const ASN1_TIME* time)
+{
+    struct tm t {};
+    if (ASN1_TIME_to_tm(time, &t) != 1)
+        return {};
+    return QStringLiteral("%1-%2-%3T%4:%5:%6Z")
+        .arg(t.tm_year + 1900, 4, 10, QLatin1Char('0'))
+        .arg(t.tm_mon + 1, 2, 10, QLatin1Char('0'))
+        .arg(t.tm_mday, 2, 10, QLatin1Char('0'))
+        .arg(t.tm_hour, 2, 10, QLatin1Char('0'))
+        .arg(t.tm_min, 2, 10, QLatin1Char('0'))
+        .arg(t.tm_sec, 2, 10, QLatin1Char('0'));
+}
+
 QString serialHex(const X509* cert)
 {
     BigNum bn{ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr)};

@@ -57,6 +57,11 @@ using BigNum = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
 [[nodiscard]] QByteArray publicKeyDer(const EVP_PKEY* key); ///< SubjectPublicKeyInfo
 [[nodiscard]] Result<PKey> publicKeyFromDer(const QByteArray& spki);
 
+/// A name in RFC 2253 form, e.g. "CN=Imprint Demo Issuing CA,O=Imprint Demo".
+[[nodiscard]] QString nameToString(const X509_NAME* name);
+/// A certificate time as ISO 8601 UTC.
+[[nodiscard]] QString timeToIso(const ASN1_TIME* time);
+
 /// Hex of the certificate serial number, upper case, no separators.
 [[nodiscard]] QString serialHex(const X509* cert);
 /// SHA-256 over the DER, lower-case hex.

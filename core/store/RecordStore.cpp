@@ -263,13 +263,16 @@ Result<void> RecordStore::setCertificateState(const QString& serialHex, const QS
     return {};
 }
 
-Result<void> RecordStore::finishJob(qint64 jobId, const QString& deviceSerial, bool passed, const QString& reason)
+Result<void> RecordStore::finishJob(qint64 jobId, const QString& deviceSerial, JobOutcome outcome,
+                                    const QString& reason)
 {
     QSqlDatabase db = QSqlDatabase::database(m_connection);
     Transaction tx(db);
     QSqlQuery q(db);
     const QString t = now();
-    const QString result = passed ? QStringLiteral("passed") : QStringLiteral("failed");
+    const QString result = outcome == JobOutcome::Passed   ? QStringLiteral("passed")
+                           : outcome == JobOutcome::Failed ? QStringLiteral("failed")
+                                                           : QStringLiteral("issued");
     if (!exec(q, QStringLiteral("UPDATE jobs SET finished = ?, result = ?, reason = ? WHERE id = ?"),
               {t, result, reason, jobId})
         || !exec(q, QStringLiteral("UPDATE devices SET status = ?, status_reason = ?, updated = ? WHERE serial = ?"),

@@ -31,6 +31,10 @@ struct CertificateRecord {
     QDateTime issuedAt;
 };
 
+/// How a job ended: the device proved its certificate (Passed), something stopped it
+/// (Failed), or a certificate was issued from a request file with no device present (Issued).
+enum class JobOutcome { Passed, Failed, Issued };
+
 struct StepRecord {
     qint64 jobId = 0;
     QString step;
@@ -63,7 +67,8 @@ public:
                                             const QString& serialHex, const QString& sha256,
                                             const QString& publicKeySha256);
     [[nodiscard]] Result<void> setCertificateState(const QString& serialHex, const QString& state);
-    [[nodiscard]] Result<void> finishJob(qint64 jobId, const QString& deviceSerial, bool passed, const QString& reason);
+    [[nodiscard]] Result<void> finishJob(qint64 jobId, const QString& deviceSerial, JobOutcome outcome,
+                                         const QString& reason);
 
     /// The device that holds a certificate for this public key, if any.
     [[nodiscard]] Result<std::optional<QString>> keyOwner(const QString& publicKeySha256) const;

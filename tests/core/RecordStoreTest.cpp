@@ -55,7 +55,7 @@ TEST_CASE("A job's story is recorded and read back")
                                 QStringLiteral("keyhash"))
                 .has_value());
     REQUIRE(store->setCertificateState(QStringLiteral("0A0B"), QStringLiteral("verified")).has_value());
-    REQUIRE(store->finishJob(*job, QStringLiteral("SN-1"), true, {}).has_value());
+    REQUIRE(store->finishJob(*job, QStringLiteral("SN-1"), JobOutcome::Passed, {}).has_value());
 
     auto d = store->device(QStringLiteral("SN-1"));
     REQUIRE(d.has_value());
