@@ -1,5 +1,6 @@
 // imprintctl: the station's engine, headless, for people at a shell and for a MES.
 
+#include "Bench.h"
 #include "SlotReport.h"
 #include "StationContext.h"
 #include "StationSetup.h"
@@ -422,6 +423,7 @@ void usage()
              "  provision   provision the devices on --port PATH [--port PATH ...] [--json]\n"
              "  show        show a device's record: --device-serial SN [--json]\n"
              "  issue       issue a certificate from a request file: --csr FILE --device-serial SN [--out FILE]\n"
+             "  bench issue measure issuance against the raw HSM sign rate: [--count N]\n"
              "  ca show     show the issuing CA key (attributes read from the token), certificate and chain\n\n"
              "\"imprintctl COMMAND --help\" describes a command.\n";
 }
@@ -450,6 +452,11 @@ int main(int argc, char** argv)
         return cmdIssue(args);
     if (command == QLatin1String("ca"))
         return cmdCa(args);
+    if (command == QLatin1String("bench") && args.size() >= 2 && args[1] == QLatin1String("issue")) {
+        args.removeAt(1);
+        args[0] = QStringLiteral("imprintctl bench issue");
+        return app::benchIssue(args);
+    }
     err() << "imprintctl: unknown command \"" << command << "\"\n";
     usage();
     return 2;

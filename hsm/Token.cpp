@@ -2,6 +2,7 @@
 
 #include "pki/OpenSsl.h"
 
+#include <QElapsedTimer>
 #include <QFile>
 #include <QLoggingCategory>
 
@@ -434,6 +435,32 @@ Result<KeyAttributes> Token::keyAttributes(const QString& label) const
         return hsmFail("C_GetAttributeValue", rv, QStringLiteral("The key's attributes could not be read."));
     return KeyAttributes{sensitive == CK_TRUE, extractable == CK_TRUE, alwaysSensitive == CK_TRUE,
                          neverExtractable == CK_TRUE, isPrivate == CK_TRUE};
+}
+
+Result<double> Token::measureRawSignRate(const QString& label, int count)
+{
+    std::lock_guard lock(d->mutex);
+    RawSession session(d->fn, d->slotId(), false);
+    if (session.rv() != CKR_OK)
+        return hsmFail("C_OpenSession", session.rv(), QStringLiteral("A session with the token could not be opened."));
+    auto key = d->findObject(session.handle(), CKO_PRIVATE_KEY, label.toUtf8());
+    if (!key)
+        return std::unexpected(key.error());
+    CK_BYTE digest[32] = {1, 2, 3};
+    CK_BYTE sig[512];
+    CK_MECHANISM mech{CKM_ECDSA, nullptr, 0};
+    QElapsedTimer timer;
+    timer.start();
+    for (int i = 0; i < count; ++i) {
+        digest[0] = static_cast<CK_BYTE>(i);
+        CK_ULONG len = sizeof sig;
+        CK_RV rv = d->fn->C_SignInit(session.handle(), &mech, *key);
+        if (rv == CKR_OK)
+            rv = d->fn->C_Sign(session.handle(), digest, sizeof digest, sig, &len);
+        if (rv != CKR_OK)
+            return hsmFail("C_Sign", rv, QStringLiteral("The token did not sign."));
+    }
+    return count / (static_cast<double>(timer.nsecsElapsed()) / 1e9);
 }
 
 namespace {

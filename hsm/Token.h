@@ -56,6 +56,10 @@ public:
 
     QString label() const;
 
+    /// Benchmark baseline: signs `count` SHA-256 digests with the key labelled `label` by
+    /// raw C_SignInit/C_Sign on one session, and returns signatures per second.
+    [[nodiscard]] core::Result<double> measureRawSignRate(const QString& label, int count);
+
     struct Impl; ///< the libp11 context, module and slot; shared with the signers made from it
 
 private:
