@@ -21,8 +21,8 @@ namespace {
 QByteArray makeRequest(const QString& serial)
 {
     auto key = EvpSigner::generateP256();
-    auto name = makeName({{QStringLiteral("serialNumber"), serial}});
-    ossl::Req req{X509_REQ_new()};
+    auto name = makeName({ { QStringLiteral("serialNumber"), serial } });
+    ossl::Req req { X509_REQ_new() };
     X509_REQ_set_subject_name(req.get(), name->get());
     X509_REQ_set_pubkey(req.get(), key->key());
     auto signedReq = signRequest(req.get(), *key);
@@ -40,11 +40,11 @@ int benchIssue(const QStringList& args)
     QCommandLineParser p;
     p.setApplicationDescription(QStringLiteral("Measure issuance against the raw HSM sign rate of the CA key."));
     p.addHelpOption();
-    QCommandLineOption dataDir(QStringLiteral("data-dir"), QStringLiteral("Station data directory."),
-                               QStringLiteral("DIR"));
+    QCommandLineOption dataDir(
+        QStringLiteral("data-dir"), QStringLiteral("Station data directory."), QStringLiteral("DIR"));
     QCommandLineOption count(QStringLiteral("count"), QStringLiteral("Certificates to issue (default 2000)."),
-                             QStringLiteral("N"), QStringLiteral("2000"));
-    p.addOptions({dataDir, count});
+        QStringLiteral("N"), QStringLiteral("2000"));
+    p.addOptions({ dataDir, count });
     p.process(args);
     QTextStream out(stdout);
     QTextStream err(stderr);

@@ -22,7 +22,7 @@ QString StationContext::caSubject() const
 Station::RegistrarFactory StationContext::registrarFactory() const
 {
     return [signer = caSigner, chain = chain, db = dir.database(),
-            name = config.stationName]() -> Result<std::unique_ptr<Registrar>> {
+               name = config.stationName]() -> Result<std::unique_ptr<Registrar>> {
         auto store = RecordStore::open(db);
         if (!store)
             return std::unexpected(store.error());

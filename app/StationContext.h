@@ -12,7 +12,7 @@ namespace imprint::app {
 /// Everything the executables wire together for a working station: the data directory,
 /// its settings, the logged-in CA key and the CA chain.
 struct StationContext {
-    core::DataDir dir{QString()};
+    core::DataDir dir { QString() };
     core::StationConfig config;
     std::shared_ptr<core::Signer> caSigner;
     QList<QByteArray> chain;

@@ -25,18 +25,17 @@ int main(int argc, char** argv)
     p.setApplicationDescription(QStringLiteral("Imprint provisioning station."));
     p.addHelpOption();
     p.addVersionOption();
-    QCommandLineOption dataDir(QStringLiteral("data-dir"), QStringLiteral("Station data directory."),
-                               QStringLiteral("DIR"));
-    QCommandLineOption port(QStringLiteral("port"), QStringLiteral("Serial port of a fixture slot (repeatable)."),
-                            QStringLiteral("PATH"));
+    QCommandLineOption dataDir(
+        QStringLiteral("data-dir"), QStringLiteral("Station data directory."), QStringLiteral("DIR"));
+    QCommandLineOption port(
+        QStringLiteral("port"), QStringLiteral("Serial port of a fixture slot (repeatable)."), QStringLiteral("PATH"));
     QCommandLineOption op(QStringLiteral("operator"), QStringLiteral("Operator name recorded with every step."),
-                          QStringLiteral("NAME"), qEnvironmentVariable("USER", QStringLiteral("operator")));
+        QStringLiteral("NAME"), qEnvironmentVariable("USER", QStringLiteral("operator")));
     QCommandLineOption exitWhenDone(QStringLiteral("exit-when-done"),
-                                    QStringLiteral("Quit once every slot has passed or failed; print a summary."));
+        QStringLiteral("Quit once every slot has passed or failed; print a summary."));
     QCommandLineOption screenshot(QStringLiteral("screenshot"),
-                                  QStringLiteral("Save a picture of the window to FILE when the line is done."),
-                                  QStringLiteral("FILE"));
-    p.addOptions({dataDir, port, op, exitWhenDone, screenshot});
+        QStringLiteral("Save a picture of the window to FILE when the line is done."), QStringLiteral("FILE"));
+    p.addOptions({ dataDir, port, op, exitWhenDone, screenshot });
     p.process(app);
 
     QTextStream out(stdout);

@@ -4,11 +4,11 @@
 #include "SlotReport.h"
 #include "StationContext.h"
 #include "StationSetup.h"
+#include "engine/Registrar.h"
 #include "engine/SlotJob.h"
 #include "engine/Station.h"
-#include "pki/OpenSsl.h"
-#include "engine/Registrar.h"
 #include "pki/CsrCheck.h"
+#include "pki/OpenSsl.h"
 #include "store/RecordStore.h"
 
 #include <QFile>
@@ -51,9 +51,9 @@ int report(const core::Error& e)
 }
 
 const QCommandLineOption dataDirOption(QStringLiteral("data-dir"),
-                                       QStringLiteral("Station data directory (default: $IMPRINT_DATA_DIR, else "
-                                                      "$XDG_DATA_HOME/imprint)."),
-                                       QStringLiteral("DIR"));
+    QStringLiteral("Station data directory (default: $IMPRINT_DATA_DIR, else "
+                   "$XDG_DATA_HOME/imprint)."),
+    QStringLiteral("DIR"));
 const QCommandLineOption jsonOption(QStringLiteral("json"), QStringLiteral("Print JSON for programs."));
 
 int cmdInit(const QStringList& args)
@@ -64,9 +64,9 @@ int cmdInit(const QStringList& args)
     p.addHelpOption();
     p.addOption(dataDirOption);
     QCommandLineOption module(QStringLiteral("module"), QStringLiteral("PKCS#11 module with a free token."),
-                              QStringLiteral("PATH"), QStringLiteral(IMPRINT_DEFAULT_PKCS11_MODULE));
-    QCommandLineOption name(QStringLiteral("station-name"), QStringLiteral("Name recorded with every step."),
-                            QStringLiteral("NAME"));
+        QStringLiteral("PATH"), QStringLiteral(IMPRINT_DEFAULT_PKCS11_MODULE));
+    QCommandLineOption name(
+        QStringLiteral("station-name"), QStringLiteral("Name recorded with every step."), QStringLiteral("NAME"));
     p.addOption(module);
     p.addOption(name);
     p.process(args);
@@ -92,10 +92,10 @@ int cmdProvision(const QStringList& args)
     p.addHelpOption();
     p.addOption(dataDirOption);
     p.addOption(jsonOption);
-    QCommandLineOption port(QStringLiteral("port"), QStringLiteral("Serial port of a device (repeatable)."),
-                            QStringLiteral("PATH"));
+    QCommandLineOption port(
+        QStringLiteral("port"), QStringLiteral("Serial port of a device (repeatable)."), QStringLiteral("PATH"));
     QCommandLineOption op(QStringLiteral("operator"), QStringLiteral("Operator recorded with every step."),
-                          QStringLiteral("NAME"), qEnvironmentVariable("USER", QStringLiteral("cli")));
+        QStringLiteral("NAME"), qEnvironmentVariable("USER", QStringLiteral("cli")));
     p.addOption(port);
     p.addOption(op);
     p.process(args);
@@ -140,8 +140,8 @@ int cmdShow(const QStringList& args)
     p.addHelpOption();
     p.addOption(dataDirOption);
     p.addOption(jsonOption);
-    QCommandLineOption serial(QStringLiteral("device-serial"), QStringLiteral("The device's serial number."),
-                              QStringLiteral("SN"));
+    QCommandLineOption serial(
+        QStringLiteral("device-serial"), QStringLiteral("The device's serial number."), QStringLiteral("SN"));
     p.addOption(serial);
     p.process(args);
     if (!p.isSet(serial)) {
@@ -150,10 +150,9 @@ int cmdShow(const QStringList& args)
     }
     core::DataDir dir(core::DataDir::resolve(p.value(dataDirOption)));
     if (!dir.isInitialized())
-        return report(core::Error{core::ErrorCode::NotInitialized,
-                                  QStringLiteral("The data directory %1 is not set up; run \"imprintctl init\" first.")
-                                      .arg(dir.path()),
-                                  {}, {}});
+        return report(core::Error { core::ErrorCode::NotInitialized,
+            QStringLiteral("The data directory %1 is not set up; run \"imprintctl init\" first.").arg(dir.path()), {},
+            {} });
     auto store = core::RecordStore::open(dir.database(), true);
     if (!store)
         return report(store.error());
@@ -162,8 +161,8 @@ int cmdShow(const QStringList& args)
     if (!device)
         return report(device.error());
     if (!device->has_value())
-        return report(core::Error{core::ErrorCode::NotFound,
-                                  QStringLiteral("No device with serial %1 is recorded.").arg(sn), {}, {}});
+        return report(core::Error {
+            core::ErrorCode::NotFound, QStringLiteral("No device with serial %1 is recorded.").arg(sn), {}, {} });
     auto certs = store->certificates(sn);
     auto steps = store->steps(sn);
     auto chain = dir.loadChain();
@@ -221,8 +220,8 @@ int cmdShow(const QStringList& args)
           << Qt::endl
           << "Steps:" << Qt::endl;
     for (const auto& s : *steps)
-        out() << "  " << s.at.toString(Qt::ISODateWithMs) << "  job " << s.jobId << "  " << s.step << "  "
-              << s.status << (s.detail.isEmpty() ? QString() : QStringLiteral("  ") + s.detail) << Qt::endl;
+        out() << "  " << s.at.toString(Qt::ISODateWithMs) << "  job " << s.jobId << "  " << s.step << "  " << s.status
+              << (s.detail.isEmpty() ? QString() : QStringLiteral("  ") + s.detail) << Qt::endl;
     for (const auto& c : *certs) {
         out() << Qt::endl
               << "Certificate " << c.serialHex << " (" << c.state << ", issued " << c.issuedAt.toString(Qt::ISODate)
@@ -294,8 +293,8 @@ int cmdCaShow(const QStringList& args)
     QJsonObject o;
     o[QStringLiteral("key")] = key;
     o[QStringLiteral("certificate")] = certSummary(chain->first());
-    o[QStringLiteral("key_matches_certificate")] =
-        core::ossl::publicKeyDer(X509_get0_pubkey(core::ossl::certFromDer(chain->first())->get()))
+    o[QStringLiteral("key_matches_certificate")]
+        = core::ossl::publicKeyDer(X509_get0_pubkey(core::ossl::certFromDer(chain->first())->get()))
         == (*signer)->publicKey();
     QJsonArray issuers;
     for (qsizetype i = 1; i < chain->size(); ++i)
@@ -360,13 +359,13 @@ int cmdIssue(const QStringList& args)
     p.addHelpOption();
     p.addOption(dataDirOption);
     QCommandLineOption csr(QStringLiteral("csr"), QStringLiteral("The request (PEM or DER)."), QStringLiteral("FILE"));
-    QCommandLineOption serial(QStringLiteral("device-serial"), QStringLiteral("The device the request is for."),
-                              QStringLiteral("SN"));
-    QCommandLineOption outFile(QStringLiteral("out"), QStringLiteral("Write the certificate (PEM) here; default stdout."),
-                               QStringLiteral("FILE"));
+    QCommandLineOption serial(
+        QStringLiteral("device-serial"), QStringLiteral("The device the request is for."), QStringLiteral("SN"));
+    QCommandLineOption outFile(QStringLiteral("out"),
+        QStringLiteral("Write the certificate (PEM) here; default stdout."), QStringLiteral("FILE"));
     QCommandLineOption op(QStringLiteral("operator"), QStringLiteral("Operator recorded with the issuance."),
-                          QStringLiteral("NAME"), qEnvironmentVariable("USER", QStringLiteral("cli")));
-    p.addOptions({csr, serial, outFile, op});
+        QStringLiteral("NAME"), qEnvironmentVariable("USER", QStringLiteral("cli")));
+    p.addOptions({ csr, serial, outFile, op });
     p.process(args);
     if (!p.isSet(csr) || !p.isSet(serial)) {
         err() << "imprintctl issue: give --csr FILE and --device-serial SN" << Qt::endl;
@@ -374,8 +373,8 @@ int cmdIssue(const QStringList& args)
     }
     QFile f(p.value(csr));
     if (!f.open(QIODevice::ReadOnly))
-        return report(core::Error{core::ErrorCode::BadInput,
-                                  QStringLiteral("Cannot read %1.").arg(p.value(csr)), f.errorString(), {}});
+        return report(core::Error {
+            core::ErrorCode::BadInput, QStringLiteral("Cannot read %1.").arg(p.value(csr)), f.errorString(), {} });
     const QByteArray der = csrDer(f.read(1024 * 1024));
 
     auto ctx = app::openStation(p.value(dataDirOption));
@@ -392,8 +391,9 @@ int cmdIssue(const QStringList& args)
         return report(job.error());
     auto issued = (*registrar)->issue(*job, device, der);
     if (!issued) {
-        (void)(*registrar)->finishJob(*job, device.serial, core::JobOutcome::Failed,
-                                      issued.error().reason + QStringLiteral(": ") + issued.error().message);
+        (void)(*registrar)
+            ->finishJob(*job, device.serial, core::JobOutcome::Failed,
+                issued.error().reason + QStringLiteral(": ") + issued.error().message);
         report(issued.error());
         if (!issued.error().reason.isEmpty())
             err() << "  code: " << issued.error().reason << Qt::endl;
@@ -405,8 +405,8 @@ int cmdIssue(const QStringList& args)
     if (p.isSet(outFile)) {
         QFile o(p.value(outFile));
         if (!o.open(QIODevice::WriteOnly) || o.write(pem) != pem.size())
-            return report(core::Error{core::ErrorCode::Io, QStringLiteral("Cannot write %1.").arg(p.value(outFile)),
-                                      o.errorString(), {}});
+            return report(core::Error {
+                core::ErrorCode::Io, QStringLiteral("Cannot write %1.").arg(p.value(outFile)), o.errorString(), {} });
         err() << "Issued certificate " << issued->certificate.serialHex << " for " << device.serial << " to "
               << p.value(outFile) << Qt::endl;
     } else {

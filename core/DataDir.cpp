@@ -33,15 +33,42 @@ DataDir::DataDir(QString path)
 {
 }
 
-QString DataDir::configFile() const { return m_path + QStringLiteral("/station.ini"); }
-QString DataDir::database() const { return m_path + QStringLiteral("/imprint.sqlite"); }
-QString DataDir::softhsmConf() const { return m_path + QStringLiteral("/softhsm2.conf"); }
-QString DataDir::tokenDir() const { return m_path + QStringLiteral("/tokens"); }
-QString DataDir::pinFile() const { return m_path + QStringLiteral("/secrets/user.pin"); }
-QString DataDir::soPinFile() const { return m_path + QStringLiteral("/secrets/so.pin"); }
-QString DataDir::rootCertFile() const { return m_path + QStringLiteral("/ca/root.pem"); }
-QString DataDir::caCertFile() const { return m_path + QStringLiteral("/ca/issuing-ca.pem"); }
-QString DataDir::chainFile() const { return m_path + QStringLiteral("/ca/chain.pem"); }
+QString DataDir::configFile() const
+{
+    return m_path + QStringLiteral("/station.ini");
+}
+QString DataDir::database() const
+{
+    return m_path + QStringLiteral("/imprint.sqlite");
+}
+QString DataDir::softhsmConf() const
+{
+    return m_path + QStringLiteral("/softhsm2.conf");
+}
+QString DataDir::tokenDir() const
+{
+    return m_path + QStringLiteral("/tokens");
+}
+QString DataDir::pinFile() const
+{
+    return m_path + QStringLiteral("/secrets/user.pin");
+}
+QString DataDir::soPinFile() const
+{
+    return m_path + QStringLiteral("/secrets/so.pin");
+}
+QString DataDir::rootCertFile() const
+{
+    return m_path + QStringLiteral("/ca/root.pem");
+}
+QString DataDir::caCertFile() const
+{
+    return m_path + QStringLiteral("/ca/issuing-ca.pem");
+}
+QString DataDir::chainFile() const
+{
+    return m_path + QStringLiteral("/ca/chain.pem");
+}
 
 bool DataDir::isInitialized() const
 {
@@ -52,7 +79,7 @@ Result<StationConfig> DataDir::loadConfig() const
 {
     if (!QFileInfo::exists(configFile()))
         return fail(ErrorCode::NotInitialized,
-                    QStringLiteral("The data directory %1 is not set up; run \"imprintctl init\" first.").arg(m_path));
+            QStringLiteral("The data directory %1 is not set up; run \"imprintctl init\" first.").arg(m_path));
     QSettings s(configFile(), QSettings::IniFormat);
     if (s.status() != QSettings::NoError)
         return fail(ErrorCode::BadInput, QStringLiteral("The settings file %1 cannot be read.").arg(configFile()));
@@ -63,9 +90,9 @@ Result<StationConfig> DataDir::loadConfig() const
     c.softhsmConf = s.value(QStringLiteral("hsm/softhsm2-conf")).toString();
     if (c.modulePath.isEmpty() || c.keyUri.isEmpty())
         return fail(ErrorCode::BadInput,
-                    QStringLiteral("The settings file %1 does not name the PKCS#11 module and CA key "
-                                   "(hsm/module, hsm/ca-key).")
-                        .arg(configFile()));
+            QStringLiteral("The settings file %1 does not name the PKCS#11 module and CA key "
+                           "(hsm/module, hsm/ca-key).")
+                .arg(configFile()));
     if (c.stationName.isEmpty())
         c.stationName = QStringLiteral("station");
     return c;
@@ -89,8 +116,7 @@ Result<QList<QByteArray>> DataDir::loadChain() const
     QFile f(chainFile());
     if (!f.open(QIODevice::ReadOnly))
         return fail(ErrorCode::NotInitialized,
-                    QStringLiteral("The CA chain %1 is missing; run \"imprintctl init\".").arg(chainFile()),
-                    f.errorString());
+            QStringLiteral("The CA chain %1 is missing; run \"imprintctl init\".").arg(chainFile()), f.errorString());
     auto certs = ossl::certsDerFromPem(f.readAll());
     if (!certs)
         return fail(ErrorCode::BadInput, QStringLiteral("The CA chain %1 holds no certificate.").arg(chainFile()));
@@ -104,9 +130,10 @@ Result<void> DataDir::writePrivateFile(const QString& path, const QByteArray& co
     // Created 0600 from the start, so the secret is never readable by others, not even briefly.
     const int fd = ::open(tmp.constData(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, S_IRUSR | S_IWUSR);
     if (fd < 0)
-        return fail(ErrorCode::Io, QStringLiteral("Could not create %1.").arg(path), QString::fromLocal8Bit(strerror(errno)));
+        return fail(
+            ErrorCode::Io, QStringLiteral("Could not create %1.").arg(path), QString::fromLocal8Bit(strerror(errno)));
     const bool ok = ::write(fd, contents.constData(), static_cast<size_t>(contents.size())) == contents.size()
-                    && ::fsync(fd) == 0;
+        && ::fsync(fd) == 0;
     ::close(fd);
     if (!ok || ::rename(tmp.constData(), QFile::encodeName(path).constData()) != 0) {
         ::unlink(tmp.constData());
@@ -121,8 +148,8 @@ Result<Secret> DataDir::readSecretFile(const QString& path)
     const int fd = ::open(name.constData(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return fail(ErrorCode::BadInput, QStringLiteral("The PIN file %1 cannot be opened.").arg(path),
-                    QString::fromLocal8Bit(strerror(errno)));
-    struct stat st {};
+            QString::fromLocal8Bit(strerror(errno)));
+    struct stat st { };
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         ::close(fd);
         return fail(ErrorCode::BadInput, QStringLiteral("The PIN file %1 is not a regular file.").arg(path));
@@ -130,10 +157,10 @@ Result<Secret> DataDir::readSecretFile(const QString& path)
     if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0 || st.st_uid != ::geteuid()) {
         ::close(fd);
         return fail(ErrorCode::BadInput,
-                    QStringLiteral("The PIN file %1 may be read by others (mode %2); it must belong to you and have "
-                                   "mode 0600 or 0400. Fix it with: chmod 600 %1")
-                        .arg(path)
-                        .arg(st.st_mode & 07777, 4, 8, QLatin1Char('0')));
+            QStringLiteral("The PIN file %1 may be read by others (mode %2); it must belong to you and have "
+                           "mode 0600 or 0400. Fix it with: chmod 600 %1")
+                .arg(path)
+                .arg(st.st_mode & 07777, 4, 8, QLatin1Char('0')));
     }
     QByteArray buf(4096, Qt::Uninitialized);
     const ssize_t n = ::read(fd, buf.data(), static_cast<size_t>(buf.size()));

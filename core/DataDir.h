@@ -12,9 +12,9 @@ namespace imprint::core {
 /// the PIN is named by a pin-source (a file readable by its owner only), never stored here.
 struct StationConfig {
     QString stationName;
-    QString modulePath;   ///< PKCS#11 module
-    QString keyUri;       ///< PKCS#11 URI of the issuing CA key
-    QString softhsmConf;  ///< SOFTHSM2_CONF for the embedded token, or empty for another module
+    QString modulePath; ///< PKCS#11 module
+    QString keyUri; ///< PKCS#11 URI of the issuing CA key
+    QString softhsmConf; ///< SOFTHSM2_CONF for the embedded token, or empty for another module
 };
 
 /// The data directory: where the token (SoftHSM2), the database and the CA files live.

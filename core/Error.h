@@ -8,20 +8,20 @@ namespace imprint::core {
 
 /// Stable error codes: tests and logic switch on these, never on message text.
 enum class ErrorCode {
-    Io,               ///< file or device I/O failed
-    Timeout,          ///< a peer did not answer in time
-    Disconnected,     ///< the device went away
-    Protocol,         ///< a frame or message broke the device protocol
-    DeviceRefused,    ///< the device answered with an error
-    BadInput,         ///< a file, argument or configuration is malformed
-    CsrRejected,      ///< a CSR failed a check (see CsrCheck::Reason)
-    Crypto,           ///< an OpenSSL operation failed
-    Hsm,              ///< the PKCS#11 module or token failed
-    PinRejected,      ///< the token refused the PIN
-    Store,            ///< the record store failed
-    NotFound,         ///< the thing asked for does not exist
+    Io, ///< file or device I/O failed
+    Timeout, ///< a peer did not answer in time
+    Disconnected, ///< the device went away
+    Protocol, ///< a frame or message broke the device protocol
+    DeviceRefused, ///< the device answered with an error
+    BadInput, ///< a file, argument or configuration is malformed
+    CsrRejected, ///< a CSR failed a check (see CsrCheck::Reason)
+    Crypto, ///< an OpenSSL operation failed
+    Hsm, ///< the PKCS#11 module or token failed
+    PinRejected, ///< the token refused the PIN
+    Store, ///< the record store failed
+    NotFound, ///< the thing asked for does not exist
     VerificationFailed, ///< the device did not prove it holds the certified key
-    NotInitialized,   ///< the data directory has not been set up
+    NotInitialized, ///< the data directory has not been set up
 };
 
 /// An error as a value: a code for logic, a plain sentence for the operator,
@@ -60,13 +60,12 @@ struct Error {
     return QStringLiteral("unknown");
 }
 
-template <typename T>
-using Result = std::expected<T, Error>;
+template <typename T> using Result = std::expected<T, Error>;
 
-[[nodiscard]] inline std::unexpected<Error> fail(ErrorCode code, QString message, QString detail = {},
-                                                 QString reason = {})
+[[nodiscard]] inline std::unexpected<Error> fail(
+    ErrorCode code, QString message, QString detail = {}, QString reason = {})
 {
-    return std::unexpected(Error{code, std::move(message), std::move(detail), std::move(reason)});
+    return std::unexpected(Error { code, std::move(message), std::move(detail), std::move(reason) });
 }
 
 } // namespace imprint::core

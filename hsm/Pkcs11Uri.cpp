@@ -14,7 +14,8 @@ core::Result<QByteArray> pctDecode(const QString& value, const QString& uri)
     for (qsizetype i = 0; i < value.size(); ++i) {
         if (value[i] == u'%'
             && (i + 2 >= value.size() + 0 || !isxdigit(value[i + 1].toLatin1()) || !isxdigit(value[i + 2].toLatin1())))
-            return core::fail(ErrorCode::BadInput, QStringLiteral("The PKCS#11 URI %1 has a broken %-escape.").arg(uri));
+            return core::fail(
+                ErrorCode::BadInput, QStringLiteral("The PKCS#11 URI %1 has a broken %-escape.").arg(uri));
     }
     return QByteArray::fromPercentEncoding(value.toUtf8());
 }
@@ -29,7 +30,8 @@ QString pctEncode(const QByteArray& bytes)
 core::Result<Pkcs11Uri> Pkcs11Uri::parse(const QString& text)
 {
     if (!text.startsWith(QLatin1String("pkcs11:")))
-        return core::fail(ErrorCode::BadInput, QStringLiteral("\"%1\" is not a PKCS#11 URI (it must start with \"pkcs11:\").").arg(text));
+        return core::fail(ErrorCode::BadInput,
+            QStringLiteral("\"%1\" is not a PKCS#11 URI (it must start with \"pkcs11:\").").arg(text));
     Pkcs11Uri uri;
     const QString rest = text.mid(7);
     const qsizetype q = rest.indexOf(u'?');
@@ -39,7 +41,8 @@ core::Result<Pkcs11Uri> Pkcs11Uri::parse(const QString& text)
     for (const QString& attr : path.split(u';', Qt::SkipEmptyParts)) {
         const qsizetype eq = attr.indexOf(u'=');
         if (eq <= 0)
-            return core::fail(ErrorCode::BadInput, QStringLiteral("The PKCS#11 URI %1 has a malformed attribute \"%2\".").arg(text, attr));
+            return core::fail(ErrorCode::BadInput,
+                QStringLiteral("The PKCS#11 URI %1 has a malformed attribute \"%2\".").arg(text, attr));
         const QString name = attr.left(eq);
         auto value = pctDecode(attr.mid(eq + 1), text);
         if (!value)
@@ -55,7 +58,8 @@ core::Result<Pkcs11Uri> Pkcs11Uri::parse(const QString& text)
     for (const QString& attr : query.split(u'&', Qt::SkipEmptyParts)) {
         const qsizetype eq = attr.indexOf(u'=');
         if (eq <= 0)
-            return core::fail(ErrorCode::BadInput, QStringLiteral("The PKCS#11 URI %1 has a malformed query \"%2\".").arg(text, attr));
+            return core::fail(ErrorCode::BadInput,
+                QStringLiteral("The PKCS#11 URI %1 has a malformed query \"%2\".").arg(text, attr));
         const QString name = attr.left(eq);
         auto value = pctDecode(attr.mid(eq + 1), text);
         if (!value)
@@ -66,8 +70,8 @@ core::Result<Pkcs11Uri> Pkcs11Uri::parse(const QString& text)
             uri.pinSource = QString::fromUtf8(*value);
         else if (name == QLatin1String("pin-value"))
             return core::fail(ErrorCode::BadInput,
-                              QStringLiteral("PKCS#11 URIs with pin-value are refused: a PIN must not be written in "
-                                             "settings. Use pin-source=file:/path instead."));
+                QStringLiteral("PKCS#11 URIs with pin-value are refused: a PIN must not be written in "
+                               "settings. Use pin-source=file:/path instead."));
     }
     return uri;
 }

@@ -14,8 +14,8 @@
 namespace imprint::hsm {
 
 using core::ErrorCode;
-using core::Result;
 using core::fail;
+using core::Result;
 
 namespace {
 
@@ -56,15 +56,15 @@ Result<void> initDemoStation(const core::DataDir& dir, const InitOptions& option
 
     const QByteArray conf = "# SoftHSM2 token store of this Imprint station\n"
                             "directories.tokendir = "
-                            + QFile::encodeName(dir.tokenDir())
-                            + "\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n";
+        + QFile::encodeName(dir.tokenDir())
+        + "\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n";
     if (auto r = writeFile(dir.softhsmConf(), conf); !r)
         return r;
     useSoftHsmConfig(dir.softhsmConf());
 
     QDir().mkpath(QFileInfo(dir.pinFile()).absolutePath());
     QFile::setPermissions(QFileInfo(dir.pinFile()).absolutePath(),
-                          QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
+        QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
     auto soPin = randomPin();
     auto userPin = randomPin();
     if (!soPin)
@@ -94,10 +94,10 @@ Result<void> initDemoStation(const core::DataDir& dir, const InitOptions& option
     auto root = core::EvpSigner::generateP256();
     if (!root)
         return std::unexpected(root.error());
-    auto rootName = core::makeName({{QStringLiteral("O"), QStringLiteral("Imprint Demo")},
-                                    {QStringLiteral("CN"), QStringLiteral("Imprint Demo Root CA")}});
-    auto caName = core::makeName({{QStringLiteral("O"), QStringLiteral("Imprint Demo")},
-                                  {QStringLiteral("CN"), QStringLiteral("Imprint Demo Issuing CA")}});
+    auto rootName = core::makeName({ { QStringLiteral("O"), QStringLiteral("Imprint Demo") },
+        { QStringLiteral("CN"), QStringLiteral("Imprint Demo Root CA") } });
+    auto caName = core::makeName({ { QStringLiteral("O"), QStringLiteral("Imprint Demo") },
+        { QStringLiteral("CN"), QStringLiteral("Imprint Demo Issuing CA") } });
     if (!rootName)
         return std::unexpected(rootName.error());
     if (!caName)
@@ -134,8 +134,8 @@ Result<void> initDemoStation(const core::DataDir& dir, const InitOptions& option
 
     const QByteArray rootPem = core::ossl::certToPem(rootCert->get());
     const QByteArray caPem = core::ossl::certToPem(caCert->get());
-    for (auto [path, pem] : {std::pair{dir.rootCertFile(), rootPem}, std::pair{dir.caCertFile(), caPem},
-                             std::pair{dir.chainFile(), caPem + rootPem}}) {
+    for (auto [path, pem] : { std::pair { dir.rootCertFile(), rootPem }, std::pair { dir.caCertFile(), caPem },
+             std::pair { dir.chainFile(), caPem + rootPem } }) {
         if (auto r = writeFile(path, pem); !r)
             return r;
     }
@@ -164,13 +164,13 @@ Result<CaToken> openCaToken(const core::StationConfig& config)
         return std::unexpected(token.error());
     if (uri->pinFile().isEmpty())
         return fail(ErrorCode::BadInput,
-                    QStringLiteral("The CA key URI names no pin-source, and no one is here to type the PIN."));
+            QStringLiteral("The CA key URI names no pin-source, and no one is here to type the PIN."));
     auto pin = core::DataDir::readSecretFile(uri->pinFile());
     if (!pin)
         return std::unexpected(pin.error());
     if (auto r = (*token)->login(*pin); !r)
         return std::unexpected(r.error());
-    return CaToken{std::move(*token), *uri};
+    return CaToken { std::move(*token), *uri };
 }
 
 Result<std::shared_ptr<core::Signer>> openCaSigner(const core::StationConfig& config)

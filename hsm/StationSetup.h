@@ -11,7 +11,7 @@
 namespace imprint::hsm {
 
 struct InitOptions {
-    QString modulePath;                                  ///< PKCS#11 module with a free token (SoftHSM2)
+    QString modulePath; ///< PKCS#11 module with a free token (SoftHSM2)
     QString tokenLabel = QStringLiteral("Imprint");
     QString keyLabel = QStringLiteral("imprint-issuing-ca");
     KeyType keyType = KeyType::EcP256;

@@ -23,8 +23,8 @@ namespace imprint::hsm {
 
 using core::Error;
 using core::ErrorCode;
-using core::Result;
 using core::fail;
+using core::Result;
 
 namespace {
 
@@ -61,7 +61,8 @@ QString ckrName(CK_RV rv)
 
 std::unexpected<Error> hsmFail(const char* function, CK_RV rv, QString message)
 {
-    return fail(ErrorCode::Hsm, std::move(message), QStringLiteral("%1 returned %2").arg(QLatin1String(function), ckrName(rv)));
+    return fail(
+        ErrorCode::Hsm, std::move(message), QStringLiteral("%1 returned %2").arg(QLatin1String(function), ckrName(rv)));
 }
 
 // libp11 reports PKCS#11 return values as the reason of its OpenSSL errors.
@@ -120,13 +121,14 @@ struct Token::Impl {
                 return {};
             }
         }
-        return fail(ErrorCode::NotFound, QStringLiteral("The HSM has no token labelled \"%1\"; is it plugged in?").arg(label));
+        return fail(
+            ErrorCode::NotFound, QStringLiteral("The HSM has no token labelled \"%1\"; is it plugged in?").arg(label));
     }
 
     /// Plain words for the token's PIN state, read fresh from the token.
     QString pinState() const
     {
-        CK_TOKEN_INFO info{};
+        CK_TOKEN_INFO info {};
         if (!fn || fn->C_GetTokenInfo(slotId(), &info) != CKR_OK)
             return {};
         if (info.flags & CKF_USER_PIN_LOCKED)
@@ -141,8 +143,8 @@ struct Token::Impl {
     Result<CK_OBJECT_HANDLE> findObject(CK_SESSION_HANDLE session, CK_OBJECT_CLASS cls, const QByteArray& label) const
     {
         CK_ATTRIBUTE tmpl[] = {
-            {CKA_CLASS, &cls, sizeof cls},
-            {CKA_LABEL, const_cast<char*>(label.constData()), static_cast<CK_ULONG>(label.size())},
+            { CKA_CLASS, &cls, sizeof cls },
+            { CKA_LABEL, const_cast<char*>(label.constData()), static_cast<CK_ULONG>(label.size()) },
         };
         CK_RV rv = fn->C_FindObjectsInit(session, tmpl, 2);
         if (rv != CKR_OK)
@@ -154,7 +156,8 @@ struct Token::Impl {
         if (rv != CKR_OK)
             return hsmFail("C_FindObjects", rv, QStringLiteral("The token could not be searched."));
         if (count == 0)
-            return fail(ErrorCode::NotFound, QStringLiteral("The token holds no key labelled \"%1\".").arg(QString::fromUtf8(label)));
+            return fail(ErrorCode::NotFound,
+                QStringLiteral("The token holds no key labelled \"%1\".").arg(QString::fromUtf8(label)));
         return handle;
     }
 };
@@ -194,7 +197,7 @@ Result<std::shared_ptr<Token::Impl>> loadModule(const QString& modulePath)
     const QByteArray path = QFile::encodeName(modulePath);
     if (PKCS11_CTX_load(impl->ctx, path.constData()) != 0)
         return fail(ErrorCode::Hsm, QStringLiteral("The PKCS#11 module %1 could not be loaded.").arg(modulePath),
-                    core::ossl::drainErrors());
+            core::ossl::drainErrors());
     // libp11 0.4 offers neither EC key generation nor attribute reads, so those calls use
     // the module's own function list: the same module libp11 initialised, not a second one.
     impl->module = dlopen(path.constData(), RTLD_NOW | RTLD_NOLOAD);
@@ -232,12 +235,13 @@ Result<std::unique_ptr<Token>> Token::open(const QString& modulePath, const QStr
     if (auto r = (*impl)->select(label); !r)
         return std::unexpected(r.error());
     if (PKCS11_open_session((*impl)->slot, 1) != 0)
-        return hsmFail("C_OpenSession", lastLibp11Rv(), QStringLiteral("A session with the token could not be opened."));
+        return hsmFail(
+            "C_OpenSession", lastLibp11Rv(), QStringLiteral("A session with the token could not be opened."));
     return std::unique_ptr<Token>(new Token(std::move(*impl)));
 }
 
-Result<std::unique_ptr<Token>> Token::initialize(const QString& modulePath, const QString& label,
-                                                 const core::Secret& soPin, const core::Secret& userPin)
+Result<std::unique_ptr<Token>> Token::initialize(
+    const QString& modulePath, const QString& label, const core::Secret& soPin, const core::Secret& userPin)
 {
     auto loaded = loadModule(modulePath);
     if (!loaded)
@@ -302,11 +306,12 @@ Result<void> Token::login(const core::Secret& pin)
     const QString state = d->pinState();
     if (rv == CKR_PIN_INCORRECT)
         return fail(ErrorCode::PinRejected,
-                    (QStringLiteral("The token refused the PIN. It will not be tried again automatically. ") + state).trimmed(),
-                    QStringLiteral("C_Login returned CKR_PIN_INCORRECT"));
+            (QStringLiteral("The token refused the PIN. It will not be tried again automatically. ") + state).trimmed(),
+            QStringLiteral("C_Login returned CKR_PIN_INCORRECT"));
     if (rv == CKR_PIN_LOCKED)
-        return fail(ErrorCode::PinRejected, QStringLiteral("The token's user PIN is locked: a Security Officer must unblock it."),
-                    QStringLiteral("C_Login returned CKR_PIN_LOCKED"));
+        return fail(ErrorCode::PinRejected,
+            QStringLiteral("The token's user PIN is locked: a Security Officer must unblock it."),
+            QStringLiteral("C_Login returned CKR_PIN_LOCKED"));
     return hsmFail("C_Login", rv, QStringLiteral("Logging in to the token failed."));
 }
 
@@ -321,47 +326,47 @@ Result<QByteArray> Token::generateKey(const QString& label, const QByteArray& id
     CK_BBOOL yes = CK_TRUE;
     CK_BBOOL no = CK_FALSE;
     CK_ULONG bits = 3072;
-    CK_BYTE exponent[] = {0x01, 0x00, 0x01};
+    CK_BYTE exponent[] = { 0x01, 0x00, 0x01 };
     const bool rsa = type == KeyType::Rsa3072;
     const QByteArray& curve = type == KeyType::EcP384 ? P384Oid : P256Oid;
 
-    std::vector<CK_ATTRIBUTE> pub{
-        {CKA_TOKEN, &yes, sizeof yes},
-        {CKA_VERIFY, &yes, sizeof yes},
-        {CKA_LABEL, const_cast<char*>(lbl.constData()), static_cast<CK_ULONG>(lbl.size())},
-        {CKA_ID, const_cast<char*>(id.constData()), static_cast<CK_ULONG>(id.size())},
+    std::vector<CK_ATTRIBUTE> pub {
+        { CKA_TOKEN, &yes, sizeof yes },
+        { CKA_VERIFY, &yes, sizeof yes },
+        { CKA_LABEL, const_cast<char*>(lbl.constData()), static_cast<CK_ULONG>(lbl.size()) },
+        { CKA_ID, const_cast<char*>(id.constData()), static_cast<CK_ULONG>(id.size()) },
     };
     if (rsa) {
-        pub.push_back({CKA_MODULUS_BITS, &bits, sizeof bits});
-        pub.push_back({CKA_PUBLIC_EXPONENT, exponent, sizeof exponent});
+        pub.push_back({ CKA_MODULUS_BITS, &bits, sizeof bits });
+        pub.push_back({ CKA_PUBLIC_EXPONENT, exponent, sizeof exponent });
     } else {
-        pub.push_back({CKA_EC_PARAMS, const_cast<char*>(curve.constData()), static_cast<CK_ULONG>(curve.size())});
+        pub.push_back({ CKA_EC_PARAMS, const_cast<char*>(curve.constData()), static_cast<CK_ULONG>(curve.size()) });
     }
     // The issuing key must never leave the token: sensitive, private, not extractable.
-    std::vector<CK_ATTRIBUTE> priv{
-        {CKA_TOKEN, &yes, sizeof yes},
-        {CKA_PRIVATE, &yes, sizeof yes},
-        {CKA_SENSITIVE, &yes, sizeof yes},
-        {CKA_EXTRACTABLE, &no, sizeof no},
-        {CKA_SIGN, &yes, sizeof yes},
+    std::vector<CK_ATTRIBUTE> priv {
+        { CKA_TOKEN, &yes, sizeof yes },
+        { CKA_PRIVATE, &yes, sizeof yes },
+        { CKA_SENSITIVE, &yes, sizeof yes },
+        { CKA_EXTRACTABLE, &no, sizeof no },
+        { CKA_SIGN, &yes, sizeof yes },
         // A CA key signs and does nothing else (modules default some of these to true).
-        {CKA_DECRYPT, &no, sizeof no},
-        {CKA_UNWRAP, &no, sizeof no},
-        {CKA_DERIVE, &no, sizeof no},
-        {CKA_LABEL, const_cast<char*>(lbl.constData()), static_cast<CK_ULONG>(lbl.size())},
-        {CKA_ID, const_cast<char*>(id.constData()), static_cast<CK_ULONG>(id.size())},
+        { CKA_DECRYPT, &no, sizeof no },
+        { CKA_UNWRAP, &no, sizeof no },
+        { CKA_DERIVE, &no, sizeof no },
+        { CKA_LABEL, const_cast<char*>(lbl.constData()), static_cast<CK_ULONG>(lbl.size()) },
+        { CKA_ID, const_cast<char*>(id.constData()), static_cast<CK_ULONG>(id.size()) },
     };
-    CK_MECHANISM mech{rsa ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN, nullptr, 0};
+    CK_MECHANISM mech { rsa ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN, nullptr, 0 };
     CK_OBJECT_HANDLE pubHandle = 0;
     CK_OBJECT_HANDLE privHandle = 0;
     const CK_RV rv = d->fn->C_GenerateKeyPair(session.handle(), &mech, pub.data(), static_cast<CK_ULONG>(pub.size()),
-                                              priv.data(), static_cast<CK_ULONG>(priv.size()), &pubHandle, &privHandle);
+        priv.data(), static_cast<CK_ULONG>(priv.size()), &pubHandle, &privHandle);
     if (rv != CKR_OK)
         return hsmFail("C_GenerateKeyPair", rv, QStringLiteral("The token could not generate the key."));
 
     // Read the public half back to build a SubjectPublicKeyInfo.
     auto readAttr = [&](CK_ATTRIBUTE_TYPE t) -> Result<QByteArray> {
-        CK_ATTRIBUTE a{t, nullptr, 0};
+        CK_ATTRIBUTE a { t, nullptr, 0 };
         CK_RV r = d->fn->C_GetAttributeValue(session.handle(), pubHandle, &a, 1);
         if (r != CKR_OK)
             return hsmFail("C_GetAttributeValue", r, QStringLiteral("The new public key could not be read."));
@@ -373,7 +378,7 @@ Result<QByteArray> Token::generateKey(const QString& label, const QByteArray& id
         return v;
     };
 
-    std::unique_ptr<OSSL_PARAM_BLD, core::ossl::Deleter<OSSL_PARAM_BLD_free>> bld{OSSL_PARAM_BLD_new()};
+    std::unique_ptr<OSSL_PARAM_BLD, core::ossl::Deleter<OSSL_PARAM_BLD_free>> bld { OSSL_PARAM_BLD_new() };
     core::ossl::BigNum n, e;
     QByteArray point;
     if (rsa) {
@@ -383,8 +388,10 @@ Result<QByteArray> Token::generateKey(const QString& label, const QByteArray& id
             return std::unexpected(mod.error());
         if (!exp)
             return std::unexpected(exp.error());
-        n.reset(BN_bin2bn(reinterpret_cast<const unsigned char*>(mod->constData()), static_cast<int>(mod->size()), nullptr));
-        e.reset(BN_bin2bn(reinterpret_cast<const unsigned char*>(exp->constData()), static_cast<int>(exp->size()), nullptr));
+        n.reset(BN_bin2bn(
+            reinterpret_cast<const unsigned char*>(mod->constData()), static_cast<int>(mod->size()), nullptr));
+        e.reset(BN_bin2bn(
+            reinterpret_cast<const unsigned char*>(exp->constData()), static_cast<int>(exp->size()), nullptr));
         OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, n.get());
         OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, e.get());
     } else {
@@ -393,22 +400,23 @@ Result<QByteArray> Token::generateKey(const QString& label, const QByteArray& id
             return std::unexpected(ecPoint.error());
         // CKA_EC_POINT is the DER OCTET STRING holding the point (PKCS#11 2.40, 2.3.3).
         const auto* p = reinterpret_cast<const unsigned char*>(ecPoint->constData());
-        core::ossl::OctetString os{d2i_ASN1_OCTET_STRING(nullptr, &p, ecPoint->size())};
+        core::ossl::OctetString os { d2i_ASN1_OCTET_STRING(nullptr, &p, ecPoint->size()) };
         if (!os)
             return core::ossl::cryptoFail(QStringLiteral("The token returned a malformed EC point."));
-        point = QByteArray(reinterpret_cast<const char*>(ASN1_STRING_get0_data(os.get())), ASN1_STRING_length(os.get()));
-        OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME,
-                                        type == KeyType::EcP384 ? "secp384r1" : "prime256v1", 0);
-        OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.constData(),
-                                         static_cast<size_t>(point.size()));
+        point
+            = QByteArray(reinterpret_cast<const char*>(ASN1_STRING_get0_data(os.get())), ASN1_STRING_length(os.get()));
+        OSSL_PARAM_BLD_push_utf8_string(
+            bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, type == KeyType::EcP384 ? "secp384r1" : "prime256v1", 0);
+        OSSL_PARAM_BLD_push_octet_string(
+            bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.constData(), static_cast<size_t>(point.size()));
     }
-    std::unique_ptr<OSSL_PARAM, core::ossl::Deleter<OSSL_PARAM_free>> params{OSSL_PARAM_BLD_to_param(bld.get())};
-    core::ossl::PKeyCtx pctx{EVP_PKEY_CTX_new_from_name(nullptr, rsa ? "RSA" : "EC", nullptr)};
+    std::unique_ptr<OSSL_PARAM, core::ossl::Deleter<OSSL_PARAM_free>> params { OSSL_PARAM_BLD_to_param(bld.get()) };
+    core::ossl::PKeyCtx pctx { EVP_PKEY_CTX_new_from_name(nullptr, rsa ? "RSA" : "EC", nullptr) };
     EVP_PKEY* raw = nullptr;
     if (!params || !pctx || EVP_PKEY_fromdata_init(pctx.get()) != 1
         || EVP_PKEY_fromdata(pctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) != 1)
         return core::ossl::cryptoFail(QStringLiteral("The token's public key could not be decoded."));
-    core::ossl::PKey key{raw};
+    core::ossl::PKey key { raw };
     return core::ossl::publicKeyDer(key.get());
 }
 
@@ -424,17 +432,17 @@ Result<KeyAttributes> Token::keyAttributes(const QString& label) const
     CK_BBOOL sensitive = CK_FALSE, extractable = CK_TRUE, alwaysSensitive = CK_FALSE, neverExtractable = CK_FALSE,
              isPrivate = CK_FALSE;
     CK_ATTRIBUTE attrs[] = {
-        {CKA_SENSITIVE, &sensitive, sizeof sensitive},
-        {CKA_EXTRACTABLE, &extractable, sizeof extractable},
-        {CKA_ALWAYS_SENSITIVE, &alwaysSensitive, sizeof alwaysSensitive},
-        {CKA_NEVER_EXTRACTABLE, &neverExtractable, sizeof neverExtractable},
-        {CKA_PRIVATE, &isPrivate, sizeof isPrivate},
+        { CKA_SENSITIVE, &sensitive, sizeof sensitive },
+        { CKA_EXTRACTABLE, &extractable, sizeof extractable },
+        { CKA_ALWAYS_SENSITIVE, &alwaysSensitive, sizeof alwaysSensitive },
+        { CKA_NEVER_EXTRACTABLE, &neverExtractable, sizeof neverExtractable },
+        { CKA_PRIVATE, &isPrivate, sizeof isPrivate },
     };
     const CK_RV rv = d->fn->C_GetAttributeValue(session.handle(), *handle, attrs, 5);
     if (rv != CKR_OK)
         return hsmFail("C_GetAttributeValue", rv, QStringLiteral("The key's attributes could not be read."));
-    return KeyAttributes{sensitive == CK_TRUE, extractable == CK_TRUE, alwaysSensitive == CK_TRUE,
-                         neverExtractable == CK_TRUE, isPrivate == CK_TRUE};
+    return KeyAttributes { sensitive == CK_TRUE, extractable == CK_TRUE, alwaysSensitive == CK_TRUE,
+        neverExtractable == CK_TRUE, isPrivate == CK_TRUE };
 }
 
 Result<double> Token::measureRawSignRate(const QString& label, int count)
@@ -446,9 +454,9 @@ Result<double> Token::measureRawSignRate(const QString& label, int count)
     auto key = d->findObject(session.handle(), CKO_PRIVATE_KEY, label.toUtf8());
     if (!key)
         return std::unexpected(key.error());
-    CK_BYTE digest[32] = {1, 2, 3};
+    CK_BYTE digest[32] = { 1, 2, 3 };
     CK_BYTE sig[512];
-    CK_MECHANISM mech{CKM_ECDSA, nullptr, 0};
+    CK_MECHANISM mech { CKM_ECDSA, nullptr, 0 };
     QElapsedTimer timer;
     timer.start();
     for (int i = 0; i < count; ++i) {
@@ -478,7 +486,7 @@ public:
     Result<QByteArray> signSha256(const QByteArray& data) override
     {
         std::lock_guard lock(m_token->mutex);
-        core::ossl::MdCtx ctx{EVP_MD_CTX_new()};
+        core::ossl::MdCtx ctx { EVP_MD_CTX_new() };
         if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, m_key.get()) != 1)
             return core::ossl::cryptoFail(QStringLiteral("The token key could not start a signature."));
         size_t len = 0;
@@ -486,11 +494,12 @@ public:
         if (EVP_DigestSign(ctx.get(), nullptr, &len, in, static_cast<size_t>(data.size())) != 1)
             return core::ossl::cryptoFail(QStringLiteral("The token key could not size its signature."));
         QByteArray sig(static_cast<qsizetype>(len), Qt::Uninitialized);
-        if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, in,
-                           static_cast<size_t>(data.size()))
+        if (EVP_DigestSign(
+                ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, in, static_cast<size_t>(data.size()))
             != 1) {
             const CK_RV rv = lastLibp11Rv();
-            return hsmFail("C_Sign", rv, QStringLiteral("The HSM did not sign: is the token still there and unlocked?"));
+            return hsmFail(
+                "C_Sign", rv, QStringLiteral("The HSM did not sign: is the token still there and unlocked?"));
         }
         sig.truncate(static_cast<qsizetype>(len));
         return sig;
@@ -516,8 +525,8 @@ Result<std::shared_ptr<core::Signer>> Token::signer(const QString& label)
     for (unsigned int i = 0; i < nkeys; ++i) {
         if (!keys[i].isPrivate || QString::fromUtf8(keys[i].label) != label)
             continue;
-        core::ossl::PKey priv{PKCS11_get_private_key(&keys[i])};
-        core::ossl::PKey pub{PKCS11_get_public_key(&keys[i])};
+        core::ossl::PKey priv { PKCS11_get_private_key(&keys[i]) };
+        core::ossl::PKey pub { PKCS11_get_public_key(&keys[i]) };
         if (!priv || !pub)
             return core::ossl::cryptoFail(QStringLiteral("The token key \"%1\" could not be used.").arg(label));
         QByteArray spki = core::ossl::publicKeyDer(pub.get());

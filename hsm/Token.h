@@ -37,10 +37,8 @@ public:
 
     /// Initialises the first uninitialised token (SoftHSM2 keeps a free slot) with
     /// `label`, a Security Officer PIN and a user PIN, and returns it opened.
-    [[nodiscard]] static core::Result<std::unique_ptr<Token>> initialize(const QString& modulePath,
-                                                                          const QString& label,
-                                                                          const core::Secret& soPin,
-                                                                          const core::Secret& userPin);
+    [[nodiscard]] static core::Result<std::unique_ptr<Token>> initialize(
+        const QString& modulePath, const QString& label, const core::Secret& soPin, const core::Secret& userPin);
 
     /// User login. A refused PIN is reported once and never retried here: tokens lock.
     [[nodiscard]] core::Result<void> login(const core::Secret& pin);

@@ -68,7 +68,8 @@ void MainWindow::updateCounters()
     }
     const int done = passed + failed;
     const QString yield = done > 0 ? QStringLiteral("%1 %").arg(100.0 * passed / done, 0, 'f', 1) : QStringLiteral("—");
-    m_counters->setText(tr("Passed %1    Failed %2    In progress %3    Yield %4").arg(passed).arg(failed).arg(busy).arg(yield));
+    m_counters->setText(
+        tr("Passed %1    Failed %2    In progress %3    Yield %4").arg(passed).arg(failed).arg(busy).arg(yield));
 }
 
 void MainWindow::retrySelected()

@@ -64,18 +64,15 @@ QVariant SlotModel::data(const QModelIndex& index, int role) const
         return {};
 
     switch (index.column()) {
-    case Slot:
-        return QStringLiteral("%1  %2").arg(job->index() + 1).arg(job->port());
-    case Device:
-        return job->device().serial.isEmpty() ? QStringLiteral("—") : job->device().serial;
+    case Slot: return QStringLiteral("%1  %2").arg(job->index() + 1).arg(job->port());
+    case Device: return job->device().serial.isEmpty() ? QStringLiteral("—") : job->device().serial;
     case Step:
         if (passed)
             return tr("done, device locked");
         if (failed)
             return tr("stopped while %1").arg(SlotJob::stepName(job->failedStep()));
         return SlotJob::stepName(job->step());
-    case Result:
-        return passed ? QStringLiteral("PASS") : failed ? QStringLiteral("FAIL") : QString();
+    case Result: return passed ? QStringLiteral("PASS") : failed ? QStringLiteral("FAIL") : QString();
     case Detail:
         if (failed)
             return job->failure() + QStringLiteral(" — Fix the device or its connection, then press Retry.");
@@ -83,8 +80,7 @@ QVariant SlotModel::data(const QModelIndex& index, int role) const
             return QStringLiteral("Certificate %1 installed and verified. Remove the device.")
                 .arg(job->certificate().serialHex.left(16));
         return QString();
-    default:
-        return {};
+    default: return {};
     }
 }
 

@@ -11,7 +11,7 @@ struct DeviceIdentity {
     QString serial;
     QString model;
     QString firmware;
-    QString state;        ///< blank, keyed, certified or locked
+    QString state; ///< blank, keyed, certified or locked
     QStringList keyTypes; ///< key types it can generate, e.g. "p256"
 
     bool operator==(const DeviceIdentity&) const = default;

@@ -27,12 +27,13 @@ void DeviceLink::call(const QString& op, const QCborMap& args, int timeoutMs, Re
     auto* timer = new QTimer(this);
     timer->setSingleShot(true);
     connect(timer, &QTimer::timeout, this, [this, seq, op, timeoutMs] {
-        finish(seq, fail(ErrorCode::Timeout,
-                         QStringLiteral("The device did not answer \"%1\" within %2 s.").arg(op).arg(timeoutMs / 1000.0)));
+        finish(seq,
+            fail(ErrorCode::Timeout,
+                QStringLiteral("The device did not answer \"%1\" within %2 s.").arg(op).arg(timeoutMs / 1000.0)));
     });
-    m_pending.insert(seq, Pending{op, std::move(reply), timer});
+    m_pending.insert(seq, Pending { op, std::move(reply), timer });
     timer->start(timeoutMs);
-    const QByteArray payload = protocol::encode(protocol::Request{op, seq, args});
+    const QByteArray payload = protocol::encode(protocol::Request { op, seq, args });
     m_transport->write(frame::encode(payload));
 }
 
@@ -56,10 +57,10 @@ void DeviceLink::onBytes(const QByteArray& bytes)
             finish(response->seq, std::move(response->body));
         } else {
             finish(response->seq,
-                   fail(ErrorCode::DeviceRefused,
-                        QStringLiteral("The device refused \"%1\": %2")
-                            .arg(m_pending.value(response->seq).op, response->errorMessage),
-                        {}, response->errorCode));
+                fail(ErrorCode::DeviceRefused,
+                    QStringLiteral("The device refused \"%1\": %2")
+                        .arg(m_pending.value(response->seq).op, response->errorMessage),
+                    {}, response->errorCode));
         }
     }
 }

@@ -10,7 +10,7 @@ namespace {
 
 constexpr std::array<std::uint32_t, 256> makeCrcTable()
 {
-    std::array<std::uint32_t, 256> table{};
+    std::array<std::uint32_t, 256> table {};
     for (std::uint32_t i = 0; i < 256; ++i) {
         std::uint32_t c = i;
         for (int k = 0; k < 8; ++k)
@@ -58,7 +58,7 @@ QList<Decoder::Event> Decoder::feed(const QByteArray& bytes)
     qsizetype skipped = 0;
     auto flushSkipped = [&] {
         if (skipped > 0)
-            events.append({{}, QStringLiteral("%1 byte(s) of noise between frames were dropped").arg(skipped)});
+            events.append({ {}, QStringLiteral("%1 byte(s) of noise between frames were dropped").arg(skipped) });
         skipped = 0;
     };
 
@@ -66,8 +66,8 @@ QList<Decoder::Event> Decoder::feed(const QByteArray& bytes)
     while (true) {
         // Find the next magic.
         while (pos < m_buffer.size()
-               && !(static_cast<std::uint8_t>(m_buffer[pos]) == Magic0
-                    && (pos + 1 >= m_buffer.size() || static_cast<std::uint8_t>(m_buffer[pos + 1]) == Magic1))) {
+            && !(static_cast<std::uint8_t>(m_buffer[pos]) == Magic0
+                && (pos + 1 >= m_buffer.size() || static_cast<std::uint8_t>(m_buffer[pos + 1]) == Magic1))) {
             ++pos;
             ++skipped;
         }
@@ -77,12 +77,13 @@ QList<Decoder::Event> Decoder::feed(const QByteArray& bytes)
         const auto length = static_cast<qsizetype>(qFromBigEndian<quint32>(h + 4));
         if (static_cast<std::uint8_t>(h[2]) != Version || length == 0 || length > MaxPayload) {
             flushSkipped();
-            events.append({{}, static_cast<std::uint8_t>(h[2]) != Version
-                                   ? QStringLiteral("a frame of unknown protocol version %1 was dropped")
-                                         .arg(static_cast<std::uint8_t>(h[2]))
-                                   : QStringLiteral("a frame announcing %1 payload bytes was dropped (at most %2)")
-                                         .arg(length)
-                                         .arg(MaxPayload)});
+            events.append({ {},
+                static_cast<std::uint8_t>(h[2]) != Version
+                    ? QStringLiteral("a frame of unknown protocol version %1 was dropped")
+                          .arg(static_cast<std::uint8_t>(h[2]))
+                    : QStringLiteral("a frame announcing %1 payload bytes was dropped (at most %2)")
+                          .arg(length)
+                          .arg(MaxPayload) });
             ++pos; // resynchronise after this false or broken header
             continue;
         }
@@ -92,12 +93,12 @@ QList<Decoder::Event> Decoder::feed(const QByteArray& bytes)
         const auto expected = qFromBigEndian<quint32>(h + HeaderSize + length);
         if (crc32(h, HeaderSize + length) != expected) {
             flushSkipped();
-            events.append({{}, QStringLiteral("a frame with a bad checksum was dropped")});
+            events.append({ {}, QStringLiteral("a frame with a bad checksum was dropped") });
             ++pos;
             continue;
         }
         flushSkipped();
-        events.append({m_buffer.mid(pos + HeaderSize, length), {}});
+        events.append({ m_buffer.mid(pos + HeaderSize, length), {} });
         pos += total;
     }
     flushSkipped();

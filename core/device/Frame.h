@@ -34,7 +34,7 @@ class Decoder {
 public:
     struct Event {
         QByteArray payload; ///< set for a good frame
-        QString error;      ///< set for a dropped frame or garbage
+        QString error; ///< set for a dropped frame or garbage
     };
 
     /// Feeds bytes and returns the good frames and errors found, in stream order.

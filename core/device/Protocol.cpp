@@ -157,10 +157,9 @@ QCborMap identityToCbor(const DeviceIdentity& identity)
 Result<DeviceIdentity> identityFromCbor(const QCborMap& body)
 {
     DeviceIdentity id;
-    for (auto [key, target] : {std::pair{QStringLiteral("serial"), &id.serial},
-                               std::pair{QStringLiteral("model"), &id.model},
-                               std::pair{QStringLiteral("firmware"), &id.firmware},
-                               std::pair{QStringLiteral("state"), &id.state}}) {
+    for (auto [key, target] : { std::pair { QStringLiteral("serial"), &id.serial },
+             std::pair { QStringLiteral("model"), &id.model }, std::pair { QStringLiteral("firmware"), &id.firmware },
+             std::pair { QStringLiteral("state"), &id.state } }) {
         auto v = textField(body, key);
         if (!v)
             return std::unexpected(v.error());

@@ -37,7 +37,7 @@ struct Request {
 struct Response {
     quint64 seq = 0;
     bool ok = false;
-    QString errorCode;    ///< when !ok
+    QString errorCode; ///< when !ok
     QString errorMessage; ///< when !ok
     QCborMap body;
 };

@@ -46,11 +46,10 @@ void SerialTransport::onError(QSerialPort::SerialPortError error)
     if (error == QSerialPort::NoError || error == QSerialPort::TimeoutError)
         return;
     const bool gone = error == QSerialPort::ResourceError || error == QSerialPort::DeviceNotFoundError;
-    Error e{gone ? ErrorCode::Disconnected : ErrorCode::Io,
-            gone ? QStringLiteral("The device on %1 is gone (unplugged or switched off).").arg(m_path)
-                 : QStringLiteral("The serial port %1 failed.").arg(m_path),
-            m_port.errorString(),
-            {}};
+    Error e { gone ? ErrorCode::Disconnected : ErrorCode::Io,
+        gone ? QStringLiteral("The device on %1 is gone (unplugged or switched off).").arg(m_path)
+             : QStringLiteral("The serial port %1 failed.").arg(m_path),
+        m_port.errorString(), {} };
     if (m_port.isOpen())
         m_port.close();
     QTimer::singleShot(0, this, [this, e] { emit failed(e); });

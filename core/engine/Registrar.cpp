@@ -23,12 +23,11 @@ Result<void> Registrar::recordStep(qint64 jobId, const QString& step, const QStr
 
 Result<Issuance> Registrar::issue(qint64 jobId, const DeviceIdentity& device, const QByteArray& csrDer)
 {
-    auto checked = m_check.check(csrDer, device.serial,
-                                 [this](const QString& key) { return m_store.keyOwner(key); });
+    auto checked = m_check.check(csrDer, device.serial, [this](const QString& key) { return m_store.keyOwner(key); });
     if (!checked) {
         // A rejection is part of the device's story; a store failure here is secondary.
         (void)m_store.recordStep(jobId, QStringLiteral("check-csr"), QStringLiteral("rejected"),
-                                 checked.error().reason + QStringLiteral(": ") + checked.error().message);
+            checked.error().reason + QStringLiteral(": ") + checked.error().message);
         return std::unexpected(checked.error());
     }
     if (auto r = m_store.recordStep(jobId, QStringLiteral("check-csr"), QStringLiteral("done"), checked->keyType); !r)
@@ -39,23 +38,22 @@ Result<Issuance> Registrar::issue(qint64 jobId, const DeviceIdentity& device, co
         return std::unexpected(cert.error());
     // Durable before the certificate leaves the station: a crash after this point can
     // never leave a certificate in the field that the records do not know.
-    if (auto r = m_store.recordIssued(jobId, device.serial, cert->der, cert->serialHex, cert->sha256,
-                                      checked->publicKeySha256);
+    if (auto r = m_store.recordIssued(
+            jobId, device.serial, cert->der, cert->serialHex, cert->sha256, checked->publicKeySha256);
         !r)
         return std::unexpected(r.error());
-    return Issuance{*cert, m_ca.chain()};
+    return Issuance { *cert, m_ca.chain() };
 }
 
 Result<void> Registrar::certificateVerified(qint64 jobId, const QString& serialHex)
 {
     if (auto r = m_store.setCertificateState(serialHex, QStringLiteral("verified")); !r)
         return r;
-    return m_store.recordStep(jobId, QStringLiteral("verify"), QStringLiteral("done"),
-                              QStringLiteral("read back and challenge signed"));
+    return m_store.recordStep(
+        jobId, QStringLiteral("verify"), QStringLiteral("done"), QStringLiteral("read back and challenge signed"));
 }
 
-Result<void> Registrar::finishJob(qint64 jobId, const QString& deviceSerial, JobOutcome outcome,
-                                  const QString& reason)
+Result<void> Registrar::finishJob(qint64 jobId, const QString& deviceSerial, JobOutcome outcome, const QString& reason)
 {
     return m_store.finishJob(jobId, deviceSerial, outcome, reason);
 }

@@ -24,15 +24,15 @@ class Registrar {
 public:
     Registrar(RecordStore store, IssuingCa ca, CertificateProfile profile, QString station);
 
-    [[nodiscard]] Result<qint64> beginJob(const DeviceIdentity& device, const QString& port,
-                                          const QString& operatorName);
-    [[nodiscard]] Result<void> recordStep(qint64 jobId, const QString& step, const QString& status,
-                                          const QString& detail = {});
+    [[nodiscard]] Result<qint64> beginJob(
+        const DeviceIdentity& device, const QString& port, const QString& operatorName);
+    [[nodiscard]] Result<void> recordStep(
+        qint64 jobId, const QString& step, const QString& status, const QString& detail = {});
     /// Checks the request, issues, and commits the certificate before returning it.
     [[nodiscard]] Result<Issuance> issue(qint64 jobId, const DeviceIdentity& device, const QByteArray& csrDer);
     [[nodiscard]] Result<void> certificateVerified(qint64 jobId, const QString& serialHex);
-    [[nodiscard]] Result<void> finishJob(qint64 jobId, const QString& deviceSerial, JobOutcome outcome,
-                                         const QString& reason);
+    [[nodiscard]] Result<void> finishJob(
+        qint64 jobId, const QString& deviceSerial, JobOutcome outcome, const QString& reason);
 
     RecordStore& store() { return m_store; }
 

@@ -69,11 +69,9 @@ void SlotJob::start()
     m_link = new DeviceLink(m_transportFactory(), this);
     connect(m_link->transport(), &DeviceTransport::opened, this, &SlotJob::identify);
     // A broken link with no call in flight (e.g. open failed) still ends the job.
-    connect(m_link->transport(), &DeviceTransport::failed, this, [this](const Error& e) {
-        failWith(e);
-    });
+    connect(m_link->transport(), &DeviceTransport::failed, this, [this](const Error& e) { failWith(e); });
     connect(m_link, &DeviceLink::protocolNoise, this,
-            [this](const QString& what) { qCWarning(IMPRINT_SLOT) << m_port << "protocol noise:" << what; });
+        [this](const QString& what) { qCWarning(IMPRINT_SLOT) << m_port << "protocol noise:" << what; });
     setStep(Step::Connecting);
     m_link->transport()->open();
 }
@@ -119,10 +117,9 @@ void SlotJob::identify()
             return failWith(identity.error());
         m_device = *identity;
         if (m_device.state == QLatin1String("locked"))
-            return failWith(Error{ErrorCode::DeviceRefused,
-                                  QStringLiteral("Device %1 is already provisioned and locked; set it aside.")
-                                      .arg(m_device.serial),
-                                  {}, QStringLiteral("already-locked")});
+            return failWith(Error { ErrorCode::DeviceRefused,
+                QStringLiteral("Device %1 is already provisioned and locked; set it aside.").arg(m_device.serial), {},
+                QStringLiteral("already-locked") });
         const DeviceIdentity device = m_device;
         const QString port = m_port;
         const QString op = m_station->operatorName();
@@ -195,10 +192,10 @@ void SlotJob::readBack()
         if (!cert)
             return failWith(cert.error());
         if (*cert != m_issued.certificate.der)
-            return failWith(Error{ErrorCode::VerificationFailed,
-                                  QStringLiteral("The device holds a different certificate from the one it was "
-                                                 "given; it did not store it correctly."),
-                                  {}, QStringLiteral("readback-mismatch")});
+            return failWith(Error { ErrorCode::VerificationFailed,
+                QStringLiteral("The device holds a different certificate from the one it was "
+                               "given; it did not store it correctly."),
+                {}, QStringLiteral("readback-mismatch") });
         challenge();
     });
 }
@@ -223,10 +220,10 @@ void SlotJob::challenge()
             return failWith(cert.error());
         const QByteArray signedData = QByteArray(protocol::ChallengeContext) + nonce;
         if (!ossl::verifySha256(X509_get0_pubkey(cert->get()), signedData, *sig))
-            return failWith(Error{ErrorCode::VerificationFailed,
-                                  QStringLiteral("The device could not prove it holds the key of its certificate "
-                                                 "(wrong challenge signature)."),
-                                  {}, QStringLiteral("challenge-failed")});
+            return failWith(Error { ErrorCode::VerificationFailed,
+                QStringLiteral("The device could not prove it holds the key of its certificate "
+                               "(wrong challenge signature)."),
+                {}, QStringLiteral("challenge-failed") });
         const qint64 job = m_jobId;
         const QString serial = m_issued.certificate.serialHex;
         m_station->submit<Result<void>>(

@@ -20,7 +20,18 @@ class Station;
 class SlotJob : public QObject {
     Q_OBJECT
 public:
-    enum class Step { Waiting, Connecting, Identifying, Keying, Issuing, Injecting, Verifying, Locking, Passed, Failed };
+    enum class Step {
+        Waiting,
+        Connecting,
+        Identifying,
+        Keying,
+        Issuing,
+        Injecting,
+        Verifying,
+        Locking,
+        Passed,
+        Failed
+    };
     Q_ENUM(Step)
 
     using TransportFactory = std::function<DeviceTransport*()>;

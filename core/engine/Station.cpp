@@ -21,7 +21,8 @@ Station::~Station()
     qDeleteAll(m_slots);
     m_slots.clear();
     // The registrar's store connection must be closed on its own thread.
-    QMetaObject::invokeMethod(m_worker, [this] { m_registrar.reset(); }, Qt::BlockingQueuedConnection);
+    QMetaObject::invokeMethod(
+        m_worker, [this] { m_registrar.reset(); }, Qt::BlockingQueuedConnection);
     m_thread.quit();
     m_thread.wait();
 }

@@ -37,8 +37,7 @@ public:
 
     /// Runs `work` on the Registrar's thread, then `done` on this thread, but only while
     /// `context` is alive. The one way slots reach the HSM and the store.
-    template <typename T>
-    void submit(QObject* context, std::function<T(Registrar&)> work, std::function<void(T)> done)
+    template <typename T> void submit(QObject* context, std::function<T(Registrar&)> work, std::function<void(T)> done)
     {
         QPointer<QObject> guard(context);
         QMetaObject::invokeMethod(m_worker, [this, guard, work = std::move(work), done = std::move(done)]() mutable {

@@ -32,7 +32,7 @@ Result<QByteArray> assembleSigned(const QByteArray& tbs, int sigNid, Signer& sig
     if (!signature)
         return std::unexpected(signature.error());
 
-    std::unique_ptr<X509_ALGOR, ossl::Deleter<X509_ALGOR_free>> alg{X509_ALGOR_new()};
+    std::unique_ptr<X509_ALGOR, ossl::Deleter<X509_ALGOR_free>> alg { X509_ALGOR_new() };
     // RSA signature algorithms carry an explicit NULL parameter; ECDSA ones carry none (RFC 5758 3.2).
     const int ptype = sigNid == NID_sha256WithRSAEncryption ? V_ASN1_NULL : V_ASN1_UNDEF;
     if (!alg || X509_ALGOR_set0(alg.get(), OBJ_nid2obj(sigNid), ptype, nullptr) != 1)
@@ -58,23 +58,19 @@ Result<int> sha256SignatureNid(const QByteArray& spki)
     if (!key)
         return std::unexpected(key.error());
     switch (EVP_PKEY_get_base_id(key->get())) {
-    case EVP_PKEY_EC:
-        return NID_ecdsa_with_SHA256;
-    case EVP_PKEY_RSA:
-        return NID_sha256WithRSAEncryption;
-    default:
-        return fail(ErrorCode::Crypto, QStringLiteral("The signing key's algorithm is not supported."));
+    case EVP_PKEY_EC: return NID_ecdsa_with_SHA256;
+    case EVP_PKEY_RSA: return NID_sha256WithRSAEncryption;
+    default: return fail(ErrorCode::Crypto, QStringLiteral("The signing key's algorithm is not supported."));
     }
 }
 
 Result<ossl::Name> makeName(const QList<NameEntry>& entries)
 {
-    ossl::Name name{X509_NAME_new()};
+    ossl::Name name { X509_NAME_new() };
     for (const auto& [field, value] : entries) {
         const QByteArray utf8 = value.toUtf8();
         if (X509_NAME_add_entry_by_txt(name.get(), field.toLatin1().constData(), MBSTRING_UTF8,
-                                       reinterpret_cast<const unsigned char*>(utf8.constData()),
-                                       static_cast<int>(utf8.size()), -1, 0)
+                reinterpret_cast<const unsigned char*>(utf8.constData()), static_cast<int>(utf8.size()), -1, 0)
             != 1)
             return ossl::cryptoFail(QStringLiteral("The name attribute %1 is not valid.").arg(field));
     }
@@ -92,7 +88,7 @@ void CertificateBuilder::setError(QString message)
 {
     if (!m_failed) {
         m_failed = true;
-        m_firstError = Error{ErrorCode::Crypto, std::move(message), ossl::drainErrors(), {}};
+        m_firstError = Error { ErrorCode::Crypto, std::move(message), ossl::drainErrors(), {} };
     }
 }
 
@@ -118,8 +114,10 @@ CertificateBuilder& CertificateBuilder::publicKey(EVP_PKEY* key)
 
 CertificateBuilder& CertificateBuilder::validity(const QDateTime& notBefore, const QDateTime& notAfter)
 {
-    std::unique_ptr<ASN1_TIME, ossl::Deleter<ASN1_TIME_free>> from{ASN1_TIME_set(nullptr, notBefore.toSecsSinceEpoch())};
-    std::unique_ptr<ASN1_TIME, ossl::Deleter<ASN1_TIME_free>> to{ASN1_TIME_set(nullptr, notAfter.toSecsSinceEpoch())};
+    std::unique_ptr<ASN1_TIME, ossl::Deleter<ASN1_TIME_free>> from { ASN1_TIME_set(
+        nullptr, notBefore.toSecsSinceEpoch()) };
+    std::unique_ptr<ASN1_TIME, ossl::Deleter<ASN1_TIME_free>> to { ASN1_TIME_set(
+        nullptr, notAfter.toSecsSinceEpoch()) };
     if (!from || !to || X509_set1_notBefore(m_cert.get(), from.get()) != 1
         || X509_set1_notAfter(m_cert.get(), to.get()) != 1)
         setError(QStringLiteral("Could not set the certificate validity."));
@@ -128,8 +126,9 @@ CertificateBuilder& CertificateBuilder::validity(const QDateTime& notBefore, con
 
 CertificateBuilder& CertificateBuilder::validForever(const QDateTime& notBefore)
 {
-    std::unique_ptr<ASN1_TIME, ossl::Deleter<ASN1_TIME_free>> from{ASN1_TIME_set(nullptr, notBefore.toSecsSinceEpoch())};
-    std::unique_ptr<ASN1_TIME, ossl::Deleter<ASN1_TIME_free>> to{ASN1_TIME_new()};
+    std::unique_ptr<ASN1_TIME, ossl::Deleter<ASN1_TIME_free>> from { ASN1_TIME_set(
+        nullptr, notBefore.toSecsSinceEpoch()) };
+    std::unique_ptr<ASN1_TIME, ossl::Deleter<ASN1_TIME_free>> to { ASN1_TIME_new() };
     if (!from || !to || ASN1_TIME_set_string_X509(to.get(), "99991231235959Z") != 1
         || X509_set1_notBefore(m_cert.get(), from.get()) != 1 || X509_set1_notAfter(m_cert.get(), to.get()) != 1)
         setError(QStringLiteral("Could not set the certificate validity."));
@@ -138,7 +137,7 @@ CertificateBuilder& CertificateBuilder::validForever(const QDateTime& notBefore)
 
 CertificateBuilder& CertificateBuilder::extension(int nid, const char* value)
 {
-    m_extensions.append({nid, QByteArray(value)});
+    m_extensions.append({ nid, QByteArray(value) });
     return *this;
 }
 
@@ -149,7 +148,7 @@ Result<void> CertificateBuilder::randomSerial()
         return ossl::cryptoFail(QStringLiteral("The random generator failed."));
     bytes[0] &= 0x7f; // positive
     bytes[0] |= 0x40; // and a fixed length of 16 octets, so every serial has 127 bits
-    ossl::BigNum bn{BN_bin2bn(bytes, sizeof bytes, nullptr)};
+    ossl::BigNum bn { BN_bin2bn(bytes, sizeof bytes, nullptr) };
     if (!bn || !BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(m_cert.get())))
         return ossl::cryptoFail(QStringLiteral("Could not set the certificate serial number."));
     return {};
@@ -164,7 +163,7 @@ Result<ossl::Cert> CertificateBuilder::sign(Signer& signer)
     X509V3_CTX ctx;
     X509V3_set_ctx(&ctx, const_cast<X509*>(issuerCert), m_cert.get(), nullptr, nullptr, 0);
     for (const auto& [nid, value] : m_extensions) {
-        ossl::Extension ext{X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.constData())};
+        ossl::Extension ext { X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.constData()) };
         if (!ext || X509_add_ext(m_cert.get(), ext.get(), -1) != 1)
             setError(QStringLiteral("Could not add the %1 extension.").arg(QString::fromLatin1(OBJ_nid2sn(nid))));
     }
@@ -177,8 +176,8 @@ Result<ossl::Cert> CertificateBuilder::sign(Signer& signer)
     // The TBSCertificate carries its own copy of the signature algorithm (RFC 5280 4.1.2.3);
     // OpenSSL exposes it read-only, but the object is ours and not yet encoded.
     auto* tbsAlg = const_cast<X509_ALGOR*>(X509_get0_tbs_sigalg(m_cert.get()));
-    X509_ALGOR_set0(tbsAlg, OBJ_nid2obj(*nid), *nid == NID_sha256WithRSAEncryption ? V_ASN1_NULL : V_ASN1_UNDEF,
-                    nullptr);
+    X509_ALGOR_set0(
+        tbsAlg, OBJ_nid2obj(*nid), *nid == NID_sha256WithRSAEncryption ? V_ASN1_NULL : V_ASN1_UNDEF, nullptr);
 
     unsigned char* tbsBuf = nullptr;
     const int tbsLen = i2d_re_X509_tbs(m_cert.get(), &tbsBuf);
@@ -208,7 +207,7 @@ Result<ossl::Req> signRequest(X509_REQ* req, Signer& signer)
     if (!der)
         return std::unexpected(der.error());
     const auto* p = reinterpret_cast<const unsigned char*>(der->constData());
-    ossl::Req out{d2i_X509_REQ(nullptr, &p, der->size())};
+    ossl::Req out { d2i_X509_REQ(nullptr, &p, der->size()) };
     if (!out)
         return ossl::cryptoFail(QStringLiteral("The signed request could not be decoded."));
     return out;

@@ -40,7 +40,7 @@ private:
     ossl::Cert m_cert;
     const X509* m_issuer = nullptr;
     QList<QPair<int, QByteArray>> m_extensions;
-    Error m_firstError{ErrorCode::Crypto, {}, {}, {}};
+    Error m_firstError { ErrorCode::Crypto, {}, {}, {} };
     bool m_failed = false;
     void setError(QString message);
 };

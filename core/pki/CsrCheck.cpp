@@ -50,55 +50,55 @@ QString CsrCheck::describeKey(const EVP_PKEY* key)
             return QStringLiteral("EC-P384");
         return QStringLiteral("EC-") + g;
     }
-    case EVP_PKEY_RSA:
-        return QStringLiteral("RSA-%1").arg(EVP_PKEY_get_bits(key));
-    default:
-        return {};
+    case EVP_PKEY_RSA: return QStringLiteral("RSA-%1").arg(EVP_PKEY_get_bits(key));
+    default: return {};
     }
 }
 
-Result<CheckedCsr> CsrCheck::check(const QByteArray& der, const QString& deviceSerial,
-                                   const KeyOwnerLookup& keyOwner) const
+Result<CheckedCsr> CsrCheck::check(
+    const QByteArray& der, const QString& deviceSerial, const KeyOwnerLookup& keyOwner) const
 {
     if (der.size() > m_policy.maxDerSize)
-        return reject("too-large", QStringLiteral("The certificate request is too large (%1 bytes, at most %2).")
-                                       .arg(der.size())
-                                       .arg(m_policy.maxDerSize));
+        return reject("too-large",
+            QStringLiteral("The certificate request is too large (%1 bytes, at most %2).")
+                .arg(der.size())
+                .arg(m_policy.maxDerSize));
 
     const auto* begin = reinterpret_cast<const unsigned char*>(der.constData());
     const auto* p = begin;
-    ossl::Req req{d2i_X509_REQ(nullptr, &p, der.size())};
+    ossl::Req req { d2i_X509_REQ(nullptr, &p, der.size()) };
     if (!req)
         return reject("malformed", QStringLiteral("The device sent something that is not a certificate request."),
-                      ossl::drainErrors());
+            ossl::drainErrors());
     if (p != begin + der.size())
         return reject("trailing-bytes", QStringLiteral("The certificate request has extra bytes after its end."));
 
-    ossl::PKey key{X509_REQ_get_pubkey(req.get())};
+    ossl::PKey key { X509_REQ_get_pubkey(req.get()) };
     if (!key)
-        return reject("malformed", QStringLiteral("The certificate request has no usable public key."),
-                      ossl::drainErrors());
+        return reject(
+            "malformed", QStringLiteral("The certificate request has no usable public key."), ossl::drainErrors());
 
     // Proof of possession: the request must be signed by the key it asks us to certify.
     if (X509_REQ_verify(req.get(), key.get()) != 1)
         return reject("bad-signature",
-                      QStringLiteral("The certificate request's signature is wrong: the device did not prove it "
-                                     "holds the key."),
-                      ossl::drainErrors());
+            QStringLiteral("The certificate request's signature is wrong: the device did not prove it "
+                           "holds the key."),
+            ossl::drainErrors());
 
     const QString keyType = describeKey(key.get());
     if (keyType.isEmpty() || !m_policy.allowedKeys.contains(keyType))
-        return reject("key-not-allowed", QStringLiteral("The device's key type (%1) is not allowed; allowed: %2.")
-                                             .arg(keyType.isEmpty() ? QStringLiteral("unknown") : keyType,
-                                                  m_policy.allowedKeys.join(QStringLiteral(", "))));
+        return reject("key-not-allowed",
+            QStringLiteral("The device's key type (%1) is not allowed; allowed: %2.")
+                .arg(keyType.isEmpty() ? QStringLiteral("unknown") : keyType,
+                    m_policy.allowedKeys.join(QStringLiteral(", "))));
 
     const QString serial = subjectSerial(req.get());
     if (serial.isEmpty())
         return reject("serial-missing", QStringLiteral("The certificate request does not name the device serial."));
     if (serial != deviceSerial)
         return reject("serial-mismatch",
-                      QStringLiteral("The certificate request is for serial %1, but the device is %2.")
-                          .arg(serial, deviceSerial));
+            QStringLiteral("The certificate request is for serial %1, but the device is %2.")
+                .arg(serial, deviceSerial));
 
     CheckedCsr out;
     out.publicKeyDer = ossl::publicKeyDer(key.get());
@@ -111,9 +111,9 @@ Result<CheckedCsr> CsrCheck::check(const QByteArray& der, const QString& deviceS
             return std::unexpected(owner.error());
         if (owner->has_value() && **owner != deviceSerial)
             return reject("key-reused",
-                          QStringLiteral("This key was already certified for device %1: the device's random "
-                                         "generator may be broken. Set the device aside.")
-                              .arg(**owner));
+                QStringLiteral("This key was already certified for device %1: the device's random "
+                               "generator may be broken. Set the device aside.")
+                    .arg(**owner));
     }
 
     out.request = std::move(req);

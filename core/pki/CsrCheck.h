@@ -12,7 +12,7 @@ namespace imprint::core {
 /// What the station allows in a certificate request.
 struct CsrPolicy {
     qsizetype maxDerSize = 8 * 1024;
-    QStringList allowedKeys{QStringLiteral("EC-P256")}; ///< see CsrCheck::describeKey
+    QStringList allowedKeys { QStringLiteral("EC-P256") }; ///< see CsrCheck::describeKey
 };
 
 /// A request that passed every check, with what issuance needs from it.
@@ -36,8 +36,8 @@ public:
 
     explicit CsrCheck(CsrPolicy policy = {});
 
-    [[nodiscard]] Result<CheckedCsr> check(const QByteArray& der, const QString& deviceSerial,
-                                           const KeyOwnerLookup& keyOwner) const;
+    [[nodiscard]] Result<CheckedCsr> check(
+        const QByteArray& der, const QString& deviceSerial, const KeyOwnerLookup& keyOwner) const;
 
     /// "EC-P256", "EC-P384", "RSA-2048", ... or an empty string for anything else.
     [[nodiscard]] static QString describeKey(const EVP_PKEY* key);

@@ -9,7 +9,7 @@ EvpSigner::EvpSigner(ossl::PKey key)
 
 Result<EvpSigner> EvpSigner::generateP256()
 {
-    ossl::PKey key{EVP_EC_gen("P-256")};
+    ossl::PKey key { EVP_EC_gen("P-256") };
     if (!key)
         return ossl::cryptoFail(QStringLiteral("Could not generate a P-256 key."));
     return EvpSigner(std::move(key));
@@ -17,7 +17,7 @@ Result<EvpSigner> EvpSigner::generateP256()
 
 Result<QByteArray> EvpSigner::signSha256(const QByteArray& data)
 {
-    ossl::MdCtx ctx{EVP_MD_CTX_new()};
+    ossl::MdCtx ctx { EVP_MD_CTX_new() };
     if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, m_key.get()) != 1)
         return ossl::cryptoFail(QStringLiteral("Could not start a signature."));
     size_t len = 0;
@@ -25,8 +25,8 @@ Result<QByteArray> EvpSigner::signSha256(const QByteArray& data)
     if (EVP_DigestSign(ctx.get(), nullptr, &len, in, static_cast<size_t>(data.size())) != 1)
         return ossl::cryptoFail(QStringLiteral("Could not size the signature."));
     QByteArray sig(static_cast<qsizetype>(len), Qt::Uninitialized);
-    if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, in,
-                       static_cast<size_t>(data.size()))
+    if (EVP_DigestSign(
+            ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, in, static_cast<size_t>(data.size()))
         != 1)
         return ossl::cryptoFail(QStringLiteral("Signing failed."));
     sig.truncate(static_cast<qsizetype>(len));

@@ -30,22 +30,22 @@ Result<IssuingCa> IssuingCa::create(std::shared_ptr<Signer> signer, const QList<
     if (!cert)
         return std::unexpected(cert.error());
     if (ossl::publicKeyDer(X509_get0_pubkey(cert->get())) != signer->publicKey())
-        return fail(ErrorCode::BadInput,
-                    QStringLiteral("The issuing CA certificate does not belong to the key in the token."));
+        return fail(
+            ErrorCode::BadInput, QStringLiteral("The issuing CA certificate does not belong to the key in the token."));
     return IssuingCa(std::move(signer), std::move(*cert), chain);
 }
 
-Result<IssuedCertificate> IssuingCa::issue(const DeviceIdentity& device, EVP_PKEY* devicePublicKey,
-                                           const CertificateProfile& profile) const
+Result<IssuedCertificate> IssuingCa::issue(
+    const DeviceIdentity& device, EVP_PKEY* devicePublicKey, const CertificateProfile& profile) const
 {
     QList<NameEntry> subject;
     if (!profile.organization.isEmpty())
-        subject << NameEntry{QStringLiteral("O"), profile.organization};
+        subject << NameEntry { QStringLiteral("O"), profile.organization };
     if (!profile.organizationalUnit.isEmpty())
-        subject << NameEntry{QStringLiteral("OU"), profile.organizationalUnit};
+        subject << NameEntry { QStringLiteral("OU"), profile.organizationalUnit };
     if (!device.model.isEmpty())
-        subject << NameEntry{QStringLiteral("CN"), device.model};
-    subject << NameEntry{QStringLiteral("serialNumber"), device.serial};
+        subject << NameEntry { QStringLiteral("CN"), device.model };
+    subject << NameEntry { QStringLiteral("serialNumber"), device.serial };
     auto name = makeName(subject);
     if (!name)
         return std::unexpected(name.error());

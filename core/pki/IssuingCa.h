@@ -23,8 +23,8 @@ public:
     /// `chain` is the issuing CA certificate first, then up to and including the root.
     static Result<IssuingCa> create(std::shared_ptr<Signer> signer, const QList<QByteArray>& chain);
 
-    [[nodiscard]] Result<IssuedCertificate> issue(const DeviceIdentity& device, EVP_PKEY* devicePublicKey,
-                                                  const CertificateProfile& profile) const;
+    [[nodiscard]] Result<IssuedCertificate> issue(
+        const DeviceIdentity& device, EVP_PKEY* devicePublicKey, const CertificateProfile& profile) const;
 
     const QList<QByteArray>& chain() const { return m_chain; }
     const X509* certificate() const { return m_cert.get(); }

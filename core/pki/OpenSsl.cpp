@@ -27,7 +27,7 @@ std::unexpected<Error> cryptoFail(QString message)
 Result<Cert> certFromDer(const QByteArray& der)
 {
     const auto* p = reinterpret_cast<const unsigned char*>(der.constData());
-    Cert cert{d2i_X509(nullptr, &p, der.size())};
+    Cert cert { d2i_X509(nullptr, &p, der.size()) };
     if (!cert)
         return cryptoFail(QStringLiteral("The data is not a valid X.509 certificate."));
     if (p != reinterpret_cast<const unsigned char*>(der.constData()) + der.size())
@@ -37,10 +37,10 @@ Result<Cert> certFromDer(const QByteArray& der)
 
 Result<QList<QByteArray>> certsDerFromPem(const QByteArray& pem)
 {
-    Bio bio{BIO_new_mem_buf(pem.constData(), static_cast<int>(pem.size()))};
+    Bio bio { BIO_new_mem_buf(pem.constData(), static_cast<int>(pem.size())) };
     QList<QByteArray> out;
     while (true) {
-        Cert cert{PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)};
+        Cert cert { PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) };
         if (!cert)
             break;
         out << certToDer(cert.get());
@@ -99,7 +99,7 @@ QByteArray publicKeyDer(const EVP_PKEY* key)
 Result<PKey> publicKeyFromDer(const QByteArray& spki)
 {
     const auto* p = reinterpret_cast<const unsigned char*>(spki.constData());
-    PKey key{d2i_PUBKEY(nullptr, &p, spki.size())};
+    PKey key { d2i_PUBKEY(nullptr, &p, spki.size()) };
     if (!key)
         return cryptoFail(QStringLiteral("The public key could not be decoded."));
     return key;
@@ -107,7 +107,7 @@ Result<PKey> publicKeyFromDer(const QByteArray& spki)
 
 QString nameToString(const X509_NAME* name)
 {
-    Bio bio{BIO_new(BIO_s_mem())};
+    Bio bio { BIO_new(BIO_s_mem()) };
     X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
     char* data = nullptr;
     const long len = BIO_get_mem_data(bio.get(), &data);
@@ -116,7 +116,7 @@ QString nameToString(const X509_NAME* name)
 
 QString timeToIso(const ASN1_TIME* time)
 {
-    struct tm t {};
+    struct tm t { };
     if (ASN1_TIME_to_tm(time, &t) != 1)
         return {};
     return QStringLiteral("%1-%2-%3T%4:%5:%6Z")
@@ -130,7 +130,7 @@ QString timeToIso(const ASN1_TIME* time)
 
 QString serialHex(const X509* cert)
 {
-    BigNum bn{ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr)};
+    BigNum bn { ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr) };
     if (!bn)
         return {};
     char* hex = BN_bn2hex(bn.get());
@@ -146,15 +146,14 @@ QString sha256Hex(const QByteArray& data)
 
 bool verifySha256(EVP_PKEY* key, const QByteArray& data, const QByteArray& signature)
 {
-    MdCtx ctx{EVP_MD_CTX_new()};
+    MdCtx ctx { EVP_MD_CTX_new() };
     if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) != 1) {
         ERR_clear_error();
         return false;
     }
     const int rc = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.constData()),
-                                    static_cast<size_t>(signature.size()),
-                                    reinterpret_cast<const unsigned char*>(data.constData()),
-                                    static_cast<size_t>(data.size()));
+        static_cast<size_t>(signature.size()), reinterpret_cast<const unsigned char*>(data.constData()),
+        static_cast<size_t>(data.size()));
     ERR_clear_error();
     return rc == 1;
 }

@@ -7,8 +7,8 @@
 
 #include <QByteArray>
 #include <QList>
-#include <QStringList>
 #include <QString>
+#include <QStringList>
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
@@ -19,13 +19,8 @@
 
 namespace imprint::core::ossl {
 
-template <auto FreeFn>
-struct Deleter {
-    template <typename T>
-    void operator()(T* p) const noexcept
-    {
-        FreeFn(p);
-    }
+template <auto FreeFn> struct Deleter {
+    template <typename T> void operator()(T* p) const noexcept { FreeFn(p); }
 };
 
 using PKey = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;

@@ -14,7 +14,7 @@ namespace {
 // shipped entry; append a new one.
 const QStringList& migrations()
 {
-    static const QStringList list{
+    static const QStringList list {
         // 1: devices, certificates, jobs and their steps.
         QStringLiteral(R"(
         CREATE TABLE devices (
@@ -151,13 +151,13 @@ Result<RecordStore> RecordStore::open(const QString& path, bool readOnly)
     if (readOnly)
         db.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY"));
     db.setConnectOptions(db.connectOptions() + (readOnly ? QStringLiteral(";") : QString())
-                         + QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000"));
+        + QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000"));
     if (!db.open())
         return storeFail(QStringLiteral("open %1").arg(path), db.lastError());
 
     QSqlQuery q(db);
     // WAL lets QA read while the line writes; FULL sync makes every commit survive a power cut.
-    for (const char* pragma : {"PRAGMA foreign_keys = ON", "PRAGMA synchronous = FULL"}) {
+    for (const char* pragma : { "PRAGMA foreign_keys = ON", "PRAGMA synchronous = FULL" }) {
         if (!q.exec(QString::fromLatin1(pragma)))
             return storeFail(QStringLiteral("be configured"), q.lastError());
     }
@@ -167,9 +167,9 @@ Result<RecordStore> RecordStore::open(const QString& path, bool readOnly)
     int version = store.schemaVersion();
     if (version > migrations().size())
         return fail(ErrorCode::Store,
-                    QStringLiteral("The record store was written by a newer Imprint (schema %1; this one knows %2).")
-                        .arg(version)
-                        .arg(migrations().size()));
+            QStringLiteral("The record store was written by a newer Imprint (schema %1; this one knows %2).")
+                .arg(version)
+                .arg(migrations().size()));
     if (readOnly) {
         if (version < migrations().size())
             return fail(ErrorCode::Store, QStringLiteral("The record store needs an upgrade; run the station once."));
@@ -199,28 +199,28 @@ int RecordStore::schemaVersion() const
     return q.value(0).toInt();
 }
 
-Result<qint64> RecordStore::beginJob(const DeviceIdentity& device, const QString& port, const QString& station,
-                                     const QString& operatorName)
+Result<qint64> RecordStore::beginJob(
+    const DeviceIdentity& device, const QString& port, const QString& station, const QString& operatorName)
 {
     QSqlDatabase db = QSqlDatabase::database(m_connection);
     Transaction tx(db);
     QSqlQuery q(db);
     const QString t = now();
     if (!exec(q,
-              QStringLiteral("INSERT INTO devices(serial, model, firmware, status, first_seen, updated) "
-                             "VALUES(?, ?, ?, 'in-progress', ?, ?) "
-                             "ON CONFLICT(serial) DO UPDATE SET model = excluded.model, "
-                             "firmware = excluded.firmware, status = 'in-progress', status_reason = '', "
-                             "updated = excluded.updated"),
-              {device.serial, device.model, device.firmware, t, t}))
+            QStringLiteral("INSERT INTO devices(serial, model, firmware, status, first_seen, updated) "
+                           "VALUES(?, ?, ?, 'in-progress', ?, ?) "
+                           "ON CONFLICT(serial) DO UPDATE SET model = excluded.model, "
+                           "firmware = excluded.firmware, status = 'in-progress', status_reason = '', "
+                           "updated = excluded.updated"),
+            { device.serial, device.model, device.firmware, t, t }))
         return storeFail(QStringLiteral("record the device"), q.lastError());
     if (!exec(q,
-              QStringLiteral("INSERT INTO jobs(device_serial, port, station, operator, started) VALUES(?, ?, ?, ?, ?)"),
-              {device.serial, port, station, operatorName, t}))
+            QStringLiteral("INSERT INTO jobs(device_serial, port, station, operator, started) VALUES(?, ?, ?, ?, ?)"),
+            { device.serial, port, station, operatorName, t }))
         return storeFail(QStringLiteral("start a job"), q.lastError());
     const qint64 id = q.lastInsertId().toLongLong();
     if (!exec(q, QStringLiteral("INSERT INTO job_steps(job_id, step, status, at) VALUES(?, 'identify', 'done', ?)"),
-              {id, t})
+            { id, t })
         || !tx.commit())
         return storeFail(QStringLiteral("start a job"), q.lastError());
     return id;
@@ -230,26 +230,26 @@ Result<void> RecordStore::recordStep(qint64 jobId, const QString& step, const QS
 {
     QSqlQuery q(QSqlDatabase::database(m_connection));
     if (!exec(q, QStringLiteral("INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, ?, ?, ?, ?)"),
-              {jobId, step, status, detail, now()}))
+            { jobId, step, status, detail, now() }))
         return storeFail(QStringLiteral("record a step"), q.lastError());
     return {};
 }
 
 Result<void> RecordStore::recordIssued(qint64 jobId, const QString& deviceSerial, const QByteArray& der,
-                                       const QString& serialHex, const QString& sha256,
-                                       const QString& publicKeySha256)
+    const QString& serialHex, const QString& sha256, const QString& publicKeySha256)
 {
     QSqlDatabase db = QSqlDatabase::database(m_connection);
     Transaction tx(db);
     QSqlQuery q(db);
     const QString t = now();
     if (!exec(q,
-              QStringLiteral("INSERT INTO certificates(serial, device_serial, job_id, der, sha256, spki_sha256, state, "
-                             "issued_at) VALUES(?, ?, ?, ?, ?, ?, 'issued', ?)"),
-              {serialHex, deviceSerial, jobId, der, sha256, publicKeySha256, t}))
+            QStringLiteral("INSERT INTO certificates(serial, device_serial, job_id, der, sha256, spki_sha256, state, "
+                           "issued_at) VALUES(?, ?, ?, ?, ?, ?, 'issued', ?)"),
+            { serialHex, deviceSerial, jobId, der, sha256, publicKeySha256, t }))
         return storeFail(QStringLiteral("record the issued certificate"), q.lastError());
-    if (!exec(q, QStringLiteral("INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, 'issue', 'done', ?, ?)"),
-              {jobId, QStringLiteral("certificate ") + serialHex, t})
+    if (!exec(q,
+            QStringLiteral("INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, 'issue', 'done', ?, ?)"),
+            { jobId, QStringLiteral("certificate ") + serialHex, t })
         || !tx.commit())
         return storeFail(QStringLiteral("commit the issued certificate"), q.lastError());
     return {};
@@ -258,27 +258,28 @@ Result<void> RecordStore::recordIssued(qint64 jobId, const QString& deviceSerial
 Result<void> RecordStore::setCertificateState(const QString& serialHex, const QString& state)
 {
     QSqlQuery q(QSqlDatabase::database(m_connection));
-    if (!exec(q, QStringLiteral("UPDATE certificates SET state = ? WHERE serial = ?"), {state, serialHex}))
+    if (!exec(q, QStringLiteral("UPDATE certificates SET state = ? WHERE serial = ?"), { state, serialHex }))
         return storeFail(QStringLiteral("update a certificate"), q.lastError());
     return {};
 }
 
-Result<void> RecordStore::finishJob(qint64 jobId, const QString& deviceSerial, JobOutcome outcome,
-                                    const QString& reason)
+Result<void> RecordStore::finishJob(
+    qint64 jobId, const QString& deviceSerial, JobOutcome outcome, const QString& reason)
 {
     QSqlDatabase db = QSqlDatabase::database(m_connection);
     Transaction tx(db);
     QSqlQuery q(db);
     const QString t = now();
-    const QString result = outcome == JobOutcome::Passed   ? QStringLiteral("passed")
-                           : outcome == JobOutcome::Failed ? QStringLiteral("failed")
-                                                           : QStringLiteral("issued");
+    const QString result = outcome == JobOutcome::Passed ? QStringLiteral("passed")
+        : outcome == JobOutcome::Failed                  ? QStringLiteral("failed")
+                                                         : QStringLiteral("issued");
     if (!exec(q, QStringLiteral("UPDATE jobs SET finished = ?, result = ?, reason = ? WHERE id = ?"),
-              {t, result, reason, jobId})
+            { t, result, reason, jobId })
         || !exec(q, QStringLiteral("UPDATE devices SET status = ?, status_reason = ?, updated = ? WHERE serial = ?"),
-                 {result, reason, t, deviceSerial})
-        || !exec(q, QStringLiteral("INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, 'finish', ?, ?, ?)"),
-                 {jobId, result, reason, t})
+            { result, reason, t, deviceSerial })
+        || !exec(q,
+            QStringLiteral("INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, 'finish', ?, ?, ?)"),
+            { jobId, result, reason, t })
         || !tx.commit())
         return storeFail(QStringLiteral("finish the job"), q.lastError());
     return {};
@@ -288,40 +289,40 @@ Result<std::optional<QString>> RecordStore::keyOwner(const QString& publicKeySha
 {
     QSqlQuery q(QSqlDatabase::database(m_connection));
     if (!exec(q, QStringLiteral("SELECT device_serial FROM certificates WHERE spki_sha256 = ? LIMIT 1"),
-              {publicKeySha256}))
+            { publicKeySha256 }))
         return storeFail(QStringLiteral("look up a public key"), q.lastError());
     if (!q.next())
-        return std::optional<QString>{};
-    return std::optional<QString>{q.value(0).toString()};
+        return std::optional<QString> {};
+    return std::optional<QString> { q.value(0).toString() };
 }
 
 Result<std::optional<DeviceRecord>> RecordStore::device(const QString& serial) const
 {
     QSqlQuery q(QSqlDatabase::database(m_connection));
     if (!exec(q,
-              QStringLiteral("SELECT serial, model, firmware, status, status_reason, first_seen, updated FROM devices "
-                             "WHERE serial = ?"),
-              {serial}))
+            QStringLiteral("SELECT serial, model, firmware, status, status_reason, first_seen, updated FROM devices "
+                           "WHERE serial = ?"),
+            { serial }))
         return storeFail(QStringLiteral("look up the device"), q.lastError());
     if (!q.next())
-        return std::optional<DeviceRecord>{};
-    DeviceRecord r{q.value(0).toString(), q.value(1).toString(),   q.value(2).toString(), q.value(3).toString(),
-                   q.value(4).toString(), parseTime(q.value(5)), parseTime(q.value(6))};
-    return std::optional<DeviceRecord>{r};
+        return std::optional<DeviceRecord> {};
+    DeviceRecord r { q.value(0).toString(), q.value(1).toString(), q.value(2).toString(), q.value(3).toString(),
+        q.value(4).toString(), parseTime(q.value(5)), parseTime(q.value(6)) };
+    return std::optional<DeviceRecord> { r };
 }
 
 Result<QList<CertificateRecord>> RecordStore::certificates(const QString& deviceSerial) const
 {
     QSqlQuery q(QSqlDatabase::database(m_connection));
     if (!exec(q,
-              QStringLiteral("SELECT serial, device_serial, der, sha256, state, issued_at FROM certificates "
-                             "WHERE device_serial = ? ORDER BY issued_at DESC, rowid DESC"),
-              {deviceSerial}))
+            QStringLiteral("SELECT serial, device_serial, der, sha256, state, issued_at FROM certificates "
+                           "WHERE device_serial = ? ORDER BY issued_at DESC, rowid DESC"),
+            { deviceSerial }))
         return storeFail(QStringLiteral("look up certificates"), q.lastError());
     QList<CertificateRecord> out;
     while (q.next())
-        out << CertificateRecord{q.value(0).toString(), q.value(1).toString(), q.value(2).toByteArray(),
-                                 q.value(3).toString(), q.value(4).toString(), parseTime(q.value(5))};
+        out << CertificateRecord { q.value(0).toString(), q.value(1).toString(), q.value(2).toByteArray(),
+            q.value(3).toString(), q.value(4).toString(), parseTime(q.value(5)) };
     return out;
 }
 
@@ -329,14 +330,14 @@ Result<QList<StepRecord>> RecordStore::steps(const QString& deviceSerial, int li
 {
     QSqlQuery q(QSqlDatabase::database(m_connection));
     if (!exec(q,
-              QStringLiteral("SELECT s.job_id, s.step, s.status, s.detail, s.at FROM job_steps s "
-                             "JOIN jobs j ON j.id = s.job_id WHERE j.device_serial = ? ORDER BY s.id LIMIT ?"),
-              {deviceSerial, limit}))
+            QStringLiteral("SELECT s.job_id, s.step, s.status, s.detail, s.at FROM job_steps s "
+                           "JOIN jobs j ON j.id = s.job_id WHERE j.device_serial = ? ORDER BY s.id LIMIT ?"),
+            { deviceSerial, limit }))
         return storeFail(QStringLiteral("look up the device's steps"), q.lastError());
     QList<StepRecord> out;
     while (q.next())
-        out << StepRecord{q.value(0).toLongLong(), q.value(1).toString(), q.value(2).toString(),
-                          q.value(3).toString(), parseTime(q.value(4))};
+        out << StepRecord { q.value(0).toLongLong(), q.value(1).toString(), q.value(2).toString(),
+            q.value(3).toString(), parseTime(q.value(4)) };
     return out;
 }
 

@@ -58,17 +58,16 @@ public:
     [[nodiscard]] int schemaVersion() const;
 
     /// Starts a provisioning job for an identified device; returns the job id.
-    [[nodiscard]] Result<qint64> beginJob(const DeviceIdentity& device, const QString& port, const QString& station,
-                                          const QString& operatorName);
-    [[nodiscard]] Result<void> recordStep(qint64 jobId, const QString& step, const QString& status,
-                                          const QString& detail = {});
+    [[nodiscard]] Result<qint64> beginJob(
+        const DeviceIdentity& device, const QString& port, const QString& station, const QString& operatorName);
+    [[nodiscard]] Result<void> recordStep(
+        qint64 jobId, const QString& step, const QString& status, const QString& detail = {});
     /// Durably commits an issued certificate; must succeed before the certificate leaves the station.
     [[nodiscard]] Result<void> recordIssued(qint64 jobId, const QString& deviceSerial, const QByteArray& der,
-                                            const QString& serialHex, const QString& sha256,
-                                            const QString& publicKeySha256);
+        const QString& serialHex, const QString& sha256, const QString& publicKeySha256);
     [[nodiscard]] Result<void> setCertificateState(const QString& serialHex, const QString& state);
-    [[nodiscard]] Result<void> finishJob(qint64 jobId, const QString& deviceSerial, JobOutcome outcome,
-                                         const QString& reason);
+    [[nodiscard]] Result<void> finishJob(
+        qint64 jobId, const QString& deviceSerial, JobOutcome outcome, const QString& reason);
 
     /// The device that holds a certificate for this public key, if any.
     [[nodiscard]] Result<std::optional<QString>> keyOwner(const QString& publicKeySha256) const;

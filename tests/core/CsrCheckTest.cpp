@@ -1,5 +1,5 @@
-#include "TestSupport.h"
 #include "pki/CsrCheck.h"
+#include "TestSupport.h"
 
 #include <catch2/catch.hpp>
 
@@ -10,14 +10,14 @@ namespace {
 
 ossl::PKey ecKey(const char* curve)
 {
-    ossl::PKey k{EVP_EC_gen(curve)};
+    ossl::PKey k { EVP_EC_gen(curve) };
     REQUIRE(k);
     return k;
 }
 
 CsrCheck::KeyOwnerLookup noOwner()
 {
-    return [](const QString&) -> Result<std::optional<QString>> { return std::optional<QString>{}; };
+    return [](const QString&) -> Result<std::optional<QString>> { return std::optional<QString> {}; };
 }
 
 QString rejection(const Result<CheckedCsr>& r)
@@ -49,9 +49,9 @@ TEST_CASE("Bad requests are refused with their reason")
     SECTION("signed by another key (no proof of possession)")
     {
         auto other = ecKey("P-256");
-        CHECK(rejection(check.check(test::makeCsr(key.get(), QStringLiteral("SN-1"), other.get()),
-                                    QStringLiteral("SN-1"), noOwner()))
-              == QLatin1String("bad-signature"));
+        CHECK(rejection(check.check(
+                  test::makeCsr(key.get(), QStringLiteral("SN-1"), other.get()), QStringLiteral("SN-1"), noOwner()))
+            == QLatin1String("bad-signature"));
     }
     SECTION("corrupted signature")
     {
@@ -63,17 +63,17 @@ TEST_CASE("Bad requests are refused with their reason")
     SECTION("another curve")
     {
         auto p384 = ecKey("P-384");
-        CHECK(rejection(check.check(test::makeCsr(p384.get(), QStringLiteral("SN-1")), QStringLiteral("SN-1"),
-                                    noOwner()))
-              == QLatin1String("key-not-allowed"));
+        CHECK(
+            rejection(check.check(test::makeCsr(p384.get(), QStringLiteral("SN-1")), QStringLiteral("SN-1"), noOwner()))
+            == QLatin1String("key-not-allowed"));
     }
     SECTION("RSA-1024")
     {
-        ossl::PKey rsa{EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(1024))};
+        ossl::PKey rsa { EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(1024)) };
         REQUIRE(rsa);
-        CHECK(rejection(check.check(test::makeCsr(rsa.get(), QStringLiteral("SN-1")), QStringLiteral("SN-1"),
-                                    noOwner()))
-              == QLatin1String("key-not-allowed"));
+        CHECK(
+            rejection(check.check(test::makeCsr(rsa.get(), QStringLiteral("SN-1")), QStringLiteral("SN-1"), noOwner()))
+            == QLatin1String("key-not-allowed"));
     }
     SECTION("wrong serial")
     {
@@ -82,29 +82,29 @@ TEST_CASE("Bad requests are refused with their reason")
     SECTION("key already certified for another device")
     {
         auto owner = [](const QString&) -> Result<std::optional<QString>> {
-            return std::optional<QString>{QStringLiteral("SN-OTHER")};
+            return std::optional<QString> { QStringLiteral("SN-OTHER") };
         };
         CHECK(rejection(check.check(good, QStringLiteral("SN-1"), owner)) == QLatin1String("key-reused"));
     }
     SECTION("truncated")
     {
         CHECK(rejection(check.check(good.left(good.size() - 10), QStringLiteral("SN-1"), noOwner()))
-              == QLatin1String("malformed"));
+            == QLatin1String("malformed"));
     }
     SECTION("trailing bytes")
     {
         CHECK(rejection(check.check(good + QByteArray(3, '\0'), QStringLiteral("SN-1"), noOwner()))
-              == QLatin1String("trailing-bytes"));
+            == QLatin1String("trailing-bytes"));
     }
     SECTION("oversized")
     {
         CHECK(rejection(check.check(QByteArray(9000, '\x30'), QStringLiteral("SN-1"), noOwner()))
-              == QLatin1String("too-large"));
+            == QLatin1String("too-large"));
     }
     SECTION("not a CSR at all")
     {
         CHECK(rejection(check.check("hello, I am a device", QStringLiteral("SN-1"), noOwner()))
-              == QLatin1String("malformed"));
+            == QLatin1String("malformed"));
     }
 }
 
@@ -112,8 +112,8 @@ TEST_CASE("The same device presenting its own key again is not a reuse")
 {
     auto key = ecKey("P-256");
     auto owner = [](const QString&) -> Result<std::optional<QString>> {
-        return std::optional<QString>{QStringLiteral("SN-1")};
+        return std::optional<QString> { QStringLiteral("SN-1") };
     };
-    CHECK(CsrCheck().check(test::makeCsr(key.get(), QStringLiteral("SN-1")), QStringLiteral("SN-1"), owner)
-              .has_value());
+    CHECK(
+        CsrCheck().check(test::makeCsr(key.get(), QStringLiteral("SN-1")), QStringLiteral("SN-1"), owner).has_value());
 }

@@ -36,7 +36,7 @@ TEST_CASE("A frame round-trips through the decoder")
     CHECK(wire.startsWith("IM\x01\x00"));
     frame::Decoder d;
     auto events = d.feed(wire);
-    REQUIRE(payloads(events) == QList<QByteArray>{payload});
+    REQUIRE(payloads(events) == QList<QByteArray> { payload });
     CHECK(errors(events) == 0);
     CHECK(d.buffered() == 0);
 }
@@ -48,7 +48,7 @@ TEST_CASE("Frames split at every byte boundary are reassembled")
     QList<QByteArray> got;
     for (char c : wire)
         got += payloads(d.feed(QByteArray(1, c)));
-    CHECK(got == QList<QByteArray>{"hello", "world"});
+    CHECK(got == QList<QByteArray> { "hello", "world" });
 }
 
 TEST_CASE("A corrupted frame is dropped and the next one still decodes")
@@ -57,7 +57,7 @@ TEST_CASE("A corrupted frame is dropped and the next one still decodes")
     bad[10] = static_cast<char>(bad[10] ^ 0x01);
     frame::Decoder d;
     auto events = d.feed(bad + frame::encode("second"));
-    CHECK(payloads(events) == QList<QByteArray>{"second"});
+    CHECK(payloads(events) == QList<QByteArray> { "second" });
     CHECK(errors(events) >= 1);
 }
 
@@ -65,7 +65,7 @@ TEST_CASE("Noise before a frame is skipped and reported")
 {
     frame::Decoder d;
     auto events = d.feed(QByteArray("garbage\x00\xff\x49zz", 12) + frame::encode("ok"));
-    CHECK(payloads(events) == QList<QByteArray>{"ok"});
+    CHECK(payloads(events) == QList<QByteArray> { "ok" });
     CHECK(errors(events) >= 1);
 }
 
@@ -74,7 +74,7 @@ TEST_CASE("A header announcing an oversized payload is dropped without waiting f
     QByteArray huge("IM\x01\x00\x7f\xff\xff\xff", 8);
     frame::Decoder d;
     auto events = d.feed(huge + frame::encode("after"));
-    CHECK(payloads(events) == QList<QByteArray>{"after"});
+    CHECK(payloads(events) == QList<QByteArray> { "after" });
     CHECK(errors(events) >= 1);
     CHECK(d.buffered() == 0);
 }

@@ -1,5 +1,5 @@
-#include "device/Frame.h"
 #include "device/Protocol.h"
+#include "device/Frame.h"
 
 #include <QCborArray>
 #include <QCborValue>
@@ -10,7 +10,7 @@ using namespace imprint::core;
 
 TEST_CASE("Requests and responses round-trip")
 {
-    protocol::Request req{protocol::op::SignChallenge, 42, {}};
+    protocol::Request req { protocol::op::SignChallenge, 42, {} };
     req.args.insert(QStringLiteral("challenge"), QByteArray(32, 'x'));
     auto decoded = protocol::decodeRequest(protocol::encode(req));
     REQUIRE(decoded.has_value());
@@ -18,7 +18,7 @@ TEST_CASE("Requests and responses round-trip")
     CHECK(decoded->seq == 42);
     CHECK(decoded->args.value(QStringLiteral("challenge")).toByteArray() == QByteArray(32, 'x'));
 
-    protocol::Response refused{7, false, QStringLiteral("locked"), QStringLiteral("device is locked"), {}};
+    protocol::Response refused { 7, false, QStringLiteral("locked"), QStringLiteral("device is locked"), {} };
     auto r = protocol::decodeResponse(protocol::encode(refused));
     REQUIRE(r.has_value());
     CHECK_FALSE(r->ok);
@@ -36,12 +36,12 @@ TEST_CASE("Malformed messages are refused with a protocol error")
     }
     SECTION("not a map")
     {
-        auto r = protocol::decodeResponse(QCborValue(QCborArray{1, 2}).toCbor());
+        auto r = protocol::decodeResponse(QCborValue(QCborArray { 1, 2 }).toCbor());
         REQUIRE_FALSE(r.has_value());
     }
     SECTION("bytes after the message")
     {
-        protocol::Response ok{1, true, {}, {}, {}};
+        protocol::Response ok { 1, true, {}, {}, {} };
         auto r = protocol::decodeResponse(protocol::encode(ok) + '\0');
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error().detail.contains(QStringLiteral("bytes after")));
@@ -63,8 +63,8 @@ TEST_CASE("Malformed messages are refused with a protocol error")
 
 TEST_CASE("Identity is validated")
 {
-    DeviceIdentity id{QStringLiteral("SN-0001"), QStringLiteral("Model"), QStringLiteral("1.0"),
-                      QStringLiteral("blank"), {QStringLiteral("p256")}};
+    DeviceIdentity id { QStringLiteral("SN-0001"), QStringLiteral("Model"), QStringLiteral("1.0"),
+        QStringLiteral("blank"), { QStringLiteral("p256") } };
     auto back = protocol::identityFromCbor(protocol::identityToCbor(id));
     REQUIRE(back.has_value());
     CHECK(*back == id);
@@ -92,6 +92,6 @@ TEST_CASE("The worked example in PROTOCOL.md is what the station sends")
     // core/device/PROTOCOL.md, "Worked example": identify with seq 1.
     const QByteArray documented = QByteArray::fromHex("494d010000000012a2626f70686964656e7469667963736571"
                                                       "01eb8a7d4a");
-    const QByteArray wire = frame::encode(protocol::encode(protocol::Request{protocol::op::Identify, 1, {}}));
+    const QByteArray wire = frame::encode(protocol::encode(protocol::Request { protocol::op::Identify, 1, {} }));
     CHECK(wire.toHex() == documented.toHex());
 }

@@ -11,7 +11,7 @@ using namespace imprint::core;
 namespace {
 DeviceIdentity device(const QString& serial)
 {
-    return {serial, QStringLiteral("Model"), QStringLiteral("1.0"), QStringLiteral("blank"), {}};
+    return { serial, QStringLiteral("Model"), QStringLiteral("1.0"), QStringLiteral("blank"), {} };
 }
 } // namespace
 
@@ -48,11 +48,12 @@ TEST_CASE("A job's story is recorded and read back")
     QTemporaryDir tmp;
     auto store = RecordStore::open(tmp.filePath(QStringLiteral("s.sqlite")));
     REQUIRE(store.has_value());
-    auto job = store->beginJob(device(QStringLiteral("SN-1")), QStringLiteral("/dev/pts/9"), QStringLiteral("st"),
-                               QStringLiteral("alice"));
+    auto job = store->beginJob(
+        device(QStringLiteral("SN-1")), QStringLiteral("/dev/pts/9"), QStringLiteral("st"), QStringLiteral("alice"));
     REQUIRE(job.has_value());
-    REQUIRE(store->recordIssued(*job, QStringLiteral("SN-1"), "DER", QStringLiteral("0A0B"), QStringLiteral("h"),
-                                QStringLiteral("keyhash"))
+    REQUIRE(store
+                ->recordIssued(*job, QStringLiteral("SN-1"), "DER", QStringLiteral("0A0B"), QStringLiteral("h"),
+                    QStringLiteral("keyhash"))
                 .has_value());
     REQUIRE(store->setCertificateState(QStringLiteral("0A0B"), QStringLiteral("verified")).has_value());
     REQUIRE(store->finishJob(*job, QStringLiteral("SN-1"), JobOutcome::Passed, {}).has_value());
@@ -71,7 +72,7 @@ TEST_CASE("A job's story is recorded and read back")
     QStringList names;
     for (const auto& s : *steps)
         names << s.step;
-    CHECK(names == QStringList{QStringLiteral("identify"), QStringLiteral("issue"), QStringLiteral("finish")});
+    CHECK(names == QStringList { QStringLiteral("identify"), QStringLiteral("issue"), QStringLiteral("finish") });
 
     auto owner = store->keyOwner(QStringLiteral("keyhash"));
     REQUIRE(owner.has_value());
@@ -90,11 +91,12 @@ TEST_CASE("A certificate serial can never be recorded twice, and the first recor
     auto b = store->beginJob(device(QStringLiteral("SN-B")), QStringLiteral("p"), QStringLiteral("st"), {});
     REQUIRE(a.has_value());
     REQUIRE(b.has_value());
-    REQUIRE(store->recordIssued(*a, QStringLiteral("SN-A"), "A", QStringLiteral("77"), QStringLiteral("h"),
-                                QStringLiteral("ka"))
+    REQUIRE(store
+                ->recordIssued(
+                    *a, QStringLiteral("SN-A"), "A", QStringLiteral("77"), QStringLiteral("h"), QStringLiteral("ka"))
                 .has_value());
-    auto dup = store->recordIssued(*b, QStringLiteral("SN-B"), "B", QStringLiteral("77"), QStringLiteral("h"),
-                                   QStringLiteral("kb"));
+    auto dup = store->recordIssued(
+        *b, QStringLiteral("SN-B"), "B", QStringLiteral("77"), QStringLiteral("h"), QStringLiteral("kb"));
     REQUIRE_FALSE(dup.has_value());
     CHECK(dup.error().code == ErrorCode::Store);
     auto certs = store->certificates(QStringLiteral("SN-A"));

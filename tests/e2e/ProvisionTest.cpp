@@ -23,7 +23,7 @@ QList<QJsonObject> jsonLines(const QByteArray& out)
     for (const QByteArray& line : out.split('\n')) {
         if (line.trimmed().isEmpty())
             continue;
-        QJsonParseError e{};
+        QJsonParseError e {};
         auto doc = QJsonDocument::fromJson(line, &e);
         INFO(line.toStdString());
         REQUIRE(e.error == QJsonParseError::NoError);
@@ -34,8 +34,9 @@ QList<QJsonObject> jsonLines(const QByteArray& out)
 
 QJsonObject show(const QString& dataDir, const QString& serial)
 {
-    auto r = test::run(Ctl, {QStringLiteral("show"), QStringLiteral("--data-dir"), dataDir,
-                             QStringLiteral("--device-serial"), serial, QStringLiteral("--json")});
+    auto r = test::run(Ctl,
+        { QStringLiteral("show"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--device-serial"), serial,
+            QStringLiteral("--json") });
     INFO(r.err.toStdString());
     REQUIRE(r.exitCode == 0);
     return QJsonDocument::fromJson(r.out).object();
@@ -47,20 +48,21 @@ TEST_CASE("imprintctl init, provision and show: the issued chain verifies with o
 {
     QTemporaryDir tmp;
     const QString dataDir = tmp.filePath(QStringLiteral("station"));
-    auto init = test::run(Ctl, {QStringLiteral("init"), QStringLiteral("--data-dir"), dataDir});
+    auto init = test::run(Ctl, { QStringLiteral("init"), QStringLiteral("--data-dir"), dataDir });
     INFO(init.err.toStdString());
     REQUIRE(init.exitCode == 0);
 
     // Running init again refuses and changes nothing.
-    auto again = test::run(Ctl, {QStringLiteral("init"), QStringLiteral("--data-dir"), dataDir});
+    auto again = test::run(Ctl, { QStringLiteral("init"), QStringLiteral("--data-dir"), dataDir });
     CHECK(again.exitCode != 0);
     CHECK(again.err.contains("already set up"));
 
-    test::DevSim sim({QStringLiteral("--count"), QStringLiteral("2"), QStringLiteral("--serial-prefix"),
-                      QStringLiteral("E2E")});
-    auto prov = test::run(Ctl, QStringList{QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir,
-                                           QStringLiteral("--json"), QStringLiteral("--operator"), QStringLiteral("qa-bot")}
-                                   + sim.portArgs());
+    test::DevSim sim(
+        { QStringLiteral("--count"), QStringLiteral("2"), QStringLiteral("--serial-prefix"), QStringLiteral("E2E") });
+    auto prov = test::run(Ctl,
+        QStringList { QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--json"),
+            QStringLiteral("--operator"), QStringLiteral("qa-bot") }
+            + sim.portArgs());
     INFO(prov.err.toStdString());
     REQUIRE(prov.exitCode == 0);
     const auto results = jsonLines(prov.out);
@@ -89,23 +91,23 @@ TEST_CASE("imprintctl init, provision and show: the issued chain verifies with o
         f.close();
 
         auto verify = test::run(QStringLiteral("openssl"),
-                                {QStringLiteral("verify"), QStringLiteral("-x509_strict"), QStringLiteral("-CAfile"),
-                                 dataDir + QStringLiteral("/ca/root.pem"), QStringLiteral("-untrusted"),
-                                 dataDir + QStringLiteral("/ca/issuing-ca.pem"), certFile});
+            { QStringLiteral("verify"), QStringLiteral("-x509_strict"), QStringLiteral("-CAfile"),
+                dataDir + QStringLiteral("/ca/root.pem"), QStringLiteral("-untrusted"),
+                dataDir + QStringLiteral("/ca/issuing-ca.pem"), certFile });
         INFO(verify.out.toStdString() + verify.err.toStdString());
         CHECK(verify.exitCode == 0);
 
-        auto text = test::run(QStringLiteral("openssl"), {QStringLiteral("x509"), QStringLiteral("-in"), certFile,
-                                                         QStringLiteral("-noout"), QStringLiteral("-subject"),
-                                                         QStringLiteral("-enddate")});
+        auto text = test::run(QStringLiteral("openssl"),
+            { QStringLiteral("x509"), QStringLiteral("-in"), certFile, QStringLiteral("-noout"),
+                QStringLiteral("-subject"), QStringLiteral("-enddate") });
         CHECK(text.out.contains(QByteArray("serialNumber = ") + serial.toLatin1()));
         CHECK(text.out.contains("notAfter=Dec 31 23:59:59 9999 GMT"));
     }
 
     // The devices are locked now: provisioning them again is refused, and the record stays "passed".
-    auto second = test::run(Ctl, QStringList{QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir,
-                                             QStringLiteral("--json")}
-                                     + sim.portArgs());
+    auto second = test::run(Ctl,
+        QStringList { QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--json") }
+            + sim.portArgs());
     CHECK(second.exitCode == 1);
     for (const QJsonObject& r : jsonLines(second.out))
         CHECK(r[QStringLiteral("code")].toString() == QLatin1String("already-locked"));
@@ -116,7 +118,7 @@ TEST_CASE("A device that fails a check gets no certificate and is recorded as fa
 {
     QTemporaryDir tmp;
     const QString dataDir = tmp.filePath(QStringLiteral("station"));
-    REQUIRE(test::run(Ctl, {QStringLiteral("init"), QStringLiteral("--data-dir"), dataDir}).exitCode == 0);
+    REQUIRE(test::run(Ctl, { QStringLiteral("init"), QStringLiteral("--data-dir"), dataDir }).exitCode == 0);
 
     struct Case {
         const char* fault;
@@ -124,20 +126,22 @@ TEST_CASE("A device that fails a check gets no certificate and is recorded as fa
         int certificates; // recorded certificates afterwards
     };
     const Case cases[] = {
-        {"bad-csr-signature", "bad-signature", 0},
-        {"csr-other-serial", "serial-mismatch", 0},
+        { "bad-csr-signature", "bad-signature", 0 },
+        { "csr-other-serial", "serial-mismatch", 0 },
         // Issued and recorded before injection, but never counted as verified.
-        {"readback-mismatch", "readback-mismatch", 1},
-        {"bad-challenge", "challenge-failed", 1},
+        { "readback-mismatch", "readback-mismatch", 1 },
+        { "bad-challenge", "challenge-failed", 1 },
     };
     for (const Case& c : cases) {
         DYNAMIC_SECTION(c.fault)
         {
             const QString serial = QStringLiteral("F-%1").arg(QString::fromLatin1(c.fault));
-            test::DevSim sim({QStringLiteral("--serial"), serial, QStringLiteral("--fault"), QString::fromLatin1(c.fault)});
-            auto prov = test::run(Ctl, QStringList{QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir,
-                                                   QStringLiteral("--json")}
-                                           + sim.portArgs());
+            test::DevSim sim(
+                { QStringLiteral("--serial"), serial, QStringLiteral("--fault"), QString::fromLatin1(c.fault) });
+            auto prov = test::run(Ctl,
+                QStringList {
+                    QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--json") }
+                    + sim.portArgs());
             CHECK(prov.exitCode == 1);
             const auto results = jsonLines(prov.out);
             REQUIRE(results.size() == 1);
@@ -159,9 +163,10 @@ TEST_CASE("A port with no device behind it fails with a reason that names the po
 {
     QTemporaryDir tmp;
     const QString dataDir = tmp.filePath(QStringLiteral("station"));
-    REQUIRE(test::run(Ctl, {QStringLiteral("init"), QStringLiteral("--data-dir"), dataDir}).exitCode == 0);
-    auto missing = test::run(Ctl, {QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir,
-                                   QStringLiteral("--json"), QStringLiteral("--port"), QStringLiteral("/dev/nonexistent-tty")});
+    REQUIRE(test::run(Ctl, { QStringLiteral("init"), QStringLiteral("--data-dir"), dataDir }).exitCode == 0);
+    auto missing = test::run(Ctl,
+        { QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--json"),
+            QStringLiteral("--port"), QStringLiteral("/dev/nonexistent-tty") });
     CHECK(missing.exitCode == 1);
     const auto results = jsonLines(missing.out);
     REQUIRE(results.size() == 1);
@@ -172,12 +177,14 @@ TEST_CASE("A port with no device behind it fails with a reason that names the po
 TEST_CASE("show refuses an unknown serial and an uninitialised data directory")
 {
     QTemporaryDir tmp;
-    auto r = test::run(Ctl, {QStringLiteral("show"), QStringLiteral("--data-dir"), tmp.path(),
-                             QStringLiteral("--device-serial"), QStringLiteral("X")});
+    auto r = test::run(Ctl,
+        { QStringLiteral("show"), QStringLiteral("--data-dir"), tmp.path(), QStringLiteral("--device-serial"),
+            QStringLiteral("X") });
     CHECK(r.exitCode == 2);
     CHECK(r.err.contains("not set up"));
-    auto p = test::run(Ctl, {QStringLiteral("provision"), QStringLiteral("--data-dir"), tmp.path(),
-                             QStringLiteral("--port"), QStringLiteral("/dev/null")});
+    auto p = test::run(Ctl,
+        { QStringLiteral("provision"), QStringLiteral("--data-dir"), tmp.path(), QStringLiteral("--port"),
+            QStringLiteral("/dev/null") });
     CHECK(p.exitCode == 2);
     CHECK(p.err.contains("imprintctl init"));
 }

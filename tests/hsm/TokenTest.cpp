@@ -1,7 +1,7 @@
+#include "Token.h"
 #include "Pkcs11Uri.h"
 #include "StationSetup.h"
 #include "TestSupport.h"
-#include "Token.h"
 
 #include <QFile>
 #include <QTemporaryDir>
@@ -24,7 +24,7 @@ struct FreshSoftHsm {
         QFile conf(tmp.filePath(QStringLiteral("softhsm2.conf")));
         REQUIRE(conf.open(QIODevice::WriteOnly));
         conf.write("directories.tokendir = " + QFile::encodeName(tmp.filePath(QStringLiteral("tokens")))
-                   + "\nobjectstore.backend = file\nlog.level = ERROR\n");
+            + "\nobjectstore.backend = file\nlog.level = ERROR\n");
         conf.close();
         hsm::useSoftHsmConfig(conf.fileName());
     }
@@ -102,8 +102,8 @@ TEST_CASE("A PIN file others can read is refused")
     REQUIRE(ok.has_value());
     CHECK(QByteArray(ok->data(), ok->size()) == "1234");
 
-    QFile::setPermissions(path, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ReadGroup
-                                    | QFileDevice::ReadOther);
+    QFile::setPermissions(
+        path, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ReadGroup | QFileDevice::ReadOther);
     auto loose = DataDir::readSecretFile(path);
     REQUIRE_FALSE(loose.has_value());
     CHECK(loose.error().message.contains(QStringLiteral("chmod 600")));
@@ -111,8 +111,8 @@ TEST_CASE("A PIN file others can read is refused")
 
 TEST_CASE("PKCS#11 URIs are parsed as RFC 7512 says")
 {
-    auto uri = hsm::Pkcs11Uri::parse(
-        QStringLiteral("pkcs11:token=My%20Token;object=ca-key;id=%01%02?module-path=/usr/lib/x.so&pin-source=file:/etc/pin"));
+    auto uri = hsm::Pkcs11Uri::parse(QStringLiteral(
+        "pkcs11:token=My%20Token;object=ca-key;id=%01%02?module-path=/usr/lib/x.so&pin-source=file:/etc/pin"));
     REQUIRE(uri.has_value());
     CHECK(uri->token == QLatin1String("My Token"));
     CHECK(uri->object == QLatin1String("ca-key"));

@@ -6,7 +6,10 @@ Prints pkcs11-tool's output and exits with its status.
 """
 import os
 import pty
+import select
 import sys
+import termios
+import time
 
 
 def main():
@@ -18,7 +21,17 @@ def main():
         os.execvp(argv[0], argv)
     output = b""
     sent = False
-    while True:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if not sent and b"PIN:" in output:
+            # The prompt turns echo off with TCSAFLUSH, which discards input typed before it:
+            # type the PIN only once echo is off.
+            if not termios.tcgetattr(fd)[3] & termios.ECHO:
+                os.write(fd, pin + b"\n")
+                sent = True
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if not ready:
+            continue
         try:
             chunk = os.read(fd, 4096)
         except OSError:
@@ -26,9 +39,9 @@ def main():
         if not chunk:
             break
         output += chunk
-        if not sent and b"PIN:" in output:
-            os.write(fd, pin + b"\n")
-            sent = True
+    else:
+        os.kill(pid, 9)
+        output += b"\n(pkcs11-tool did not finish in 30 s)\n"
     _, status = os.waitpid(pid, 0)
     sys.stdout.write(output.decode(errors="replace"))
     return os.waitstatus_to_exitcode(status)

@@ -67,21 +67,21 @@ ProcessResult run(const QString& program, const QStringList& args, const QByteAr
         p.kill();
         p.waitForFinished();
     }
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(),
-            p.readAllStandardError()};
+    return { p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(),
+        p.readAllStandardError() };
 }
 
 QByteArray makeCsr(EVP_PKEY* key, const QString& serial, EVP_PKEY* signingKey)
 {
-    auto name = core::makeName({{QStringLiteral("CN"), QStringLiteral("Test Device")},
-                                {QStringLiteral("serialNumber"), serial}});
+    auto name = core::makeName(
+        { { QStringLiteral("CN"), QStringLiteral("Test Device") }, { QStringLiteral("serialNumber"), serial } });
     REQUIRE(name.has_value());
-    core::ossl::Req req{X509_REQ_new()};
+    core::ossl::Req req { X509_REQ_new() };
     REQUIRE(X509_REQ_set_subject_name(req.get(), name->get()) == 1);
     REQUIRE(X509_REQ_set_pubkey(req.get(), key) == 1);
     EVP_PKEY* signer = signingKey ? signingKey : key;
     REQUIRE(EVP_PKEY_up_ref(signer) == 1);
-    core::EvpSigner evp{core::ossl::PKey(signer)};
+    core::EvpSigner evp { core::ossl::PKey(signer) };
     auto signedReq = core::signRequest(req.get(), evp);
     REQUIRE(signedReq.has_value());
     const int len = i2d_X509_REQ(signedReq->get(), nullptr);

@@ -29,8 +29,8 @@ TEST_CASE("The window shows a simulated device's slot reaching PASS")
     window.show();
     REQUIRE(QTest::qWaitForWindowExposed(&window));
 
-    test::DevSim sim({QStringLiteral("--serial"), QStringLiteral("GUI-0001"), QStringLiteral("--keygen-delay-ms"),
-                      QStringLiteral("200")});
+    test::DevSim sim({ QStringLiteral("--serial"), QStringLiteral("GUI-0001"), QStringLiteral("--keygen-delay-ms"),
+        QStringLiteral("200") });
     station.addSerialSlot(sim.ports().first());
     ui::SlotModel* model = window.slotModel();
     REQUIRE(model->rowCount() == 1);
@@ -57,8 +57,8 @@ TEST_CASE("The window shows a failing device's slot as FAIL with the reason and 
     ui::MainWindow window(&station, ctx->caSubject());
     window.show();
 
-    test::DevSim sim({QStringLiteral("--serial"), QStringLiteral("GUI-BAD"), QStringLiteral("--fault"),
-                      QStringLiteral("bad-challenge")});
+    test::DevSim sim({ QStringLiteral("--serial"), QStringLiteral("GUI-BAD"), QStringLiteral("--fault"),
+        QStringLiteral("bad-challenge") });
     station.addSerialSlot(sim.ports().first());
     REQUIRE(QTest::qWaitFor([&] { return station.allFinished(); }, 30000));
     ui::SlotModel* model = window.slotModel();
