@@ -18,19 +18,12 @@ using namespace imprint::core;
 
 namespace {
 
-QByteArray makeRequest(const QString& serial)
+Result<QByteArray> deviceRequest(const QString& serial)
 {
     auto key = EvpSigner::generateP256();
-    auto name = makeName({ { QStringLiteral("serialNumber"), serial } });
-    ossl::Req req { X509_REQ_new() };
-    X509_REQ_set_subject_name(req.get(), name->get());
-    X509_REQ_set_pubkey(req.get(), key->key());
-    auto signedReq = signRequest(req.get(), *key);
-    const int len = i2d_X509_REQ(signedReq->get(), nullptr);
-    QByteArray der(len, Qt::Uninitialized);
-    auto* p = reinterpret_cast<unsigned char*>(der.data());
-    i2d_X509_REQ(signedReq->get(), &p);
-    return der;
+    if (!key)
+        return std::unexpected(key.error());
+    return makeRequest({ { QStringLiteral("serialNumber"), serial } }, key->key(), *key);
 }
 
 } // namespace
@@ -67,8 +60,14 @@ int benchIssue(const QStringList& args)
     out << "Preparing " << n << " requests (not timed)..." << Qt::endl;
     QList<QByteArray> requests;
     requests.reserve(n);
-    for (int i = 0; i < n; ++i)
-        requests << makeRequest(QStringLiteral("BENCH-%1").arg(i));
+    for (int i = 0; i < n; ++i) {
+        auto request = deviceRequest(QStringLiteral("BENCH-%1").arg(i));
+        if (!request) {
+            err << "imprintctl bench: " << request.error().text() << Qt::endl;
+            return 1;
+        }
+        requests << *request;
+    }
 
     auto raw = caToken->token->measureRawSignRate(caToken->keyUri.object, n);
     if (!raw) {

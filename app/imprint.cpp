@@ -57,7 +57,6 @@ int main(int argc, char** argv)
     ui::MainWindow window(&station, ctx->caSubject());
     window.show();
 
-    int failed = 0;
     QObject::connect(&station, &core::Station::finished, &window, [&] {
         // Let the last repaint happen before the picture is taken.
         QTimer::singleShot(300, &window, [&] {
@@ -67,7 +66,7 @@ int main(int argc, char** argv)
             }
             if (!p.isSet(exitWhenDone))
                 return;
-            failed = 0;
+            int failed = 0;
             for (const core::SlotJob* job : station.slotJobs()) {
                 out << app::slotResultLine(*job) << Qt::endl;
                 if (job->step() != core::SlotJob::Step::Passed)

@@ -192,25 +192,25 @@ Result<ossl::Cert> CertificateBuilder::sign(Signer& signer)
     return ossl::certFromDer(*der);
 }
 
-Result<ossl::Req> signRequest(X509_REQ* req, Signer& signer)
+Result<QByteArray> makeRequest(const QList<NameEntry>& subject, EVP_PKEY* publicKey, Signer& signer)
 {
+    auto name = makeName(subject);
+    if (!name)
+        return std::unexpected(name.error());
+    ossl::Req req { X509_REQ_new() };
+    if (!req || X509_REQ_set_version(req.get(), X509_REQ_VERSION_1) != 1
+        || X509_REQ_set_subject_name(req.get(), name->get()) != 1 || X509_REQ_set_pubkey(req.get(), publicKey) != 1)
+        return ossl::cryptoFail(QStringLiteral("Could not build the certificate request."));
     auto nid = sha256SignatureNid(signer.publicKey());
     if (!nid)
         return std::unexpected(nid.error());
     unsigned char* buf = nullptr;
-    const int len = i2d_re_X509_REQ_tbs(req, &buf);
+    const int len = i2d_re_X509_REQ_tbs(req.get(), &buf);
     if (len <= 0)
         return ossl::cryptoFail(QStringLiteral("Could not encode the certificate request."));
     const QByteArray tbs(reinterpret_cast<const char*>(buf), len);
     OPENSSL_free(buf);
-    auto der = assembleSigned(tbs, *nid, signer);
-    if (!der)
-        return std::unexpected(der.error());
-    const auto* p = reinterpret_cast<const unsigned char*>(der->constData());
-    ossl::Req out { d2i_X509_REQ(nullptr, &p, der->size()) };
-    if (!out)
-        return ossl::cryptoFail(QStringLiteral("The signed request could not be decoded."));
-    return out;
+    return assembleSigned(tbs, *nid, signer);
 }
 
 } // namespace imprint::core

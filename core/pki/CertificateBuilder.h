@@ -45,8 +45,9 @@ private:
     void setError(QString message);
 };
 
-/// Signs a PKCS#10 request in place of X509_REQ_sign, for any Signer.
-[[nodiscard]] Result<ossl::Req> signRequest(X509_REQ* req, Signer& signer);
+/// A DER PKCS#10 request for `publicKey`, signed by any Signer (normally the key's own;
+/// tests pass another to forge one).
+[[nodiscard]] Result<QByteArray> makeRequest(const QList<NameEntry>& subject, EVP_PKEY* publicKey, Signer& signer);
 
 /// The DER AlgorithmIdentifier nid for "SHA-256 with this key's algorithm".
 [[nodiscard]] Result<int> sha256SignatureNid(const QByteArray& spki);

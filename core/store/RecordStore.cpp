@@ -148,10 +148,8 @@ Result<RecordStore> RecordStore::open(const QString& path, bool readOnly)
     RecordStore store(name);
     QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
     db.setDatabaseName(path);
-    if (readOnly)
-        db.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY"));
-    db.setConnectOptions(db.connectOptions() + (readOnly ? QStringLiteral(";") : QString())
-        + QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000"));
+    db.setConnectOptions(readOnly ? QStringLiteral("QSQLITE_OPEN_READONLY;QSQLITE_BUSY_TIMEOUT=5000")
+                                  : QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000"));
     if (!db.open())
         return storeFail(QStringLiteral("open %1").arg(path), db.lastError());
 

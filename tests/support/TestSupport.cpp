@@ -73,22 +73,14 @@ ProcessResult run(const QString& program, const QStringList& args, const QByteAr
 
 QByteArray makeCsr(EVP_PKEY* key, const QString& serial, EVP_PKEY* signingKey)
 {
-    auto name = core::makeName(
-        { { QStringLiteral("CN"), QStringLiteral("Test Device") }, { QStringLiteral("serialNumber"), serial } });
-    REQUIRE(name.has_value());
-    core::ossl::Req req { X509_REQ_new() };
-    REQUIRE(X509_REQ_set_subject_name(req.get(), name->get()) == 1);
-    REQUIRE(X509_REQ_set_pubkey(req.get(), key) == 1);
     EVP_PKEY* signer = signingKey ? signingKey : key;
     REQUIRE(EVP_PKEY_up_ref(signer) == 1);
     core::EvpSigner evp { core::ossl::PKey(signer) };
-    auto signedReq = core::signRequest(req.get(), evp);
-    REQUIRE(signedReq.has_value());
-    const int len = i2d_X509_REQ(signedReq->get(), nullptr);
-    QByteArray der(len, Qt::Uninitialized);
-    auto* p = reinterpret_cast<unsigned char*>(der.data());
-    i2d_X509_REQ(signedReq->get(), &p);
-    return der;
+    auto der = core::makeRequest(
+        { { QStringLiteral("CN"), QStringLiteral("Test Device") }, { QStringLiteral("serialNumber"), serial } }, key,
+        evp);
+    REQUIRE(der.has_value());
+    return *der;
 }
 
 } // namespace imprint::test
