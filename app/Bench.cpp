@@ -11,6 +11,12 @@
 #include <QElapsedTimer>
 #include <QTemporaryDir>
 #include <QTextStream>
+#include <QThread>
+
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 namespace imprint::app {
 
@@ -48,14 +54,16 @@ int benchIssue(const QStringList& args)
     const DataDir dir(DataDir::resolve(p.value(dataDir)));
     auto config = dir.loadConfig();
     auto chain = config ? dir.loadChain() : Result<QList<QByteArray>>(std::unexpected(config.error()));
-    auto caToken = chain ? hsm::openCaToken(*config) : Result<hsm::CaToken>(std::unexpected(chain.error()));
-    auto signer = caToken ? caToken->token->signer(caToken->keyUri.object)
-                          : Result<std::shared_ptr<Signer>>(std::unexpected(caToken.error()));
+    auto caKey = chain ? hsm::openCaKey(*config) : Result<hsm::CaKey>(std::unexpected(chain.error()));
+    auto signer = caKey ? caKey->signer() : Result<std::shared_ptr<Signer>>(std::unexpected(caKey.error()));
     auto ca = signer ? IssuingCa::create(*signer, *chain) : Result<IssuingCa>(std::unexpected(signer.error()));
-    if (!ca) {
-        err << "imprintctl bench: " << ca.error().text() << Qt::endl;
+    const CertificateProfile profile = CertificateProfile::idevid();
+    auto prepared = ca ? ca->prepare(profile) : Result<CertificateTemplate>(std::unexpected(ca.error()));
+    if (!prepared) {
+        err << "imprintctl bench: " << prepared.error().text() << Qt::endl;
         return 1;
     }
+    const int threads = std::max(1, QThread::idealThreadCount());
 
     out << "Preparing " << n << " requests (not timed)..." << Qt::endl;
     QList<QByteArray> requests;
@@ -69,9 +77,11 @@ int benchIssue(const QStringList& args)
         requests << *request;
     }
 
-    auto raw = caToken->token->measureRawSignRate(caToken->keyUri.object, n);
-    if (!raw) {
-        err << "imprintctl bench: " << raw.error().text() << Qt::endl;
+    hsm::Token& token = caKey->service->token();
+    auto raw = token.measureRawSignRate(caKey->keyUri.object, n);
+    auto rawParallel = token.measureRawSignRate(caKey->keyUri.object, n, threads);
+    if (!raw || !rawParallel) {
+        err << "imprintctl bench: " << (raw ? rawParallel.error() : raw.error()).text() << Qt::endl;
         return 1;
     }
 
@@ -88,33 +98,56 @@ int benchIssue(const QStringList& args)
     const double signerRate = n / (static_cast<double>(signerTimer.nsecsElapsed()) / 1e9);
 
     // Request checks alone.
-    const CertificateProfile checkProfile = CertificateProfile::idevid();
+    const CsrCheck check(profile.csrPolicy);
     QElapsedTimer checkTimer;
     checkTimer.start();
-    for (int i = 0; i < n; ++i)
-        (void)CsrCheck(checkProfile.csrPolicy).check(requests[i], QStringLiteral("BENCH-%1").arg(i), {});
-    const double checkRate = n / (static_cast<double>(checkTimer.nsecsElapsed()) / 1e9);
-
-    // Check + build + sign, as the registrar does, without the store.
-    const CertificateProfile profile = CertificateProfile::idevid();
-    CsrCheck check(profile.csrPolicy);
-    QElapsedTimer timer;
-    timer.start();
     for (int i = 0; i < n; ++i) {
-        DeviceIdentity device;
-        device.serial = QStringLiteral("BENCH-%1").arg(i);
-        auto checked = check.check(requests[i], device.serial, {});
-        if (!checked) {
-            err << "imprintctl bench: " << checked.error().text() << Qt::endl;
-            return 1;
-        }
-        auto cert = ca->issue(device, checked->publicKey.get(), profile);
-        if (!cert) {
-            err << "imprintctl bench: " << cert.error().text() << Qt::endl;
+        if (auto r = check.check(requests[i], QStringLiteral("BENCH-%1").arg(i), {}); !r) {
+            err << "imprintctl bench: " << r.error().text() << Qt::endl;
             return 1;
         }
     }
-    const double issueRate = n / (static_cast<double>(timer.nsecsElapsed()) / 1e9);
+    const double checkRate = n / (static_cast<double>(checkTimer.nsecsElapsed()) / 1e9);
+
+    // Check + build + sign, as the registrar does, without the store; on one thread, then
+    // on one per core.
+    auto issueAll = [&](int workers) -> Result<double> {
+        std::atomic<int> next { 0 };
+        std::atomic<bool> failed { false };
+        std::optional<Error> firstError;
+        std::mutex errorMutex;
+        auto work = [&] {
+            for (int i = next++; i < n && !failed; i = next++) {
+                DeviceIdentity device;
+                device.serial = QStringLiteral("BENCH-%1").arg(i);
+                auto checked = check.check(requests[i], device.serial, {});
+                auto cert = checked ? ca->issue(*prepared, device, checked->publicKeyDer)
+                                    : Result<IssuedCertificate>(std::unexpected(checked.error()));
+                if (!cert) {
+                    std::lock_guard lock(errorMutex);
+                    firstError = cert.error();
+                    failed = true;
+                }
+            }
+        };
+        QElapsedTimer timer;
+        timer.start();
+        std::vector<std::thread> pool;
+        for (int t = 1; t < workers; ++t)
+            pool.emplace_back(work);
+        work();
+        for (auto& th : pool)
+            th.join();
+        if (firstError)
+            return std::unexpected(*firstError);
+        return n / (static_cast<double>(timer.nsecsElapsed()) / 1e9);
+    };
+    auto issueRate = issueAll(1);
+    auto issueParallel = issueAll(threads);
+    if (!issueRate || !issueParallel) {
+        err << "imprintctl bench: " << (issueRate ? issueParallel.error() : issueRate.error()).text() << Qt::endl;
+        return 1;
+    }
 
     // The same, with every certificate durably recorded (one commit, fully synced, each).
     QTemporaryDir tmp;
@@ -124,9 +157,11 @@ int benchIssue(const QStringList& args)
         return 1;
     }
     auto ca2 = IssuingCa::create(*signer, *chain);
-    Registrar registrar(std::move(*store), std::move(*ca2), profile, QStringLiteral("bench"));
+    auto prepared2 = ca2->prepare(profile);
+    Registrar registrar(std::move(*store), std::move(*ca2), std::move(*prepared2), QStringLiteral("bench"));
     const int recorded = std::min(n, 500);
-    timer.restart();
+    QElapsedTimer timer;
+    timer.start();
     for (int i = 0; i < recorded; ++i) {
         DeviceIdentity device;
         device.serial = QStringLiteral("BENCH-%1").arg(i);
@@ -141,15 +176,23 @@ int benchIssue(const QStringList& args)
 
     out << Qt::fixed;
     out.setRealNumberPrecision(1);
-    out << "raw PKCS#11 sign (C_Sign, one session):   " << *raw << " /s" << Qt::endl
-        << "CA signer (SHA-256 + token signature):    " << signerRate << " /s" << Qt::endl
-        << "request check alone:                      " << checkRate << " /s" << Qt::endl
-        << "issue (check + build + sign):             " << issueRate << " /s" << Qt::endl;
+    out << "key: " << CsrCheck::describeKey(ossl::publicKeyFromDer((*signer)->publicKey())->get()) << " in token \""
+        << token.label() << "\", " << n << " signatures per figure, " << threads << " threads where parallel"
+        << Qt::endl
+        << "raw PKCS#11 sign (C_Sign, one session):        " << *raw << " /s" << Qt::endl
+        << "raw PKCS#11 sign (one session per thread):     " << *rawParallel << " /s" << Qt::endl
+        << "CA signer (SHA-256 + pooled session):          " << signerRate << " /s" << Qt::endl
+        << "request check alone:                           " << checkRate << " /s" << Qt::endl
+        << "issue (check + build + sign), one thread:      " << *issueRate << " /s" << Qt::endl
+        << "issue (check + build + sign), " << threads << " threads:       " << *issueParallel << " /s" << Qt::endl;
     out.setRealNumberPrecision(2);
-    out << "ratio issue / raw sign:                   " << issueRate / *raw << Qt::endl;
+    out << "ratio issue / raw sign, one thread:            " << *issueRate / *raw << Qt::endl
+        << "ratio issue / raw sign, " << threads << " threads:             " << *issueParallel / *rawParallel
+        << Qt::endl
+        << "ratio issue (" << threads << " threads) / raw (one session):  " << *issueParallel / *raw << Qt::endl;
     out.setRealNumberPrecision(1);
-    out << "issue + durable record (job, cert, fsync): " << recordedRate << " /s  (" << recorded << " certificates)"
-        << Qt::endl;
+    out << "issue + durable record (job, cert, fsync each): " << recordedRate << " /s  (" << recorded
+        << " certificates)" << Qt::endl;
     return 0;
 }
 

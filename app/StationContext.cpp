@@ -1,6 +1,5 @@
 #include "StationContext.h"
 
-#include "StationSetup.h"
 #include "pki/IssuingCa.h"
 #include "pki/OpenSsl.h"
 #include "store/RecordStore.h"
@@ -21,19 +20,22 @@ QString StationContext::caSubject() const
 
 Station::RegistrarFactory StationContext::registrarFactory() const
 {
-    return [signer = caSigner, chain = chain, db = dir.database(),
-               name = config.stationName]() -> Result<std::unique_ptr<Registrar>> {
+    return [signer = caSigner, chain = chain, db = dir.database(), name = config.stationName,
+               profile = profile]() -> Result<std::unique_ptr<Registrar>> {
         auto store = RecordStore::open(db);
         if (!store)
             return std::unexpected(store.error());
         auto ca = IssuingCa::create(signer, chain);
         if (!ca)
             return std::unexpected(ca.error());
-        return std::make_unique<Registrar>(std::move(*store), std::move(*ca), CertificateProfile::idevid(), name);
+        auto prepared = ca->prepare(profile);
+        if (!prepared)
+            return std::unexpected(prepared.error());
+        return std::make_unique<Registrar>(std::move(*store), std::move(*ca), std::move(*prepared), name);
     };
 }
 
-Result<StationContext> openStation(const QString& dataDir)
+Result<StationContext> openStation(const QString& dataDir, PinPrompt* prompt, const QString& profile)
 {
     StationContext ctx;
     ctx.dir = DataDir(DataDir::resolve(dataDir));
@@ -45,7 +47,15 @@ Result<StationContext> openStation(const QString& dataDir)
     if (!chain)
         return std::unexpected(chain.error());
     ctx.chain = *chain;
-    auto signer = hsm::openCaSigner(ctx.config);
+    auto loaded = CertificateProfile::load(profile, ctx.dir.profileDir());
+    if (!loaded)
+        return std::unexpected(loaded.error());
+    ctx.profile = *loaded;
+    auto ca = hsm::openCaKey(ctx.config, prompt);
+    if (!ca)
+        return std::unexpected(ca.error());
+    ctx.caKey = *ca;
+    auto signer = ctx.caKey.signer();
     if (!signer)
         return std::unexpected(signer.error());
     ctx.caSigner = *signer;

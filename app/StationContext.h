@@ -2,7 +2,10 @@
 
 #include "DataDir.h"
 #include "Error.h"
+#include "PinPrompt.h"
+#include "StationSetup.h"
 #include "engine/Station.h"
+#include "pki/CertificateProfile.h"
 #include "pki/Signer.h"
 
 #include <memory>
@@ -10,12 +13,14 @@
 namespace imprint::app {
 
 /// Everything the executables wire together for a working station: the data directory,
-/// its settings, the logged-in CA key and the CA chain.
+/// its settings, the unlocked CA key, the CA chain and the certificate profile.
 struct StationContext {
     core::DataDir dir { QString() };
     core::StationConfig config;
+    hsm::CaKey caKey;
     std::shared_ptr<core::Signer> caSigner;
     QList<QByteArray> chain;
+    core::CertificateProfile profile;
 
     /// Subject of the issuing CA, for screens.
     QString caSubject() const;
@@ -23,7 +28,9 @@ struct StationContext {
     core::Station::RegistrarFactory registrarFactory() const;
 };
 
-/// Opens an initialised data directory and unlocks the CA key from its pin-source.
-[[nodiscard]] core::Result<StationContext> openStation(const QString& dataDir);
+/// Opens an initialised data directory and unlocks the CA key: from its pin-source, else
+/// by asking `prompt`. `profile` is a profile name or file ("idevid" when empty).
+[[nodiscard]] core::Result<StationContext> openStation(
+    const QString& dataDir, core::PinPrompt* prompt = nullptr, const QString& profile = {});
 
 } // namespace imprint::app

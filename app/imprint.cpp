@@ -1,6 +1,7 @@
 // imprint: the operator's provisioning station window.
 
 #include "MainWindow.h"
+#include "PinDialog.h"
 #include "SlotReport.h"
 #include "StationContext.h"
 #include "engine/SlotJob.h"
@@ -35,13 +36,25 @@ int main(int argc, char** argv)
         QStringLiteral("Quit once every slot has passed or failed; print a summary."));
     QCommandLineOption screenshot(QStringLiteral("screenshot"),
         QStringLiteral("Save a picture of the window to FILE when the line is done."), QStringLiteral("FILE"));
-    p.addOptions({ dataDir, port, op, exitWhenDone, screenshot });
+    QCommandLineOption profile(QStringLiteral("profile"),
+        QStringLiteral("Certificate profile: idevid (built in), NAME in DATA_DIR/profiles, or a file."),
+        QStringLiteral("NAME"), QStringLiteral("idevid"));
+    p.addOptions({ dataDir, port, op, exitWhenDone, screenshot, profile });
     p.process(app);
 
     QTextStream out(stdout);
     QTextStream err(stderr);
 
-    auto ctx = app::openStation(p.value(dataDir));
+    // Unlocking is a person's act: a refused PIN is shown with the token's PIN state, and
+    // asked again only if the person chooses to try again.
+    ui::PinDialog pinDialog;
+    auto ctx = app::openStation(p.value(dataDir), &pinDialog, p.value(profile));
+    while (!ctx && ctx.error().code == core::ErrorCode::PinRejected
+        && QGuiApplication::platformName() != QLatin1String("offscreen")
+        && QMessageBox::warning(nullptr, QStringLiteral("Imprint"), ctx.error().message,
+               QMessageBox::Retry | QMessageBox::Close)
+            == QMessageBox::Retry)
+        ctx = app::openStation(p.value(dataDir), &pinDialog, p.value(profile));
     if (!ctx) {
         err << "imprint: " << ctx.error().text() << Qt::endl;
         if (QGuiApplication::platformName() != QLatin1String("offscreen"))

@@ -4,6 +4,11 @@
 #include "SlotReport.h"
 #include "StationContext.h"
 #include "StationSetup.h"
+#include "TerminalPinPrompt.h"
+#include "engine/BatchIssue.h"
+#include "pki/CertificateBuilder.h"
+#include "pki/Der.h"
+#include "pki/IssuingCa.h"
 #include "engine/Registrar.h"
 #include "engine/SlotJob.h"
 #include "engine/Station.h"
@@ -11,7 +16,11 @@
 #include "pki/OpenSsl.h"
 #include "store/RecordStore.h"
 
+#include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
+#include <QSaveFile>
+#include <QThread>
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -55,6 +64,29 @@ const QCommandLineOption dataDirOption(QStringLiteral("data-dir"),
                    "$XDG_DATA_HOME/imprint)."),
     QStringLiteral("DIR"));
 const QCommandLineOption jsonOption(QStringLiteral("json"), QStringLiteral("Print JSON for programs."));
+const QCommandLineOption profileOption(QStringLiteral("profile"),
+    QStringLiteral("Certificate profile: idevid (built in), NAME for DATA_DIR/profiles/NAME.json, or a file."),
+    QStringLiteral("NAME"), QStringLiteral("idevid"));
+
+/// Reads a whole file given on the command line, with a plain error.
+core::Result<QByteArray> readInput(const QString& path, qsizetype limit = 16 * 1024 * 1024)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly))
+        return core::fail(core::ErrorCode::BadInput, QStringLiteral("Cannot read %1.").arg(path), f.errorString());
+    if (f.size() > limit)
+        return core::fail(core::ErrorCode::BadInput, QStringLiteral("%1 is too large.").arg(path));
+    return f.readAll();
+}
+
+/// Writes a file atomically, with a plain error.
+core::Result<void> writeOutput(const QString& path, const QByteArray& contents)
+{
+    QSaveFile f(path);
+    if (!f.open(QIODevice::WriteOnly) || f.write(contents) != contents.size() || !f.commit())
+        return core::fail(core::ErrorCode::Io, QStringLiteral("Cannot write %1.").arg(path), f.errorString());
+    return {};
+}
 
 int cmdInit(const QStringList& args)
 {
@@ -98,6 +130,7 @@ int cmdProvision(const QStringList& args)
         QStringLiteral("NAME"), qEnvironmentVariable("USER", QStringLiteral("cli")));
     p.addOption(port);
     p.addOption(op);
+    p.addOption(profileOption);
     p.process(args);
     const QStringList ports = p.values(port);
     if (ports.isEmpty()) {
@@ -105,7 +138,8 @@ int cmdProvision(const QStringList& args)
         return 2;
     }
 
-    auto ctx = app::openStation(p.value(dataDirOption));
+    app::TerminalPinPrompt prompt;
+    auto ctx = app::openStation(p.value(dataDirOption), &prompt, p.value(profileOption));
     if (!ctx)
         return report(ctx.error());
     core::Station station(p.value(op));
@@ -266,13 +300,14 @@ int cmdCaShow(const QStringList& args)
     auto chain = dir.loadChain();
     if (!chain)
         return report(chain.error());
-    auto ca = hsm::openCaToken(*config);
+    app::TerminalPinPrompt prompt;
+    auto ca = hsm::openCaKey(*config, &prompt);
     if (!ca)
         return report(ca.error());
-    auto attrs = ca->token->keyAttributes(ca->keyUri.object);
+    auto attrs = ca->service->token().keyAttributes(ca->keyUri.object);
     if (!attrs)
         return report(attrs.error());
-    auto signer = ca->token->signer(ca->keyUri.object);
+    auto signer = ca->signer();
     if (!signer)
         return report(signer.error());
     auto pub = core::ossl::publicKeyFromDer((*signer)->publicKey());
@@ -328,15 +363,178 @@ int cmdCaShow(const QStringList& args)
     return 0;
 }
 
-int cmdCa(QStringList args)
+/// The station's CA key, unlocked, for the ceremony commands.
+core::Result<hsm::CaKey> openCeremonyKey(const core::DataDir& dir, core::StationConfig* config)
 {
-    if (args.size() < 2 || args[1] != QLatin1String("show")) {
-        err() << "usage: imprintctl ca show [--json] [--data-dir DIR]" << Qt::endl;
+    auto loaded = dir.loadConfig();
+    if (!loaded)
+        return std::unexpected(loaded.error());
+    *config = *loaded;
+    app::TerminalPinPrompt prompt;
+    return hsm::openCaKey(*config, &prompt);
+}
+
+int cmdCaKeygen(const QStringList& args)
+{
+    QCommandLineParser p;
+    p.setApplicationDescription(QStringLiteral("Generate a new issuing CA key inside the token (sensitive, private, "
+                                               "never extractable, sign-only); the settings then name it."));
+    p.addHelpOption();
+    p.addOption(dataDirOption);
+    QCommandLineOption type(QStringLiteral("type"), QStringLiteral("ec-p256 (default), ec-p384 or rsa-3072."),
+        QStringLiteral("TYPE"), QStringLiteral("ec-p256"));
+    QCommandLineOption label(QStringLiteral("label"), QStringLiteral("Label of the new key (must be unused)."),
+        QStringLiteral("LABEL"));
+    p.addOptions({ type, label });
+    p.process(args);
+    const QString t = p.value(type).toLower();
+    hsm::KeyType keyType = hsm::KeyType::EcP256;
+    if (t == QLatin1String("ec-p384"))
+        keyType = hsm::KeyType::EcP384;
+    else if (t == QLatin1String("rsa-3072"))
+        keyType = hsm::KeyType::Rsa3072;
+    else if (t != QLatin1String("ec-p256")) {
+        err() << "imprintctl ca keygen: --type is ec-p256, ec-p384 or rsa-3072" << Qt::endl;
         return 2;
     }
-    args.removeAt(1);
-    args[0] = QStringLiteral("imprintctl ca show");
-    return cmdCaShow(args);
+    if (!p.isSet(label)) {
+        err() << "imprintctl ca keygen: give --label for the new key (e.g. issuing-ca-2027)" << Qt::endl;
+        return 2;
+    }
+    core::DataDir dir(core::DataDir::resolve(p.value(dataDirOption)));
+    core::StationConfig config;
+    auto ca = openCeremonyKey(dir, &config);
+    if (!ca)
+        return report(ca.error());
+    auto spki = hsm::generateCaKey(dir, *ca, p.value(label), keyType);
+    if (!spki)
+        return report(spki.error());
+    out() << "Generated " << t << " key \"" << p.value(label) << "\" inside token \"" << ca->keyUri.token << "\""
+          << Qt::endl
+          << "  URI:            " << ca->keyUri.toString() << Qt::endl
+          << "  public key SHA-256: " << core::ossl::sha256Hex(*spki) << Qt::endl
+          << "The station signs nothing with it until its certificate is imported:" << Qt::endl
+          << "  imprintctl ca csr --subject \"/O=.../CN=...\" --out ca.csr   (to the upstream root)" << Qt::endl
+          << "  imprintctl ca import --cert ca.pem --chain root.pem" << Qt::endl;
+    return 0;
+}
+
+int cmdCaCsr(const QStringList& args)
+{
+    QCommandLineParser p;
+    p.setApplicationDescription(QStringLiteral("Write a certificate request for the CA key, signed inside the token, "
+                                               "for the upstream root."));
+    p.addHelpOption();
+    p.addOption(dataDirOption);
+    QCommandLineOption subject(QStringLiteral("subject"),
+        QStringLiteral("Subject, e.g. \"/O=Acme/OU=Plant 2/CN=Acme Line 3 Issuing CA\"."), QStringLiteral("NAME"));
+    QCommandLineOption outFile(QStringLiteral("out"), QStringLiteral("Where to write the request (PEM)."),
+        QStringLiteral("FILE"));
+    p.addOptions({ subject, outFile });
+    p.process(args);
+    if (!p.isSet(subject) || !p.isSet(outFile)) {
+        err() << "imprintctl ca csr: give --subject NAME and --out FILE" << Qt::endl;
+        return 2;
+    }
+    auto name = core::parseName(p.value(subject));
+    if (!name)
+        return report(name.error());
+    core::DataDir dir(core::DataDir::resolve(p.value(dataDirOption)));
+    core::StationConfig config;
+    auto ca = openCeremonyKey(dir, &config);
+    if (!ca)
+        return report(ca.error());
+    auto request = hsm::makeCaRequest(*ca, *name);
+    if (!request)
+        return report(request.error());
+    QByteArray wrapped;
+    const QByteArray b64 = request->toBase64();
+    for (qsizetype i = 0; i < b64.size(); i += 64)
+        wrapped += b64.mid(i, 64) + '\n';
+    if (auto r = writeOutput(p.value(outFile), "-----BEGIN CERTIFICATE REQUEST-----\n" + wrapped
+                + "-----END CERTIFICATE REQUEST-----\n");
+        !r)
+        return report(r.error());
+    err() << "Wrote the CA certificate request to " << p.value(outFile) << "; have the upstream root sign it, then "
+          << "run \"imprintctl ca import --cert FILE --chain FILE\"." << Qt::endl;
+    return 0;
+}
+
+int cmdCaImport(const QStringList& args)
+{
+    QCommandLineParser p;
+    p.setApplicationDescription(QStringLiteral("Install the issuing CA certificate and its chain. Accepted only if "
+                                               "the certificate is for the token key, is a CA, and verifies to a "
+                                               "root; otherwise nothing changes."));
+    p.addHelpOption();
+    p.addOption(dataDirOption);
+    QCommandLineOption cert(QStringLiteral("cert"), QStringLiteral("The CA certificate (PEM or DER)."),
+        QStringLiteral("FILE"));
+    QCommandLineOption chain(QStringLiteral("chain"),
+        QStringLiteral("Its issuers up to and including the root (PEM, one or more)."), QStringLiteral("FILE"));
+    p.addOptions({ cert, chain });
+    p.process(args);
+    if (!p.isSet(cert)) {
+        err() << "imprintctl ca import: give --cert FILE [--chain FILE]" << Qt::endl;
+        return 2;
+    }
+    auto certBytes = readInput(p.value(cert));
+    if (!certBytes)
+        return report(certBytes.error());
+    auto certs = core::ossl::certsDerFromPem(*certBytes);
+    const QByteArray caDer = certs && !certs->isEmpty() ? certs->first() : *certBytes;
+    QList<QByteArray> others;
+    if (certs && certs->size() > 1)
+        others = certs->mid(1);
+    if (p.isSet(chain)) {
+        auto chainBytes = readInput(p.value(chain));
+        if (!chainBytes)
+            return report(chainBytes.error());
+        auto chainCerts = core::ossl::certsDerFromPem(*chainBytes);
+        if (!chainCerts || chainCerts->isEmpty())
+            return report(core::Error { core::ErrorCode::BadInput,
+                QStringLiteral("%1 holds no PEM certificate; nothing was changed.").arg(p.value(chain)), {}, {} });
+        others += *chainCerts;
+    }
+    core::DataDir dir(core::DataDir::resolve(p.value(dataDirOption)));
+    core::StationConfig config;
+    auto ca = openCeremonyKey(dir, &config);
+    if (!ca)
+        return report(ca.error());
+    auto imported = hsm::importCaCertificate(dir, *ca, caDer, others);
+    if (!imported)
+        return report(imported.error());
+    out() << "Imported the issuing CA certificate:" << Qt::endl;
+    for (const QByteArray& der : *imported) {
+        auto c = core::ossl::certFromDer(der);
+        out() << "  " << core::ossl::nameToString(X509_get_subject_name(c->get())) << "  SHA-256 "
+              << core::ossl::sha256Hex(der) << Qt::endl;
+    }
+    out() << "Chain written to " << dir.chainFile() << Qt::endl;
+    return 0;
+}
+
+int cmdCa(QStringList args)
+{
+    const QString sub = args.size() >= 2 ? args[1] : QString();
+    using Command = int (*)(const QStringList&);
+    const QList<QPair<QString, Command>> commands { { QStringLiteral("show"), cmdCaShow },
+        { QStringLiteral("keygen"), cmdCaKeygen }, { QStringLiteral("csr"), cmdCaCsr },
+        { QStringLiteral("import"), cmdCaImport } };
+    for (const auto& [name, command] : commands) {
+        if (name == sub) {
+            args.removeAt(1);
+            args[0] = QStringLiteral("imprintctl ca ") + name;
+            return command(args);
+        }
+    }
+    err() << "usage: imprintctl ca show [--json]\n"
+             "       imprintctl ca keygen --label LABEL [--type ec-p256|ec-p384|rsa-3072]\n"
+             "       imprintctl ca csr --subject \"/O=.../CN=...\" --out FILE\n"
+             "       imprintctl ca import --cert FILE [--chain FILE]\n"
+             "(each takes --data-dir DIR and --help)"
+          << Qt::endl;
+    return 2;
 }
 
 /// DER from a PEM or DER request file; the DER itself is checked strictly later.
@@ -365,7 +563,7 @@ int cmdIssue(const QStringList& args)
         QStringLiteral("Write the certificate (PEM) here; default stdout."), QStringLiteral("FILE"));
     QCommandLineOption op(QStringLiteral("operator"), QStringLiteral("Operator recorded with the issuance."),
         QStringLiteral("NAME"), qEnvironmentVariable("USER", QStringLiteral("cli")));
-    p.addOptions({ csr, serial, outFile, op });
+    p.addOptions({ csr, serial, outFile, op, profileOption });
     p.process(args);
     if (!p.isSet(csr) || !p.isSet(serial)) {
         err() << "imprintctl issue: give --csr FILE and --device-serial SN" << Qt::endl;
@@ -377,7 +575,8 @@ int cmdIssue(const QStringList& args)
             core::ErrorCode::BadInput, QStringLiteral("Cannot read %1.").arg(p.value(csr)), f.errorString(), {} });
     const QByteArray der = csrDer(f.read(1024 * 1024));
 
-    auto ctx = app::openStation(p.value(dataDirOption));
+    app::TerminalPinPrompt prompt;
+    auto ctx = app::openStation(p.value(dataDirOption), &prompt, p.value(profileOption));
     if (!ctx)
         return report(ctx.error());
     auto registrar = ctx->registrarFactory()();
@@ -415,6 +614,115 @@ int cmdIssue(const QStringList& args)
     return 0;
 }
 
+int cmdSignBatch(const QStringList& args)
+{
+    QCommandLineParser p;
+    p.setApplicationDescription(QStringLiteral(
+        "Check and issue a folder of certificate requests (*.csr, *.pem, *.der), one device each, named by the "
+        "request's serialNumber. Good ones are issued and recorded; refused ones are listed with their reasons. "
+        "Exit 0 when all were issued, 1 when some were refused."));
+    p.addHelpOption();
+    p.addOption(dataDirOption);
+    QCommandLineOption in(QStringLiteral("in"), QStringLiteral("Folder of requests."), QStringLiteral("DIR"));
+    QCommandLineOption outFile(QStringLiteral("out"),
+        QStringLiteral("The PKCS#7 bundle of the issued certificates and the CA chain (DER, .p7b)."),
+        QStringLiteral("FILE"));
+    QCommandLineOption reportFile(QStringLiteral("report"),
+        QStringLiteral("Also write a JSON report: every request, issued or refused and why."), QStringLiteral("FILE"));
+    QCommandLineOption threads(QStringLiteral("threads"), QStringLiteral("Worker threads (default: one per core)."),
+        QStringLiteral("N"), QString::number(QThread::idealThreadCount()));
+    QCommandLineOption op(QStringLiteral("operator"), QStringLiteral("Operator recorded with the issuance."),
+        QStringLiteral("NAME"), qEnvironmentVariable("USER", QStringLiteral("cli")));
+    p.addOptions({ in, outFile, reportFile, threads, op, profileOption });
+    p.process(args);
+    if (!p.isSet(in) || !p.isSet(outFile)) {
+        err() << "imprintctl sign-batch: give --in DIR and --out FILE.p7b" << Qt::endl;
+        return 2;
+    }
+    const QDir folder(p.value(in));
+    if (!folder.exists())
+        return report(core::Error {
+            core::ErrorCode::BadInput, QStringLiteral("There is no folder %1.").arg(p.value(in)), {}, {} });
+    const QStringList names = folder.entryList({ QStringLiteral("*.csr"), QStringLiteral("*.pem"),
+                                                   QStringLiteral("*.der"), QStringLiteral("*.req") },
+        QDir::Files, QDir::Name);
+
+    QElapsedTimer timer;
+    timer.start();
+    QList<core::BatchRequest> requests;
+    requests.reserve(names.size());
+    for (const QString& name : names) {
+        // Oversized files are read only as far as the check needs to refuse them.
+        QFile f(folder.filePath(name));
+        const QByteArray contents = f.open(QIODevice::ReadOnly) ? f.read(1024 * 1024) : QByteArray();
+        requests.append({ name, csrDer(contents) });
+    }
+
+    app::TerminalPinPrompt prompt;
+    auto ctx = app::openStation(p.value(dataDirOption), &prompt, p.value(profileOption));
+    if (!ctx)
+        return report(ctx.error());
+    auto store = core::RecordStore::open(ctx->dir.database());
+    if (!store)
+        return report(store.error());
+    auto ca = core::IssuingCa::create(ctx->caSigner, ctx->chain);
+    if (!ca)
+        return report(ca.error());
+    auto prepared = ca->prepare(ctx->profile);
+    if (!prepared)
+        return report(prepared.error());
+
+    core::BatchIssue batch(*ca, *prepared, *store);
+    const int workers = std::clamp(p.value(threads).toInt(), 1, 64);
+    auto outcomes = batch.run(requests, workers, ctx->config.stationName, p.value(op),
+        [](const QString& phase, qsizetype done, qsizetype total) {
+            err() << "  " << phase << " " << done << "/" << total << Qt::endl;
+        });
+    if (!outcomes) {
+        report(outcomes.error());
+        err() << "Nothing was recorded and no bundle was written." << Qt::endl;
+        return 1;
+    }
+    const double seconds = static_cast<double>(timer.nsecsElapsed()) / 1e9;
+
+    QList<QByteArray> issuedDers;
+    QJsonArray issued, refused;
+    for (const core::BatchOutcome& o : *outcomes) {
+        if (o.issued()) {
+            issuedDers << o.certificate.der;
+            issued.append(QJsonObject { { QStringLiteral("file"), o.source }, { QStringLiteral("serial"), o.deviceSerial },
+                { QStringLiteral("certificate_serial"), o.certificate.serialHex },
+                { QStringLiteral("sha256"), o.certificate.sha256 } });
+        } else {
+            refused.append(QJsonObject { { QStringLiteral("file"), o.source },
+                { QStringLiteral("serial"), o.deviceSerial }, { QStringLiteral("code"), o.code },
+                { QStringLiteral("reason"), o.reason } });
+        }
+    }
+    // Already durable in the store; the bundle is the copy that leaves.
+    if (auto r = writeOutput(p.value(outFile), core::der::certificateBundle(issuedDers + ctx->chain)); !r)
+        return report(r.error());
+    if (p.isSet(reportFile)) {
+        QJsonObject o { { QStringLiteral("requests"), static_cast<int>(outcomes->size()) },
+            { QStringLiteral("issued"), static_cast<int>(issued.size()) },
+            { QStringLiteral("refused"), static_cast<int>(refused.size()) },
+            { QStringLiteral("profile"), ctx->profile.name }, { QStringLiteral("bundle"), p.value(outFile) },
+            { QStringLiteral("seconds"), seconds }, { QStringLiteral("certificates"), issued },
+            { QStringLiteral("refusals"), refused } };
+        if (auto r = writeOutput(p.value(reportFile), QJsonDocument(o).toJson(QJsonDocument::Indented)); !r)
+            return report(r.error());
+    }
+    out() << "Requests: " << outcomes->size() << "  issued: " << issued.size() << "  refused: " << refused.size()
+          << "  in " << QString::number(seconds, 'f', 2) << " s with " << workers << " threads" << Qt::endl;
+    for (const auto& r : refused) {
+        const QJsonObject o = r.toObject();
+        out() << "  REFUSED  " << o[QStringLiteral("file")].toString() << "  " << o[QStringLiteral("code")].toString()
+              << "  " << o[QStringLiteral("reason")].toString() << Qt::endl;
+    }
+    out() << "Bundle: " << p.value(outFile) << " (" << issued.size() << " certificates and the CA chain)" << Qt::endl;
+    return refused.isEmpty() ? 0 : 1;
+}
+
 void usage()
 {
     err() << "usage: imprintctl COMMAND [options]\n\n"
@@ -423,8 +731,12 @@ void usage()
              "  provision   provision the devices on --port PATH [--port PATH ...] [--json]\n"
              "  show        show a device's record: --device-serial SN [--json]\n"
              "  issue       issue a certificate from a request file: --csr FILE --device-serial SN [--out FILE]\n"
+             "  sign-batch  issue for a folder of requests: --in DIR --out FILE.p7b [--report FILE.json]\n"
              "  bench issue measure issuance against the raw HSM sign rate: [--count N]\n"
-             "  ca show     show the issuing CA key (attributes read from the token), certificate and chain\n\n"
+             "  ca show     show the issuing CA key (attributes read from the token), certificate and chain\n"
+             "  ca keygen   generate a new issuing CA key inside the token: --label LABEL [--type ec-p256|ec-p384|rsa-3072]\n"
+             "  ca csr      write a request for the CA key to the upstream root: --subject NAME --out FILE\n"
+             "  ca import   install the CA certificate and chain: --cert FILE [--chain FILE]\n\n"
              "\"imprintctl COMMAND --help\" describes a command.\n";
 }
 
@@ -452,6 +764,8 @@ int main(int argc, char** argv)
         return cmdIssue(args);
     if (command == QLatin1String("ca"))
         return cmdCa(args);
+    if (command == QLatin1String("sign-batch"))
+        return cmdSignBatch(args);
     if (command == QLatin1String("bench") && args.size() >= 2 && args[1] == QLatin1String("issue")) {
         args.removeAt(1);
         args[0] = QStringLiteral("imprintctl bench issue");

@@ -123,6 +123,32 @@ Result<QList<QByteArray>> DataDir::loadChain() const
     return certs;
 }
 
+QString DataDir::profileDir() const
+{
+    return m_path + QStringLiteral("/profiles");
+}
+
+Result<void> DataDir::saveChain(const QList<QByteArray>& chain) const
+{
+    if (chain.isEmpty())
+        return fail(ErrorCode::BadInput, QStringLiteral("There is no CA certificate to save."));
+    QByteArray all;
+    for (const QByteArray& der : chain)
+        all += ossl::derToPem(der);
+    const std::pair<QString, QByteArray> files[] = {
+        { caCertFile(), ossl::derToPem(chain.first()) },
+        { rootCertFile(), ossl::derToPem(chain.last()) },
+        { chainFile(), all },
+    };
+    QDir().mkpath(QFileInfo(chainFile()).absolutePath());
+    for (const auto& [path, pem] : files) {
+        QSaveFile f(path);
+        if (!f.open(QIODevice::WriteOnly) || f.write(pem) != pem.size() || !f.commit())
+            return fail(ErrorCode::Io, QStringLiteral("Could not write %1.").arg(path), f.errorString());
+    }
+    return {};
+}
+
 Result<void> DataDir::writePrivateFile(const QString& path, const QByteArray& contents)
 {
     QDir().mkpath(QFileInfo(path).absolutePath());

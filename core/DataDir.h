@@ -35,12 +35,16 @@ public:
     QString rootCertFile() const;
     QString caCertFile() const;
     QString chainFile() const;
+    QString profileDir() const; ///< certificate profiles, NAME.json
 
     [[nodiscard]] bool isInitialized() const;
     [[nodiscard]] Result<StationConfig> loadConfig() const;
     [[nodiscard]] Result<void> saveConfig(const StationConfig& config) const;
     /// The issuing CA certificate first, then its issuers up to the root (DER).
     [[nodiscard]] Result<QList<QByteArray>> loadChain() const;
+    /// Replaces the CA files with `chain` (issuing CA first, root last), each atomically;
+    /// chain.pem, the one issuance reads, is written last.
+    [[nodiscard]] Result<void> saveChain(const QList<QByteArray>& chain) const;
 
     /// Writes a file only its owner can read (0600), atomically.
     [[nodiscard]] static Result<void> writePrivateFile(const QString& path, const QByteArray& contents);

@@ -22,6 +22,7 @@ enum class ErrorCode {
     NotFound, ///< the thing asked for does not exist
     VerificationFailed, ///< the device did not prove it holds the certified key
     NotInitialized, ///< the data directory has not been set up
+    Cancelled, ///< a person declined (closed the PIN prompt)
 };
 
 /// An error as a value: a code for logic, a plain sentence for the operator,
@@ -56,6 +57,7 @@ struct Error {
     case ErrorCode::NotFound: return QStringLiteral("not-found");
     case ErrorCode::VerificationFailed: return QStringLiteral("verification-failed");
     case ErrorCode::NotInitialized: return QStringLiteral("not-initialized");
+    case ErrorCode::Cancelled: return QStringLiteral("cancelled");
     }
     return QStringLiteral("unknown");
 }

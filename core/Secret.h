@@ -34,6 +34,8 @@ public:
     const char* data() const { return m_bytes.constData(); }
     qsizetype size() const { return m_bytes.size(); }
     bool isEmpty() const { return m_bytes.isEmpty(); }
+    /// An independent copy, for the rare holder that must keep the secret (and cleanse it).
+    [[nodiscard]] Secret copy() const { return Secret(QByteArray(m_bytes.constData(), m_bytes.size())); }
 
     void wipe()
     {

@@ -3,6 +3,7 @@
 #include "Pkcs11Uri.h"
 #include "pki/CertificateBuilder.h"
 #include "pki/EvpSigner.h"
+#include "pki/IssuingCa.h"
 
 #include <QDir>
 #include <QFile>
@@ -81,27 +82,43 @@ Result<void> initDemoStation(const core::DataDir& dir, const InitOptions& option
     auto token = Token::initialize(options.modulePath, options.tokenLabel, *soPin, *userPin);
     if (!token)
         return std::unexpected(token.error());
-    if (auto r = (*token)->login(*userPin); !r)
-        return r;
-    auto spki = (*token)->generateKey(options.keyLabel, QByteArray("\x01", 1), options.keyType);
-    if (!spki)
-        return std::unexpected(spki.error());
-    auto caKey = core::ossl::publicKeyFromDer(*spki);
-    if (!caKey)
-        return std::unexpected(caKey.error());
 
-    // Demo root: generated, used once to certify the issuing CA, then gone.
+    Pkcs11Uri uri;
+    uri.token = options.tokenLabel;
+    uri.object = options.keyLabel;
+    uri.pinSource = QStringLiteral("file:") + dir.pinFile();
+    core::StationConfig config;
+    config.stationName = options.stationName.isEmpty() ? QSysInfo::machineHostName() : options.stationName;
+    config.modulePath = options.modulePath;
+    config.keyUri = uri.toString();
+    config.softhsmConf = dir.softhsmConf();
+    if (auto r = dir.saveConfig(config); !r)
+        return r;
+
+    CaKey ca { SigningService::create(std::move(*token)), uri };
+    if (auto r = ca.service->unlock(*userPin); !r)
+        return r;
+    if (auto r = generateCaKey(dir, ca, options.keyLabel, options.keyType); !r)
+        return std::unexpected(r.error());
+    auto request = makeCaRequest(ca,
+        { { QStringLiteral("O"), QStringLiteral("Imprint Demo") },
+            { QStringLiteral("CN"), QStringLiteral("Imprint Demo Issuing CA") } });
+    if (!request)
+        return std::unexpected(request.error());
+
+    // Demo root: generated, used once to certify the issuing CA's request, then gone.
+    const auto* p = reinterpret_cast<const unsigned char*>(request->constData());
+    core::ossl::Req req { d2i_X509_REQ(nullptr, &p, request->size()) };
+    core::ossl::PKey caKey { req ? X509_REQ_get_pubkey(req.get()) : nullptr };
+    if (!caKey || X509_REQ_verify(req.get(), caKey.get()) != 1)
+        return core::ossl::cryptoFail(QStringLiteral("The token's certificate request does not verify."));
     auto root = core::EvpSigner::generateP256();
     if (!root)
         return std::unexpected(root.error());
     auto rootName = core::makeName({ { QStringLiteral("O"), QStringLiteral("Imprint Demo") },
         { QStringLiteral("CN"), QStringLiteral("Imprint Demo Root CA") } });
-    auto caName = core::makeName({ { QStringLiteral("O"), QStringLiteral("Imprint Demo") },
-        { QStringLiteral("CN"), QStringLiteral("Imprint Demo Issuing CA") } });
     if (!rootName)
         return std::unexpected(rootName.error());
-    if (!caName)
-        return std::unexpected(caName.error());
     const QDateTime now = QDateTime::currentDateTimeUtc();
 
     core::CertificateBuilder rootBuilder;
@@ -118,9 +135,9 @@ Result<void> initDemoStation(const core::DataDir& dir, const InitOptions& option
         return std::unexpected(rootCert.error());
 
     core::CertificateBuilder caBuilder;
-    caBuilder.subject(caName->get())
+    caBuilder.subject(X509_REQ_get_subject_name(req.get()))
         .issuer(rootCert->get())
-        .publicKey(caKey->get())
+        .publicKey(caKey.get())
         .validity(now, now.addYears(20))
         .extension(NID_basic_constraints, "critical,CA:TRUE,pathlen:0")
         .extension(NID_key_usage, "critical,keyCertSign,cRLSign")
@@ -132,27 +149,19 @@ Result<void> initDemoStation(const core::DataDir& dir, const InitOptions& option
     if (!caCert)
         return std::unexpected(caCert.error());
 
-    const QByteArray rootPem = core::ossl::certToPem(rootCert->get());
-    const QByteArray caPem = core::ossl::certToPem(caCert->get());
-    for (auto [path, pem] : { std::pair { dir.rootCertFile(), rootPem }, std::pair { dir.caCertFile(), caPem },
-             std::pair { dir.chainFile(), caPem + rootPem } }) {
-        if (auto r = writeFile(path, pem); !r)
-            return r;
-    }
-
-    Pkcs11Uri uri;
-    uri.token = options.tokenLabel;
-    uri.object = options.keyLabel;
-    uri.pinSource = QStringLiteral("file:") + dir.pinFile();
-    core::StationConfig config;
-    config.stationName = options.stationName.isEmpty() ? QSysInfo::machineHostName() : options.stationName;
-    config.modulePath = options.modulePath;
-    config.keyUri = uri.toString();
-    config.softhsmConf = dir.softhsmConf();
-    return dir.saveConfig(config);
+    auto imported = importCaCertificate(
+        dir, ca, core::ossl::certToDer(caCert->get()), { core::ossl::certToDer(rootCert->get()) });
+    if (!imported)
+        return std::unexpected(imported.error());
+    return {};
 }
 
-Result<CaToken> openCaToken(const core::StationConfig& config)
+Result<std::shared_ptr<core::Signer>> CaKey::signer() const
+{
+    return service->signer(keyUri.object);
+}
+
+Result<CaKey> openCaKey(const core::StationConfig& config, core::PinPrompt* prompt)
 {
     auto uri = Pkcs11Uri::parse(config.keyUri);
     if (!uri)
@@ -162,23 +171,75 @@ Result<CaToken> openCaToken(const core::StationConfig& config)
     auto token = Token::open(module, uri->token);
     if (!token)
         return std::unexpected(token.error());
-    if (uri->pinFile().isEmpty())
+    Result<core::Secret> pin = fail(ErrorCode::Cancelled, QString());
+    if (!uri->pinFile().isEmpty()) {
+        pin = core::DataDir::readSecretFile(uri->pinFile());
+    } else if (prompt) {
+        pin = prompt->askPin({ uri->token, (*token)->pinState() });
+    } else {
         return fail(ErrorCode::BadInput,
             QStringLiteral("The CA key URI names no pin-source, and no one is here to type the PIN."));
-    auto pin = core::DataDir::readSecretFile(uri->pinFile());
+    }
     if (!pin)
         return std::unexpected(pin.error());
-    if (auto r = (*token)->login(*pin); !r)
+    CaKey ca { SigningService::create(std::move(*token)), *uri };
+    if (auto r = ca.service->unlock(*pin); !r)
         return std::unexpected(r.error());
-    return CaToken { std::move(*token), *uri };
+    return ca;
 }
 
-Result<std::shared_ptr<core::Signer>> openCaSigner(const core::StationConfig& config)
+Result<QByteArray> generateCaKey(const core::DataDir& dir, CaKey& ca, const QString& label, KeyType type)
 {
-    auto ca = openCaToken(config);
-    if (!ca)
-        return std::unexpected(ca.error());
-    return ca->token->signer(ca->keyUri.object);
+    if (label.isEmpty())
+        return fail(ErrorCode::BadInput, QStringLiteral("The new CA key needs a label."));
+    if (ca.service->token().keyAttributes(label))
+        return fail(ErrorCode::BadInput,
+            QStringLiteral("The token already holds a key labelled \"%1\"; nothing was changed. Choose another "
+                           "--label (the old key stays until a Security Officer removes it).")
+                .arg(label));
+    unsigned char id[8];
+    if (RAND_bytes(id, sizeof id) != 1)
+        return core::ossl::cryptoFail(QStringLiteral("The random generator failed."));
+    const QByteArray keyId(reinterpret_cast<const char*>(id), sizeof id);
+    auto spki = ca.service->token().generateKey(label, keyId, type);
+    if (!spki)
+        return spki;
+    auto config = dir.loadConfig();
+    if (!config)
+        return std::unexpected(config.error());
+    ca.keyUri.object = label;
+    ca.keyUri.id = keyId;
+    config->keyUri = ca.keyUri.toString();
+    if (auto r = dir.saveConfig(*config); !r)
+        return std::unexpected(r.error());
+    return spki;
+}
+
+Result<QByteArray> makeCaRequest(const CaKey& ca, const QList<core::NameEntry>& subject)
+{
+    if (subject.isEmpty())
+        return fail(ErrorCode::BadInput, QStringLiteral("The request needs a subject, e.g. \"/O=Acme/CN=Line 3 CA\"."));
+    auto signer = ca.signer();
+    if (!signer)
+        return std::unexpected(signer.error());
+    auto key = core::ossl::publicKeyFromDer((*signer)->publicKey());
+    if (!key)
+        return std::unexpected(key.error());
+    return core::makeRequest(subject, key->get(), **signer);
+}
+
+Result<QList<QByteArray>> importCaCertificate(
+    const core::DataDir& dir, const CaKey& ca, const QByteArray& caCert, const QList<QByteArray>& chain)
+{
+    auto signer = ca.signer();
+    if (!signer)
+        return std::unexpected(signer.error());
+    auto checked = core::checkIssuingCaChain(caCert, chain, (*signer)->publicKey());
+    if (!checked)
+        return checked;
+    if (auto r = dir.saveChain(*checked); !r)
+        return std::unexpected(r.error());
+    return checked;
 }
 
 } // namespace imprint::hsm

@@ -2,8 +2,11 @@
 
 #include "DataDir.h"
 #include "Error.h"
+#include "PinPrompt.h"
 #include "Pkcs11Uri.h"
+#include "SigningService.h"
 #include "Token.h"
+#include "pki/CertificateBuilder.h"
 #include "pki/Signer.h"
 
 #include <memory>
@@ -18,23 +21,38 @@ struct InitOptions {
     QString stationName;
 };
 
-/// Sets up a fresh data directory on the embedded SoftHSM2: its own softhsm2.conf and
-/// token, random PINs in owner-only files, the issuing CA key generated inside the token,
-/// and a demo root (its key exists only in memory, for this one signature) that certifies it.
-[[nodiscard]] core::Result<void> initDemoStation(const core::DataDir& dir, const InitOptions& options);
-
-/// The token that holds the issuing CA key, logged in, and the key's URI.
-struct CaToken {
-    std::unique_ptr<Token> token;
+/// The station's CA key: the signing service over its token, unlocked, and the key's URI.
+struct CaKey {
+    std::shared_ptr<SigningService> service;
     Pkcs11Uri keyUri;
+
+    /// The CA key as a Signer, usable from any thread.
+    [[nodiscard]] core::Result<std::shared_ptr<core::Signer>> signer() const;
 };
 
-/// Opens the token named in the station's settings and logs in from its pin-source.
-[[nodiscard]] core::Result<CaToken> openCaToken(const core::StationConfig& config);
+/// Sets up a fresh data directory on the embedded SoftHSM2 with the same steps an
+/// administrator takes on a real HSM: its own softhsm2.conf and token, random PINs in
+/// owner-only files, `ca keygen`, `ca csr`, the request signed by a demo root (its key
+/// exists only in memory, for this one signature), and `ca import`.
+[[nodiscard]] core::Result<void> initDemoStation(const core::DataDir& dir, const InitOptions& options);
 
-/// Opens the token named in the station's settings, logs in from its pin-source, and
-/// returns the issuing CA key as a Signer.
-[[nodiscard]] core::Result<std::shared_ptr<core::Signer>> openCaSigner(const core::StationConfig& config);
+/// Opens the token named in the station's settings and unlocks it: from the key URI's
+/// pin-source when it names one, else by asking `prompt` once (nullptr: no one to ask).
+[[nodiscard]] core::Result<CaKey> openCaKey(const core::StationConfig& config, core::PinPrompt* prompt = nullptr);
+
+/// `ca keygen`: a new CA key inside the token (sensitive, private, never extractable,
+/// sign-only) labelled `label`; the settings then name it. Refuses a label already in use.
+/// Returns the public key (DER SubjectPublicKeyInfo).
+[[nodiscard]] core::Result<QByteArray> generateCaKey(
+    const core::DataDir& dir, CaKey& ca, const QString& label, KeyType type);
+
+/// `ca csr`: a certificate request for the CA key, signed inside the token.
+[[nodiscard]] core::Result<QByteArray> makeCaRequest(const CaKey& ca, const QList<core::NameEntry>& subject);
+
+/// `ca import`: installs the CA certificate and its chain once checkIssuingCaChain accepts
+/// them; on refusal nothing changes.
+[[nodiscard]] core::Result<QList<QByteArray>> importCaCertificate(
+    const core::DataDir& dir, const CaKey& ca, const QByteArray& caCert, const QList<QByteArray>& chain);
 
 /// Points SoftHSM2 at the data directory's configuration (before the module is loaded).
 void useSoftHsmConfig(const QString& confPath);

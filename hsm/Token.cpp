@@ -1,21 +1,21 @@
 #include "Token.h"
 
+#include "TokenImpl.h"
+
 #include "pki/OpenSsl.h"
 
 #include <QElapsedTimer>
 #include <QFile>
 #include <QLoggingCategory>
 
-#include <libp11.h>
-#include <p11-kit/pkcs11.h>
+#include <atomic>
+#include <thread>
+
 
 #include <openssl/core_names.h>
-#include <openssl/err.h>
 #include <openssl/param_build.h>
 
-#include <dlfcn.h>
 
-#include <mutex>
 
 Q_LOGGING_CATEGORY(IMPRINT_HSM, "imprint.hsm", QtInfoMsg)
 
@@ -25,166 +25,6 @@ using core::Error;
 using core::ErrorCode;
 using core::fail;
 using core::Result;
-
-namespace {
-
-QString ckrName(CK_RV rv)
-{
-    switch (rv) {
-    case CKR_OK: return QStringLiteral("CKR_OK");
-    case CKR_GENERAL_ERROR: return QStringLiteral("CKR_GENERAL_ERROR");
-    case CKR_FUNCTION_FAILED: return QStringLiteral("CKR_FUNCTION_FAILED");
-    case CKR_ARGUMENTS_BAD: return QStringLiteral("CKR_ARGUMENTS_BAD");
-    case CKR_ATTRIBUTE_VALUE_INVALID: return QStringLiteral("CKR_ATTRIBUTE_VALUE_INVALID");
-    case CKR_DEVICE_ERROR: return QStringLiteral("CKR_DEVICE_ERROR");
-    case CKR_DEVICE_REMOVED: return QStringLiteral("CKR_DEVICE_REMOVED");
-    case CKR_KEY_HANDLE_INVALID: return QStringLiteral("CKR_KEY_HANDLE_INVALID");
-    case CKR_MECHANISM_INVALID: return QStringLiteral("CKR_MECHANISM_INVALID");
-    case CKR_OBJECT_HANDLE_INVALID: return QStringLiteral("CKR_OBJECT_HANDLE_INVALID");
-    case CKR_PIN_INCORRECT: return QStringLiteral("CKR_PIN_INCORRECT");
-    case CKR_PIN_INVALID: return QStringLiteral("CKR_PIN_INVALID");
-    case CKR_PIN_LEN_RANGE: return QStringLiteral("CKR_PIN_LEN_RANGE");
-    case CKR_PIN_LOCKED: return QStringLiteral("CKR_PIN_LOCKED");
-    case CKR_SESSION_HANDLE_INVALID: return QStringLiteral("CKR_SESSION_HANDLE_INVALID");
-    case CKR_SESSION_CLOSED: return QStringLiteral("CKR_SESSION_CLOSED");
-    case CKR_TEMPLATE_INCONSISTENT: return QStringLiteral("CKR_TEMPLATE_INCONSISTENT");
-    case CKR_TEMPLATE_INCOMPLETE: return QStringLiteral("CKR_TEMPLATE_INCOMPLETE");
-    case CKR_TOKEN_NOT_PRESENT: return QStringLiteral("CKR_TOKEN_NOT_PRESENT");
-    case CKR_TOKEN_NOT_RECOGNIZED: return QStringLiteral("CKR_TOKEN_NOT_RECOGNIZED");
-    case CKR_USER_NOT_LOGGED_IN: return QStringLiteral("CKR_USER_NOT_LOGGED_IN");
-    case CKR_USER_ALREADY_LOGGED_IN: return QStringLiteral("CKR_USER_ALREADY_LOGGED_IN");
-    case CKR_ATTRIBUTE_SENSITIVE: return QStringLiteral("CKR_ATTRIBUTE_SENSITIVE");
-    case CKR_CRYPTOKI_NOT_INITIALIZED: return QStringLiteral("CKR_CRYPTOKI_NOT_INITIALIZED");
-    default: return QStringLiteral("CKR 0x%1").arg(rv, 0, 16);
-    }
-}
-
-std::unexpected<Error> hsmFail(const char* function, CK_RV rv, QString message)
-{
-    return fail(
-        ErrorCode::Hsm, std::move(message), QStringLiteral("%1 returned %2").arg(QLatin1String(function), ckrName(rv)));
-}
-
-// libp11 reports PKCS#11 return values as the reason of its OpenSSL errors.
-CK_RV lastLibp11Rv()
-{
-    const unsigned long e = ERR_peek_last_error();
-    return e == 0 ? CKR_GENERAL_ERROR : static_cast<CK_RV>(ERR_GET_REASON(e));
-}
-
-// DER OIDs of the named curves (RFC 5480 2.1.1.1), as CKA_EC_PARAMS takes them.
-const QByteArray P256Oid = QByteArray::fromHex("06082a8648ce3d030107");
-const QByteArray P384Oid = QByteArray::fromHex("06052b81040022");
-
-} // namespace
-
-struct Token::Impl {
-    PKCS11_CTX* ctx = nullptr;
-    PKCS11_SLOT* slotList = nullptr;
-    unsigned int slotCount = 0;
-    PKCS11_SLOT* slot = nullptr;
-    void* module = nullptr;
-    CK_FUNCTION_LIST_PTR fn = nullptr;
-    std::mutex mutex; ///< serialises use of this token's sessions
-
-    ~Impl()
-    {
-        if (slotList)
-            PKCS11_release_all_slots(ctx, slotList, slotCount);
-        if (ctx) {
-            PKCS11_CTX_unload(ctx);
-            PKCS11_CTX_free(ctx);
-        }
-        if (module)
-            dlclose(module);
-    }
-
-    CK_SLOT_ID slotId() const { return PKCS11_get_slotid_from_slot(slot); }
-
-    Result<void> enumerate()
-    {
-        if (slotList)
-            PKCS11_release_all_slots(ctx, slotList, slotCount);
-        slotList = nullptr;
-        slot = nullptr;
-        if (PKCS11_enumerate_slots(ctx, &slotList, &slotCount) != 0)
-            return hsmFail("C_GetSlotList", lastLibp11Rv(), QStringLiteral("The HSM's slotList could not be listed."));
-        return {};
-    }
-
-    Result<void> select(const QString& label)
-    {
-        for (unsigned int i = 0; i < slotCount; ++i) {
-            PKCS11_TOKEN* t = slotList[i].token;
-            if (t && t->initialized && QString::fromUtf8(t->label).trimmed() == label) {
-                slot = &slotList[i];
-                return {};
-            }
-        }
-        return fail(
-            ErrorCode::NotFound, QStringLiteral("The HSM has no token labelled \"%1\"; is it plugged in?").arg(label));
-    }
-
-    /// Plain words for the token's PIN state, read fresh from the token.
-    QString pinState() const
-    {
-        CK_TOKEN_INFO info {};
-        if (!fn || fn->C_GetTokenInfo(slotId(), &info) != CKR_OK)
-            return {};
-        if (info.flags & CKF_USER_PIN_LOCKED)
-            return QStringLiteral("The user PIN is now locked: a Security Officer must unblock it.");
-        if (info.flags & CKF_USER_PIN_FINAL_TRY)
-            return QStringLiteral("Careful: one more wrong PIN will lock the token.");
-        if (info.flags & CKF_USER_PIN_COUNT_LOW)
-            return QStringLiteral("Several wrong PINs have been entered; few tries are left.");
-        return {};
-    }
-
-    Result<CK_OBJECT_HANDLE> findObject(CK_SESSION_HANDLE session, CK_OBJECT_CLASS cls, const QByteArray& label) const
-    {
-        CK_ATTRIBUTE tmpl[] = {
-            { CKA_CLASS, &cls, sizeof cls },
-            { CKA_LABEL, const_cast<char*>(label.constData()), static_cast<CK_ULONG>(label.size()) },
-        };
-        CK_RV rv = fn->C_FindObjectsInit(session, tmpl, 2);
-        if (rv != CKR_OK)
-            return hsmFail("C_FindObjectsInit", rv, QStringLiteral("The token could not be searched."));
-        CK_OBJECT_HANDLE handle = 0;
-        CK_ULONG count = 0;
-        rv = fn->C_FindObjects(session, &handle, 1, &count);
-        fn->C_FindObjectsFinal(session);
-        if (rv != CKR_OK)
-            return hsmFail("C_FindObjects", rv, QStringLiteral("The token could not be searched."));
-        if (count == 0)
-            return fail(ErrorCode::NotFound,
-                QStringLiteral("The token holds no key labelled \"%1\".").arg(QString::fromUtf8(label)));
-        return handle;
-    }
-};
-
-/// A raw PKCS#11 session, closed on scope exit.
-class RawSession {
-public:
-    RawSession(CK_FUNCTION_LIST_PTR fn, CK_SLOT_ID slot, bool rw)
-        : m_fn(fn)
-    {
-        m_rv = fn->C_OpenSession(slot, CKF_SERIAL_SESSION | (rw ? CKF_RW_SESSION : 0), nullptr, nullptr, &m_handle);
-    }
-    ~RawSession()
-    {
-        if (m_rv == CKR_OK)
-            m_fn->C_CloseSession(m_handle);
-    }
-    RawSession(const RawSession&) = delete;
-    RawSession& operator=(const RawSession&) = delete;
-    CK_RV rv() const { return m_rv; }
-    CK_SESSION_HANDLE handle() const { return m_handle; }
-
-private:
-    CK_FUNCTION_LIST_PTR m_fn;
-    CK_SESSION_HANDLE m_handle = 0;
-    CK_RV m_rv = CKR_GENERAL_ERROR;
-};
 
 namespace {
 
@@ -215,6 +55,206 @@ Result<std::shared_ptr<Token::Impl>> loadModule(const QString& modulePath)
 
 } // namespace
 
+Token::Impl::~Impl()
+{
+    if (anchor != CK_INVALID_HANDLE && fn)
+        fn->C_CloseSession(anchor);
+    if (slotList)
+        PKCS11_release_all_slots(ctx, slotList, slotCount);
+    if (ctx) {
+        PKCS11_CTX_unload(ctx);
+        PKCS11_CTX_free(ctx);
+    }
+    if (module)
+        dlclose(module);
+}
+
+Result<void> Token::Impl::enumerate()
+{
+    if (slotList)
+        PKCS11_release_all_slots(ctx, slotList, slotCount);
+    slotList = nullptr;
+    if (PKCS11_enumerate_slots(ctx, &slotList, &slotCount) != 0)
+        return hsmFail("C_GetSlotList", lastLibp11Rv(), QStringLiteral("The HSM's slots could not be listed."));
+    return {};
+}
+
+Result<void> Token::Impl::select(const QString& wanted)
+{
+    for (unsigned int i = 0; i < slotCount; ++i) {
+        PKCS11_TOKEN* t = slotList[i].token;
+        if (t && t->initialized && QString::fromUtf8(t->label).trimmed() == wanted) {
+            slot = PKCS11_get_slotid_from_slot(&slotList[i]);
+            label = wanted;
+            return {};
+        }
+    }
+    return fail(
+        ErrorCode::NotFound, QStringLiteral("The HSM has no token labelled \"%1\"; is it plugged in?").arg(wanted));
+}
+
+Result<CK_SLOT_ID> Token::Impl::findSlot() const
+{
+    CK_ULONG count = 0;
+    CK_RV rv = fn->C_GetSlotList(CK_TRUE, nullptr, &count);
+    std::vector<CK_SLOT_ID> ids(count);
+    if (rv == CKR_OK && count > 0)
+        rv = fn->C_GetSlotList(CK_TRUE, ids.data(), &count);
+    if (rv != CKR_OK)
+        return hsmFail("C_GetSlotList", rv, QStringLiteral("The HSM's slots could not be listed."));
+    ids.resize(count);
+    for (CK_SLOT_ID id : ids) {
+        CK_TOKEN_INFO info {};
+        if (fn->C_GetTokenInfo(id, &info) != CKR_OK)
+            continue;
+        // Blank-padded by the standard; some writers (libp11's C_InitToken) pad with NULs.
+        const auto* raw = reinterpret_cast<const char*>(info.label);
+        const QString l = QString::fromUtf8(raw, static_cast<qsizetype>(qstrnlen(raw, sizeof info.label))).trimmed();
+        if (l == label)
+            return id;
+    }
+    return fail(ErrorCode::Hsm, QStringLiteral("The token \"%1\" is not present.").arg(label),
+        QStringLiteral("C_GetSlotList lists no slot with this token"));
+}
+
+QString Token::Impl::pinState() const
+{
+    CK_TOKEN_INFO info {};
+    if (!fn || fn->C_GetTokenInfo(slot, &info) != CKR_OK)
+        return {};
+    if (info.flags & CKF_USER_PIN_LOCKED)
+        return QStringLiteral("The user PIN is now locked: a Security Officer must unblock it.");
+    if (info.flags & CKF_USER_PIN_FINAL_TRY)
+        return QStringLiteral("Careful: one more wrong PIN will lock the token.");
+    if (info.flags & CKF_USER_PIN_COUNT_LOW)
+        return QStringLiteral("Several wrong PINs have been entered; few tries are left.");
+    return {};
+}
+
+Result<CK_OBJECT_HANDLE> Token::Impl::findObject(
+    CK_SESSION_HANDLE session, CK_OBJECT_CLASS cls, const QByteArray& objectLabel) const
+{
+    CK_ATTRIBUTE tmpl[] = {
+        { CKA_CLASS, &cls, sizeof cls },
+        { CKA_LABEL, const_cast<char*>(objectLabel.constData()), static_cast<CK_ULONG>(objectLabel.size()) },
+    };
+    CK_RV rv = fn->C_FindObjectsInit(session, tmpl, 2);
+    if (rv != CKR_OK)
+        return hsmFail("C_FindObjectsInit", rv, QStringLiteral("The token could not be searched."));
+    CK_OBJECT_HANDLE handle = 0;
+    CK_ULONG count = 0;
+    rv = fn->C_FindObjects(session, &handle, 1, &count);
+    fn->C_FindObjectsFinal(session);
+    if (rv != CKR_OK)
+        return hsmFail("C_FindObjects", rv, QStringLiteral("The token could not be searched."));
+    if (count == 0)
+        return fail(ErrorCode::NotFound,
+            QStringLiteral("The token holds no key labelled \"%1\".").arg(QString::fromUtf8(objectLabel)));
+    return handle;
+}
+
+Result<void> Token::Impl::login(CK_SESSION_HANDLE session, const core::Secret& pin) const
+{
+    const CK_RV rv = fn->C_Login(session, CKU_USER,
+        reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(pin.data())), static_cast<CK_ULONG>(pin.size()));
+    if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN)
+        return {};
+    const QString state = pinState();
+    if (rv == CKR_PIN_INCORRECT)
+        return fail(ErrorCode::PinRejected,
+            (QStringLiteral("The token refused the PIN. It will not be tried again automatically. ") + state).trimmed(),
+            QStringLiteral("C_Login returned CKR_PIN_INCORRECT"));
+    if (rv == CKR_PIN_LOCKED)
+        return fail(ErrorCode::PinRejected,
+            QStringLiteral("The token's user PIN is locked: a Security Officer must unblock it."),
+            QStringLiteral("C_Login returned CKR_PIN_LOCKED"));
+    return hsmFail("C_Login", rv, QStringLiteral("Logging in to the token failed."));
+}
+
+Result<QByteArray> Token::Impl::publicKeyInfo(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE publicKey) const
+{
+    auto readAttr = [&](CK_ATTRIBUTE_TYPE t) -> Result<QByteArray> {
+        CK_ATTRIBUTE a { t, nullptr, 0 };
+        CK_RV r = fn->C_GetAttributeValue(session, publicKey, &a, 1);
+        if (r != CKR_OK)
+            return hsmFail("C_GetAttributeValue", r, QStringLiteral("The public key could not be read."));
+        QByteArray v(static_cast<qsizetype>(a.ulValueLen), Qt::Uninitialized);
+        a.pValue = v.data();
+        r = fn->C_GetAttributeValue(session, publicKey, &a, 1);
+        if (r != CKR_OK)
+            return hsmFail("C_GetAttributeValue", r, QStringLiteral("The public key could not be read."));
+        return v;
+    };
+    CK_KEY_TYPE keyType = 0;
+    CK_ATTRIBUTE typeAttr { CKA_KEY_TYPE, &keyType, sizeof keyType };
+    if (const CK_RV rv = fn->C_GetAttributeValue(session, publicKey, &typeAttr, 1); rv != CKR_OK)
+        return hsmFail("C_GetAttributeValue", rv, QStringLiteral("The public key could not be read."));
+
+    std::unique_ptr<OSSL_PARAM_BLD, core::ossl::Deleter<OSSL_PARAM_BLD_free>> bld { OSSL_PARAM_BLD_new() };
+    core::ossl::BigNum n, e;
+    QByteArray point;
+    const bool rsa = keyType == CKK_RSA;
+    if (rsa) {
+        auto mod = readAttr(CKA_MODULUS);
+        auto exp = readAttr(CKA_PUBLIC_EXPONENT);
+        if (!mod)
+            return std::unexpected(mod.error());
+        if (!exp)
+            return std::unexpected(exp.error());
+        n.reset(BN_bin2bn(
+            reinterpret_cast<const unsigned char*>(mod->constData()), static_cast<int>(mod->size()), nullptr));
+        e.reset(BN_bin2bn(
+            reinterpret_cast<const unsigned char*>(exp->constData()), static_cast<int>(exp->size()), nullptr));
+        OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, n.get());
+        OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, e.get());
+    } else if (keyType == CKK_EC) {
+        auto params = readAttr(CKA_EC_PARAMS);
+        auto ecPoint = readAttr(CKA_EC_POINT);
+        if (!params)
+            return std::unexpected(params.error());
+        if (!ecPoint)
+            return std::unexpected(ecPoint.error());
+        const char* group = *params == P256Oid ? "prime256v1" : *params == P384Oid ? "secp384r1" : nullptr;
+        if (!group)
+            return fail(ErrorCode::Hsm, QStringLiteral("The token key is on a curve the station does not use."));
+        // CKA_EC_POINT is the DER OCTET STRING holding the point (PKCS#11 2.40, 2.3.3).
+        const auto* p = reinterpret_cast<const unsigned char*>(ecPoint->constData());
+        core::ossl::OctetString os { d2i_ASN1_OCTET_STRING(nullptr, &p, ecPoint->size()) };
+        if (!os)
+            return core::ossl::cryptoFail(QStringLiteral("The token returned a malformed EC point."));
+        point
+            = QByteArray(reinterpret_cast<const char*>(ASN1_STRING_get0_data(os.get())), ASN1_STRING_length(os.get()));
+        OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
+        OSSL_PARAM_BLD_push_octet_string(
+            bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.constData(), static_cast<size_t>(point.size()));
+    } else {
+        return fail(ErrorCode::Hsm, QStringLiteral("The token key is neither EC nor RSA."));
+    }
+    std::unique_ptr<OSSL_PARAM, core::ossl::Deleter<OSSL_PARAM_free>> params { OSSL_PARAM_BLD_to_param(bld.get()) };
+    core::ossl::PKeyCtx pctx { EVP_PKEY_CTX_new_from_name(nullptr, rsa ? "RSA" : "EC", nullptr) };
+    EVP_PKEY* raw = nullptr;
+    if (!params || !pctx || EVP_PKEY_fromdata_init(pctx.get()) != 1
+        || EVP_PKEY_fromdata(pctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) != 1)
+        return core::ossl::cryptoFail(QStringLiteral("The token's public key could not be decoded."));
+    core::ossl::PKey key { raw };
+    return core::ossl::publicKeyDer(key.get());
+}
+
+namespace {
+
+/// Opens the session that holds the login for as long as the Token lives.
+Result<void> openAnchor(Token::Impl& impl)
+{
+    const CK_RV rv = impl.fn->C_OpenSession(impl.slot, CKF_SERIAL_SESSION, nullptr, nullptr, &impl.anchor);
+    if (rv != CKR_OK) {
+        impl.anchor = CK_INVALID_HANDLE;
+        return hsmFail("C_OpenSession", rv, QStringLiteral("A session with the token could not be opened."));
+    }
+    return {};
+}
+
+} // namespace
+
 Token::Token(std::shared_ptr<Impl> impl)
     : d(std::move(impl))
 {
@@ -224,7 +264,13 @@ Token::~Token() = default;
 
 QString Token::label() const
 {
-    return d->slot && d->slot->token ? QString::fromUtf8(d->slot->token->label).trimmed() : QString();
+    return d->label;
+}
+
+QString Token::pinState() const
+{
+    std::lock_guard lock(d->mutex);
+    return d->pinState();
 }
 
 Result<std::unique_ptr<Token>> Token::open(const QString& modulePath, const QString& label)
@@ -234,9 +280,8 @@ Result<std::unique_ptr<Token>> Token::open(const QString& modulePath, const QStr
         return std::unexpected(impl.error());
     if (auto r = (*impl)->select(label); !r)
         return std::unexpected(r.error());
-    if (PKCS11_open_session((*impl)->slot, 1) != 0)
-        return hsmFail(
-            "C_OpenSession", lastLibp11Rv(), QStringLiteral("A session with the token could not be opened."));
+    if (auto r = openAnchor(**impl); !r)
+        return std::unexpected(r.error());
     return std::unique_ptr<Token>(new Token(std::move(*impl)));
 }
 
@@ -278,47 +323,35 @@ Result<std::unique_ptr<Token>> Token::initialize(
         cleanup();
         return std::unexpected(r.error());
     }
-    if (PKCS11_open_session(impl->slot, 1) != 0 || PKCS11_login(impl->slot, 1, so.c_str()) != 0) {
+    PKCS11_SLOT* initialised = nullptr;
+    for (unsigned int i = 0; i < impl->slotCount; ++i) {
+        if (PKCS11_get_slotid_from_slot(&impl->slotList[i]) == impl->slot)
+            initialised = &impl->slotList[i];
+    }
+    if (!initialised || PKCS11_open_session(initialised, 1) != 0 || PKCS11_login(initialised, 1, so.c_str()) != 0) {
         cleanup();
         return hsmFail("C_Login", lastLibp11Rv(), QStringLiteral("The Security Officer login failed."));
     }
-    const int initPin = PKCS11_init_pin(impl->slot->token, user.c_str());
+    const int initPin = PKCS11_init_pin(initialised->token, user.c_str());
     cleanup();
-    PKCS11_logout(impl->slot);
+    PKCS11_logout(initialised);
     if (initPin != 0)
         return hsmFail("C_InitPIN", lastLibp11Rv(), QStringLiteral("The user PIN could not be set."));
+    if (auto r = openAnchor(*impl); !r)
+        return std::unexpected(r.error());
     return std::unique_ptr<Token>(new Token(std::move(impl)));
 }
 
 Result<void> Token::login(const core::Secret& pin)
 {
     std::lock_guard lock(d->mutex);
-    int loggedIn = 0;
-    if (PKCS11_is_logged_in(d->slot, 0, &loggedIn) == 0 && loggedIn)
-        return {};
-    const std::string p(pin.data(), static_cast<size_t>(pin.size()));
-    const int rc = PKCS11_login(d->slot, 0, p.c_str());
-    OPENSSL_cleanse(const_cast<char*>(p.data()), p.size());
-    if (rc == 0)
-        return {};
-    const CK_RV rv = lastLibp11Rv();
-    ERR_clear_error();
-    const QString state = d->pinState();
-    if (rv == CKR_PIN_INCORRECT)
-        return fail(ErrorCode::PinRejected,
-            (QStringLiteral("The token refused the PIN. It will not be tried again automatically. ") + state).trimmed(),
-            QStringLiteral("C_Login returned CKR_PIN_INCORRECT"));
-    if (rv == CKR_PIN_LOCKED)
-        return fail(ErrorCode::PinRejected,
-            QStringLiteral("The token's user PIN is locked: a Security Officer must unblock it."),
-            QStringLiteral("C_Login returned CKR_PIN_LOCKED"));
-    return hsmFail("C_Login", rv, QStringLiteral("Logging in to the token failed."));
+    return d->login(d->anchor, pin);
 }
 
 Result<QByteArray> Token::generateKey(const QString& label, const QByteArray& id, KeyType type)
 {
     std::lock_guard lock(d->mutex);
-    RawSession session(d->fn, d->slotId(), true);
+    RawSession session(d->fn, d->slot, true);
     if (session.rv() != CKR_OK)
         return hsmFail("C_OpenSession", session.rv(), QStringLiteral("A session with the token could not be opened."));
 
@@ -364,66 +397,13 @@ Result<QByteArray> Token::generateKey(const QString& label, const QByteArray& id
     if (rv != CKR_OK)
         return hsmFail("C_GenerateKeyPair", rv, QStringLiteral("The token could not generate the key."));
 
-    // Read the public half back to build a SubjectPublicKeyInfo.
-    auto readAttr = [&](CK_ATTRIBUTE_TYPE t) -> Result<QByteArray> {
-        CK_ATTRIBUTE a { t, nullptr, 0 };
-        CK_RV r = d->fn->C_GetAttributeValue(session.handle(), pubHandle, &a, 1);
-        if (r != CKR_OK)
-            return hsmFail("C_GetAttributeValue", r, QStringLiteral("The new public key could not be read."));
-        QByteArray v(static_cast<qsizetype>(a.ulValueLen), Qt::Uninitialized);
-        a.pValue = v.data();
-        r = d->fn->C_GetAttributeValue(session.handle(), pubHandle, &a, 1);
-        if (r != CKR_OK)
-            return hsmFail("C_GetAttributeValue", r, QStringLiteral("The new public key could not be read."));
-        return v;
-    };
-
-    std::unique_ptr<OSSL_PARAM_BLD, core::ossl::Deleter<OSSL_PARAM_BLD_free>> bld { OSSL_PARAM_BLD_new() };
-    core::ossl::BigNum n, e;
-    QByteArray point;
-    if (rsa) {
-        auto mod = readAttr(CKA_MODULUS);
-        auto exp = readAttr(CKA_PUBLIC_EXPONENT);
-        if (!mod)
-            return std::unexpected(mod.error());
-        if (!exp)
-            return std::unexpected(exp.error());
-        n.reset(BN_bin2bn(
-            reinterpret_cast<const unsigned char*>(mod->constData()), static_cast<int>(mod->size()), nullptr));
-        e.reset(BN_bin2bn(
-            reinterpret_cast<const unsigned char*>(exp->constData()), static_cast<int>(exp->size()), nullptr));
-        OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, n.get());
-        OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, e.get());
-    } else {
-        auto ecPoint = readAttr(CKA_EC_POINT);
-        if (!ecPoint)
-            return std::unexpected(ecPoint.error());
-        // CKA_EC_POINT is the DER OCTET STRING holding the point (PKCS#11 2.40, 2.3.3).
-        const auto* p = reinterpret_cast<const unsigned char*>(ecPoint->constData());
-        core::ossl::OctetString os { d2i_ASN1_OCTET_STRING(nullptr, &p, ecPoint->size()) };
-        if (!os)
-            return core::ossl::cryptoFail(QStringLiteral("The token returned a malformed EC point."));
-        point
-            = QByteArray(reinterpret_cast<const char*>(ASN1_STRING_get0_data(os.get())), ASN1_STRING_length(os.get()));
-        OSSL_PARAM_BLD_push_utf8_string(
-            bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, type == KeyType::EcP384 ? "secp384r1" : "prime256v1", 0);
-        OSSL_PARAM_BLD_push_octet_string(
-            bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.constData(), static_cast<size_t>(point.size()));
-    }
-    std::unique_ptr<OSSL_PARAM, core::ossl::Deleter<OSSL_PARAM_free>> params { OSSL_PARAM_BLD_to_param(bld.get()) };
-    core::ossl::PKeyCtx pctx { EVP_PKEY_CTX_new_from_name(nullptr, rsa ? "RSA" : "EC", nullptr) };
-    EVP_PKEY* raw = nullptr;
-    if (!params || !pctx || EVP_PKEY_fromdata_init(pctx.get()) != 1
-        || EVP_PKEY_fromdata(pctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) != 1)
-        return core::ossl::cryptoFail(QStringLiteral("The token's public key could not be decoded."));
-    core::ossl::PKey key { raw };
-    return core::ossl::publicKeyDer(key.get());
+    return d->publicKeyInfo(session.handle(), pubHandle);
 }
 
 Result<KeyAttributes> Token::keyAttributes(const QString& label) const
 {
     std::lock_guard lock(d->mutex);
-    RawSession session(d->fn, d->slotId(), false);
+    RawSession session(d->fn, d->slot, false);
     if (session.rv() != CKR_OK)
         return hsmFail("C_OpenSession", session.rv(), QStringLiteral("A session with the token could not be opened."));
     auto handle = d->findObject(session.handle(), CKO_PRIVATE_KEY, label.toUtf8());
@@ -445,94 +425,62 @@ Result<KeyAttributes> Token::keyAttributes(const QString& label) const
         neverExtractable == CK_TRUE, isPrivate == CK_TRUE };
 }
 
-Result<double> Token::measureRawSignRate(const QString& label, int count)
+Result<double> Token::measureRawSignRate(const QString& label, int count, int threads)
 {
-    std::lock_guard lock(d->mutex);
-    RawSession session(d->fn, d->slotId(), false);
-    if (session.rv() != CKR_OK)
-        return hsmFail("C_OpenSession", session.rv(), QStringLiteral("A session with the token could not be opened."));
-    auto key = d->findObject(session.handle(), CKO_PRIVATE_KEY, label.toUtf8());
-    if (!key)
-        return std::unexpected(key.error());
-    CK_BYTE digest[32] = { 1, 2, 3 };
-    CK_BYTE sig[512];
+    threads = std::max(1, threads);
+    std::vector<std::unique_ptr<RawSession>> sessions;
+    std::vector<CK_OBJECT_HANDLE> keys;
     CK_MECHANISM mech { CKM_ECDSA, nullptr, 0 };
+    {
+        std::lock_guard lock(d->mutex);
+        for (int t = 0; t < threads; ++t) {
+            sessions.push_back(std::make_unique<RawSession>(d->fn, d->slot, false));
+            if (sessions.back()->rv() != CKR_OK)
+                return hsmFail("C_OpenSession", sessions.back()->rv(),
+                    QStringLiteral("A session with the token could not be opened."));
+            auto key = d->findObject(sessions.back()->handle(), CKO_PRIVATE_KEY, label.toUtf8());
+            if (!key)
+                return std::unexpected(key.error());
+            keys.push_back(*key);
+        }
+        CK_KEY_TYPE type = CKK_EC;
+        CK_ATTRIBUTE attr { CKA_KEY_TYPE, &type, sizeof type };
+        d->fn->C_GetAttributeValue(sessions.front()->handle(), keys.front(), &attr, 1);
+        if (type == CKK_RSA)
+            mech.mechanism = CKM_RSA_PKCS;
+    }
+    std::atomic<CK_RV> failure { CKR_OK };
+    auto work = [&](int t) {
+        // An RSA PKCS#1 signature takes a DigestInfo; ECDSA takes the bare digest.
+        CK_BYTE input[51] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+            0x05, 0x00, 0x04, 0x20 };
+        const bool rsa = mech.mechanism == CKM_RSA_PKCS;
+        CK_BYTE sig[1024];
+        for (int i = t; i < count; i += threads) {
+            input[19] = static_cast<CK_BYTE>(i);
+            CK_ULONG len = sizeof sig;
+            CK_MECHANISM m = mech;
+            CK_RV rv = d->fn->C_SignInit(sessions[static_cast<size_t>(t)]->handle(), &m, keys[static_cast<size_t>(t)]);
+            if (rv == CKR_OK)
+                rv = d->fn->C_Sign(sessions[static_cast<size_t>(t)]->handle(), rsa ? input : input + 19, rsa ? 51 : 32, sig, &len);
+            if (rv != CKR_OK) {
+                failure = rv;
+                return;
+            }
+        }
+    };
     QElapsedTimer timer;
     timer.start();
-    for (int i = 0; i < count; ++i) {
-        digest[0] = static_cast<CK_BYTE>(i);
-        CK_ULONG len = sizeof sig;
-        CK_RV rv = d->fn->C_SignInit(session.handle(), &mech, *key);
-        if (rv == CKR_OK)
-            rv = d->fn->C_Sign(session.handle(), digest, sizeof digest, sig, &len);
-        if (rv != CKR_OK)
-            return hsmFail("C_Sign", rv, QStringLiteral("The token did not sign."));
-    }
-    return count / (static_cast<double>(timer.nsecsElapsed()) / 1e9);
-}
-
-namespace {
-
-/// Signs with a token key through libp11's EVP_PKEY. Holds the token alive.
-class TokenSigner final : public core::Signer {
-public:
-    TokenSigner(std::shared_ptr<Token::Impl> token, core::ossl::PKey privateKey, QByteArray publicKey)
-        : m_token(std::move(token))
-        , m_key(std::move(privateKey))
-        , m_public(std::move(publicKey))
-    {
-    }
-
-    Result<QByteArray> signSha256(const QByteArray& data) override
-    {
-        std::lock_guard lock(m_token->mutex);
-        core::ossl::MdCtx ctx { EVP_MD_CTX_new() };
-        if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, m_key.get()) != 1)
-            return core::ossl::cryptoFail(QStringLiteral("The token key could not start a signature."));
-        size_t len = 0;
-        const auto* in = reinterpret_cast<const unsigned char*>(data.constData());
-        if (EVP_DigestSign(ctx.get(), nullptr, &len, in, static_cast<size_t>(data.size())) != 1)
-            return core::ossl::cryptoFail(QStringLiteral("The token key could not size its signature."));
-        QByteArray sig(static_cast<qsizetype>(len), Qt::Uninitialized);
-        if (EVP_DigestSign(
-                ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, in, static_cast<size_t>(data.size()))
-            != 1) {
-            const CK_RV rv = lastLibp11Rv();
-            return hsmFail(
-                "C_Sign", rv, QStringLiteral("The HSM did not sign: is the token still there and unlocked?"));
-        }
-        sig.truncate(static_cast<qsizetype>(len));
-        return sig;
-    }
-
-    QByteArray publicKey() const override { return m_public; }
-
-private:
-    std::shared_ptr<Token::Impl> m_token;
-    core::ossl::PKey m_key;
-    QByteArray m_public;
-};
-
-} // namespace
-
-Result<std::shared_ptr<core::Signer>> Token::signer(const QString& label)
-{
-    std::lock_guard lock(d->mutex);
-    PKCS11_KEY* keys = nullptr;
-    unsigned int nkeys = 0;
-    if (PKCS11_enumerate_keys(d->slot->token, &keys, &nkeys) != 0)
-        return hsmFail("C_FindObjects", lastLibp11Rv(), QStringLiteral("The token's keys could not be listed."));
-    for (unsigned int i = 0; i < nkeys; ++i) {
-        if (!keys[i].isPrivate || QString::fromUtf8(keys[i].label) != label)
-            continue;
-        core::ossl::PKey priv { PKCS11_get_private_key(&keys[i]) };
-        core::ossl::PKey pub { PKCS11_get_public_key(&keys[i]) };
-        if (!priv || !pub)
-            return core::ossl::cryptoFail(QStringLiteral("The token key \"%1\" could not be used.").arg(label));
-        QByteArray spki = core::ossl::publicKeyDer(pub.get());
-        return std::shared_ptr<core::Signer>(std::make_shared<TokenSigner>(d, std::move(priv), std::move(spki)));
-    }
-    return fail(ErrorCode::NotFound, QStringLiteral("The token holds no private key labelled \"%1\".").arg(label));
+    std::vector<std::thread> pool;
+    for (int t = 1; t < threads; ++t)
+        pool.emplace_back(work, t);
+    work(0);
+    for (auto& th : pool)
+        th.join();
+    const double elapsed = static_cast<double>(timer.nsecsElapsed()) / 1e9;
+    if (failure != CKR_OK)
+        return hsmFail("C_Sign", failure, QStringLiteral("The token did not sign."));
+    return count / elapsed;
 }
 
 } // namespace imprint::hsm

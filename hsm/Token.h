@@ -2,7 +2,6 @@
 
 #include "Error.h"
 #include "Secret.h"
-#include "pki/Signer.h"
 
 #include <QByteArray>
 #include <QString>
@@ -23,9 +22,11 @@ struct KeyAttributes {
 /// Key types the station can make inside a token.
 enum class KeyType { EcP256, EcP384, Rsa3072 };
 
-/// One PKCS#11 module loaded through libp11, and the token on it that the station uses.
-/// Ownership runs context -> module -> slots -> session/login, and is released in reverse.
-/// Not thread-safe itself: the signing service serialises access.
+/// One PKCS#11 module loaded through libp11, and the token on it that the station uses:
+/// set-up, key generation and attribute reads. Signing goes through SigningService, which
+/// takes the Token over. Ownership runs context -> module -> slot -> session/login, and is
+/// released in reverse. One Token per module per process: two libp11 contexts on one
+/// module invalidate each other's sessions.
 class Token {
 public:
     ~Token();
@@ -40,7 +41,8 @@ public:
     [[nodiscard]] static core::Result<std::unique_ptr<Token>> initialize(
         const QString& modulePath, const QString& label, const core::Secret& soPin, const core::Secret& userPin);
 
-    /// User login. A refused PIN is reported once and never retried here: tokens lock.
+    /// User login. A refused PIN is reported once, with the token's PIN flags in plain
+    /// words, and never retried here: tokens lock.
     [[nodiscard]] core::Result<void> login(const core::Secret& pin);
 
     /// Generates a key pair inside the token: the private key sensitive, private and never
@@ -49,16 +51,17 @@ public:
 
     [[nodiscard]] core::Result<KeyAttributes> keyAttributes(const QString& label) const;
 
-    /// A signer over the private key labelled `label` (the token must be logged in).
-    [[nodiscard]] core::Result<std::shared_ptr<core::Signer>> signer(const QString& label);
-
     QString label() const;
+    /// The token's PIN state in plain words (count low, final try, locked), or empty.
+    QString pinState() const;
 
     /// Benchmark baseline: signs `count` SHA-256 digests with the key labelled `label` by
-    /// raw C_SignInit/C_Sign on one session, and returns signatures per second.
-    [[nodiscard]] core::Result<double> measureRawSignRate(const QString& label, int count);
+    /// raw C_SignInit/C_Sign on one session per thread, `threads` threads at once, and
+    /// returns signatures per second.
+    [[nodiscard]] core::Result<double> measureRawSignRate(const QString& label, int count, int threads = 1);
 
-    struct Impl; ///< the libp11 context, module and slot; shared with the signers made from it
+    struct Impl; ///< the libp11 context, module and slot (TokenImpl.h)
+    const std::shared_ptr<Impl>& impl() const { return d; }
 
 private:
     explicit Token(std::shared_ptr<Impl> impl);

@@ -2,11 +2,11 @@
 
 namespace imprint::core {
 
-Registrar::Registrar(RecordStore store, IssuingCa ca, CertificateProfile profile, QString station)
+Registrar::Registrar(RecordStore store, IssuingCa ca, CertificateTemplate profile, QString station)
     : m_store(std::move(store))
     , m_ca(std::move(ca))
     , m_profile(std::move(profile))
-    , m_check(m_profile.csrPolicy)
+    , m_check(m_profile.profile().csrPolicy)
     , m_station(std::move(station))
 {
 }
@@ -33,7 +33,7 @@ Result<Issuance> Registrar::issue(qint64 jobId, const DeviceIdentity& device, co
     if (auto r = m_store.recordStep(jobId, QStringLiteral("check-csr"), QStringLiteral("done"), checked->keyType); !r)
         return std::unexpected(r.error());
 
-    auto cert = m_ca.issue(device, checked->publicKey.get(), m_profile);
+    auto cert = m_ca.issue(m_profile, device, checked->publicKeyDer);
     if (!cert)
         return std::unexpected(cert.error());
     // Durable before the certificate leaves the station: a crash after this point can

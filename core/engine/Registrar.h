@@ -22,7 +22,7 @@ struct Issuance {
 /// thread (see Station), so HSM and disk latency never reach the GUI thread.
 class Registrar {
 public:
-    Registrar(RecordStore store, IssuingCa ca, CertificateProfile profile, QString station);
+    Registrar(RecordStore store, IssuingCa ca, CertificateTemplate profile, QString station);
 
     [[nodiscard]] Result<qint64> beginJob(
         const DeviceIdentity& device, const QString& port, const QString& operatorName);
@@ -39,7 +39,7 @@ public:
 private:
     RecordStore m_store;
     IssuingCa m_ca;
-    CertificateProfile m_profile;
+    CertificateTemplate m_profile;
     CsrCheck m_check;
     QString m_station;
 };

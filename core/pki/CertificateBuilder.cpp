@@ -1,28 +1,13 @@
 #include "pki/CertificateBuilder.h"
 
+#include "pki/Der.h"
+
 #include <openssl/objects.h>
 #include <openssl/rand.h>
 
 namespace imprint::core {
 
 namespace {
-
-// DER definite-length header for a constructed/primitive value of `len` bytes.
-QByteArray derHeader(unsigned char tag, qsizetype len)
-{
-    QByteArray out;
-    out += static_cast<char>(tag);
-    if (len < 0x80) {
-        out += static_cast<char>(len);
-    } else {
-        QByteArray bytes;
-        for (auto v = static_cast<quint64>(len); v != 0; v >>= 8)
-            bytes.prepend(static_cast<char>(v & 0xff));
-        out += static_cast<char>(0x80 | bytes.size());
-        out += bytes;
-    }
-    return out;
-}
 
 // SEQUENCE { tbs, signatureAlgorithm, BIT STRING signature } -- the outer shape shared
 // by Certificate (RFC 5280 4.1) and CertificationRequest (RFC 2986 4.2).
@@ -31,26 +16,27 @@ Result<QByteArray> assembleSigned(const QByteArray& tbs, int sigNid, Signer& sig
     auto signature = signer.signSha256(tbs);
     if (!signature)
         return std::unexpected(signature.error());
-
-    std::unique_ptr<X509_ALGOR, ossl::Deleter<X509_ALGOR_free>> alg { X509_ALGOR_new() };
-    // RSA signature algorithms carry an explicit NULL parameter; ECDSA ones carry none (RFC 5758 3.2).
-    const int ptype = sigNid == NID_sha256WithRSAEncryption ? V_ASN1_NULL : V_ASN1_UNDEF;
-    if (!alg || X509_ALGOR_set0(alg.get(), OBJ_nid2obj(sigNid), ptype, nullptr) != 1)
-        return ossl::cryptoFail(QStringLiteral("Could not encode the signature algorithm."));
-    const int algLen = i2d_X509_ALGOR(alg.get(), nullptr);
-    QByteArray algDer(algLen, Qt::Uninitialized);
-    auto* p = reinterpret_cast<unsigned char*>(algDer.data());
-    i2d_X509_ALGOR(alg.get(), &p);
-
-    QByteArray bits = derHeader(0x03, signature->size() + 1);
-    bits += '\0'; // no unused bits
-    bits += *signature;
-
-    const QByteArray body = tbs + algDer + bits;
-    return derHeader(0x30, body.size()) + body;
+    return signedDer(tbs, signatureAlgorithmDer(sigNid), *signature);
 }
 
 } // namespace
+
+QByteArray signatureAlgorithmDer(int sigNid)
+{
+    // RSA signature algorithms carry an explicit NULL parameter; ECDSA ones none (RFC 5758 3.2).
+    if (sigNid == NID_sha256WithRSAEncryption)
+        return der::tlv(der::Sequence, der::oid("1.2.840.113549.1.1.11") + QByteArray::fromHex("0500"));
+    return der::tlv(der::Sequence, der::oid("1.2.840.10045.4.3.2"));
+}
+
+QByteArray signedDer(const QByteArray& tbs, const QByteArray& algorithm, const QByteArray& signature)
+{
+    QByteArray bits;
+    bits.reserve(signature.size() + 1);
+    bits += '\0'; // no unused bits
+    bits += signature;
+    return der::tlv(der::Sequence, tbs + algorithm + der::tlv(der::BitString, bits));
+}
 
 Result<int> sha256SignatureNid(const QByteArray& spki)
 {
@@ -75,6 +61,28 @@ Result<ossl::Name> makeName(const QList<NameEntry>& entries)
             return ossl::cryptoFail(QStringLiteral("The name attribute %1 is not valid.").arg(field));
     }
     return name;
+}
+
+Result<QList<NameEntry>> parseName(const QString& text)
+{
+    const QString t = text.trimmed();
+    const bool slashes = t.startsWith(QLatin1Char('/'));
+    const QStringList parts = t.split(slashes ? QLatin1Char('/') : QLatin1Char(','), Qt::SkipEmptyParts);
+    QList<NameEntry> out;
+    for (const QString& part : parts) {
+        const qsizetype eq = part.indexOf(QLatin1Char('='));
+        const QString key = part.left(eq).trimmed();
+        const QString value = part.mid(eq + 1).trimmed();
+        if (eq <= 0 || value.isEmpty())
+            return fail(ErrorCode::BadInput,
+                QStringLiteral("\"%1\" is not NAME=VALUE; write a subject like /O=Acme/CN=Acme Line 3 CA.").arg(part));
+        if (OBJ_txt2nid(key.toLatin1().constData()) == NID_undef)
+            return fail(ErrorCode::BadInput, QStringLiteral("\"%1\" is not a name attribute (C, O, OU, CN, ...).").arg(key));
+        out.append({ key, value });
+    }
+    if (out.isEmpty())
+        return fail(ErrorCode::BadInput, QStringLiteral("The subject is empty; write one like /O=Acme/CN=Acme Line 3 CA."));
+    return out;
 }
 
 CertificateBuilder::CertificateBuilder()

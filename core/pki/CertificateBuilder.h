@@ -14,6 +14,10 @@ using NameEntry = QPair<QString, QString>;
 
 [[nodiscard]] Result<ossl::Name> makeName(const QList<NameEntry>& entries);
 
+/// A subject typed by a person: "/O=Acme/OU=Line 3/CN=Acme Line 3 CA" (OpenSSL style) or
+/// "O=Acme,CN=Acme Line 3 CA". Attribute names are checked when the name is built.
+[[nodiscard]] Result<QList<NameEntry>> parseName(const QString& text);
+
 /// Builds an X.509 v3 certificate and has a Signer sign it. The signature is computed
 /// over the DER TBSCertificate and assembled here, so any Signer works: a token key
 /// signs without OpenSSL ever holding the private key.
@@ -49,7 +53,14 @@ private:
 /// tests pass another to forge one).
 [[nodiscard]] Result<QByteArray> makeRequest(const QList<NameEntry>& subject, EVP_PKEY* publicKey, Signer& signer);
 
-/// The DER AlgorithmIdentifier nid for "SHA-256 with this key's algorithm".
+/// The DER AlgorithmIdentifier of a SHA-256 signature algorithm (ECDSA or RSA PKCS#1 v1.5).
+[[nodiscard]] QByteArray signatureAlgorithmDer(int sigNid);
+
+/// SEQUENCE { tbs, algorithm, BIT STRING signature }: the outer shape shared by
+/// Certificate (RFC 5280 4.1) and CertificationRequest (RFC 2986 4.2).
+[[nodiscard]] QByteArray signedDer(const QByteArray& tbs, const QByteArray& algorithm, const QByteArray& signature);
+
+/// The signature algorithm nid for "SHA-256 with this key's algorithm".
 [[nodiscard]] Result<int> sha256SignatureNid(const QByteArray& spki);
 
 } // namespace imprint::core

@@ -17,17 +17,20 @@ struct CsrPolicy {
 
 /// A request that passed every check, with what issuance needs from it.
 struct CheckedCsr {
-    ossl::Req request;
+    QString subjectSerial;
     ossl::PKey publicKey;
-    QByteArray publicKeyDer;
+    QByteArray publicKeyDer; ///< SubjectPublicKeyInfo, canonical DER
     QString publicKeySha256;
     QString keyType;
 };
 
-/// Checks a device's PKCS#10 request before anything is signed. Each rejection is an
-/// Error with code CsrRejected and a stable `reason`:
-///   too-large, malformed, trailing-bytes, bad-signature, key-not-allowed,
+/// Checks a device's PKCS#10 request (RFC 2986) before anything is signed. Each rejection is
+/// an Error with code CsrRejected and a stable `reason`:
+///   too-large, malformed, trailing-bytes, key-not-allowed, bad-signature,
 ///   serial-missing, serial-mismatch, key-reused.
+/// The request is read with a strict DER reader rather than OpenSSL's d2i (whose provider
+/// key decoders cost twice the signature check); only the key and the signature go to
+/// OpenSSL. Safe to use from several threads at once.
 class CsrCheck {
 public:
     /// Returns the device serial that already holds a certificate for this public key
@@ -36,6 +39,8 @@ public:
 
     explicit CsrCheck(CsrPolicy policy = {});
 
+    /// `deviceSerial` is the serial the station identified; empty when there is no device
+    /// to ask (a batch of request files), and the request's own serial is taken.
     [[nodiscard]] Result<CheckedCsr> check(
         const QByteArray& der, const QString& deviceSerial, const KeyOwnerLookup& keyOwner) const;
 

@@ -1,19 +1,10 @@
 #include "pki/IssuingCa.h"
 
-#include "pki/CertificateBuilder.h"
+#include <openssl/rand.h>
 
 #include <QDateTime>
 
 namespace imprint::core {
-
-CertificateProfile CertificateProfile::idevid()
-{
-    CertificateProfile p;
-    p.name = QStringLiteral("idevid");
-    p.organization = QStringLiteral("Imprint Demo Devices");
-    p.organizationalUnit = QStringLiteral("Manufacturing");
-    return p;
-}
 
 IssuingCa::IssuingCa(std::shared_ptr<Signer> signer, ossl::Cert cert, QList<QByteArray> chain)
     : m_signer(std::move(signer))
@@ -35,39 +26,94 @@ Result<IssuingCa> IssuingCa::create(std::shared_ptr<Signer> signer, const QList<
     return IssuingCa(std::move(signer), std::move(*cert), chain);
 }
 
-Result<IssuedCertificate> IssuingCa::issue(
-    const DeviceIdentity& device, EVP_PKEY* devicePublicKey, const CertificateProfile& profile) const
+Result<QList<QByteArray>> checkIssuingCaChain(
+    const QByteArray& caCert, const QList<QByteArray>& others, const QByteArray& tokenKey)
 {
-    QList<NameEntry> subject;
-    if (!profile.organization.isEmpty())
-        subject << NameEntry { QStringLiteral("O"), profile.organization };
-    if (!profile.organizationalUnit.isEmpty())
-        subject << NameEntry { QStringLiteral("OU"), profile.organizationalUnit };
-    if (!device.model.isEmpty())
-        subject << NameEntry { QStringLiteral("CN"), device.model };
-    subject << NameEntry { QStringLiteral("serialNumber"), device.serial };
-    auto name = makeName(subject);
-    if (!name)
-        return std::unexpected(name.error());
-
-    CertificateBuilder builder;
-    builder.subject(name->get())
-        .issuer(m_cert.get())
-        .publicKey(devicePublicKey)
-        .validForever(QDateTime::currentDateTimeUtc())
-        .extension(NID_basic_constraints, "critical,CA:FALSE")
-        .extension(NID_key_usage, "critical,digitalSignature")
-        .extension(NID_subject_key_identifier, "hash")
-        .extension(NID_authority_key_identifier, "keyid:always");
-    if (auto serial = builder.randomSerial(); !serial)
-        return std::unexpected(serial.error());
-    auto cert = builder.sign(*m_signer);
+    auto refuse = [](QString why, QString detail = {}) {
+        return fail(ErrorCode::BadInput, QStringLiteral("The CA certificate was not imported: %1. Nothing was changed.")
+                                             .arg(why),
+            std::move(detail), QStringLiteral("ca-import-refused"));
+    };
+    auto cert = ossl::certFromDer(caCert);
     if (!cert)
-        return std::unexpected(cert.error());
+        return refuse(QStringLiteral("the file holds no certificate"));
+    if (ossl::publicKeyDer(X509_get0_pubkey(cert->get())) != tokenKey)
+        return refuse(QStringLiteral("its public key is not the CA key in the token"));
+    const uint32_t flags = X509_get_extension_flags(cert->get());
+    if (!(flags & EXFLAG_BCONS) || !(flags & EXFLAG_CA))
+        return refuse(QStringLiteral("it is not a CA certificate (basicConstraints CA:TRUE is missing)"));
+    if (!(flags & EXFLAG_KUSAGE) || !(X509_get_key_usage(cert->get()) & KU_KEY_CERT_SIGN))
+        return refuse(QStringLiteral("its keyUsage does not allow signing certificates (keyCertSign)"));
+
+    ossl::Store store { X509_STORE_new() };
+    ossl::CertStack untrusted { sk_X509_new_null() };
+    std::vector<ossl::Cert> held;
+    bool haveRoot = false;
+    for (const QByteArray& der : others) {
+        auto other = ossl::certFromDer(der);
+        if (!other)
+            return refuse(QStringLiteral("the chain file holds something that is not a certificate"));
+        if (der == caCert)
+            continue;
+        if (X509_check_issued(other->get(), other->get()) == X509_V_OK) {
+            X509_STORE_add_cert(store.get(), other->get());
+            haveRoot = true;
+        } else {
+            X509_up_ref(other->get());
+            sk_X509_push(untrusted.get(), other->get());
+        }
+        held.push_back(std::move(*other));
+    }
+    if (X509_check_issued(cert->get(), cert->get()) == X509_V_OK) {
+        X509_STORE_add_cert(store.get(), cert->get());
+        haveRoot = true;
+    }
+    if (!haveRoot)
+        return refuse(QStringLiteral("no root (self-signed) certificate was given; pass the chain with --chain"));
+
+    X509_STORE_set_flags(store.get(), X509_V_FLAG_X509_STRICT);
+    ossl::StoreCtx ctx { X509_STORE_CTX_new() };
+    if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), cert->get(), untrusted.get()) != 1)
+        return ossl::cryptoFail(QStringLiteral("Could not prepare the chain check."));
+    if (X509_verify_cert(ctx.get()) != 1) {
+        const int err = X509_STORE_CTX_get_error(ctx.get());
+        return refuse(QStringLiteral("its chain does not verify to the given root"),
+            QString::fromLatin1(X509_verify_cert_error_string(err)));
+    }
+    QList<QByteArray> chain;
+    STACK_OF(X509)* verified = X509_STORE_CTX_get0_chain(ctx.get());
+    for (int i = 0; i < sk_X509_num(verified); ++i)
+        chain << ossl::certToDer(sk_X509_value(verified, i));
+    return chain;
+}
+
+Result<CertificateTemplate> IssuingCa::prepare(const CertificateProfile& profile) const
+{
+    return CertificateTemplate::create(profile, m_cert.get(), m_signer->publicKey());
+}
+
+Result<IssuedCertificate> IssuingCa::issue(
+    const CertificateTemplate& profile, const DeviceIdentity& device, const QByteArray& publicKey) const
+{
+    // 16 random octets, positive, top bits 01 so every serial has the same length: 127 bits,
+    // well over the 64 random bits CA/B and 802.1AR practice ask for. The store refuses a
+    // serial it has seen (UNIQUE), so a repeat can never be recorded twice.
+    unsigned char bytes[16];
+    if (RAND_bytes(bytes, sizeof bytes) != 1)
+        return ossl::cryptoFail(QStringLiteral("The random generator failed."));
+    bytes[0] = static_cast<unsigned char>((bytes[0] & 0x3f) | 0x40);
+    const QByteArray serial(reinterpret_cast<const char*>(bytes), sizeof bytes);
+
+    auto tbs = profile.tbs(device, publicKey, serial, QDateTime::currentSecsSinceEpoch());
+    if (!tbs)
+        return std::unexpected(tbs.error());
+    auto signature = m_signer->signSha256(*tbs);
+    if (!signature)
+        return std::unexpected(signature.error());
 
     IssuedCertificate out;
-    out.der = ossl::certToDer(cert->get());
-    out.serialHex = ossl::serialHex(cert->get());
+    out.der = profile.certificate(*tbs, *signature);
+    out.serialHex = QString::fromLatin1(serial.toHex().toUpper());
     out.sha256 = ossl::sha256Hex(out.der);
     return out;
 }

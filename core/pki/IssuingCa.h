@@ -2,6 +2,7 @@
 
 #include "device/DeviceIdentity.h"
 #include "pki/CertificateProfile.h"
+#include "pki/CertificateTemplate.h"
 #include "pki/OpenSsl.h"
 #include "pki/Signer.h"
 
@@ -18,13 +19,19 @@ struct IssuedCertificate {
 };
 
 /// The station's issuing CA: a Signer (the key in the token) and its certificate chain.
+/// issue() may be called from several threads at once when the Signer allows it.
 class IssuingCa {
 public:
     /// `chain` is the issuing CA certificate first, then up to and including the root.
     static Result<IssuingCa> create(std::shared_ptr<Signer> signer, const QList<QByteArray>& chain);
 
+    /// The precomputed certificate for a profile under this CA; make it once, issue many.
+    [[nodiscard]] Result<CertificateTemplate> prepare(const CertificateProfile& profile) const;
+
+    /// A certificate for `device` and its public key (DER SubjectPublicKeyInfo, as checked
+    /// by CsrCheck), with a fresh random serial of 127 bits, signed by the CA key.
     [[nodiscard]] Result<IssuedCertificate> issue(
-        const DeviceIdentity& device, EVP_PKEY* devicePublicKey, const CertificateProfile& profile) const;
+        const CertificateTemplate& profile, const DeviceIdentity& device, const QByteArray& publicKey) const;
 
     const QList<QByteArray>& chain() const { return m_chain; }
     const X509* certificate() const { return m_cert.get(); }
@@ -36,5 +43,12 @@ private:
     ossl::Cert m_cert;
     QList<QByteArray> m_chain;
 };
+
+/// Checks a CA certificate offered for import before anything changes: its public key is
+/// `tokenKey` (DER SubjectPublicKeyInfo of the key in the HSM), it is a CA (basicConstraints
+/// CA:TRUE, keyUsage keyCertSign), and it verifies strictly (X509_V_FLAG_X509_STRICT) up to a
+/// self-signed root among `others`. Returns the chain in order, issuing CA first, root last.
+[[nodiscard]] Result<QList<QByteArray>> checkIssuingCaChain(
+    const QByteArray& caCert, const QList<QByteArray>& others, const QByteArray& tokenKey);
 
 } // namespace imprint::core

@@ -36,6 +36,11 @@ using StoreCtx = std::unique_ptr<X509_STORE_CTX, Deleter<X509_STORE_CTX_free>>;
 using Integer = std::unique_ptr<ASN1_INTEGER, Deleter<ASN1_INTEGER_free>>;
 using OctetString = std::unique_ptr<ASN1_OCTET_STRING, Deleter<ASN1_OCTET_STRING_free>>;
 using BigNum = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
+inline void freeCertStack(STACK_OF(X509) * s)
+{
+    sk_X509_pop_free(s, X509_free);
+}
+using CertStack = std::unique_ptr<STACK_OF(X509), Deleter<freeCertStack>>; ///< owns its certificates
 
 /// Drains the OpenSSL error queue into one line for Error::detail.
 [[nodiscard]] QString drainErrors();

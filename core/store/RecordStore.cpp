@@ -283,6 +283,56 @@ Result<void> RecordStore::finishJob(
     return {};
 }
 
+Result<void> RecordStore::recordBatch(
+    const QList<BatchIssued>& issued, const QString& station, const QString& operatorName)
+{
+    QSqlDatabase db = QSqlDatabase::database(m_connection);
+    Transaction tx(db);
+    QSqlQuery device(db), job(db), cert(db), step(db);
+    const QString t = now();
+    const bool prepared = device.prepare(QStringLiteral(
+                              "INSERT INTO devices(serial, model, firmware, status, first_seen, updated) "
+                              "VALUES(?, '', '', 'issued', ?, ?) ON CONFLICT(serial) DO UPDATE SET status = 'issued', "
+                              "status_reason = '', updated = excluded.updated"))
+        && job.prepare(QStringLiteral("INSERT INTO jobs(device_serial, port, station, operator, started, finished, "
+                                      "result, reason) VALUES(?, ?, ?, ?, ?, ?, 'issued', '')"))
+        && cert.prepare(QStringLiteral("INSERT INTO certificates(serial, device_serial, job_id, der, sha256, "
+                                       "spki_sha256, state, issued_at) VALUES(?, ?, ?, ?, ?, ?, 'issued', ?)"))
+        && step.prepare(QStringLiteral("INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, ?, ?, ?, ?)"));
+    if (!tx.active() || !prepared)
+        return storeFail(QStringLiteral("start recording the batch"), db.lastError());
+    auto run = [](QSqlQuery& q, const QVariantList& values) {
+        for (qsizetype i = 0; i < values.size(); ++i)
+            q.bindValue(static_cast<int>(i), values[i]);
+        return q.exec();
+    };
+    for (const BatchIssued& b : issued) {
+        if (!run(device, { b.deviceSerial, t, t })
+            || !run(job, { b.deviceSerial, QStringLiteral("file:") + b.source, station, operatorName, t, t }))
+            return storeFail(QStringLiteral("record the batch"), device.lastError().isValid() ? device.lastError()
+                                                                                            : job.lastError());
+        const qint64 id = job.lastInsertId().toLongLong();
+        if (!run(cert, { b.serialHex, b.deviceSerial, id, b.der, b.sha256, b.publicKeySha256, t }))
+            return storeFail(QStringLiteral("record an issued certificate"), cert.lastError());
+        if (!run(step, { id, QStringLiteral("check-csr"), QStringLiteral("done"), b.keyType, t })
+            || !run(step, { id, QStringLiteral("issue"), QStringLiteral("done"),
+                              QStringLiteral("certificate ") + b.serialHex, t })
+            || !run(step, { id, QStringLiteral("finish"), QStringLiteral("issued"), QString(QLatin1String("")), t }))
+            return storeFail(QStringLiteral("record the batch"), step.lastError());
+    }
+    if (!tx.commit())
+        return storeFail(QStringLiteral("commit the batch"), db.lastError());
+    return {};
+}
+
+Result<bool> RecordStore::hasCertificate(const QString& deviceSerial) const
+{
+    QSqlQuery q(QSqlDatabase::database(m_connection));
+    if (!exec(q, QStringLiteral("SELECT 1 FROM certificates WHERE device_serial = ? LIMIT 1"), { deviceSerial }))
+        return storeFail(QStringLiteral("look up a device"), q.lastError());
+    return q.next();
+}
+
 Result<std::optional<QString>> RecordStore::keyOwner(const QString& publicKeySha256) const
 {
     QSqlQuery q(QSqlDatabase::database(m_connection));

@@ -43,6 +43,17 @@ struct StepRecord {
     QDateTime at;
 };
 
+/// A certificate issued from a request file, with no device present (sign-batch).
+struct BatchIssued {
+    QString deviceSerial;
+    QString source; ///< the request file
+    QByteArray der;
+    QString serialHex;
+    QString sha256;
+    QString publicKeySha256;
+    QString keyType;
+};
+
 /// The station's durable records in one SQLite file (WAL). One instance per thread:
 /// the engine has exactly one writer; readers (QA queries) open their own.
 class RecordStore {
@@ -68,6 +79,14 @@ public:
     [[nodiscard]] Result<void> setCertificateState(const QString& serialHex, const QString& state);
     [[nodiscard]] Result<void> finishJob(
         qint64 jobId, const QString& deviceSerial, JobOutcome outcome, const QString& reason);
+
+    /// Records certificates issued from request files, each as a device, a job and its
+    /// steps, in one fully synced transaction: all of them or none.
+    [[nodiscard]] Result<void> recordBatch(
+        const QList<BatchIssued>& issued, const QString& station, const QString& operatorName);
+
+    /// Whether the device holds any certificate.
+    [[nodiscard]] Result<bool> hasCertificate(const QString& deviceSerial) const;
 
     /// The device that holds a certificate for this public key, if any.
     [[nodiscard]] Result<std::optional<QString>> keyOwner(const QString& publicKeySha256) const;

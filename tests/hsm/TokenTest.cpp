@@ -1,5 +1,6 @@
 #include "Token.h"
 #include "Pkcs11Uri.h"
+#include "SigningService.h"
 #include "StationSetup.h"
 #include "TestSupport.h"
 
@@ -15,21 +16,6 @@ namespace {
 
 const QString Module = QStringLiteral(IMPRINT_DEFAULT_PKCS11_MODULE);
 
-/// A fresh SoftHSM2 token store in a temporary directory, used by this process.
-struct FreshSoftHsm {
-    QTemporaryDir tmp;
-    FreshSoftHsm()
-    {
-        REQUIRE(QDir().mkpath(tmp.filePath(QStringLiteral("tokens"))));
-        QFile conf(tmp.filePath(QStringLiteral("softhsm2.conf")));
-        REQUIRE(conf.open(QIODevice::WriteOnly));
-        conf.write("directories.tokendir = " + QFile::encodeName(tmp.filePath(QStringLiteral("tokens")))
-            + "\nobjectstore.backend = file\nlog.level = ERROR\n");
-        conf.close();
-        hsm::useSoftHsmConfig(conf.fileName());
-    }
-};
-
 Secret secret(const char* s)
 {
     return Secret(QByteArray(s));
@@ -39,7 +25,7 @@ Secret secret(const char* s)
 
 TEST_CASE("A key generated in the token is sensitive and never extractable, and signs")
 {
-    FreshSoftHsm softhsm;
+    test::FreshSoftHsm softhsm;
     auto token = hsm::Token::initialize(Module, QStringLiteral("T1"), secret("so-pin-1234"), secret("user-1234"));
     REQUIRE(token.has_value());
     REQUIRE((*token)->login(secret("user-1234")).has_value());
@@ -55,7 +41,9 @@ TEST_CASE("A key generated in the token is sensitive and never extractable, and 
     CHECK(attrs->neverExtractable);
     CHECK(attrs->isPrivate);
 
-    auto signer = (*token)->signer(QStringLiteral("ca"));
+    auto service = hsm::SigningService::create(std::move(*token));
+    REQUIRE(service->unlock(secret("user-1234")).has_value());
+    auto signer = service->signer(QStringLiteral("ca"));
     REQUIRE(signer.has_value());
     CHECK((*signer)->publicKey() == *spki);
     auto sig = (*signer)->signSha256("data to sign");
@@ -68,7 +56,7 @@ TEST_CASE("A key generated in the token is sensitive and never extractable, and 
 
 TEST_CASE("A wrong PIN is refused once, in plain words, and not retried")
 {
-    FreshSoftHsm softhsm;
+    test::FreshSoftHsm softhsm;
     {
         auto token = hsm::Token::initialize(Module, QStringLiteral("T2"), secret("so-pin-1234"), secret("user-1234"));
         REQUIRE(token.has_value());
@@ -86,7 +74,7 @@ TEST_CASE("A wrong PIN is refused once, in plain words, and not retried")
 
 TEST_CASE("A missing token is reported by name")
 {
-    FreshSoftHsm softhsm;
+    test::FreshSoftHsm softhsm;
     auto token = hsm::Token::open(Module, QStringLiteral("NoSuchToken"));
     REQUIRE_FALSE(token.has_value());
     CHECK(token.error().code == ErrorCode::NotFound);
@@ -136,7 +124,10 @@ TEST_CASE("The demo set-up certifies the token key, and keeps the PIN out of the
     test::DemoStation station;
     auto config = station.dir().loadConfig();
     REQUIRE(config.has_value());
-    auto signer = hsm::openCaSigner(*config);
+    auto key = hsm::openCaKey(*config);
+    INFO((key ? QString() : key.error().text()).toStdString());
+    REQUIRE(key.has_value());
+    auto signer = key->signer();
     INFO((signer ? QString() : signer.error().text()).toStdString());
     REQUIRE(signer.has_value());
     // The CA certificate on disk belongs to the token key.

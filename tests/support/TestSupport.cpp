@@ -3,9 +3,23 @@
 #include "StationSetup.h"
 #include "pki/CertificateBuilder.h"
 
+#include <QDir>
+#include <QFile>
+
 #include <catch2/catch.hpp>
 
 namespace imprint::test {
+
+FreshSoftHsm::FreshSoftHsm()
+{
+    REQUIRE(QDir().mkpath(tmp.filePath(QStringLiteral("tokens"))));
+    QFile conf(tmp.filePath(QStringLiteral("softhsm2.conf")));
+    REQUIRE(conf.open(QIODevice::WriteOnly));
+    conf.write("directories.tokendir = " + QFile::encodeName(tmp.filePath(QStringLiteral("tokens")))
+        + "\nobjectstore.backend = file\nlog.level = ERROR\n");
+    conf.close();
+    hsm::useSoftHsmConfig(conf.fileName());
+}
 
 DemoStation::DemoStation()
     : m_dir(m_tmp.path())

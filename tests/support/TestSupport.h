@@ -25,6 +25,13 @@ private:
     core::DataDir m_dir;
 };
 
+/// A fresh, empty SoftHSM2 token store in a temporary directory, which this process's
+/// SoftHSM2 then uses (SOFTHSM2_CONF). Removed with the object.
+struct FreshSoftHsm {
+    FreshSoftHsm();
+    QTemporaryDir tmp;
+};
+
 /// imprint-devsim in the background; knows the pty paths it printed. Killed with the object.
 class DevSim {
 public:

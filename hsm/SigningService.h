@@ -1,0 +1,52 @@
+#pragma once
+
+#include "Error.h"
+#include "Secret.h"
+#include "Token.h"
+#include "pki/Signer.h"
+
+#include <QString>
+
+#include <memory>
+
+namespace imprint::hsm {
+
+/// Signs with the keys of one token for any number of threads at once. It owns the Token
+/// and its PKCS#11 sessions: a pool with one session per concurrent caller, under one
+/// login. When the module reports the token gone (removed, a dead session, a device error),
+/// every call fails at once with ErrorCode::Hsm and a plain message naming the PKCS#11
+/// function and CKR code; the next call after that looks for the token again and, once it
+/// is back, logs in with the PIN it was unlocked with and carries on. A PIN the token
+/// refuses is never tried again: the service then waits to be unlocked by a person.
+class SigningService : public std::enable_shared_from_this<SigningService> {
+public:
+    ~SigningService();
+    SigningService(const SigningService&) = delete;
+    SigningService& operator=(const SigningService&) = delete;
+
+    [[nodiscard]] static std::shared_ptr<SigningService> create(std::unique_ptr<Token> token);
+
+    /// Logs in. The PIN is kept (in a buffer cleansed on destruction) only to log in again
+    /// after the token comes back.
+    [[nodiscard]] core::Result<void> unlock(const core::Secret& pin);
+
+    /// A Signer over the private key labelled `label`, usable from any thread.
+    [[nodiscard]] core::Result<std::shared_ptr<core::Signer>> signer(const QString& label);
+
+    /// The token, for administrative calls (key generation, attribute reads).
+    Token& token() { return *m_token; }
+
+    /// False between the token disappearing and the next successful reconnect.
+    [[nodiscard]] bool isAvailable() const;
+
+    struct Pool; ///< sessions, login state, key handles (SigningService.cpp)
+
+private:
+    explicit SigningService(std::unique_ptr<Token> token);
+    friend class PooledSigner;
+
+    std::unique_ptr<Token> m_token;
+    std::unique_ptr<Pool> m_pool;
+};
+
+} // namespace imprint::hsm
