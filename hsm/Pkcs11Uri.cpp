@@ -90,8 +90,14 @@ QString Pkcs11Uri::toString() const
         path << QStringLiteral("token=") + pctEncode(token.toUtf8());
     if (!object.isEmpty())
         path << QStringLiteral("object=") + pctEncode(object.toUtf8());
-    if (!id.isEmpty())
-        path << QStringLiteral("id=") + QString::fromLatin1(id.toPercentEncoding(QByteArray(), QByteArray(), '%'));
+    if (!id.isEmpty()) {
+        // Every octet escaped: RFC 7512 allows some raw, but other readers (libp11's
+        // engine among them) take an id only in full %XX form.
+        QString hex;
+        for (const char c : id)
+            hex += QStringLiteral("%%1").arg(static_cast<unsigned char>(c), 2, 16, QLatin1Char('0')).toUpper();
+        path << QStringLiteral("id=") + hex;
+    }
     QStringList query;
     if (!modulePath.isEmpty())
         query << QStringLiteral("module-path=") + pctEncode(modulePath.toUtf8());

@@ -137,7 +137,8 @@ struct SigningService::Pool {
             return r;
         }
         connected = true;
-        qCInfo(IMPRINT_HSM) << "token" << token.label << "is back; signing resumes";
+        if (generation > 0)
+            qCInfo(IMPRINT_HSM) << "token" << token.label << "is back; signing resumes";
         return {};
     }
 

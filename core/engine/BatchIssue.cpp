@@ -103,22 +103,22 @@ Result<QList<BatchOutcome>> BatchIssue::run(const QList<BatchRequest>& requests,
                     .arg(*it));
             continue;
         }
-        auto owner = m_store.keyOwner(c.spkiSha256);
-        if (!owner)
-            return std::unexpected(owner.error());
-        if (owner->has_value()) {
-            refuse("key-reused",
-                QStringLiteral("This key was already certified for device %1: the device's random generator may be "
-                               "broken.")
-                    .arg(**owner));
-            continue;
-        }
         auto certified = m_store.hasCertificate(o.deviceSerial);
         if (!certified)
             return std::unexpected(certified.error());
         if (*certified) {
             refuse("already-certified",
                 QStringLiteral("Device %1 already holds a certificate from this station.").arg(o.deviceSerial));
+            continue;
+        }
+        auto owner = m_store.keyOwner(c.spkiSha256);
+        if (!owner)
+            return std::unexpected(owner.error());
+        if (owner->has_value() && **owner != o.deviceSerial) {
+            refuse("key-reused",
+                QStringLiteral("This key was already certified for device %1: the device's random generator may be "
+                               "broken.")
+                    .arg(**owner));
             continue;
         }
         serials.insert(o.deviceSerial, i);

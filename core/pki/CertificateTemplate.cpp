@@ -13,10 +13,19 @@ namespace {
 
 using der::tlv;
 
-QByteArray rdn(const char* oid, unsigned char stringTag, const QString& value)
+// Encoded once: OIDs written into every certificate.
+const QByteArray CommonNameOid = der::oid("2.5.4.3");
+const QByteArray SerialNumberOid = der::oid("2.5.4.5");
+const QByteArray OrganizationOid = der::oid("2.5.4.10");
+const QByteArray OrganizationalUnitOid = der::oid("2.5.4.11");
+const QByteArray SubjectKeyIdOid = der::oid("2.5.29.14");
+const QByteArray SubjectAltNameOid = der::oid("2.5.29.17");
+const QByteArray HardwareModuleNameOid = der::oid("1.3.6.1.5.5.7.8.4"); // RFC 4108 5
+
+QByteArray rdn(const QByteArray& oid, unsigned char stringTag, const QString& value)
 {
     const QByteArray utf8 = value.toUtf8();
-    return tlv(der::Set, tlv(der::Sequence, der::oid(oid) + tlv(stringTag, utf8)));
+    return tlv(der::Set, tlv(der::Sequence, oid + tlv(stringTag, utf8)));
 }
 
 // X.680 PrintableString: the only string type X.520 allows for serialNumber.
@@ -50,9 +59,9 @@ QByteArray certificateTime(qint64 secs)
     return tlv(der::GeneralizedTime, QByteArrayView(buf, 15));
 }
 
-QByteArray extension(const char* oid, bool critical, const QByteArray& value)
+QByteArray extension(const QByteArray& oid, bool critical, const QByteArray& value)
 {
-    QByteArray body = der::oid(oid);
+    QByteArray body = oid;
     if (critical)
         body += QByteArray::fromHex("0101ff");
     body += tlv(der::OctetString, value);
@@ -99,14 +108,14 @@ Result<CertificateTemplate> CertificateTemplate::create(
     OPENSSL_free(issuer);
 
     if (!profile.organization.isEmpty())
-        t.m_subjectFixed += rdn("2.5.4.10", der::Utf8String, profile.organization);
+        t.m_subjectFixed += rdn(OrganizationOid, der::Utf8String, profile.organization);
     if (!profile.organizationalUnit.isEmpty())
-        t.m_subjectFixed += rdn("2.5.4.11", der::Utf8String, profile.organizationalUnit);
+        t.m_subjectFixed += rdn(OrganizationalUnitOid, der::Utf8String, profile.organizationalUnit);
     if (!profile.commonName.isEmpty())
-        t.m_commonName = rdn("2.5.4.3", der::Utf8String, profile.commonName);
+        t.m_commonName = rdn(CommonNameOid, der::Utf8String, profile.commonName);
 
-    t.m_extensionsFixed = extension("2.5.29.19", true, tlv(der::Sequence, {})) // basicConstraints CA:FALSE
-        + extension("2.5.29.15", true, QByteArray::fromHex("03020780")); // keyUsage digitalSignature
+    t.m_extensionsFixed = extension(der::oid("2.5.29.19"), true, tlv(der::Sequence, {})) // basicConstraints CA:FALSE
+        + extension(der::oid("2.5.29.15"), true, QByteArray::fromHex("03020780")); // keyUsage digitalSignature
 
     // AKI: the CA's own SKI when it has one, else computed the way the SKI would be.
     QByteArray caKeyId;
@@ -117,7 +126,7 @@ Result<CertificateTemplate> CertificateTemplate::create(
     if (caKeyId.isEmpty())
         return fail(ErrorCode::Crypto, QStringLiteral("The issuing CA's key identifier could not be computed."));
     t.m_authorityKeyId
-        = extension("2.5.29.35", false, tlv(der::Sequence, der::tlv(0x80, caKeyId))); // [0] keyIdentifier
+        = extension(der::oid("2.5.29.35"), false, tlv(der::Sequence, der::tlv(0x80, caKeyId))); // [0] keyIdentifier
 
     if (!profile.extendedKeyUsage.isEmpty()) {
         QByteArray purposes;
@@ -127,7 +136,7 @@ Result<CertificateTemplate> CertificateTemplate::create(
                 return fail(ErrorCode::BadInput, QStringLiteral("The key purpose %1 is not an OID.").arg(oid));
             purposes += encoded;
         }
-        t.m_extendedKeyUsage = extension("2.5.29.37", false, tlv(der::Sequence, purposes));
+        t.m_extendedKeyUsage = extension(der::oid("2.5.29.37"), false, tlv(der::Sequence, purposes));
     }
     if (!profile.hardwareModuleType.isEmpty()) {
         t.m_hardwareModuleType = der::oid(profile.hardwareModuleType.toLatin1().constData());
@@ -156,23 +165,23 @@ Result<QByteArray> CertificateTemplate::tbs(
     if (!m_commonName.isEmpty())
         subject += m_commonName;
     else if (!device.model.isEmpty())
-        subject += rdn("2.5.4.3", der::Utf8String, device.model.left(64));
-    subject += rdn("2.5.4.5", der::PrintableString, device.serial);
+        subject += rdn(CommonNameOid, der::Utf8String, device.model.left(64));
+    subject += rdn(SerialNumberOid, der::PrintableString, device.serial);
 
     const QByteArray notAfter = m_profile.validityDays == 0
         ? tlv(der::GeneralizedTime, QByteArrayView("99991231235959Z"))
         : certificateTime(now + static_cast<qint64>(m_profile.validityDays) * 86400);
 
     QByteArray extensions = m_extensionsFixed;
-    extensions += extension("2.5.29.14", false, tlv(der::OctetString, *ski)); // subjectKeyIdentifier
+    extensions += extension(SubjectKeyIdOid, false, tlv(der::OctetString, *ski)); // subjectKeyIdentifier
     extensions += m_authorityKeyId;
     extensions += m_extendedKeyUsage;
     if (!m_hardwareModuleType.isEmpty()) {
         // GeneralNames { otherName [0] { id-on-hardwareModuleName, [0] EXPLICIT
         //     HardwareModuleName { hwType, hwSerialNum OCTET STRING } } } (RFC 4108 5)
         const QByteArray hwmn = tlv(der::Sequence, m_hardwareModuleType + tlv(der::OctetString, device.serial.toUtf8()));
-        const QByteArray otherName = tlv(der::Context0, der::oid("1.3.6.1.5.5.7.8.4") + tlv(der::Context0, hwmn));
-        extensions += extension("2.5.29.17", false, tlv(der::Sequence, otherName));
+        const QByteArray otherName = tlv(der::Context0, HardwareModuleNameOid + tlv(der::Context0, hwmn));
+        extensions += extension(SubjectAltNameOid, false, tlv(der::Sequence, otherName));
     }
 
     QByteArray body;
