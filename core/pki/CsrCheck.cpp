@@ -102,6 +102,9 @@ Result<DecodedKey> decodeKey(const der::Element& spki)
     if (!key)
         return reject("malformed", QStringLiteral("The certificate request has no usable public key."),
             ossl::drainErrors());
+    // One key, one encoding: compressed points are re-encoded uncompressed (RFC 5480 2.2).
+    if (EVP_PKEY_get_base_id(key.get()) == EVP_PKEY_EC)
+        EVP_PKEY_set_utf8_string_param(key.get(), OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, "uncompressed");
     QString type = CsrCheck::describeKey(key.get());
     return DecodedKey { std::move(key), {}, std::move(type) };
 }
