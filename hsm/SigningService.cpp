@@ -271,6 +271,21 @@ Result<void> SigningService::unlock(const core::Secret& pin)
     return {};
 }
 
+void SigningService::lock()
+{
+    std::lock_guard lock(m_pool->mutex);
+    Token::Impl& t = m_pool->token;
+    if (t.anchor != CK_INVALID_HANDLE)
+        t.fn->C_Logout(t.anchor);
+    m_pool->pin.reset();
+    m_pool->connected = false;
+    ++m_pool->generation; // sessions out on loan are closed when they come back
+    m_pool->keys.clear();
+    for (CK_SESSION_HANDLE s : m_pool->idle)
+        t.fn->C_CloseSession(s);
+    m_pool->idle.clear();
+}
+
 bool SigningService::isAvailable() const
 {
     std::lock_guard lock(m_pool->mutex);

@@ -30,6 +30,9 @@ public:
     /// after the token comes back.
     [[nodiscard]] core::Result<void> unlock(const core::Secret& pin);
 
+    /// Logs out and forgets the PIN (end of shift): every call then fails until unlock().
+    void lock();
+
     /// A Signer over the private key labelled `label`, usable from any thread.
     [[nodiscard]] core::Result<std::shared_ptr<core::Signer>> signer(const QString& label);
 

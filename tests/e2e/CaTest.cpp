@@ -63,6 +63,17 @@ TEST_CASE("The CA key is sensitive, never extractable and sign-only, as the toke
     CHECK(list.out.contains("imprint-issuing-ca"));
     CHECK(list.out.contains("Access:     sensitive, always sensitive, never extractable, local"));
     CHECK(list.out.contains("Usage:      sign\r\n"));
+
+    // Getting the key out, through the module's own C API and no Imprint code: reading its
+    // value and wrapping it under a fresh AES key are both refused by the token.
+    auto exported = test::run(Python,
+        { Peers + QStringLiteral("/try_export.py"), QStringLiteral(IMPRINT_DEFAULT_PKCS11_MODULE),
+            QStringLiteral("Imprint"), QStringLiteral("imprint-issuing-ca"),
+            dataDir + QStringLiteral("/secrets/user.pin") });
+    INFO(exported.out.toStdString() + exported.err.toStdString());
+    CHECK(exported.exitCode == 0);
+    CHECK(exported.out.contains("read CKA_VALUE: CKR_ATTRIBUTE_SENSITIVE"));
+    CHECK(exported.out.contains("wrap under AES: CKR_KEY_UNEXTRACTABLE"));
 }
 
 TEST_CASE("Certificates issued from a request file pass openssl, certtool and python3-cryptography")

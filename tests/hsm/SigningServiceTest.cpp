@@ -192,3 +192,21 @@ TEST_CASE("A wrong PIN at unlock is refused and not kept for later")
     CHECK(fresh->unlock(secret("right-1")).has_value());
     CHECK(fresh->isAvailable());
 }
+
+TEST_CASE("A locked service signs nothing until a person unlocks it again")
+{
+    ServiceOnFreshToken t { QStringLiteral(IMPRINT_DEFAULT_PKCS11_MODULE) };
+    auto signer = t.service->signer(QStringLiteral("ca"));
+    REQUIRE(signer.has_value());
+    REQUIRE((*signer)->signSha256("open").has_value());
+    t.service->lock();
+    CHECK_FALSE(t.service->isAvailable());
+    auto locked = (*signer)->signSha256("locked");
+    REQUIRE_FALSE(locked.has_value());
+    CHECK(locked.error().code == ErrorCode::PinRejected);
+    CHECK(locked.error().message.contains(QStringLiteral("unlock the station")));
+    REQUIRE(t.service->unlock(secret("user-1234")).has_value());
+    auto again = (*signer)->signSha256("again");
+    REQUIRE(again.has_value());
+    CHECK(verifies(t.spki, "again", *again));
+}
