@@ -51,8 +51,8 @@ int main(int argc, char** argv)
     auto ctx = app::openStation(p.value(dataDir), &pinDialog, p.value(profile));
     while (!ctx && ctx.error().code == core::ErrorCode::PinRejected
         && QGuiApplication::platformName() != QLatin1String("offscreen")
-        && QMessageBox::warning(nullptr, QStringLiteral("Imprint"), ctx.error().message,
-               QMessageBox::Retry | QMessageBox::Close)
+        && QMessageBox::warning(
+               nullptr, QStringLiteral("Imprint"), ctx.error().message, QMessageBox::Retry | QMessageBox::Close)
             == QMessageBox::Retry)
         ctx = app::openStation(p.value(dataDir), &pinDialog, p.value(profile));
     if (!ctx) {

@@ -6,13 +6,13 @@
 #include "StationSetup.h"
 #include "TerminalPinPrompt.h"
 #include "engine/BatchIssue.h"
-#include "pki/CertificateBuilder.h"
-#include "pki/Der.h"
-#include "pki/IssuingCa.h"
 #include "engine/Registrar.h"
 #include "engine/SlotJob.h"
 #include "engine/Station.h"
+#include "pki/CertificateBuilder.h"
 #include "pki/CsrCheck.h"
+#include "pki/Der.h"
+#include "pki/IssuingCa.h"
 #include "pki/OpenSsl.h"
 #include "store/RecordStore.h"
 
@@ -383,8 +383,8 @@ int cmdCaKeygen(const QStringList& args)
     p.addOption(dataDirOption);
     QCommandLineOption type(QStringLiteral("type"), QStringLiteral("ec-p256 (default), ec-p384 or rsa-3072."),
         QStringLiteral("TYPE"), QStringLiteral("ec-p256"));
-    QCommandLineOption label(QStringLiteral("label"), QStringLiteral("Label of the new key (must be unused)."),
-        QStringLiteral("LABEL"));
+    QCommandLineOption label(
+        QStringLiteral("label"), QStringLiteral("Label of the new key (must be unused)."), QStringLiteral("LABEL"));
     p.addOptions({ type, label });
     p.process(args);
     const QString t = p.value(type).toLower();
@@ -428,8 +428,8 @@ int cmdCaCsr(const QStringList& args)
     p.addOption(dataDirOption);
     QCommandLineOption subject(QStringLiteral("subject"),
         QStringLiteral("Subject, e.g. \"/O=Acme/OU=Plant 2/CN=Acme Line 3 Issuing CA\"."), QStringLiteral("NAME"));
-    QCommandLineOption outFile(QStringLiteral("out"), QStringLiteral("Where to write the request (PEM)."),
-        QStringLiteral("FILE"));
+    QCommandLineOption outFile(
+        QStringLiteral("out"), QStringLiteral("Where to write the request (PEM)."), QStringLiteral("FILE"));
     p.addOptions({ subject, outFile });
     p.process(args);
     if (!p.isSet(subject) || !p.isSet(outFile)) {
@@ -451,8 +451,8 @@ int cmdCaCsr(const QStringList& args)
     const QByteArray b64 = request->toBase64();
     for (qsizetype i = 0; i < b64.size(); i += 64)
         wrapped += b64.mid(i, 64) + '\n';
-    if (auto r = writeOutput(p.value(outFile), "-----BEGIN CERTIFICATE REQUEST-----\n" + wrapped
-                + "-----END CERTIFICATE REQUEST-----\n");
+    if (auto r = writeOutput(p.value(outFile),
+            "-----BEGIN CERTIFICATE REQUEST-----\n" + wrapped + "-----END CERTIFICATE REQUEST-----\n");
         !r)
         return report(r.error());
     err() << "Wrote the CA certificate request to " << p.value(outFile) << "; have the upstream root sign it, then "
@@ -468,8 +468,8 @@ int cmdCaImport(const QStringList& args)
                                                "root; otherwise nothing changes."));
     p.addHelpOption();
     p.addOption(dataDirOption);
-    QCommandLineOption cert(QStringLiteral("cert"), QStringLiteral("The CA certificate (PEM or DER)."),
-        QStringLiteral("FILE"));
+    QCommandLineOption cert(
+        QStringLiteral("cert"), QStringLiteral("The CA certificate (PEM or DER)."), QStringLiteral("FILE"));
     QCommandLineOption chain(QStringLiteral("chain"),
         QStringLiteral("Its issuers up to and including the root (PEM, one or more)."), QStringLiteral("FILE"));
     p.addOptions({ cert, chain });
@@ -643,8 +643,8 @@ int cmdSignBatch(const QStringList& args)
     if (!folder.exists())
         return report(core::Error {
             core::ErrorCode::BadInput, QStringLiteral("There is no folder %1.").arg(p.value(in)), {}, {} });
-    const QStringList names = folder.entryList({ QStringLiteral("*.csr"), QStringLiteral("*.pem"),
-                                                   QStringLiteral("*.der"), QStringLiteral("*.req") },
+    const QStringList names = folder.entryList(
+        { QStringLiteral("*.csr"), QStringLiteral("*.pem"), QStringLiteral("*.der"), QStringLiteral("*.req") },
         QDir::Files, QDir::Name);
 
     QElapsedTimer timer;
@@ -690,13 +690,14 @@ int cmdSignBatch(const QStringList& args)
     for (const core::BatchOutcome& o : *outcomes) {
         if (o.issued()) {
             issuedDers << o.certificate.der;
-            issued.append(QJsonObject { { QStringLiteral("file"), o.source }, { QStringLiteral("serial"), o.deviceSerial },
-                { QStringLiteral("certificate_serial"), o.certificate.serialHex },
-                { QStringLiteral("sha256"), o.certificate.sha256 } });
+            issued.append(
+                QJsonObject { { QStringLiteral("file"), o.source }, { QStringLiteral("serial"), o.deviceSerial },
+                    { QStringLiteral("certificate_serial"), o.certificate.serialHex },
+                    { QStringLiteral("sha256"), o.certificate.sha256 } });
         } else {
-            refused.append(QJsonObject { { QStringLiteral("file"), o.source },
-                { QStringLiteral("serial"), o.deviceSerial }, { QStringLiteral("code"), o.code },
-                { QStringLiteral("reason"), o.reason } });
+            refused.append(
+                QJsonObject { { QStringLiteral("file"), o.source }, { QStringLiteral("serial"), o.deviceSerial },
+                    { QStringLiteral("code"), o.code }, { QStringLiteral("reason"), o.reason } });
         }
     }
     // Already durable in the store; the bundle is the copy that leaves.
@@ -734,7 +735,8 @@ void usage()
              "  sign-batch  issue for a folder of requests: --in DIR --out FILE.p7b [--report FILE.json]\n"
              "  bench issue measure issuance against the raw HSM sign rate: [--count N]\n"
              "  ca show     show the issuing CA key (attributes read from the token), certificate and chain\n"
-             "  ca keygen   generate a new issuing CA key inside the token: --label LABEL [--type ec-p256|ec-p384|rsa-3072]\n"
+             "  ca keygen   generate a new issuing CA key inside the token: --label LABEL [--type "
+             "ec-p256|ec-p384|rsa-3072]\n"
              "  ca csr      write a request for the CA key to the upstream root: --subject NAME --out FILE\n"
              "  ca import   install the CA certificate and chain: --cert FILE [--chain FILE]\n\n"
              "\"imprintctl COMMAND --help\" describes a command.\n";

@@ -41,8 +41,8 @@ bool tokenLost(CK_RV rv)
 }
 
 // DigestInfo prefix for SHA-256 (RFC 8017 9.2 note 1): CKM_RSA_PKCS signs what it is given.
-constexpr unsigned char Sha256DigestInfo[]
-    = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20 };
+constexpr unsigned char Sha256DigestInfo[] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03,
+    0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20 };
 
 /// PKCS#11 returns ECDSA signatures as r || s (PKCS#11 2.40, 2.3.1); X.509 carries the
 /// DER ECDSA-Sig-Value SEQUENCE { r INTEGER, s INTEGER } (RFC 5480 2.2.3 / RFC 3279 2.2.3).
@@ -214,8 +214,8 @@ public:
         CK_RV rv = pool.token.fn->C_SignInit(lease->session, &mech, lease->key);
         if (rv == CKR_OK) {
             function = "C_Sign";
-            rv = pool.token.fn->C_Sign(lease->session, m_rsa ? input : digest,
-                m_rsa ? sizeof input : SHA256_DIGEST_LENGTH, sig, &len);
+            rv = pool.token.fn->C_Sign(
+                lease->session, m_rsa ? input : digest, m_rsa ? sizeof input : SHA256_DIGEST_LENGTH, sig, &len);
         }
         if (rv != CKR_OK) {
             if (tokenLost(rv)) {

@@ -11,11 +11,8 @@
 #include <atomic>
 #include <thread>
 
-
 #include <openssl/core_names.h>
 #include <openssl/param_build.h>
-
-
 
 Q_LOGGING_CATEGORY(IMPRINT_HSM, "imprint.hsm", QtInfoMsg)
 
@@ -155,8 +152,8 @@ Result<CK_OBJECT_HANDLE> Token::Impl::findObject(
 
 Result<void> Token::Impl::login(CK_SESSION_HANDLE session, const core::Secret& pin) const
 {
-    const CK_RV rv = fn->C_Login(session, CKU_USER,
-        reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(pin.data())), static_cast<CK_ULONG>(pin.size()));
+    const CK_RV rv = fn->C_Login(session, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(pin.data())),
+        static_cast<CK_ULONG>(pin.size()));
     if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN)
         return {};
     const QString state = pinState();
@@ -462,7 +459,8 @@ Result<double> Token::measureRawSignRate(const QString& label, int count, int th
             CK_MECHANISM m = mech;
             CK_RV rv = d->fn->C_SignInit(sessions[static_cast<size_t>(t)]->handle(), &m, keys[static_cast<size_t>(t)]);
             if (rv == CKR_OK)
-                rv = d->fn->C_Sign(sessions[static_cast<size_t>(t)]->handle(), rsa ? input : input + 19, rsa ? 51 : 32, sig, &len);
+                rv = d->fn->C_Sign(
+                    sessions[static_cast<size_t>(t)]->handle(), rsa ? input : input + 19, rsa ? 51 : 32, sig, &len);
             if (rv != CKR_OK) {
                 failure = rv;
                 return;

@@ -56,8 +56,8 @@ inline QString ckrName(CK_RV rv)
 
 inline std::unexpected<core::Error> hsmFail(const char* function, CK_RV rv, QString message)
 {
-    return core::fail(
-        core::ErrorCode::Hsm, std::move(message), QStringLiteral("%1 returned %2").arg(QLatin1String(function), ckrName(rv)));
+    return core::fail(core::ErrorCode::Hsm, std::move(message),
+        QStringLiteral("%1 returned %2").arg(QLatin1String(function), ckrName(rv)));
 }
 
 // libp11 reports PKCS#11 return values as the reason of its OpenSSL errors.
@@ -126,6 +126,5 @@ private:
     CK_SESSION_HANDLE m_handle = 0;
     CK_RV m_rv = CKR_GENERAL_ERROR;
 };
-
 
 } // namespace imprint::hsm

@@ -32,8 +32,8 @@ PinDialog::PinDialog(QWidget* parent)
 
 core::Result<core::Secret> PinDialog::askPin(const Request& request)
 {
-    m_text->setText(tr("The issuing CA key is in token \"%1\". Enter its user PIN to start the line.")
-                        .arg(request.tokenLabel));
+    m_text->setText(
+        tr("The issuing CA key is in token \"%1\". Enter its user PIN to start the line.").arg(request.tokenLabel));
     m_warning->setText(request.warning);
     m_warning->setVisible(!request.warning.isEmpty());
     m_pin->clear();

@@ -77,11 +77,13 @@ Result<QList<NameEntry>> parseName(const QString& text)
             return fail(ErrorCode::BadInput,
                 QStringLiteral("\"%1\" is not NAME=VALUE; write a subject like /O=Acme/CN=Acme Line 3 CA.").arg(part));
         if (OBJ_txt2nid(key.toLatin1().constData()) == NID_undef)
-            return fail(ErrorCode::BadInput, QStringLiteral("\"%1\" is not a name attribute (C, O, OU, CN, ...).").arg(key));
+            return fail(
+                ErrorCode::BadInput, QStringLiteral("\"%1\" is not a name attribute (C, O, OU, CN, ...).").arg(key));
         out.append({ key, value });
     }
     if (out.isEmpty())
-        return fail(ErrorCode::BadInput, QStringLiteral("The subject is empty; write one like /O=Acme/CN=Acme Line 3 CA."));
+        return fail(
+            ErrorCode::BadInput, QStringLiteral("The subject is empty; write one like /O=Acme/CN=Acme Line 3 CA."));
     return out;
 }
 

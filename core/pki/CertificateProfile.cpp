@@ -79,7 +79,7 @@ Result<CertificateProfile> CertificateProfile::fromJson(const QByteArray& json, 
         else
             return bad(QStringLiteral("subject attribute \"%1\" is not one of O, OU, CN (serialNumber is always the "
                                       "device's)")
-                    .arg(key));
+                           .arg(key));
     }
 
     const QJsonValue validity = o.value(QStringLiteral("validity_days"));
@@ -116,7 +116,7 @@ Result<CertificateProfile> CertificateProfile::fromJson(const QByteArray& json, 
         for (const QJsonValue& v : o.value(QStringLiteral("keys")).toArray()) {
             if (!KnownKeys.contains(v.toString()))
                 return bad(QStringLiteral("key type \"%1\" is not one of %2")
-                        .arg(v.toString(), KnownKeys.join(QStringLiteral(", "))));
+                               .arg(v.toString(), KnownKeys.join(QStringLiteral(", "))));
             p.csrPolicy.allowedKeys << v.toString();
         }
         if (p.csrPolicy.allowedKeys.isEmpty())
@@ -136,8 +136,7 @@ Result<CertificateProfile> CertificateProfile::load(const QString& nameOrPath, c
     if (nameOrPath.isEmpty() || nameOrPath == QLatin1String("idevid"))
         return idevid();
     const bool isPath = nameOrPath.contains(QLatin1Char('/')) || nameOrPath.endsWith(QLatin1String(".json"));
-    const QString path
-        = isPath ? nameOrPath : QDir(profileDir).filePath(nameOrPath + QStringLiteral(".json"));
+    const QString path = isPath ? nameOrPath : QDir(profileDir).filePath(nameOrPath + QStringLiteral(".json"));
     QFile f(path);
     if (!f.exists())
         return fail(ErrorCode::NotFound,

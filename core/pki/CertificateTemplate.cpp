@@ -45,7 +45,7 @@ bool isPrintableString(const QString& s)
 QByteArray certificateTime(qint64 secs)
 {
     const auto t = static_cast<time_t>(secs);
-    struct tm tm {};
+    struct tm tm { };
     gmtime_r(&t, &tm);
     char buf[48];
     const int year = tm.tm_year + 1900;
@@ -179,7 +179,8 @@ Result<QByteArray> CertificateTemplate::tbs(
     if (!m_hardwareModuleType.isEmpty()) {
         // GeneralNames { otherName [0] { id-on-hardwareModuleName, [0] EXPLICIT
         //     HardwareModuleName { hwType, hwSerialNum OCTET STRING } } } (RFC 4108 5)
-        const QByteArray hwmn = tlv(der::Sequence, m_hardwareModuleType + tlv(der::OctetString, device.serial.toUtf8()));
+        const QByteArray hwmn
+            = tlv(der::Sequence, m_hardwareModuleType + tlv(der::OctetString, device.serial.toUtf8()));
         const QByteArray otherName = tlv(der::Context0, HardwareModuleNameOid + tlv(der::Context0, hwmn));
         extensions += extension(SubjectAltNameOid, false, tlv(der::Sequence, otherName));
     }

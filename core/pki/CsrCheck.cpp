@@ -89,8 +89,8 @@ Result<DecodedKey> decodeKey(const der::Element& spki)
             ossl::PKey key { tmpl ? EVP_PKEY_dup(const_cast<EVP_PKEY*>(tmpl)) : nullptr };
             // set1_encoded_public_key refuses points that are not on the curve.
             if (!key
-                || EVP_PKEY_set1_encoded_public_key(
-                       key.get(), reinterpret_cast<const unsigned char*>(point.data()), static_cast<size_t>(point.size()))
+                || EVP_PKEY_set1_encoded_public_key(key.get(), reinterpret_cast<const unsigned char*>(point.data()),
+                       static_cast<size_t>(point.size()))
                     != 1)
                 return malformed("the public key is not a point on its curve");
             return DecodedKey { std::move(key), spki.whole.toByteArray(),
@@ -100,8 +100,8 @@ Result<DecodedKey> decodeKey(const der::Element& spki)
     const auto* p = reinterpret_cast<const unsigned char*>(spki.whole.data());
     ossl::PKey key { d2i_PUBKEY(nullptr, &p, spki.whole.size()) };
     if (!key)
-        return reject("malformed", QStringLiteral("The certificate request has no usable public key."),
-            ossl::drainErrors());
+        return reject(
+            "malformed", QStringLiteral("The certificate request has no usable public key."), ossl::drainErrors());
     // One key, one encoding: compressed points are re-encoded uncompressed (RFC 5480 2.2).
     if (EVP_PKEY_get_base_id(key.get()) == EVP_PKEY_EC)
         EVP_PKEY_set_utf8_string_param(key.get(), OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, "uncompressed");
@@ -201,8 +201,7 @@ Result<CheckedCsr> CsrCheck::check(
             algorithm = &a;
     }
     const bool paramsOk = algorithm
-        && (algFields.atEnd()
-            || (algorithm->rsa && algFields.next(der::Null).has_value() && algFields.atEnd()));
+        && (algFields.atEnd() || (algorithm->rsa && algFields.next(der::Null).has_value() && algFields.atEnd()));
     if (!algorithm || !paramsOk || signature->content.isEmpty() || signature->content[0] != 0)
         return reject("bad-signature",
             QStringLiteral("The certificate request is signed with an algorithm the station does not accept."));

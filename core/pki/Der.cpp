@@ -71,8 +71,7 @@ QByteArray certificateBundle(QList<QByteArray> certificates)
         if (c != 0)
             return c < 0;
         const QByteArray& longer = a.size() > b.size() ? a : b;
-        const bool longerHasNonZero
-            = std::any_of(longer.cbegin() + n, longer.cend(), [](char ch) { return ch != 0; });
+        const bool longerHasNonZero = std::any_of(longer.cbegin() + n, longer.cend(), [](char ch) { return ch != 0; });
         return a.size() < b.size() ? longerHasNonZero : false;
     });
     qsizetype total = 0;

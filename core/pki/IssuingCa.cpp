@@ -30,9 +30,9 @@ Result<QList<QByteArray>> checkIssuingCaChain(
     const QByteArray& caCert, const QList<QByteArray>& others, const QByteArray& tokenKey)
 {
     auto refuse = [](QString why, QString detail = {}) {
-        return fail(ErrorCode::BadInput, QStringLiteral("The CA certificate was not imported: %1. Nothing was changed.")
-                                             .arg(why),
-            std::move(detail), QStringLiteral("ca-import-refused"));
+        return fail(ErrorCode::BadInput,
+            QStringLiteral("The CA certificate was not imported: %1. Nothing was changed.").arg(why), std::move(detail),
+            QStringLiteral("ca-import-refused"));
     };
     auto cert = ossl::certFromDer(caCert);
     if (!cert)

@@ -298,7 +298,8 @@ Result<void> RecordStore::recordBatch(
                                       "result, reason) VALUES(?, ?, ?, ?, ?, ?, 'issued', '')"))
         && cert.prepare(QStringLiteral("INSERT INTO certificates(serial, device_serial, job_id, der, sha256, "
                                        "spki_sha256, state, issued_at) VALUES(?, ?, ?, ?, ?, ?, 'issued', ?)"))
-        && step.prepare(QStringLiteral("INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, ?, ?, ?, ?)"));
+        && step.prepare(
+            QStringLiteral("INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, ?, ?, ?, ?)"));
     if (!tx.active() || !prepared)
         return storeFail(QStringLiteral("start recording the batch"), db.lastError());
     auto run = [](QSqlQuery& q, const QVariantList& values) {
@@ -309,14 +310,15 @@ Result<void> RecordStore::recordBatch(
     for (const BatchIssued& b : issued) {
         if (!run(device, { b.deviceSerial, t, t })
             || !run(job, { b.deviceSerial, QStringLiteral("file:") + b.source, station, operatorName, t, t }))
-            return storeFail(QStringLiteral("record the batch"), device.lastError().isValid() ? device.lastError()
-                                                                                            : job.lastError());
+            return storeFail(QStringLiteral("record the batch"),
+                device.lastError().isValid() ? device.lastError() : job.lastError());
         const qint64 id = job.lastInsertId().toLongLong();
         if (!run(cert, { b.serialHex, b.deviceSerial, id, b.der, b.sha256, b.publicKeySha256, t }))
             return storeFail(QStringLiteral("record an issued certificate"), cert.lastError());
         if (!run(step, { id, QStringLiteral("check-csr"), QStringLiteral("done"), b.keyType, t })
-            || !run(step, { id, QStringLiteral("issue"), QStringLiteral("done"),
-                              QStringLiteral("certificate ") + b.serialHex, t })
+            || !run(step,
+                { id, QStringLiteral("issue"), QStringLiteral("done"), QStringLiteral("certificate ") + b.serialHex,
+                    t })
             || !run(step, { id, QStringLiteral("finish"), QStringLiteral("issued"), QString(QLatin1String("")), t }))
             return storeFail(QStringLiteral("record the batch"), step.lastError());
     }

@@ -1,6 +1,6 @@
+#include "pki/CertificateTemplate.h"
 #include "TestSupport.h"
 #include "pki/CertificateBuilder.h"
-#include "pki/CertificateTemplate.h"
 #include "pki/CsrCheck.h"
 #include "pki/Der.h"
 #include "pki/EvpSigner.h"

@@ -90,8 +90,8 @@ TEST_CASE("CA ceremony: keygen in the token, CSR to an upstream root, import of 
     REQUIRE(keygen.exitCode == 0);
     CHECK(readAll(dataDir + QStringLiteral("/station.ini")).contains("object=line-ca-2"));
     // The same label twice is refused: a key is never replaced by accident.
-    auto twice = ctl({ QStringLiteral("ca"), QStringLiteral("keygen"), QStringLiteral("--label"),
-        QStringLiteral("line-ca-2") });
+    auto twice = ctl(
+        { QStringLiteral("ca"), QStringLiteral("keygen"), QStringLiteral("--label"), QStringLiteral("line-ca-2") });
     CHECK(twice.exitCode == 2);
     CHECK(twice.err.contains("already holds a key"));
 
@@ -178,13 +178,14 @@ TEST_CASE("CA ceremony: keygen in the token, CSR to an upstream root, import of 
         const QJsonObject o = QJsonDocument::fromJson(show.out).object();
         CHECK(o[QStringLiteral("key")].toObject()[QStringLiteral("algorithm")].toString() == QLatin1String("EC-P384"));
         CHECK(o[QStringLiteral("key_matches_certificate")].toBool());
-        CHECK(o[QStringLiteral("key")].toObject()[QStringLiteral("attributes")].toObject()[QStringLiteral(
-                                                                                                "never_extractable")]
+        CHECK(o[QStringLiteral("key")]
+                  .toObject()[QStringLiteral("attributes")]
+                  .toObject()[QStringLiteral("never_extractable")]
                   .toBool());
 
         const QString devCert = tmp.filePath(QStringLiteral("dev.pem"));
-        auto issued = ctl({ QStringLiteral("issue"), QStringLiteral("--csr"), devCsr,
-            QStringLiteral("--device-serial"), QStringLiteral("CER-1"), QStringLiteral("--out"), devCert });
+        auto issued = ctl({ QStringLiteral("issue"), QStringLiteral("--csr"), devCsr, QStringLiteral("--device-serial"),
+            QStringLiteral("CER-1"), QStringLiteral("--out"), devCert });
         INFO(issued.err.toStdString());
         REQUIRE(issued.exitCode == 0);
         auto strict = test::run(QStringLiteral("openssl"),

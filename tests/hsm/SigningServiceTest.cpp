@@ -145,7 +145,8 @@ TEST_CASE("When the token is pulled mid-run, signing fails cleanly and resumes o
                     auto sig = (*signer)->signSha256("busy");
                     if (sig && verifies(t.spki, "busy", *sig))
                         ++good;
-                    else if (!sig && sig.error().code == ErrorCode::Hsm && sig.error().reason == QLatin1String("token-lost"))
+                    else if (!sig && sig.error().code == ErrorCode::Hsm
+                        && sig.error().reason == QLatin1String("token-lost"))
                         ++lost;
                     else
                         ++other;
@@ -177,8 +178,8 @@ TEST_CASE("A wrong PIN at unlock is refused and not kept for later")
 {
     test::FreshSoftHsm softhsm;
     {
-        auto token = hsm::Token::initialize(
-            QStringLiteral(IMPRINT_DEFAULT_PKCS11_MODULE), QStringLiteral("P"), secret("so-pin-1234"), secret("right-1"));
+        auto token = hsm::Token::initialize(QStringLiteral(IMPRINT_DEFAULT_PKCS11_MODULE), QStringLiteral("P"),
+            secret("so-pin-1234"), secret("right-1"));
         REQUIRE(token.has_value());
     }
     auto token = hsm::Token::open(QStringLiteral(IMPRINT_DEFAULT_PKCS11_MODULE), QStringLiteral("P"));

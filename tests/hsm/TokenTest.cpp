@@ -114,7 +114,9 @@ TEST_CASE("PKCS#11 URIs are parsed as RFC 7512 says")
     // Ids are written fully escaped, the form every reader (libp11's engine too) accepts.
     hsm::Pkcs11Uri withId;
     withId.token = QStringLiteral("T");
-    withId.id = QByteArray("\xb4" "BP", 3);
+    withId.id = QByteArray("\xb4"
+                           "BP",
+        3);
     CHECK(withId.toString() == QLatin1String("pkcs11:token=T;id=%B4%42%50"));
 
     CHECK_FALSE(hsm::Pkcs11Uri::parse(QStringLiteral("file:/x")).has_value());

@@ -16,7 +16,8 @@ TEST_CASE("The PIN dialog hands over what was typed, masked, and clears its fiel
         QTest::keyClicks(dialog.pinField(), QStringLiteral("4711-pin"));
         QTest::keyClick(dialog.pinField(), Qt::Key_Return);
     });
-    auto pin = dialog.askPin({ QStringLiteral("Imprint"), QStringLiteral("Careful: one more wrong PIN will lock the token.") });
+    auto pin = dialog.askPin(
+        { QStringLiteral("Imprint"), QStringLiteral("Careful: one more wrong PIN will lock the token.") });
     REQUIRE(pin.has_value());
     CHECK(QByteArray(pin->data(), pin->size()) == "4711-pin");
     CHECK(dialog.pinField()->text().isEmpty());
