@@ -21,31 +21,59 @@ DeviceLink::~DeviceLink()
     m_pending.clear();
 }
 
-void DeviceLink::call(const QString& op, const QCborMap& args, int timeoutMs, Reply reply)
+void DeviceLink::call(const QString& op, const QCborMap& args, int timeoutMs, Reply reply, int attempts)
 {
     const quint64 seq = m_nextSeq++;
     auto* timer = new QTimer(this);
     timer->setSingleShot(true);
-    connect(timer, &QTimer::timeout, this, [this, seq, op, timeoutMs] {
-        finish(seq,
-            fail(ErrorCode::Timeout,
-                QStringLiteral("The device did not answer \"%1\" within %2 s.").arg(op).arg(timeoutMs / 1000.0)));
-    });
-    m_pending.insert(seq, Pending { op, std::move(reply), timer });
+    connect(timer, &QTimer::timeout, this, [this, seq] { onTimeout(seq); });
+    const QByteArray frame = frame::encode(protocol::encode(protocol::Request { op, seq, args }));
+    m_pending.insert(seq, Pending { op, std::move(reply), timer, frame, std::max(1, attempts) - 1, timeoutMs, m_noise });
     timer->start(timeoutMs);
-    const QByteArray payload = protocol::encode(protocol::Request { op, seq, args });
-    m_transport->write(frame::encode(payload));
+    m_transport->write(frame);
+}
+
+void DeviceLink::onTimeout(quint64 seq)
+{
+    auto it = m_pending.find(seq);
+    if (it == m_pending.end())
+        return;
+    if (it->attemptsLeft > 0) {
+        --it->attemptsLeft;
+        it->timer->start(it->timeoutMs);
+        m_transport->write(it->frame);
+        return;
+    }
+    const int dropped = m_noise - it->noiseAtStart;
+    if (dropped > 0) {
+        finish(seq,
+            fail(ErrorCode::Protocol,
+                QStringLiteral("The device's answers to \"%1\" arrived damaged; %2 broken frame(s) or noise were "
+                               "dropped. Check the cable and the port settings.")
+                    .arg(it->op)
+                    .arg(dropped),
+                m_lastNoise, QStringLiteral("bad-frames")));
+        return;
+    }
+    finish(seq,
+        fail(ErrorCode::Timeout,
+            QStringLiteral("The device did not answer \"%1\" within %2 s.").arg(it->op).arg(it->timeoutMs / 1000.0),
+            {}, QStringLiteral("timeout")));
 }
 
 void DeviceLink::onBytes(const QByteArray& bytes)
 {
     for (auto& event : m_decoder.feed(bytes)) {
         if (!event.error.isEmpty()) {
+            ++m_noise;
+            m_lastNoise = event.error;
             emit protocolNoise(event.error);
             continue;
         }
         auto response = protocol::decodeResponse(event.payload);
         if (!response) {
+            ++m_noise;
+            m_lastNoise = response.error().text();
             emit protocolNoise(response.error().text());
             continue;
         }

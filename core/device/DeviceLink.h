@@ -29,8 +29,10 @@ public:
     DeviceTransport* transport() const { return m_transport; }
 
     /// Sends `op` and calls `reply` once: with the response body, the device's error,
-    /// a timeout, or the link's failure.
-    void call(const QString& op, const QCborMap& args, int timeoutMs, Reply reply);
+    /// a timeout, or the link's failure. A request with no answer within `timeoutMs` is
+    /// sent again, unchanged and with the same seq, up to `attempts` times in all: devices
+    /// answer a repeated seq from their last reply (PROTOCOL.md, "Repeats").
+    void call(const QString& op, const QCborMap& args, int timeoutMs, Reply reply, int attempts = 3);
 
 signals:
     /// A frame or message that was not a reply to anything, or broken framing.
@@ -41,7 +43,12 @@ private:
         QString op;
         Reply reply;
         QTimer* timer = nullptr;
+        QByteArray frame;
+        int attemptsLeft = 0;
+        int timeoutMs = 0;
+        int noiseAtStart = 0;
     };
+    void onTimeout(quint64 seq);
     void onBytes(const QByteArray& bytes);
     void finish(quint64 seq, Result<QCborMap> result);
     void failAll(const Error& error);
@@ -50,6 +57,8 @@ private:
     frame::Decoder m_decoder;
     QHash<quint64, Pending> m_pending;
     quint64 m_nextSeq = 1;
+    int m_noise = 0; ///< broken frames and noise seen so far
+    QString m_lastNoise;
 };
 
 } // namespace imprint::core

@@ -10,14 +10,14 @@ namespace imprint::core::frame {
 
 // Frame layout (all integers big-endian), see core/device/PROTOCOL.md:
 //   0  2  magic "IM" (0x49 0x4D)
-//   2  1  protocol version (1)
+//   2  1  protocol version (2)
 //   3  1  flags (0; reserved)
 //   4  4  payload length n (0 < n <= MaxPayload)
 //   8  n  payload: one CBOR map
 //   8+n 4 CRC-32 (IEEE 802.3, reflected, as zlib's crc32) over bytes 0 .. 8+n-1
 inline constexpr std::uint8_t Magic0 = 0x49;
 inline constexpr std::uint8_t Magic1 = 0x4D;
-inline constexpr std::uint8_t Version = 1;
+inline constexpr std::uint8_t Version = 2;
 inline constexpr qsizetype HeaderSize = 8;
 inline constexpr qsizetype TrailerSize = 4;
 inline constexpr qsizetype MaxPayload = 64 * 1024;

@@ -146,11 +146,16 @@ QCborMap identityToCbor(const DeviceIdentity& identity)
     m.insert(QStringLiteral("model"), identity.model);
     m.insert(QStringLiteral("firmware"), identity.firmware);
     m.insert(QStringLiteral("state"), identity.state);
+    m.insert(QStringLiteral("protocol"), identity.protocol);
     QCborArray keys;
     for (const auto& k : identity.keyTypes)
         keys.append(k);
-    m.insert(QStringLiteral("key-types"), keys);
-    m.insert(QStringLiteral("protocol"), Version);
+    QCborMap caps;
+    caps.insert(QStringLiteral("key-types"), keys);
+    caps.insert(QStringLiteral("keygen"), identity.canGenerateKey);
+    caps.insert(QStringLiteral("injection"), identity.canReceiveKey);
+    caps.insert(QStringLiteral("max-frame"), identity.maxFrame);
+    m.insert(QStringLiteral("capabilities"), caps);
     return m;
 }
 
@@ -171,11 +176,34 @@ Result<DeviceIdentity> identityFromCbor(const QCborMap& body)
         if (!(c.isLetterOrNumber() && c.unicode() < 128) && c != u'-' && c != u'_' && c != u'.')
             return bad(QStringLiteral("the device serial has a character other than A-Z, a-z, 0-9, '-', '_', '.'"));
     }
-    const QCborValue keys = body.value(QStringLiteral("key-types"));
-    if (!keys.isArray())
-        return bad(QStringLiteral("missing or invalid \"key-types\""));
+    static const QStringList states { state::Blank, state::Keyed, state::Certified, state::Locked };
+    if (!states.contains(id.state))
+        return bad(QStringLiteral("unknown device state \"%1\"").arg(id.state.left(32)));
+    const QCborValue version = body.value(QStringLiteral("protocol"));
+    if (!version.isInteger() || !SupportedVersions.contains(static_cast<int>(version.toInteger())))
+        return bad(QStringLiteral("the device chose protocol version %1, which the station does not speak")
+                .arg(version.isInteger() ? QString::number(version.toInteger()) : QStringLiteral("(none)")));
+    id.protocol = static_cast<int>(version.toInteger());
+    const QCborValue caps = body.value(QStringLiteral("capabilities"));
+    if (!caps.isMap())
+        return bad(QStringLiteral("missing or invalid \"capabilities\""));
+    const QCborMap c = caps.toMap();
+    const QCborValue keys = c.value(QStringLiteral("key-types"));
+    const QCborValue keygen = c.value(QStringLiteral("keygen"));
+    const QCborValue injection = c.value(QStringLiteral("injection"));
+    const QCborValue maxFrame = c.value(QStringLiteral("max-frame"));
+    if (!keys.isArray() || keys.toArray().size() > 16 || !keygen.isBool() || !injection.isBool()
+        || !maxFrame.isInteger())
+        return bad(QStringLiteral("\"capabilities\" lacks key-types, keygen, injection or max-frame"));
     for (const QCborValue& k : keys.toArray())
-        id.keyTypes << k.toString();
+        id.keyTypes << k.toString().left(32);
+    id.canGenerateKey = keygen.toBool();
+    id.canReceiveKey = injection.toBool();
+    if (maxFrame.toInteger() < 1024 || maxFrame.toInteger() > 65536)
+        return bad(QStringLiteral("\"max-frame\" must be between 1024 and 65536"));
+    id.maxFrame = static_cast<int>(maxFrame.toInteger());
+    if (!id.canGenerateKey && !id.canReceiveKey)
+        return bad(QStringLiteral("the device can neither make a key nor receive one"));
     return id;
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 
-// The station <-> device message layer, version 1. The one place that knows message
+// The station <-> device message layer, version 2. The one place that knows message
 // names and keys; core/device/PROTOCOL.md documents it for firmware authors.
 
 #include "Error.h"
@@ -8,11 +8,14 @@
 
 #include <QByteArray>
 #include <QCborMap>
+#include <QList>
 #include <QString>
 
 namespace imprint::core::protocol {
 
-inline constexpr int Version = 1;
+inline constexpr int Version = 2;
+/// Versions the station offers in identify, newest first.
+inline const QList<int> SupportedVersions { 2 };
 
 namespace op {
 inline const QString Identify = QStringLiteral("identify");
@@ -21,7 +24,31 @@ inline const QString InstallCertificate = QStringLiteral("install-cert");
 inline const QString ReadCertificate = QStringLiteral("read-cert");
 inline const QString SignChallenge = QStringLiteral("sign-challenge");
 inline const QString Lock = QStringLiteral("lock");
+inline const QString InjectBegin = QStringLiteral("inject-begin");
+inline const QString InjectKey = QStringLiteral("inject-key");
+inline const QString Reset = QStringLiteral("reset");
 } // namespace op
+
+/// Device states (PROTOCOL.md, "States").
+namespace state {
+inline const QString Blank = QStringLiteral("blank");
+inline const QString Keyed = QStringLiteral("keyed");
+inline const QString Certified = QStringLiteral("certified");
+inline const QString Locked = QStringLiteral("locked");
+} // namespace state
+
+/// Error codes a device answers with (PROTOCOL.md, "Errors").
+namespace error {
+inline const QString BadArgs = QStringLiteral("bad-args");
+inline const QString BadState = QStringLiteral("bad-state");
+inline const QString Locked = QStringLiteral("locked");
+inline const QString NoKey = QStringLiteral("no-key");
+inline const QString NoCertificate = QStringLiteral("no-cert");
+inline const QString Unsupported = QStringLiteral("unsupported");
+inline const QString Refused = QStringLiteral("refused");
+inline const QString Crypto = QStringLiteral("crypto");
+inline const QString Internal = QStringLiteral("internal");
+} // namespace error
 
 /// The bytes a device signs for sign-challenge: a fixed context string, then the nonce,
 /// so that the signature cannot be replayed as anything else.

@@ -21,9 +21,14 @@ Result<void> Registrar::recordStep(qint64 jobId, const QString& step, const QStr
     return m_store.recordStep(jobId, step, status, detail);
 }
 
-Result<Issuance> Registrar::issue(qint64 jobId, const DeviceIdentity& device, const QByteArray& csrDer)
+Result<Issuance> Registrar::issue(
+    qint64 jobId, const DeviceIdentity& device, const QByteArray& csrDer, const QByteArray& expectedKey)
 {
     auto checked = m_check.check(csrDer, device.serial, [this](const QString& key) { return m_store.keyOwner(key); });
+    if (checked && !expectedKey.isEmpty() && checked->publicKeyDer != expectedKey)
+        checked = fail(ErrorCode::CsrRejected,
+            QStringLiteral("The device answered with a request for another key than the one it was given."), {},
+            QStringLiteral("injected-key-mismatch"));
     if (!checked) {
         // A rejection is part of the device's story; a store failure here is secondary.
         (void)m_store.recordStep(jobId, QStringLiteral("check-csr"), QStringLiteral("rejected"),

@@ -29,7 +29,10 @@ public:
     [[nodiscard]] Result<void> recordStep(
         qint64 jobId, const QString& step, const QString& status, const QString& detail = {});
     /// Checks the request, issues, and commits the certificate before returning it.
-    [[nodiscard]] Result<Issuance> issue(qint64 jobId, const DeviceIdentity& device, const QByteArray& csrDer);
+    /// `expectedKey` (SubjectPublicKeyInfo), when given, is the key the station injected:
+    /// a request for any other key is refused (injected-key-mismatch).
+    [[nodiscard]] Result<Issuance> issue(
+        qint64 jobId, const DeviceIdentity& device, const QByteArray& csrDer, const QByteArray& expectedKey = {});
     [[nodiscard]] Result<void> certificateVerified(qint64 jobId, const QString& serialHex);
     [[nodiscard]] Result<void> finishJob(
         qint64 jobId, const QString& deviceSerial, JobOutcome outcome, const QString& reason);

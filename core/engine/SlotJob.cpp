@@ -1,6 +1,7 @@
 #include "engine/SlotJob.h"
 
 #include "device/DeviceLink.h"
+#include "device/KeyInjection.h"
 #include "device/Protocol.h"
 #include "engine/Station.h"
 #include "pki/OpenSsl.h"
@@ -20,12 +21,14 @@ constexpr qsizetype MaxCertBytes = 16 * 1024;
 constexpr qsizetype MaxSignatureBytes = 1024;
 } // namespace
 
-SlotJob::SlotJob(Station* station, int index, QString port, TransportFactory transport, QObject* parent)
+SlotJob::SlotJob(
+    Station* station, int index, QString port, TransportFactory transport, Timeouts timeouts, QObject* parent)
     : QObject(parent)
     , m_station(station)
     , m_index(index)
     , m_port(std::move(port))
     , m_transportFactory(std::move(transport))
+    , m_timeouts(timeouts)
 {
 }
 
@@ -109,7 +112,12 @@ void SlotJob::failWith(const Error& error)
 void SlotJob::identify()
 {
     setStep(Step::Identifying);
-    m_link->call(protocol::op::Identify, {}, m_timeouts.identifyMs, [this](Result<QCborMap> reply) {
+    QCborArray versions;
+    for (int v : protocol::SupportedVersions)
+        versions.append(v);
+    QCborMap args;
+    args.insert(QStringLiteral("versions"), versions);
+    m_link->call(protocol::op::Identify, args, m_timeouts.identifyMs, [this](Result<QCborMap> reply) {
         if (!reply)
             return failWith(reply.error());
         auto identity = protocol::identityFromCbor(*reply);
@@ -129,9 +137,17 @@ void SlotJob::identify()
                 if (!job)
                     return failWith(job.error());
                 m_jobId = *job;
-                generateKey();
+                // A device that makes its own P-256 key does; one that cannot receives one.
+                if (m_device.canGenerateKey && m_device.keyTypes.contains(QLatin1String("p256")))
+                    generateKey();
+                else if (m_device.canReceiveKey)
+                    injectKey();
+                else
+                    failWith(Error { ErrorCode::DeviceRefused,
+                        QStringLiteral("Device %1 can neither make a P-256 key nor receive one.").arg(m_device.serial),
+                        {}, QStringLiteral("unsupported") });
             });
-    });
+    }, m_timeouts.attempts);
 }
 
 void SlotJob::generateKey()
@@ -146,16 +162,46 @@ void SlotJob::generateKey()
         if (!csr)
             return failWith(csr.error());
         issue(*csr);
-    });
+    }, std::min(m_timeouts.attempts, 2));
 }
 
-void SlotJob::issue(const QByteArray& csr)
+void SlotJob::injectKey()
+{
+    setStep(Step::Keying);
+    m_link->call(protocol::op::InjectBegin, {}, m_timeouts.exchangeMs, [this](Result<QCborMap> reply) {
+        if (!reply)
+            return failWith(reply.error());
+        auto ephemeral = protocol::bytesField(*reply, QStringLiteral("ephemeral"), injection::PointSize);
+        if (!ephemeral)
+            return failWith(ephemeral.error());
+        // The device's private key exists in the station only inside sealNewKey.
+        auto sealed = injection::sealNewKey(*ephemeral, m_device.serial);
+        if (!sealed)
+            return failWith(sealed.error());
+        QCborMap args;
+        args.insert(QStringLiteral("ephemeral"), sealed->stationEphemeral);
+        args.insert(QStringLiteral("nonce"), sealed->nonce);
+        args.insert(QStringLiteral("ciphertext"), sealed->ciphertext);
+        m_link->call(protocol::op::InjectKey, args, m_timeouts.exchangeMs,
+            [this, expected = sealed->publicKey](Result<QCborMap> reply) {
+                if (!reply)
+                    return failWith(reply.error());
+                auto csr = protocol::bytesField(*reply, QStringLiteral("csr"), MaxCsrBytes);
+                if (!csr)
+                    return failWith(csr.error());
+                issue(*csr, expected);
+            },
+            m_timeouts.attempts);
+    }, m_timeouts.attempts);
+}
+
+void SlotJob::issue(const QByteArray& csr, const QByteArray& expectedKey)
 {
     setStep(Step::Issuing);
     const qint64 job = m_jobId;
     const DeviceIdentity device = m_device;
     m_station->submit<Result<Issuance>>(
-        this, [=](Registrar& r) { return r.issue(job, device, csr); },
+        this, [=](Registrar& r) { return r.issue(job, device, csr, expectedKey); },
         [this](Result<Issuance> issued) {
             if (!issued)
                 return failWith(issued.error());
@@ -179,7 +225,7 @@ void SlotJob::inject()
         if (!reply)
             return failWith(reply.error());
         readBack();
-    });
+    }, m_timeouts.attempts);
 }
 
 void SlotJob::readBack()
@@ -197,7 +243,7 @@ void SlotJob::readBack()
                                "given; it did not store it correctly."),
                 {}, QStringLiteral("readback-mismatch") });
         challenge();
-    });
+    }, m_timeouts.attempts);
 }
 
 void SlotJob::challenge()
@@ -233,7 +279,7 @@ void SlotJob::challenge()
                     return failWith(r.error());
                 lock();
             });
-    });
+    }, m_timeouts.attempts);
 }
 
 void SlotJob::lock()
@@ -252,7 +298,7 @@ void SlotJob::lock()
                 m_link->transport()->close();
                 setStep(Step::Passed);
             });
-    });
+    }, m_timeouts.attempts);
 }
 
 } // namespace imprint::core

@@ -15,6 +15,15 @@ class DeviceLink;
 class DeviceTransport;
 class Station;
 
+/// How long a slot waits for each kind of answer; key generation on a real secure element
+/// can take many seconds.
+struct StepTimeouts {
+    int identifyMs = 5000;
+    int keygenMs = 60000;
+    int exchangeMs = 10000;
+    int attempts = 3; ///< sends of one request before giving up (same seq; devices answer repeats)
+};
+
 /// One fixture slot working through the pipeline for the device on it:
 /// connect -> identify -> key -> check and issue -> inject -> verify -> lock.
 class SlotJob : public QObject {
@@ -36,14 +45,10 @@ public:
 
     using TransportFactory = std::function<DeviceTransport*()>;
 
-    /// Per-step timeouts; key generation on a real secure element can take many seconds.
-    struct Timeouts {
-        int identifyMs = 5000;
-        int keygenMs = 60000;
-        int exchangeMs = 10000;
-    };
+    using Timeouts = StepTimeouts;
 
-    SlotJob(Station* station, int index, QString port, TransportFactory transport, QObject* parent = nullptr);
+    SlotJob(Station* station, int index, QString port, TransportFactory transport, Timeouts timeouts = {},
+        QObject* parent = nullptr);
     ~SlotJob() override;
 
     void start();
@@ -74,7 +79,8 @@ private:
     void failWith(const Error& error);
     void identify();
     void generateKey();
-    void issue(const QByteArray& csr);
+    void injectKey();
+    void issue(const QByteArray& csr, const QByteArray& expectedKey = {});
     void inject();
     void readBack();
     void challenge();

@@ -2,6 +2,7 @@
 
 #include "Error.h"
 #include "engine/Registrar.h"
+#include "engine/SlotJob.h"
 
 #include <QList>
 #include <QObject>
@@ -34,6 +35,8 @@ public:
 
     const QList<SlotJob*>& slotJobs() const { return m_slots; }
     const QString& operatorName() const { return m_operator; }
+    /// Timeouts and repeats for the slots added from now on.
+    void setTimeouts(const SlotJob::Timeouts& timeouts) { m_timeouts = timeouts; }
 
     /// Runs `work` on the Registrar's thread, then `done` on this thread, but only while
     /// `context` is alive. The one way slots reach the HSM and the store.
@@ -59,6 +62,7 @@ signals:
 
 private:
     QString m_operator;
+    SlotJob::Timeouts m_timeouts;
     QThread m_thread;
     QObject* m_worker = nullptr; ///< lives on m_thread; context for queued work
     std::unique_ptr<Registrar> m_registrar;

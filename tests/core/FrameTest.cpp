@@ -33,7 +33,7 @@ TEST_CASE("A frame round-trips through the decoder")
     const QByteArray payload("\xa1\x62op\x68identify", 12);
     const QByteArray wire = frame::encode(payload);
     CHECK(wire.size() == frame::HeaderSize + payload.size() + frame::TrailerSize);
-    CHECK(wire.startsWith("IM\x01\x00"));
+    CHECK(wire.startsWith("IM\x02\x00"));
     frame::Decoder d;
     auto events = d.feed(wire);
     REQUIRE(payloads(events) == QList<QByteArray> { payload });
@@ -71,7 +71,7 @@ TEST_CASE("Noise before a frame is skipped and reported")
 
 TEST_CASE("A header announcing an oversized payload is dropped without waiting for it")
 {
-    QByteArray huge("IM\x01\x00\x7f\xff\xff\xff", 8);
+    QByteArray huge("IM\x02\x00\x7f\xff\xff\xff", 8);
     frame::Decoder d;
     auto events = d.feed(huge + frame::encode("after"));
     CHECK(payloads(events) == QList<QByteArray> { "after" });
@@ -79,12 +79,12 @@ TEST_CASE("A header announcing an oversized payload is dropped without waiting f
     CHECK(d.buffered() == 0);
 }
 
-TEST_CASE("A frame of another protocol version is refused")
+TEST_CASE("A frame of another protocol version (the first, 1) is refused")
 {
-    QByteArray v2 = frame::encode("x");
-    v2[2] = 2;
+    QByteArray v1 = frame::encode("x");
+    v1[2] = 1;
     frame::Decoder d;
-    auto events = d.feed(v2);
+    auto events = d.feed(v1);
     CHECK(payloads(events).isEmpty());
     CHECK(errors(events) >= 1);
 }

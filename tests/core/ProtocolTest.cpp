@@ -1,7 +1,16 @@
 #include "device/Protocol.h"
 #include "device/Frame.h"
 
+#include "device/KeyInjection.h"
+#include "pki/CertificateBuilder.h"
+#include "pki/EvpSigner.h"
+#include "pki/IssuingCa.h"
+
 #include <QCborArray>
+#include <QFile>
+#include <QSet>
+
+#include <cstdio>
 #include <QCborValue>
 
 #include <catch2/catch.hpp>
@@ -87,11 +96,152 @@ TEST_CASE("Byte fields are bounded")
     CHECK_FALSE(protocol::bytesField(m, QStringLiteral("cert"), 100).has_value());
 }
 
-TEST_CASE("The worked example in PROTOCOL.md is what the station sends")
+namespace {
+
+/// The ```frame blocks of PROTOCOL.md, as bytes.
+QList<QByteArray> documentedFrames()
 {
-    // core/device/PROTOCOL.md, "Worked example": identify with seq 1.
-    const QByteArray documented = QByteArray::fromHex("494d010000000012a2626f70686964656e7469667963736571"
-                                                      "01eb8a7d4a");
-    const QByteArray wire = frame::encode(protocol::encode(protocol::Request { protocol::op::Identify, 1, {} }));
-    CHECK(wire.toHex() == documented.toHex());
+    QFile doc(QStringLiteral(IMPRINT_SOURCE_DIR "/core/device/PROTOCOL.md"));
+    REQUIRE(doc.open(QIODevice::ReadOnly));
+    QList<QByteArray> frames;
+    bool inFrame = false;
+    QByteArray hex;
+    for (const QByteArray& line : doc.readAll().split('\n')) {
+        if (line.startsWith("```frame")) {
+            inFrame = true;
+            hex.clear();
+        } else if (inFrame && line.startsWith("```")) {
+            inFrame = false;
+            frames << QByteArray::fromHex(hex);
+        } else if (inFrame) {
+            const qsizetype comment = line.indexOf('#');
+            hex += (comment < 0 ? line : line.left(comment)).simplified().replace(' ', "");
+        }
+    }
+    return frames;
 }
+
+} // namespace
+
+TEST_CASE("Every worked example in PROTOCOL.md is a good frame holding a valid message")
+{
+    const QList<QByteArray> frames = documentedFrames();
+    REQUIRE(frames.size() >= 18);
+    QSet<QString> ops;
+    int responses = 0;
+    for (const QByteArray& wire : frames) {
+        frame::Decoder d;
+        auto events = d.feed(wire);
+        REQUIRE(events.size() == 1);
+        INFO(events.first().error.toStdString());
+        REQUIRE(events.first().error.isEmpty());
+        CHECK(d.buffered() == 0);
+        auto request = protocol::decodeRequest(events.first().payload);
+        if (request) {
+            ops.insert(request->op);
+            continue;
+        }
+        auto response = protocol::decodeResponse(events.first().payload);
+        REQUIRE(response.has_value());
+        ++responses;
+        if (response->ok && response->body.contains(QStringLiteral("capabilities")))
+            CHECK(protocol::identityFromCbor(response->body).has_value());
+    }
+    CHECK(ops
+        == QSet<QString> { protocol::op::Identify, protocol::op::GenerateKey, protocol::op::InjectBegin,
+            protocol::op::InjectKey, protocol::op::InstallCertificate, protocol::op::ReadCertificate,
+            protocol::op::SignChallenge, protocol::op::Lock, protocol::op::Reset });
+    CHECK(responses >= 9);
+}
+
+// Prints the worked examples for PROTOCOL.md: imprint's own encoder, real keys and
+// certificates. Hidden; run by hand: test_protocol "[.examples]".
+TEST_CASE("Print the worked examples", "[.examples]")
+{
+    auto print = [](const char* title, const QByteArray& payload) {
+        const QByteArray wire = frame::encode(payload);
+        QByteArray out = QByteArray(title) + "\n\n```frame\n";
+        for (qsizetype i = 0; i < wire.size(); i += 16)
+            out += wire.mid(i, 16).toHex(' ') + '\n';
+        out += "```\n\n";
+        std::fputs(out.constData(), stdout);
+    };
+    auto request = [&](const char* title, const QString& op, quint64 seq, const QCborMap& args) {
+        print(title, protocol::encode(protocol::Request { op, seq, args }));
+    };
+    auto response = [&](const char* title, quint64 seq, const QCborMap& body) {
+        print(title, protocol::encode(protocol::Response { seq, true, {}, {}, body }));
+    };
+    DeviceIdentity id;
+    id.serial = QStringLiteral("SN-0001");
+    id.model = QStringLiteral("Sensor 9");
+    id.firmware = QStringLiteral("1.4.2");
+    id.state = protocol::state::Blank;
+    id.keyTypes = { QStringLiteral("p256") };
+    id.canGenerateKey = true;
+    id.canReceiveKey = true;
+    request("identify, station:", protocol::op::Identify, 1, { { QStringLiteral("versions"), QCborArray { 2 } } });
+    response("identify, device:", 1, protocol::identityToCbor(id));
+
+    auto key = EvpSigner::generateP256();
+    REQUIRE(key.has_value());
+    auto csr = makeRequest({ { QStringLiteral("serialNumber"), id.serial } }, key->key(), *key);
+    REQUIRE(csr.has_value());
+    request("generate-key, station:", protocol::op::GenerateKey, 2,
+        { { QStringLiteral("key-type"), QStringLiteral("p256") } });
+    response("generate-key, device:", 2, { { QStringLiteral("csr"), *csr } });
+
+    auto eph = injection::makeEphemeral();
+    REQUIRE(eph.has_value());
+    request("inject-begin, station:", protocol::op::InjectBegin, 2, {});
+    response("inject-begin, device:", 2, { { QStringLiteral("ephemeral"), eph->point } });
+    auto sealed = injection::sealNewKey(eph->point, id.serial);
+    REQUIRE(sealed.has_value());
+    request("inject-key, station:", protocol::op::InjectKey, 3,
+        { { QStringLiteral("ephemeral"), sealed->stationEphemeral }, { QStringLiteral("nonce"), sealed->nonce },
+            { QStringLiteral("ciphertext"), sealed->ciphertext } });
+    response("inject-key, device (a request for the injected key):", 3, { { QStringLiteral("csr"), *csr } });
+
+    auto caKey = EvpSigner::generateP256();
+    REQUIRE(caKey.has_value());
+    auto caName = makeName({ { QStringLiteral("CN"), QStringLiteral("Example Issuing CA") } });
+    CertificateBuilder b;
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    b.subject(caName->get()).publicKey(caKey->key()).validity(now, now.addYears(10));
+    b.extension(NID_basic_constraints, "critical,CA:TRUE").extension(NID_subject_key_identifier, "hash");
+    REQUIRE(b.randomSerial().has_value());
+    auto caCert = b.sign(*caKey);
+    REQUIRE(caCert.has_value());
+    const QByteArray caDer = ossl::certToDer(caCert->get());
+    auto signer = std::make_shared<EvpSigner>(std::move(*caKey));
+    auto ca = IssuingCa::create(signer, { caDer });
+    REQUIRE(ca.has_value());
+    auto tmpl = ca->prepare(CertificateProfile::idevid());
+    auto cert = ca->issue(*tmpl, id, key->publicKey());
+    REQUIRE(cert.has_value());
+    request("install-cert, station:", protocol::op::InstallCertificate, 4,
+        { { QStringLiteral("cert"), cert->der }, { QStringLiteral("chain"), QCborArray { caDer } } });
+    response("install-cert, device:", 4, {});
+    request("read-cert, station:", protocol::op::ReadCertificate, 5, {});
+    response("read-cert, device:", 5, { { QStringLiteral("cert"), cert->der } });
+    const QByteArray nonce = QByteArray::fromHex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+    request("sign-challenge, station:", protocol::op::SignChallenge, 6, { { QStringLiteral("challenge"), nonce } });
+    auto sig = key->signSha256(QByteArray(protocol::ChallengeContext) + nonce);
+    response("sign-challenge, device:", 6, { { QStringLiteral("signature"), *sig } });
+    request("lock, station:", protocol::op::Lock, 7, {});
+    response("lock, device:", 7, {});
+    request("reset, station (refused: the device is locked):", protocol::op::Reset, 8, {});
+    print("reset, device:",
+        protocol::encode(protocol::Response {
+            8, false, protocol::error::Locked, QStringLiteral("a locked device cannot be reset"), {} }));
+}
+
+TEST_CASE("The first worked example in PROTOCOL.md is what the station sends")
+{
+    // core/device/PROTOCOL.md, "Worked examples": identify with seq 1, offering version 2.
+    const QByteArray wire = frame::encode(protocol::encode(
+        protocol::Request { protocol::op::Identify, 1, { { QStringLiteral("versions"), QCborArray { 2 } } } }));
+    REQUIRE_FALSE(documentedFrames().isEmpty());
+    CHECK(wire.toHex() == documentedFrames().first().toHex());
+}
+

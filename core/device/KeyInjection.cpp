@@ -1,0 +1,197 @@
+#include "device/KeyInjection.h"
+
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/kdf.h>
+#include <openssl/rand.h>
+
+namespace imprint::core::injection {
+
+namespace {
+
+using KdfCtx = std::unique_ptr<EVP_KDF_CTX, ossl::Deleter<EVP_KDF_CTX_free>>;
+using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, ossl::Deleter<EVP_CIPHER_CTX_free>>;
+using Group = std::unique_ptr<EC_GROUP, ossl::Deleter<EC_GROUP_free>>;
+using Point = std::unique_ptr<EC_POINT, ossl::Deleter<EC_POINT_free>>;
+using BnCtx = std::unique_ptr<BN_CTX, ossl::Deleter<BN_CTX_free>>;
+
+std::unexpected<Error> cryptoFail(const QString& message)
+{
+    return ossl::cryptoFail(message);
+}
+
+/// A P-256 key from an uncompressed point and, optionally, its private scalar.
+Result<ossl::PKey> p256Key(const QByteArray& point, const BIGNUM* priv = nullptr)
+{
+    if (point.size() != PointSize || point[0] != 0x04)
+        return fail(ErrorCode::Protocol, QStringLiteral("A one-time key is not an uncompressed P-256 point."));
+    OSSL_PARAM params[4];
+    int n = 0;
+    params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>("prime256v1"), 0);
+    params[n++] = OSSL_PARAM_construct_octet_string(
+        OSSL_PKEY_PARAM_PUB_KEY, const_cast<char*>(point.constData()), static_cast<size_t>(point.size()));
+    unsigned char scalar[ScalarSize];
+    if (priv) {
+        if (BN_bn2nativepad(priv, scalar, sizeof scalar) != sizeof scalar)
+            return cryptoFail(QStringLiteral("A private scalar does not fit P-256."));
+        params[n++] = OSSL_PARAM_construct_BN(OSSL_PKEY_PARAM_PRIV_KEY, scalar, sizeof scalar);
+    }
+    params[n] = OSSL_PARAM_construct_end();
+    ossl::PKeyCtx ctx { EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr) };
+    EVP_PKEY* key = nullptr;
+    const int ok = ctx && EVP_PKEY_fromdata_init(ctx.get()) == 1
+        && EVP_PKEY_fromdata(ctx.get(), &key, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params) == 1;
+    OPENSSL_cleanse(scalar, sizeof scalar);
+    if (!ok)
+        return fail(ErrorCode::Protocol, QStringLiteral("A one-time key is not a point on P-256."),
+            ossl::drainErrors());
+    return ossl::PKey { key };
+}
+
+QByteArray encodedPoint(EVP_PKEY* key)
+{
+    unsigned char buf[PointSize];
+    size_t len = 0;
+    if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, buf, sizeof buf, &len) != 1)
+        return {};
+    return QByteArray(reinterpret_cast<const char*>(buf), static_cast<qsizetype>(len));
+}
+
+/// ECDH, then HKDF-SHA256(salt = device point || station point, info = Info || serial).
+Result<Secret> sessionKey(EVP_PKEY* own, EVP_PKEY* peer, const QByteArray& devicePoint,
+    const QByteArray& stationPoint, const QString& serial)
+{
+    ossl::PKeyCtx dh { EVP_PKEY_CTX_new(own, nullptr) };
+    unsigned char z[32];
+    size_t zLen = sizeof z;
+    if (!dh || EVP_PKEY_derive_init(dh.get()) != 1 || EVP_PKEY_derive_set_peer(dh.get(), peer) != 1
+        || EVP_PKEY_derive(dh.get(), z, &zLen) != 1)
+        return cryptoFail(QStringLiteral("The key agreement failed."));
+
+    std::unique_ptr<EVP_KDF, ossl::Deleter<EVP_KDF_free>> kdf { EVP_KDF_fetch(nullptr, "HKDF", nullptr) };
+    KdfCtx kctx { kdf ? EVP_KDF_CTX_new(kdf.get()) : nullptr };
+    QByteArray salt = devicePoint + stationPoint;
+    QByteArray info = QByteArray(Info) + serial.toUtf8();
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>("SHA256"), 0),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, z, zLen),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, salt.data(), static_cast<size_t>(salt.size())),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info.data(), static_cast<size_t>(info.size())),
+        OSSL_PARAM_construct_end(),
+    };
+    QByteArray key(32, Qt::Uninitialized);
+    const bool ok
+        = kctx && EVP_KDF_derive(kctx.get(), reinterpret_cast<unsigned char*>(key.data()), 32, params) == 1;
+    OPENSSL_cleanse(z, sizeof z);
+    Secret out(std::move(key));
+    if (!ok)
+        return cryptoFail(QStringLiteral("The key derivation failed."));
+    return out;
+}
+
+} // namespace
+
+Result<Ephemeral> makeEphemeral()
+{
+    ossl::PKey key { EVP_EC_gen("P-256") };
+    if (!key)
+        return cryptoFail(QStringLiteral("Could not make a one-time key."));
+    QByteArray point = encodedPoint(key.get());
+    if (point.size() != PointSize)
+        return cryptoFail(QStringLiteral("Could not encode a one-time key."));
+    return Ephemeral { std::move(key), std::move(point) };
+}
+
+Result<Sealed> sealNewKey(const QByteArray& deviceEphemeral, const QString& deviceSerial)
+{
+    auto peer = p256Key(deviceEphemeral);
+    if (!peer)
+        return std::unexpected(peer.error());
+    auto mine = makeEphemeral();
+    if (!mine)
+        return std::unexpected(mine.error());
+    auto key = sessionKey(mine->key.get(), peer->get(), deviceEphemeral, mine->point, deviceSerial);
+    if (!key)
+        return std::unexpected(key.error());
+
+    ossl::PKey deviceKey { EVP_EC_gen("P-256") };
+    BIGNUM* d = nullptr;
+    if (!deviceKey || EVP_PKEY_get_bn_param(deviceKey.get(), OSSL_PKEY_PARAM_PRIV_KEY, &d) != 1)
+        return cryptoFail(QStringLiteral("Could not make the device key."));
+    unsigned char scalar[ScalarSize];
+    const bool padded = BN_bn2binpad(d, scalar, sizeof scalar) == sizeof scalar;
+    BN_clear_free(d);
+
+    Sealed out;
+    out.stationEphemeral = mine->point;
+    out.publicKey = ossl::publicKeyDer(deviceKey.get());
+    out.nonce = QByteArray(NonceSize, Qt::Uninitialized);
+    out.ciphertext = QByteArray(ScalarSize + TagSize, Qt::Uninitialized);
+    const QByteArray aad = deviceSerial.toUtf8();
+    auto* ct = reinterpret_cast<unsigned char*>(out.ciphertext.data());
+    CipherCtx ctx { EVP_CIPHER_CTX_new() };
+    int len = 0, finalLen = 0;
+    const bool ok = padded
+        && RAND_bytes(reinterpret_cast<unsigned char*>(out.nonce.data()), static_cast<int>(NonceSize)) == 1 && ctx
+        && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, reinterpret_cast<const unsigned char*>(key->data()),
+               reinterpret_cast<const unsigned char*>(out.nonce.constData()))
+            == 1
+        && EVP_EncryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(aad.constData()),
+               static_cast<int>(aad.size()))
+            == 1
+        && EVP_EncryptUpdate(ctx.get(), ct, &len, scalar, sizeof scalar) == 1
+        && EVP_EncryptFinal_ex(ctx.get(), ct + len, &finalLen) == 1
+        && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, TagSize, ct + ScalarSize) == 1;
+    // The station's copy of the device's private key ends here.
+    OPENSSL_cleanse(scalar, sizeof scalar);
+    if (!ok)
+        return cryptoFail(QStringLiteral("Could not seal the device key."));
+    return out;
+}
+
+Result<ossl::PKey> openSealedKey(const Ephemeral& ephemeral, const QString& deviceSerial,
+    const QByteArray& stationEphemeral, const QByteArray& nonce, const QByteArray& ciphertext)
+{
+    if (nonce.size() != NonceSize || ciphertext.size() != ScalarSize + TagSize)
+        return fail(ErrorCode::Protocol, QStringLiteral("The sealed key has the wrong size."));
+    auto peer = p256Key(stationEphemeral);
+    if (!peer)
+        return std::unexpected(peer.error());
+    auto key = sessionKey(ephemeral.key.get(), peer->get(), ephemeral.point, stationEphemeral, deviceSerial);
+    if (!key)
+        return std::unexpected(key.error());
+    const QByteArray aad = deviceSerial.toUtf8();
+    const auto* ct = reinterpret_cast<const unsigned char*>(ciphertext.constData());
+    unsigned char scalar[ScalarSize + 16];
+    CipherCtx ctx { EVP_CIPHER_CTX_new() };
+    int len = 0, finalLen = 0;
+    const bool ok = ctx
+        && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, reinterpret_cast<const unsigned char*>(key->data()),
+               reinterpret_cast<const unsigned char*>(nonce.constData()))
+            == 1
+        && EVP_DecryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(aad.constData()),
+               static_cast<int>(aad.size()))
+            == 1
+        && EVP_DecryptUpdate(ctx.get(), scalar, &len, ct, ScalarSize) == 1
+        && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, TagSize, const_cast<unsigned char*>(ct + ScalarSize))
+            == 1
+        && EVP_DecryptFinal_ex(ctx.get(), scalar + len, &finalLen) == 1;
+    if (!ok) {
+        OPENSSL_cleanse(scalar, sizeof scalar);
+        return fail(ErrorCode::Crypto, QStringLiteral("The sealed key does not open: tampered, or not for this device."));
+    }
+    // The public point d*G, computed here so the key pair is whole.
+    Group group { EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1) };
+    ossl::BigNum d { BN_bin2bn(scalar, ScalarSize, nullptr) };
+    OPENSSL_cleanse(scalar, sizeof scalar);
+    Point pub { group ? EC_POINT_new(group.get()) : nullptr };
+    BnCtx bn { BN_CTX_new() };
+    unsigned char point[PointSize];
+    if (!d || !pub || !bn || EC_POINT_mul(group.get(), pub.get(), d.get(), nullptr, nullptr, bn.get()) != 1
+        || EC_POINT_point2oct(group.get(), pub.get(), POINT_CONVERSION_UNCOMPRESSED, point, sizeof point, bn.get())
+            != PointSize)
+        return cryptoFail(QStringLiteral("The injected key is not a P-256 key."));
+    return p256Key(QByteArray(reinterpret_cast<const char*>(point), PointSize), d.get());
+}
+
+} // namespace imprint::core::injection
