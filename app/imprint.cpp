@@ -62,6 +62,7 @@ int main(int argc, char** argv)
         return 2;
     }
     core::Station station(p.value(op));
+    station.setTimeouts(ctx->config.timeouts);
     if (auto r = station.start(ctx->registrarFactory()); !r) {
         err << "imprint: " << r.error().text() << Qt::endl;
         return 2;

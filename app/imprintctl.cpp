@@ -143,6 +143,7 @@ int cmdProvision(const QStringList& args)
     if (!ctx)
         return report(ctx.error());
     core::Station station(p.value(op));
+    station.setTimeouts(ctx->config.timeouts);
     if (auto r = station.start(ctx->registrarFactory()); !r)
         return report(r.error());
 

@@ -9,6 +9,8 @@
 #include <QSettings>
 #include <QStandardPaths>
 
+#include <optional>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -95,6 +97,26 @@ Result<StationConfig> DataDir::loadConfig() const
                 .arg(configFile()));
     if (c.stationName.isEmpty())
         c.stationName = QStringLiteral("station");
+    auto timeout = [&s](const char* key, int fallback, int lowest, int highest) -> std::optional<int> {
+        const QVariant v = s.value(QLatin1String(key));
+        if (!v.isValid())
+            return fallback;
+        bool ok = false;
+        const int n = v.toInt(&ok);
+        if (!ok || n < lowest || n > highest)
+            return std::nullopt;
+        return n;
+    };
+    const auto identify = timeout("timeouts/identify-ms", c.timeouts.identifyMs, 100, 600000);
+    const auto keygen = timeout("timeouts/keygen-ms", c.timeouts.keygenMs, 100, 3600000);
+    const auto exchange = timeout("timeouts/exchange-ms", c.timeouts.exchangeMs, 100, 600000);
+    const auto attempts = timeout("timeouts/attempts", c.timeouts.attempts, 1, 10);
+    if (!identify || !keygen || !exchange || !attempts)
+        return fail(ErrorCode::BadInput,
+            QStringLiteral("The settings file %1 has a timeout out of range ([timeouts]: identify-ms, exchange-ms "
+                           "100-600000, keygen-ms 100-3600000, attempts 1-10).")
+                .arg(configFile()));
+    c.timeouts = StepTimeouts { *identify, *keygen, *exchange, *attempts };
     return c;
 }
 

@@ -2,6 +2,7 @@
 
 #include "Error.h"
 #include "Secret.h"
+#include "engine/StepTimeouts.h"
 
 #include <QList>
 #include <QString>
@@ -15,6 +16,7 @@ struct StationConfig {
     QString modulePath; ///< PKCS#11 module
     QString keyUri; ///< PKCS#11 URI of the issuing CA key
     QString softhsmConf; ///< SOFTHSM2_CONF for the embedded token, or empty for another module
+    StepTimeouts timeouts;
 };
 
 /// The data directory: where the token (SoftHSM2), the database and the CA files live.

@@ -45,13 +45,14 @@ void DeviceLink::onTimeout(quint64 seq)
         return;
     }
     const int dropped = m_noise - it->noiseAtStart;
-    if (dropped > 0) {
+    // Part of a frame waiting in the decoder is damage too: an answer cut short.
+    if (dropped > 0 || m_decoder.buffered() > 0) {
         finish(seq,
             fail(ErrorCode::Protocol,
-                QStringLiteral("The device's answers to \"%1\" arrived damaged; %2 broken frame(s) or noise were "
-                               "dropped. Check the cable and the port settings.")
+                QStringLiteral("The device's answers to \"%1\" arrived damaged (%2 broken or incomplete frame(s)). "
+                               "Check the cable and the port settings.")
                     .arg(it->op)
-                    .arg(dropped),
+                    .arg(dropped + (m_decoder.buffered() > 0 ? 1 : 0)),
                 m_lastNoise, QStringLiteral("bad-frames")));
         return;
     }

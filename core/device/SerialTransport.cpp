@@ -45,7 +45,10 @@ void SerialTransport::onError(QSerialPort::SerialPortError error)
 {
     if (error == QSerialPort::NoError || error == QSerialPort::TimeoutError)
         return;
-    const bool gone = error == QSerialPort::ResourceError || error == QSerialPort::DeviceNotFoundError;
+    // Once the port is open, any failure means the device went away: a pulled USB-serial
+    // adapter gives ResourceError, a hung-up pty an ioctl or read error.
+    const bool gone = error == QSerialPort::ResourceError || error == QSerialPort::DeviceNotFoundError
+        || (m_port.isOpen() && error != QSerialPort::PermissionError && error != QSerialPort::OpenError);
     Error e { gone ? ErrorCode::Disconnected : ErrorCode::Io,
         gone ? QStringLiteral("The device on %1 is gone (unplugged or switched off).").arg(m_path)
              : QStringLiteral("The serial port %1 failed.").arg(m_path),

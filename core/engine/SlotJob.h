@@ -3,6 +3,7 @@
 #include "Error.h"
 #include "device/DeviceIdentity.h"
 #include "engine/Registrar.h"
+#include "engine/StepTimeouts.h"
 
 #include <QElapsedTimer>
 #include <QObject>
@@ -14,15 +15,6 @@ namespace imprint::core {
 class DeviceLink;
 class DeviceTransport;
 class Station;
-
-/// How long a slot waits for each kind of answer; key generation on a real secure element
-/// can take many seconds.
-struct StepTimeouts {
-    int identifyMs = 5000;
-    int keygenMs = 60000;
-    int exchangeMs = 10000;
-    int attempts = 3; ///< sends of one request before giving up (same seq; devices answer repeats)
-};
 
 /// One fixture slot working through the pipeline for the device on it:
 /// connect -> identify -> key -> check and issue -> inject -> verify -> lock.

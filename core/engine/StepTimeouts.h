@@ -1,0 +1,14 @@
+#pragma once
+
+namespace imprint::core {
+
+/// How long a slot waits for each kind of answer, and how often it asks; key generation
+/// on a real secure element can take many seconds. Kept in station.ini, [timeouts].
+struct StepTimeouts {
+    int identifyMs = 5000;
+    int keygenMs = 60000;
+    int exchangeMs = 10000;
+    int attempts = 3; ///< sends of one request before giving up (same seq; devices answer repeats)
+};
+
+} // namespace imprint::core

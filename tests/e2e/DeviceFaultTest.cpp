@@ -1,0 +1,165 @@
+// Every way the simulated device can misbehave, over real ptys: each fault ends its slot
+// with its documented code, nothing hangs, and no such device is recorded as passed or
+// holds a verified certificate. Timeouts are shortened in station.ini so the run is quick.
+
+#include "TestSupport.h"
+
+#include <QElapsedTimer>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSettings>
+#include <QTemporaryDir>
+
+#include <catch2/catch.hpp>
+
+using namespace imprint;
+
+namespace {
+
+const QString Ctl = QStringLiteral(IMPRINT_CTL);
+
+QList<QJsonObject> jsonLines(const QByteArray& out)
+{
+    QList<QJsonObject> objects;
+    for (const QByteArray& line : out.split('\n')) {
+        if (!line.trimmed().isEmpty())
+            objects << QJsonDocument::fromJson(line).object();
+    }
+    return objects;
+}
+
+/// An initialised station whose slots give up quickly.
+QString quickStation(const QTemporaryDir& tmp)
+{
+    const QString dataDir = tmp.filePath(QStringLiteral("station"));
+    REQUIRE(test::run(Ctl, { QStringLiteral("init"), QStringLiteral("--data-dir"), dataDir }).exitCode == 0);
+    QSettings s(dataDir + QStringLiteral("/station.ini"), QSettings::IniFormat);
+    s.setValue(QStringLiteral("timeouts/identify-ms"), 700);
+    s.setValue(QStringLiteral("timeouts/keygen-ms"), 1500);
+    s.setValue(QStringLiteral("timeouts/exchange-ms"), 700);
+    s.setValue(QStringLiteral("timeouts/attempts"), 2);
+    s.sync();
+    return dataDir;
+}
+
+/// The device's record, or an empty object when the station never identified it.
+QJsonObject record(const QString& dataDir, const QString& serial)
+{
+    auto r = test::run(Ctl,
+        { QStringLiteral("show"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--device-serial"), serial,
+            QStringLiteral("--json") });
+    if (r.exitCode == 3)
+        return {};
+    REQUIRE(r.exitCode == 0);
+    return QJsonDocument::fromJson(r.out).object();
+}
+
+} // namespace
+
+TEST_CASE("Each device fault ends its slot with its documented code, and nothing unproven passes")
+{
+    QTemporaryDir tmp;
+    const QString dataDir = quickStation(tmp);
+
+    struct Case {
+        const char* fault;
+        const char* code;
+        int certificates; // recorded afterwards (issued, never verified)
+    };
+    const Case cases[] = {
+        { "no-reply", "timeout", 0 },
+        { "disconnect-at:generate-key", "disconnected", 0 },
+        { "disconnect-at:install-cert", "disconnected", 1 },
+        { "corrupt-frame", "bad-frames", 0 },
+        { "truncated-frame", "bad-frames", 0 },
+        { "oversized-frame", "bad-frames", 0 },
+        { "bad-csr-signature", "bad-signature", 0 },
+        { "csr-other-serial", "serial-mismatch", 0 },
+        { "refuse-cert", "refused", 1 },
+        { "readback-mismatch", "readback-mismatch", 1 },
+        { "bad-challenge", "challenge-failed", 1 },
+    };
+    for (const Case& c : cases) {
+        DYNAMIC_SECTION(c.fault)
+        {
+            const QString serial = QStringLiteral("F-%1").arg(QString::fromLatin1(c.fault).section(u':', -1));
+            test::DevSim sim({ QStringLiteral("--serial"), serial, QStringLiteral("--fault"),
+                QString::fromLatin1(c.fault) });
+            QElapsedTimer timer;
+            timer.start();
+            auto prov = test::run(Ctl,
+                QStringList {
+                    QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--json") }
+                    + sim.portArgs());
+            INFO(prov.err.toStdString());
+            CHECK(prov.exitCode == 1);
+            CHECK(timer.elapsed() < 20000); // nothing hangs (the station gave up on its own)
+            const auto results = jsonLines(prov.out);
+            REQUIRE(results.size() == 1);
+            CHECK(results.first()[QStringLiteral("status")].toString() == QLatin1String("failed"));
+            CHECK(results.first()[QStringLiteral("code")].toString() == QLatin1String(c.code));
+            CHECK_FALSE(results.first()[QStringLiteral("reason")].toString().isEmpty());
+
+            const QJsonObject device = record(dataDir, serial);
+            CHECK(device[QStringLiteral("status")].toString() != QLatin1String("passed"));
+            const QJsonArray certs = device[QStringLiteral("certificates")].toArray();
+            CHECK(certs.size() == c.certificates);
+            for (const auto& cert : certs)
+                CHECK(cert.toObject()[QStringLiteral("state")].toString() == QLatin1String("issued"));
+        }
+    }
+}
+
+TEST_CASE("Two devices with one key (a broken RNG): the second is refused as key-reused")
+{
+    QTemporaryDir tmp;
+    const QString dataDir = quickStation(tmp);
+    test::DevSim sim({ QStringLiteral("--count"), QStringLiteral("2"), QStringLiteral("--serial-prefix"),
+        QStringLiteral("RNG"), QStringLiteral("--fault"), QStringLiteral("same-key") });
+    // One at a time, so which one comes second is known.
+    auto first = test::run(Ctl,
+        { QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--json"),
+            QStringLiteral("--port"), sim.ports().at(0) });
+    CHECK(first.exitCode == 0);
+    auto second = test::run(Ctl,
+        { QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--json"),
+            QStringLiteral("--port"), sim.ports().at(1) });
+    CHECK(second.exitCode == 1);
+    const auto results = jsonLines(second.out);
+    REQUIRE(results.size() == 1);
+    CHECK(results.first()[QStringLiteral("code")].toString() == QLatin1String("key-reused"));
+    CHECK(record(dataDir, QStringLiteral("RNG-0002"))[QStringLiteral("certificates")].toArray().isEmpty());
+}
+
+TEST_CASE("Noise on the line and injected keys: the station gets through")
+{
+    QTemporaryDir tmp;
+    const QString dataDir = quickStation(tmp);
+    SECTION("a flood of garbage before every answer is skipped")
+    {
+        test::DevSim sim({ QStringLiteral("--serial"), QStringLiteral("NOISY-1"), QStringLiteral("--fault"),
+            QStringLiteral("garbage-flood") });
+        auto prov = test::run(Ctl,
+            QStringList { QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--json") }
+                + sim.portArgs());
+        INFO(prov.err.toStdString());
+        CHECK(prov.exitCode == 0);
+    }
+    SECTION("a device that cannot make keys receives one, sealed, and proves it holds it")
+    {
+        test::DevSim sim({ QStringLiteral("--count"), QStringLiteral("2"), QStringLiteral("--serial-prefix"),
+            QStringLiteral("INJ"), QStringLiteral("--key-mode"), QStringLiteral("inject") });
+        auto prov = test::run(Ctl,
+            QStringList { QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--json") }
+                + sim.portArgs());
+        INFO(prov.err.toStdString());
+        CHECK(prov.exitCode == 0);
+        for (const QJsonObject& r : jsonLines(prov.out))
+            CHECK(r[QStringLiteral("status")].toString() == QLatin1String("passed"));
+        const QJsonObject device = record(dataDir, QStringLiteral("INJ-0001"));
+        CHECK(device[QStringLiteral("status")].toString() == QLatin1String("passed"));
+        CHECK(device[QStringLiteral("certificates")].toArray().first().toObject()[QStringLiteral("state")].toString()
+            == QLatin1String("verified"));
+    }
+}
