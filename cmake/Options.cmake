@@ -2,6 +2,7 @@
 option(IMPRINT_BUILD_TESTS "Build the test suite" ON)
 option(IMPRINT_WARNINGS_AS_ERRORS "Treat compiler warnings as errors (CI)" OFF)
 option(IMPRINT_SANITIZERS "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
+option(IMPRINT_FUZZ "Build only core and the libFuzzer targets (needs clang)" OFF)
 
 find_program(CCACHE_PROGRAM ccache)
 if(CCACHE_PROGRAM)

@@ -17,6 +17,16 @@ if(IMPRINT_SANITIZERS)
   target_link_options(imprint_sanitizers INTERFACE -fsanitize=address,undefined)
 endif()
 
+# libFuzzer: coverage for the library, the fuzzer's main for the targets (tests/fuzz).
+if(IMPRINT_FUZZ)
+  # Clang 16 implements what libstdc++ 12's <expected> needs (P0848) but still announces
+  # __cpp_concepts 201907, which hides std::expected; announce what it does.
+  target_compile_options(imprint_sanitizers INTERFACE -U__cpp_concepts -D__cpp_concepts=202002L)
+  target_compile_options(imprint_sanitizers INTERFACE
+    -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(imprint_sanitizers INTERFACE -fsanitize=address,undefined)
+endif()
+
 add_library(imprint_project_flags INTERFACE)
 target_link_libraries(imprint_project_flags INTERFACE
   imprint_warnings imprint_hardening imprint_sanitizers)
