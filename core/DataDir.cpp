@@ -111,12 +111,13 @@ Result<StationConfig> DataDir::loadConfig() const
     const auto keygen = timeout("timeouts/keygen-ms", c.timeouts.keygenMs, 100, 3600000);
     const auto exchange = timeout("timeouts/exchange-ms", c.timeouts.exchangeMs, 100, 600000);
     const auto attempts = timeout("timeouts/attempts", c.timeouts.attempts, 1, 10);
-    if (!identify || !keygen || !exchange || !attempts)
+    const auto reconnect = timeout("timeouts/reconnect-ms", c.timeouts.reconnectMs, 0, 3600000);
+    if (!identify || !keygen || !exchange || !attempts || !reconnect)
         return fail(ErrorCode::BadInput,
             QStringLiteral("The settings file %1 has a timeout out of range ([timeouts]: identify-ms, exchange-ms "
-                           "100-600000, keygen-ms 100-3600000, attempts 1-10).")
+                           "100-600000, keygen-ms 100-3600000, attempts 1-10, reconnect-ms 0-3600000).")
                 .arg(configFile()));
-    c.timeouts = StepTimeouts { *identify, *keygen, *exchange, *attempts };
+    c.timeouts = StepTimeouts { *identify, *keygen, *exchange, *attempts, *reconnect };
     return c;
 }
 

@@ -58,6 +58,14 @@ Result<void> Registrar::certificateVerified(qint64 jobId, const QString& serialH
         jobId, QStringLiteral("verify"), QStringLiteral("done"), QStringLiteral("read back and challenge signed"));
 }
 
+Result<void> Registrar::certificateSuperseded(qint64 jobId, const QString& serialHex, const QString& why)
+{
+    if (auto r = m_store.setCertificateState(serialHex, QStringLiteral("superseded")); !r)
+        return r;
+    return m_store.recordStep(
+        jobId, QStringLiteral("supersede"), QStringLiteral("done"), QStringLiteral("certificate %1: %2").arg(serialHex, why));
+}
+
 Result<void> Registrar::finishJob(qint64 jobId, const QString& deviceSerial, JobOutcome outcome, const QString& reason)
 {
     return m_store.finishJob(jobId, deviceSerial, outcome, reason);

@@ -34,6 +34,8 @@ public:
     [[nodiscard]] Result<Issuance> issue(
         qint64 jobId, const DeviceIdentity& device, const QByteArray& csrDer, const QByteArray& expectedKey = {});
     [[nodiscard]] Result<void> certificateVerified(qint64 jobId, const QString& serialHex);
+    /// Issued, never shipped: the device no longer has the certified key.
+    [[nodiscard]] Result<void> certificateSuperseded(qint64 jobId, const QString& serialHex, const QString& why);
     [[nodiscard]] Result<void> finishJob(
         qint64 jobId, const QString& deviceSerial, JobOutcome outcome, const QString& reason);
 

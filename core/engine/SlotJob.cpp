@@ -7,6 +7,7 @@
 #include "pki/OpenSsl.h"
 
 #include <QCborArray>
+#include <QTimer>
 #include <QLoggingCategory>
 
 #include <openssl/rand.h>
@@ -45,6 +46,7 @@ QString SlotJob::stepName(Step step)
     case Step::Injecting: return QStringLiteral("installing certificate");
     case Step::Verifying: return QStringLiteral("verifying");
     case Step::Locking: return QStringLiteral("locking");
+    case Step::Reconnecting: return QStringLiteral("waiting for the device to come back");
     case Step::Passed: return QStringLiteral("PASS");
     case Step::Failed: return QStringLiteral("FAIL");
     }
@@ -67,16 +69,123 @@ void SlotJob::start()
     m_issued = {};
     m_failure.clear();
     m_failureCode.clear();
+    m_resuming = false;
     m_elapsed.start();
+    setStep(Step::Connecting);
+    openLink();
+}
 
+void SlotJob::openLink()
+{
+    if (m_link)
+        m_link->deleteLater(); // may be inside one of its callbacks
     m_link = new DeviceLink(m_transportFactory(), this);
-    connect(m_link->transport(), &DeviceTransport::opened, this, &SlotJob::identify);
+    connect(m_link->transport(), &DeviceTransport::opened, this, [this] { m_resuming ? resume() : identify(); });
     // A broken link with no call in flight (e.g. open failed) still ends the job.
-    connect(m_link->transport(), &DeviceTransport::failed, this, [this](const Error& e) { failWith(e); });
+    connect(m_link->transport(), &DeviceTransport::failed, this, [this](const Error& e) {
+        if (m_step == Step::Reconnecting)
+            return; // not back yet; the poll tries again
+        failWith(e);
+    });
     connect(m_link, &DeviceLink::protocolNoise, this,
         [this](const QString& what) { qCWarning(IMPRINT_SLOT) << m_port << "protocol noise:" << what; });
-    setStep(Step::Connecting);
     m_link->transport()->open();
+}
+
+void SlotJob::waitForReturn(const Error& why)
+{
+    m_awayReason = why;
+    m_away.start();
+    m_resuming = true;
+    if (m_link)
+        m_link->transport()->close();
+    if (m_jobId != 0) {
+        const qint64 job = m_jobId;
+        m_station->submit<Result<void>>(
+            this, [=](Registrar& r) { return r.recordStep(job, QStringLiteral("disconnect"), QStringLiteral("waiting"), why.message); },
+            [](Result<void>) {});
+    }
+    setStep(Step::Reconnecting);
+    if (!m_returnPoll) {
+        m_returnPoll = new QTimer(this);
+        m_returnPoll->setInterval(300);
+        connect(m_returnPoll, &QTimer::timeout, this, [this] {
+            if (m_step != Step::Reconnecting) {
+                m_returnPoll->stop();
+                return;
+            }
+            if (m_away.elapsed() > m_timeouts.reconnectMs) {
+                m_returnPoll->stop();
+                Error gone = m_awayReason;
+                gone.message += QStringLiteral(" It did not come back within %1 s.").arg(m_timeouts.reconnectMs / 1000.0);
+                m_resuming = false;
+                return failNow(gone);
+            }
+            openLink();
+        });
+    }
+    m_returnPoll->start();
+}
+
+void SlotJob::resume()
+{
+    m_returnPoll->stop();
+    setStep(Step::Identifying);
+    QCborArray versions;
+    for (int v : protocol::SupportedVersions)
+        versions.append(v);
+    QCborMap args;
+    args.insert(QStringLiteral("versions"), versions);
+    m_link->call(protocol::op::Identify, args, m_timeouts.identifyMs, [this](Result<QCborMap> reply) {
+        if (!reply)
+            return failWith(reply.error());
+        auto identity = protocol::identityFromCbor(*reply);
+        if (!identity)
+            return failWith(identity.error());
+        if (identity->serial != m_device.serial)
+            return failWith(Error { ErrorCode::DeviceRefused,
+                QStringLiteral("Device %1 went away and %2 came back in its place; the job for %1 ends here.")
+                    .arg(m_device.serial, identity->serial),
+                {}, QStringLiteral("device-swapped") });
+        m_device = *identity;
+        const qint64 job = m_jobId;
+        const QString state = m_device.state;
+        m_station->submit<Result<void>>(
+            this, [=](Registrar& r) { return r.recordStep(job, QStringLiteral("reconnect"), QStringLiteral("done"), QStringLiteral("device is ") + state); },
+            [](Result<void>) {});
+        // Where the device is decides where the job goes on.
+        if (m_issued.certificate.der.isEmpty())
+            return rekey();
+        if (state == protocol::state::Certified || state == protocol::state::Locked)
+            return readBack();
+        if (state == protocol::state::Keyed)
+            return inject(); // refused if the key is not the certified one: see inject()
+        supersede(QStringLiteral("the device came back blank"));
+    }, m_timeouts.attempts);
+}
+
+void SlotJob::rekey()
+{
+    if (m_device.canGenerateKey && m_device.keyTypes.contains(QLatin1String("p256")))
+        generateKey();
+    else
+        injectKey();
+}
+
+void SlotJob::supersede(const QString& why)
+{
+    // Issued, never shipped: the certificate stays on record as superseded, and the
+    // device gets a new key and a new certificate.
+    const qint64 job = m_jobId;
+    const QString serial = m_issued.certificate.serialHex;
+    m_issued = {};
+    m_station->submit<Result<void>>(
+        this, [=](Registrar& r) { return r.certificateSuperseded(job, serial, why); },
+        [this](Result<void> r) {
+            if (!r)
+                return failWith(r.error());
+            rekey();
+        });
 }
 
 void SlotJob::retry()
@@ -86,6 +195,17 @@ void SlotJob::retry()
 }
 
 void SlotJob::failWith(const Error& error)
+{
+    if (isFinished())
+        return;
+    // A device that went away mid-job may come back: wait for it instead of failing.
+    if (error.code == ErrorCode::Disconnected && m_timeouts.reconnectMs > 0 && !m_device.serial.isEmpty()
+        && m_step != Step::Connecting && m_step != Step::Reconnecting)
+        return waitForReturn(error);
+    failNow(error);
+}
+
+void SlotJob::failNow(const Error& error)
 {
     if (isFinished())
         return;
@@ -137,6 +257,8 @@ void SlotJob::identify()
                 if (!job)
                     return failWith(job.error());
                 m_jobId = *job;
+                if (m_step == Step::Reconnecting)
+                    return; // resume() picks up from here
                 // A device that makes its own P-256 key does; one that cannot receives one.
                 if (m_device.canGenerateKey && m_device.keyTypes.contains(QLatin1String("p256")))
                     generateKey();
@@ -206,7 +328,7 @@ void SlotJob::issue(const QByteArray& csr, const QByteArray& expectedKey)
             if (!issued)
                 return failWith(issued.error());
             m_issued = std::move(*issued);
-            if (isFinished()) // unplugged while the certificate was being made
+            if (isFinished() || m_step == Step::Reconnecting) // unplugged while it was being made
                 return;
             inject();
         });
@@ -222,6 +344,8 @@ void SlotJob::inject()
         chain.append(c);
     args.insert(QStringLiteral("chain"), chain);
     m_link->call(protocol::op::InstallCertificate, args, m_timeouts.exchangeMs, [this](Result<QCborMap> reply) {
+        if (!reply && m_resuming && reply.error().reason == protocol::error::BadArgs)
+            return supersede(QStringLiteral("the device came back with another key"));
         if (!reply)
             return failWith(reply.error());
         readBack();
@@ -277,6 +401,8 @@ void SlotJob::challenge()
             [this](Result<void> r) {
                 if (!r)
                     return failWith(r.error());
+                if (m_step == Step::Reconnecting)
+                    return;
                 lock();
             });
     }, m_timeouts.attempts);

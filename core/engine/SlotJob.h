@@ -7,6 +7,7 @@
 
 #include <QElapsedTimer>
 #include <QObject>
+#include <QTimer>
 
 #include <functional>
 
@@ -18,6 +19,10 @@ class Station;
 
 /// One fixture slot working through the pipeline for the device on it:
 /// connect -> identify -> key -> check and issue -> inject -> verify -> lock.
+/// A device that goes away mid-way is waited for (StepTimeouts::reconnectMs); when the same
+/// device comes back the job resumes where the device is: a certificate it already holds is
+/// verified, one issued for the key it still has is installed again, and one for a key it
+/// no longer has is marked superseded and a new key is made.
 class SlotJob : public QObject {
     Q_OBJECT
 public:
@@ -30,6 +35,7 @@ public:
         Injecting,
         Verifying,
         Locking,
+        Reconnecting,
         Passed,
         Failed
     };
@@ -69,6 +75,12 @@ signals:
 private:
     void setStep(Step step);
     void failWith(const Error& error);
+    void failNow(const Error& error);
+    void openLink();
+    void waitForReturn(const Error& why);
+    void resume();
+    void rekey();
+    void supersede(const QString& why);
     void identify();
     void generateKey();
     void injectKey();
@@ -93,6 +105,10 @@ private:
     QString m_failureCode;
     Step m_failedStep = Step::Waiting;
     QElapsedTimer m_elapsed;
+    QElapsedTimer m_away; ///< since the device went away
+    Error m_awayReason { ErrorCode::Disconnected, {}, {}, {} };
+    QTimer* m_returnPoll = nullptr;
+    bool m_resuming = false;
 };
 
 } // namespace imprint::core

@@ -9,6 +9,7 @@ struct StepTimeouts {
     int keygenMs = 60000;
     int exchangeMs = 10000;
     int attempts = 3; ///< sends of one request before giving up (same seq; devices answer repeats)
+    int reconnectMs = 30000; ///< how long a slot waits for a device that went away to come back (0: not at all)
 };
 
 } // namespace imprint::core

@@ -39,6 +39,7 @@ QString quickStation(const QTemporaryDir& tmp)
     s.setValue(QStringLiteral("timeouts/keygen-ms"), 1500);
     s.setValue(QStringLiteral("timeouts/exchange-ms"), 700);
     s.setValue(QStringLiteral("timeouts/attempts"), 2);
+    s.setValue(QStringLiteral("timeouts/reconnect-ms"), 800);
     s.sync();
     return dataDir;
 }
@@ -161,5 +162,59 @@ TEST_CASE("Noise on the line and injected keys: the station gets through")
         CHECK(device[QStringLiteral("status")].toString() == QLatin1String("passed"));
         CHECK(device[QStringLiteral("certificates")].toArray().first().toObject()[QStringLiteral("state")].toString()
             == QLatin1String("verified"));
+    }
+}
+
+TEST_CASE("A device that goes away and comes back is resumed where it is")
+{
+    QTemporaryDir tmp;
+    const QString dataDir = quickStation(tmp);
+    QSettings(dataDir + QStringLiteral("/station.ini"), QSettings::IniFormat)
+        .setValue(QStringLiteral("timeouts/reconnect-ms"), 5000);
+
+    struct Case {
+        const char* at;
+        bool blank; // comes back reflashed, its key gone
+        int superseded;
+    };
+    const Case cases[] = {
+        { "generate-key", false, 0 }, // nothing issued yet: a key is made again
+        { "install-cert", false, 0 }, // issued for the key it still has: installed again
+        { "sign-challenge", false, 0 }, // certificate on the device: verified
+        { "read-cert", true, 1 }, // came back without the key: superseded, new key, new certificate
+    };
+    for (const Case& c : cases) {
+        DYNAMIC_SECTION(c.at << (c.blank ? " (comes back blank)" : ""))
+        {
+            const QString serial = QStringLiteral("BACK-%1").arg(QString::fromLatin1(c.at));
+            QStringList args { QStringLiteral("--serial"), serial, QStringLiteral("--fault"),
+                QStringLiteral("disconnect-at:") + QString::fromLatin1(c.at), QStringLiteral("--come-back-ms"),
+                QStringLiteral("600"), QStringLiteral("--link-dir"), tmp.path() };
+            if (c.blank)
+                args << QStringLiteral("--come-back-blank");
+            test::DevSim sim(args);
+            REQUIRE(sim.ports().first() == tmp.filePath(serial));
+            auto prov = test::run(Ctl,
+                QStringList {
+                    QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--json") }
+                    + sim.portArgs());
+            INFO(prov.out.toStdString() + prov.err.toStdString());
+            CHECK(prov.exitCode == 0);
+            const QJsonObject device = record(dataDir, serial);
+            CHECK(device[QStringLiteral("status")].toString() == QLatin1String("passed"));
+            int verified = 0, superseded = 0;
+            for (const auto& cert : device[QStringLiteral("certificates")].toArray()) {
+                const QString state = cert.toObject()[QStringLiteral("state")].toString();
+                verified += state == QLatin1String("verified");
+                superseded += state == QLatin1String("superseded");
+            }
+            CHECK(verified == 1);
+            CHECK(superseded == c.superseded);
+            QStringList steps;
+            for (const auto& step : device[QStringLiteral("steps")].toArray())
+                steps << step.toObject()[QStringLiteral("step")].toString();
+            CHECK(steps.contains(QStringLiteral("disconnect")));
+            CHECK(steps.contains(QStringLiteral("reconnect")));
+        }
     }
 }
