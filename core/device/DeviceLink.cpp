@@ -28,7 +28,8 @@ void DeviceLink::call(const QString& op, const QCborMap& args, int timeoutMs, Re
     timer->setSingleShot(true);
     connect(timer, &QTimer::timeout, this, [this, seq] { onTimeout(seq); });
     const QByteArray frame = frame::encode(protocol::encode(protocol::Request { op, seq, args }));
-    m_pending.insert(seq, Pending { op, std::move(reply), timer, frame, std::max(1, attempts) - 1, timeoutMs, m_noise });
+    m_pending.insert(
+        seq, Pending { op, std::move(reply), timer, frame, std::max(1, attempts) - 1, timeoutMs, m_noise });
     timer->start(timeoutMs);
     m_transport->write(frame);
 }
@@ -58,8 +59,8 @@ void DeviceLink::onTimeout(quint64 seq)
     }
     finish(seq,
         fail(ErrorCode::Timeout,
-            QStringLiteral("The device did not answer \"%1\" within %2 s.").arg(it->op).arg(it->timeoutMs / 1000.0),
-            {}, QStringLiteral("timeout")));
+            QStringLiteral("The device did not answer \"%1\" within %2 s.").arg(it->op).arg(it->timeoutMs / 1000.0), {},
+            QStringLiteral("timeout")));
 }
 
 void DeviceLink::onBytes(const QByteArray& bytes)

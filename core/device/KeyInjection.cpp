@@ -43,8 +43,8 @@ Result<ossl::PKey> p256Key(const QByteArray& point, const BIGNUM* priv = nullptr
         && EVP_PKEY_fromdata(ctx.get(), &key, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params) == 1;
     OPENSSL_cleanse(scalar, sizeof scalar);
     if (!ok)
-        return fail(ErrorCode::Protocol, QStringLiteral("A one-time key is not a point on P-256."),
-            ossl::drainErrors());
+        return fail(
+            ErrorCode::Protocol, QStringLiteral("A one-time key is not a point on P-256."), ossl::drainErrors());
     return ossl::PKey { key };
 }
 
@@ -58,8 +58,8 @@ QByteArray encodedPoint(EVP_PKEY* key)
 }
 
 /// ECDH, then HKDF-SHA256(salt = device point || station point, info = Info || serial).
-Result<Secret> sessionKey(EVP_PKEY* own, EVP_PKEY* peer, const QByteArray& devicePoint,
-    const QByteArray& stationPoint, const QString& serial)
+Result<Secret> sessionKey(
+    EVP_PKEY* own, EVP_PKEY* peer, const QByteArray& devicePoint, const QByteArray& stationPoint, const QString& serial)
 {
     ossl::PKeyCtx dh { EVP_PKEY_CTX_new(own, nullptr) };
     unsigned char z[32];
@@ -80,8 +80,7 @@ Result<Secret> sessionKey(EVP_PKEY* own, EVP_PKEY* peer, const QByteArray& devic
         OSSL_PARAM_construct_end(),
     };
     QByteArray key(32, Qt::Uninitialized);
-    const bool ok
-        = kctx && EVP_KDF_derive(kctx.get(), reinterpret_cast<unsigned char*>(key.data()), 32, params) == 1;
+    const bool ok = kctx && EVP_KDF_derive(kctx.get(), reinterpret_cast<unsigned char*>(key.data()), 32, params) == 1;
     OPENSSL_cleanse(z, sizeof z);
     Secret out(std::move(key));
     if (!ok)
@@ -133,7 +132,8 @@ Result<Sealed> sealNewKey(const QByteArray& deviceEphemeral, const QString& devi
     int len = 0, finalLen = 0;
     const bool ok = padded
         && RAND_bytes(reinterpret_cast<unsigned char*>(out.nonce.data()), static_cast<int>(NonceSize)) == 1 && ctx
-        && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, reinterpret_cast<const unsigned char*>(key->data()),
+        && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr,
+               reinterpret_cast<const unsigned char*>(key->data()),
                reinterpret_cast<const unsigned char*>(out.nonce.constData()))
             == 1
         && EVP_EncryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(aad.constData()),
@@ -166,7 +166,8 @@ Result<ossl::PKey> openSealedKey(const Ephemeral& ephemeral, const QString& devi
     CipherCtx ctx { EVP_CIPHER_CTX_new() };
     int len = 0, finalLen = 0;
     const bool ok = ctx
-        && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, reinterpret_cast<const unsigned char*>(key->data()),
+        && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr,
+               reinterpret_cast<const unsigned char*>(key->data()),
                reinterpret_cast<const unsigned char*>(nonce.constData()))
             == 1
         && EVP_DecryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(aad.constData()),
@@ -178,7 +179,8 @@ Result<ossl::PKey> openSealedKey(const Ephemeral& ephemeral, const QString& devi
         && EVP_DecryptFinal_ex(ctx.get(), scalar + len, &finalLen) == 1;
     if (!ok) {
         OPENSSL_cleanse(scalar, sizeof scalar);
-        return fail(ErrorCode::Crypto, QStringLiteral("The sealed key does not open: tampered, or not for this device."));
+        return fail(
+            ErrorCode::Crypto, QStringLiteral("The sealed key does not open: tampered, or not for this device."));
     }
     // The public point d*G, computed here so the key pair is whole.
     Group group { EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1) };

@@ -182,7 +182,7 @@ Result<DeviceIdentity> identityFromCbor(const QCborMap& body)
     const QCborValue version = body.value(QStringLiteral("protocol"));
     if (!version.isInteger() || !SupportedVersions.contains(static_cast<int>(version.toInteger())))
         return bad(QStringLiteral("the device chose protocol version %1, which the station does not speak")
-                .arg(version.isInteger() ? QString::number(version.toInteger()) : QStringLiteral("(none)")));
+                       .arg(version.isInteger() ? QString::number(version.toInteger()) : QStringLiteral("(none)")));
     id.protocol = static_cast<int>(version.toInteger());
     const QCborValue caps = body.value(QStringLiteral("capabilities"));
     if (!caps.isMap())

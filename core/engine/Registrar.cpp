@@ -62,8 +62,8 @@ Result<void> Registrar::certificateSuperseded(qint64 jobId, const QString& seria
 {
     if (auto r = m_store.setCertificateState(serialHex, QStringLiteral("superseded")); !r)
         return r;
-    return m_store.recordStep(
-        jobId, QStringLiteral("supersede"), QStringLiteral("done"), QStringLiteral("certificate %1: %2").arg(serialHex, why));
+    return m_store.recordStep(jobId, QStringLiteral("supersede"), QStringLiteral("done"),
+        QStringLiteral("certificate %1: %2").arg(serialHex, why));
 }
 
 Result<void> Registrar::finishJob(qint64 jobId, const QString& deviceSerial, JobOutcome outcome, const QString& reason)

@@ -7,8 +7,8 @@
 #include "pki/OpenSsl.h"
 
 #include <QCborArray>
-#include <QTimer>
 #include <QLoggingCategory>
+#include <QTimer>
 
 #include <openssl/rand.h>
 
@@ -102,7 +102,10 @@ void SlotJob::waitForReturn(const Error& why)
     if (m_jobId != 0) {
         const qint64 job = m_jobId;
         m_station->submit<Result<void>>(
-            this, [=](Registrar& r) { return r.recordStep(job, QStringLiteral("disconnect"), QStringLiteral("waiting"), why.message); },
+            this,
+            [=](Registrar& r) {
+                return r.recordStep(job, QStringLiteral("disconnect"), QStringLiteral("waiting"), why.message);
+            },
             [](Result<void>) {});
     }
     setStep(Step::Reconnecting);
@@ -117,7 +120,8 @@ void SlotJob::waitForReturn(const Error& why)
             if (m_away.elapsed() > m_timeouts.reconnectMs) {
                 m_returnPoll->stop();
                 Error gone = m_awayReason;
-                gone.message += QStringLiteral(" It did not come back within %1 s.").arg(m_timeouts.reconnectMs / 1000.0);
+                gone.message
+                    += QStringLiteral(" It did not come back within %1 s.").arg(m_timeouts.reconnectMs / 1000.0);
                 m_resuming = false;
                 return failNow(gone);
             }
@@ -136,32 +140,39 @@ void SlotJob::resume()
         versions.append(v);
     QCborMap args;
     args.insert(QStringLiteral("versions"), versions);
-    m_link->call(protocol::op::Identify, args, m_timeouts.identifyMs, [this](Result<QCborMap> reply) {
-        if (!reply)
-            return failWith(reply.error());
-        auto identity = protocol::identityFromCbor(*reply);
-        if (!identity)
-            return failWith(identity.error());
-        if (identity->serial != m_device.serial)
-            return failWith(Error { ErrorCode::DeviceRefused,
-                QStringLiteral("Device %1 went away and %2 came back in its place; the job for %1 ends here.")
-                    .arg(m_device.serial, identity->serial),
-                {}, QStringLiteral("device-swapped") });
-        m_device = *identity;
-        const qint64 job = m_jobId;
-        const QString state = m_device.state;
-        m_station->submit<Result<void>>(
-            this, [=](Registrar& r) { return r.recordStep(job, QStringLiteral("reconnect"), QStringLiteral("done"), QStringLiteral("device is ") + state); },
-            [](Result<void>) {});
-        // Where the device is decides where the job goes on.
-        if (m_issued.certificate.der.isEmpty())
-            return rekey();
-        if (state == protocol::state::Certified || state == protocol::state::Locked)
-            return readBack();
-        if (state == protocol::state::Keyed)
-            return inject(); // refused if the key is not the certified one: see inject()
-        supersede(QStringLiteral("the device came back blank"));
-    }, m_timeouts.attempts);
+    m_link->call(
+        protocol::op::Identify, args, m_timeouts.identifyMs,
+        [this](Result<QCborMap> reply) {
+            if (!reply)
+                return failWith(reply.error());
+            auto identity = protocol::identityFromCbor(*reply);
+            if (!identity)
+                return failWith(identity.error());
+            if (identity->serial != m_device.serial)
+                return failWith(Error { ErrorCode::DeviceRefused,
+                    QStringLiteral("Device %1 went away and %2 came back in its place; the job for %1 ends here.")
+                        .arg(m_device.serial, identity->serial),
+                    {}, QStringLiteral("device-swapped") });
+            m_device = *identity;
+            const qint64 job = m_jobId;
+            const QString state = m_device.state;
+            m_station->submit<Result<void>>(
+                this,
+                [=](Registrar& r) {
+                    return r.recordStep(
+                        job, QStringLiteral("reconnect"), QStringLiteral("done"), QStringLiteral("device is ") + state);
+                },
+                [](Result<void>) {});
+            // Where the device is decides where the job goes on.
+            if (m_issued.certificate.der.isEmpty())
+                return rekey();
+            if (state == protocol::state::Certified || state == protocol::state::Locked)
+                return readBack();
+            if (state == protocol::state::Keyed)
+                return inject(); // refused if the key is not the certified one: see inject()
+            supersede(QStringLiteral("the device came back blank"));
+        },
+        m_timeouts.attempts);
 }
 
 void SlotJob::rekey()
@@ -237,39 +248,43 @@ void SlotJob::identify()
         versions.append(v);
     QCborMap args;
     args.insert(QStringLiteral("versions"), versions);
-    m_link->call(protocol::op::Identify, args, m_timeouts.identifyMs, [this](Result<QCborMap> reply) {
-        if (!reply)
-            return failWith(reply.error());
-        auto identity = protocol::identityFromCbor(*reply);
-        if (!identity)
-            return failWith(identity.error());
-        m_device = *identity;
-        if (m_device.state == QLatin1String("locked"))
-            return failWith(Error { ErrorCode::DeviceRefused,
-                QStringLiteral("Device %1 is already provisioned and locked; set it aside.").arg(m_device.serial), {},
-                QStringLiteral("already-locked") });
-        const DeviceIdentity device = m_device;
-        const QString port = m_port;
-        const QString op = m_station->operatorName();
-        m_station->submit<Result<qint64>>(
-            this, [=](Registrar& r) { return r.beginJob(device, port, op); },
-            [this](Result<qint64> job) {
-                if (!job)
-                    return failWith(job.error());
-                m_jobId = *job;
-                if (m_step == Step::Reconnecting)
-                    return; // resume() picks up from here
-                // A device that makes its own P-256 key does; one that cannot receives one.
-                if (m_device.canGenerateKey && m_device.keyTypes.contains(QLatin1String("p256")))
-                    generateKey();
-                else if (m_device.canReceiveKey)
-                    injectKey();
-                else
-                    failWith(Error { ErrorCode::DeviceRefused,
-                        QStringLiteral("Device %1 can neither make a P-256 key nor receive one.").arg(m_device.serial),
-                        {}, QStringLiteral("unsupported") });
-            });
-    }, m_timeouts.attempts);
+    m_link->call(
+        protocol::op::Identify, args, m_timeouts.identifyMs,
+        [this](Result<QCborMap> reply) {
+            if (!reply)
+                return failWith(reply.error());
+            auto identity = protocol::identityFromCbor(*reply);
+            if (!identity)
+                return failWith(identity.error());
+            m_device = *identity;
+            if (m_device.state == QLatin1String("locked"))
+                return failWith(Error { ErrorCode::DeviceRefused,
+                    QStringLiteral("Device %1 is already provisioned and locked; set it aside.").arg(m_device.serial),
+                    {}, QStringLiteral("already-locked") });
+            const DeviceIdentity device = m_device;
+            const QString port = m_port;
+            const QString op = m_station->operatorName();
+            m_station->submit<Result<qint64>>(
+                this, [=](Registrar& r) { return r.beginJob(device, port, op); },
+                [this](Result<qint64> job) {
+                    if (!job)
+                        return failWith(job.error());
+                    m_jobId = *job;
+                    if (m_step == Step::Reconnecting)
+                        return; // resume() picks up from here
+                    // A device that makes its own P-256 key does; one that cannot receives one.
+                    if (m_device.canGenerateKey && m_device.keyTypes.contains(QLatin1String("p256")))
+                        generateKey();
+                    else if (m_device.canReceiveKey)
+                        injectKey();
+                    else
+                        failWith(Error { ErrorCode::DeviceRefused,
+                            QStringLiteral("Device %1 can neither make a P-256 key nor receive one.")
+                                .arg(m_device.serial),
+                            {}, QStringLiteral("unsupported") });
+                });
+        },
+        m_timeouts.attempts);
 }
 
 void SlotJob::generateKey()
@@ -277,44 +292,51 @@ void SlotJob::generateKey()
     setStep(Step::Keying);
     QCborMap args;
     args.insert(QStringLiteral("key-type"), QStringLiteral("p256"));
-    m_link->call(protocol::op::GenerateKey, args, m_timeouts.keygenMs, [this](Result<QCborMap> reply) {
-        if (!reply)
-            return failWith(reply.error());
-        auto csr = protocol::bytesField(*reply, QStringLiteral("csr"), MaxCsrBytes);
-        if (!csr)
-            return failWith(csr.error());
-        issue(*csr);
-    }, std::min(m_timeouts.attempts, 2));
+    m_link->call(
+        protocol::op::GenerateKey, args, m_timeouts.keygenMs,
+        [this](Result<QCborMap> reply) {
+            if (!reply)
+                return failWith(reply.error());
+            auto csr = protocol::bytesField(*reply, QStringLiteral("csr"), MaxCsrBytes);
+            if (!csr)
+                return failWith(csr.error());
+            issue(*csr);
+        },
+        std::min(m_timeouts.attempts, 2));
 }
 
 void SlotJob::injectKey()
 {
     setStep(Step::Keying);
-    m_link->call(protocol::op::InjectBegin, {}, m_timeouts.exchangeMs, [this](Result<QCborMap> reply) {
-        if (!reply)
-            return failWith(reply.error());
-        auto ephemeral = protocol::bytesField(*reply, QStringLiteral("ephemeral"), injection::PointSize);
-        if (!ephemeral)
-            return failWith(ephemeral.error());
-        // The device's private key exists in the station only inside sealNewKey.
-        auto sealed = injection::sealNewKey(*ephemeral, m_device.serial);
-        if (!sealed)
-            return failWith(sealed.error());
-        QCborMap args;
-        args.insert(QStringLiteral("ephemeral"), sealed->stationEphemeral);
-        args.insert(QStringLiteral("nonce"), sealed->nonce);
-        args.insert(QStringLiteral("ciphertext"), sealed->ciphertext);
-        m_link->call(protocol::op::InjectKey, args, m_timeouts.exchangeMs,
-            [this, expected = sealed->publicKey](Result<QCborMap> reply) {
-                if (!reply)
-                    return failWith(reply.error());
-                auto csr = protocol::bytesField(*reply, QStringLiteral("csr"), MaxCsrBytes);
-                if (!csr)
-                    return failWith(csr.error());
-                issue(*csr, expected);
-            },
-            m_timeouts.attempts);
-    }, m_timeouts.attempts);
+    m_link->call(
+        protocol::op::InjectBegin, {}, m_timeouts.exchangeMs,
+        [this](Result<QCborMap> reply) {
+            if (!reply)
+                return failWith(reply.error());
+            auto ephemeral = protocol::bytesField(*reply, QStringLiteral("ephemeral"), injection::PointSize);
+            if (!ephemeral)
+                return failWith(ephemeral.error());
+            // The device's private key exists in the station only inside sealNewKey.
+            auto sealed = injection::sealNewKey(*ephemeral, m_device.serial);
+            if (!sealed)
+                return failWith(sealed.error());
+            QCborMap args;
+            args.insert(QStringLiteral("ephemeral"), sealed->stationEphemeral);
+            args.insert(QStringLiteral("nonce"), sealed->nonce);
+            args.insert(QStringLiteral("ciphertext"), sealed->ciphertext);
+            m_link->call(
+                protocol::op::InjectKey, args, m_timeouts.exchangeMs,
+                [this, expected = sealed->publicKey](Result<QCborMap> reply) {
+                    if (!reply)
+                        return failWith(reply.error());
+                    auto csr = protocol::bytesField(*reply, QStringLiteral("csr"), MaxCsrBytes);
+                    if (!csr)
+                        return failWith(csr.error());
+                    issue(*csr, expected);
+                },
+                m_timeouts.attempts);
+        },
+        m_timeouts.attempts);
 }
 
 void SlotJob::issue(const QByteArray& csr, const QByteArray& expectedKey)
@@ -343,31 +365,37 @@ void SlotJob::inject()
     for (const auto& c : m_issued.chain)
         chain.append(c);
     args.insert(QStringLiteral("chain"), chain);
-    m_link->call(protocol::op::InstallCertificate, args, m_timeouts.exchangeMs, [this](Result<QCborMap> reply) {
-        if (!reply && m_resuming && reply.error().reason == protocol::error::BadArgs)
-            return supersede(QStringLiteral("the device came back with another key"));
-        if (!reply)
-            return failWith(reply.error());
-        readBack();
-    }, m_timeouts.attempts);
+    m_link->call(
+        protocol::op::InstallCertificate, args, m_timeouts.exchangeMs,
+        [this](Result<QCborMap> reply) {
+            if (!reply && m_resuming && reply.error().reason == protocol::error::BadArgs)
+                return supersede(QStringLiteral("the device came back with another key"));
+            if (!reply)
+                return failWith(reply.error());
+            readBack();
+        },
+        m_timeouts.attempts);
 }
 
 void SlotJob::readBack()
 {
     setStep(Step::Verifying);
-    m_link->call(protocol::op::ReadCertificate, {}, m_timeouts.exchangeMs, [this](Result<QCborMap> reply) {
-        if (!reply)
-            return failWith(reply.error());
-        auto cert = protocol::bytesField(*reply, QStringLiteral("cert"), MaxCertBytes);
-        if (!cert)
-            return failWith(cert.error());
-        if (*cert != m_issued.certificate.der)
-            return failWith(Error { ErrorCode::VerificationFailed,
-                QStringLiteral("The device holds a different certificate from the one it was "
-                               "given; it did not store it correctly."),
-                {}, QStringLiteral("readback-mismatch") });
-        challenge();
-    }, m_timeouts.attempts);
+    m_link->call(
+        protocol::op::ReadCertificate, {}, m_timeouts.exchangeMs,
+        [this](Result<QCborMap> reply) {
+            if (!reply)
+                return failWith(reply.error());
+            auto cert = protocol::bytesField(*reply, QStringLiteral("cert"), MaxCertBytes);
+            if (!cert)
+                return failWith(cert.error());
+            if (*cert != m_issued.certificate.der)
+                return failWith(Error { ErrorCode::VerificationFailed,
+                    QStringLiteral("The device holds a different certificate from the one it was "
+                                   "given; it did not store it correctly."),
+                    {}, QStringLiteral("readback-mismatch") });
+            challenge();
+        },
+        m_timeouts.attempts);
 }
 
 void SlotJob::challenge()
@@ -377,54 +405,60 @@ void SlotJob::challenge()
         return failWith(ossl::cryptoFail(QStringLiteral("The random generator failed.")).error());
     QCborMap args;
     args.insert(QStringLiteral("challenge"), nonce);
-    m_link->call(protocol::op::SignChallenge, args, m_timeouts.exchangeMs, [this, nonce](Result<QCborMap> reply) {
-        if (!reply)
-            return failWith(reply.error());
-        auto sig = protocol::bytesField(*reply, QStringLiteral("signature"), MaxSignatureBytes);
-        if (!sig)
-            return failWith(sig.error());
-        // The signature is checked against the installed certificate's key: only the
-        // device that holds the private key for that certificate can produce it.
-        auto cert = ossl::certFromDer(m_issued.certificate.der);
-        if (!cert)
-            return failWith(cert.error());
-        const QByteArray signedData = QByteArray(protocol::ChallengeContext) + nonce;
-        if (!ossl::verifySha256(X509_get0_pubkey(cert->get()), signedData, *sig))
-            return failWith(Error { ErrorCode::VerificationFailed,
-                QStringLiteral("The device could not prove it holds the key of its certificate "
-                               "(wrong challenge signature)."),
-                {}, QStringLiteral("challenge-failed") });
-        const qint64 job = m_jobId;
-        const QString serial = m_issued.certificate.serialHex;
-        m_station->submit<Result<void>>(
-            this, [=](Registrar& r) { return r.certificateVerified(job, serial); },
-            [this](Result<void> r) {
-                if (!r)
-                    return failWith(r.error());
-                if (m_step == Step::Reconnecting)
-                    return;
-                lock();
-            });
-    }, m_timeouts.attempts);
+    m_link->call(
+        protocol::op::SignChallenge, args, m_timeouts.exchangeMs,
+        [this, nonce](Result<QCborMap> reply) {
+            if (!reply)
+                return failWith(reply.error());
+            auto sig = protocol::bytesField(*reply, QStringLiteral("signature"), MaxSignatureBytes);
+            if (!sig)
+                return failWith(sig.error());
+            // The signature is checked against the installed certificate's key: only the
+            // device that holds the private key for that certificate can produce it.
+            auto cert = ossl::certFromDer(m_issued.certificate.der);
+            if (!cert)
+                return failWith(cert.error());
+            const QByteArray signedData = QByteArray(protocol::ChallengeContext) + nonce;
+            if (!ossl::verifySha256(X509_get0_pubkey(cert->get()), signedData, *sig))
+                return failWith(Error { ErrorCode::VerificationFailed,
+                    QStringLiteral("The device could not prove it holds the key of its certificate "
+                                   "(wrong challenge signature)."),
+                    {}, QStringLiteral("challenge-failed") });
+            const qint64 job = m_jobId;
+            const QString serial = m_issued.certificate.serialHex;
+            m_station->submit<Result<void>>(
+                this, [=](Registrar& r) { return r.certificateVerified(job, serial); },
+                [this](Result<void> r) {
+                    if (!r)
+                        return failWith(r.error());
+                    if (m_step == Step::Reconnecting)
+                        return;
+                    lock();
+                });
+        },
+        m_timeouts.attempts);
 }
 
 void SlotJob::lock()
 {
     setStep(Step::Locking);
-    m_link->call(protocol::op::Lock, {}, m_timeouts.exchangeMs, [this](Result<QCborMap> reply) {
-        if (!reply)
-            return failWith(reply.error());
-        const qint64 job = m_jobId;
-        const QString serial = m_device.serial;
-        m_station->submit<Result<void>>(
-            this, [=](Registrar& r) { return r.finishJob(job, serial, JobOutcome::Passed, {}); },
-            [this](Result<void> r) {
-                if (!r)
-                    return failWith(r.error());
-                m_link->transport()->close();
-                setStep(Step::Passed);
-            });
-    }, m_timeouts.attempts);
+    m_link->call(
+        protocol::op::Lock, {}, m_timeouts.exchangeMs,
+        [this](Result<QCborMap> reply) {
+            if (!reply)
+                return failWith(reply.error());
+            const qint64 job = m_jobId;
+            const QString serial = m_device.serial;
+            m_station->submit<Result<void>>(
+                this, [=](Registrar& r) { return r.finishJob(job, serial, JobOutcome::Passed, {}); },
+                [this](Result<void> r) {
+                    if (!r)
+                        return failWith(r.error());
+                    m_link->transport()->close();
+                    setStep(Step::Passed);
+                });
+        },
+        m_timeouts.attempts);
 }
 
 } // namespace imprint::core

@@ -46,7 +46,8 @@ Result<void> Station::start(const RegistrarFactory& factory)
 SlotJob* Station::addSerialSlot(const QString& portPath)
 {
     const int index = static_cast<int>(m_slots.size());
-    auto* job = new SlotJob(this, index, portPath, [portPath] { return new SerialTransport(portPath); }, m_timeouts);
+    auto* job = new SlotJob(
+        this, index, portPath, [portPath] { return new SerialTransport(portPath); }, m_timeouts);
     m_slots.append(job);
     connect(job, &SlotJob::changed, this, [this, index] {
         emit slotChanged(index);

@@ -42,9 +42,9 @@ TEST_CASE("A sealed key opens on the device it was made for, and nowhere else")
     {
         QByteArray ct = sealed->ciphertext;
         ct[5] = static_cast<char>(ct[5] ^ 0x01);
-        CHECK_FALSE(injection::openSealedKey(*device, QStringLiteral("INJ-1"), sealed->stationEphemeral,
-            sealed->nonce, ct)
-                        .has_value());
+        CHECK_FALSE(
+            injection::openSealedKey(*device, QStringLiteral("INJ-1"), sealed->stationEphemeral, sealed->nonce, ct)
+                .has_value());
     }
     SECTION("another one-time key")
     {

@@ -10,8 +10,8 @@
 #include <QFile>
 #include <QSet>
 
-#include <cstdio>
 #include <QCborValue>
+#include <cstdio>
 
 #include <catch2/catch.hpp>
 
@@ -244,4 +244,3 @@ TEST_CASE("The first worked example in PROTOCOL.md is what the station sends")
     REQUIRE_FALSE(documentedFrames().isEmpty());
     CHECK(wire.toHex() == documentedFrames().first().toHex());
 }
-
