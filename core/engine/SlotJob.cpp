@@ -326,10 +326,10 @@ void SlotJob::injectKey()
             args.insert(QStringLiteral("ciphertext"), sealed->ciphertext);
             m_link->call(
                 protocol::op::InjectKey, args, m_timeouts.exchangeMs,
-                [this, expected = sealed->publicKey](Result<QCborMap> reply) {
-                    if (!reply)
-                        return failWith(reply.error());
-                    auto csr = protocol::bytesField(*reply, QStringLiteral("csr"), MaxCsrBytes);
+                [this, expected = sealed->publicKey](Result<QCborMap> answer) {
+                    if (!answer)
+                        return failWith(answer.error());
+                    auto csr = protocol::bytesField(*answer, QStringLiteral("csr"), MaxCsrBytes);
                     if (!csr)
                         return failWith(csr.error());
                     issue(*csr, expected);
