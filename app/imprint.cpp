@@ -4,6 +4,7 @@
 #include "PinDialog.h"
 #include "SlotReport.h"
 #include "StationContext.h"
+#include "device/SerialTransport.h"
 #include "engine/SlotJob.h"
 #include "engine/Station.h"
 
@@ -89,7 +90,13 @@ int main(int argc, char** argv)
             QApplication::exit(failed == 0 ? 0 : 1);
         });
     });
-    for (const QString& path : p.values(port))
-        station.addSerialSlot(path);
+    for (const QString& spec : p.values(port)) {
+        if (auto parsed = core::SerialPortSpec::parse(spec); !parsed) {
+            err << "imprint: " << parsed.error().text() << Qt::endl;
+            return 2;
+        }
+    }
+    for (const QString& spec : p.values(port))
+        station.addSerialSlot(spec);
     return QApplication::exec();
 }

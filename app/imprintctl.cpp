@@ -5,6 +5,7 @@
 #include "StationContext.h"
 #include "StationSetup.h"
 #include "TerminalPinPrompt.h"
+#include "device/SerialTransport.h"
 #include "engine/BatchIssue.h"
 #include "engine/Registrar.h"
 #include "engine/SlotJob.h"
@@ -124,8 +125,10 @@ int cmdProvision(const QStringList& args)
     p.addHelpOption();
     p.addOption(dataDirOption);
     p.addOption(jsonOption);
-    QCommandLineOption port(
-        QStringLiteral("port"), QStringLiteral("Serial port of a device (repeatable)."), QStringLiteral("PATH"));
+    QCommandLineOption port(QStringLiteral("port"),
+        QStringLiteral("Serial port of a device (repeatable); line settings after @, e.g. /dev/ttyUSB0@9600,8N1 "
+                       "(default 115200,8N1, no flow control)."),
+        QStringLiteral("PATH"));
     QCommandLineOption op(QStringLiteral("operator"), QStringLiteral("Operator recorded with every step."),
         QStringLiteral("NAME"), qEnvironmentVariable("USER", QStringLiteral("cli")));
     p.addOption(port);
@@ -136,6 +139,10 @@ int cmdProvision(const QStringList& args)
     if (ports.isEmpty()) {
         err() << "imprintctl provision: give at least one --port PATH" << Qt::endl;
         return 2;
+    }
+    for (const QString& spec : ports) {
+        if (auto parsed = core::SerialPortSpec::parse(spec); !parsed)
+            return report(parsed.error());
     }
 
     app::TerminalPinPrompt prompt;

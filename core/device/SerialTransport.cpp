@@ -14,13 +14,75 @@ SerialTransport::SerialTransport(QString portPath, SerialSettings settings, QObj
     connect(&m_port, &QSerialPort::errorOccurred, this, &SerialTransport::onError);
 }
 
+Result<SerialSettings> SerialSettings::parse(const QString& text)
+{
+    auto bad = [&text](const QString& why) {
+        return fail(ErrorCode::BadInput,
+            QStringLiteral("The line settings \"%1\" are not valid: %2. Write them like 115200,8N1 or "
+                           "9600,7E2,rtscts.")
+                .arg(text, why));
+    };
+    SerialSettings s;
+    const QStringList parts = text.split(QLatin1Char(','));
+    if (parts.size() > 3)
+        return bad(QStringLiteral("too many parts"));
+    bool ok = false;
+    const int baud = parts.value(0).toInt(&ok);
+    if (!ok || baud < 50 || baud > 4000000)
+        return bad(QStringLiteral("the baud rate must be a number from 50 to 4000000"));
+    s.baudRate = baud;
+    if (parts.size() >= 2) {
+        const QString frame = parts[1].toUpper();
+        if (frame.size() != 3 || frame[0] < u'5' || frame[0] > u'8' || (frame[2] != u'1' && frame[2] != u'2'))
+            return bad(QStringLiteral("the frame format is data bits 5-8, parity N/E/O/M/S, stop bits 1 or 2"));
+        s.dataBits = static_cast<QSerialPort::DataBits>(frame[0].unicode() - u'0');
+        switch (frame[1].unicode()) {
+        case u'N': s.parity = QSerialPort::NoParity; break;
+        case u'E': s.parity = QSerialPort::EvenParity; break;
+        case u'O': s.parity = QSerialPort::OddParity; break;
+        case u'M': s.parity = QSerialPort::MarkParity; break;
+        case u'S': s.parity = QSerialPort::SpaceParity; break;
+        default: return bad(QStringLiteral("the parity must be N, E, O, M or S"));
+        }
+        s.stopBits = frame[2] == u'2' ? QSerialPort::TwoStop : QSerialPort::OneStop;
+    }
+    if (parts.size() == 3) {
+        const QString flow = parts[2].toLower();
+        if (flow == QLatin1String("none"))
+            s.flowControl = QSerialPort::NoFlowControl;
+        else if (flow == QLatin1String("rtscts"))
+            s.flowControl = QSerialPort::HardwareControl;
+        else if (flow == QLatin1String("xonxoff"))
+            s.flowControl = QSerialPort::SoftwareControl;
+        else
+            return bad(QStringLiteral("flow control must be none, rtscts or xonxoff"));
+    }
+    return s;
+}
+
+Result<SerialPortSpec> SerialPortSpec::parse(const QString& text)
+{
+    const qsizetype at = text.lastIndexOf(QLatin1Char('@'));
+    SerialPortSpec spec;
+    spec.path = at < 0 ? text : text.left(at);
+    if (spec.path.isEmpty())
+        return fail(ErrorCode::BadInput, QStringLiteral("\"%1\" names no port.").arg(text));
+    if (at >= 0) {
+        auto settings = SerialSettings::parse(text.mid(at + 1));
+        if (!settings)
+            return std::unexpected(settings.error());
+        spec.settings = *settings;
+    }
+    return spec;
+}
+
 void SerialTransport::open()
 {
     m_port.setBaudRate(m_settings.baudRate);
-    m_port.setDataBits(QSerialPort::Data8);
-    m_port.setParity(QSerialPort::NoParity);
-    m_port.setStopBits(QSerialPort::OneStop);
-    m_port.setFlowControl(QSerialPort::NoFlowControl);
+    m_port.setDataBits(m_settings.dataBits);
+    m_port.setParity(m_settings.parity);
+    m_port.setStopBits(m_settings.stopBits);
+    m_port.setFlowControl(m_settings.flowControl);
     if (!m_port.open(QIODevice::ReadWrite)) {
         // errorOccurred has already fired; report through the same path, but after
         // open() returns, so callers see one asynchronous contract.

@@ -6,9 +6,28 @@
 
 namespace imprint::core {
 
-/// Line settings for a serial device; the defaults suit USB CDC-ACM and ptys.
+/// Line settings for a serial device; the defaults (115200 8N1, no flow control) suit
+/// USB CDC-ACM and ptys.
 struct SerialSettings {
     qint32 baudRate = 115200;
+    QSerialPort::DataBits dataBits = QSerialPort::Data8;
+    QSerialPort::Parity parity = QSerialPort::NoParity;
+    QSerialPort::StopBits stopBits = QSerialPort::OneStop;
+    QSerialPort::FlowControl flowControl = QSerialPort::NoFlowControl;
+
+    /// "115200", "115200,8N1", "9600,7E2,rtscts", "57600,8O1,xonxoff": baud rate, then data
+    /// bits / parity (N, E, O, M, S) / stop bits (1, 2), then flow control (none, rtscts,
+    /// xonxoff). Omitted parts keep their defaults.
+    [[nodiscard]] static Result<SerialSettings> parse(const QString& text);
+};
+
+/// A port as given on a command line: "/dev/ttyUSB0", or with line settings
+/// "/dev/ttyUSB0@9600,8N1".
+struct SerialPortSpec {
+    QString path;
+    SerialSettings settings;
+
+    [[nodiscard]] static Result<SerialPortSpec> parse(const QString& text);
 };
 
 /// A device on a serial port (UART, USB CDC-ACM, or a pty in tests) through QSerialPort.

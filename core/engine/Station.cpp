@@ -43,11 +43,15 @@ Result<void> Station::start(const RegistrarFactory& factory)
     return outcome;
 }
 
-SlotJob* Station::addSerialSlot(const QString& portPath)
+SlotJob* Station::addSerialSlot(const QString& port)
 {
+    // "PATH" or "PATH@LINE-SETTINGS"; callers check the text first (SerialPortSpec::parse),
+    // so a spec that does not parse here is taken as a plain path.
+    auto parsed = SerialPortSpec::parse(port);
+    const SerialPortSpec spec = parsed ? *parsed : SerialPortSpec { port, {} };
     const int index = static_cast<int>(m_slots.size());
     auto* job = new SlotJob(
-        this, index, portPath, [portPath] { return new SerialTransport(portPath); }, m_timeouts);
+        this, index, spec.path, [spec] { return new SerialTransport(spec.path, spec.settings); }, m_timeouts);
     m_slots.append(job);
     connect(job, &SlotJob::changed, this, [this, index] {
         emit slotChanged(index);

@@ -30,8 +30,9 @@ public:
     /// Blocks until it is ready; call once, before the event loop is busy.
     [[nodiscard]] Result<void> start(const RegistrarFactory& factory);
 
-    /// Adds a slot for a serial port and starts provisioning on it.
-    SlotJob* addSerialSlot(const QString& portPath);
+    /// Adds a slot for a serial port ("PATH" or "PATH@115200,8N1", see SerialPortSpec) and
+    /// starts provisioning on it.
+    SlotJob* addSerialSlot(const QString& port);
 
     const QList<SlotJob*>& slotJobs() const { return m_slots; }
     const QString& operatorName() const { return m_operator; }

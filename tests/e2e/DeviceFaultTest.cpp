@@ -149,6 +149,21 @@ TEST_CASE("Noise on the line and injected keys: the station gets through")
         INFO(prov.err.toStdString());
         CHECK(prov.exitCode == 0);
     }
+    SECTION("line settings on the port are applied (a pty takes any)")
+    {
+        test::DevSim sim(
+            { QStringLiteral("--serial"), QStringLiteral("LINE-9600"), QStringLiteral("--link-dir"), tmp.path() });
+        auto prov = test::run(Ctl,
+            { QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--port"),
+                sim.ports().first() + QStringLiteral("@9600,8N1,none") });
+        INFO(prov.err.toStdString());
+        CHECK(prov.exitCode == 0);
+        auto bad = test::run(Ctl,
+            { QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--port"),
+                sim.ports().first() + QStringLiteral("@9600,9Q1") });
+        CHECK(bad.exitCode == 2);
+        CHECK(bad.err.contains("not valid"));
+    }
     SECTION("a device that cannot make keys receives one, sealed, and proves it holds it")
     {
         test::DevSim sim({ QStringLiteral("--count"), QStringLiteral("2"), QStringLiteral("--serial-prefix"),
