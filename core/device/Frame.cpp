@@ -75,7 +75,7 @@ QList<Decoder::Event> Decoder::feed(const QByteArray& bytes)
             break;
         const char* h = m_buffer.constData() + pos;
         const auto length = static_cast<qsizetype>(qFromBigEndian<quint32>(h + 4));
-        if (static_cast<std::uint8_t>(h[2]) != Version || length == 0 || length > MaxPayload) {
+        if (static_cast<std::uint8_t>(h[2]) != Version || length == 0 || length > m_maxPayload) {
             flushSkipped();
             events.append({ {},
                 static_cast<std::uint8_t>(h[2]) != Version
@@ -83,7 +83,7 @@ QList<Decoder::Event> Decoder::feed(const QByteArray& bytes)
                           .arg(static_cast<std::uint8_t>(h[2]))
                     : QStringLiteral("a frame announcing %1 payload bytes was dropped (at most %2)")
                           .arg(length)
-                          .arg(MaxPayload) });
+                          .arg(m_maxPayload) });
             ++pos; // resynchronise after this false or broken header
             continue;
         }

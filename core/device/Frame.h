@@ -4,6 +4,7 @@
 #include <QList>
 #include <QString>
 
+#include <algorithm>
 #include <cstdint>
 
 namespace imprint::core::frame {
@@ -37,6 +38,13 @@ public:
         QString error; ///< set for a dropped frame or garbage
     };
 
+    /// `maxPayload`: the largest payload this receiver accepts (at most MaxPayload); a
+    /// device announces its own as `max-frame`.
+    explicit Decoder(qsizetype maxPayload = MaxPayload)
+        : m_maxPayload(std::min(maxPayload, MaxPayload))
+    {
+    }
+
     /// Feeds bytes and returns the good frames and errors found, in stream order.
     [[nodiscard]] QList<Event> feed(const QByteArray& bytes);
 
@@ -45,6 +53,7 @@ public:
 
 private:
     QByteArray m_buffer;
+    qsizetype m_maxPayload;
 };
 
 } // namespace imprint::core::frame

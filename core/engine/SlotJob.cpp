@@ -365,6 +365,16 @@ void SlotJob::inject()
     for (const auto& c : m_issued.chain)
         chain.append(c);
     args.insert(QStringLiteral("chain"), chain);
+    // The device said how large a frame it takes; a certificate and chain that do not fit
+    // are refused here, not sent to be dropped.
+    const qsizetype size = protocol::encode(protocol::Request { protocol::op::InstallCertificate, 0, args }).size() + 8;
+    if (size > m_device.maxFrame)
+        return failWith(Error { ErrorCode::DeviceRefused,
+            QStringLiteral("The certificate and its chain (%1 bytes) do not fit the device's largest frame (%2 bytes); "
+                           "use a shorter chain or a profile with fewer extensions.")
+                .arg(size)
+                .arg(m_device.maxFrame),
+            {}, QStringLiteral("frame-too-large") });
     m_link->call(
         protocol::op::InstallCertificate, args, m_timeouts.exchangeMs,
         [this](Result<QCborMap> reply) {

@@ -149,6 +149,18 @@ TEST_CASE("Noise on the line and injected keys: the station gets through")
         INFO(prov.err.toStdString());
         CHECK(prov.exitCode == 0);
     }
+    SECTION("a certificate and chain larger than the device's frames are refused before sending")
+    {
+        test::DevSim sim({ QStringLiteral("--serial"), QStringLiteral("SMALL-1"), QStringLiteral("--max-frame"),
+            QStringLiteral("1024"), QStringLiteral("--link-dir"), tmp.path() });
+        auto prov = test::run(Ctl,
+            QStringList { QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--json") }
+                + sim.portArgs());
+        CHECK(prov.exitCode == 1);
+        const auto results = jsonLines(prov.out);
+        REQUIRE(results.size() == 1);
+        CHECK(results.first()[QStringLiteral("code")].toString() == QLatin1String("frame-too-large"));
+    }
     SECTION("line settings on the port are applied (a pty takes any)")
     {
         test::DevSim sim(
