@@ -1,6 +1,7 @@
 #include "Bench.h"
 
 #include "StationSetup.h"
+#include "engine/ParallelFor.h"
 #include "engine/Registrar.h"
 #include "pki/CertificateBuilder.h"
 #include "pki/CsrCheck.h"
@@ -12,11 +13,6 @@
 #include <QTemporaryDir>
 #include <QTextStream>
 #include <QThread>
-
-#include <atomic>
-#include <mutex>
-#include <optional>
-#include <thread>
 
 namespace imprint::app {
 
@@ -112,34 +108,21 @@ int benchIssue(const QStringList& args)
     // Check + build + sign, as the registrar does, without the store; on one thread, then
     // on one per core.
     auto issueAll = [&](int workers) -> Result<double> {
-        std::atomic<int> next { 0 };
-        std::atomic<bool> failed { false };
-        std::optional<Error> firstError;
-        std::mutex errorMutex;
-        auto work = [&] {
-            for (int i = next++; i < n && !failed; i = next++) {
-                DeviceIdentity device;
-                device.serial = QStringLiteral("BENCH-%1").arg(i);
-                auto checked = check.check(requests[i], device.serial, {});
-                auto cert = checked ? ca->issue(*prepared, device, checked->publicKeyDer)
-                                    : Result<IssuedCertificate>(std::unexpected(checked.error()));
-                if (!cert) {
-                    std::lock_guard lock(errorMutex);
-                    firstError = cert.error();
-                    failed = true;
-                }
-            }
-        };
         QElapsedTimer timer;
         timer.start();
-        std::vector<std::thread> pool;
-        for (int t = 1; t < workers; ++t)
-            pool.emplace_back(work);
-        work();
-        for (auto& th : pool)
-            th.join();
-        if (firstError)
-            return std::unexpected(*firstError);
+        auto done = parallelFor(n, workers, [&](qsizetype i) -> Result<void> {
+            DeviceIdentity device;
+            device.serial = QStringLiteral("BENCH-%1").arg(i);
+            auto checked = check.check(requests[i], device.serial, {});
+            if (!checked)
+                return std::unexpected(checked.error());
+            auto cert = ca->issue(*prepared, device, checked->publicKeyDer);
+            if (!cert)
+                return std::unexpected(cert.error());
+            return {};
+        });
+        if (!done)
+            return std::unexpected(done.error());
         return n / (static_cast<double>(timer.nsecsElapsed()) / 1e9);
     };
     auto issueRate = issueAll(1);

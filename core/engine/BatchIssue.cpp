@@ -1,5 +1,6 @@
 #include "engine/BatchIssue.h"
 
+#include "engine/ParallelFor.h"
 #include "pki/CsrCheck.h"
 
 #include <QHash>
@@ -11,33 +12,6 @@
 namespace imprint::core {
 
 namespace {
-
-/// Runs `work(i)` for i in [0, count) on `threads` threads; stops early once `work` fails.
-Result<void> parallelFor(qsizetype count, int threads, const std::function<Result<void>(qsizetype)>& work)
-{
-    std::atomic<qsizetype> next { 0 };
-    std::mutex errorMutex;
-    std::optional<Error> firstError;
-    auto worker = [&] {
-        for (qsizetype i = next++; i < count; i = next++) {
-            if (auto r = work(i); !r) {
-                std::lock_guard lock(errorMutex);
-                if (!firstError)
-                    firstError = r.error();
-                next = count;
-            }
-        }
-    };
-    std::vector<std::thread> pool;
-    for (int t = 1; t < threads; ++t)
-        pool.emplace_back(worker);
-    worker();
-    for (auto& th : pool)
-        th.join();
-    if (firstError)
-        return std::unexpected(*firstError);
-    return {};
-}
 
 struct Checked {
     QByteArray spki;

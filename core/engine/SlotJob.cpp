@@ -131,9 +131,8 @@ void SlotJob::waitForReturn(const Error& why)
     m_returnPoll->start();
 }
 
-void SlotJob::resume()
+void SlotJob::callIdentify(std::function<void(DeviceIdentity)> then)
 {
-    m_returnPoll->stop();
     setStep(Step::Identifying);
     QCborArray versions;
     for (int v : protocol::SupportedVersions)
@@ -142,45 +141,58 @@ void SlotJob::resume()
     args.insert(QStringLiteral("versions"), versions);
     m_link->call(
         protocol::op::Identify, args, m_timeouts.identifyMs,
-        [this](Result<QCborMap> reply) {
+        [this, then = std::move(then)](Result<QCborMap> reply) {
             if (!reply)
                 return failWith(reply.error());
             auto identity = protocol::identityFromCbor(*reply);
             if (!identity)
                 return failWith(identity.error());
-            if (identity->serial != m_device.serial)
-                return failWith(Error { ErrorCode::DeviceRefused,
-                    QStringLiteral("Device %1 went away and %2 came back in its place; the job for %1 ends here.")
-                        .arg(m_device.serial, identity->serial),
-                    {}, QStringLiteral("device-swapped") });
-            m_device = *identity;
-            const qint64 job = m_jobId;
-            const QString state = m_device.state;
-            m_station->submit<Result<void>>(
-                this,
-                [=](Registrar& r) {
-                    return r.recordStep(
-                        job, QStringLiteral("reconnect"), QStringLiteral("done"), QStringLiteral("device is ") + state);
-                },
-                [](Result<void>) {});
-            // Where the device is decides where the job goes on.
-            if (m_issued.certificate.der.isEmpty())
-                return rekey();
-            if (state == protocol::state::Certified || state == protocol::state::Locked)
-                return readBack();
-            if (state == protocol::state::Keyed)
-                return inject(); // refused if the key is not the certified one: see inject()
-            supersede(QStringLiteral("the device came back blank"));
+            then(std::move(*identity));
         },
         m_timeouts.attempts);
 }
 
+void SlotJob::resume()
+{
+    m_returnPoll->stop();
+    callIdentify([this](DeviceIdentity identity) {
+        if (identity.serial != m_device.serial)
+            return failWith(Error { ErrorCode::DeviceRefused,
+                QStringLiteral("Device %1 went away and %2 came back in its place; the job for %1 ends here.")
+                    .arg(m_device.serial, identity.serial),
+                {}, QStringLiteral("device-swapped") });
+        m_device = identity;
+        const qint64 job = m_jobId;
+        const QString state = m_device.state;
+        m_station->submit<Result<void>>(
+            this,
+            [=](Registrar& r) {
+                return r.recordStep(
+                    job, QStringLiteral("reconnect"), QStringLiteral("done"), QStringLiteral("device is ") + state);
+            },
+            [](Result<void>) {});
+        // Where the device is decides where the job goes on.
+        if (m_issued.certificate.der.isEmpty())
+            return rekey();
+        if (state == protocol::state::Certified || state == protocol::state::Locked)
+            return readBack();
+        if (state == protocol::state::Keyed)
+            return inject(); // refused if the key is not the certified one: see inject()
+        supersede(QStringLiteral("the device came back blank"));
+    });
+}
+
 void SlotJob::rekey()
 {
+    // A device that makes its own P-256 key does; one that cannot receives one.
     if (m_device.canGenerateKey && m_device.keyTypes.contains(QLatin1String("p256")))
         generateKey();
-    else
+    else if (m_device.canReceiveKey)
         injectKey();
+    else
+        failWith(Error { ErrorCode::DeviceRefused,
+            QStringLiteral("Device %1 can neither make a P-256 key nor receive one.").arg(m_device.serial), {},
+            QStringLiteral("unsupported") });
 }
 
 void SlotJob::supersede(const QString& why)
@@ -242,49 +254,26 @@ void SlotJob::failNow(const Error& error)
 
 void SlotJob::identify()
 {
-    setStep(Step::Identifying);
-    QCborArray versions;
-    for (int v : protocol::SupportedVersions)
-        versions.append(v);
-    QCborMap args;
-    args.insert(QStringLiteral("versions"), versions);
-    m_link->call(
-        protocol::op::Identify, args, m_timeouts.identifyMs,
-        [this](Result<QCborMap> reply) {
-            if (!reply)
-                return failWith(reply.error());
-            auto identity = protocol::identityFromCbor(*reply);
-            if (!identity)
-                return failWith(identity.error());
-            m_device = *identity;
-            if (m_device.state == QLatin1String("locked"))
-                return failWith(Error { ErrorCode::DeviceRefused,
-                    QStringLiteral("Device %1 is already provisioned and locked; set it aside.").arg(m_device.serial),
-                    {}, QStringLiteral("already-locked") });
-            const DeviceIdentity device = m_device;
-            const QString port = m_port;
-            const QString op = m_station->operatorName();
-            m_station->submit<Result<qint64>>(
-                this, [=](Registrar& r) { return r.beginJob(device, port, op); },
-                [this](Result<qint64> job) {
-                    if (!job)
-                        return failWith(job.error());
-                    m_jobId = *job;
-                    if (m_step == Step::Reconnecting)
-                        return; // resume() picks up from here
-                    // A device that makes its own P-256 key does; one that cannot receives one.
-                    if (m_device.canGenerateKey && m_device.keyTypes.contains(QLatin1String("p256")))
-                        generateKey();
-                    else if (m_device.canReceiveKey)
-                        injectKey();
-                    else
-                        failWith(Error { ErrorCode::DeviceRefused,
-                            QStringLiteral("Device %1 can neither make a P-256 key nor receive one.")
-                                .arg(m_device.serial),
-                            {}, QStringLiteral("unsupported") });
-                });
-        },
-        m_timeouts.attempts);
+    callIdentify([this](DeviceIdentity identity) {
+        m_device = std::move(identity);
+        if (m_device.state == QLatin1String("locked"))
+            return failWith(Error { ErrorCode::DeviceRefused,
+                QStringLiteral("Device %1 is already provisioned and locked; set it aside.").arg(m_device.serial), {},
+                QStringLiteral("already-locked") });
+        const DeviceIdentity device = m_device;
+        const QString port = m_port;
+        const QString op = m_station->operatorName();
+        m_station->submit<Result<qint64>>(
+            this, [=](Registrar& r) { return r.beginJob(device, port, op); },
+            [this](Result<qint64> job) {
+                if (!job)
+                    return failWith(job.error());
+                m_jobId = *job;
+                if (m_step == Step::Reconnecting)
+                    return; // resume() picks up from here
+                rekey();
+            });
+    });
 }
 
 void SlotJob::generateKey()

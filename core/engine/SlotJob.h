@@ -82,6 +82,8 @@ private:
     void rekey();
     void supersede(const QString& why);
     void identify();
+    /// identify, offering the station's protocol versions; `then` gets the parsed identity.
+    void callIdentify(std::function<void(DeviceIdentity)> then);
     void generateKey();
     void injectKey();
     void issue(const QByteArray& csr, const QByteArray& expectedKey = {});

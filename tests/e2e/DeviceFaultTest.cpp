@@ -19,16 +19,6 @@ namespace {
 
 const QString Ctl = QStringLiteral(IMPRINT_CTL);
 
-QList<QJsonObject> jsonLines(const QByteArray& out)
-{
-    QList<QJsonObject> objects;
-    for (const QByteArray& line : out.split('\n')) {
-        if (!line.trimmed().isEmpty())
-            objects << QJsonDocument::fromJson(line).object();
-    }
-    return objects;
-}
-
 /// An initialised station whose slots give up quickly.
 QString quickStation(const QTemporaryDir& tmp)
 {
@@ -98,7 +88,7 @@ TEST_CASE("Each device fault ends its slot with its documented code, and nothing
             INFO(prov.err.toStdString());
             CHECK(prov.exitCode == 1);
             CHECK(timer.elapsed() < 20000); // nothing hangs (the station gave up on its own)
-            const auto results = jsonLines(prov.out);
+            const auto results = test::jsonLines(prov.out);
             REQUIRE(results.size() == 1);
             CHECK(results.first()[QStringLiteral("status")].toString() == QLatin1String("failed"));
             CHECK(results.first()[QStringLiteral("code")].toString() == QLatin1String(c.code));
@@ -129,7 +119,7 @@ TEST_CASE("Two devices with one key (a broken RNG): the second is refused as key
         { QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--json"),
             QStringLiteral("--port"), sim.ports().at(1) });
     CHECK(second.exitCode == 1);
-    const auto results = jsonLines(second.out);
+    const auto results = test::jsonLines(second.out);
     REQUIRE(results.size() == 1);
     CHECK(results.first()[QStringLiteral("code")].toString() == QLatin1String("key-reused"));
     CHECK(record(dataDir, QStringLiteral("RNG-0002"))[QStringLiteral("certificates")].toArray().isEmpty());
@@ -157,7 +147,7 @@ TEST_CASE("Noise on the line and injected keys: the station gets through")
             QStringList { QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--json") }
                 + sim.portArgs());
         CHECK(prov.exitCode == 1);
-        const auto results = jsonLines(prov.out);
+        const auto results = test::jsonLines(prov.out);
         REQUIRE(results.size() == 1);
         CHECK(results.first()[QStringLiteral("code")].toString() == QLatin1String("frame-too-large"));
     }
@@ -185,7 +175,7 @@ TEST_CASE("Noise on the line and injected keys: the station gets through")
                 + sim.portArgs());
         INFO(prov.err.toStdString());
         CHECK(prov.exitCode == 0);
-        for (const QJsonObject& r : jsonLines(prov.out))
+        for (const QJsonObject& r : test::jsonLines(prov.out))
             CHECK(r[QStringLiteral("status")].toString() == QLatin1String("passed"));
         const QJsonObject device = record(dataDir, QStringLiteral("INJ-0001"));
         CHECK(device[QStringLiteral("status")].toString() == QLatin1String("passed"));

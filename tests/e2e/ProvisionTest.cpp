@@ -17,21 +17,6 @@ namespace {
 
 const QString Ctl = QStringLiteral(IMPRINT_CTL);
 
-QList<QJsonObject> jsonLines(const QByteArray& out)
-{
-    QList<QJsonObject> objects;
-    for (const QByteArray& line : out.split('\n')) {
-        if (line.trimmed().isEmpty())
-            continue;
-        QJsonParseError e {};
-        auto doc = QJsonDocument::fromJson(line, &e);
-        INFO(line.toStdString());
-        REQUIRE(e.error == QJsonParseError::NoError);
-        objects << doc.object();
-    }
-    return objects;
-}
-
 QJsonObject show(const QString& dataDir, const QString& serial)
 {
     auto r = test::run(Ctl,
@@ -65,7 +50,7 @@ TEST_CASE("imprintctl init, provision and show: the issued chain verifies with o
             + sim.portArgs());
     INFO(prov.err.toStdString());
     REQUIRE(prov.exitCode == 0);
-    const auto results = jsonLines(prov.out);
+    const auto results = test::jsonLines(prov.out);
     REQUIRE(results.size() == 2);
 
     for (const QJsonObject& r : results) {
@@ -109,7 +94,7 @@ TEST_CASE("imprintctl init, provision and show: the issued chain verifies with o
         QStringList { QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--json") }
             + sim.portArgs());
     CHECK(second.exitCode == 1);
-    for (const QJsonObject& r : jsonLines(second.out))
+    for (const QJsonObject& r : test::jsonLines(second.out))
         CHECK(r[QStringLiteral("code")].toString() == QLatin1String("already-locked"));
     CHECK(show(dataDir, QStringLiteral("E2E-0001"))[QStringLiteral("certificates")].toArray().size() == 1);
 }
@@ -143,7 +128,7 @@ TEST_CASE("A device that fails a check gets no certificate and is recorded as fa
                     QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--json") }
                     + sim.portArgs());
             CHECK(prov.exitCode == 1);
-            const auto results = jsonLines(prov.out);
+            const auto results = test::jsonLines(prov.out);
             REQUIRE(results.size() == 1);
             CHECK(results.first()[QStringLiteral("status")].toString() == QLatin1String("failed"));
             CHECK(results.first()[QStringLiteral("code")].toString() == QLatin1String(c.code));
@@ -168,7 +153,7 @@ TEST_CASE("A port with no device behind it fails with a reason that names the po
         { QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--json"),
             QStringLiteral("--port"), QStringLiteral("/dev/nonexistent-tty") });
     CHECK(missing.exitCode == 1);
-    const auto results = jsonLines(missing.out);
+    const auto results = test::jsonLines(missing.out);
     REQUIRE(results.size() == 1);
     CHECK(results.first()[QStringLiteral("status")].toString() == QLatin1String("failed"));
     CHECK(results.first()[QStringLiteral("reason")].toString().contains(QStringLiteral("/dev/nonexistent-tty")));

@@ -5,6 +5,7 @@
 
 #include <QDir>
 #include <QFile>
+#include <QJsonDocument>
 
 #include <catch2/catch.hpp>
 
@@ -83,6 +84,21 @@ ProcessResult run(const QString& program, const QStringList& args, const QByteAr
     }
     return { p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(),
         p.readAllStandardError() };
+}
+
+QList<QJsonObject> jsonLines(const QByteArray& out)
+{
+    QList<QJsonObject> objects;
+    for (const QByteArray& line : out.split('\n')) {
+        if (line.trimmed().isEmpty())
+            continue;
+        QJsonParseError e {};
+        const QJsonDocument doc = QJsonDocument::fromJson(line, &e);
+        INFO(line.toStdString());
+        REQUIRE(e.error == QJsonParseError::NoError);
+        objects << doc.object();
+    }
+    return objects;
 }
 
 QByteArray makeCsr(EVP_PKEY* key, const QString& serial, EVP_PKEY* signingKey)

@@ -4,6 +4,7 @@
 #include "pki/EvpSigner.h"
 #include "pki/OpenSsl.h"
 
+#include <QJsonObject>
 #include <QProcess>
 #include <QStringList>
 #include <QTemporaryDir>
@@ -51,6 +52,9 @@ struct ProcessResult {
     QByteArray out;
     QByteArray err;
 };
+
+/// One JSON object per non-empty line (imprintctl --json output); fails the test on bad JSON.
+QList<QJsonObject> jsonLines(const QByteArray& out);
 
 /// Runs a program to completion (60 s at most).
 ProcessResult run(const QString& program, const QStringList& args, const QByteArray& input = {});
