@@ -91,12 +91,12 @@ int main(int argc, char** argv)
         });
     });
     for (const QString& spec : p.values(port)) {
-        if (auto parsed = core::SerialPortSpec::parse(spec); !parsed) {
-            err << "imprint: " << parsed.error().text() << Qt::endl;
+        if (auto ok = core::Station::checkPort(spec); !ok) {
+            err << "imprint: " << ok.error().text() << Qt::endl;
             return 2;
         }
     }
     for (const QString& spec : p.values(port))
-        station.addSerialSlot(spec);
+        station.addSlot(spec);
     return QApplication::exec();
 }

@@ -126,8 +126,9 @@ int cmdProvision(const QStringList& args)
     p.addOption(dataDirOption);
     p.addOption(jsonOption);
     QCommandLineOption port(QStringLiteral("port"),
-        QStringLiteral("Serial port of a device (repeatable); line settings after @, e.g. /dev/ttyUSB0@9600,8N1 "
-                       "(default 115200,8N1, no flow control)."),
+        QStringLiteral("A device's port (repeatable): a serial port, with line settings after @, e.g. "
+                       "/dev/ttyUSB0@9600,8N1 (default 115200,8N1, no flow control); or a USB device, "
+                       "usb:VVVV:PPPP[:SERIAL]."),
         QStringLiteral("PATH"));
     QCommandLineOption op(QStringLiteral("operator"), QStringLiteral("Operator recorded with every step."),
         QStringLiteral("NAME"), qEnvironmentVariable("USER", QStringLiteral("cli")));
@@ -141,8 +142,8 @@ int cmdProvision(const QStringList& args)
         return 2;
     }
     for (const QString& spec : ports) {
-        if (auto parsed = core::SerialPortSpec::parse(spec); !parsed)
-            return report(parsed.error());
+        if (auto ok = core::Station::checkPort(spec); !ok)
+            return report(ok.error());
     }
 
     app::TerminalPinPrompt prompt;
@@ -169,7 +170,7 @@ int cmdProvision(const QStringList& args)
     });
     QObject::connect(&station, &core::Station::finished, qApp, [] { QCoreApplication::exit(0); });
     for (const QString& path : ports)
-        station.addSerialSlot(path);
+        station.addSlot(path);
     if (!station.allFinished())
         QCoreApplication::exec();
     return failed == 0 ? 0 : 1;

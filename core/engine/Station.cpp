@@ -1,6 +1,7 @@
 #include "engine/Station.h"
 
 #include "device/SerialTransport.h"
+#include "device/UsbTransport.h"
 #include "engine/SlotJob.h"
 
 namespace imprint::core {
@@ -43,15 +44,33 @@ Result<void> Station::start(const RegistrarFactory& factory)
     return outcome;
 }
 
-SlotJob* Station::addSerialSlot(const QString& port)
+Result<void> Station::checkPort(const QString& port)
 {
-    // "PATH" or "PATH@LINE-SETTINGS"; callers check the text first (SerialPortSpec::parse),
-    // so a spec that does not parse here is taken as a plain path.
-    auto parsed = SerialPortSpec::parse(port);
-    const SerialPortSpec spec = parsed ? *parsed : SerialPortSpec { port, {} };
+    if (UsbAddress::looksLikeUsb(port)) {
+        if (auto a = UsbAddress::parse(port); !a)
+            return std::unexpected(a.error());
+        return {};
+    }
+    if (auto s = SerialPortSpec::parse(port); !s)
+        return std::unexpected(s.error());
+    return {};
+}
+
+SlotJob* Station::addSlot(const QString& port)
+{
+    // Callers check the text first (checkPort); what does not parse here is taken as a path.
     const int index = static_cast<int>(m_slots.size());
-    auto* job = new SlotJob(
-        this, index, spec.path, [spec] { return new SerialTransport(spec.path, spec.settings); }, m_timeouts);
+    SlotJob::TransportFactory factory;
+    QString name = port;
+    if (auto usb = UsbAddress::parse(port); usb && UsbAddress::looksLikeUsb(port)) {
+        factory = [address = *usb] { return new UsbTransport(address); };
+    } else {
+        auto parsed = SerialPortSpec::parse(port);
+        const SerialPortSpec spec = parsed ? *parsed : SerialPortSpec { port, {} };
+        name = spec.path;
+        factory = [spec] { return new SerialTransport(spec.path, spec.settings); };
+    }
+    auto* job = new SlotJob(this, index, name, std::move(factory), m_timeouts);
     m_slots.append(job);
     connect(job, &SlotJob::changed, this, [this, index] {
         emit slotChanged(index);

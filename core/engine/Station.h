@@ -30,9 +30,11 @@ public:
     /// Blocks until it is ready; call once, before the event loop is busy.
     [[nodiscard]] Result<void> start(const RegistrarFactory& factory);
 
-    /// Adds a slot for a serial port ("PATH" or "PATH@115200,8N1", see SerialPortSpec) and
-    /// starts provisioning on it.
-    SlotJob* addSerialSlot(const QString& port);
+    /// Adds a slot and starts provisioning on it. `port` is a serial port ("PATH" or
+    /// "PATH@115200,8N1", see SerialPortSpec) or a USB device ("usb:VVVV:PPPP[:SERIAL]").
+    SlotJob* addSlot(const QString& port);
+    /// Whether `port` is a port addSlot understands, with a plain reason if not.
+    [[nodiscard]] static Result<void> checkPort(const QString& port);
 
     const QList<SlotJob*>& slotJobs() const { return m_slots; }
     const QString& operatorName() const { return m_operator; }

@@ -31,7 +31,7 @@ TEST_CASE("The window shows a simulated device's slot reaching PASS")
 
     test::DevSim sim({ QStringLiteral("--serial"), QStringLiteral("GUI-0001"), QStringLiteral("--keygen-delay-ms"),
         QStringLiteral("200") });
-    station.addSerialSlot(sim.ports().first());
+    station.addSlot(sim.ports().first());
     ui::SlotModel* model = window.slotModel();
     REQUIRE(model->rowCount() == 1);
 
@@ -59,7 +59,7 @@ TEST_CASE("The window shows a failing device's slot as FAIL with the reason and 
 
     test::DevSim sim({ QStringLiteral("--serial"), QStringLiteral("GUI-BAD"), QStringLiteral("--fault"),
         QStringLiteral("bad-challenge") });
-    station.addSerialSlot(sim.ports().first());
+    station.addSlot(sim.ports().first());
     REQUIRE(QTest::qWaitFor([&] { return station.allFinished(); }, 30000));
     ui::SlotModel* model = window.slotModel();
     CHECK(model->index(0, ui::SlotModel::Result).data().toString() == QLatin1String("FAIL"));

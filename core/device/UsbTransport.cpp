@@ -1,0 +1,420 @@
+#include "device/UsbTransport.h"
+
+#include <QLoggingCategory>
+#include <QMetaObject>
+
+#include <libusb.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+Q_LOGGING_CATEGORY(IMPRINT_USB, "imprint.usb", QtInfoMsg)
+
+namespace imprint::core {
+
+namespace {
+
+constexpr int InBufferSize = 16 * 1024;
+constexpr unsigned int WriteTimeoutMs = 5000;
+
+QString usbErrorName(int code)
+{
+    return QString::fromLatin1(libusb_error_name(code));
+}
+
+/// One libusb context for the process, and the thread that handles its events. Made on
+/// first use and kept until the process ends: transfers may complete while it shuts down.
+class UsbEvents {
+public:
+    static Result<libusb_context*> context()
+    {
+        static UsbEvents* events = new UsbEvents; // never destroyed, see above
+        if (!events->m_context)
+            return fail(ErrorCode::Io, QStringLiteral("USB is not available on this system."),
+                QStringLiteral("libusb_init returned %1").arg(usbErrorName(events->m_initResult)));
+        return events->m_context;
+    }
+
+private:
+    UsbEvents()
+    {
+        m_initResult = libusb_init(&m_context);
+        if (m_initResult != 0) {
+            m_context = nullptr;
+            return;
+        }
+        // Under umockdev the device node never blocks poll(), so libusb would spin: rest a
+        // little between rounds there (a real kernel wakes the thread itself).
+        const bool emulated = qEnvironmentVariableIsSet("UMOCKDEV_DIR");
+        std::thread([this, emulated] {
+            while (true) {
+                timeval tv { 0, 100000 };
+                libusb_handle_events_timeout_completed(m_context, &tv, nullptr);
+                closeQueued();
+                if (emulated)
+                    std::this_thread::sleep_for(std::chrono::microseconds(500));
+            }
+        }).detach();
+    }
+
+public:
+    /// Releases and closes a device handle on the event thread, between rounds of event
+    /// handling: libusb_close from inside a transfer callback would wait for itself.
+    static void closeLater(libusb_device_handle* handle, int interfaceNumber)
+    {
+        auto ctx = context(); // makes sure the thread runs
+        std::lock_guard lock(pending().mutex);
+        pending().handles.emplace_back(handle, interfaceNumber);
+        if (ctx)
+            libusb_interrupt_event_handler(*ctx);
+    }
+
+private:
+    struct Pending {
+        std::mutex mutex;
+        std::vector<std::pair<libusb_device_handle*, int>> handles;
+    };
+    static Pending& pending()
+    {
+        static Pending* p = new Pending;
+        return *p;
+    }
+    static void closeQueued()
+    {
+        std::vector<std::pair<libusb_device_handle*, int>> handles;
+        {
+            std::lock_guard lock(pending().mutex);
+            handles.swap(pending().handles);
+        }
+        for (auto [handle, interfaceNumber] : handles) {
+            libusb_release_interface(handle, interfaceNumber);
+            libusb_close(handle);
+        }
+    }
+
+    libusb_context* m_context = nullptr;
+    int m_initResult = 0;
+};
+
+} // namespace
+
+Result<UsbAddress> UsbAddress::parse(const QString& text)
+{
+    auto bad = [&text] {
+        return fail(ErrorCode::BadInput,
+            QStringLiteral("\"%1\" is not a USB device address; write usb:VVVV:PPPP or usb:VVVV:PPPP:SERIAL "
+                           "(vendor and product id in hex).")
+                .arg(text));
+    };
+    const QStringList parts = text.split(QLatin1Char(':'));
+    if (parts.size() < 3 || parts.size() > 4 || parts[0] != QLatin1String("usb"))
+        return bad();
+    bool okV = false, okP = false;
+    const uint vid = parts[1].toUInt(&okV, 16);
+    const uint pid = parts[2].toUInt(&okP, 16);
+    if (!okV || !okP || vid > 0xffff || pid > 0xffff || parts[1].size() != 4 || parts[2].size() != 4)
+        return bad();
+    UsbAddress a;
+    a.vendorId = static_cast<quint16>(vid);
+    a.productId = static_cast<quint16>(pid);
+    a.serial = parts.value(3);
+    return a;
+}
+
+QString UsbAddress::toString() const
+{
+    QString s
+        = QStringLiteral("usb:%1:%2").arg(vendorId, 4, 16, QLatin1Char('0')).arg(productId, 4, 16, QLatin1Char('0'));
+    if (!serial.isEmpty())
+        s += QLatin1Char(':') + serial;
+    return s;
+}
+
+/// The open device and its transfers. Transfer callbacks run on the libusb event thread;
+/// they reach the transport only through queued calls, and only while it exists.
+struct UsbTransport::Link {
+    std::mutex mutex;
+    QObject* receiver = nullptr; ///< the transport, until it is destroyed
+    libusb_device_handle* handle = nullptr;
+    int interfaceNumber = -1;
+    unsigned char endpointIn = 0;
+    unsigned char endpointOut = 0;
+    libusb_transfer* in = nullptr;
+    QByteArray inBuffer;
+    int inFlight = 0;
+    bool closing = false;
+    std::shared_ptr<Link> self; ///< kept while transfers are in flight
+
+    ~Link()
+    {
+        if (in)
+            libusb_free_transfer(in);
+    }
+
+    /// Delivers `f` on the transport's thread, if the transport still exists. Mutex held.
+    template <typename F> void post(F f)
+    {
+        if (receiver)
+            QMetaObject::invokeMethod(receiver, std::move(f), Qt::QueuedConnection);
+    }
+
+    /// Releases the device once nothing is in flight. Mutex held.
+    void releaseIfIdle();
+};
+
+void UsbTransport::Link::releaseIfIdle()
+{
+    if (!closing || inFlight > 0 || !handle)
+        return;
+    UsbEvents::closeLater(handle, interfaceNumber);
+    handle = nullptr;
+}
+
+namespace {
+
+Error disconnectedError(const UsbAddress& address)
+{
+    return Error { ErrorCode::Disconnected,
+        QStringLiteral("The USB device %1 is gone (unplugged or switched off).").arg(address.toString()), {}, {} };
+}
+
+void LIBUSB_CALL onIn(libusb_transfer* transfer);
+
+void submitIn(UsbTransport::Link& link)
+{
+    libusb_fill_bulk_transfer(link.in, link.handle, link.endpointIn,
+        reinterpret_cast<unsigned char*>(link.inBuffer.data()), InBufferSize, onIn, &link, 0);
+    if (libusb_submit_transfer(link.in) == 0) {
+        ++link.inFlight;
+        return;
+    }
+    link.post([r = link.receiver] {
+        emit static_cast<UsbTransport*>(r)->failed(Error { ErrorCode::Disconnected,
+            QStringLiteral("The USB device stopped taking transfers; it is gone or broken."), {}, {} });
+    });
+}
+
+void LIBUSB_CALL onIn(libusb_transfer* transfer)
+{
+    auto* link = static_cast<UsbTransport::Link*>(transfer->user_data);
+    std::shared_ptr<UsbTransport::Link> keep; // released after the mutex, possibly the last reference
+    {
+        std::lock_guard lock(link->mutex);
+        --link->inFlight;
+        const int status = transfer->status;
+        if (status == LIBUSB_TRANSFER_COMPLETED && !link->closing) {
+            QByteArray bytes(reinterpret_cast<const char*>(transfer->buffer), transfer->actual_length);
+            auto* r = link->receiver;
+            if (!bytes.isEmpty())
+                link->post([r, bytes] { emit static_cast<UsbTransport*>(r)->bytesReceived(bytes); });
+            submitIn(*link);
+        } else if (status == LIBUSB_TRANSFER_NO_DEVICE
+            || (status != LIBUSB_TRANSFER_CANCELLED && status != LIBUSB_TRANSFER_COMPLETED)) {
+            auto* r = link->receiver;
+            const bool gone = status == LIBUSB_TRANSFER_NO_DEVICE;
+            link->post([r, gone, status] {
+                auto* t = static_cast<UsbTransport*>(r);
+                Error e { gone ? ErrorCode::Disconnected : ErrorCode::Io,
+                    gone ? QStringLiteral("The USB device %1 is gone (unplugged or switched off).").arg(t->address())
+                         : QStringLiteral("Reading from the USB device %1 failed.").arg(t->address()),
+                    QStringLiteral("bulk IN transfer status %1").arg(status), {} };
+                emit t->failed(e);
+            });
+        }
+        if (link->inFlight == 0 && link->closing) {
+            link->releaseIfIdle();
+            keep = std::move(link->self);
+        }
+    }
+}
+
+struct OutTransfer {
+    std::shared_ptr<UsbTransport::Link> link;
+    QByteArray bytes;
+};
+
+void LIBUSB_CALL onOut(libusb_transfer* transfer)
+{
+    auto* out = static_cast<OutTransfer*>(transfer->user_data);
+    std::shared_ptr<UsbTransport::Link> link = std::move(out->link);
+    const int status = transfer->status;
+    delete out;
+    libusb_free_transfer(transfer);
+    std::lock_guard lock(link->mutex);
+    --link->inFlight;
+    if (status != LIBUSB_TRANSFER_COMPLETED && !link->closing) {
+        auto* r = link->receiver;
+        link->post([r, status] {
+            auto* t = static_cast<UsbTransport*>(r);
+            const bool gone = status == LIBUSB_TRANSFER_NO_DEVICE;
+            emit t->failed(Error { gone ? ErrorCode::Disconnected : ErrorCode::Io,
+                gone ? QStringLiteral("The USB device %1 is gone (unplugged or switched off).").arg(t->address())
+                     : QStringLiteral("Writing to the USB device %1 failed.").arg(t->address()),
+                QStringLiteral("bulk OUT transfer status %1").arg(status), {} });
+        });
+    }
+    link->releaseIfIdle();
+    if (link->closing && link->inFlight == 0)
+        link->self.reset(); // `link` keeps it alive until this returns
+}
+
+} // namespace
+
+UsbTransport::UsbTransport(UsbAddress address, QObject* parent)
+    : DeviceTransport(parent)
+    , m_address(std::move(address))
+{
+}
+
+UsbTransport::~UsbTransport()
+{
+    close();
+}
+
+void UsbTransport::open()
+{
+    auto fail = [this](Error e) {
+        QMetaObject::invokeMethod(
+            this, [this, e] { emit failed(e); }, Qt::QueuedConnection);
+    };
+    auto ctx = UsbEvents::context();
+    if (!ctx)
+        return fail(ctx.error());
+    close();
+
+    libusb_device** list = nullptr;
+    const ssize_t count = libusb_get_device_list(*ctx, &list);
+    libusb_device_handle* handle = nullptr;
+    QString problem;
+    for (ssize_t i = 0; i < count && !handle; ++i) {
+        libusb_device_descriptor desc {};
+        if (libusb_get_device_descriptor(list[i], &desc) != 0 || desc.idVendor != m_address.vendorId
+            || desc.idProduct != m_address.productId)
+            continue;
+        libusb_device_handle* h = nullptr;
+        if (const int rc = libusb_open(list[i], &h); rc != 0) {
+            problem = rc == LIBUSB_ERROR_ACCESS
+                ? QStringLiteral("no permission to open it: install packaging/70-imprint-devices.rules and join the "
+                                 "plugdev group")
+                : usbErrorName(rc);
+            continue;
+        }
+        if (!m_address.serial.isEmpty()) {
+            unsigned char serial[256] = {};
+            const int n = desc.iSerialNumber == 0
+                ? 0
+                : libusb_get_string_descriptor_ascii(h, desc.iSerialNumber, serial, sizeof serial);
+            if (n <= 0 || QString::fromLatin1(reinterpret_cast<const char*>(serial), n) != m_address.serial) {
+                libusb_close(h);
+                continue;
+            }
+        }
+        handle = h;
+    }
+    libusb_free_device_list(list, 1);
+    if (!handle)
+        return fail(Error { ErrorCode::Disconnected,
+            problem.isEmpty()
+                ? QStringLiteral("No USB device %1 is connected.").arg(m_address.toString())
+                : QStringLiteral("The USB device %1 cannot be used: %2.").arg(m_address.toString(), problem),
+            {}, {} });
+
+    // The vendor interface (class 0xFF) with a bulk IN and a bulk OUT endpoint.
+    auto link = std::make_shared<Link>();
+    link->handle = handle;
+    libusb_config_descriptor* config = nullptr;
+    if (libusb_get_active_config_descriptor(libusb_get_device(handle), &config) == 0) {
+        for (int i = 0; i < config->bNumInterfaces && link->interfaceNumber < 0; ++i) {
+            for (int a = 0; a < config->interface[i].num_altsetting; ++a) {
+                const libusb_interface_descriptor& alt = config->interface[i].altsetting[a];
+                if (alt.bInterfaceClass != LIBUSB_CLASS_VENDOR_SPEC)
+                    continue;
+                unsigned char in = 0, out = 0;
+                for (int e = 0; e < alt.bNumEndpoints; ++e) {
+                    const libusb_endpoint_descriptor& ep = alt.endpoint[e];
+                    if ((ep.bmAttributes & LIBUSB_TRANSFER_TYPE_MASK) != LIBUSB_TRANSFER_TYPE_BULK)
+                        continue;
+                    ((ep.bEndpointAddress & LIBUSB_ENDPOINT_IN) ? in : out) = ep.bEndpointAddress;
+                }
+                if (in && out) {
+                    link->interfaceNumber = alt.bInterfaceNumber;
+                    link->endpointIn = in;
+                    link->endpointOut = out;
+                    break;
+                }
+            }
+        }
+        libusb_free_config_descriptor(config);
+    }
+    if (link->interfaceNumber < 0) {
+        libusb_close(handle);
+        return fail(Error { ErrorCode::Protocol,
+            QStringLiteral("The USB device %1 has no vendor interface with a bulk IN and a bulk OUT endpoint.")
+                .arg(m_address.toString()),
+            {}, {} });
+    }
+    if (const int rc = libusb_claim_interface(handle, link->interfaceNumber); rc != 0) {
+        libusb_close(handle);
+        return fail(Error { ErrorCode::Io,
+            QStringLiteral("The USB device %1 is in use by another program.").arg(m_address.toString()),
+            QStringLiteral("libusb_claim_interface returned %1").arg(usbErrorName(rc)), {} });
+    }
+
+    link->receiver = this;
+    link->self = link;
+    link->in = libusb_alloc_transfer(0);
+    link->inBuffer = QByteArray(InBufferSize, Qt::Uninitialized);
+    m_link = link;
+    {
+        std::lock_guard lock(link->mutex);
+        submitIn(*link);
+    }
+    QMetaObject::invokeMethod(
+        this, [this] { emit opened(); }, Qt::QueuedConnection);
+}
+
+void UsbTransport::close()
+{
+    if (!m_link)
+        return;
+    std::shared_ptr<Link> link = std::move(m_link);
+    std::shared_ptr<Link> keep;
+    {
+        std::lock_guard lock(link->mutex);
+        link->receiver = nullptr;
+        link->closing = true;
+        if (link->inFlight > 0 && link->in)
+            libusb_cancel_transfer(link->in); // its callback releases the device
+        link->releaseIfIdle();
+        if (link->inFlight == 0)
+            keep = std::move(link->self);
+    }
+    // The IN transfer is freed with the link, once its callback has run.
+}
+
+void UsbTransport::write(const QByteArray& bytes)
+{
+    if (!m_link)
+        return;
+    std::lock_guard lock(m_link->mutex);
+    if (!m_link->handle || m_link->closing)
+        return;
+    auto* out = new OutTransfer { m_link, bytes };
+    libusb_transfer* transfer = libusb_alloc_transfer(0);
+    libusb_fill_bulk_transfer(transfer, m_link->handle, m_link->endpointOut,
+        reinterpret_cast<unsigned char*>(out->bytes.data()), static_cast<int>(out->bytes.size()), onOut, out,
+        WriteTimeoutMs);
+    if (libusb_submit_transfer(transfer) != 0) {
+        delete out;
+        libusb_free_transfer(transfer);
+        QMetaObject::invokeMethod(
+            this, [this] { emit failed(disconnectedError(m_address)); }, Qt::QueuedConnection);
+        return;
+    }
+    ++m_link->inFlight;
+}
+
+} // namespace imprint::core

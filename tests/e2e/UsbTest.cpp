@@ -1,0 +1,108 @@
+// The device link over USB: libusb in this process really opens /dev/bus/usb/001/001,
+// which umockdev emulates (the test runs with its preload library), and the simulated
+// device answers the URBs. The same scenarios as over ptys (DeviceFaultTest).
+
+#include "SimulatedDevice.h"
+#include "StationContext.h"
+#include "TestSupport.h"
+#include "UsbGadget.h"
+#include "engine/SlotJob.h"
+#include "engine/Station.h"
+
+#include <QtTest/QTest>
+
+#include <catch2/catch.hpp>
+
+using namespace imprint;
+
+namespace {
+
+fixtures::DeviceOptions deviceOptions(const QString& serial, const QString& fault)
+{
+    fixtures::DeviceOptions o;
+    o.identity.serial = serial;
+    o.identity.model = QStringLiteral("Imprint Sim USB");
+    o.identity.firmware = QStringLiteral("1.0.0-sim");
+    o.identity.state = QStringLiteral("blank");
+    o.identity.keyTypes = { QStringLiteral("p256") };
+    o.identity.canGenerateKey = true;
+    o.identity.maxFrame = 65536;
+    o.fault = *fixtures::faultFromName(fault);
+    if (o.fault == fixtures::Fault::Disconnect)
+        o.faultOp = fault.section(QLatin1Char(':'), 1);
+    return o;
+}
+
+} // namespace
+
+TEST_CASE("Devices on emulated USB go through the same scenarios as on a serial line")
+{
+    fixtures::UsbGadget::testbed();
+    fixtures::UsbGadget::testbed();
+    REQUIRE(fixtures::UsbGadget::emulationActive());
+    test::DemoStation demo;
+    auto ctx = app::openStation(demo.path());
+    REQUIRE(ctx.has_value());
+
+    struct Case {
+        const char* fault;
+        const char* code; // empty: passes
+        int comeBackMs = -1;
+    };
+    const Case cases[] = {
+        { "none", "" }, { "bad-csr-signature", "bad-signature" }, { "refuse-cert", "refused" },
+        { "readback-mismatch", "readback-mismatch" }, { "bad-challenge", "challenge-failed" },
+        { "corrupt-frame", "bad-frames" }, { "no-reply", "timeout" }, { "disconnect-at:install-cert", "disconnected" },
+        { "disconnect-at:install-cert", "", 300 }, // unplugged, plugged in again: resumed
+    };
+    int n = 0;
+    for (const Case& c : cases) {
+        ++n;
+        DYNAMIC_SECTION(c.fault << (c.comeBackMs >= 0 ? " (comes back)" : ""))
+        {
+            const QString serial = QStringLiteral("USB-%1").arg(n, 4, 10, QLatin1Char('0'));
+            fixtures::DeviceOptions options = deviceOptions(serial, QString::fromLatin1(c.fault));
+            options.comeBackMs = c.comeBackMs;
+            fixtures::SimulatedDevice device(options);
+            fixtures::UsbGadget gadget(&device, 0x1209, 0x0001);
+            QString error;
+            REQUIRE(gadget.plug(&error));
+
+            core::Station station(QStringLiteral("usb-test"));
+            core::StepTimeouts timeouts;
+            timeouts.identifyMs = 1500;
+            timeouts.keygenMs = 3000;
+            timeouts.exchangeMs = 1500;
+            timeouts.attempts = 2;
+            timeouts.reconnectMs = 3000;
+            station.setTimeouts(timeouts);
+            REQUIRE(station.start(ctx->registrarFactory()).has_value());
+            // The serial is matched against the device's string descriptor.
+            core::SlotJob* job = station.addSlot(QStringLiteral("usb:1209:0001:") + serial);
+            REQUIRE(QTest::qWaitFor([&] { return station.allFinished(); }, 30000));
+            INFO(job->failure().toStdString());
+            if (QByteArray(c.code).isEmpty()) {
+                CHECK(job->step() == core::SlotJob::Step::Passed);
+            } else {
+                CHECK(job->step() == core::SlotJob::Step::Failed);
+                CHECK(job->failureCode() == QLatin1String(c.code));
+            }
+        }
+    }
+}
+
+TEST_CASE("A USB address that names no connected device fails the slot in plain words")
+{
+    fixtures::UsbGadget::testbed();
+    REQUIRE(fixtures::UsbGadget::emulationActive());
+    test::DemoStation demo;
+    auto ctx = app::openStation(demo.path());
+    REQUIRE(ctx.has_value());
+    core::Station station(QStringLiteral("usb-test"));
+    REQUIRE(station.start(ctx->registrarFactory()).has_value());
+    core::SlotJob* job = station.addSlot(QStringLiteral("usb:1209:0001:NOBODY"));
+    REQUIRE(QTest::qWaitFor([&] { return station.allFinished(); }, 10000));
+    CHECK(job->step() == core::SlotJob::Step::Failed);
+    CHECK(job->failure().contains(QStringLiteral("usb:1209:0001:NOBODY")));
+    CHECK_FALSE(core::Station::checkPort(QStringLiteral("usb:12:0001")).has_value());
+}
