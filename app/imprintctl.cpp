@@ -6,6 +6,7 @@
 #include "StationSetup.h"
 #include "TerminalPinPrompt.h"
 #include "device/SerialTransport.h"
+#include "device/UsbTransport.h"
 #include "engine/BatchIssue.h"
 #include "engine/Registrar.h"
 #include "engine/SlotJob.h"
@@ -132,15 +133,31 @@ int cmdProvision(const QStringList& args)
         QStringLiteral("PATH"));
     QCommandLineOption op(QStringLiteral("operator"), QStringLiteral("Operator recorded with every step."),
         QStringLiteral("NAME"), qEnvironmentVariable("USER", QStringLiteral("cli")));
+    QCommandLineOption usb(QStringLiteral("usb"),
+        QStringLiteral("Provision every USB device with these ids as it is plugged in (and those already there)."),
+        QStringLiteral("VVVV:PPPP"));
+    QCommandLineOption count(QStringLiteral("count"),
+        QStringLiteral("With --usb: stop after this many devices have finished (default 1)."), QStringLiteral("N"),
+        QStringLiteral("1"));
     p.addOption(port);
     p.addOption(op);
     p.addOption(profileOption);
+    p.addOption(usb);
+    p.addOption(count);
     p.process(args);
     const QStringList ports = p.values(port);
-    if (ports.isEmpty()) {
-        err() << "imprintctl provision: give at least one --port PATH" << Qt::endl;
+    if (ports.isEmpty() && !p.isSet(usb)) {
+        err() << "imprintctl provision: give at least one --port PATH, or --usb VVVV:PPPP" << Qt::endl;
         return 2;
     }
+    std::optional<core::UsbAddress> watch;
+    if (p.isSet(usb)) {
+        auto parsed = core::UsbAddress::parse(QStringLiteral("usb:") + p.value(usb));
+        if (!parsed)
+            return report(parsed.error());
+        watch = *parsed;
+    }
+    const int wanted = std::max(1, p.value(count).toInt());
     for (const QString& spec : ports) {
         if (auto ok = core::Station::checkPort(spec); !ok)
             return report(ok.error());
@@ -168,10 +185,19 @@ int cmdProvision(const QStringList& args)
         else
             out() << app::slotResultLine(*job) << Qt::endl;
     });
-    QObject::connect(&station, &core::Station::finished, qApp, [] { QCoreApplication::exit(0); });
+    QObject::connect(&station, &core::Station::finished, qApp, [&] {
+        // Watching USB, the line goes on until enough devices have come and finished.
+        if (!watch || station.slotJobs().size() >= wanted)
+            QCoreApplication::exit(0);
+    });
     for (const QString& path : ports)
         station.addSlot(path);
-    if (!station.allFinished())
+    if (watch) {
+        if (auto r = station.watchUsb(watch->vendorId, watch->productId); !r)
+            return report(r.error());
+        err() << "Waiting for USB devices " << watch->toString() << " ..." << Qt::endl;
+    }
+    if (watch || !station.allFinished())
         QCoreApplication::exec();
     return failed == 0 ? 0 : 1;
 }

@@ -417,4 +417,108 @@ void UsbTransport::write(const QByteArray& bytes)
     ++m_link->inFlight;
 }
 
+struct UsbWatcher::State {
+    std::mutex mutex;
+    UsbWatcher* receiver = nullptr;
+    libusb_hotplug_callback_handle handle = 0;
+    bool registered = false;
+};
+
+namespace {
+
+int LIBUSB_CALL onHotplug(libusb_context*, libusb_device* device, libusb_hotplug_event event, void* user)
+{
+    auto* state = static_cast<UsbWatcher::State*>(user);
+    std::lock_guard lock(state->mutex);
+    if (!state->receiver)
+        return 0;
+    UsbWatcher* w = state->receiver;
+    // Nothing is opened here (this runs inside libusb's event handling): the watcher's
+    // thread reads the serial.
+    if (event == LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED) {
+        libusb_ref_device(device);
+        QMetaObject::invokeMethod(
+            w, [w, device] { w->onArrived(device); }, Qt::QueuedConnection);
+    } else {
+        const int bus = libusb_get_bus_number(device);
+        const int address = libusb_get_device_address(device);
+        QMetaObject::invokeMethod(
+            w, [w, bus, address] { w->onLeft(bus, address); }, Qt::QueuedConnection);
+    }
+    return 0;
+}
+
+} // namespace
+
+UsbWatcher::UsbWatcher(quint16 vendorId, quint16 productId, QObject* parent)
+    : QObject(parent)
+    , m_vendorId(vendorId)
+    , m_productId(productId)
+    , m_state(std::make_shared<State>())
+{
+}
+
+UsbWatcher::~UsbWatcher()
+{
+    {
+        std::lock_guard lock(m_state->mutex);
+        m_state->receiver = nullptr;
+    }
+    auto ctx = UsbEvents::context();
+    if (ctx && m_state->registered)
+        libusb_hotplug_deregister_callback(*ctx, m_state->handle);
+}
+
+Result<void> UsbWatcher::start()
+{
+    auto ctx = UsbEvents::context();
+    if (!ctx)
+        return std::unexpected(ctx.error());
+    if (!libusb_has_capability(LIBUSB_CAP_HAS_HOTPLUG))
+        return fail(ErrorCode::Io, QStringLiteral("This system's libusb cannot watch for USB devices (no hotplug)."));
+    {
+        std::lock_guard lock(m_state->mutex);
+        m_state->receiver = this;
+    }
+    const int rc = libusb_hotplug_register_callback(*ctx,
+        static_cast<libusb_hotplug_event>(LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED | LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT),
+        LIBUSB_HOTPLUG_ENUMERATE, m_vendorId, m_productId, LIBUSB_HOTPLUG_MATCH_ANY, onHotplug, m_state.get(),
+        &m_state->handle);
+    if (rc != 0)
+        return fail(ErrorCode::Io, QStringLiteral("Could not watch for USB devices."),
+            QStringLiteral("libusb_hotplug_register_callback returned %1").arg(usbErrorName(rc)));
+    m_state->registered = true;
+    return {};
+}
+
+void UsbWatcher::onArrived(void* opaque)
+{
+    auto* device = static_cast<libusb_device*>(opaque);
+    UsbAddress address;
+    address.vendorId = m_vendorId;
+    address.productId = m_productId;
+    libusb_device_descriptor desc {};
+    libusb_device_handle* handle = nullptr;
+    if (libusb_get_device_descriptor(device, &desc) == 0 && desc.iSerialNumber != 0
+        && libusb_open(device, &handle) == 0) {
+        unsigned char serial[256] = {};
+        const int n = libusb_get_string_descriptor_ascii(handle, desc.iSerialNumber, serial, sizeof serial);
+        if (n > 0)
+            address.serial = QString::fromLatin1(reinterpret_cast<const char*>(serial), n);
+        libusb_close(handle);
+    }
+    const int key = libusb_get_bus_number(device) << 8 | libusb_get_device_address(device);
+    libusb_unref_device(device);
+    m_present.insert(key, address);
+    qCInfo(IMPRINT_USB) << "arrived:" << address.toString();
+    emit arrived(address);
+}
+
+void UsbWatcher::onLeft(int bus, int deviceAddress)
+{
+    const UsbAddress address = m_present.take(bus << 8 | deviceAddress);
+    qCInfo(IMPRINT_USB) << "left:" << address.toString();
+    emit left(address);
+}
+
 } // namespace imprint::core

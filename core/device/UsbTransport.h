@@ -2,6 +2,7 @@
 
 #include "device/DeviceTransport.h"
 
+#include <QHash>
 #include <QString>
 
 #include <memory>
@@ -41,6 +42,34 @@ public:
 private:
     UsbAddress m_address;
     std::shared_ptr<Link> m_link;
+};
+
+/// Watches for USB devices with one vendor and product id coming and going (libusb
+/// hotplug; devices already present count as arriving), and reads each arriving device's
+/// serial from its string descriptor. Signals come on this object's thread.
+class UsbWatcher : public QObject {
+    Q_OBJECT
+public:
+    UsbWatcher(quint16 vendorId, quint16 productId, QObject* parent = nullptr);
+    ~UsbWatcher() override;
+
+    [[nodiscard]] Result<void> start();
+
+    struct State; ///< shared with libusb's hotplug callback
+
+    /// From the hotplug callback, queued to this thread: `device` is a referenced libusb_device*.
+    void onArrived(void* device);
+    void onLeft(int bus, int deviceAddress);
+
+signals:
+    void arrived(const imprint::core::UsbAddress& address);
+    void left(const imprint::core::UsbAddress& address);
+
+private:
+    quint16 m_vendorId;
+    quint16 m_productId;
+    std::shared_ptr<State> m_state;
+    QHash<int, UsbAddress> m_present; ///< by bus << 8 | address
 };
 
 } // namespace imprint::core

@@ -56,6 +56,24 @@ Result<void> Station::checkPort(const QString& port)
     return {};
 }
 
+Result<void> Station::watchUsb(quint16 vendorId, quint16 productId)
+{
+    auto* watcher = new UsbWatcher(vendorId, productId, this);
+    connect(watcher, &UsbWatcher::arrived, this, [this](const UsbAddress& address) {
+        const QString port = address.toString();
+        for (const SlotJob* job : std::as_const(m_slots)) {
+            if (job->port() == port && !job->isFinished())
+                return; // its slot is waiting for it, or working with it
+        }
+        addSlot(port);
+    });
+    if (auto r = watcher->start(); !r) {
+        delete watcher;
+        return r;
+    }
+    return {};
+}
+
 SlotJob* Station::addSlot(const QString& port)
 {
     // Callers check the text first (checkPort); what does not parse here is taken as a path.

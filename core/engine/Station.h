@@ -36,6 +36,10 @@ public:
     /// Whether `port` is a port addSlot understands, with a plain reason if not.
     [[nodiscard]] static Result<void> checkPort(const QString& port);
 
+    /// Adds a slot for every USB device with these ids that is plugged in (and those already
+    /// there). A device that comes back while its slot waits for it is left to that slot.
+    [[nodiscard]] Result<void> watchUsb(quint16 vendorId, quint16 productId);
+
     const QList<SlotJob*>& slotJobs() const { return m_slots; }
     const QString& operatorName() const { return m_operator; }
     /// Timeouts and repeats for the slots added from now on.

@@ -106,3 +106,26 @@ TEST_CASE("A USB address that names no connected device fails the slot in plain 
     CHECK(job->failure().contains(QStringLiteral("usb:1209:0001:NOBODY")));
     CHECK_FALSE(core::Station::checkPort(QStringLiteral("usb:12:0001")).has_value());
 }
+
+TEST_CASE("A watched USB id: each device plugged in gets a slot of its own, named by its serial")
+{
+    fixtures::UsbGadget::testbed();
+    REQUIRE(fixtures::UsbGadget::emulationActive());
+    test::DemoStation demo;
+    auto ctx = app::openStation(demo.path());
+    REQUIRE(ctx.has_value());
+    core::Station station(QStringLiteral("usb-test"));
+    REQUIRE(station.start(ctx->registrarFactory()).has_value());
+    REQUIRE(station.watchUsb(0x1209, 0x0001).has_value());
+    CHECK(station.slotJobs().isEmpty());
+
+    fixtures::SimulatedDevice device(deviceOptions(QStringLiteral("HOT-0001"), QStringLiteral("none")));
+    fixtures::UsbGadget gadget(&device, 0x1209, 0x0001);
+    QString error;
+    REQUIRE(gadget.plug(&error)); // the add event reaches libusb's hotplug
+    REQUIRE(QTest::qWaitFor([&] { return station.slotJobs().size() == 1 && station.allFinished(); }, 20000));
+    const core::SlotJob* job = station.slotJobs().first();
+    CHECK(job->port() == QLatin1String("usb:1209:0001:HOT-0001"));
+    INFO(job->failure().toStdString());
+    CHECK(job->step() == core::SlotJob::Step::Passed);
+}
