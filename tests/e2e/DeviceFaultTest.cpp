@@ -237,3 +237,21 @@ TEST_CASE("A device that goes away and comes back is resumed where it is")
         }
     }
 }
+
+TEST_CASE("imprint-devsim on emulated USB, imprintctl beside it: the device is found by its ids and provisioned")
+{
+    QTemporaryDir tmp;
+    const QString dataDir = quickStation(tmp);
+    // Two processes, as on a line: the simulator serves the emulated device, the station
+    // runs with umockdev's preload library and finds it through libusb's hotplug.
+    auto run = test::run(QStringLiteral(IMPRINT_DEVSIM),
+        { QStringLiteral("--usb"), QStringLiteral("1209:0001"), QStringLiteral("--serial"), QStringLiteral("USBX-1"),
+            QStringLiteral("--"), Ctl, QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir,
+            QStringLiteral("--usb"), QStringLiteral("1209:0001"), QStringLiteral("--count"), QStringLiteral("1"),
+            QStringLiteral("--json") });
+    INFO(run.out.toStdString() + run.err.toStdString());
+    CHECK(run.exitCode == 0);
+    CHECK(run.out.contains("usb:1209:0001:USBX-1"));
+    const QJsonObject device = record(dataDir, QStringLiteral("USBX-1"));
+    CHECK(device[QStringLiteral("status")].toString() == QLatin1String("passed"));
+}
