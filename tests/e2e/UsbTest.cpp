@@ -8,6 +8,7 @@
 #include "UsbGadget.h"
 #include "engine/SlotJob.h"
 #include "engine/Station.h"
+#include "store/RecordStore.h"
 
 #include <QtTest/QTest>
 
@@ -44,25 +45,18 @@ TEST_CASE("Devices on emulated USB go through the same scenarios as on a serial 
     auto ctx = app::openStation(demo.path());
     REQUIRE(ctx.has_value());
 
-    struct Case {
-        const char* fault;
-        const char* code; // empty: passes
-        int comeBackMs = -1;
-    };
-    const Case cases[] = {
-        { "none", "" }, { "bad-csr-signature", "bad-signature" }, { "refuse-cert", "refused" },
-        { "readback-mismatch", "readback-mismatch" }, { "bad-challenge", "challenge-failed" },
-        { "corrupt-frame", "bad-frames" }, { "no-reply", "timeout" }, { "disconnect-at:install-cert", "disconnected" },
-        { "disconnect-at:install-cert", "", 300 }, // unplugged, plugged in again: resumed
-    };
+    // The shared scenarios, and one more: unplugged, plugged in again, resumed.
+    QList<test::DeviceScenario> scenarios = test::deviceScenarios();
+    scenarios.append({ "disconnect-at:install-cert", "", 1 });
     int n = 0;
-    for (const Case& c : cases) {
+    for (const test::DeviceScenario& c : scenarios) {
         ++n;
-        DYNAMIC_SECTION(c.fault << (c.comeBackMs >= 0 ? " (comes back)" : ""))
+        const bool comesBack = n == scenarios.size();
+        DYNAMIC_SECTION(c.fault << (comesBack ? " (comes back)" : ""))
         {
             const QString serial = QStringLiteral("USB-%1").arg(n, 4, 10, QLatin1Char('0'));
             fixtures::DeviceOptions options = deviceOptions(serial, QString::fromLatin1(c.fault));
-            options.comeBackMs = c.comeBackMs;
+            options.comeBackMs = comesBack ? 300 : -1;
             fixtures::SimulatedDevice device(options);
             fixtures::UsbGadget gadget(&device, 0x1209, 0x0001);
             QString error;
@@ -81,12 +75,21 @@ TEST_CASE("Devices on emulated USB go through the same scenarios as on a serial 
             core::SlotJob* job = station.addSlot(QStringLiteral("usb:1209:0001:") + serial);
             REQUIRE(QTest::qWaitFor([&] { return station.allFinished(); }, 30000));
             INFO(job->failure().toStdString());
-            if (QByteArray(c.code).isEmpty()) {
+            const bool passes = QByteArray(c.code).isEmpty();
+            if (passes) {
                 CHECK(job->step() == core::SlotJob::Step::Passed);
             } else {
                 CHECK(job->step() == core::SlotJob::Step::Failed);
                 CHECK(job->failureCode() == QLatin1String(c.code));
             }
+            // What the store holds for the device, as over ptys.
+            auto store = core::RecordStore::open(demo.dir().database(), true);
+            REQUIRE(store.has_value());
+            auto certs = store->certificates(serial);
+            REQUIRE(certs.has_value());
+            CHECK(certs->size() == c.certificates);
+            for (const auto& cert : *certs)
+                CHECK(cert.state == QLatin1String(passes ? "verified" : "issued"));
         }
     }
 }

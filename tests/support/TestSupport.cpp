@@ -86,6 +86,25 @@ ProcessResult run(const QString& program, const QStringList& args, const QByteAr
         p.readAllStandardError() };
 }
 
+const QList<DeviceScenario>& deviceScenarios()
+{
+    static const QList<DeviceScenario> list {
+        { "none", "", 1 },
+        { "no-reply", "timeout", 0 },
+        { "disconnect-at:generate-key", "disconnected", 0 },
+        { "disconnect-at:install-cert", "disconnected", 1 },
+        { "corrupt-frame", "bad-frames", 0 },
+        { "truncated-frame", "bad-frames", 0 },
+        { "oversized-frame", "bad-frames", 0 },
+        { "bad-csr-signature", "bad-signature", 0 },
+        { "csr-other-serial", "serial-mismatch", 0 },
+        { "refuse-cert", "refused", 1 },
+        { "readback-mismatch", "readback-mismatch", 1 },
+        { "bad-challenge", "challenge-failed", 1 },
+    };
+    return list;
+}
+
 QList<QJsonObject> jsonLines(const QByteArray& out)
 {
     QList<QJsonObject> objects;

@@ -53,6 +53,16 @@ struct ProcessResult {
     QByteArray err;
 };
 
+/// The device scenarios every transport is checked with (pty and emulated USB): a simulator
+/// fault, the code the slot must end with (empty: it passes), and how many certificates the
+/// store holds for the device afterwards (issued but never verified, unless it passed).
+struct DeviceScenario {
+    const char* fault;
+    const char* code;
+    int certificates;
+};
+const QList<DeviceScenario>& deviceScenarios();
+
 /// One JSON object per non-empty line (imprintctl --json output); fails the test on bad JSON.
 QList<QJsonObject> jsonLines(const QByteArray& out);
 
