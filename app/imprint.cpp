@@ -5,6 +5,7 @@
 #include "SlotReport.h"
 #include "StationContext.h"
 #include "device/SerialTransport.h"
+#include "device/UsbTransport.h"
 #include "engine/SlotJob.h"
 #include "engine/Station.h"
 
@@ -40,7 +41,10 @@ int main(int argc, char** argv)
     QCommandLineOption profile(QStringLiteral("profile"),
         QStringLiteral("Certificate profile: idevid (built in), NAME in DATA_DIR/profiles, or a file."),
         QStringLiteral("NAME"), QStringLiteral("idevid"));
-    p.addOptions({ dataDir, port, op, exitWhenDone, screenshot, profile });
+    QCommandLineOption usb(QStringLiteral("usb"),
+        QStringLiteral("Give every USB device with these ids a slot as it is plugged in (and those already there)."),
+        QStringLiteral("VVVV:PPPP"));
+    p.addOptions({ dataDir, port, op, exitWhenDone, screenshot, profile, usb });
     p.process(app);
 
     QTextStream out(stdout);
@@ -98,5 +102,14 @@ int main(int argc, char** argv)
     }
     for (const QString& spec : p.values(port))
         station.addSlot(spec);
+    if (p.isSet(usb)) {
+        auto ids = core::UsbAddress::parse(QStringLiteral("usb:") + p.value(usb));
+        auto watching
+            = ids ? station.watchUsb(ids->vendorId, ids->productId) : core::Result<void>(std::unexpected(ids.error()));
+        if (!watching) {
+            err << "imprint: " << watching.error().text() << Qt::endl;
+            return 2;
+        }
+    }
     return QApplication::exec();
 }
