@@ -649,6 +649,129 @@ int cmdIssue(const QStringList& args)
     return 0;
 }
 
+/// Opens the records of an initialised data directory for reading or writing.
+core::Result<core::RecordStore> openRecords(
+    const QString& dataDir, bool readOnly, core::StationConfig* config = nullptr)
+{
+    core::DataDir dir(core::DataDir::resolve(dataDir));
+    auto loaded = dir.loadConfig();
+    if (!loaded)
+        return std::unexpected(loaded.error());
+    if (config)
+        *config = *loaded;
+    return core::RecordStore::open(dir.database(), readOnly);
+}
+
+QDateTime parseWhen(const QString& text)
+{
+    QDateTime t = QDateTime::fromString(text, Qt::ISODate);
+    if (!t.isValid())
+        t = QDate::fromString(text, Qt::ISODate).startOfDay();
+    return t;
+}
+
+int cmdList(const QStringList& args)
+{
+    QCommandLineParser p;
+    p.setApplicationDescription(
+        QStringLiteral("List devices, newest first, a page at a time; or count them by status."));
+    p.addHelpOption();
+    p.addOption(dataDirOption);
+    p.addOption(jsonOption);
+    QCommandLineOption status(QStringLiteral("status"),
+        QStringLiteral("Only devices in this state: in-progress, passed, failed, issued, scrapped."),
+        QStringLiteral("STATUS"));
+    QCommandLineOption since(QStringLiteral("since"), QStringLiteral("Updated at or after (2026-11-22 or ISO time)."),
+        QStringLiteral("WHEN"));
+    QCommandLineOption until(QStringLiteral("until"), QStringLiteral("Updated before."), QStringLiteral("WHEN"));
+    QCommandLineOption limit(QStringLiteral("limit"), QStringLiteral("Rows per page (default 50)."),
+        QStringLiteral("N"), QStringLiteral("50"));
+    QCommandLineOption before(QStringLiteral("before"),
+        QStringLiteral("Next page: the serial of the last row of the previous page."), QStringLiteral("SN"));
+    QCommandLineOption counts(QStringLiteral("counts"),
+        QStringLiteral("Count devices per status instead (a shift: --since/--until; default today)."));
+    p.addOptions({ status, since, until, limit, before, counts });
+    p.process(args);
+    for (const auto* o : { &since, &until }) {
+        if (p.isSet(*o) && !parseWhen(p.value(*o)).isValid()) {
+            err() << "imprintctl list: " << p.value(*o) << " is not a date or time (2026-11-22, 2026-11-22T06:00)"
+                  << Qt::endl;
+            return 2;
+        }
+    }
+    auto store = openRecords(p.value(dataDirOption), true);
+    if (!store)
+        return report(store.error());
+    if (p.isSet(counts)) {
+        const QDateTime from = p.isSet(since) ? parseWhen(p.value(since)) : QDate::currentDate().startOfDay();
+        const QDateTime to = p.isSet(until) ? parseWhen(p.value(until)) : from.addDays(1);
+        auto c = store->statusCounts(from, to);
+        if (!c)
+            return report(c.error());
+        QJsonObject o;
+        for (const auto& [s, n] : *c)
+            o[s] = n;
+        if (p.isSet(jsonOption)) {
+            out() << QJsonDocument(o).toJson(QJsonDocument::Compact) << Qt::endl;
+        } else {
+            out() << "From " << from.toString(Qt::ISODate) << " to " << to.toString(Qt::ISODate) << Qt::endl;
+            for (const auto& [s, n] : *c)
+                out() << "  " << s << ": " << n << Qt::endl;
+        }
+        return 0;
+    }
+    core::DeviceQuery q;
+    q.status = p.value(status);
+    q.since = p.isSet(since) ? parseWhen(p.value(since)) : QDateTime();
+    q.until = p.isSet(until) ? parseWhen(p.value(until)) : QDateTime();
+    q.before = p.value(before);
+    q.limit = std::clamp(p.value(limit).toInt(), 1, 10000);
+    auto rows = store->devices(q);
+    if (!rows)
+        return report(rows.error());
+    if (p.isSet(jsonOption)) {
+        QJsonArray a;
+        for (const auto& d : *rows)
+            a.append(QJsonObject { { QStringLiteral("serial"), d.serial }, { QStringLiteral("model"), d.model },
+                { QStringLiteral("status"), d.status }, { QStringLiteral("reason"), d.statusReason },
+                { QStringLiteral("updated"), d.updated.toString(Qt::ISODateWithMs) } });
+        out() << QJsonDocument(a).toJson(QJsonDocument::Compact) << Qt::endl;
+        return 0;
+    }
+    for (const auto& d : *rows)
+        out() << d.updated.toString(Qt::ISODate) << "  " << d.status.leftJustified(11) << "  " << d.serial
+              << (d.statusReason.isEmpty() ? QString() : QStringLiteral("  ") + d.statusReason) << Qt::endl;
+    if (rows->size() == q.limit)
+        out() << "(more: --before " << rows->last().serial << ")" << Qt::endl;
+    return 0;
+}
+
+int cmdScrap(const QStringList& args)
+{
+    QCommandLineParser p;
+    p.setApplicationDescription(QStringLiteral("Take a device out of production, with the reason on its record."));
+    p.addHelpOption();
+    p.addOption(dataDirOption);
+    QCommandLineOption serial(QStringLiteral("device-serial"), QStringLiteral("The device."), QStringLiteral("SN"));
+    QCommandLineOption reason(QStringLiteral("reason"), QStringLiteral("Why, in words."), QStringLiteral("TEXT"));
+    QCommandLineOption op(QStringLiteral("operator"), QStringLiteral("Who scraps it."), QStringLiteral("NAME"),
+        qEnvironmentVariable("USER", QStringLiteral("cli")));
+    p.addOptions({ serial, reason, op });
+    p.process(args);
+    if (!p.isSet(serial) || p.value(reason).trimmed().isEmpty()) {
+        err() << "imprintctl scrap: give --device-serial SN and --reason TEXT" << Qt::endl;
+        return 2;
+    }
+    core::StationConfig config;
+    auto store = openRecords(p.value(dataDirOption), false, &config);
+    if (!store)
+        return report(store.error());
+    if (auto r = store->scrap(p.value(serial), p.value(reason).trimmed(), config.stationName, p.value(op)); !r)
+        return report(r.error());
+    out() << "Device " << p.value(serial) << " is scrapped: " << p.value(reason).trimmed() << Qt::endl;
+    return 0;
+}
+
 int cmdSignBatch(const QStringList& args)
 {
     QCommandLineParser p;
@@ -766,6 +889,8 @@ void usage()
              "  init        set up a data directory (token, CA key, demo root and CA certificate)\n"
              "  provision   provision the devices on --port PATH [--port PATH ...] [--json]\n"
              "  show        show a device's record: --device-serial SN [--json]\n"
+             "  list        list devices: [--status S] [--since WHEN] [--until WHEN] [--limit N] [--json]; --counts\n"
+             "  scrap       take a device out of production: --device-serial SN --reason TEXT\n"
              "  issue       issue a certificate from a request file: --csr FILE --device-serial SN [--out FILE]\n"
              "  sign-batch  issue for a folder of requests: --in DIR --out FILE.p7b [--report FILE.json]\n"
              "  bench issue measure issuance against the raw HSM sign rate: [--count N]\n"
@@ -803,6 +928,10 @@ int main(int argc, char** argv)
         return cmdCa(args);
     if (command == QLatin1String("sign-batch"))
         return cmdSignBatch(args);
+    if (command == QLatin1String("list"))
+        return cmdList(args);
+    if (command == QLatin1String("scrap"))
+        return cmdScrap(args);
     if (command == QLatin1String("bench") && args.size() >= 2 && args[1] == QLatin1String("issue")) {
         args.removeAt(1);
         args[0] = QStringLiteral("imprintctl bench issue");

@@ -6,6 +6,8 @@
 #include <QSqlQuery>
 #include <QVariant>
 
+#include <algorithm>
+
 namespace imprint::core {
 
 namespace {
@@ -55,6 +57,11 @@ const QStringList& migrations()
             detail TEXT NOT NULL DEFAULT '',
             at TEXT NOT NULL);
         CREATE INDEX job_steps_by_job ON job_steps(job_id);
+        )"),
+        // 2: QA queries by status and time without reading the whole table.
+        QStringLiteral(R"(
+        CREATE INDEX devices_by_status_updated ON devices(status, updated);
+        CREATE INDEX devices_by_updated ON devices(updated);
         )"),
     };
     return list;
@@ -344,6 +351,83 @@ Result<std::optional<QString>> RecordStore::keyOwner(const QString& publicKeySha
     if (!q.next())
         return std::optional<QString> {};
     return std::optional<QString> { q.value(0).toString() };
+}
+
+Result<QList<DeviceRecord>> RecordStore::devices(const DeviceQuery& query) const
+{
+    QString sql = QStringLiteral(
+        "SELECT serial, model, firmware, status, status_reason, first_seen, updated FROM devices WHERE 1 = 1");
+    QVariantList values;
+    if (!query.status.isEmpty()) {
+        sql += QStringLiteral(" AND status = ?");
+        values << query.status;
+    }
+    if (query.since.isValid()) {
+        sql += QStringLiteral(" AND updated >= ?");
+        values << query.since.toUTC().toString(Qt::ISODateWithMs);
+    }
+    if (query.until.isValid()) {
+        sql += QStringLiteral(" AND updated < ?");
+        values << query.until.toUTC().toString(Qt::ISODateWithMs);
+    }
+    if (!query.before.isEmpty()) {
+        // Keyset paging: the next page starts after the last row of this one.
+        sql += QStringLiteral(" AND (updated, serial) < (SELECT updated, serial FROM devices WHERE serial = ?)");
+        values << query.before;
+    }
+    sql += QStringLiteral(" ORDER BY updated DESC, serial DESC LIMIT ?");
+    values << std::clamp(query.limit, 1, 10000);
+    QSqlQuery q(QSqlDatabase::database(m_connection));
+    if (!exec(q, sql, values))
+        return storeFail(QStringLiteral("list devices"), q.lastError());
+    QList<DeviceRecord> out;
+    while (q.next())
+        out.append(DeviceRecord { q.value(0).toString(), q.value(1).toString(), q.value(2).toString(),
+            q.value(3).toString(), q.value(4).toString(), parseTime(q.value(5)), parseTime(q.value(6)) });
+    return out;
+}
+
+Result<QList<QPair<QString, int>>> RecordStore::statusCounts(const QDateTime& since, const QDateTime& until) const
+{
+    QSqlQuery q(QSqlDatabase::database(m_connection));
+    if (!exec(q,
+            QStringLiteral("SELECT status, COUNT(*) FROM devices WHERE updated >= ? AND updated < ? GROUP BY status "
+                           "ORDER BY status"),
+            { since.toUTC().toString(Qt::ISODateWithMs), until.toUTC().toString(Qt::ISODateWithMs) }))
+        return storeFail(QStringLiteral("count devices"), q.lastError());
+    QList<QPair<QString, int>> out;
+    while (q.next())
+        out.append({ q.value(0).toString(), q.value(1).toInt() });
+    return out;
+}
+
+Result<void> RecordStore::scrap(
+    const QString& serial, const QString& reason, const QString& station, const QString& operatorName)
+{
+    QSqlDatabase db = QSqlDatabase::database(m_connection);
+    Transaction tx(db);
+    QSqlQuery q(db);
+    const QString t = now();
+    if (!exec(q,
+            QStringLiteral("UPDATE devices SET status = 'scrapped', status_reason = ?, updated = ? WHERE serial = ?"),
+            { reason, t, serial }))
+        return storeFail(QStringLiteral("scrap the device"), q.lastError());
+    if (q.numRowsAffected() != 1)
+        return fail(ErrorCode::NotFound, QStringLiteral("No device with serial %1 is recorded.").arg(serial));
+    // A job of its own, so the timeline says who scrapped it, where and when.
+    if (!exec(q,
+            QStringLiteral(
+                "INSERT INTO jobs(device_serial, port, station, operator, started, finished, result, reason) "
+                "VALUES(?, '', ?, ?, ?, ?, 'scrapped', ?)"),
+            { serial, station, operatorName, t, t, reason }))
+        return storeFail(QStringLiteral("scrap the device"), q.lastError());
+    const qint64 job = q.lastInsertId().toLongLong();
+    if (!exec(q,
+            QStringLiteral("INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, 'scrap', 'done', ?, ?)"),
+            { job, reason, t })
+        || !tx.commit())
+        return storeFail(QStringLiteral("scrap the device"), q.lastError());
+    return {};
 }
 
 Result<std::optional<DeviceRecord>> RecordStore::device(const QString& serial) const

@@ -43,6 +43,15 @@ struct StepRecord {
     QDateTime at;
 };
 
+/// Which devices to list: all filters optional; newest first, `limit` at a time.
+struct DeviceQuery {
+    QString status; ///< in-progress, passed, failed, issued, scrapped
+    QDateTime since; ///< updated at or after
+    QDateTime until; ///< updated before
+    QString before; ///< paging: the serial of the last row of the previous page
+    int limit = 100;
+};
+
 /// A certificate issued from a request file, with no device present (sign-batch).
 struct BatchIssued {
     QString deviceSerial;
@@ -92,6 +101,13 @@ public:
     [[nodiscard]] Result<std::optional<QString>> keyOwner(const QString& publicKeySha256) const;
 
     [[nodiscard]] Result<std::optional<DeviceRecord>> device(const QString& serial) const;
+    /// A page of devices (indexed; never the whole table).
+    [[nodiscard]] Result<QList<DeviceRecord>> devices(const DeviceQuery& query) const;
+    /// Devices by status, updated in [since, until): a shift's counts.
+    [[nodiscard]] Result<QList<QPair<QString, int>>> statusCounts(const QDateTime& since, const QDateTime& until) const;
+    /// Takes a device out of production, with who, where and why on its timeline.
+    [[nodiscard]] Result<void> scrap(
+        const QString& serial, const QString& reason, const QString& station, const QString& operatorName);
     [[nodiscard]] Result<QList<CertificateRecord>> certificates(const QString& deviceSerial) const;
     [[nodiscard]] Result<QList<StepRecord>> steps(const QString& deviceSerial, int limit = 200) const;
 

@@ -1,5 +1,6 @@
 #include "store/RecordStore.h"
 
+#include <QSet>
 #include <QSqlDatabase>
 #include <QSqlQuery>
 #include <QTemporaryDir>
@@ -22,13 +23,13 @@ TEST_CASE("A new store is created at the latest schema, in WAL mode")
     {
         auto store = RecordStore::open(path);
         REQUIRE(store.has_value());
-        CHECK(store->schemaVersion() == 1);
+        CHECK(store->schemaVersion() == 2);
     }
     {
         // Reopening does not migrate again and keeps the version.
         auto store = RecordStore::open(path);
         REQUIRE(store.has_value());
-        CHECK(store->schemaVersion() == 1);
+        CHECK(store->schemaVersion() == 2);
     }
     QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("probe"));
     db.setDatabaseName(path);
@@ -143,4 +144,88 @@ TEST_CASE("A store from a newer version is not touched")
     auto store = RecordStore::open(path);
     REQUIRE_FALSE(store.has_value());
     CHECK(store.error().message.contains(QStringLiteral("newer")));
+}
+
+TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
+{
+    QTemporaryDir tmp;
+    const QString path = tmp.filePath(QStringLiteral("old.sqlite"));
+    {
+        auto store = RecordStore::open(path);
+        REQUIRE(store.has_value());
+        auto job = store->beginJob(
+            device(QStringLiteral("OLD-1")), QStringLiteral("p"), QStringLiteral("st"), QStringLiteral("op"));
+        REQUIRE(job.has_value());
+    }
+    {
+        // Back to what schema 1 had: no QA indexes, user_version 1.
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("downgrade"));
+        db.setDatabaseName(path);
+        REQUIRE(db.open());
+        QSqlQuery q(db);
+        REQUIRE(q.exec(QStringLiteral("DROP INDEX devices_by_status_updated")));
+        REQUIRE(q.exec(QStringLiteral("DROP INDEX devices_by_updated")));
+        REQUIRE(q.exec(QStringLiteral("PRAGMA user_version = 1")));
+        q = QSqlQuery();
+        db.close();
+        db = QSqlDatabase();
+        QSqlDatabase::removeDatabase(QStringLiteral("downgrade"));
+    }
+    auto store = RecordStore::open(path);
+    REQUIRE(store.has_value());
+    CHECK(store->schemaVersion() == 2);
+    auto old = store->device(QStringLiteral("OLD-1"));
+    REQUIRE(old.has_value());
+    CHECK(old->has_value());
+}
+
+TEST_CASE("Devices are listed by status and time a page at a time, counted per shift, and scrapped with a reason")
+{
+    QTemporaryDir tmp;
+    auto store = RecordStore::open(tmp.filePath(QStringLiteral("s.sqlite")));
+    REQUIRE(store.has_value());
+    const QDateTime start = QDateTime::currentDateTimeUtc().addSecs(-1);
+    for (int i = 0; i < 25; ++i) {
+        const QString serial = QStringLiteral("Q-%1").arg(i, 2, 10, QLatin1Char('0'));
+        auto job = store->beginJob(device(serial), QStringLiteral("p"), QStringLiteral("st"), QStringLiteral("op"));
+        REQUIRE(job.has_value());
+        REQUIRE(store->finishJob(*job, serial, i % 5 == 0 ? JobOutcome::Failed : JobOutcome::Passed, {}).has_value());
+    }
+    DeviceQuery passed;
+    passed.status = QStringLiteral("passed");
+    passed.limit = 8;
+    QStringList seen;
+    while (true) {
+        auto page = store->devices(passed);
+        REQUIRE(page.has_value());
+        for (const auto& d : *page) {
+            CHECK(d.status == QLatin1String("passed"));
+            seen << d.serial;
+        }
+        if (page->size() < passed.limit)
+            break;
+        passed.before = page->last().serial;
+    }
+    CHECK(seen.size() == 20);
+    CHECK(QSet<QString>(seen.begin(), seen.end()).size() == 20); // no row twice across pages
+
+    auto counts = store->statusCounts(start, QDateTime::currentDateTimeUtc().addSecs(1));
+    REQUIRE(counts.has_value());
+    CHECK(*counts == QList<QPair<QString, int>> { { QStringLiteral("failed"), 5 }, { QStringLiteral("passed"), 20 } });
+
+    REQUIRE(store
+                ->scrap(QStringLiteral("Q-00"), QStringLiteral("cracked housing"), QStringLiteral("st"),
+                    QStringLiteral("qa-carol"))
+                .has_value());
+    auto scrapped = store->device(QStringLiteral("Q-00"));
+    REQUIRE(scrapped.has_value());
+    CHECK((*scrapped)->status == QLatin1String("scrapped"));
+    CHECK((*scrapped)->statusReason == QLatin1String("cracked housing"));
+    auto steps = store->steps(QStringLiteral("Q-00"));
+    REQUIRE(steps.has_value());
+    CHECK(steps->last().step == QLatin1String("scrap"));
+    auto missing
+        = store->scrap(QStringLiteral("NOPE"), QStringLiteral("x"), QStringLiteral("st"), QStringLiteral("op"));
+    REQUIRE_FALSE(missing.has_value());
+    CHECK(missing.error().code == ErrorCode::NotFound);
 }

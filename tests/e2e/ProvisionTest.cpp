@@ -89,6 +89,32 @@ TEST_CASE("imprintctl init, provision and show: the issued chain verifies with o
         CHECK(text.out.contains("notAfter=Dec 31 23:59:59 9999 GMT"));
     }
 
+    // QA: the list, a shift's counts, and a device scrapped with a reason.
+    auto ctl = [&](QStringList args) {
+        args << QStringLiteral("--data-dir") << dataDir;
+        return test::run(Ctl, args);
+    };
+    auto listed = ctl({ QStringLiteral("list"), QStringLiteral("--json") });
+    REQUIRE(listed.exitCode == 0);
+    CHECK(QJsonDocument::fromJson(listed.out).array().size() == 2);
+    auto counted = ctl({ QStringLiteral("list"), QStringLiteral("--counts"), QStringLiteral("--json") });
+    REQUIRE(counted.exitCode == 0);
+    CHECK(QJsonDocument::fromJson(counted.out).object()[QStringLiteral("passed")].toInt() == 2);
+    auto scrapped = ctl({ QStringLiteral("scrap"), QStringLiteral("--device-serial"), QStringLiteral("E2E-0002"),
+        QStringLiteral("--reason"), QStringLiteral("cracked housing"), QStringLiteral("--operator"),
+        QStringLiteral("qa-carol") });
+    CHECK(scrapped.exitCode == 0);
+    auto onlyScrapped = ctl(
+        { QStringLiteral("list"), QStringLiteral("--status"), QStringLiteral("scrapped"), QStringLiteral("--json") });
+    const QJsonArray scrappedRows = QJsonDocument::fromJson(onlyScrapped.out).array();
+    REQUIRE(scrappedRows.size() == 1);
+    CHECK(scrappedRows.first().toObject()[QStringLiteral("serial")].toString() == QLatin1String("E2E-0002"));
+    CHECK(scrappedRows.first().toObject()[QStringLiteral("reason")].toString() == QLatin1String("cracked housing"));
+    CHECK(ctl({ QStringLiteral("scrap"), QStringLiteral("--device-serial"), QStringLiteral("NOPE"),
+                  QStringLiteral("--reason"), QStringLiteral("x") })
+              .exitCode
+        == 3);
+
     // The devices are locked now: provisioning them again is refused, and the record stays "passed".
     auto second = test::run(Ctl,
         QStringList { QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--json") }
@@ -97,6 +123,7 @@ TEST_CASE("imprintctl init, provision and show: the issued chain verifies with o
     for (const QJsonObject& r : test::jsonLines(second.out))
         CHECK(r[QStringLiteral("code")].toString() == QLatin1String("already-locked"));
     CHECK(show(dataDir, QStringLiteral("E2E-0001"))[QStringLiteral("certificates")].toArray().size() == 1);
+    CHECK(show(dataDir, QStringLiteral("E2E-0002"))[QStringLiteral("status")].toString() != QLatin1String("passed"));
 }
 
 TEST_CASE("A device that fails a check gets no certificate and is recorded as failed")
