@@ -772,6 +772,74 @@ int cmdScrap(const QStringList& args)
     return 0;
 }
 
+int cmdAudit(QStringList args)
+{
+    const QString sub = args.size() >= 2 ? args[1] : QString();
+    if (sub != QLatin1String("verify") && sub != QLatin1String("show")) {
+        err() << "usage: imprintctl audit verify | imprintctl audit show [--after SEQ] [--limit N] [--json]"
+              << Qt::endl;
+        return 2;
+    }
+    args.removeAt(1);
+    args[0] = QStringLiteral("imprintctl audit ") + sub;
+    QCommandLineParser p;
+    p.setApplicationDescription(sub == QLatin1String("verify")
+            ? QStringLiteral("Check the audit log's hash chain and the certificates it covers; name the first "
+                             "edited, missing or reordered entry. Exit 0 only if intact.")
+            : QStringLiteral("List audit log entries, oldest first, a page at a time."));
+    p.addHelpOption();
+    p.addOption(dataDirOption);
+    p.addOption(jsonOption);
+    QCommandLineOption after(
+        QStringLiteral("after"), QStringLiteral("Start after this entry."), QStringLiteral("SEQ"), QStringLiteral("0"));
+    QCommandLineOption limit(QStringLiteral("limit"), QStringLiteral("Entries per page (default 100)."),
+        QStringLiteral("N"), QStringLiteral("100"));
+    if (sub == QLatin1String("show"))
+        p.addOptions({ after, limit });
+    p.process(args);
+    auto store = openRecords(p.value(dataDirOption), true);
+    if (!store)
+        return report(store.error());
+    if (sub == QLatin1String("verify")) {
+        auto v = store->verifyAudit();
+        if (!v)
+            return report(v.error());
+        if (p.isSet(jsonOption)) {
+            out() << QJsonDocument(
+                QJsonObject { { QStringLiteral("entries"), static_cast<double>(v->entries) },
+                    { QStringLiteral("intact"), v->problem.isEmpty() }, { QStringLiteral("problem"), v->problem },
+                    { QStringLiteral("first_bad_entry"), static_cast<double>(v->firstBadEntry) } })
+                         .toJson(QJsonDocument::Compact)
+                  << Qt::endl;
+        } else if (v->problem.isEmpty()) {
+            out() << "The audit log is intact: " << v->entries << " entries, and every certificate they name."
+                  << Qt::endl;
+        } else {
+            out() << "TAMPERED: " << v->problem << Qt::endl;
+        }
+        return v->problem.isEmpty() ? 0 : 1;
+    }
+    auto entries = store->auditEntries(p.value(after).toLongLong(), p.value(limit).toInt());
+    if (!entries)
+        return report(entries.error());
+    QJsonArray a;
+    for (const auto& e : *entries) {
+        if (p.isSet(jsonOption)) {
+            a.append(QJsonObject { { QStringLiteral("seq"), static_cast<double>(e.seq) },
+                { QStringLiteral("at"), e.at }, { QStringLiteral("station"), e.station },
+                { QStringLiteral("operator"), e.operatorName }, { QStringLiteral("kind"), e.kind },
+                { QStringLiteral("subject"), e.subject }, { QStringLiteral("detail"), e.detail } });
+        } else {
+            out() << e.seq << "  " << e.at << "  " << e.kind.leftJustified(10) << "  " << e.subject << "  " << e.station
+                  << "/" << e.operatorName << (e.detail.isEmpty() ? QString() : QStringLiteral("  ") + e.detail)
+                  << Qt::endl;
+        }
+    }
+    if (p.isSet(jsonOption))
+        out() << QJsonDocument(a).toJson(QJsonDocument::Compact) << Qt::endl;
+    return 0;
+}
+
 int cmdSignBatch(const QStringList& args)
 {
     QCommandLineParser p;
@@ -891,6 +959,7 @@ void usage()
              "  show        show a device's record: --device-serial SN [--json]\n"
              "  list        list devices: [--status S] [--since WHEN] [--until WHEN] [--limit N] [--json]; --counts\n"
              "  scrap       take a device out of production: --device-serial SN --reason TEXT\n"
+             "  audit       audit verify (hash chain and certificates) | audit show [--after SEQ] [--json]\n"
              "  issue       issue a certificate from a request file: --csr FILE --device-serial SN [--out FILE]\n"
              "  sign-batch  issue for a folder of requests: --in DIR --out FILE.p7b [--report FILE.json]\n"
              "  bench issue measure issuance against the raw HSM sign rate: [--count N]\n"
@@ -930,6 +999,8 @@ int main(int argc, char** argv)
         return cmdSignBatch(args);
     if (command == QLatin1String("list"))
         return cmdList(args);
+    if (command == QLatin1String("audit"))
+        return cmdAudit(args);
     if (command == QLatin1String("scrap"))
         return cmdScrap(args);
     if (command == QLatin1String("bench") && args.size() >= 2 && args[1] == QLatin1String("issue")) {

@@ -1,10 +1,13 @@
 #include "store/RecordStore.h"
 
+#include "pki/OpenSsl.h"
+
 #include <QAtomicInteger>
 #include <QSqlDatabase>
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QVariant>
+#include <QtEndian>
 
 #include <algorithm>
 
@@ -62,6 +65,20 @@ const QStringList& migrations()
         QStringLiteral(R"(
         CREATE INDEX devices_by_status_updated ON devices(status, updated);
         CREATE INDEX devices_by_updated ON devices(updated);
+        )"),
+        // 3: the audit log, a SHA-256 chain (see auditHash).
+        QStringLiteral(R"(
+        CREATE TABLE audit (
+            seq INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            station TEXT NOT NULL,
+            operator TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL);
+        CREATE INDEX audit_by_subject ON audit(subject);
         )"),
     };
     return list;
@@ -123,6 +140,59 @@ bool exec(QSqlQuery& q, const QString& sql, const QVariantList& values)
             q.addBindValue(v);
     }
     return q.exec();
+}
+
+const QString GenesisHash = QString(64, u'0');
+
+/// SHA-256 over the previous entry's hash and a canonical encoding of this entry: a context
+/// string, the sequence number (8 bytes big-endian), then each field as a 4-byte big-endian
+/// length and its UTF-8 bytes, in a fixed order. Any edit, removal or reordering breaks it.
+QString auditHash(const QString& prevHash, qint64 seq, const AuditEntry& e)
+{
+    QByteArray data = QByteArray::fromHex(prevHash.toLatin1());
+    data += QByteArray("IMPRINT-AUDIT-V1", 17); // with its terminating zero
+    char be[8];
+    qToBigEndian(static_cast<quint64>(seq), be);
+    data.append(be, 8);
+    for (const QString* field : { &e.at, &e.station, &e.operatorName, &e.kind, &e.subject, &e.detail }) {
+        const QByteArray utf8 = field->toUtf8();
+        char len[4];
+        qToBigEndian(static_cast<quint32>(utf8.size()), len);
+        data.append(len, 4);
+        data += utf8;
+    }
+    return ossl::sha256Hex(data);
+}
+
+/// Appends an entry inside the caller's transaction; station and operator come from the job.
+bool appendAudit(
+    QSqlQuery& q, const QString& kind, const QString& subject, const QString& detail, qint64 jobId, const QString& at)
+{
+    AuditEntry e;
+    e.at = at;
+    e.kind = kind;
+    e.subject = subject;
+    e.detail = detail;
+    if (jobId != 0) {
+        if (!exec(q, QStringLiteral("SELECT station, operator FROM jobs WHERE id = ?"), { jobId }))
+            return false;
+        if (q.next()) {
+            e.station = q.value(0).toString();
+            e.operatorName = q.value(1).toString();
+        }
+    }
+    if (!q.exec(QStringLiteral("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")))
+        return false;
+    qint64 seq = 1;
+    QString prev = GenesisHash;
+    if (q.next()) {
+        seq = q.value(0).toLongLong() + 1;
+        prev = q.value(1).toString();
+    }
+    return exec(q,
+        QStringLiteral("INSERT INTO audit(seq, at, station, operator, kind, subject, detail, prev_hash, hash) "
+                       "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        { seq, e.at, e.station, e.operatorName, e.kind, e.subject, e.detail, prev, auditHash(prev, seq, e) });
 }
 
 } // namespace
@@ -189,6 +259,20 @@ Result<RecordStore> RecordStore::open(const QString& path, bool readOnly)
             if (!q.exec(sql))
                 return storeFail(QStringLiteral("be upgraded to schema %1").arg(version + 1), q.lastError());
         }
+        // Schema 3 starts the audit log: certificates issued before it are entered first, in
+        // the order they were issued, so the log covers every certificate in the store.
+        if (version + 1 == 3) {
+            QSqlQuery certs(db);
+            if (!certs.exec(QStringLiteral("SELECT serial, device_serial, sha256, job_id, issued_at FROM certificates "
+                                           "ORDER BY issued_at, serial")))
+                return storeFail(QStringLiteral("be upgraded to schema 3"), certs.lastError());
+            while (certs.next()) {
+                if (!appendAudit(q, QStringLiteral("issued"), certs.value(0).toString(),
+                        QStringLiteral("device %1 sha256 %2").arg(certs.value(1).toString(), certs.value(2).toString()),
+                        certs.value(3).toLongLong(), certs.value(4).toString()))
+                    return storeFail(QStringLiteral("be upgraded to schema 3"), q.lastError());
+            }
+        }
         if (!q.exec(QStringLiteral("PRAGMA user_version = %1").arg(version + 1)) || !tx.commit())
             return storeFail(QStringLiteral("record its schema version"), q.lastError());
         ++version;
@@ -233,9 +317,22 @@ Result<qint64> RecordStore::beginJob(
 
 Result<void> RecordStore::recordStep(qint64 jobId, const QString& step, const QString& status, const QString& detail)
 {
-    QSqlQuery q(QSqlDatabase::database(m_connection));
+    QSqlDatabase db = QSqlDatabase::database(m_connection);
+    Transaction tx(db);
+    QSqlQuery q(db);
+    const QString t = now();
     if (!exec(q, QStringLiteral("INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, ?, ?, ?, ?)"),
-            { jobId, step, status, detail, now() }))
+            { jobId, step, status, detail, t }))
+        return storeFail(QStringLiteral("record a step"), q.lastError());
+    // Refused requests are audited with the device they came from.
+    if (status == QLatin1String("rejected")) {
+        if (!exec(q, QStringLiteral("SELECT device_serial FROM jobs WHERE id = ?"), { jobId }))
+            return storeFail(QStringLiteral("record a step"), q.lastError());
+        const QString device = q.next() ? q.value(0).toString() : QString();
+        if (!appendAudit(q, QStringLiteral("rejected"), device, detail, jobId, t))
+            return storeFail(QStringLiteral("record a step"), q.lastError());
+    }
+    if (!tx.commit())
         return storeFail(QStringLiteral("record a step"), q.lastError());
     return {};
 }
@@ -255,6 +352,8 @@ Result<void> RecordStore::recordIssued(qint64 jobId, const QString& deviceSerial
     if (!exec(q,
             QStringLiteral("INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, 'issue', 'done', ?, ?)"),
             { jobId, QStringLiteral("certificate ") + serialHex, t })
+        || !appendAudit(q, QStringLiteral("issued"), serialHex,
+            QStringLiteral("device %1 sha256 %2").arg(deviceSerial, sha256), jobId, t)
         || !tx.commit())
         return storeFail(QStringLiteral("commit the issued certificate"), q.lastError());
     return {};
@@ -262,8 +361,14 @@ Result<void> RecordStore::recordIssued(qint64 jobId, const QString& deviceSerial
 
 Result<void> RecordStore::setCertificateState(const QString& serialHex, const QString& state)
 {
-    QSqlQuery q(QSqlDatabase::database(m_connection));
-    if (!exec(q, QStringLiteral("UPDATE certificates SET state = ? WHERE serial = ?"), { state, serialHex }))
+    QSqlDatabase db = QSqlDatabase::database(m_connection);
+    Transaction tx(db);
+    QSqlQuery q(db);
+    if (!exec(q, QStringLiteral("UPDATE certificates SET state = ? WHERE serial = ?"), { state, serialHex })
+        || !exec(q, QStringLiteral("SELECT job_id FROM certificates WHERE serial = ?"), { serialHex }))
+        return storeFail(QStringLiteral("update a certificate"), q.lastError());
+    const qint64 job = q.next() ? q.value(0).toLongLong() : 0;
+    if (!appendAudit(q, state, serialHex, QString(QLatin1String("")), job, now()) || !tx.commit())
         return storeFail(QStringLiteral("update a certificate"), q.lastError());
     return {};
 }
@@ -295,7 +400,7 @@ Result<void> RecordStore::recordBatch(
 {
     QSqlDatabase db = QSqlDatabase::database(m_connection);
     Transaction tx(db);
-    QSqlQuery device(db), job(db), cert(db), step(db);
+    QSqlQuery device(db), job(db), cert(db), step(db), audit(db);
     const QString t = now();
     const bool prepared = device.prepare(QStringLiteral(
                               "INSERT INTO devices(serial, model, firmware, status, first_seen, updated) "
@@ -322,6 +427,9 @@ Result<void> RecordStore::recordBatch(
         const qint64 id = job.lastInsertId().toLongLong();
         if (!run(cert, { b.serialHex, b.deviceSerial, id, b.der, b.sha256, b.publicKeySha256, t }))
             return storeFail(QStringLiteral("record an issued certificate"), cert.lastError());
+        if (!appendAudit(audit, QStringLiteral("issued"), b.serialHex,
+                QStringLiteral("device %1 sha256 %2").arg(b.deviceSerial, b.sha256), id, t))
+            return storeFail(QStringLiteral("audit the batch"), audit.lastError());
         if (!run(step, { id, QStringLiteral("check-csr"), QStringLiteral("done"), b.keyType, t })
             || !run(step,
                 { id, QStringLiteral("issue"), QStringLiteral("done"), QStringLiteral("certificate ") + b.serialHex,
@@ -425,9 +533,100 @@ Result<void> RecordStore::scrap(
     if (!exec(q,
             QStringLiteral("INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, 'scrap', 'done', ?, ?)"),
             { job, reason, t })
-        || !tx.commit())
+        || !appendAudit(q, QStringLiteral("scrapped"), serial, reason, job, t) || !tx.commit())
         return storeFail(QStringLiteral("scrap the device"), q.lastError());
     return {};
+}
+
+Result<AuditVerdict> RecordStore::verifyAudit() const
+{
+    QSqlDatabase db = QSqlDatabase::database(m_connection);
+    QSqlQuery q(db), cert(db);
+    AuditVerdict v;
+    qint64 expected = 1;
+    QString prev = GenesisHash;
+    auto bad = [&v](qint64 entry, QString why) {
+        v.firstBadEntry = entry;
+        v.problem = std::move(why);
+        return v;
+    };
+    while (true) {
+        if (!exec(q,
+                QStringLiteral("SELECT seq, at, station, operator, kind, subject, detail, prev_hash, hash FROM audit "
+                               "WHERE seq >= ? ORDER BY seq LIMIT 1000"),
+                { expected }))
+            return storeFail(QStringLiteral("read the audit log"), q.lastError());
+        int rows = 0;
+        while (q.next()) {
+            ++rows;
+            AuditEntry e { q.value(0).toLongLong(), q.value(1).toString(), q.value(2).toString(), q.value(3).toString(),
+                q.value(4).toString(), q.value(5).toString(), q.value(6).toString() };
+            const QString prevHash = q.value(7).toString();
+            const QString hash = q.value(8).toString();
+            if (e.seq != expected)
+                return bad(expected,
+                    QStringLiteral("Entry %1 is missing: the log goes from entry %2 to entry %3.")
+                        .arg(expected)
+                        .arg(expected - 1)
+                        .arg(e.seq));
+            if (prevHash != prev)
+                return bad(e.seq,
+                    QStringLiteral("Entry %1 (%2 %3) does not follow entry %4: entries were removed, replaced or "
+                                   "reordered.")
+                        .arg(e.seq)
+                        .arg(e.kind, e.subject)
+                        .arg(e.seq - 1));
+            if (auditHash(prevHash, e.seq, e) != hash)
+                return bad(e.seq,
+                    QStringLiteral("Entry %1 (%2 %3) was edited: its contents do not match its hash.")
+                        .arg(e.seq)
+                        .arg(e.kind, e.subject));
+            if (e.kind == QLatin1String("issued")) {
+                if (!exec(cert, QStringLiteral("SELECT device_serial, sha256, der FROM certificates WHERE serial = ?"),
+                        { e.subject }))
+                    return storeFail(QStringLiteral("read a certificate"), cert.lastError());
+                if (!cert.next())
+                    return bad(e.seq,
+                        QStringLiteral("Certificate %1 (entry %2) is missing from the store.")
+                            .arg(e.subject)
+                            .arg(e.seq));
+                const QString recorded
+                    = QStringLiteral("device %1 sha256 %2").arg(cert.value(0).toString(), cert.value(1).toString());
+                if (recorded != e.detail || ossl::sha256Hex(cert.value(2).toByteArray()) != cert.value(1).toString())
+                    return bad(e.seq,
+                        QStringLiteral("Certificate %1 (entry %2) was edited in the store.").arg(e.subject).arg(e.seq));
+            }
+            prev = hash;
+            ++expected;
+            ++v.entries;
+        }
+        if (rows < 1000)
+            break;
+    }
+    // A certificate the log never saw was put in behind its back.
+    if (!q.exec(QStringLiteral("SELECT serial FROM certificates c WHERE NOT EXISTS (SELECT 1 FROM audit a WHERE "
+                               "a.kind = 'issued' AND a.subject = c.serial) LIMIT 1")))
+        return storeFail(QStringLiteral("read the certificates"), q.lastError());
+    if (q.next())
+        return bad(0,
+            QStringLiteral("Certificate %1 is in the store but the audit log never recorded it as issued.")
+                .arg(q.value(0).toString()));
+    return v;
+}
+
+Result<QList<AuditEntry>> RecordStore::auditEntries(qint64 afterSeq, int limit) const
+{
+    QSqlQuery q(QSqlDatabase::database(m_connection));
+    if (!exec(q,
+            QStringLiteral("SELECT seq, at, station, operator, kind, subject, detail FROM audit WHERE seq > ? ORDER BY "
+                           "seq LIMIT ?"),
+            { afterSeq, std::clamp(limit, 1, 10000) }))
+        return storeFail(QStringLiteral("read the audit log"), q.lastError());
+    QList<AuditEntry> out;
+    while (q.next())
+        out.append(AuditEntry { q.value(0).toLongLong(), q.value(1).toString(), q.value(2).toString(),
+            q.value(3).toString(), q.value(4).toString(), q.value(5).toString(), q.value(6).toString() });
+    return out;
 }
 
 Result<std::optional<DeviceRecord>> RecordStore::device(const QString& serial) const

@@ -43,6 +43,25 @@ struct StepRecord {
     QDateTime at;
 };
 
+/// One entry of the audit log.
+struct AuditEntry {
+    qint64 seq = 0;
+    QString at;
+    QString station;
+    QString operatorName;
+    QString kind; ///< issued, verified, superseded, rejected, scrapped, ...
+    QString subject; ///< a certificate serial or a device serial
+    QString detail;
+};
+
+/// What `audit verify` found: the number of entries checked, and the first problem in plain
+/// words (empty when the log and the certificates it covers are intact).
+struct AuditVerdict {
+    qint64 entries = 0;
+    QString problem;
+    qint64 firstBadEntry = 0;
+};
+
 /// Which devices to list: all filters optional; newest first, `limit` at a time.
 struct DeviceQuery {
     QString status; ///< in-progress, passed, failed, issued, scrapped
@@ -101,6 +120,13 @@ public:
     [[nodiscard]] Result<std::optional<QString>> keyOwner(const QString& publicKeySha256) const;
 
     [[nodiscard]] Result<std::optional<DeviceRecord>> device(const QString& serial) const;
+    /// Walks the audit log's hash chain from the first entry, and checks every issued
+    /// certificate against its entry: the first edited, missing or reordered entry, or
+    /// certificate edited, removed or added behind the log's back, is named.
+    [[nodiscard]] Result<AuditVerdict> verifyAudit() const;
+    /// A page of the audit log, after entry `afterSeq`.
+    [[nodiscard]] Result<QList<AuditEntry>> auditEntries(qint64 afterSeq, int limit) const;
+
     /// A page of devices (indexed; never the whole table).
     [[nodiscard]] Result<QList<DeviceRecord>> devices(const DeviceQuery& query) const;
     /// Devices by status, updated in [since, until): a shift's counts.

@@ -1,5 +1,7 @@
 #include "store/RecordStore.h"
+#include "pki/OpenSsl.h"
 
+#include <QFile>
 #include <QSet>
 #include <QSqlDatabase>
 #include <QSqlQuery>
@@ -23,13 +25,13 @@ TEST_CASE("A new store is created at the latest schema, in WAL mode")
     {
         auto store = RecordStore::open(path);
         REQUIRE(store.has_value());
-        CHECK(store->schemaVersion() == 2);
+        CHECK(store->schemaVersion() == 3);
     }
     {
         // Reopening does not migrate again and keeps the version.
         auto store = RecordStore::open(path);
         REQUIRE(store.has_value());
-        CHECK(store->schemaVersion() == 2);
+        CHECK(store->schemaVersion() == 3);
     }
     QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("probe"));
     db.setDatabaseName(path);
@@ -156,6 +158,10 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
         auto job = store->beginJob(
             device(QStringLiteral("OLD-1")), QStringLiteral("p"), QStringLiteral("st"), QStringLiteral("op"));
         REQUIRE(job.has_value());
+        REQUIRE(store
+                    ->recordIssued(*job, QStringLiteral("OLD-1"), "DER", QStringLiteral("0C"),
+                        imprint::core::ossl::sha256Hex("DER"), QStringLiteral("k"))
+                    .has_value());
     }
     {
         // Back to what schema 1 had: no QA indexes, user_version 1.
@@ -163,6 +169,8 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
         db.setDatabaseName(path);
         REQUIRE(db.open());
         QSqlQuery q(db);
+        REQUIRE(q.exec(QStringLiteral("DROP TABLE audit")));
+        REQUIRE(q.exec(QStringLiteral("DROP INDEX IF EXISTS audit_by_subject")));
         REQUIRE(q.exec(QStringLiteral("DROP INDEX devices_by_status_updated")));
         REQUIRE(q.exec(QStringLiteral("DROP INDEX devices_by_updated")));
         REQUIRE(q.exec(QStringLiteral("PRAGMA user_version = 1")));
@@ -173,10 +181,15 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
     }
     auto store = RecordStore::open(path);
     REQUIRE(store.has_value());
-    CHECK(store->schemaVersion() == 2);
+    CHECK(store->schemaVersion() == 3);
     auto old = store->device(QStringLiteral("OLD-1"));
     REQUIRE(old.has_value());
     CHECK(old->has_value());
+    // The certificate issued before the audit log existed is its first entry.
+    auto verdict = store->verifyAudit();
+    REQUIRE(verdict.has_value());
+    CHECK(verdict->problem.isEmpty());
+    CHECK(verdict->entries == 1);
 }
 
 TEST_CASE("Devices are listed by status and time a page at a time, counted per shift, and scrapped with a reason")
@@ -228,4 +241,105 @@ TEST_CASE("Devices are listed by status and time a page at a time, counted per s
         = store->scrap(QStringLiteral("NOPE"), QStringLiteral("x"), QStringLiteral("st"), QStringLiteral("op"));
     REQUIRE_FALSE(missing.has_value());
     CHECK(missing.error().code == ErrorCode::NotFound);
+}
+
+namespace {
+
+/// Runs one SQL statement on the file behind the store's back, as a tamperer would.
+void tamper(const QString& path, const QString& sql)
+{
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("tamper"));
+        db.setDatabaseName(path);
+        REQUIRE(db.open());
+        QSqlQuery q(db);
+        for (const QString& statement : sql.split(u';', Qt::SkipEmptyParts)) {
+            INFO(statement.toStdString());
+            REQUIRE(q.exec(statement));
+        }
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("tamper"));
+}
+
+} // namespace
+
+TEST_CASE("The audit log shows tampering with itself or with the certificates, and names the place")
+{
+    QTemporaryDir tmp;
+    const QString path = tmp.filePath(QStringLiteral("s.sqlite"));
+    {
+        auto store = RecordStore::open(path);
+        REQUIRE(store.has_value());
+        for (int i = 1; i <= 3; ++i) {
+            const QString sn = QStringLiteral("AU-%1").arg(i);
+            auto job = store->beginJob(device(sn), QStringLiteral("p"), QStringLiteral("st-1"), QStringLiteral("dave"));
+            REQUIRE(job.has_value());
+            const QByteArray der = "DER-" + sn.toLatin1();
+            REQUIRE(store
+                        ->recordIssued(*job, sn, der, QStringLiteral("C%1").arg(i), imprint::core::ossl::sha256Hex(der),
+                            QStringLiteral("k%1").arg(i))
+                        .has_value());
+            REQUIRE(store->setCertificateState(QStringLiteral("C%1").arg(i), QStringLiteral("verified")).has_value());
+        }
+        auto verdict = store->verifyAudit();
+        REQUIRE(verdict.has_value());
+        CHECK(verdict->problem.isEmpty());
+        CHECK(verdict->entries == 6);
+        auto entries = store->auditEntries(0, 10);
+        REQUIRE(entries.has_value());
+        REQUIRE(entries->size() == 6);
+        CHECK(entries->first().kind == QLatin1String("issued"));
+        CHECK(entries->first().station == QLatin1String("st-1"));
+        CHECK(entries->first().operatorName == QLatin1String("dave"));
+    }
+    auto verdictAfter = [&](const QString& sql) {
+        const QString copy = tmp.filePath(QStringLiteral("copy-%1.sqlite").arg(qHash(sql)));
+        REQUIRE(QFile::copy(path, copy));
+        tamper(copy, sql);
+        auto store = RecordStore::open(copy);
+        REQUIRE(store.has_value());
+        auto v = store->verifyAudit();
+        REQUIRE(v.has_value());
+        return *v;
+    };
+    SECTION("an entry edited")
+    {
+        auto v = verdictAfter(QStringLiteral("UPDATE audit SET operator = 'mallory' WHERE seq = 3"));
+        CHECK(v.firstBadEntry == 3);
+        CHECK(v.problem.contains(QStringLiteral("Entry 3")));
+        CHECK(v.problem.contains(QStringLiteral("edited")));
+    }
+    SECTION("an entry deleted")
+    {
+        auto v = verdictAfter(QStringLiteral("DELETE FROM audit WHERE seq = 2"));
+        CHECK(v.firstBadEntry == 2);
+        CHECK(v.problem.contains(QStringLiteral("Entry 2 is missing")));
+    }
+    SECTION("entries reordered")
+    {
+        auto v = verdictAfter(QStringLiteral("UPDATE audit SET seq = 100 WHERE seq = 4; UPDATE audit SET seq = 4 "
+                                             "WHERE seq = 5; UPDATE audit SET seq = 5 WHERE seq = 100"));
+        CHECK(v.firstBadEntry == 4);
+        CHECK_FALSE(v.problem.isEmpty());
+    }
+    SECTION("a certificate edited")
+    {
+        auto v = verdictAfter(QStringLiteral("UPDATE certificates SET der = X'00' WHERE serial = 'C2'"));
+        CHECK(v.problem.contains(QStringLiteral("Certificate C2")));
+        CHECK(v.problem.contains(QStringLiteral("edited")));
+    }
+    SECTION("a certificate deleted")
+    {
+        auto v = verdictAfter(QStringLiteral("DELETE FROM certificates WHERE serial = 'C1'"));
+        CHECK(v.problem.contains(QStringLiteral("Certificate C1")));
+        CHECK(v.problem.contains(QStringLiteral("missing")));
+    }
+    SECTION("a certificate slipped in")
+    {
+        auto v = verdictAfter(QStringLiteral("INSERT INTO certificates(serial, device_serial, job_id, der, sha256, "
+                                             "spki_sha256, state, issued_at) VALUES('C9', 'AU-1', 1, X'00', 'x', "
+                                             "'y', 'issued', 'now')"));
+        CHECK(v.problem.contains(QStringLiteral("Certificate C9")));
+        CHECK(v.problem.contains(QStringLiteral("never recorded")));
+    }
 }

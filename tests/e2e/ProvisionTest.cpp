@@ -110,6 +110,18 @@ TEST_CASE("imprintctl init, provision and show: the issued chain verifies with o
     REQUIRE(scrappedRows.size() == 1);
     CHECK(scrappedRows.first().toObject()[QStringLiteral("serial")].toString() == QLatin1String("E2E-0002"));
     CHECK(scrappedRows.first().toObject()[QStringLiteral("reason")].toString() == QLatin1String("cracked housing"));
+    // The audit log holds every issuance, verification and the scrap, and is intact.
+    auto verified = ctl({ QStringLiteral("audit"), QStringLiteral("verify") });
+    INFO(verified.out.toStdString() + verified.err.toStdString());
+    CHECK(verified.exitCode == 0);
+    CHECK(verified.out.contains("intact"));
+    auto shown = ctl({ QStringLiteral("audit"), QStringLiteral("show"), QStringLiteral("--json") });
+    QStringList kinds;
+    for (const auto& e : QJsonDocument::fromJson(shown.out).array())
+        kinds << e.toObject()[QStringLiteral("kind")].toString();
+    CHECK(kinds.count(QStringLiteral("issued")) == 2);
+    CHECK(kinds.count(QStringLiteral("verified")) == 2);
+    CHECK(kinds.count(QStringLiteral("scrapped")) == 1);
     CHECK(ctl({ QStringLiteral("scrap"), QStringLiteral("--device-serial"), QStringLiteral("NOPE"),
                   QStringLiteral("--reason"), QStringLiteral("x") })
               .exitCode
