@@ -164,6 +164,34 @@ QString auditHash(const QString& prevHash, qint64 seq, const AuditEntry& e)
     return ossl::sha256Hex(data);
 }
 
+/// The newest entry's number and hash: where the next entry links in.
+struct AuditHead {
+    qint64 seq = 0;
+    QString hash = GenesisHash;
+};
+
+bool readAuditHead(QSqlQuery& q, AuditHead* head)
+{
+    if (!q.exec(QStringLiteral("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")))
+        return false;
+    *head = q.next() ? AuditHead { q.value(0).toLongLong(), q.value(1).toString() } : AuditHead {};
+    return true;
+}
+
+/// Inserts `e` after `head` and moves `head` on. `insert` may be prepared once for many entries.
+bool insertAudit(QSqlQuery& insert, AuditHead* head, const AuditEntry& e)
+{
+    const qint64 seq = head->seq + 1;
+    const QString hash = auditHash(head->hash, seq, e);
+    if (!exec(insert,
+            QStringLiteral("INSERT INTO audit(seq, at, station, operator, kind, subject, detail, prev_hash, hash) "
+                           "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+            { seq, e.at, e.station, e.operatorName, e.kind, e.subject, e.detail, head->hash, hash }))
+        return false;
+    *head = AuditHead { seq, hash };
+    return true;
+}
+
 /// Appends an entry inside the caller's transaction; station and operator come from the job.
 bool appendAudit(
     QSqlQuery& q, const QString& kind, const QString& subject, const QString& detail, qint64 jobId, const QString& at)
@@ -181,18 +209,8 @@ bool appendAudit(
             e.operatorName = q.value(1).toString();
         }
     }
-    if (!q.exec(QStringLiteral("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")))
-        return false;
-    qint64 seq = 1;
-    QString prev = GenesisHash;
-    if (q.next()) {
-        seq = q.value(0).toLongLong() + 1;
-        prev = q.value(1).toString();
-    }
-    return exec(q,
-        QStringLiteral("INSERT INTO audit(seq, at, station, operator, kind, subject, detail, prev_hash, hash) "
-                       "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-        { seq, e.at, e.station, e.operatorName, e.kind, e.subject, e.detail, prev, auditHash(prev, seq, e) });
+    AuditHead head;
+    return readAuditHead(q, &head) && insertAudit(q, &head, e);
 }
 
 } // namespace
@@ -412,7 +430,8 @@ Result<void> RecordStore::recordBatch(
                                        "spki_sha256, state, issued_at) VALUES(?, ?, ?, ?, ?, ?, 'issued', ?)"))
         && step.prepare(
             QStringLiteral("INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, ?, ?, ?, ?)"));
-    if (!tx.active() || !prepared)
+    AuditHead head;
+    if (!tx.active() || !prepared || !readAuditHead(audit, &head))
         return storeFail(QStringLiteral("start recording the batch"), db.lastError());
     auto run = [](QSqlQuery& q, const QVariantList& values) {
         for (qsizetype i = 0; i < values.size(); ++i)
@@ -427,8 +446,14 @@ Result<void> RecordStore::recordBatch(
         const qint64 id = job.lastInsertId().toLongLong();
         if (!run(cert, { b.serialHex, b.deviceSerial, id, b.der, b.sha256, b.publicKeySha256, t }))
             return storeFail(QStringLiteral("record an issued certificate"), cert.lastError());
-        if (!appendAudit(audit, QStringLiteral("issued"), b.serialHex,
-                QStringLiteral("device %1 sha256 %2").arg(b.deviceSerial, b.sha256), id, t))
+        AuditEntry e;
+        e.at = t;
+        e.station = station;
+        e.operatorName = operatorName;
+        e.kind = QStringLiteral("issued");
+        e.subject = b.serialHex;
+        e.detail = QStringLiteral("device %1 sha256 %2").arg(b.deviceSerial, b.sha256);
+        if (!insertAudit(audit, &head, e))
             return storeFail(QStringLiteral("audit the batch"), audit.lastError());
         if (!run(step, { id, QStringLiteral("check-csr"), QStringLiteral("done"), b.keyType, t })
             || !run(step,
