@@ -25,9 +25,10 @@ QString quickStation(const QTemporaryDir& tmp)
     const QString dataDir = tmp.filePath(QStringLiteral("station"));
     REQUIRE(test::run(Ctl, { QStringLiteral("init"), QStringLiteral("--data-dir"), dataDir }).exitCode == 0);
     QSettings s(dataDir + QStringLiteral("/station.ini"), QSettings::IniFormat);
-    s.setValue(QStringLiteral("timeouts/identify-ms"), 700);
-    s.setValue(QStringLiteral("timeouts/keygen-ms"), 1500);
-    s.setValue(QStringLiteral("timeouts/exchange-ms"), 700);
+    // Short, but with room for a loaded 2-core CI machine: a passing device must never time out.
+    s.setValue(QStringLiteral("timeouts/identify-ms"), 1500);
+    s.setValue(QStringLiteral("timeouts/keygen-ms"), 2500);
+    s.setValue(QStringLiteral("timeouts/exchange-ms"), 1500);
     s.setValue(QStringLiteral("timeouts/attempts"), 2);
     s.setValue(QStringLiteral("timeouts/reconnect-ms"), 800);
     s.sync();
