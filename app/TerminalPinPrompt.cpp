@@ -43,9 +43,13 @@ core::Result<core::Secret> TerminalPinPrompt::askPin(const Request& request)
         ::tcsetattr(fd, TCSAFLUSH, &saved);
     (void)!::write(fd, "\n", 1);
     ::close(fd);
+    const bool whole = len < static_cast<qsizetype>(sizeof buf);
     core::Secret pin(QByteArray(buf, len));
     OPENSSL_cleanse(buf, sizeof buf);
     c = 0;
+    // A cut-off PIN would be wrong and count against the token's tries: refuse it instead.
+    if (!whole)
+        return fail(ErrorCode::BadInput, QStringLiteral("The PIN is longer than 255 characters; it was not tried."));
     if (pin.size() == 0)
         return fail(ErrorCode::Cancelled, QStringLiteral("No PIN was given; the token stays locked."));
     return pin;

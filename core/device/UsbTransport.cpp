@@ -183,6 +183,24 @@ Error disconnectedError(const UsbAddress& address)
 
 void LIBUSB_CALL onIn(libusb_transfer* transfer);
 
+/// Tells the transport a transfer ended badly: the device went away (NO_DEVICE) or the
+/// transfer failed. Mutex held.
+void reportFailure(UsbTransport::Link& link, int status, bool reading)
+{
+    link.post([r = link.receiver, status, reading] {
+        auto* t = static_cast<UsbTransport*>(r);
+        const bool gone = status == LIBUSB_TRANSFER_NO_DEVICE;
+        emit t->failed(Error { gone ? ErrorCode::Disconnected : ErrorCode::Io,
+            gone ? QStringLiteral("The USB device %1 is gone (unplugged or switched off).").arg(t->address())
+                 : QStringLiteral("%1 the USB device %2 failed.")
+                       .arg(reading ? QStringLiteral("Reading from") : QStringLiteral("Writing to"), t->address()),
+            QStringLiteral("bulk %1 transfer status %2")
+                .arg(reading ? QStringLiteral("IN") : QStringLiteral("OUT"))
+                .arg(status),
+            {} });
+    });
+}
+
 void submitIn(UsbTransport::Link& link)
 {
     libusb_fill_bulk_transfer(link.in, link.handle, link.endpointIn,
@@ -191,10 +209,7 @@ void submitIn(UsbTransport::Link& link)
         ++link.inFlight;
         return;
     }
-    link.post([r = link.receiver] {
-        emit static_cast<UsbTransport*>(r)->failed(Error { ErrorCode::Disconnected,
-            QStringLiteral("The USB device stopped taking transfers; it is gone or broken."), {}, {} });
-    });
+    reportFailure(link, LIBUSB_TRANSFER_NO_DEVICE, true); // it stopped taking transfers: gone
 }
 
 void LIBUSB_CALL onIn(libusb_transfer* transfer)
@@ -211,18 +226,8 @@ void LIBUSB_CALL onIn(libusb_transfer* transfer)
             if (!bytes.isEmpty())
                 link->post([r, bytes] { emit static_cast<UsbTransport*>(r)->bytesReceived(bytes); });
             submitIn(*link);
-        } else if (status == LIBUSB_TRANSFER_NO_DEVICE
-            || (status != LIBUSB_TRANSFER_CANCELLED && status != LIBUSB_TRANSFER_COMPLETED)) {
-            auto* r = link->receiver;
-            const bool gone = status == LIBUSB_TRANSFER_NO_DEVICE;
-            link->post([r, gone, status] {
-                auto* t = static_cast<UsbTransport*>(r);
-                Error e { gone ? ErrorCode::Disconnected : ErrorCode::Io,
-                    gone ? QStringLiteral("The USB device %1 is gone (unplugged or switched off).").arg(t->address())
-                         : QStringLiteral("Reading from the USB device %1 failed.").arg(t->address()),
-                    QStringLiteral("bulk IN transfer status %1").arg(status), {} };
-                emit t->failed(e);
-            });
+        } else if (status != LIBUSB_TRANSFER_CANCELLED && status != LIBUSB_TRANSFER_COMPLETED) {
+            reportFailure(*link, status, true);
         }
         if (link->inFlight == 0 && link->closing) {
             link->releaseIfIdle();
@@ -245,17 +250,8 @@ void LIBUSB_CALL onOut(libusb_transfer* transfer)
     libusb_free_transfer(transfer);
     std::lock_guard lock(link->mutex);
     --link->inFlight;
-    if (status != LIBUSB_TRANSFER_COMPLETED && !link->closing) {
-        auto* r = link->receiver;
-        link->post([r, status] {
-            auto* t = static_cast<UsbTransport*>(r);
-            const bool gone = status == LIBUSB_TRANSFER_NO_DEVICE;
-            emit t->failed(Error { gone ? ErrorCode::Disconnected : ErrorCode::Io,
-                gone ? QStringLiteral("The USB device %1 is gone (unplugged or switched off).").arg(t->address())
-                     : QStringLiteral("Writing to the USB device %1 failed.").arg(t->address()),
-                QStringLiteral("bulk OUT transfer status %1").arg(status), {} });
-        });
-    }
+    if (status != LIBUSB_TRANSFER_COMPLETED && !link->closing)
+        reportFailure(*link, status, false);
     link->releaseIfIdle();
     if (link->closing && link->inFlight == 0)
         link->self.reset(); // `link` keeps it alive until this returns

@@ -106,7 +106,10 @@ void SlotJob::waitForReturn(const Error& why)
             [=](Registrar& r) {
                 return r.recordStep(job, QStringLiteral("disconnect"), QStringLiteral("waiting"), why.message);
             },
-            [](Result<void>) {});
+            [this](Result<void> r) {
+                if (!r) // the slot carries on; the gap in its timeline is logged
+                    qCCritical(IMPRINT_SLOT) << m_port << r.error().text();
+            });
     }
     setStep(Step::Reconnecting);
     if (!m_returnPoll) {
@@ -170,7 +173,10 @@ void SlotJob::resume()
                 return r.recordStep(
                     job, QStringLiteral("reconnect"), QStringLiteral("done"), QStringLiteral("device is ") + state);
             },
-            [](Result<void>) {});
+            [this](Result<void> r) {
+                if (!r) // the slot carries on; the gap in its timeline is logged
+                    qCCritical(IMPRINT_SLOT) << m_port << r.error().text();
+            });
         // Where the device is decides where the job goes on.
         if (m_issued.certificate.der.isEmpty())
             return rekey();
