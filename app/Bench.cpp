@@ -149,7 +149,8 @@ int benchIssue(const QStringList& args)
         DeviceIdentity device;
         device.serial = QStringLiteral("BENCH-%1").arg(i);
         auto job = registrar.beginJob(device, QStringLiteral("bench"), QStringLiteral("bench"));
-        auto issued = job ? registrar.issue(*job, device, requests[i]) : Result<Issuance>(std::unexpected(job.error()));
+        auto issued
+            = job ? registrar.issue(job->jobId, device, requests[i]) : Result<Issuance>(std::unexpected(job.error()));
         if (!issued) {
             err << "imprintctl bench: " << issued.error().text() << Qt::endl;
             return 1;

@@ -20,8 +20,9 @@ QString StationContext::caSubject() const
 
 Station::RegistrarFactory StationContext::registrarFactory() const
 {
-    return [signer = caSigner, chain = chain, db = dir.database(), name = config.stationName,
-               profile = profile]() -> Result<std::unique_ptr<Registrar>> {
+    return [signer = caSigner, chain = chain, db = dir.database(), name = config.stationName, profile = profile,
+               sealing = AuditSealing { auditSigner, config.auditCheckpointEvery },
+               lot = lot]() -> Result<std::unique_ptr<Registrar>> {
         auto store = RecordStore::open(db);
         if (!store)
             return std::unexpected(store.error());
@@ -31,11 +32,13 @@ Station::RegistrarFactory StationContext::registrarFactory() const
         auto prepared = ca->prepare(profile);
         if (!prepared)
             return std::unexpected(prepared.error());
-        return std::make_unique<Registrar>(std::move(*store), std::move(*ca), std::move(*prepared), name);
+        return std::make_unique<Registrar>(
+            std::move(*store), std::move(*ca), std::move(*prepared), name, sealing, lot);
     };
 }
 
-Result<StationContext> openStation(const QString& dataDir, PinPrompt* prompt, const QString& profile)
+Result<StationContext> openStation(
+    const QString& dataDir, PinPrompt* prompt, const QString& profile, const QString& lot)
 {
     StationContext ctx;
     ctx.dir = DataDir(DataDir::resolve(dataDir));
@@ -47,7 +50,24 @@ Result<StationContext> openStation(const QString& dataDir, PinPrompt* prompt, co
     if (!chain)
         return std::unexpected(chain.error());
     ctx.chain = *chain;
-    auto loaded = CertificateProfile::load(profile, ctx.dir.profileDir());
+    QString profileName = profile;
+    if (!lot.isEmpty()) {
+        auto store = RecordStore::open(ctx.dir.database());
+        if (!store)
+            return std::unexpected(store.error());
+        auto found = store->lot(lot);
+        if (!found)
+            return std::unexpected(found.error());
+        if (!*found)
+            return fail(ErrorCode::NotFound,
+                QStringLiteral("There is no lot %1; create it first (imprintctl lot create).").arg(lot));
+        if (!profile.isEmpty() && profile != (*found)->profile)
+            return fail(ErrorCode::BadInput,
+                QStringLiteral("Lot %1 is made with profile %2, not %3.").arg(lot, (*found)->profile, profile));
+        profileName = (*found)->profile;
+        ctx.lot = lot;
+    }
+    auto loaded = CertificateProfile::load(profileName, ctx.dir.profileDir());
     if (!loaded)
         return std::unexpected(loaded.error());
     ctx.profile = *loaded;
@@ -59,6 +79,10 @@ Result<StationContext> openStation(const QString& dataDir, PinPrompt* prompt, co
     if (!signer)
         return std::unexpected(signer.error());
     ctx.caSigner = *signer;
+    auto audit = hsm::openAuditKey(ctx.caKey);
+    if (!audit)
+        return std::unexpected(audit.error());
+    ctx.auditSigner = *audit;
     return ctx;
 }
 

@@ -19,8 +19,10 @@ struct StationContext {
     core::StationConfig config;
     hsm::CaKey caKey;
     std::shared_ptr<core::Signer> caSigner;
+    std::shared_ptr<core::Signer> auditSigner; ///< signs the audit log's checkpoints
     QList<QByteArray> chain;
     core::CertificateProfile profile;
+    QString lot; ///< the lot (work order) being made, or empty
 
     /// Subject of the issuing CA, for screens.
     QString caSubject() const;
@@ -29,8 +31,9 @@ struct StationContext {
 };
 
 /// Opens an initialised data directory and unlocks the CA key: from its pin-source, else
-/// by asking `prompt`. `profile` is a profile name or file ("idevid" when empty).
-[[nodiscard]] core::Result<StationContext> openStation(
-    const QString& dataDir, core::PinPrompt* prompt = nullptr, const QString& profile = {});
+/// by asking `prompt`. `profile` is a profile name or file ("idevid" when empty); a `lot`
+/// (made with `imprintctl lot create`) brings its own profile.
+[[nodiscard]] core::Result<StationContext> openStation(const QString& dataDir, core::PinPrompt* prompt = nullptr,
+    const QString& profile = {}, const QString& lot = {});
 
 } // namespace imprint::app

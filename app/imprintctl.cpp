@@ -623,17 +623,20 @@ int cmdIssue(const QStringList& args)
     auto job = (*registrar)->beginJob(device, QStringLiteral("file:") + p.value(csr), p.value(op));
     if (!job)
         return report(job.error());
-    auto issued = (*registrar)->issue(*job, device, der);
+    auto issued = (*registrar)->issue(job->jobId, device, der);
     if (!issued) {
         (void)(*registrar)
-            ->finishJob(*job, device.serial, core::JobOutcome::Failed,
+            ->finishJob(job->jobId, device.serial, core::JobOutcome::Failed,
                 issued.error().reason + QStringLiteral(": ") + issued.error().message);
+        (void)(*registrar)->sealAudit();
         report(issued.error());
         if (!issued.error().reason.isEmpty())
             err() << "  code: " << issued.error().reason << Qt::endl;
         return 1;
     }
-    if (auto r = (*registrar)->finishJob(*job, device.serial, core::JobOutcome::Issued, {}); !r)
+    if (auto r = (*registrar)->finishJob(job->jobId, device.serial, core::JobOutcome::Issued, {}); !r)
+        return report(r.error());
+    if (auto r = (*registrar)->sealAudit(); !r)
         return report(r.error());
     const QByteArray pem = core::ossl::derToPem(issued->certificate.der);
     if (p.isSet(outFile)) {

@@ -118,6 +118,12 @@ Result<StationConfig> DataDir::loadConfig() const
                            "100-600000, keygen-ms 100-3600000, attempts 1-10, reconnect-ms 0-3600000).")
                 .arg(configFile()));
     c.timeouts = StepTimeouts { *identify, *keygen, *exchange, *attempts, *reconnect };
+    const auto every = timeout("audit/checkpoint-every", c.auditCheckpointEvery, 1, 1000000);
+    if (!every)
+        return fail(ErrorCode::BadInput,
+            QStringLiteral("The settings file %1 has [audit] checkpoint-every out of range (1-1000000).")
+                .arg(configFile()));
+    c.auditCheckpointEvery = *every;
     return c;
 }
 

@@ -17,6 +17,7 @@ struct StationConfig {
     QString keyUri; ///< PKCS#11 URI of the issuing CA key
     QString softhsmConf; ///< SOFTHSM2_CONF for the embedded token, or empty for another module
     StepTimeouts timeouts;
+    int auditCheckpointEvery = 100; ///< [audit] checkpoint-every: entries between signed checkpoints
 };
 
 /// The data directory: where the token (SoftHSM2), the database and the CA files live.

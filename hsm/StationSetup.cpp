@@ -188,6 +188,37 @@ Result<CaKey> openCaKey(const core::StationConfig& config, core::PinPrompt* prom
     return ca;
 }
 
+Result<std::shared_ptr<core::Signer>> openAuditKey(CaKey& ca, bool* created)
+{
+    if (created)
+        *created = false;
+    auto signer = ca.service->signer(AuditKeyLabel);
+    if (signer || signer.error().code != ErrorCode::NotFound)
+        return signer;
+    unsigned char id[8];
+    if (RAND_bytes(id, sizeof id) != 1)
+        return core::ossl::cryptoFail(QStringLiteral("The random generator failed."));
+    auto spki = ca.service->token().generateKey(
+        AuditKeyLabel, QByteArray(reinterpret_cast<const char*>(id), sizeof id), KeyType::EcP256);
+    if (!spki)
+        return std::unexpected(spki.error());
+    if (created)
+        *created = true;
+    return ca.service->signer(AuditKeyLabel);
+}
+
+Result<QByteArray> readAuditPublicKey(const core::StationConfig& config)
+{
+    auto uri = Pkcs11Uri::parse(config.keyUri);
+    if (!uri)
+        return std::unexpected(uri.error());
+    useSoftHsmConfig(config.softhsmConf);
+    auto token = Token::open(uri->modulePath.isEmpty() ? config.modulePath : uri->modulePath, uri->token);
+    if (!token)
+        return std::unexpected(token.error());
+    return (*token)->publicKey(AuditKeyLabel);
+}
+
 Result<QByteArray> generateCaKey(const core::DataDir& dir, CaKey& ca, const QString& label, KeyType type)
 {
     if (label.isEmpty())

@@ -54,6 +54,16 @@ struct CaKey {
 [[nodiscard]] core::Result<QList<QByteArray>> importCaCertificate(
     const core::DataDir& dir, const CaKey& ca, const QByteArray& caCert, const QList<QByteArray>& chain);
 
+/// The label of the audit key: it signs the audit log's checkpoints, nothing else.
+inline const QString AuditKeyLabel = QStringLiteral("imprint-audit");
+
+/// The audit key in the station's token as a Signer; made (EC P-256, inside the token, never
+/// extractable) the first time a station runs without one. `created` tells whether it was.
+[[nodiscard]] core::Result<std::shared_ptr<core::Signer>> openAuditKey(CaKey& ca, bool* created = nullptr);
+
+/// The audit key's public key, read from the token without logging in (for audit verify).
+[[nodiscard]] core::Result<QByteArray> readAuditPublicKey(const core::StationConfig& config);
+
 /// Points SoftHSM2 at the data directory's configuration (before the module is loaded).
 void useSoftHsmConfig(const QString& confPath);
 

@@ -397,6 +397,18 @@ Result<QByteArray> Token::generateKey(const QString& label, const QByteArray& id
     return d->publicKeyInfo(session.handle(), pubHandle);
 }
 
+Result<QByteArray> Token::publicKey(const QString& label) const
+{
+    std::lock_guard lock(d->mutex);
+    RawSession session(d->fn, d->slot, false);
+    if (session.rv() != CKR_OK)
+        return hsmFail("C_OpenSession", session.rv(), QStringLiteral("A session with the token could not be opened."));
+    auto handle = d->findObject(session.handle(), CKO_PUBLIC_KEY, label.toUtf8());
+    if (!handle)
+        return std::unexpected(handle.error());
+    return d->publicKeyInfo(session.handle(), *handle);
+}
+
 Result<KeyAttributes> Token::keyAttributes(const QString& label) const
 {
     std::lock_guard lock(d->mutex);

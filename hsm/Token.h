@@ -50,6 +50,8 @@ public:
     [[nodiscard]] core::Result<QByteArray> generateKey(const QString& label, const QByteArray& id, KeyType type);
 
     [[nodiscard]] core::Result<KeyAttributes> keyAttributes(const QString& label) const;
+    /// The public key labelled `label` (DER SubjectPublicKeyInfo); needs no login.
+    [[nodiscard]] core::Result<QByteArray> publicKey(const QString& label) const;
 
     QString label() const;
     /// The token's PIN state in plain words (count low, final try, locked), or empty.

@@ -5,9 +5,11 @@
 #include "pki/CertificateProfile.h"
 #include "pki/CsrCheck.h"
 #include "pki/IssuingCa.h"
+#include "pki/Signer.h"
 #include "store/RecordStore.h"
 
 #include <memory>
+#include <optional>
 
 namespace imprint::core {
 
@@ -17,36 +19,75 @@ struct Issuance {
     QList<QByteArray> chain;
 };
 
+/// A new job, and what an earlier job left with the device: a certificate it may hold or
+/// be about to hold (the job goes on from there instead of making another).
+struct JobStart {
+    qint64 jobId = 0;
+    std::optional<Issuance> pending;
+    QString pendingState; ///< issued, installed, verified
+    QString pendingJobResult; ///< how the job that issued it ended; empty: it never did
+};
+
+/// How the audit log is sealed: a key in the HSM signs a checkpoint every `every` entries
+/// and when the station stops.
+struct AuditSealing {
+    std::shared_ptr<Signer> signer;
+    int every = 100;
+};
+
 /// The station acting as registration authority: checks requests, has the issuing CA
 /// sign them and records everything. It is the store's one writer and lives on its own
 /// thread (see Station), so HSM and disk latency never reach the GUI thread.
 class Registrar {
 public:
-    Registrar(RecordStore store, IssuingCa ca, CertificateTemplate profile, QString station);
+    Registrar(RecordStore store, IssuingCa ca, CertificateTemplate profile, QString station,
+        AuditSealing sealing = {}, QString lot = {});
 
-    [[nodiscard]] Result<qint64> beginJob(
+    /// Starts a job, unless the device is locked with its job done (then jobId is 0 and
+    /// nothing is recorded).
+    [[nodiscard]] Result<JobStart> beginJob(
         const DeviceIdentity& device, const QString& port, const QString& operatorName);
     [[nodiscard]] Result<void> recordStep(
         qint64 jobId, const QString& step, const QString& status, const QString& detail = {});
-    /// Checks the request, issues, and commits the certificate before returning it.
-    /// `expectedKey` (SubjectPublicKeyInfo), when given, is the key the station injected:
-    /// a request for any other key is refused (injected-key-mismatch).
+    /// Checks the request, reserves a serial (write-ahead: durable before signing), issues,
+    /// and commits the certificate before returning it. `expectedKey`
+    /// (SubjectPublicKeyInfo), when given, is the key the station injected: a request for
+    /// any other key is refused (injected-key-mismatch).
     [[nodiscard]] Result<Issuance> issue(
         qint64 jobId, const DeviceIdentity& device, const QByteArray& csrDer, const QByteArray& expectedKey = {});
+    [[nodiscard]] Result<void> certificateInstalled(qint64 jobId, const QString& serialHex);
     [[nodiscard]] Result<void> certificateVerified(qint64 jobId, const QString& serialHex);
-    /// Issued, never shipped: the device no longer has the certified key.
+    /// Issued, never shipped: the device no longer has the certified key. A revocation is
+    /// recorded for upstream.
     [[nodiscard]] Result<void> certificateSuperseded(qint64 jobId, const QString& serialHex, const QString& why);
     [[nodiscard]] Result<void> finishJob(
         qint64 jobId, const QString& deviceSerial, JobOutcome outcome, const QString& reason);
+    /// An audit entry of the station's own (login, setting change, export).
+    [[nodiscard]] Result<void> audit(
+        const QString& kind, const QString& subject, const QString& detail, const QString& operatorName);
+
+    /// Signs a checkpoint over the audit log's newest entry now (at shutdown), if there
+    /// is an entry no checkpoint covers yet.
+    [[nodiscard]] Result<void> sealAudit();
 
     RecordStore& store() { return m_store; }
 
 private:
+    /// A checkpoint once `every` entries have gone by since the last.
+    void sealIfDue();
+
     RecordStore m_store;
     IssuingCa m_ca;
     CertificateTemplate m_profile;
     CsrCheck m_check;
     QString m_station;
+    AuditSealing m_sealing;
+    QString m_lot;
+    qint64 m_sealedUpTo = -1; ///< the newest checkpoint's entry; -1: not read yet
 };
+
+/// Signs a checkpoint for the audit log's newest entry with `signer` (the HSM's audit key),
+/// unless one covers it already.
+[[nodiscard]] Result<void> sealAuditLog(RecordStore& store, Signer& signer);
 
 } // namespace imprint::core

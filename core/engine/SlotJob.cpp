@@ -70,6 +70,7 @@ void SlotJob::start()
     m_failure.clear();
     m_failureCode.clear();
     m_resuming = false;
+    m_fromRecord = false;
     m_elapsed.start();
     setStep(Step::Connecting);
     openLink();
@@ -177,15 +178,21 @@ void SlotJob::resume()
                 if (!r) // the slot carries on; the gap in its timeline is logged
                     qCCritical(IMPRINT_SLOT) << m_port << r.error().text();
             });
-        // Where the device is decides where the job goes on.
-        if (m_issued.certificate.der.isEmpty())
-            return rekey();
-        if (state == protocol::state::Certified || state == protocol::state::Locked)
-            return readBack();
-        if (state == protocol::state::Keyed)
-            return inject(); // refused if the key is not the certified one: see inject()
-        supersede(QStringLiteral("the device came back blank"));
+        continueFromDevice(QStringLiteral("the device came back blank"));
     });
+}
+
+void SlotJob::continueFromDevice(const QString& blankWhy)
+{
+    // Where the device is decides where the job goes on.
+    const QString& state = m_device.state;
+    if (m_issued.certificate.der.isEmpty())
+        return rekey();
+    if (state == protocol::state::Certified || state == protocol::state::Locked)
+        return readBack();
+    if (state == protocol::state::Keyed)
+        return inject(); // refused if the key is not the certified one: see inject()
+    supersede(blankWhy);
 }
 
 void SlotJob::rekey()
@@ -262,22 +269,29 @@ void SlotJob::identify()
 {
     callIdentify([this](DeviceIdentity identity) {
         m_device = std::move(identity);
-        if (m_device.state == QLatin1String("locked"))
-            return failWith(Error { ErrorCode::DeviceRefused,
-                QStringLiteral("Device %1 is already provisioned and locked; set it aside.").arg(m_device.serial), {},
-                QStringLiteral("already-locked") });
         const DeviceIdentity device = m_device;
         const QString port = m_port;
         const QString op = m_station->operatorName();
-        m_station->submit<Result<qint64>>(
+        m_station->submit<Result<JobStart>>(
             this, [=](Registrar& r) { return r.beginJob(device, port, op); },
-            [this](Result<qint64> job) {
+            [this](Result<JobStart> job) {
                 if (!job)
                     return failWith(job.error());
-                m_jobId = *job;
+                if (job->jobId == 0)
+                    return failWith(Error { ErrorCode::DeviceRefused,
+                        QStringLiteral("Device %1 is already provisioned and locked; set it aside.")
+                            .arg(m_device.serial),
+                        {}, QStringLiteral("already-locked") });
+                m_jobId = job->jobId;
+                // An earlier job (the station stopped, or the job failed after issuing) left
+                // a certificate: go on from where the device is, not from the start.
+                if (job->pending) {
+                    m_issued = std::move(*job->pending);
+                    m_fromRecord = true;
+                }
                 if (m_step == Step::Reconnecting)
                     return; // resume() picks up from here
-                rekey();
+                continueFromDevice(QStringLiteral("the device is blank again"));
             });
     });
 }
@@ -373,11 +387,21 @@ void SlotJob::inject()
     m_link->call(
         protocol::op::InstallCertificate, args, m_timeouts.exchangeMs,
         [this](Result<QCborMap> reply) {
-            if (!reply && m_resuming && reply.error().reason == protocol::error::BadArgs)
+            if (!reply && (m_resuming || m_fromRecord) && reply.error().reason == protocol::error::BadArgs)
                 return supersede(QStringLiteral("the device came back with another key"));
             if (!reply)
                 return failWith(reply.error());
-            readBack();
+            const qint64 job = m_jobId;
+            const QString serial = m_issued.certificate.serialHex;
+            m_station->submit<Result<void>>(
+                this, [=](Registrar& r) { return r.certificateInstalled(job, serial); },
+                [this](Result<void> r) {
+                    if (!r)
+                        return failWith(r.error());
+                    if (m_step == Step::Reconnecting)
+                        return;
+                    readBack();
+                });
         },
         m_timeouts.attempts);
 }
@@ -447,21 +471,27 @@ void SlotJob::challenge()
 void SlotJob::lock()
 {
     setStep(Step::Locking);
+    auto finish = [this] {
+        const qint64 job = m_jobId;
+        const QString serial = m_device.serial;
+        m_station->submit<Result<void>>(
+            this, [=](Registrar& r) { return r.finishJob(job, serial, JobOutcome::Passed, {}); },
+            [this](Result<void> r) {
+                if (!r)
+                    return failWith(r.error());
+                m_link->transport()->close();
+                setStep(Step::Passed);
+            });
+    };
+    // Locked already: the station stopped after locking it, before the job was closed.
+    if (m_device.state == protocol::state::Locked)
+        return finish();
     m_link->call(
         protocol::op::Lock, {}, m_timeouts.exchangeMs,
-        [this](Result<QCborMap> reply) {
+        [this, finish](Result<QCborMap> reply) {
             if (!reply)
                 return failWith(reply.error());
-            const qint64 job = m_jobId;
-            const QString serial = m_device.serial;
-            m_station->submit<Result<void>>(
-                this, [=](Registrar& r) { return r.finishJob(job, serial, JobOutcome::Passed, {}); },
-                [this](Result<void> r) {
-                    if (!r)
-                        return failWith(r.error());
-                    m_link->transport()->close();
-                    setStep(Step::Passed);
-                });
+            finish();
         },
         m_timeouts.attempts);
 }

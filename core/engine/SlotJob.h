@@ -79,6 +79,8 @@ private:
     void openLink();
     void waitForReturn(const Error& why);
     void resume();
+    /// Goes on from where the device is, with the certificate it was issued (if any).
+    void continueFromDevice(const QString& blankWhy);
     void rekey();
     void supersede(const QString& why);
     void identify();
@@ -111,6 +113,7 @@ private:
     Error m_awayReason { ErrorCode::Disconnected, {}, {}, {} };
     QTimer* m_returnPoll = nullptr;
     bool m_resuming = false;
+    bool m_fromRecord = false; ///< the certificate came from an earlier job's record
 };
 
 } // namespace imprint::core

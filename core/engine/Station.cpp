@@ -21,9 +21,18 @@ Station::~Station()
 {
     qDeleteAll(m_slots);
     m_slots.clear();
-    // The registrar's store connection must be closed on its own thread.
+    // The registrar's store connection must be closed on its own thread; the audit log is
+    // sealed with a signed checkpoint first.
     QMetaObject::invokeMethod(
-        m_worker, [this] { m_registrar.reset(); }, Qt::BlockingQueuedConnection);
+        m_worker,
+        [this] {
+            if (m_registrar) {
+                if (auto r = m_registrar->sealAudit(); !r)
+                    qWarning("imprint: the audit log could not be sealed at shutdown: %s", qPrintable(r.error().text()));
+            }
+            m_registrar.reset();
+        },
+        Qt::BlockingQueuedConnection);
     m_thread.quit();
     m_thread.wait();
 }
@@ -35,10 +44,25 @@ Result<void> Station::start(const RegistrarFactory& factory)
         m_worker,
         [&] {
             auto r = factory();
-            if (r)
-                m_registrar = std::move(*r);
-            else
+            if (!r) {
                 outcome = std::unexpected(r.error());
+                return;
+            }
+            // Before any slot runs: the jobs a previous run left unfinished.
+            auto unfinished = (*r)->store().unfinishedJobs();
+            if (!unfinished) {
+                outcome = std::unexpected(unfinished.error());
+                return;
+            }
+            m_interrupted = *unfinished;
+            if (auto a = (*r)->audit(QStringLiteral("login"), m_operator,
+                    QStringLiteral("station started, token unlocked; %1 interrupted jobs").arg(m_interrupted.size()),
+                    m_operator);
+                !a) {
+                outcome = std::unexpected(a.error());
+                return;
+            }
+            m_registrar = std::move(*r);
         },
         Qt::BlockingQueuedConnection);
     return outcome;

@@ -41,6 +41,9 @@ public:
     [[nodiscard]] Result<void> watchUsb(quint16 vendorId, quint16 productId);
 
     const QList<SlotJob*>& slotJobs() const { return m_slots; }
+    /// Jobs an earlier run left unfinished (read at start): each device is resumed when it
+    /// comes back, and stays flagged in-progress until then.
+    const QList<UnfinishedJob>& interruptedJobs() const { return m_interrupted; }
     const QString& operatorName() const { return m_operator; }
     /// Timeouts and repeats for the slots added from now on.
     void setTimeouts(const SlotJob::Timeouts& timeouts) { m_timeouts = timeouts; }
@@ -74,6 +77,7 @@ private:
     QObject* m_worker = nullptr; ///< lives on m_thread; context for queued work
     std::unique_ptr<Registrar> m_registrar;
     QList<SlotJob*> m_slots;
+    QList<UnfinishedJob> m_interrupted;
 };
 
 } // namespace imprint::core

@@ -92,18 +92,28 @@ Result<CertificateTemplate> IssuingCa::prepare(const CertificateProfile& profile
     return CertificateTemplate::create(profile, m_cert.get(), m_signer->publicKey());
 }
 
-Result<IssuedCertificate> IssuingCa::issue(
-    const CertificateTemplate& profile, const DeviceIdentity& device, const QByteArray& publicKey) const
+Result<QByteArray> IssuingCa::newSerial()
 {
-    // 16 random octets, positive, top bits 01 so every serial has the same length: 127 bits,
-    // well over the 64 random bits CA/B and 802.1AR practice ask for. The store refuses a
-    // serial it has seen (UNIQUE), so a repeat can never be recorded twice.
     unsigned char bytes[16];
     if (RAND_bytes(bytes, sizeof bytes) != 1)
         return ossl::cryptoFail(QStringLiteral("The random generator failed."));
     bytes[0] = static_cast<unsigned char>((bytes[0] & 0x3f) | 0x40);
-    const QByteArray serial(reinterpret_cast<const char*>(bytes), sizeof bytes);
+    return QByteArray(reinterpret_cast<const char*>(bytes), sizeof bytes);
+}
 
+Result<IssuedCertificate> IssuingCa::issue(
+    const CertificateTemplate& profile, const DeviceIdentity& device, const QByteArray& publicKey) const
+{
+    // The store refuses a serial it has seen (UNIQUE), so a repeat can never be recorded twice.
+    auto serial = newSerial();
+    if (!serial)
+        return std::unexpected(serial.error());
+    return issue(profile, device, publicKey, *serial);
+}
+
+Result<IssuedCertificate> IssuingCa::issue(const CertificateTemplate& profile, const DeviceIdentity& device,
+    const QByteArray& publicKey, const QByteArray& serial) const
+{
     auto tbs = profile.tbs(device, publicKey, serial, QDateTime::currentSecsSinceEpoch());
     if (!tbs)
         return std::unexpected(tbs.error());

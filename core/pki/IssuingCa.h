@@ -32,6 +32,13 @@ public:
     /// by CsrCheck), with a fresh random serial of 127 bits, signed by the CA key.
     [[nodiscard]] Result<IssuedCertificate> issue(
         const CertificateTemplate& profile, const DeviceIdentity& device, const QByteArray& publicKey) const;
+    /// The same with a serial drawn by newSerial() beforehand (and reserved in the store).
+    [[nodiscard]] Result<IssuedCertificate> issue(const CertificateTemplate& profile, const DeviceIdentity& device,
+        const QByteArray& publicKey, const QByteArray& serial) const;
+
+    /// 16 random octets, positive, top bits 01 so every serial has the same length: 127
+    /// bits, well over the 64 random bits CA/B and 802.1AR practice ask for.
+    [[nodiscard]] static Result<QByteArray> newSerial();
 
     const QList<QByteArray>& chain() const { return m_chain; }
     const X509* certificate() const { return m_cert.get(); }

@@ -3,6 +3,7 @@
 #include "pki/OpenSsl.h"
 
 #include <QAtomicInteger>
+#include <QHash>
 #include <QSqlDatabase>
 #include <QSqlError>
 #include <QSqlQuery>
@@ -79,6 +80,47 @@ const QStringList& migrations()
             prev_hash TEXT NOT NULL,
             hash TEXT NOT NULL);
         CREATE INDEX audit_by_subject ON audit(subject);
+        )"),
+        // 4: the write-ahead record of serials (reserved before signing, never handed out
+        // twice), lots / work orders, the outbox for upstream, and signed audit checkpoints.
+        QStringLiteral(R"(
+        CREATE TABLE serials (
+            serial TEXT PRIMARY KEY,
+            job_id INTEGER NOT NULL REFERENCES jobs(id),
+            state TEXT NOT NULL,
+            reserved TEXT NOT NULL);
+        CREATE INDEX serials_reserved ON serials(job_id) WHERE state = 'reserved';
+        INSERT INTO serials(serial, job_id, state, reserved) SELECT serial, job_id, 'used', issued_at FROM certificates;
+        CREATE TABLE lots (
+            id TEXT PRIMARY KEY,
+            profile TEXT NOT NULL,
+            expected INTEGER NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            created TEXT NOT NULL,
+            station TEXT NOT NULL,
+            operator TEXT NOT NULL);
+        ALTER TABLE jobs ADD COLUMN lot TEXT NOT NULL DEFAULT '';
+        ALTER TABLE devices ADD COLUMN lot TEXT NOT NULL DEFAULT '';
+        CREATE INDEX devices_by_lot_updated ON devices(lot, updated);
+        CREATE INDEX jobs_unfinished ON jobs(id) WHERE finished IS NULL;
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '',
+            created TEXT NOT NULL,
+            sent TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT NOT NULL DEFAULT '');
+        CREATE INDEX outbox_pending ON outbox(id) WHERE sent IS NULL;
+        INSERT INTO outbox(kind, subject, created) SELECT 'certificate', serial, issued_at FROM certificates
+            ORDER BY issued_at, serial;
+        CREATE TABLE audit_checkpoints (
+            seq INTEGER PRIMARY KEY,
+            hash TEXT NOT NULL,
+            at TEXT NOT NULL,
+            key_sha256 TEXT NOT NULL,
+            signature BLOB NOT NULL);
         )"),
     };
     return list;
@@ -306,31 +348,133 @@ int RecordStore::schemaVersion() const
     return q.value(0).toInt();
 }
 
-Result<qint64> RecordStore::beginJob(
-    const DeviceIdentity& device, const QString& port, const QString& station, const QString& operatorName)
+Result<qint64> RecordStore::beginJob(const DeviceIdentity& device, const QString& port, const QString& station,
+    const QString& operatorName, const QString& lot)
 {
     QSqlDatabase db = QSqlDatabase::database(m_connection);
     Transaction tx(db);
     QSqlQuery q(db);
     const QString t = now();
     if (!exec(q,
-            QStringLiteral("INSERT INTO devices(serial, model, firmware, status, first_seen, updated) "
-                           "VALUES(?, ?, ?, 'in-progress', ?, ?) "
+            QStringLiteral("INSERT INTO devices(serial, model, firmware, status, first_seen, updated, lot) "
+                           "VALUES(?, ?, ?, 'in-progress', ?, ?, ?) "
                            "ON CONFLICT(serial) DO UPDATE SET model = excluded.model, "
                            "firmware = excluded.firmware, status = 'in-progress', status_reason = '', "
-                           "updated = excluded.updated"),
-            { device.serial, device.model, device.firmware, t, t }))
+                           "updated = excluded.updated, lot = excluded.lot"),
+            { device.serial, device.model, device.firmware, t, t, lot }))
         return storeFail(QStringLiteral("record the device"), q.lastError());
+    // Jobs of this device the station never finished (it stopped under them).
+    QList<QPair<qint64, QString>> interrupted;
     if (!exec(q,
-            QStringLiteral("INSERT INTO jobs(device_serial, port, station, operator, started) VALUES(?, ?, ?, ?, ?)"),
-            { device.serial, port, station, operatorName, t }))
+            QStringLiteral("SELECT j.id, COALESCE((SELECT s.step FROM job_steps s WHERE s.job_id = j.id ORDER BY s.id "
+                           "DESC LIMIT 1), '') FROM jobs j WHERE j.device_serial = ? AND j.finished IS NULL"),
+            { device.serial }))
+        return storeFail(QStringLiteral("look up the device's jobs"), q.lastError());
+    while (q.next())
+        interrupted.append({ q.value(0).toLongLong(), q.value(1).toString() });
+    if (!exec(q,
+            QStringLiteral("INSERT INTO jobs(device_serial, port, station, operator, started, lot) "
+                           "VALUES(?, ?, ?, ?, ?, ?)"),
+            { device.serial, port, station, operatorName, t, lot }))
         return storeFail(QStringLiteral("start a job"), q.lastError());
     const qint64 id = q.lastInsertId().toLongLong();
+    for (const auto& [old, lastStep] : interrupted) {
+        const QString why = QStringLiteral("the station stopped during %1; continued in job %2").arg(lastStep).arg(id);
+        if (!exec(q, QStringLiteral("UPDATE jobs SET finished = ?, result = 'interrupted', reason = ? WHERE id = ?"),
+                { t, why, old })
+            || !exec(q,
+                QStringLiteral(
+                    "INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, 'finish', 'interrupted', ?, ?)"),
+                { old, why, t })
+            // A serial reserved but never used is void: it is never handed out again.
+            || !exec(q, QStringLiteral("UPDATE serials SET state = 'void' WHERE job_id = ? AND state = 'reserved'"),
+                { old })
+            || !exec(q,
+                QStringLiteral(
+                    "INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, 'resume', 'done', ?, ?)"),
+                { id, QStringLiteral("continues job %1, interrupted during %2").arg(old).arg(lastStep), t }))
+            return storeFail(QStringLiteral("close an interrupted job"), q.lastError());
+    }
     if (!exec(q, QStringLiteral("INSERT INTO job_steps(job_id, step, status, at) VALUES(?, 'identify', 'done', ?)"),
             { id, t })
         || !tx.commit())
         return storeFail(QStringLiteral("start a job"), q.lastError());
     return id;
+}
+
+Result<std::optional<PendingCertificate>> RecordStore::pendingCertificate(const QString& deviceSerial) const
+{
+    QSqlQuery q(QSqlDatabase::database(m_connection));
+    if (!exec(q,
+            QStringLiteral("SELECT c.serial, c.device_serial, c.der, c.sha256, c.state, c.issued_at, c.job_id, "
+                           "COALESCE(j.result, '') FROM certificates c JOIN jobs j ON j.id = c.job_id "
+                           "WHERE c.device_serial = ? ORDER BY c.issued_at DESC, c.rowid DESC LIMIT 1"),
+            { deviceSerial }))
+        return storeFail(QStringLiteral("look up the device's certificates"), q.lastError());
+    if (!q.next())
+        return std::optional<PendingCertificate> {};
+    PendingCertificate p;
+    p.certificate = CertificateRecord { q.value(0).toString(), q.value(1).toString(), q.value(2).toByteArray(),
+        q.value(3).toString(), q.value(4).toString(), parseTime(q.value(5)), q.value(6).toLongLong() };
+    p.jobResult = q.value(7).toString();
+    if (p.certificate.state == QLatin1String("superseded") || p.certificate.state == QLatin1String("revoked"))
+        return std::optional<PendingCertificate> {};
+    return std::optional<PendingCertificate> { p };
+}
+
+Result<QList<UnfinishedJob>> RecordStore::unfinishedJobs(int limit) const
+{
+    QSqlQuery q(QSqlDatabase::database(m_connection));
+    if (!exec(q,
+            QStringLiteral(
+                "SELECT j.id, j.device_serial, j.port, j.station, j.operator, j.lot, j.started, "
+                "(SELECT s.step || ' ' || s.status FROM job_steps s WHERE s.job_id = j.id ORDER BY s.id DESC LIMIT 1), "
+                "(SELECT s.at FROM job_steps s WHERE s.job_id = j.id ORDER BY s.id DESC LIMIT 1), "
+                "(SELECT c.serial || ' ' || c.state FROM certificates c WHERE c.job_id = j.id ORDER BY c.rowid DESC "
+                "LIMIT 1), "
+                "(SELECT r.serial FROM serials r WHERE r.job_id = j.id AND r.state = 'reserved' LIMIT 1) "
+                "FROM jobs j WHERE j.finished IS NULL ORDER BY j.id LIMIT ?"),
+            { std::clamp(limit, 1, 100000) }))
+        return storeFail(QStringLiteral("list unfinished jobs"), q.lastError());
+    QList<UnfinishedJob> out;
+    while (q.next()) {
+        UnfinishedJob u;
+        u.jobId = q.value(0).toLongLong();
+        u.deviceSerial = q.value(1).toString();
+        u.port = q.value(2).toString();
+        u.station = q.value(3).toString();
+        u.operatorName = q.value(4).toString();
+        u.lot = q.value(5).toString();
+        u.started = parseTime(q.value(6));
+        u.lastStep = q.value(7).toString();
+        u.lastAt = parseTime(q.value(8));
+        const QString cert = q.value(9).toString();
+        u.certificateSerial = cert.section(u' ', 0, 0);
+        u.certificateState = cert.section(u' ', 1);
+        u.reservedSerial = q.value(10).toString();
+        out.append(u);
+    }
+    return out;
+}
+
+Result<bool> RecordStore::reserveSerial(qint64 jobId, const QString& serialHex)
+{
+    QSqlDatabase db = QSqlDatabase::database(m_connection);
+    Transaction tx(db);
+    QSqlQuery q(db);
+    const QString t = now();
+    if (!exec(q, QStringLiteral("SELECT 1 FROM serials WHERE serial = ?"), { serialHex }))
+        return storeFail(QStringLiteral("reserve a serial"), q.lastError());
+    if (q.next())
+        return false;
+    if (!exec(q, QStringLiteral("INSERT INTO serials(serial, job_id, state, reserved) VALUES(?, ?, 'reserved', ?)"),
+            { serialHex, jobId, t })
+        || !exec(q,
+            QStringLiteral("INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, 'issue', 'intent', ?, ?)"),
+            { jobId, QStringLiteral("serial ") + serialHex, t })
+        || !tx.commit())
+        return storeFail(QStringLiteral("reserve a serial"), q.lastError());
+    return true;
 }
 
 Result<void> RecordStore::recordStep(qint64 jobId, const QString& step, const QString& status, const QString& detail)
@@ -368,8 +512,21 @@ Result<void> RecordStore::recordIssued(qint64 jobId, const QString& deviceSerial
             { serialHex, deviceSerial, jobId, der, sha256, publicKeySha256, t }))
         return storeFail(QStringLiteral("record the issued certificate"), q.lastError());
     if (!exec(q,
+            QStringLiteral("INSERT INTO serials(serial, job_id, state, reserved) VALUES(?, ?, 'used', ?) "
+                           "ON CONFLICT(serial) DO UPDATE SET state = 'used' WHERE job_id = excluded.job_id "
+                           "AND state = 'reserved'"),
+            { serialHex, jobId, t }))
+        return storeFail(QStringLiteral("record the issued certificate"), q.lastError());
+    if (q.numRowsAffected() != 1)
+        return fail(ErrorCode::Store,
+            QStringLiteral("Certificate serial %1 was already used; the certificate was not recorded and will not be "
+                           "sent.")
+                .arg(serialHex));
+    if (!exec(q,
             QStringLiteral("INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, 'issue', 'done', ?, ?)"),
             { jobId, QStringLiteral("certificate ") + serialHex, t })
+        || !exec(q, QStringLiteral("INSERT INTO outbox(kind, subject, created) VALUES('certificate', ?, ?)"),
+            { serialHex, t })
         || !appendAudit(q, QStringLiteral("issued"), serialHex,
             QStringLiteral("device %1 sha256 %2").arg(deviceSerial, sha256), jobId, t)
         || !tx.commit())
@@ -377,16 +534,37 @@ Result<void> RecordStore::recordIssued(qint64 jobId, const QString& deviceSerial
     return {};
 }
 
-Result<void> RecordStore::setCertificateState(const QString& serialHex, const QString& state)
+Result<void> RecordStore::setCertificateState(
+    qint64 jobId, const QString& serialHex, const QString& state, const QString& detail)
 {
+    static const QHash<QString, QString> stepOf {
+        { QStringLiteral("installed"), QStringLiteral("inject") },
+        { QStringLiteral("verified"), QStringLiteral("verify") },
+        { QStringLiteral("superseded"), QStringLiteral("supersede") },
+    };
+    if (!stepOf.contains(state))
+        return fail(ErrorCode::Store, QStringLiteral("\"%1\" is not a certificate state.").arg(state));
     QSqlDatabase db = QSqlDatabase::database(m_connection);
     Transaction tx(db);
     QSqlQuery q(db);
-    if (!exec(q, QStringLiteral("UPDATE certificates SET state = ? WHERE serial = ?"), { state, serialHex })
-        || !exec(q, QStringLiteral("SELECT job_id FROM certificates WHERE serial = ?"), { serialHex }))
+    const QString t = now();
+    if (!exec(q, QStringLiteral("UPDATE certificates SET state = ? WHERE serial = ?"), { state, serialHex }))
         return storeFail(QStringLiteral("update a certificate"), q.lastError());
-    const qint64 job = q.next() ? q.value(0).toLongLong() : 0;
-    if (!appendAudit(q, state, serialHex, QString(QLatin1String("")), job, now()) || !tx.commit())
+    if (q.numRowsAffected() != 1)
+        return fail(ErrorCode::NotFound, QStringLiteral("No certificate with serial %1 is recorded.").arg(serialHex));
+    const QString stepDetail = detail.isEmpty() ? QStringLiteral("certificate ") + serialHex
+                                                : QStringLiteral("certificate %1: %2").arg(serialHex, detail);
+    if (!exec(q, QStringLiteral("INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, ?, 'done', ?, ?)"),
+            { jobId, stepOf.value(state), stepDetail, t })
+        || !appendAudit(q, state, serialHex, detail, jobId, t))
+        return storeFail(QStringLiteral("update a certificate"), q.lastError());
+    // Issued, never shipped: upstream must learn that the certificate is not to be trusted.
+    if (state == QLatin1String("superseded")
+        && !exec(q,
+            QStringLiteral("INSERT INTO outbox(kind, subject, detail, created) VALUES('revocation', ?, ?, ?)"),
+            { serialHex, QStringLiteral("superseded: ") + detail, t }))
+        return storeFail(QStringLiteral("record a revocation"), q.lastError());
+    if (!tx.commit())
         return storeFail(QStringLiteral("update a certificate"), q.lastError());
     return {};
 }
@@ -418,7 +596,7 @@ Result<void> RecordStore::recordBatch(
 {
     QSqlDatabase db = QSqlDatabase::database(m_connection);
     Transaction tx(db);
-    QSqlQuery device(db), job(db), cert(db), step(db), audit(db);
+    QSqlQuery device(db), job(db), cert(db), step(db), audit(db), serial(db), outbox(db);
     const QString t = now();
     const bool prepared = device.prepare(QStringLiteral(
                               "INSERT INTO devices(serial, model, firmware, status, first_seen, updated) "
@@ -429,7 +607,10 @@ Result<void> RecordStore::recordBatch(
         && cert.prepare(QStringLiteral("INSERT INTO certificates(serial, device_serial, job_id, der, sha256, "
                                        "spki_sha256, state, issued_at) VALUES(?, ?, ?, ?, ?, ?, 'issued', ?)"))
         && step.prepare(
-            QStringLiteral("INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, ?, ?, ?, ?)"));
+            QStringLiteral("INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, ?, ?, ?, ?)"))
+        && serial.prepare(
+            QStringLiteral("INSERT INTO serials(serial, job_id, state, reserved) VALUES(?, ?, 'used', ?)"))
+        && outbox.prepare(QStringLiteral("INSERT INTO outbox(kind, subject, created) VALUES('certificate', ?, ?)"));
     AuditHead head;
     if (!tx.active() || !prepared || !readAuditHead(audit, &head))
         return storeFail(QStringLiteral("start recording the batch"), db.lastError());
@@ -444,8 +625,12 @@ Result<void> RecordStore::recordBatch(
             return storeFail(QStringLiteral("record the batch"),
                 device.lastError().isValid() ? device.lastError() : job.lastError());
         const qint64 id = job.lastInsertId().toLongLong();
-        if (!run(cert, { b.serialHex, b.deviceSerial, id, b.der, b.sha256, b.publicKeySha256, t }))
-            return storeFail(QStringLiteral("record an issued certificate"), cert.lastError());
+        if (!run(cert, { b.serialHex, b.deviceSerial, id, b.der, b.sha256, b.publicKeySha256, t })
+            || !run(serial, { b.serialHex, id, t }) || !run(outbox, { b.serialHex, t }))
+            return storeFail(QStringLiteral("record an issued certificate"),
+                cert.lastError().isValid() ? cert.lastError()
+                    : serial.lastError().isValid() ? serial.lastError()
+                                                   : outbox.lastError());
         AuditEntry e;
         e.at = t;
         e.station = station;
@@ -489,11 +674,15 @@ Result<std::optional<QString>> RecordStore::keyOwner(const QString& publicKeySha
 Result<QList<DeviceRecord>> RecordStore::devices(const DeviceQuery& query) const
 {
     QString sql = QStringLiteral(
-        "SELECT serial, model, firmware, status, status_reason, first_seen, updated FROM devices WHERE 1 = 1");
+        "SELECT serial, model, firmware, status, status_reason, first_seen, updated, lot FROM devices WHERE 1 = 1");
     QVariantList values;
     if (!query.status.isEmpty()) {
         sql += QStringLiteral(" AND status = ?");
         values << query.status;
+    }
+    if (!query.lot.isEmpty()) {
+        sql += QStringLiteral(" AND lot = ?");
+        values << query.lot;
     }
     if (query.since.isValid()) {
         sql += QStringLiteral(" AND updated >= ?");
@@ -516,7 +705,8 @@ Result<QList<DeviceRecord>> RecordStore::devices(const DeviceQuery& query) const
     QList<DeviceRecord> out;
     while (q.next())
         out.append(DeviceRecord { q.value(0).toString(), q.value(1).toString(), q.value(2).toString(),
-            q.value(3).toString(), q.value(4).toString(), parseTime(q.value(5)), parseTime(q.value(6)) });
+            q.value(3).toString(), q.value(4).toString(), parseTime(q.value(5)), parseTime(q.value(6)),
+            q.value(7).toString() });
     return out;
 }
 
@@ -558,12 +748,41 @@ Result<void> RecordStore::scrap(
     if (!exec(q,
             QStringLiteral("INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, 'scrap', 'done', ?, ?)"),
             { job, reason, t })
-        || !appendAudit(q, QStringLiteral("scrapped"), serial, reason, job, t) || !tx.commit())
+        || !appendAudit(q, QStringLiteral("scrapped"), serial, reason, job, t))
+        return storeFail(QStringLiteral("scrap the device"), q.lastError());
+    // A job the station never finished for it is over; its reserved serials are void.
+    if (!exec(q,
+            QStringLiteral("UPDATE serials SET state = 'void' WHERE state = 'reserved' AND job_id IN (SELECT id FROM "
+                           "jobs WHERE device_serial = ? AND finished IS NULL)"),
+            { serial })
+        || !exec(q,
+            QStringLiteral("UPDATE jobs SET finished = ?, result = 'interrupted', reason = 'device scrapped' WHERE "
+                           "device_serial = ? AND finished IS NULL"),
+            { t, serial }))
+        return storeFail(QStringLiteral("scrap the device"), q.lastError());
+    // Its certificates are revoked: a scrapped device must not be trusted if it turns up.
+    QStringList live;
+    if (!exec(q,
+            QStringLiteral("SELECT serial FROM certificates WHERE device_serial = ? AND state NOT IN ('superseded', "
+                           "'revoked')"),
+            { serial }))
+        return storeFail(QStringLiteral("scrap the device"), q.lastError());
+    while (q.next())
+        live << q.value(0).toString();
+    for (const QString& cert : live) {
+        if (!exec(q, QStringLiteral("UPDATE certificates SET state = 'revoked' WHERE serial = ?"), { cert })
+            || !exec(q,
+                QStringLiteral("INSERT INTO outbox(kind, subject, detail, created) VALUES('revocation', ?, ?, ?)"),
+                { cert, QStringLiteral("scrapped: ") + reason, t })
+            || !appendAudit(q, QStringLiteral("revoked"), cert, QStringLiteral("device scrapped"), job, t))
+            return storeFail(QStringLiteral("revoke the scrapped device's certificates"), q.lastError());
+    }
+    if (!tx.commit())
         return storeFail(QStringLiteral("scrap the device"), q.lastError());
     return {};
 }
 
-Result<AuditVerdict> RecordStore::verifyAudit() const
+Result<AuditVerdict> RecordStore::verifyAudit(const CheckpointVerifier& verifier) const
 {
     QSqlDatabase db = QSqlDatabase::database(m_connection);
     QSqlQuery q(db), cert(db);
@@ -628,6 +847,34 @@ Result<AuditVerdict> RecordStore::verifyAudit() const
         if (rows < 1000)
             break;
     }
+    // Checkpoints: each vouches for the chain up to its entry, signed by the audit key.
+    if (!q.exec(QStringLiteral("SELECT c.seq, c.hash, c.signature, a.hash FROM audit_checkpoints c LEFT JOIN audit a "
+                               "ON a.seq = c.seq ORDER BY c.seq")))
+        return storeFail(QStringLiteral("read the audit checkpoints"), q.lastError());
+    v.signaturesChecked = static_cast<bool>(verifier);
+    while (q.next()) {
+        const qint64 seq = q.value(0).toLongLong();
+        const QString hash = q.value(1).toString();
+        if (verifier && !verifier(checkpointMessage(seq, hash), q.value(2).toByteArray()))
+            return bad(seq,
+                QStringLiteral("The checkpoint at entry %1 does not carry a valid signature of the audit key: it was "
+                               "forged or edited.")
+                    .arg(seq));
+        if (seq > v.entries)
+            return bad(v.entries + 1,
+                QStringLiteral("Entries %1 to %2 were removed from the end of the log: a signed checkpoint vouches "
+                               "for %2 entries, the log has %3.")
+                    .arg(v.entries + 1)
+                    .arg(seq)
+                    .arg(v.entries));
+        if (q.value(3).toString() != hash)
+            return bad(seq,
+                QStringLiteral("The log up to entry %1 is not the one the signed checkpoint vouches for: entries were "
+                               "rewritten.")
+                    .arg(seq));
+        ++v.checkpoints;
+        v.lastCheckpoint = seq;
+    }
     // A certificate the log never saw was put in behind its back.
     if (!q.exec(QStringLiteral("SELECT serial FROM certificates c WHERE NOT EXISTS (SELECT 1 FROM audit a WHERE "
                                "a.kind = 'issued' AND a.subject = c.serial) LIMIT 1")))
@@ -637,6 +884,161 @@ Result<AuditVerdict> RecordStore::verifyAudit() const
             QStringLiteral("Certificate %1 is in the store but the audit log never recorded it as issued.")
                 .arg(q.value(0).toString()));
     return v;
+}
+
+Result<void> RecordStore::audit(const QString& kind, const QString& subject, const QString& detail,
+    const QString& station, const QString& operatorName)
+{
+    QSqlDatabase db = QSqlDatabase::database(m_connection);
+    Transaction tx(db);
+    QSqlQuery q(db);
+    AuditEntry e;
+    e.at = now();
+    e.station = station;
+    e.operatorName = operatorName;
+    e.kind = kind;
+    e.subject = subject;
+    e.detail = detail;
+    AuditHead head;
+    if (!readAuditHead(q, &head) || !insertAudit(q, &head, e) || !tx.commit())
+        return storeFail(QStringLiteral("write to the audit log"), q.lastError());
+    return {};
+}
+
+Result<AuditCheckpoint> RecordStore::auditHead() const
+{
+    QSqlQuery q(QSqlDatabase::database(m_connection));
+    AuditHead head;
+    if (!readAuditHead(q, &head))
+        return storeFail(QStringLiteral("read the audit log"), q.lastError());
+    AuditCheckpoint c;
+    c.seq = head.seq;
+    c.hash = head.hash;
+    return c;
+}
+
+Result<qint64> RecordStore::lastCheckpoint() const
+{
+    QSqlQuery q(QSqlDatabase::database(m_connection));
+    if (!q.exec(QStringLiteral("SELECT COALESCE(MAX(seq), 0) FROM audit_checkpoints")) || !q.next())
+        return storeFail(QStringLiteral("read the audit checkpoints"), q.lastError());
+    return q.value(0).toLongLong();
+}
+
+Result<void> RecordStore::addCheckpoint(const AuditCheckpoint& c)
+{
+    QSqlQuery q(QSqlDatabase::database(m_connection));
+    if (!exec(q,
+            QStringLiteral("INSERT OR IGNORE INTO audit_checkpoints(seq, hash, at, key_sha256, signature) "
+                           "VALUES(?, ?, ?, ?, ?)"),
+            { c.seq, c.hash, c.at.isEmpty() ? now() : c.at, c.keySha256, c.signature }))
+        return storeFail(QStringLiteral("record an audit checkpoint"), q.lastError());
+    return {};
+}
+
+QByteArray RecordStore::checkpointMessage(qint64 seq, const QString& hash)
+{
+    QByteArray data("IMPRINT-AUDIT-CHECKPOINT-V1", 28); // with its terminating zero
+    char be[8];
+    qToBigEndian(static_cast<quint64>(seq), be);
+    data.append(be, 8);
+    data += QByteArray::fromHex(hash.toLatin1());
+    return data;
+}
+
+Result<void> RecordStore::createLot(const Lot& lot)
+{
+    QSqlQuery q(QSqlDatabase::database(m_connection));
+    if (!exec(q, QStringLiteral("SELECT 1 FROM lots WHERE id = ?"), { lot.id }))
+        return storeFail(QStringLiteral("look up a lot"), q.lastError());
+    if (q.next())
+        return fail(ErrorCode::BadInput, QStringLiteral("Lot %1 already exists.").arg(lot.id));
+    QSqlDatabase db = QSqlDatabase::database(m_connection);
+    Transaction tx(db);
+    const QString t = now();
+    if (!exec(q,
+            QStringLiteral("INSERT INTO lots(id, profile, expected, note, created, station, operator) "
+                           "VALUES(?, ?, ?, ?, ?, ?, ?)"),
+            { lot.id, lot.profile, lot.expected, lot.note, t, lot.station, lot.operatorName }))
+        return storeFail(QStringLiteral("create the lot"), q.lastError());
+    AuditEntry e { 0, t, lot.station, lot.operatorName, QStringLiteral("lot-created"), lot.id,
+        QStringLiteral("profile %1, %2 devices%3")
+            .arg(lot.profile)
+            .arg(lot.expected)
+            .arg(lot.note.isEmpty() ? QString() : QStringLiteral(": ") + lot.note) };
+    AuditHead head;
+    if (!readAuditHead(q, &head) || !insertAudit(q, &head, e) || !tx.commit())
+        return storeFail(QStringLiteral("create the lot"), q.lastError());
+    return {};
+}
+
+namespace {
+Lot lotFrom(const QSqlQuery& q)
+{
+    return Lot { q.value(0).toString(), q.value(1).toString(), q.value(2).toInt(), q.value(3).toString(),
+        parseTime(q.value(4)), q.value(5).toString(), q.value(6).toString() };
+}
+} // namespace
+
+Result<std::optional<Lot>> RecordStore::lot(const QString& id) const
+{
+    QSqlQuery q(QSqlDatabase::database(m_connection));
+    if (!exec(q,
+            QStringLiteral("SELECT id, profile, expected, note, created, station, operator FROM lots WHERE id = ?"),
+            { id }))
+        return storeFail(QStringLiteral("look up a lot"), q.lastError());
+    if (!q.next())
+        return std::optional<Lot> {};
+    return std::optional<Lot> { lotFrom(q) };
+}
+
+Result<QList<Lot>> RecordStore::lots(int limit) const
+{
+    QSqlQuery q(QSqlDatabase::database(m_connection));
+    if (!exec(q,
+            QStringLiteral("SELECT id, profile, expected, note, created, station, operator FROM lots "
+                           "ORDER BY created DESC LIMIT ?"),
+            { std::clamp(limit, 1, 10000) }))
+        return storeFail(QStringLiteral("list lots"), q.lastError());
+    QList<Lot> out;
+    while (q.next())
+        out << lotFrom(q);
+    return out;
+}
+
+Result<QList<QPair<QString, int>>> RecordStore::lotCounts(const QString& id) const
+{
+    QSqlQuery q(QSqlDatabase::database(m_connection));
+    if (!exec(q, QStringLiteral("SELECT status, COUNT(*) FROM devices WHERE lot = ? GROUP BY status ORDER BY status"),
+            { id }))
+        return storeFail(QStringLiteral("count a lot's devices"), q.lastError());
+    QList<QPair<QString, int>> out;
+    while (q.next())
+        out.append({ q.value(0).toString(), q.value(1).toInt() });
+    return out;
+}
+
+Result<QList<OutboxEntry>> RecordStore::outbox(int limit) const
+{
+    QSqlQuery q(QSqlDatabase::database(m_connection));
+    if (!exec(q,
+            QStringLiteral("SELECT id, kind, subject, detail, created FROM outbox WHERE sent IS NULL ORDER BY id "
+                           "LIMIT ?"),
+            { std::clamp(limit, 1, 10000) }))
+        return storeFail(QStringLiteral("read the outbox"), q.lastError());
+    QList<OutboxEntry> out;
+    while (q.next())
+        out << OutboxEntry { q.value(0).toLongLong(), q.value(1).toString(), q.value(2).toString(),
+            q.value(3).toString(), parseTime(q.value(4)) };
+    return out;
+}
+
+Result<qint64> RecordStore::outboxPending() const
+{
+    QSqlQuery q(QSqlDatabase::database(m_connection));
+    if (!q.exec(QStringLiteral("SELECT COUNT(*) FROM outbox WHERE sent IS NULL")) || !q.next())
+        return storeFail(QStringLiteral("read the outbox"), q.lastError());
+    return q.value(0).toLongLong();
 }
 
 Result<QList<AuditEntry>> RecordStore::auditEntries(qint64 afterSeq, int limit) const
@@ -658,14 +1060,14 @@ Result<std::optional<DeviceRecord>> RecordStore::device(const QString& serial) c
 {
     QSqlQuery q(QSqlDatabase::database(m_connection));
     if (!exec(q,
-            QStringLiteral("SELECT serial, model, firmware, status, status_reason, first_seen, updated FROM devices "
-                           "WHERE serial = ?"),
+            QStringLiteral("SELECT serial, model, firmware, status, status_reason, first_seen, updated, lot FROM "
+                           "devices WHERE serial = ?"),
             { serial }))
         return storeFail(QStringLiteral("look up the device"), q.lastError());
     if (!q.next())
         return std::optional<DeviceRecord> {};
     DeviceRecord r { q.value(0).toString(), q.value(1).toString(), q.value(2).toString(), q.value(3).toString(),
-        q.value(4).toString(), parseTime(q.value(5)), parseTime(q.value(6)) };
+        q.value(4).toString(), parseTime(q.value(5)), parseTime(q.value(6)), q.value(7).toString() };
     return std::optional<DeviceRecord> { r };
 }
 
@@ -673,14 +1075,14 @@ Result<QList<CertificateRecord>> RecordStore::certificates(const QString& device
 {
     QSqlQuery q(QSqlDatabase::database(m_connection));
     if (!exec(q,
-            QStringLiteral("SELECT serial, device_serial, der, sha256, state, issued_at FROM certificates "
+            QStringLiteral("SELECT serial, device_serial, der, sha256, state, issued_at, job_id FROM certificates "
                            "WHERE device_serial = ? ORDER BY issued_at DESC, rowid DESC"),
             { deviceSerial }))
         return storeFail(QStringLiteral("look up certificates"), q.lastError());
     QList<CertificateRecord> out;
     while (q.next())
         out << CertificateRecord { q.value(0).toString(), q.value(1).toString(), q.value(2).toByteArray(),
-            q.value(3).toString(), q.value(4).toString(), parseTime(q.value(5)) };
+            q.value(3).toString(), q.value(4).toString(), parseTime(q.value(5)), q.value(6).toLongLong() };
     return out;
 }
 

@@ -7,6 +7,7 @@
 #include <QList>
 #include <QString>
 
+#include <functional>
 #include <optional>
 
 namespace imprint::core {
@@ -20,6 +21,7 @@ struct DeviceRecord {
     QString statusReason;
     QDateTime firstSeen;
     QDateTime updated;
+    QString lot;
 };
 
 struct CertificateRecord {
@@ -27,8 +29,62 @@ struct CertificateRecord {
     QString deviceSerial;
     QByteArray der;
     QString sha256;
-    QString state; ///< issued, installed, verified
+    QString state; ///< issued, installed, verified, superseded, revoked
     QDateTime issuedAt;
+    qint64 jobId = 0;
+};
+
+/// A certificate the device may still be holding or about to hold: the newest one of the
+/// device that is neither superseded nor revoked, and how its job ended (empty: it has not).
+struct PendingCertificate {
+    CertificateRecord certificate;
+    QString jobResult;
+};
+
+/// A job that never finished: the station stopped (crash, power cut, kill) while the
+/// device was on it. Listed on restart; resumed when the device comes back.
+struct UnfinishedJob {
+    qint64 jobId = 0;
+    QString deviceSerial;
+    QString port;
+    QString station;
+    QString operatorName;
+    QString lot;
+    QDateTime started;
+    QString lastStep; ///< the last step recorded, with its status
+    QDateTime lastAt;
+    QString certificateSerial; ///< the newest certificate of the job, if any
+    QString certificateState;
+    QString reservedSerial; ///< a serial reserved for signing that no certificate used
+};
+
+/// A lot (work order): what the line is making, with which profile, how many.
+struct Lot {
+    QString id;
+    QString profile;
+    int expected = 0;
+    QString note;
+    QDateTime created;
+    QString station;
+    QString operatorName;
+};
+
+/// A record waiting to go upstream (the upstream sync sends them in order).
+struct OutboxEntry {
+    qint64 id = 0;
+    QString kind; ///< certificate, revocation
+    QString subject; ///< certificate serial
+    QString detail;
+    QDateTime created;
+};
+
+/// A signed statement that the audit log had `seq` entries ending in `hash`.
+struct AuditCheckpoint {
+    qint64 seq = 0;
+    QString hash;
+    QString at;
+    QString keySha256;
+    QByteArray signature;
 };
 
 /// How a job ended: the device proved its certificate (Passed), something stopped it
@@ -60,11 +116,18 @@ struct AuditVerdict {
     qint64 entries = 0;
     QString problem;
     qint64 firstBadEntry = 0;
+    qint64 checkpoints = 0; ///< signed checkpoints checked
+    qint64 lastCheckpoint = 0; ///< the entry the newest checkpoint vouches for
+    bool signaturesChecked = false;
 };
+
+/// Checks a checkpoint's signature over checkpointMessage(); true when valid.
+using CheckpointVerifier = std::function<bool(const QByteArray& message, const QByteArray& signature)>;
 
 /// Which devices to list: all filters optional; newest first, `limit` at a time.
 struct DeviceQuery {
     QString status; ///< in-progress, passed, failed, issued, scrapped
+    QString lot;
     QDateTime since; ///< updated at or after
     QDateTime until; ///< updated before
     QString before; ///< paging: the serial of the last row of the previous page
@@ -96,15 +159,29 @@ public:
 
     [[nodiscard]] int schemaVersion() const;
 
-    /// Starts a provisioning job for an identified device; returns the job id.
-    [[nodiscard]] Result<qint64> beginJob(
-        const DeviceIdentity& device, const QString& port, const QString& station, const QString& operatorName);
+    /// Starts a provisioning job for an identified device; returns the job id. Jobs of the
+    /// device that never finished (the station stopped) are closed as interrupted, and the
+    /// new job's timeline says which one it continues.
+    [[nodiscard]] Result<qint64> beginJob(const DeviceIdentity& device, const QString& port, const QString& station,
+        const QString& operatorName, const QString& lot = {});
+    /// The certificate the device may hold from an earlier job, if any (see PendingCertificate).
+    [[nodiscard]] Result<std::optional<PendingCertificate>> pendingCertificate(const QString& deviceSerial) const;
+    /// Jobs that never finished, oldest first (indexed; at most `limit`).
+    [[nodiscard]] Result<QList<UnfinishedJob>> unfinishedJobs(int limit = 1000) const;
+
+    /// Write-ahead: reserves a certificate serial for the job, durably, before anything is
+    /// signed with it. False when the serial was ever reserved or used before.
+    [[nodiscard]] Result<bool> reserveSerial(qint64 jobId, const QString& serialHex);
     [[nodiscard]] Result<void> recordStep(
         qint64 jobId, const QString& step, const QString& status, const QString& detail = {});
     /// Durably commits an issued certificate; must succeed before the certificate leaves the station.
     [[nodiscard]] Result<void> recordIssued(qint64 jobId, const QString& deviceSerial, const QByteArray& der,
         const QString& serialHex, const QString& sha256, const QString& publicKeySha256);
-    [[nodiscard]] Result<void> setCertificateState(const QString& serialHex, const QString& state);
+    /// Moves a certificate on, with its step and audit entry, in one transaction:
+    /// installed (the device took it), verified (read back and proven), superseded (issued,
+    /// never shipped; a revocation goes to the outbox).
+    [[nodiscard]] Result<void> setCertificateState(
+        qint64 jobId, const QString& serialHex, const QString& state, const QString& detail = {});
     [[nodiscard]] Result<void> finishJob(
         qint64 jobId, const QString& deviceSerial, JobOutcome outcome, const QString& reason);
 
@@ -120,10 +197,23 @@ public:
     [[nodiscard]] Result<std::optional<QString>> keyOwner(const QString& publicKeySha256) const;
 
     [[nodiscard]] Result<std::optional<DeviceRecord>> device(const QString& serial) const;
+    /// An audit entry of its own (login, setting change, export, ...).
+    [[nodiscard]] Result<void> audit(const QString& kind, const QString& subject, const QString& detail,
+        const QString& station, const QString& operatorName);
+    /// The newest entry's number and hash (seq 0 when the log is empty).
+    [[nodiscard]] Result<AuditCheckpoint> auditHead() const;
+    /// The entry the newest checkpoint vouches for (0: none yet).
+    [[nodiscard]] Result<qint64> lastCheckpoint() const;
+    [[nodiscard]] Result<void> addCheckpoint(const AuditCheckpoint& checkpoint);
+    /// What a checkpoint's signature covers.
+    [[nodiscard]] static QByteArray checkpointMessage(qint64 seq, const QString& hash);
     /// Walks the audit log's hash chain from the first entry, and checks every issued
     /// certificate against its entry: the first edited, missing or reordered entry, or
     /// certificate edited, removed or added behind the log's back, is named.
-    [[nodiscard]] Result<AuditVerdict> verifyAudit() const;
+    /// Also checks every signed checkpoint: its hash against the chain (a checkpoint beyond
+    /// the newest entry means entries were cut off the end) and, with `verifier`, its
+    /// signature (without one, signatures are left unchecked and the verdict says so).
+    [[nodiscard]] Result<AuditVerdict> verifyAudit(const CheckpointVerifier& verifier = {}) const;
     /// A page of the audit log, after entry `afterSeq`.
     [[nodiscard]] Result<QList<AuditEntry>> auditEntries(qint64 afterSeq, int limit) const;
 
@@ -135,6 +225,16 @@ public:
     [[nodiscard]] Result<void> scrap(
         const QString& serial, const QString& reason, const QString& station, const QString& operatorName);
     [[nodiscard]] Result<QList<CertificateRecord>> certificates(const QString& deviceSerial) const;
+
+    [[nodiscard]] Result<void> createLot(const Lot& lot);
+    [[nodiscard]] Result<std::optional<Lot>> lot(const QString& id) const;
+    [[nodiscard]] Result<QList<Lot>> lots(int limit = 100) const;
+    /// A lot's devices by status.
+    [[nodiscard]] Result<QList<QPair<QString, int>>> lotCounts(const QString& id) const;
+
+    /// Records not yet sent upstream, oldest first.
+    [[nodiscard]] Result<QList<OutboxEntry>> outbox(int limit = 100) const;
+    [[nodiscard]] Result<qint64> outboxPending() const;
     [[nodiscard]] Result<QList<StepRecord>> steps(const QString& deviceSerial, int limit = 200) const;
 
 private:

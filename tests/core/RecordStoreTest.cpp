@@ -25,13 +25,13 @@ TEST_CASE("A new store is created at the latest schema, in WAL mode")
     {
         auto store = RecordStore::open(path);
         REQUIRE(store.has_value());
-        CHECK(store->schemaVersion() == 3);
+        CHECK(store->schemaVersion() == 4);
     }
     {
         // Reopening does not migrate again and keeps the version.
         auto store = RecordStore::open(path);
         REQUIRE(store.has_value());
-        CHECK(store->schemaVersion() == 3);
+        CHECK(store->schemaVersion() == 4);
     }
     QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("probe"));
     db.setDatabaseName(path);
@@ -58,7 +58,7 @@ TEST_CASE("A job's story is recorded and read back")
                 ->recordIssued(*job, QStringLiteral("SN-1"), "DER", QStringLiteral("0A0B"), QStringLiteral("h"),
                     QStringLiteral("keyhash"))
                 .has_value());
-    REQUIRE(store->setCertificateState(QStringLiteral("0A0B"), QStringLiteral("verified")).has_value());
+    REQUIRE(store->setCertificateState(*job, QStringLiteral("0A0B"), QStringLiteral("verified")).has_value());
     REQUIRE(store->finishJob(*job, QStringLiteral("SN-1"), JobOutcome::Passed, {}).has_value());
 
     auto d = store->device(QStringLiteral("SN-1"));
@@ -75,7 +75,9 @@ TEST_CASE("A job's story is recorded and read back")
     QStringList names;
     for (const auto& s : *steps)
         names << s.step;
-    CHECK(names == QStringList { QStringLiteral("identify"), QStringLiteral("issue"), QStringLiteral("finish") });
+    CHECK(names
+        == QStringList { QStringLiteral("identify"), QStringLiteral("issue"), QStringLiteral("verify"),
+            QStringLiteral("finish") });
 
     auto owner = store->keyOwner(QStringLiteral("keyhash"));
     REQUIRE(owner.has_value());
@@ -169,6 +171,10 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
         db.setDatabaseName(path);
         REQUIRE(db.open());
         QSqlQuery q(db);
+        for (const char* sql : { "DROP INDEX devices_by_lot_updated", "DROP INDEX jobs_unfinished",
+                 "DROP TABLE serials", "DROP TABLE lots", "DROP TABLE outbox", "DROP TABLE audit_checkpoints",
+                 "ALTER TABLE jobs DROP COLUMN lot", "ALTER TABLE devices DROP COLUMN lot" })
+            REQUIRE(q.exec(QString::fromLatin1(sql)));
         REQUIRE(q.exec(QStringLiteral("DROP TABLE audit")));
         REQUIRE(q.exec(QStringLiteral("DROP INDEX IF EXISTS audit_by_subject")));
         REQUIRE(q.exec(QStringLiteral("DROP INDEX devices_by_status_updated")));
@@ -181,7 +187,7 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
     }
     auto store = RecordStore::open(path);
     REQUIRE(store.has_value());
-    CHECK(store->schemaVersion() == 3);
+    CHECK(store->schemaVersion() == 4);
     auto old = store->device(QStringLiteral("OLD-1"));
     REQUIRE(old.has_value());
     CHECK(old->has_value());
@@ -190,6 +196,14 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
     REQUIRE(verdict.has_value());
     CHECK(verdict->problem.isEmpty());
     CHECK(verdict->entries == 1);
+    // Its serial is on record as used, and it waits in the outbox for upstream.
+    REQUIRE(store->reserveSerial(1, QStringLiteral("0C")).has_value());
+    CHECK_FALSE(*store->reserveSerial(1, QStringLiteral("0C")));
+    auto outbox = store->outbox();
+    REQUIRE(outbox.has_value());
+    REQUIRE(outbox->size() == 1);
+    CHECK(outbox->first().kind == QLatin1String("certificate"));
+    CHECK(outbox->first().subject == QLatin1String("0C"));
 }
 
 TEST_CASE("Devices are listed by status and time a page at a time, counted per shift, and scrapped with a reason")
@@ -279,7 +293,7 @@ TEST_CASE("The audit log shows tampering with itself or with the certificates, a
                         ->recordIssued(*job, sn, der, QStringLiteral("C%1").arg(i), imprint::core::ossl::sha256Hex(der),
                             QStringLiteral("k%1").arg(i))
                         .has_value());
-            REQUIRE(store->setCertificateState(QStringLiteral("C%1").arg(i), QStringLiteral("verified")).has_value());
+            REQUIRE(store->setCertificateState(*job, QStringLiteral("C%1").arg(i), QStringLiteral("verified")).has_value());
         }
         auto verdict = store->verifyAudit();
         REQUIRE(verdict.has_value());

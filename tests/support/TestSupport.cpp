@@ -89,18 +89,18 @@ ProcessResult run(const QString& program, const QStringList& args, const QByteAr
 const QList<DeviceScenario>& deviceScenarios()
 {
     static const QList<DeviceScenario> list {
-        { "none", "", 1 },
+        { "none", "", 1, "verified" },
         { "no-reply", "timeout", 0 },
         { "disconnect-at:generate-key", "disconnected", 0 },
-        { "disconnect-at:install-cert", "disconnected", 1 },
+        { "disconnect-at:install-cert", "disconnected", 1, "issued" },
         { "corrupt-frame", "bad-frames", 0 },
         { "truncated-frame", "bad-frames", 0 },
         { "oversized-frame", "bad-frames", 0 },
         { "bad-csr-signature", "bad-signature", 0 },
         { "csr-other-serial", "serial-mismatch", 0 },
-        { "refuse-cert", "refused", 1 },
-        { "readback-mismatch", "readback-mismatch", 1 },
-        { "bad-challenge", "challenge-failed", 1 },
+        { "refuse-cert", "refused", 1, "issued" },
+        { "readback-mismatch", "readback-mismatch", 1, "installed" },
+        { "bad-challenge", "challenge-failed", 1, "installed" },
     };
     return list;
 }

@@ -60,6 +60,7 @@ struct DeviceScenario {
     const char* fault;
     const char* code;
     int certificates;
+    const char* certificateState = ""; ///< issued (never left), installed (taken, not proven), verified
 };
 const QList<DeviceScenario>& deviceScenarios();
 
