@@ -1,6 +1,7 @@
 #include "SlotReport.h"
 
 #include "engine/SlotJob.h"
+#include "store/RecordStore.h"
 
 namespace imprint::app {
 
@@ -35,6 +36,39 @@ QString slotResultLine(const SlotJob& job)
         return QStringLiteral("PASS  %1  certificate %2  sha256 %3")
             .arg(who, job.certificate().serialHex, job.certificate().sha256.left(16));
     return QStringLiteral("FAIL  %1  %2 (%3)").arg(who, job.failure(), job.failureCode());
+}
+
+QJsonObject unfinishedJobJson(const core::UnfinishedJob& j)
+{
+    QJsonObject o;
+    o[QStringLiteral("job")] = j.jobId;
+    o[QStringLiteral("serial")] = j.deviceSerial;
+    o[QStringLiteral("port")] = j.port;
+    o[QStringLiteral("station")] = j.station;
+    o[QStringLiteral("operator")] = j.operatorName;
+    o[QStringLiteral("lot")] = j.lot;
+    o[QStringLiteral("started")] = j.started.toString(Qt::ISODateWithMs);
+    o[QStringLiteral("last_step")] = j.lastStep;
+    o[QStringLiteral("last_at")] = j.lastAt.toString(Qt::ISODateWithMs);
+    if (!j.certificateSerial.isEmpty())
+        o[QStringLiteral("certificate")] = QJsonObject { { QStringLiteral("serial"), j.certificateSerial },
+            { QStringLiteral("state"), j.certificateState } };
+    if (!j.reservedSerial.isEmpty())
+        o[QStringLiteral("reserved_serial")] = j.reservedSerial;
+    return o;
+}
+
+QString unfinishedJobLine(const core::UnfinishedJob& j)
+{
+    QString line = QStringLiteral("%1  job %2 on %3 (%4/%5), last: %6 at %7")
+                       .arg(j.deviceSerial)
+                       .arg(j.jobId)
+                       .arg(j.port, j.station, j.operatorName, j.lastStep, j.lastAt.toString(Qt::ISODate));
+    if (!j.certificateSerial.isEmpty())
+        line += QStringLiteral("; certificate %1 %2").arg(j.certificateSerial, j.certificateState);
+    else if (!j.reservedSerial.isEmpty())
+        line += QStringLiteral("; serial %1 reserved, nothing signed on record").arg(j.reservedSerial);
+    return line;
 }
 
 } // namespace imprint::app

@@ -5,7 +5,8 @@
 
 namespace imprint::core {
 class SlotJob;
-}
+struct UnfinishedJob;
+} // namespace imprint::core
 
 namespace imprint::app {
 
@@ -13,5 +14,9 @@ namespace imprint::app {
 [[nodiscard]] QJsonObject slotResultJson(const core::SlotJob& job);
 /// The same outcome as one line for people.
 [[nodiscard]] QString slotResultLine(const core::SlotJob& job);
+
+/// A job the station was stopped under, for `imprintctl jobs` and the window's notice.
+[[nodiscard]] QJsonObject unfinishedJobJson(const core::UnfinishedJob& job);
+[[nodiscard]] QString unfinishedJobLine(const core::UnfinishedJob& job);
 
 } // namespace imprint::app

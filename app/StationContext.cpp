@@ -32,8 +32,7 @@ Station::RegistrarFactory StationContext::registrarFactory() const
         auto prepared = ca->prepare(profile);
         if (!prepared)
             return std::unexpected(prepared.error());
-        return std::make_unique<Registrar>(
-            std::move(*store), std::move(*ca), std::move(*prepared), name, sealing, lot);
+        return std::make_unique<Registrar>(std::move(*store), std::move(*ca), std::move(*prepared), name, sealing, lot);
     };
 }
 

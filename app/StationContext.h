@@ -33,7 +33,7 @@ struct StationContext {
 /// Opens an initialised data directory and unlocks the CA key: from its pin-source, else
 /// by asking `prompt`. `profile` is a profile name or file ("idevid" when empty); a `lot`
 /// (made with `imprintctl lot create`) brings its own profile.
-[[nodiscard]] core::Result<StationContext> openStation(const QString& dataDir, core::PinPrompt* prompt = nullptr,
-    const QString& profile = {}, const QString& lot = {});
+[[nodiscard]] core::Result<StationContext> openStation(
+    const QString& dataDir, core::PinPrompt* prompt = nullptr, const QString& profile = {}, const QString& lot = {});
 
 } // namespace imprint::app

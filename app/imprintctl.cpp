@@ -21,6 +21,7 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QFileInfo>
 #include <QSaveFile>
 #include <QThread>
 
@@ -144,6 +145,10 @@ int cmdProvision(const QStringList& args)
     p.addOption(profileOption);
     p.addOption(usb);
     p.addOption(count);
+    QCommandLineOption lot(QStringLiteral("lot"),
+        QStringLiteral("The lot (work order) being made; its profile is used (imprintctl lot create)."),
+        QStringLiteral("LOT"));
+    p.addOption(lot);
     p.process(args);
     const QStringList ports = p.values(port);
     if (ports.isEmpty() && !p.isSet(usb)) {
@@ -164,13 +169,23 @@ int cmdProvision(const QStringList& args)
     }
 
     app::TerminalPinPrompt prompt;
-    auto ctx = app::openStation(p.value(dataDirOption), &prompt, p.value(profileOption));
+    auto ctx = app::openStation(
+        p.value(dataDirOption), &prompt, p.isSet(profileOption) ? p.value(profileOption) : QString(), p.value(lot));
     if (!ctx)
         return report(ctx.error());
     core::Station station(p.value(op));
     station.setTimeouts(ctx->config.timeouts);
     if (auto r = station.start(ctx->registrarFactory()); !r)
         return report(r.error());
+    // Jobs the station was stopped under: each continues when its device is back on a slot.
+    if (!station.interruptedJobs().isEmpty()) {
+        err() << station.interruptedJobs().size()
+              << " job(s) were interrupted when the station last stopped; each device continues where it was when "
+                 "it is back on a slot (imprintctl jobs lists them):"
+              << Qt::endl;
+        for (const core::UnfinishedJob& j : station.interruptedJobs().mid(0, 20))
+            err() << "  " << app::unfinishedJobLine(j) << Qt::endl;
+    }
 
     const bool json = p.isSet(jsonOption);
     int failed = 0;
@@ -252,6 +267,7 @@ int cmdShow(const QStringList& args)
         o[QStringLiteral("reason")] = d.statusReason;
         o[QStringLiteral("first_seen")] = d.firstSeen.toString(Qt::ISODateWithMs);
         o[QStringLiteral("updated")] = d.updated.toString(Qt::ISODateWithMs);
+        o[QStringLiteral("lot")] = d.lot;
         QJsonArray ca;
         for (const auto& c : *certs) {
             QJsonObject co;
@@ -259,6 +275,10 @@ int cmdShow(const QStringList& args)
             co[QStringLiteral("sha256")] = c.sha256;
             co[QStringLiteral("state")] = c.state;
             co[QStringLiteral("issued_at")] = c.issuedAt.toString(Qt::ISODateWithMs);
+            auto verified = core::verifyChain(c.der, *chain);
+            co[QStringLiteral("chain_verified")] = verified.has_value();
+            if (!verified)
+                co[QStringLiteral("chain_problem")] = verified.error().text();
             co[QStringLiteral("pem")] = QString::fromLatin1(core::ossl::derToPem(c.der));
             ca.append(co);
         }
@@ -275,6 +295,8 @@ int cmdShow(const QStringList& args)
             so[QStringLiteral("status")] = s.status;
             so[QStringLiteral("detail")] = s.detail;
             so[QStringLiteral("at")] = s.at.toString(Qt::ISODateWithMs);
+            so[QStringLiteral("station")] = s.station;
+            so[QStringLiteral("operator")] = s.operatorName;
             sa.append(so);
         }
         o[QStringLiteral("steps")] = sa;
@@ -286,16 +308,22 @@ int cmdShow(const QStringList& args)
           << "Status:  " << d.status << (d.statusReason.isEmpty() ? QString() : QStringLiteral(" — ") + d.statusReason)
           << Qt::endl
           << "Updated: " << d.updated.toString(Qt::ISODate) << Qt::endl
-          << Qt::endl
-          << "Steps:" << Qt::endl;
+          << (d.lot.isEmpty() ? QString() : QStringLiteral("Lot:     ") + d.lot + u'\n') << Qt::endl
+          << "Timeline:" << Qt::endl;
     for (const auto& s : *steps)
-        out() << "  " << s.at.toString(Qt::ISODateWithMs) << "  job " << s.jobId << "  " << s.step << "  " << s.status
+        out() << "  " << s.at.toString(Qt::ISODateWithMs) << "  job " << s.jobId << "  " << s.station << "/"
+              << s.operatorName << "  " << s.step << "  " << s.status
               << (s.detail.isEmpty() ? QString() : QStringLiteral("  ") + s.detail) << Qt::endl;
     for (const auto& c : *certs) {
+        auto verified = core::verifyChain(c.der, *chain);
         out() << Qt::endl
               << "Certificate " << c.serialHex << " (" << c.state << ", issued " << c.issuedAt.toString(Qt::ISODate)
               << ")" << Qt::endl
               << "SHA-256 " << c.sha256 << Qt::endl
+              << "Chain:  "
+              << (verified ? QStringLiteral("verifies to the root in the station's chain")
+                           : QStringLiteral("DOES NOT VERIFY: ") + verified.error().text())
+              << Qt::endl
               << core::ossl::derToPem(c.der);
     }
     out() << Qt::endl << "Chain:" << Qt::endl;
@@ -398,6 +426,24 @@ int cmdCaShow(const QStringList& args)
     return 0;
 }
 
+/// Records an administrator's act (setting change, export) in the audit log and seals it
+/// with a checkpoint signed by the audit key in the token.
+core::Result<void> auditAct(const core::DataDir& dir, const core::StationConfig& config, hsm::CaKey& ca,
+    const QString& kind, const QString& subject, const QString& detail)
+{
+    auto store = core::RecordStore::open(dir.database());
+    if (!store)
+        return std::unexpected(store.error());
+    if (auto r
+        = store->audit(kind, subject, detail, config.stationName, qEnvironmentVariable("USER", QStringLiteral("cli")));
+        !r)
+        return r;
+    auto signer = hsm::openAuditKey(ca);
+    if (!signer)
+        return std::unexpected(signer.error());
+    return core::sealAuditLog(*store, **signer);
+}
+
 /// The station's CA key, unlocked, for the ceremony commands.
 core::Result<hsm::CaKey> openCeremonyKey(const core::DataDir& dir, core::StationConfig* config)
 {
@@ -444,6 +490,11 @@ int cmdCaKeygen(const QStringList& args)
     auto spki = hsm::generateCaKey(dir, *ca, p.value(label), keyType);
     if (!spki)
         return report(spki.error());
+    if (auto r = auditAct(dir, config, *ca, QStringLiteral("setting"), QStringLiteral("ca-key"),
+            QStringLiteral("new %1 CA key \"%2\", public key sha256 %3")
+                .arg(t, p.value(label), core::ossl::sha256Hex(*spki)));
+        !r)
+        return report(r.error());
     out() << "Generated " << t << " key \"" << p.value(label) << "\" inside token \"" << ca->keyUri.token << "\""
           << Qt::endl
           << "  URI:            " << ca->keyUri.toString() << Qt::endl
@@ -539,6 +590,12 @@ int cmdCaImport(const QStringList& args)
     auto imported = hsm::importCaCertificate(dir, *ca, caDer, others);
     if (!imported)
         return report(imported.error());
+    if (auto r = auditAct(dir, config, *ca, QStringLiteral("setting"), QStringLiteral("ca-certificate"),
+            QStringLiteral("imported CA certificate sha256 %1, chain of %2")
+                .arg(core::ossl::sha256Hex(imported->first()))
+                .arg(imported->size()));
+        !r)
+        return report(r.error());
     out() << "Imported the issuing CA certificate:" << Qt::endl;
     for (const QByteArray& der : *imported) {
         auto c = core::ossl::certFromDer(der);
@@ -693,7 +750,8 @@ int cmdList(const QStringList& args)
         QStringLiteral("Next page: the serial of the last row of the previous page."), QStringLiteral("SN"));
     QCommandLineOption counts(QStringLiteral("counts"),
         QStringLiteral("Count devices per status instead (a shift: --since/--until; default today)."));
-    p.addOptions({ status, since, until, limit, before, counts });
+    QCommandLineOption lot(QStringLiteral("lot"), QStringLiteral("Only devices of this lot."), QStringLiteral("LOT"));
+    p.addOptions({ status, since, until, limit, before, counts, lot });
     p.process(args);
     for (const auto* o : { &since, &until }) {
         if (p.isSet(*o) && !parseWhen(p.value(*o)).isValid()) {
@@ -724,6 +782,7 @@ int cmdList(const QStringList& args)
         return 0;
     }
     core::DeviceQuery q;
+    q.lot = p.value(lot);
     q.status = p.value(status);
     q.since = p.isSet(since) ? parseWhen(p.value(since)) : QDateTime();
     q.until = p.isSet(until) ? parseWhen(p.value(until)) : QDateTime();
@@ -800,23 +859,47 @@ int cmdAudit(QStringList args)
     if (sub == QLatin1String("show"))
         p.addOptions({ after, limit });
     p.process(args);
-    auto store = openRecords(p.value(dataDirOption), true);
+    core::StationConfig config;
+    auto store = openRecords(p.value(dataDirOption), true, &config);
     if (!store)
         return report(store.error());
     if (sub == QLatin1String("verify")) {
-        auto v = store->verifyAudit();
+        // Checkpoint signatures are checked with the audit key's public half, read from the
+        // token (no PIN needed).
+        core::CheckpointVerifier verifier;
+        QString keyProblem;
+        if (auto spki = hsm::readAuditPublicKey(config); !spki) {
+            keyProblem = spki.error().message;
+        } else if (auto key = core::ossl::publicKeyFromDer(*spki); key) {
+            verifier
+                = [key = std::make_shared<core::ossl::PKey>(std::move(*key))](const QByteArray& message,
+                      const QByteArray& signature) { return core::ossl::verifySha256(key->get(), message, signature); };
+        }
+        auto v = store->verifyAudit(verifier);
         if (!v)
             return report(v.error());
         if (p.isSet(jsonOption)) {
             out() << QJsonDocument(
                 QJsonObject { { QStringLiteral("entries"), static_cast<double>(v->entries) },
                     { QStringLiteral("intact"), v->problem.isEmpty() }, { QStringLiteral("problem"), v->problem },
-                    { QStringLiteral("first_bad_entry"), static_cast<double>(v->firstBadEntry) } })
+                    { QStringLiteral("first_bad_entry"), static_cast<double>(v->firstBadEntry) },
+                    { QStringLiteral("checkpoints"), static_cast<double>(v->checkpoints) },
+                    { QStringLiteral("last_checkpoint"), static_cast<double>(v->lastCheckpoint) },
+                    { QStringLiteral("signatures_checked"), v->signaturesChecked } })
                          .toJson(QJsonDocument::Compact)
                   << Qt::endl;
         } else if (v->problem.isEmpty()) {
             out() << "The audit log is intact: " << v->entries << " entries, and every certificate they name."
-                  << Qt::endl;
+                  << Qt::endl
+                  << v->checkpoints << " checkpoints"
+                  << (v->signaturesChecked ? QStringLiteral(" signed by the audit key in the token")
+                                           : QStringLiteral(" (signatures NOT checked: ") + keyProblem + u')')
+                  << "; the newest vouches for entries 1-" << v->lastCheckpoint << "." << Qt::endl;
+            if (v->entries > v->lastCheckpoint)
+                out() << "Entries " << v->lastCheckpoint + 1 << "-" << v->entries
+                      << " are chained but not yet under a checkpoint (the station seals them every N entries and "
+                         "when it stops)."
+                      << Qt::endl;
         } else {
             out() << "TAMPERED: " << v->problem << Qt::endl;
         }
@@ -930,7 +1013,15 @@ int cmdSignBatch(const QStringList& args)
         }
     }
     // Already durable in the store; the bundle is the copy that leaves.
-    if (auto r = writeOutput(p.value(outFile), core::der::certificateBundle(issuedDers + ctx->chain)); !r)
+    const QByteArray bundle = core::der::certificateBundle(issuedDers + ctx->chain);
+    if (auto r = writeOutput(p.value(outFile), bundle); !r)
+        return report(r.error());
+    if (auto r = store->audit(QStringLiteral("exported"), QFileInfo(p.value(outFile)).fileName(),
+            QStringLiteral("%1 certificates, bundle sha256 %2").arg(issued.size()).arg(core::ossl::sha256Hex(bundle)),
+            ctx->config.stationName, p.value(op));
+        !r)
+        return report(r.error());
+    if (auto r = core::sealAuditLog(*store, *ctx->auditSigner); !r)
         return report(r.error());
     if (p.isSet(reportFile)) {
         QJsonObject o { { QStringLiteral("requests"), static_cast<int>(outcomes->size()) },
@@ -953,15 +1044,197 @@ int cmdSignBatch(const QStringList& args)
     return refused.isEmpty() ? 0 : 1;
 }
 
+int cmdJobs(const QStringList& args)
+{
+    QCommandLineParser p;
+    p.setApplicationDescription(QStringLiteral(
+        "List the jobs that never finished: the station stopped (crash, power cut) while the device was on it, or "
+        "a station is working on it now. Each device continues where it was when it is back on a slot."));
+    p.addHelpOption();
+    p.addOption(dataDirOption);
+    p.addOption(jsonOption);
+    p.process(args);
+    auto store = openRecords(p.value(dataDirOption), true);
+    if (!store)
+        return report(store.error());
+    auto jobs = store->unfinishedJobs();
+    if (!jobs)
+        return report(jobs.error());
+    if (p.isSet(jsonOption)) {
+        QJsonArray a;
+        for (const auto& j : *jobs)
+            a.append(app::unfinishedJobJson(j));
+        out() << QJsonDocument(a).toJson(QJsonDocument::Compact) << Qt::endl;
+        return 0;
+    }
+    if (jobs->isEmpty())
+        out() << "No unfinished jobs." << Qt::endl;
+    for (const auto& j : *jobs)
+        out() << app::unfinishedJobLine(j) << Qt::endl;
+    return 0;
+}
+
+int cmdLot(QStringList args)
+{
+    const QString sub = args.size() >= 2 ? args[1] : QString();
+    if (sub != QLatin1String("create") && sub != QLatin1String("show") && sub != QLatin1String("list")) {
+        err() << "usage: imprintctl lot create --id LOT --expected N [--profile NAME] [--note TEXT]\n"
+                 "       imprintctl lot show --id LOT [--json]\n"
+                 "       imprintctl lot list [--json]"
+              << Qt::endl;
+        return 2;
+    }
+    args.removeAt(1);
+    args[0] = QStringLiteral("imprintctl lot ") + sub;
+    QCommandLineParser p;
+    p.setApplicationDescription(QStringLiteral("Lots (work orders): what the line makes, with which profile, how "
+                                               "many; provision --lot LOT records each device in it."));
+    p.addHelpOption();
+    p.addOption(dataDirOption);
+    p.addOption(jsonOption);
+    QCommandLineOption id(
+        QStringLiteral("id"), QStringLiteral("The lot's name, e.g. WO-2026-1142."), QStringLiteral("LOT"));
+    QCommandLineOption expected(
+        QStringLiteral("expected"), QStringLiteral("How many devices the lot holds."), QStringLiteral("N"));
+    QCommandLineOption note(
+        QStringLiteral("note"), QStringLiteral("Free text (customer, product)."), QStringLiteral("TEXT"));
+    QCommandLineOption op(QStringLiteral("operator"), QStringLiteral("Who creates it."), QStringLiteral("NAME"),
+        qEnvironmentVariable("USER", QStringLiteral("cli")));
+    p.addOptions({ id, expected, note, op, profileOption });
+    p.process(args);
+    core::StationConfig config;
+    auto store = openRecords(p.value(dataDirOption), sub != QLatin1String("create"), &config);
+    if (!store)
+        return report(store.error());
+    if (sub == QLatin1String("list")) {
+        auto lots = store->lots();
+        if (!lots)
+            return report(lots.error());
+        QJsonArray a;
+        for (const auto& l : *lots) {
+            if (p.isSet(jsonOption))
+                a.append(QJsonObject { { QStringLiteral("id"), l.id }, { QStringLiteral("profile"), l.profile },
+                    { QStringLiteral("expected"), l.expected }, { QStringLiteral("note"), l.note },
+                    { QStringLiteral("created"), l.created.toString(Qt::ISODateWithMs) } });
+            else
+                out() << l.id << "  profile " << l.profile << "  " << l.expected << " devices  created "
+                      << l.created.toString(Qt::ISODate)
+                      << (l.note.isEmpty() ? QString() : QStringLiteral("  ") + l.note) << Qt::endl;
+        }
+        if (p.isSet(jsonOption))
+            out() << QJsonDocument(a).toJson(QJsonDocument::Compact) << Qt::endl;
+        return 0;
+    }
+    if (!p.isSet(id) || p.value(id).trimmed().isEmpty()) {
+        err() << "imprintctl lot " << sub << ": give --id LOT" << Qt::endl;
+        return 2;
+    }
+    if (sub == QLatin1String("create")) {
+        bool ok = false;
+        const int n = p.value(expected).toInt(&ok);
+        if (!ok || n < 1) {
+            err() << "imprintctl lot create: give --expected N (a positive number of devices)" << Qt::endl;
+            return 2;
+        }
+        core::DataDir dir(core::DataDir::resolve(p.value(dataDirOption)));
+        auto profile = core::CertificateProfile::load(p.value(profileOption), dir.profileDir());
+        if (!profile)
+            return report(profile.error());
+        core::Lot l { p.value(id).trimmed(), p.value(profileOption), n, p.value(note), {}, config.stationName,
+            p.value(op) };
+        if (auto r = store->createLot(l); !r)
+            return report(r.error());
+        out() << "Lot " << l.id << " created: " << n << " devices, profile " << l.profile << Qt::endl;
+        return 0;
+    }
+    auto lot = store->lot(p.value(id).trimmed());
+    if (!lot)
+        return report(lot.error());
+    if (!*lot)
+        return report(
+            core::Error { core::ErrorCode::NotFound, QStringLiteral("There is no lot %1.").arg(p.value(id)), {}, {} });
+    auto counts = store->lotCounts((*lot)->id);
+    if (!counts)
+        return report(counts.error());
+    int passed = 0;
+    QJsonObject c;
+    for (const auto& [status, n] : *counts) {
+        c[status] = n;
+        if (status == QLatin1String("passed"))
+            passed = n;
+    }
+    if (p.isSet(jsonOption)) {
+        out() << QJsonDocument(
+            QJsonObject { { QStringLiteral("id"), (*lot)->id }, { QStringLiteral("profile"), (*lot)->profile },
+                { QStringLiteral("expected"), (*lot)->expected }, { QStringLiteral("note"), (*lot)->note },
+                { QStringLiteral("counts"), c },
+                { QStringLiteral("remaining"), std::max(0, (*lot)->expected - passed) } })
+                     .toJson(QJsonDocument::Compact)
+              << Qt::endl;
+        return 0;
+    }
+    out() << "Lot " << (*lot)->id << "  profile " << (*lot)->profile << "  created "
+          << (*lot)->created.toString(Qt::ISODate) << " by " << (*lot)->operatorName << " at " << (*lot)->station
+          << Qt::endl
+          << "Passed " << passed << " of " << (*lot)->expected << "; " << std::max(0, (*lot)->expected - passed)
+          << " to go" << Qt::endl;
+    for (const auto& [status, n] : *counts)
+        out() << "  " << status.leftJustified(12) << n << Qt::endl;
+    return 0;
+}
+
+int cmdOutbox(const QStringList& args)
+{
+    QCommandLineParser p;
+    p.setApplicationDescription(
+        QStringLiteral("List the records waiting for the upstream CA (certificates and revocations), oldest first."));
+    p.addHelpOption();
+    p.addOption(dataDirOption);
+    p.addOption(jsonOption);
+    QCommandLineOption limit(
+        QStringLiteral("limit"), QStringLiteral("Rows (default 50)."), QStringLiteral("N"), QStringLiteral("50"));
+    p.addOption(limit);
+    p.process(args);
+    auto store = openRecords(p.value(dataDirOption), true);
+    if (!store)
+        return report(store.error());
+    auto pending = store->outboxPending();
+    auto rows = store->outbox(p.value(limit).toInt());
+    if (!pending)
+        return report(pending.error());
+    if (!rows)
+        return report(rows.error());
+    if (p.isSet(jsonOption)) {
+        QJsonArray a;
+        for (const auto& r : *rows)
+            a.append(QJsonObject { { QStringLiteral("id"), r.id }, { QStringLiteral("kind"), r.kind },
+                { QStringLiteral("subject"), r.subject }, { QStringLiteral("detail"), r.detail },
+                { QStringLiteral("created"), r.created.toString(Qt::ISODateWithMs) } });
+        out() << QJsonDocument(QJsonObject { { QStringLiteral("pending"), *pending }, { QStringLiteral("rows"), a } })
+                     .toJson(QJsonDocument::Compact)
+              << Qt::endl;
+        return 0;
+    }
+    out() << *pending << " record(s) waiting for upstream" << Qt::endl;
+    for (const auto& r : *rows)
+        out() << "  " << r.id << "  " << r.kind.leftJustified(11) << "  " << r.subject
+              << (r.detail.isEmpty() ? QString() : QStringLiteral("  ") + r.detail) << Qt::endl;
+    return 0;
+}
+
 void usage()
 {
     err() << "usage: imprintctl COMMAND [options]\n\n"
              "commands:\n"
              "  init        set up a data directory (token, CA key, demo root and CA certificate)\n"
-             "  provision   provision the devices on --port PATH [--port PATH ...] [--json]\n"
+             "  provision   provision the devices on --port PATH [--port PATH ...] [--lot LOT] [--json]\n"
              "  show        show a device's record: --device-serial SN [--json]\n"
-             "  list        list devices: [--status S] [--since WHEN] [--until WHEN] [--limit N] [--json]; --counts\n"
+             "  list        list devices: [--status S] [--lot LOT] [--since WHEN] [--until WHEN] [--limit N] [--json];"
+             " --counts\n"
              "  scrap       take a device out of production: --device-serial SN --reason TEXT\n"
+             "  jobs        list jobs that never finished (the station stopped under them) [--json]\n"
+             "  lot         lot create --id LOT --expected N [--profile P] | lot show --id LOT | lot list\n"
+             "  outbox      list records waiting for the upstream CA [--json]\n"
              "  audit       audit verify (hash chain and certificates) | audit show [--after SEQ] [--json]\n"
              "  issue       issue a certificate from a request file: --csr FILE --device-serial SN [--out FILE]\n"
              "  sign-batch  issue for a folder of requests: --in DIR --out FILE.p7b [--report FILE.json]\n"
@@ -1006,6 +1279,12 @@ int main(int argc, char** argv)
         return cmdAudit(args);
     if (command == QLatin1String("scrap"))
         return cmdScrap(args);
+    if (command == QLatin1String("jobs"))
+        return cmdJobs(args);
+    if (command == QLatin1String("lot"))
+        return cmdLot(args);
+    if (command == QLatin1String("outbox"))
+        return cmdOutbox(args);
     if (command == QLatin1String("bench") && args.size() >= 2 && args[1] == QLatin1String("issue")) {
         args.removeAt(1);
         args[0] = QStringLiteral("imprintctl bench issue");

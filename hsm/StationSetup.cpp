@@ -153,6 +153,9 @@ Result<void> initDemoStation(const core::DataDir& dir, const InitOptions& option
         dir, ca, core::ossl::certToDer(caCert->get()), { core::ossl::certToDer(rootCert->get()) });
     if (!imported)
         return std::unexpected(imported.error());
+    // The audit key, next to the CA key: it signs the audit log's checkpoints.
+    if (auto audit = openAuditKey(ca); !audit)
+        return std::unexpected(audit.error());
     return {};
 }
 

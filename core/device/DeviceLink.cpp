@@ -1,5 +1,6 @@
 #include "device/DeviceLink.h"
 
+#include <QRandomGenerator>
 #include <QTimer>
 
 namespace imprint::core {
@@ -7,6 +8,7 @@ namespace imprint::core {
 DeviceLink::DeviceLink(DeviceTransport* transport, QObject* parent)
     : QObject(parent)
     , m_transport(transport)
+    , m_nextSeq(QRandomGenerator::global()->bounded(1u << 30) + 1ull)
 {
     m_transport->setParent(this);
     connect(m_transport, &DeviceTransport::bytesReceived, this, &DeviceLink::onBytes);

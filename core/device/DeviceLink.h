@@ -56,7 +56,10 @@ private:
     DeviceTransport* m_transport;
     frame::Decoder m_decoder;
     QHash<quint64, Pending> m_pending;
-    quint64 m_nextSeq = 1;
+    /// Starts at random for every connection, so that a device still holding its last answer
+    /// from an earlier connection (the station restarted, the cable was replugged) never
+    /// takes a new request for a repeat of that one.
+    quint64 m_nextSeq;
     int m_noise = 0; ///< broken frames and noise seen so far
     QString m_lastNoise;
 };

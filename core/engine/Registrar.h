@@ -40,8 +40,8 @@ struct AuditSealing {
 /// thread (see Station), so HSM and disk latency never reach the GUI thread.
 class Registrar {
 public:
-    Registrar(RecordStore store, IssuingCa ca, CertificateTemplate profile, QString station,
-        AuditSealing sealing = {}, QString lot = {});
+    Registrar(RecordStore store, IssuingCa ca, CertificateTemplate profile, QString station, AuditSealing sealing = {},
+        QString lot = {});
 
     /// Starts a job, unless the device is locked with its job done (then jobId is 0 and
     /// nothing is recorded).

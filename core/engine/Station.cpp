@@ -28,7 +28,8 @@ Station::~Station()
         [this] {
             if (m_registrar) {
                 if (auto r = m_registrar->sealAudit(); !r)
-                    qWarning("imprint: the audit log could not be sealed at shutdown: %s", qPrintable(r.error().text()));
+                    qWarning(
+                        "imprint: the audit log could not be sealed at shutdown: %s", qPrintable(r.error().text()));
             }
             m_registrar.reset();
         },

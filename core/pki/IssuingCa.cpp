@@ -45,15 +45,29 @@ Result<QList<QByteArray>> checkIssuingCaChain(
     if (!(flags & EXFLAG_KUSAGE) || !(X509_get_key_usage(cert->get()) & KU_KEY_CERT_SIGN))
         return refuse(QStringLiteral("its keyUsage does not allow signing certificates (keyCertSign)"));
 
+    auto verified = verifyChain(caCert, others);
+    if (!verified)
+        return refuse(verified.error().message, verified.error().detail);
+    return verified;
+}
+
+Result<QList<QByteArray>> verifyChain(const QByteArray& der, const QList<QByteArray>& others)
+{
+    auto reject = [](QString why, QString detail = {}) {
+        return fail(ErrorCode::VerificationFailed, std::move(why), std::move(detail), QStringLiteral("chain"));
+    };
+    auto cert = ossl::certFromDer(der);
+    if (!cert)
+        return reject(QStringLiteral("the file holds no certificate"));
     ossl::Store store { X509_STORE_new() };
     ossl::CertStack untrusted { sk_X509_new_null() };
     std::vector<ossl::Cert> held;
     bool haveRoot = false;
-    for (const QByteArray& der : others) {
-        auto other = ossl::certFromDer(der);
+    for (const QByteArray& otherDer : others) {
+        auto other = ossl::certFromDer(otherDer);
         if (!other)
-            return refuse(QStringLiteral("the chain file holds something that is not a certificate"));
-        if (der == caCert)
+            return reject(QStringLiteral("the chain file holds something that is not a certificate"));
+        if (otherDer == der)
             continue;
         if (X509_check_issued(other->get(), other->get()) == X509_V_OK) {
             X509_STORE_add_cert(store.get(), other->get());
@@ -69,7 +83,7 @@ Result<QList<QByteArray>> checkIssuingCaChain(
         haveRoot = true;
     }
     if (!haveRoot)
-        return refuse(QStringLiteral("no root (self-signed) certificate was given; pass the chain with --chain"));
+        return reject(QStringLiteral("no root (self-signed) certificate was given; pass the chain with --chain"));
 
     X509_STORE_set_flags(store.get(), X509_V_FLAG_X509_STRICT);
     ossl::StoreCtx ctx { X509_STORE_CTX_new() };
@@ -77,7 +91,7 @@ Result<QList<QByteArray>> checkIssuingCaChain(
         return ossl::cryptoFail(QStringLiteral("Could not prepare the chain check."));
     if (X509_verify_cert(ctx.get()) != 1) {
         const int err = X509_STORE_CTX_get_error(ctx.get());
-        return refuse(QStringLiteral("its chain does not verify to the given root"),
+        return reject(QStringLiteral("its chain does not verify to the given root"),
             QString::fromLatin1(X509_verify_cert_error_string(err)));
     }
     QList<QByteArray> chain;

@@ -58,4 +58,8 @@ private:
 [[nodiscard]] Result<QList<QByteArray>> checkIssuingCaChain(
     const QByteArray& caCert, const QList<QByteArray>& others, const QByteArray& tokenKey);
 
+/// Verifies `der` strictly (X509_V_FLAG_X509_STRICT) up to a self-signed root among
+/// `others` (or itself); returns the verified chain, `der` first, root last.
+[[nodiscard]] Result<QList<QByteArray>> verifyChain(const QByteArray& der, const QList<QByteArray>& others);
+
 } // namespace imprint::core

@@ -387,8 +387,8 @@ Result<qint64> RecordStore::beginJob(const DeviceIdentity& device, const QString
                     "INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, 'finish', 'interrupted', ?, ?)"),
                 { old, why, t })
             // A serial reserved but never used is void: it is never handed out again.
-            || !exec(q, QStringLiteral("UPDATE serials SET state = 'void' WHERE job_id = ? AND state = 'reserved'"),
-                { old })
+            || !exec(
+                q, QStringLiteral("UPDATE serials SET state = 'void' WHERE job_id = ? AND state = 'reserved'"), { old })
             || !exec(q,
                 QStringLiteral(
                     "INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, 'resume', 'done', ?, ?)"),
@@ -470,7 +470,8 @@ Result<bool> RecordStore::reserveSerial(qint64 jobId, const QString& serialHex)
     if (!exec(q, QStringLiteral("INSERT INTO serials(serial, job_id, state, reserved) VALUES(?, ?, 'reserved', ?)"),
             { serialHex, jobId, t })
         || !exec(q,
-            QStringLiteral("INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, 'issue', 'intent', ?, ?)"),
+            QStringLiteral(
+                "INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, 'issue', 'intent', ?, ?)"),
             { jobId, QStringLiteral("serial ") + serialHex, t })
         || !tx.commit())
         return storeFail(QStringLiteral("reserve a serial"), q.lastError());
@@ -560,8 +561,7 @@ Result<void> RecordStore::setCertificateState(
         return storeFail(QStringLiteral("update a certificate"), q.lastError());
     // Issued, never shipped: upstream must learn that the certificate is not to be trusted.
     if (state == QLatin1String("superseded")
-        && !exec(q,
-            QStringLiteral("INSERT INTO outbox(kind, subject, detail, created) VALUES('revocation', ?, ?, ?)"),
+        && !exec(q, QStringLiteral("INSERT INTO outbox(kind, subject, detail, created) VALUES('revocation', ?, ?, ?)"),
             { serialHex, QStringLiteral("superseded: ") + detail, t }))
         return storeFail(QStringLiteral("record a revocation"), q.lastError());
     if (!tx.commit())
@@ -606,8 +606,7 @@ Result<void> RecordStore::recordBatch(
                                       "result, reason) VALUES(?, ?, ?, ?, ?, ?, 'issued', '')"))
         && cert.prepare(QStringLiteral("INSERT INTO certificates(serial, device_serial, job_id, der, sha256, "
                                        "spki_sha256, state, issued_at) VALUES(?, ?, ?, ?, ?, ?, 'issued', ?)"))
-        && step.prepare(
-            QStringLiteral("INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, ?, ?, ?, ?)"))
+        && step.prepare(QStringLiteral("INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, ?, ?, ?, ?)"))
         && serial.prepare(
             QStringLiteral("INSERT INTO serials(serial, job_id, state, reserved) VALUES(?, ?, 'used', ?)"))
         && outbox.prepare(QStringLiteral("INSERT INTO outbox(kind, subject, created) VALUES('certificate', ?, ?)"));
@@ -628,7 +627,7 @@ Result<void> RecordStore::recordBatch(
         if (!run(cert, { b.serialHex, b.deviceSerial, id, b.der, b.sha256, b.publicKeySha256, t })
             || !run(serial, { b.serialHex, id, t }) || !run(outbox, { b.serialHex, t }))
             return storeFail(QStringLiteral("record an issued certificate"),
-                cert.lastError().isValid() ? cert.lastError()
+                cert.lastError().isValid()         ? cert.lastError()
                     : serial.lastError().isValid() ? serial.lastError()
                                                    : outbox.lastError());
         AuditEntry e;
@@ -704,9 +703,9 @@ Result<QList<DeviceRecord>> RecordStore::devices(const DeviceQuery& query) const
         return storeFail(QStringLiteral("list devices"), q.lastError());
     QList<DeviceRecord> out;
     while (q.next())
-        out.append(DeviceRecord { q.value(0).toString(), q.value(1).toString(), q.value(2).toString(),
-            q.value(3).toString(), q.value(4).toString(), parseTime(q.value(5)), parseTime(q.value(6)),
-            q.value(7).toString() });
+        out.append(
+            DeviceRecord { q.value(0).toString(), q.value(1).toString(), q.value(2).toString(), q.value(3).toString(),
+                q.value(4).toString(), parseTime(q.value(5)), parseTime(q.value(6)), q.value(7).toString() });
     return out;
 }
 
@@ -1090,14 +1089,14 @@ Result<QList<StepRecord>> RecordStore::steps(const QString& deviceSerial, int li
 {
     QSqlQuery q(QSqlDatabase::database(m_connection));
     if (!exec(q,
-            QStringLiteral("SELECT s.job_id, s.step, s.status, s.detail, s.at FROM job_steps s "
+            QStringLiteral("SELECT s.job_id, s.step, s.status, s.detail, s.at, j.station, j.operator FROM job_steps s "
                            "JOIN jobs j ON j.id = s.job_id WHERE j.device_serial = ? ORDER BY s.id LIMIT ?"),
             { deviceSerial, limit }))
         return storeFail(QStringLiteral("look up the device's steps"), q.lastError());
     QList<StepRecord> out;
     while (q.next())
         out << StepRecord { q.value(0).toLongLong(), q.value(1).toString(), q.value(2).toString(),
-            q.value(3).toString(), parseTime(q.value(4)) };
+            q.value(3).toString(), parseTime(q.value(4)), q.value(5).toString(), q.value(6).toString() };
     return out;
 }
 

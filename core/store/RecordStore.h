@@ -97,6 +97,8 @@ struct StepRecord {
     QString status;
     QString detail;
     QDateTime at;
+    QString station; ///< where, and who: the job's station and operator
+    QString operatorName;
 };
 
 /// One entry of the audit log.

@@ -76,8 +76,8 @@ TEST_CASE("A job's story is recorded and read back")
     for (const auto& s : *steps)
         names << s.step;
     CHECK(names
-        == QStringList { QStringLiteral("identify"), QStringLiteral("issue"), QStringLiteral("verify"),
-            QStringLiteral("finish") });
+        == QStringList {
+            QStringLiteral("identify"), QStringLiteral("issue"), QStringLiteral("verify"), QStringLiteral("finish") });
 
     auto owner = store->keyOwner(QStringLiteral("keyhash"));
     REQUIRE(owner.has_value());
@@ -293,7 +293,8 @@ TEST_CASE("The audit log shows tampering with itself or with the certificates, a
                         ->recordIssued(*job, sn, der, QStringLiteral("C%1").arg(i), imprint::core::ossl::sha256Hex(der),
                             QStringLiteral("k%1").arg(i))
                         .has_value());
-            REQUIRE(store->setCertificateState(*job, QStringLiteral("C%1").arg(i), QStringLiteral("verified")).has_value());
+            REQUIRE(
+                store->setCertificateState(*job, QStringLiteral("C%1").arg(i), QStringLiteral("verified")).has_value());
         }
         auto verdict = store->verifyAudit();
         REQUIRE(verdict.has_value());

@@ -23,15 +23,7 @@ const QString Ctl = QStringLiteral(IMPRINT_CTL);
 QString quickStation(const QTemporaryDir& tmp)
 {
     const QString dataDir = tmp.filePath(QStringLiteral("station"));
-    REQUIRE(test::run(Ctl, { QStringLiteral("init"), QStringLiteral("--data-dir"), dataDir }).exitCode == 0);
-    QSettings s(dataDir + QStringLiteral("/station.ini"), QSettings::IniFormat);
-    // Short, but with room for a loaded 2-core CI machine: a passing device must never time out.
-    s.setValue(QStringLiteral("timeouts/identify-ms"), 1500);
-    s.setValue(QStringLiteral("timeouts/keygen-ms"), 2500);
-    s.setValue(QStringLiteral("timeouts/exchange-ms"), 1500);
-    s.setValue(QStringLiteral("timeouts/attempts"), 2);
-    s.setValue(QStringLiteral("timeouts/reconnect-ms"), 800);
-    s.sync();
+    test::initQuickStation(dataDir);
     return dataDir;
 }
 
@@ -82,8 +74,7 @@ TEST_CASE("Over ptys, each device fault ends its slot with its documented code, 
             const QJsonArray certs = device[QStringLiteral("certificates")].toArray();
             CHECK(certs.size() == c.certificates);
             for (const auto& cert : certs)
-                CHECK(cert.toObject()[QStringLiteral("state")].toString()
-                    == QLatin1String(c.certificateState));
+                CHECK(cert.toObject()[QStringLiteral("state")].toString() == QLatin1String(c.certificateState));
         }
     }
 }

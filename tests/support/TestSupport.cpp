@@ -6,6 +6,7 @@
 #include <QDir>
 #include <QFile>
 #include <QJsonDocument>
+#include <QSettings>
 
 #include <catch2/catch.hpp>
 
@@ -32,6 +33,19 @@ DemoStation::DemoStation()
     auto r = hsm::initDemoStation(m_dir, options);
     INFO((r ? QString() : r.error().text()).toStdString());
     REQUIRE(r.has_value());
+}
+
+void initQuickStation(const QString& dataDir)
+{
+    REQUIRE(run(QStringLiteral(IMPRINT_CTL), { QStringLiteral("init"), QStringLiteral("--data-dir"), dataDir }).exitCode
+        == 0);
+    QSettings s(dataDir + QStringLiteral("/station.ini"), QSettings::IniFormat);
+    s.setValue(QStringLiteral("timeouts/identify-ms"), 1500);
+    s.setValue(QStringLiteral("timeouts/keygen-ms"), 2500);
+    s.setValue(QStringLiteral("timeouts/exchange-ms"), 1500);
+    s.setValue(QStringLiteral("timeouts/attempts"), 2);
+    s.setValue(QStringLiteral("timeouts/reconnect-ms"), 800);
+    s.sync();
 }
 
 DevSim::DevSim(const QStringList& args)

@@ -47,6 +47,10 @@ private:
     QStringList m_ports;
 };
 
+/// `imprintctl init` into `dataDir`, with slot timeouts short enough for tests but with room
+/// for a loaded 2-core CI machine (a passing device must never time out).
+void initQuickStation(const QString& dataDir);
+
 struct ProcessResult {
     int exitCode = -1;
     QByteArray out;
