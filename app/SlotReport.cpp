@@ -26,6 +26,8 @@ QJsonObject slotResultJson(const SlotJob& job)
         o[QStringLiteral("reason")] = job.failure();
     }
     o[QStringLiteral("elapsed_ms")] = job.elapsedMs();
+    if (job.stationLatencyNs() >= 0)
+        o[QStringLiteral("station_ms")] = static_cast<double>(job.stationLatencyNs() / 1000) / 1000.0;
     return o;
 }
 

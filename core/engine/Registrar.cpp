@@ -2,6 +2,10 @@
 
 #include "pki/OpenSsl.h"
 
+#include <QHash>
+
+#include <vector>
+
 #include <QLoggingCategory>
 
 Q_LOGGING_CATEGORY(IMPRINT_REGISTRAR, "imprint.registrar", QtInfoMsg)
@@ -103,47 +107,107 @@ Result<void> Registrar::recordStep(qint64 jobId, const QString& step, const QStr
 Result<Issuance> Registrar::issue(
     qint64 jobId, const DeviceIdentity& device, const QByteArray& csrDer, const QByteArray& expectedKey)
 {
-    auto checked = m_check.check(csrDer, device.serial, [this](const QString& key) { return m_store.keyOwner(key); });
-    if (checked && !expectedKey.isEmpty() && checked->publicKeyDer != expectedKey)
-        checked = fail(ErrorCode::CsrRejected,
-            QStringLiteral("The device answered with a request for another key than the one it was given."), {},
-            QStringLiteral("injected-key-mismatch"));
-    if (!checked) {
-        // A rejection is part of the device's story; a store failure here is secondary.
-        (void)recordStep(jobId, QStringLiteral("check-csr"), QStringLiteral("rejected"),
-            checked.error().reason + QStringLiteral(": ") + checked.error().message);
-        return std::unexpected(checked.error());
-    }
-    if (auto r = m_store.recordStep(jobId, QStringLiteral("check-csr"), QStringLiteral("done"), checked->keyType); !r)
-        return std::unexpected(r.error());
+    return issue(QList<IssueRequest> { { jobId, device, csrDer, expectedKey } }).first();
+}
 
-    // Write-ahead: the serial is on record before anything is signed with it, so a crash
-    // anywhere from here on can neither lose track of it nor hand it out again.
-    QByteArray serial;
-    for (int attempt = 0; serial.isEmpty(); ++attempt) {
-        auto candidate = IssuingCa::newSerial();
-        if (!candidate)
-            return std::unexpected(candidate.error());
-        auto reserved = m_store.reserveSerial(jobId, QString::fromLatin1(candidate->toHex().toUpper()));
-        if (!reserved)
-            return std::unexpected(reserved.error());
-        if (*reserved)
-            serial = *candidate;
-        else if (attempt >= 3)
-            return fail(ErrorCode::Crypto,
-                QStringLiteral("The random generator keeps producing serials already used; nothing was issued."));
+QList<Result<Issuance>> Registrar::issue(const QList<IssueRequest>& requests)
+{
+    QList<Result<Issuance>> results(requests.size());
+    auto failAll = [&](const Error& e) {
+        for (auto& r : results) {
+            if (r)
+                r = std::unexpected(e);
+        }
+        return results;
+    };
+    // Check every request; keys are compared with the store and with each other.
+    struct Checked {
+        qsizetype index;
+        CheckedCsr csr;
+        QByteArray serial;
+    };
+    std::vector<Checked> checked; // move-only (the parsed key)
+    QHash<QString, QString> keysHere; // public key hash -> device, in this group
+    for (qsizetype i = 0; i < requests.size(); ++i) {
+        const IssueRequest& req = requests[i];
+        auto c = m_check.check(req.csr, req.device.serial, [&](const QString& key) -> Result<std::optional<QString>> {
+            if (keysHere.contains(key))
+                return std::optional<QString> { keysHere.value(key) };
+            return m_store.keyOwner(key);
+        });
+        if (c && !req.expectedKey.isEmpty() && c->publicKeyDer != req.expectedKey)
+            c = fail(ErrorCode::CsrRejected,
+                QStringLiteral("The device answered with a request for another key than the one it was given."), {},
+                QStringLiteral("injected-key-mismatch"));
+        if (!c) {
+            // A rejection is part of the device's story; a store failure here is secondary.
+            (void)recordStep(req.jobId, QStringLiteral("check-csr"), QStringLiteral("rejected"),
+                c.error().reason + QStringLiteral(": ") + c.error().message);
+            results[i] = std::unexpected(c.error());
+            continue;
+        }
+        keysHere.insert(c->publicKeySha256, req.device.serial);
+        checked.push_back(Checked { i, std::move(*c), {} });
     }
-    auto cert = m_ca.issue(m_profile, device, checked->publicKeyDer, serial);
-    if (!cert)
-        return std::unexpected(cert.error());
-    // Durable before the certificate leaves the station: a crash after this point can
-    // never leave a certificate in the field that the records do not know.
-    if (auto r = m_store.recordIssued(
-            jobId, device.serial, cert->der, cert->serialHex, cert->sha256, checked->publicKeySha256);
-        !r)
-        return std::unexpected(r.error());
+    if (checked.empty())
+        return results;
+
+    // Write-ahead: the serials are on record (one transaction for the whole group) before
+    // anything is signed with them, so a crash anywhere from here on can neither lose
+    // track of one nor hand it out again.
+    for (int attempt = 0;; ++attempt) {
+        QList<IssueIntent> intents;
+        QList<size_t> which;
+        for (size_t k = 0; k < checked.size(); ++k) {
+            if (!checked[k].serial.isEmpty())
+                continue;
+            auto serial = IssuingCa::newSerial();
+            if (!serial)
+                return failAll(serial.error());
+            checked[k].serial = *serial;
+            intents.append(IssueIntent { requests[checked[k].index].jobId, checked[k].csr.keyType,
+                QString::fromLatin1(serial->toHex().toUpper()) });
+            which.append(k);
+        }
+        if (intents.isEmpty())
+            break;
+        if (attempt >= 3)
+            return failAll(Error { ErrorCode::Crypto,
+                QStringLiteral("The random generator keeps producing serials already used; nothing was issued."), {},
+                {} });
+        auto reserved = m_store.reserveSerials(intents);
+        if (!reserved)
+            return failAll(reserved.error());
+        for (qsizetype j = 0; j < which.size(); ++j) {
+            if (!reserved->at(j))
+                checked[which[j]].serial.clear(); // drawn before: draw again
+        }
+    }
+
+    QList<IssuedRecord> records;
+    QList<qsizetype> recordIndex;
+    for (const Checked& c : checked) {
+        const IssueRequest& req = requests[c.index];
+        auto cert = m_ca.issue(m_profile, req.device, c.csr.publicKeyDer, c.serial);
+        if (!cert) {
+            results[c.index] = std::unexpected(cert.error());
+            continue;
+        }
+        records.append(IssuedRecord {
+            req.jobId, req.device.serial, cert->der, cert->serialHex, cert->sha256, c.csr.publicKeySha256 });
+        recordIndex.append(c.index);
+        results[c.index] = Issuance { *cert, m_ca.chain() };
+    }
+    // Durable before any certificate leaves the station: a crash after this point can never
+    // leave a certificate in the field that the records do not know.
+    if (!records.isEmpty()) {
+        if (auto r = m_store.recordIssued(records); !r) {
+            for (qsizetype k : recordIndex)
+                results[k] = std::unexpected(r.error());
+        }
+    }
     sealIfDue();
-    return Issuance { *cert, m_ca.chain() };
+    return results;
 }
 
 Result<void> Registrar::certificateInstalled(qint64 jobId, const QString& serialHex)

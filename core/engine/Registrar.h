@@ -28,6 +28,14 @@ struct JobStart {
     QString pendingJobResult; ///< how the job that issued it ended; empty: it never did
 };
 
+/// A device's certificate request, with the job it belongs to.
+struct IssueRequest {
+    qint64 jobId = 0;
+    DeviceIdentity device;
+    QByteArray csr;
+    QByteArray expectedKey; ///< the SubjectPublicKeyInfo the station injected, if it did
+};
+
 /// How the audit log is sealed: a key in the HSM signs a checkpoint every `every` entries
 /// and when the station stops.
 struct AuditSealing {
@@ -55,6 +63,9 @@ public:
     /// any other key is refused (injected-key-mismatch).
     [[nodiscard]] Result<Issuance> issue(
         qint64 jobId, const DeviceIdentity& device, const QByteArray& csrDer, const QByteArray& expectedKey = {});
+    /// The same for requests that arrived together (a group commit): one transaction for
+    /// all their intents, one synced transaction for all their certificates. Results in order.
+    [[nodiscard]] QList<Result<Issuance>> issue(const QList<IssueRequest>& requests);
     [[nodiscard]] Result<void> certificateInstalled(qint64 jobId, const QString& serialHex);
     [[nodiscard]] Result<void> certificateVerified(qint64 jobId, const QString& serialHex);
     /// Issued, never shipped: the device no longer has the certified key. A revocation is

@@ -71,6 +71,8 @@ void SlotJob::start()
     m_failureCode.clear();
     m_resuming = false;
     m_fromRecord = false;
+    m_csrInNs = -1;
+    m_stationNs = -1;
     m_elapsed.start();
     setStep(Step::Connecting);
     openLink();
@@ -220,7 +222,8 @@ void SlotJob::supersede(const QString& why)
         [this](Result<void> r) {
             if (!r)
                 return failWith(r.error());
-            rekey();
+            if (!isFinished())
+                rekey();
         });
 }
 
@@ -277,6 +280,8 @@ void SlotJob::identify()
             [this](Result<JobStart> job) {
                 if (!job)
                     return failWith(job.error());
+                if (isFinished())
+                    return;
                 if (job->jobId == 0)
                     return failWith(Error { ErrorCode::DeviceRefused,
                         QStringLiteral("Device %1 is already provisioned and locked; set it aside.")
@@ -309,6 +314,7 @@ void SlotJob::generateKey()
             auto csr = protocol::bytesField(*reply, QStringLiteral("csr"), MaxCsrBytes);
             if (!csr)
                 return failWith(csr.error());
+            m_csrInNs = m_elapsed.nsecsElapsed();
             issue(*csr);
         },
         std::min(m_timeouts.attempts, 2));
@@ -341,6 +347,7 @@ void SlotJob::injectKey()
                     auto csr = protocol::bytesField(*answer, QStringLiteral("csr"), MaxCsrBytes);
                     if (!csr)
                         return failWith(csr.error());
+                    m_csrInNs = m_elapsed.nsecsElapsed();
                     issue(*csr, expected);
                 },
                 m_timeouts.attempts);
@@ -351,18 +358,14 @@ void SlotJob::injectKey()
 void SlotJob::issue(const QByteArray& csr, const QByteArray& expectedKey)
 {
     setStep(Step::Issuing);
-    const qint64 job = m_jobId;
-    const DeviceIdentity device = m_device;
-    m_station->submit<Result<Issuance>>(
-        this, [=](Registrar& r) { return r.issue(job, device, csr, expectedKey); },
-        [this](Result<Issuance> issued) {
-            if (!issued)
-                return failWith(issued.error());
-            m_issued = std::move(*issued);
-            if (isFinished() || m_step == Step::Reconnecting) // unplugged while it was being made
-                return;
-            inject();
-        });
+    m_station->submitIssue(this, IssueRequest { m_jobId, m_device, csr, expectedKey }, [this](Result<Issuance> issued) {
+        if (!issued)
+            return failWith(issued.error());
+        m_issued = std::move(*issued);
+        if (isFinished() || m_step == Step::Reconnecting) // unplugged while it was being made
+            return;
+        inject();
+    });
 }
 
 void SlotJob::inject()
@@ -384,6 +387,8 @@ void SlotJob::inject()
                 .arg(size)
                 .arg(m_device.maxFrame),
             {}, QStringLiteral("frame-too-large") });
+    if (m_csrInNs >= 0 && m_stationNs < 0)
+        m_stationNs = m_elapsed.nsecsElapsed() - m_csrInNs;
     m_link->call(
         protocol::op::InstallCertificate, args, m_timeouts.exchangeMs,
         [this](Result<QCborMap> reply) {
@@ -398,8 +403,8 @@ void SlotJob::inject()
                 [this](Result<void> r) {
                     if (!r)
                         return failWith(r.error());
-                    if (m_step == Step::Reconnecting)
-                        return;
+                    if (isFinished() || m_step == Step::Reconnecting)
+                        return; // the record stands; the job went on without waiting for it
                     readBack();
                 });
         },
@@ -460,7 +465,7 @@ void SlotJob::challenge()
                 [this](Result<void> r) {
                     if (!r)
                         return failWith(r.error());
-                    if (m_step == Step::Reconnecting)
+                    if (isFinished() || m_step == Step::Reconnecting)
                         return;
                     lock();
                 });
@@ -479,6 +484,8 @@ void SlotJob::lock()
             [this](Result<void> r) {
                 if (!r)
                     return failWith(r.error());
+                if (isFinished() || m_step == Step::Reconnecting)
+                    return;
                 m_link->transport()->close();
                 setStep(Step::Passed);
             });

@@ -65,6 +65,9 @@ public:
     Step failedStep() const { return m_failedStep; }
     const IssuedCertificate& certificate() const { return m_issued.certificate; }
     qint64 elapsedMs() const { return m_elapsed.isValid() ? m_elapsed.elapsed() : 0; }
+    /// What the station itself added: from the device's request arriving to its certificate
+    /// going out (check, sign, durable record), in nanoseconds; -1 until then.
+    qint64 stationLatencyNs() const { return m_stationNs; }
 
     /// Plain name of a step for screens and logs.
     static QString stepName(Step step);
@@ -114,6 +117,8 @@ private:
     QTimer* m_returnPoll = nullptr;
     bool m_resuming = false;
     bool m_fromRecord = false; ///< the certificate came from an earlier job's record
+    qint64 m_csrInNs = -1; ///< when the request arrived (m_elapsed)
+    qint64 m_stationNs = -1; ///< see stationLatencyNs()
 };
 
 } // namespace imprint::core

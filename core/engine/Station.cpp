@@ -69,6 +69,40 @@ Result<void> Station::start(const RegistrarFactory& factory)
     return outcome;
 }
 
+void Station::submitIssue(QObject* context, IssueRequest request, std::function<void(Result<Issuance>)> done)
+{
+    bool post = false;
+    {
+        std::lock_guard lock(m_issueMutex);
+        m_issueQueue.append(QueuedIssue { QPointer<QObject>(context), std::move(request), std::move(done) });
+        post = !std::exchange(m_drainPosted, true);
+    }
+    if (post)
+        QMetaObject::invokeMethod(m_worker, [this] { drainIssues(); });
+}
+
+void Station::drainIssues()
+{
+    QList<QueuedIssue> group;
+    {
+        std::lock_guard lock(m_issueMutex);
+        group.swap(m_issueQueue);
+        m_drainPosted = false;
+    }
+    QList<IssueRequest> requests;
+    requests.reserve(group.size());
+    for (const QueuedIssue& q : std::as_const(group))
+        requests.append(q.request);
+    QList<Result<Issuance>> results = m_registrar->issue(requests);
+    for (qsizetype i = 0; i < group.size(); ++i) {
+        QMetaObject::invokeMethod(
+            this, [guard = group[i].guard, done = std::move(group[i].done), result = std::move(results[i])]() mutable {
+                if (guard)
+                    done(std::move(result));
+            });
+    }
+}
+
 Result<void> Station::checkPort(const QString& port)
 {
     if (UsbAddress::looksLikeUsb(port)) {

@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 
 namespace imprint::core {
 
@@ -62,6 +63,11 @@ public:
         });
     }
 
+    /// Has a request issued on the Registrar's thread, then `done` called on this thread
+    /// (while `context` lives). Requests that arrive while the Registrar is busy are issued
+    /// together: one commit for their intents, one synced commit for their certificates.
+    void submitIssue(QObject* context, IssueRequest request, std::function<void(Result<Issuance>)> done);
+
     /// True when every slot has passed or failed.
     [[nodiscard]] bool allFinished() const;
 
@@ -78,6 +84,16 @@ private:
     std::unique_ptr<Registrar> m_registrar;
     QList<SlotJob*> m_slots;
     QList<UnfinishedJob> m_interrupted;
+
+    struct QueuedIssue {
+        QPointer<QObject> guard;
+        IssueRequest request;
+        std::function<void(Result<Issuance>)> done;
+    };
+    void drainIssues(); ///< on the Registrar's thread
+    std::mutex m_issueMutex;
+    QList<QueuedIssue> m_issueQueue;
+    bool m_drainPosted = false;
 };
 
 } // namespace imprint::core

@@ -101,7 +101,11 @@ const QStringList& migrations()
             operator TEXT NOT NULL);
         ALTER TABLE jobs ADD COLUMN lot TEXT NOT NULL DEFAULT '';
         ALTER TABLE devices ADD COLUMN lot TEXT NOT NULL DEFAULT '';
-        CREATE INDEX devices_by_lot_updated ON devices(lot, updated);
+        CREATE INDEX devices_by_lot_updated ON devices(lot, updated, serial);
+        DROP INDEX devices_by_status_updated;
+        CREATE INDEX devices_by_status_updated ON devices(status, updated, serial);
+        DROP INDEX devices_by_updated;
+        CREATE INDEX devices_by_updated ON devices(updated, serial);
         CREATE INDEX jobs_unfinished ON jobs(id) WHERE finished IS NULL;
         CREATE TABLE outbox (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -141,18 +145,32 @@ std::unexpected<Error> storeFail(const QString& what, const QSqlError& error)
     return fail(ErrorCode::Store, QStringLiteral("The record store could not %1.").arg(what), error.text());
 }
 
+/// How far a commit must get before it returns. Every commit survives the station being
+/// killed (SQLite has written it to the operating system). Synced commits also survive a
+/// power cut: the WAL is fsynced, and with it every commit before. Issued certificates
+/// (before they leave), revocations, administrative acts and audit checkpoints are synced;
+/// the rest, the write-ahead intent included, rides along with the next synced commit. A
+/// power cut can then lose an intent only together with everything signed under it, and
+/// nothing signed leaves the station before its own synced commit.
+enum class Durability { Written, Synced };
+
 /// Rolls back unless committed: no half-written record survives an error path.
 class Transaction {
 public:
-    explicit Transaction(QSqlDatabase db)
+    explicit Transaction(QSqlDatabase db, Durability durability = Durability::Written)
         : m_db(std::move(db))
+        , m_synced(durability == Durability::Synced)
     {
+        if (m_synced)
+            QSqlQuery(m_db).exec(QStringLiteral("PRAGMA synchronous = FULL"));
         m_active = m_db.transaction();
     }
     ~Transaction()
     {
         if (m_active)
             m_db.rollback();
+        if (m_synced)
+            QSqlQuery(m_db).exec(QStringLiteral("PRAGMA synchronous = NORMAL"));
     }
     Transaction(const Transaction&) = delete;
     Transaction& operator=(const Transaction&) = delete;
@@ -166,6 +184,7 @@ public:
 
 private:
     QSqlDatabase m_db;
+    bool m_synced = false;
     bool m_active = false;
 };
 
@@ -291,8 +310,9 @@ Result<RecordStore> RecordStore::open(const QString& path, bool readOnly)
         return storeFail(QStringLiteral("open %1").arg(path), db.lastError());
 
     QSqlQuery q(db);
-    // WAL lets QA read while the line writes; FULL sync makes every commit survive a power cut.
-    for (const char* pragma : { "PRAGMA foreign_keys = ON", "PRAGMA synchronous = FULL" }) {
+    // WAL lets QA read while the line writes; synced transactions (see Durability) survive
+    // a power cut, the others are written at once and synced with the next synced one.
+    for (const char* pragma : { "PRAGMA foreign_keys = ON", "PRAGMA synchronous = NORMAL" }) {
         if (!q.exec(QString::fromLatin1(pragma)))
             return storeFail(QStringLiteral("be configured"), q.lastError());
     }
@@ -311,7 +331,7 @@ Result<RecordStore> RecordStore::open(const QString& path, bool readOnly)
         return store;
     }
     while (version < migrations().size()) {
-        Transaction tx(db);
+        Transaction tx(db, Durability::Synced);
         const QStringList statements = migrations().at(version).split(u';', Qt::SkipEmptyParts);
         for (const QString& sql : statements) {
             if (sql.trimmed().isEmpty())
@@ -457,25 +477,37 @@ Result<QList<UnfinishedJob>> RecordStore::unfinishedJobs(int limit) const
     return out;
 }
 
-Result<bool> RecordStore::reserveSerial(qint64 jobId, const QString& serialHex)
+Result<QList<bool>> RecordStore::reserveSerials(const QList<IssueIntent>& intents)
 {
     QSqlDatabase db = QSqlDatabase::database(m_connection);
-    Transaction tx(db);
+    Transaction tx(db); // see Durability
     QSqlQuery q(db);
     const QString t = now();
-    if (!exec(q, QStringLiteral("SELECT 1 FROM serials WHERE serial = ?"), { serialHex }))
+    QList<bool> reserved;
+    for (const IssueIntent& i : intents) {
+        if (!exec(q, QStringLiteral("SELECT 1 FROM serials WHERE serial = ?"), { i.serialHex }))
+            return storeFail(QStringLiteral("reserve a serial"), q.lastError());
+        if (q.next()) {
+            reserved << false;
+            continue;
+        }
+        if (!exec(q,
+                QStringLiteral(
+                    "INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, 'check-csr', 'done', ?, ?)"),
+                { i.jobId, i.keyType, t })
+            || !exec(q,
+                QStringLiteral("INSERT INTO serials(serial, job_id, state, reserved) VALUES(?, ?, 'reserved', ?)"),
+                { i.serialHex, i.jobId, t })
+            || !exec(q,
+                QStringLiteral(
+                    "INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, 'issue', 'intent', ?, ?)"),
+                { i.jobId, QStringLiteral("serial ") + i.serialHex, t }))
+            return storeFail(QStringLiteral("reserve a serial"), q.lastError());
+        reserved << true;
+    }
+    if (!tx.commit())
         return storeFail(QStringLiteral("reserve a serial"), q.lastError());
-    if (q.next())
-        return false;
-    if (!exec(q, QStringLiteral("INSERT INTO serials(serial, job_id, state, reserved) VALUES(?, ?, 'reserved', ?)"),
-            { serialHex, jobId, t })
-        || !exec(q,
-            QStringLiteral(
-                "INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, 'issue', 'intent', ?, ?)"),
-            { jobId, QStringLiteral("serial ") + serialHex, t })
-        || !tx.commit())
-        return storeFail(QStringLiteral("reserve a serial"), q.lastError());
-    return true;
+    return reserved;
 }
 
 Result<void> RecordStore::recordStep(qint64 jobId, const QString& step, const QString& status, const QString& detail)
@@ -503,35 +535,65 @@ Result<void> RecordStore::recordStep(qint64 jobId, const QString& step, const QS
 Result<void> RecordStore::recordIssued(qint64 jobId, const QString& deviceSerial, const QByteArray& der,
     const QString& serialHex, const QString& sha256, const QString& publicKeySha256)
 {
+    return recordIssued(QList<IssuedRecord> { { jobId, deviceSerial, der, serialHex, sha256, publicKeySha256 } });
+}
+
+Result<void> RecordStore::recordIssued(const QList<IssuedRecord>& issued)
+{
     QSqlDatabase db = QSqlDatabase::database(m_connection);
-    Transaction tx(db);
-    QSqlQuery q(db);
+    Transaction tx(db, Durability::Synced);
+    // Prepared once for the whole group; the audit head is read once and moved on in memory.
+    QSqlQuery cert(db), serial(db), step(db), outbox(db), who(db), audit(db);
+    const bool prepared = cert.prepare(QStringLiteral(
+                              "INSERT INTO certificates(serial, device_serial, job_id, der, sha256, spki_sha256, "
+                              "state, issued_at) VALUES(?, ?, ?, ?, ?, ?, 'issued', ?)"))
+        && serial.prepare(QStringLiteral("INSERT INTO serials(serial, job_id, state, reserved) VALUES(?, ?, 'used', ?) "
+                                         "ON CONFLICT(serial) DO UPDATE SET state = 'used' WHERE job_id = "
+                                         "excluded.job_id AND state = 'reserved'"))
+        && step.prepare(
+            QStringLiteral("INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, 'issue', 'done', ?, ?)"))
+        && outbox.prepare(QStringLiteral("INSERT INTO outbox(kind, subject, created) VALUES('certificate', ?, ?)"))
+        && who.prepare(QStringLiteral("SELECT station, operator FROM jobs WHERE id = ?"));
+    AuditHead head;
+    if (!tx.active() || !prepared || !readAuditHead(audit, &head))
+        return storeFail(QStringLiteral("record the issued certificate"), db.lastError());
+    auto run = [](QSqlQuery& q, const QVariantList& values) {
+        for (qsizetype i = 0; i < values.size(); ++i)
+            q.bindValue(static_cast<int>(i), values[i]);
+        return q.exec();
+    };
     const QString t = now();
-    if (!exec(q,
-            QStringLiteral("INSERT INTO certificates(serial, device_serial, job_id, der, sha256, spki_sha256, state, "
-                           "issued_at) VALUES(?, ?, ?, ?, ?, ?, 'issued', ?)"),
-            { serialHex, deviceSerial, jobId, der, sha256, publicKeySha256, t }))
-        return storeFail(QStringLiteral("record the issued certificate"), q.lastError());
-    if (!exec(q,
-            QStringLiteral("INSERT INTO serials(serial, job_id, state, reserved) VALUES(?, ?, 'used', ?) "
-                           "ON CONFLICT(serial) DO UPDATE SET state = 'used' WHERE job_id = excluded.job_id "
-                           "AND state = 'reserved'"),
-            { serialHex, jobId, t }))
-        return storeFail(QStringLiteral("record the issued certificate"), q.lastError());
-    if (q.numRowsAffected() != 1)
-        return fail(ErrorCode::Store,
-            QStringLiteral("Certificate serial %1 was already used; the certificate was not recorded and will not be "
-                           "sent.")
-                .arg(serialHex));
-    if (!exec(q,
-            QStringLiteral("INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, 'issue', 'done', ?, ?)"),
-            { jobId, QStringLiteral("certificate ") + serialHex, t })
-        || !exec(q, QStringLiteral("INSERT INTO outbox(kind, subject, created) VALUES('certificate', ?, ?)"),
-            { serialHex, t })
-        || !appendAudit(q, QStringLiteral("issued"), serialHex,
-            QStringLiteral("device %1 sha256 %2").arg(deviceSerial, sha256), jobId, t)
-        || !tx.commit())
-        return storeFail(QStringLiteral("commit the issued certificate"), q.lastError());
+    for (const IssuedRecord& i : issued) {
+        if (!run(cert, { i.serialHex, i.deviceSerial, i.jobId, i.der, i.sha256, i.publicKeySha256, t }))
+            return storeFail(QStringLiteral("record the issued certificate"), cert.lastError());
+        if (!run(serial, { i.serialHex, i.jobId, t }))
+            return storeFail(QStringLiteral("record the issued certificate"), serial.lastError());
+        if (serial.numRowsAffected() != 1)
+            return fail(ErrorCode::Store,
+                QStringLiteral("Certificate serial %1 was already used; the certificate was not recorded and will "
+                               "not be sent.")
+                    .arg(i.serialHex));
+        if (!run(step, { i.jobId, QStringLiteral("certificate ") + i.serialHex, t }) || !run(outbox, { i.serialHex, t })
+            || !run(who, { i.jobId }))
+            return storeFail(QStringLiteral("commit the issued certificate"),
+                step.lastError().isValid()         ? step.lastError()
+                    : outbox.lastError().isValid() ? outbox.lastError()
+                                                   : who.lastError());
+        AuditEntry e;
+        e.at = t;
+        if (who.next()) {
+            e.station = who.value(0).toString();
+            e.operatorName = who.value(1).toString();
+        }
+        who.finish();
+        e.kind = QStringLiteral("issued");
+        e.subject = i.serialHex;
+        e.detail = QStringLiteral("device %1 sha256 %2").arg(i.deviceSerial, i.sha256);
+        if (!insertAudit(audit, &head, e))
+            return storeFail(QStringLiteral("audit the issued certificate"), audit.lastError());
+    }
+    if (!tx.commit())
+        return storeFail(QStringLiteral("commit the issued certificate"), db.lastError());
     return {};
 }
 
@@ -546,7 +608,7 @@ Result<void> RecordStore::setCertificateState(
     if (!stepOf.contains(state))
         return fail(ErrorCode::Store, QStringLiteral("\"%1\" is not a certificate state.").arg(state));
     QSqlDatabase db = QSqlDatabase::database(m_connection);
-    Transaction tx(db);
+    Transaction tx(db, state == QLatin1String("superseded") ? Durability::Synced : Durability::Written);
     QSqlQuery q(db);
     const QString t = now();
     if (!exec(q, QStringLiteral("UPDATE certificates SET state = ? WHERE serial = ?"), { state, serialHex }))
@@ -595,7 +657,7 @@ Result<void> RecordStore::recordBatch(
     const QList<BatchIssued>& issued, const QString& station, const QString& operatorName)
 {
     QSqlDatabase db = QSqlDatabase::database(m_connection);
-    Transaction tx(db);
+    Transaction tx(db, Durability::Synced);
     QSqlQuery device(db), job(db), cert(db), step(db), audit(db), serial(db), outbox(db);
     const QString t = now();
     const bool prepared = device.prepare(QStringLiteral(
@@ -692,9 +754,15 @@ Result<QList<DeviceRecord>> RecordStore::devices(const DeviceQuery& query) const
         values << query.until.toUTC().toString(Qt::ISODateWithMs);
     }
     if (!query.before.isEmpty()) {
-        // Keyset paging: the next page starts after the last row of this one.
-        sql += QStringLiteral(" AND (updated, serial) < (SELECT updated, serial FROM devices WHERE serial = ?)");
-        values << query.before;
+        // Keyset paging: the next page starts after the last row of this one (an index
+        // range on (status|lot, updated, serial), never a sort of the table).
+        QSqlQuery anchor(QSqlDatabase::database(m_connection));
+        if (!exec(anchor, QStringLiteral("SELECT updated FROM devices WHERE serial = ?"), { query.before }))
+            return storeFail(QStringLiteral("list devices"), anchor.lastError());
+        if (!anchor.next())
+            return fail(ErrorCode::NotFound, QStringLiteral("No device with serial %1 is recorded.").arg(query.before));
+        sql += QStringLiteral(" AND (updated, serial) < (?, ?)");
+        values << anchor.value(0).toString() << query.before;
     }
     sql += QStringLiteral(" ORDER BY updated DESC, serial DESC LIMIT ?");
     values << std::clamp(query.limit, 1, 10000);
@@ -727,7 +795,7 @@ Result<void> RecordStore::scrap(
     const QString& serial, const QString& reason, const QString& station, const QString& operatorName)
 {
     QSqlDatabase db = QSqlDatabase::database(m_connection);
-    Transaction tx(db);
+    Transaction tx(db, Durability::Synced);
     QSqlQuery q(db);
     const QString t = now();
     if (!exec(q,
@@ -889,7 +957,7 @@ Result<void> RecordStore::audit(const QString& kind, const QString& subject, con
     const QString& station, const QString& operatorName)
 {
     QSqlDatabase db = QSqlDatabase::database(m_connection);
-    Transaction tx(db);
+    Transaction tx(db, Durability::Synced);
     QSqlQuery q(db);
     AuditEntry e;
     e.at = now();
@@ -926,11 +994,15 @@ Result<qint64> RecordStore::lastCheckpoint() const
 
 Result<void> RecordStore::addCheckpoint(const AuditCheckpoint& c)
 {
-    QSqlQuery q(QSqlDatabase::database(m_connection));
+    // Synced: a checkpoint must never outlive (in a power cut) the entries it vouches for.
+    QSqlDatabase db = QSqlDatabase::database(m_connection);
+    Transaction tx(db, Durability::Synced);
+    QSqlQuery q(db);
     if (!exec(q,
             QStringLiteral("INSERT OR IGNORE INTO audit_checkpoints(seq, hash, at, key_sha256, signature) "
                            "VALUES(?, ?, ?, ?, ?)"),
-            { c.seq, c.hash, c.at.isEmpty() ? now() : c.at, c.keySha256, c.signature }))
+            { c.seq, c.hash, c.at.isEmpty() ? now() : c.at, c.keySha256, c.signature })
+        || !tx.commit())
         return storeFail(QStringLiteral("record an audit checkpoint"), q.lastError());
     return {};
 }
@@ -953,7 +1025,7 @@ Result<void> RecordStore::createLot(const Lot& lot)
     if (q.next())
         return fail(ErrorCode::BadInput, QStringLiteral("Lot %1 already exists.").arg(lot.id));
     QSqlDatabase db = QSqlDatabase::database(m_connection);
-    Transaction tx(db);
+    Transaction tx(db, Durability::Synced);
     const QString t = now();
     if (!exec(q,
             QStringLiteral("INSERT INTO lots(id, profile, expected, note, created, station, operator) "

@@ -136,6 +136,23 @@ struct DeviceQuery {
     int limit = 100;
 };
 
+/// A checked request about to be signed: its job, key type and the serial reserved for it.
+struct IssueIntent {
+    qint64 jobId = 0;
+    QString keyType;
+    QString serialHex;
+};
+
+/// A certificate signed for a job, to be committed before it leaves the station.
+struct IssuedRecord {
+    qint64 jobId = 0;
+    QString deviceSerial;
+    QByteArray der;
+    QString serialHex;
+    QString sha256;
+    QString publicKeySha256;
+};
+
 /// A certificate issued from a request file, with no device present (sign-batch).
 struct BatchIssued {
     QString deviceSerial;
@@ -171,12 +188,15 @@ public:
     /// Jobs that never finished, oldest first (indexed; at most `limit`).
     [[nodiscard]] Result<QList<UnfinishedJob>> unfinishedJobs(int limit = 1000) const;
 
-    /// Write-ahead: reserves a certificate serial for the job, durably, before anything is
-    /// signed with it. False when the serial was ever reserved or used before.
-    [[nodiscard]] Result<bool> reserveSerial(qint64 jobId, const QString& serialHex);
+    /// Write-ahead: records each job's checked request and reserves the certificate serial
+    /// for it, in one transaction, before anything is signed with them. An entry is
+    /// false when its serial was ever reserved or used before (nothing is recorded for it).
+    [[nodiscard]] Result<QList<bool>> reserveSerials(const QList<IssueIntent>& intents);
     [[nodiscard]] Result<void> recordStep(
         qint64 jobId, const QString& step, const QString& status, const QString& detail = {});
-    /// Durably commits an issued certificate; must succeed before the certificate leaves the station.
+    /// Durably commits issued certificates (all or none, one synced transaction); must
+    /// succeed before a certificate leaves the station.
+    [[nodiscard]] Result<void> recordIssued(const QList<IssuedRecord>& issued);
     [[nodiscard]] Result<void> recordIssued(qint64 jobId, const QString& deviceSerial, const QByteArray& der,
         const QString& serialHex, const QString& sha256, const QString& publicKeySha256);
     /// Moves a certificate on, with its step and audit entry, in one transaction:

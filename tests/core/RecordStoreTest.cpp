@@ -1,4 +1,6 @@
 #include "store/RecordStore.h"
+#include "engine/Registrar.h"
+#include "pki/EvpSigner.h"
 #include "pki/OpenSsl.h"
 
 #include <QFile>
@@ -197,8 +199,9 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
     CHECK(verdict->problem.isEmpty());
     CHECK(verdict->entries == 1);
     // Its serial is on record as used, and it waits in the outbox for upstream.
-    REQUIRE(store->reserveSerial(1, QStringLiteral("0C")).has_value());
-    CHECK_FALSE(*store->reserveSerial(1, QStringLiteral("0C")));
+    auto again = store->reserveSerials({ { 1, QStringLiteral("EC-P256"), QStringLiteral("0C") } });
+    REQUIRE(again.has_value());
+    CHECK(*again == QList<bool> { false });
     auto outbox = store->outbox();
     REQUIRE(outbox.has_value());
     REQUIRE(outbox->size() == 1);
@@ -357,4 +360,179 @@ TEST_CASE("The audit log shows tampering with itself or with the certificates, a
         CHECK(v.problem.contains(QStringLiteral("Certificate C9")));
         CHECK(v.problem.contains(QStringLiteral("never recorded")));
     }
+}
+
+TEST_CASE("Signed checkpoints catch entries cut off the end, and forged checkpoints")
+{
+    QTemporaryDir tmp;
+    const QString path = tmp.filePath(QStringLiteral("s.sqlite"));
+    auto key = EvpSigner::generateP256();
+    REQUIRE(key.has_value());
+    auto verifier = [&](const QByteArray& message, const QByteArray& signature) {
+        return ossl::verifySha256(key->key(), message, signature);
+    };
+    {
+        auto store = RecordStore::open(path);
+        REQUIRE(store.has_value());
+        for (int i = 1; i <= 4; ++i)
+            REQUIRE(store
+                        ->audit(QStringLiteral("login"), QStringLiteral("op%1").arg(i), {}, QStringLiteral("st"),
+                            QStringLiteral("op%1").arg(i))
+                        .has_value());
+        REQUIRE(sealAuditLog(*store, *key).has_value());
+        REQUIRE(*store->lastCheckpoint() == 4);
+        // Sealing again with nothing new adds nothing.
+        REQUIRE(sealAuditLog(*store, *key).has_value());
+        REQUIRE(store->audit(QStringLiteral("setting"), QStringLiteral("x"), {}, QStringLiteral("st"), {}).has_value());
+        auto v = store->verifyAudit(verifier);
+        REQUIRE(v.has_value());
+        CHECK(v->problem.isEmpty());
+        CHECK(v->checkpoints == 1);
+        CHECK(v->lastCheckpoint == 4);
+        CHECK(v->signaturesChecked);
+    }
+    auto verdictAfter = [&](const QString& sql) {
+        const QString copy = tmp.filePath(QStringLiteral("copy-%1.sqlite").arg(qHash(sql)));
+        REQUIRE(QFile::copy(path, copy));
+        tamper(copy, sql);
+        auto store = RecordStore::open(copy);
+        REQUIRE(store.has_value());
+        auto v = store->verifyAudit(verifier);
+        REQUIRE(v.has_value());
+        return *v;
+    };
+    SECTION("the newest entries deleted: the chain alone cannot tell, the checkpoint can")
+    {
+        auto v = verdictAfter(QStringLiteral("DELETE FROM audit WHERE seq >= 3"));
+        CHECK(v.firstBadEntry == 3);
+        CHECK(v.problem.contains(QStringLiteral("removed from the end")));
+    }
+    SECTION("the chain rewritten under the checkpoint")
+    {
+        // Even a consistent rewrite of entry 4 (hash recomputed) no longer matches the checkpoint.
+        auto v = verdictAfter(QStringLiteral("UPDATE audit SET hash = 'ab' || substr(hash, 3) WHERE seq = 4"));
+        CHECK_FALSE(v.problem.isEmpty());
+    }
+    SECTION("a checkpoint forged or edited")
+    {
+        auto v = verdictAfter(QStringLiteral("UPDATE audit_checkpoints SET signature = X'3006020101020101'"));
+        CHECK(v.problem.contains(QStringLiteral("valid signature")));
+        auto moved = verdictAfter(QStringLiteral("UPDATE audit_checkpoints SET seq = 5"));
+        CHECK_FALSE(moved.problem.isEmpty());
+    }
+}
+
+TEST_CASE("Write-ahead: serials are reserved once, unfinished jobs are listed, closed and continued")
+{
+    QTemporaryDir tmp;
+    auto store = RecordStore::open(tmp.filePath(QStringLiteral("s.sqlite")));
+    REQUIRE(store.has_value());
+    auto job = store->beginJob(device(QStringLiteral("W-1")), QStringLiteral("/dev/ttyUSB0"), QStringLiteral("st"),
+        QStringLiteral("eve"), QStringLiteral("LOT-7"));
+    REQUIRE(job.has_value());
+    auto reserved = store->reserveSerials({ { *job, QStringLiteral("EC-P256"), QStringLiteral("5A01") },
+        { *job, QStringLiteral("EC-P256"), QStringLiteral("5A01") } });
+    REQUIRE(reserved.has_value());
+    CHECK(*reserved == QList<bool> { true, false }); // the same serial twice: once only
+
+    // The station stops here: the job is listed, with its reserved serial.
+    auto unfinished = store->unfinishedJobs();
+    REQUIRE(unfinished.has_value());
+    REQUIRE(unfinished->size() == 1);
+    CHECK(unfinished->first().deviceSerial == QLatin1String("W-1"));
+    CHECK(unfinished->first().lot == QLatin1String("LOT-7"));
+    CHECK(unfinished->first().reservedSerial == QLatin1String("5A01"));
+    CHECK(unfinished->first().lastStep == QLatin1String("issue intent"));
+
+    // The device comes back: the old job is closed as interrupted, its serial void for good.
+    auto next = store->beginJob(
+        device(QStringLiteral("W-1")), QStringLiteral("/dev/ttyUSB0"), QStringLiteral("st"), QStringLiteral("eve"));
+    REQUIRE(next.has_value());
+    CHECK(store->unfinishedJobs()->size() == 1);
+    CHECK(store->unfinishedJobs()->first().jobId == *next);
+    auto again = store->reserveSerials({ { *next, QStringLiteral("EC-P256"), QStringLiteral("5A01") } });
+    CHECK(*again == QList<bool> { false });
+    auto steps = store->steps(QStringLiteral("W-1"));
+    REQUIRE(steps.has_value());
+    bool interrupted = false, resumed = false;
+    for (const StepRecord& s : *steps) {
+        interrupted |= s.jobId == *job && s.status == QLatin1String("interrupted");
+        resumed |= s.jobId == *next && s.step == QLatin1String("resume");
+        CHECK(s.station == QLatin1String("st"));
+        CHECK(s.operatorName == QLatin1String("eve"));
+    }
+    CHECK(interrupted);
+    CHECK(resumed);
+
+    // A certificate issued and installed is what the next job continues with.
+    REQUIRE(store
+                ->recordIssued(*next, QStringLiteral("W-1"), "DER", QStringLiteral("5A02"), ossl::sha256Hex("DER"),
+                    QStringLiteral("k"))
+                .has_value());
+    REQUIRE(store->setCertificateState(*next, QStringLiteral("5A02"), QStringLiteral("installed")).has_value());
+    auto pending = store->pendingCertificate(QStringLiteral("W-1"));
+    REQUIRE(pending.has_value());
+    REQUIRE(pending->has_value());
+    CHECK((*pending)->certificate.serialHex == QLatin1String("5A02"));
+    CHECK((*pending)->certificate.state == QLatin1String("installed"));
+    CHECK((*pending)->jobResult.isEmpty());
+
+    // Superseded: nothing pending any more, and a revocation waits for upstream.
+    REQUIRE(store
+                ->setCertificateState(
+                    *next, QStringLiteral("5A02"), QStringLiteral("superseded"), QStringLiteral("reflashed"))
+                .has_value());
+    CHECK_FALSE(store->pendingCertificate(QStringLiteral("W-1"))->has_value());
+    auto outbox = store->outbox();
+    REQUIRE(outbox.has_value());
+    REQUIRE(outbox->size() == 2);
+    CHECK(outbox->at(0).kind == QLatin1String("certificate"));
+    CHECK(outbox->at(1).kind == QLatin1String("revocation"));
+    CHECK(outbox->at(1).subject == QLatin1String("5A02"));
+    CHECK(store->setCertificateState(*next, QStringLiteral("5A02"), QStringLiteral("bogus")).error().code
+        == ErrorCode::Store);
+    CHECK(store->verifyAudit()->problem.isEmpty());
+}
+
+TEST_CASE("Scrapping revokes the device's certificates and closes its unfinished job; lots count their devices")
+{
+    QTemporaryDir tmp;
+    auto store = RecordStore::open(tmp.filePath(QStringLiteral("s.sqlite")));
+    REQUIRE(store.has_value());
+    REQUIRE(store
+                ->createLot(Lot { QStringLiteral("WO-1"), QStringLiteral("idevid"), 2, QStringLiteral("Acme"), {},
+                    QStringLiteral("st"), QStringLiteral("ann") })
+                .has_value());
+    CHECK(store->createLot(Lot { QStringLiteral("WO-1"), QStringLiteral("idevid"), 5, {}, {}, {}, {} }).error().code
+        == ErrorCode::BadInput);
+    auto a = store->beginJob(device(QStringLiteral("S-1")), QStringLiteral("p"), QStringLiteral("st"),
+        QStringLiteral("ann"), QStringLiteral("WO-1"));
+    auto b = store->beginJob(device(QStringLiteral("S-2")), QStringLiteral("p"), QStringLiteral("st"),
+        QStringLiteral("ann"), QStringLiteral("WO-1"));
+    REQUIRE(a.has_value());
+    REQUIRE(b.has_value());
+    REQUIRE(store
+                ->recordIssued(
+                    *a, QStringLiteral("S-1"), "D1", QStringLiteral("51"), ossl::sha256Hex("D1"), QStringLiteral("k1"))
+                .has_value());
+    REQUIRE(store->finishJob(*b, QStringLiteral("S-2"), JobOutcome::Passed, {}).has_value());
+    auto counts = store->lotCounts(QStringLiteral("WO-1"));
+    REQUIRE(counts.has_value());
+    CHECK(*counts
+        == QList<QPair<QString, int>> { { QStringLiteral("in-progress"), 1 }, { QStringLiteral("passed"), 1 } });
+    DeviceQuery inLot;
+    inLot.lot = QStringLiteral("WO-1");
+    CHECK(store->devices(inLot)->size() == 2);
+
+    REQUIRE(store
+                ->scrap(QStringLiteral("S-1"), QStringLiteral("cracked housing"), QStringLiteral("st"),
+                    QStringLiteral("qa"))
+                .has_value());
+    CHECK(store->unfinishedJobs()->isEmpty());
+    CHECK(store->certificates(QStringLiteral("S-1"))->first().state == QLatin1String("revoked"));
+    auto outbox = store->outbox();
+    REQUIRE(outbox->size() == 2);
+    CHECK(outbox->at(1).kind == QLatin1String("revocation"));
+    CHECK(outbox->at(1).detail.contains(QStringLiteral("cracked housing")));
+    CHECK(store->verifyAudit()->problem.isEmpty());
 }
