@@ -302,7 +302,12 @@ Result<std::unique_ptr<Token>> Token::initialize(
         return fail(ErrorCode::Hsm, QStringLiteral("The HSM has no free (uninitialised) token."));
     const std::string so(soPin.data(), static_cast<size_t>(soPin.size()));
     const std::string user(userPin.data(), static_cast<size_t>(userPin.size()));
-    const QByteArray lbl = label.toUtf8();
+    // A token label is a 32-byte field padded with blanks (PKCS#11 2.40, C_InitToken): the
+    // module reads all 32 bytes, whatever the string's length.
+    const QByteArray utf8 = label.toUtf8();
+    if (utf8.size() > 32)
+        return fail(ErrorCode::BadInput, QStringLiteral("A token label is at most 32 bytes: \"%1\".").arg(label));
+    const QByteArray lbl = utf8.leftJustified(32, ' ');
     auto cleanup = [&] {
         OPENSSL_cleanse(const_cast<char*>(so.data()), so.size());
         OPENSSL_cleanse(const_cast<char*>(user.data()), user.size());
