@@ -11,6 +11,8 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QInputDialog>
+#include <QLineEdit>
 #include <QMessageBox>
 #include <QTextStream>
 #include <QTimer>
@@ -32,19 +34,23 @@ int main(int argc, char** argv)
         QStringLiteral("data-dir"), QStringLiteral("Station data directory."), QStringLiteral("DIR"));
     QCommandLineOption port(
         QStringLiteral("port"), QStringLiteral("Serial port of a fixture slot (repeatable)."), QStringLiteral("PATH"));
-    QCommandLineOption op(QStringLiteral("operator"), QStringLiteral("Operator name recorded with every step."),
-        QStringLiteral("NAME"), qEnvironmentVariable("USER", QStringLiteral("operator")));
+    QCommandLineOption op(QStringLiteral("operator"),
+        QStringLiteral("Operator recorded with every step (default: asked at start; offscreen: $USER)."),
+        QStringLiteral("NAME"));
+    QCommandLineOption lot(QStringLiteral("lot"),
+        QStringLiteral("The lot (work order) being made; its profile is used (imprintctl lot create)."),
+        QStringLiteral("LOT"));
     QCommandLineOption exitWhenDone(QStringLiteral("exit-when-done"),
         QStringLiteral("Quit once every slot has passed or failed; print a summary."));
     QCommandLineOption screenshot(QStringLiteral("screenshot"),
         QStringLiteral("Save a picture of the window to FILE when the line is done."), QStringLiteral("FILE"));
     QCommandLineOption profile(QStringLiteral("profile"),
         QStringLiteral("Certificate profile: idevid (built in), NAME in DATA_DIR/profiles, or a file."),
-        QStringLiteral("NAME"), QStringLiteral("idevid"));
+        QStringLiteral("NAME"));
     QCommandLineOption usb(QStringLiteral("usb"),
         QStringLiteral("Give every USB device with these ids a slot as it is plugged in (and those already there)."),
         QStringLiteral("VVVV:PPPP"));
-    p.addOptions({ dataDir, port, op, exitWhenDone, screenshot, profile, usb });
+    p.addOptions({ dataDir, port, op, exitWhenDone, screenshot, profile, usb, lot });
     p.process(app);
 
     QTextStream out(stdout);
@@ -53,20 +59,33 @@ int main(int argc, char** argv)
     // Unlocking is a person's act: a refused PIN is shown with the token's PIN state, and
     // asked again only if the person chooses to try again.
     ui::PinDialog pinDialog;
-    auto ctx = app::openStation(p.value(dataDir), &pinDialog, p.value(profile));
+    auto ctx = app::openStation(p.value(dataDir), &pinDialog, p.value(profile), p.value(lot));
     while (!ctx && ctx.error().code == core::ErrorCode::PinRejected
         && QGuiApplication::platformName() != QLatin1String("offscreen")
         && QMessageBox::warning(
                nullptr, QStringLiteral("Imprint"), ctx.error().message, QMessageBox::Retry | QMessageBox::Close)
             == QMessageBox::Retry)
-        ctx = app::openStation(p.value(dataDir), &pinDialog, p.value(profile));
+        ctx = app::openStation(p.value(dataDir), &pinDialog, p.value(profile), p.value(lot));
     if (!ctx) {
         err << "imprint: " << ctx.error().text() << Qt::endl;
         if (QGuiApplication::platformName() != QLatin1String("offscreen"))
             QMessageBox::critical(nullptr, QStringLiteral("Imprint"), ctx.error().message);
         return 2;
     }
-    core::Station station(p.value(op));
+    // Who works the line: every step carries the name (a badge scan types it here).
+    QString operatorName = p.value(op).trimmed();
+    if (operatorName.isEmpty() && QGuiApplication::platformName() == QLatin1String("offscreen"))
+        operatorName = qEnvironmentVariable("USER", QStringLiteral("operator"));
+    while (operatorName.isEmpty()) {
+        bool ok = false;
+        operatorName = QInputDialog::getText(nullptr, QStringLiteral("Imprint"),
+            QStringLiteral("Operator (scan your badge or type your name):"), QLineEdit::Normal, QString(), &ok)
+                           .trimmed();
+        if (!ok)
+            return 2;
+    }
+    core::Station station(operatorName);
+    station.setAcceptsScannedSerials(true);
     station.setTimeouts(ctx->config.timeouts);
     if (auto r = station.start(ctx->registrarFactory()); !r) {
         err << "imprint: " << r.error().text() << Qt::endl;

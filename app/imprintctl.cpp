@@ -23,6 +23,7 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QSaveFile>
+#include <QSocketNotifier>
 #include <QThread>
 
 #include <QCommandLineParser>
@@ -32,6 +33,8 @@
 #include <QTextStream>
 
 #include <cstdio>
+#include <memory>
+#include <unistd.h>
 
 using namespace imprint;
 
@@ -148,7 +151,11 @@ int cmdProvision(const QStringList& args)
     QCommandLineOption lot(QStringLiteral("lot"),
         QStringLiteral("The lot (work order) being made; its profile is used (imprintctl lot create)."),
         QStringLiteral("LOT"));
+    QCommandLineOption scan(QStringLiteral("scan"),
+        QStringLiteral("Serial labels arrive on standard input, one per line (a barcode scanner): each goes to the "
+                       "first device waiting for its serial. Without it, a device with no serial fails."));
     p.addOption(lot);
+    p.addOption(scan);
     p.process(args);
     const QStringList ports = p.values(port);
     if (ports.isEmpty() && !p.isSet(usb)) {
@@ -187,9 +194,55 @@ int cmdProvision(const QStringList& args)
             err() << "  " << app::unfinishedJobLine(j) << Qt::endl;
     }
 
+    // Scanned labels: queued until a device waits for one; at the end of the input, a
+    // device still waiting is stopped.
+    QStringList scanned;
+    bool scanEnded = false;
+    auto handOut = [&] {
+        while (core::SlotJob* job = station.awaitingSerial()) {
+            if (scanned.isEmpty()) {
+                if (!scanEnded)
+                    return;
+                job->abort(QStringLiteral("No serial label was scanned for it (the input ended)."));
+                continue;
+            }
+            const QString label = scanned.takeFirst();
+            if (auto r = job->assignSerial(label); !r)
+                err() << "imprintctl: " << r.error().message << Qt::endl;
+        }
+    };
+    std::unique_ptr<QSocketNotifier> scanner;
+    if (p.isSet(scan)) {
+        station.setAcceptsScannedSerials(true);
+        scanner = std::make_unique<QSocketNotifier>(STDIN_FILENO, QSocketNotifier::Read);
+        QObject::connect(scanner.get(), &QSocketNotifier::activated, &station, [&] {
+            char buffer[4096];
+            const ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
+            static QByteArray partial;
+            if (n <= 0) {
+                scanner->setEnabled(false);
+                scanEnded = true;
+                if (!partial.trimmed().isEmpty())
+                    scanned << QString::fromUtf8(partial.trimmed());
+            } else {
+                partial.append(buffer, n);
+                qsizetype nl;
+                while ((nl = partial.indexOf('\n')) >= 0) {
+                    const QString label = QString::fromUtf8(partial.left(nl).trimmed());
+                    partial.remove(0, nl + 1);
+                    if (!label.isEmpty())
+                        scanned << label;
+                }
+            }
+            handOut();
+        });
+    }
+
     const bool json = p.isSet(jsonOption);
     int failed = 0;
     QObject::connect(&station, &core::Station::slotChanged, &station, [&](int index) {
+        if (station.slotJobs().at(index)->step() == core::SlotJob::Step::AwaitingSerial)
+            handOut();
         const core::SlotJob* job = station.slotJobs().at(index);
         if (!job->isFinished())
             return;

@@ -79,6 +79,8 @@ QVariant SlotModel::data(const QModelIndex& index, int role) const
         if (passed)
             return QStringLiteral("Certificate %1 installed and verified. Remove the device.")
                 .arg(job->certificate().serialHex.left(16));
+        if (job->step() == SlotJob::Step::AwaitingSerial)
+            return QStringLiteral("The device has no serial yet: scan the label on it.");
         return QString();
     default: return {};
     }

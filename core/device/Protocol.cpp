@@ -139,6 +139,19 @@ Result<Response> decodeResponse(const QByteArray& payload)
     return r;
 }
 
+Result<void> checkSerial(const QString& serial)
+{
+    if (serial.isEmpty() || serial.size() > 64)
+        return fail(ErrorCode::BadInput, QStringLiteral("a device serial has 1 to 64 characters"));
+    for (const QChar c : serial) {
+        if (!(c.isLetterOrNumber() && c.unicode() < 128) && c != u'-' && c != u'_' && c != u'.')
+            return fail(ErrorCode::BadInput,
+                QStringLiteral("a device serial has only A-Z, a-z, 0-9, '-', '_' and '.' (\"%1\")")
+                    .arg(serial.left(64)));
+    }
+    return {};
+}
+
 QCborMap identityToCbor(const DeviceIdentity& identity)
 {
     QCborMap m;
@@ -170,15 +183,14 @@ Result<DeviceIdentity> identityFromCbor(const QCborMap& body)
             return std::unexpected(v.error());
         *target = *v;
     }
-    if (id.serial.isEmpty() || id.serial.size() > 64)
-        return bad(QStringLiteral("the device serial is empty or longer than 64 characters"));
-    for (const QChar c : id.serial) {
-        if (!(c.isLetterOrNumber() && c.unicode() < 128) && c != u'-' && c != u'_' && c != u'.')
-            return bad(QStringLiteral("the device serial has a character other than A-Z, a-z, 0-9, '-', '_', '.'"));
-    }
     static const QStringList states { state::Blank, state::Keyed, state::Certified, state::Locked };
     if (!states.contains(id.state))
         return bad(QStringLiteral("unknown device state \"%1\"").arg(id.state.left(32)));
+    // No serial yet: allowed on a blank device only, which then waits for set-serial.
+    if (!(id.serial.isEmpty() && id.state == state::Blank)) {
+        if (auto ok = checkSerial(id.serial); !ok)
+            return bad(QStringLiteral("the device serial is invalid: ") + ok.error().message);
+    }
     const QCborValue version = body.value(QStringLiteral("protocol"));
     if (!version.isInteger() || !SupportedVersions.contains(static_cast<int>(version.toInteger())))
         return bad(QStringLiteral("the device chose protocol version %1, which the station does not speak")

@@ -27,6 +27,7 @@ inline const QString Lock = QStringLiteral("lock");
 inline const QString InjectBegin = QStringLiteral("inject-begin");
 inline const QString InjectKey = QStringLiteral("inject-key");
 inline const QString Reset = QStringLiteral("reset");
+inline const QString SetSerial = QStringLiteral("set-serial");
 } // namespace op
 
 /// Device states (PROTOCOL.md, "States").
@@ -75,7 +76,11 @@ struct Response {
 [[nodiscard]] Result<Response> decodeResponse(const QByteArray& payload);
 
 [[nodiscard]] QCborMap identityToCbor(const DeviceIdentity& identity);
+/// A device's identity; an empty serial is allowed only on a blank device (not assigned yet,
+/// see set-serial).
 [[nodiscard]] Result<DeviceIdentity> identityFromCbor(const QCborMap& body);
+/// Whether `serial` is a device serial: 1-64 of A-Z a-z 0-9 - _ . (a plain reason if not).
+[[nodiscard]] Result<void> checkSerial(const QString& serial);
 
 /// Reads a byte string field; fails when missing, of another type, or larger than maxSize.
 [[nodiscard]] Result<QByteArray> bytesField(const QCborMap& map, const QString& key, qsizetype maxSize);

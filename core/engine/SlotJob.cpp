@@ -41,6 +41,7 @@ QString SlotJob::stepName(Step step)
     case Step::Waiting: return QStringLiteral("waiting");
     case Step::Connecting: return QStringLiteral("connecting");
     case Step::Identifying: return QStringLiteral("identifying");
+    case Step::AwaitingSerial: return QStringLiteral("waiting for its serial label to be scanned");
     case Step::Keying: return QStringLiteral("generating key");
     case Step::Issuing: return QStringLiteral("checking and issuing");
     case Step::Injecting: return QStringLiteral("installing certificate");
@@ -233,6 +234,54 @@ void SlotJob::retry()
         start();
 }
 
+void SlotJob::abort(const QString& why)
+{
+    if (isFinished())
+        return;
+    if (m_returnPoll)
+        m_returnPoll->stop();
+    m_resuming = false;
+    failNow(Error { ErrorCode::Cancelled,
+        why.isEmpty() ? QStringLiteral("Stopped by %1 while %2.").arg(m_station->operatorName(), stepName(m_step))
+                      : why,
+        {}, QStringLiteral("aborted") });
+}
+
+void SlotJob::awaitSerial()
+{
+    if (!m_station->acceptsScannedSerials())
+        return failWith(Error { ErrorCode::DeviceRefused,
+            QStringLiteral("The device on %1 has no serial yet; scan its label (imprint window: Assign serial; "
+                           "imprintctl provision --scan).")
+                .arg(m_port),
+            {}, QStringLiteral("serial-unassigned") });
+    setStep(Step::AwaitingSerial);
+}
+
+Result<void> SlotJob::assignSerial(const QString& serial)
+{
+    if (m_step != Step::AwaitingSerial)
+        return fail(ErrorCode::BadInput,
+            m_device.serial.isEmpty()
+                ? QStringLiteral("Slot %1 is not waiting for a serial.").arg(m_index + 1)
+                : QStringLiteral("The device on slot %1 already has serial %2.").arg(m_index + 1).arg(m_device.serial));
+    if (auto ok = protocol::checkSerial(serial); !ok)
+        return fail(ErrorCode::BadInput,
+            QStringLiteral("\"%1\" is not a serial: %2.").arg(serial.left(64), ok.error().message));
+    QCborMap args;
+    args.insert(QStringLiteral("serial"), serial);
+    setStep(Step::Identifying);
+    m_link->call(
+        protocol::op::SetSerial, args, m_timeouts.exchangeMs,
+        [this](Result<QCborMap> reply) {
+            if (!reply)
+                return failWith(reply.error());
+            identify(); // from the start, now with its serial
+        },
+        m_timeouts.attempts);
+    return {};
+}
+
 void SlotJob::failWith(const Error& error)
 {
     if (isFinished())
@@ -272,6 +321,8 @@ void SlotJob::identify()
 {
     callIdentify([this](DeviceIdentity identity) {
         m_device = std::move(identity);
+        if (m_device.serial.isEmpty())
+            return awaitSerial();
         const DeviceIdentity device = m_device;
         const QString port = m_port;
         const QString op = m_station->operatorName();

@@ -30,6 +30,7 @@ public:
         Waiting,
         Connecting,
         Identifying,
+        AwaitingSerial,
         Keying,
         Issuing,
         Injecting,
@@ -52,6 +53,12 @@ public:
     void start();
     /// Operator action: run the whole pipeline again on this slot.
     void retry();
+    /// Operator action: stop the slot now. Whatever was issued stays on record and is
+    /// continued when the device is next on a slot.
+    void abort(const QString& why = {});
+    /// Operator action: the serial scanned from the device's label, for a device that has
+    /// none yet (step AwaitingSerial). Refused, with a plain reason, otherwise.
+    [[nodiscard]] Result<void> assignSerial(const QString& serial);
 
     int index() const { return m_index; }
     const QString& port() const { return m_port; }
@@ -87,6 +94,8 @@ private:
     void rekey();
     void supersede(const QString& why);
     void identify();
+    /// The device has no serial: wait for the operator's scan, or fail when no one scans.
+    void awaitSerial();
     /// identify, offering the station's protocol versions; `then` gets the parsed identity.
     void callIdentify(std::function<void(DeviceIdentity)> then);
     void generateKey();

@@ -159,6 +159,32 @@ SlotJob* Station::addSlot(const QString& port)
     return job;
 }
 
+SlotJob* Station::awaitingSerial() const
+{
+    for (SlotJob* job : m_slots) {
+        if (job->step() == SlotJob::Step::AwaitingSerial)
+            return job;
+    }
+    return nullptr;
+}
+
+void Station::setOperator(const QString& name)
+{
+    if (name.isEmpty() || name == m_operator)
+        return;
+    const QString previous = std::exchange(m_operator, name);
+    submit<Result<void>>(
+        this,
+        [=](Registrar& r) {
+            return r.audit(QStringLiteral("login"), name, QStringLiteral("takes over from %1").arg(previous), name);
+        },
+        [](Result<void> r) {
+            if (!r)
+                qWarning("imprint: the operator change could not be audited: %s", qPrintable(r.error().text()));
+        });
+    emit operatorChanged(name);
+}
+
 bool Station::allFinished() const
 {
     for (const SlotJob* job : m_slots) {

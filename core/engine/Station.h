@@ -42,6 +42,15 @@ public:
     [[nodiscard]] Result<void> watchUsb(quint16 vendorId, quint16 productId);
 
     const QList<SlotJob*>& slotJobs() const { return m_slots; }
+    /// The first slot waiting for a scanned serial, or nullptr.
+    [[nodiscard]] SlotJob* awaitingSerial() const;
+    /// Whether someone scans serial labels here (the window, provision --scan): a device
+    /// with no serial then waits for one instead of failing.
+    void setAcceptsScannedSerials(bool yes) { m_scanner = yes; }
+    bool acceptsScannedSerials() const { return m_scanner; }
+    /// A new operator takes over (shift change): recorded in the audit log; jobs started
+    /// from now on carry the name.
+    void setOperator(const QString& name);
     /// Jobs an earlier run left unfinished (read at start): each device is resumed when it
     /// comes back, and stays flagged in-progress until then.
     const QList<UnfinishedJob>& interruptedJobs() const { return m_interrupted; }
@@ -73,6 +82,7 @@ public:
 
 signals:
     void slotChanged(int index);
+    void operatorChanged(const QString& name);
     void slotAdded(int index);
     void finished();
 
@@ -84,6 +94,7 @@ private:
     std::unique_ptr<Registrar> m_registrar;
     QList<SlotJob*> m_slots;
     QList<UnfinishedJob> m_interrupted;
+    bool m_scanner = false;
 
     struct QueuedIssue {
         QPointer<QObject> guard;

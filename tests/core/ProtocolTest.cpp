@@ -82,6 +82,7 @@ TEST_CASE("Identity is validated")
     bad.insert(QStringLiteral("serial"), QStringLiteral("SN/../../etc"));
     CHECK_FALSE(protocol::identityFromCbor(bad).has_value());
     bad.insert(QStringLiteral("serial"), QString());
+    bad.insert(QStringLiteral("state"), QStringLiteral("keyed")); // no serial: only while blank (set-serial)
     CHECK_FALSE(protocol::identityFromCbor(bad).has_value());
     bad.insert(QStringLiteral("serial"), 12);
     CHECK_FALSE(protocol::identityFromCbor(bad).has_value());
@@ -243,4 +244,21 @@ TEST_CASE("The first worked example in PROTOCOL.md is what the station sends")
         protocol::Request { protocol::op::Identify, 1, { { QStringLiteral("versions"), QCborArray { 2 } } } }));
     REQUIRE_FALSE(documentedFrames().isEmpty());
     CHECK(wire.toHex() == documentedFrames().first().toHex());
+}
+
+TEST_CASE("An identity with no serial is accepted only from a blank device; set-serial is checked like a serial")
+{
+    DeviceIdentity id;
+    id.serial = QString();
+    id.model = QStringLiteral("M");
+    id.firmware = QStringLiteral("1");
+    id.state = protocol::state::Blank;
+    id.keyTypes = { QStringLiteral("p256") };
+    id.canGenerateKey = true;
+    CHECK(protocol::identityFromCbor(protocol::identityToCbor(id)).has_value());
+    id.state = protocol::state::Keyed;
+    CHECK_FALSE(protocol::identityFromCbor(protocol::identityToCbor(id)).has_value());
+    CHECK(protocol::checkSerial(QStringLiteral("SN-1.a_b")).has_value());
+    CHECK_FALSE(protocol::checkSerial(QStringLiteral("SN 1")).has_value());
+    CHECK_FALSE(protocol::checkSerial(QString(65, u'A')).has_value());
 }

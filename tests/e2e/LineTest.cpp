@@ -7,6 +7,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QSet>
 #include <QSqlDatabase>
 #include <QSqlQuery>
 #include <QTemporaryDir>
@@ -197,4 +198,34 @@ TEST_CASE("A device that comes back reflashed gets a new certificate; the old on
         revocation |= row.toObject()[QStringLiteral("kind")].toString() == QLatin1String("revocation")
             && row.toObject()[QStringLiteral("subject")].toString() == firstCert;
     CHECK(revocation);
+}
+
+TEST_CASE("Devices with no serial take the labels scanned on standard input, in the order they wait")
+{
+    QTemporaryDir tmp;
+    const QString dataDir = tmp.filePath(QStringLiteral("station"));
+    test::initQuickStation(dataDir);
+    const QStringList dd { QStringLiteral("--data-dir"), dataDir };
+    test::DevSim sim({ QStringLiteral("--count"), QStringLiteral("2"), QStringLiteral("--unassigned"),
+        QStringLiteral("--serial-prefix"), QStringLiteral("NOSN"), QStringLiteral("--link-dir"), tmp.path() });
+    // Without a scanner, a device with no serial fails and says what to do.
+    auto without
+        = test::run(Ctl, QStringList { QStringLiteral("provision"), QStringLiteral("--json") } + dd + sim.portArgs());
+    CHECK(without.exitCode == 1);
+    for (const QJsonObject& r : test::jsonLines(without.out))
+        CHECK(r[QStringLiteral("code")].toString() == QLatin1String("serial-unassigned"));
+    // A label that is no serial is refused; the next one is used.
+    auto with = test::run(Ctl,
+        QStringList { QStringLiteral("provision"), QStringLiteral("--scan"), QStringLiteral("--json") } + dd
+            + sim.portArgs(),
+        "SCANNED-1\nnot a serial!\nSCANNED-2\n");
+    INFO(with.err.toStdString());
+    CHECK(with.exitCode == 0);
+    CHECK(with.err.contains("is not a serial"));
+    QSet<QString> serials;
+    for (const QJsonObject& r : test::jsonLines(with.out)) {
+        CHECK(r[QStringLiteral("status")].toString() == QLatin1String("passed"));
+        serials.insert(r[QStringLiteral("serial")].toString());
+    }
+    CHECK(serials == QSet<QString> { QStringLiteral("SCANNED-1"), QStringLiteral("SCANNED-2") });
 }
