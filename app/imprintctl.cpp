@@ -154,8 +154,11 @@ int cmdProvision(const QStringList& args)
     QCommandLineOption scan(QStringLiteral("scan"),
         QStringLiteral("Serial labels arrive on standard input, one per line (a barcode scanner): each goes to the "
                        "first device waiting for its serial. Without it, a device with no serial fails."));
+    QCommandLineOption progress(QStringLiteral("progress"),
+        QStringLiteral("Print every slot's step as it changes, one JSON object per line on standard error."));
     p.addOption(lot);
     p.addOption(scan);
+    p.addOption(progress);
     p.process(args);
     const QStringList ports = p.values(port);
     if (ports.isEmpty() && !p.isSet(usb)) {
@@ -244,8 +247,18 @@ int cmdProvision(const QStringList& args)
         if (station.slotJobs().at(index)->step() == core::SlotJob::Step::AwaitingSerial)
             handOut();
         const core::SlotJob* job = station.slotJobs().at(index);
-        if (!job->isFinished())
+        if (!job->isFinished()) {
+            // Every slot's state as it changes, on stderr (stdout keeps one result per device).
+            if (p.isSet(progress))
+                err() << QJsonDocument(
+                    QJsonObject { { QStringLiteral("slot"), job->index() + 1 }, { QStringLiteral("port"), job->port() },
+                        { QStringLiteral("serial"), job->device().serial },
+                        { QStringLiteral("step"), core::SlotJob::stepName(job->step()) },
+                        { QStringLiteral("elapsed_ms"), job->elapsedMs() } })
+                             .toJson(QJsonDocument::Compact)
+                      << Qt::endl;
             return;
+        }
         if (job->step() != core::SlotJob::Step::Passed)
             ++failed;
         if (json)
