@@ -2,6 +2,7 @@
 
 #include <QLoggingCategory>
 #include <QMetaObject>
+#include <QThreadPool>
 
 #include <libusb.h>
 
@@ -259,36 +260,42 @@ void LIBUSB_CALL onOut(libusb_transfer* transfer)
 
 } // namespace
 
-UsbTransport::UsbTransport(UsbAddress address, QObject* parent)
-    : DeviceTransport(parent)
-    , m_address(std::move(address))
-{
-}
+/// Whether the transport still exists, for an open finishing on another thread.
+struct UsbTransport::Gate {
+    std::mutex mutex;
+    UsbTransport* target = nullptr;
+};
 
-UsbTransport::~UsbTransport()
-{
-    close();
-}
+namespace {
 
-void UsbTransport::open()
+/// A device opened and claimed that no transport has taken yet: released when dropped.
+struct OpenedDevice {
+    std::shared_ptr<UsbTransport::Link> link;
+    ~OpenedDevice()
+    {
+        if (!link)
+            return;
+        std::lock_guard lock(link->mutex);
+        link->closing = true;
+        link->releaseIfIdle();
+    }
+};
+
+/// Finds the device, opens it, reads its serial if asked to match one, and claims its
+/// vendor interface: every call that may block (libusb's control timeout is 1 s).
+Result<std::shared_ptr<UsbTransport::Link>> connectDevice(const UsbAddress& address)
 {
-    auto fail = [this](Error e) {
-        QMetaObject::invokeMethod(
-            this, [this, e] { emit failed(e); }, Qt::QueuedConnection);
-    };
     auto ctx = UsbEvents::context();
     if (!ctx)
-        return fail(ctx.error());
-    close();
-
+        return std::unexpected(ctx.error());
     libusb_device** list = nullptr;
     const ssize_t count = libusb_get_device_list(*ctx, &list);
     libusb_device_handle* handle = nullptr;
     QString problem;
     for (ssize_t i = 0; i < count && !handle; ++i) {
         libusb_device_descriptor desc {};
-        if (libusb_get_device_descriptor(list[i], &desc) != 0 || desc.idVendor != m_address.vendorId
-            || desc.idProduct != m_address.productId)
+        if (libusb_get_device_descriptor(list[i], &desc) != 0 || desc.idVendor != address.vendorId
+            || desc.idProduct != address.productId)
             continue;
         libusb_device_handle* h = nullptr;
         if (const int rc = libusb_open(list[i], &h); rc != 0) {
@@ -298,12 +305,12 @@ void UsbTransport::open()
                 : usbErrorName(rc);
             continue;
         }
-        if (!m_address.serial.isEmpty()) {
+        if (!address.serial.isEmpty()) {
             unsigned char serial[256] = {};
             const int n = desc.iSerialNumber == 0
                 ? 0
                 : libusb_get_string_descriptor_ascii(h, desc.iSerialNumber, serial, sizeof serial);
-            if (n <= 0 || QString::fromLatin1(reinterpret_cast<const char*>(serial), n) != m_address.serial) {
+            if (n <= 0 || QString::fromLatin1(reinterpret_cast<const char*>(serial), n) != address.serial) {
                 libusb_close(h);
                 continue;
             }
@@ -312,14 +319,14 @@ void UsbTransport::open()
     }
     libusb_free_device_list(list, 1);
     if (!handle)
-        return fail(Error { ErrorCode::Disconnected,
+        return std::unexpected(Error { ErrorCode::Disconnected,
             problem.isEmpty()
-                ? QStringLiteral("No USB device %1 is connected.").arg(m_address.toString())
-                : QStringLiteral("The USB device %1 cannot be used: %2.").arg(m_address.toString(), problem),
+                ? QStringLiteral("No USB device %1 is connected.").arg(address.toString())
+                : QStringLiteral("The USB device %1 cannot be used: %2.").arg(address.toString(), problem),
             {}, {} });
 
     // The vendor interface (class 0xFF) with a bulk IN and a bulk OUT endpoint.
-    auto link = std::make_shared<Link>();
+    auto link = std::make_shared<UsbTransport::Link>();
     link->handle = handle;
     libusb_config_descriptor* config = nullptr;
     if (libusb_get_active_config_descriptor(libusb_get_device(handle), &config) == 0) {
@@ -347,33 +354,83 @@ void UsbTransport::open()
     }
     if (link->interfaceNumber < 0) {
         libusb_close(handle);
-        return fail(Error { ErrorCode::Protocol,
+        return std::unexpected(Error { ErrorCode::Protocol,
             QStringLiteral("The USB device %1 has no vendor interface with a bulk IN and a bulk OUT endpoint.")
-                .arg(m_address.toString()),
+                .arg(address.toString()),
             {}, {} });
     }
     if (const int rc = libusb_claim_interface(handle, link->interfaceNumber); rc != 0) {
         libusb_close(handle);
-        return fail(Error { ErrorCode::Io,
-            QStringLiteral("The USB device %1 is in use by another program.").arg(m_address.toString()),
+        return std::unexpected(Error { ErrorCode::Io,
+            QStringLiteral("The USB device %1 is in use by another program.").arg(address.toString()),
             QStringLiteral("libusb_claim_interface returned %1").arg(usbErrorName(rc)), {} });
     }
 
-    link->receiver = this;
-    link->self = link;
-    link->in = libusb_alloc_transfer(0);
-    link->inBuffer = QByteArray(InBufferSize, Qt::Uninitialized);
-    m_link = link;
+    return link;
+}
+
+} // namespace
+
+UsbTransport::UsbTransport(UsbAddress address, QObject* parent)
+    : DeviceTransport(parent)
+    , m_address(std::move(address))
+    , m_gate(std::make_shared<Gate>())
+{
+    m_gate->target = this;
+}
+
+UsbTransport::~UsbTransport()
+{
     {
-        std::lock_guard lock(link->mutex);
-        submitIn(*link);
+        std::lock_guard lock(m_gate->mutex);
+        m_gate->target = nullptr;
     }
-    QMetaObject::invokeMethod(
-        this, [this] { emit opened(); }, Qt::QueuedConnection);
+    close();
+}
+
+void UsbTransport::open()
+{
+    close();
+    const quint64 generation = ++m_generation;
+    // Opening may block (libusb_open, the serial string descriptor, claiming): it runs on a
+    // pool thread, so no slot and no window waits for it.
+    QThreadPool::globalInstance()->start([gate = m_gate, address = m_address, generation] {
+        auto connected = connectDevice(address);
+        auto device = std::make_shared<OpenedDevice>();
+        Error error { ErrorCode::Io, {}, {}, {} };
+        if (connected)
+            device->link = *connected;
+        else
+            error = connected.error();
+        std::lock_guard lock(gate->mutex);
+        if (!gate->target)
+            return; // the transport is gone; the device is released with `device`
+        QMetaObject::invokeMethod(
+            gate->target,
+            [target = gate->target, device, error, generation] {
+                if (generation != target->m_generation)
+                    return; // closed or reopened meanwhile
+                if (!device->link)
+                    return emit target->failed(error);
+                std::shared_ptr<Link> link = std::exchange(device->link, nullptr);
+                link->receiver = target;
+                link->self = link;
+                link->in = libusb_alloc_transfer(0);
+                link->inBuffer = QByteArray(InBufferSize, Qt::Uninitialized);
+                target->m_link = link;
+                {
+                    std::lock_guard linkLock(link->mutex);
+                    submitIn(*link);
+                }
+                emit target->opened();
+            },
+            Qt::QueuedConnection);
+    });
 }
 
 void UsbTransport::close()
 {
+    ++m_generation; // an open still under way is dropped
     if (!m_link)
         return;
     std::shared_ptr<Link> link = std::move(m_link);
