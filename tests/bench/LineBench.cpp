@@ -10,6 +10,8 @@
 #include "engine/SlotJob.h"
 #include "engine/Station.h"
 
+#include "Percentile.h"
+
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QDir>
@@ -26,6 +28,7 @@
 #include <unistd.h>
 
 using namespace imprint;
+using bench::percentile;
 
 namespace {
 
@@ -35,16 +38,6 @@ double cpuSeconds()
     getrusage(RUSAGE_SELF, &u);
     return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec)
         + static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-double percentile(std::vector<double> v, double p)
-{
-    if (v.empty())
-        return 0;
-    std::sort(v.begin(), v.end());
-    const auto i = static_cast<size_t>(
-        std::min<double>(static_cast<double>(v.size()) - 1, std::ceil(p / 100.0 * static_cast<double>(v.size())) - 1));
-    return v[i];
 }
 
 } // namespace

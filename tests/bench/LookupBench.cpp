@@ -8,6 +8,8 @@
 #include "pki/OpenSsl.h"
 #include "store/RecordStore.h"
 
+#include "Percentile.h"
+
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QElapsedTimer>
@@ -19,18 +21,9 @@
 #include <algorithm>
 
 using namespace imprint;
+using bench::percentile;
 
 namespace {
-
-double percentile(std::vector<double> v, double p)
-{
-    if (v.empty())
-        return 0;
-    std::sort(v.begin(), v.end());
-    const auto i = static_cast<size_t>(
-        std::min<double>(static_cast<double>(v.size()) - 1, std::ceil(p / 100.0 * static_cast<double>(v.size())) - 1));
-    return v[i];
-}
 
 QString serialOf(int i)
 {

@@ -1,4 +1,5 @@
 #include "store/RecordStore.h"
+#include "TestSupport.h"
 #include "engine/Registrar.h"
 #include "pki/EvpSigner.h"
 #include "pki/OpenSsl.h"
@@ -260,25 +261,7 @@ TEST_CASE("Devices are listed by status and time a page at a time, counted per s
     CHECK(missing.error().code == ErrorCode::NotFound);
 }
 
-namespace {
-
-/// Runs one SQL statement on the file behind the store's back, as a tamperer would.
-void tamper(const QString& path, const QString& sql)
-{
-    {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("tamper"));
-        db.setDatabaseName(path);
-        REQUIRE(db.open());
-        QSqlQuery q(db);
-        for (const QString& statement : sql.split(u';', Qt::SkipEmptyParts)) {
-            INFO(statement.toStdString());
-            REQUIRE(q.exec(statement));
-        }
-    }
-    QSqlDatabase::removeDatabase(QStringLiteral("tamper"));
-}
-
-} // namespace
+using imprint::test::tamper;
 
 TEST_CASE("The audit log shows tampering with itself or with the certificates, and names the place")
 {

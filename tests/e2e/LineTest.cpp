@@ -8,8 +8,6 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QSet>
-#include <QSqlDatabase>
-#include <QSqlQuery>
 #include <QTemporaryDir>
 
 #include <catch2/catch.hpp>
@@ -26,18 +24,6 @@ QJsonDocument ctlJson(const QStringList& args, int expectedExit = 0)
     INFO(args.join(u' ').toStdString() << "\n" << r.out.toStdString() << r.err.toStdString());
     REQUIRE(r.exitCode == expectedExit);
     return QJsonDocument::fromJson(r.out);
-}
-
-void runSql(const QString& path, const QString& sql)
-{
-    {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("line-tamper"));
-        db.setDatabaseName(path);
-        REQUIRE(db.open());
-        QSqlQuery q(db);
-        REQUIRE(q.exec(sql));
-    }
-    QSqlDatabase::removeDatabase(QStringLiteral("line-tamper"));
 }
 
 } // namespace
@@ -101,7 +87,7 @@ TEST_CASE("32 devices on 32 ptys at once all pass, counted in their lot, under a
 
     // Cutting the newest entries off leaves a chain that is whole on its own; the checkpoint
     // tells.
-    runSql(dataDir + QStringLiteral("/imprint.sqlite"),
+    test::tamper(dataDir + QStringLiteral("/imprint.sqlite"),
         QStringLiteral("DELETE FROM audit WHERE seq > (SELECT MAX(seq) - 5 FROM audit)"));
     const QJsonObject cut = ctlJson(QStringList { QStringLiteral("audit"), QStringLiteral("verify") } + dd, 1).object();
     CHECK_FALSE(cut[QStringLiteral("intact")].toBool());

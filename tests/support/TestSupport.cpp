@@ -7,6 +7,8 @@
 #include <QFile>
 #include <QJsonDocument>
 #include <QSettings>
+#include <QSqlDatabase>
+#include <QSqlQuery>
 
 #include <catch2/catch.hpp>
 
@@ -33,6 +35,21 @@ DemoStation::DemoStation()
     auto r = hsm::initDemoStation(m_dir, options);
     INFO((r ? QString() : r.error().text()).toStdString());
     REQUIRE(r.has_value());
+}
+
+void tamper(const QString& databasePath, const QString& sql)
+{
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("tamper"));
+        db.setDatabaseName(databasePath);
+        REQUIRE(db.open());
+        QSqlQuery q(db);
+        for (const QString& statement : sql.split(u';', Qt::SkipEmptyParts)) {
+            INFO(statement.toStdString());
+            REQUIRE(q.exec(statement));
+        }
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("tamper"));
 }
 
 void initQuickStation(const QString& dataDir)

@@ -51,6 +51,10 @@ private:
 /// for a loaded 2-core CI machine (a passing device must never time out).
 void initQuickStation(const QString& dataDir);
 
+/// Runs SQL statements (separated by ';') on a database file behind the station's back, as
+/// a tamperer would.
+void tamper(const QString& databasePath, const QString& sql);
+
 struct ProcessResult {
     int exitCode = -1;
     QByteArray out;
