@@ -119,7 +119,9 @@ Result<void> initDemoStation(const core::DataDir& dir, const InitOptions& option
         { QStringLiteral("CN"), QStringLiteral("Imprint Demo Root CA") } });
     if (!rootName)
         return std::unexpected(rootName.error());
-    const QDateTime now = QDateTime::currentDateTimeUtc();
+    // Valid from an hour ago: time() (which certificate checks use) reads a coarse clock that
+    // can lag this one, and a root valid "from now" could be refused as not yet valid.
+    const QDateTime now = QDateTime::currentDateTimeUtc().addSecs(-3600);
 
     core::CertificateBuilder rootBuilder;
     rootBuilder.subject(rootName->get())
