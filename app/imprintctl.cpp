@@ -200,6 +200,7 @@ int cmdProvision(const QStringList& args)
     // Scanned labels: queued until a device waits for one; at the end of the input, a
     // device still waiting is stopped.
     QStringList scanned;
+    QByteArray partialLine;
     bool scanEnded = false;
     auto handOut = [&] {
         while (core::SlotJob* job = station.awaitingSerial()) {
@@ -221,18 +222,17 @@ int cmdProvision(const QStringList& args)
         QObject::connect(scanner.get(), &QSocketNotifier::activated, &station, [&] {
             char buffer[4096];
             const ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
-            static QByteArray partial;
             if (n <= 0) {
                 scanner->setEnabled(false);
                 scanEnded = true;
-                if (!partial.trimmed().isEmpty())
-                    scanned << QString::fromUtf8(partial.trimmed());
+                if (!partialLine.trimmed().isEmpty())
+                    scanned << QString::fromUtf8(partialLine.trimmed());
             } else {
-                partial.append(buffer, n);
+                partialLine.append(buffer, n);
                 qsizetype nl;
-                while ((nl = partial.indexOf('\n')) >= 0) {
-                    const QString label = QString::fromUtf8(partial.left(nl).trimmed());
-                    partial.remove(0, nl + 1);
+                while ((nl = partialLine.indexOf('\n')) >= 0) {
+                    const QString label = QString::fromUtf8(partialLine.left(nl).trimmed());
+                    partialLine.remove(0, nl + 1);
                     if (!label.isEmpty())
                         scanned << label;
                 }
