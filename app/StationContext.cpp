@@ -4,6 +4,8 @@
 #include "pki/OpenSsl.h"
 #include "store/RecordStore.h"
 
+#include <QFile>
+
 namespace imprint::app {
 
 using namespace imprint::core;
@@ -18,14 +20,39 @@ QString StationContext::caSubject() const
     return ossl::nameToString(X509_get_subject_name(cert->get()));
 }
 
+namespace {
+
+/// What the station runs with, as a line for the audit log: the settings file, the CA chain
+/// and the profile. A change between two starts (an edit by hand included) is audited.
+QString settingsFingerprint(const DataDir& dir, const QString& profile)
+{
+    auto hashOf = [](const QString& path) {
+        QFile f(path);
+        return f.open(QIODevice::ReadOnly) ? ossl::sha256Hex(f.readAll()) : QStringLiteral("(missing)");
+    };
+    return QStringLiteral("station.ini sha256 %1, ca/chain.pem sha256 %2, profile %3")
+        .arg(hashOf(dir.configFile()), hashOf(dir.chainFile()), profile);
+}
+
+} // namespace
+
 Station::RegistrarFactory StationContext::registrarFactory() const
 {
     return [signer = caSigner, chain = chain, db = dir.database(), name = config.stationName, profile = profile,
-               sealing = AuditSealing { auditSigner, config.auditCheckpointEvery },
-               lot = lot]() -> Result<std::unique_ptr<Registrar>> {
+               sealing = AuditSealing { auditSigner, config.auditCheckpointEvery }, lot = lot,
+               settings = settingsFingerprint(dir, profile.name)]() -> Result<std::unique_ptr<Registrar>> {
         auto store = RecordStore::open(db);
         if (!store)
             return std::unexpected(store.error());
+        auto last = store->lastAudit(QStringLiteral("setting"), QStringLiteral("station-settings"));
+        if (!last)
+            return std::unexpected(last.error());
+        if (!*last || (*last)->detail != settings) {
+            if (auto r = store->audit(QStringLiteral("setting"), QStringLiteral("station-settings"), settings, name,
+                    QStringLiteral("station"));
+                !r)
+                return std::unexpected(r.error());
+        }
         auto ca = IssuingCa::create(signer, chain);
         if (!ca)
             return std::unexpected(ca.error());

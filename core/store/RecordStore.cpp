@@ -975,6 +975,21 @@ Result<void> RecordStore::audit(const QString& kind, const QString& subject, con
     return {};
 }
 
+Result<std::optional<AuditEntry>> RecordStore::lastAudit(const QString& kind, const QString& subject) const
+{
+    QSqlQuery q(QSqlDatabase::database(m_connection));
+    if (!exec(q,
+            QStringLiteral("SELECT seq, at, station, operator, kind, subject, detail FROM audit WHERE subject = ? AND "
+                           "kind = ? ORDER BY seq DESC LIMIT 1"),
+            { subject, kind }))
+        return storeFail(QStringLiteral("read the audit log"), q.lastError());
+    if (!q.next())
+        return std::optional<AuditEntry> {};
+    return std::optional<AuditEntry> { AuditEntry { q.value(0).toLongLong(), q.value(1).toString(),
+        q.value(2).toString(), q.value(3).toString(), q.value(4).toString(), q.value(5).toString(),
+        q.value(6).toString() } };
+}
+
 Result<AuditCheckpoint> RecordStore::auditHead() const
 {
     QSqlQuery q(QSqlDatabase::database(m_connection));

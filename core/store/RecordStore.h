@@ -222,6 +222,8 @@ public:
     /// An audit entry of its own (login, setting change, export, ...).
     [[nodiscard]] Result<void> audit(const QString& kind, const QString& subject, const QString& detail,
         const QString& station, const QString& operatorName);
+    /// The newest entry of this kind about this subject, if any (indexed by subject).
+    [[nodiscard]] Result<std::optional<AuditEntry>> lastAudit(const QString& kind, const QString& subject) const;
     /// The newest entry's number and hash (seq 0 when the log is empty).
     [[nodiscard]] Result<AuditCheckpoint> auditHead() const;
     /// The entry the newest checkpoint vouches for (0: none yet).

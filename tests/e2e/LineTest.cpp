@@ -8,6 +8,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QSet>
+#include <QSettings>
 #include <QTemporaryDir>
 
 #include <catch2/catch.hpp>
@@ -214,4 +215,35 @@ TEST_CASE("Devices with no serial take the labels scanned on standard input, in 
         serials.insert(r[QStringLiteral("serial")].toString());
     }
     CHECK(serials == QSet<QString> { QStringLiteral("SCANNED-1"), QStringLiteral("SCANNED-2") });
+}
+
+TEST_CASE("A change to the station's settings between two starts is in the audit log, once")
+{
+    QTemporaryDir tmp;
+    const QString dataDir = tmp.filePath(QStringLiteral("station"));
+    test::initQuickStation(dataDir);
+    const QStringList dd { QStringLiteral("--data-dir"), dataDir };
+    auto settingEntries = [&] {
+        int n = 0;
+        for (const auto& e : ctlJson(QStringList { QStringLiteral("audit"), QStringLiteral("show"),
+                                         QStringLiteral("--limit"), QStringLiteral("1000") }
+                 + dd)
+                                 .array())
+            n += e.toObject()[QStringLiteral("subject")].toString() == QLatin1String("station-settings");
+        return n;
+    };
+    auto start = [&] {
+        test::DevSim sim({ QStringLiteral("--count"), QStringLiteral("1"), QStringLiteral("--link-dir"), tmp.path() });
+        REQUIRE(test::run(Ctl, QStringList { QStringLiteral("provision") } + dd + sim.portArgs()).exitCode == 0);
+    };
+    start();
+    CHECK(settingEntries() == 1);
+    start();
+    CHECK(settingEntries() == 1); // nothing changed
+    {
+        QSettings s(dataDir + QStringLiteral("/station.ini"), QSettings::IniFormat);
+        s.setValue(QStringLiteral("timeouts/attempts"), 3); // an edit by hand
+    }
+    start();
+    CHECK(settingEntries() == 2);
 }
