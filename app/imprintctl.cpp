@@ -32,6 +32,7 @@
 #include <QJsonDocument>
 #include <QTextStream>
 
+#include <cerrno>
 #include <cstdio>
 #include <memory>
 #include <unistd.h>
@@ -222,6 +223,8 @@ int cmdProvision(const QStringList& args)
         QObject::connect(scanner.get(), &QSocketNotifier::activated, &station, [&] {
             char buffer[4096];
             const ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
+            if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                return; // not the end: read again when told
             if (n <= 0) {
                 scanner->setEnabled(false);
                 scanEnded = true;
@@ -244,8 +247,9 @@ int cmdProvision(const QStringList& args)
     const bool json = p.isSet(jsonOption);
     int failed = 0;
     QObject::connect(&station, &core::Station::slotChanged, &station, [&](int index) {
+        // Later, not from inside this change: handing out may stop a slot, which reports again.
         if (station.slotJobs().at(index)->step() == core::SlotJob::Step::AwaitingSerial)
-            handOut();
+            QMetaObject::invokeMethod(&station, handOut, Qt::QueuedConnection);
         const core::SlotJob* job = station.slotJobs().at(index);
         if (!job->isFinished()) {
             // Every slot's state as it changes, on stderr (stdout keeps one result per device).
@@ -936,7 +940,9 @@ int cmdAudit(QStringList args)
         QString keyProblem;
         if (auto spki = hsm::readAuditPublicKey(config); !spki) {
             keyProblem = spki.error().message;
-        } else if (auto key = core::ossl::publicKeyFromDer(*spki); key) {
+        } else if (auto key = core::ossl::publicKeyFromDer(*spki); !key) {
+            keyProblem = key.error().message;
+        } else {
             verifier
                 = [key = std::make_shared<core::ossl::PKey>(std::move(*key))](const QByteArray& message,
                       const QByteArray& signature) { return core::ossl::verifySha256(key->get(), message, signature); };

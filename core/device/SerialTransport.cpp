@@ -1,5 +1,8 @@
 #include "device/SerialTransport.h"
 
+#include <QDateTime>
+#include <QFile>
+#include <QFileInfo>
 #include <QTimer>
 
 namespace imprint::core {
@@ -76,8 +79,36 @@ Result<SerialPortSpec> SerialPortSpec::parse(const QString& text)
     return spec;
 }
 
+namespace {
+
+/// QSerialPort locks a port with a UUCP-style lock file (LCK..NAME in the first writable lock
+/// directory), which holds the owner's pid. A station killed while writing one leaves it
+/// empty, and Qt then refuses the port for 30 s ("Permission error while locking the
+/// device"). An empty lock file older than a second has no owner at work: it is removed.
+void removeAbandonedLock(const QString& systemLocation)
+{
+    QString name = systemLocation;
+    if (name.startsWith(QLatin1String("/dev/")))
+        name = name.mid(5);
+    name.replace(u'/', u'_');
+    for (const char* dir : { "/var/lock", "/etc/locks", "/var/spool/locks", "/var/spool/uucp" }) {
+        const QFileInfo d(QString::fromLatin1(dir));
+        if (!d.isDir() || !d.isWritable())
+            continue;
+        for (const QString& candidate : { name, QString(systemLocation).replace(u'/', u'_') }) {
+            const QFileInfo lock(d.absoluteFilePath() + QStringLiteral("/LCK..") + candidate);
+            if (lock.exists() && lock.size() == 0 && lock.lastModified().msecsTo(QDateTime::currentDateTime()) > 1000)
+                QFile::remove(lock.absoluteFilePath());
+        }
+        return; // Qt uses the first writable one
+    }
+}
+
+} // namespace
+
 void SerialTransport::open()
 {
+    removeAbandonedLock(m_path.startsWith(u'/') ? m_path : QStringLiteral("/dev/") + m_path);
     m_port.setBaudRate(m_settings.baudRate);
     m_port.setDataBits(m_settings.dataBits);
     m_port.setParity(m_settings.parity);

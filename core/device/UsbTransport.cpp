@@ -264,6 +264,7 @@ void LIBUSB_CALL onOut(libusb_transfer* transfer)
 struct UsbTransport::Gate {
     std::mutex mutex;
     UsbTransport* target = nullptr;
+    std::atomic<quint64> generation { 0 }; ///< which open() is wanted; others give up
 };
 
 namespace {
@@ -391,10 +392,17 @@ UsbTransport::~UsbTransport()
 void UsbTransport::open()
 {
     close();
-    const quint64 generation = ++m_generation;
+    const quint64 generation = ++m_gate->generation;
     // Opening may block (libusb_open, the serial string descriptor, claiming): it runs on a
     // pool thread, so no slot and no window waits for it.
-    QThreadPool::globalInstance()->start([gate = m_gate, address = m_address, generation] {
+    static QThreadPool* pool = [] {
+        auto* p = new QThreadPool; // never destroyed: opens may outlive any one object
+        p->setMaxThreadCount(8);
+        return p;
+    }();
+    pool->start([gate = m_gate, address = m_address, generation] {
+        if (gate->generation.load() != generation)
+            return; // closed or reopened before this open began
         auto connected = connectDevice(address);
         auto device = std::make_shared<OpenedDevice>();
         Error error { ErrorCode::Io, {}, {}, {} };
@@ -408,7 +416,7 @@ void UsbTransport::open()
         QMetaObject::invokeMethod(
             gate->target,
             [target = gate->target, device, error, generation] {
-                if (generation != target->m_generation)
+                if (generation != target->m_gate->generation.load())
                     return; // closed or reopened meanwhile
                 if (!device->link)
                     return emit target->failed(error);
@@ -416,6 +424,13 @@ void UsbTransport::open()
                 link->receiver = target;
                 link->self = link;
                 link->in = libusb_alloc_transfer(0);
+                if (!link->in) {
+                    device->link = link; // released with `device`
+                    return emit target->failed(Error { ErrorCode::Io,
+                        QStringLiteral("The USB device %1 could not be used: out of memory.")
+                            .arg(target->m_address.toString()),
+                        {}, {} });
+                }
                 link->inBuffer = QByteArray(InBufferSize, Qt::Uninitialized);
                 target->m_link = link;
                 {
@@ -430,7 +445,7 @@ void UsbTransport::open()
 
 void UsbTransport::close()
 {
-    ++m_generation; // an open still under way is dropped
+    ++m_gate->generation; // an open still under way is dropped
     if (!m_link)
         return;
     std::shared_ptr<Link> link = std::move(m_link);

@@ -44,7 +44,6 @@ private:
     UsbAddress m_address;
     std::shared_ptr<Link> m_link;
     std::shared_ptr<Gate> m_gate;
-    quint64 m_generation = 0; ///< which open() a finishing open belongs to
 };
 
 /// Watches for USB devices with one vendor and product id coming and going (libusb

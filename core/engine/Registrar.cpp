@@ -58,10 +58,10 @@ void Registrar::sealIfDue()
         return;
     // A checkpoint that cannot be signed now (token away) is signed at the next chance;
     // the chain itself is already durable.
-    if (auto r = sealAuditLog(m_store, *m_sealing.signer); !r) {
+    // Tried again after another `every` entries (or at shutdown), not on every call while
+    // the token is away.
+    if (auto r = sealAuditLog(m_store, *m_sealing.signer); !r)
         qCWarning(IMPRINT_REGISTRAR) << "audit checkpoint not signed:" << r.error().text();
-        return;
-    }
     m_sealedUpTo = head->seq;
 }
 
@@ -78,11 +78,19 @@ Result<JobStart> Registrar::beginJob(const DeviceIdentity& device, const QString
     if (!pending)
         return std::unexpected(pending.error());
     // A locked device with nothing left to finish gets no job: its record stays as it is.
-    const bool done = !*pending
-        || ((*pending)->certificate.state == QLatin1String("verified")
-            && (*pending)->jobResult == QLatin1String("passed"));
-    if (device.state == QLatin1String("locked") && done)
+    const bool shipped = *pending && (*pending)->certificate.state == QLatin1String("verified")
+        && (*pending)->jobResult == QLatin1String("passed");
+    if (device.state == QLatin1String("locked") && (!*pending || shipped))
         return JobStart {};
+    // An unlocked device under the serial of one that shipped: a duplicate label, or a board
+    // reworked without its record. Its certificate is not touched; a person decides.
+    if (shipped)
+        return fail(ErrorCode::DeviceRefused,
+            QStringLiteral("Serial %1 already belongs to a device that passed (certificate %2). Check the label; if "
+                           "this is that device reworked, scrap its old record first (imprintctl scrap), then "
+                           "provision it again.")
+                .arg(device.serial, (*pending)->certificate.serialHex),
+            {}, QStringLiteral("serial-in-use"));
     auto id = m_store.beginJob(device, port, m_station, operatorName, m_lot);
     if (!id)
         return std::unexpected(id.error());
@@ -91,8 +99,6 @@ Result<JobStart> Registrar::beginJob(const DeviceIdentity& device, const QString
     if (*pending) {
         const CertificateRecord& c = (*pending)->certificate;
         start.pending = Issuance { IssuedCertificate { c.der, c.serialHex, c.sha256 }, m_ca.chain() };
-        start.pendingState = c.state;
-        start.pendingJobResult = (*pending)->jobResult;
     }
     return start;
 }

@@ -24,8 +24,6 @@ struct Issuance {
 struct JobStart {
     qint64 jobId = 0;
     std::optional<Issuance> pending;
-    QString pendingState; ///< issued, installed, verified
-    QString pendingJobResult; ///< how the job that issued it ended; empty: it never did
 };
 
 /// A device's certificate request, with the job it belongs to.
@@ -52,7 +50,8 @@ public:
         QString lot = {});
 
     /// Starts a job, unless the device is locked with its job done (then jobId is 0 and
-    /// nothing is recorded).
+    /// nothing is recorded). Refused (serial-in-use) for an unlocked device under the serial
+    /// of one that passed.
     [[nodiscard]] Result<JobStart> beginJob(
         const DeviceIdentity& device, const QString& port, const QString& operatorName);
     [[nodiscard]] Result<void> recordStep(

@@ -71,7 +71,8 @@ void SlotJob::start()
     m_failure.clear();
     m_failureCode.clear();
     m_resuming = false;
-    m_fromRecord = false;
+    m_mayBeStale = false;
+    m_continueWhenJob = false;
     m_csrInNs = -1;
     m_stationNs = -1;
     m_elapsed.start();
@@ -81,8 +82,12 @@ void SlotJob::start()
 
 void SlotJob::openLink()
 {
-    if (m_link)
+    if (m_link) {
+        m_link->transport()->close(); // an open still under way is dropped
+        m_link->transport()->disconnect(this);
+        m_link->disconnect(this);
         m_link->deleteLater(); // may be inside one of its callbacks
+    }
     m_link = new DeviceLink(m_transportFactory(), this);
     connect(m_link->transport(), &DeviceTransport::opened, this, [this] { m_resuming ? resume() : identify(); });
     // A broken link with no call in flight (e.g. open failed) still ends the job.
@@ -169,6 +174,11 @@ void SlotJob::resume()
                     .arg(m_device.serial, identity.serial),
                 {}, QStringLiteral("device-swapped") });
         m_device = identity;
+        if (m_jobId == 0) {
+            // Gone before its job was on record: the job's answer goes on from here.
+            m_continueWhenJob = true;
+            return;
+        }
         const qint64 job = m_jobId;
         const QString state = m_device.state;
         m_station->submit<Result<void>>(
@@ -181,6 +191,7 @@ void SlotJob::resume()
                 if (!r) // the slot carries on; the gap in its timeline is logged
                     qCCritical(IMPRINT_SLOT) << m_port << r.error().text();
             });
+        m_mayBeStale = !m_issued.certificate.der.isEmpty();
         continueFromDevice(QStringLiteral("the device came back blank"));
     });
 }
@@ -218,6 +229,7 @@ void SlotJob::supersede(const QString& why)
     const qint64 job = m_jobId;
     const QString serial = m_issued.certificate.serialHex;
     m_issued = {};
+    m_mayBeStale = false; // once: a device that refuses a fresh certificate fails
     m_station->submit<Result<void>>(
         this, [=](Registrar& r) { return r.certificateSuperseded(job, serial, why); },
         [this](Result<void> r) {
@@ -331,8 +343,18 @@ void SlotJob::identify()
             [this](Result<JobStart> job) {
                 if (!job)
                     return failWith(job.error());
-                if (isFinished())
+                if (isFinished()) {
+                    // Stopped (aborted) while the job was being recorded: the job ends too.
+                    if (job->jobId != 0) {
+                        const qint64 id = job->jobId;
+                        const QString serial = m_device.serial;
+                        const QString reason = QStringLiteral("%1: %2").arg(m_failureCode, m_failure);
+                        m_station->submit<Result<void>>(
+                            this, [=](Registrar& r) { return r.finishJob(id, serial, JobOutcome::Failed, reason); },
+                            [](Result<void>) {});
+                    }
                     return;
+                }
                 if (job->jobId == 0)
                     return failWith(Error { ErrorCode::DeviceRefused,
                         QStringLiteral("Device %1 is already provisioned and locked; set it aside.")
@@ -343,10 +365,14 @@ void SlotJob::identify()
                 // a certificate: go on from where the device is, not from the start.
                 if (job->pending) {
                     m_issued = std::move(*job->pending);
-                    m_fromRecord = true;
+                    m_mayBeStale = true;
                 }
-                if (m_step == Step::Reconnecting)
-                    return; // resume() picks up from here
+                if (m_resuming) {
+                    // The device went away meanwhile: resume() goes on, or has left it to us.
+                    if (std::exchange(m_continueWhenJob, false))
+                        continueFromDevice(QStringLiteral("the device is blank again"));
+                    return;
+                }
                 continueFromDevice(QStringLiteral("the device is blank again"));
             });
     });
@@ -413,6 +439,7 @@ void SlotJob::issue(const QByteArray& csr, const QByteArray& expectedKey)
         if (!issued)
             return failWith(issued.error());
         m_issued = std::move(*issued);
+        m_mayBeStale = false;
         if (isFinished() || m_step == Step::Reconnecting) // unplugged while it was being made
             return;
         inject();
@@ -443,7 +470,7 @@ void SlotJob::inject()
     m_link->call(
         protocol::op::InstallCertificate, args, m_timeouts.exchangeMs,
         [this](Result<QCborMap> reply) {
-            if (!reply && (m_resuming || m_fromRecord) && reply.error().reason == protocol::error::BadArgs)
+            if (!reply && m_mayBeStale && reply.error().reason == protocol::error::BadArgs)
                 return supersede(QStringLiteral("the device came back with another key"));
             if (!reply)
                 return failWith(reply.error());

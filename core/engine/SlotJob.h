@@ -125,7 +125,10 @@ private:
     Error m_awayReason { ErrorCode::Disconnected, {}, {}, {} };
     QTimer* m_returnPoll = nullptr;
     bool m_resuming = false;
-    bool m_fromRecord = false; ///< the certificate came from an earlier job's record
+    /// m_issued may be for a key the device no longer has (it came from the record, or the
+    /// device went away and came back): a refusal to install it means supersede, once.
+    bool m_mayBeStale = false;
+    bool m_continueWhenJob = false; ///< resume() found no job yet; its answer goes on
     qint64 m_csrInNs = -1; ///< when the request arrived (m_elapsed)
     qint64 m_stationNs = -1; ///< see stationLatencyNs()
 };

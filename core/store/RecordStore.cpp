@@ -107,6 +107,7 @@ const QStringList& migrations()
         DROP INDEX devices_by_updated;
         CREATE INDEX devices_by_updated ON devices(updated, serial);
         CREATE INDEX jobs_unfinished ON jobs(id) WHERE finished IS NULL;
+        CREATE INDEX certificates_by_job ON certificates(job_id);
         CREATE TABLE outbox (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             kind TEXT NOT NULL,
@@ -161,14 +162,18 @@ public:
         : m_db(std::move(db))
         , m_synced(durability == Durability::Synced)
     {
-        if (m_synced)
-            QSqlQuery(m_db).exec(QStringLiteral("PRAGMA synchronous = FULL"));
-        m_active = m_db.transaction();
+        QSqlQuery q(m_db);
+        if (m_synced && !q.exec(QStringLiteral("PRAGMA synchronous = FULL")))
+            return; // not active: the caller's commit fails, nothing is written half-synced
+        // IMMEDIATE: the write lock is taken (waiting up to the busy timeout) before anything
+        // is read, so another writer (imprintctl beside the station) cannot invalidate what
+        // this transaction read.
+        m_active = q.exec(QStringLiteral("BEGIN IMMEDIATE"));
     }
     ~Transaction()
     {
         if (m_active)
-            m_db.rollback();
+            QSqlQuery(m_db).exec(QStringLiteral("ROLLBACK"));
         if (m_synced)
             QSqlQuery(m_db).exec(QStringLiteral("PRAGMA synchronous = NORMAL"));
     }
@@ -178,8 +183,10 @@ public:
     bool active() const { return m_active; }
     bool commit()
     {
+        if (!m_active || !QSqlQuery(m_db).exec(QStringLiteral("COMMIT")))
+            return false; // still active: the destructor rolls back
         m_active = false;
-        return m_db.commit();
+        return true;
     }
 
 private:
@@ -573,9 +580,10 @@ Result<void> RecordStore::recordIssued(const QList<IssuedRecord>& issued)
             return storeFail(QStringLiteral("record the issued certificate"), serial.lastError());
         if (serial.numRowsAffected() != 1)
             return fail(ErrorCode::Store,
-                QStringLiteral("Certificate serial %1 was already used; the certificate was not recorded and will "
-                               "not be sent.")
-                    .arg(i.serialHex));
+                QStringLiteral("Certificate serial %1 is not reserved for job %2 any more (the job was closed, or the "
+                               "serial was used); the certificate was not recorded and will not be sent.")
+                    .arg(i.serialHex)
+                    .arg(i.jobId));
         if (!run(step, { i.jobId, QStringLiteral("certificate ") + i.serialHex, t }) || !run(outbox, { i.serialHex, t })
             || !run(who, { i.jobId }))
             return storeFail(QStringLiteral("commit the issued certificate"),
@@ -614,10 +622,28 @@ Result<void> RecordStore::setCertificateState(
     Transaction tx(db, state == QLatin1String("superseded") ? Durability::Synced : Durability::Written);
     QSqlQuery q(db);
     const QString t = now();
-    if (!exec(q, QStringLiteral("UPDATE certificates SET state = ? WHERE serial = ?"), { state, serialHex }))
+    // The states a certificate may come from: never back from superseded or revoked, and a
+    // certificate that shipped (verified, its job passed) is never superseded.
+    static const QHash<QString, QString> from {
+        { QStringLiteral("installed"), QStringLiteral("state IN ('issued', 'installed')") },
+        { QStringLiteral("verified"), QStringLiteral("state IN ('issued', 'installed', 'verified')") },
+        { QStringLiteral("superseded"),
+            QStringLiteral("(state IN ('issued', 'installed') OR (state = 'verified' AND NOT EXISTS (SELECT 1 FROM "
+                           "jobs j WHERE j.id = certificates.job_id AND j.result = 'passed')))") },
+    };
+    if (!exec(q, QStringLiteral("UPDATE certificates SET state = ? WHERE serial = ? AND ") + from.value(state),
+            { state, serialHex }))
         return storeFail(QStringLiteral("update a certificate"), q.lastError());
-    if (q.numRowsAffected() != 1)
-        return fail(ErrorCode::NotFound, QStringLiteral("No certificate with serial %1 is recorded.").arg(serialHex));
+    if (q.numRowsAffected() != 1) {
+        if (!exec(q, QStringLiteral("SELECT state FROM certificates WHERE serial = ?"), { serialHex }))
+            return storeFail(QStringLiteral("update a certificate"), q.lastError());
+        if (!q.next())
+            return fail(
+                ErrorCode::NotFound, QStringLiteral("No certificate with serial %1 is recorded.").arg(serialHex));
+        return fail(ErrorCode::Store,
+            QStringLiteral("Certificate %1 is %2 on record; it cannot become %3.")
+                .arg(serialHex, q.value(0).toString(), state));
+    }
     const QString stepDetail = detail.isEmpty() ? QStringLiteral("certificate ") + serialHex
                                                 : QStringLiteral("certificate %1: %2").arg(serialHex, detail);
     if (!exec(q, QStringLiteral("INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, ?, 'done', ?, ?)"),
@@ -644,10 +670,20 @@ Result<void> RecordStore::finishJob(
     const QString result = outcome == JobOutcome::Passed ? QStringLiteral("passed")
         : outcome == JobOutcome::Failed                  ? QStringLiteral("failed")
                                                          : QStringLiteral("issued");
-    if (!exec(q, QStringLiteral("UPDATE jobs SET finished = ?, result = ?, reason = ? WHERE id = ?"),
-            { t, result, reason, jobId })
-        || !exec(q, QStringLiteral("UPDATE devices SET status = ?, status_reason = ?, updated = ? WHERE serial = ?"),
-            { result, reason, t, deviceSerial })
+    // A job is finished once: one closed already (interrupted, the device scrapped) keeps
+    // its end, and only the device's newest job sets its status.
+    if (!exec(q,
+            QStringLiteral("UPDATE jobs SET finished = ?, result = ?, reason = ? WHERE id = ? AND finished IS NULL"),
+            { t, result, reason, jobId }))
+        return storeFail(QStringLiteral("finish the job"), q.lastError());
+    if (q.numRowsAffected() != 1)
+        return {};
+    if (!exec(q,
+            QStringLiteral("UPDATE devices SET status = ?, status_reason = ?, updated = ? WHERE serial = ? AND NOT "
+                           "EXISTS (SELECT 1 FROM jobs WHERE device_serial = ? AND id > ?)"),
+            { result, reason, t, deviceSerial, deviceSerial, jobId })
+        || !exec(
+            q, QStringLiteral("UPDATE serials SET state = 'void' WHERE job_id = ? AND state = 'reserved'"), { jobId })
         || !exec(q,
             QStringLiteral("INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, 'finish', ?, ?, ?)"),
             { jobId, result, reason, t })
@@ -855,6 +891,17 @@ Result<void> RecordStore::scrap(
 Result<AuditVerdict> RecordStore::verifyAudit(const CheckpointVerifier& verifier) const
 {
     QSqlDatabase db = QSqlDatabase::database(m_connection);
+    // One snapshot for the whole walk: a station writing meanwhile (a checkpoint sealed
+    // after the entries were read) must not look like tampering.
+    struct Snapshot {
+        QSqlDatabase db;
+        bool open = QSqlQuery(db).exec(QStringLiteral("BEGIN"));
+        ~Snapshot()
+        {
+            if (open)
+                QSqlQuery(db).exec(QStringLiteral("ROLLBACK"));
+        }
+    } snapshot { db };
     QSqlQuery q(db), cert(db);
     AuditVerdict v;
     qint64 expected = 1;
@@ -918,8 +965,8 @@ Result<AuditVerdict> RecordStore::verifyAudit(const CheckpointVerifier& verifier
             break;
     }
     // Checkpoints: each vouches for the chain up to its entry, signed by the audit key.
-    if (!q.exec(QStringLiteral("SELECT c.seq, c.hash, c.signature, a.hash FROM audit_checkpoints c LEFT JOIN audit a "
-                               "ON a.seq = c.seq ORDER BY c.seq")))
+    if (!q.exec(QStringLiteral("SELECT c.seq, c.hash, c.signature, a.hash, c.key_sha256 FROM audit_checkpoints c "
+                               "LEFT JOIN audit a ON a.seq = c.seq ORDER BY c.seq")))
         return storeFail(QStringLiteral("read the audit checkpoints"), q.lastError());
     v.signaturesChecked = static_cast<bool>(verifier);
     while (q.next()) {
@@ -927,9 +974,11 @@ Result<AuditVerdict> RecordStore::verifyAudit(const CheckpointVerifier& verifier
         const QString hash = q.value(1).toString();
         if (verifier && !verifier(checkpointMessage(seq, hash), q.value(2).toByteArray()))
             return bad(seq,
-                QStringLiteral("The checkpoint at entry %1 does not carry a valid signature of the audit key: it was "
-                               "forged or edited.")
-                    .arg(seq));
+                QStringLiteral("The checkpoint at entry %1 does not carry a valid signature of the audit key in the "
+                               "token: it was forged or edited, or signed by another audit key (it names key sha256 "
+                               "%2).")
+                    .arg(seq)
+                    .arg(q.value(4).toString().left(16)));
         if (seq > v.entries)
             return bad(v.entries + 1,
                 QStringLiteral("Entries %1 to %2 were removed from the end of the log: a signed checkpoint vouches "

@@ -174,9 +174,10 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
         db.setDatabaseName(path);
         REQUIRE(db.open());
         QSqlQuery q(db);
-        for (const char* sql : { "DROP INDEX devices_by_lot_updated", "DROP INDEX jobs_unfinished",
-                 "DROP TABLE serials", "DROP TABLE lots", "DROP TABLE outbox", "DROP TABLE audit_checkpoints",
-                 "ALTER TABLE jobs DROP COLUMN lot", "ALTER TABLE devices DROP COLUMN lot" })
+        for (const char* sql :
+            { "DROP INDEX devices_by_lot_updated", "DROP INDEX jobs_unfinished", "DROP INDEX certificates_by_job",
+                "DROP TABLE serials", "DROP TABLE lots", "DROP TABLE outbox", "DROP TABLE audit_checkpoints",
+                "ALTER TABLE jobs DROP COLUMN lot", "ALTER TABLE devices DROP COLUMN lot" })
             REQUIRE(q.exec(QString::fromLatin1(sql)));
         REQUIRE(q.exec(QStringLiteral("DROP TABLE audit")));
         REQUIRE(q.exec(QStringLiteral("DROP INDEX IF EXISTS audit_by_subject")));
@@ -518,4 +519,32 @@ TEST_CASE("Scrapping revokes the device's certificates and closes its unfinished
     CHECK(outbox->at(1).kind == QLatin1String("revocation"));
     CHECK(outbox->at(1).detail.contains(QStringLiteral("cracked housing")));
     CHECK(store->verifyAudit()->problem.isEmpty());
+}
+
+TEST_CASE("A job ends once; an old job never overwrites the device's newest outcome; shipped certificates stay")
+{
+    QTemporaryDir tmp;
+    auto store = RecordStore::open(tmp.filePath(QStringLiteral("s.sqlite")));
+    REQUIRE(store.has_value());
+    auto old = store->beginJob(device(QStringLiteral("O-1")), QStringLiteral("p1"), QStringLiteral("st"), {});
+    auto next = store->beginJob(device(QStringLiteral("O-1")), QStringLiteral("p2"), QStringLiteral("st"), {});
+    REQUIRE(old.has_value());
+    REQUIRE(next.has_value());
+    // The first job was closed as interrupted by the second; its late end changes nothing.
+    REQUIRE(store->finishJob(*old, QStringLiteral("O-1"), JobOutcome::Failed, QStringLiteral("late")).has_value());
+    CHECK(store->device(QStringLiteral("O-1"))->value().status == QLatin1String("in-progress"));
+    REQUIRE(store
+                ->recordIssued(*next, QStringLiteral("O-1"), "D", QStringLiteral("0E01"), ossl::sha256Hex("D"),
+                    QStringLiteral("k"))
+                .has_value());
+    REQUIRE(store->setCertificateState(*next, QStringLiteral("0E01"), QStringLiteral("verified")).has_value());
+    REQUIRE(store->finishJob(*next, QStringLiteral("O-1"), JobOutcome::Passed, {}).has_value());
+    CHECK(store->device(QStringLiteral("O-1"))->value().status == QLatin1String("passed"));
+    // Shipped: never superseded; revoked: never verified again.
+    auto superseded = store->setCertificateState(*next, QStringLiteral("0E01"), QStringLiteral("superseded"));
+    REQUIRE_FALSE(superseded.has_value());
+    CHECK(superseded.error().message.contains(QStringLiteral("cannot become superseded")));
+    REQUIRE(store->scrap(QStringLiteral("O-1"), QStringLiteral("dropped"), QStringLiteral("st"), {}).has_value());
+    CHECK_FALSE(store->setCertificateState(*next, QStringLiteral("0E01"), QStringLiteral("verified")).has_value());
+    CHECK(store->certificates(QStringLiteral("O-1"))->first().state == QLatin1String("revoked"));
 }

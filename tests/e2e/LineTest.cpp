@@ -247,3 +247,47 @@ TEST_CASE("A change to the station's settings between two starts is in the audit
     start();
     CHECK(settingEntries() == 2);
 }
+
+TEST_CASE("A blank device under the serial of one that passed is refused; its certificate stays; scrapping frees it")
+{
+    QTemporaryDir tmp;
+    const QString dataDir = tmp.filePath(QStringLiteral("station"));
+    test::initQuickStation(dataDir);
+    const QStringList dd { QStringLiteral("--data-dir"), dataDir };
+    auto provision = [&] {
+        test::DevSim sim(
+            { QStringLiteral("--serial"), QStringLiteral("DUP-1"), QStringLiteral("--link-dir"), tmp.path() });
+        return test::jsonLines(
+            test::run(Ctl, QStringList { QStringLiteral("provision"), QStringLiteral("--json") } + dd + sim.portArgs())
+                .out);
+    };
+    auto first = provision();
+    REQUIRE(first.size() == 1);
+    REQUIRE(first.first()[QStringLiteral("status")].toString() == QLatin1String("passed"));
+    const QString shipped
+        = first.first()[QStringLiteral("certificate")].toObject()[QStringLiteral("serial")].toString();
+
+    auto second = provision(); // another blank board with the same label
+    REQUIRE(second.size() == 1);
+    CHECK(second.first()[QStringLiteral("code")].toString() == QLatin1String("serial-in-use"));
+    auto device = ctlJson(
+        QStringList { QStringLiteral("show"), QStringLiteral("--device-serial"), QStringLiteral("DUP-1") } + dd)
+                      .object();
+    CHECK(device[QStringLiteral("status")].toString() == QLatin1String("passed")); // the record is as it was
+    REQUIRE(device[QStringLiteral("certificates")].toArray().size() == 1);
+    CHECK(device[QStringLiteral("certificates")].toArray().first().toObject()[QStringLiteral("state")].toString()
+        == QLatin1String("verified"));
+    CHECK(ctlJson(QStringList { QStringLiteral("outbox") } + dd).object()[QStringLiteral("pending")].toInt() == 1);
+
+    // Reworked for real: scrap the old record (its certificate is revoked), then provision.
+    REQUIRE(test::run(Ctl,
+                QStringList { QStringLiteral("scrap"), QStringLiteral("--device-serial"), QStringLiteral("DUP-1"),
+                    QStringLiteral("--reason"), QStringLiteral("reworked board") }
+                    + dd)
+                .exitCode
+        == 0);
+    auto third = provision();
+    REQUIRE(third.size() == 1);
+    CHECK(third.first()[QStringLiteral("status")].toString() == QLatin1String("passed"));
+    CHECK(third.first()[QStringLiteral("certificate")].toObject()[QStringLiteral("serial")].toString() != shipped);
+}
