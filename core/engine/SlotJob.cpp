@@ -106,6 +106,7 @@ void SlotJob::waitForReturn(const Error& why)
     m_awayReason = why;
     m_away.start();
     m_resuming = true;
+    m_continueWhenJob = false; // the next resume() decides again
     if (m_link)
         m_link->transport()->close();
     if (m_jobId != 0) {
@@ -368,8 +369,9 @@ void SlotJob::identify()
                     m_mayBeStale = true;
                 }
                 if (m_resuming) {
-                    // The device went away meanwhile: resume() goes on, or has left it to us.
-                    if (std::exchange(m_continueWhenJob, false))
+                    // The device went away meanwhile: resume() goes on when it is back, or has
+                    // left it to us once it was back.
+                    if (m_step != Step::Reconnecting && std::exchange(m_continueWhenJob, false))
                         continueFromDevice(QStringLiteral("the device is blank again"));
                     return;
                 }

@@ -163,12 +163,13 @@ public:
         , m_synced(durability == Durability::Synced)
     {
         QSqlQuery q(m_db);
-        if (m_synced && !q.exec(QStringLiteral("PRAGMA synchronous = FULL")))
-            return; // not active: the caller's commit fails, nothing is written half-synced
         // IMMEDIATE: the write lock is taken (waiting up to the busy timeout) before anything
         // is read, so another writer (imprintctl beside the station) cannot invalidate what
-        // this transaction read.
-        m_active = q.exec(QStringLiteral("BEGIN IMMEDIATE"));
+        // this transaction read. Not active: the caller writes nothing (see begun()).
+        m_active = (!m_synced || q.exec(QStringLiteral("PRAGMA synchronous = FULL")))
+            && q.exec(QStringLiteral("BEGIN IMMEDIATE"));
+        if (!m_active)
+            m_error = q.lastError();
     }
     ~Transaction()
     {
@@ -181,10 +182,15 @@ public:
     Transaction& operator=(const Transaction&) = delete;
 
     bool active() const { return m_active; }
+    const QSqlError& error() const { return m_error; }
     bool commit()
     {
-        if (!m_active || !QSqlQuery(m_db).exec(QStringLiteral("COMMIT")))
+        QSqlQuery q(m_db);
+        if (!m_active || !q.exec(QStringLiteral("COMMIT"))) {
+            if (m_active)
+                m_error = q.lastError();
             return false; // still active: the destructor rolls back
+        }
         m_active = false;
         return true;
     }
@@ -193,6 +199,7 @@ private:
     QSqlDatabase m_db;
     bool m_synced = false;
     bool m_active = false;
+    QSqlError m_error;
 };
 
 // Runs a prepared statement with positional values. A null QString binds as '' (the
@@ -342,6 +349,8 @@ Result<RecordStore> RecordStore::open(const QString& path, bool readOnly)
     }
     while (version < migrations().size()) {
         Transaction tx(db, Durability::Synced);
+        if (!tx.active())
+            return storeFail(QStringLiteral("start writing"), tx.error());
         const QStringList statements = migrations().at(version).split(u';', Qt::SkipEmptyParts);
         for (const QString& sql : statements) {
             if (sql.trimmed().isEmpty())
@@ -383,6 +392,8 @@ Result<qint64> RecordStore::beginJob(const DeviceIdentity& device, const QString
 {
     QSqlDatabase db = QSqlDatabase::database(m_connection);
     Transaction tx(db);
+    if (!tx.active())
+        return storeFail(QStringLiteral("start writing"), tx.error());
     QSqlQuery q(db);
     const QString t = now();
     if (!exec(q,
@@ -490,7 +501,9 @@ Result<QList<UnfinishedJob>> RecordStore::unfinishedJobs(int limit) const
 Result<QList<bool>> RecordStore::reserveSerials(const QList<IssueIntent>& intents)
 {
     QSqlDatabase db = QSqlDatabase::database(m_connection);
-    Transaction tx(db); // see Durability
+    Transaction tx(db);
+    if (!tx.active())
+        return storeFail(QStringLiteral("start writing"), tx.error()); // see Durability
     QSqlQuery q(db);
     const QString t = now();
     QList<bool> reserved;
@@ -524,6 +537,8 @@ Result<void> RecordStore::recordStep(qint64 jobId, const QString& step, const QS
 {
     QSqlDatabase db = QSqlDatabase::database(m_connection);
     Transaction tx(db);
+    if (!tx.active())
+        return storeFail(QStringLiteral("start writing"), tx.error());
     QSqlQuery q(db);
     const QString t = now();
     if (!exec(q, QStringLiteral("INSERT INTO job_steps(job_id, step, status, detail, at) VALUES(?, ?, ?, ?, ?)"),
@@ -552,6 +567,8 @@ Result<void> RecordStore::recordIssued(const QList<IssuedRecord>& issued)
 {
     QSqlDatabase db = QSqlDatabase::database(m_connection);
     Transaction tx(db, Durability::Synced);
+    if (!tx.active())
+        return storeFail(QStringLiteral("start writing"), tx.error());
     // Prepared once for the whole group; the audit head is read once and moved on in memory.
     QSqlQuery cert(db), serial(db), step(db), outbox(db), who(db), audit(db);
     const bool prepared = cert.prepare(QStringLiteral(
@@ -620,12 +637,16 @@ Result<void> RecordStore::setCertificateState(
         return fail(ErrorCode::Store, QStringLiteral("\"%1\" is not a certificate state.").arg(state));
     QSqlDatabase db = QSqlDatabase::database(m_connection);
     Transaction tx(db, state == QLatin1String("superseded") ? Durability::Synced : Durability::Written);
+    if (!tx.active())
+        return storeFail(QStringLiteral("start writing"), tx.error());
     QSqlQuery q(db);
     const QString t = now();
     // The states a certificate may come from: never back from superseded or revoked, and a
     // certificate that shipped (verified, its job passed) is never superseded.
     static const QHash<QString, QString> from {
-        { QStringLiteral("installed"), QStringLiteral("state IN ('issued', 'installed')") },
+        { QStringLiteral("installed"),
+            QStringLiteral("(state IN ('issued', 'installed') OR (state = 'verified' AND NOT EXISTS (SELECT 1 FROM "
+                           "jobs j WHERE j.id = certificates.job_id AND j.result = 'passed')))") },
         { QStringLiteral("verified"), QStringLiteral("state IN ('issued', 'installed', 'verified')") },
         { QStringLiteral("superseded"),
             QStringLiteral("(state IN ('issued', 'installed') OR (state = 'verified' AND NOT EXISTS (SELECT 1 FROM "
@@ -665,6 +686,8 @@ Result<void> RecordStore::finishJob(
 {
     QSqlDatabase db = QSqlDatabase::database(m_connection);
     Transaction tx(db);
+    if (!tx.active())
+        return storeFail(QStringLiteral("start writing"), tx.error());
     QSqlQuery q(db);
     const QString t = now();
     const QString result = outcome == JobOutcome::Passed ? QStringLiteral("passed")
@@ -676,8 +699,17 @@ Result<void> RecordStore::finishJob(
             QStringLiteral("UPDATE jobs SET finished = ?, result = ?, reason = ? WHERE id = ? AND finished IS NULL"),
             { t, result, reason, jobId }))
         return storeFail(QStringLiteral("finish the job"), q.lastError());
-    if (q.numRowsAffected() != 1)
-        return {};
+    if (q.numRowsAffected() != 1) {
+        // Closed already (the device started again on another slot, or was scrapped): a
+        // failure changes nothing, a pass must not be shown as recorded.
+        if (outcome != JobOutcome::Passed)
+            return {};
+        return fail(ErrorCode::Store,
+            QStringLiteral("Job %1 of device %2 was closed already (the device was started again elsewhere, or "
+                           "scrapped); its pass is not recorded. Look at imprintctl show --device-serial %2.")
+                .arg(jobId)
+                .arg(deviceSerial));
+    }
     if (!exec(q,
             QStringLiteral("UPDATE devices SET status = ?, status_reason = ?, updated = ? WHERE serial = ? AND NOT "
                            "EXISTS (SELECT 1 FROM jobs WHERE device_serial = ? AND id > ?)"),
@@ -697,6 +729,8 @@ Result<void> RecordStore::recordBatch(
 {
     QSqlDatabase db = QSqlDatabase::database(m_connection);
     Transaction tx(db, Durability::Synced);
+    if (!tx.active())
+        return storeFail(QStringLiteral("start writing"), tx.error());
     QSqlQuery device(db), job(db), cert(db), step(db), audit(db), serial(db), outbox(db);
     const QString t = now();
     const bool prepared = device.prepare(QStringLiteral(
@@ -835,6 +869,8 @@ Result<void> RecordStore::scrap(
 {
     QSqlDatabase db = QSqlDatabase::database(m_connection);
     Transaction tx(db, Durability::Synced);
+    if (!tx.active())
+        return storeFail(QStringLiteral("start writing"), tx.error());
     QSqlQuery q(db);
     const QString t = now();
     if (!exec(q,
@@ -1010,6 +1046,8 @@ Result<void> RecordStore::audit(const QString& kind, const QString& subject, con
 {
     QSqlDatabase db = QSqlDatabase::database(m_connection);
     Transaction tx(db, Durability::Synced);
+    if (!tx.active())
+        return storeFail(QStringLiteral("start writing"), tx.error());
     QSqlQuery q(db);
     AuditEntry e;
     e.at = now();
@@ -1064,6 +1102,8 @@ Result<void> RecordStore::addCheckpoint(const AuditCheckpoint& c)
     // Synced: a checkpoint must never outlive (in a power cut) the entries it vouches for.
     QSqlDatabase db = QSqlDatabase::database(m_connection);
     Transaction tx(db, Durability::Synced);
+    if (!tx.active())
+        return storeFail(QStringLiteral("start writing"), tx.error());
     QSqlQuery q(db);
     if (!exec(q,
             QStringLiteral("INSERT OR IGNORE INTO audit_checkpoints(seq, hash, at, key_sha256, signature) "
@@ -1093,6 +1133,8 @@ Result<void> RecordStore::createLot(const Lot& lot)
         return fail(ErrorCode::BadInput, QStringLiteral("Lot %1 already exists.").arg(lot.id));
     QSqlDatabase db = QSqlDatabase::database(m_connection);
     Transaction tx(db, Durability::Synced);
+    if (!tx.active())
+        return storeFail(QStringLiteral("start writing"), tx.error());
     const QString t = now();
     if (!exec(q,
             QStringLiteral("INSERT INTO lots(id, profile, expected, note, created, station, operator) "

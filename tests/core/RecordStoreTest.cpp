@@ -548,3 +548,35 @@ TEST_CASE("A job ends once; an old job never overwrites the device's newest outc
     CHECK_FALSE(store->setCertificateState(*next, QStringLiteral("0E01"), QStringLiteral("verified")).has_value());
     CHECK(store->certificates(QStringLiteral("O-1"))->first().state == QLatin1String("revoked"));
 }
+
+TEST_CASE("A pass for a job closed already is an error; a store another writer holds writes nothing")
+{
+    QTemporaryDir tmp;
+    const QString path = tmp.filePath(QStringLiteral("s.sqlite"));
+    auto store = RecordStore::open(path);
+    REQUIRE(store.has_value());
+    auto old = store->beginJob(device(QStringLiteral("P-1")), QStringLiteral("p1"), QStringLiteral("st"), {});
+    auto next = store->beginJob(device(QStringLiteral("P-1")), QStringLiteral("p2"), QStringLiteral("st"), {});
+    REQUIRE(old.has_value());
+    REQUIRE(next.has_value());
+    auto pass = store->finishJob(*old, QStringLiteral("P-1"), JobOutcome::Passed, {});
+    REQUIRE_FALSE(pass.has_value());
+    CHECK(pass.error().message.contains(QStringLiteral("closed already")));
+    CHECK(store->device(QStringLiteral("P-1"))->value().status == QLatin1String("in-progress"));
+
+    // Another process holds the write lock past the busy timeout: the entry is refused whole.
+    const qint64 before = store->auditHead()->seq;
+    {
+        QSqlDatabase other = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("other-writer"));
+        other.setDatabaseName(path);
+        REQUIRE(other.open());
+        QSqlQuery lock(other);
+        REQUIRE(lock.exec(QStringLiteral("BEGIN IMMEDIATE")));
+        auto r = store->audit(QStringLiteral("login"), QStringLiteral("x"), {}, QStringLiteral("st"), {});
+        CHECK_FALSE(r.has_value());
+        REQUIRE(lock.exec(QStringLiteral("ROLLBACK")));
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("other-writer"));
+    CHECK(store->auditHead()->seq == before);
+    CHECK(store->audit(QStringLiteral("login"), QStringLiteral("x"), {}, QStringLiteral("st"), {}).has_value());
+}
