@@ -70,6 +70,7 @@ void SlotJob::start()
     m_issued = {};
     m_failure.clear();
     m_failureCode.clear();
+    ++m_run;
     m_resuming = false;
     m_mayBeStale = false;
     m_continueWhenJob = false;
@@ -233,12 +234,12 @@ void SlotJob::supersede(const QString& why)
     m_mayBeStale = false; // once: a device that refuses a fresh certificate fails
     m_station->submit<Result<void>>(
         this, [=](Registrar& r) { return r.certificateSuperseded(job, serial, why); },
-        [this](Result<void> r) {
+        thisRun<Result<void>>([this](Result<void> r) {
             if (!r)
                 return failWith(r.error());
             if (!isFinished())
                 rekey();
-        });
+        }));
 }
 
 void SlotJob::retry()
@@ -341,15 +342,17 @@ void SlotJob::identify()
         const QString op = m_station->operatorName();
         m_station->submit<Result<JobStart>>(
             this, [=](Registrar& r) { return r.beginJob(device, port, op); },
-            [this](Result<JobStart> job) {
+            [this, run = m_run](Result<JobStart> job) {
                 if (!job)
-                    return failWith(job.error());
-                if (isFinished()) {
+                    return run == m_run ? failWith(job.error()) : void();
+                if (isFinished() || run != m_run) {
                     // Stopped (aborted) while the job was being recorded: the job ends too.
                     if (job->jobId != 0) {
                         const qint64 id = job->jobId;
                         const QString serial = m_device.serial;
-                        const QString reason = QStringLiteral("%1: %2").arg(m_failureCode, m_failure);
+                        const QString reason = run == m_run
+                            ? QStringLiteral("%1: %2").arg(m_failureCode, m_failure)
+                            : QStringLiteral("aborted: the slot was stopped and started again");
                         m_station->submit<Result<void>>(
                             this, [=](Registrar& r) { return r.finishJob(id, serial, JobOutcome::Failed, reason); },
                             [](Result<void>) {});
@@ -437,15 +440,16 @@ void SlotJob::injectKey()
 void SlotJob::issue(const QByteArray& csr, const QByteArray& expectedKey)
 {
     setStep(Step::Issuing);
-    m_station->submitIssue(this, IssueRequest { m_jobId, m_device, csr, expectedKey }, [this](Result<Issuance> issued) {
-        if (!issued)
-            return failWith(issued.error());
-        m_issued = std::move(*issued);
-        m_mayBeStale = false;
-        if (isFinished() || m_step == Step::Reconnecting) // unplugged while it was being made
-            return;
-        inject();
-    });
+    m_station->submitIssue(this, IssueRequest { m_jobId, m_device, csr, expectedKey },
+        thisRun<Result<Issuance>>([this](Result<Issuance> issued) {
+            if (!issued)
+                return failWith(issued.error());
+            m_issued = std::move(*issued);
+            m_mayBeStale = false;
+            if (isFinished() || m_step == Step::Reconnecting) // unplugged while it was being made
+                return;
+            inject();
+        }));
 }
 
 void SlotJob::inject()
@@ -480,13 +484,13 @@ void SlotJob::inject()
             const QString serial = m_issued.certificate.serialHex;
             m_station->submit<Result<void>>(
                 this, [=](Registrar& r) { return r.certificateInstalled(job, serial); },
-                [this](Result<void> r) {
+                thisRun<Result<void>>([this](Result<void> r) {
                     if (!r)
                         return failWith(r.error());
                     if (isFinished() || m_step == Step::Reconnecting)
                         return; // the record stands; the job went on without waiting for it
                     readBack();
-                });
+                }));
         },
         m_timeouts.attempts);
 }
@@ -542,13 +546,13 @@ void SlotJob::challenge()
             const QString serial = m_issued.certificate.serialHex;
             m_station->submit<Result<void>>(
                 this, [=](Registrar& r) { return r.certificateVerified(job, serial); },
-                [this](Result<void> r) {
+                thisRun<Result<void>>([this](Result<void> r) {
                     if (!r)
                         return failWith(r.error());
                     if (isFinished() || m_step == Step::Reconnecting)
                         return;
                     lock();
-                });
+                }));
         },
         m_timeouts.attempts);
 }
@@ -561,14 +565,14 @@ void SlotJob::lock()
         const QString serial = m_device.serial;
         m_station->submit<Result<void>>(
             this, [=](Registrar& r) { return r.finishJob(job, serial, JobOutcome::Passed, {}); },
-            [this](Result<void> r) {
+            thisRun<Result<void>>([this](Result<void> r) {
                 if (!r)
                     return failWith(r.error());
                 if (isFinished() || m_step == Step::Reconnecting)
                     return;
                 m_link->transport()->close();
                 setStep(Step::Passed);
-            });
+            }));
     };
     // Locked already: the station stopped after locking it, before the job was closed.
     if (m_device.state == protocol::state::Locked)

@@ -129,6 +129,17 @@ private:
     /// device went away and came back): a refusal to install it means supersede, once.
     bool m_mayBeStale = false;
     bool m_continueWhenJob = false; ///< resume() found no job yet; its answer goes on
+    quint64 m_run = 0; ///< which run of the slot (start() counts); older answers are dropped
+
+    /// `f`, for this run only: a registrar answer that arrives after the slot was stopped
+    /// and started again is dropped.
+    template <typename T> std::function<void(T)> thisRun(std::function<void(T)> f)
+    {
+        return [this, run = m_run, f = std::move(f)](T value) {
+            if (run == m_run)
+                f(std::move(value));
+        };
+    }
     qint64 m_csrInNs = -1; ///< when the request arrived (m_elapsed)
     qint64 m_stationNs = -1; ///< see stationLatencyNs()
 };
