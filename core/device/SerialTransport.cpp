@@ -5,6 +5,11 @@
 #include <QFileInfo>
 #include <QTimer>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 namespace imprint::core {
 
 SerialTransport::SerialTransport(QString portPath, SerialSettings settings, QObject* parent)
@@ -82,9 +87,10 @@ Result<SerialPortSpec> SerialPortSpec::parse(const QString& text)
 namespace {
 
 /// QSerialPort locks a port with a UUCP-style lock file (LCK..NAME in the first writable lock
-/// directory), which holds the owner's pid. A station killed while writing one leaves it
-/// empty, and Qt then refuses the port for 30 s ("Permission error while locking the
-/// device"). An empty lock file older than a second has no owner at work: it is removed.
+/// directory). Its owner holds an flock on it from the moment it is created, then writes its
+/// pid into it. A station killed in between leaves it empty and unlocked, and Qt then refuses
+/// the port for 30 s ("Permission error while locking the device"). An empty lock file no
+/// process holds is abandoned: it is removed.
 void removeAbandonedLock(const QString& systemLocation)
 {
     QString name = systemLocation;
@@ -96,9 +102,21 @@ void removeAbandonedLock(const QString& systemLocation)
         if (!d.isDir() || !d.isWritable())
             continue;
         for (const QString& candidate : { name, QString(systemLocation).replace(u'/', u'_') }) {
-            const QFileInfo lock(d.absoluteFilePath() + QStringLiteral("/LCK..") + candidate);
-            if (lock.exists() && lock.size() == 0 && lock.lastModified().msecsTo(QDateTime::currentDateTime()) > 1000)
-                QFile::remove(lock.absoluteFilePath());
+            const QByteArray path = QFile::encodeName(d.absoluteFilePath() + QStringLiteral("/LCK..") + candidate);
+            const int fd = ::open(path.constData(), O_RDONLY | O_CLOEXEC);
+            if (fd < 0)
+                continue;
+            struct stat st { };
+            // Free to lock, empty, and not created this very moment (its owner takes the
+            // lock right after creating it).
+            if (::fstat(fd, &st) == 0 && st.st_size == 0
+                && QDateTime::fromSecsSinceEpoch(st.st_mtim.tv_sec)
+                        .addMSecs(st.st_mtim.tv_nsec / 1000000)
+                        .msecsTo(QDateTime::currentDateTime())
+                    > 50
+                && ::flock(fd, LOCK_EX | LOCK_NB) == 0)
+                ::unlink(path.constData());
+            ::close(fd);
         }
         return; // Qt uses the first writable one
     }

@@ -267,6 +267,20 @@ bool insertAudit(QSqlQuery& insert, AuditHead* head, const AuditEntry& e)
     return true;
 }
 
+/// Appends `e` after the newest entry, inside the caller's transaction.
+bool appendEntry(QSqlQuery& q, const AuditEntry& e)
+{
+    AuditHead head;
+    return readAuditHead(q, &head) && insertAudit(q, &head, e);
+}
+
+/// An entry as the audit queries select it: seq, at, station, operator, kind, subject, detail.
+AuditEntry auditFrom(const QSqlQuery& q)
+{
+    return AuditEntry { q.value(0).toLongLong(), q.value(1).toString(), q.value(2).toString(), q.value(3).toString(),
+        q.value(4).toString(), q.value(5).toString(), q.value(6).toString() };
+}
+
 /// Appends an entry inside the caller's transaction; station and operator come from the job.
 bool appendAudit(
     QSqlQuery& q, const QString& kind, const QString& subject, const QString& detail, qint64 jobId, const QString& at)
@@ -284,8 +298,7 @@ bool appendAudit(
             e.operatorName = q.value(1).toString();
         }
     }
-    AuditHead head;
-    return readAuditHead(q, &head) && insertAudit(q, &head, e);
+    return appendEntry(q, e);
 }
 
 } // namespace
@@ -582,7 +595,7 @@ Result<void> RecordStore::recordIssued(const QList<IssuedRecord>& issued)
         && outbox.prepare(QStringLiteral("INSERT INTO outbox(kind, subject, created) VALUES('certificate', ?, ?)"))
         && who.prepare(QStringLiteral("SELECT station, operator FROM jobs WHERE id = ?"));
     AuditHead head;
-    if (!tx.active() || !prepared || !readAuditHead(audit, &head))
+    if (!prepared || !readAuditHead(audit, &head))
         return storeFail(QStringLiteral("record the issued certificate"), db.lastError());
     auto run = [](QSqlQuery& q, const QVariantList& values) {
         for (qsizetype i = 0; i < values.size(); ++i)
@@ -746,7 +759,7 @@ Result<void> RecordStore::recordBatch(
             QStringLiteral("INSERT INTO serials(serial, job_id, state, reserved) VALUES(?, ?, 'used', ?)"))
         && outbox.prepare(QStringLiteral("INSERT INTO outbox(kind, subject, created) VALUES('certificate', ?, ?)"));
     AuditHead head;
-    if (!tx.active() || !prepared || !readAuditHead(audit, &head))
+    if (!prepared || !readAuditHead(audit, &head))
         return storeFail(QStringLiteral("start recording the batch"), db.lastError());
     auto run = [](QSqlQuery& q, const QVariantList& values) {
         for (qsizetype i = 0; i < values.size(); ++i)
@@ -956,8 +969,7 @@ Result<AuditVerdict> RecordStore::verifyAudit(const CheckpointVerifier& verifier
         int rows = 0;
         while (q.next()) {
             ++rows;
-            AuditEntry e { q.value(0).toLongLong(), q.value(1).toString(), q.value(2).toString(), q.value(3).toString(),
-                q.value(4).toString(), q.value(5).toString(), q.value(6).toString() };
+            const AuditEntry e = auditFrom(q);
             const QString prevHash = q.value(7).toString();
             const QString hash = q.value(8).toString();
             if (e.seq != expected)
@@ -1049,15 +1061,7 @@ Result<void> RecordStore::audit(const QString& kind, const QString& subject, con
     if (!tx.active())
         return storeFail(QStringLiteral("start writing"), tx.error());
     QSqlQuery q(db);
-    AuditEntry e;
-    e.at = now();
-    e.station = station;
-    e.operatorName = operatorName;
-    e.kind = kind;
-    e.subject = subject;
-    e.detail = detail;
-    AuditHead head;
-    if (!readAuditHead(q, &head) || !insertAudit(q, &head, e) || !tx.commit())
+    if (!appendEntry(q, AuditEntry { 0, now(), station, operatorName, kind, subject, detail }) || !tx.commit())
         return storeFail(QStringLiteral("write to the audit log"), q.lastError());
     return {};
 }
@@ -1072,9 +1076,7 @@ Result<std::optional<AuditEntry>> RecordStore::lastAudit(const QString& kind, co
         return storeFail(QStringLiteral("read the audit log"), q.lastError());
     if (!q.next())
         return std::optional<AuditEntry> {};
-    return std::optional<AuditEntry> { AuditEntry { q.value(0).toLongLong(), q.value(1).toString(),
-        q.value(2).toString(), q.value(3).toString(), q.value(4).toString(), q.value(5).toString(),
-        q.value(6).toString() } };
+    return std::optional<AuditEntry> { auditFrom(q) };
 }
 
 Result<AuditCheckpoint> RecordStore::auditHead() const
@@ -1126,15 +1128,16 @@ QByteArray RecordStore::checkpointMessage(qint64 seq, const QString& hash)
 
 Result<void> RecordStore::createLot(const Lot& lot)
 {
-    QSqlQuery q(QSqlDatabase::database(m_connection));
-    if (!exec(q, QStringLiteral("SELECT 1 FROM lots WHERE id = ?"), { lot.id }))
-        return storeFail(QStringLiteral("look up a lot"), q.lastError());
-    if (q.next())
-        return fail(ErrorCode::BadInput, QStringLiteral("Lot %1 already exists.").arg(lot.id));
     QSqlDatabase db = QSqlDatabase::database(m_connection);
     Transaction tx(db, Durability::Synced);
     if (!tx.active())
         return storeFail(QStringLiteral("start writing"), tx.error());
+    // Checked under the write lock: two stations creating one lot get a plain answer.
+    QSqlQuery q(db);
+    if (!exec(q, QStringLiteral("SELECT 1 FROM lots WHERE id = ?"), { lot.id }))
+        return storeFail(QStringLiteral("look up a lot"), q.lastError());
+    if (q.next())
+        return fail(ErrorCode::BadInput, QStringLiteral("Lot %1 already exists.").arg(lot.id));
     const QString t = now();
     if (!exec(q,
             QStringLiteral("INSERT INTO lots(id, profile, expected, note, created, station, operator) "
@@ -1146,8 +1149,7 @@ Result<void> RecordStore::createLot(const Lot& lot)
             .arg(lot.profile)
             .arg(lot.expected)
             .arg(lot.note.isEmpty() ? QString() : QStringLiteral(": ") + lot.note) };
-    AuditHead head;
-    if (!readAuditHead(q, &head) || !insertAudit(q, &head, e) || !tx.commit())
+    if (!appendEntry(q, e) || !tx.commit())
         return storeFail(QStringLiteral("create the lot"), q.lastError());
     return {};
 }
@@ -1231,8 +1233,7 @@ Result<QList<AuditEntry>> RecordStore::auditEntries(qint64 afterSeq, int limit) 
         return storeFail(QStringLiteral("read the audit log"), q.lastError());
     QList<AuditEntry> out;
     while (q.next())
-        out.append(AuditEntry { q.value(0).toLongLong(), q.value(1).toString(), q.value(2).toString(),
-            q.value(3).toString(), q.value(4).toString(), q.value(5).toString(), q.value(6).toString() });
+        out.append(auditFrom(q));
     return out;
 }
 
