@@ -14,7 +14,7 @@ QJsonObject slotResultJson(const SlotJob& job)
     o[QStringLiteral("serial")] = job.device().serial.isEmpty() ? QJsonValue() : QJsonValue(job.device().serial);
     o[QStringLiteral("model")] = job.device().model.isEmpty() ? QJsonValue() : QJsonValue(job.device().model);
     const bool passed = job.step() == SlotJob::Step::Passed;
-    o[QStringLiteral("status")] = passed ? QStringLiteral("passed") : QStringLiteral("failed");
+    o[QStringLiteral("status")] = text(passed ? core::DeviceStatus::Passed : core::DeviceStatus::Failed);
     if (!job.certificate().serialHex.isEmpty()) {
         QJsonObject cert;
         cert[QStringLiteral("serial")] = job.certificate().serialHex;
@@ -54,7 +54,7 @@ QJsonObject unfinishedJobJson(const core::UnfinishedJob& j)
     o[QStringLiteral("last_at")] = j.lastAt.toString(Qt::ISODateWithMs);
     if (!j.certificateSerial.isEmpty())
         o[QStringLiteral("certificate")] = QJsonObject { { QStringLiteral("serial"), j.certificateSerial },
-            { QStringLiteral("state"), j.certificateState } };
+            { QStringLiteral("state"), j.certificateState ? text(*j.certificateState) : QString() } };
     if (!j.reservedSerial.isEmpty())
         o[QStringLiteral("reserved_serial")] = j.reservedSerial;
     return o;
@@ -67,7 +67,7 @@ QString unfinishedJobLine(const core::UnfinishedJob& j)
                        .arg(j.jobId)
                        .arg(j.port, j.station, j.operatorName, j.lastStep, j.lastAt.toString(Qt::ISODate));
     if (!j.certificateSerial.isEmpty())
-        line += QStringLiteral("; certificate %1 %2").arg(j.certificateSerial, j.certificateState);
+        line += QStringLiteral("; certificate %1 %2").arg(j.certificateSerial, j.certificateState ? text(*j.certificateState) : QString());
     else if (!j.reservedSerial.isEmpty())
         line += QStringLiteral("; serial %1 reserved, nothing signed on record").arg(j.reservedSerial);
     return line;

@@ -44,11 +44,11 @@ Station::RegistrarFactory StationContext::registrarFactory() const
         auto store = RecordStore::open(db);
         if (!store)
             return std::unexpected(store.error());
-        auto last = store->lastAudit(QStringLiteral("setting"), QStringLiteral("station-settings"));
+        auto last = store->audit().last(AuditKind::Setting, QStringLiteral("station-settings"));
         if (!last)
             return std::unexpected(last.error());
         if (!*last || (*last)->detail != settings) {
-            if (auto r = store->audit(QStringLiteral("setting"), QStringLiteral("station-settings"), settings, name,
+            if (auto r = store->audit().append(AuditKind::Setting, QStringLiteral("station-settings"), settings, name,
                     QStringLiteral("station"));
                 !r)
                 return std::unexpected(r.error());
@@ -81,7 +81,7 @@ Result<StationContext> openStation(
         auto store = RecordStore::open(ctx.dir.database());
         if (!store)
             return std::unexpected(store.error());
-        auto found = store->lot(lot);
+        auto found = store->lots().find(lot);
         if (!found)
             return std::unexpected(found.error());
         if (!*found)

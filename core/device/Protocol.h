@@ -4,7 +4,7 @@
 // names and keys; core/device/PROTOCOL.md documents it for firmware authors.
 
 #include "Error.h"
-#include "device/DeviceIdentity.h"
+#include "domain/DeviceIdentity.h"
 
 #include <QByteArray>
 #include <QCborMap>
@@ -31,12 +31,7 @@ inline const QString SetSerial = QStringLiteral("set-serial");
 } // namespace op
 
 /// Device states (PROTOCOL.md, "States").
-namespace state {
-inline const QString Blank = QStringLiteral("blank");
-inline const QString Keyed = QStringLiteral("keyed");
-inline const QString Certified = QStringLiteral("certified");
-inline const QString Locked = QStringLiteral("locked");
-} // namespace state
+namespace state = device_state;
 
 /// Error codes a device answers with (PROTOCOL.md, "Errors").
 namespace error {

@@ -77,7 +77,7 @@ Result<QList<BatchOutcome>> BatchIssue::run(const QList<BatchRequest>& requests,
                     .arg(*it));
             continue;
         }
-        auto certified = m_store.hasCertificate(o.deviceSerial);
+        auto certified = m_store.ledger().hasCertificate(o.deviceSerial);
         if (!certified)
             return std::unexpected(certified.error());
         if (*certified) {
@@ -85,7 +85,7 @@ Result<QList<BatchOutcome>> BatchIssue::run(const QList<BatchRequest>& requests,
                 QStringLiteral("Device %1 already holds a certificate from this station.").arg(o.deviceSerial));
             continue;
         }
-        auto owner = m_store.keyOwner(c.spkiSha256);
+        auto owner = m_store.ledger().keyOwner(c.spkiSha256);
         if (!owner)
             return std::unexpected(owner.error());
         if (owner->has_value() && **owner != o.deviceSerial) {
@@ -136,7 +136,7 @@ Result<QList<BatchOutcome>> BatchIssue::run(const QList<BatchRequest>& requests,
         records.append(BatchIssued { o.deviceSerial, o.source, o.certificate.der, o.certificate.serialHex,
             o.certificate.sha256, c.spkiSha256, c.keyType });
     }
-    if (auto r = m_store.recordBatch(records, station, operatorName); !r)
+    if (auto r = m_store.ledger().recordBatch(records, station, operatorName); !r)
         return std::unexpected(r.error());
     if (progress)
         progress(QStringLiteral("recorded"), records.size(), n);

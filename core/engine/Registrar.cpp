@@ -14,21 +14,21 @@ namespace imprint::core {
 
 Result<void> sealAuditLog(RecordStore& store, Signer& signer)
 {
-    auto head = store.auditHead();
+    auto head = store.audit().head();
     if (!head)
         return std::unexpected(head.error());
-    auto last = store.lastCheckpoint();
+    auto last = store.audit().lastCheckpoint();
     if (!last)
         return std::unexpected(last.error());
     if (head->seq == 0 || head->seq <= *last)
         return {};
-    auto signature = signer.signSha256(RecordStore::checkpointMessage(head->seq, head->hash));
+    auto signature = signer.signSha256(AuditLog::checkpointMessage(head->seq, head->hash));
     if (!signature)
         return std::unexpected(signature.error());
     AuditCheckpoint c = *head;
     c.keySha256 = ossl::sha256Hex(signer.publicKey());
     c.signature = *signature;
-    return store.addCheckpoint(c);
+    return store.audit().addCheckpoint(c);
 }
 
 Registrar::Registrar(
@@ -48,12 +48,12 @@ void Registrar::sealIfDue()
     if (!m_sealing.signer)
         return;
     if (m_sealedUpTo < 0) {
-        auto last = m_store.lastCheckpoint();
+        auto last = m_store.audit().lastCheckpoint();
         if (!last)
             return;
         m_sealedUpTo = *last;
     }
-    auto head = m_store.auditHead();
+    auto head = m_store.audit().head();
     if (!head || head->seq - m_sealedUpTo < std::max(1, m_sealing.every))
         return;
     // A checkpoint that cannot be signed now (token away) is signed at the next chance;
@@ -74,13 +74,13 @@ Result<void> Registrar::sealAudit()
 
 Result<JobStart> Registrar::beginJob(const DeviceIdentity& device, const QString& port, const QString& operatorName)
 {
-    auto pending = m_store.pendingCertificate(device.serial);
+    auto pending = m_store.ledger().pending(device.serial);
     if (!pending)
         return std::unexpected(pending.error());
     // A locked device with nothing left to finish gets no job: its record stays as it is.
-    const bool shipped = *pending && (*pending)->certificate.state == QLatin1String("verified")
-        && (*pending)->jobResult == QLatin1String("passed");
-    if (device.state == QLatin1String("locked") && (!*pending || shipped))
+    const bool shipped = *pending && (*pending)->certificate.state == CertificateState::Verified
+        && (*pending)->jobResult == JobOutcome::Passed;
+    if (device.state == device_state::Locked && (!*pending || shipped))
         return JobStart {};
     // An unlocked device under the serial of one that shipped: a duplicate label, or a board
     // reworked without its record. Its certificate is not touched; a person decides.
@@ -91,7 +91,7 @@ Result<JobStart> Registrar::beginJob(const DeviceIdentity& device, const QString
                            "provision it again.")
                 .arg(device.serial, (*pending)->certificate.serialHex),
             {}, QStringLiteral("serial-in-use"));
-    auto id = m_store.beginJob(device, port, m_station, operatorName, m_lot);
+    auto id = m_store.jobs().begin(device, port, m_station, operatorName, m_lot);
     if (!id)
         return std::unexpected(id.error());
     JobStart start;
@@ -103,9 +103,9 @@ Result<JobStart> Registrar::beginJob(const DeviceIdentity& device, const QString
     return start;
 }
 
-Result<void> Registrar::recordStep(qint64 jobId, const QString& step, const QString& status, const QString& detail)
+Result<void> Registrar::recordStep(qint64 jobId, StepName step, StepStatus status, const QString& detail)
 {
-    auto r = m_store.recordStep(jobId, step, status, detail);
+    auto r = m_store.jobs().recordStep(jobId, step, status, detail);
     sealIfDue();
     return r;
 }
@@ -139,7 +139,7 @@ QList<Result<Issuance>> Registrar::issue(const QList<IssueRequest>& requests)
         auto c = m_check.check(req.csr, req.device.serial, [&](const QString& key) -> Result<std::optional<QString>> {
             if (keysHere.contains(key))
                 return std::optional<QString> { keysHere.value(key) };
-            return m_store.keyOwner(key);
+            return m_store.ledger().keyOwner(key);
         });
         if (c && !req.expectedKey.isEmpty() && c->publicKeyDer != req.expectedKey)
             c = fail(ErrorCode::CsrRejected,
@@ -147,7 +147,7 @@ QList<Result<Issuance>> Registrar::issue(const QList<IssueRequest>& requests)
                 QStringLiteral("injected-key-mismatch"));
         if (!c) {
             // A rejection is part of the device's story; a store failure here is secondary.
-            (void)recordStep(req.jobId, QStringLiteral("check-csr"), QStringLiteral("rejected"),
+            (void)recordStep(req.jobId, StepName::CheckCsr, StepStatus::Rejected,
                 c.error().reason + QStringLiteral(": ") + c.error().message);
             results[i] = std::unexpected(c.error());
             continue;
@@ -181,7 +181,7 @@ QList<Result<Issuance>> Registrar::issue(const QList<IssueRequest>& requests)
             return failAll(Error { ErrorCode::Crypto,
                 QStringLiteral("The random generator keeps producing serials already used; nothing was issued."), {},
                 {} });
-        auto reserved = m_store.reserveSerials(intents);
+        auto reserved = m_store.ledger().reserve(intents);
         if (!reserved)
             return failAll(reserved.error());
         for (qsizetype j = 0; j < which.size(); ++j) {
@@ -207,7 +207,7 @@ QList<Result<Issuance>> Registrar::issue(const QList<IssueRequest>& requests)
     // Durable before any certificate leaves the station: a crash after this point can never
     // leave a certificate in the field that the records do not know.
     if (!records.isEmpty()) {
-        if (auto r = m_store.recordIssued(records); !r) {
+        if (auto r = m_store.ledger().recordIssued(records); !r) {
             for (qsizetype k : recordIndex)
                 results[k] = std::unexpected(r.error());
         }
@@ -218,35 +218,35 @@ QList<Result<Issuance>> Registrar::issue(const QList<IssueRequest>& requests)
 
 Result<void> Registrar::certificateInstalled(qint64 jobId, const QString& serialHex)
 {
-    auto r = m_store.setCertificateState(jobId, serialHex, QStringLiteral("installed"));
+    auto r = m_store.ledger().setState(jobId, serialHex, CertificateState::Installed);
     sealIfDue();
     return r;
 }
 
 Result<void> Registrar::certificateVerified(qint64 jobId, const QString& serialHex)
 {
-    auto r = m_store.setCertificateState(
-        jobId, serialHex, QStringLiteral("verified"), QStringLiteral("read back and challenge signed"));
+    auto r = m_store.ledger().setState(
+        jobId, serialHex, CertificateState::Verified, QStringLiteral("read back and challenge signed"));
     sealIfDue();
     return r;
 }
 
 Result<void> Registrar::certificateSuperseded(qint64 jobId, const QString& serialHex, const QString& why)
 {
-    auto r = m_store.setCertificateState(jobId, serialHex, QStringLiteral("superseded"), why);
+    auto r = m_store.ledger().setState(jobId, serialHex, CertificateState::Superseded, why);
     sealIfDue();
     return r;
 }
 
 Result<void> Registrar::finishJob(qint64 jobId, const QString& deviceSerial, JobOutcome outcome, const QString& reason)
 {
-    return m_store.finishJob(jobId, deviceSerial, outcome, reason);
+    return m_store.jobs().finish(jobId, deviceSerial, outcome, reason);
 }
 
 Result<void> Registrar::audit(
-    const QString& kind, const QString& subject, const QString& detail, const QString& operatorName)
+    AuditKind kind, const QString& subject, const QString& detail, const QString& operatorName)
 {
-    auto r = m_store.audit(kind, subject, detail, m_station, operatorName);
+    auto r = m_store.audit().append(kind, subject, detail, m_station, operatorName);
     sealIfDue();
     return r;
 }

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "Error.h"
-#include "device/DeviceIdentity.h"
+#include "domain/DeviceIdentity.h"
 #include "pki/CertificateProfile.h"
 #include "pki/CsrCheck.h"
 #include "pki/IssuingCa.h"
@@ -55,7 +55,7 @@ public:
     [[nodiscard]] Result<JobStart> beginJob(
         const DeviceIdentity& device, const QString& port, const QString& operatorName);
     [[nodiscard]] Result<void> recordStep(
-        qint64 jobId, const QString& step, const QString& status, const QString& detail = {});
+        qint64 jobId, StepName step, StepStatus status, const QString& detail = {});
     /// Checks the request, reserves a serial (write-ahead: durable before signing), issues,
     /// and commits the certificate before returning it. `expectedKey`
     /// (SubjectPublicKeyInfo), when given, is the key the station injected: a request for
@@ -74,7 +74,7 @@ public:
         qint64 jobId, const QString& deviceSerial, JobOutcome outcome, const QString& reason);
     /// An audit entry of the station's own (login, setting change, export).
     [[nodiscard]] Result<void> audit(
-        const QString& kind, const QString& subject, const QString& detail, const QString& operatorName);
+        AuditKind kind, const QString& subject, const QString& detail, const QString& operatorName);
 
     /// Signs a checkpoint over the audit log's newest entry now (at shutdown), if there
     /// is an entry no checkpoint covers yet.

@@ -115,7 +115,7 @@ void SlotJob::waitForReturn(const Error& why)
         m_station->submit<Result<void>>(
             this,
             [=](Registrar& r) {
-                return r.recordStep(job, QStringLiteral("disconnect"), QStringLiteral("waiting"), why.message);
+                return r.recordStep(job, StepName::Disconnect, StepStatus::Waiting, why.message);
             },
             [this](Result<void> r) {
                 if (!r) // the slot carries on; the gap in its timeline is logged
@@ -187,7 +187,7 @@ void SlotJob::resume()
             this,
             [=](Registrar& r) {
                 return r.recordStep(
-                    job, QStringLiteral("reconnect"), QStringLiteral("done"), QStringLiteral("device is ") + state);
+                    job, StepName::Reconnect, StepStatus::Done, QStringLiteral("device is ") + state);
             },
             [this](Result<void> r) {
                 if (!r) // the slot carries on; the gap in its timeline is logged

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "Error.h"
-#include "device/DeviceIdentity.h"
+#include "domain/DeviceIdentity.h"
 #include "engine/Registrar.h"
 #include "engine/StepTimeouts.h"
 

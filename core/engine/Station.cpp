@@ -50,13 +50,13 @@ Result<void> Station::start(const RegistrarFactory& factory)
                 return;
             }
             // Before any slot runs: the jobs a previous run left unfinished.
-            auto unfinished = (*r)->store().unfinishedJobs();
+            auto unfinished = (*r)->store().jobs().unfinished();
             if (!unfinished) {
                 outcome = std::unexpected(unfinished.error());
                 return;
             }
             m_interrupted = *unfinished;
-            if (auto a = (*r)->audit(QStringLiteral("login"), m_operator,
+            if (auto a = (*r)->audit(AuditKind::Login, m_operator,
                     QStringLiteral("station started, token unlocked; %1 interrupted jobs").arg(m_interrupted.size()),
                     m_operator);
                 !a) {
@@ -176,7 +176,7 @@ void Station::setOperator(const QString& name)
     submit<Result<void>>(
         this,
         [=](Registrar& r) {
-            return r.audit(QStringLiteral("login"), name, QStringLiteral("takes over from %1").arg(previous), name);
+            return r.audit(AuditKind::Login, name, QStringLiteral("takes over from %1").arg(previous), name);
         },
         [](Result<void> r) {
             if (!r)

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "device/DeviceIdentity.h"
+#include "domain/DeviceIdentity.h"
 #include "pki/CertificateProfile.h"
 #include "pki/CertificateTemplate.h"
 #include "pki/OpenSsl.h"

@@ -60,7 +60,7 @@ int main(int argc, char** argv)
             err << store.error().text() << Qt::endl;
             return 1;
         }
-        auto existing = store->device(serialOf(n - 1));
+        auto existing = store->records().device(serialOf(n - 1));
         if (existing && !existing->has_value()) {
             QElapsedTimer fill;
             fill.start();
@@ -77,7 +77,7 @@ int main(int argc, char** argv)
                         QString::fromLatin1(serial.toHex().toUpper()), core::ossl::sha256Hex(der),
                         core::ossl::sha256Hex(serial), QStringLiteral("EC-P256") });
                 }
-                if (auto r = store->recordBatch(batch, QStringLiteral("bench"), QStringLiteral("bench")); !r) {
+                if (auto r = store->ledger().recordBatch(batch, QStringLiteral("bench"), QStringLiteral("bench")); !r) {
                     err << r.error().text() << Qt::endl;
                     return 1;
                 }
@@ -101,9 +101,9 @@ int main(int argc, char** argv)
         const QString sn = serialOf(static_cast<int>(rng->bounded(n)));
         QElapsedTimer t;
         t.start();
-        auto d = store->device(sn);
-        auto c = store->certificates(sn);
-        auto s = store->steps(sn);
+        auto d = store->records().device(sn);
+        auto c = store->ledger().ofDevice(sn);
+        auto s = store->records().timeline(sn);
         showMs.push_back(static_cast<double>(t.nsecsElapsed()) / 1e6);
         if (!d || !d->has_value() || !c || c->size() != 1 || !s || s->isEmpty()) {
             err << "imprint-bench-lookup: " << sn << " was not found whole" << Qt::endl;
@@ -111,12 +111,12 @@ int main(int argc, char** argv)
         }
     }
     core::DeviceQuery q;
-    q.status = QStringLiteral("issued");
+    q.status = core::DeviceStatus::Issued;
     q.limit = 50;
     for (int i = 0; i < std::min(m, 1000); ++i) {
         QElapsedTimer t;
         t.start();
-        auto page = store->devices(q);
+        auto page = store->records().devices(q);
         pageMs.push_back(static_cast<double>(t.nsecsElapsed()) / 1e6);
         if (!page) {
             err << page.error().text() << Qt::endl;

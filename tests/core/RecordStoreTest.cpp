@@ -54,38 +54,38 @@ TEST_CASE("A job's story is recorded and read back")
     QTemporaryDir tmp;
     auto store = RecordStore::open(tmp.filePath(QStringLiteral("s.sqlite")));
     REQUIRE(store.has_value());
-    auto job = store->beginJob(
+    auto job = store->jobs().begin(
         device(QStringLiteral("SN-1")), QStringLiteral("/dev/pts/9"), QStringLiteral("st"), QStringLiteral("alice"));
     REQUIRE(job.has_value());
     REQUIRE(store
-                ->recordIssued(*job, QStringLiteral("SN-1"), "DER", QStringLiteral("0A0B"), QStringLiteral("h"),
-                    QStringLiteral("keyhash"))
+                ->ledger().recordIssued({ { *job, QStringLiteral("SN-1"), "DER", QStringLiteral("0A0B"), QStringLiteral("h"),
+                    QStringLiteral("keyhash") } })
                 .has_value());
-    REQUIRE(store->setCertificateState(*job, QStringLiteral("0A0B"), QStringLiteral("verified")).has_value());
-    REQUIRE(store->finishJob(*job, QStringLiteral("SN-1"), JobOutcome::Passed, {}).has_value());
+    REQUIRE(store->ledger().setState(*job, QStringLiteral("0A0B"), CertificateState::Verified).has_value());
+    REQUIRE(store->jobs().finish(*job, QStringLiteral("SN-1"), JobOutcome::Passed, {}).has_value());
 
-    auto d = store->device(QStringLiteral("SN-1"));
+    auto d = store->records().device(QStringLiteral("SN-1"));
     REQUIRE(d.has_value());
     REQUIRE(d->has_value());
-    CHECK((*d)->status == QLatin1String("passed"));
-    auto certs = store->certificates(QStringLiteral("SN-1"));
+    CHECK((*d)->status == DeviceStatus::Passed);
+    auto certs = store->ledger().ofDevice(QStringLiteral("SN-1"));
     REQUIRE(certs.has_value());
     REQUIRE(certs->size() == 1);
-    CHECK(certs->first().state == QLatin1String("verified"));
+    CHECK(certs->first().state == CertificateState::Verified);
     CHECK(certs->first().der == "DER");
-    auto steps = store->steps(QStringLiteral("SN-1"));
+    auto steps = store->records().timeline(QStringLiteral("SN-1"));
     REQUIRE(steps.has_value());
     QStringList names;
     for (const auto& s : *steps)
-        names << s.step;
+        names << text(s.step);
     CHECK(names
         == QStringList {
             QStringLiteral("identify"), QStringLiteral("issue"), QStringLiteral("verify"), QStringLiteral("finish") });
 
-    auto owner = store->keyOwner(QStringLiteral("keyhash"));
+    auto owner = store->ledger().keyOwner(QStringLiteral("keyhash"));
     REQUIRE(owner.has_value());
     CHECK(owner->value_or(QString()) == QLatin1String("SN-1"));
-    auto none = store->keyOwner(QStringLiteral("other"));
+    auto none = store->ledger().keyOwner(QStringLiteral("other"));
     REQUIRE(none.has_value());
     CHECK_FALSE(none->has_value());
 }
@@ -95,27 +95,27 @@ TEST_CASE("A certificate serial can never be recorded twice, and the first recor
     QTemporaryDir tmp;
     auto store = RecordStore::open(tmp.filePath(QStringLiteral("s.sqlite")));
     REQUIRE(store.has_value());
-    auto a = store->beginJob(device(QStringLiteral("SN-A")), QStringLiteral("p"), QStringLiteral("st"), {});
-    auto b = store->beginJob(device(QStringLiteral("SN-B")), QStringLiteral("p"), QStringLiteral("st"), {});
+    auto a = store->jobs().begin(device(QStringLiteral("SN-A")), QStringLiteral("p"), QStringLiteral("st"), {});
+    auto b = store->jobs().begin(device(QStringLiteral("SN-B")), QStringLiteral("p"), QStringLiteral("st"), {});
     REQUIRE(a.has_value());
     REQUIRE(b.has_value());
     REQUIRE(store
-                ->recordIssued(
-                    *a, QStringLiteral("SN-A"), "A", QStringLiteral("77"), QStringLiteral("h"), QStringLiteral("ka"))
+                ->ledger().recordIssued({ { 
+                    *a, QStringLiteral("SN-A"), "A", QStringLiteral("77"), QStringLiteral("h"), QStringLiteral("ka") } })
                 .has_value());
-    auto dup = store->recordIssued(
-        *b, QStringLiteral("SN-B"), "B", QStringLiteral("77"), QStringLiteral("h"), QStringLiteral("kb"));
+    auto dup = store->ledger().recordIssued({ { 
+        *b, QStringLiteral("SN-B"), "B", QStringLiteral("77"), QStringLiteral("h"), QStringLiteral("kb") } });
     REQUIRE_FALSE(dup.has_value());
     CHECK(dup.error().code == ErrorCode::Store);
-    auto certs = store->certificates(QStringLiteral("SN-A"));
+    auto certs = store->ledger().ofDevice(QStringLiteral("SN-A"));
     REQUIRE(certs.has_value());
     REQUIRE(certs->size() == 1);
     CHECK(certs->first().der == "A");
-    auto none = store->certificates(QStringLiteral("SN-B"));
+    auto none = store->ledger().ofDevice(QStringLiteral("SN-B"));
     REQUIRE(none.has_value());
     CHECK(none->isEmpty());
     // The failed transaction left no step behind either.
-    auto steps = store->steps(QStringLiteral("SN-B"));
+    auto steps = store->records().timeline(QStringLiteral("SN-B"));
     REQUIRE(steps.has_value());
     CHECK(steps->size() == 1);
 }
@@ -160,12 +160,12 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
     {
         auto store = RecordStore::open(path);
         REQUIRE(store.has_value());
-        auto job = store->beginJob(
+        auto job = store->jobs().begin(
             device(QStringLiteral("OLD-1")), QStringLiteral("p"), QStringLiteral("st"), QStringLiteral("op"));
         REQUIRE(job.has_value());
         REQUIRE(store
-                    ->recordIssued(*job, QStringLiteral("OLD-1"), "DER", QStringLiteral("0C"),
-                        imprint::core::ossl::sha256Hex("DER"), QStringLiteral("k"))
+                    ->ledger().recordIssued({ { *job, QStringLiteral("OLD-1"), "DER", QStringLiteral("0C"),
+                        imprint::core::ossl::sha256Hex("DER"), QStringLiteral("k") } })
                     .has_value());
     }
     {
@@ -192,22 +192,22 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
     auto store = RecordStore::open(path);
     REQUIRE(store.has_value());
     CHECK(store->schemaVersion() == 4);
-    auto old = store->device(QStringLiteral("OLD-1"));
+    auto old = store->records().device(QStringLiteral("OLD-1"));
     REQUIRE(old.has_value());
     CHECK(old->has_value());
     // The certificate issued before the audit log existed is its first entry.
-    auto verdict = store->verifyAudit();
+    auto verdict = store->audit().verify();
     REQUIRE(verdict.has_value());
     CHECK(verdict->problem.isEmpty());
     CHECK(verdict->entries == 1);
     // Its serial is on record as used, and it waits in the outbox for upstream.
-    auto again = store->reserveSerials({ { 1, QStringLiteral("EC-P256"), QStringLiteral("0C") } });
+    auto again = store->ledger().reserve({ { 1, QStringLiteral("EC-P256"), QStringLiteral("0C") } });
     REQUIRE(again.has_value());
     CHECK(*again == QList<bool> { false });
-    auto outbox = store->outbox();
+    auto outbox = store->outbox().pending();
     REQUIRE(outbox.has_value());
     REQUIRE(outbox->size() == 1);
-    CHECK(outbox->first().kind == QLatin1String("certificate"));
+    CHECK(outbox->first().kind == OutboxKind::Certificate);
     CHECK(outbox->first().subject == QLatin1String("0C"));
 }
 
@@ -219,19 +219,19 @@ TEST_CASE("Devices are listed by status and time a page at a time, counted per s
     const QDateTime start = QDateTime::currentDateTimeUtc().addSecs(-1);
     for (int i = 0; i < 25; ++i) {
         const QString serial = QStringLiteral("Q-%1").arg(i, 2, 10, QLatin1Char('0'));
-        auto job = store->beginJob(device(serial), QStringLiteral("p"), QStringLiteral("st"), QStringLiteral("op"));
+        auto job = store->jobs().begin(device(serial), QStringLiteral("p"), QStringLiteral("st"), QStringLiteral("op"));
         REQUIRE(job.has_value());
-        REQUIRE(store->finishJob(*job, serial, i % 5 == 0 ? JobOutcome::Failed : JobOutcome::Passed, {}).has_value());
+        REQUIRE(store->jobs().finish(*job, serial, i % 5 == 0 ? JobOutcome::Failed : JobOutcome::Passed, {}).has_value());
     }
     DeviceQuery passed;
-    passed.status = QStringLiteral("passed");
+    passed.status = DeviceStatus::Passed;
     passed.limit = 8;
     QStringList seen;
     while (true) {
-        auto page = store->devices(passed);
+        auto page = store->records().devices(passed);
         REQUIRE(page.has_value());
         for (const auto& d : *page) {
-            CHECK(d.status == QLatin1String("passed"));
+            CHECK(d.status == DeviceStatus::Passed);
             seen << d.serial;
         }
         if (page->size() < passed.limit)
@@ -241,23 +241,23 @@ TEST_CASE("Devices are listed by status and time a page at a time, counted per s
     CHECK(seen.size() == 20);
     CHECK(QSet<QString>(seen.begin(), seen.end()).size() == 20); // no row twice across pages
 
-    auto counts = store->statusCounts(start, QDateTime::currentDateTimeUtc().addSecs(1));
+    auto counts = store->records().statusCounts(start, QDateTime::currentDateTimeUtc().addSecs(1));
     REQUIRE(counts.has_value());
-    CHECK(*counts == QList<QPair<QString, int>> { { QStringLiteral("failed"), 5 }, { QStringLiteral("passed"), 20 } });
+    CHECK(*counts == QList<QPair<DeviceStatus, int>> { { DeviceStatus::Failed, 5 }, { DeviceStatus::Passed, 20 } });
 
     REQUIRE(store
-                ->scrap(QStringLiteral("Q-00"), QStringLiteral("cracked housing"), QStringLiteral("st"),
+                ->jobs().scrap(QStringLiteral("Q-00"), QStringLiteral("cracked housing"), QStringLiteral("st"),
                     QStringLiteral("qa-carol"))
                 .has_value());
-    auto scrapped = store->device(QStringLiteral("Q-00"));
+    auto scrapped = store->records().device(QStringLiteral("Q-00"));
     REQUIRE(scrapped.has_value());
-    CHECK((*scrapped)->status == QLatin1String("scrapped"));
+    CHECK((*scrapped)->status == DeviceStatus::Scrapped);
     CHECK((*scrapped)->statusReason == QLatin1String("cracked housing"));
-    auto steps = store->steps(QStringLiteral("Q-00"));
+    auto steps = store->records().timeline(QStringLiteral("Q-00"));
     REQUIRE(steps.has_value());
-    CHECK(steps->last().step == QLatin1String("scrap"));
+    CHECK(steps->last().step == StepName::Scrap);
     auto missing
-        = store->scrap(QStringLiteral("NOPE"), QStringLiteral("x"), QStringLiteral("st"), QStringLiteral("op"));
+        = store->jobs().scrap(QStringLiteral("NOPE"), QStringLiteral("x"), QStringLiteral("st"), QStringLiteral("op"));
     REQUIRE_FALSE(missing.has_value());
     CHECK(missing.error().code == ErrorCode::NotFound);
 }
@@ -273,21 +273,21 @@ TEST_CASE("The audit log shows tampering with itself or with the certificates, a
         REQUIRE(store.has_value());
         for (int i = 1; i <= 3; ++i) {
             const QString sn = QStringLiteral("AU-%1").arg(i);
-            auto job = store->beginJob(device(sn), QStringLiteral("p"), QStringLiteral("st-1"), QStringLiteral("dave"));
+            auto job = store->jobs().begin(device(sn), QStringLiteral("p"), QStringLiteral("st-1"), QStringLiteral("dave"));
             REQUIRE(job.has_value());
             const QByteArray der = "DER-" + sn.toLatin1();
             REQUIRE(store
-                        ->recordIssued(*job, sn, der, QStringLiteral("C%1").arg(i), imprint::core::ossl::sha256Hex(der),
-                            QStringLiteral("k%1").arg(i))
+                        ->ledger().recordIssued({ { *job, sn, der, QStringLiteral("C%1").arg(i), imprint::core::ossl::sha256Hex(der),
+                            QStringLiteral("k%1").arg(i) } })
                         .has_value());
             REQUIRE(
-                store->setCertificateState(*job, QStringLiteral("C%1").arg(i), QStringLiteral("verified")).has_value());
+                store->ledger().setState(*job, QStringLiteral("C%1").arg(i), CertificateState::Verified).has_value());
         }
-        auto verdict = store->verifyAudit();
+        auto verdict = store->audit().verify();
         REQUIRE(verdict.has_value());
         CHECK(verdict->problem.isEmpty());
         CHECK(verdict->entries == 6);
-        auto entries = store->auditEntries(0, 10);
+        auto entries = store->audit().entries(0, 10);
         REQUIRE(entries.has_value());
         REQUIRE(entries->size() == 6);
         CHECK(entries->first().kind == QLatin1String("issued"));
@@ -300,7 +300,7 @@ TEST_CASE("The audit log shows tampering with itself or with the certificates, a
         tamper(copy, sql);
         auto store = RecordStore::open(copy);
         REQUIRE(store.has_value());
-        auto v = store->verifyAudit();
+        auto v = store->audit().verify();
         REQUIRE(v.has_value());
         return *v;
     };
@@ -360,15 +360,15 @@ TEST_CASE("Signed checkpoints catch entries cut off the end, and forged checkpoi
         REQUIRE(store.has_value());
         for (int i = 1; i <= 4; ++i)
             REQUIRE(store
-                        ->audit(QStringLiteral("login"), QStringLiteral("op%1").arg(i), {}, QStringLiteral("st"),
+                        ->audit().append(AuditKind::Login, QStringLiteral("op%1").arg(i), {}, QStringLiteral("st"),
                             QStringLiteral("op%1").arg(i))
                         .has_value());
         REQUIRE(sealAuditLog(*store, *key).has_value());
-        REQUIRE(*store->lastCheckpoint() == 4);
+        REQUIRE(*store->audit().lastCheckpoint() == 4);
         // Sealing again with nothing new adds nothing.
         REQUIRE(sealAuditLog(*store, *key).has_value());
-        REQUIRE(store->audit(QStringLiteral("setting"), QStringLiteral("x"), {}, QStringLiteral("st"), {}).has_value());
-        auto v = store->verifyAudit(verifier);
+        REQUIRE(store->audit().append(AuditKind::Setting, QStringLiteral("x"), {}, QStringLiteral("st"), {}).has_value());
+        auto v = store->audit().verify(verifier);
         REQUIRE(v.has_value());
         CHECK(v->problem.isEmpty());
         CHECK(v->checkpoints == 1);
@@ -381,7 +381,7 @@ TEST_CASE("Signed checkpoints catch entries cut off the end, and forged checkpoi
         tamper(copy, sql);
         auto store = RecordStore::open(copy);
         REQUIRE(store.has_value());
-        auto v = store->verifyAudit(verifier);
+        auto v = store->audit().verify(verifier);
         REQUIRE(v.has_value());
         return *v;
     };
@@ -411,16 +411,16 @@ TEST_CASE("Write-ahead: serials are reserved once, unfinished jobs are listed, c
     QTemporaryDir tmp;
     auto store = RecordStore::open(tmp.filePath(QStringLiteral("s.sqlite")));
     REQUIRE(store.has_value());
-    auto job = store->beginJob(device(QStringLiteral("W-1")), QStringLiteral("/dev/ttyUSB0"), QStringLiteral("st"),
+    auto job = store->jobs().begin(device(QStringLiteral("W-1")), QStringLiteral("/dev/ttyUSB0"), QStringLiteral("st"),
         QStringLiteral("eve"), QStringLiteral("LOT-7"));
     REQUIRE(job.has_value());
-    auto reserved = store->reserveSerials({ { *job, QStringLiteral("EC-P256"), QStringLiteral("5A01") },
+    auto reserved = store->ledger().reserve({ { *job, QStringLiteral("EC-P256"), QStringLiteral("5A01") },
         { *job, QStringLiteral("EC-P256"), QStringLiteral("5A01") } });
     REQUIRE(reserved.has_value());
     CHECK(*reserved == QList<bool> { true, false }); // the same serial twice: once only
 
     // The station stops here: the job is listed, with its reserved serial.
-    auto unfinished = store->unfinishedJobs();
+    auto unfinished = store->jobs().unfinished();
     REQUIRE(unfinished.has_value());
     REQUIRE(unfinished->size() == 1);
     CHECK(unfinished->first().deviceSerial == QLatin1String("W-1"));
@@ -429,19 +429,19 @@ TEST_CASE("Write-ahead: serials are reserved once, unfinished jobs are listed, c
     CHECK(unfinished->first().lastStep == QLatin1String("issue intent"));
 
     // The device comes back: the old job is closed as interrupted, its serial void for good.
-    auto next = store->beginJob(
+    auto next = store->jobs().begin(
         device(QStringLiteral("W-1")), QStringLiteral("/dev/ttyUSB0"), QStringLiteral("st"), QStringLiteral("eve"));
     REQUIRE(next.has_value());
-    CHECK(store->unfinishedJobs()->size() == 1);
-    CHECK(store->unfinishedJobs()->first().jobId == *next);
-    auto again = store->reserveSerials({ { *next, QStringLiteral("EC-P256"), QStringLiteral("5A01") } });
+    CHECK(store->jobs().unfinished()->size() == 1);
+    CHECK(store->jobs().unfinished()->first().jobId == *next);
+    auto again = store->ledger().reserve({ { *next, QStringLiteral("EC-P256"), QStringLiteral("5A01") } });
     CHECK(*again == QList<bool> { false });
-    auto steps = store->steps(QStringLiteral("W-1"));
+    auto steps = store->records().timeline(QStringLiteral("W-1"));
     REQUIRE(steps.has_value());
     bool interrupted = false, resumed = false;
     for (const StepRecord& s : *steps) {
-        interrupted |= s.jobId == *job && s.status == QLatin1String("interrupted");
-        resumed |= s.jobId == *next && s.step == QLatin1String("resume");
+        interrupted |= s.jobId == *job && s.status == StepStatus::Interrupted;
+        resumed |= s.jobId == *next && s.step == StepName::Resume;
         CHECK(s.station == QLatin1String("st"));
         CHECK(s.operatorName == QLatin1String("eve"));
     }
@@ -450,32 +450,32 @@ TEST_CASE("Write-ahead: serials are reserved once, unfinished jobs are listed, c
 
     // A certificate issued and installed is what the next job continues with.
     REQUIRE(store
-                ->recordIssued(*next, QStringLiteral("W-1"), "DER", QStringLiteral("5A02"), ossl::sha256Hex("DER"),
-                    QStringLiteral("k"))
+                ->ledger().recordIssued({ { *next, QStringLiteral("W-1"), "DER", QStringLiteral("5A02"), ossl::sha256Hex("DER"),
+                    QStringLiteral("k") } })
                 .has_value());
-    REQUIRE(store->setCertificateState(*next, QStringLiteral("5A02"), QStringLiteral("installed")).has_value());
-    auto pending = store->pendingCertificate(QStringLiteral("W-1"));
+    REQUIRE(store->ledger().setState(*next, QStringLiteral("5A02"), CertificateState::Installed).has_value());
+    auto pending = store->ledger().pending(QStringLiteral("W-1"));
     REQUIRE(pending.has_value());
     REQUIRE(pending->has_value());
     CHECK((*pending)->certificate.serialHex == QLatin1String("5A02"));
-    CHECK((*pending)->certificate.state == QLatin1String("installed"));
-    CHECK((*pending)->jobResult.isEmpty());
+    CHECK((*pending)->certificate.state == CertificateState::Installed);
+    CHECK_FALSE((*pending)->jobResult.has_value());
 
     // Superseded: nothing pending any more, and a revocation waits for upstream.
     REQUIRE(store
-                ->setCertificateState(
-                    *next, QStringLiteral("5A02"), QStringLiteral("superseded"), QStringLiteral("reflashed"))
+                ->ledger().setState(
+                    *next, QStringLiteral("5A02"), CertificateState::Superseded, QStringLiteral("reflashed"))
                 .has_value());
-    CHECK_FALSE(store->pendingCertificate(QStringLiteral("W-1"))->has_value());
-    auto outbox = store->outbox();
+    CHECK_FALSE(store->ledger().pending(QStringLiteral("W-1"))->has_value());
+    auto outbox = store->outbox().pending();
     REQUIRE(outbox.has_value());
     REQUIRE(outbox->size() == 2);
-    CHECK(outbox->at(0).kind == QLatin1String("certificate"));
-    CHECK(outbox->at(1).kind == QLatin1String("revocation"));
+    CHECK(outbox->at(0).kind == OutboxKind::Certificate);
+    CHECK(outbox->at(1).kind == OutboxKind::Revocation);
     CHECK(outbox->at(1).subject == QLatin1String("5A02"));
-    CHECK(store->setCertificateState(*next, QStringLiteral("5A02"), QStringLiteral("bogus")).error().code
+    CHECK(store->ledger().setState(*next, QStringLiteral("5A02"), CertificateState::Issued).error().code
         == ErrorCode::Store);
-    CHECK(store->verifyAudit()->problem.isEmpty());
+    CHECK(store->audit().verify()->problem.isEmpty());
 }
 
 TEST_CASE("Scrapping revokes the device's certificates and closes its unfinished job; lots count their devices")
@@ -484,41 +484,41 @@ TEST_CASE("Scrapping revokes the device's certificates and closes its unfinished
     auto store = RecordStore::open(tmp.filePath(QStringLiteral("s.sqlite")));
     REQUIRE(store.has_value());
     REQUIRE(store
-                ->createLot(Lot { QStringLiteral("WO-1"), QStringLiteral("idevid"), 2, QStringLiteral("Acme"), {},
+                ->lots().create(Lot { QStringLiteral("WO-1"), QStringLiteral("idevid"), 2, QStringLiteral("Acme"), {},
                     QStringLiteral("st"), QStringLiteral("ann") })
                 .has_value());
-    CHECK(store->createLot(Lot { QStringLiteral("WO-1"), QStringLiteral("idevid"), 5, {}, {}, {}, {} }).error().code
+    CHECK(store->lots().create(Lot { QStringLiteral("WO-1"), QStringLiteral("idevid"), 5, {}, {}, {}, {} }).error().code
         == ErrorCode::BadInput);
-    auto a = store->beginJob(device(QStringLiteral("S-1")), QStringLiteral("p"), QStringLiteral("st"),
+    auto a = store->jobs().begin(device(QStringLiteral("S-1")), QStringLiteral("p"), QStringLiteral("st"),
         QStringLiteral("ann"), QStringLiteral("WO-1"));
-    auto b = store->beginJob(device(QStringLiteral("S-2")), QStringLiteral("p"), QStringLiteral("st"),
+    auto b = store->jobs().begin(device(QStringLiteral("S-2")), QStringLiteral("p"), QStringLiteral("st"),
         QStringLiteral("ann"), QStringLiteral("WO-1"));
     REQUIRE(a.has_value());
     REQUIRE(b.has_value());
     REQUIRE(store
-                ->recordIssued(
-                    *a, QStringLiteral("S-1"), "D1", QStringLiteral("51"), ossl::sha256Hex("D1"), QStringLiteral("k1"))
+                ->ledger().recordIssued({ { 
+                    *a, QStringLiteral("S-1"), "D1", QStringLiteral("51"), ossl::sha256Hex("D1"), QStringLiteral("k1") } })
                 .has_value());
-    REQUIRE(store->finishJob(*b, QStringLiteral("S-2"), JobOutcome::Passed, {}).has_value());
-    auto counts = store->lotCounts(QStringLiteral("WO-1"));
+    REQUIRE(store->jobs().finish(*b, QStringLiteral("S-2"), JobOutcome::Passed, {}).has_value());
+    auto counts = store->lots().counts(QStringLiteral("WO-1"));
     REQUIRE(counts.has_value());
     CHECK(*counts
-        == QList<QPair<QString, int>> { { QStringLiteral("in-progress"), 1 }, { QStringLiteral("passed"), 1 } });
+        == QList<QPair<DeviceStatus, int>> { { DeviceStatus::InProgress, 1 }, { DeviceStatus::Passed, 1 } });
     DeviceQuery inLot;
     inLot.lot = QStringLiteral("WO-1");
-    CHECK(store->devices(inLot)->size() == 2);
+    CHECK(store->records().devices(inLot)->size() == 2);
 
     REQUIRE(store
-                ->scrap(QStringLiteral("S-1"), QStringLiteral("cracked housing"), QStringLiteral("st"),
+                ->jobs().scrap(QStringLiteral("S-1"), QStringLiteral("cracked housing"), QStringLiteral("st"),
                     QStringLiteral("qa"))
                 .has_value());
-    CHECK(store->unfinishedJobs()->isEmpty());
-    CHECK(store->certificates(QStringLiteral("S-1"))->first().state == QLatin1String("revoked"));
-    auto outbox = store->outbox();
+    CHECK(store->jobs().unfinished()->isEmpty());
+    CHECK(store->ledger().ofDevice(QStringLiteral("S-1"))->first().state == CertificateState::Revoked);
+    auto outbox = store->outbox().pending();
     REQUIRE(outbox->size() == 2);
-    CHECK(outbox->at(1).kind == QLatin1String("revocation"));
+    CHECK(outbox->at(1).kind == OutboxKind::Revocation);
     CHECK(outbox->at(1).detail.contains(QStringLiteral("cracked housing")));
-    CHECK(store->verifyAudit()->problem.isEmpty());
+    CHECK(store->audit().verify()->problem.isEmpty());
 }
 
 TEST_CASE("A job ends once; an old job never overwrites the device's newest outcome; shipped certificates stay")
@@ -526,27 +526,27 @@ TEST_CASE("A job ends once; an old job never overwrites the device's newest outc
     QTemporaryDir tmp;
     auto store = RecordStore::open(tmp.filePath(QStringLiteral("s.sqlite")));
     REQUIRE(store.has_value());
-    auto old = store->beginJob(device(QStringLiteral("O-1")), QStringLiteral("p1"), QStringLiteral("st"), {});
-    auto next = store->beginJob(device(QStringLiteral("O-1")), QStringLiteral("p2"), QStringLiteral("st"), {});
+    auto old = store->jobs().begin(device(QStringLiteral("O-1")), QStringLiteral("p1"), QStringLiteral("st"), {});
+    auto next = store->jobs().begin(device(QStringLiteral("O-1")), QStringLiteral("p2"), QStringLiteral("st"), {});
     REQUIRE(old.has_value());
     REQUIRE(next.has_value());
     // The first job was closed as interrupted by the second; its late end changes nothing.
-    REQUIRE(store->finishJob(*old, QStringLiteral("O-1"), JobOutcome::Failed, QStringLiteral("late")).has_value());
-    CHECK(store->device(QStringLiteral("O-1"))->value().status == QLatin1String("in-progress"));
+    REQUIRE(store->jobs().finish(*old, QStringLiteral("O-1"), JobOutcome::Failed, QStringLiteral("late")).has_value());
+    CHECK(store->records().device(QStringLiteral("O-1"))->value().status == DeviceStatus::InProgress);
     REQUIRE(store
-                ->recordIssued(*next, QStringLiteral("O-1"), "D", QStringLiteral("0E01"), ossl::sha256Hex("D"),
-                    QStringLiteral("k"))
+                ->ledger().recordIssued({ { *next, QStringLiteral("O-1"), "D", QStringLiteral("0E01"), ossl::sha256Hex("D"),
+                    QStringLiteral("k") } })
                 .has_value());
-    REQUIRE(store->setCertificateState(*next, QStringLiteral("0E01"), QStringLiteral("verified")).has_value());
-    REQUIRE(store->finishJob(*next, QStringLiteral("O-1"), JobOutcome::Passed, {}).has_value());
-    CHECK(store->device(QStringLiteral("O-1"))->value().status == QLatin1String("passed"));
+    REQUIRE(store->ledger().setState(*next, QStringLiteral("0E01"), CertificateState::Verified).has_value());
+    REQUIRE(store->jobs().finish(*next, QStringLiteral("O-1"), JobOutcome::Passed, {}).has_value());
+    CHECK(store->records().device(QStringLiteral("O-1"))->value().status == DeviceStatus::Passed);
     // Shipped: never superseded; revoked: never verified again.
-    auto superseded = store->setCertificateState(*next, QStringLiteral("0E01"), QStringLiteral("superseded"));
+    auto superseded = store->ledger().setState(*next, QStringLiteral("0E01"), CertificateState::Superseded);
     REQUIRE_FALSE(superseded.has_value());
     CHECK(superseded.error().message.contains(QStringLiteral("cannot become superseded")));
-    REQUIRE(store->scrap(QStringLiteral("O-1"), QStringLiteral("dropped"), QStringLiteral("st"), {}).has_value());
-    CHECK_FALSE(store->setCertificateState(*next, QStringLiteral("0E01"), QStringLiteral("verified")).has_value());
-    CHECK(store->certificates(QStringLiteral("O-1"))->first().state == QLatin1String("revoked"));
+    REQUIRE(store->jobs().scrap(QStringLiteral("O-1"), QStringLiteral("dropped"), QStringLiteral("st"), {}).has_value());
+    CHECK_FALSE(store->ledger().setState(*next, QStringLiteral("0E01"), CertificateState::Verified).has_value());
+    CHECK(store->ledger().ofDevice(QStringLiteral("O-1"))->first().state == CertificateState::Revoked);
 }
 
 TEST_CASE("A pass for a job closed already is an error; a store another writer holds writes nothing")
@@ -555,28 +555,28 @@ TEST_CASE("A pass for a job closed already is an error; a store another writer h
     const QString path = tmp.filePath(QStringLiteral("s.sqlite"));
     auto store = RecordStore::open(path);
     REQUIRE(store.has_value());
-    auto old = store->beginJob(device(QStringLiteral("P-1")), QStringLiteral("p1"), QStringLiteral("st"), {});
-    auto next = store->beginJob(device(QStringLiteral("P-1")), QStringLiteral("p2"), QStringLiteral("st"), {});
+    auto old = store->jobs().begin(device(QStringLiteral("P-1")), QStringLiteral("p1"), QStringLiteral("st"), {});
+    auto next = store->jobs().begin(device(QStringLiteral("P-1")), QStringLiteral("p2"), QStringLiteral("st"), {});
     REQUIRE(old.has_value());
     REQUIRE(next.has_value());
-    auto pass = store->finishJob(*old, QStringLiteral("P-1"), JobOutcome::Passed, {});
+    auto pass = store->jobs().finish(*old, QStringLiteral("P-1"), JobOutcome::Passed, {});
     REQUIRE_FALSE(pass.has_value());
     CHECK(pass.error().message.contains(QStringLiteral("closed already")));
-    CHECK(store->device(QStringLiteral("P-1"))->value().status == QLatin1String("in-progress"));
+    CHECK(store->records().device(QStringLiteral("P-1"))->value().status == DeviceStatus::InProgress);
 
     // Another process holds the write lock past the busy timeout: the entry is refused whole.
-    const qint64 before = store->auditHead()->seq;
+    const qint64 before = store->audit().head()->seq;
     {
         QSqlDatabase other = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("other-writer"));
         other.setDatabaseName(path);
         REQUIRE(other.open());
         QSqlQuery lock(other);
         REQUIRE(lock.exec(QStringLiteral("BEGIN IMMEDIATE")));
-        auto r = store->audit(QStringLiteral("login"), QStringLiteral("x"), {}, QStringLiteral("st"), {});
+        auto r = store->audit().append(AuditKind::Login, QStringLiteral("x"), {}, QStringLiteral("st"), {});
         CHECK_FALSE(r.has_value());
         REQUIRE(lock.exec(QStringLiteral("ROLLBACK")));
     }
     QSqlDatabase::removeDatabase(QStringLiteral("other-writer"));
-    CHECK(store->auditHead()->seq == before);
-    CHECK(store->audit(QStringLiteral("login"), QStringLiteral("x"), {}, QStringLiteral("st"), {}).has_value());
+    CHECK(store->audit().head()->seq == before);
+    CHECK(store->audit().append(AuditKind::Login, QStringLiteral("x"), {}, QStringLiteral("st"), {}).has_value());
 }

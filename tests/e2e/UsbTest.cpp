@@ -85,11 +85,11 @@ TEST_CASE("Devices on emulated USB go through the same scenarios as on a serial 
             // What the store holds for the device, as over ptys.
             auto store = core::RecordStore::open(demo.dir().database(), true);
             REQUIRE(store.has_value());
-            auto certs = store->certificates(serial);
+            auto certs = store->ledger().ofDevice(serial);
             REQUIRE(certs.has_value());
             CHECK(certs->size() == c.certificates);
             for (const auto& cert : *certs)
-                CHECK(cert.state == QLatin1String(c.certificateState));
+                CHECK(text(cert.state) == QLatin1String(c.certificateState));
         }
     }
 }

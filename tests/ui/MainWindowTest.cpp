@@ -141,7 +141,7 @@ TEST_CASE("Jobs a stopped station left are shown in a notice, and a new operator
         core::DeviceIdentity d;
         d.serial = QStringLiteral("CUT-0007");
         d.state = QStringLiteral("keyed");
-        REQUIRE(store->beginJob(d, QStringLiteral("/dev/ttyUSB3"), QStringLiteral("st"), QStringLiteral("ann"))
+        REQUIRE(store->jobs().begin(d, QStringLiteral("/dev/ttyUSB3"), QStringLiteral("st"), QStringLiteral("ann"))
                     .has_value());
     }
     core::Station station(QStringLiteral("ann"));
@@ -158,7 +158,7 @@ TEST_CASE("Jobs a stopped station left are shown in a notice, and a new operator
     REQUIRE(QTest::qWaitFor(
         [&] {
             auto store = core::RecordStore::open(demo.dir().database(), true);
-            auto entries = store->auditEntries(0, 100);
+            auto entries = store->audit().entries(0, 100);
             for (const auto& e : *entries) {
                 if (e.kind == QLatin1String("login") && e.subject == QLatin1String("bob"))
                     return true;

@@ -6,6 +6,16 @@
 
 namespace imprint::core {
 
+/// A device's own state as it reports it (PROTOCOL.md, "States").
+namespace device_state {
+inline const QString Blank = QStringLiteral("blank");
+inline const QString Keyed = QStringLiteral("keyed");
+inline const QString Certified = QStringLiteral("certified");
+inline const QString Locked = QStringLiteral("locked");
+/// Not a device's answer: a request that came from a file, with no device present.
+inline const QString Offline = QStringLiteral("offline");
+} // namespace device_state
+
 /// What a device says about itself when identified.
 struct DeviceIdentity {
     QString serial;

@@ -1,0 +1,96 @@
+#pragma once
+
+// What every imprintctl command shares: the table that lists them (Commands.cpp), the
+// options they have in common, reading the data directory and its records, and printing
+// an error with its detail and the exit status it maps to.
+
+#include "DataDir.h"
+#include "Error.h"
+#include "store/RecordStore.h"
+
+#include <QCommandLineOption>
+#include <QCommandLineParser>
+#include <QStringList>
+#include <QTextStream>
+
+namespace imprint::app::cli {
+
+/// One command: `imprintctl NAME ...` (a name of two words is a command of a group, such
+/// as "ca show"), a one-line summary for `imprintctl --help`, its synopsis, and the function
+/// that runs it with its arguments (args[0] is "imprintctl NAME"); it returns the exit status.
+struct Command {
+    QString name;
+    QString summary;
+    QString synopsis; ///< after "imprintctl NAME"
+    int (*run)(const QStringList& args);
+};
+
+/// Every command, in the order `imprintctl --help` lists them.
+[[nodiscard]] const QList<Command>& commands();
+
+/// Runs the command `args` name (after the program name); prints the usage when there is none.
+int dispatch(QStringList args);
+
+QTextStream& out();
+QTextStream& err();
+
+/// Prints the error (and its technical detail) for a person; returns the exit status:
+/// 2 bad input or a data directory not set up, 3 not found, 1 anything else.
+int report(const core::Error& e);
+/// Prints a usage problem of one command ("imprintctl NAME: what is missing"); returns 2.
+int usageError(const QStringList& args, const QString& what);
+
+/// The options every command that takes them spells the same way.
+namespace option {
+extern const QCommandLineOption dataDir;
+extern const QCommandLineOption json;
+extern const QCommandLineOption profile;
+/// --operator NAME, recorded with what the command does; $USER by default.
+[[nodiscard]] QCommandLineOption operatorName(const QString& description);
+} // namespace option
+
+/// A command's parser: its description, --help, --data-dir and, when asked, --json.
+class CommandLine : public QCommandLineParser {
+public:
+    enum Shared { DataDirOnly, DataDirAndJson };
+    CommandLine(const QString& description, Shared shared = DataDirOnly);
+    /// Parses `args` (exits on --help or an unknown option, as Qt's parser does).
+    void parse(const QStringList& args) { process(args); }
+    [[nodiscard]] bool json() const { return m_json && isSet(option::json); }
+    [[nodiscard]] core::DataDir dataDir() const;
+
+private:
+    bool m_json = false;
+};
+
+/// The records of an initialised data directory, for reading or writing; its settings in
+/// `config` when given.
+[[nodiscard]] core::Result<core::RecordStore> openRecords(
+    const CommandLine& p, bool readOnly, core::StationConfig* config = nullptr);
+
+/// Reads a whole file given on the command line, with a plain error.
+[[nodiscard]] core::Result<QByteArray> readInput(const QString& path, qsizetype limit = 16 * 1024 * 1024);
+/// Writes a file atomically, with a plain error.
+[[nodiscard]] core::Result<void> writeOutput(const QString& path, const QByteArray& contents);
+
+// The commands, one group a file.
+int init(const QStringList& args); // Init.cpp
+int provision(const QStringList& args); // Provision.cpp
+int show(const QStringList& args); // Records.cpp
+int list(const QStringList& args);
+int scrap(const QStringList& args);
+int jobs(const QStringList& args);
+int outbox(const QStringList& args);
+int lotCreate(const QStringList& args); // Lots.cpp
+int lotShow(const QStringList& args);
+int lotList(const QStringList& args);
+int auditVerify(const QStringList& args); // Audit.cpp
+int auditShow(const QStringList& args);
+int issue(const QStringList& args); // Batch.cpp
+int signBatch(const QStringList& args);
+int caShow(const QStringList& args); // Ca.cpp
+int caKeygen(const QStringList& args);
+int caCsr(const QStringList& args);
+int caImport(const QStringList& args);
+
+} // namespace imprint::app::cli

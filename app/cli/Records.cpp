@@ -1,0 +1,297 @@
+// imprintctl show, list, scrap, jobs, outbox: the station's records for QA and the line lead.
+
+#include "SlotReport.h"
+#include "cli/Command.h"
+#include "pki/IssuingCa.h"
+#include "pki/OpenSsl.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+namespace imprint::app::cli {
+
+int show(const QStringList& args)
+{
+    CommandLine p(QStringLiteral("Show one device's record, certificate and chain."), CommandLine::DataDirAndJson);
+    QCommandLineOption serial(
+        QStringLiteral("device-serial"), QStringLiteral("The device's serial number."), QStringLiteral("SN"));
+    p.addOption(serial);
+    p.parse(args);
+    if (!p.isSet(serial)) {
+        return usageError(args, QStringLiteral("give --device-serial SN"));
+    }
+    core::DataDir dir = p.dataDir();
+    if (!dir.isInitialized())
+        return report(core::Error { core::ErrorCode::NotInitialized,
+            QStringLiteral("The data directory %1 is not set up; run \"imprintctl init\" first.").arg(dir.path()), {},
+            {} });
+    auto store = core::RecordStore::open(dir.database(), true);
+    if (!store)
+        return report(store.error());
+    const QString sn = p.value(serial);
+    auto device = store->records().device(sn);
+    if (!device)
+        return report(device.error());
+    if (!device->has_value())
+        return report(core::Error {
+            core::ErrorCode::NotFound, QStringLiteral("No device with serial %1 is recorded.").arg(sn), {}, {} });
+    auto certs = store->ledger().ofDevice(sn);
+    auto steps = store->records().timeline(sn);
+    auto chain = dir.loadChain();
+    if (!certs)
+        return report(certs.error());
+    if (!steps)
+        return report(steps.error());
+    if (!chain)
+        return report(chain.error());
+    const core::DeviceRecord& d = **device;
+
+    if (p.json()) {
+        QJsonObject o;
+        o[QStringLiteral("serial")] = d.serial;
+        o[QStringLiteral("model")] = d.model;
+        o[QStringLiteral("firmware")] = d.firmware;
+        o[QStringLiteral("status")] = text(d.status);
+        o[QStringLiteral("reason")] = d.statusReason;
+        o[QStringLiteral("first_seen")] = d.firstSeen.toString(Qt::ISODateWithMs);
+        o[QStringLiteral("updated")] = d.updated.toString(Qt::ISODateWithMs);
+        o[QStringLiteral("lot")] = d.lot;
+        QJsonArray ca;
+        for (const auto& c : *certs) {
+            QJsonObject co;
+            co[QStringLiteral("serial")] = c.serialHex;
+            co[QStringLiteral("sha256")] = c.sha256;
+            co[QStringLiteral("state")] = text(c.state);
+            co[QStringLiteral("issued_at")] = c.issuedAt.toString(Qt::ISODateWithMs);
+            auto verified = core::verifyChain(c.der, *chain);
+            co[QStringLiteral("chain_verified")] = verified.has_value();
+            if (!verified)
+                co[QStringLiteral("chain_problem")] = verified.error().text();
+            co[QStringLiteral("pem")] = QString::fromLatin1(core::ossl::derToPem(c.der));
+            ca.append(co);
+        }
+        o[QStringLiteral("certificates")] = ca;
+        QJsonArray chainArr;
+        for (const auto& c : *chain)
+            chainArr.append(QString::fromLatin1(core::ossl::derToPem(c)));
+        o[QStringLiteral("chain")] = chainArr;
+        QJsonArray sa;
+        for (const auto& s : *steps) {
+            QJsonObject so;
+            so[QStringLiteral("job")] = s.jobId;
+            so[QStringLiteral("step")] = text(s.step);
+            so[QStringLiteral("status")] = text(s.status);
+            so[QStringLiteral("detail")] = s.detail;
+            so[QStringLiteral("at")] = s.at.toString(Qt::ISODateWithMs);
+            so[QStringLiteral("station")] = s.station;
+            so[QStringLiteral("operator")] = s.operatorName;
+            sa.append(so);
+        }
+        o[QStringLiteral("steps")] = sa;
+        out() << QJsonDocument(o).toJson(QJsonDocument::Indented);
+        return 0;
+    }
+
+    out() << "Device " << d.serial << "  (" << d.model << ", firmware " << d.firmware << ")" << Qt::endl
+          << "Status:  " << text(d.status) << (d.statusReason.isEmpty() ? QString() : QStringLiteral(" — ") + d.statusReason)
+          << Qt::endl
+          << "Updated: " << d.updated.toString(Qt::ISODate) << Qt::endl
+          << (d.lot.isEmpty() ? QString() : QStringLiteral("Lot:     ") + d.lot + u'\n') << Qt::endl
+          << "Timeline:" << Qt::endl;
+    for (const auto& s : *steps)
+        out() << "  " << s.at.toString(Qt::ISODateWithMs) << "  job " << s.jobId << "  " << s.station << "/"
+              << s.operatorName << "  " << text(s.step) << "  " << text(s.status)
+              << (s.detail.isEmpty() ? QString() : QStringLiteral("  ") + s.detail) << Qt::endl;
+    for (const auto& c : *certs) {
+        auto verified = core::verifyChain(c.der, *chain);
+        out() << Qt::endl
+              << "Certificate " << c.serialHex << " (" << text(c.state) << ", issued " << c.issuedAt.toString(Qt::ISODate)
+              << ")" << Qt::endl
+              << "SHA-256 " << c.sha256 << Qt::endl
+              << "Chain:  "
+              << (verified ? QStringLiteral("verifies to the root in the station's chain")
+                           : QStringLiteral("DOES NOT VERIFY: ") + verified.error().text())
+              << Qt::endl
+              << core::ossl::derToPem(c.der);
+    }
+    out() << Qt::endl << "Chain:" << Qt::endl;
+    for (const auto& c : *chain)
+        out() << core::ossl::derToPem(c);
+    return 0;
+}
+
+namespace {
+
+QDateTime parseWhen(const QString& text)
+{
+    QDateTime t = QDateTime::fromString(text, Qt::ISODate);
+    if (!t.isValid())
+        t = QDate::fromString(text, Qt::ISODate).startOfDay();
+    return t;
+}
+
+} // namespace
+
+int list(const QStringList& args)
+{
+    CommandLine p(
+        QStringLiteral("List devices, newest first, a page at a time; or count them by status."), CommandLine::DataDirAndJson);
+    QCommandLineOption status(QStringLiteral("status"),
+        QStringLiteral("Only devices in this state: %1.").arg(core::stateTexts<core::DeviceStatus>().join(u", ")),
+        QStringLiteral("STATUS"));
+    QCommandLineOption since(QStringLiteral("since"), QStringLiteral("Updated at or after (2026-11-22 or ISO time)."),
+        QStringLiteral("WHEN"));
+    QCommandLineOption until(QStringLiteral("until"), QStringLiteral("Updated before."), QStringLiteral("WHEN"));
+    QCommandLineOption limit(QStringLiteral("limit"), QStringLiteral("Rows per page (default 50)."),
+        QStringLiteral("N"), QStringLiteral("50"));
+    QCommandLineOption before(QStringLiteral("before"),
+        QStringLiteral("Next page: the serial of the last row of the previous page."), QStringLiteral("SN"));
+    QCommandLineOption counts(QStringLiteral("counts"),
+        QStringLiteral("Count devices per status instead (a shift: --since/--until; default today)."));
+    QCommandLineOption lot(QStringLiteral("lot"), QStringLiteral("Only devices of this lot."), QStringLiteral("LOT"));
+    p.addOptions({ status, since, until, limit, before, counts, lot });
+    p.parse(args);
+    for (const auto* o : { &since, &until }) {
+        if (p.isSet(*o) && !parseWhen(p.value(*o)).isValid()) {
+            err() << "imprintctl list: " << p.value(*o) << " is not a date or time (2026-11-22, 2026-11-22T06:00)"
+                  << Qt::endl;
+            return 2;
+        }
+    }
+    auto store = openRecords(p, true);
+    if (!store)
+        return report(store.error());
+    if (p.isSet(counts)) {
+        const QDateTime from = p.isSet(since) ? parseWhen(p.value(since)) : QDate::currentDate().startOfDay();
+        const QDateTime to = p.isSet(until) ? parseWhen(p.value(until)) : from.addDays(1);
+        auto c = store->records().statusCounts(from, to);
+        if (!c)
+            return report(c.error());
+        QJsonObject o;
+        for (const auto& [s, n] : *c)
+            o[text(s)] = n;
+        if (p.json()) {
+            out() << QJsonDocument(o).toJson(QJsonDocument::Compact) << Qt::endl;
+        } else {
+            out() << "From " << from.toString(Qt::ISODate) << " to " << to.toString(Qt::ISODate) << Qt::endl;
+            for (const auto& [s, n] : *c)
+                out() << "  " << text(s) << ": " << n << Qt::endl;
+        }
+        return 0;
+    }
+    core::DeviceQuery q;
+    q.lot = p.value(lot);
+    if (p.isSet(status)) {
+        q.status = core::parseState<core::DeviceStatus>(p.value(status));
+        if (!q.status)
+            return usageError(args,
+                QStringLiteral("--status is one of %1").arg(core::stateTexts<core::DeviceStatus>().join(u", ")));
+    }
+    q.since = p.isSet(since) ? parseWhen(p.value(since)) : QDateTime();
+    q.until = p.isSet(until) ? parseWhen(p.value(until)) : QDateTime();
+    q.before = p.value(before);
+    q.limit = std::clamp(p.value(limit).toInt(), 1, 10000);
+    auto rows = store->records().devices(q);
+    if (!rows)
+        return report(rows.error());
+    if (p.json()) {
+        QJsonArray a;
+        for (const auto& d : *rows)
+            a.append(QJsonObject { { QStringLiteral("serial"), d.serial }, { QStringLiteral("model"), d.model },
+                { QStringLiteral("status"), text(d.status) }, { QStringLiteral("reason"), d.statusReason },
+                { QStringLiteral("updated"), d.updated.toString(Qt::ISODateWithMs) } });
+        out() << QJsonDocument(a).toJson(QJsonDocument::Compact) << Qt::endl;
+        return 0;
+    }
+    for (const auto& d : *rows)
+        out() << d.updated.toString(Qt::ISODate) << "  " << text(d.status).leftJustified(11) << "  " << d.serial
+              << (d.statusReason.isEmpty() ? QString() : QStringLiteral("  ") + d.statusReason) << Qt::endl;
+    if (rows->size() == q.limit)
+        out() << "(more: --before " << rows->last().serial << ")" << Qt::endl;
+    return 0;
+}
+
+int scrap(const QStringList& args)
+{
+    CommandLine p(QStringLiteral("Take a device out of production, with the reason on its record."));
+    QCommandLineOption serial(QStringLiteral("device-serial"), QStringLiteral("The device."), QStringLiteral("SN"));
+    QCommandLineOption reason(QStringLiteral("reason"), QStringLiteral("Why, in words."), QStringLiteral("TEXT"));
+    const QCommandLineOption op = option::operatorName(QStringLiteral("Who scraps it."));
+    p.addOptions({ serial, reason, op });
+    p.parse(args);
+    if (!p.isSet(serial) || p.value(reason).trimmed().isEmpty()) {
+        return usageError(args, QStringLiteral("give --device-serial SN and --reason TEXT"));
+    }
+    core::StationConfig config;
+    auto store = openRecords(p, false, &config);
+    if (!store)
+        return report(store.error());
+    if (auto r = store->jobs().scrap(p.value(serial), p.value(reason).trimmed(), config.stationName, p.value(op)); !r)
+        return report(r.error());
+    out() << "Device " << p.value(serial) << " is scrapped: " << p.value(reason).trimmed() << Qt::endl;
+    return 0;
+}
+
+int jobs(const QStringList& args)
+{
+    CommandLine p(QStringLiteral(
+        "List the jobs that never finished: the station stopped (crash, power cut) while the device was on it, or "
+        "a station is working on it now. Each device continues where it was when it is back on a slot."), CommandLine::DataDirAndJson);
+    p.parse(args);
+    auto store = openRecords(p, true);
+    if (!store)
+        return report(store.error());
+    auto jobs = store->jobs().unfinished();
+    if (!jobs)
+        return report(jobs.error());
+    if (p.json()) {
+        QJsonArray a;
+        for (const auto& j : *jobs)
+            a.append(app::unfinishedJobJson(j));
+        out() << QJsonDocument(a).toJson(QJsonDocument::Compact) << Qt::endl;
+        return 0;
+    }
+    if (jobs->isEmpty())
+        out() << "No unfinished jobs." << Qt::endl;
+    for (const auto& j : *jobs)
+        out() << app::unfinishedJobLine(j) << Qt::endl;
+    return 0;
+}
+
+int outbox(const QStringList& args)
+{
+    CommandLine p(
+        QStringLiteral("List the records waiting for the upstream CA (certificates and revocations), oldest first."), CommandLine::DataDirAndJson);
+    QCommandLineOption limit(
+        QStringLiteral("limit"), QStringLiteral("Rows (default 50)."), QStringLiteral("N"), QStringLiteral("50"));
+    p.addOption(limit);
+    p.parse(args);
+    auto store = openRecords(p, true);
+    if (!store)
+        return report(store.error());
+    auto pending = store->outbox().pendingCount();
+    auto rows = store->outbox().pending(p.value(limit).toInt());
+    if (!pending)
+        return report(pending.error());
+    if (!rows)
+        return report(rows.error());
+    if (p.json()) {
+        QJsonArray a;
+        for (const auto& r : *rows)
+            a.append(QJsonObject { { QStringLiteral("id"), r.id }, { QStringLiteral("kind"), text(r.kind) },
+                { QStringLiteral("subject"), r.subject }, { QStringLiteral("detail"), r.detail },
+                { QStringLiteral("created"), r.created.toString(Qt::ISODateWithMs) } });
+        out() << QJsonDocument(QJsonObject { { QStringLiteral("pending"), *pending }, { QStringLiteral("rows"), a } })
+                     .toJson(QJsonDocument::Compact)
+              << Qt::endl;
+        return 0;
+    }
+    out() << *pending << " record(s) waiting for upstream" << Qt::endl;
+    for (const auto& r : *rows)
+        out() << "  " << r.id << "  " << text(r.kind).leftJustified(11) << "  " << r.subject
+              << (r.detail.isEmpty() ? QString() : QStringLiteral("  ") + r.detail) << Qt::endl;
+    return 0;
+}
+
+} // namespace imprint::app::cli

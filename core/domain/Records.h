@@ -1,0 +1,168 @@
+#pragma once
+
+// The station's records as values: what the record store keeps and hands out, what the
+// engine writes and the command line and the window show. Plain structs; no layer's
+// machinery.
+
+#include "domain/States.h"
+
+#include <QByteArray>
+#include <QDateTime>
+#include <QString>
+
+#include <functional>
+#include <optional>
+
+namespace imprint::core {
+
+/// What is known of one device.
+struct DeviceRecord {
+    QString serial;
+    QString model;
+    QString firmware;
+    DeviceStatus status = DeviceStatus::InProgress;
+    QString statusReason;
+    QDateTime firstSeen;
+    QDateTime updated;
+    QString lot;
+};
+
+struct CertificateRecord {
+    QString serialHex;
+    QString deviceSerial;
+    QByteArray der;
+    QString sha256;
+    CertificateState state = CertificateState::Issued;
+    QDateTime issuedAt;
+    qint64 jobId = 0;
+};
+
+/// A certificate the device may still be holding or about to hold: the newest one of the
+/// device that is neither superseded nor revoked, and how its job ended (none: it has not).
+struct PendingCertificate {
+    CertificateRecord certificate;
+    std::optional<JobOutcome> jobResult;
+};
+
+/// A job that never finished: the station stopped (crash, power cut, kill) while the
+/// device was on it. Listed on restart; resumed when the device comes back.
+struct UnfinishedJob {
+    qint64 jobId = 0;
+    QString deviceSerial;
+    QString port;
+    QString station;
+    QString operatorName;
+    QString lot;
+    QDateTime started;
+    QString lastStep; ///< the last step recorded, with its status
+    QDateTime lastAt;
+    QString certificateSerial; ///< the newest certificate of the job, if any
+    std::optional<CertificateState> certificateState;
+    QString reservedSerial; ///< a serial reserved for signing that no certificate used
+};
+
+/// A lot (work order): what the line is making, with which profile, how many.
+struct Lot {
+    QString id;
+    QString profile;
+    int expected = 0;
+    QString note;
+    QDateTime created;
+    QString station;
+    QString operatorName;
+};
+
+/// A record waiting to go upstream (the upstream sync sends them in order).
+struct OutboxEntry {
+    qint64 id = 0;
+    OutboxKind kind = OutboxKind::Certificate;
+    QString subject; ///< certificate serial
+    QString detail;
+    QDateTime created;
+};
+
+/// A signed statement that the audit log had `seq` entries ending in `hash`.
+struct AuditCheckpoint {
+    qint64 seq = 0;
+    QString hash;
+    QString at;
+    QString keySha256;
+    QByteArray signature;
+};
+
+/// One entry on a device's timeline.
+struct StepRecord {
+    qint64 jobId = 0;
+    StepName step = StepName::Identify;
+    StepStatus status = StepStatus::Done;
+    QString detail;
+    QDateTime at;
+    QString station; ///< where, and who: the job's station and operator
+    QString operatorName;
+};
+
+/// One entry of the audit log. Its kind is kept as the text it was written with (see
+/// AuditKind): the entry's hash covers that text.
+struct AuditEntry {
+    qint64 seq = 0;
+    QString at;
+    QString station;
+    QString operatorName;
+    QString kind;
+    QString subject; ///< a certificate serial or a device serial
+    QString detail;
+};
+
+/// What `audit verify` found: the number of entries checked, and the first problem in plain
+/// words (empty when the log and the certificates it covers are intact).
+struct AuditVerdict {
+    qint64 entries = 0;
+    QString problem;
+    qint64 firstBadEntry = 0;
+    qint64 checkpoints = 0; ///< signed checkpoints checked
+    qint64 lastCheckpoint = 0; ///< the entry the newest checkpoint vouches for
+    bool signaturesChecked = false;
+};
+
+/// Checks a checkpoint's signature over AuditLog::checkpointMessage(); true when valid.
+using CheckpointVerifier = std::function<bool(const QByteArray& message, const QByteArray& signature)>;
+
+/// Which devices to list: all filters optional; newest first, `limit` at a time.
+struct DeviceQuery {
+    std::optional<DeviceStatus> status;
+    QString lot;
+    QDateTime since; ///< updated at or after
+    QDateTime until; ///< updated before
+    QString before; ///< paging: the serial of the last row of the previous page
+    int limit = 100;
+};
+
+/// A checked request about to be signed: its job, key type and the serial reserved for it.
+struct IssueIntent {
+    qint64 jobId = 0;
+    QString keyType;
+    QString serialHex;
+};
+
+/// A certificate signed for a job, to be committed before it leaves the station.
+struct IssuedRecord {
+    qint64 jobId = 0;
+    QString deviceSerial;
+    QByteArray der;
+    QString serialHex;
+    QString sha256;
+    QString publicKeySha256;
+};
+
+/// A certificate issued from a request file, with no device present (sign-batch).
+struct BatchIssued {
+    QString deviceSerial;
+    QString source; ///< the request file
+    QByteArray der;
+    QString serialHex;
+    QString sha256;
+    QString publicKeySha256;
+    QString keyType;
+};
+
+} // namespace imprint::core

@@ -1,0 +1,189 @@
+#include "domain/States.h"
+
+#include <array>
+#include <utility>
+
+namespace imprint::core {
+
+namespace {
+
+template <typename E, std::size_t N> using Names = std::array<std::pair<E, const char*>, N>;
+
+// The one place each state's text is written. Never change a text: it is in every store
+// and every program reading --json.
+template <typename E> struct StateNames;
+
+template <> struct StateNames<DeviceStatus> {
+    static constexpr Names<DeviceStatus, 5> names { {
+        { DeviceStatus::InProgress, "in-progress" },
+        { DeviceStatus::Passed, "passed" },
+        { DeviceStatus::Failed, "failed" },
+        { DeviceStatus::Issued, "issued" },
+        { DeviceStatus::Scrapped, "scrapped" },
+    } };
+};
+
+template <> struct StateNames<CertificateState> {
+    static constexpr Names<CertificateState, 5> names { {
+        { CertificateState::Issued, "issued" },
+        { CertificateState::Installed, "installed" },
+        { CertificateState::Verified, "verified" },
+        { CertificateState::Superseded, "superseded" },
+        { CertificateState::Revoked, "revoked" },
+    } };
+};
+
+template <> struct StateNames<SerialState> {
+    static constexpr Names<SerialState, 3> names { {
+        { SerialState::Reserved, "reserved" },
+        { SerialState::Used, "used" },
+        { SerialState::Void, "void" },
+    } };
+};
+
+template <> struct StateNames<JobOutcome> {
+    static constexpr Names<JobOutcome, 5> names { {
+        { JobOutcome::Passed, "passed" },
+        { JobOutcome::Failed, "failed" },
+        { JobOutcome::Issued, "issued" },
+        { JobOutcome::Interrupted, "interrupted" },
+        { JobOutcome::Scrapped, "scrapped" },
+    } };
+};
+
+template <> struct StateNames<StepName> {
+    static constexpr Names<StepName, 11> names { {
+        { StepName::Identify, "identify" },
+        { StepName::Resume, "resume" },
+        { StepName::CheckCsr, "check-csr" },
+        { StepName::Issue, "issue" },
+        { StepName::Inject, "inject" },
+        { StepName::Verify, "verify" },
+        { StepName::Supersede, "supersede" },
+        { StepName::Disconnect, "disconnect" },
+        { StepName::Reconnect, "reconnect" },
+        { StepName::Scrap, "scrap" },
+        { StepName::Finish, "finish" },
+    } };
+};
+
+template <> struct StateNames<StepStatus> {
+    static constexpr Names<StepStatus, 8> names { {
+        { StepStatus::Done, "done" },
+        { StepStatus::Intent, "intent" },
+        { StepStatus::Rejected, "rejected" },
+        { StepStatus::Waiting, "waiting" },
+        { StepStatus::Passed, "passed" },
+        { StepStatus::Failed, "failed" },
+        { StepStatus::Issued, "issued" },
+        { StepStatus::Interrupted, "interrupted" },
+    } };
+};
+
+template <> struct StateNames<OutboxKind> {
+    static constexpr Names<OutboxKind, 2> names { {
+        { OutboxKind::Certificate, "certificate" },
+        { OutboxKind::Revocation, "revocation" },
+    } };
+};
+
+template <> struct StateNames<OutboxState> {
+    static constexpr Names<OutboxState, 6> names { {
+        { OutboxState::Pending, "pending" },
+        { OutboxState::Synced, "synced" },
+        { OutboxState::Waiting, "waiting" },
+        { OutboxState::Rejected, "rejected" },
+        { OutboxState::Failed, "failed" },
+        { OutboxState::Skipped, "skipped" },
+    } };
+};
+
+template <> struct StateNames<AuditKind> {
+    static constexpr Names<AuditKind, 11> names { {
+        { AuditKind::Issued, "issued" },
+        { AuditKind::Installed, "installed" },
+        { AuditKind::Verified, "verified" },
+        { AuditKind::Superseded, "superseded" },
+        { AuditKind::Revoked, "revoked" },
+        { AuditKind::Rejected, "rejected" },
+        { AuditKind::Scrapped, "scrapped" },
+        { AuditKind::LotCreated, "lot-created" },
+        { AuditKind::Login, "login" },
+        { AuditKind::Setting, "setting" },
+        { AuditKind::Exported, "exported" },
+    } };
+};
+
+template <typename E> QString nameOf(E value)
+{
+    for (const auto& [v, name] : StateNames<E>::names) {
+        if (v == value)
+            return QString::fromLatin1(name);
+    }
+    Q_UNREACHABLE();
+    return QString();
+}
+
+} // namespace
+
+template <typename E> std::optional<E> parseState(QStringView text)
+{
+    for (const auto& [v, name] : StateNames<E>::names) {
+        if (text == QLatin1String(name))
+            return v;
+    }
+    return std::nullopt;
+}
+
+template <typename E> QStringList stateTexts()
+{
+    QStringList out;
+    for (const auto& entry : StateNames<E>::names)
+        out << QString::fromLatin1(entry.second);
+    return out;
+}
+
+#define IMPRINT_STATE(E)                                                                                               \
+    QString text(E s) { return nameOf(s); }                                                                            \
+    template std::optional<E> parseState<E>(QStringView);                                                              \
+    template QStringList stateTexts<E>();
+
+IMPRINT_STATE(DeviceStatus)
+IMPRINT_STATE(CertificateState)
+IMPRINT_STATE(SerialState)
+IMPRINT_STATE(JobOutcome)
+IMPRINT_STATE(StepName)
+IMPRINT_STATE(StepStatus)
+IMPRINT_STATE(OutboxKind)
+IMPRINT_STATE(OutboxState)
+IMPRINT_STATE(AuditKind)
+
+#undef IMPRINT_STATE
+
+StepStatus finishStatus(JobOutcome outcome)
+{
+    switch (outcome) {
+    case JobOutcome::Passed: return StepStatus::Passed;
+    case JobOutcome::Failed: return StepStatus::Failed;
+    case JobOutcome::Issued: return StepStatus::Issued;
+    case JobOutcome::Interrupted: return StepStatus::Interrupted;
+    case JobOutcome::Scrapped: return StepStatus::Done;
+    }
+    Q_UNREACHABLE();
+    return StepStatus::Done;
+}
+
+DeviceStatus deviceStatus(JobOutcome outcome)
+{
+    switch (outcome) {
+    case JobOutcome::Passed: return DeviceStatus::Passed;
+    case JobOutcome::Failed: return DeviceStatus::Failed;
+    case JobOutcome::Issued: return DeviceStatus::Issued;
+    case JobOutcome::Interrupted: return DeviceStatus::InProgress;
+    case JobOutcome::Scrapped: return DeviceStatus::Scrapped;
+    }
+    Q_UNREACHABLE();
+    return DeviceStatus::InProgress;
+}
+
+} // namespace imprint::core

@@ -1,0 +1,97 @@
+#pragma once
+
+// The states of the station's records, as types. Each enum's text — what the record store
+// keeps and what --json prints — is written in one place, States.cpp; nothing else spells
+// it. The texts never change: stores and programs of every version read them.
+
+#include <QString>
+#include <QStringList>
+
+#include <optional>
+
+namespace imprint::core {
+
+/// Where a device stands: on a slot now, passed (certified, proven, locked), failed,
+/// issued from a request file with no device present, or taken out of production.
+enum class DeviceStatus { InProgress, Passed, Failed, Issued, Scrapped };
+
+/// A certificate's life: signed and committed (issued), taken by the device (installed),
+/// read back and proven (verified); or issued and never shipped (superseded), or revoked
+/// (its device was scrapped). It only ever moves forward.
+enum class CertificateState { Issued, Installed, Verified, Superseded, Revoked };
+
+/// A certificate serial: reserved before signing (write-ahead), used by a certificate, or
+/// void (its job ended without one). Never handed out twice.
+enum class SerialState { Reserved, Used, Void };
+
+/// How a job ended: the device proved its certificate (Passed), something stopped it
+/// (Failed), a certificate was issued from a request file with no device present (Issued),
+/// the station stopped under it and a later job continued (Interrupted), or the job is the
+/// record of a device being scrapped (Scrapped).
+enum class JobOutcome { Passed, Failed, Issued, Interrupted, Scrapped };
+
+/// The steps on a device's timeline.
+enum class StepName {
+    Identify, ///< the device said who it is; the job starts
+    Resume, ///< the job continues one the station stopped under
+    CheckCsr, ///< the request was checked
+    Issue, ///< a serial was reserved (intent), then the certificate committed (done)
+    Inject, ///< the device took its certificate
+    Verify, ///< read back and challenge signed
+    Supersede, ///< an issued certificate will never ship
+    Disconnect, ///< the device went away in the middle of its job
+    Reconnect, ///< and came back
+    Scrap, ///< taken out of production
+    Finish, ///< the job's end; its status is the job's outcome
+};
+
+/// What a step's entry says happened.
+enum class StepStatus { Done, Intent, Rejected, Waiting, Passed, Failed, Issued, Interrupted };
+
+/// What a record in the outbox carries to the upstream CA.
+enum class OutboxKind { Certificate, Revocation };
+
+/// Where an outbox record stands with the upstream: waiting to be sent, sent and
+/// answered (synced), deferred by the upstream (waiting: delayed delivery), refused by it
+/// (rejected), given up after the retry policy (failed), or not to be sent at all (skipped,
+/// e.g. the revocation of a certificate the upstream never saw).
+enum class OutboxState { Pending, Synced, Waiting, Rejected, Failed, Skipped };
+
+/// What an audit entry records.
+enum class AuditKind {
+    Issued,
+    Installed,
+    Verified,
+    Superseded,
+    Revoked,
+    Rejected,
+    Scrapped,
+    LotCreated,
+    Login,
+    Setting,
+    Exported,
+};
+
+/// The stored (and printed) text of a state.
+[[nodiscard]] QString text(DeviceStatus s);
+[[nodiscard]] QString text(CertificateState s);
+[[nodiscard]] QString text(SerialState s);
+[[nodiscard]] QString text(JobOutcome s);
+[[nodiscard]] QString text(StepName s);
+[[nodiscard]] QString text(StepStatus s);
+[[nodiscard]] QString text(OutboxKind s);
+[[nodiscard]] QString text(OutboxState s);
+[[nodiscard]] QString text(AuditKind s);
+
+/// The state a text names, if it names one of E.
+template <typename E> [[nodiscard]] std::optional<E> parseState(QStringView text);
+
+/// Every text of E, in declaration order (for help texts and error messages).
+template <typename E> [[nodiscard]] QStringList stateTexts();
+
+/// The step status that ends a job with this outcome.
+[[nodiscard]] StepStatus finishStatus(JobOutcome outcome);
+/// The status a device has once the job that ended with this outcome was its newest.
+[[nodiscard]] DeviceStatus deviceStatus(JobOutcome outcome);
+
+} // namespace imprint::core

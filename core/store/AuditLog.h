@@ -1,0 +1,76 @@
+#pragma once
+
+// The audit log: owns the tables `audit` (a SHA-256 hash chain, one entry per act) and
+// `audit_checkpoints` (signed statements that the chain had N entries ending in a hash).
+// Other parts append their entries inside their own transactions (Appender), so an act and
+// its entry are written together or not at all.
+
+#include "Error.h"
+#include "domain/Records.h"
+#include "store/Sql.h"
+
+#include <QList>
+
+#include <optional>
+
+namespace imprint::core {
+
+class AuditLog {
+public:
+    explicit AuditLog(Connection connection)
+        : m_connection(std::move(connection))
+    {
+    }
+
+    /// Appends entries inside a transaction of the caller's: reads the newest entry once,
+    /// then links each new one to the last.
+    class Appender {
+    public:
+        explicit Appender(Transaction& tx);
+        /// Appends `e` (its seq is chosen here); `e.station`/`e.operatorName` as given.
+        [[nodiscard]] bool append(const AuditEntry& e);
+        /// Appends an entry with the station and operator of job `jobId` (none when 0).
+        [[nodiscard]] bool append(AuditKind kind, const QString& subject, const QString& detail, qint64 jobId,
+            const QString& at);
+        [[nodiscard]] QSqlError error() const;
+
+    private:
+        bool readHead();
+        Statement m_insert;
+        Statement m_who;
+        QSqlQuery m_head;
+        bool m_headRead = false;
+        qint64 m_seq = 0;
+        QString m_hash;
+    };
+
+    /// An entry of its own (login, setting change, export, ...), synced.
+    [[nodiscard]] Result<void> append(AuditKind kind, const QString& subject, const QString& detail,
+        const QString& station, const QString& operatorName);
+    /// The newest entry of this kind about this subject, if any (indexed by subject).
+    [[nodiscard]] Result<std::optional<AuditEntry>> last(AuditKind kind, const QString& subject) const;
+    /// The newest entry's number and hash (seq 0 when the log is empty).
+    [[nodiscard]] Result<AuditCheckpoint> head() const;
+    /// The entry the newest checkpoint vouches for (0: none yet).
+    [[nodiscard]] Result<qint64> lastCheckpoint() const;
+    [[nodiscard]] Result<void> addCheckpoint(const AuditCheckpoint& checkpoint);
+    /// What a checkpoint's signature covers.
+    [[nodiscard]] static QByteArray checkpointMessage(qint64 seq, const QString& hash);
+    /// The detail of an `issued` entry: what verify() compares with the certificate itself.
+    [[nodiscard]] static QString issuedDetail(const QString& deviceSerial, const QString& sha256);
+
+    /// Walks the hash chain from the first entry, and checks every issued certificate
+    /// against its entry: the first edited, missing or reordered entry, or certificate
+    /// edited, removed or added behind the log's back, is named. Also checks every signed
+    /// checkpoint: its hash against the chain (a checkpoint beyond the newest entry means
+    /// entries were cut off the end) and, with `verifier`, its signature (without one,
+    /// signatures are left unchecked and the verdict says so).
+    [[nodiscard]] Result<AuditVerdict> verify(const CheckpointVerifier& verifier = {}) const;
+    /// A page of the log, after entry `afterSeq`.
+    [[nodiscard]] Result<QList<AuditEntry>> entries(qint64 afterSeq, int limit) const;
+
+private:
+    Connection m_connection;
+};
+
+} // namespace imprint::core

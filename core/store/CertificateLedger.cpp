@@ -1,0 +1,324 @@
+#include "store/CertificateLedger.h"
+
+#include "store/JobLog.h"
+
+namespace imprint::core {
+
+namespace {
+
+const QString CertificateColumns
+    = QStringLiteral("SELECT c.serial, c.device_serial, c.der, c.sha256, c.state, c.issued_at, c.job_id");
+
+CertificateRecord certificateFrom(const QSqlQuery& q, sql::States& states)
+{
+    return CertificateRecord { q.value(0).toString(), q.value(1).toString(), q.value(2).toByteArray(),
+        q.value(3).toString(), states.read<CertificateState>(q.value(4)), sql::parseTime(q.value(5)),
+        q.value(6).toLongLong() };
+}
+
+/// The step that moves a certificate into `state`, and the states it may come from: never
+/// back from superseded or revoked, and a certificate that shipped (verified, its job
+/// passed) is never superseded.
+struct Move {
+    StepName step;
+    QString from; ///< an SQL condition on the certificate row
+};
+
+std::optional<Move> moveTo(CertificateState state)
+{
+    const QString issued = sql::literal(CertificateState::Issued);
+    const QString installed = sql::literal(CertificateState::Installed);
+    const QString verified = sql::literal(CertificateState::Verified);
+    const QString notShipped = QStringLiteral("(state IN (%1, %2) OR (state = %3 AND NOT EXISTS (SELECT 1 FROM jobs j "
+                                              "WHERE j.id = certificates.job_id AND j.result = %4)))")
+                                   .arg(issued, installed, verified, sql::literal(JobOutcome::Passed));
+    switch (state) {
+    case CertificateState::Installed: return Move { StepName::Inject, notShipped };
+    case CertificateState::Verified:
+        return Move { StepName::Verify, QStringLiteral("state IN (%1, %2, %3)").arg(issued, installed, verified) };
+    case CertificateState::Superseded: return Move { StepName::Supersede, notShipped };
+    case CertificateState::Issued:
+    case CertificateState::Revoked: return std::nullopt; // issued by recordIssued, revoked by revokeDevice
+    }
+    return std::nullopt;
+}
+
+AuditKind auditKindOf(CertificateState state)
+{
+    switch (state) {
+    case CertificateState::Issued: return AuditKind::Issued;
+    case CertificateState::Installed: return AuditKind::Installed;
+    case CertificateState::Verified: return AuditKind::Verified;
+    case CertificateState::Superseded: return AuditKind::Superseded;
+    case CertificateState::Revoked: return AuditKind::Revoked;
+    }
+    return AuditKind::Issued;
+}
+
+} // namespace
+
+CertificateLedger::Serials::Serials(Transaction& tx)
+    : m_ofJob(tx.db(),
+          QStringLiteral("UPDATE serials SET state = %1 WHERE job_id = ? AND state = %2")
+              .arg(sql::literal(SerialState::Void), sql::literal(SerialState::Reserved)))
+    , m_ofDevice(tx.db(),
+          QStringLiteral("UPDATE serials SET state = %1 WHERE state = %2 AND job_id IN (SELECT id FROM jobs WHERE "
+                         "device_serial = ? AND finished IS NULL)")
+              .arg(sql::literal(SerialState::Void), sql::literal(SerialState::Reserved)))
+{
+}
+
+bool CertificateLedger::Serials::voidReserved(qint64 jobId)
+{
+    return m_ofJob.run({ jobId });
+}
+
+bool CertificateLedger::Serials::voidReservedOfDevice(const QString& deviceSerial)
+{
+    return m_ofDevice.run({ deviceSerial });
+}
+
+QSqlError CertificateLedger::Serials::error() const
+{
+    return m_ofJob.error().isValid() ? m_ofJob.error() : m_ofDevice.error();
+}
+
+Result<void> CertificateLedger::revokeDevice(Transaction& tx, const QString& deviceSerial, const QString& why,
+    qint64 jobId, const QString& at, AuditLog::Appender& audit, Outbox::Appender& outbox)
+{
+    QSqlQuery q(tx.db());
+    QStringList live;
+    if (!sql::exec(q,
+            QStringLiteral("SELECT serial FROM certificates WHERE device_serial = ? AND state NOT IN (%1, %2)")
+                .arg(sql::literal(CertificateState::Superseded), sql::literal(CertificateState::Revoked)),
+            { deviceSerial }))
+        return sql::fail(QStringLiteral("scrap the device"), q.lastError());
+    while (q.next())
+        live << q.value(0).toString();
+    const QString failed = QStringLiteral("revoke the scrapped device's certificates");
+    for (const QString& cert : live) {
+        if (!sql::exec(q, QStringLiteral("UPDATE certificates SET state = ? WHERE serial = ?"),
+                { text(CertificateState::Revoked), cert }))
+            return sql::fail(failed, q.lastError());
+        if (!outbox.add(OutboxKind::Revocation, cert, why, at))
+            return sql::fail(failed, outbox.error());
+        if (!audit.append(AuditKind::Revoked, cert, QStringLiteral("device scrapped"), jobId, at))
+            return sql::fail(failed, audit.error());
+    }
+    return {};
+}
+
+Result<QList<bool>> CertificateLedger::reserve(const QList<IssueIntent>& intents)
+{
+    Transaction tx(m_connection); // see Durability: rides along with the next synced commit
+    if (!tx.active())
+        return sql::fail(QStringLiteral("start writing"), tx.error());
+    Statement drawn(tx.db(), QStringLiteral("SELECT 1 FROM serials WHERE serial = ?"));
+    Statement reserve(tx.db(), QStringLiteral("INSERT INTO serials(serial, job_id, state, reserved) VALUES(?, ?, ?, ?)"));
+    JobLog::Writer steps(tx);
+    const QString t = sql::now();
+    const QString failed = QStringLiteral("reserve a serial");
+    QList<bool> reserved;
+    for (const IssueIntent& i : intents) {
+        if (!drawn.run({ i.serialHex }))
+            return sql::fail(failed, drawn.error());
+        const bool taken = drawn.query().next();
+        drawn.query().finish();
+        if (taken) {
+            reserved << false;
+            continue;
+        }
+        if (!steps.step(i.jobId, StepName::CheckCsr, StepStatus::Done, i.keyType, t))
+            return sql::fail(failed, steps.error());
+        if (!reserve.run({ i.serialHex, i.jobId, text(SerialState::Reserved), t }))
+            return sql::fail(failed, reserve.error());
+        if (!steps.step(i.jobId, StepName::Issue, StepStatus::Intent, QStringLiteral("serial ") + i.serialHex, t))
+            return sql::fail(failed, steps.error());
+        reserved << true;
+    }
+    if (!tx.commit())
+        return sql::fail(failed, tx.error());
+    return reserved;
+}
+
+Result<void> CertificateLedger::recordIssued(const QList<IssuedRecord>& issued)
+{
+    Transaction tx(m_connection, Durability::Synced);
+    if (!tx.active())
+        return sql::fail(QStringLiteral("start writing"), tx.error());
+    // Prepared once for the whole group; the audit head is read once and moved on in memory.
+    Statement cert(tx.db(),
+        QStringLiteral("INSERT INTO certificates(serial, device_serial, job_id, der, sha256, spki_sha256, state, "
+                       "issued_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?)"));
+    Statement serial(tx.db(),
+        QStringLiteral("INSERT INTO serials(serial, job_id, state, reserved) VALUES(?, ?, %1, ?) ON CONFLICT(serial) "
+                       "DO UPDATE SET state = excluded.state WHERE job_id = excluded.job_id AND state = %2")
+            .arg(sql::literal(SerialState::Used), sql::literal(SerialState::Reserved)));
+    JobLog::Writer steps(tx);
+    Outbox::Appender outbox(tx);
+    AuditLog::Appender audit(tx);
+    const QString t = sql::now();
+    const QString issuedState = text(CertificateState::Issued);
+    for (const IssuedRecord& i : issued) {
+        if (!cert.run({ i.serialHex, i.deviceSerial, i.jobId, i.der, i.sha256, i.publicKeySha256, issuedState, t }))
+            return sql::fail(QStringLiteral("record the issued certificate"), cert.error());
+        if (!serial.run({ i.serialHex, i.jobId, t }))
+            return sql::fail(QStringLiteral("record the issued certificate"), serial.error());
+        if (serial.query().numRowsAffected() != 1)
+            return fail(ErrorCode::Store,
+                QStringLiteral("Certificate serial %1 is not reserved for job %2 any more (the job was closed, or the "
+                               "serial was used); the certificate was not recorded and will not be sent.")
+                    .arg(i.serialHex)
+                    .arg(i.jobId));
+        if (!steps.step(i.jobId, StepName::Issue, StepStatus::Done, QStringLiteral("certificate ") + i.serialHex, t)
+            || !outbox.add(OutboxKind::Certificate, i.serialHex, {}, t))
+            return sql::fail(QStringLiteral("commit the issued certificate"),
+                steps.error().isValid() ? steps.error() : outbox.error());
+        if (!audit.append(AuditKind::Issued, i.serialHex, AuditLog::issuedDetail(i.deviceSerial, i.sha256), i.jobId, t))
+            return sql::fail(QStringLiteral("audit the issued certificate"), audit.error());
+    }
+    if (!tx.commit())
+        return sql::fail(QStringLiteral("commit the issued certificate"), tx.error());
+    return {};
+}
+
+Result<void> CertificateLedger::recordBatch(
+    const QList<BatchIssued>& issued, const QString& station, const QString& operatorName)
+{
+    Transaction tx(m_connection, Durability::Synced);
+    if (!tx.active())
+        return sql::fail(QStringLiteral("start writing"), tx.error());
+    Statement cert(tx.db(),
+        QStringLiteral("INSERT INTO certificates(serial, device_serial, job_id, der, sha256, spki_sha256, state, "
+                       "issued_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?)"));
+    Statement serial(tx.db(), QStringLiteral("INSERT INTO serials(serial, job_id, state, reserved) VALUES(?, ?, ?, ?)"));
+    JobLog::Writer jobs(tx);
+    Outbox::Appender outbox(tx);
+    AuditLog::Appender audit(tx);
+    const QString t = sql::now();
+    const QString issuedState = text(CertificateState::Issued);
+    const QString used = text(SerialState::Used);
+    for (const BatchIssued& b : issued) {
+        const qint64 id = jobs.fileJob(b.deviceSerial, b.source, station, operatorName, t);
+        if (id == 0)
+            return sql::fail(QStringLiteral("record the batch"), jobs.error());
+        if (!cert.run({ b.serialHex, b.deviceSerial, id, b.der, b.sha256, b.publicKeySha256, issuedState, t })
+            || !serial.run({ b.serialHex, id, used, t }) || !outbox.add(OutboxKind::Certificate, b.serialHex, {}, t))
+            return sql::fail(QStringLiteral("record an issued certificate"),
+                cert.error().isValid()         ? cert.error()
+                    : serial.error().isValid() ? serial.error()
+                                               : outbox.error());
+        if (!audit.append(AuditEntry { 0, t, station, operatorName, text(AuditKind::Issued), b.serialHex,
+                AuditLog::issuedDetail(b.deviceSerial, b.sha256) }))
+            return sql::fail(QStringLiteral("audit the batch"), audit.error());
+        if (!jobs.step(id, StepName::CheckCsr, StepStatus::Done, b.keyType, t)
+            || !jobs.step(id, StepName::Issue, StepStatus::Done, QStringLiteral("certificate ") + b.serialHex, t)
+            || !jobs.step(id, StepName::Finish, finishStatus(JobOutcome::Issued), QString(QLatin1String("")), t))
+            return sql::fail(QStringLiteral("record the batch"), jobs.error());
+    }
+    if (!tx.commit())
+        return sql::fail(QStringLiteral("commit the batch"), tx.error());
+    return {};
+}
+
+Result<void> CertificateLedger::setState(
+    qint64 jobId, const QString& serialHex, CertificateState state, const QString& detail)
+{
+    const std::optional<Move> move = moveTo(state);
+    if (!move)
+        return fail(ErrorCode::Store, QStringLiteral("A certificate cannot be made \"%1\" this way.").arg(text(state)));
+    Transaction tx(m_connection, state == CertificateState::Superseded ? Durability::Synced : Durability::Written);
+    if (!tx.active())
+        return sql::fail(QStringLiteral("start writing"), tx.error());
+    QSqlQuery q(tx.db());
+    const QString t = sql::now();
+    if (!sql::exec(q, QStringLiteral("UPDATE certificates SET state = ? WHERE serial = ? AND ") + move->from,
+            { text(state), serialHex }))
+        return sql::fail(QStringLiteral("update a certificate"), q.lastError());
+    if (q.numRowsAffected() != 1) {
+        if (!sql::exec(q, QStringLiteral("SELECT state FROM certificates WHERE serial = ?"), { serialHex }))
+            return sql::fail(QStringLiteral("update a certificate"), q.lastError());
+        if (!q.next())
+            return fail(
+                ErrorCode::NotFound, QStringLiteral("No certificate with serial %1 is recorded.").arg(serialHex));
+        return fail(ErrorCode::Store,
+            QStringLiteral("Certificate %1 is %2 on record; it cannot become %3.")
+                .arg(serialHex, q.value(0).toString(), text(state)));
+    }
+    const QString stepDetail = detail.isEmpty() ? QStringLiteral("certificate ") + serialHex
+                                                : QStringLiteral("certificate %1: %2").arg(serialHex, detail);
+    JobLog::Writer steps(tx);
+    AuditLog::Appender audit(tx);
+    if (!steps.step(jobId, move->step, StepStatus::Done, stepDetail, t))
+        return sql::fail(QStringLiteral("update a certificate"), steps.error());
+    if (!audit.append(auditKindOf(state), serialHex, detail, jobId, t))
+        return sql::fail(QStringLiteral("update a certificate"), audit.error());
+    // Issued, never shipped: upstream must learn that the certificate is not to be trusted.
+    Outbox::Appender outbox(tx);
+    if (state == CertificateState::Superseded
+        && !outbox.add(OutboxKind::Revocation, serialHex, QStringLiteral("superseded: ") + detail, t))
+        return sql::fail(QStringLiteral("record a revocation"), outbox.error());
+    if (!tx.commit())
+        return sql::fail(QStringLiteral("update a certificate"), tx.error());
+    return {};
+}
+
+Result<std::optional<PendingCertificate>> CertificateLedger::pending(const QString& deviceSerial) const
+{
+    QSqlQuery q(m_connection.db());
+    if (!sql::exec(q,
+            CertificateColumns
+                + QStringLiteral(", j.result FROM certificates c JOIN jobs j ON j.id = c.job_id "
+                                 "WHERE c.device_serial = ? ORDER BY c.issued_at DESC, c.rowid DESC LIMIT 1"),
+            { deviceSerial }))
+        return sql::fail(QStringLiteral("look up the device's certificates"), q.lastError());
+    if (!q.next())
+        return std::optional<PendingCertificate> {};
+    sql::States states;
+    PendingCertificate p;
+    p.certificate = certificateFrom(q, states);
+    p.jobResult = states.readOptional<JobOutcome>(q.value(7));
+    if (!states.ok())
+        return states.error();
+    if (p.certificate.state == CertificateState::Superseded || p.certificate.state == CertificateState::Revoked)
+        return std::optional<PendingCertificate> {};
+    return std::optional<PendingCertificate> { p };
+}
+
+Result<bool> CertificateLedger::hasCertificate(const QString& deviceSerial) const
+{
+    QSqlQuery q(m_connection.db());
+    if (!sql::exec(q, QStringLiteral("SELECT 1 FROM certificates WHERE device_serial = ? LIMIT 1"), { deviceSerial }))
+        return sql::fail(QStringLiteral("look up a device"), q.lastError());
+    return q.next();
+}
+
+Result<std::optional<QString>> CertificateLedger::keyOwner(const QString& publicKeySha256) const
+{
+    QSqlQuery q(m_connection.db());
+    if (!sql::exec(q, QStringLiteral("SELECT device_serial FROM certificates WHERE spki_sha256 = ? LIMIT 1"),
+            { publicKeySha256 }))
+        return sql::fail(QStringLiteral("look up a public key"), q.lastError());
+    if (!q.next())
+        return std::optional<QString> {};
+    return std::optional<QString> { q.value(0).toString() };
+}
+
+Result<QList<CertificateRecord>> CertificateLedger::ofDevice(const QString& deviceSerial) const
+{
+    QSqlQuery q(m_connection.db());
+    if (!sql::exec(q,
+            CertificateColumns
+                + QStringLiteral(" FROM certificates c WHERE c.device_serial = ? ORDER BY c.issued_at DESC, c.rowid DESC"),
+            { deviceSerial }))
+        return sql::fail(QStringLiteral("look up certificates"), q.lastError());
+    QList<CertificateRecord> out;
+    sql::States states;
+    while (q.next())
+        out << certificateFrom(q, states);
+    if (!states.ok())
+        return states.error();
+    return out;
+}
+
+} // namespace imprint::core

@@ -1,0 +1,77 @@
+#pragma once
+
+// The certificate ledger: owns the tables `serials` (every serial ever drawn: reserved
+// before signing, used by a certificate, or void; never handed out twice) and
+// `certificates` (each certificate and its state). An issuance writes the certificate, its
+// step, its audit entry and its outbox row in one synced transaction.
+
+#include "Error.h"
+#include "domain/Records.h"
+#include "store/AuditLog.h"
+#include "store/Outbox.h"
+#include "store/Sql.h"
+
+#include <QList>
+
+#include <optional>
+
+namespace imprint::core {
+
+class CertificateLedger {
+public:
+    explicit CertificateLedger(Connection connection)
+        : m_connection(std::move(connection))
+    {
+    }
+
+    /// Voids reserved serials inside a transaction of the caller's (a job ended without
+    /// using them).
+    class Serials {
+    public:
+        explicit Serials(Transaction& tx);
+        [[nodiscard]] bool voidReserved(qint64 jobId);
+        /// Those of the device's jobs that never finished.
+        [[nodiscard]] bool voidReservedOfDevice(const QString& deviceSerial);
+        [[nodiscard]] QSqlError error() const;
+
+    private:
+        Statement m_ofJob;
+        Statement m_ofDevice;
+    };
+
+    /// Revokes every live certificate of a device inside the caller's transaction, with an
+    /// audit entry and an outbox revocation (detail `why`) each.
+    [[nodiscard]] static Result<void> revokeDevice(Transaction& tx, const QString& deviceSerial, const QString& why,
+        qint64 jobId, const QString& at, AuditLog::Appender& audit, Outbox::Appender& outbox);
+
+    /// Write-ahead: records each job's checked request and reserves the certificate serial
+    /// for it, in one transaction, before anything is signed with them. An entry is
+    /// false when its serial was ever reserved or used before (nothing is recorded for it).
+    [[nodiscard]] Result<QList<bool>> reserve(const QList<IssueIntent>& intents);
+    /// Durably commits issued certificates (all or none, one synced transaction); must
+    /// succeed before a certificate leaves the station.
+    [[nodiscard]] Result<void> recordIssued(const QList<IssuedRecord>& issued);
+    /// Records certificates issued from request files, each as a device, a job and its
+    /// steps, in one fully synced transaction: all of them or none.
+    [[nodiscard]] Result<void> recordBatch(
+        const QList<BatchIssued>& issued, const QString& station, const QString& operatorName);
+    /// Moves a certificate on, with its step and audit entry, in one transaction:
+    /// installed (the device took it), verified (read back and proven), superseded (issued,
+    /// never shipped; a revocation goes to the outbox). Never backwards.
+    [[nodiscard]] Result<void> setState(
+        qint64 jobId, const QString& serialHex, CertificateState state, const QString& detail = {});
+
+    /// The certificate the device may hold from an earlier job, if any (see PendingCertificate).
+    [[nodiscard]] Result<std::optional<PendingCertificate>> pending(const QString& deviceSerial) const;
+    /// Whether the device holds any certificate.
+    [[nodiscard]] Result<bool> hasCertificate(const QString& deviceSerial) const;
+    /// The device that holds a certificate for this public key, if any.
+    [[nodiscard]] Result<std::optional<QString>> keyOwner(const QString& publicKeySha256) const;
+    /// A device's certificates, newest first.
+    [[nodiscard]] Result<QList<CertificateRecord>> ofDevice(const QString& deviceSerial) const;
+
+private:
+    Connection m_connection;
+};
+
+} // namespace imprint::core

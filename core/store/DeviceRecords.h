@@ -1,0 +1,38 @@
+#pragma once
+
+// The read side for QA: a device's record and timeline, pages of devices by status, lot
+// and time (keyset paging over the indexes, never a sort of the table), and a shift's
+// counts. Reads `devices`, `jobs` and `job_steps`; writes nothing.
+
+#include "Error.h"
+#include "domain/Records.h"
+#include "store/Sql.h"
+
+#include <QList>
+#include <QPair>
+
+#include <optional>
+
+namespace imprint::core {
+
+class DeviceRecords {
+public:
+    explicit DeviceRecords(Connection connection)
+        : m_connection(std::move(connection))
+    {
+    }
+
+    [[nodiscard]] Result<std::optional<DeviceRecord>> device(const QString& serial) const;
+    /// A page of devices, newest first (indexed; never the whole table).
+    [[nodiscard]] Result<QList<DeviceRecord>> devices(const DeviceQuery& query) const;
+    /// Devices by status, updated in [since, until): a shift's counts.
+    [[nodiscard]] Result<QList<QPair<DeviceStatus, int>>> statusCounts(
+        const QDateTime& since, const QDateTime& until) const;
+    /// The device's timeline: every step of every job, oldest first, with station and operator.
+    [[nodiscard]] Result<QList<StepRecord>> timeline(const QString& deviceSerial, int limit = 200) const;
+
+private:
+    Connection m_connection;
+};
+
+} // namespace imprint::core

@@ -1,0 +1,198 @@
+#include "store/Schema.h"
+
+#include "store/AuditLog.h"
+#include "store/Sql.h"
+
+namespace imprint::core::schema {
+
+namespace {
+
+/// Runs the statements of a script, one after another, in the caller's transaction.
+bool runScript(QSqlQuery& q, const QString& script)
+{
+    const QStringList statements = script.split(u';', Qt::SkipEmptyParts);
+    for (const QString& statement : statements) {
+        if (!statement.trimmed().isEmpty() && !q.exec(statement))
+            return false;
+    }
+    return true;
+}
+
+// 1: devices, certificates, jobs and their steps.
+bool devicesCertificatesJobs(QSqlQuery& q)
+{
+    return runScript(q, QStringLiteral(R"(
+        CREATE TABLE devices (
+            serial TEXT PRIMARY KEY,
+            model TEXT NOT NULL,
+            firmware TEXT NOT NULL,
+            status TEXT NOT NULL,
+            status_reason TEXT NOT NULL DEFAULT '',
+            first_seen TEXT NOT NULL,
+            updated TEXT NOT NULL);
+        CREATE TABLE certificates (
+            serial TEXT PRIMARY KEY,
+            device_serial TEXT NOT NULL REFERENCES devices(serial),
+            job_id INTEGER NOT NULL REFERENCES jobs(id),
+            der BLOB NOT NULL,
+            sha256 TEXT NOT NULL,
+            spki_sha256 TEXT NOT NULL,
+            state TEXT NOT NULL,
+            issued_at TEXT NOT NULL);
+        CREATE INDEX certificates_by_device ON certificates(device_serial);
+        CREATE INDEX certificates_by_key ON certificates(spki_sha256);
+        CREATE TABLE jobs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            device_serial TEXT NOT NULL REFERENCES devices(serial),
+            port TEXT NOT NULL,
+            station TEXT NOT NULL,
+            operator TEXT NOT NULL,
+            started TEXT NOT NULL,
+            finished TEXT,
+            result TEXT,
+            reason TEXT);
+        CREATE INDEX jobs_by_device ON jobs(device_serial);
+        CREATE TABLE job_steps (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            job_id INTEGER NOT NULL REFERENCES jobs(id),
+            step TEXT NOT NULL,
+            status TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '',
+            at TEXT NOT NULL);
+        CREATE INDEX job_steps_by_job ON job_steps(job_id);
+        )"));
+}
+
+// 2: QA queries by status and time without reading the whole table.
+bool statusAndTimeIndexes(QSqlQuery& q)
+{
+    return runScript(q, QStringLiteral(R"(
+        CREATE INDEX devices_by_status_updated ON devices(status, updated);
+        CREATE INDEX devices_by_updated ON devices(updated);
+        )"));
+}
+
+// 3: the audit log, a SHA-256 chain (see AuditLog). Certificates issued before it are
+// entered first, in the order they were issued, so the log covers every certificate.
+bool auditLog(QSqlQuery& q, Transaction& tx)
+{
+    if (!runScript(q, QStringLiteral(R"(
+        CREATE TABLE audit (
+            seq INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            station TEXT NOT NULL,
+            operator TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL);
+        CREATE INDEX audit_by_subject ON audit(subject);
+        )")))
+        return false;
+    QSqlQuery certs(tx.db());
+    if (!certs.exec(QStringLiteral("SELECT c.serial, c.device_serial, c.sha256, c.issued_at, j.station, j.operator "
+                                   "FROM certificates c LEFT JOIN jobs j ON j.id = c.job_id "
+                                   "ORDER BY c.issued_at, c.serial")))
+        return false;
+    AuditLog::Appender audit(tx);
+    while (certs.next()) {
+        if (!audit.append(AuditEntry { 0, certs.value(3).toString(), certs.value(4).toString(),
+                certs.value(5).toString(), text(AuditKind::Issued), certs.value(0).toString(),
+                AuditLog::issuedDetail(certs.value(1).toString(), certs.value(2).toString()) }))
+            return false;
+    }
+    return true;
+}
+
+// 4: the write-ahead record of serials (reserved before signing, never handed out twice),
+// lots / work orders, the outbox for upstream, and signed audit checkpoints.
+bool serialsLotsOutboxCheckpoints(QSqlQuery& q)
+{
+    return runScript(q,
+        QStringLiteral(R"(
+        CREATE TABLE serials (
+            serial TEXT PRIMARY KEY,
+            job_id INTEGER NOT NULL REFERENCES jobs(id),
+            state TEXT NOT NULL,
+            reserved TEXT NOT NULL);
+        CREATE INDEX serials_reserved ON serials(job_id) WHERE state = %1;
+        INSERT INTO serials(serial, job_id, state, reserved) SELECT serial, job_id, %2, issued_at FROM certificates;
+        CREATE TABLE lots (
+            id TEXT PRIMARY KEY,
+            profile TEXT NOT NULL,
+            expected INTEGER NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            created TEXT NOT NULL,
+            station TEXT NOT NULL,
+            operator TEXT NOT NULL);
+        ALTER TABLE jobs ADD COLUMN lot TEXT NOT NULL DEFAULT '';
+        ALTER TABLE devices ADD COLUMN lot TEXT NOT NULL DEFAULT '';
+        CREATE INDEX devices_by_lot_updated ON devices(lot, updated, serial);
+        DROP INDEX devices_by_status_updated;
+        CREATE INDEX devices_by_status_updated ON devices(status, updated, serial);
+        DROP INDEX devices_by_updated;
+        CREATE INDEX devices_by_updated ON devices(updated, serial);
+        CREATE INDEX jobs_unfinished ON jobs(id) WHERE finished IS NULL;
+        CREATE INDEX certificates_by_job ON certificates(job_id);
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '',
+            created TEXT NOT NULL,
+            sent TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT NOT NULL DEFAULT '');
+        CREATE INDEX outbox_pending ON outbox(id) WHERE sent IS NULL;
+        INSERT INTO outbox(kind, subject, created) SELECT %3, serial, issued_at FROM certificates
+            ORDER BY issued_at, serial;
+        CREATE TABLE audit_checkpoints (
+            seq INTEGER PRIMARY KEY,
+            hash TEXT NOT NULL,
+            at TEXT NOT NULL,
+            key_sha256 TEXT NOT NULL,
+            signature BLOB NOT NULL);
+        )")
+            .arg(sql::literal(SerialState::Reserved), sql::literal(SerialState::Used),
+                sql::literal(OutboxKind::Certificate)));
+}
+
+struct Migration {
+    bool (*run)(QSqlQuery& q, Transaction& tx);
+};
+
+// The list. Entry i brings the schema from version i to i+1.
+const Migration migrations[] = {
+    { [](QSqlQuery& q, Transaction&) { return devicesCertificatesJobs(q); } },
+    { [](QSqlQuery& q, Transaction&) { return statusAndTimeIndexes(q); } },
+    { auditLog },
+    { [](QSqlQuery& q, Transaction&) { return serialsLotsOutboxCheckpoints(q); } },
+};
+
+} // namespace
+
+int latest()
+{
+    return static_cast<int>(std::size(migrations));
+}
+
+Result<void> migrate(const Connection& connection, int version)
+{
+    for (; version < latest(); ++version) {
+        Transaction tx(connection, Durability::Synced);
+        if (!tx.active())
+            return sql::fail(QStringLiteral("start writing"), tx.error());
+        QSqlQuery q(tx.db());
+        if (!migrations[version].run(q, tx))
+            return sql::fail(QStringLiteral("be upgraded to schema %1").arg(version + 1),
+                q.lastError().isValid() ? q.lastError() : tx.db().lastError());
+        if (!q.exec(QStringLiteral("PRAGMA user_version = %1").arg(version + 1)))
+            return sql::fail(QStringLiteral("record its schema version"), q.lastError());
+        if (!tx.commit())
+            return sql::fail(QStringLiteral("be upgraded to schema %1").arg(version + 1), tx.error());
+    }
+    return {};
+}
+
+} // namespace imprint::core::schema

@@ -1,0 +1,125 @@
+#pragma once
+
+// What every part of the record store shares: the one connection, the transaction guard,
+// prepared statements and the reading of stored states. For the store's own files; the
+// rest of the station sees RecordStore and its parts.
+
+#include "Error.h"
+#include "domain/States.h"
+
+#include <QDateTime>
+#include <QSqlDatabase>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QVariant>
+
+namespace imprint::core {
+
+/// The store's one SQLite connection, by its Qt name. RecordStore owns it; its parts hold
+/// a copy of the name and work on the same connection, so a transaction spans parts.
+class Connection {
+public:
+    Connection() = default;
+    explicit Connection(QString name)
+        : m_name(std::move(name))
+    {
+    }
+    [[nodiscard]] QSqlDatabase db() const { return QSqlDatabase::database(m_name, false); }
+    [[nodiscard]] const QString& name() const { return m_name; }
+
+private:
+    QString m_name;
+};
+
+/// How far a commit must get before it returns. Every commit survives the station being
+/// killed (SQLite has written it to the operating system). Synced commits also survive a
+/// power cut: the WAL is fsynced, and with it every commit before. Issued certificates
+/// (before they leave), revocations, administrative acts and audit checkpoints are synced;
+/// the rest, the write-ahead intent included, rides along with the next synced commit. A
+/// power cut can then lose an intent only together with everything signed under it, and
+/// nothing signed leaves the station before its own synced commit.
+enum class Durability { Written, Synced };
+
+/// Rolls back unless committed: no half-written record survives an error path.
+class Transaction {
+public:
+    explicit Transaction(const Connection& connection, Durability durability = Durability::Written);
+    ~Transaction();
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+
+    /// False when the write lock could not be taken: the caller writes nothing.
+    [[nodiscard]] bool active() const { return m_active; }
+    [[nodiscard]] const QSqlError& error() const { return m_error; }
+    [[nodiscard]] QSqlDatabase db() const { return m_db; }
+    [[nodiscard]] bool commit();
+
+private:
+    QSqlDatabase m_db;
+    bool m_synced = false;
+    bool m_active = false;
+    QSqlError m_error;
+};
+
+/// A statement prepared once (on its first run) and run many times with positional values.
+class Statement {
+public:
+    Statement(QSqlDatabase db, QString sql);
+    [[nodiscard]] bool run(const QVariantList& values);
+    [[nodiscard]] QSqlQuery& query() { return m_query; }
+    [[nodiscard]] QSqlError error() const { return m_query.lastError(); }
+
+private:
+    QSqlQuery m_query;
+    QString m_sql;
+    bool m_prepared = false;
+};
+
+namespace sql {
+
+/// Prepares and runs a statement with positional values. A null QString binds as '' (the
+/// columns that hold text are NOT NULL); absent values are passed as QVariant().
+[[nodiscard]] bool exec(QSqlQuery& q, const QString& statement, const QVariantList& values);
+
+/// Now, as the store writes times (UTC, ISO 8601 with milliseconds).
+[[nodiscard]] QString now();
+[[nodiscard]] QDateTime parseTime(const QVariant& v);
+
+[[nodiscard]] std::unexpected<Error> fail(const QString& what, const QSqlError& error);
+
+/// A state as an SQL literal, for the statements that must name one in their text: SQLite
+/// uses a partial index only when the query names its condition's value.
+template <typename E> [[nodiscard]] QString literal(E state)
+{
+    return u'\'' + text(state) + u'\'';
+}
+
+/// Reads stored state texts back as their enums and remembers the first one it does not
+/// know (a store written by a newer Imprint, or edited by hand).
+class States {
+public:
+    template <typename E> E read(const QVariant& stored)
+    {
+        const QString t = stored.toString();
+        if (auto s = parseState<E>(t))
+            return *s;
+        if (m_unknown.isNull())
+            m_unknown = t;
+        return E {};
+    }
+    template <typename E> std::optional<E> readOptional(const QVariant& stored)
+    {
+        if (stored.isNull() || stored.toString().isEmpty())
+            return std::nullopt;
+        return read<E>(stored);
+    }
+    [[nodiscard]] bool ok() const { return m_unknown.isNull(); }
+    [[nodiscard]] std::unexpected<Error> error() const;
+
+private:
+    QString m_unknown;
+};
+
+} // namespace sql
+
+} // namespace imprint::core
