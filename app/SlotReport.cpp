@@ -67,7 +67,8 @@ QString unfinishedJobLine(const core::UnfinishedJob& j)
                        .arg(j.jobId)
                        .arg(j.port, j.station, j.operatorName, j.lastStep, j.lastAt.toString(Qt::ISODate));
     if (!j.certificateSerial.isEmpty())
-        line += QStringLiteral("; certificate %1 %2").arg(j.certificateSerial, j.certificateState ? text(*j.certificateState) : QString());
+        line += QStringLiteral("; certificate %1 %2")
+                    .arg(j.certificateSerial, j.certificateState ? text(*j.certificateState) : QString());
     else if (!j.reservedSerial.isEmpty())
         line += QStringLiteral("; serial %1 reserved, nothing signed on record").arg(j.reservedSerial);
     return line;

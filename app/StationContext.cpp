@@ -48,8 +48,8 @@ Station::RegistrarFactory StationContext::registrarFactory() const
         if (!last)
             return std::unexpected(last.error());
         if (!*last || (*last)->detail != settings) {
-            if (auto r = store->audit().append(AuditKind::Setting, QStringLiteral("station-settings"), settings, name,
-                    QStringLiteral("station"));
+            if (auto r = store->audit().append(
+                    AuditKind::Setting, QStringLiteral("station-settings"), settings, name, QStringLiteral("station"));
                 !r)
                 return std::unexpected(r.error());
         }

@@ -39,8 +39,8 @@ core::Result<void> auditAct(const core::DataDir& dir, const core::StationConfig&
     auto store = core::RecordStore::open(dir.database());
     if (!store)
         return std::unexpected(store.error());
-    if (auto r
-        = store->audit().append(kind, subject, detail, config.stationName, qEnvironmentVariable("USER", QStringLiteral("cli")));
+    if (auto r = store->audit().append(
+            kind, subject, detail, config.stationName, qEnvironmentVariable("USER", QStringLiteral("cli")));
         !r)
         return r;
     auto signer = hsm::openAuditKey(ca);
@@ -65,7 +65,8 @@ core::Result<hsm::CaKey> openCeremonyKey(const core::DataDir& dir, core::Station
 int caShow(const QStringList& args)
 {
     CommandLine p(QStringLiteral("Show the issuing CA: key, its attributes as the token reports them, "
-                                               "certificate and chain."), CommandLine::DataDirAndJson);
+                                 "certificate and chain."),
+        CommandLine::DataDirAndJson);
     p.parse(args);
     core::DataDir dir = p.dataDir();
     auto config = dir.loadConfig();
@@ -140,7 +141,7 @@ int caShow(const QStringList& args)
 int caKeygen(const QStringList& args)
 {
     CommandLine p(QStringLiteral("Generate a new issuing CA key inside the token (sensitive, private, "
-                                               "never extractable, sign-only); the settings then name it."));
+                                 "never extractable, sign-only); the settings then name it."));
     QCommandLineOption type(QStringLiteral("type"), QStringLiteral("ec-p256 (default), ec-p384 or rsa-3072."),
         QStringLiteral("TYPE"), QStringLiteral("ec-p256"));
     QCommandLineOption label(
@@ -187,7 +188,7 @@ int caKeygen(const QStringList& args)
 int caCsr(const QStringList& args)
 {
     CommandLine p(QStringLiteral("Write a certificate request for the CA key, signed inside the token, "
-                                               "for the upstream root."));
+                                 "for the upstream root."));
     QCommandLineOption subject(QStringLiteral("subject"),
         QStringLiteral("Subject, e.g. \"/O=Acme/OU=Plant 2/CN=Acme Line 3 Issuing CA\"."), QStringLiteral("NAME"));
     QCommandLineOption outFile(
@@ -225,8 +226,8 @@ int caCsr(const QStringList& args)
 int caImport(const QStringList& args)
 {
     CommandLine p(QStringLiteral("Install the issuing CA certificate and its chain. Accepted only if "
-                                               "the certificate is for the token key, is a CA, and verifies to a "
-                                               "root; otherwise nothing changes."));
+                                 "the certificate is for the token key, is a CA, and verifies to a "
+                                 "root; otherwise nothing changes."));
     QCommandLineOption cert(
         QStringLiteral("cert"), QStringLiteral("The CA certificate (PEM or DER)."), QStringLiteral("FILE"));
     QCommandLineOption chain(QStringLiteral("chain"),

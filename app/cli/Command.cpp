@@ -5,63 +5,75 @@
 #include <QFile>
 #include <QSaveFile>
 
+using namespace Qt::StringLiterals;
+
 namespace imprint::app::cli {
 
 const QList<Command>& commands()
 {
     // The one list of commands: --help, the groups' usage and the dispatch are made from it.
+    // One layout for every entry (name and function; summary; synopsis).
+    // clang-format off
     static const QList<Command> table {
-        { QStringLiteral("init"), QStringLiteral("set up a data directory (token, CA key, demo root and CA certificate)"),
-            QStringLiteral("[--module PATH] [--station-name NAME]"), init },
-        { QStringLiteral("provision"),
-            QStringLiteral("provision the devices on --port PATH [--port PATH ...] [--lot LOT] [--json]"),
-            QStringLiteral("--port PATH [--port PATH ...] | --usb VVVV:PPPP [--count N] [--lot LOT] [--scan] [--json] "
-                           "[--progress]"),
-            provision },
-        { QStringLiteral("show"), QStringLiteral("show a device's record: --device-serial SN [--json]"),
-            QStringLiteral("--device-serial SN [--json]"), show },
-        { QStringLiteral("list"),
-            QStringLiteral(
-                "list devices: [--status S] [--lot LOT] [--since WHEN] [--until WHEN] [--limit N] [--json]; --counts"),
-            QStringLiteral("[--status S] [--lot LOT] [--since WHEN] [--until WHEN] [--limit N] [--before SN] [--json] "
-                           "| --counts"),
-            list },
-        { QStringLiteral("scrap"), QStringLiteral("take a device out of production: --device-serial SN --reason TEXT"),
-            QStringLiteral("--device-serial SN --reason TEXT [--operator NAME]"), scrap },
-        { QStringLiteral("jobs"), QStringLiteral("list jobs that never finished (the station stopped under them) [--json]"),
-            QStringLiteral("[--json]"), jobs },
-        { QStringLiteral("lot create"), QStringLiteral("create a lot (work order): --id LOT --expected N [--profile P]"),
-            QStringLiteral("--id LOT --expected N [--profile NAME] [--note TEXT]"), lotCreate },
-        { QStringLiteral("lot show"), QStringLiteral("a lot's progress: --id LOT [--json]"),
-            QStringLiteral("--id LOT [--json]"), lotShow },
-        { QStringLiteral("lot list"), QStringLiteral("list the lots [--json]"), QStringLiteral("[--json]"), lotList },
-        { QStringLiteral("outbox"), QStringLiteral("list records waiting for the upstream CA [--json]"),
-            QStringLiteral("[--limit N] [--json]"), outbox },
-        { QStringLiteral("audit verify"), QStringLiteral("check the audit log's hash chain and the certificates [--json]"),
-            QStringLiteral("[--json]"), auditVerify },
-        { QStringLiteral("audit show"), QStringLiteral("list audit entries: [--after SEQ] [--limit N] [--json]"),
-            QStringLiteral("[--after SEQ] [--limit N] [--json]"), auditShow },
-        { QStringLiteral("issue"),
-            QStringLiteral("issue a certificate from a request file: --csr FILE --device-serial SN [--out FILE]"),
-            QStringLiteral("--csr FILE --device-serial SN [--out FILE]"), issue },
-        { QStringLiteral("sign-batch"),
-            QStringLiteral("issue for a folder of requests: --in DIR --out FILE.p7b [--report FILE.json]"),
-            QStringLiteral("--in DIR --out FILE.p7b [--report FILE.json] [--threads N]"), signBatch },
-        { QStringLiteral("bench issue"), QStringLiteral("measure issuance against the raw HSM sign rate: [--count N]"),
-            QStringLiteral("[--count N]"), benchIssue },
-        { QStringLiteral("ca show"),
-            QStringLiteral("show the issuing CA key (attributes read from the token), certificate and chain"),
-            QStringLiteral("[--json]"), caShow },
-        { QStringLiteral("ca keygen"),
-            QStringLiteral("generate a new issuing CA key inside the token: --label LABEL [--type "
-                           "ec-p256|ec-p384|rsa-3072]"),
-            QStringLiteral("--label LABEL [--type ec-p256|ec-p384|rsa-3072]"), caKeygen },
-        { QStringLiteral("ca csr"),
-            QStringLiteral("write a request for the CA key to the upstream root: --subject NAME --out FILE"),
-            QStringLiteral("--subject \"/O=.../CN=...\" --out FILE"), caCsr },
-        { QStringLiteral("ca import"), QStringLiteral("install the CA certificate and chain: --cert FILE [--chain FILE]"),
-            QStringLiteral("--cert FILE [--chain FILE]"), caImport },
+        { u"init"_s, init,
+            u"set up a data directory (token, CA key, demo root and CA certificate)"_s,
+            u"[--module PATH] [--station-name NAME]"_s },
+        { u"provision"_s, provision,
+            u"provision the devices on --port PATH [--port PATH ...] [--lot LOT] [--json]"_s,
+            u"--port PATH ... | --usb VVVV:PPPP [--count N] [--lot LOT] [--scan] [--json] [--progress]"_s },
+        { u"show"_s, show,
+            u"show a device's record: --device-serial SN [--json]"_s,
+            u"--device-serial SN [--json]"_s },
+        { u"list"_s, list,
+            u"list devices: [--status S] [--lot LOT] [--since WHEN] [--until WHEN] [--limit N] [--json]; --counts"_s,
+            u"[--status S] [--lot LOT] [--since WHEN] [--until WHEN] [--limit N] [--before SN] [--json] | --counts"_s },
+        { u"scrap"_s, scrap,
+            u"take a device out of production: --device-serial SN --reason TEXT"_s,
+            u"--device-serial SN --reason TEXT [--operator NAME]"_s },
+        { u"jobs"_s, jobs,
+            u"list jobs that never finished (the station stopped under them) [--json]"_s,
+            u"[--json]"_s },
+        { u"lot create"_s, lotCreate,
+            u"create a lot (work order): --id LOT --expected N [--profile P]"_s,
+            u"--id LOT --expected N [--profile NAME] [--note TEXT]"_s },
+        { u"lot show"_s, lotShow,
+            u"a lot's progress: --id LOT [--json]"_s,
+            u"--id LOT [--json]"_s },
+        { u"lot list"_s, lotList,
+            u"list the lots [--json]"_s,
+            u"[--json]"_s },
+        { u"outbox"_s, outbox,
+            u"list records waiting for the upstream CA [--json]"_s,
+            u"[--limit N] [--json]"_s },
+        { u"audit verify"_s, auditVerify,
+            u"check the audit log's hash chain and the certificates it covers [--json]"_s,
+            u"[--json]"_s },
+        { u"audit show"_s, auditShow,
+            u"list audit log entries: [--after SEQ] [--limit N] [--json]"_s,
+            u"[--after SEQ] [--limit N] [--json]"_s },
+        { u"issue"_s, issue,
+            u"issue a certificate from a request file: --csr FILE --device-serial SN [--out FILE]"_s,
+            u"--csr FILE --device-serial SN [--out FILE]"_s },
+        { u"sign-batch"_s, signBatch,
+            u"issue for a folder of requests: --in DIR --out FILE.p7b [--report FILE.json]"_s,
+            u"--in DIR --out FILE.p7b [--report FILE.json] [--threads N]"_s },
+        { u"bench issue"_s, benchIssue,
+            u"measure issuance against the raw HSM sign rate: [--count N]"_s,
+            u"[--count N]"_s },
+        { u"ca show"_s, caShow,
+            u"show the issuing CA key (attributes read from the token), certificate and chain"_s,
+            u"[--json]"_s },
+        { u"ca keygen"_s, caKeygen,
+            u"generate a new issuing CA key inside the token: --label LABEL [--type ec-p256|ec-p384|rsa-3072]"_s,
+            u"--label LABEL [--type ec-p256|ec-p384|rsa-3072]"_s },
+        { u"ca csr"_s, caCsr,
+            u"write a request for the CA key to the upstream root: --subject NAME --out FILE"_s,
+            u"--subject \"/O=.../CN=...\" --out FILE"_s },
+        { u"ca import"_s, caImport,
+            u"install the CA certificate and chain: --cert FILE [--chain FILE]"_s,
+            u"--cert FILE [--chain FILE]"_s },
     };
+    // clang-format on
     return table;
 }
 
@@ -70,8 +82,11 @@ namespace {
 void usage()
 {
     err() << "usage: imprintctl COMMAND [options]\n\ncommands:\n";
+    qsizetype width = 0;
     for (const Command& c : commands())
-        err() << "  " << c.name.leftJustified(12) << c.summary << '\n';
+        width = std::max(width, c.name.size());
+    for (const Command& c : commands())
+        err() << "  " << c.name.leftJustified(width + 2) << c.summary << '\n';
     err() << "\n\"imprintctl COMMAND --help\" describes a command.\n";
 }
 
@@ -181,15 +196,17 @@ core::DataDir CommandLine::dataDir() const
     return core::DataDir(core::DataDir::resolve(value(option::dataDir)));
 }
 
-core::Result<core::RecordStore> openRecords(const CommandLine& p, bool readOnly, core::StationConfig* config)
+int withRecords(const CommandLine& p, Access access,
+    const std::function<int(core::RecordStore& records, const core::StationConfig& config)>& body)
 {
     const core::DataDir dir = p.dataDir();
-    auto loaded = dir.loadConfig();
-    if (!loaded)
-        return std::unexpected(loaded.error());
-    if (config)
-        *config = *loaded;
-    return core::RecordStore::open(dir.database(), readOnly);
+    auto config = dir.loadConfig();
+    if (!config)
+        return report(config.error());
+    auto records = core::RecordStore::open(dir.database(), access == Access::Read);
+    if (!records)
+        return report(records.error());
+    return body(*records, *config);
 }
 
 core::Result<QByteArray> readInput(const QString& path, qsizetype limit)

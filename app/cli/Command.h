@@ -13,16 +13,18 @@
 #include <QStringList>
 #include <QTextStream>
 
+#include <functional>
+
 namespace imprint::app::cli {
 
 /// One command: `imprintctl NAME ...` (a name of two words is a command of a group, such
-/// as "ca show"), a one-line summary for `imprintctl --help`, its synopsis, and the function
-/// that runs it with its arguments (args[0] is "imprintctl NAME"); it returns the exit status.
+/// as "ca show"), the function that runs it with its arguments (args[0] is "imprintctl NAME";
+/// it returns the exit status), a one-line summary for `imprintctl --help`, and its synopsis.
 struct Command {
     QString name;
+    int (*run)(const QStringList& args);
     QString summary;
     QString synopsis; ///< after "imprintctl NAME"
-    int (*run)(const QStringList& args);
 };
 
 /// Every command, in the order `imprintctl --help` lists them.
@@ -63,10 +65,15 @@ private:
     bool m_json = false;
 };
 
-/// The records of an initialised data directory, for reading or writing; its settings in
-/// `config` when given.
-[[nodiscard]] core::Result<core::RecordStore> openRecords(
-    const CommandLine& p, bool readOnly, core::StationConfig* config = nullptr);
+/// What a command does with the records.
+enum class Access { Read, Write };
+
+/// What every command that works on the records shares: opens the records of the data
+/// directory `p` (parsed) names (read-only for Read: nothing is migrated or
+/// written) and runs `body` with them and the station's settings. An error on the way is
+/// reported; returns the exit status.
+int withRecords(const CommandLine& p, Access access,
+    const std::function<int(core::RecordStore& records, const core::StationConfig& config)>& body);
 
 /// Reads a whole file given on the command line, with a plain error.
 [[nodiscard]] core::Result<QByteArray> readInput(const QString& path, qsizetype limit = 16 * 1024 * 1024);

@@ -37,25 +37,23 @@ int lotCreate(const QStringList& args)
     const QCommandLineOption op = option::operatorName(QStringLiteral("Who creates it."));
     p.addOptions({ idOption, expected, note, op, option::profile });
     p.parse(args);
-    core::StationConfig config;
-    auto store = openRecords(p, false, &config);
-    if (!store)
-        return report(store.error());
-    const auto id = lotId(p);
-    if (!id)
-        return usageError(args, QStringLiteral("give --id LOT"));
-    bool ok = false;
-    const int n = p.value(expected).toInt(&ok);
-    if (!ok || n < 1)
-        return usageError(args, QStringLiteral("give --expected N (a positive number of devices)"));
-    auto profile = core::CertificateProfile::load(p.value(option::profile), p.dataDir().profileDir());
-    if (!profile)
-        return report(profile.error());
-    core::Lot l { *id, p.value(option::profile), n, p.value(note), {}, config.stationName, p.value(op) };
-    if (auto r = store->lots().create(l); !r)
-        return report(r.error());
-    out() << "Lot " << l.id << " created: " << n << " devices, profile " << l.profile << Qt::endl;
-    return 0;
+    return withRecords(p, Access::Write, [&](core::RecordStore& records, const core::StationConfig& config) {
+        const auto id = lotId(p);
+        if (!id)
+            return usageError(args, QStringLiteral("give --id LOT"));
+        bool ok = false;
+        const int n = p.value(expected).toInt(&ok);
+        if (!ok || n < 1)
+            return usageError(args, QStringLiteral("give --expected N (a positive number of devices)"));
+        auto profile = core::CertificateProfile::load(p.value(option::profile), p.dataDir().profileDir());
+        if (!profile)
+            return report(profile.error());
+        core::Lot l { *id, p.value(option::profile), n, p.value(note), {}, config.stationName, p.value(op) };
+        if (auto r = records.lots().create(l); !r)
+            return report(r.error());
+        out() << "Lot " << l.id << " created: " << n << " devices, profile " << l.profile << Qt::endl;
+        return 0;
+    });
 }
 
 int lotShow(const QStringList& args)
@@ -63,72 +61,69 @@ int lotShow(const QStringList& args)
     CommandLine p(LotsDescription, CommandLine::DataDirAndJson);
     p.addOption(idOption);
     p.parse(args);
-    auto store = openRecords(p, true);
-    if (!store)
-        return report(store.error());
-    const auto id = lotId(p);
-    if (!id)
-        return usageError(args, QStringLiteral("give --id LOT"));
-    auto lot = store->lots().find(*id);
-    if (!lot)
-        return report(lot.error());
-    if (!*lot)
-        return report(core::Error {
-            core::ErrorCode::NotFound, QStringLiteral("There is no lot %1.").arg(p.value(idOption)), {}, {} });
-    auto counts = store->lots().counts((*lot)->id);
-    if (!counts)
-        return report(counts.error());
-    int passed = 0;
-    QJsonObject c;
-    for (const auto& [status, n] : *counts) {
-        c[text(status)] = n;
-        if (status == core::DeviceStatus::Passed)
-            passed = n;
-    }
-    const int remaining = std::max(0, (*lot)->expected - passed);
-    if (p.json()) {
-        out() << QJsonDocument(QJsonObject { { QStringLiteral("id"), (*lot)->id },
-                                   { QStringLiteral("profile"), (*lot)->profile },
-                                   { QStringLiteral("expected"), (*lot)->expected },
-                                   { QStringLiteral("note"), (*lot)->note }, { QStringLiteral("counts"), c },
-                                   { QStringLiteral("remaining"), remaining } })
-                     .toJson(QJsonDocument::Compact)
-              << Qt::endl;
+    return withRecords(p, Access::Read, [&](core::RecordStore& records, const core::StationConfig&) {
+        const auto id = lotId(p);
+        if (!id)
+            return usageError(args, QStringLiteral("give --id LOT"));
+        auto lot = records.lots().find(*id);
+        if (!lot)
+            return report(lot.error());
+        if (!*lot)
+            return report(core::Error {
+                core::ErrorCode::NotFound, QStringLiteral("There is no lot %1.").arg(p.value(idOption)), {}, {} });
+        auto counts = records.records().lotCounts((*lot)->id);
+        if (!counts)
+            return report(counts.error());
+        int passed = 0;
+        QJsonObject c;
+        for (const auto& [status, n] : *counts) {
+            c[text(status)] = n;
+            if (status == core::DeviceStatus::Passed)
+                passed = n;
+        }
+        const int remaining = std::max(0, (*lot)->expected - passed);
+        if (p.json()) {
+            out() << QJsonDocument(
+                QJsonObject { { QStringLiteral("id"), (*lot)->id }, { QStringLiteral("profile"), (*lot)->profile },
+                    { QStringLiteral("expected"), (*lot)->expected }, { QStringLiteral("note"), (*lot)->note },
+                    { QStringLiteral("counts"), c }, { QStringLiteral("remaining"), remaining } })
+                         .toJson(QJsonDocument::Compact)
+                  << Qt::endl;
+            return 0;
+        }
+        out() << "Lot " << (*lot)->id << "  profile " << (*lot)->profile << "  created "
+              << (*lot)->created.toString(Qt::ISODate) << " by " << (*lot)->operatorName << " at " << (*lot)->station
+              << Qt::endl
+              << "Passed " << passed << " of " << (*lot)->expected << "; " << remaining << " to go" << Qt::endl;
+        for (const auto& [status, n] : *counts)
+            out() << "  " << text(status).leftJustified(12) << n << Qt::endl;
         return 0;
-    }
-    out() << "Lot " << (*lot)->id << "  profile " << (*lot)->profile << "  created "
-          << (*lot)->created.toString(Qt::ISODate) << " by " << (*lot)->operatorName << " at " << (*lot)->station
-          << Qt::endl
-          << "Passed " << passed << " of " << (*lot)->expected << "; " << remaining << " to go" << Qt::endl;
-    for (const auto& [status, n] : *counts)
-        out() << "  " << text(status).leftJustified(12) << n << Qt::endl;
-    return 0;
+    });
 }
 
 int lotList(const QStringList& args)
 {
     CommandLine p(LotsDescription, CommandLine::DataDirAndJson);
     p.parse(args);
-    auto store = openRecords(p, true);
-    if (!store)
-        return report(store.error());
-    auto lots = store->lots().list();
-    if (!lots)
-        return report(lots.error());
-    QJsonArray a;
-    for (const auto& l : *lots) {
+    return withRecords(p, Access::Read, [&](core::RecordStore& records, const core::StationConfig&) {
+        auto lots = records.lots().list();
+        if (!lots)
+            return report(lots.error());
+        QJsonArray a;
+        for (const auto& l : *lots) {
+            if (p.json())
+                a.append(QJsonObject { { QStringLiteral("id"), l.id }, { QStringLiteral("profile"), l.profile },
+                    { QStringLiteral("expected"), l.expected }, { QStringLiteral("note"), l.note },
+                    { QStringLiteral("created"), l.created.toString(Qt::ISODateWithMs) } });
+            else
+                out() << l.id << "  profile " << l.profile << "  " << l.expected << " devices  created "
+                      << l.created.toString(Qt::ISODate)
+                      << (l.note.isEmpty() ? QString() : QStringLiteral("  ") + l.note) << Qt::endl;
+        }
         if (p.json())
-            a.append(QJsonObject { { QStringLiteral("id"), l.id }, { QStringLiteral("profile"), l.profile },
-                { QStringLiteral("expected"), l.expected }, { QStringLiteral("note"), l.note },
-                { QStringLiteral("created"), l.created.toString(Qt::ISODateWithMs) } });
-        else
-            out() << l.id << "  profile " << l.profile << "  " << l.expected << " devices  created "
-                  << l.created.toString(Qt::ISODate) << (l.note.isEmpty() ? QString() : QStringLiteral("  ") + l.note)
-                  << Qt::endl;
-    }
-    if (p.json())
-        out() << QJsonDocument(a).toJson(QJsonDocument::Compact) << Qt::endl;
-    return 0;
+            out() << QJsonDocument(a).toJson(QJsonDocument::Compact) << Qt::endl;
+        return 0;
+    });
 }
 
 } // namespace imprint::app::cli

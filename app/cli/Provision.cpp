@@ -20,7 +20,8 @@ namespace imprint::app::cli {
 
 int provision(const QStringList& args)
 {
-    CommandLine p(QStringLiteral("Provision the devices on the given ports; exit 0 only if all pass."), CommandLine::DataDirAndJson);
+    CommandLine p(QStringLiteral("Provision the devices on the given ports; exit 0 only if all pass."),
+        CommandLine::DataDirAndJson);
     QCommandLineOption port(QStringLiteral("port"),
         QStringLiteral("A device's port (repeatable): a serial port, with line settings after @, e.g. "
                        "/dev/ttyUSB0@9600,8N1 (default 115200,8N1, no flow control); or a USB device, "
@@ -68,8 +69,8 @@ int provision(const QStringList& args)
     }
 
     app::TerminalPinPrompt prompt;
-    auto ctx = app::openStation(
-        p.value(option::dataDir), &prompt, p.isSet(option::profile) ? p.value(option::profile) : QString(), p.value(lot));
+    auto ctx = app::openStation(p.value(option::dataDir), &prompt,
+        p.isSet(option::profile) ? p.value(option::profile) : QString(), p.value(lot));
     if (!ctx)
         return report(ctx.error());
     core::Station station(p.value(op));

@@ -94,8 +94,8 @@ int show(const QStringList& args)
     }
 
     out() << "Device " << d.serial << "  (" << d.model << ", firmware " << d.firmware << ")" << Qt::endl
-          << "Status:  " << text(d.status) << (d.statusReason.isEmpty() ? QString() : QStringLiteral(" — ") + d.statusReason)
-          << Qt::endl
+          << "Status:  " << text(d.status)
+          << (d.statusReason.isEmpty() ? QString() : QStringLiteral(" — ") + d.statusReason) << Qt::endl
           << "Updated: " << d.updated.toString(Qt::ISODate) << Qt::endl
           << (d.lot.isEmpty() ? QString() : QStringLiteral("Lot:     ") + d.lot + u'\n') << Qt::endl
           << "Timeline:" << Qt::endl;
@@ -106,8 +106,8 @@ int show(const QStringList& args)
     for (const auto& c : *certs) {
         auto verified = core::verifyChain(c.der, *chain);
         out() << Qt::endl
-              << "Certificate " << c.serialHex << " (" << text(c.state) << ", issued " << c.issuedAt.toString(Qt::ISODate)
-              << ")" << Qt::endl
+              << "Certificate " << c.serialHex << " (" << text(c.state) << ", issued "
+              << c.issuedAt.toString(Qt::ISODate) << ")" << Qt::endl
               << "SHA-256 " << c.sha256 << Qt::endl
               << "Chain:  "
               << (verified ? QStringLiteral("verifies to the root in the station's chain")
@@ -135,8 +135,8 @@ QDateTime parseWhen(const QString& text)
 
 int list(const QStringList& args)
 {
-    CommandLine p(
-        QStringLiteral("List devices, newest first, a page at a time; or count them by status."), CommandLine::DataDirAndJson);
+    CommandLine p(QStringLiteral("List devices, newest first, a page at a time; or count them by status."),
+        CommandLine::DataDirAndJson);
     QCommandLineOption status(QStringLiteral("status"),
         QStringLiteral("Only devices in this state: %1.").arg(core::stateTexts<core::DeviceStatus>().join(u", ")),
         QStringLiteral("STATUS"));
@@ -159,57 +159,56 @@ int list(const QStringList& args)
             return 2;
         }
     }
-    auto store = openRecords(p, true);
-    if (!store)
-        return report(store.error());
-    if (p.isSet(counts)) {
-        const QDateTime from = p.isSet(since) ? parseWhen(p.value(since)) : QDate::currentDate().startOfDay();
-        const QDateTime to = p.isSet(until) ? parseWhen(p.value(until)) : from.addDays(1);
-        auto c = store->records().statusCounts(from, to);
-        if (!c)
-            return report(c.error());
-        QJsonObject o;
-        for (const auto& [s, n] : *c)
-            o[text(s)] = n;
-        if (p.json()) {
-            out() << QJsonDocument(o).toJson(QJsonDocument::Compact) << Qt::endl;
-        } else {
-            out() << "From " << from.toString(Qt::ISODate) << " to " << to.toString(Qt::ISODate) << Qt::endl;
+    return withRecords(p, Access::Read, [&](core::RecordStore& records, const core::StationConfig&) {
+        if (p.isSet(counts)) {
+            const QDateTime from = p.isSet(since) ? parseWhen(p.value(since)) : QDate::currentDate().startOfDay();
+            const QDateTime to = p.isSet(until) ? parseWhen(p.value(until)) : from.addDays(1);
+            auto c = records.records().statusCounts(from, to);
+            if (!c)
+                return report(c.error());
+            QJsonObject o;
             for (const auto& [s, n] : *c)
-                out() << "  " << text(s) << ": " << n << Qt::endl;
+                o[text(s)] = n;
+            if (p.json()) {
+                out() << QJsonDocument(o).toJson(QJsonDocument::Compact) << Qt::endl;
+            } else {
+                out() << "From " << from.toString(Qt::ISODate) << " to " << to.toString(Qt::ISODate) << Qt::endl;
+                for (const auto& [s, n] : *c)
+                    out() << "  " << text(s) << ": " << n << Qt::endl;
+            }
+            return 0;
         }
-        return 0;
-    }
-    core::DeviceQuery q;
-    q.lot = p.value(lot);
-    if (p.isSet(status)) {
-        q.status = core::parseState<core::DeviceStatus>(p.value(status));
-        if (!q.status)
-            return usageError(args,
-                QStringLiteral("--status is one of %1").arg(core::stateTexts<core::DeviceStatus>().join(u", ")));
-    }
-    q.since = p.isSet(since) ? parseWhen(p.value(since)) : QDateTime();
-    q.until = p.isSet(until) ? parseWhen(p.value(until)) : QDateTime();
-    q.before = p.value(before);
-    q.limit = std::clamp(p.value(limit).toInt(), 1, 10000);
-    auto rows = store->records().devices(q);
-    if (!rows)
-        return report(rows.error());
-    if (p.json()) {
-        QJsonArray a;
+        core::DeviceQuery q;
+        q.lot = p.value(lot);
+        if (p.isSet(status)) {
+            q.status = core::parseState<core::DeviceStatus>(p.value(status));
+            if (!q.status)
+                return usageError(args,
+                    QStringLiteral("--status is one of %1").arg(core::stateTexts<core::DeviceStatus>().join(u", ")));
+        }
+        q.since = p.isSet(since) ? parseWhen(p.value(since)) : QDateTime();
+        q.until = p.isSet(until) ? parseWhen(p.value(until)) : QDateTime();
+        q.before = p.value(before);
+        q.limit = std::clamp(p.value(limit).toInt(), 1, 10000);
+        auto rows = records.records().devices(q);
+        if (!rows)
+            return report(rows.error());
+        if (p.json()) {
+            QJsonArray a;
+            for (const auto& d : *rows)
+                a.append(QJsonObject { { QStringLiteral("serial"), d.serial }, { QStringLiteral("model"), d.model },
+                    { QStringLiteral("status"), text(d.status) }, { QStringLiteral("reason"), d.statusReason },
+                    { QStringLiteral("updated"), d.updated.toString(Qt::ISODateWithMs) } });
+            out() << QJsonDocument(a).toJson(QJsonDocument::Compact) << Qt::endl;
+            return 0;
+        }
         for (const auto& d : *rows)
-            a.append(QJsonObject { { QStringLiteral("serial"), d.serial }, { QStringLiteral("model"), d.model },
-                { QStringLiteral("status"), text(d.status) }, { QStringLiteral("reason"), d.statusReason },
-                { QStringLiteral("updated"), d.updated.toString(Qt::ISODateWithMs) } });
-        out() << QJsonDocument(a).toJson(QJsonDocument::Compact) << Qt::endl;
+            out() << d.updated.toString(Qt::ISODate) << "  " << text(d.status).leftJustified(11) << "  " << d.serial
+                  << (d.statusReason.isEmpty() ? QString() : QStringLiteral("  ") + d.statusReason) << Qt::endl;
+        if (rows->size() == q.limit)
+            out() << "(more: --before " << rows->last().serial << ")" << Qt::endl;
         return 0;
-    }
-    for (const auto& d : *rows)
-        out() << d.updated.toString(Qt::ISODate) << "  " << text(d.status).leftJustified(11) << "  " << d.serial
-              << (d.statusReason.isEmpty() ? QString() : QStringLiteral("  ") + d.statusReason) << Qt::endl;
-    if (rows->size() == q.limit)
-        out() << "(more: --before " << rows->last().serial << ")" << Qt::endl;
-    return 0;
+    });
 }
 
 int scrap(const QStringList& args)
@@ -223,75 +222,76 @@ int scrap(const QStringList& args)
     if (!p.isSet(serial) || p.value(reason).trimmed().isEmpty()) {
         return usageError(args, QStringLiteral("give --device-serial SN and --reason TEXT"));
     }
-    core::StationConfig config;
-    auto store = openRecords(p, false, &config);
-    if (!store)
-        return report(store.error());
-    if (auto r = store->jobs().scrap(p.value(serial), p.value(reason).trimmed(), config.stationName, p.value(op)); !r)
-        return report(r.error());
-    out() << "Device " << p.value(serial) << " is scrapped: " << p.value(reason).trimmed() << Qt::endl;
-    return 0;
+    return withRecords(p, Access::Write, [&](core::RecordStore& records, const core::StationConfig& config) {
+        if (auto r = records.jobs().scrap(p.value(serial), p.value(reason).trimmed(), config.stationName, p.value(op));
+            !r)
+            return report(r.error());
+        out() << "Device " << p.value(serial) << " is scrapped: " << p.value(reason).trimmed() << Qt::endl;
+        return 0;
+    });
 }
 
 int jobs(const QStringList& args)
 {
-    CommandLine p(QStringLiteral(
-        "List the jobs that never finished: the station stopped (crash, power cut) while the device was on it, or "
-        "a station is working on it now. Each device continues where it was when it is back on a slot."), CommandLine::DataDirAndJson);
+    CommandLine p(
+        QStringLiteral(
+            "List the jobs that never finished: the station stopped (crash, power cut) while the device was on it, or "
+            "a station is working on it now. Each device continues where it was when it is back on a slot."),
+        CommandLine::DataDirAndJson);
     p.parse(args);
-    auto store = openRecords(p, true);
-    if (!store)
-        return report(store.error());
-    auto jobs = store->jobs().unfinished();
-    if (!jobs)
-        return report(jobs.error());
-    if (p.json()) {
-        QJsonArray a;
+    return withRecords(p, Access::Read, [&](core::RecordStore& records, const core::StationConfig&) {
+        auto jobs = records.jobs().unfinished();
+        if (!jobs)
+            return report(jobs.error());
+        if (p.json()) {
+            QJsonArray a;
+            for (const auto& j : *jobs)
+                a.append(app::unfinishedJobJson(j));
+            out() << QJsonDocument(a).toJson(QJsonDocument::Compact) << Qt::endl;
+            return 0;
+        }
+        if (jobs->isEmpty())
+            out() << "No unfinished jobs." << Qt::endl;
         for (const auto& j : *jobs)
-            a.append(app::unfinishedJobJson(j));
-        out() << QJsonDocument(a).toJson(QJsonDocument::Compact) << Qt::endl;
+            out() << app::unfinishedJobLine(j) << Qt::endl;
         return 0;
-    }
-    if (jobs->isEmpty())
-        out() << "No unfinished jobs." << Qt::endl;
-    for (const auto& j : *jobs)
-        out() << app::unfinishedJobLine(j) << Qt::endl;
-    return 0;
+    });
 }
 
 int outbox(const QStringList& args)
 {
     CommandLine p(
-        QStringLiteral("List the records waiting for the upstream CA (certificates and revocations), oldest first."), CommandLine::DataDirAndJson);
+        QStringLiteral("List the records waiting for the upstream CA (certificates and revocations), oldest first."),
+        CommandLine::DataDirAndJson);
     QCommandLineOption limit(
         QStringLiteral("limit"), QStringLiteral("Rows (default 50)."), QStringLiteral("N"), QStringLiteral("50"));
     p.addOption(limit);
     p.parse(args);
-    auto store = openRecords(p, true);
-    if (!store)
-        return report(store.error());
-    auto pending = store->outbox().pendingCount();
-    auto rows = store->outbox().pending(p.value(limit).toInt());
-    if (!pending)
-        return report(pending.error());
-    if (!rows)
-        return report(rows.error());
-    if (p.json()) {
-        QJsonArray a;
+    return withRecords(p, Access::Read, [&](core::RecordStore& records, const core::StationConfig&) {
+        auto pending = records.outbox().pendingCount();
+        auto rows = records.outbox().pending(p.value(limit).toInt());
+        if (!pending)
+            return report(pending.error());
+        if (!rows)
+            return report(rows.error());
+        if (p.json()) {
+            QJsonArray a;
+            for (const auto& r : *rows)
+                a.append(QJsonObject { { QStringLiteral("id"), r.id }, { QStringLiteral("kind"), text(r.kind) },
+                    { QStringLiteral("subject"), r.subject }, { QStringLiteral("detail"), r.detail },
+                    { QStringLiteral("created"), r.created.toString(Qt::ISODateWithMs) } });
+            out() << QJsonDocument(
+                QJsonObject { { QStringLiteral("pending"), *pending }, { QStringLiteral("rows"), a } })
+                         .toJson(QJsonDocument::Compact)
+                  << Qt::endl;
+            return 0;
+        }
+        out() << *pending << " record(s) waiting for upstream" << Qt::endl;
         for (const auto& r : *rows)
-            a.append(QJsonObject { { QStringLiteral("id"), r.id }, { QStringLiteral("kind"), text(r.kind) },
-                { QStringLiteral("subject"), r.subject }, { QStringLiteral("detail"), r.detail },
-                { QStringLiteral("created"), r.created.toString(Qt::ISODateWithMs) } });
-        out() << QJsonDocument(QJsonObject { { QStringLiteral("pending"), *pending }, { QStringLiteral("rows"), a } })
-                     .toJson(QJsonDocument::Compact)
-              << Qt::endl;
+            out() << "  " << r.id << "  " << text(r.kind).leftJustified(11) << "  " << r.subject
+                  << (r.detail.isEmpty() ? QString() : QStringLiteral("  ") + r.detail) << Qt::endl;
         return 0;
-    }
-    out() << *pending << " record(s) waiting for upstream" << Qt::endl;
-    for (const auto& r : *rows)
-        out() << "  " << r.id << "  " << text(r.kind).leftJustified(11) << "  " << r.subject
-              << (r.detail.isEmpty() ? QString() : QStringLiteral("  ") + r.detail) << Qt::endl;
-    return 0;
+    });
 }
 
 } // namespace imprint::app::cli

@@ -144,7 +144,10 @@ template <typename E> QStringList stateTexts()
 }
 
 #define IMPRINT_STATE(E)                                                                                               \
-    QString text(E s) { return nameOf(s); }                                                                            \
+    QString text(E s)                                                                                                  \
+    {                                                                                                                  \
+        return nameOf(s);                                                                                              \
+    }                                                                                                                  \
     template std::optional<E> parseState<E>(QStringView);                                                              \
     template QStringList stateTexts<E>();
 

@@ -54,8 +54,7 @@ public:
     /// of one that passed.
     [[nodiscard]] Result<JobStart> beginJob(
         const DeviceIdentity& device, const QString& port, const QString& operatorName);
-    [[nodiscard]] Result<void> recordStep(
-        qint64 jobId, StepName step, StepStatus status, const QString& detail = {});
+    [[nodiscard]] Result<void> recordStep(qint64 jobId, StepName step, StepStatus status, const QString& detail = {});
     /// Checks the request, reserves a serial (write-ahead: durable before signing), issues,
     /// and commits the certificate before returning it. `expectedKey`
     /// (SubjectPublicKeyInfo), when given, is the key the station injected: a request for

@@ -114,9 +114,7 @@ void SlotJob::waitForReturn(const Error& why)
         const qint64 job = m_jobId;
         m_station->submit<Result<void>>(
             this,
-            [=](Registrar& r) {
-                return r.recordStep(job, StepName::Disconnect, StepStatus::Waiting, why.message);
-            },
+            [=](Registrar& r) { return r.recordStep(job, StepName::Disconnect, StepStatus::Waiting, why.message); },
             [this](Result<void> r) {
                 if (!r) // the slot carries on; the gap in its timeline is logged
                     qCCritical(IMPRINT_SLOT) << m_port << r.error().text();
@@ -186,8 +184,7 @@ void SlotJob::resume()
         m_station->submit<Result<void>>(
             this,
             [=](Registrar& r) {
-                return r.recordStep(
-                    job, StepName::Reconnect, StepStatus::Done, QStringLiteral("device is ") + state);
+                return r.recordStep(job, StepName::Reconnect, StepStatus::Done, QStringLiteral("device is ") + state);
             },
             [this](Result<void> r) {
                 if (!r) // the slot carries on; the gap in its timeline is logged

@@ -32,10 +32,12 @@ QString entryHash(const QString& prevHash, qint64 seq, const AuditEntry& e)
     return ossl::sha256Hex(data);
 }
 
+const QString EntryColumns = QStringLiteral("SELECT seq, at, station, operator, kind, subject, detail FROM audit");
+
 const QString HeadQuery = QStringLiteral("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
 
 /// An entry as the audit queries select it: seq, at, station, operator, kind, subject, detail.
-AuditEntry entryFrom(const QSqlQuery& q)
+AuditEntry entryFrom(const QSqlQuery& q, sql::States& /*kinds are kept as text*/)
 {
     return AuditEntry { q.value(0).toLongLong(), q.value(1).toString(), q.value(2).toString(), q.value(3).toString(),
         q.value(4).toString(), q.value(5).toString(), q.value(6).toString() };
@@ -45,8 +47,8 @@ AuditEntry entryFrom(const QSqlQuery& q)
 
 AuditLog::Appender::Appender(Transaction& tx)
     : m_insert(tx.db(),
-          QStringLiteral("INSERT INTO audit(seq, at, station, operator, kind, subject, detail, prev_hash, hash) "
-                         "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"))
+        QStringLiteral("INSERT INTO audit(seq, at, station, operator, kind, subject, detail, prev_hash, hash) "
+                       "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"))
     , m_who(tx.db(), QStringLiteral("SELECT station, operator FROM jobs WHERE id = ?"))
     , m_head(tx.db())
 {
@@ -112,30 +114,23 @@ QSqlError AuditLog::Appender::error() const
     return {};
 }
 
-Result<void> AuditLog::append(AuditKind kind, const QString& subject, const QString& detail, const QString& station,
-    const QString& operatorName)
+Result<void> AuditLog::append(
+    AuditKind kind, const QString& subject, const QString& detail, const QString& station, const QString& operatorName)
 {
     Transaction tx(m_connection, Durability::Synced);
     if (!tx.active())
         return sql::fail(QStringLiteral("start writing"), tx.error());
     Appender audit(tx);
-    if (!audit.append(AuditEntry { 0, sql::now(), station, operatorName, text(kind), subject, detail })
-        || !tx.commit())
+    if (!audit.append(AuditEntry { 0, sql::now(), station, operatorName, text(kind), subject, detail }) || !tx.commit())
         return sql::fail(QStringLiteral("write to the audit log"), audit.error());
     return {};
 }
 
 Result<std::optional<AuditEntry>> AuditLog::last(AuditKind kind, const QString& subject) const
 {
-    QSqlQuery q(m_connection.db());
-    if (!sql::exec(q,
-            QStringLiteral("SELECT seq, at, station, operator, kind, subject, detail FROM audit WHERE subject = ? AND "
-                           "kind = ? ORDER BY seq DESC LIMIT 1"),
-            { subject, text(kind) }))
-        return sql::fail(QStringLiteral("read the audit log"), q.lastError());
-    if (!q.next())
-        return std::optional<AuditEntry> {};
-    return std::optional<AuditEntry> { entryFrom(q) };
+    return sql::first<AuditEntry>(m_connection,
+        EntryColumns + QStringLiteral(" WHERE subject = ? AND kind = ? ORDER BY seq DESC LIMIT 1"),
+        { subject, text(kind) }, QStringLiteral("read the audit log"), entryFrom);
 }
 
 Result<AuditCheckpoint> AuditLog::head() const
@@ -154,10 +149,8 @@ Result<AuditCheckpoint> AuditLog::head() const
 
 Result<qint64> AuditLog::lastCheckpoint() const
 {
-    QSqlQuery q(m_connection.db());
-    if (!q.exec(QStringLiteral("SELECT COALESCE(MAX(seq), 0) FROM audit_checkpoints")) || !q.next())
-        return sql::fail(QStringLiteral("read the audit checkpoints"), q.lastError());
-    return q.value(0).toLongLong();
+    return sql::count(m_connection, QStringLiteral("SELECT COALESCE(MAX(seq), 0) FROM audit_checkpoints"),
+        QStringLiteral("read the audit checkpoints"));
 }
 
 Result<void> AuditLog::addCheckpoint(const AuditCheckpoint& c)
@@ -215,6 +208,7 @@ Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier) const
         return v;
     };
     const QString issued = text(AuditKind::Issued);
+    sql::States kinds;
     while (true) {
         if (!sql::exec(q,
                 QStringLiteral("SELECT seq, at, station, operator, kind, subject, detail, prev_hash, hash FROM audit "
@@ -224,7 +218,7 @@ Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier) const
         int rows = 0;
         while (q.next()) {
             ++rows;
-            const AuditEntry e = entryFrom(q);
+            const AuditEntry e = entryFrom(q, kinds);
             const QString prevHash = q.value(7).toString();
             const QString hash = q.value(8).toString();
             if (e.seq != expected)
@@ -312,16 +306,8 @@ Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier) const
 
 Result<QList<AuditEntry>> AuditLog::entries(qint64 afterSeq, int limit) const
 {
-    QSqlQuery q(m_connection.db());
-    if (!sql::exec(q,
-            QStringLiteral("SELECT seq, at, station, operator, kind, subject, detail FROM audit WHERE seq > ? ORDER BY "
-                           "seq LIMIT ?"),
-            { afterSeq, std::clamp(limit, 1, 10000) }))
-        return sql::fail(QStringLiteral("read the audit log"), q.lastError());
-    QList<AuditEntry> out;
-    while (q.next())
-        out.append(entryFrom(q));
-    return out;
+    return sql::rows<AuditEntry>(m_connection, EntryColumns + QStringLiteral(" WHERE seq > ? ORDER BY seq LIMIT ?"),
+        { afterSeq, std::clamp(limit, 1, 10000) }, QStringLiteral("read the audit log"), entryFrom);
 }
 
 } // namespace imprint::core

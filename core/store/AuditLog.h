@@ -15,12 +15,9 @@
 
 namespace imprint::core {
 
-class AuditLog {
+class AuditLog : public StorePart {
 public:
-    explicit AuditLog(Connection connection)
-        : m_connection(std::move(connection))
-    {
-    }
+    using StorePart::StorePart;
 
     /// Appends entries inside a transaction of the caller's: reads the newest entry once,
     /// then links each new one to the last.
@@ -30,8 +27,8 @@ public:
         /// Appends `e` (its seq is chosen here); `e.station`/`e.operatorName` as given.
         [[nodiscard]] bool append(const AuditEntry& e);
         /// Appends an entry with the station and operator of job `jobId` (none when 0).
-        [[nodiscard]] bool append(AuditKind kind, const QString& subject, const QString& detail, qint64 jobId,
-            const QString& at);
+        [[nodiscard]] bool append(
+            AuditKind kind, const QString& subject, const QString& detail, qint64 jobId, const QString& at);
         [[nodiscard]] QSqlError error() const;
 
     private:
@@ -68,9 +65,6 @@ public:
     [[nodiscard]] Result<AuditVerdict> verify(const CheckpointVerifier& verifier = {}) const;
     /// A page of the log, after entry `afterSeq`.
     [[nodiscard]] Result<QList<AuditEntry>> entries(qint64 afterSeq, int limit) const;
-
-private:
-    Connection m_connection;
 };
 
 } // namespace imprint::core

@@ -6,8 +6,11 @@ namespace imprint::core {
 
 namespace {
 
-const QString CertificateColumns
-    = QStringLiteral("SELECT c.serial, c.device_serial, c.der, c.sha256, c.state, c.issued_at, c.job_id");
+/// What certificateFrom() reads: the certificates table, as `c`, in this order.
+QString selectCertificates()
+{
+    return QStringLiteral("SELECT c.serial, c.device_serial, c.der, c.sha256, c.state, c.issued_at, c.job_id");
+}
 
 CertificateRecord certificateFrom(const QSqlQuery& q, sql::States& states)
 {
@@ -43,6 +46,14 @@ std::optional<Move> moveTo(CertificateState state)
     return std::nullopt;
 }
 
+/// Binds serial, device serial, job, DER, sha256, key sha256, state, issued at.
+Statement certificateInsert(Transaction& tx)
+{
+    return Statement(tx.db(),
+        QStringLiteral("INSERT INTO certificates(serial, device_serial, job_id, der, sha256, spki_sha256, state, "
+                       "issued_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?)"));
+}
+
 AuditKind auditKindOf(CertificateState state)
 {
     switch (state) {
@@ -59,8 +70,8 @@ AuditKind auditKindOf(CertificateState state)
 
 CertificateLedger::Serials::Serials(Transaction& tx)
     : m_ofJob(tx.db(),
-          QStringLiteral("UPDATE serials SET state = %1 WHERE job_id = ? AND state = %2")
-              .arg(sql::literal(SerialState::Void), sql::literal(SerialState::Reserved)))
+        QStringLiteral("UPDATE serials SET state = %1 WHERE job_id = ? AND state = %2")
+            .arg(sql::literal(SerialState::Void), sql::literal(SerialState::Reserved)))
     , m_ofDevice(tx.db(),
           QStringLiteral("UPDATE serials SET state = %1 WHERE state = %2 AND job_id IN (SELECT id FROM jobs WHERE "
                          "device_serial = ? AND finished IS NULL)")
@@ -114,7 +125,8 @@ Result<QList<bool>> CertificateLedger::reserve(const QList<IssueIntent>& intents
     if (!tx.active())
         return sql::fail(QStringLiteral("start writing"), tx.error());
     Statement drawn(tx.db(), QStringLiteral("SELECT 1 FROM serials WHERE serial = ?"));
-    Statement reserve(tx.db(), QStringLiteral("INSERT INTO serials(serial, job_id, state, reserved) VALUES(?, ?, ?, ?)"));
+    Statement reserve(
+        tx.db(), QStringLiteral("INSERT INTO serials(serial, job_id, state, reserved) VALUES(?, ?, ?, ?)"));
     JobLog::Writer steps(tx);
     const QString t = sql::now();
     const QString failed = QStringLiteral("reserve a serial");
@@ -147,9 +159,7 @@ Result<void> CertificateLedger::recordIssued(const QList<IssuedRecord>& issued)
     if (!tx.active())
         return sql::fail(QStringLiteral("start writing"), tx.error());
     // Prepared once for the whole group; the audit head is read once and moved on in memory.
-    Statement cert(tx.db(),
-        QStringLiteral("INSERT INTO certificates(serial, device_serial, job_id, der, sha256, spki_sha256, state, "
-                       "issued_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?)"));
+    Statement cert = certificateInsert(tx);
     Statement serial(tx.db(),
         QStringLiteral("INSERT INTO serials(serial, job_id, state, reserved) VALUES(?, ?, %1, ?) ON CONFLICT(serial) "
                        "DO UPDATE SET state = excluded.state WHERE job_id = excluded.job_id AND state = %2")
@@ -188,10 +198,9 @@ Result<void> CertificateLedger::recordBatch(
     Transaction tx(m_connection, Durability::Synced);
     if (!tx.active())
         return sql::fail(QStringLiteral("start writing"), tx.error());
-    Statement cert(tx.db(),
-        QStringLiteral("INSERT INTO certificates(serial, device_serial, job_id, der, sha256, spki_sha256, state, "
-                       "issued_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?)"));
-    Statement serial(tx.db(), QStringLiteral("INSERT INTO serials(serial, job_id, state, reserved) VALUES(?, ?, ?, ?)"));
+    Statement cert = certificateInsert(tx);
+    Statement serial(
+        tx.db(), QStringLiteral("INSERT INTO serials(serial, job_id, state, reserved) VALUES(?, ?, ?, ?)"));
     JobLog::Writer jobs(tx);
     Outbox::Appender outbox(tx);
     AuditLog::Appender audit(tx);
@@ -265,60 +274,47 @@ Result<void> CertificateLedger::setState(
 
 Result<std::optional<PendingCertificate>> CertificateLedger::pending(const QString& deviceSerial) const
 {
-    QSqlQuery q(m_connection.db());
-    if (!sql::exec(q,
-            CertificateColumns
-                + QStringLiteral(", j.result FROM certificates c JOIN jobs j ON j.id = c.job_id "
-                                 "WHERE c.device_serial = ? ORDER BY c.issued_at DESC, c.rowid DESC LIMIT 1"),
-            { deviceSerial }))
-        return sql::fail(QStringLiteral("look up the device's certificates"), q.lastError());
-    if (!q.next())
+    auto newest = sql::first<PendingCertificate>(m_connection,
+        selectCertificates()
+            + QStringLiteral(", j.result FROM certificates c JOIN jobs j ON j.id = c.job_id "
+                             "WHERE c.device_serial = ? ORDER BY c.issued_at DESC, c.rowid DESC LIMIT 1"),
+        { deviceSerial }, QStringLiteral("look up the device's certificates"),
+        [](const QSqlQuery& q, sql::States& states) {
+            return PendingCertificate { certificateFrom(q, states), states.readOptional<JobOutcome>(q.value(7)) };
+        });
+    if (!newest || !*newest)
+        return newest;
+    const CertificateState state = (*newest)->certificate.state;
+    if (state == CertificateState::Superseded || state == CertificateState::Revoked)
         return std::optional<PendingCertificate> {};
-    sql::States states;
-    PendingCertificate p;
-    p.certificate = certificateFrom(q, states);
-    p.jobResult = states.readOptional<JobOutcome>(q.value(7));
-    if (!states.ok())
-        return states.error();
-    if (p.certificate.state == CertificateState::Superseded || p.certificate.state == CertificateState::Revoked)
-        return std::optional<PendingCertificate> {};
-    return std::optional<PendingCertificate> { p };
+    return newest;
 }
 
 Result<bool> CertificateLedger::hasCertificate(const QString& deviceSerial) const
 {
-    QSqlQuery q(m_connection.db());
-    if (!sql::exec(q, QStringLiteral("SELECT 1 FROM certificates WHERE device_serial = ? LIMIT 1"), { deviceSerial }))
-        return sql::fail(QStringLiteral("look up a device"), q.lastError());
-    return q.next();
+    auto any = sql::scalar(m_connection, QStringLiteral("SELECT 1 FROM certificates WHERE device_serial = ? LIMIT 1"),
+        { deviceSerial }, QStringLiteral("look up a device"));
+    if (!any)
+        return std::unexpected(any.error());
+    return !any->isNull();
 }
 
 Result<std::optional<QString>> CertificateLedger::keyOwner(const QString& publicKeySha256) const
 {
-    QSqlQuery q(m_connection.db());
-    if (!sql::exec(q, QStringLiteral("SELECT device_serial FROM certificates WHERE spki_sha256 = ? LIMIT 1"),
-            { publicKeySha256 }))
-        return sql::fail(QStringLiteral("look up a public key"), q.lastError());
-    if (!q.next())
-        return std::optional<QString> {};
-    return std::optional<QString> { q.value(0).toString() };
+    auto owner = sql::scalar(m_connection,
+        QStringLiteral("SELECT device_serial FROM certificates WHERE spki_sha256 = ? LIMIT 1"), { publicKeySha256 },
+        QStringLiteral("look up a public key"));
+    if (!owner)
+        return std::unexpected(owner.error());
+    return owner->isNull() ? std::optional<QString> {} : std::optional<QString> { owner->toString() };
 }
 
 Result<QList<CertificateRecord>> CertificateLedger::ofDevice(const QString& deviceSerial) const
 {
-    QSqlQuery q(m_connection.db());
-    if (!sql::exec(q,
-            CertificateColumns
-                + QStringLiteral(" FROM certificates c WHERE c.device_serial = ? ORDER BY c.issued_at DESC, c.rowid DESC"),
-            { deviceSerial }))
-        return sql::fail(QStringLiteral("look up certificates"), q.lastError());
-    QList<CertificateRecord> out;
-    sql::States states;
-    while (q.next())
-        out << certificateFrom(q, states);
-    if (!states.ok())
-        return states.error();
-    return out;
+    return sql::rows<CertificateRecord>(m_connection,
+        selectCertificates()
+            + QStringLiteral(" FROM certificates c WHERE c.device_serial = ? ORDER BY c.issued_at DESC, c.rowid DESC"),
+        { deviceSerial }, QStringLiteral("look up certificates"), certificateFrom);
 }
 
 } // namespace imprint::core

@@ -17,12 +17,9 @@
 
 namespace imprint::core {
 
-class CertificateLedger {
+class CertificateLedger : public StorePart {
 public:
-    explicit CertificateLedger(Connection connection)
-        : m_connection(std::move(connection))
-    {
-    }
+    using StorePart::StorePart;
 
     /// Voids reserved serials inside a transaction of the caller's (a job ended without
     /// using them).
@@ -69,9 +66,6 @@ public:
     [[nodiscard]] Result<std::optional<QString>> keyOwner(const QString& publicKeySha256) const;
     /// A device's certificates, newest first.
     [[nodiscard]] Result<QList<CertificateRecord>> ofDevice(const QString& deviceSerial) const;
-
-private:
-    Connection m_connection;
 };
 
 } // namespace imprint::core

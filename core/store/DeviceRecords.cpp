@@ -25,16 +25,8 @@ QString storedTime(const QDateTime& t)
 
 Result<std::optional<DeviceRecord>> DeviceRecords::device(const QString& serial) const
 {
-    QSqlQuery q(m_connection.db());
-    if (!sql::exec(q, DeviceColumns + QStringLiteral(" WHERE serial = ?"), { serial }))
-        return sql::fail(QStringLiteral("look up the device"), q.lastError());
-    if (!q.next())
-        return std::optional<DeviceRecord> {};
-    sql::States states;
-    const DeviceRecord r = deviceFrom(q, states);
-    if (!states.ok())
-        return states.error();
-    return std::optional<DeviceRecord> { r };
+    return sql::first<DeviceRecord>(m_connection, DeviceColumns + QStringLiteral(" WHERE serial = ?"), { serial },
+        QStringLiteral("look up the device"), deviceFrom);
 }
 
 Result<QList<DeviceRecord>> DeviceRecords::devices(const DeviceQuery& query) const
@@ -70,53 +62,42 @@ Result<QList<DeviceRecord>> DeviceRecords::devices(const DeviceQuery& query) con
     }
     statement += QStringLiteral(" ORDER BY updated DESC, serial DESC LIMIT ?");
     values << std::clamp(query.limit, 1, 10000);
-    QSqlQuery q(m_connection.db());
-    if (!sql::exec(q, statement, values))
-        return sql::fail(QStringLiteral("list devices"), q.lastError());
-    QList<DeviceRecord> out;
-    sql::States states;
-    while (q.next())
-        out.append(deviceFrom(q, states));
-    if (!states.ok())
-        return states.error();
-    return out;
+    return sql::rows<DeviceRecord>(m_connection, statement, values, QStringLiteral("list devices"), deviceFrom);
 }
 
 Result<QList<QPair<DeviceStatus, int>>> DeviceRecords::statusCounts(
     const QDateTime& since, const QDateTime& until) const
 {
-    QSqlQuery q(m_connection.db());
-    if (!sql::exec(q,
-            QStringLiteral("SELECT status, COUNT(*) FROM devices WHERE updated >= ? AND updated < ? GROUP BY status "
-                           "ORDER BY status"),
-            { storedTime(since), storedTime(until) }))
-        return sql::fail(QStringLiteral("count devices"), q.lastError());
-    QList<QPair<DeviceStatus, int>> out;
-    sql::States states;
-    while (q.next())
-        out.append({ states.read<DeviceStatus>(q.value(0)), q.value(1).toInt() });
-    if (!states.ok())
-        return states.error();
-    return out;
+    return countsWhere(QStringLiteral("updated >= ? AND updated < ?"), { storedTime(since), storedTime(until) },
+        QStringLiteral("count devices"));
+}
+
+Result<QList<QPair<DeviceStatus, int>>> DeviceRecords::lotCounts(const QString& lot) const
+{
+    return countsWhere(QStringLiteral("lot = ?"), { lot }, QStringLiteral("count a lot's devices"));
+}
+
+Result<QList<QPair<DeviceStatus, int>>> DeviceRecords::countsWhere(
+    const QString& condition, const QVariantList& values, const QString& what) const
+{
+    return sql::rows<QPair<DeviceStatus, int>>(m_connection,
+        QStringLiteral("SELECT status, COUNT(*) FROM devices WHERE %1 GROUP BY status ORDER BY status").arg(condition),
+        values, what, [](const QSqlQuery& q, sql::States& states) {
+            return QPair<DeviceStatus, int> { states.read<DeviceStatus>(q.value(0)), q.value(1).toInt() };
+        });
 }
 
 Result<QList<StepRecord>> DeviceRecords::timeline(const QString& deviceSerial, int limit) const
 {
-    QSqlQuery q(m_connection.db());
-    if (!sql::exec(q,
-            QStringLiteral("SELECT s.job_id, s.step, s.status, s.detail, s.at, j.station, j.operator FROM job_steps s "
-                           "JOIN jobs j ON j.id = s.job_id WHERE j.device_serial = ? ORDER BY s.id LIMIT ?"),
-            { deviceSerial, limit }))
-        return sql::fail(QStringLiteral("look up the device's steps"), q.lastError());
-    QList<StepRecord> out;
-    sql::States states;
-    while (q.next())
-        out << StepRecord { q.value(0).toLongLong(), states.read<StepName>(q.value(1)),
-            states.read<StepStatus>(q.value(2)), q.value(3).toString(), sql::parseTime(q.value(4)),
-            q.value(5).toString(), q.value(6).toString() };
-    if (!states.ok())
-        return states.error();
-    return out;
+    return sql::rows<StepRecord>(m_connection,
+        QStringLiteral("SELECT s.job_id, s.step, s.status, s.detail, s.at, j.station, j.operator FROM job_steps s "
+                       "JOIN jobs j ON j.id = s.job_id WHERE j.device_serial = ? ORDER BY s.id LIMIT ?"),
+        { deviceSerial, limit }, QStringLiteral("look up the device's steps"),
+        [](const QSqlQuery& q, sql::States& states) {
+            return StepRecord { q.value(0).toLongLong(), states.read<StepName>(q.value(1)),
+                states.read<StepStatus>(q.value(2)), q.value(3).toString(), sql::parseTime(q.value(4)),
+                q.value(5).toString(), q.value(6).toString() };
+        });
 }
 
 } // namespace imprint::core

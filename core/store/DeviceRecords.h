@@ -15,12 +15,9 @@
 
 namespace imprint::core {
 
-class DeviceRecords {
+class DeviceRecords : public StorePart {
 public:
-    explicit DeviceRecords(Connection connection)
-        : m_connection(std::move(connection))
-    {
-    }
+    using StorePart::StorePart;
 
     [[nodiscard]] Result<std::optional<DeviceRecord>> device(const QString& serial) const;
     /// A page of devices, newest first (indexed; never the whole table).
@@ -28,11 +25,14 @@ public:
     /// Devices by status, updated in [since, until): a shift's counts.
     [[nodiscard]] Result<QList<QPair<DeviceStatus, int>>> statusCounts(
         const QDateTime& since, const QDateTime& until) const;
+    /// A lot's devices by status.
+    [[nodiscard]] Result<QList<QPair<DeviceStatus, int>>> lotCounts(const QString& lot) const;
     /// The device's timeline: every step of every job, oldest first, with station and operator.
     [[nodiscard]] Result<QList<StepRecord>> timeline(const QString& deviceSerial, int limit = 200) const;
 
 private:
-    Connection m_connection;
+    Result<QList<QPair<DeviceStatus, int>>> countsWhere(
+        const QString& condition, const QVariantList& values, const QString& what) const;
 };
 
 } // namespace imprint::core

@@ -88,7 +88,9 @@ Result<qint64> JobLog::begin(const DeviceIdentity& device, const QString& port, 
             || !steps.step(id, StepName::Resume, StepStatus::Done,
                 QStringLiteral("continues job %1, interrupted during %2").arg(old).arg(lastStep), t))
             return sql::fail(QStringLiteral("close an interrupted job"),
-                q.lastError().isValid() ? q.lastError() : steps.error().isValid() ? steps.error() : serials.error());
+                q.lastError().isValid()       ? q.lastError()
+                    : steps.error().isValid() ? steps.error()
+                                              : serials.error());
     }
     if (!steps.step(id, StepName::Identify, StepStatus::Done, {}, t) || !tx.commit())
         return sql::fail(QStringLiteral("start a job"), steps.error().isValid() ? steps.error() : tx.error());
@@ -153,7 +155,9 @@ Result<void> JobLog::finish(qint64 jobId, const QString& deviceSerial, JobOutcom
     if (!serials.voidReserved(jobId) || !steps.step(jobId, StepName::Finish, finishStatus(outcome), reason, t)
         || !tx.commit())
         return sql::fail(QStringLiteral("finish the job"),
-            serials.error().isValid() ? serials.error() : steps.error().isValid() ? steps.error() : tx.error());
+            serials.error().isValid()     ? serials.error()
+                : steps.error().isValid() ? steps.error()
+                                          : tx.error());
     return {};
 }
 
@@ -229,10 +233,12 @@ Result<void> JobLog::scrap(
             QStringLiteral("UPDATE jobs SET finished = ?, result = ?, reason = 'device scrapped' WHERE "
                            "device_serial = ? AND finished IS NULL"),
             { t, text(JobOutcome::Interrupted), serial }))
-        return sql::fail(QStringLiteral("scrap the device"), serials.error().isValid() ? serials.error() : q.lastError());
+        return sql::fail(
+            QStringLiteral("scrap the device"), serials.error().isValid() ? serials.error() : q.lastError());
     // Its certificates are revoked: a scrapped device must not be trusted if it turns up.
     Outbox::Appender outbox(tx);
-    if (auto r = CertificateLedger::revokeDevice(tx, serial, QStringLiteral("scrapped: ") + reason, job, t, audit, outbox);
+    if (auto r
+        = CertificateLedger::revokeDevice(tx, serial, QStringLiteral("scrapped: ") + reason, job, t, audit, outbox);
         !r)
         return r;
     if (!tx.commit())

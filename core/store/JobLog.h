@@ -14,12 +14,9 @@
 
 namespace imprint::core {
 
-class JobLog {
+class JobLog : public StorePart {
 public:
-    explicit JobLog(Connection connection)
-        : m_connection(std::move(connection))
-    {
-    }
+    using StorePart::StorePart;
 
     /// Writes steps and jobs inside a transaction of the caller's.
     class Writer {
@@ -45,8 +42,7 @@ public:
     [[nodiscard]] Result<qint64> begin(const DeviceIdentity& device, const QString& port, const QString& station,
         const QString& operatorName, const QString& lot = {});
     /// A step on the job's timeline; a rejected request is audited with its device.
-    [[nodiscard]] Result<void> recordStep(
-        qint64 jobId, StepName step, StepStatus status, const QString& detail = {});
+    [[nodiscard]] Result<void> recordStep(qint64 jobId, StepName step, StepStatus status, const QString& detail = {});
     /// Ends a job once; only the device's newest job sets its status. A pass for a job that
     /// was closed already is an error (it must not look recorded); a failure is dropped.
     [[nodiscard]] Result<void> finish(
@@ -57,9 +53,6 @@ public:
     /// jobs end, its certificates are revoked (a revocation each goes to the outbox).
     [[nodiscard]] Result<void> scrap(
         const QString& serial, const QString& reason, const QString& station, const QString& operatorName);
-
-private:
-    Connection m_connection;
 };
 
 } // namespace imprint::core

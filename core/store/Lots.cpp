@@ -10,7 +10,7 @@ namespace {
 
 const QString LotColumns = QStringLiteral("SELECT id, profile, expected, note, created, station, operator FROM lots");
 
-Lot lotFrom(const QSqlQuery& q)
+Lot lotFrom(const QSqlQuery& q, sql::States&)
 {
     return Lot { q.value(0).toString(), q.value(1).toString(), q.value(2).toInt(), q.value(3).toString(),
         sql::parseTime(q.value(4)), q.value(5).toString(), q.value(6).toString() };
@@ -48,39 +48,14 @@ Result<void> Lots::create(const Lot& lot)
 
 Result<std::optional<Lot>> Lots::find(const QString& id) const
 {
-    QSqlQuery q(m_connection.db());
-    if (!sql::exec(q, LotColumns + QStringLiteral(" WHERE id = ?"), { id }))
-        return sql::fail(QStringLiteral("look up a lot"), q.lastError());
-    if (!q.next())
-        return std::optional<Lot> {};
-    return std::optional<Lot> { lotFrom(q) };
+    return sql::first<Lot>(
+        m_connection, LotColumns + QStringLiteral(" WHERE id = ?"), { id }, QStringLiteral("look up a lot"), lotFrom);
 }
 
 Result<QList<Lot>> Lots::list(int limit) const
 {
-    QSqlQuery q(m_connection.db());
-    if (!sql::exec(q, LotColumns + QStringLiteral(" ORDER BY created DESC LIMIT ?"), { std::clamp(limit, 1, 10000) }))
-        return sql::fail(QStringLiteral("list lots"), q.lastError());
-    QList<Lot> out;
-    while (q.next())
-        out << lotFrom(q);
-    return out;
-}
-
-Result<QList<QPair<DeviceStatus, int>>> Lots::counts(const QString& id) const
-{
-    QSqlQuery q(m_connection.db());
-    if (!sql::exec(q,
-            QStringLiteral("SELECT status, COUNT(*) FROM devices WHERE lot = ? GROUP BY status ORDER BY status"),
-            { id }))
-        return sql::fail(QStringLiteral("count a lot's devices"), q.lastError());
-    QList<QPair<DeviceStatus, int>> out;
-    sql::States states;
-    while (q.next())
-        out.append({ states.read<DeviceStatus>(q.value(0)), q.value(1).toInt() });
-    if (!states.ok())
-        return states.error();
-    return out;
+    return sql::rows<Lot>(m_connection, LotColumns + QStringLiteral(" ORDER BY created DESC LIMIT ?"),
+        { std::clamp(limit, 1, 10000) }, QStringLiteral("list lots"), lotFrom);
 }
 
 } // namespace imprint::core

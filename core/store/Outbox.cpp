@@ -16,28 +16,19 @@ bool Outbox::Appender::add(OutboxKind kind, const QString& subject, const QStrin
 
 Result<QList<OutboxEntry>> Outbox::pending(int limit) const
 {
-    QSqlQuery q(m_connection.db());
-    if (!sql::exec(q,
-            QStringLiteral("SELECT id, kind, subject, detail, created FROM outbox WHERE sent IS NULL ORDER BY id "
-                           "LIMIT ?"),
-            { std::clamp(limit, 1, 10000) }))
-        return sql::fail(QStringLiteral("read the outbox"), q.lastError());
-    QList<OutboxEntry> out;
-    sql::States states;
-    while (q.next())
-        out << OutboxEntry { q.value(0).toLongLong(), states.read<OutboxKind>(q.value(1)), q.value(2).toString(),
-            q.value(3).toString(), sql::parseTime(q.value(4)) };
-    if (!states.ok())
-        return states.error();
-    return out;
+    return sql::rows<OutboxEntry>(m_connection,
+        QStringLiteral("SELECT id, kind, subject, detail, created FROM outbox WHERE sent IS NULL ORDER BY id LIMIT ?"),
+        { std::clamp(limit, 1, 10000) }, QStringLiteral("read the outbox"),
+        [](const QSqlQuery& q, sql::States& states) {
+            return OutboxEntry { q.value(0).toLongLong(), states.read<OutboxKind>(q.value(1)), q.value(2).toString(),
+                q.value(3).toString(), sql::parseTime(q.value(4)) };
+        });
 }
 
 Result<qint64> Outbox::pendingCount() const
 {
-    QSqlQuery q(m_connection.db());
-    if (!q.exec(QStringLiteral("SELECT COUNT(*) FROM outbox WHERE sent IS NULL")) || !q.next())
-        return sql::fail(QStringLiteral("read the outbox"), q.lastError());
-    return q.value(0).toLongLong();
+    return sql::count(m_connection, QStringLiteral("SELECT COUNT(*) FROM outbox WHERE sent IS NULL"),
+        QStringLiteral("read the outbox"));
 }
 
 } // namespace imprint::core

@@ -13,12 +13,9 @@
 
 namespace imprint::core {
 
-class Outbox {
+class Outbox : public StorePart {
 public:
-    explicit Outbox(Connection connection)
-        : m_connection(std::move(connection))
-    {
-    }
+    using StorePart::StorePart;
 
     /// Adds rows inside a transaction of the caller's.
     class Appender {
@@ -34,9 +31,6 @@ public:
     /// Records not yet sent upstream, oldest first.
     [[nodiscard]] Result<QList<OutboxEntry>> pending(int limit = 100) const;
     [[nodiscard]] Result<qint64> pendingCount() const;
-
-private:
-    Connection m_connection;
 };
 
 } // namespace imprint::core

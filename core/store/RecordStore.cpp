@@ -77,10 +77,8 @@ Result<RecordStore> RecordStore::open(const QString& path, bool readOnly)
 
 int RecordStore::schemaVersion() const
 {
-    QSqlQuery q(m_connection.db());
-    if (!q.exec(QStringLiteral("PRAGMA user_version")) || !q.next())
-        return -1;
-    return q.value(0).toInt();
+    auto version = sql::scalar(m_connection, QStringLiteral("PRAGMA user_version"), {}, QStringLiteral("be read"));
+    return version ? version->toInt() : -1;
 }
 
 } // namespace imprint::core

@@ -44,13 +44,8 @@ bool devicesCertificatesJobs(QSqlQuery& q)
         CREATE TABLE jobs (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             device_serial TEXT NOT NULL REFERENCES devices(serial),
-            port TEXT NOT NULL,
-            station TEXT NOT NULL,
-            operator TEXT NOT NULL,
-            started TEXT NOT NULL,
-            finished TEXT,
-            result TEXT,
-            reason TEXT);
+            port TEXT NOT NULL, station TEXT NOT NULL, operator TEXT NOT NULL,
+            started TEXT NOT NULL, finished TEXT, result TEXT, reason TEXT);
         CREATE INDEX jobs_by_device ON jobs(device_serial);
         CREATE TABLE job_steps (
             id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -69,6 +69,23 @@ bool exec(QSqlQuery& q, const QString& statement, const QVariantList& values)
     return q.exec();
 }
 
+Result<QVariant> scalar(
+    const Connection& connection, const QString& statement, const QVariantList& values, const QString& what)
+{
+    QSqlQuery q(connection.db());
+    if (!exec(q, statement, values))
+        return fail(what, q.lastError());
+    return q.next() ? q.value(0) : QVariant();
+}
+
+Result<qint64> count(const Connection& connection, const QString& statement, const QString& what)
+{
+    auto n = scalar(connection, statement, {}, what);
+    if (!n)
+        return std::unexpected(n.error());
+    return n->toLongLong();
+}
+
 QString now()
 {
     return QDateTime::currentDateTimeUtc().toString(Qt::ISODateWithMs);

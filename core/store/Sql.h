@@ -31,6 +31,18 @@ private:
     QString m_name;
 };
 
+/// A part of the store (one concern, its own tables): a view of the one connection.
+class StorePart {
+public:
+    explicit StorePart(Connection connection)
+        : m_connection(std::move(connection))
+    {
+    }
+
+protected:
+    Connection m_connection;
+};
+
 /// How far a commit must get before it returns. Every commit survives the station being
 /// killed (SQLite has written it to the operating system). Synced commits also survive a
 /// power cut: the WAL is fsynced, and with it every commit before. Issued certificates
@@ -81,6 +93,33 @@ namespace sql {
 /// columns that hold text are NOT NULL); absent values are passed as QVariant().
 [[nodiscard]] bool exec(QSqlQuery& q, const QString& statement, const QVariantList& values);
 
+/// The first column of the first row a query answers (a null QVariant when it answers no
+/// row); `what` says what was being read, for the error.
+[[nodiscard]] Result<QVariant> scalar(
+    const Connection& connection, const QString& statement, const QVariantList& values, const QString& what);
+
+/// A count (or other whole number) a query answers in its first column.
+[[nodiscard]] Result<qint64> count(const Connection& connection, const QString& statement, const QString& what);
+
+class States;
+
+/// Every row a query answers, each made into a T by `from(query, states)`. A stored state
+/// this Imprint does not know fails the whole read (see States).
+template <typename T, typename From>
+[[nodiscard]] Result<QList<T>> rows(
+    const Connection& connection, const QString& statement, const QVariantList& values, const QString& what, From from);
+
+/// The first row a query answers, if any, made into a T as rows() does.
+template <typename T, typename From>
+[[nodiscard]] Result<std::optional<T>> first(
+    const Connection& connection, const QString& statement, const QVariantList& values, const QString& what, From from)
+{
+    auto all = rows<T>(connection, statement, values, what, from);
+    if (!all)
+        return std::unexpected(all.error());
+    return all->isEmpty() ? std::optional<T> {} : std::optional<T> { all->first() };
+}
+
 /// Now, as the store writes times (UTC, ISO 8601 with milliseconds).
 [[nodiscard]] QString now();
 [[nodiscard]] QDateTime parseTime(const QVariant& v);
@@ -119,6 +158,22 @@ public:
 private:
     QString m_unknown;
 };
+
+template <typename T, typename From>
+Result<QList<T>> rows(
+    const Connection& connection, const QString& statement, const QVariantList& values, const QString& what, From from)
+{
+    QSqlQuery q(connection.db());
+    if (!exec(q, statement, values))
+        return fail(what, q.lastError());
+    QList<T> out;
+    States states;
+    while (q.next())
+        out.append(from(q, states));
+    if (!states.ok())
+        return states.error();
+    return out;
+}
 
 } // namespace sql
 

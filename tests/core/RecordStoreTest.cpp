@@ -57,8 +57,8 @@ TEST_CASE("A job's story is recorded and read back")
     auto job = store->jobs().begin(
         device(QStringLiteral("SN-1")), QStringLiteral("/dev/pts/9"), QStringLiteral("st"), QStringLiteral("alice"));
     REQUIRE(job.has_value());
-    REQUIRE(store
-                ->ledger().recordIssued({ { *job, QStringLiteral("SN-1"), "DER", QStringLiteral("0A0B"), QStringLiteral("h"),
+    REQUIRE(store->ledger()
+                .recordIssued({ { *job, QStringLiteral("SN-1"), "DER", QStringLiteral("0A0B"), QStringLiteral("h"),
                     QStringLiteral("keyhash") } })
                 .has_value());
     REQUIRE(store->ledger().setState(*job, QStringLiteral("0A0B"), CertificateState::Verified).has_value());
@@ -99,12 +99,12 @@ TEST_CASE("A certificate serial can never be recorded twice, and the first recor
     auto b = store->jobs().begin(device(QStringLiteral("SN-B")), QStringLiteral("p"), QStringLiteral("st"), {});
     REQUIRE(a.has_value());
     REQUIRE(b.has_value());
-    REQUIRE(store
-                ->ledger().recordIssued({ { 
-                    *a, QStringLiteral("SN-A"), "A", QStringLiteral("77"), QStringLiteral("h"), QStringLiteral("ka") } })
+    REQUIRE(store->ledger()
+                .recordIssued({ { *a, QStringLiteral("SN-A"), "A", QStringLiteral("77"), QStringLiteral("h"),
+                    QStringLiteral("ka") } })
                 .has_value());
-    auto dup = store->ledger().recordIssued({ { 
-        *b, QStringLiteral("SN-B"), "B", QStringLiteral("77"), QStringLiteral("h"), QStringLiteral("kb") } });
+    auto dup = store->ledger().recordIssued(
+        { { *b, QStringLiteral("SN-B"), "B", QStringLiteral("77"), QStringLiteral("h"), QStringLiteral("kb") } });
     REQUIRE_FALSE(dup.has_value());
     CHECK(dup.error().code == ErrorCode::Store);
     auto certs = store->ledger().ofDevice(QStringLiteral("SN-A"));
@@ -163,8 +163,8 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
         auto job = store->jobs().begin(
             device(QStringLiteral("OLD-1")), QStringLiteral("p"), QStringLiteral("st"), QStringLiteral("op"));
         REQUIRE(job.has_value());
-        REQUIRE(store
-                    ->ledger().recordIssued({ { *job, QStringLiteral("OLD-1"), "DER", QStringLiteral("0C"),
+        REQUIRE(store->ledger()
+                    .recordIssued({ { *job, QStringLiteral("OLD-1"), "DER", QStringLiteral("0C"),
                         imprint::core::ossl::sha256Hex("DER"), QStringLiteral("k") } })
                     .has_value());
     }
@@ -221,7 +221,8 @@ TEST_CASE("Devices are listed by status and time a page at a time, counted per s
         const QString serial = QStringLiteral("Q-%1").arg(i, 2, 10, QLatin1Char('0'));
         auto job = store->jobs().begin(device(serial), QStringLiteral("p"), QStringLiteral("st"), QStringLiteral("op"));
         REQUIRE(job.has_value());
-        REQUIRE(store->jobs().finish(*job, serial, i % 5 == 0 ? JobOutcome::Failed : JobOutcome::Passed, {}).has_value());
+        REQUIRE(
+            store->jobs().finish(*job, serial, i % 5 == 0 ? JobOutcome::Failed : JobOutcome::Passed, {}).has_value());
     }
     DeviceQuery passed;
     passed.status = DeviceStatus::Passed;
@@ -245,8 +246,8 @@ TEST_CASE("Devices are listed by status and time a page at a time, counted per s
     REQUIRE(counts.has_value());
     CHECK(*counts == QList<QPair<DeviceStatus, int>> { { DeviceStatus::Failed, 5 }, { DeviceStatus::Passed, 20 } });
 
-    REQUIRE(store
-                ->jobs().scrap(QStringLiteral("Q-00"), QStringLiteral("cracked housing"), QStringLiteral("st"),
+    REQUIRE(store->jobs()
+                .scrap(QStringLiteral("Q-00"), QStringLiteral("cracked housing"), QStringLiteral("st"),
                     QStringLiteral("qa-carol"))
                 .has_value());
     auto scrapped = store->records().device(QStringLiteral("Q-00"));
@@ -273,12 +274,13 @@ TEST_CASE("The audit log shows tampering with itself or with the certificates, a
         REQUIRE(store.has_value());
         for (int i = 1; i <= 3; ++i) {
             const QString sn = QStringLiteral("AU-%1").arg(i);
-            auto job = store->jobs().begin(device(sn), QStringLiteral("p"), QStringLiteral("st-1"), QStringLiteral("dave"));
+            auto job
+                = store->jobs().begin(device(sn), QStringLiteral("p"), QStringLiteral("st-1"), QStringLiteral("dave"));
             REQUIRE(job.has_value());
             const QByteArray der = "DER-" + sn.toLatin1();
-            REQUIRE(store
-                        ->ledger().recordIssued({ { *job, sn, der, QStringLiteral("C%1").arg(i), imprint::core::ossl::sha256Hex(der),
-                            QStringLiteral("k%1").arg(i) } })
+            REQUIRE(store->ledger()
+                        .recordIssued({ { *job, sn, der, QStringLiteral("C%1").arg(i),
+                            imprint::core::ossl::sha256Hex(der), QStringLiteral("k%1").arg(i) } })
                         .has_value());
             REQUIRE(
                 store->ledger().setState(*job, QStringLiteral("C%1").arg(i), CertificateState::Verified).has_value());
@@ -359,15 +361,16 @@ TEST_CASE("Signed checkpoints catch entries cut off the end, and forged checkpoi
         auto store = RecordStore::open(path);
         REQUIRE(store.has_value());
         for (int i = 1; i <= 4; ++i)
-            REQUIRE(store
-                        ->audit().append(AuditKind::Login, QStringLiteral("op%1").arg(i), {}, QStringLiteral("st"),
+            REQUIRE(store->audit()
+                        .append(AuditKind::Login, QStringLiteral("op%1").arg(i), {}, QStringLiteral("st"),
                             QStringLiteral("op%1").arg(i))
                         .has_value());
         REQUIRE(sealAuditLog(*store, *key).has_value());
         REQUIRE(*store->audit().lastCheckpoint() == 4);
         // Sealing again with nothing new adds nothing.
         REQUIRE(sealAuditLog(*store, *key).has_value());
-        REQUIRE(store->audit().append(AuditKind::Setting, QStringLiteral("x"), {}, QStringLiteral("st"), {}).has_value());
+        REQUIRE(
+            store->audit().append(AuditKind::Setting, QStringLiteral("x"), {}, QStringLiteral("st"), {}).has_value());
         auto v = store->audit().verify(verifier);
         REQUIRE(v.has_value());
         CHECK(v->problem.isEmpty());
@@ -449,8 +452,8 @@ TEST_CASE("Write-ahead: serials are reserved once, unfinished jobs are listed, c
     CHECK(resumed);
 
     // A certificate issued and installed is what the next job continues with.
-    REQUIRE(store
-                ->ledger().recordIssued({ { *next, QStringLiteral("W-1"), "DER", QStringLiteral("5A02"), ossl::sha256Hex("DER"),
+    REQUIRE(store->ledger()
+                .recordIssued({ { *next, QStringLiteral("W-1"), "DER", QStringLiteral("5A02"), ossl::sha256Hex("DER"),
                     QStringLiteral("k") } })
                 .has_value());
     REQUIRE(store->ledger().setState(*next, QStringLiteral("5A02"), CertificateState::Installed).has_value());
@@ -462,9 +465,8 @@ TEST_CASE("Write-ahead: serials are reserved once, unfinished jobs are listed, c
     CHECK_FALSE((*pending)->jobResult.has_value());
 
     // Superseded: nothing pending any more, and a revocation waits for upstream.
-    REQUIRE(store
-                ->ledger().setState(
-                    *next, QStringLiteral("5A02"), CertificateState::Superseded, QStringLiteral("reflashed"))
+    REQUIRE(store->ledger()
+                .setState(*next, QStringLiteral("5A02"), CertificateState::Superseded, QStringLiteral("reflashed"))
                 .has_value());
     CHECK_FALSE(store->ledger().pending(QStringLiteral("W-1"))->has_value());
     auto outbox = store->outbox().pending();
@@ -483,8 +485,8 @@ TEST_CASE("Scrapping revokes the device's certificates and closes its unfinished
     QTemporaryDir tmp;
     auto store = RecordStore::open(tmp.filePath(QStringLiteral("s.sqlite")));
     REQUIRE(store.has_value());
-    REQUIRE(store
-                ->lots().create(Lot { QStringLiteral("WO-1"), QStringLiteral("idevid"), 2, QStringLiteral("Acme"), {},
+    REQUIRE(store->lots()
+                .create(Lot { QStringLiteral("WO-1"), QStringLiteral("idevid"), 2, QStringLiteral("Acme"), {},
                     QStringLiteral("st"), QStringLiteral("ann") })
                 .has_value());
     CHECK(store->lots().create(Lot { QStringLiteral("WO-1"), QStringLiteral("idevid"), 5, {}, {}, {}, {} }).error().code
@@ -495,23 +497,22 @@ TEST_CASE("Scrapping revokes the device's certificates and closes its unfinished
         QStringLiteral("ann"), QStringLiteral("WO-1"));
     REQUIRE(a.has_value());
     REQUIRE(b.has_value());
-    REQUIRE(store
-                ->ledger().recordIssued({ { 
-                    *a, QStringLiteral("S-1"), "D1", QStringLiteral("51"), ossl::sha256Hex("D1"), QStringLiteral("k1") } })
+    REQUIRE(store->ledger()
+                .recordIssued({ { *a, QStringLiteral("S-1"), "D1", QStringLiteral("51"), ossl::sha256Hex("D1"),
+                    QStringLiteral("k1") } })
                 .has_value());
     REQUIRE(store->jobs().finish(*b, QStringLiteral("S-2"), JobOutcome::Passed, {}).has_value());
-    auto counts = store->lots().counts(QStringLiteral("WO-1"));
+    auto counts = store->records().lotCounts(QStringLiteral("WO-1"));
     REQUIRE(counts.has_value());
-    CHECK(*counts
-        == QList<QPair<DeviceStatus, int>> { { DeviceStatus::InProgress, 1 }, { DeviceStatus::Passed, 1 } });
+    CHECK(*counts == QList<QPair<DeviceStatus, int>> { { DeviceStatus::InProgress, 1 }, { DeviceStatus::Passed, 1 } });
     DeviceQuery inLot;
     inLot.lot = QStringLiteral("WO-1");
     CHECK(store->records().devices(inLot)->size() == 2);
 
-    REQUIRE(store
-                ->jobs().scrap(QStringLiteral("S-1"), QStringLiteral("cracked housing"), QStringLiteral("st"),
-                    QStringLiteral("qa"))
-                .has_value());
+    REQUIRE(
+        store->jobs()
+            .scrap(QStringLiteral("S-1"), QStringLiteral("cracked housing"), QStringLiteral("st"), QStringLiteral("qa"))
+            .has_value());
     CHECK(store->jobs().unfinished()->isEmpty());
     CHECK(store->ledger().ofDevice(QStringLiteral("S-1"))->first().state == CertificateState::Revoked);
     auto outbox = store->outbox().pending();
@@ -533,8 +534,8 @@ TEST_CASE("A job ends once; an old job never overwrites the device's newest outc
     // The first job was closed as interrupted by the second; its late end changes nothing.
     REQUIRE(store->jobs().finish(*old, QStringLiteral("O-1"), JobOutcome::Failed, QStringLiteral("late")).has_value());
     CHECK(store->records().device(QStringLiteral("O-1"))->value().status == DeviceStatus::InProgress);
-    REQUIRE(store
-                ->ledger().recordIssued({ { *next, QStringLiteral("O-1"), "D", QStringLiteral("0E01"), ossl::sha256Hex("D"),
+    REQUIRE(store->ledger()
+                .recordIssued({ { *next, QStringLiteral("O-1"), "D", QStringLiteral("0E01"), ossl::sha256Hex("D"),
                     QStringLiteral("k") } })
                 .has_value());
     REQUIRE(store->ledger().setState(*next, QStringLiteral("0E01"), CertificateState::Verified).has_value());
@@ -544,7 +545,8 @@ TEST_CASE("A job ends once; an old job never overwrites the device's newest outc
     auto superseded = store->ledger().setState(*next, QStringLiteral("0E01"), CertificateState::Superseded);
     REQUIRE_FALSE(superseded.has_value());
     CHECK(superseded.error().message.contains(QStringLiteral("cannot become superseded")));
-    REQUIRE(store->jobs().scrap(QStringLiteral("O-1"), QStringLiteral("dropped"), QStringLiteral("st"), {}).has_value());
+    REQUIRE(
+        store->jobs().scrap(QStringLiteral("O-1"), QStringLiteral("dropped"), QStringLiteral("st"), {}).has_value());
     CHECK_FALSE(store->ledger().setState(*next, QStringLiteral("0E01"), CertificateState::Verified).has_value());
     CHECK(store->ledger().ofDevice(QStringLiteral("O-1"))->first().state == CertificateState::Revoked);
 }
@@ -579,4 +581,95 @@ TEST_CASE("A pass for a job closed already is an error; a store another writer h
     QSqlDatabase::removeDatabase(QStringLiteral("other-writer"));
     CHECK(store->audit().head()->seq == before);
     CHECK(store->audit().append(AuditKind::Login, QStringLiteral("x"), {}, QStringLiteral("st"), {}).has_value());
+}
+
+namespace {
+template <typename E> void roundTrips(std::initializer_list<E> all)
+{
+    QSet<QString> seen;
+    for (E e : all) {
+        const QString t = text(e);
+        CHECK_FALSE(t.isEmpty());
+        CHECK(parseState<E>(t) == e);
+        seen.insert(t);
+    }
+    CHECK(seen.size() == static_cast<qsizetype>(all.size())); // no two states share a text
+    CHECK(stateTexts<E>().size() == static_cast<qsizetype>(all.size()));
+    CHECK_FALSE(parseState<E>(u"no-such-state").has_value());
+}
+} // namespace
+
+TEST_CASE("Every state has one text that reads back as itself")
+{
+    roundTrips({ DeviceStatus::InProgress, DeviceStatus::Passed, DeviceStatus::Failed, DeviceStatus::Issued,
+        DeviceStatus::Scrapped });
+    roundTrips({ CertificateState::Issued, CertificateState::Installed, CertificateState::Verified,
+        CertificateState::Superseded, CertificateState::Revoked });
+    roundTrips({ SerialState::Reserved, SerialState::Used, SerialState::Void });
+    roundTrips({ JobOutcome::Passed, JobOutcome::Failed, JobOutcome::Issued, JobOutcome::Interrupted,
+        JobOutcome::Scrapped });
+    roundTrips({ StepName::Identify, StepName::Resume, StepName::CheckCsr, StepName::Issue, StepName::Inject,
+        StepName::Verify, StepName::Supersede, StepName::Disconnect, StepName::Reconnect, StepName::Scrap,
+        StepName::Finish });
+    roundTrips({ StepStatus::Done, StepStatus::Intent, StepStatus::Rejected, StepStatus::Waiting, StepStatus::Passed,
+        StepStatus::Failed, StepStatus::Issued, StepStatus::Interrupted });
+    roundTrips({ OutboxKind::Certificate, OutboxKind::Revocation });
+    roundTrips({ OutboxState::Pending, OutboxState::Synced, OutboxState::Waiting, OutboxState::Rejected,
+        OutboxState::Failed, OutboxState::Skipped });
+    roundTrips({ AuditKind::Issued, AuditKind::Installed, AuditKind::Verified, AuditKind::Superseded,
+        AuditKind::Revoked, AuditKind::Rejected, AuditKind::Scrapped, AuditKind::LotCreated, AuditKind::Login,
+        AuditKind::Setting, AuditKind::Exported });
+}
+
+TEST_CASE("The store keeps each state as the text it always had, and refuses one it does not know")
+{
+    QTemporaryDir tmp;
+    const QString path = tmp.filePath(QStringLiteral("s.sqlite"));
+    {
+        auto store = RecordStore::open(path);
+        REQUIRE(store.has_value());
+        auto job = store->jobs().begin(
+            device(QStringLiteral("T-1")), QStringLiteral("p"), QStringLiteral("st"), QStringLiteral("op"));
+        REQUIRE(job.has_value());
+        REQUIRE(store->ledger().reserve({ { *job, QStringLiteral("EC-P256"), QStringLiteral("7A") } }).has_value());
+        REQUIRE(store->ledger()
+                    .recordIssued({ { *job, QStringLiteral("T-1"), "DER", QStringLiteral("7A"), QStringLiteral("h"),
+                        QStringLiteral("k") } })
+                    .has_value());
+        REQUIRE(store->ledger().setState(*job, QStringLiteral("7A"), CertificateState::Superseded).has_value());
+        REQUIRE(store->jobs().finish(*job, QStringLiteral("T-1"), JobOutcome::Failed, QStringLiteral("x")).has_value());
+    }
+    QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("raw-states"));
+    db.setDatabaseName(path);
+    REQUIRE(db.open());
+    {
+        QSqlQuery q(db);
+        auto one = [&](const char* sql) {
+            REQUIRE(q.exec(QString::fromLatin1(sql)));
+            REQUIRE(q.next());
+            return q.value(0).toString();
+        };
+        CHECK(one("SELECT status FROM devices") == QLatin1String("failed"));
+        CHECK(one("SELECT state FROM certificates") == QLatin1String("superseded"));
+        CHECK(one("SELECT state FROM serials") == QLatin1String("used"));
+        CHECK(one("SELECT result FROM jobs") == QLatin1String("failed"));
+        CHECK(one("SELECT group_concat(step || '/' || status, ' ') FROM (SELECT step, status FROM job_steps ORDER BY "
+                  "id)")
+            == QLatin1String("identify/done check-csr/done issue/intent issue/done supersede/done finish/failed"));
+        CHECK(one("SELECT group_concat(kind, ' ') FROM (SELECT kind FROM outbox ORDER BY id)")
+            == QLatin1String("certificate revocation"));
+        CHECK(one("SELECT group_concat(kind, ' ') FROM (SELECT kind FROM audit ORDER BY seq)")
+            == QLatin1String("issued superseded"));
+        // A state this Imprint does not know (a newer one wrote it, or a hand edit).
+        REQUIRE(q.exec(QStringLiteral("UPDATE devices SET status = 'melted'")));
+    }
+    db.close();
+    db = QSqlDatabase();
+    QSqlDatabase::removeDatabase(QStringLiteral("raw-states"));
+    auto store = RecordStore::open(path, true);
+    REQUIRE(store.has_value());
+    auto d = store->records().device(QStringLiteral("T-1"));
+    REQUIRE_FALSE(d.has_value());
+    CHECK(d.error().code == ErrorCode::Store);
+    CHECK(d.error().message.contains(QStringLiteral("\"melted\"")));
 }

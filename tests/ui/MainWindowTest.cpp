@@ -141,7 +141,8 @@ TEST_CASE("Jobs a stopped station left are shown in a notice, and a new operator
         core::DeviceIdentity d;
         d.serial = QStringLiteral("CUT-0007");
         d.state = QStringLiteral("keyed");
-        REQUIRE(store->jobs().begin(d, QStringLiteral("/dev/ttyUSB3"), QStringLiteral("st"), QStringLiteral("ann"))
+        REQUIRE(store->jobs()
+                    .begin(d, QStringLiteral("/dev/ttyUSB3"), QStringLiteral("st"), QStringLiteral("ann"))
                     .has_value());
     }
     core::Station station(QStringLiteral("ann"));
