@@ -16,26 +16,15 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QSaveFile>
+#include <QTemporaryFile>
 #include <QThread>
+
+#include <cmath>
+#include <unistd.h>
 
 namespace imprint::app::cli {
 
-namespace {
-
-/// DER from a PEM or DER request file; the DER itself is checked strictly later.
-QByteArray csrDer(const QByteArray& contents)
-{
-    const qsizetype begin = contents.indexOf("-----BEGIN ");
-    if (begin < 0)
-        return contents;
-    const qsizetype bodyStart = contents.indexOf('\n', begin);
-    const qsizetype end = contents.indexOf("-----END ", bodyStart);
-    if (bodyStart < 0 || end < 0)
-        return {};
-    return QByteArray::fromBase64(contents.mid(bodyStart + 1, end - bodyStart - 1).simplified().replace(' ', ""));
-}
-
-} // namespace
 
 int issue(const QStringList& args)
 {
@@ -55,7 +44,7 @@ int issue(const QStringList& args)
     if (!f.open(QIODevice::ReadOnly))
         return report(core::Error {
             core::ErrorCode::BadInput, QStringLiteral("Cannot read %1.").arg(p.value(csr)), f.errorString(), {} });
-    const QByteArray der = csrDer(f.read(1024 * 1024));
+    const QByteArray der = core::requestDer(f.read(1024 * 1024));
 
     app::TerminalPinPrompt prompt;
     auto ctx = app::openStation(p.value(option::dataDir), &prompt, p.value(option::profile));
@@ -99,45 +88,196 @@ int issue(const QStringList& args)
     return 0;
 }
 
+namespace {
+
+/// The bundle that leaves: PKCS#7 certificates-only (DER), one file per `perPart`
+/// certificates, each with the CA chain. A DER SET OF is sorted, so a part is held in
+/// memory until it is full (about 30 MB for 50,000 certificates) — the memory bound, never
+/// the batch. One part: FILE itself; more: FILE, then FILE's name with .2, .3, ... before
+/// its extension, and an index FILE.index.json naming each part with its count and SHA-256.
+class BundleParts {
+public:
+    BundleParts(QString path, qsizetype perPart, QList<QByteArray> chain)
+        : m_path(std::move(path))
+        , m_perPart(std::max<qsizetype>(1, perPart))
+        , m_chain(std::move(chain))
+    {
+    }
+
+    core::Result<void> add(const QByteArray& der)
+    {
+        m_part.append(der);
+        ++m_count;
+        if (m_part.size() >= m_perPart)
+            return flush();
+        return {};
+    }
+
+    /// Writes what is left (an empty batch still gets a bundle with the chain) and, for
+    /// more than one part, the index. Returns the files written.
+    core::Result<QStringList> finish()
+    {
+        if (!m_part.isEmpty() || m_files.isEmpty()) {
+            if (auto r = flush(); !r)
+                return std::unexpected(r.error());
+        }
+        if (m_files.size() > 1) {
+            QJsonArray parts;
+            for (qsizetype i = 0; i < m_files.size(); ++i)
+                parts.append(QJsonObject { { QStringLiteral("file"), QFileInfo(m_files[i]).fileName() },
+                    { QStringLiteral("certificates"), static_cast<double>(m_counts[i]) },
+                    { QStringLiteral("sha256"), m_sums[i] } });
+            const QString index = m_path + QStringLiteral(".index.json");
+            if (auto r = writeOutput(index,
+                    QJsonDocument(QJsonObject { { QStringLiteral("certificates"), static_cast<double>(m_count) },
+                                      { QStringLiteral("parts"), parts } })
+                        .toJson(QJsonDocument::Indented));
+                !r)
+                return std::unexpected(r.error());
+            return m_files + QStringList { index };
+        }
+        return m_files;
+    }
+
+    qsizetype count() const { return m_count; }
+    /// What the audit entry says of the files: one SHA-256, or each part's.
+    QString digests() const { return m_sums.join(u' '); }
+
+private:
+    core::Result<void> flush()
+    {
+        const qsizetype n = m_files.size() + 1;
+        QString file = m_path;
+        if (n > 1) {
+            const QFileInfo info(m_path);
+            const QString suffix = info.suffix().isEmpty() ? QString() : u'.' + info.suffix();
+            file = info.dir().filePath(info.completeBaseName() + QStringLiteral(".%1").arg(n) + suffix);
+        }
+        const QByteArray bundle = core::der::certificateBundle(m_part + m_chain);
+        if (auto r = writeOutput(file, bundle); !r)
+            return r;
+        m_files << file;
+        m_counts << m_part.size();
+        m_sums << core::ossl::sha256Hex(bundle);
+        m_part.clear();
+        return {};
+    }
+
+    QString m_path;
+    qsizetype m_perPart;
+    QList<QByteArray> m_chain;
+    QList<QByteArray> m_part;
+    qsizetype m_count = 0;
+    QStringList m_files;
+    QList<qsizetype> m_counts;
+    QStringList m_sums;
+};
+
+/// The JSON report, streamed: the certificates and the refusals each go to a spool file as
+/// they come, and are put together behind the counts at the end.
+class BatchReport {
+public:
+    core::Result<void> open()
+    {
+        if (!m_certificates.open() || !m_refusals.open())
+            return core::fail(core::ErrorCode::Io, QStringLiteral("Cannot write the report's spool files."),
+                m_certificates.errorString());
+        return {};
+    }
+
+    void add(const core::BatchOutcome& o)
+    {
+        QJsonObject entry { { QStringLiteral("file"), o.source }, { QStringLiteral("serial"), o.deviceSerial } };
+        if (o.issued()) {
+            entry[QStringLiteral("certificate_serial")] = o.certificate.serialHex;
+            entry[QStringLiteral("sha256")] = o.certificate.sha256;
+            if (o.earlier)
+                entry[QStringLiteral("recorded_earlier")] = true;
+        } else {
+            entry[QStringLiteral("code")] = o.code;
+            entry[QStringLiteral("reason")] = o.reason;
+        }
+        QTemporaryFile& spool = o.issued() ? m_certificates : m_refusals;
+        qsizetype& n = o.issued() ? m_certificateCount : m_refusalCount;
+        spool.write(n++ == 0 ? "\n    " : ",\n    ");
+        spool.write(QJsonDocument(entry).toJson(QJsonDocument::Compact));
+    }
+
+    core::Result<void> write(const QString& path, QJsonObject head)
+    {
+        QSaveFile f(path);
+        if (!f.open(QIODevice::WriteOnly))
+            return core::fail(core::ErrorCode::Io, QStringLiteral("Cannot write %1.").arg(path), f.errorString());
+        QByteArray start = QJsonDocument(head).toJson(QJsonDocument::Indented);
+        start.chop(2); // "}\n": the arrays follow
+        f.write(start + ",\n  \"certificates\": [");
+        append(f, m_certificates);
+        f.write("\n  ],\n  \"refusals\": [");
+        append(f, m_refusals);
+        f.write("\n  ]\n}\n");
+        if (!f.commit())
+            return core::fail(core::ErrorCode::Io, QStringLiteral("Cannot write %1.").arg(path), f.errorString());
+        return {};
+    }
+
+private:
+    static void append(QSaveFile& to, QTemporaryFile& spool)
+    {
+        spool.seek(0);
+        while (!spool.atEnd())
+            to.write(spool.read(1 << 20));
+    }
+
+    QTemporaryFile m_certificates, m_refusals;
+    qsizetype m_certificateCount = 0, m_refusalCount = 0;
+};
+
+/// "1:05" / "1:02:05"
+QString clock(double seconds)
+{
+    const auto s = static_cast<qint64>(seconds + 0.5);
+    return s >= 3600 ? QStringLiteral("%1:%2:%3").arg(s / 3600).arg(s / 60 % 60, 2, 10, QChar(u'0')).arg(s % 60, 2, 10, QChar(u'0'))
+                     : QStringLiteral("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QChar(u'0'));
+}
+
+} // namespace
+
 int signBatch(const QStringList& args)
 {
     CommandLine p(QStringLiteral(
-        "Check and issue a folder of certificate requests (*.csr, *.pem, *.der), one device each, named by the "
-        "request's serialNumber. Good ones are issued and recorded; refused ones are listed with their reasons. "
-        "Exit 0 when all were issued, 1 when some were refused."));
-    QCommandLineOption in(QStringLiteral("in"), QStringLiteral("Folder of requests."), QStringLiteral("DIR"));
+        "Check and issue a batch of certificate requests, one device each, named by the request's serialNumber: a "
+        "folder of request files (*.csr, *.pem, *.der, *.req), a PEM file of many requests, or an archive of request "
+        "files (tar, tar.gz, zip). Good ones are issued and recorded a chunk at a time; refused ones are listed with "
+        "their reasons. A batch stopped anywhere and run again with the same input continues where it was: what was "
+        "recorded is given again, never signed twice. Exit 0 when all were issued, 1 when some were refused."));
+    QCommandLineOption in(QStringLiteral("in"), QStringLiteral("The requests: a folder, a PEM file or an archive."),
+        QStringLiteral("PATH"));
     QCommandLineOption outFile(QStringLiteral("out"),
-        QStringLiteral("The PKCS#7 bundle of the issued certificates and the CA chain (DER, .p7b)."),
+        QStringLiteral("The PKCS#7 bundle of the issued certificates and the CA chain (DER, .p7b); split into parts "
+                       "of --bundle-size certificates when there are more."),
         QStringLiteral("FILE"));
     QCommandLineOption reportFile(QStringLiteral("report"),
         QStringLiteral("Also write a JSON report: every request, issued or refused and why."), QStringLiteral("FILE"));
     QCommandLineOption threads(QStringLiteral("threads"), QStringLiteral("Worker threads (default: one per core)."),
         QStringLiteral("N"), QString::number(QThread::idealThreadCount()));
+    QCommandLineOption bundleSize(QStringLiteral("bundle-size"),
+        QStringLiteral("Certificates per bundle file (default 50000)."), QStringLiteral("N"), QStringLiteral("50000"));
+    QCommandLineOption chunk(QStringLiteral("chunk"),
+        QStringLiteral("Requests checked, signed and recorded at a time (default 2048)."), QStringLiteral("N"),
+        QStringLiteral("2048"));
+    QCommandLineOption progress(QStringLiteral("progress"),
+        QStringLiteral("Print the progress as JSON lines on standard error (done, total, per second, seconds left)."));
     const QCommandLineOption op = option::operatorName(QStringLiteral("Operator recorded with the issuance."));
-    p.addOptions({ in, outFile, reportFile, threads, op, option::profile });
+    p.addOptions({ in, outFile, reportFile, threads, bundleSize, chunk, progress, op, option::profile });
     p.parse(args);
-    if (!p.isSet(in) || !p.isSet(outFile)) {
-        return usageError(args, QStringLiteral("give --in DIR and --out FILE.p7b"));
-    }
-    const QDir folder(p.value(in));
-    if (!folder.exists())
-        return report(core::Error {
-            core::ErrorCode::BadInput, QStringLiteral("There is no folder %1.").arg(p.value(in)), {}, {} });
-    const QStringList names = folder.entryList(
-        { QStringLiteral("*.csr"), QStringLiteral("*.pem"), QStringLiteral("*.der"), QStringLiteral("*.req") },
-        QDir::Files, QDir::Name);
+    if (!p.isSet(in) || !p.isSet(outFile))
+        return usageError(args, QStringLiteral("give --in DIR|FILE and --out FILE.p7b"));
 
     QElapsedTimer timer;
     timer.start();
-    QList<core::BatchRequest> requests;
-    requests.reserve(names.size());
-    for (const QString& name : names) {
-        // Oversized files are read only as far as the check needs to refuse them.
-        QFile f(folder.filePath(name));
-        const QByteArray contents = f.open(QIODevice::ReadOnly) ? f.read(1024 * 1024) : QByteArray();
-        requests.append({ name, csrDer(contents) });
-    }
-
+    auto requests = core::openRequests(p.value(in));
+    if (!requests)
+        return report(requests.error());
     app::TerminalPinPrompt prompt;
     auto ctx = app::openStation(p.value(option::dataDir), &prompt, p.value(option::profile));
     if (!ctx)
@@ -152,64 +292,86 @@ int signBatch(const QStringList& args)
     if (!prepared)
         return report(prepared.error());
 
+    BundleParts bundle(p.value(outFile), std::clamp(p.value(bundleSize).toLongLong(), 1LL, 10'000'000LL), ctx->chain);
+    BatchReport reportOut;
+    if (p.isSet(reportFile)) {
+        if (auto r = reportOut.open(); !r)
+            return report(r.error());
+    }
     core::BatchIssue batch(*ca, *prepared, *store);
+    batch.setChunkSize(std::clamp(p.value(chunk).toInt(), 1, 65536));
     const int workers = std::clamp(p.value(threads).toInt(), 1, 64);
-    auto outcomes = batch.run(requests, workers, ctx->config.stationName, p.value(op),
-        [](const QString& phase, qsizetype done, qsizetype total) {
-            err() << "  " << phase << " " << done << "/" << total << Qt::endl;
+    const bool terminal = ::isatty(STDERR_FILENO) == 1;
+    auto outcomes = batch.run(
+        **requests,
+        [&](const core::BatchOutcome& o) -> core::Result<void> {
+            if (p.isSet(reportFile))
+                reportOut.add(o);
+            if (!o.issued()) {
+                out() << "  REFUSED  " << o.source << "  " << o.code << "  " << o.reason << '\n';
+                return {};
+            }
+            return bundle.add(o.certificate.der);
+        },
+        workers, ctx->config.stationName, p.value(op),
+        [&](qsizetype done, qsizetype total) {
+            const double seconds = static_cast<double>(timer.nsecsElapsed()) / 1e9;
+            const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
+            const double left = total > 0 && rate > 0 ? static_cast<double>(total - done) / rate : -1;
+            if (p.isSet(progress)) {
+                err() << QJsonDocument(QJsonObject { { QStringLiteral("done"), static_cast<double>(done) },
+                                           { QStringLiteral("total"), static_cast<double>(total) },
+                                           { QStringLiteral("per_second"), std::round(rate) },
+                                           { QStringLiteral("seconds_left"), std::round(left) } })
+                             .toJson(QJsonDocument::Compact)
+                      << Qt::endl;
+            } else if (terminal) {
+                err() << "\r  " << done << (total > 0 ? QStringLiteral(" of %1").arg(total) : QString())
+                      << " requests  " << qRound(rate) << "/s"
+                      << (left >= 0 ? QStringLiteral("  %1 left   ").arg(clock(left)) : QStringLiteral("   "))
+                      << Qt::flush;
+            }
         });
+    if (terminal && !p.isSet(progress))
+        err() << Qt::endl;
+    out() << Qt::flush;
     if (!outcomes) {
         report(outcomes.error());
-        err() << "Nothing was recorded and no bundle was written." << Qt::endl;
+        err() << "What was signed before this is recorded; no bundle was written. Run the same command again to "
+                 "continue."
+              << Qt::endl;
         return 1;
     }
-    const double seconds = static_cast<double>(timer.nsecsElapsed()) / 1e9;
-
-    QList<QByteArray> issuedDers;
-    QJsonArray issued, refused;
-    for (const core::BatchOutcome& o : *outcomes) {
-        if (o.issued()) {
-            issuedDers << o.certificate.der;
-            issued.append(
-                QJsonObject { { QStringLiteral("file"), o.source }, { QStringLiteral("serial"), o.deviceSerial },
-                    { QStringLiteral("certificate_serial"), o.certificate.serialHex },
-                    { QStringLiteral("sha256"), o.certificate.sha256 } });
-        } else {
-            refused.append(
-                QJsonObject { { QStringLiteral("file"), o.source }, { QStringLiteral("serial"), o.deviceSerial },
-                    { QStringLiteral("code"), o.code }, { QStringLiteral("reason"), o.reason } });
-        }
-    }
     // Already durable in the store; the bundle is the copy that leaves.
-    const QByteArray bundle = core::der::certificateBundle(issuedDers + ctx->chain);
-    if (auto r = writeOutput(p.value(outFile), bundle); !r)
-        return report(r.error());
+    auto files = bundle.finish();
+    if (!files)
+        return report(files.error());
     if (auto r = store->audit().append(core::AuditKind::Exported, QFileInfo(p.value(outFile)).fileName(),
-            QStringLiteral("%1 certificates, bundle sha256 %2").arg(issued.size()).arg(core::ossl::sha256Hex(bundle)),
+            QStringLiteral("%1 certificates, bundle sha256 %2").arg(bundle.count()).arg(bundle.digests()),
             ctx->config.stationName, p.value(op));
         !r)
         return report(r.error());
     if (auto r = core::sealAuditLog(*store, *ctx->auditSigner); !r)
         return report(r.error());
+    const double seconds = static_cast<double>(timer.nsecsElapsed()) / 1e9;
     if (p.isSet(reportFile)) {
-        QJsonObject o { { QStringLiteral("requests"), static_cast<int>(outcomes->size()) },
-            { QStringLiteral("issued"), static_cast<int>(issued.size()) },
-            { QStringLiteral("refused"), static_cast<int>(refused.size()) },
+        QJsonObject head { { QStringLiteral("requests"), static_cast<double>(outcomes->requests) },
+            { QStringLiteral("issued"), static_cast<double>(outcomes->issued) },
+            { QStringLiteral("recorded_earlier"), static_cast<double>(outcomes->earlier) },
+            { QStringLiteral("refused"), static_cast<double>(outcomes->refused) },
             { QStringLiteral("profile"), ctx->profile.name }, { QStringLiteral("bundle"), p.value(outFile) },
-            { QStringLiteral("seconds"), seconds }, { QStringLiteral("certificates"), issued },
-            { QStringLiteral("refusals"), refused } };
-        if (auto r = writeOutput(p.value(reportFile), QJsonDocument(o).toJson(QJsonDocument::Indented)); !r)
+            { QStringLiteral("bundle_files"), QJsonArray::fromStringList(*files) },
+            { QStringLiteral("seconds"), seconds } };
+        if (auto r = reportOut.write(p.value(reportFile), head); !r)
             return report(r.error());
     }
-    out() << "Requests: " << outcomes->size() << "  issued: " << issued.size() << "  refused: " << refused.size()
-          << "  in " << QString::number(seconds, 'f', 2) << " s with " << workers << " threads" << Qt::endl;
-    for (const auto& r : refused) {
-        const QJsonObject o = r.toObject();
-        out() << "  REFUSED  " << o[QStringLiteral("file")].toString() << "  " << o[QStringLiteral("code")].toString()
-              << "  " << o[QStringLiteral("reason")].toString() << Qt::endl;
-    }
-    out() << "Bundle: " << p.value(outFile) << " (" << issued.size() << " certificates and the CA chain)" << Qt::endl;
-    return refused.isEmpty() ? 0 : 1;
+    out() << "Requests: " << outcomes->requests << "  issued: " << outcomes->issued
+          << (outcomes->earlier ? QStringLiteral("  recorded earlier: %1").arg(outcomes->earlier) : QString())
+          << "  refused: " << outcomes->refused << "  in " << QString::number(seconds, 'f', 2) << " s with " << workers
+          << " threads" << Qt::endl
+          << "Bundle: " << files->join(QStringLiteral(", ")) << " (" << bundle.count()
+          << " certificates and the CA chain)" << Qt::endl;
+    return outcomes->refused == 0 ? 0 : 1;
 }
 
 } // namespace imprint::app::cli

@@ -154,6 +154,14 @@ struct IssuedRecord {
     QString publicKeySha256;
 };
 
+/// A device's newest certificate with what it certifies and where its job came from (the
+/// job's port: a slot's port, or file:SOURCE for a request file).
+struct HeldCertificate {
+    CertificateRecord certificate;
+    QString publicKeySha256;
+    QString port;
+};
+
 /// A certificate issued from a request file, with no device present (sign-batch).
 struct BatchIssued {
     QString deviceSerial;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "engine/RequestSource.h"
 #include "pki/CertificateTemplate.h"
 #include "pki/IssuingCa.h"
 #include "store/RecordStore.h"
@@ -11,43 +12,65 @@
 
 namespace imprint::core {
 
-/// One request file of a batch.
-struct BatchRequest {
-    QString source;
-    QByteArray der;
-};
-
-/// What became of one request: issued (code empty), or refused with a stable code.
+/// What became of one request: issued now, recorded by an earlier run of the same batch
+/// (`earlier`; its certificate is the one on record), or refused with a stable code.
 struct BatchOutcome {
     QString source;
     QString deviceSerial; ///< the request's serialNumber, when it could be read
-    QString code; ///< a CsrCheck reason, duplicate-serial, already-certified or serial-invalid
+    QString code; ///< empty when issued; else a CsrCheck reason, duplicate-serial, already-certified, ...
     QString reason; ///< plain words
     IssuedCertificate certificate;
+    bool earlier = false;
 
     bool issued() const { return code.isEmpty(); }
 };
 
-/// Issues certificates for a folder of requests with no device present (a contract
-/// manufacturer's batch). Checking and signing run on `threads` workers at once; the
-/// requests are compared with each other and with the store on one thread (a serial or a
-/// key twice is refused); everything issued is committed in one synced transaction before
-/// run() returns, so no certificate leaves unrecorded.
+/// A batch's counts.
+struct BatchSummary {
+    qsizetype requests = 0;
+    qsizetype issued = 0; ///< signed by this run
+    qsizetype earlier = 0; ///< recorded by an earlier run of the batch, given again
+    qsizetype refused = 0;
+};
+
+/// Issues certificates for a contract manufacturer's requests with no device present,
+/// streaming: requests are read, checked, signed and recorded a chunk at a time, so memory
+/// is bounded by the chunk, never by the batch, and a batch stopped anywhere (kill -9, a
+/// power cut) and run again with the same input continues where it was: what a finished
+/// chunk recorded is given again, never signed twice.
+///
+/// Per chunk: reading and checking (on `threads` workers) overlap with recording the
+/// chunk before; then the chunk is compared with the records and with itself (a serial or
+/// a key twice is refused), signed on the workers, recorded in one synced transaction, and
+/// only then handed to the sink — so no certificate leaves unrecorded.
 class BatchIssue {
 public:
-    using Progress = std::function<void(const QString& phase, qsizetype done, qsizetype total)>;
+    /// Takes each outcome, in the order of the requests; an error stops the batch.
+    using Sink = std::function<Result<void>(const BatchOutcome& outcome)>;
+    /// After each chunk: requests done, and in all (-1 when the source cannot tell).
+    using Progress = std::function<void(qsizetype done, qsizetype total)>;
 
     BatchIssue(const IssuingCa& ca, const CertificateTemplate& profile, RecordStore& store);
 
-    /// Outcomes in the order of `requests`. Fails as a whole only when signing or the
-    /// store fails; then nothing is recorded.
-    [[nodiscard]] Result<QList<BatchOutcome>> run(const QList<BatchRequest>& requests, int threads,
+    /// Fails as a whole only when reading, signing, the store or the sink fails; what the
+    /// chunks before recorded stays recorded (run the batch again to continue).
+    [[nodiscard]] Result<BatchSummary> run(RequestSource& requests, const Sink& sink, int threads,
         const QString& station, const QString& operatorName, const Progress& progress = {});
 
+    /// Requests per chunk (the memory bound: a chunk's requests and certificates).
+    void setChunkSize(int n) { m_chunk = std::max(1, n); }
+
 private:
+    struct Chunk;
+    Result<void> readAndCheck(RequestSource& requests, Chunk& chunk, int threads) const;
+    Result<void> classify(Chunk& chunk) const;
+    Result<void> sign(Chunk& chunk, int threads) const;
+    Result<void> record(Chunk& chunk, const QString& station, const QString& operatorName);
+
     const IssuingCa& m_ca;
     const CertificateTemplate& m_profile;
     RecordStore& m_store;
+    int m_chunk = 2048;
 };
 
 } // namespace imprint::core

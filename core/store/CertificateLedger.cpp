@@ -290,6 +290,18 @@ Result<std::optional<PendingCertificate>> CertificateLedger::pending(const QStri
     return newest;
 }
 
+Result<std::optional<HeldCertificate>> CertificateLedger::newest(const QString& deviceSerial) const
+{
+    return sql::first<HeldCertificate>(m_connection,
+        selectCertificates()
+            + QStringLiteral(", c.spki_sha256, j.port FROM certificates c JOIN jobs j ON j.id = c.job_id "
+                             "WHERE c.device_serial = ? ORDER BY c.issued_at DESC, c.rowid DESC LIMIT 1"),
+        { deviceSerial }, QStringLiteral("look up the device's certificates"),
+        [](const QSqlQuery& q, sql::States& states) {
+            return HeldCertificate { certificateFrom(q, states), q.value(7).toString(), q.value(8).toString() };
+        });
+}
+
 Result<bool> CertificateLedger::hasCertificate(const QString& deviceSerial) const
 {
     auto any = sql::scalar(m_connection, QStringLiteral("SELECT 1 FROM certificates WHERE device_serial = ? LIMIT 1"),

@@ -6,10 +6,17 @@
 #include "pki/CertificateBuilder.h"
 
 #include <QDir>
+#include <QElapsedTimer>
+#include <QProcess>
+#include <QRandomGenerator>
+#include <QSqlDatabase>
+#include <QSqlQuery>
+#include <QThread>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QSet>
 #include <QTemporaryDir>
 
 #include <catch2/catch.hpp>
@@ -163,20 +170,107 @@ TEST_CASE("sign-batch issues a folder of requests under a profile file and refus
     CHECK(dev[QStringLiteral("certificates")].toArray().size() == 1);
     CHECK(ctl({ QStringLiteral("show"), QStringLiteral("--device-serial"), QStringLiteral("SN-99") }).exitCode == 3);
 
-    // The same folder again: every device already holds its certificate, nothing new is issued.
-    auto again = ctl({ QStringLiteral("sign-batch"), QStringLiteral("--in"), in, QStringLiteral("--out"),
-        tmp.filePath(QStringLiteral("again.p7b")), QStringLiteral("--report"), reportFile, QStringLiteral("--profile"),
-        QStringLiteral("sensor") });
+    // The same folder again (a batch run twice, or continued after a stop): nothing new is
+    // signed; every request recorded before is given again with its certificate on record.
+    const QString againBundle = tmp.filePath(QStringLiteral("again.p7b"));
+    auto again = ctl({ QStringLiteral("sign-batch"), QStringLiteral("--in"), in, QStringLiteral("--out"), againBundle,
+        QStringLiteral("--report"), reportFile, QStringLiteral("--profile"), QStringLiteral("sensor") });
+    INFO(again.out.toStdString() + again.err.toStdString());
     CHECK(again.exitCode == 1);
     QFile rf2(reportFile);
     REQUIRE(rf2.open(QIODevice::ReadOnly));
     const QJsonObject report2 = QJsonDocument::fromJson(rf2.readAll()).object();
     CHECK(report2[QStringLiteral("issued")].toInt() == 0);
-    int alreadyCertified = 0;
+    CHECK(report2[QStringLiteral("recorded_earlier")].toInt() == Good);
+    QMap<QString, QString> codes2;
     for (const auto& r : report2[QStringLiteral("refusals")].toArray())
-        alreadyCertified += r.toObject()[QStringLiteral("code")].toString() == QLatin1String("already-certified");
-    // The 20, and the second request for SN-05, which now meets SN-05's certificate.
-    CHECK(alreadyCertified == Good + 1);
+        codes2[r.toObject()[QStringLiteral("file")].toString()] = r.toObject()[QStringLiteral("code")].toString();
+    // The same refusals as the first time: SN-05's second request still meets the first.
+    CHECK(codes2 == expected);
+    CHECK(test::bundleCertificates(againBundle) == test::bundleCertificates(bundle));
+}
+
+TEST_CASE("sign-batch reads a PEM file of requests and a tar.gz of request files, and splits a large bundle")
+{
+    QTemporaryDir tmp;
+    const QString dataDir = tmp.filePath(QStringLiteral("station"));
+    auto ctl = [&](QStringList args) {
+        args << QStringLiteral("--data-dir") << dataDir;
+        return test::run(Ctl, args);
+    };
+    REQUIRE(ctl({ QStringLiteral("init") }).exitCode == 0);
+    std::vector<ossl::PKey> keys;
+    QByteArray pem;
+    const QString folder = tmp.filePath(QStringLiteral("files"));
+    QDir().mkpath(folder);
+    for (int i = 0; i < 12; ++i) {
+        keys.push_back(ecKey("P-256"));
+        const QByteArray der = test::makeCsr(keys.back().get(), QStringLiteral("PEM-%1").arg(i));
+        pem += pemRequest(der);
+    }
+    // A cut-off request at the end is refused, not lost.
+    pem += "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n";
+    const QString pemFile = tmp.filePath(QStringLiteral("requests.pem"));
+    writeAll(pemFile, pem);
+    const QString pemBundle = tmp.filePath(QStringLiteral("pem.p7b"));
+    const QString pemReport = tmp.filePath(QStringLiteral("pem.json"));
+    auto fromPem = ctl({ QStringLiteral("sign-batch"), QStringLiteral("--in"), pemFile, QStringLiteral("--out"),
+        pemBundle, QStringLiteral("--report"), pemReport, QStringLiteral("--bundle-size"), QStringLiteral("5") });
+    INFO(fromPem.out.toStdString() + fromPem.err.toStdString());
+    CHECK(fromPem.exitCode == 1);
+    QFile rf(pemReport);
+    REQUIRE(rf.open(QIODevice::ReadOnly));
+    const QJsonObject report = QJsonDocument::fromJson(rf.readAll()).object();
+    CHECK(report[QStringLiteral("issued")].toInt() == 12);
+    CHECK(report[QStringLiteral("refused")].toInt() == 1);
+    CHECK(report[QStringLiteral("refusals")].toArray().first().toObject()[QStringLiteral("file")].toString()
+        == QLatin1String("requests.pem#13"));
+    // 12 certificates in parts of 5: pem.p7b, pem.2.p7b, pem.3.p7b, each with the chain, and an index.
+    const QStringList parts { pemBundle, tmp.filePath(QStringLiteral("pem.2.p7b")),
+        tmp.filePath(QStringLiteral("pem.3.p7b")) };
+    QSet<QByteArray> all;
+    QList<int> sizes;
+    for (const QString& part : parts) {
+        const auto certs = test::bundleCertificates(part);
+        sizes << static_cast<int>(certs.size());
+        for (const QByteArray& c : certs)
+            all.insert(c);
+    }
+    CHECK(sizes == QList<int> { 5 + 2, 5 + 2, 2 + 2 });
+    CHECK(all.size() == 12 + 2);
+    QFile index(pemBundle + QStringLiteral(".index.json"));
+    REQUIRE(index.open(QIODevice::ReadOnly));
+    const QJsonObject idx = QJsonDocument::fromJson(index.readAll()).object();
+    CHECK(idx[QStringLiteral("certificates")].toInt() == 12);
+    CHECK(idx[QStringLiteral("parts")].toArray().size() == 3);
+
+    // Request files in a tar.gz (with a file that is not a request, skipped).
+    std::vector<ossl::PKey> tarKeys;
+    for (int i = 0; i < 6; ++i) {
+        tarKeys.push_back(ecKey("P-256"));
+        writeAll(folder + QStringLiteral("/TAR-%1.der").arg(i),
+            test::makeCsr(tarKeys.back().get(), QStringLiteral("TAR-%1").arg(i)));
+    }
+    writeAll(folder + QStringLiteral("/README.txt"), "not a request: skipped");
+    const QString tarFile = tmp.filePath(QStringLiteral("requests.tar.gz"));
+    REQUIRE(test::run(QStringLiteral("tar"), { QStringLiteral("-C"), folder, QStringLiteral("-czf"), tarFile,
+                                                 QStringLiteral(".") })
+                .exitCode
+        == 0);
+    auto fromTar = ctl({ QStringLiteral("sign-batch"), QStringLiteral("--in"), tarFile, QStringLiteral("--out"),
+        tmp.filePath(QStringLiteral("tar.p7b")) });
+    INFO(fromTar.out.toStdString() + fromTar.err.toStdString());
+    CHECK(fromTar.exitCode == 0);
+    CHECK(fromTar.out.contains("issued: 6"));
+    CHECK(test::bundleCertificates(tmp.filePath(QStringLiteral("tar.p7b"))).size() == 6 + 2);
+
+    // Neither a folder, nor PEM, nor an archive: refused in plain words.
+    writeAll(tmp.filePath(QStringLiteral("junk.bin")), QByteArray(3000, '\x01'));
+    auto junk = ctl({ QStringLiteral("sign-batch"), QStringLiteral("--in"), tmp.filePath(QStringLiteral("junk.bin")),
+        QStringLiteral("--out"), tmp.filePath(QStringLiteral("junk.p7b")) });
+    CHECK(junk.exitCode == 2);
+    CHECK(junk.err.contains("is not a folder, a PEM file of requests or an archive"));
+    CHECK_FALSE(QFile::exists(tmp.filePath(QStringLiteral("junk.p7b"))));
 }
 
 TEST_CASE("A profile file with a mistake is refused in plain words")
@@ -194,4 +288,126 @@ TEST_CASE("A profile file with a mistake is refused in plain words")
     CHECK(r.exitCode == 2);
     CHECK(r.err.contains("unknown key \"extended_key_usge\""));
     CHECK_FALSE(QFile::exists(tmp.filePath(QStringLiteral("o.p7b"))));
+}
+
+TEST_CASE("A batch killed at random moments and run again ends as one uninterrupted run would")
+{
+    constexpr int Requests = 3000;
+    constexpr int Kills = 10;
+    QTemporaryDir tmp;
+    const QString in = tmp.filePath(QStringLiteral("requests"));
+    REQUIRE(test::run(QStringLiteral(IMPRINT_MAKECSR),
+                { QStringLiteral("--out"), in, QStringLiteral("--count"), QString::number(Requests),
+                    QStringLiteral("--serial-prefix"), QStringLiteral("KB") })
+                .exitCode
+        == 0);
+    auto batchArgs = [&](const QString& dataDir, const QString& out) {
+        return QStringList { QStringLiteral("sign-batch"), QStringLiteral("--data-dir"), dataDir,
+            QStringLiteral("--in"), in, QStringLiteral("--out"), out, QStringLiteral("--chunk"),
+            QStringLiteral("100"), QStringLiteral("--report"), out + QStringLiteral(".json") };
+    };
+
+    // One uninterrupted run, on a station of its own: the devices it gives, and how long it takes.
+    const QString reference = tmp.filePath(QStringLiteral("reference"));
+    REQUIRE(test::run(Ctl, { QStringLiteral("init"), QStringLiteral("--data-dir"), reference }).exitCode == 0);
+    QElapsedTimer timer;
+    timer.start();
+    const QString referenceOut = tmp.filePath(QStringLiteral("reference.p7b"));
+    auto whole = test::run(Ctl, batchArgs(reference, referenceOut));
+    const qint64 fullRunMs = timer.elapsed();
+    REQUIRE(whole.exitCode == 0);
+    auto subjects = [](const QList<QByteArray>& certs) {
+        QStringList serials;
+        for (const QByteArray& der : certs) {
+            auto c = ossl::certFromDer(der);
+            REQUIRE(c.has_value());
+            serials << ossl::nameToString(X509_get_subject_name(c->get()));
+        }
+        serials.sort();
+        return serials;
+    };
+    const QStringList expected = subjects(test::bundleCertificates(referenceOut));
+    REQUIRE(expected.size() == Requests + 2);
+
+    // The station under test: killed again and again, then let finish.
+    const QString dataDir = tmp.filePath(QStringLiteral("station"));
+    REQUIRE(test::run(Ctl, { QStringLiteral("init"), QStringLiteral("--data-dir"), dataDir }).exitCode == 0);
+    const QString out = tmp.filePath(QStringLiteral("out.p7b"));
+    auto* rng = QRandomGenerator::global();
+    int killedMidway = 0;
+    for (int kill = 0; kill < Kills; ++kill) {
+        QProcess batch;
+        batch.setProcessChannelMode(QProcess::SeparateChannels);
+        timer.restart();
+        batch.start(Ctl, batchArgs(dataDir, out));
+        REQUIRE(batch.waitForStarted(10000));
+        // Anywhere from start-up to the end of the batch (it shortens as the batch advances).
+        const qint64 killAt = rng->bounded(static_cast<int>(std::max<qint64>(fullRunMs, 200)));
+        while (timer.elapsed() < killAt && batch.state() != QProcess::NotRunning)
+            QThread::msleep(2);
+        killedMidway += batch.state() != QProcess::NotRunning;
+        batch.kill(); // SIGKILL
+        batch.waitForFinished(10000);
+        // After each kill: no device holds two certificates, and the log is intact.
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("after-kill"));
+        db.setDatabaseName(dataDir + QStringLiteral("/imprint.sqlite"));
+        REQUIRE(db.open());
+        {
+            QSqlQuery q(db);
+            REQUIRE(q.exec(QStringLiteral("PRAGMA integrity_check")));
+            REQUIRE(q.next());
+            CHECK(q.value(0).toString() == QLatin1String("ok"));
+            REQUIRE(q.exec(QStringLiteral("SELECT COUNT(*) FROM (SELECT device_serial FROM certificates GROUP BY "
+                                          "device_serial HAVING COUNT(*) > 1)")));
+            REQUIRE(q.next());
+            CHECK(q.value(0).toInt() == 0);
+        }
+        db.close();
+        db = QSqlDatabase();
+        QSqlDatabase::removeDatabase(QStringLiteral("after-kill"));
+    }
+    CHECK(killedMidway >= Kills / 2);
+
+    auto last = test::run(Ctl, batchArgs(dataDir, out));
+    INFO(last.err.toStdString());
+    REQUIRE(last.exitCode == 0);
+    const QList<QByteArray> certs = test::bundleCertificates(out);
+    CHECK(subjects(certs) == expected);
+    // The bundle's certificates are exactly those on record, one per device.
+    QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("final"));
+    db.setDatabaseName(dataDir + QStringLiteral("/imprint.sqlite"));
+    REQUIRE(db.open());
+    {
+        QSqlQuery q(db);
+        QSet<QByteArray> recorded;
+        REQUIRE(q.exec(QStringLiteral("SELECT der FROM certificates")));
+        while (q.next())
+            recorded.insert(q.value(0).toByteArray());
+        CHECK(recorded.size() == Requests);
+        int inBundle = 0;
+        for (const QByteArray& der : certs)
+            inBundle += recorded.contains(der);
+        CHECK(inBundle == Requests);
+    }
+    db.close();
+    db = QSqlDatabase();
+    QSqlDatabase::removeDatabase(QStringLiteral("final"));
+    // Every one verifies, strictly, to the station's root.
+    const QString certDir = tmp.filePath(QStringLiteral("certs"));
+    QDir().mkpath(certDir);
+    QStringList verifyArgs { QStringLiteral("verify"), QStringLiteral("-x509_strict"), QStringLiteral("-CAfile"),
+        dataDir + QStringLiteral("/ca/root.pem"), QStringLiteral("-untrusted"),
+        dataDir + QStringLiteral("/ca/issuing-ca.pem") };
+    for (qsizetype i = 0; i < certs.size(); ++i) {
+        const QString file = certDir + QStringLiteral("/%1.pem").arg(i);
+        writeAll(file, ossl::derToPem(certs[i]));
+        verifyArgs << file;
+    }
+    auto verified = test::run(QStringLiteral("openssl"), verifyArgs);
+    CHECK(verified.exitCode == 0);
+    CHECK(verified.out.count(": OK\n") == certs.size());
+    auto audit = test::run(Ctl, { QStringLiteral("audit"), QStringLiteral("verify"), QStringLiteral("--data-dir"),
+                                    dataDir });
+    INFO(audit.out.toStdString());
+    CHECK(audit.exitCode == 0);
 }

@@ -151,6 +151,18 @@ QList<QJsonObject> jsonLines(const QByteArray& out)
     return objects;
 }
 
+QList<QByteArray> bundleCertificates(const QString& path)
+{
+    auto printed = run(QStringLiteral("openssl"),
+        { QStringLiteral("pkcs7"), QStringLiteral("-inform"), QStringLiteral("DER"), QStringLiteral("-in"), path,
+            QStringLiteral("-print_certs") });
+    INFO(printed.err.toStdString());
+    REQUIRE(printed.exitCode == 0);
+    auto certs = core::ossl::certsDerFromPem(printed.out);
+    REQUIRE(certs.has_value());
+    return *certs;
+}
+
 QByteArray makeCsr(EVP_PKEY* key, const QString& serial, EVP_PKEY* signingKey)
 {
     EVP_PKEY* signer = signingKey ? signingKey : key;

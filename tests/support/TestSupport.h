@@ -75,6 +75,9 @@ const QList<DeviceScenario>& deviceScenarios();
 /// One JSON object per non-empty line (imprintctl --json output); fails the test on bad JSON.
 QList<QJsonObject> jsonLines(const QByteArray& out);
 
+/// The certificates of a PKCS#7 bundle as `openssl pkcs7 -print_certs` reads them (DER each).
+QList<QByteArray> bundleCertificates(const QString& path);
+
 /// Runs a program to completion (60 s at most).
 ProcessResult run(const QString& program, const QStringList& args, const QByteArray& input = {});
 
