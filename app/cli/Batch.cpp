@@ -151,7 +151,7 @@ private:
         if (n > 1) {
             const QFileInfo info(m_path);
             const QString suffix = info.suffix().isEmpty() ? QString() : u'.' + info.suffix();
-            file = info.dir().filePath(info.completeBaseName() + QStringLiteral(".%1").arg(n) + suffix);
+            file = QDir::cleanPath(info.path() + u'/' + info.completeBaseName() + QStringLiteral(".%1").arg(n) + suffix);
         }
         const QByteArray bundle = core::der::certificateBundle(m_part + m_chain);
         if (auto r = writeOutput(file, bundle); !r)

@@ -99,8 +99,9 @@ template <> struct StateNames<OutboxState> {
 };
 
 template <> struct StateNames<AuditKind> {
-    static constexpr Names<AuditKind, 11> names { {
+    static constexpr Names<AuditKind, 12> names { {
         { AuditKind::Issued, "issued" },
+        { AuditKind::IssuedBatch, "issued-batch" },
         { AuditKind::Installed, "installed" },
         { AuditKind::Verified, "verified" },
         { AuditKind::Superseded, "superseded" },

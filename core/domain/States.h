@@ -60,6 +60,7 @@ enum class OutboxState { Pending, Synced, Waiting, Rejected, Failed, Skipped };
 /// What an audit entry records.
 enum class AuditKind {
     Issued,
+    IssuedBatch, ///< a chunk of certificates issued from request files, one entry for them all
     Installed,
     Verified,
     Superseded,

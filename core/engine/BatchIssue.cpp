@@ -5,8 +5,12 @@
 
 #include <QHash>
 
-#include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <future>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <vector>
 
 namespace imprint::core {
@@ -18,6 +22,10 @@ struct Checked {
     QString spkiSha256;
     QString keyType;
 };
+
+/// The page cache of each of the batch's two connections: their indexes' upper levels fit,
+/// and the batch's memory stays bounded.
+constexpr int BatchCacheMiB = 24;
 
 /// The job port a request file's job is recorded under.
 QString filePort(const QString& source)
@@ -31,6 +39,20 @@ struct BatchIssue::Chunk {
     QList<BatchRequest> requests;
     QList<BatchOutcome> outcomes;
     std::vector<Checked> checked; // move-only keys, indexed as the requests
+    // What the chunk claims, once compared: its serials (-> request) and keys (-> serial).
+    // Read by the comparison of later chunks while this one waits to be recorded.
+    QHash<QString, qsizetype> serials;
+    QHash<QString, QString> keys;
+};
+
+/// Chunks signed and not yet recorded, oldest first: later chunks are compared with them as
+/// with the records.
+struct BatchIssue::InFlight {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::deque<std::shared_ptr<Chunk>> chunks; // waiting for the recorder, or being recorded
+    std::optional<Error> failure; // the recorder's, which stops the batch
+    bool done = false; // no more chunks will come
 };
 
 BatchIssue::BatchIssue(const IssuingCa& ca, const CertificateTemplate& profile, RecordStore& store)
@@ -70,12 +92,26 @@ Result<void> BatchIssue::readAndCheck(RequestSource& requests, Chunk& chunk, int
     });
 }
 
-Result<void> BatchIssue::classify(Chunk& chunk) const
+Result<void> BatchIssue::classify(
+    Chunk& chunk, const std::vector<std::shared_ptr<Chunk>>& inFlight, CertificateLedger::Lookup& lookup) const
 {
-    // Against the records (every chunk before is recorded) and the chunk itself, in order:
-    // the first of two claims wins.
-    QHash<QString, qsizetype> serials;
-    QHash<QString, QString> keys;
+    // Against the records, the chunks signed and not yet recorded, and the chunk itself, in
+    // order: the first of two claims wins.
+    QHash<QString, qsizetype>& serials = chunk.serials;
+    QHash<QString, QString>& keys = chunk.keys;
+    auto claimedEarlier = [&](const QString& serial, const QString& key) -> std::optional<QPair<const char*, QString>> {
+        for (const auto& c : inFlight) {
+            if (auto it = c->serials.constFind(serial); it != c->serials.cend())
+                return QPair<const char*, QString> { "duplicate-serial",
+                    QStringLiteral("Another request in this batch (%1) is for the same serial.")
+                        .arg(c->requests[*it].source) };
+            if (auto it = c->keys.constFind(key); it != c->keys.cend())
+                return QPair<const char*, QString> { "key-reused",
+                    QStringLiteral("Device %1 in this batch has the same key: its random generator may be broken.")
+                        .arg(*it) };
+        }
+        return std::nullopt;
+    };
     for (qsizetype i = 0; i < chunk.outcomes.size(); ++i) {
         BatchOutcome& o = chunk.outcomes[i];
         if (!o.issued())
@@ -97,7 +133,11 @@ Result<void> BatchIssue::classify(Chunk& chunk) const
                     .arg(*it));
             continue;
         }
-        auto held = m_store.ledger().newest(o.deviceSerial);
+        if (auto earlier = claimedEarlier(o.deviceSerial, c.spkiSha256)) {
+            refuse(earlier->first, earlier->second);
+            continue;
+        }
+        auto held = lookup.newest(o.deviceSerial);
         if (!held)
             return std::unexpected(held.error());
         if (*held) {
@@ -114,7 +154,7 @@ Result<void> BatchIssue::classify(Chunk& chunk) const
                 continue;
             }
         } else {
-            auto owner = m_store.ledger().keyOwner(c.spkiSha256);
+            auto owner = lookup.keyOwner(c.spkiSha256);
             if (!owner)
                 return std::unexpected(owner.error());
             if (owner->has_value() && **owner != o.deviceSerial) {
@@ -153,7 +193,8 @@ Result<void> BatchIssue::sign(Chunk& chunk, int threads) const
     });
 }
 
-Result<void> BatchIssue::record(Chunk& chunk, const QString& station, const QString& operatorName)
+Result<void> BatchIssue::record(
+    RecordStore& store, const Chunk& chunk, const QString& station, const QString& operatorName)
 {
     QList<BatchIssued> records;
     for (qsizetype i = 0; i < chunk.outcomes.size(); ++i) {
@@ -166,7 +207,7 @@ Result<void> BatchIssue::record(Chunk& chunk, const QString& station, const QStr
     }
     if (records.isEmpty())
         return {};
-    return m_store.ledger().recordBatch(records, station, operatorName);
+    return store.ledger().recordBatch(records, station, operatorName);
 }
 
 Result<BatchSummary> BatchIssue::run(RequestSource& requests, const Sink& sink, int threads, const QString& station,
@@ -175,46 +216,125 @@ Result<BatchSummary> BatchIssue::run(RequestSource& requests, const Sink& sink, 
     threads = std::max(1, threads);
     const qsizetype total = requests.total();
     BatchSummary summary;
-    // Durable, then handed on: no certificate leaves before its chunk is recorded.
-    auto finish = [&](Chunk& c) -> Result<void> {
-        if (auto r = record(c, station, operatorName); !r)
-            return r;
-        for (const BatchOutcome& o : std::as_const(c.outcomes)) {
-            if (auto r = sink(o); !r)
-                return r;
-            ++summary.requests;
-            if (!o.issued())
-                ++summary.refused;
-            else if (o.earlier)
-                ++summary.earlier;
-            else
-                ++summary.issued;
+    InFlight inFlight;
+    const QString path = m_store.path();
+
+    // The recorder: each signed chunk is made durable in one synced transaction on a
+    // connection of its own, and only then handed to the sink. It works while the next
+    // chunks are read, checked, compared and signed, so no core waits for the disk.
+    std::thread recorder([&] {
+        auto fail = [&](const Error& e) {
+            std::lock_guard lock(inFlight.mutex);
+            inFlight.failure = e;
+            inFlight.chunks.clear();
+            inFlight.changed.notify_all();
+        };
+        auto store = RecordStore::open(path);
+        if (!store) {
+            fail(store.error());
+            return;
         }
-        if (progress)
-            progress(summary.requests, total);
-        return {};
+        store->setCacheSize(BatchCacheMiB);
+        while (true) {
+            std::shared_ptr<Chunk> chunk;
+            {
+                std::unique_lock lock(inFlight.mutex);
+                inFlight.changed.wait(lock, [&] { return !inFlight.chunks.empty() || inFlight.done; });
+                if (inFlight.chunks.empty())
+                    return;
+                chunk = inFlight.chunks.front();
+            }
+            if (auto r = record(*store, *chunk, station, operatorName); !r) {
+                fail(r.error());
+                return;
+            }
+            for (const BatchOutcome& o : std::as_const(chunk->outcomes)) {
+                if (auto r = sink(o); !r) {
+                    fail(r.error());
+                    return;
+                }
+                ++summary.requests;
+                if (!o.issued())
+                    ++summary.refused;
+                else if (o.earlier)
+                    ++summary.earlier;
+                else
+                    ++summary.issued;
+            }
+            if (progress)
+                progress(summary.requests, total);
+            std::lock_guard lock(inFlight.mutex);
+            if (!inFlight.chunks.empty())
+                inFlight.chunks.pop_front(); // recorded: the records answer for it now
+            inFlight.changed.notify_all();
+        }
+    });
+    auto stopRecorder = [&] {
+        {
+            std::lock_guard lock(inFlight.mutex);
+            inFlight.done = true;
+            inFlight.changed.notify_all();
+        }
+        recorder.join();
     };
-    std::unique_ptr<Chunk> previous;
-    while (true) {
-        auto current = std::make_unique<Chunk>();
-        // Reading and checking this chunk overlaps with recording the one before.
-        auto reading
-            = std::async(std::launch::async, [&, c = current.get()] { return readAndCheck(requests, *c, threads); });
-        Result<void> handed = previous ? finish(*previous) : Result<void> {};
-        Result<void> read = reading.get();
-        if (!handed)
-            return std::unexpected(handed.error());
-        if (!read)
-            return std::unexpected(read.error());
-        previous.reset();
-        if (current->requests.isEmpty())
+
+    // The next chunk is read and checked in the background while this one is compared and
+    // signed.
+    struct Reading {
+        std::shared_ptr<Chunk> chunk = std::make_shared<Chunk>();
+        std::future<Result<void>> done;
+    };
+    auto startReading = [&] {
+        Reading r;
+        r.done = std::async(
+            std::launch::async, [&, c = r.chunk.get()] { return readAndCheck(requests, *c, threads); });
+        return r;
+    };
+    m_store.setCacheSize(BatchCacheMiB);
+    CertificateLedger::Lookup lookup(m_store.ledger());
+    Result<void> outcome;
+    Reading current = startReading();
+    while (outcome) {
+        if (auto read = current.done.get(); !read) {
+            outcome = std::unexpected(read.error());
             break;
-        if (auto r = classify(*current); !r)
-            return std::unexpected(r.error());
-        if (auto r = sign(*current, threads); !r)
-            return std::unexpected(r.error());
-        previous = std::move(current);
+        }
+        if (current.chunk->requests.isEmpty())
+            break;
+        Reading next = startReading();
+        std::vector<std::shared_ptr<Chunk>> pending;
+        {
+            // At most two chunks wait for the recorder: memory stays bounded.
+            std::unique_lock lock(inFlight.mutex);
+            inFlight.changed.wait(lock, [&] { return inFlight.chunks.size() < 2 || inFlight.failure; });
+            if (inFlight.failure) {
+                outcome = std::unexpected(*inFlight.failure);
+                next.done.wait();
+                break;
+            }
+            pending.assign(inFlight.chunks.begin(), inFlight.chunks.end());
+        }
+        Chunk& chunk = *current.chunk;
+        if (auto r = classify(chunk, pending, lookup); !r)
+            outcome = std::unexpected(r.error());
+        else if (auto s = sign(chunk, threads); !s)
+            outcome = std::unexpected(s.error());
+        if (!outcome) {
+            next.done.wait();
+            break;
+        }
+        {
+            std::lock_guard lock(inFlight.mutex);
+            inFlight.chunks.push_back(current.chunk);
+            inFlight.changed.notify_all();
+        }
+        current = std::move(next);
     }
+    stopRecorder();
+    if (!outcome)
+        return std::unexpected(outcome.error());
+    if (inFlight.failure)
+        return std::unexpected(*inFlight.failure);
     return summary;
 }
 

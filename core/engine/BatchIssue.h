@@ -9,6 +9,8 @@
 #include <QString>
 
 #include <functional>
+#include <memory>
+#include <vector>
 
 namespace imprint::core {
 
@@ -39,10 +41,13 @@ struct BatchSummary {
 /// power cut) and run again with the same input continues where it was: what a finished
 /// chunk recorded is given again, never signed twice.
 ///
-/// Per chunk: reading and checking (on `threads` workers) overlap with recording the
-/// chunk before; then the chunk is compared with the records and with itself (a serial or
-/// a key twice is refused), signed on the workers, recorded in one synced transaction, and
-/// only then handed to the sink — so no certificate leaves unrecorded.
+/// Three stages run at once, each on chunks in order: reading and checking (on `threads`
+/// workers); comparing with the records, the chunks not yet recorded and the chunk itself
+/// (a serial or a key twice is refused), then signing (on the workers); and recording, on
+/// a connection and thread of its own, in one synced transaction per chunk — a chunk is
+/// handed to the sink (the bundle, the report) only once it is recorded, so no
+/// certificate leaves unrecorded. The sink and the progress are called on the recorder's
+/// thread.
 class BatchIssue {
 public:
     /// Takes each outcome, in the order of the requests; an error stops the batch.
@@ -62,10 +67,13 @@ public:
 
 private:
     struct Chunk;
+    struct InFlight;
     Result<void> readAndCheck(RequestSource& requests, Chunk& chunk, int threads) const;
-    Result<void> classify(Chunk& chunk) const;
+    Result<void> classify(Chunk& chunk, const std::vector<std::shared_ptr<Chunk>>& inFlight,
+        CertificateLedger::Lookup& lookup) const;
     Result<void> sign(Chunk& chunk, int threads) const;
-    Result<void> record(Chunk& chunk, const QString& station, const QString& operatorName);
+    static Result<void> record(
+        RecordStore& store, const Chunk& chunk, const QString& station, const QString& operatorName);
 
     const IssuingCa& m_ca;
     const CertificateTemplate& m_profile;

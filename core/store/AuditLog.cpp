@@ -2,7 +2,10 @@
 
 #include "pki/OpenSsl.h"
 
+#include <QRegularExpression>
 #include <QtEndian>
+
+#include <climits>
 
 #include <algorithm>
 
@@ -96,11 +99,11 @@ bool AuditLog::Appender::append(
     if (jobId != 0) {
         if (!m_who.run({ jobId }))
             return false;
-        if (m_who.query().next()) {
-            e.station = m_who.query().value(0).toString();
-            e.operatorName = m_who.query().value(1).toString();
+        if (m_who.next()) {
+            e.station = m_who.value(0).toString();
+            e.operatorName = m_who.value(1).toString();
         }
-        m_who.query().finish();
+        m_who.reset();
     }
     return append(e);
 }
@@ -184,6 +187,43 @@ QString AuditLog::issuedDetail(const QString& deviceSerial, const QString& sha25
     return QStringLiteral("device %1 sha256 %2").arg(deviceSerial, sha256);
 }
 
+void AuditLog::BatchDigest::add(
+    qint64 jobId, const QString& serialHex, const QString& deviceSerial, const QString& sha256)
+{
+    if (m_count++ == 0)
+        m_firstJob = jobId;
+    m_lastJob = jobId;
+    m_data += serialHex.toUtf8() + ' ' + deviceSerial.toUtf8() + ' ' + sha256.toUtf8() + '\n';
+}
+
+QString AuditLog::BatchDigest::subject() const
+{
+    return QStringLiteral("jobs %1-%2").arg(m_firstJob).arg(m_lastJob);
+}
+
+QString AuditLog::BatchDigest::detail() const
+{
+    return QStringLiteral("%1 certificates of jobs %2-%3 sha256 %4")
+        .arg(m_count)
+        .arg(m_firstJob)
+        .arg(m_lastJob)
+        .arg(ossl::sha256Hex(m_data));
+}
+
+bool AuditLog::BatchDigest::parse(
+    const QString& detail, qint64* count, qint64* firstJob, qint64* lastJob, QString* digest)
+{
+    static const QRegularExpression format(QStringLiteral("^(\\d+) certificates of jobs (\\d+)-(\\d+) sha256 ([0-9a-f]{64})$"));
+    const QRegularExpressionMatch m = format.match(detail);
+    if (!m.hasMatch())
+        return false;
+    *count = m.captured(1).toLongLong();
+    *firstJob = m.captured(2).toLongLong();
+    *lastJob = m.captured(3).toLongLong();
+    *digest = m.captured(4);
+    return true;
+}
+
 Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier) const
 {
     QSqlDatabase db = m_connection.db();
@@ -208,6 +248,8 @@ Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier) const
         return v;
     };
     const QString issued = text(AuditKind::Issued);
+    const QString issuedBatch = text(AuditKind::IssuedBatch);
+    QList<QPair<qint64, qint64>> batchJobs; // the job ranges issued-batch entries vouch for
     sql::States kinds;
     while (true) {
         if (!sql::exec(q,
@@ -254,6 +296,37 @@ Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier) const
                     return bad(e.seq,
                         QStringLiteral("Certificate %1 (entry %2) was edited in the store.").arg(e.subject).arg(e.seq));
             }
+            if (e.kind == issuedBatch) {
+                qint64 count = 0, first = 0, last = 0;
+                QString digest;
+                if (!BatchDigest::parse(e.detail, &count, &first, &last, &digest))
+                    return bad(e.seq, QStringLiteral("Entry %1 (%2) does not say which certificates it vouches for.")
+                                          .arg(e.seq)
+                                          .arg(e.kind));
+                if (!sql::exec(cert,
+                        QStringLiteral("SELECT serial, device_serial, sha256, der, job_id FROM certificates WHERE "
+                                       "job_id BETWEEN ? AND ? ORDER BY job_id"),
+                        { first, last }))
+                    return sql::fail(QStringLiteral("read a certificate"), cert.lastError());
+                BatchDigest recomputed;
+                while (cert.next()) {
+                    if (ossl::sha256Hex(cert.value(3).toByteArray()) != cert.value(2).toString())
+                        return bad(e.seq,
+                            QStringLiteral("Certificate %1 (entry %2) was edited in the store.")
+                                .arg(cert.value(0).toString())
+                                .arg(e.seq));
+                    recomputed.add(cert.value(4).toLongLong(), cert.value(0).toString(), cert.value(1).toString(),
+                        cert.value(2).toString());
+                }
+                if (recomputed.count() != count || !recomputed.detail().endsWith(digest))
+                    return bad(e.seq,
+                        QStringLiteral("The %1 certificates of entry %2 (%3) are not the ones it recorded: "
+                                       "certificates were removed, added or edited in the store.")
+                            .arg(count)
+                            .arg(e.seq)
+                            .arg(e.subject));
+                batchJobs.append({ first, last });
+            }
             prev = hash;
             ++expected;
             ++v.entries;
@@ -291,16 +364,24 @@ Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier) const
         ++v.checkpoints;
         v.lastCheckpoint = seq;
     }
-    // A certificate the log never saw was put in behind its back.
+    // A certificate the log never saw was put in behind its back: it has no entry of its
+    // own, and no batch entry covers its job.
+    std::sort(batchJobs.begin(), batchJobs.end());
+    auto inBatch = [&batchJobs](qint64 job) {
+        auto it = std::upper_bound(batchJobs.cbegin(), batchJobs.cend(), QPair<qint64, qint64> { job, LLONG_MAX });
+        return it != batchJobs.cbegin() && job <= std::prev(it)->second;
+    };
     if (!sql::exec(q,
-            QStringLiteral("SELECT serial FROM certificates c WHERE NOT EXISTS (SELECT 1 FROM audit a WHERE "
-                           "a.kind = ? AND a.subject = c.serial) LIMIT 1"),
+            QStringLiteral("SELECT serial, job_id FROM certificates c WHERE NOT EXISTS (SELECT 1 FROM audit a WHERE "
+                           "a.kind = ? AND a.subject = c.serial)"),
             { issued }))
         return sql::fail(QStringLiteral("read the certificates"), q.lastError());
-    if (q.next())
-        return bad(0,
-            QStringLiteral("Certificate %1 is in the store but the audit log never recorded it as issued.")
-                .arg(q.value(0).toString()));
+    while (q.next()) {
+        if (!inBatch(q.value(1).toLongLong()))
+            return bad(0,
+                QStringLiteral("Certificate %1 is in the store but the audit log never recorded it as issued.")
+                    .arg(q.value(0).toString()));
+    }
     return v;
 }
 

@@ -56,6 +56,27 @@ public:
     /// The detail of an `issued` entry: what verify() compares with the certificate itself.
     [[nodiscard]] static QString issuedDetail(const QString& deviceSerial, const QString& sha256);
 
+    /// What one `issued-batch` entry vouches for: the certificates of the consecutive jobs
+    /// firstJob..lastJob (request files recorded in one transaction), by a SHA-256 over each
+    /// one's serial, device and SHA-256 in job order. One entry for a chunk of a batch
+    /// instead of one per certificate; verify() recomputes it from the store.
+    class BatchDigest {
+    public:
+        void add(qint64 jobId, const QString& serialHex, const QString& deviceSerial, const QString& sha256);
+        [[nodiscard]] qint64 count() const { return m_count; }
+        [[nodiscard]] QString subject() const;
+        [[nodiscard]] QString detail() const;
+        /// Reads back what detail() wrote: count, first and last job, digest.
+        [[nodiscard]] static bool parse(const QString& detail, qint64* count, qint64* firstJob, qint64* lastJob,
+            QString* digest);
+
+    private:
+        QByteArray m_data;
+        qint64 m_count = 0;
+        qint64 m_firstJob = 0;
+        qint64 m_lastJob = 0;
+    };
+
     /// Walks the hash chain from the first entry, and checks every issued certificate
     /// against its entry: the first edited, missing or reordered entry, or certificate
     /// edited, removed or added behind the log's back, is named. Also checks every signed

@@ -12,7 +12,7 @@ QString selectCertificates()
     return QStringLiteral("SELECT c.serial, c.device_serial, c.der, c.sha256, c.state, c.issued_at, c.job_id");
 }
 
-CertificateRecord certificateFrom(const QSqlQuery& q, sql::States& states)
+template <typename Row> CertificateRecord certificateFrom(const Row& q, sql::States& states)
 {
     return CertificateRecord { q.value(0).toString(), q.value(1).toString(), q.value(2).toByteArray(),
         q.value(3).toString(), states.read<CertificateState>(q.value(4)), sql::parseTime(q.value(5)),
@@ -134,8 +134,8 @@ Result<QList<bool>> CertificateLedger::reserve(const QList<IssueIntent>& intents
     for (const IssueIntent& i : intents) {
         if (!drawn.run({ i.serialHex }))
             return sql::fail(failed, drawn.error());
-        const bool taken = drawn.query().next();
-        drawn.query().finish();
+        const bool taken = drawn.next();
+        drawn.reset();
         if (taken) {
             reserved << false;
             continue;
@@ -174,7 +174,7 @@ Result<void> CertificateLedger::recordIssued(const QList<IssuedRecord>& issued)
             return sql::fail(QStringLiteral("record the issued certificate"), cert.error());
         if (!serial.run({ i.serialHex, i.jobId, t }))
             return sql::fail(QStringLiteral("record the issued certificate"), serial.error());
-        if (serial.query().numRowsAffected() != 1)
+        if (serial.changes() != 1)
             return fail(ErrorCode::Store,
                 QStringLiteral("Certificate serial %1 is not reserved for job %2 any more (the job was closed, or the "
                                "serial was used); the certificate was not recorded and will not be sent.")
@@ -207,6 +207,7 @@ Result<void> CertificateLedger::recordBatch(
     const QString t = sql::now();
     const QString issuedState = text(CertificateState::Issued);
     const QString used = text(SerialState::Used);
+    AuditLog::BatchDigest digest;
     for (const BatchIssued& b : issued) {
         const qint64 id = jobs.fileJob(b.deviceSerial, b.source, station, operatorName, t);
         if (id == 0)
@@ -217,14 +218,18 @@ Result<void> CertificateLedger::recordBatch(
                 cert.error().isValid()         ? cert.error()
                     : serial.error().isValid() ? serial.error()
                                                : outbox.error());
-        if (!audit.append(AuditEntry { 0, t, station, operatorName, text(AuditKind::Issued), b.serialHex,
-                AuditLog::issuedDetail(b.deviceSerial, b.sha256) }))
-            return sql::fail(QStringLiteral("audit the batch"), audit.error());
-        if (!jobs.step(id, StepName::CheckCsr, StepStatus::Done, b.keyType, t)
-            || !jobs.step(id, StepName::Issue, StepStatus::Done, QStringLiteral("certificate ") + b.serialHex, t)
-            || !jobs.step(id, StepName::Finish, finishStatus(JobOutcome::Issued), QString(QLatin1String("")), t))
+        digest.add(id, b.serialHex, b.deviceSerial, b.sha256);
+        // One step tells the whole story of a request file's job (checked, issued, done: the
+        // job itself is recorded as finished); a batch of a million writes a million, not three.
+        if (!jobs.step(id, StepName::Issue, StepStatus::Done,
+                QStringLiteral("certificate %1 for a checked %2 request").arg(b.serialHex, b.keyType), t))
             return sql::fail(QStringLiteral("record the batch"), jobs.error());
     }
+    // One audit entry for them all, over what each certificate is (see BatchDigest).
+    if (digest.count() > 0
+        && !audit.append(AuditEntry { 0, t, station, operatorName, text(AuditKind::IssuedBatch), digest.subject(),
+            digest.detail() }))
+        return sql::fail(QStringLiteral("audit the batch"), audit.error());
     if (!tx.commit())
         return sql::fail(QStringLiteral("commit the batch"), tx.error());
     return {};
@@ -290,16 +295,45 @@ Result<std::optional<PendingCertificate>> CertificateLedger::pending(const QStri
     return newest;
 }
 
+CertificateLedger::Lookup::Lookup(const CertificateLedger& ledger)
+    : m_newest(ledger.m_connection.db(),
+          selectCertificates()
+              + QStringLiteral(", c.spki_sha256, j.port FROM certificates c JOIN jobs j ON j.id = c.job_id "
+                               "WHERE c.device_serial = ? ORDER BY c.issued_at DESC, c.rowid DESC LIMIT 1"))
+    , m_owner(ledger.m_connection.db(),
+          QStringLiteral("SELECT device_serial FROM certificates WHERE spki_sha256 = ? LIMIT 1"))
+{
+}
+
+Result<std::optional<HeldCertificate>> CertificateLedger::Lookup::newest(const QString& deviceSerial)
+{
+    if (!m_newest.run({ deviceSerial }))
+        return sql::fail(QStringLiteral("look up the device's certificates"), m_newest.error());
+    std::optional<HeldCertificate> held;
+    sql::States states;
+    if (m_newest.next())
+        held = HeldCertificate { certificateFrom(m_newest, states), m_newest.value(7).toString(),
+            m_newest.value(8).toString() };
+    m_newest.reset();
+    if (!states.ok())
+        return states.error();
+    return held;
+}
+
+Result<std::optional<QString>> CertificateLedger::Lookup::keyOwner(const QString& publicKeySha256)
+{
+    if (!m_owner.run({ publicKeySha256 }))
+        return sql::fail(QStringLiteral("look up a public key"), m_owner.error());
+    std::optional<QString> owner;
+    if (m_owner.next())
+        owner = m_owner.value(0).toString();
+    m_owner.reset();
+    return owner;
+}
+
 Result<std::optional<HeldCertificate>> CertificateLedger::newest(const QString& deviceSerial) const
 {
-    return sql::first<HeldCertificate>(m_connection,
-        selectCertificates()
-            + QStringLiteral(", c.spki_sha256, j.port FROM certificates c JOIN jobs j ON j.id = c.job_id "
-                             "WHERE c.device_serial = ? ORDER BY c.issued_at DESC, c.rowid DESC LIMIT 1"),
-        { deviceSerial }, QStringLiteral("look up the device's certificates"),
-        [](const QSqlQuery& q, sql::States& states) {
-            return HeldCertificate { certificateFrom(q, states), q.value(7).toString(), q.value(8).toString() };
-        });
+    return Lookup(*this).newest(deviceSerial);
 }
 
 Result<bool> CertificateLedger::hasCertificate(const QString& deviceSerial) const
@@ -313,12 +347,7 @@ Result<bool> CertificateLedger::hasCertificate(const QString& deviceSerial) cons
 
 Result<std::optional<QString>> CertificateLedger::keyOwner(const QString& publicKeySha256) const
 {
-    auto owner = sql::scalar(m_connection,
-        QStringLiteral("SELECT device_serial FROM certificates WHERE spki_sha256 = ? LIMIT 1"), { publicKeySha256 },
-        QStringLiteral("look up a public key"));
-    if (!owner)
-        return std::unexpected(owner.error());
-    return owner->isNull() ? std::optional<QString> {} : std::optional<QString> { owner->toString() };
+    return Lookup(*this).keyOwner(publicKeySha256);
 }
 
 Result<QList<CertificateRecord>> CertificateLedger::ofDevice(const QString& deviceSerial) const
@@ -326,7 +355,7 @@ Result<QList<CertificateRecord>> CertificateLedger::ofDevice(const QString& devi
     return sql::rows<CertificateRecord>(m_connection,
         selectCertificates()
             + QStringLiteral(" FROM certificates c WHERE c.device_serial = ? ORDER BY c.issued_at DESC, c.rowid DESC"),
-        { deviceSerial }, QStringLiteral("look up certificates"), certificateFrom);
+        { deviceSerial }, QStringLiteral("look up certificates"), certificateFrom<QSqlQuery>);
 }
 
 } // namespace imprint::core

@@ -36,6 +36,21 @@ public:
         Statement m_ofDevice;
     };
 
+    /// Looks devices and keys up over statements prepared once, for many lookups in a row
+    /// (a batch's requests).
+    class Lookup {
+    public:
+        explicit Lookup(const CertificateLedger& ledger);
+        /// The device's newest certificate, its key and its job's port, if it has one.
+        [[nodiscard]] Result<std::optional<HeldCertificate>> newest(const QString& deviceSerial);
+        /// The device that holds a certificate for this public key, if any.
+        [[nodiscard]] Result<std::optional<QString>> keyOwner(const QString& publicKeySha256);
+
+    private:
+        Statement m_newest;
+        Statement m_owner;
+    };
+
     /// Revokes every live certificate of a device inside the caller's transaction, with an
     /// audit entry and an outbox revocation (detail `why`) each.
     [[nodiscard]] static Result<void> revokeDevice(Transaction& tx, const QString& deviceSerial, const QString& why,
@@ -48,8 +63,9 @@ public:
     /// Durably commits issued certificates (all or none, one synced transaction); must
     /// succeed before a certificate leaves the station.
     [[nodiscard]] Result<void> recordIssued(const QList<IssuedRecord>& issued);
-    /// Records certificates issued from request files, each as a device, a job and its
-    /// steps, in one fully synced transaction: all of them or none.
+    /// Records certificates issued from request files, each as a device, a job and one step,
+    /// with one audit entry for them all (AuditLog::BatchDigest), in one fully synced
+    /// transaction: all of them or none.
     [[nodiscard]] Result<void> recordBatch(
         const QList<BatchIssued>& issued, const QString& station, const QString& operatorName);
     /// Moves a certificate on, with its step and audit entry, in one transaction:

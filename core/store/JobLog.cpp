@@ -32,7 +32,7 @@ qint64 JobLog::Writer::fileJob(const QString& deviceSerial, const QString& sourc
         || !m_job.run({ deviceSerial, QStringLiteral("file:") + source, station, operatorName, at, at,
             text(JobOutcome::Issued) }))
         return 0;
-    return m_job.query().lastInsertId().toLongLong();
+    return m_job.lastInsertId();
 }
 
 QSqlError JobLog::Writer::error() const

@@ -75,6 +75,11 @@ Result<RecordStore> RecordStore::open(const QString& path, bool readOnly)
     return store;
 }
 
+void RecordStore::setCacheSize(int mebibytes)
+{
+    QSqlQuery(m_connection.db()).exec(QStringLiteral("PRAGMA cache_size = -%1").arg(std::max(1, mebibytes) * 1024));
+}
+
 int RecordStore::schemaVersion() const
 {
     auto version = sql::scalar(m_connection, QStringLiteral("PRAGMA user_version"), {}, QStringLiteral("be read"));

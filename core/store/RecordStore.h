@@ -34,6 +34,11 @@ public:
     [[nodiscard]] static Result<RecordStore> open(const QString& path, bool readOnly = false);
 
     [[nodiscard]] int schemaVersion() const;
+    /// Sets the page cache of this connection (64 MiB by default): a batch with two
+    /// connections keeps its memory bound with less.
+    void setCacheSize(int mebibytes);
+    /// The file the store is in (another thread opens its own connection to it).
+    [[nodiscard]] QString path() const { return m_connection.db().databaseName(); }
 
     JobLog& jobs() { return m_jobs; }
     CertificateLedger& ledger() { return m_ledger; }

@@ -1,5 +1,9 @@
 #include "store/Sql.h"
 
+#include <QSqlDriver>
+
+#include <sqlite3.h>
+
 namespace imprint::core {
 
 Transaction::Transaction(const Connection& connection, Durability durability)
@@ -37,21 +41,149 @@ bool Transaction::commit()
 }
 
 Statement::Statement(QSqlDatabase db, QString sql)
-    : m_query(db)
-    , m_sql(std::move(sql))
+    : m_sql(std::move(sql))
+{
+    const QVariant handle = db.driver() ? db.driver()->handle() : QVariant();
+    if (handle.isValid() && qstrcmp(handle.typeName(), "sqlite3*") == 0)
+        m_db = *static_cast<sqlite3* const*>(handle.constData());
+}
+
+Statement::~Statement()
+{
+    sqlite3_finalize(m_statement);
+}
+
+Statement::Statement(Statement&& other) noexcept
+    : m_db(std::exchange(other.m_db, nullptr))
+    , m_statement(std::exchange(other.m_statement, nullptr))
+    , m_sql(std::move(other.m_sql))
+    , m_error(std::move(other.m_error))
+    , m_step(other.m_step)
+    , m_firstRowPending(other.m_firstRowPending)
 {
 }
 
 bool Statement::run(const QVariantList& values)
 {
-    if (!m_prepared && !(m_prepared = m_query.prepare(m_sql)))
+    m_firstRowPending = false;
+    if (!m_db) {
+        m_error = QStringLiteral("the record store is not open");
         return false;
+    }
+    if (!m_statement) {
+        const QByteArray sql = m_sql.toUtf8();
+        if (sqlite3_prepare_v3(m_db, sql.constData(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                &m_statement, nullptr)
+            != SQLITE_OK) {
+            m_error = QString::fromUtf8(sqlite3_errmsg(m_db));
+            m_statement = nullptr;
+            return false;
+        }
+    } else {
+        sqlite3_reset(m_statement);
+    }
+    sqlite3_clear_bindings(m_statement);
     for (qsizetype i = 0; i < values.size(); ++i) {
         const QVariant& v = values[i];
-        m_query.bindValue(static_cast<int>(i),
-            v.typeId() == QMetaType::QString && v.toString().isNull() ? QVariant(QStringLiteral("")) : v);
+        const int at = static_cast<int>(i) + 1;
+        int rc = SQLITE_OK;
+        switch (v.typeId()) {
+        case QMetaType::QString: {
+            const QByteArray utf8 = v.toString().toUtf8();
+            rc = sqlite3_bind_text64(m_statement, at, utf8.constData(), static_cast<sqlite3_uint64>(utf8.size()),
+                SQLITE_TRANSIENT, SQLITE_UTF8);
+            break;
+        }
+        case QMetaType::QByteArray: {
+            const QByteArray bytes = v.toByteArray();
+            rc = sqlite3_bind_blob64(
+                m_statement, at, bytes.constData(), static_cast<sqlite3_uint64>(bytes.size()), SQLITE_TRANSIENT);
+            break;
+        }
+        case QMetaType::Int:
+        case QMetaType::UInt:
+        case QMetaType::LongLong:
+        case QMetaType::ULongLong:
+        case QMetaType::Long:
+        case QMetaType::Bool: rc = sqlite3_bind_int64(m_statement, at, v.toLongLong()); break;
+        case QMetaType::Double: rc = sqlite3_bind_double(m_statement, at, v.toDouble()); break;
+        default:
+            rc = v.isNull() ? sqlite3_bind_null(m_statement, at) : [&] {
+                const QByteArray utf8 = v.toString().toUtf8();
+                return sqlite3_bind_text64(m_statement, at, utf8.constData(),
+                    static_cast<sqlite3_uint64>(utf8.size()), SQLITE_TRANSIENT, SQLITE_UTF8);
+            }();
+        }
+        if (rc != SQLITE_OK) {
+            m_error = QString::fromUtf8(sqlite3_errmsg(m_db));
+            return false;
+        }
     }
-    return m_query.exec();
+    m_step = sqlite3_step(m_statement);
+    if (m_step != SQLITE_ROW && m_step != SQLITE_DONE) {
+        m_error = QString::fromUtf8(sqlite3_errmsg(m_db));
+        sqlite3_reset(m_statement);
+        return false;
+    }
+    m_error.clear();
+    m_firstRowPending = m_step == SQLITE_ROW;
+    return true;
+}
+
+bool Statement::next()
+{
+    if (!m_statement)
+        return false;
+    if (m_firstRowPending) {
+        m_firstRowPending = false;
+        return true;
+    }
+    if (m_step != SQLITE_ROW)
+        return false;
+    m_step = sqlite3_step(m_statement);
+    if (m_step != SQLITE_ROW && m_step != SQLITE_DONE)
+        m_error = QString::fromUtf8(sqlite3_errmsg(m_db));
+    return m_step == SQLITE_ROW;
+}
+
+QVariant Statement::value(int column) const
+{
+    if (!m_statement || m_step != SQLITE_ROW)
+        return {};
+    switch (sqlite3_column_type(m_statement, column)) {
+    case SQLITE_INTEGER: return QVariant(static_cast<qint64>(sqlite3_column_int64(m_statement, column)));
+    case SQLITE_FLOAT: return QVariant(sqlite3_column_double(m_statement, column));
+    case SQLITE_BLOB:
+        return QVariant(QByteArray(static_cast<const char*>(sqlite3_column_blob(m_statement, column)),
+            sqlite3_column_bytes(m_statement, column)));
+    case SQLITE_TEXT:
+        return QVariant(QString::fromUtf8(reinterpret_cast<const char*>(sqlite3_column_text(m_statement, column)),
+            sqlite3_column_bytes(m_statement, column)));
+    default: return {};
+    }
+}
+
+qint64 Statement::changes() const
+{
+    return m_db ? sqlite3_changes64(m_db) : 0;
+}
+
+qint64 Statement::lastInsertId() const
+{
+    return m_db ? sqlite3_last_insert_rowid(m_db) : 0;
+}
+
+void Statement::reset()
+{
+    m_firstRowPending = false;
+    m_step = SQLITE_DONE;
+    if (m_statement)
+        sqlite3_reset(m_statement);
+}
+
+QSqlError Statement::error() const
+{
+    return m_error.isEmpty() ? QSqlError() : QSqlError(QString(), m_error, QSqlError::StatementError);
 }
 
 namespace sql {

@@ -13,6 +13,9 @@
 #include <QSqlQuery>
 #include <QVariant>
 
+struct sqlite3;
+struct sqlite3_stmt;
+
 namespace imprint::core {
 
 /// The store's one SQLite connection, by its Qt name. RecordStore owns it; its parts hold
@@ -73,18 +76,39 @@ private:
     QSqlError m_error;
 };
 
-/// A statement prepared once (on its first run) and run many times with positional values.
+/// A statement prepared once (on its first run) and run many times with positional values:
+/// the store's hot path (every write, and lookups made many times in a row). It works on
+/// SQLite's own handle of the connection, inside whatever transaction is open on it, and
+/// binds UTF-8 text and blobs as they are, without QtSql's per-call conversions.
 class Statement {
 public:
     Statement(QSqlDatabase db, QString sql);
+    ~Statement();
+    Statement(Statement&& other) noexcept;
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+    Statement& operator=(Statement&&) = delete;
+
+    /// Binds `values` and runs the statement to its first row (or its end). A null QString
+    /// binds as '' (the columns that hold text are NOT NULL); QVariant() binds NULL.
     [[nodiscard]] bool run(const QVariantList& values);
-    [[nodiscard]] QSqlQuery& query() { return m_query; }
-    [[nodiscard]] QSqlError error() const { return m_query.lastError(); }
+    /// The next row of a query run(): the first call gives the first row.
+    [[nodiscard]] bool next();
+    [[nodiscard]] QVariant value(int column) const;
+    /// Rows the last run changed, and the rowid it inserted last.
+    [[nodiscard]] qint64 changes() const;
+    [[nodiscard]] qint64 lastInsertId() const;
+    /// Ends the current run (releases what it holds); run() does it too.
+    void reset();
+    [[nodiscard]] QSqlError error() const;
 
 private:
-    QSqlQuery m_query;
+    ::sqlite3* m_db = nullptr;
+    ::sqlite3_stmt* m_statement = nullptr;
     QString m_sql;
-    bool m_prepared = false;
+    QString m_error;
+    int m_step = 0; ///< the last sqlite3_step result
+    bool m_firstRowPending = false;
 };
 
 namespace sql {

@@ -616,7 +616,7 @@ TEST_CASE("Every state has one text that reads back as itself")
     roundTrips({ OutboxKind::Certificate, OutboxKind::Revocation });
     roundTrips({ OutboxState::Pending, OutboxState::Synced, OutboxState::Waiting, OutboxState::Rejected,
         OutboxState::Failed, OutboxState::Skipped });
-    roundTrips({ AuditKind::Issued, AuditKind::Installed, AuditKind::Verified, AuditKind::Superseded,
+    roundTrips({ AuditKind::Issued, AuditKind::IssuedBatch, AuditKind::Installed, AuditKind::Verified, AuditKind::Superseded,
         AuditKind::Revoked, AuditKind::Rejected, AuditKind::Scrapped, AuditKind::LotCreated, AuditKind::Login,
         AuditKind::Setting, AuditKind::Exported });
 }
@@ -672,4 +672,70 @@ TEST_CASE("The store keeps each state as the text it always had, and refuses one
     REQUIRE_FALSE(d.has_value());
     CHECK(d.error().code == ErrorCode::Store);
     CHECK(d.error().message.contains(QStringLiteral("\"melted\"")));
+}
+
+TEST_CASE("One audit entry vouches for a batch's certificates, and names any one changed behind its back")
+{
+    QTemporaryDir tmp;
+    const QString path = tmp.filePath(QStringLiteral("s.sqlite"));
+    {
+        auto store = RecordStore::open(path);
+        REQUIRE(store.has_value());
+        for (int chunk = 0; chunk < 2; ++chunk) {
+            QList<BatchIssued> batch;
+            for (int i = 0; i < 5; ++i) {
+                const QByteArray der = QByteArray("DER-") + QByteArray::number(chunk * 10 + i);
+                batch.append(BatchIssued { QStringLiteral("B-%1-%2").arg(chunk).arg(i),
+                    QStringLiteral("b%1.der").arg(i), der, QStringLiteral("BA%1%2").arg(chunk).arg(i),
+                    imprint::core::ossl::sha256Hex(der), QStringLiteral("key-%1-%2").arg(chunk).arg(i),
+                    QStringLiteral("EC-P256") });
+            }
+            REQUIRE(store->ledger().recordBatch(batch, QStringLiteral("st"), QStringLiteral("op")).has_value());
+        }
+        auto entries = store->audit().entries(0, 100);
+        REQUIRE(entries.has_value());
+        REQUIRE(entries->size() == 2); // one per chunk, not one per certificate
+        CHECK(entries->first().kind == QLatin1String("issued-batch"));
+        auto v = store->audit().verify();
+        REQUIRE(v.has_value());
+        CHECK(v->problem.toStdString().empty());
+        CHECK(store->records().timeline(QStringLiteral("B-1-3"))->size() == 1);
+    }
+    auto verdictAfter = [&](const QString& sql) {
+        const QString copy = tmp.filePath(QStringLiteral("copy-%1.sqlite").arg(qHash(sql)));
+        REQUIRE(QFile::copy(path, copy));
+        tamper(copy, sql);
+        auto store = RecordStore::open(copy);
+        REQUIRE(store.has_value());
+        auto v = store->audit().verify();
+        REQUIRE(v.has_value());
+        return *v;
+    };
+    SECTION("a certificate's DER replaced")
+    {
+        auto v = verdictAfter(QStringLiteral("UPDATE certificates SET der = x'00' WHERE serial = 'BA12'"));
+        CHECK(v.problem.contains(QStringLiteral("Certificate BA12 (entry 2) was edited")));
+    }
+    SECTION("a certificate replaced with its hash")
+    {
+        const QString sha = imprint::core::ossl::sha256Hex("forged");
+        auto v = verdictAfter(QStringLiteral("UPDATE certificates SET der = CAST('forged' AS BLOB), sha256 = '%1' WHERE "
+                                             "serial = 'BA03'")
+                .arg(sha));
+        CHECK(v.firstBadEntry == 1);
+        CHECK(v.problem.contains(QStringLiteral("are not the ones it recorded")));
+    }
+    SECTION("a certificate removed")
+    {
+        auto v = verdictAfter(QStringLiteral("DELETE FROM certificates WHERE serial = 'BA11'"));
+        CHECK(v.firstBadEntry == 2);
+    }
+    SECTION("a certificate added under a job no entry covers")
+    {
+        auto v = verdictAfter(QStringLiteral(
+            "INSERT INTO jobs(device_serial, port, station, operator, started) VALUES('B-0-0', 'x', 'x', 'x', 'x'); "
+            "INSERT INTO certificates(serial, device_serial, job_id, der, sha256, spki_sha256, state, issued_at) "
+            "VALUES('EVIL', 'B-0-0', (SELECT MAX(id) FROM jobs), x'00', 'x', 'y', 'issued', 'x')"));
+        CHECK(v.problem.contains(QStringLiteral("Certificate EVIL is in the store but the audit log never recorded")));
+    }
 }
