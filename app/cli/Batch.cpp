@@ -95,8 +95,18 @@ namespace {
 /// memory until it is full (about 30 MB for 50,000 certificates) — the memory bound, never
 /// the batch. One part: FILE itself; more: FILE, then FILE's name with .2, .3, ... before
 /// its extension, and an index FILE.index.json naming each part with its count and SHA-256.
+/// Parts are written under a temporary name and take their names only when the batch is
+/// done: a batch that stops leaves no bundle, and none of an earlier run's parts stays.
 class BundleParts {
 public:
+    ~BundleParts()
+    {
+        for (const QString& f : std::as_const(m_files))
+            QFile::remove(f + Partial);
+    }
+    BundleParts(const BundleParts&) = delete;
+    BundleParts& operator=(const BundleParts&) = delete;
+
     BundleParts(QString path, qsizetype perPart, QList<QByteArray> chain)
         : m_path(std::move(path))
         , m_perPart(std::max<qsizetype>(1, perPart))
@@ -121,13 +131,22 @@ public:
             if (auto r = flush(); !r)
                 return std::unexpected(r.error());
         }
+        for (const QString& f : std::as_const(m_files)) {
+            QFile::remove(f);
+            if (!QFile::rename(f + Partial, f))
+                return core::fail(core::ErrorCode::Io, QStringLiteral("Cannot write %1.").arg(f));
+        }
+        // Parts and an index an earlier, larger run of the same output left are not this batch.
+        for (qsizetype n = m_files.size() + 1; QFile::exists(partName(n)); ++n)
+            QFile::remove(partName(n));
+        const QString index = m_path + QStringLiteral(".index.json");
+        QFile::remove(index);
         if (m_files.size() > 1) {
             QJsonArray parts;
             for (qsizetype i = 0; i < m_files.size(); ++i)
                 parts.append(QJsonObject { { QStringLiteral("file"), QFileInfo(m_files[i]).fileName() },
                     { QStringLiteral("certificates"), static_cast<double>(m_counts[i]) },
                     { QStringLiteral("sha256"), m_sums[i] } });
-            const QString index = m_path + QStringLiteral(".index.json");
             if (auto r = writeOutput(index,
                     QJsonDocument(QJsonObject { { QStringLiteral("certificates"), static_cast<double>(m_count) },
                                       { QStringLiteral("parts"), parts } })
@@ -144,17 +163,23 @@ public:
     QString digests() const { return m_sums.join(u' '); }
 
 private:
+    static constexpr QLatin1String Partial { ".partial" };
+
+    /// FILE for the first part, FILE's name with .N before its extension for the Nth.
+    QString partName(qsizetype n) const
+    {
+        if (n == 1)
+            return m_path;
+        const QFileInfo info(m_path);
+        const QString suffix = info.suffix().isEmpty() ? QString() : u'.' + info.suffix();
+        return QDir::cleanPath(info.path() + u'/' + info.completeBaseName() + QStringLiteral(".%1").arg(n) + suffix);
+    }
+
     core::Result<void> flush()
     {
-        const qsizetype n = m_files.size() + 1;
-        QString file = m_path;
-        if (n > 1) {
-            const QFileInfo info(m_path);
-            const QString suffix = info.suffix().isEmpty() ? QString() : u'.' + info.suffix();
-            file = QDir::cleanPath(info.path() + u'/' + info.completeBaseName() + QStringLiteral(".%1").arg(n) + suffix);
-        }
+        const QString file = partName(m_files.size() + 1);
         const QByteArray bundle = core::der::certificateBundle(m_part + m_chain);
-        if (auto r = writeOutput(file, bundle); !r)
+        if (auto r = writeOutput(file + Partial, bundle); !r)
             return r;
         m_files << file;
         m_counts << m_part.size();
@@ -185,7 +210,7 @@ public:
         return {};
     }
 
-    void add(const core::BatchOutcome& o)
+    core::Result<void> add(const core::BatchOutcome& o)
     {
         QJsonObject entry { { QStringLiteral("file"), o.source }, { QStringLiteral("serial"), o.deviceSerial } };
         if (o.issued()) {
@@ -199,8 +224,13 @@ public:
         }
         QTemporaryFile& spool = o.issued() ? m_certificates : m_refusals;
         qsizetype& n = o.issued() ? m_certificateCount : m_refusalCount;
-        spool.write(n++ == 0 ? "\n    " : ",\n    ");
-        spool.write(QJsonDocument(entry).toJson(QJsonDocument::Compact));
+        const QByteArray line = (n++ == 0 ? "\n    " : ",\n    ") + QJsonDocument(entry).toJson(QJsonDocument::Compact);
+        if (spool.write(line) != line.size())
+            return core::fail(core::ErrorCode::Io, QStringLiteral("Cannot write the report's spool file %1 (is the disk "
+                                                                  "full?).")
+                                                       .arg(spool.fileName()),
+                spool.errorString());
+        return {};
     }
 
     core::Result<void> write(const QString& path, QJsonObject head)
@@ -215,7 +245,8 @@ public:
         f.write("\n  ],\n  \"refusals\": [");
         append(f, m_refusals);
         f.write("\n  ]\n}\n");
-        if (!f.commit())
+        if (!m_certificates.flush() || !m_refusals.flush() || m_certificates.error() != QFile::NoError
+            || m_refusals.error() != QFile::NoError || !f.commit())
             return core::fail(core::ErrorCode::Io, QStringLiteral("Cannot write %1.").arg(path), f.errorString());
         return {};
     }
@@ -305,8 +336,10 @@ int signBatch(const QStringList& args)
     auto outcomes = batch.run(
         **requests,
         [&](const core::BatchOutcome& o) -> core::Result<void> {
-            if (p.isSet(reportFile))
-                reportOut.add(o);
+            if (p.isSet(reportFile)) {
+                if (auto r = reportOut.add(o); !r)
+                    return r;
+            }
             if (!o.issued()) {
                 out() << "  REFUSED  " << o.source << "  " << o.code << "  " << o.reason << '\n';
                 return {};

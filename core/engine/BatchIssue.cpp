@@ -88,12 +88,13 @@ Result<void> BatchIssue::readAndCheck(RequestSource& requests, Chunk& chunk, int
         }
         o.deviceSerial = r->subjectSerial;
         chunk.checked[static_cast<size_t>(i)] = Checked { std::move(r->publicKeyDer), r->publicKeySha256, r->keyType };
+        chunk.requests[i].der = QByteArray(); // checked: only its source is needed from here on
         return {};
     });
 }
 
-Result<void> BatchIssue::classify(
-    Chunk& chunk, const std::vector<std::shared_ptr<Chunk>>& inFlight, CertificateLedger::Lookup& lookup) const
+Result<void> BatchIssue::classify(Chunk& chunk, const std::vector<std::shared_ptr<Chunk>>& inFlight,
+    CertificateLedger::Lookup& lookup, qint64 runFirstJob) const
 {
     // Against the records, the chunks signed and not yet recorded, and the chunk itself, in
     // order: the first of two claims wins.
@@ -142,6 +143,12 @@ Result<void> BatchIssue::classify(
             return std::unexpected(held.error());
         if (*held) {
             const HeldCertificate& h = **held;
+            if (h.certificate.jobId >= runFirstJob) { // recorded by this run: an earlier request of the batch
+                refuse("duplicate-serial",
+                    QStringLiteral("Another request in this batch (%1) is for the same serial.")
+                        .arg(h.port.mid(filePort({}).size())));
+                continue;
+            }
             // This very request, recorded by an earlier run of the batch: given again.
             if (h.publicKeySha256 == c.spkiSha256 && h.port == filePort(o.source)
                 && h.certificate.state == CertificateState::Issued) {
@@ -218,22 +225,28 @@ Result<BatchSummary> BatchIssue::run(RequestSource& requests, const Sink& sink, 
     BatchSummary summary;
     InFlight inFlight;
     const QString path = m_store.path();
+    m_store.setCacheSize(BatchCacheMiB);
+    // What this run records has job ids from here on: a request that meets one of them is
+    // a second request of the batch, not one an earlier run recorded.
+    auto newest = m_store.jobs().newestId();
+    if (!newest)
+        return std::unexpected(newest.error());
+    const qint64 runFirstJob = *newest + 1;
 
+    auto fail = [&](const Error& e) {
+        std::lock_guard lock(inFlight.mutex);
+        if (!inFlight.failure)
+            inFlight.failure = e;
+        inFlight.chunks.clear();
+        inFlight.changed.notify_all();
+    };
     // The recorder: each signed chunk is made durable in one synced transaction on a
     // connection of its own, and only then handed to the sink. It works while the next
     // chunks are read, checked, compared and signed, so no core waits for the disk.
-    std::thread recorder([&] {
-        auto fail = [&](const Error& e) {
-            std::lock_guard lock(inFlight.mutex);
-            inFlight.failure = e;
-            inFlight.chunks.clear();
-            inFlight.changed.notify_all();
-        };
+    auto recordChunks = [&] {
         auto store = RecordStore::open(path);
-        if (!store) {
-            fail(store.error());
-            return;
-        }
+        if (!store)
+            return fail(store.error());
         store->setCacheSize(BatchCacheMiB);
         while (true) {
             std::shared_ptr<Chunk> chunk;
@@ -244,15 +257,11 @@ Result<BatchSummary> BatchIssue::run(RequestSource& requests, const Sink& sink, 
                     return;
                 chunk = inFlight.chunks.front();
             }
-            if (auto r = record(*store, *chunk, station, operatorName); !r) {
-                fail(r.error());
-                return;
-            }
+            if (auto r = record(*store, *chunk, station, operatorName); !r)
+                return fail(r.error());
             for (const BatchOutcome& o : std::as_const(chunk->outcomes)) {
-                if (auto r = sink(o); !r) {
-                    fail(r.error());
-                    return;
-                }
+                if (auto r = sink(o); !r)
+                    return fail(r.error());
                 ++summary.requests;
                 if (!o.issued())
                     ++summary.refused;
@@ -268,21 +277,44 @@ Result<BatchSummary> BatchIssue::run(RequestSource& requests, const Sink& sink, 
                 inFlight.chunks.pop_front(); // recorded: the records answer for it now
             inFlight.changed.notify_all();
         }
-    });
-    auto stopRecorder = [&] {
-        {
-            std::lock_guard lock(inFlight.mutex);
-            inFlight.done = true;
-            inFlight.changed.notify_all();
-        }
-        recorder.join();
     };
+    std::thread recorder([&] {
+        try {
+            recordChunks();
+        } catch (const std::exception& e) {
+            fail(Error { ErrorCode::Store, QStringLiteral("Recording the batch failed."),
+                QString::fromLocal8Bit(e.what()), {} });
+        }
+    });
+    // However this function ends, the recorder is told there is no more and joined first.
+    struct Joined {
+        InFlight& inFlight;
+        std::thread& recorder;
+        ~Joined()
+        {
+            {
+                std::lock_guard lock(inFlight.mutex);
+                inFlight.done = true;
+                inFlight.changed.notify_all();
+            }
+            recorder.join();
+        }
+    };
+    std::optional<Joined> joined(std::in_place, inFlight, recorder);
 
     // The next chunk is read and checked in the background while this one is compared and
-    // signed.
+    // signed. A reading is always awaited before its chunk or the source can go away.
     struct Reading {
         std::shared_ptr<Chunk> chunk = std::make_shared<Chunk>();
         std::future<Result<void>> done;
+        ~Reading()
+        {
+            if (done.valid())
+                done.wait();
+        }
+        Reading() = default;
+        Reading(Reading&&) = default;
+        Reading& operator=(Reading&&) = default;
     };
     auto startReading = [&] {
         Reading r;
@@ -290,7 +322,6 @@ Result<BatchSummary> BatchIssue::run(RequestSource& requests, const Sink& sink, 
             std::launch::async, [&, c = r.chunk.get()] { return readAndCheck(requests, *c, threads); });
         return r;
     };
-    m_store.setCacheSize(BatchCacheMiB);
     CertificateLedger::Lookup lookup(m_store.ledger());
     Result<void> outcome;
     Reading current = startReading();
@@ -307,30 +338,23 @@ Result<BatchSummary> BatchIssue::run(RequestSource& requests, const Sink& sink, 
             // At most two chunks wait for the recorder: memory stays bounded.
             std::unique_lock lock(inFlight.mutex);
             inFlight.changed.wait(lock, [&] { return inFlight.chunks.size() < 2 || inFlight.failure; });
-            if (inFlight.failure) {
-                outcome = std::unexpected(*inFlight.failure);
-                next.done.wait();
+            if (inFlight.failure)
                 break;
-            }
             pending.assign(inFlight.chunks.begin(), inFlight.chunks.end());
         }
         Chunk& chunk = *current.chunk;
-        if (auto r = classify(chunk, pending, lookup); !r)
+        if (auto r = classify(chunk, pending, lookup, runFirstJob); !r)
             outcome = std::unexpected(r.error());
         else if (auto s = sign(chunk, threads); !s)
             outcome = std::unexpected(s.error());
-        if (!outcome) {
-            next.done.wait();
-            break;
-        }
-        {
+        else {
             std::lock_guard lock(inFlight.mutex);
             inFlight.chunks.push_back(current.chunk);
             inFlight.changed.notify_all();
         }
         current = std::move(next);
     }
-    stopRecorder();
+    joined.reset(); // every recorded chunk handed on
     if (!outcome)
         return std::unexpected(outcome.error());
     if (inFlight.failure)

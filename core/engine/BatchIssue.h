@@ -70,7 +70,7 @@ private:
     struct InFlight;
     Result<void> readAndCheck(RequestSource& requests, Chunk& chunk, int threads) const;
     Result<void> classify(Chunk& chunk, const std::vector<std::shared_ptr<Chunk>>& inFlight,
-        CertificateLedger::Lookup& lookup) const;
+        CertificateLedger::Lookup& lookup, qint64 runFirstJob) const;
     Result<void> sign(Chunk& chunk, int threads) const;
     static Result<void> record(
         RecordStore& store, const Chunk& chunk, const QString& station, const QString& operatorName);

@@ -239,6 +239,9 @@ Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier) const
         }
     } snapshot { db };
     QSqlQuery q(db), cert(db);
+    // Forward only: the walk reads every entry and certificate once, and must not keep them.
+    q.setForwardOnly(true);
+    cert.setForwardOnly(true);
     AuditVerdict v;
     qint64 expected = 1;
     QString prev = GenesisHash;

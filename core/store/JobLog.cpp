@@ -161,6 +161,11 @@ Result<void> JobLog::finish(qint64 jobId, const QString& deviceSerial, JobOutcom
     return {};
 }
 
+Result<qint64> JobLog::newestId() const
+{
+    return sql::count(m_connection, QStringLiteral("SELECT COALESCE(MAX(id), 0) FROM jobs"), QStringLiteral("read the jobs"));
+}
+
 Result<QList<UnfinishedJob>> JobLog::unfinished(int limit) const
 {
     QSqlQuery q(m_connection.db());

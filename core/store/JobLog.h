@@ -47,6 +47,8 @@ public:
     /// was closed already is an error (it must not look recorded); a failure is dropped.
     [[nodiscard]] Result<void> finish(
         qint64 jobId, const QString& deviceSerial, JobOutcome outcome, const QString& reason);
+    /// The newest job's id (0: none yet): jobs begun after this have greater ids.
+    [[nodiscard]] Result<qint64> newestId() const;
     /// Jobs that never finished, oldest first (indexed; at most `limit`).
     [[nodiscard]] Result<QList<UnfinishedJob>> unfinished(int limit = 1000) const;
     /// Takes a device out of production, with who, where and why on its timeline: its open

@@ -37,8 +37,10 @@ Result<RecordStore> RecordStore::open(const QString& path, bool readOnly)
 {
     static QAtomicInteger<quint64> counter;
     const QString name = QStringLiteral("imprint-store-%1").arg(counter.fetchAndAddRelaxed(1));
-    QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+    // The store first: on an error return its destructor removes the connection after
+    // `db` (declared after it) has let go of it.
     RecordStore store { Connection(name) };
+    QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
     db.setDatabaseName(path);
     db.setConnectOptions(readOnly ? QStringLiteral("QSQLITE_OPEN_READONLY;QSQLITE_BUSY_TIMEOUT=5000")
                                   : QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000"));

@@ -69,8 +69,9 @@ bool statusAndTimeIndexes(QSqlQuery& q)
 
 // 3: the audit log, a SHA-256 chain (see AuditLog). Certificates issued before it are
 // entered first, in the order they were issued, so the log covers every certificate.
-bool auditLog(QSqlQuery& q, Transaction& tx)
+bool auditLog(QSqlQuery& q, Transaction& tx, QSqlError* error)
 {
+    *error = {};
     if (!runScript(q, QStringLiteral(R"(
         CREATE TABLE audit (
             seq INTEGER PRIMARY KEY,
@@ -94,8 +95,10 @@ bool auditLog(QSqlQuery& q, Transaction& tx)
     while (certs.next()) {
         if (!audit.append(AuditEntry { 0, certs.value(3).toString(), certs.value(4).toString(),
                 certs.value(5).toString(), text(AuditKind::Issued), certs.value(0).toString(),
-                AuditLog::issuedDetail(certs.value(1).toString(), certs.value(2).toString()) }))
+                AuditLog::issuedDetail(certs.value(1).toString(), certs.value(2).toString()) })) {
+            *error = audit.error();
             return false;
+        }
     }
     return true;
 }
@@ -154,15 +157,16 @@ bool serialsLotsOutboxCheckpoints(QSqlQuery& q)
 }
 
 struct Migration {
-    bool (*run)(QSqlQuery& q, Transaction& tx);
+    /// Runs in the caller's transaction; on failure the error is q's, or `*error` when set.
+    bool (*run)(QSqlQuery& q, Transaction& tx, QSqlError* error);
 };
 
 // The list. Entry i brings the schema from version i to i+1.
 const Migration migrations[] = {
-    { [](QSqlQuery& q, Transaction&) { return devicesCertificatesJobs(q); } },
-    { [](QSqlQuery& q, Transaction&) { return statusAndTimeIndexes(q); } },
+    { [](QSqlQuery& q, Transaction&, QSqlError*) { return devicesCertificatesJobs(q); } },
+    { [](QSqlQuery& q, Transaction&, QSqlError*) { return statusAndTimeIndexes(q); } },
     { auditLog },
-    { [](QSqlQuery& q, Transaction&) { return serialsLotsOutboxCheckpoints(q); } },
+    { [](QSqlQuery& q, Transaction&, QSqlError*) { return serialsLotsOutboxCheckpoints(q); } },
 };
 
 } // namespace
@@ -179,9 +183,10 @@ Result<void> migrate(const Connection& connection, int version)
         if (!tx.active())
             return sql::fail(QStringLiteral("start writing"), tx.error());
         QSqlQuery q(tx.db());
-        if (!migrations[version].run(q, tx))
-            return sql::fail(QStringLiteral("be upgraded to schema %1").arg(version + 1),
-                q.lastError().isValid() ? q.lastError() : tx.db().lastError());
+        QSqlError error;
+        if (!migrations[version].run(q, tx, &error))
+            return sql::fail(
+                QStringLiteral("be upgraded to schema %1").arg(version + 1), error.isValid() ? error : q.lastError());
         if (!q.exec(QStringLiteral("PRAGMA user_version = %1").arg(version + 1)))
             return sql::fail(QStringLiteral("record its schema version"), q.lastError());
         if (!tx.commit())

@@ -95,17 +95,25 @@ bool Statement::run(const QVariantList& values)
             break;
         }
         case QMetaType::QByteArray: {
+            // A null QByteArray is NULL (a NOT NULL column refuses it), as QtSql bound it.
             const QByteArray bytes = v.toByteArray();
-            rc = sqlite3_bind_blob64(
-                m_statement, at, bytes.constData(), static_cast<sqlite3_uint64>(bytes.size()), SQLITE_TRANSIENT);
+            rc = bytes.isNull() ? sqlite3_bind_null(m_statement, at)
+                                : sqlite3_bind_blob64(m_statement, at, bytes.constData(),
+                                      static_cast<sqlite3_uint64>(bytes.size()), SQLITE_TRANSIENT);
             break;
         }
+        case QMetaType::Bool:
+        case QMetaType::Char:
+        case QMetaType::SChar:
+        case QMetaType::UChar:
+        case QMetaType::Short:
+        case QMetaType::UShort:
         case QMetaType::Int:
         case QMetaType::UInt:
-        case QMetaType::LongLong:
-        case QMetaType::ULongLong:
         case QMetaType::Long:
-        case QMetaType::Bool: rc = sqlite3_bind_int64(m_statement, at, v.toLongLong()); break;
+        case QMetaType::ULong:
+        case QMetaType::LongLong:
+        case QMetaType::ULongLong: rc = sqlite3_bind_int64(m_statement, at, v.toLongLong()); break;
         case QMetaType::Double: rc = sqlite3_bind_double(m_statement, at, v.toDouble()); break;
         default:
             rc = v.isNull() ? sqlite3_bind_null(m_statement, at) : [&] {

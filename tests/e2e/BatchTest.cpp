@@ -243,6 +243,14 @@ TEST_CASE("sign-batch reads a PEM file of requests and a tar.gz of request files
     const QJsonObject idx = QJsonDocument::fromJson(index.readAll()).object();
     CHECK(idx[QStringLiteral("certificates")].toInt() == 12);
     CHECK(idx[QStringLiteral("parts")].toArray().size() == 3);
+    // Run again into one part: the earlier run's other parts and index are gone.
+    auto onePart = ctl({ QStringLiteral("sign-batch"), QStringLiteral("--in"), pemFile, QStringLiteral("--out"),
+        pemBundle });
+    CHECK(onePart.exitCode == 1);
+    CHECK(onePart.out.contains("recorded earlier: 12"));
+    CHECK(test::bundleCertificates(pemBundle).size() == 12 + 2);
+    CHECK_FALSE(QFile::exists(parts[1]));
+    CHECK_FALSE(QFile::exists(pemBundle + QStringLiteral(".index.json")));
 
     // Request files in a tar.gz (with a file that is not a request, skipped).
     std::vector<ossl::PKey> tarKeys;
@@ -263,6 +271,21 @@ TEST_CASE("sign-batch reads a PEM file of requests and a tar.gz of request files
     CHECK(fromTar.exitCode == 0);
     CHECK(fromTar.out.contains("issued: 6"));
     CHECK(test::bundleCertificates(tmp.filePath(QStringLiteral("tar.p7b"))).size() == 6 + 2);
+    // The same member twice in one archive (tar -r): the second is a duplicate, and the
+    // certificate is in the bundle once.
+    const QString twice = tmp.filePath(QStringLiteral("twice.tar"));
+    writeAll(folder + QStringLiteral("/TWICE.der"), test::makeCsr(ecKey("P-256").get(), QStringLiteral("TWICE-1")));
+    for (const char* mode : { "-cf", "-rf" })
+        REQUIRE(test::run(QStringLiteral("tar"), { QStringLiteral("-C"), folder, QString::fromLatin1(mode), twice,
+                                                     QStringLiteral("TWICE.der") })
+                    .exitCode
+            == 0);
+    auto fromTwice = ctl({ QStringLiteral("sign-batch"), QStringLiteral("--in"), twice, QStringLiteral("--out"),
+        tmp.filePath(QStringLiteral("twice.p7b")), QStringLiteral("--chunk"), QStringLiteral("1") });
+    INFO(fromTwice.out.toStdString() + fromTwice.err.toStdString());
+    CHECK(fromTwice.exitCode == 1);
+    CHECK(fromTwice.out.contains("duplicate-serial"));
+    CHECK(test::bundleCertificates(tmp.filePath(QStringLiteral("twice.p7b"))).size() == 1 + 2);
 
     // Neither a folder, nor PEM, nor an archive: refused in plain words.
     writeAll(tmp.filePath(QStringLiteral("junk.bin")), QByteArray(3000, '\x01'));
