@@ -9,6 +9,7 @@
 #include "pki/IssuingCa.h"
 #include "pki/OpenSsl.h"
 
+#include <QCryptographicHash>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
@@ -178,12 +179,24 @@ private:
     core::Result<void> flush()
     {
         const QString file = partName(m_files.size() + 1);
-        const QByteArray bundle = core::der::certificateBundle(m_part + m_chain);
-        if (auto r = writeOutput(file + Partial, bundle); !r)
-            return r;
+        const core::der::BundleLayout bundle = core::der::certificateBundleLayout(m_part + m_chain);
+        QSaveFile out(file + Partial);
+        QCryptographicHash sha(QCryptographicHash::Sha256);
+        bool written = out.open(QIODevice::WriteOnly);
+        auto put = [&](const QByteArray& bytes) {
+            written = written && out.write(bytes) == bytes.size();
+            sha.addData(bytes);
+        };
+        put(bundle.head);
+        for (const QByteArray& der : bundle.certificates)
+            put(der);
+        put(bundle.tail);
+        if (!written || !out.commit())
+            return core::fail(core::ErrorCode::Io, QStringLiteral("Cannot write %1.").arg(out.fileName()),
+                out.errorString());
         m_files << file;
         m_counts << m_part.size();
-        m_sums << core::ossl::sha256Hex(bundle);
+        m_sums << QString::fromLatin1(sha.result().toHex());
         m_part.clear();
         return {};
     }

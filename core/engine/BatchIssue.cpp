@@ -27,6 +27,10 @@ struct Checked {
 /// and the batch's memory stays bounded.
 constexpr int BatchCacheMiB = 24;
 
+/// Requests recorded per transaction, at most: a batch stopped loses at most this many
+/// signatures (never a certificate that left: none leaves before its commit).
+constexpr qsizetype CommitEvery = 32768;
+
 /// The job port a request file's job is recorded under.
 QString filePort(const QString& source)
 {
@@ -200,8 +204,7 @@ Result<void> BatchIssue::sign(Chunk& chunk, int threads) const
     });
 }
 
-Result<void> BatchIssue::record(
-    RecordStore& store, const Chunk& chunk, const QString& station, const QString& operatorName)
+QList<BatchIssued> BatchIssue::issuedOf(const Chunk& chunk)
 {
     QList<BatchIssued> records;
     for (qsizetype i = 0; i < chunk.outcomes.size(); ++i) {
@@ -212,9 +215,7 @@ Result<void> BatchIssue::record(
         records.append(BatchIssued { o.deviceSerial, o.source, o.certificate.der, o.certificate.serialHex,
             o.certificate.sha256, c.spkiSha256, c.keyType });
     }
-    if (records.isEmpty())
-        return {};
-    return store.ledger().recordBatch(records, station, operatorName);
+    return records;
 }
 
 Result<BatchSummary> BatchIssue::run(RequestSource& requests, const Sink& sink, int threads, const QString& station,
@@ -240,42 +241,75 @@ Result<BatchSummary> BatchIssue::run(RequestSource& requests, const Sink& sink, 
         inFlight.chunks.clear();
         inFlight.changed.notify_all();
     };
-    // The recorder: each signed chunk is made durable in one synced transaction on a
-    // connection of its own, and only then handed to the sink. It works while the next
+    // The recorder: signed chunks are made durable on a connection of its own, several at a
+    // time in one synced transaction (a store of a million devices has random-keyed indexes
+    // — certificate serials, key hashes — whose pages each commit writes again: fewer, larger
+    // commits write far less), and only then handed to the sink. It works while the next
     // chunks are read, checked, compared and signed, so no core waits for the disk.
+    const qsizetype chunksPerCommit = std::clamp<qsizetype>(CommitEvery / m_chunk, 1, 64);
+    const qsizetype maxInFlight = chunksPerCommit + 2;
     auto recordChunks = [&] {
         auto store = RecordStore::open(path);
         if (!store)
             return fail(store.error());
         store->setCacheSize(BatchCacheMiB);
+        std::optional<CertificateLedger::BatchRecorder> open;
+        qsizetype added = 0; // chunks at the front of the queue that are in the open transaction
         while (true) {
             std::shared_ptr<Chunk> chunk;
+            bool last = false; // no chunk after this one will come
             {
                 std::unique_lock lock(inFlight.mutex);
-                inFlight.changed.wait(lock, [&] { return !inFlight.chunks.empty() || inFlight.done; });
-                if (inFlight.chunks.empty())
+                inFlight.changed.wait(
+                    lock, [&] { return inFlight.failure || qsizetype(inFlight.chunks.size()) > added || inFlight.done; });
+                if (inFlight.failure)
                     return;
-                chunk = inFlight.chunks.front();
+                if (qsizetype(inFlight.chunks.size()) > added)
+                    chunk = inFlight.chunks[static_cast<size_t>(added)];
+                last = inFlight.done && qsizetype(inFlight.chunks.size()) <= added + 1;
             }
-            if (auto r = record(*store, *chunk, station, operatorName); !r)
-                return fail(r.error());
-            for (const BatchOutcome& o : std::as_const(chunk->outcomes)) {
-                if (auto r = sink(o); !r)
+            if (chunk) {
+                if (!open)
+                    open.emplace(store->ledger(), station, operatorName);
+                if (auto r = open->add(issuedOf(*chunk)); !r)
                     return fail(r.error());
-                ++summary.requests;
-                if (!o.issued())
-                    ++summary.refused;
-                else if (o.earlier)
-                    ++summary.earlier;
-                else
-                    ++summary.issued;
+                ++added;
             }
-            if (progress)
-                progress(summary.requests, total);
-            std::lock_guard lock(inFlight.mutex);
-            if (!inFlight.chunks.empty())
-                inFlight.chunks.pop_front(); // recorded: the records answer for it now
-            inFlight.changed.notify_all();
+            if (open && (added >= chunksPerCommit || last || !chunk)) {
+                if (auto r = open->commit(); !r)
+                    return fail(r.error());
+                open.reset();
+                std::vector<std::shared_ptr<Chunk>> committed;
+                {
+                    std::lock_guard lock(inFlight.mutex);
+                    committed.assign(inFlight.chunks.begin(), inFlight.chunks.begin() + added);
+                }
+                for (const auto& c : committed) {
+                    for (const BatchOutcome& o : std::as_const(c->outcomes)) {
+                        if (auto r = sink(o); !r)
+                            return fail(r.error());
+                        ++summary.requests;
+                        if (!o.issued())
+                            ++summary.refused;
+                        else if (o.earlier)
+                            ++summary.earlier;
+                        else
+                            ++summary.issued;
+                    }
+                    if (progress)
+                        progress(summary.requests, total);
+                }
+                std::lock_guard lock(inFlight.mutex);
+                // Recorded: the records answer for them now.
+                inFlight.chunks.erase(inFlight.chunks.begin(), inFlight.chunks.begin() + added);
+                added = 0;
+                inFlight.changed.notify_all();
+            }
+            if (!chunk) {
+                std::lock_guard lock(inFlight.mutex);
+                if (inFlight.done && inFlight.chunks.empty())
+                    return;
+            }
         }
     };
     std::thread recorder([&] {
@@ -335,9 +369,11 @@ Result<BatchSummary> BatchIssue::run(RequestSource& requests, const Sink& sink, 
         Reading next = startReading();
         std::vector<std::shared_ptr<Chunk>> pending;
         {
-            // At most two chunks wait for the recorder: memory stays bounded.
+            // At most a transaction's worth of chunks, and two more, wait for the recorder:
+            // memory stays bounded.
             std::unique_lock lock(inFlight.mutex);
-            inFlight.changed.wait(lock, [&] { return inFlight.chunks.size() < 2 || inFlight.failure; });
+            inFlight.changed.wait(
+                lock, [&] { return qsizetype(inFlight.chunks.size()) < maxInFlight || inFlight.failure; });
             if (inFlight.failure)
                 break;
             pending.assign(inFlight.chunks.begin(), inFlight.chunks.end());

@@ -44,7 +44,7 @@ struct BatchSummary {
 /// Three stages run at once, each on chunks in order: reading and checking (on `threads`
 /// workers); comparing with the records, the chunks not yet recorded and the chunk itself
 /// (a serial or a key twice is refused), then signing (on the workers); and recording, on
-/// a connection and thread of its own, in one synced transaction per chunk — a chunk is
+/// a connection and thread of its own, a few chunks to a synced transaction — a chunk is
 /// handed to the sink (the bundle, the report) only once it is recorded, so no
 /// certificate leaves unrecorded. The sink and the progress are called on the recorder's
 /// thread.
@@ -72,8 +72,8 @@ private:
     Result<void> classify(Chunk& chunk, const std::vector<std::shared_ptr<Chunk>>& inFlight,
         CertificateLedger::Lookup& lookup, qint64 runFirstJob) const;
     Result<void> sign(Chunk& chunk, int threads) const;
-    static Result<void> record(
-        RecordStore& store, const Chunk& chunk, const QString& station, const QString& operatorName);
+    /// The chunk's certificates that this run signed, as the ledger records them.
+    static QList<BatchIssued> issuedOf(const Chunk& chunk);
 
     const IssuingCa& m_ca;
     const CertificateTemplate& m_profile;

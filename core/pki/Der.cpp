@@ -61,7 +61,7 @@ QByteArray oid(const char* dotted)
     return tlv(Oid, body);
 }
 
-QByteArray certificateBundle(QList<QByteArray> certificates)
+BundleLayout certificateBundleLayout(QList<QByteArray> certificates)
 {
     // X.690 11.6: ascending order of the encodings compared as octet strings, the shorter
     // one padded with zero octets at its end.
@@ -77,16 +77,33 @@ QByteArray certificateBundle(QList<QByteArray> certificates)
     qsizetype total = 0;
     for (const QByteArray& c : certificates)
         total += c.size();
-    QByteArray certs;
-    certs.reserve(total);
-    for (const QByteArray& c : certificates)
-        certs += c;
     // SignedData ::= SEQUENCE { version 1, digestAlgorithms {}, contentInfo { data },
     //     certificates [0] IMPLICIT SET OF Certificate, signerInfos {} }
-    QByteArray signedData = QByteArray::fromHex("020101") + tlv(Set, {}) + tlv(Sequence, oid("1.2.840.113549.1.7.1"))
-        + tlv(Context0, certs) + tlv(Set, {});
+    // The lengths are known before any certificate is written, so the certificates follow
+    // the head as they are, without being copied into one buffer.
+    const QByteArray before = QByteArray::fromHex("020101") + tlv(Set, {}) + tlv(Sequence, oid("1.2.840.113549.1.7.1"))
+        + header(Context0, total);
+    const QByteArray after = tlv(Set, {});
+    const qsizetype signedData = before.size() + total + after.size();
+    const QByteArray signedDataHead = header(Sequence, signedData);
     // ContentInfo ::= SEQUENCE { contentType signedData, content [0] EXPLICIT SignedData }
-    return tlv(Sequence, oid("1.2.840.113549.1.7.2") + tlv(Context0, tlv(Sequence, signedData)));
+    const QByteArray type = oid("1.2.840.113549.1.7.2");
+    const QByteArray explicitHead = header(Context0, signedDataHead.size() + signedData);
+    BundleLayout layout;
+    layout.head = header(Sequence, type.size() + explicitHead.size() + signedDataHead.size() + signedData) + type
+        + explicitHead + signedDataHead + before;
+    layout.certificates = std::move(certificates);
+    layout.tail = after;
+    return layout;
+}
+
+QByteArray certificateBundle(QList<QByteArray> certificates)
+{
+    const BundleLayout layout = certificateBundleLayout(std::move(certificates));
+    QByteArray out = layout.head;
+    for (const QByteArray& c : layout.certificates)
+        out += c;
+    return out + layout.tail;
 }
 
 unsigned char Reader::peekTag() const

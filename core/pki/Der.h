@@ -36,6 +36,14 @@ inline constexpr unsigned char Context3 = 0xa3; ///< [3], constructed
 /// A degenerate PKCS#7 SignedData holding only certificates (RFC 2315 9.1; the .p7b
 /// bundle every PKI tool reads), DER. The SET OF is sorted as DER requires (X.690 11.6).
 [[nodiscard]] QByteArray certificateBundle(QList<QByteArray> certificates);
+/// The same bundle as three parts to write one after another (head, each certificate in
+/// order, tail): a large bundle is written without being assembled in memory.
+struct BundleLayout {
+    QByteArray head;
+    QList<QByteArray> certificates; ///< sorted as DER requires
+    QByteArray tail;
+};
+[[nodiscard]] BundleLayout certificateBundleLayout(QList<QByteArray> certificates);
 
 /// One element read from a buffer.
 struct Element {

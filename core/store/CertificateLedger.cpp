@@ -192,47 +192,70 @@ Result<void> CertificateLedger::recordIssued(const QList<IssuedRecord>& issued)
     return {};
 }
 
+CertificateLedger::BatchRecorder::BatchRecorder(
+    const CertificateLedger& ledger, const QString& station, const QString& operatorName)
+    : m_tx(ledger.m_connection, Durability::Synced)
+    , m_cert(certificateInsert(m_tx))
+    , m_serial(m_tx.db(), QStringLiteral("INSERT INTO serials(serial, job_id, state, reserved) VALUES(?, ?, ?, ?)"))
+    , m_jobs(m_tx)
+    , m_outbox(m_tx)
+    , m_audit(m_tx)
+    , m_station(station)
+    , m_operator(operatorName)
+    , m_at(sql::now())
+{
+}
+
+CertificateLedger::BatchRecorder::~BatchRecorder() = default;
+
+Result<void> CertificateLedger::BatchRecorder::add(const QList<BatchIssued>& issued)
+{
+    if (!m_tx.active())
+        return sql::fail(QStringLiteral("start writing"), m_tx.error());
+    const QString issuedState = text(CertificateState::Issued);
+    const QString used = text(SerialState::Used);
+    for (const BatchIssued& b : issued) {
+        const qint64 id = m_jobs.fileJob(b.deviceSerial, b.source, m_station, m_operator, m_at);
+        if (id == 0)
+            return sql::fail(QStringLiteral("record the batch"), m_jobs.error());
+        if (!m_cert.run({ b.serialHex, b.deviceSerial, id, b.der, b.sha256, b.publicKeySha256, issuedState, m_at })
+            || !m_serial.run({ b.serialHex, id, used, m_at })
+            || !m_outbox.add(OutboxKind::Certificate, b.serialHex, {}, m_at))
+            return sql::fail(QStringLiteral("record an issued certificate"),
+                m_cert.error().isValid()         ? m_cert.error()
+                    : m_serial.error().isValid() ? m_serial.error()
+                                                 : m_outbox.error());
+        m_digest.add(id, b.serialHex, b.deviceSerial, b.sha256);
+        // One step tells the whole story of a request file's job (checked, issued, done: the
+        // job itself is recorded as finished); a batch of a million writes a million, not three.
+        if (!m_jobs.step(id, StepName::Issue, StepStatus::Done,
+                QStringLiteral("certificate %1 for a checked %2 request").arg(b.serialHex, b.keyType), m_at))
+            return sql::fail(QStringLiteral("record the batch"), m_jobs.error());
+    }
+    return {};
+}
+
+Result<void> CertificateLedger::BatchRecorder::commit()
+{
+    if (!m_tx.active())
+        return sql::fail(QStringLiteral("start writing"), m_tx.error());
+    // One audit entry for them all, over what each certificate is (see BatchDigest).
+    if (m_digest.count() > 0
+        && !m_audit.append(AuditEntry { 0, m_at, m_station, m_operator, text(AuditKind::IssuedBatch),
+            m_digest.subject(), m_digest.detail() }))
+        return sql::fail(QStringLiteral("audit the batch"), m_audit.error());
+    if (!m_tx.commit())
+        return sql::fail(QStringLiteral("commit the batch"), m_tx.error());
+    return {};
+}
+
 Result<void> CertificateLedger::recordBatch(
     const QList<BatchIssued>& issued, const QString& station, const QString& operatorName)
 {
-    Transaction tx(m_connection, Durability::Synced);
-    if (!tx.active())
-        return sql::fail(QStringLiteral("start writing"), tx.error());
-    Statement cert = certificateInsert(tx);
-    Statement serial(
-        tx.db(), QStringLiteral("INSERT INTO serials(serial, job_id, state, reserved) VALUES(?, ?, ?, ?)"));
-    JobLog::Writer jobs(tx);
-    Outbox::Appender outbox(tx);
-    AuditLog::Appender audit(tx);
-    const QString t = sql::now();
-    const QString issuedState = text(CertificateState::Issued);
-    const QString used = text(SerialState::Used);
-    AuditLog::BatchDigest digest;
-    for (const BatchIssued& b : issued) {
-        const qint64 id = jobs.fileJob(b.deviceSerial, b.source, station, operatorName, t);
-        if (id == 0)
-            return sql::fail(QStringLiteral("record the batch"), jobs.error());
-        if (!cert.run({ b.serialHex, b.deviceSerial, id, b.der, b.sha256, b.publicKeySha256, issuedState, t })
-            || !serial.run({ b.serialHex, id, used, t }) || !outbox.add(OutboxKind::Certificate, b.serialHex, {}, t))
-            return sql::fail(QStringLiteral("record an issued certificate"),
-                cert.error().isValid()         ? cert.error()
-                    : serial.error().isValid() ? serial.error()
-                                               : outbox.error());
-        digest.add(id, b.serialHex, b.deviceSerial, b.sha256);
-        // One step tells the whole story of a request file's job (checked, issued, done: the
-        // job itself is recorded as finished); a batch of a million writes a million, not three.
-        if (!jobs.step(id, StepName::Issue, StepStatus::Done,
-                QStringLiteral("certificate %1 for a checked %2 request").arg(b.serialHex, b.keyType), t))
-            return sql::fail(QStringLiteral("record the batch"), jobs.error());
-    }
-    // One audit entry for them all, over what each certificate is (see BatchDigest).
-    if (digest.count() > 0
-        && !audit.append(AuditEntry { 0, t, station, operatorName, text(AuditKind::IssuedBatch), digest.subject(),
-            digest.detail() }))
-        return sql::fail(QStringLiteral("audit the batch"), audit.error());
-    if (!tx.commit())
-        return sql::fail(QStringLiteral("commit the batch"), tx.error());
-    return {};
+    BatchRecorder recorder(*this, station, operatorName);
+    if (auto r = recorder.add(issued); !r)
+        return r;
+    return recorder.commit();
 }
 
 Result<void> CertificateLedger::setState(

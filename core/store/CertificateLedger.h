@@ -8,6 +8,7 @@
 #include "Error.h"
 #include "domain/Records.h"
 #include "store/AuditLog.h"
+#include "store/JobLog.h"
 #include "store/Outbox.h"
 #include "store/Sql.h"
 
@@ -63,6 +64,31 @@ public:
     /// Durably commits issued certificates (all or none, one synced transaction); must
     /// succeed before a certificate leaves the station.
     [[nodiscard]] Result<void> recordIssued(const QList<IssuedRecord>& issued);
+    /// Records certificates issued from request files in one fully synced transaction held
+    /// open over several add()s (a batch's chunks): each as a device, a job and one step,
+    /// and one audit entry for all of them at commit(). Nothing is recorded without commit().
+    class BatchRecorder {
+    public:
+        BatchRecorder(const CertificateLedger& ledger, const QString& station, const QString& operatorName);
+        ~BatchRecorder();
+        BatchRecorder(const BatchRecorder&) = delete;
+        BatchRecorder& operator=(const BatchRecorder&) = delete;
+        [[nodiscard]] Result<void> add(const QList<BatchIssued>& issued);
+        [[nodiscard]] Result<void> commit();
+
+    private:
+        Transaction m_tx;
+        Statement m_cert;
+        Statement m_serial;
+        JobLog::Writer m_jobs;
+        Outbox::Appender m_outbox;
+        AuditLog::Appender m_audit;
+        AuditLog::BatchDigest m_digest;
+        QString m_station;
+        QString m_operator;
+        QString m_at;
+    };
+
     /// Records certificates issued from request files, each as a device, a job and one step,
     /// with one audit entry for them all (AuditLog::BatchDigest), in one fully synced
     /// transaction: all of them or none.
