@@ -5,6 +5,7 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QRegularExpression>
 #include <QSaveFile>
 #include <QSettings>
 #include <QStandardPaths>
@@ -72,6 +73,82 @@ QString DataDir::chainFile() const
     return m_path + QStringLiteral("/ca/chain.pem");
 }
 
+namespace {
+
+const QRegularExpression PinSourceFile(QStringLiteral("pin-source=file:([^;&]*)"));
+
+/// SoftHSM2 reads its token directory from softhsm2.conf as an absolute path; the line the
+/// data directory's own file has for it.
+QByteArray tokenDirLine(const QString& tokenDir)
+{
+    return "directories.tokendir = " + QFile::encodeName(tokenDir);
+}
+
+} // namespace
+
+QString DataDir::absolute(const QString& path) const
+{
+    if (path.isEmpty() || QDir::isAbsolutePath(path))
+        return path;
+    return QDir::cleanPath(m_path + u'/' + path);
+}
+
+QString DataDir::relative(const QString& path) const
+{
+    const QString inside = m_path + u'/';
+    return path.startsWith(inside) ? path.mid(inside.size()) : path;
+}
+
+Result<void> DataDir::writeSoftHsmConf() const
+{
+    const QByteArray conf = "# SoftHSM2 token store of this Imprint station (written by Imprint: the token "
+                            "directory follows the data directory when it moves)\n"
+        + tokenDirLine(tokenDir()) + "\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n";
+    QSaveFile f(softhsmConf());
+    if (!f.open(QIODevice::WriteOnly) || f.write(conf) != conf.size() || !f.commit())
+        return fail(ErrorCode::Io, QStringLiteral("Could not write %1.").arg(softhsmConf()), f.errorString());
+    return {};
+}
+
+Result<void> DataDir::followMove(StationConfig* c) const
+{
+    // Paths into the data directory are kept relative to it (see saveConfig). A station.ini
+    // from before that names the place the directory was made: where those files are here
+    // too (the directory was moved, or copied), they are read as this directory's, and the
+    // settings are written again the new way. A copy never works on the original's files.
+    const QString conf = c->softhsmConf;
+    bool rewrite = false;
+    if (QDir::isAbsolutePath(conf) && conf.endsWith(QLatin1String("/softhsm2.conf"))) {
+        const QString oldRoot = conf.left(conf.size() - int(qstrlen("/softhsm2.conf")));
+        if (oldRoot != m_path && QFileInfo::exists(softhsmConf())) {
+            c->softhsmConf = softhsmConf();
+            QRegularExpressionMatch m = PinSourceFile.match(c->keyUri);
+            if (m.hasMatch() && m.captured(1).startsWith(oldRoot + u'/'))
+                c->keyUri.replace(m.capturedStart(1), m.capturedLength(1), m_path + m.captured(1).mid(oldRoot.size()));
+            rewrite = true;
+        } else if (oldRoot == m_path) {
+            rewrite = true; // absolute, but here: written again relative, so it can move later
+        }
+    }
+    c->softhsmConf = absolute(c->softhsmConf);
+    QRegularExpressionMatch m = PinSourceFile.match(c->keyUri);
+    if (m.hasMatch() && !m.captured(1).isEmpty() && !QDir::isAbsolutePath(m.captured(1)))
+        c->keyUri.replace(m.capturedStart(1), m.capturedLength(1), absolute(m.captured(1)));
+    if (rewrite) {
+        if (auto r = saveConfig(*c); !r)
+            return r;
+    }
+    // The embedded token's softhsm2.conf must name this directory's tokens, not those of
+    // the place the directory came from.
+    if (c->softhsmConf == softhsmConf() && QFileInfo::exists(softhsmConf())) {
+        QFile f(softhsmConf());
+        const QByteArray current = f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+        if (!current.contains(tokenDirLine(tokenDir()) + '\n'))
+            return writeSoftHsmConf();
+    }
+    return {};
+}
+
 bool DataDir::isInitialized() const
 {
     return QFileInfo::exists(configFile()) && QFileInfo::exists(chainFile());
@@ -124,6 +201,8 @@ Result<StationConfig> DataDir::loadConfig() const
             QStringLiteral("The settings file %1 has [audit] checkpoint-every out of range (1-1000000).")
                 .arg(configFile()));
     c.auditCheckpointEvery = *every;
+    if (auto r = followMove(&c); !r)
+        return std::unexpected(r.error());
     return c;
 }
 
@@ -132,8 +211,13 @@ Result<void> DataDir::saveConfig(const StationConfig& c) const
     QSettings s(configFile(), QSettings::IniFormat);
     s.setValue(QStringLiteral("station/name"), c.stationName);
     s.setValue(QStringLiteral("hsm/module"), c.modulePath);
-    s.setValue(QStringLiteral("hsm/ca-key"), c.keyUri);
-    s.setValue(QStringLiteral("hsm/softhsm2-conf"), c.softhsmConf);
+    // Paths into the data directory are written relative to it: the directory can be moved
+    // or copied (a backup) and works where it is, on its own files.
+    QString keyUri = c.keyUri;
+    if (QRegularExpressionMatch m = PinSourceFile.match(keyUri); m.hasMatch())
+        keyUri.replace(m.capturedStart(1), m.capturedLength(1), relative(m.captured(1)));
+    s.setValue(QStringLiteral("hsm/ca-key"), keyUri);
+    s.setValue(QStringLiteral("hsm/softhsm2-conf"), relative(c.softhsmConf));
     s.sync();
     if (s.status() != QSettings::NoError)
         return fail(ErrorCode::Io, QStringLiteral("The settings file %1 could not be written.").arg(configFile()));

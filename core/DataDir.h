@@ -49,12 +49,22 @@ public:
     /// chain.pem, the one issuance reads, is written last.
     [[nodiscard]] Result<void> saveChain(const QList<QByteArray>& chain) const;
 
+    /// A path of the settings made absolute: relative ones are inside this directory.
+    [[nodiscard]] QString absolute(const QString& path) const;
+    /// A path inside this directory made relative to it; others as they are.
+    [[nodiscard]] QString relative(const QString& path) const;
+    /// Writes softhsm2.conf for this directory's own token store.
+    [[nodiscard]] Result<void> writeSoftHsmConf() const;
+
     /// Writes a file only its owner can read (0600), atomically.
     [[nodiscard]] static Result<void> writePrivateFile(const QString& path, const QByteArray& contents);
     /// Reads a secret file, refusing it when anyone but its owner may read or write it.
     [[nodiscard]] static Result<Secret> readSecretFile(const QString& path);
 
 private:
+    /// Makes the settings' paths this directory's, after a move or a copy (see loadConfig).
+    Result<void> followMove(StationConfig* config) const;
+
     QString m_path;
 };
 

@@ -30,15 +30,6 @@ Result<core::Secret> randomPin()
     return core::Secret(std::move(hex));
 }
 
-Result<void> writeFile(const QString& path, const QByteArray& contents)
-{
-    QDir().mkpath(QFileInfo(path).absolutePath());
-    QSaveFile f(path);
-    if (!f.open(QIODevice::WriteOnly) || f.write(contents) != contents.size() || !f.commit())
-        return fail(ErrorCode::Io, QStringLiteral("Could not write %1.").arg(path), f.errorString());
-    return {};
-}
-
 } // namespace
 
 void useSoftHsmConfig(const QString& confPath)
@@ -55,11 +46,7 @@ Result<void> initDemoStation(const core::DataDir& dir, const InitOptions& option
         return fail(ErrorCode::Io, QStringLiteral("Could not create %1.").arg(dir.tokenDir()));
     QFile::setPermissions(dir.path(), QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
 
-    const QByteArray conf = "# SoftHSM2 token store of this Imprint station\n"
-                            "directories.tokendir = "
-        + QFile::encodeName(dir.tokenDir())
-        + "\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n";
-    if (auto r = writeFile(dir.softhsmConf(), conf); !r)
+    if (auto r = dir.writeSoftHsmConf(); !r)
         return r;
     useSoftHsmConfig(dir.softhsmConf());
 

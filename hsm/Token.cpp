@@ -32,9 +32,19 @@ Result<std::shared_ptr<Token::Impl>> loadModule(const QString& modulePath)
     if (!impl->ctx)
         return fail(ErrorCode::Hsm, QStringLiteral("Could not start the PKCS#11 library."));
     const QByteArray path = QFile::encodeName(modulePath);
-    if (PKCS11_CTX_load(impl->ctx, path.constData()) != 0)
-        return fail(ErrorCode::Hsm, QStringLiteral("The PKCS#11 module %1 could not be loaded.").arg(modulePath),
-            core::ossl::drainErrors());
+    if (PKCS11_CTX_load(impl->ctx, path.constData()) != 0) {
+        // The module did not start (C_Initialize failed: a token directory that is not
+        // there, a file that is not a PKCS#11 module): there is nothing to unload, and
+        // libp11 crashes if asked to.
+        QString why = core::ossl::drainErrors();
+        return fail(ErrorCode::Hsm,
+            QStringLiteral("The PKCS#11 module %1 could not be started: it is missing, not a PKCS#11 module, or its "
+                           "configuration (for SoftHSM2, the softhsm2.conf of the data directory and the token "
+                           "directory it names) is wrong.")
+                .arg(modulePath),
+            why);
+    }
+    impl->loaded = true;
     // libp11 0.4 offers neither EC key generation nor attribute reads, so those calls use
     // the module's own function list: the same module libp11 initialised, not a second one.
     impl->module = dlopen(path.constData(), RTLD_NOW | RTLD_NOLOAD);
@@ -59,7 +69,8 @@ Token::Impl::~Impl()
     if (slotList)
         PKCS11_release_all_slots(ctx, slotList, slotCount);
     if (ctx) {
-        PKCS11_CTX_unload(ctx);
+        if (loaded)
+            PKCS11_CTX_unload(ctx);
         PKCS11_CTX_free(ctx);
     }
     if (module)

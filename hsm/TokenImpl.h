@@ -73,6 +73,7 @@ inline const QByteArray P384Oid = QByteArray::fromHex("06052b81040022");
 
 struct Token::Impl {
     PKCS11_CTX* ctx = nullptr;
+    bool loaded = false; ///< PKCS11_CTX_load succeeded: only then may the context be unloaded
     PKCS11_SLOT* slotList = nullptr;
     unsigned int slotCount = 0;
     void* module = nullptr;

@@ -3,6 +3,7 @@
 #include "store/Schema.h"
 
 #include <QAtomicInteger>
+#include <QFileInfo>
 
 namespace imprint::core {
 
@@ -39,6 +40,11 @@ Result<RecordStore> RecordStore::open(const QString& path, bool readOnly)
     const QString name = QStringLiteral("imprint-store-%1").arg(counter.fetchAndAddRelaxed(1));
     // The store first: on an error return its destructor removes the connection after
     // `db` (declared after it) has let go of it.
+    if (readOnly && !QFileInfo::exists(path))
+        return fail(ErrorCode::NotFound,
+            QStringLiteral("There are no records yet: %1 is made when the station first records something "
+                           "(provision, issue or sign-batch).")
+                .arg(path));
     RecordStore store { Connection(name) };
     QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
     db.setDatabaseName(path);

@@ -1,0 +1,128 @@
+// A data directory that moves: after mv, and after cp -a with the original removed, the
+// station works where it is, on its own token and records, and a station.ini written with
+// absolute paths (before they were kept relative) is read as this directory's and written
+// again. A module that does not start is an error in plain words, never a crash.
+
+#include "TestSupport.h"
+
+#include <QDir>
+#include <QFile>
+#include <QTemporaryDir>
+
+#include <catch2/catch.hpp>
+
+using namespace imprint;
+
+namespace {
+
+const QString Ctl = QStringLiteral(IMPRINT_CTL);
+
+QByteArray readAll(const QString& path)
+{
+    QFile f(path);
+    REQUIRE(f.open(QIODevice::ReadOnly));
+    return f.readAll();
+}
+
+/// A few certificates from request files, so the directory has records and audit entries.
+void issueSome(const QString& dataDir, const QString& prefix)
+{
+    QTemporaryDir requests;
+    REQUIRE(test::run(QStringLiteral(IMPRINT_MAKECSR),
+                { QStringLiteral("--out"), requests.path(), QStringLiteral("--count"), QStringLiteral("3"),
+                    QStringLiteral("--serial-prefix"), prefix })
+                .exitCode
+        == 0);
+    auto r = test::run(Ctl, { QStringLiteral("sign-batch"), QStringLiteral("--data-dir"), dataDir,
+                                QStringLiteral("--in"), requests.path(), QStringLiteral("--out"),
+                                requests.filePath(QStringLiteral("b.p7b")) });
+    INFO(r.err.toStdString());
+    REQUIRE(r.exitCode == 0);
+}
+
+void worksHere(const QString& dataDir, const QString& gone, const QString& prefix)
+{
+    auto ca = test::run(Ctl, { QStringLiteral("ca"), QStringLiteral("show"), QStringLiteral("--data-dir"), dataDir });
+    INFO(ca.out.toStdString() + ca.err.toStdString());
+    CHECK(ca.exitCode == 0);
+    auto audit = test::run(
+        Ctl, { QStringLiteral("audit"), QStringLiteral("verify"), QStringLiteral("--data-dir"), dataDir });
+    INFO(audit.out.toStdString() + audit.err.toStdString());
+    CHECK(audit.exitCode == 0);
+    issueSome(dataDir, prefix);
+    // Nothing of the place it came from is named any more.
+    CHECK_FALSE(readAll(dataDir + QStringLiteral("/station.ini")).contains(QFile::encodeName(gone)));
+    CHECK(readAll(dataDir + QStringLiteral("/softhsm2.conf"))
+              .contains("directories.tokendir = " + QFile::encodeName(dataDir) + "/tokens\n"));
+}
+
+} // namespace
+
+TEST_CASE("A data directory moved with mv, or copied with cp -a and the original removed, works where it is")
+{
+    QTemporaryDir tmp;
+    const QString a = tmp.filePath(QStringLiteral("a"));
+    REQUIRE(test::run(Ctl, { QStringLiteral("init"), QStringLiteral("--data-dir"), a }).exitCode == 0);
+    // Settings name the directory's own files relative to it.
+    const QByteArray ini = readAll(a + QStringLiteral("/station.ini"));
+    CHECK(ini.contains("softhsm2-conf=softhsm2.conf"));
+    CHECK(ini.contains("pin-source=file:secrets/user.pin"));
+    issueSome(a, QStringLiteral("A"));
+
+    const QString b = tmp.filePath(QStringLiteral("b"));
+    REQUIRE(QDir().rename(a, b));
+    worksHere(b, a, QStringLiteral("B"));
+
+    const QString c = tmp.filePath(QStringLiteral("c"));
+    REQUIRE(test::run(QStringLiteral("cp"), { QStringLiteral("-a"), b, c }).exitCode == 0);
+    REQUIRE(QDir(b).removeRecursively());
+    worksHere(c, b, QStringLiteral("C"));
+}
+
+TEST_CASE("A station.ini with the absolute paths of where it was made is read as the copy's own, and rewritten")
+{
+    QTemporaryDir tmp;
+    const QString original = tmp.filePath(QStringLiteral("original"));
+    REQUIRE(test::run(Ctl, { QStringLiteral("init"), QStringLiteral("--data-dir"), original }).exitCode == 0);
+    issueSome(original, QStringLiteral("O"));
+    // As an earlier Imprint wrote it: absolute paths into the directory.
+    QByteArray ini = readAll(original + QStringLiteral("/station.ini"));
+    ini.replace("softhsm2-conf=softhsm2.conf", "softhsm2-conf=" + QFile::encodeName(original) + "/softhsm2.conf");
+    ini.replace("pin-source=file:secrets/user.pin",
+        "pin-source=file:" + QFile::encodeName(original) + "/secrets/user.pin");
+    {
+        QFile f(original + QStringLiteral("/station.ini"));
+        REQUIRE(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        f.write(ini);
+    }
+    const QString copy = tmp.filePath(QStringLiteral("copy"));
+    REQUIRE(test::run(QStringLiteral("cp"), { QStringLiteral("-a"), original, copy }).exitCode == 0);
+    REQUIRE(QDir(original).removeRecursively());
+    worksHere(copy, original, QStringLiteral("COPY"));
+    CHECK(readAll(copy + QStringLiteral("/station.ini")).contains("softhsm2-conf=softhsm2.conf"));
+}
+
+TEST_CASE("A PKCS#11 module that does not start is refused in plain words, not a crash")
+{
+    QTemporaryDir tmp;
+    const QString dir = tmp.filePath(QStringLiteral("station"));
+    REQUIRE(test::run(Ctl, { QStringLiteral("init"), QStringLiteral("--data-dir"), dir }).exitCode == 0);
+    // A SoftHSM2 configuration of its own that names a token directory which is not there.
+    const QString conf = tmp.filePath(QStringLiteral("elsewhere.conf"));
+    {
+        QFile f(conf);
+        REQUIRE(f.open(QIODevice::WriteOnly));
+        f.write("directories.tokendir = " + QFile::encodeName(tmp.filePath(QStringLiteral("no-such-dir"))) + "\n");
+    }
+    QByteArray ini = readAll(dir + QStringLiteral("/station.ini"));
+    ini.replace("softhsm2-conf=softhsm2.conf", "softhsm2-conf=" + QFile::encodeName(conf));
+    {
+        QFile f(dir + QStringLiteral("/station.ini"));
+        REQUIRE(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        f.write(ini);
+    }
+    auto ca = test::run(Ctl, { QStringLiteral("ca"), QStringLiteral("show"), QStringLiteral("--data-dir"), dir });
+    INFO(ca.err.toStdString());
+    CHECK(ca.exitCode == 1);
+    CHECK(ca.err.contains("could not be started"));
+}
