@@ -5,6 +5,7 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QHash>
 #include <QRegularExpression>
 #include <QSaveFile>
 #include <QSettings>
@@ -84,6 +85,64 @@ QByteArray tokenDirLine(const QString& tokenDir)
     return "directories.tokendir = " + QFile::encodeName(tokenDir);
 }
 
+/// Every key station.ini may hold, by section: anything else is a mistake worth a word
+/// (QSettings alone ignores a misspelt key and a line that does not parse).
+const QHash<QString, QStringList>& knownSettings()
+{
+    static const QHash<QString, QStringList> known {
+        { QStringLiteral("station"), { QStringLiteral("name") } },
+        { QStringLiteral("hsm"), { QStringLiteral("module"), QStringLiteral("ca-key"), QStringLiteral("softhsm2-conf") } },
+        { QStringLiteral("timeouts"),
+            { QStringLiteral("identify-ms"), QStringLiteral("keygen-ms"), QStringLiteral("exchange-ms"),
+                QStringLiteral("attempts"), QStringLiteral("reconnect-ms") } },
+        { QStringLiteral("audit"), { QStringLiteral("checkpoint-every") } },
+    };
+    return known;
+}
+
+/// Refuses a settings file with a line that does not parse, a section or a key this
+/// station does not know, naming the line.
+Result<void> checkSettingsFile(const QString& path)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly))
+        return fail(ErrorCode::BadInput, QStringLiteral("The settings file %1 cannot be read.").arg(path),
+            f.errorString());
+    static const QRegularExpression section(QStringLiteral("^\\[([^\\]]*)\\]$"));
+    static const QRegularExpression entry(QStringLiteral("^([A-Za-z0-9_.-]+)\\s*=(.*)$"));
+    QString current;
+    int number = 0;
+    auto refuse = [&](const QString& what) {
+        return fail(ErrorCode::BadInput,
+            QStringLiteral("The settings file %1, line %2: %3. Correct or remove the line; nothing was changed.")
+                .arg(path)
+                .arg(number)
+                .arg(what));
+    };
+    while (!f.atEnd()) {
+        ++number;
+        const QString line = QString::fromUtf8(f.readLine()).trimmed();
+        if (line.isEmpty() || line.startsWith(u';') || line.startsWith(u'#'))
+            continue;
+        if (auto m = section.match(line); m.hasMatch()) {
+            current = m.captured(1).trimmed();
+            if (!knownSettings().contains(current))
+                return refuse(QStringLiteral("[%1] is not a section of station.ini (known: %2)")
+                                  .arg(current, QStringList(knownSettings().keys()).join(QStringLiteral(", "))));
+            continue;
+        }
+        const auto m = entry.match(line);
+        if (!m.hasMatch())
+            return refuse(QStringLiteral("\"%1\" is not a setting (KEY = VALUE) or a [section]").arg(line.left(60)));
+        if (current.isEmpty())
+            return refuse(QStringLiteral("\"%1\" comes before any [section]").arg(m.captured(1)));
+        if (!knownSettings().value(current).contains(m.captured(1)))
+            return refuse(QStringLiteral("\"%1\" is not a setting of [%2] (known: %3)")
+                              .arg(m.captured(1), current, knownSettings().value(current).join(QStringLiteral(", "))));
+    }
+    return {};
+}
+
 } // namespace
 
 QString DataDir::absolute(const QString& path) const
@@ -159,6 +218,8 @@ Result<StationConfig> DataDir::loadConfig() const
     if (!QFileInfo::exists(configFile()))
         return fail(ErrorCode::NotInitialized,
             QStringLiteral("The data directory %1 is not set up; run \"imprintctl init\" first.").arg(m_path));
+    if (auto checked = checkSettingsFile(configFile()); !checked)
+        return std::unexpected(checked.error());
     QSettings s(configFile(), QSettings::IniFormat);
     if (s.status() != QSettings::NoError)
         return fail(ErrorCode::BadInput, QStringLiteral("The settings file %1 cannot be read.").arg(configFile()));

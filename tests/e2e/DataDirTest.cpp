@@ -126,3 +126,35 @@ TEST_CASE("A PKCS#11 module that does not start is refused in plain words, not a
     CHECK(ca.exitCode == 1);
     CHECK(ca.err.contains("could not be started"));
 }
+
+TEST_CASE("A line of station.ini that does not parse, or a key the station does not know, is refused by its number")
+{
+    QTemporaryDir tmp;
+    const QString dir = tmp.filePath(QStringLiteral("station"));
+    REQUIRE(test::run(Ctl, { QStringLiteral("init"), QStringLiteral("--data-dir"), dir }).exitCode == 0);
+    const QString ini = dir + QStringLiteral("/station.ini");
+    const QByteArray good = readAll(ini);
+    const int lines = static_cast<int>(good.count('\n'));
+    auto withTail = [&](const QByteArray& tail) {
+        QFile f(ini);
+        REQUIRE(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        f.write(good + tail);
+        f.close();
+        return test::run(Ctl, { QStringLiteral("ca"), QStringLiteral("show"), QStringLiteral("--data-dir"), dir });
+    };
+    auto garbage = withTail("this is not a setting\n");
+    CHECK(garbage.exitCode == 2);
+    CHECK(garbage.err.contains(QStringLiteral("line %1:").arg(lines + 1).toUtf8()));
+    auto misspelt = withTail("[timeouts]\nidentfy-ms = 100\n");
+    CHECK(misspelt.exitCode == 2);
+    CHECK(misspelt.err.contains("\"identfy-ms\" is not a setting of [timeouts]"));
+    auto section = withTail("[upstrem]\nurl = http://x\n");
+    CHECK(section.exitCode == 2);
+    CHECK(section.err.contains("[upstrem] is not a section"));
+    // Comments and blank lines are fine; so is a known key.
+    auto fine = withTail("\n; a comment\n# another\n[timeouts]\nidentify-ms = 4000\n");
+    INFO(fine.err.toStdString());
+    CHECK(fine.exitCode == 0);
+    // Nothing was changed by the refusals: the file is as the person left it.
+    CHECK(readAll(ini).endsWith("identify-ms = 4000\n"));
+}
