@@ -25,11 +25,11 @@ struct Checked {
 
 /// The page cache of each of the batch's two connections: their indexes' upper levels fit,
 /// and the batch's memory stays bounded.
-constexpr int BatchCacheMiB = 24;
+constexpr int BatchCacheMiB = 16;
 
 /// Requests recorded per transaction, at most: a batch stopped loses at most this many
 /// signatures (never a certificate that left: none leaves before its commit).
-constexpr qsizetype CommitEvery = 32768;
+constexpr qsizetype CommitEvery = 16384;
 
 /// The job port a request file's job is recorded under.
 QString filePort(const QString& source)
