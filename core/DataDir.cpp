@@ -91,7 +91,8 @@ const QHash<QString, QStringList>& knownSettings()
 {
     static const QHash<QString, QStringList> known {
         { QStringLiteral("station"), { QStringLiteral("name") } },
-        { QStringLiteral("hsm"), { QStringLiteral("module"), QStringLiteral("ca-key"), QStringLiteral("softhsm2-conf") } },
+        { QStringLiteral("hsm"),
+            { QStringLiteral("module"), QStringLiteral("ca-key"), QStringLiteral("softhsm2-conf") } },
         { QStringLiteral("timeouts"),
             { QStringLiteral("identify-ms"), QStringLiteral("keygen-ms"), QStringLiteral("exchange-ms"),
                 QStringLiteral("attempts"), QStringLiteral("reconnect-ms") } },
@@ -106,8 +107,8 @@ Result<void> checkSettingsFile(const QString& path)
 {
     QFile f(path);
     if (!f.open(QIODevice::ReadOnly))
-        return fail(ErrorCode::BadInput, QStringLiteral("The settings file %1 cannot be read.").arg(path),
-            f.errorString());
+        return fail(
+            ErrorCode::BadInput, QStringLiteral("The settings file %1 cannot be read.").arg(path), f.errorString());
     static const QRegularExpression section(QStringLiteral("^\\[([^\\]]*)\\]$"));
     static const QRegularExpression entry(QStringLiteral("^([A-Za-z0-9_.-]+)\\s*=(.*)$"));
     QString current;
@@ -193,10 +194,10 @@ Result<void> DataDir::followMove(StationConfig* c) const
     QRegularExpressionMatch m = PinSourceFile.match(c->keyUri);
     if (m.hasMatch() && !m.captured(1).isEmpty() && !QDir::isAbsolutePath(m.captured(1)))
         c->keyUri.replace(m.capturedStart(1), m.capturedLength(1), absolute(m.captured(1)));
-    if (rewrite) {
-        if (auto r = saveConfig(*c); !r)
-            return r;
-    }
+    // Written again the new way where the directory allows it; read-only, the paths above
+    // are made this directory's again at every start.
+    if (rewrite)
+        (void)saveConfig(*c);
     // The embedded token's softhsm2.conf must name this directory's tokens, not those of
     // the place the directory came from.
     if (c->softhsmConf == softhsmConf() && QFileInfo::exists(softhsmConf())) {

@@ -26,7 +26,6 @@
 
 namespace imprint::app::cli {
 
-
 int issue(const QStringList& args)
 {
     CommandLine p(QStringLiteral("Check a certificate request file and issue a certificate for it."));
@@ -192,8 +191,8 @@ private:
             put(der);
         put(bundle.tail);
         if (!written || !out.commit())
-            return core::fail(core::ErrorCode::Io, QStringLiteral("Cannot write %1.").arg(out.fileName()),
-                out.errorString());
+            return core::fail(
+                core::ErrorCode::Io, QStringLiteral("Cannot write %1.").arg(out.fileName()), out.errorString());
         m_files << file;
         m_counts << m_part.size();
         m_sums << QString::fromLatin1(sha.result().toHex());
@@ -239,9 +238,10 @@ public:
         qsizetype& n = o.issued() ? m_certificateCount : m_refusalCount;
         const QByteArray line = (n++ == 0 ? "\n    " : ",\n    ") + QJsonDocument(entry).toJson(QJsonDocument::Compact);
         if (spool.write(line) != line.size())
-            return core::fail(core::ErrorCode::Io, QStringLiteral("Cannot write the report's spool file %1 (is the disk "
-                                                                  "full?).")
-                                                       .arg(spool.fileName()),
+            return core::fail(core::ErrorCode::Io,
+                QStringLiteral("Cannot write the report's spool file %1 (is the disk "
+                               "full?).")
+                    .arg(spool.fileName()),
                 spool.errorString());
         return {};
     }
@@ -280,8 +280,9 @@ private:
 QString clock(double seconds)
 {
     const auto s = static_cast<qint64>(seconds + 0.5);
-    return s >= 3600 ? QStringLiteral("%1:%2:%3").arg(s / 3600).arg(s / 60 % 60, 2, 10, QChar(u'0')).arg(s % 60, 2, 10, QChar(u'0'))
-                     : QStringLiteral("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QChar(u'0'));
+    return s >= 3600
+        ? QStringLiteral("%1:%2:%3").arg(s / 3600).arg(s / 60 % 60, 2, 10, QChar(u'0')).arg(s % 60, 2, 10, QChar(u'0'))
+        : QStringLiteral("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QChar(u'0'));
 }
 
 } // namespace

@@ -260,8 +260,8 @@ Result<BatchSummary> BatchIssue::run(RequestSource& requests, const Sink& sink, 
             bool last = false; // no chunk after this one will come
             {
                 std::unique_lock lock(inFlight.mutex);
-                inFlight.changed.wait(
-                    lock, [&] { return inFlight.failure || qsizetype(inFlight.chunks.size()) > added || inFlight.done; });
+                inFlight.changed.wait(lock,
+                    [&] { return inFlight.failure || qsizetype(inFlight.chunks.size()) > added || inFlight.done; });
                 if (inFlight.failure)
                     return;
                 if (qsizetype(inFlight.chunks.size()) > added)
@@ -352,8 +352,7 @@ Result<BatchSummary> BatchIssue::run(RequestSource& requests, const Sink& sink, 
     };
     auto startReading = [&] {
         Reading r;
-        r.done = std::async(
-            std::launch::async, [&, c = r.chunk.get()] { return readAndCheck(requests, *c, threads); });
+        r.done = std::async(std::launch::async, [&, c = r.chunk.get()] { return readAndCheck(requests, *c, threads); });
         return r;
     };
     CertificateLedger::Lookup lookup(m_store.ledger());

@@ -96,8 +96,8 @@ public:
             }
         }
         if (inside) // cut off: still a request, refused as malformed
-            return std::optional<BatchRequest> { BatchRequest { QStringLiteral("%1#%2").arg(m_name).arg(++m_index),
-                {} } };
+            return std::optional<BatchRequest> { BatchRequest {
+                QStringLiteral("%1#%2").arg(m_name).arg(++m_index), {} } };
         return std::optional<BatchRequest> {};
     }
 
@@ -146,8 +146,8 @@ public:
         while (m_pending) {
             archive_entry* e = m_pending;
             m_pending = nullptr;
-            const QString name = QString::fromUtf8(archive_entry_pathname_utf8(e) ? archive_entry_pathname_utf8(e)
-                                                                                  : archive_entry_pathname(e));
+            const QString name = QString::fromUtf8(
+                archive_entry_pathname_utf8(e) ? archive_entry_pathname_utf8(e) : archive_entry_pathname(e));
             const bool wanted = archive_entry_filetype(e) == AE_IFREG && isRequestFileName(name);
             QByteArray contents;
             if (wanted) {
@@ -155,8 +155,8 @@ public:
                 qsizetype got = 0;
                 la_ssize_t n;
                 while (got < contents.size()
-                    && (n = archive_read_data(m_archive.get(), contents.data() + got,
-                            static_cast<size_t>(contents.size() - got)))
+                    && (n = archive_read_data(
+                            m_archive.get(), contents.data() + got, static_cast<size_t>(contents.size() - got)))
                         > 0)
                     got += n;
                 contents.resize(got);

@@ -213,7 +213,8 @@ QString AuditLog::BatchDigest::detail() const
 bool AuditLog::BatchDigest::parse(
     const QString& detail, qint64* count, qint64* firstJob, qint64* lastJob, QString* digest)
 {
-    static const QRegularExpression format(QStringLiteral("^(\\d+) certificates of jobs (\\d+)-(\\d+) sha256 ([0-9a-f]{64})$"));
+    static const QRegularExpression format(
+        QStringLiteral("^(\\d+) certificates of jobs (\\d+)-(\\d+) sha256 ([0-9a-f]{64})$"));
     const QRegularExpressionMatch m = format.match(detail);
     if (!m.hasMatch())
         return false;
@@ -303,9 +304,10 @@ Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier) const
                 qint64 count = 0, first = 0, last = 0;
                 QString digest;
                 if (!BatchDigest::parse(e.detail, &count, &first, &last, &digest))
-                    return bad(e.seq, QStringLiteral("Entry %1 (%2) does not say which certificates it vouches for.")
-                                          .arg(e.seq)
-                                          .arg(e.kind));
+                    return bad(e.seq,
+                        QStringLiteral("Entry %1 (%2) does not say which certificates it vouches for.")
+                            .arg(e.seq)
+                            .arg(e.kind));
                 if (!sql::exec(cert,
                         QStringLiteral("SELECT serial, device_serial, sha256, der, job_id FROM certificates WHERE "
                                        "job_id BETWEEN ? AND ? ORDER BY job_id"),

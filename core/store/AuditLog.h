@@ -67,8 +67,8 @@ public:
         [[nodiscard]] QString subject() const;
         [[nodiscard]] QString detail() const;
         /// Reads back what detail() wrote: count, first and last job, digest.
-        [[nodiscard]] static bool parse(const QString& detail, qint64* count, qint64* firstJob, qint64* lastJob,
-            QString* digest);
+        [[nodiscard]] static bool parse(
+            const QString& detail, qint64* count, qint64* firstJob, qint64* lastJob, QString* digest);
 
     private:
         QByteArray m_data;

@@ -241,8 +241,8 @@ Result<void> CertificateLedger::BatchRecorder::commit()
         return sql::fail(QStringLiteral("start writing"), m_tx.error());
     // One audit entry for them all, over what each certificate is (see BatchDigest).
     if (m_digest.count() > 0
-        && !m_audit.append(AuditEntry { 0, m_at, m_station, m_operator, text(AuditKind::IssuedBatch),
-            m_digest.subject(), m_digest.detail() }))
+        && !m_audit.append(AuditEntry {
+            0, m_at, m_station, m_operator, text(AuditKind::IssuedBatch), m_digest.subject(), m_digest.detail() }))
         return sql::fail(QStringLiteral("audit the batch"), m_audit.error());
     if (!m_tx.commit())
         return sql::fail(QStringLiteral("commit the batch"), m_tx.error());
@@ -320,9 +320,9 @@ Result<std::optional<PendingCertificate>> CertificateLedger::pending(const QStri
 
 CertificateLedger::Lookup::Lookup(const CertificateLedger& ledger)
     : m_newest(ledger.m_connection.db(),
-          selectCertificates()
-              + QStringLiteral(", c.spki_sha256, j.port FROM certificates c JOIN jobs j ON j.id = c.job_id "
-                               "WHERE c.device_serial = ? ORDER BY c.issued_at DESC, c.rowid DESC LIMIT 1"))
+        selectCertificates()
+            + QStringLiteral(", c.spki_sha256, j.port FROM certificates c JOIN jobs j ON j.id = c.job_id "
+                             "WHERE c.device_serial = ? ORDER BY c.issued_at DESC, c.rowid DESC LIMIT 1"))
     , m_owner(ledger.m_connection.db(),
           QStringLiteral("SELECT device_serial FROM certificates WHERE spki_sha256 = ? LIMIT 1"))
 {
@@ -352,20 +352,6 @@ Result<std::optional<QString>> CertificateLedger::Lookup::keyOwner(const QString
         owner = m_owner.value(0).toString();
     m_owner.reset();
     return owner;
-}
-
-Result<std::optional<HeldCertificate>> CertificateLedger::newest(const QString& deviceSerial) const
-{
-    return Lookup(*this).newest(deviceSerial);
-}
-
-Result<bool> CertificateLedger::hasCertificate(const QString& deviceSerial) const
-{
-    auto any = sql::scalar(m_connection, QStringLiteral("SELECT 1 FROM certificates WHERE device_serial = ? LIMIT 1"),
-        { deviceSerial }, QStringLiteral("look up a device"));
-    if (!any)
-        return std::unexpected(any.error());
-    return !any->isNull();
 }
 
 Result<std::optional<QString>> CertificateLedger::keyOwner(const QString& publicKeySha256) const

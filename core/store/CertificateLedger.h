@@ -102,10 +102,6 @@ public:
 
     /// The certificate the device may hold from an earlier job, if any (see PendingCertificate).
     [[nodiscard]] Result<std::optional<PendingCertificate>> pending(const QString& deviceSerial) const;
-    /// The device's newest certificate, its key and its job's port, if it has one.
-    [[nodiscard]] Result<std::optional<HeldCertificate>> newest(const QString& deviceSerial) const;
-    /// Whether the device holds any certificate.
-    [[nodiscard]] Result<bool> hasCertificate(const QString& deviceSerial) const;
     /// The device that holds a certificate for this public key, if any.
     [[nodiscard]] Result<std::optional<QString>> keyOwner(const QString& publicKeySha256) const;
     /// A device's certificates, newest first.

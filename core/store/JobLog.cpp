@@ -163,7 +163,8 @@ Result<void> JobLog::finish(qint64 jobId, const QString& deviceSerial, JobOutcom
 
 Result<qint64> JobLog::newestId() const
 {
-    return sql::count(m_connection, QStringLiteral("SELECT COALESCE(MAX(id), 0) FROM jobs"), QStringLiteral("read the jobs"));
+    return sql::count(
+        m_connection, QStringLiteral("SELECT COALESCE(MAX(id), 0) FROM jobs"), QStringLiteral("read the jobs"));
 }
 
 Result<QList<UnfinishedJob>> JobLog::unfinished(int limit) const

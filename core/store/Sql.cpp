@@ -72,8 +72,8 @@ bool Statement::run(const QVariantList& values)
     }
     if (!m_statement) {
         const QByteArray sql = m_sql.toUtf8();
-        if (sqlite3_prepare_v3(m_db, sql.constData(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
-                &m_statement, nullptr)
+        if (sqlite3_prepare_v3(
+                m_db, sql.constData(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &m_statement, nullptr)
             != SQLITE_OK) {
             m_error = QString::fromUtf8(sqlite3_errmsg(m_db));
             m_statement = nullptr;
@@ -99,7 +99,7 @@ bool Statement::run(const QVariantList& values)
             const QByteArray bytes = v.toByteArray();
             rc = bytes.isNull() ? sqlite3_bind_null(m_statement, at)
                                 : sqlite3_bind_blob64(m_statement, at, bytes.constData(),
-                                      static_cast<sqlite3_uint64>(bytes.size()), SQLITE_TRANSIENT);
+                                    static_cast<sqlite3_uint64>(bytes.size()), SQLITE_TRANSIENT);
             break;
         }
         case QMetaType::Bool:
@@ -118,8 +118,8 @@ bool Statement::run(const QVariantList& values)
         default:
             rc = v.isNull() ? sqlite3_bind_null(m_statement, at) : [&] {
                 const QByteArray utf8 = v.toString().toUtf8();
-                return sqlite3_bind_text64(m_statement, at, utf8.constData(),
-                    static_cast<sqlite3_uint64>(utf8.size()), SQLITE_TRANSIENT, SQLITE_UTF8);
+                return sqlite3_bind_text64(m_statement, at, utf8.constData(), static_cast<sqlite3_uint64>(utf8.size()),
+                    SQLITE_TRANSIENT, SQLITE_UTF8);
             }();
         }
         if (rc != SQLITE_OK) {

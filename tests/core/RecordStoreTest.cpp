@@ -265,6 +265,23 @@ TEST_CASE("Devices are listed by status and time a page at a time, counted per s
 
 using imprint::test::tamper;
 
+namespace {
+/// What audit verify says of a copy of the store at `path` after `sql` ran on it behind
+/// the station's back.
+AuditVerdict verdictAfterTamper(
+    const QTemporaryDir& tmp, const QString& path, const QString& sql, const CheckpointVerifier& verifier = {})
+{
+    const QString copy = tmp.filePath(QStringLiteral("copy-%1.sqlite").arg(qHash(sql)));
+    REQUIRE(QFile::copy(path, copy));
+    tamper(copy, sql);
+    auto store = RecordStore::open(copy);
+    REQUIRE(store.has_value());
+    auto v = store->audit().verify(verifier);
+    REQUIRE(v.has_value());
+    return *v;
+}
+} // namespace
+
 TEST_CASE("The audit log shows tampering with itself or with the certificates, and names the place")
 {
     QTemporaryDir tmp;
@@ -296,16 +313,7 @@ TEST_CASE("The audit log shows tampering with itself or with the certificates, a
         CHECK(entries->first().station == QLatin1String("st-1"));
         CHECK(entries->first().operatorName == QLatin1String("dave"));
     }
-    auto verdictAfter = [&](const QString& sql) {
-        const QString copy = tmp.filePath(QStringLiteral("copy-%1.sqlite").arg(qHash(sql)));
-        REQUIRE(QFile::copy(path, copy));
-        tamper(copy, sql);
-        auto store = RecordStore::open(copy);
-        REQUIRE(store.has_value());
-        auto v = store->audit().verify();
-        REQUIRE(v.has_value());
-        return *v;
-    };
+    auto verdictAfter = [&](const QString& sql) { return verdictAfterTamper(tmp, path, sql); };
     SECTION("an entry edited")
     {
         auto v = verdictAfter(QStringLiteral("UPDATE audit SET operator = 'mallory' WHERE seq = 3"));
@@ -378,16 +386,7 @@ TEST_CASE("Signed checkpoints catch entries cut off the end, and forged checkpoi
         CHECK(v->lastCheckpoint == 4);
         CHECK(v->signaturesChecked);
     }
-    auto verdictAfter = [&](const QString& sql) {
-        const QString copy = tmp.filePath(QStringLiteral("copy-%1.sqlite").arg(qHash(sql)));
-        REQUIRE(QFile::copy(path, copy));
-        tamper(copy, sql);
-        auto store = RecordStore::open(copy);
-        REQUIRE(store.has_value());
-        auto v = store->audit().verify(verifier);
-        REQUIRE(v.has_value());
-        return *v;
-    };
+    auto verdictAfter = [&](const QString& sql) { return verdictAfterTamper(tmp, path, sql, verifier); };
     SECTION("the newest entries deleted: the chain alone cannot tell, the checkpoint can")
     {
         auto v = verdictAfter(QStringLiteral("DELETE FROM audit WHERE seq >= 3"));
@@ -606,19 +605,19 @@ TEST_CASE("Every state has one text that reads back as itself")
     roundTrips({ CertificateState::Issued, CertificateState::Installed, CertificateState::Verified,
         CertificateState::Superseded, CertificateState::Revoked });
     roundTrips({ SerialState::Reserved, SerialState::Used, SerialState::Void });
-    roundTrips({ JobOutcome::Passed, JobOutcome::Failed, JobOutcome::Issued, JobOutcome::Interrupted,
-        JobOutcome::Scrapped });
-    roundTrips({ StepName::Identify, StepName::Resume, StepName::CheckCsr, StepName::Issue, StepName::Inject,
-        StepName::Verify, StepName::Supersede, StepName::Disconnect, StepName::Reconnect, StepName::Scrap,
-        StepName::Finish });
+    roundTrips(
+        { JobOutcome::Passed, JobOutcome::Failed, JobOutcome::Issued, JobOutcome::Interrupted, JobOutcome::Scrapped });
+    roundTrips(
+        { StepName::Identify, StepName::Resume, StepName::CheckCsr, StepName::Issue, StepName::Inject, StepName::Verify,
+            StepName::Supersede, StepName::Disconnect, StepName::Reconnect, StepName::Scrap, StepName::Finish });
     roundTrips({ StepStatus::Done, StepStatus::Intent, StepStatus::Rejected, StepStatus::Waiting, StepStatus::Passed,
         StepStatus::Failed, StepStatus::Issued, StepStatus::Interrupted });
     roundTrips({ OutboxKind::Certificate, OutboxKind::Revocation });
     roundTrips({ OutboxState::Pending, OutboxState::Synced, OutboxState::Waiting, OutboxState::Rejected,
         OutboxState::Failed, OutboxState::Skipped });
-    roundTrips({ AuditKind::Issued, AuditKind::IssuedBatch, AuditKind::Installed, AuditKind::Verified, AuditKind::Superseded,
-        AuditKind::Revoked, AuditKind::Rejected, AuditKind::Scrapped, AuditKind::LotCreated, AuditKind::Login,
-        AuditKind::Setting, AuditKind::Exported });
+    roundTrips({ AuditKind::Issued, AuditKind::IssuedBatch, AuditKind::Installed, AuditKind::Verified,
+        AuditKind::Superseded, AuditKind::Revoked, AuditKind::Rejected, AuditKind::Scrapped, AuditKind::LotCreated,
+        AuditKind::Login, AuditKind::Setting, AuditKind::Exported });
 }
 
 TEST_CASE("The store keeps each state as the text it always had, and refuses one it does not know")
@@ -685,10 +684,10 @@ TEST_CASE("One audit entry vouches for a batch's certificates, and names any one
             QList<BatchIssued> batch;
             for (int i = 0; i < 5; ++i) {
                 const QByteArray der = QByteArray("DER-") + QByteArray::number(chunk * 10 + i);
-                batch.append(BatchIssued { QStringLiteral("B-%1-%2").arg(chunk).arg(i),
-                    QStringLiteral("b%1.der").arg(i), der, QStringLiteral("BA%1%2").arg(chunk).arg(i),
-                    imprint::core::ossl::sha256Hex(der), QStringLiteral("key-%1-%2").arg(chunk).arg(i),
-                    QStringLiteral("EC-P256") });
+                batch.append(
+                    BatchIssued { QStringLiteral("B-%1-%2").arg(chunk).arg(i), QStringLiteral("b%1.der").arg(i), der,
+                        QStringLiteral("BA%1%2").arg(chunk).arg(i), imprint::core::ossl::sha256Hex(der),
+                        QStringLiteral("key-%1-%2").arg(chunk).arg(i), QStringLiteral("EC-P256") });
             }
             REQUIRE(store->ledger().recordBatch(batch, QStringLiteral("st"), QStringLiteral("op")).has_value());
         }
@@ -701,16 +700,7 @@ TEST_CASE("One audit entry vouches for a batch's certificates, and names any one
         CHECK(v->problem.toStdString().empty());
         CHECK(store->records().timeline(QStringLiteral("B-1-3"))->size() == 1);
     }
-    auto verdictAfter = [&](const QString& sql) {
-        const QString copy = tmp.filePath(QStringLiteral("copy-%1.sqlite").arg(qHash(sql)));
-        REQUIRE(QFile::copy(path, copy));
-        tamper(copy, sql);
-        auto store = RecordStore::open(copy);
-        REQUIRE(store.has_value());
-        auto v = store->audit().verify();
-        REQUIRE(v.has_value());
-        return *v;
-    };
+    auto verdictAfter = [&](const QString& sql) { return verdictAfterTamper(tmp, path, sql); };
     SECTION("a certificate's DER replaced")
     {
         auto v = verdictAfter(QStringLiteral("UPDATE certificates SET der = x'00' WHERE serial = 'BA12'"));
@@ -719,9 +709,10 @@ TEST_CASE("One audit entry vouches for a batch's certificates, and names any one
     SECTION("a certificate replaced with its hash")
     {
         const QString sha = imprint::core::ossl::sha256Hex("forged");
-        auto v = verdictAfter(QStringLiteral("UPDATE certificates SET der = CAST('forged' AS BLOB), sha256 = '%1' WHERE "
-                                             "serial = 'BA03'")
-                .arg(sha));
+        auto v
+            = verdictAfter(QStringLiteral("UPDATE certificates SET der = CAST('forged' AS BLOB), sha256 = '%1' WHERE "
+                                          "serial = 'BA03'")
+                               .arg(sha));
         CHECK(v.firstBadEntry == 1);
         CHECK(v.problem.contains(QStringLiteral("are not the ones it recorded")));
     }

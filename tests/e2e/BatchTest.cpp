@@ -7,17 +7,17 @@
 
 #include <QDir>
 #include <QElapsedTimer>
-#include <QProcess>
-#include <QRandomGenerator>
-#include <QSqlDatabase>
-#include <QSqlQuery>
-#include <QThread>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QProcess>
+#include <QRandomGenerator>
 #include <QSet>
+#include <QSqlDatabase>
+#include <QSqlQuery>
 #include <QTemporaryDir>
+#include <QThread>
 
 #include <catch2/catch.hpp>
 
@@ -56,10 +56,7 @@ TEST_CASE("sign-batch issues a folder of requests under a profile file and refus
 {
     QTemporaryDir tmp;
     const QString dataDir = tmp.filePath(QStringLiteral("station"));
-    auto ctl = [&](QStringList args) {
-        args << QStringLiteral("--data-dir") << dataDir;
-        return test::run(Ctl, args);
-    };
+    auto ctl = [&](QStringList args) { return test::ctl(dataDir, std::move(args)); };
     REQUIRE(ctl({ QStringLiteral("init") }).exitCode == 0);
     QDir().mkpath(dataDir + QStringLiteral("/profiles"));
     writeAll(dataDir + QStringLiteral("/profiles/sensor.json"), R"({
@@ -194,10 +191,7 @@ TEST_CASE("sign-batch reads a PEM file of requests and a tar.gz of request files
 {
     QTemporaryDir tmp;
     const QString dataDir = tmp.filePath(QStringLiteral("station"));
-    auto ctl = [&](QStringList args) {
-        args << QStringLiteral("--data-dir") << dataDir;
-        return test::run(Ctl, args);
-    };
+    auto ctl = [&](QStringList args) { return test::ctl(dataDir, std::move(args)); };
     REQUIRE(ctl({ QStringLiteral("init") }).exitCode == 0);
     std::vector<ossl::PKey> keys;
     QByteArray pem;
@@ -244,8 +238,8 @@ TEST_CASE("sign-batch reads a PEM file of requests and a tar.gz of request files
     CHECK(idx[QStringLiteral("certificates")].toInt() == 12);
     CHECK(idx[QStringLiteral("parts")].toArray().size() == 3);
     // Run again into one part: the earlier run's other parts and index are gone.
-    auto onePart = ctl({ QStringLiteral("sign-batch"), QStringLiteral("--in"), pemFile, QStringLiteral("--out"),
-        pemBundle });
+    auto onePart
+        = ctl({ QStringLiteral("sign-batch"), QStringLiteral("--in"), pemFile, QStringLiteral("--out"), pemBundle });
     CHECK(onePart.exitCode == 1);
     CHECK(onePart.out.contains("recorded earlier: 12"));
     CHECK(test::bundleCertificates(pemBundle).size() == 12 + 2);
@@ -261,8 +255,8 @@ TEST_CASE("sign-batch reads a PEM file of requests and a tar.gz of request files
     }
     writeAll(folder + QStringLiteral("/README.txt"), "not a request: skipped");
     const QString tarFile = tmp.filePath(QStringLiteral("requests.tar.gz"));
-    REQUIRE(test::run(QStringLiteral("tar"), { QStringLiteral("-C"), folder, QStringLiteral("-czf"), tarFile,
-                                                 QStringLiteral(".") })
+    REQUIRE(test::run(QStringLiteral("tar"),
+                { QStringLiteral("-C"), folder, QStringLiteral("-czf"), tarFile, QStringLiteral(".") })
                 .exitCode
         == 0);
     auto fromTar = ctl({ QStringLiteral("sign-batch"), QStringLiteral("--in"), tarFile, QStringLiteral("--out"),
@@ -276,8 +270,8 @@ TEST_CASE("sign-batch reads a PEM file of requests and a tar.gz of request files
     const QString twice = tmp.filePath(QStringLiteral("twice.tar"));
     writeAll(folder + QStringLiteral("/TWICE.der"), test::makeCsr(ecKey("P-256").get(), QStringLiteral("TWICE-1")));
     for (const char* mode : { "-cf", "-rf" })
-        REQUIRE(test::run(QStringLiteral("tar"), { QStringLiteral("-C"), folder, QString::fromLatin1(mode), twice,
-                                                     QStringLiteral("TWICE.der") })
+        REQUIRE(test::run(QStringLiteral("tar"),
+                    { QStringLiteral("-C"), folder, QString::fromLatin1(mode), twice, QStringLiteral("TWICE.der") })
                     .exitCode
             == 0);
     auto fromTwice = ctl({ QStringLiteral("sign-batch"), QStringLiteral("--in"), twice, QStringLiteral("--out"),
@@ -326,8 +320,8 @@ TEST_CASE("A batch killed at random moments and run again ends as one uninterrup
         == 0);
     auto batchArgs = [&](const QString& dataDir, const QString& out) {
         return QStringList { QStringLiteral("sign-batch"), QStringLiteral("--data-dir"), dataDir,
-            QStringLiteral("--in"), in, QStringLiteral("--out"), out, QStringLiteral("--chunk"),
-            QStringLiteral("100"), QStringLiteral("--report"), out + QStringLiteral(".json") };
+            QStringLiteral("--in"), in, QStringLiteral("--out"), out, QStringLiteral("--chunk"), QStringLiteral("100"),
+            QStringLiteral("--report"), out + QStringLiteral(".json") };
     };
 
     // One uninterrupted run, on a station of its own: the devices it gives, and how long it takes.
@@ -429,8 +423,8 @@ TEST_CASE("A batch killed at random moments and run again ends as one uninterrup
     auto verified = test::run(QStringLiteral("openssl"), verifyArgs);
     CHECK(verified.exitCode == 0);
     CHECK(verified.out.count(": OK\n") == certs.size());
-    auto audit = test::run(Ctl, { QStringLiteral("audit"), QStringLiteral("verify"), QStringLiteral("--data-dir"),
-                                    dataDir });
+    auto audit
+        = test::run(Ctl, { QStringLiteral("audit"), QStringLiteral("verify"), QStringLiteral("--data-dir"), dataDir });
     INFO(audit.out.toStdString());
     CHECK(audit.exitCode == 0);
 }

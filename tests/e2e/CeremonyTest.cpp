@@ -16,7 +16,6 @@ using namespace imprint;
 
 namespace {
 
-const QString Ctl = QStringLiteral(IMPRINT_CTL);
 const QString Python = QStringLiteral("/usr/bin/python3");
 
 QByteArray readAll(const QString& path)
@@ -78,10 +77,7 @@ TEST_CASE("CA ceremony: keygen in the token, CSR to an upstream root, import of 
 {
     QTemporaryDir tmp;
     const QString dataDir = tmp.filePath(QStringLiteral("station"));
-    auto ctl = [&](QStringList args) {
-        args << QStringLiteral("--data-dir") << dataDir;
-        return test::run(Ctl, args);
-    };
+    auto ctl = [&](QStringList args) { return test::ctl(dataDir, std::move(args)); };
     REQUIRE(ctl({ QStringLiteral("init") }).exitCode == 0);
 
     auto keygen = ctl({ QStringLiteral("ca"), QStringLiteral("keygen"), QStringLiteral("--label"),

@@ -33,9 +33,9 @@ void issueSome(const QString& dataDir, const QString& prefix)
                     QStringLiteral("--serial-prefix"), prefix })
                 .exitCode
         == 0);
-    auto r = test::run(Ctl, { QStringLiteral("sign-batch"), QStringLiteral("--data-dir"), dataDir,
-                                QStringLiteral("--in"), requests.path(), QStringLiteral("--out"),
-                                requests.filePath(QStringLiteral("b.p7b")) });
+    auto r = test::run(Ctl,
+        { QStringLiteral("sign-batch"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--in"), requests.path(),
+            QStringLiteral("--out"), requests.filePath(QStringLiteral("b.p7b")) });
     INFO(r.err.toStdString());
     REQUIRE(r.exitCode == 0);
 }
@@ -45,8 +45,8 @@ void worksHere(const QString& dataDir, const QString& gone, const QString& prefi
     auto ca = test::run(Ctl, { QStringLiteral("ca"), QStringLiteral("show"), QStringLiteral("--data-dir"), dataDir });
     INFO(ca.out.toStdString() + ca.err.toStdString());
     CHECK(ca.exitCode == 0);
-    auto audit = test::run(
-        Ctl, { QStringLiteral("audit"), QStringLiteral("verify"), QStringLiteral("--data-dir"), dataDir });
+    auto audit
+        = test::run(Ctl, { QStringLiteral("audit"), QStringLiteral("verify"), QStringLiteral("--data-dir"), dataDir });
     INFO(audit.out.toStdString() + audit.err.toStdString());
     CHECK(audit.exitCode == 0);
     issueSome(dataDir, prefix);
@@ -88,8 +88,8 @@ TEST_CASE("A station.ini with the absolute paths of where it was made is read as
     // As an earlier Imprint wrote it: absolute paths into the directory.
     QByteArray ini = readAll(original + QStringLiteral("/station.ini"));
     ini.replace("softhsm2-conf=softhsm2.conf", "softhsm2-conf=" + QFile::encodeName(original) + "/softhsm2.conf");
-    ini.replace("pin-source=file:secrets/user.pin",
-        "pin-source=file:" + QFile::encodeName(original) + "/secrets/user.pin");
+    ini.replace(
+        "pin-source=file:secrets/user.pin", "pin-source=file:" + QFile::encodeName(original) + "/secrets/user.pin");
     {
         QFile f(original + QStringLiteral("/station.ini"));
         REQUIRE(f.open(QIODevice::WriteOnly | QIODevice::Truncate));

@@ -151,6 +151,12 @@ QList<QJsonObject> jsonLines(const QByteArray& out)
     return objects;
 }
 
+ProcessResult ctl(const QString& dataDir, QStringList args)
+{
+    args << QStringLiteral("--data-dir") << dataDir;
+    return run(QStringLiteral(IMPRINT_CTL), args);
+}
+
 QList<QByteArray> bundleCertificates(const QString& path)
 {
     auto printed = run(QStringLiteral("openssl"),

@@ -78,6 +78,9 @@ QList<QJsonObject> jsonLines(const QByteArray& out);
 /// The certificates of a PKCS#7 bundle as `openssl pkcs7 -print_certs` reads them (DER each).
 QList<QByteArray> bundleCertificates(const QString& path);
 
+/// Runs imprintctl with `args` on the data directory `dataDir`, to completion.
+ProcessResult ctl(const QString& dataDir, QStringList args);
+
 /// Runs a program to completion (60 s at most).
 ProcessResult run(const QString& program, const QStringList& args, const QByteArray& input = {});
 
