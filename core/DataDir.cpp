@@ -97,6 +97,11 @@ const QHash<QString, QStringList>& knownSettings()
             { QStringLiteral("identify-ms"), QStringLiteral("keygen-ms"), QStringLiteral("exchange-ms"),
                 QStringLiteral("attempts"), QStringLiteral("reconnect-ms") } },
         { QStringLiteral("audit"), { QStringLiteral("checkpoint-every") } },
+        { QStringLiteral("upstream"),
+            { QStringLiteral("url"), QStringLiteral("trusted"), QStringLiteral("recipient"), QStringLiteral("ra-key"),
+                QStringLiteral("ra-cert"), QStringLiteral("batch-size"), QStringLiteral("message-timeout-s"),
+                QStringLiteral("total-timeout-s"), QStringLiteral("retry-min-s"), QStringLiteral("retry-max-s"),
+                QStringLiteral("sync-every-s") } },
     };
     return known;
 }
@@ -263,6 +268,42 @@ Result<StationConfig> DataDir::loadConfig() const
             QStringLiteral("The settings file %1 has [audit] checkpoint-every out of range (1-1000000).")
                 .arg(configFile()));
     c.auditCheckpointEvery = *every;
+
+    UpstreamConfig& u = c.upstream;
+    u.url = s.value(QStringLiteral("upstream/url")).toString().trimmed();
+    u.trustedFile = s.value(QStringLiteral("upstream/trusted")).toString();
+    u.recipient = s.value(QStringLiteral("upstream/recipient")).toString();
+    u.raKeyUri = s.value(QStringLiteral("upstream/ra-key")).toString();
+    u.raCertFile = s.value(QStringLiteral("upstream/ra-cert")).toString();
+    for (QString* path : { &u.trustedFile, &u.raCertFile }) {
+        if (!path->isEmpty())
+            *path = absolute(*path);
+    }
+    struct Range {
+        const char* key;
+        int* value;
+        int lowest;
+        int highest;
+    };
+    for (const Range& r : { Range { "upstream/batch-size", &u.batchSize, 1, 10000 },
+             Range { "upstream/message-timeout-s", &u.messageTimeoutS, 1, 3600 },
+             Range { "upstream/total-timeout-s", &u.totalTimeoutS, 1, 86400 },
+             Range { "upstream/retry-min-s", &u.retryMinS, 1, 86400 },
+             Range { "upstream/retry-max-s", &u.retryMaxS, 1, 604800 },
+             Range { "upstream/sync-every-s", &u.syncEveryS, 1, 86400 } }) {
+        const auto v = timeout(r.key, *r.value, r.lowest, r.highest);
+        if (!v)
+            return fail(ErrorCode::BadInput,
+                QStringLiteral("The settings file %1 has %2 out of range (%3-%4).")
+                    .arg(configFile(), QString::fromLatin1(r.key).replace(u'/', QStringLiteral(" ")))
+                    .arg(r.lowest)
+                    .arg(r.highest));
+        *r.value = *v;
+    }
+    if (!u.url.isEmpty() && !u.url.startsWith(QLatin1String("http://")) && !u.url.startsWith(QLatin1String("https://")))
+        return fail(ErrorCode::BadInput,
+            QStringLiteral("The settings file %1 has [upstream] url \"%2\", which is not an http:// or https:// URL.")
+                .arg(configFile(), u.url));
     if (auto r = followMove(&c); !r)
         return std::unexpected(r.error());
     return c;
@@ -280,6 +321,14 @@ Result<void> DataDir::saveConfig(const StationConfig& c) const
         keyUri.replace(m.capturedStart(1), m.capturedLength(1), relative(m.captured(1)));
     s.setValue(QStringLiteral("hsm/ca-key"), keyUri);
     s.setValue(QStringLiteral("hsm/softhsm2-conf"), relative(c.softhsmConf));
+    const UpstreamConfig& u = c.upstream;
+    const std::pair<const char*, QString> upstreamValues[] = { { "upstream/url", u.url },
+        { "upstream/trusted", relative(u.trustedFile) }, { "upstream/recipient", u.recipient },
+        { "upstream/ra-key", u.raKeyUri }, { "upstream/ra-cert", relative(u.raCertFile) } };
+    for (const auto& [key, value] : upstreamValues) {
+        if (!value.isEmpty())
+            s.setValue(QLatin1String(key), value);
+    }
     s.sync();
     if (s.status() != QSettings::NoError)
         return fail(ErrorCode::Io, QStringLiteral("The settings file %1 could not be written.").arg(configFile()));
@@ -296,6 +345,21 @@ Result<QList<QByteArray>> DataDir::loadChain() const
     if (!certs)
         return fail(ErrorCode::BadInput, QStringLiteral("The CA chain %1 holds no certificate.").arg(chainFile()));
     return certs;
+}
+
+QString DataDir::crlFile() const
+{
+    return m_path + QStringLiteral("/ca/crl.pem");
+}
+
+QString DataDir::raCertFile() const
+{
+    return m_path + QStringLiteral("/ra/ra-chain.pem");
+}
+
+QString DataDir::upstreamTrustFile() const
+{
+    return m_path + QStringLiteral("/upstream/trusted.pem");
 }
 
 QString DataDir::profileDir() const

@@ -9,6 +9,22 @@
 
 namespace imprint::core {
 
+/// [upstream]: how the station reaches the corporate CA over CMP, and what it signs with.
+struct UpstreamConfig {
+    QString url; ///< the CMP server, http://host[:port]/path (RFC 6712) or https://
+    QString trustedFile; ///< the upstream's trust anchors (PEM): answers and certificates verify to them
+    QString recipient; ///< the upstream CA's name, e.g. "/CN=Corporate Device CA"; empty: the server's own
+    QString raKeyUri; ///< PKCS#11 URI of the RA key in the token
+    QString raCertFile; ///< the RA certificate and its issuers (PEM)
+    int batchSize = 50; ///< rows per round of the sync
+    int messageTimeoutS = 30; ///< one request and its answer
+    int totalTimeoutS = 600; ///< a whole transaction, polling included
+    int retryMinS = 5; ///< back-off after the first failed attempt, doubled each time (with jitter)
+    int retryMaxS = 3600; ///< up to this
+    int syncEveryS = 30; ///< the window's worker looks at the outbox this often
+    [[nodiscard]] bool configured() const { return !url.isEmpty(); }
+};
+
 /// The station's settings, kept in station.ini in the data directory. Holds no secret:
 /// the PIN is named by a pin-source (a file readable by its owner only), never stored here.
 struct StationConfig {
@@ -18,6 +34,7 @@ struct StationConfig {
     QString softhsmConf; ///< SOFTHSM2_CONF for the embedded token, or empty for another module
     StepTimeouts timeouts;
     int auditCheckpointEvery = 100; ///< [audit] checkpoint-every: entries between signed checkpoints
+    UpstreamConfig upstream;
 };
 
 /// The data directory: where the token (SoftHSM2), the database and the CA files live.
@@ -39,6 +56,9 @@ public:
     QString caCertFile() const;
     QString chainFile() const;
     QString profileDir() const; ///< certificate profiles, NAME.json
+    QString crlFile() const; ///< the local CA's newest CRL (PEM)
+    QString raCertFile() const; ///< where `ra import` puts the RA certificate and its issuers
+    QString upstreamTrustFile() const; ///< where `upstream configure` puts the upstream's anchors
 
     [[nodiscard]] bool isInitialized() const;
     [[nodiscard]] Result<StationConfig> loadConfig() const;

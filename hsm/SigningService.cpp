@@ -202,7 +202,26 @@ public:
         std::memcpy(input, Sha256DigestInfo, sizeof Sha256DigestInfo);
         unsigned char* digest = input + sizeof Sha256DigestInfo;
         SHA256(reinterpret_cast<const unsigned char*>(data.constData()), static_cast<size_t>(data.size()), digest);
+        if (m_rsa)
+            return sign(input, sizeof input);
+        return sign(digest, SHA256_DIGEST_LENGTH);
+    }
 
+    Result<QByteArray> signDigest(const QByteArray& digest) override
+    {
+        if (m_rsa)
+            return fail(ErrorCode::Hsm,
+                QStringLiteral("The key \"%1\" is an RSA key; only an EC key signs for CMP and CMS here.")
+                    .arg(QString::fromUtf8(m_label)));
+        return sign(reinterpret_cast<const unsigned char*>(digest.constData()), static_cast<CK_ULONG>(digest.size()));
+    }
+
+    QByteArray publicKey() const override { return m_public; }
+
+private:
+    /// One C_Sign over `input` (a DigestInfo for RSA, a bare digest for ECDSA) on a pooled session.
+    Result<QByteArray> sign(const unsigned char* input, CK_ULONG inputLen)
+    {
         SigningService::Pool& pool = *m_service->m_pool;
         auto lease = pool.acquire(m_label);
         if (!lease)
@@ -214,8 +233,7 @@ public:
         CK_RV rv = pool.token.fn->C_SignInit(lease->session, &mech, lease->key);
         if (rv == CKR_OK) {
             function = "C_Sign";
-            rv = pool.token.fn->C_Sign(
-                lease->session, m_rsa ? input : digest, m_rsa ? sizeof input : SHA256_DIGEST_LENGTH, sig, &len);
+            rv = pool.token.fn->C_Sign(lease->session, const_cast<unsigned char*>(input), inputLen, sig, &len);
         }
         if (rv != CKR_OK) {
             if (tokenLost(rv)) {
@@ -232,9 +250,6 @@ public:
         return ecdsaSignatureDer(sig, len);
     }
 
-    QByteArray publicKey() const override { return m_public; }
-
-private:
     std::shared_ptr<SigningService> m_service;
     QByteArray m_label;
     bool m_rsa;

@@ -211,10 +211,13 @@ Result<QByteArray> readAuditPublicKey(const core::StationConfig& config)
     return (*token)->publicKey(AuditKeyLabel);
 }
 
-Result<QByteArray> generateCaKey(const core::DataDir& dir, CaKey& ca, const QString& label, KeyType type)
+namespace {
+
+/// A new key inside the token under an unused label; returns its public key and its id.
+Result<std::pair<QByteArray, QByteArray>> newTokenKey(CaKey& ca, const QString& label, KeyType type)
 {
     if (label.isEmpty())
-        return fail(ErrorCode::BadInput, QStringLiteral("The new CA key needs a label."));
+        return fail(ErrorCode::BadInput, QStringLiteral("The new key needs a label."));
     if (ca.service->token().keyAttributes(label))
         return fail(ErrorCode::BadInput,
             QStringLiteral("The token already holds a key labelled \"%1\"; nothing was changed. Choose another "
@@ -226,7 +229,88 @@ Result<QByteArray> generateCaKey(const core::DataDir& dir, CaKey& ca, const QStr
     const QByteArray keyId(reinterpret_cast<const char*>(id), sizeof id);
     auto spki = ca.service->token().generateKey(label, keyId, type);
     if (!spki)
-        return spki;
+        return std::unexpected(spki.error());
+    return std::pair { *spki, keyId };
+}
+
+} // namespace
+
+Result<QByteArray> generateRaKey(const core::DataDir& dir, CaKey& ca, const QString& label, KeyType type)
+{
+    if (type == KeyType::Rsa3072)
+        return fail(ErrorCode::BadInput, QStringLiteral("The RA key is an EC key (ec-p256 or ec-p384)."));
+    auto made = newTokenKey(ca, label, type);
+    if (!made)
+        return std::unexpected(made.error());
+    auto config = dir.loadConfig();
+    if (!config)
+        return std::unexpected(config.error());
+    Pkcs11Uri uri;
+    uri.token = ca.keyUri.token;
+    uri.object = label;
+    uri.id = made->second;
+    config->upstream.raKeyUri = uri.toString();
+    if (auto r = dir.saveConfig(*config); !r)
+        return std::unexpected(r.error());
+    return made->first;
+}
+
+Result<std::shared_ptr<core::Signer>> openRaKey(const CaKey& ca, const core::StationConfig& config)
+{
+    if (config.upstream.raKeyUri.isEmpty())
+        return fail(ErrorCode::NotInitialized,
+            QStringLiteral("The station has no RA key; run \"imprintctl ra keygen\" first."));
+    auto uri = Pkcs11Uri::parse(config.upstream.raKeyUri);
+    if (!uri)
+        return std::unexpected(uri.error());
+    return ca.service->signer(uri->object);
+}
+
+Result<QList<QByteArray>> importRaCertificate(const core::DataDir& dir, const CaKey& ca,
+    const core::StationConfig& config, const QByteArray& raCert, const QList<QByteArray>& chain)
+{
+    auto refuse = [](const QString& why, const QString& detail = {}) {
+        return fail(ErrorCode::VerificationFailed,
+            QStringLiteral("The RA certificate was refused: %1; nothing was changed.").arg(why), detail,
+            QStringLiteral("ra-certificate"));
+    };
+    auto signer = openRaKey(ca, config);
+    if (!signer)
+        return std::unexpected(signer.error());
+    auto cert = core::ossl::certFromDer(raCert);
+    if (!cert)
+        return refuse(QStringLiteral("the file holds no certificate"));
+    if (core::ossl::publicKeyDer(X509_get0_pubkey(cert->get())) != (*signer)->publicKey())
+        return refuse(QStringLiteral("it certifies another key than the RA key in the token"));
+    if (X509_check_ca(cert->get()) != 0)
+        return refuse(QStringLiteral("it is a CA certificate; the RA certificate is an end-entity one"));
+    if ((X509_get_extension_flags(cert->get()) & EXFLAG_KUSAGE)
+        && !(X509_get_key_usage(cert->get()) & KU_DIGITAL_SIGNATURE))
+        return refuse(QStringLiteral("its key usage does not allow digital signatures"));
+    auto verified = core::verifyChain(raCert, chain);
+    if (!verified)
+        return refuse(verified.error().message, verified.error().detail);
+    QByteArray pem;
+    for (const QByteArray& der : *verified)
+        pem += core::ossl::derToPem(der);
+    QDir().mkpath(QFileInfo(dir.raCertFile()).absolutePath());
+    QSaveFile f(dir.raCertFile());
+    if (!f.open(QIODevice::WriteOnly) || f.write(pem) != pem.size() || !f.commit())
+        return fail(ErrorCode::Io, QStringLiteral("Could not write %1.").arg(dir.raCertFile()), f.errorString());
+    core::StationConfig updated = config;
+    updated.upstream.raCertFile = dir.raCertFile();
+    if (auto r = dir.saveConfig(updated); !r)
+        return std::unexpected(r.error());
+    return verified;
+}
+
+Result<QByteArray> generateCaKey(const core::DataDir& dir, CaKey& ca, const QString& label, KeyType type)
+{
+    auto made = newTokenKey(ca, label, type);
+    if (!made)
+        return std::unexpected(made.error());
+    const QByteArray& keyId = made->second;
+    const QByteArray spki = made->first;
     auto config = dir.loadConfig();
     if (!config)
         return std::unexpected(config.error());
@@ -240,15 +324,20 @@ Result<QByteArray> generateCaKey(const core::DataDir& dir, CaKey& ca, const QStr
 
 Result<QByteArray> makeCaRequest(const CaKey& ca, const QList<core::NameEntry>& subject)
 {
-    if (subject.isEmpty())
-        return fail(ErrorCode::BadInput, QStringLiteral("The request needs a subject, e.g. \"/O=Acme/CN=Line 3 CA\"."));
     auto signer = ca.signer();
     if (!signer)
         return std::unexpected(signer.error());
-    auto key = core::ossl::publicKeyFromDer((*signer)->publicKey());
+    return makeKeyRequest(**signer, subject);
+}
+
+Result<QByteArray> makeKeyRequest(core::Signer& signer, const QList<core::NameEntry>& subject)
+{
+    if (subject.isEmpty())
+        return fail(ErrorCode::BadInput, QStringLiteral("The request needs a subject, e.g. \"/O=Acme/CN=Line 3 CA\"."));
+    auto key = core::ossl::publicKeyFromDer(signer.publicKey());
     if (!key)
         return std::unexpected(key.error());
-    return core::makeRequest(subject, key->get(), **signer);
+    return core::makeRequest(subject, key->get(), signer);
 }
 
 Result<QList<QByteArray>> importCaCertificate(

@@ -64,6 +64,27 @@ inline const QString AuditKeyLabel = QStringLiteral("imprint-audit");
 /// The audit key's public key, read from the token without logging in (for audit verify).
 [[nodiscard]] core::Result<QByteArray> readAuditPublicKey(const core::StationConfig& config);
 
+/// The RA key's default label: it signs every CMP message to the upstream, nothing else.
+inline const QString RaKeyLabel = QStringLiteral("imprint-ra");
+
+/// `ra keygen`: the RA key inside the CA's token (EC P-256 or P-384: sensitive, private,
+/// never extractable, sign-only); [upstream] ra-key then names it. Refuses a label in use.
+/// Returns the public key (DER SubjectPublicKeyInfo).
+[[nodiscard]] core::Result<QByteArray> generateRaKey(
+    const core::DataDir& dir, CaKey& ca, const QString& label, KeyType type);
+
+/// The RA key named in the settings, as a Signer.
+[[nodiscard]] core::Result<std::shared_ptr<core::Signer>> openRaKey(const CaKey& ca, const core::StationConfig& config);
+
+/// A certificate request for a key in the token, signed inside it (`ca csr`, `ra csr`).
+[[nodiscard]] core::Result<QByteArray> makeKeyRequest(core::Signer& key, const QList<core::NameEntry>& subject);
+
+/// `ra import`: installs the RA certificate and its issuers once they pass the checks:
+/// the certificate is for the RA key in the token, is not a CA, and verifies strictly to a
+/// root among `chain`; on refusal nothing changes. Returns the chain, RA certificate first.
+[[nodiscard]] core::Result<QList<QByteArray>> importRaCertificate(const core::DataDir& dir, const CaKey& ca,
+    const core::StationConfig& config, const QByteArray& raCert, const QList<QByteArray>& chain);
+
 /// Points SoftHSM2 at the data directory's configuration (before the module is loaded).
 void useSoftHsmConfig(const QString& confPath);
 

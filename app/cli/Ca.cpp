@@ -5,7 +5,9 @@
 #include "cli/Command.h"
 #include "engine/Registrar.h"
 #include "pki/CertificateBuilder.h"
+#include "pki/Crl.h"
 #include "pki/CsrCheck.h"
+#include "pki/IssuingCa.h"
 #include "pki/OpenSsl.h"
 
 #include <QJsonArray>
@@ -31,8 +33,8 @@ QJsonObject certSummary(const QByteArray& der)
     return o;
 }
 
-/// Records an administrator's act (setting change, export) in the audit log and seals it
-/// with a checkpoint signed by the audit key in the token.
+} // namespace
+
 core::Result<void> auditAct(const core::DataDir& dir, const core::StationConfig& config, hsm::CaKey& ca,
     core::AuditKind kind, const QString& subject, const QString& detail)
 {
@@ -49,7 +51,6 @@ core::Result<void> auditAct(const core::DataDir& dir, const core::StationConfig&
     return core::sealAuditLog(*store, **signer);
 }
 
-/// The station's CA key, unlocked, for the ceremony commands.
 core::Result<hsm::CaKey> openCeremonyKey(const core::DataDir& dir, core::StationConfig* config)
 {
     auto loaded = dir.loadConfig();
@@ -60,7 +61,38 @@ core::Result<hsm::CaKey> openCeremonyKey(const core::DataDir& dir, core::Station
     return hsm::openCaKey(*config, &prompt);
 }
 
-} // namespace
+QByteArray requestPem(const QByteArray& der)
+{
+    QByteArray wrapped;
+    const QByteArray b64 = der.toBase64();
+    for (qsizetype i = 0; i < b64.size(); i += 64)
+        wrapped += b64.mid(i, 64) + '\n';
+    return "-----BEGIN CERTIFICATE REQUEST-----\n" + wrapped + "-----END CERTIFICATE REQUEST-----\n";
+}
+
+core::Result<std::pair<QByteArray, QList<QByteArray>>> readCertificateAndChain(
+    const QString& certFile, const QString& chainFile)
+{
+    auto certBytes = readInput(certFile);
+    if (!certBytes)
+        return std::unexpected(certBytes.error());
+    auto certs = core::ossl::certsDerFromPem(*certBytes);
+    const QByteArray der = certs && !certs->isEmpty() ? certs->first() : *certBytes;
+    QList<QByteArray> others;
+    if (certs && certs->size() > 1)
+        others = certs->mid(1);
+    if (!chainFile.isEmpty()) {
+        auto chainBytes = readInput(chainFile);
+        if (!chainBytes)
+            return std::unexpected(chainBytes.error());
+        auto chainCerts = core::ossl::certsDerFromPem(*chainBytes);
+        if (!chainCerts || chainCerts->isEmpty())
+            return core::fail(core::ErrorCode::BadInput,
+                QStringLiteral("%1 holds no PEM certificate; nothing was changed.").arg(chainFile));
+        others += *chainCerts;
+    }
+    return std::pair { der, others };
+}
 
 int caShow(const QStringList& args)
 {
@@ -210,13 +242,7 @@ int caCsr(const QStringList& args)
     auto request = hsm::makeCaRequest(*ca, *name);
     if (!request)
         return report(request.error());
-    QByteArray wrapped;
-    const QByteArray b64 = request->toBase64();
-    for (qsizetype i = 0; i < b64.size(); i += 64)
-        wrapped += b64.mid(i, 64) + '\n';
-    if (auto r = writeOutput(p.value(outFile),
-            "-----BEGIN CERTIFICATE REQUEST-----\n" + wrapped + "-----END CERTIFICATE REQUEST-----\n");
-        !r)
+    if (auto r = writeOutput(p.value(outFile), requestPem(*request)); !r)
         return report(r.error());
     err() << "Wrote the CA certificate request to " << p.value(outFile) << "; have the upstream root sign it, then "
           << "run \"imprintctl ca import --cert FILE --chain FILE\"." << Qt::endl;
@@ -238,24 +264,10 @@ int caImport(const QStringList& args)
         err() << "imprintctl ca import: give --cert FILE [--chain FILE]" << Qt::endl;
         return 2;
     }
-    auto certBytes = readInput(p.value(cert));
-    if (!certBytes)
-        return report(certBytes.error());
-    auto certs = core::ossl::certsDerFromPem(*certBytes);
-    const QByteArray caDer = certs && !certs->isEmpty() ? certs->first() : *certBytes;
-    QList<QByteArray> others;
-    if (certs && certs->size() > 1)
-        others = certs->mid(1);
-    if (p.isSet(chain)) {
-        auto chainBytes = readInput(p.value(chain));
-        if (!chainBytes)
-            return report(chainBytes.error());
-        auto chainCerts = core::ossl::certsDerFromPem(*chainBytes);
-        if (!chainCerts || chainCerts->isEmpty())
-            return report(core::Error { core::ErrorCode::BadInput,
-                QStringLiteral("%1 holds no PEM certificate; nothing was changed.").arg(p.value(chain)), {}, {} });
-        others += *chainCerts;
-    }
+    auto given = readCertificateAndChain(p.value(cert), p.value(chain));
+    if (!given)
+        return report(given.error());
+    const auto& [caDer, others] = *given;
     core::DataDir dir = p.dataDir();
     core::StationConfig config;
     auto ca = openCeremonyKey(dir, &config);
@@ -277,6 +289,83 @@ int caImport(const QStringList& args)
               << core::ossl::sha256Hex(der) << Qt::endl;
     }
     out() << "Chain written to " << dir.chainFile() << Qt::endl;
+    return 0;
+}
+
+core::Result<CrlIssued> issueCrl(const core::DataDir& dir, const hsm::CaKey& ca, int nextUpdateDays)
+{
+    auto chain = dir.loadChain();
+    if (!chain)
+        return std::unexpected(chain.error());
+    auto caCert = core::ossl::certFromDer(chain->first());
+    if (!caCert)
+        return std::unexpected(caCert.error());
+    auto signer = ca.signer();
+    if (!signer)
+        return std::unexpected(signer.error());
+    auto store = core::RecordStore::open(dir.database());
+    if (!store)
+        return std::unexpected(store.error());
+    auto revoked = store->ledger().revoked();
+    if (!revoked)
+        return std::unexpected(revoked.error());
+    QList<core::RevokedCertificate> entries;
+    for (const auto& [entry, state] : *revoked)
+        entries << entry;
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    const QDateTime next = now.addDays(nextUpdateDays);
+    QByteArray der;
+    auto number = store->ledger().recordCrl(
+        [&](qint64 n) -> core::Result<QByteArray> {
+            auto made = core::makeCrl(*signer, caCert->get(), n, entries, now, next);
+            if (made)
+                der = *made;
+            return made;
+        },
+        now, next);
+    if (!number)
+        return std::unexpected(number.error());
+    QByteArray pem = "-----BEGIN X509 CRL-----\n";
+    const QByteArray b64 = der.toBase64();
+    for (qsizetype i = 0; i < b64.size(); i += 64)
+        pem += b64.mid(i, 64) + '\n';
+    pem += "-----END X509 CRL-----\n";
+    if (auto r = writeOutput(dir.crlFile(), pem); !r)
+        return std::unexpected(r.error());
+    return CrlIssued { *number, static_cast<int>(entries.size()), next, pem };
+}
+
+int caCrl(const QStringList& args)
+{
+    CommandLine p(QStringLiteral("Sign the issuing CA's CRL inside the HSM: every superseded or revoked certificate "
+                                 "with its reason and date, under a CRL number that only grows. Written to "
+                                 "DATA_DIR/ca/crl.pem (and --out)."));
+    QCommandLineOption outFile(
+        QStringLiteral("out"), QStringLiteral("Also write it here (PEM)."), QStringLiteral("FILE"));
+    QCommandLineOption days(QStringLiteral("next-update-days"),
+        QStringLiteral("Days until the next update (default 7)."), QStringLiteral("N"), QStringLiteral("7"));
+    p.addOptions({ outFile, days });
+    p.parse(args);
+    bool ok = false;
+    const int n = p.value(days).toInt(&ok);
+    if (!ok || n < 1 || n > 3650)
+        return usageError(args, QStringLiteral("--next-update-days is 1-3650"));
+    core::DataDir dir = p.dataDir();
+    core::StationConfig config;
+    auto ca = openCeremonyKey(dir, &config);
+    if (!ca)
+        return report(ca.error());
+    auto crl = issueCrl(dir, *ca, n);
+    if (!crl)
+        return report(crl.error());
+    if (p.isSet(outFile)) {
+        if (auto r = writeOutput(p.value(outFile), crl->pem); !r)
+            return report(r.error());
+    }
+    out() << "CRL " << crl->number << " lists " << crl->entries << " certificate(s); next update "
+          << crl->nextUpdate.toString(Qt::ISODate) << Qt::endl
+          << "Written to " << dir.crlFile()
+          << (p.isSet(outFile) ? QStringLiteral(" and ") + p.value(outFile) : QString()) << Qt::endl;
     return 0;
 }
 

@@ -80,6 +80,38 @@ int withRecords(const CommandLine& p, Access access,
 /// Writes a file atomically, with a plain error.
 [[nodiscard]] core::Result<void> writeOutput(const QString& path, const QByteArray& contents);
 
+} // namespace imprint::app::cli
+
+namespace imprint::hsm {
+struct CaKey;
+}
+
+namespace imprint::app::cli {
+
+// What the key ceremony commands share (Ca.cpp).
+/// The station's CA key and its token, unlocked (from the pin-source, or asked at the terminal).
+[[nodiscard]] core::Result<hsm::CaKey> openCeremonyKey(const core::DataDir& dir, core::StationConfig* config);
+/// Records an administrator's act (setting change, export) in the audit log and seals it
+/// with a checkpoint signed by the audit key in the token.
+[[nodiscard]] core::Result<void> auditAct(const core::DataDir& dir, const core::StationConfig& config, hsm::CaKey& ca,
+    core::AuditKind kind, const QString& subject, const QString& detail);
+/// A DER certificate request as PEM.
+[[nodiscard]] QByteArray requestPem(const QByteArray& der);
+/// A certificate file (PEM or DER; further PEM certificates in it count as its chain) and a
+/// chain file (PEM, optional), as DER.
+[[nodiscard]] core::Result<std::pair<QByteArray, QList<QByteArray>>> readCertificateAndChain(
+    const QString& certFile, const QString& chainFile);
+
+/// A CRL the CA signed: its number, how many certificates it lists, its next update.
+struct CrlIssued {
+    qint64 number = 0;
+    int entries = 0;
+    QDateTime nextUpdate;
+    QByteArray pem;
+};
+/// Signs the CA's CRL inside the HSM, records it and writes DATA_DIR/ca/crl.pem.
+[[nodiscard]] core::Result<CrlIssued> issueCrl(const core::DataDir& dir, const hsm::CaKey& ca, int nextUpdateDays);
+
 // The commands, one group a file.
 int init(const QStringList& args); // Init.cpp
 int provision(const QStringList& args); // Provision.cpp
@@ -99,5 +131,13 @@ int caShow(const QStringList& args); // Ca.cpp
 int caKeygen(const QStringList& args);
 int caCsr(const QStringList& args);
 int caImport(const QStringList& args);
+int caCrl(const QStringList& args);
+int raKeygen(const QStringList& args); // Ra.cpp
+int raCsr(const QStringList& args);
+int raImport(const QStringList& args);
+int upstreamConfigure(const QStringList& args); // Upstream.cpp
+int upstreamStatus(const QStringList& args);
+int upstreamSync(const QStringList& args);
+int upstreamRetry(const QStringList& args);
 
 } // namespace imprint::app::cli

@@ -1,6 +1,7 @@
 // imprintctl show, list, scrap, jobs, outbox: the station's records for QA and the line lead.
 
 #include "SlotReport.h"
+#include "StationSetup.h"
 #include "cli/Command.h"
 #include "pki/IssuingCa.h"
 #include "pki/OpenSsl.h"
@@ -227,6 +228,15 @@ int scrap(const QStringList& args)
             !r)
             return report(r.error());
         out() << "Device " << p.value(serial) << " is scrapped: " << p.value(reason).trimmed() << Qt::endl;
+        // Its certificates are revoked: the next CRL lists them, signed now.
+        core::StationConfig withKey;
+        auto ca = openCeremonyKey(p.dataDir(), &withKey);
+        auto crl = ca ? issueCrl(p.dataDir(), *ca, 7) : core::Result<CrlIssued>(std::unexpected(ca.error()));
+        if (!crl) {
+            err() << "The CRL was not signed (" << crl.error().text() << "); run \"imprintctl ca crl\"." << Qt::endl;
+            return 0;
+        }
+        out() << "CRL " << crl->number << " lists its certificates: " << p.dataDir().crlFile() << Qt::endl;
         return 0;
     });
 }

@@ -72,13 +72,41 @@ struct Lot {
     QString operatorName;
 };
 
-/// A record waiting to go upstream (the upstream sync sends them in order).
+/// A record on its way upstream (the upstream sync sends them in order) and where it stands.
 struct OutboxEntry {
     qint64 id = 0;
     OutboxKind kind = OutboxKind::Certificate;
     QString subject; ///< certificate serial
     QString detail;
     QDateTime created;
+    OutboxState state = OutboxState::Pending;
+    int attempts = 0;
+    QString lastError; ///< why the last attempt failed, or why the row is skipped, in plain words
+    QDateTime nextAttempt; ///< a failed row: not before; a waiting row: the upstream's checkAfter
+    QString upstreamStatus; ///< the upstream's status and text, as it answered
+    QString exportBatch; ///< the offline batch that carried it, if one did
+    QDateTime updated;
+};
+
+/// An outbox row with what it carries, for the upstream sync.
+struct OutboxWork {
+    OutboxEntry entry;
+    QString deviceSerial;
+    qint64 jobId = 0;
+    CertificateState certificateState = CertificateState::Issued;
+    std::optional<JobOutcome> jobResult;
+    QByteArray request; ///< the device's PKCS#10 (DER); empty for a certificate issued before it was kept
+    QByteArray localDer; ///< the local certificate
+    QByteArray upstreamDer; ///< the upstream's certificate for the same key, once answered
+    /// For a revocation: where the row of the certificate it revokes stands.
+    std::optional<OutboxState> certificateRow;
+};
+
+/// The last contact with the upstream CA, for the health display.
+struct UpstreamContact {
+    QDateTime attempted;
+    QDateTime reached;
+    QString lastError;
 };
 
 /// A signed statement that the audit log had `seq` entries ending in `hash`.
@@ -152,6 +180,7 @@ struct IssuedRecord {
     QString serialHex;
     QString sha256;
     QString publicKeySha256;
+    QByteArray request; ///< the device's PKCS#10 request (DER), forwarded upstream as it came
 };
 
 /// A device's newest certificate with what it certifies and where its job came from (the
@@ -171,6 +200,7 @@ struct BatchIssued {
     QString sha256;
     QString publicKeySha256;
     QString keyType;
+    QByteArray request; ///< the request file's PKCS#10 (DER)
 };
 
 } // namespace imprint::core

@@ -88,10 +88,12 @@ template <> struct StateNames<OutboxKind> {
 };
 
 template <> struct StateNames<OutboxState> {
-    static constexpr Names<OutboxState, 6> names { {
+    static constexpr Names<OutboxState, 8> names { {
         { OutboxState::Pending, "pending" },
-        { OutboxState::Synced, "synced" },
+        { OutboxState::Sent, "sent" },
         { OutboxState::Waiting, "waiting" },
+        { OutboxState::Answered, "answered" },
+        { OutboxState::Confirmed, "confirmed" },
         { OutboxState::Rejected, "rejected" },
         { OutboxState::Failed, "failed" },
         { OutboxState::Skipped, "skipped" },
@@ -99,7 +101,7 @@ template <> struct StateNames<OutboxState> {
 };
 
 template <> struct StateNames<AuditKind> {
-    static constexpr Names<AuditKind, 12> names { {
+    static constexpr Names<AuditKind, 18> names { {
         { AuditKind::Issued, "issued" },
         { AuditKind::IssuedBatch, "issued-batch" },
         { AuditKind::Installed, "installed" },
@@ -112,6 +114,12 @@ template <> struct StateNames<AuditKind> {
         { AuditKind::Login, "login" },
         { AuditKind::Setting, "setting" },
         { AuditKind::Exported, "exported" },
+        { AuditKind::UpstreamCertified, "upstream-certified" },
+        { AuditKind::UpstreamRevoked, "upstream-revoked" },
+        { AuditKind::UpstreamRejected, "upstream-rejected" },
+        { AuditKind::UpstreamRefused, "upstream-refused" },
+        { AuditKind::Imported, "imported" },
+        { AuditKind::CrlIssued, "crl-issued" },
     } };
 };
 

@@ -51,11 +51,14 @@ enum class StepStatus { Done, Intent, Rejected, Waiting, Passed, Failed, Issued,
 /// What a record in the outbox carries to the upstream CA.
 enum class OutboxKind { Certificate, Revocation };
 
-/// Where an outbox record stands with the upstream: waiting to be sent, sent and
-/// answered (synced), deferred by the upstream (waiting: delayed delivery), refused by it
-/// (rejected), given up after the retry policy (failed), or not to be sent at all (skipped,
-/// e.g. the revocation of a certificate the upstream never saw).
-enum class OutboxState { Pending, Synced, Waiting, Rejected, Failed, Skipped };
+/// Where an outbox record stands with the upstream CA. Pending: not sent yet. Sent: on its way,
+/// no answer recorded (sent again after a restart, which is safe: nothing came back). Waiting:
+/// the upstream asked to poll (delayed delivery) after check_after. Answered: the upstream's
+/// certificate is recorded, its confirmation (certConf) not yet acknowledged. Confirmed: done.
+/// Rejected: the upstream refused it; final until an administrator retries it. Failed: the
+/// last attempt did not get through (attempts, last error and next attempt are kept); tried
+/// again after a back-off. Skipped: not to be sent at all (its reason says why).
+enum class OutboxState { Pending, Sent, Waiting, Answered, Confirmed, Rejected, Failed, Skipped };
 
 /// What an audit entry records.
 enum class AuditKind {
@@ -71,6 +74,12 @@ enum class AuditKind {
     Login,
     Setting,
     Exported,
+    UpstreamCertified, ///< the upstream CA's certificate for a device's key was recorded
+    UpstreamRevoked, ///< the upstream CA revoked its certificate
+    UpstreamRejected, ///< the upstream CA refused a request
+    UpstreamRefused, ///< the station refused an upstream answer that failed a check
+    Imported, ///< an upstream answer carried in by hand
+    CrlIssued, ///< the local CA signed a CRL
 };
 
 /// The stored (and printed) text of a state.

@@ -92,7 +92,7 @@ Result<void> BatchIssue::readAndCheck(RequestSource& requests, Chunk& chunk, int
         }
         o.deviceSerial = r->subjectSerial;
         chunk.checked[static_cast<size_t>(i)] = Checked { std::move(r->publicKeyDer), r->publicKeySha256, r->keyType };
-        chunk.requests[i].der = QByteArray(); // checked: only its source is needed from here on
+        // The request stays with its chunk until recorded: the upstream is sent this very PKCS#10.
         return {};
     });
 }
@@ -213,7 +213,7 @@ QList<BatchIssued> BatchIssue::issuedOf(const Chunk& chunk)
             continue;
         const Checked& c = chunk.checked[static_cast<size_t>(i)];
         records.append(BatchIssued { o.deviceSerial, o.source, o.certificate.der, o.certificate.serialHex,
-            o.certificate.sha256, c.spkiSha256, c.keyType });
+            o.certificate.sha256, c.spkiSha256, c.keyType, chunk.requests[i].der });
     }
     return records;
 }

@@ -200,7 +200,7 @@ QList<Result<Issuance>> Registrar::issue(const QList<IssueRequest>& requests)
             continue;
         }
         records.append(IssuedRecord {
-            req.jobId, req.device.serial, cert->der, cert->serialHex, cert->sha256, c.csr.publicKeySha256 });
+            req.jobId, req.device.serial, cert->der, cert->serialHex, cert->sha256, c.csr.publicKeySha256, req.csr });
         recordIndex.append(c.index);
         results[c.index] = Issuance { *cert, m_ca.chain() };
     }

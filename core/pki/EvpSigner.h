@@ -15,6 +15,7 @@ public:
     [[nodiscard]] static Result<EvpSigner> generateP256();
 
     Result<QByteArray> signSha256(const QByteArray& data) override;
+    Result<QByteArray> signDigest(const QByteArray& digest) override;
     QByteArray publicKey() const override;
     EVP_PKEY* key() const { return m_key.get(); }
 

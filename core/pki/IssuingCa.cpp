@@ -53,6 +53,31 @@ Result<QList<QByteArray>> checkIssuingCaChain(
 
 Result<QList<QByteArray>> verifyChain(const QByteArray& der, const QList<QByteArray>& others)
 {
+    QList<QByteArray> roots;
+    QList<QByteArray> intermediates;
+    for (const QByteArray& otherDer : others) {
+        auto other = ossl::certFromDer(otherDer);
+        if (!other)
+            return fail(ErrorCode::VerificationFailed,
+                QStringLiteral("the chain file holds something that is not a certificate"), {},
+                QStringLiteral("chain"));
+        if (X509_check_issued(other->get(), other->get()) == X509_V_OK)
+            roots << otherDer;
+        else
+            intermediates << otherDer;
+    }
+    if (auto cert = ossl::certFromDer(der); cert && X509_check_issued(cert->get(), cert->get()) == X509_V_OK)
+        roots << der;
+    if (roots.isEmpty())
+        return fail(ErrorCode::VerificationFailed,
+            QStringLiteral("no root (self-signed) certificate was given; pass the chain with --chain"), {},
+            QStringLiteral("chain"));
+    return verifyToAnchors(der, roots, intermediates);
+}
+
+Result<QList<QByteArray>> verifyToAnchors(
+    const QByteArray& der, const QList<QByteArray>& anchors, const QList<QByteArray>& intermediates)
+{
     auto reject = [](QString why, QString detail = {}) {
         return fail(ErrorCode::VerificationFailed, std::move(why), std::move(detail), QStringLiteral("chain"));
     };
@@ -61,30 +86,19 @@ Result<QList<QByteArray>> verifyChain(const QByteArray& der, const QList<QByteAr
         return reject(QStringLiteral("the file holds no certificate"));
     ossl::Store store { X509_STORE_new() };
     ossl::CertStack untrusted { sk_X509_new_null() };
-    std::vector<ossl::Cert> held;
-    bool haveRoot = false;
-    for (const QByteArray& otherDer : others) {
+    for (const QByteArray& anchorDer : anchors) {
+        auto anchor = ossl::certFromDer(anchorDer);
+        if (!anchor)
+            return reject(QStringLiteral("a trust anchor is not a certificate"));
+        X509_STORE_add_cert(store.get(), anchor->get()); // takes its own reference
+    }
+    for (const QByteArray& otherDer : intermediates) {
         auto other = ossl::certFromDer(otherDer);
         if (!other)
             return reject(QStringLiteral("the chain file holds something that is not a certificate"));
-        if (otherDer == der)
-            continue;
-        if (X509_check_issued(other->get(), other->get()) == X509_V_OK) {
-            X509_STORE_add_cert(store.get(), other->get());
-            haveRoot = true;
-        } else {
-            X509_up_ref(other->get());
-            sk_X509_push(untrusted.get(), other->get());
-        }
-        held.push_back(std::move(*other));
+        if (otherDer != der)
+            sk_X509_push(untrusted.get(), other->release());
     }
-    if (X509_check_issued(cert->get(), cert->get()) == X509_V_OK) {
-        X509_STORE_add_cert(store.get(), cert->get());
-        haveRoot = true;
-    }
-    if (!haveRoot)
-        return reject(QStringLiteral("no root (self-signed) certificate was given; pass the chain with --chain"));
-
     X509_STORE_set_flags(store.get(), X509_V_FLAG_X509_STRICT);
     ossl::StoreCtx ctx { X509_STORE_CTX_new() };
     if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), cert->get(), untrusted.get()) != 1)

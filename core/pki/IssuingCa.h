@@ -62,4 +62,9 @@ private:
 /// `others` (or itself); returns the verified chain, `der` first, root last.
 [[nodiscard]] Result<QList<QByteArray>> verifyChain(const QByteArray& der, const QList<QByteArray>& others);
 
+/// Verifies `der` strictly up to one of `anchors` (trusted whatever they are), through
+/// `intermediates` (trusted for nothing); returns the verified chain, `der` first.
+[[nodiscard]] Result<QList<QByteArray>> verifyToAnchors(
+    const QByteArray& der, const QList<QByteArray>& anchors, const QList<QByteArray>& intermediates);
+
 } // namespace imprint::core

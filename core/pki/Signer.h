@@ -16,6 +16,10 @@ public:
     /// a DER ECDSA-Sig-Value for EC keys, PKCS#1 v1.5 bytes for RSA keys.
     [[nodiscard]] virtual Result<QByteArray> signSha256(const QByteArray& data) = 0;
 
+    /// Signs a digest someone else computed (an OpenSSL API signing through signerKey());
+    /// EC keys only: returns a DER ECDSA-Sig-Value. An RSA key refuses.
+    [[nodiscard]] virtual Result<QByteArray> signDigest(const QByteArray& digest) = 0;
+
     /// The matching public key as a DER SubjectPublicKeyInfo.
     [[nodiscard]] virtual QByteArray publicKey() const = 0;
 };

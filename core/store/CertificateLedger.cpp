@@ -1,5 +1,7 @@
 #include "store/CertificateLedger.h"
 
+#include <QCryptographicHash>
+
 #include "store/JobLog.h"
 
 namespace imprint::core {
@@ -46,12 +48,12 @@ std::optional<Move> moveTo(CertificateState state)
     return std::nullopt;
 }
 
-/// Binds serial, device serial, job, DER, sha256, key sha256, state, issued at.
+/// Binds serial, device serial, job, DER, sha256, key sha256, state, issued at, request.
 Statement certificateInsert(Transaction& tx)
 {
     return Statement(tx.db(),
         QStringLiteral("INSERT INTO certificates(serial, device_serial, job_id, der, sha256, spki_sha256, state, "
-                       "issued_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?)"));
+                       "issued_at, request) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"));
 }
 
 AuditKind auditKindOf(CertificateState state)
@@ -170,7 +172,8 @@ Result<void> CertificateLedger::recordIssued(const QList<IssuedRecord>& issued)
     const QString t = sql::now();
     const QString issuedState = text(CertificateState::Issued);
     for (const IssuedRecord& i : issued) {
-        if (!cert.run({ i.serialHex, i.deviceSerial, i.jobId, i.der, i.sha256, i.publicKeySha256, issuedState, t }))
+        if (!cert.run({ i.serialHex, i.deviceSerial, i.jobId, i.der, i.sha256, i.publicKeySha256, issuedState, t,
+                i.request }))
             return sql::fail(QStringLiteral("record the issued certificate"), cert.error());
         if (!serial.run({ i.serialHex, i.jobId, t }))
             return sql::fail(QStringLiteral("record the issued certificate"), serial.error());
@@ -218,7 +221,8 @@ Result<void> CertificateLedger::BatchRecorder::add(const QList<BatchIssued>& iss
         const qint64 id = m_jobs.fileJob(b.deviceSerial, b.source, m_station, m_operator, m_at);
         if (id == 0)
             return sql::fail(QStringLiteral("record the batch"), m_jobs.error());
-        if (!m_cert.run({ b.serialHex, b.deviceSerial, id, b.der, b.sha256, b.publicKeySha256, issuedState, m_at })
+        if (!m_cert.run(
+                { b.serialHex, b.deviceSerial, id, b.der, b.sha256, b.publicKeySha256, issuedState, m_at, b.request })
             || !m_serial.run({ b.serialHex, id, used, m_at })
             || !m_outbox.add(OutboxKind::Certificate, b.serialHex, {}, m_at))
             return sql::fail(QStringLiteral("record an issued certificate"),
@@ -365,6 +369,52 @@ Result<QList<CertificateRecord>> CertificateLedger::ofDevice(const QString& devi
         selectCertificates()
             + QStringLiteral(" FROM certificates c WHERE c.device_serial = ? ORDER BY c.issued_at DESC, c.rowid DESC"),
         { deviceSerial }, QStringLiteral("look up certificates"), certificateFrom<QSqlQuery>);
+}
+
+Result<QList<std::pair<RevokedCertificate, CertificateState>>> CertificateLedger::revoked() const
+{
+    return sql::rows<std::pair<RevokedCertificate, CertificateState>>(m_connection,
+        QStringLiteral("SELECT c.serial, COALESCE((SELECT MIN(o.created) FROM outbox o WHERE o.subject = c.serial AND "
+                       "o.kind = %1), c.issued_at), c.state FROM certificates c WHERE c.state IN (%2, %3) ORDER BY 2")
+            .arg(sql::literal(OutboxKind::Revocation), sql::literal(CertificateState::Superseded),
+                sql::literal(CertificateState::Revoked)),
+        {}, QStringLiteral("read the revoked certificates"), [](const QSqlQuery& q, sql::States& states) {
+            const CertificateState state = states.read<CertificateState>(q.value(2));
+            // RFC 5280 5.3.1: superseded (4) for a certificate replaced before it shipped,
+            // cessationOfOperation (5) for a device taken out of production.
+            return std::pair { RevokedCertificate { q.value(0).toString(), sql::parseTime(q.value(1)),
+                                   state == CertificateState::Superseded ? 4 : 5 },
+                state };
+        });
+}
+
+Result<qint64> CertificateLedger::recordCrl(const std::function<Result<QByteArray>(qint64 number)>& sign,
+    const QDateTime& thisUpdate, const QDateTime& nextUpdate)
+{
+    Transaction tx(m_connection, Durability::Synced);
+    if (!tx.active())
+        return sql::fail(QStringLiteral("start writing"), tx.error());
+    QSqlQuery q(tx.db());
+    if (!q.exec(QStringLiteral("SELECT COALESCE(MAX(number), 0) + 1 FROM crls")) || !q.next())
+        return sql::fail(QStringLiteral("read the CRL number"), q.lastError());
+    const qint64 number = q.value(0).toLongLong();
+    auto der = sign(number);
+    if (!der)
+        return std::unexpected(der.error());
+    if (!sql::exec(q, QStringLiteral("INSERT INTO crls(number, issued, next_update, der) VALUES(?, ?, ?, ?)"),
+            { number, sql::time(thisUpdate), sql::time(nextUpdate), *der }))
+        return sql::fail(QStringLiteral("record the CRL"), q.lastError());
+    AuditLog::Appender audit(tx);
+    if (!audit.append(AuditKind::CrlIssued, QStringLiteral("crl-%1").arg(number),
+            QStringLiteral("CRL %1, sha256 %2, next update %3")
+                .arg(number)
+                .arg(QString::fromLatin1(QCryptographicHash::hash(*der, QCryptographicHash::Sha256).toHex()),
+                    sql::time(nextUpdate)),
+            0, sql::now()))
+        return sql::fail(QStringLiteral("audit the CRL"), audit.error());
+    if (!tx.commit())
+        return sql::fail(QStringLiteral("record the CRL"), tx.error());
+    return number;
 }
 
 } // namespace imprint::core

@@ -7,6 +7,7 @@
 
 #include "Error.h"
 #include "domain/Records.h"
+#include "pki/Crl.h"
 #include "store/AuditLog.h"
 #include "store/JobLog.h"
 #include "store/Outbox.h"
@@ -14,6 +15,7 @@
 
 #include <QList>
 
+#include <functional>
 #include <optional>
 
 namespace imprint::core {
@@ -104,6 +106,13 @@ public:
     [[nodiscard]] Result<std::optional<PendingCertificate>> pending(const QString& deviceSerial) const;
     /// The device that holds a certificate for this public key, if any.
     [[nodiscard]] Result<std::optional<QString>> keyOwner(const QString& publicKeySha256) const;
+    /// Every certificate of this CA that is superseded or revoked, with when (its revocation
+    /// row was recorded) and its state, oldest first: what the CRL lists.
+    [[nodiscard]] Result<QList<std::pair<RevokedCertificate, CertificateState>>> revoked() const;
+    /// Records a CRL the CA signed under the next number (numbers only grow): `sign` makes
+    /// it for the number it is given. Returns the number.
+    [[nodiscard]] Result<qint64> recordCrl(const std::function<Result<QByteArray>(qint64 number)>& sign,
+        const QDateTime& thisUpdate, const QDateTime& nextUpdate);
     /// A device's certificates, newest first.
     [[nodiscard]] Result<QList<CertificateRecord>> ofDevice(const QString& deviceSerial) const;
 };

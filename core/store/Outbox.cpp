@@ -1,8 +1,100 @@
 #include "store/Outbox.h"
 
+#include "store/AuditLog.h"
+
+#include <QCryptographicHash>
+
 #include <algorithm>
 
 namespace imprint::core {
+
+namespace {
+
+const QString EntryColumns
+    = QStringLiteral("o.id, o.kind, o.subject, o.detail, o.created, o.state, o.attempts, o.last_error, o.next_attempt, "
+                     "o.upstream_status, o.export_batch, o.updated");
+constexpr int EntryColumnCount = 12;
+
+OutboxEntry entryFrom(const QSqlQuery& q, sql::States& states)
+{
+    OutboxEntry e;
+    e.id = q.value(0).toLongLong();
+    e.kind = states.read<OutboxKind>(q.value(1));
+    e.subject = q.value(2).toString();
+    e.detail = q.value(3).toString();
+    e.created = sql::parseTime(q.value(4));
+    e.state = states.read<OutboxState>(q.value(5));
+    e.attempts = q.value(6).toInt();
+    e.lastError = q.value(7).toString();
+    e.nextAttempt = sql::parseTime(q.value(8));
+    e.upstreamStatus = q.value(9).toString();
+    e.exportBatch = q.value(10).toString();
+    e.updated = sql::parseTime(q.value(11));
+    return e;
+}
+
+/// The rows that are finished with: the partial index outbox_open leaves them out.
+QString finished()
+{
+    return QStringLiteral("(%1, %2, %3)")
+        .arg(sql::literal(OutboxState::Confirmed), sql::literal(OutboxState::Rejected),
+            sql::literal(OutboxState::Skipped));
+}
+
+QString workQuery(const QString& where)
+{
+    return QStringLiteral("SELECT %1, c.device_serial, c.job_id, c.state, j.result, c.request, c.der, c.upstream_der, "
+                          "(SELECT r.state FROM outbox r WHERE r.subject = o.subject AND r.kind = %2 ORDER BY r.id "
+                          "LIMIT 1) FROM outbox o LEFT JOIN certificates c ON c.serial = o.subject LEFT JOIN jobs j ON "
+                          "j.id = c.job_id WHERE %3")
+        .arg(EntryColumns, sql::literal(OutboxKind::Certificate), where);
+}
+
+OutboxWork workFrom(const QSqlQuery& q, sql::States& states)
+{
+    OutboxWork w;
+    w.entry = entryFrom(q, states);
+    int c = EntryColumnCount;
+    w.deviceSerial = q.value(c++).toString();
+    w.jobId = q.value(c++).toLongLong();
+    const QVariant certState = q.value(c++);
+    if (!certState.isNull())
+        w.certificateState = states.read<CertificateState>(certState);
+    w.jobResult = states.readOptional<JobOutcome>(q.value(c++));
+    w.request = q.value(c++).toByteArray();
+    w.localDer = q.value(c++).toByteArray();
+    w.upstreamDer = q.value(c++).toByteArray();
+    if (w.entry.kind == OutboxKind::Revocation)
+        w.certificateRow = states.readOptional<OutboxState>(q.value(c));
+    return w;
+}
+
+/// One change to rows, with its audit entry when `audit` names a kind, in one transaction.
+Result<void> change(const Connection& connection, Durability durability, const QString& statement,
+    const QVariantList& values, const QString& what, std::optional<AuditKind> audit = {},
+    const OutboxWork* row = nullptr, const QString& detail = {}, QList<std::pair<QString, QVariantList>> more = {})
+{
+    Transaction tx(connection, durability);
+    if (!tx.active())
+        return sql::fail(QStringLiteral("start writing"), tx.error());
+    QSqlQuery q(tx.db());
+    if (!sql::exec(q, statement, values))
+        return sql::fail(what, q.lastError());
+    for (const auto& [s, v] : more) {
+        if (!sql::exec(q, s, v))
+            return sql::fail(what, q.lastError());
+    }
+    if (audit && row) {
+        AuditLog::Appender appender(tx);
+        if (!appender.append(*audit, row->entry.subject, detail, row->jobId, sql::now()))
+            return sql::fail(QStringLiteral("audit the upstream's answer"), appender.error());
+    }
+    if (!tx.commit())
+        return sql::fail(what, tx.error());
+    return {};
+}
+
+} // namespace
 
 Outbox::Appender::Appender(Transaction& tx)
     : m_insert(tx.db(), QStringLiteral("INSERT INTO outbox(kind, subject, detail, created) VALUES(?, ?, ?, ?)"))
@@ -17,18 +109,260 @@ bool Outbox::Appender::add(OutboxKind kind, const QString& subject, const QStrin
 Result<QList<OutboxEntry>> Outbox::pending(int limit) const
 {
     return sql::rows<OutboxEntry>(m_connection,
-        QStringLiteral("SELECT id, kind, subject, detail, created FROM outbox WHERE sent IS NULL ORDER BY id LIMIT ?"),
-        { std::clamp(limit, 1, 10000) }, QStringLiteral("read the outbox"),
-        [](const QSqlQuery& q, sql::States& states) {
-            return OutboxEntry { q.value(0).toLongLong(), states.read<OutboxKind>(q.value(1)), q.value(2).toString(),
-                q.value(3).toString(), sql::parseTime(q.value(4)) };
-        });
+        QStringLiteral("SELECT %1 FROM outbox o WHERE o.state NOT IN %2 ORDER BY o.id LIMIT ?")
+            .arg(EntryColumns, finished()),
+        { std::clamp(limit, 1, 10000) }, QStringLiteral("read the outbox"), entryFrom);
 }
 
 Result<qint64> Outbox::pendingCount() const
 {
-    return sql::count(m_connection, QStringLiteral("SELECT COUNT(*) FROM outbox WHERE sent IS NULL"),
+    return sql::count(m_connection, QStringLiteral("SELECT COUNT(*) FROM outbox WHERE state NOT IN %1").arg(finished()),
         QStringLiteral("read the outbox"));
+}
+
+Result<QList<OutboxEntry>> Outbox::list(const QList<OutboxState>& states, int limit, qint64 after) const
+{
+    QStringList names;
+    for (OutboxState s : states)
+        names << sql::literal(s);
+    const QString where = names.isEmpty() ? QString() : QStringLiteral(" AND o.state IN (%1)").arg(names.join(u','));
+    return sql::rows<OutboxEntry>(m_connection,
+        QStringLiteral("SELECT %1 FROM outbox o WHERE o.id > ?%2 ORDER BY o.id LIMIT ?").arg(EntryColumns, where),
+        { after, std::clamp(limit, 1, 100000) }, QStringLiteral("read the outbox"), entryFrom);
+}
+
+Result<std::optional<OutboxEntry>> Outbox::row(qint64 id) const
+{
+    return sql::first<OutboxEntry>(m_connection,
+        QStringLiteral("SELECT %1 FROM outbox o WHERE o.id = ?").arg(EntryColumns), { id },
+        QStringLiteral("read the outbox"), entryFrom);
+}
+
+Result<QList<OutboxEntry>> Outbox::ofCertificate(const QString& serialHex) const
+{
+    return sql::rows<OutboxEntry>(m_connection,
+        QStringLiteral("SELECT %1 FROM outbox o WHERE o.subject = ? ORDER BY o.id").arg(EntryColumns), { serialHex },
+        QStringLiteral("read the outbox"), entryFrom);
+}
+
+Result<QList<OutboxWork>> Outbox::due(const QDateTime& now, int limit) const
+{
+    return sql::rows<OutboxWork>(m_connection,
+        workQuery(QStringLiteral("o.state NOT IN %1 AND (o.state IN (%2, %3) OR (o.state IN (%4, %5) AND "
+                                 "(o.next_attempt IS NULL OR o.next_attempt <= ?))) ORDER BY o.id LIMIT ?")
+                      .arg(finished(), sql::literal(OutboxState::Pending), sql::literal(OutboxState::Sent),
+                          sql::literal(OutboxState::Failed), sql::literal(OutboxState::Waiting))),
+        { sql::time(now), std::clamp(limit, 1, 10000) }, QStringLiteral("read the outbox"), workFrom);
+}
+
+Result<QList<OutboxWork>> Outbox::work(const QList<qint64>& ids) const
+{
+    QList<OutboxWork> all;
+    for (qint64 id : ids) {
+        auto one = sql::rows<OutboxWork>(
+            m_connection, workQuery(QStringLiteral("o.id = ?")), { id }, QStringLiteral("read the outbox"), workFrom);
+        if (!one)
+            return std::unexpected(one.error());
+        all += *one;
+    }
+    return all;
+}
+
+Result<QMap<OutboxState, qint64>> Outbox::counts() const
+{
+    auto rows = sql::rows<std::pair<OutboxState, qint64>>(m_connection,
+        QStringLiteral("SELECT state, COUNT(*) FROM outbox GROUP BY state"), {}, QStringLiteral("read the outbox"),
+        [](const QSqlQuery& q, sql::States& states) {
+            return std::pair { states.read<OutboxState>(q.value(0)), q.value(1).toLongLong() };
+        });
+    if (!rows)
+        return std::unexpected(rows.error());
+    QMap<OutboxState, qint64> counts;
+    for (const auto& [state, n] : *rows)
+        counts[state] = n;
+    return counts;
+}
+
+Result<std::optional<QDateTime>> Outbox::oldestUnsynced() const
+{
+    auto v = sql::scalar(m_connection,
+        QStringLiteral("SELECT MIN(created) FROM outbox WHERE state NOT IN (%1, %2)")
+            .arg(sql::literal(OutboxState::Confirmed), sql::literal(OutboxState::Skipped)),
+        {}, QStringLiteral("read the outbox"));
+    if (!v)
+        return std::unexpected(v.error());
+    if (v->isNull())
+        return std::optional<QDateTime> {};
+    return std::optional<QDateTime> { sql::parseTime(*v) };
+}
+
+Result<void> Outbox::markSent(qint64 id)
+{
+    return change(m_connection, Durability::Written,
+        QStringLiteral("UPDATE outbox SET state = ?, sent = ?, attempts = attempts + 1, updated = ? WHERE id = ?"),
+        { text(OutboxState::Sent), sql::now(), sql::now(), id }, QStringLiteral("record a request as sent"));
+}
+
+Result<void> Outbox::recordCertificate(const OutboxWork& row, const QByteArray& upstreamDer)
+{
+    const QString t = sql::now();
+    return change(m_connection, Durability::Synced,
+        QStringLiteral("UPDATE outbox SET state = ?, last_error = '', updated = ? WHERE id = ?"),
+        { text(OutboxState::Answered), t, row.entry.id }, QStringLiteral("record the upstream's certificate"),
+        AuditKind::UpstreamCertified, &row,
+        QStringLiteral("device %1, upstream certificate sha256 %2")
+            .arg(row.deviceSerial,
+                QString::fromLatin1(QCryptographicHash::hash(upstreamDer, QCryptographicHash::Sha256).toHex())),
+        { { QStringLiteral("UPDATE certificates SET upstream_der = ? WHERE serial = ?"),
+            { upstreamDer, row.entry.subject } } });
+}
+
+Result<void> Outbox::confirm(const OutboxWork& row, const QString& status)
+{
+    const bool revocation = row.entry.kind == OutboxKind::Revocation;
+    return change(m_connection, Durability::Synced,
+        QStringLiteral("UPDATE outbox SET state = ?, upstream_status = ?, last_error = '', updated = ? WHERE id = ?"),
+        { text(OutboxState::Confirmed), status, sql::now(), row.entry.id }, QStringLiteral("record the confirmation"),
+        revocation ? std::optional<AuditKind> { AuditKind::UpstreamRevoked } : std::nullopt, &row,
+        QStringLiteral("device %1: %2").arg(row.deviceSerial, status));
+}
+
+Result<void> Outbox::recordWaiting(qint64 id, const QDateTime& checkAfter, const QString& status)
+{
+    return change(m_connection, Durability::Written,
+        QStringLiteral("UPDATE outbox SET state = ?, next_attempt = ?, upstream_status = ?, updated = ? WHERE id = ?"),
+        { text(OutboxState::Waiting), sql::time(checkAfter), status, sql::now(), id },
+        QStringLiteral("record the upstream's request to wait"));
+}
+
+Result<void> Outbox::reject(const OutboxWork& row, const QString& status)
+{
+    return change(m_connection, Durability::Synced,
+        QStringLiteral("UPDATE outbox SET state = ?, upstream_status = ?, last_error = ?, updated = ? WHERE id = ?"),
+        { text(OutboxState::Rejected), status, status, sql::now(), row.entry.id },
+        QStringLiteral("record the upstream's rejection"), AuditKind::UpstreamRejected, &row,
+        QStringLiteral("device %1: %2").arg(row.deviceSerial, status));
+}
+
+Result<void> Outbox::recordFailure(
+    const OutboxWork& row, const QString& error, const QDateTime& next, const QString& refused)
+{
+    return change(m_connection, refused.isEmpty() ? Durability::Written : Durability::Synced,
+        QStringLiteral("UPDATE outbox SET state = ?, last_error = ?, next_attempt = ?, updated = ? WHERE id = ?"),
+        { text(OutboxState::Failed), error, sql::time(next), sql::now(), row.entry.id },
+        QStringLiteral("record a failed attempt"),
+        refused.isEmpty() ? std::nullopt : std::optional<AuditKind> { AuditKind::UpstreamRefused }, &row,
+        QStringLiteral("device %1: %2").arg(row.deviceSerial, refused));
+}
+
+Result<void> Outbox::skip(qint64 id, const QString& why)
+{
+    return change(m_connection, Durability::Written,
+        QStringLiteral("UPDATE outbox SET state = ?, last_error = ?, updated = ? WHERE id = ?"),
+        { text(OutboxState::Skipped), why, sql::now(), id }, QStringLiteral("record a row as not to be sent"));
+}
+
+Result<qint64> Outbox::retry(qint64 id)
+{
+    Transaction tx(m_connection, Durability::Synced);
+    if (!tx.active())
+        return sql::fail(QStringLiteral("start writing"), tx.error());
+    QSqlQuery q(tx.db());
+    const bool one = id > 0;
+    if (!sql::exec(q,
+            QStringLiteral("UPDATE outbox SET state = ?, next_attempt = NULL, updated = ? WHERE state IN (%1)%2")
+                .arg(one ? sql::literal(OutboxState::Rejected) + u',' + sql::literal(OutboxState::Failed)
+                         : sql::literal(OutboxState::Rejected),
+                    one ? QStringLiteral(" AND id = ?") : QString()),
+            one ? QVariantList { text(OutboxState::Pending), sql::now(), id }
+                : QVariantList { text(OutboxState::Pending), sql::now() }))
+        return sql::fail(QStringLiteral("mark rows to be sent again"), q.lastError());
+    const qint64 changed = q.numRowsAffected();
+    if (!tx.commit())
+        return sql::fail(QStringLiteral("mark rows to be sent again"), tx.error());
+    return changed;
+}
+
+Result<void> Outbox::markExported(const QList<qint64>& ids, const QString& batch)
+{
+    Transaction tx(m_connection, Durability::Synced);
+    if (!tx.active())
+        return sql::fail(QStringLiteral("start writing"), tx.error());
+    Statement mark(tx.db(), QStringLiteral("UPDATE outbox SET export_batch = ?, updated = ? WHERE id = ?"));
+    const QString t = sql::now();
+    for (qint64 id : ids) {
+        if (!mark.run({ batch, t, id }))
+            return sql::fail(QStringLiteral("mark the exported rows"), mark.error());
+    }
+    if (!tx.commit())
+        return sql::fail(QStringLiteral("mark the exported rows"), tx.error());
+    return {};
+}
+
+Result<QList<qint64>> Outbox::exportedIn(const QString& batch) const
+{
+    return sql::rows<qint64>(m_connection, QStringLiteral("SELECT id FROM outbox WHERE export_batch = ? ORDER BY id"),
+        { batch }, QStringLiteral("read the outbox"),
+        [](const QSqlQuery& q, sql::States&) { return q.value(0).toLongLong(); });
+}
+
+Result<void> Outbox::recordContact(bool reached, const QString& error)
+{
+    const QString t = sql::now();
+    return change(m_connection, Durability::Written,
+        reached ? QStringLiteral("INSERT INTO upstream_contact(id, attempted, reached, last_error) VALUES(1, ?, ?, '') "
+                                 "ON CONFLICT(id) DO UPDATE SET attempted = excluded.attempted, reached = "
+                                 "excluded.reached, last_error = ''")
+                : QStringLiteral("INSERT INTO upstream_contact(id, attempted, last_error) VALUES(1, ?, ?) ON "
+                                 "CONFLICT(id) DO UPDATE SET attempted = excluded.attempted, last_error = "
+                                 "excluded.last_error"),
+        reached ? QVariantList { t, t } : QVariantList { t, error }, QStringLiteral("record the upstream's contact"));
+}
+
+Result<UpstreamContact> Outbox::contact() const
+{
+    auto c = sql::first<UpstreamContact>(m_connection,
+        QStringLiteral("SELECT attempted, reached, last_error FROM upstream_contact WHERE id = 1"), {},
+        QStringLiteral("read the upstream's contact"), [](const QSqlQuery& q, sql::States&) {
+            return UpstreamContact { sql::parseTime(q.value(0)), sql::parseTime(q.value(1)), q.value(2).toString() };
+        });
+    if (!c)
+        return std::unexpected(c.error());
+    return c->value_or(UpstreamContact {});
+}
+
+Result<bool> Outbox::takeLease(const QString& name, const QString& holder, int seconds)
+{
+    Transaction tx(m_connection, Durability::Written);
+    if (!tx.active())
+        return sql::fail(QStringLiteral("start writing"), tx.error());
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    QSqlQuery q(tx.db());
+    if (!sql::exec(q,
+            QStringLiteral("INSERT INTO leases(name, holder, expires) VALUES(?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
+                           "holder = excluded.holder, expires = excluded.expires WHERE leases.holder = "
+                           "excluded.holder OR leases.expires < ?"),
+            { name, holder, sql::time(now.addSecs(seconds)), sql::time(now) }))
+        return sql::fail(QStringLiteral("take the sync lease"), q.lastError());
+    const bool taken = q.numRowsAffected() == 1;
+    if (!tx.commit())
+        return sql::fail(QStringLiteral("take the sync lease"), tx.error());
+    return taken;
+}
+
+Result<void> Outbox::releaseLease(const QString& name, const QString& holder)
+{
+    return change(m_connection, Durability::Written, QStringLiteral("DELETE FROM leases WHERE name = ? AND holder = ?"),
+        { name, holder }, QStringLiteral("give the sync lease back"));
+}
+
+Result<std::optional<std::pair<QString, QDateTime>>> Outbox::lease(const QString& name) const
+{
+    return sql::first<std::pair<QString, QDateTime>>(m_connection,
+        QStringLiteral("SELECT holder, expires FROM leases WHERE name = ? AND expires >= ?"), { name, sql::now() },
+        QStringLiteral("read the sync lease"), [](const QSqlQuery& q, sql::States&) {
+            return std::pair { q.value(0).toString(), sql::parseTime(q.value(1)) };
+        });
 }
 
 } // namespace imprint::core

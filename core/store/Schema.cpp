@@ -156,6 +156,45 @@ bool serialsLotsOutboxCheckpoints(QSqlQuery& q)
                 sql::literal(OutboxKind::Certificate)));
 }
 
+// 5: the way upstream. Each certificate keeps the device's request (the upstream is sent
+// that very PKCS#10) and, once answered, the upstream's certificate for the same key. Each
+// outbox row has a durable state with its attempts and times; a lease keeps two processes
+// from syncing at once; the upstream's last contact is kept for the health display; every
+// CRL the local CA signed is kept by its number (which only grows).
+bool upstream(QSqlQuery& q)
+{
+    return runScript(q,
+        QStringLiteral(R"(
+        ALTER TABLE certificates ADD COLUMN request BLOB;
+        ALTER TABLE certificates ADD COLUMN upstream_der BLOB;
+        ALTER TABLE outbox ADD COLUMN state TEXT NOT NULL DEFAULT %1;
+        ALTER TABLE outbox ADD COLUMN updated TEXT;
+        ALTER TABLE outbox ADD COLUMN next_attempt TEXT;
+        ALTER TABLE outbox ADD COLUMN upstream_status TEXT NOT NULL DEFAULT '';
+        ALTER TABLE outbox ADD COLUMN export_batch TEXT NOT NULL DEFAULT '';
+        UPDATE outbox SET state = %2 WHERE sent IS NOT NULL;
+        DROP INDEX outbox_pending;
+        CREATE INDEX outbox_open ON outbox(id) WHERE state NOT IN (%2, %3, %4);
+        CREATE INDEX outbox_by_subject ON outbox(subject);
+        CREATE TABLE leases (
+            name TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            expires TEXT NOT NULL);
+        CREATE TABLE upstream_contact (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            attempted TEXT,
+            reached TEXT,
+            last_error TEXT NOT NULL DEFAULT '');
+        CREATE TABLE crls (
+            number INTEGER PRIMARY KEY,
+            issued TEXT NOT NULL,
+            next_update TEXT NOT NULL,
+            der BLOB NOT NULL);
+        )")
+            .arg(sql::literal(OutboxState::Pending), sql::literal(OutboxState::Confirmed),
+                sql::literal(OutboxState::Rejected), sql::literal(OutboxState::Skipped)));
+}
+
 struct Migration {
     /// Runs in the caller's transaction; on failure the error is q's, or `*error` when set.
     bool (*run)(QSqlQuery& q, Transaction& tx, QSqlError* error);
@@ -167,6 +206,7 @@ const Migration migrations[] = {
     { [](QSqlQuery& q, Transaction&, QSqlError*) { return statusAndTimeIndexes(q); } },
     { auditLog },
     { [](QSqlQuery& q, Transaction&, QSqlError*) { return serialsLotsOutboxCheckpoints(q); } },
+    { [](QSqlQuery& q, Transaction&, QSqlError*) { return upstream(q); } },
 };
 
 } // namespace

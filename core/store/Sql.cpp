@@ -228,7 +228,12 @@ Result<qint64> count(const Connection& connection, const QString& statement, con
 
 QString now()
 {
-    return QDateTime::currentDateTimeUtc().toString(Qt::ISODateWithMs);
+    return time(QDateTime::currentDateTimeUtc());
+}
+
+QString time(const QDateTime& t)
+{
+    return t.toUTC().toString(Qt::ISODateWithMs);
 }
 
 QDateTime parseTime(const QVariant& v)

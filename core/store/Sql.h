@@ -146,6 +146,8 @@ template <typename T, typename From>
 
 /// Now, as the store writes times (UTC, ISO 8601 with milliseconds).
 [[nodiscard]] QString now();
+/// A time as the store writes it (UTC, so that texts compare as times do).
+[[nodiscard]] QString time(const QDateTime& t);
 [[nodiscard]] QDateTime parseTime(const QVariant& v);
 
 [[nodiscard]] std::unexpected<Error> fail(const QString& what, const QSqlError& error);

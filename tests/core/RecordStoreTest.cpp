@@ -28,13 +28,13 @@ TEST_CASE("A new store is created at the latest schema, in WAL mode")
     {
         auto store = RecordStore::open(path);
         REQUIRE(store.has_value());
-        CHECK(store->schemaVersion() == 4);
+        CHECK(store->schemaVersion() == 5);
     }
     {
         // Reopening does not migrate again and keeps the version.
         auto store = RecordStore::open(path);
         REQUIRE(store.has_value());
-        CHECK(store->schemaVersion() == 4);
+        CHECK(store->schemaVersion() == 5);
     }
     QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("probe"));
     db.setDatabaseName(path);
@@ -59,7 +59,7 @@ TEST_CASE("A job's story is recorded and read back")
     REQUIRE(job.has_value());
     REQUIRE(store->ledger()
                 .recordIssued({ { *job, QStringLiteral("SN-1"), "DER", QStringLiteral("0A0B"), QStringLiteral("h"),
-                    QStringLiteral("keyhash") } })
+                    QStringLiteral("keyhash"), {} } })
                 .has_value());
     REQUIRE(store->ledger().setState(*job, QStringLiteral("0A0B"), CertificateState::Verified).has_value());
     REQUIRE(store->jobs().finish(*job, QStringLiteral("SN-1"), JobOutcome::Passed, {}).has_value());
@@ -101,10 +101,10 @@ TEST_CASE("A certificate serial can never be recorded twice, and the first recor
     REQUIRE(b.has_value());
     REQUIRE(store->ledger()
                 .recordIssued({ { *a, QStringLiteral("SN-A"), "A", QStringLiteral("77"), QStringLiteral("h"),
-                    QStringLiteral("ka") } })
+                    QStringLiteral("ka"), {} } })
                 .has_value());
     auto dup = store->ledger().recordIssued(
-        { { *b, QStringLiteral("SN-B"), "B", QStringLiteral("77"), QStringLiteral("h"), QStringLiteral("kb") } });
+        { { *b, QStringLiteral("SN-B"), "B", QStringLiteral("77"), QStringLiteral("h"), QStringLiteral("kb"), {} } });
     REQUIRE_FALSE(dup.has_value());
     CHECK(dup.error().code == ErrorCode::Store);
     auto certs = store->ledger().ofDevice(QStringLiteral("SN-A"));
@@ -165,7 +165,7 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
         REQUIRE(job.has_value());
         REQUIRE(store->ledger()
                     .recordIssued({ { *job, QStringLiteral("OLD-1"), "DER", QStringLiteral("0C"),
-                        imprint::core::ossl::sha256Hex("DER"), QStringLiteral("k") } })
+                        imprint::core::ossl::sha256Hex("DER"), QStringLiteral("k"), {} } })
                     .has_value());
     }
     {
@@ -177,7 +177,9 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
         for (const char* sql :
             { "DROP INDEX devices_by_lot_updated", "DROP INDEX jobs_unfinished", "DROP INDEX certificates_by_job",
                 "DROP TABLE serials", "DROP TABLE lots", "DROP TABLE outbox", "DROP TABLE audit_checkpoints",
-                "ALTER TABLE jobs DROP COLUMN lot", "ALTER TABLE devices DROP COLUMN lot" })
+                "ALTER TABLE jobs DROP COLUMN lot", "ALTER TABLE devices DROP COLUMN lot", "DROP TABLE leases",
+                "DROP TABLE upstream_contact", "DROP TABLE crls", "ALTER TABLE certificates DROP COLUMN request",
+                "ALTER TABLE certificates DROP COLUMN upstream_der" })
             REQUIRE(q.exec(QString::fromLatin1(sql)));
         REQUIRE(q.exec(QStringLiteral("DROP TABLE audit")));
         REQUIRE(q.exec(QStringLiteral("DROP INDEX IF EXISTS audit_by_subject")));
@@ -191,7 +193,7 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
     }
     auto store = RecordStore::open(path);
     REQUIRE(store.has_value());
-    CHECK(store->schemaVersion() == 4);
+    CHECK(store->schemaVersion() == 5);
     auto old = store->records().device(QStringLiteral("OLD-1"));
     REQUIRE(old.has_value());
     CHECK(old->has_value());
@@ -297,7 +299,7 @@ TEST_CASE("The audit log shows tampering with itself or with the certificates, a
             const QByteArray der = "DER-" + sn.toLatin1();
             REQUIRE(store->ledger()
                         .recordIssued({ { *job, sn, der, QStringLiteral("C%1").arg(i),
-                            imprint::core::ossl::sha256Hex(der), QStringLiteral("k%1").arg(i) } })
+                            imprint::core::ossl::sha256Hex(der), QStringLiteral("k%1").arg(i), {} } })
                         .has_value());
             REQUIRE(
                 store->ledger().setState(*job, QStringLiteral("C%1").arg(i), CertificateState::Verified).has_value());
@@ -453,7 +455,7 @@ TEST_CASE("Write-ahead: serials are reserved once, unfinished jobs are listed, c
     // A certificate issued and installed is what the next job continues with.
     REQUIRE(store->ledger()
                 .recordIssued({ { *next, QStringLiteral("W-1"), "DER", QStringLiteral("5A02"), ossl::sha256Hex("DER"),
-                    QStringLiteral("k") } })
+                    QStringLiteral("k"), {} } })
                 .has_value());
     REQUIRE(store->ledger().setState(*next, QStringLiteral("5A02"), CertificateState::Installed).has_value());
     auto pending = store->ledger().pending(QStringLiteral("W-1"));
@@ -498,7 +500,7 @@ TEST_CASE("Scrapping revokes the device's certificates and closes its unfinished
     REQUIRE(b.has_value());
     REQUIRE(store->ledger()
                 .recordIssued({ { *a, QStringLiteral("S-1"), "D1", QStringLiteral("51"), ossl::sha256Hex("D1"),
-                    QStringLiteral("k1") } })
+                    QStringLiteral("k1"), {} } })
                 .has_value());
     REQUIRE(store->jobs().finish(*b, QStringLiteral("S-2"), JobOutcome::Passed, {}).has_value());
     auto counts = store->records().lotCounts(QStringLiteral("WO-1"));
@@ -535,7 +537,7 @@ TEST_CASE("A job ends once; an old job never overwrites the device's newest outc
     CHECK(store->records().device(QStringLiteral("O-1"))->value().status == DeviceStatus::InProgress);
     REQUIRE(store->ledger()
                 .recordIssued({ { *next, QStringLiteral("O-1"), "D", QStringLiteral("0E01"), ossl::sha256Hex("D"),
-                    QStringLiteral("k") } })
+                    QStringLiteral("k"), {} } })
                 .has_value());
     REQUIRE(store->ledger().setState(*next, QStringLiteral("0E01"), CertificateState::Verified).has_value());
     REQUIRE(store->jobs().finish(*next, QStringLiteral("O-1"), JobOutcome::Passed, {}).has_value());
@@ -613,11 +615,13 @@ TEST_CASE("Every state has one text that reads back as itself")
     roundTrips({ StepStatus::Done, StepStatus::Intent, StepStatus::Rejected, StepStatus::Waiting, StepStatus::Passed,
         StepStatus::Failed, StepStatus::Issued, StepStatus::Interrupted });
     roundTrips({ OutboxKind::Certificate, OutboxKind::Revocation });
-    roundTrips({ OutboxState::Pending, OutboxState::Synced, OutboxState::Waiting, OutboxState::Rejected,
-        OutboxState::Failed, OutboxState::Skipped });
-    roundTrips({ AuditKind::Issued, AuditKind::IssuedBatch, AuditKind::Installed, AuditKind::Verified,
-        AuditKind::Superseded, AuditKind::Revoked, AuditKind::Rejected, AuditKind::Scrapped, AuditKind::LotCreated,
-        AuditKind::Login, AuditKind::Setting, AuditKind::Exported });
+    roundTrips({ OutboxState::Pending, OutboxState::Sent, OutboxState::Waiting, OutboxState::Answered,
+        OutboxState::Confirmed, OutboxState::Rejected, OutboxState::Failed, OutboxState::Skipped });
+    roundTrips(
+        { AuditKind::Issued, AuditKind::IssuedBatch, AuditKind::Installed, AuditKind::Verified, AuditKind::Superseded,
+            AuditKind::Revoked, AuditKind::Rejected, AuditKind::Scrapped, AuditKind::LotCreated, AuditKind::Login,
+            AuditKind::Setting, AuditKind::Exported, AuditKind::UpstreamCertified, AuditKind::UpstreamRevoked,
+            AuditKind::UpstreamRejected, AuditKind::UpstreamRefused, AuditKind::Imported, AuditKind::CrlIssued });
 }
 
 TEST_CASE("The store keeps each state as the text it always had, and refuses one it does not know")
@@ -633,7 +637,7 @@ TEST_CASE("The store keeps each state as the text it always had, and refuses one
         REQUIRE(store->ledger().reserve({ { *job, QStringLiteral("EC-P256"), QStringLiteral("7A") } }).has_value());
         REQUIRE(store->ledger()
                     .recordIssued({ { *job, QStringLiteral("T-1"), "DER", QStringLiteral("7A"), QStringLiteral("h"),
-                        QStringLiteral("k") } })
+                        QStringLiteral("k"), {} } })
                     .has_value());
         REQUIRE(store->ledger().setState(*job, QStringLiteral("7A"), CertificateState::Superseded).has_value());
         REQUIRE(store->jobs().finish(*job, QStringLiteral("T-1"), JobOutcome::Failed, QStringLiteral("x")).has_value());
@@ -687,7 +691,7 @@ TEST_CASE("One audit entry vouches for a batch's certificates, and names any one
                 batch.append(
                     BatchIssued { QStringLiteral("B-%1-%2").arg(chunk).arg(i), QStringLiteral("b%1.der").arg(i), der,
                         QStringLiteral("BA%1%2").arg(chunk).arg(i), imprint::core::ossl::sha256Hex(der),
-                        QStringLiteral("key-%1-%2").arg(chunk).arg(i), QStringLiteral("EC-P256") });
+                        QStringLiteral("key-%1-%2").arg(chunk).arg(i), QStringLiteral("EC-P256"), {} });
             }
             REQUIRE(store->ledger().recordBatch(batch, QStringLiteral("st"), QStringLiteral("op")).has_value());
         }

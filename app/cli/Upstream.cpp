@@ -1,0 +1,285 @@
+// imprintctl upstream: the way to the corporate CA over CMP (configure, status, sync, retry).
+
+#include "StationSetup.h"
+#include "cli/Command.h"
+#include "engine/UpstreamSync.h"
+#include "pki/OpenSsl.h"
+#include "upstream/CmpClient.h"
+
+#include <QDir>
+#include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QThread>
+
+#include <csignal>
+
+namespace imprint::app::cli {
+
+namespace {
+
+/// A PEM file of certificates, as DER, refusing one that holds none.
+core::Result<QList<QByteArray>> readCertificates(const QString& path, const QString& what)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly))
+        return core::fail(core::ErrorCode::NotInitialized,
+            QStringLiteral("The %1 file %2 cannot be read.").arg(what, path), f.errorString());
+    auto certs = core::ossl::certsDerFromPem(f.readAll());
+    if (!certs || certs->isEmpty())
+        return core::fail(
+            core::ErrorCode::BadInput, QStringLiteral("The %1 file %2 holds no PEM certificate.").arg(what, path));
+    return certs;
+}
+
+/// Everything the sync needs, opened: the token (unlocked), the RA key and certificate, the
+/// upstream's anchors, and the CMP client over them.
+struct UpstreamLink {
+    hsm::CaKey ca;
+    std::unique_ptr<core::CmpClient> client;
+};
+
+core::Result<UpstreamLink> openUpstream(const core::DataDir& dir, core::StationConfig* config)
+{
+    auto ca = openCeremonyKey(dir, config);
+    if (!ca)
+        return std::unexpected(ca.error());
+    const core::UpstreamConfig& u = config->upstream;
+    if (!u.configured())
+        return core::fail(core::ErrorCode::NotInitialized,
+            QStringLiteral("No upstream CA is configured; run \"imprintctl upstream configure --url URL --trusted "
+                           "FILE\"."));
+    auto ra = hsm::openRaKey(*ca, *config);
+    if (!ra)
+        return std::unexpected(ra.error());
+    if (u.raCertFile.isEmpty())
+        return core::fail(core::ErrorCode::NotInitialized,
+            QStringLiteral("The RA key has no certificate; run \"imprintctl ra csr\" and \"imprintctl ra import\"."));
+    auto raChain = readCertificates(u.raCertFile, QStringLiteral("RA certificate"));
+    if (!raChain)
+        return std::unexpected(raChain.error());
+    auto anchors = readCertificates(u.trustedFile, QStringLiteral("upstream trust anchor"));
+    if (!anchors)
+        return std::unexpected(anchors.error());
+    auto client = core::CmpClient::create(core::CmpIdentity { *ra, *raChain, *anchors },
+        core::CmpOptions { u.url, u.recipient, u.messageTimeoutS, u.totalTimeoutS });
+    if (!client)
+        return std::unexpected(client.error());
+    return UpstreamLink { std::move(*ca), std::move(*client) };
+}
+
+volatile std::sig_atomic_t stopRequested = 0;
+
+void printRound(const core::SyncRound& r)
+{
+    out() << "confirmed " << r.certified << ", revoked " << r.revoked << ", waiting " << r.waiting << ", rejected "
+          << r.rejected << ", failed " << r.failed << ", skipped " << r.skipped;
+    if (r.answered)
+        out() << ", answered (confirmation not acknowledged) " << r.answered;
+    out() << Qt::endl;
+    if (!r.lastError.isEmpty())
+        err() << r.lastError << Qt::endl;
+}
+
+} // namespace
+
+int upstreamConfigure(const QStringList& args)
+{
+    CommandLine p(QStringLiteral("Point the station at the upstream CA: its CMP URL, its trust anchors (copied into "
+                                 "the data directory) and its name."));
+    QCommandLineOption url(QStringLiteral("url"), QStringLiteral("The CMP server, e.g. http://ca.corp:8080/pkix/."),
+        QStringLiteral("URL"));
+    QCommandLineOption trusted(QStringLiteral("trusted"),
+        QStringLiteral("The upstream's trust anchors (PEM): its answers and certificates must verify to them."),
+        QStringLiteral("FILE"));
+    QCommandLineOption recipient(QStringLiteral("recipient"),
+        QStringLiteral("The upstream CA's name, e.g. \"/CN=Corporate Device CA\"."), QStringLiteral("NAME"));
+    p.addOptions({ url, trusted, recipient });
+    p.parse(args);
+    if (!p.isSet(url) || !p.isSet(trusted))
+        return usageError(args, QStringLiteral("give --url URL and --trusted FILE [--recipient NAME]"));
+    auto anchors = readCertificates(p.value(trusted), QStringLiteral("trust anchor"));
+    if (!anchors)
+        return report(anchors.error());
+    core::DataDir dir = p.dataDir();
+    auto config = dir.loadConfig();
+    if (!config)
+        return report(config.error());
+    QByteArray pem;
+    for (const QByteArray& der : *anchors)
+        pem += core::ossl::derToPem(der);
+    QDir().mkpath(QFileInfo(dir.upstreamTrustFile()).absolutePath());
+    if (auto r = writeOutput(dir.upstreamTrustFile(), pem); !r)
+        return report(r.error());
+    config->upstream.url = p.value(url);
+    config->upstream.trustedFile = dir.upstreamTrustFile();
+    if (p.isSet(recipient))
+        config->upstream.recipient = p.value(recipient);
+    if (auto r = dir.saveConfig(*config); !r)
+        return report(r.error());
+    auto reloaded = dir.loadConfig(); // the URL is checked as every start checks it
+    if (!reloaded)
+        return report(reloaded.error());
+    out() << "The upstream CA is " << config->upstream.url << " (" << anchors->size() << " trust anchor(s) in "
+          << dir.upstreamTrustFile() << ")" << Qt::endl;
+    return 0;
+}
+
+int upstreamStatus(const QStringList& args)
+{
+    CommandLine p(QStringLiteral("Show the way upstream: reachable or not, last contact, rows by state, the age of "
+                                 "the oldest unsynced row, the last error."),
+        CommandLine::DataDirAndJson);
+    p.parse(args);
+    return withRecords(p, Access::Read, [&](core::RecordStore& records, const core::StationConfig& config) {
+        auto counts = records.outbox().counts();
+        auto contact = records.outbox().contact();
+        auto oldest = records.outbox().oldestUnsynced();
+        auto lease = records.outbox().lease(core::UpstreamSync::LeaseName);
+        if (!counts)
+            return report(counts.error());
+        if (!contact)
+            return report(contact.error());
+        if (!oldest)
+            return report(oldest.error());
+        if (!lease)
+            return report(lease.error());
+        const bool everReached = contact->reached.isValid();
+        const bool reachable = everReached && contact->lastError.isEmpty();
+        const QDateTime now = QDateTime::currentDateTimeUtc();
+        QJsonObject rows;
+        for (core::OutboxState s : { core::OutboxState::Pending, core::OutboxState::Sent, core::OutboxState::Waiting,
+                 core::OutboxState::Answered, core::OutboxState::Confirmed, core::OutboxState::Rejected,
+                 core::OutboxState::Failed, core::OutboxState::Skipped })
+            rows[text(s)] = counts->value(s);
+        QJsonObject o { { QStringLiteral("configured"), config.upstream.configured() },
+            { QStringLiteral("url"), config.upstream.url }, { QStringLiteral("reachable"), reachable },
+            { QStringLiteral("last_attempt"), contact->attempted.toString(Qt::ISODateWithMs) },
+            { QStringLiteral("last_contact"), contact->reached.toString(Qt::ISODateWithMs) },
+            { QStringLiteral("last_error"), contact->lastError }, { QStringLiteral("rows"), rows },
+            { QStringLiteral("oldest_unsynced_age_s"), *oldest ? QJsonValue((*oldest)->secsTo(now)) : QJsonValue() },
+            { QStringLiteral("syncing"), *lease ? QJsonValue((*lease)->first) : QJsonValue() } };
+        if (p.json()) {
+            out() << QJsonDocument(o).toJson(QJsonDocument::Compact) << Qt::endl;
+            return 0;
+        }
+        if (!config.upstream.configured())
+            out() << "No upstream CA is configured (imprintctl upstream configure)." << Qt::endl;
+        else
+            out() << "Upstream CA: " << config.upstream.url << Qt::endl
+                  << "  reachable:     "
+                  << (!contact->attempted.isValid() ? QStringLiteral("not tried yet")
+                             : reachable            ? QStringLiteral("yes")
+                                                    : QStringLiteral("no"))
+                  << Qt::endl
+                  << "  last contact:  "
+                  << (everReached ? contact->reached.toString(Qt::ISODate) : QStringLiteral("never")) << Qt::endl;
+        if (!contact->lastError.isEmpty())
+            out() << "  last error:    " << contact->lastError << Qt::endl;
+        out() << "Rows:";
+        for (auto it = rows.begin(); it != rows.end(); ++it) {
+            if (it.value().toInteger() > 0)
+                out() << " " << it.key() << " " << it.value().toInteger();
+        }
+        out() << Qt::endl;
+        if (*oldest)
+            out() << "Oldest unsynced row: " << (*oldest)->toString(Qt::ISODate) << " (" << (*oldest)->secsTo(now) / 60
+                  << " min ago)" << Qt::endl;
+        if (*lease)
+            out() << "Being synced by " << (*lease)->first << Qt::endl;
+        if (counts->value(core::OutboxState::Rejected) > 0)
+            out() << counts->value(core::OutboxState::Rejected)
+                  << " row(s) rejected by the upstream: see \"imprintctl outbox --state rejected\"; after fixing the "
+                     "cause, \"imprintctl upstream retry --rejected\"."
+                  << Qt::endl;
+        return 0;
+    });
+}
+
+int upstreamSync(const QStringList& args)
+{
+    CommandLine p(QStringLiteral("Send the outbox to the upstream CA over CMP: in the foreground, until stopped "
+                                 "(or once, with --once: for cron, an MES, a station without the window)."));
+    QCommandLineOption once(QStringLiteral("once"),
+        QStringLiteral("Send what is due, poll what the upstream makes wait (within total-timeout-s), and stop."));
+    p.addOption(once);
+    p.parse(args);
+    core::DataDir dir = p.dataDir();
+    core::StationConfig config;
+    auto link = openUpstream(dir, &config);
+    if (!link)
+        return report(link.error());
+    auto records = core::RecordStore::open(dir.database());
+    if (!records)
+        return report(records.error());
+    core::UpstreamSync sync(*records, *link->client, config.upstream);
+    if (p.isSet(once)) {
+        auto r = sync.drain();
+        sync.release();
+        if (!r)
+            return report(r.error());
+        if (!r->leaseHolder.isEmpty()) {
+            err() << "Another process is syncing this station: " << r->leaseHolder << Qt::endl;
+            return 4;
+        }
+        printRound(*r);
+        return r->unreachable ? 5 : 0;
+    }
+    std::signal(SIGTERM, [](int) { stopRequested = 1; });
+    std::signal(SIGINT, [](int) { stopRequested = 1; });
+    while (!stopRequested) {
+        auto r = sync.drain();
+        if (!r) {
+            sync.release();
+            return report(r.error());
+        }
+        if (r->acted() > 0 || !r->leaseHolder.isEmpty()) {
+            if (!r->leaseHolder.isEmpty())
+                err() << "Another process is syncing this station: " << r->leaseHolder << Qt::endl;
+            else
+                printRound(*r);
+        }
+        for (int i = 0; i < config.upstream.syncEveryS * 10 && !stopRequested; ++i)
+            QThread::msleep(100);
+    }
+    sync.release();
+    return 0;
+}
+
+int upstreamRetry(const QStringList& args)
+{
+    CommandLine p(QStringLiteral("Send rows again that the upstream rejected (or that failed): one row, or every "
+                                 "rejected one. Audited."));
+    QCommandLineOption row(
+        QStringLiteral("row"), QStringLiteral("The outbox row (imprintctl outbox)."), QStringLiteral("N"));
+    QCommandLineOption rejected(QStringLiteral("rejected"), QStringLiteral("Every rejected row."));
+    p.addOptions({ row, rejected });
+    p.parse(args);
+    if (p.isSet(row) == p.isSet(rejected))
+        return usageError(args, QStringLiteral("give --row N or --rejected"));
+    bool ok = true;
+    const qint64 id = p.isSet(row) ? p.value(row).toLongLong(&ok) : 0;
+    if (!ok || (p.isSet(row) && id <= 0))
+        return usageError(args, QStringLiteral("--row takes an outbox row number"));
+    return withRecords(p, Access::Write, [&](core::RecordStore& records, const core::StationConfig& config) {
+        auto changed = records.outbox().retry(id);
+        if (!changed)
+            return report(changed.error());
+        if (*changed == 0) {
+            err() << (id > 0 ? QStringLiteral("Row %1 is not rejected or failed; nothing was changed.").arg(id)
+                             : QStringLiteral("No row is rejected; nothing was changed."))
+                  << Qt::endl;
+            return id > 0 ? 3 : 0;
+        }
+        if (auto r = records.audit().append(core::AuditKind::Setting, QStringLiteral("upstream-retry"),
+                id > 0 ? QStringLiteral("row %1 to be sent again").arg(id)
+                       : QStringLiteral("%1 rejected row(s) to be sent again").arg(*changed),
+                config.stationName, qEnvironmentVariable("USER", QStringLiteral("cli")));
+            !r)
+            return report(r.error());
+        out() << *changed << " row(s) will be sent again at the next sync." << Qt::endl;
+        return 0;
+    });
+}
+
+} // namespace imprint::app::cli

@@ -1,0 +1,187 @@
+#include "engine/UpstreamSync.h"
+
+#include <QRandomGenerator>
+#include <QSysInfo>
+#include <QThread>
+#include <QUuid>
+
+#include <cmath>
+
+#include <unistd.h>
+
+namespace imprint::core {
+
+const QString UpstreamSync::LeaseName = QStringLiteral("upstream-sync");
+
+UpstreamSync::UpstreamSync(RecordStore& store, CmpClient& client, const UpstreamConfig& config)
+    : m_store(store)
+    , m_client(client)
+    , m_config(config)
+    , m_holder(QStringLiteral("%1 pid %2 (%3)")
+                   .arg(QSysInfo::machineHostName())
+                   .arg(::getpid())
+                   .arg(QUuid::createUuid().toString(QUuid::Id128).left(8)))
+{
+}
+
+UpstreamSync::~UpstreamSync() = default;
+
+void UpstreamSync::release()
+{
+    (void)m_store.outbox().releaseLease(LeaseName, m_holder);
+}
+
+QDateTime UpstreamSync::backoff(int attempts) const
+{
+    // Doubling from retry-min-s up to retry-max-s, each wait drawn from its upper half
+    // (jitter: stations that lost the upstream together do not come back together).
+    const double ceiling
+        = std::min<double>(m_config.retryMaxS, m_config.retryMinS * std::pow(2.0, std::clamp(attempts - 1, 0, 30)));
+    const double wait = ceiling * (0.5 + 0.5 * QRandomGenerator::global()->generateDouble());
+    return QDateTime::currentDateTimeUtc().addMSecs(static_cast<qint64>(wait * 1000));
+}
+
+Result<SyncRound> UpstreamSync::round()
+{
+    SyncRound r;
+    auto taken = m_store.outbox().takeLease(
+        LeaseName, m_holder, std::max(60, 2 * (m_config.messageTimeoutS + m_config.totalTimeoutS)));
+    if (!taken)
+        return std::unexpected(taken.error());
+    if (!*taken) {
+        auto lease = m_store.outbox().lease(LeaseName);
+        r.leaseHolder = lease && *lease ? (*lease)->first : QStringLiteral("another process");
+        return r;
+    }
+    auto due = m_store.outbox().due(QDateTime::currentDateTimeUtc(), m_config.batchSize);
+    if (!due)
+        return std::unexpected(due.error());
+    for (const OutboxWork& row : *due) {
+        if (auto h = handle(row, r); !h)
+            return std::unexpected(h.error());
+        if (r.unreachable)
+            break; // the rest waits for the upstream to come back
+    }
+    return r;
+}
+
+Result<SyncRound> UpstreamSync::drain()
+{
+    SyncRound total;
+    const QDateTime until = QDateTime::currentDateTimeUtc().addSecs(m_config.totalTimeoutS);
+    while (true) {
+        auto r = round();
+        if (!r)
+            return r;
+        total.certified += r->certified;
+        total.answered += r->answered;
+        total.revoked += r->revoked;
+        total.waiting = r->waiting;
+        total.rejected += r->rejected;
+        total.failed += r->failed;
+        total.skipped += r->skipped;
+        total.unreachable = r->unreachable;
+        total.leaseHolder = r->leaseHolder;
+        if (!r->lastError.isEmpty())
+            total.lastError = r->lastError;
+        if (r->unreachable || !r->leaseHolder.isEmpty())
+            return total;
+        if (r->acted() > r->waiting)
+            continue; // more may be due now
+        if (m_waiting.isEmpty() || QDateTime::currentDateTimeUtc() > until)
+            return total;
+        QThread::msleep(200); // a row waits for its checkAfter
+    }
+}
+
+Result<void> UpstreamSync::handle(const OutboxWork& row, SyncRound& round)
+{
+    Outbox& outbox = m_store.outbox();
+    const qint64 id = row.entry.id;
+    CmpAnswer answer;
+    if (row.entry.kind == OutboxKind::Certificate) {
+        if (row.localDer.isEmpty())
+            return outbox.skip(id, QStringLiteral("the certificate is not on record"));
+        if (row.certificateState == CertificateState::Superseded) {
+            ++round.skipped;
+            return outbox.skip(id, QStringLiteral("superseded before it left the station: never sent"));
+        }
+        const bool left = row.certificateState == CertificateState::Verified
+            || row.certificateState == CertificateState::Revoked || row.jobResult == JobOutcome::Issued;
+        if (!left)
+            return {}; // its device has not taken it yet: it waits
+        if (row.request.isEmpty()) {
+            ++round.skipped;
+            return outbox.skip(id,
+                QStringLiteral("issued before the station kept device requests: carry it upstream by hand "
+                               "(imprintctl export writes its certificate)"));
+        }
+        std::shared_ptr<CmpClient::Enrollment> enrollment = m_waiting.value(id);
+        if (!enrollment) {
+            auto made = m_client.enrollment(row.request);
+            if (!made) {
+                ++round.failed;
+                return outbox.recordFailure(row, made.error().text(), backoff(row.entry.attempts + 1));
+            }
+            enrollment = std::move(*made);
+            if (auto r = outbox.markSent(id); !r)
+                return r;
+        }
+        const CmpClient::Record record
+            = [&](const QByteArray& upstreamDer) { return outbox.recordCertificate(row, upstreamDer); };
+        answer = m_client.step(*enrollment, record);
+        if (answer.kind == CmpAnswer::Kind::Waiting)
+            m_waiting.insert(id, enrollment);
+        else
+            m_waiting.remove(id);
+    } else {
+        const auto certRow = row.certificateRow;
+        if (!certRow || *certRow == OutboxState::Skipped || *certRow == OutboxState::Rejected) {
+            ++round.skipped;
+            return outbox.skip(id, QStringLiteral("the upstream never certified this key: nothing to revoke there"));
+        }
+        if (*certRow != OutboxState::Confirmed && *certRow != OutboxState::Answered)
+            return {}; // its certificate goes first
+        if (row.upstreamDer.isEmpty()) {
+            ++round.skipped;
+            return outbox.skip(id, QStringLiteral("no upstream certificate is on record to revoke"));
+        }
+        if (auto r = outbox.markSent(id); !r)
+            return r;
+        const int reason = row.entry.detail.startsWith(QLatin1String("superseded")) ? crl_reason::Superseded
+                                                                                    : crl_reason::CessationOfOperation;
+        answer = m_client.revoke(row.upstreamDer, reason);
+    }
+
+    if (answer.kind != CmpAnswer::Kind::Unreachable) {
+        if (auto r = outbox.recordContact(true, {}); !r)
+            return r;
+    }
+    switch (answer.kind) {
+    case CmpAnswer::Kind::Done:
+        if (row.entry.kind == OutboxKind::Certificate)
+            ++round.certified;
+        else
+            ++round.revoked;
+        return outbox.confirm(row, answer.status);
+    case CmpAnswer::Kind::Answered: ++round.answered; return {};
+    case CmpAnswer::Kind::Waiting:
+        ++round.waiting;
+        return outbox.recordWaiting(id, QDateTime::currentDateTimeUtc().addSecs(answer.checkAfterS), answer.status);
+    case CmpAnswer::Kind::Rejected: ++round.rejected; return outbox.reject(row, answer.status);
+    case CmpAnswer::Kind::Refused:
+        ++round.failed;
+        round.lastError = answer.error;
+        return outbox.recordFailure(row, answer.error, backoff(row.entry.attempts + 1), answer.error);
+    case CmpAnswer::Kind::Unreachable:
+        ++round.failed;
+        round.unreachable = true;
+        round.lastError = answer.error;
+        if (auto r = outbox.recordContact(false, answer.error); !r)
+            return r;
+        return outbox.recordFailure(row, answer.error, backoff(row.entry.attempts + 1));
+    }
+    return {};
+}
+
+} // namespace imprint::core

@@ -1,0 +1,65 @@
+#pragma once
+
+#include "DataDir.h"
+#include "Error.h"
+#include "store/RecordStore.h"
+#include "upstream/CmpClient.h"
+
+#include <QHash>
+
+#include <memory>
+
+namespace imprint::core {
+
+/// What one round of the sync did.
+struct SyncRound {
+    int certified = 0; ///< certificate rows confirmed
+    int answered = 0; ///< certified and recorded, confirmation not acknowledged
+    int revoked = 0;
+    int waiting = 0; ///< the upstream asked to poll
+    int rejected = 0;
+    int failed = 0; ///< did not get through (or the answer was refused); tried again later
+    int skipped = 0;
+    bool unreachable = false; ///< the round stopped: the upstream could not be reached
+    QString lastError;
+    QString leaseHolder; ///< not empty: another process syncs; this round did nothing
+    [[nodiscard]] int acted() const { return certified + answered + revoked + waiting + rejected + failed + skipped; }
+};
+
+/// The sync worker's logic: through the outbox in order, in batches, with one CMP client
+/// (one kept-alive connection). A certificate goes up once it has left the station
+/// (verified on a device, or issued from a request file); a revocation only after its
+/// certificate, and only when the upstream certified that key. Each answer is recorded in
+/// the row's state with what it brings. A row the upstream makes wait is polled within
+/// this process; after a restart its request is made afresh (OpenSSL keeps the transaction
+/// only in memory). Runs on one thread, on a store connection of its own.
+class UpstreamSync {
+public:
+    UpstreamSync(RecordStore& store, CmpClient& client, const UpstreamConfig& config);
+    ~UpstreamSync();
+
+    /// One round: the rows due now, up to the batch size, under the sync lease.
+    [[nodiscard]] Result<SyncRound> round();
+    /// Rounds until nothing is due (waiting rows polled as they come due, within the total
+    /// timeout) or the upstream cannot be reached.
+    [[nodiscard]] Result<SyncRound> drain();
+    /// Gives the sync lease back (the process is stopping).
+    void release();
+
+    /// The lease's name and this process's holder name.
+    static const QString LeaseName;
+    [[nodiscard]] const QString& holder() const { return m_holder; }
+
+private:
+    struct Outcome;
+    Result<void> handle(const OutboxWork& row, SyncRound& round);
+    QDateTime backoff(int attempts) const;
+
+    RecordStore& m_store;
+    CmpClient& m_client;
+    UpstreamConfig m_config;
+    QString m_holder;
+    QHash<qint64, std::shared_ptr<CmpClient::Enrollment>> m_waiting;
+};
+
+} // namespace imprint::core

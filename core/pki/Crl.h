@@ -1,0 +1,26 @@
+#pragma once
+
+#include "pki/OpenSsl.h"
+#include "pki/Signer.h"
+
+#include <QDateTime>
+#include <QList>
+
+#include <memory>
+
+namespace imprint::core {
+
+/// One certificate on a CRL.
+struct RevokedCertificate {
+    QString serialHex;
+    QDateTime revokedAt;
+    int reason = 0; ///< CRLReason (RFC 5280 5.3.1)
+};
+
+/// A version-2 CRL (RFC 5280 5) by the issuing CA: its name, the CRL number, the CA's
+/// key identifier (AKI), each entry with its reason code, signed with SHA-256 by `caKey`
+/// (inside the HSM). Returns the DER.
+[[nodiscard]] Result<QByteArray> makeCrl(std::shared_ptr<Signer> caKey, const X509* caCert, qint64 number,
+    const QList<RevokedCertificate>& revoked, const QDateTime& thisUpdate, const QDateTime& nextUpdate);
+
+} // namespace imprint::core

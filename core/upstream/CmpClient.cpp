@@ -1,0 +1,430 @@
+#include "upstream/CmpClient.h"
+
+#include "pki/CertificateBuilder.h"
+#include "pki/IssuingCa.h"
+#include "pki/OpenSsl.h"
+#include "pki/SignerKey.h"
+
+#include <openssl/cmp.h>
+#include <openssl/err.h>
+#include <openssl/http.h>
+#include <openssl/ssl.h>
+
+namespace imprint::core {
+
+namespace {
+
+using CmpCtx = std::unique_ptr<OSSL_CMP_CTX, ossl::Deleter<OSSL_CMP_CTX_free>>;
+using CmpMsg = std::unique_ptr<OSSL_CMP_MSG, ossl::Deleter<OSSL_CMP_MSG_free>>;
+using SslCtx = std::unique_ptr<SSL_CTX, ossl::Deleter<SSL_CTX_free>>;
+
+/// Largest answer accepted (a certificate, its chain and the protection fit many times over).
+constexpr size_t MaxAnswer = 1024 * 1024;
+
+QString statusOf(const OSSL_CMP_CTX* ctx)
+{
+    char buf[1024];
+    const char* s = OSSL_CMP_CTX_snprint_PKIStatus(ctx, buf, sizeof buf);
+    return s ? QString::fromUtf8(s) : QString();
+}
+
+void freeOpenSslString(char* p)
+{
+    OPENSSL_free(p);
+}
+using OwnedString = std::unique_ptr<char, ossl::Deleter<freeOpenSslString>>;
+
+} // namespace
+
+struct CmpClient::Impl {
+    CmpIdentity identity;
+    CmpOptions options;
+    ossl::PKey raKey;
+    ossl::Cert raCert;
+    ossl::CertStack raIssuers;
+    ossl::Name recipient;
+    QByteArray host;
+    QByteArray port;
+    QByteArray path;
+    bool tls = false;
+    SslCtx sslCtx;
+    OSSL_HTTP_REQ_CTX* http = nullptr; ///< the kept-alive connection, if open
+    int connections = 0;
+    // What the exchange in progress saw.
+    bool capture = false;
+    QByteArray captured;
+    bool answered = false; ///< a response message came back
+
+    ~Impl()
+    {
+        if (http)
+            OSSL_HTTP_close(http, 1);
+    }
+
+    ossl::Store trustStore() const
+    {
+        ossl::Store store { X509_STORE_new() };
+        for (const QByteArray& der : identity.anchors) {
+            if (auto c = ossl::certFromDer(der))
+                X509_STORE_add_cert(store.get(), c->get());
+        }
+        return store;
+    }
+
+    /// A context for one transaction, with the RA's key and certificate and the anchors.
+    Result<CmpCtx> context()
+    {
+        CmpCtx ctx { OSSL_CMP_CTX_new(nullptr, nullptr) };
+        if (!ctx)
+            return ossl::cryptoFail(QStringLiteral("Could not start a CMP transaction."));
+        ossl::Store store = trustStore();
+        if (OSSL_CMP_CTX_set0_trustedStore(ctx.get(), store.get()) != 1)
+            return ossl::cryptoFail(QStringLiteral("Could not set the upstream's trust anchors."));
+        (void)store.release();
+        if (OSSL_CMP_CTX_set1_cert(ctx.get(), raCert.get()) != 1 || OSSL_CMP_CTX_set1_pkey(ctx.get(), raKey.get()) != 1
+            || (raIssuers && OSSL_CMP_CTX_set1_untrusted(ctx.get(), raIssuers.get()) != 1)
+            || (recipient && OSSL_CMP_CTX_set1_recipient(ctx.get(), recipient.get()) != 1)
+            || OSSL_CMP_CTX_set_option(ctx.get(), OSSL_CMP_OPT_MSG_TIMEOUT, options.messageTimeoutS) != 1
+            || OSSL_CMP_CTX_set_option(ctx.get(), OSSL_CMP_OPT_TOTAL_TIMEOUT, options.totalTimeoutS) != 1
+            || OSSL_CMP_CTX_set_transfer_cb(ctx.get(), transfer) != 1
+            || OSSL_CMP_CTX_set_transfer_cb_arg(ctx.get(), this) != 1)
+            return ossl::cryptoFail(QStringLiteral("Could not set up the CMP transaction."));
+        OSSL_CMP_CTX_set_log_verbosity(ctx.get(), OSSL_CMP_LOG_ERR);
+        return ctx;
+    }
+
+    static OSSL_CMP_MSG* transfer(OSSL_CMP_CTX* ctx, const OSSL_CMP_MSG* request)
+    {
+        return static_cast<Impl*>(OSSL_CMP_CTX_get_transfer_cb_arg(ctx))->exchange(request);
+    }
+
+    /// One request and its answer over the kept connection (opened again once when the
+    /// upstream has closed it in between).
+    OSSL_CMP_MSG* exchange(const OSSL_CMP_MSG* request)
+    {
+        ossl::Bio encoder { BIO_new(BIO_s_mem()) };
+        if (!encoder || i2d_OSSL_CMP_MSG_bio(encoder.get(), request) != 1)
+            return nullptr;
+        char* data = nullptr;
+        const long size = BIO_get_mem_data(encoder.get(), &data);
+        const QByteArray message(data, static_cast<qsizetype>(size));
+        if (capture) {
+            captured = message;
+            return nullptr;
+        }
+        for (int attempt = 0; attempt < 2; ++attempt) {
+            const bool reused = http != nullptr;
+            if (!reused)
+                ++connections;
+            ossl::Bio req { BIO_new_mem_buf(message.constData(), static_cast<int>(message.size())) };
+            BIO* rsp = OSSL_HTTP_transfer(&http, host.constData(), port.constData(), path.constData(), tls ? 1 : 0,
+                nullptr, nullptr, nullptr, nullptr, tls ? tlsCallback : nullptr, this, 0, nullptr,
+                "application/pkixcmp", req.get(), "application/pkixcmp", 1, MaxAnswer, options.messageTimeoutS, 1);
+            if (rsp) {
+                OSSL_CMP_MSG* msg = d2i_OSSL_CMP_MSG_bio(rsp, nullptr);
+                BIO_free(rsp);
+                answered = msg != nullptr;
+                return msg;
+            }
+            if (http) {
+                OSSL_HTTP_close(http, 0);
+                http = nullptr;
+            }
+            if (!reused)
+                break; // a fresh connection failed: the upstream is not there
+            ERR_clear_error(); // the kept connection had been closed: once more on a new one
+        }
+        return nullptr;
+    }
+
+    /// Wraps the HTTP connection in TLS on connect (the upstream's anchors verify the
+    /// server, whose name must match the URL's host), and unwraps it on disconnect.
+    static BIO* tlsCallback(BIO* bio, void* arg, int connect, int detail)
+    {
+        auto* self = static_cast<Impl*>(arg);
+        if (connect && detail) {
+            BIO* sbio = BIO_new_ssl(self->sslCtx.get(), 1);
+            SSL* ssl = nullptr;
+            if (!sbio || BIO_get_ssl(sbio, &ssl) <= 0 || !ssl) {
+                BIO_free(sbio);
+                return nullptr;
+            }
+            SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, self->host.data());
+            SSL_set1_host(ssl, self->host.constData());
+            return BIO_push(sbio, bio);
+        }
+        if (!connect) {
+            BIO_ssl_shutdown(bio);
+            BIO* inner = BIO_pop(bio);
+            BIO_free(bio);
+            return inner;
+        }
+        return bio;
+    }
+
+    /// Why a transaction that returned no result ended, in the station's words.
+    CmpAnswer failure(OSSL_CMP_CTX* ctx, const QString& what)
+    {
+        CmpAnswer a;
+        const int status = OSSL_CMP_CTX_get_status(ctx);
+        const QString detail = ossl::drainErrors();
+        if (status == OSSL_CMP_PKISTATUS_rejection) {
+            a.kind = CmpAnswer::Kind::Rejected;
+            a.status = statusOf(ctx);
+            a.error = QStringLiteral("The upstream CA rejected the %1: %2").arg(what, a.status);
+        } else if (answered) {
+            a.kind = CmpAnswer::Kind::Refused;
+            a.error = QStringLiteral("The upstream's answer to the %1 failed a check and was not accepted (%2).")
+                          .arg(what, detail);
+        } else {
+            a.kind = CmpAnswer::Kind::Unreachable;
+            a.error = QStringLiteral("The upstream CA at %1 could not be reached (%2).").arg(options.url, detail);
+        }
+        return a;
+    }
+};
+
+struct CmpClient::Enrollment {
+    CmpCtx ctx;
+    QByteArray requestKey; ///< the request's SubjectPublicKeyInfo
+    const Record* record = nullptr;
+    const Impl* impl = nullptr;
+    bool recorded = false;
+    QByteArray certificate;
+    QString refused; ///< why the answer's certificate was not accepted
+    QByteArray refusedText;
+
+    /// Called by OpenSSL with the answer's certificate before it sends certConf.
+    static int certConf(OSSL_CMP_CTX* ctx, X509* cert, int failInfo, const char** text)
+    {
+        auto* e = static_cast<Enrollment*>(OSSL_CMP_CTX_get_certConf_cb_arg(ctx));
+        if (failInfo != 0 || !e || !cert)
+            return failInfo;
+        const QByteArray der = ossl::certToDer(cert);
+        auto refuse = [&](const QString& why, int bit) {
+            e->refused = why;
+            e->refusedText = why.toUtf8();
+            *text = e->refusedText.constData();
+            return 1 << bit;
+        };
+        if (ossl::publicKeyDer(X509_get0_pubkey(cert)) != e->requestKey)
+            return refuse(QStringLiteral("the upstream's certificate is for another key than the device's"),
+                OSSL_CMP_PKIFAILUREINFO_incorrectData);
+        QList<QByteArray> intermediates;
+        for (STACK_OF(X509) * s : { OSSL_CMP_CTX_get1_extraCertsIn(ctx), OSSL_CMP_CTX_get1_caPubs(ctx) }) {
+            ossl::CertStack owned { s };
+            for (int i = 0; s && i < sk_X509_num(s); ++i)
+                intermediates << ossl::certToDer(sk_X509_value(s, i));
+        }
+        if (auto chain = verifyToAnchors(der, e->impl->identity.anchors, intermediates); !chain)
+            return refuse(QStringLiteral("the upstream's certificate does not verify to the trusted upstream anchors (%1)")
+                              .arg(chain.error().detail),
+                OSSL_CMP_PKIFAILUREINFO_signerNotTrusted);
+        if (auto r = (*e->record)(der); !r)
+            return refuse(QStringLiteral("the station could not record the upstream's certificate: ") + r.error().text(),
+                OSSL_CMP_PKIFAILUREINFO_systemUnavail);
+        e->recorded = true;
+        e->certificate = der;
+        return 0;
+    }
+};
+
+CmpClient::CmpClient(std::unique_ptr<Impl> impl)
+    : d(std::move(impl))
+{
+}
+
+CmpClient::~CmpClient() = default;
+
+Result<std::unique_ptr<CmpClient>> CmpClient::create(const CmpIdentity& identity, const CmpOptions& options)
+{
+    auto d = std::make_unique<Impl>();
+    d->identity = identity;
+    d->options = options;
+    if (!identity.raKey)
+        return fail(ErrorCode::NotInitialized, QStringLiteral("There is no RA key; run \"imprintctl ra keygen\"."));
+    if (identity.raChain.isEmpty())
+        return fail(ErrorCode::NotInitialized,
+            QStringLiteral("The RA key has no certificate; run \"imprintctl ra csr\" and \"imprintctl ra import\"."));
+    if (identity.anchors.isEmpty())
+        return fail(ErrorCode::NotInitialized,
+            QStringLiteral("The upstream's trust anchors are not set; run \"imprintctl upstream configure\"."));
+    auto key = signerKey(identity.raKey);
+    if (!key)
+        return std::unexpected(key.error());
+    d->raKey = std::move(*key);
+    auto cert = ossl::certFromDer(identity.raChain.first());
+    if (!cert)
+        return std::unexpected(cert.error());
+    d->raCert = std::move(*cert);
+    d->raIssuers.reset(sk_X509_new_null());
+    for (qsizetype i = 1; i < identity.raChain.size(); ++i) {
+        if (auto c = ossl::certFromDer(identity.raChain[i]))
+            sk_X509_push(d->raIssuers.get(), c->release());
+    }
+    if (!options.recipient.isEmpty()) {
+        auto entries = parseName(options.recipient);
+        if (!entries)
+            return std::unexpected(entries.error());
+        auto name = makeName(*entries);
+        if (!name)
+            return std::unexpected(name.error());
+        d->recipient = std::move(*name);
+    }
+    int tls = 0;
+    char* host = nullptr;
+    char* port = nullptr;
+    char* path = nullptr;
+    if (OSSL_HTTP_parse_url(options.url.toUtf8().constData(), &tls, nullptr, &host, &port, nullptr, &path, nullptr,
+            nullptr)
+        != 1)
+        return fail(ErrorCode::BadInput,
+            QStringLiteral("The upstream URL \"%1\" is not an http:// or https:// URL.").arg(options.url),
+            ossl::drainErrors());
+    OwnedString ownedHost { host }, ownedPort { port }, ownedPath { path };
+    d->host = host;
+    d->port = port;
+    d->path = path;
+    d->tls = tls != 0;
+    if (d->tls) {
+        d->sslCtx.reset(SSL_CTX_new(TLS_client_method()));
+        if (!d->sslCtx)
+            return ossl::cryptoFail(QStringLiteral("Could not set up TLS."));
+        SSL_CTX_set_verify(d->sslCtx.get(), SSL_VERIFY_PEER, nullptr);
+        X509_STORE* store = SSL_CTX_get_cert_store(d->sslCtx.get());
+        for (const QByteArray& der : identity.anchors) {
+            if (auto c = ossl::certFromDer(der))
+                X509_STORE_add_cert(store, c->get());
+        }
+        SSL_CTX_set_default_verify_paths(d->sslCtx.get());
+    }
+    return std::unique_ptr<CmpClient>(new CmpClient(std::move(d)));
+}
+
+void CmpClient::EnrollmentDeleter::operator()(Enrollment* e) const
+{
+    delete e;
+}
+
+Result<CmpClient::EnrollmentPtr> CmpClient::enrollment(const QByteArray& requestDer)
+{
+    const auto* p = reinterpret_cast<const unsigned char*>(requestDer.constData());
+    ossl::Req req { d2i_X509_REQ(nullptr, &p, static_cast<long>(requestDer.size())) };
+    if (!req)
+        return fail(ErrorCode::BadInput, QStringLiteral("The stored request is not a PKCS#10 request."));
+    auto ctx = d->context();
+    if (!ctx)
+        return std::unexpected(ctx.error());
+    EnrollmentPtr e { new Enrollment };
+    e->requestKey = ossl::publicKeyDer(X509_REQ_get0_pubkey(req.get()));
+    e->impl = d.get();
+    if (OSSL_CMP_CTX_set1_p10CSR(ctx->get(), req.get()) != 1
+        || OSSL_CMP_CTX_set_certConf_cb(ctx->get(), Enrollment::certConf) != 1
+        || OSSL_CMP_CTX_set_certConf_cb_arg(ctx->get(), e.get()) != 1)
+        return ossl::cryptoFail(QStringLiteral("Could not set up the certificate request."));
+    e->ctx = std::move(*ctx);
+    return e;
+}
+
+CmpAnswer CmpClient::step(Enrollment& e, const Record& record)
+{
+    e.record = &record;
+    d->answered = false;
+    int checkAfter = 0;
+    ERR_clear_error();
+    const int r = OSSL_CMP_try_certreq(e.ctx.get(), OSSL_CMP_P10CR, nullptr, &checkAfter);
+    e.record = nullptr;
+    CmpAnswer a;
+    if (r == 1) {
+        a.kind = CmpAnswer::Kind::Done;
+        a.certificate = e.certificate;
+        a.status = statusOf(e.ctx.get());
+        return a;
+    }
+    if (r == -1) {
+        a.kind = CmpAnswer::Kind::Waiting;
+        a.checkAfterS = std::max(checkAfter, 1);
+        a.status = statusOf(e.ctx.get());
+        return a;
+    }
+    if (e.recorded) { // recorded, then the confirmation went wrong
+        ERR_clear_error();
+        a.kind = CmpAnswer::Kind::Answered;
+        a.certificate = e.certificate;
+        a.error = QStringLiteral("The upstream's certificate is recorded, but its confirmation was not acknowledged.");
+        return a;
+    }
+    if (!e.refused.isEmpty()) {
+        ERR_clear_error();
+        a.kind = CmpAnswer::Kind::Refused;
+        a.error = QStringLiteral("The upstream's answer was not accepted: %1.").arg(e.refused);
+        return a;
+    }
+    return d->failure(e.ctx.get(), QStringLiteral("certificate request"));
+}
+
+CmpAnswer CmpClient::revoke(const QByteArray& certificateDer, int reason)
+{
+    auto cert = ossl::certFromDer(certificateDer);
+    auto ctx = d->context();
+    if (!cert || !ctx) {
+        CmpAnswer a;
+        a.kind = CmpAnswer::Kind::Refused;
+        a.error = QStringLiteral("The upstream certificate to revoke could not be read.");
+        return a;
+    }
+    d->answered = false;
+    ERR_clear_error();
+    if (OSSL_CMP_CTX_set1_oldCert(ctx->get(), cert->get()) == 1
+        && OSSL_CMP_CTX_set_option(ctx->get(), OSSL_CMP_OPT_REVOCATION_REASON, reason) == 1
+        && OSSL_CMP_exec_RR_ses(ctx->get()) == 1) {
+        CmpAnswer a;
+        a.kind = CmpAnswer::Kind::Done;
+        a.status = statusOf(ctx->get());
+        return a;
+    }
+    return d->failure(ctx->get(), QStringLiteral("revocation"));
+}
+
+Result<QByteArray> CmpClient::requestMessage(const QByteArray& requestDer)
+{
+    auto e = enrollment(requestDer);
+    if (!e)
+        return std::unexpected(e.error());
+    d->capture = true;
+    d->captured.clear();
+    int checkAfter = 0;
+    (void)OSSL_CMP_try_certreq((*e)->ctx.get(), OSSL_CMP_P10CR, nullptr, &checkAfter);
+    d->capture = false;
+    ERR_clear_error();
+    if (d->captured.isEmpty())
+        return fail(ErrorCode::Crypto, QStringLiteral("Could not make the CMP request message."));
+    return d->captured;
+}
+
+Result<QByteArray> CmpClient::revocationMessage(const QByteArray& certificateDer, int reason)
+{
+    auto cert = ossl::certFromDer(certificateDer);
+    if (!cert)
+        return std::unexpected(cert.error());
+    auto ctx = d->context();
+    if (!ctx)
+        return std::unexpected(ctx.error());
+    d->capture = true;
+    d->captured.clear();
+    if (OSSL_CMP_CTX_set1_oldCert(ctx->get(), cert->get()) == 1
+        && OSSL_CMP_CTX_set_option(ctx->get(), OSSL_CMP_OPT_REVOCATION_REASON, reason) == 1)
+        (void)OSSL_CMP_exec_RR_ses(ctx->get());
+    d->capture = false;
+    ERR_clear_error();
+    if (d->captured.isEmpty())
+        return fail(ErrorCode::Crypto, QStringLiteral("Could not make the CMP revocation message."));
+    return d->captured;
+}
+
+int CmpClient::connections() const
+{
+    return d->connections;
+}
+
+} // namespace imprint::core
