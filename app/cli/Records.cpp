@@ -12,6 +12,42 @@
 
 namespace imprint::app::cli {
 
+namespace {
+
+/// Where a certificate stands with the upstream CA: its row's state and the upstream's
+/// answer, its revocation's state, and the upstream's certificate once recorded.
+QJsonObject upstreamOf(core::RecordStore& store, const QString& serialHex)
+{
+    QJsonObject o;
+    auto rows = store.outbox().ofCertificate(serialHex);
+    if (!rows)
+        return { { QStringLiteral("state"), rows.error().text() } };
+    o[QStringLiteral("state")] = QStringLiteral("not queued");
+    for (const core::OutboxEntry& r : *rows) {
+        if (r.kind == core::OutboxKind::Certificate) {
+            o[QStringLiteral("state")] = text(r.state);
+            o[QStringLiteral("row")] = r.id;
+            o[QStringLiteral("status")] = r.upstreamStatus;
+            o[QStringLiteral("last_error")] = r.lastError;
+            o[QStringLiteral("attempts")] = r.attempts;
+        } else {
+            o[QStringLiteral("revocation")] = text(r.state);
+        }
+    }
+    auto der = store.ledger().upstreamCertificate(serialHex);
+    if (der && !der->isEmpty()) {
+        if (auto cert = core::ossl::certFromDer(*der)) {
+            o[QStringLiteral("certificate_serial")] = core::ossl::serialHex(cert->get());
+            o[QStringLiteral("certificate_issuer")] = core::ossl::nameToString(X509_get_issuer_name(cert->get()));
+            o[QStringLiteral("certificate_sha256")] = core::ossl::sha256Hex(*der);
+            o[QStringLiteral("certificate_pem")] = QString::fromLatin1(core::ossl::derToPem(*der));
+        }
+    }
+    return o;
+}
+
+} // namespace
+
 int show(const QStringList& args)
 {
     CommandLine p(QStringLiteral("Show one device's record, certificate and chain."), CommandLine::DataDirAndJson);
@@ -70,6 +106,7 @@ int show(const QStringList& args)
             if (!verified)
                 co[QStringLiteral("chain_problem")] = verified.error().text();
             co[QStringLiteral("pem")] = QString::fromLatin1(core::ossl::derToPem(c.der));
+            co[QStringLiteral("upstream")] = upstreamOf(*store, c.serialHex);
             ca.append(co);
         }
         o[QStringLiteral("certificates")] = ca;
@@ -115,6 +152,19 @@ int show(const QStringList& args)
                            : QStringLiteral("DOES NOT VERIFY: ") + verified.error().text())
               << Qt::endl
               << core::ossl::derToPem(c.der);
+        const QJsonObject up = upstreamOf(*store, c.serialHex);
+        out() << "Upstream: " << up[QStringLiteral("state")].toString();
+        if (!up[QStringLiteral("status")].toString().isEmpty())
+            out() << " (" << up[QStringLiteral("status")].toString() << ")";
+        if (!up[QStringLiteral("last_error")].toString().isEmpty())
+            out() << " — " << up[QStringLiteral("last_error")].toString();
+        out() << Qt::endl;
+        if (up.contains(QStringLiteral("revocation")))
+            out() << "Upstream revocation: " << up[QStringLiteral("revocation")].toString() << Qt::endl;
+        if (up.contains(QStringLiteral("certificate_pem")))
+            out() << "Upstream certificate " << up[QStringLiteral("certificate_serial")].toString() << " from "
+                  << up[QStringLiteral("certificate_issuer")].toString() << Qt::endl
+                  << up[QStringLiteral("certificate_pem")].toString();
     }
     out() << Qt::endl << "Chain:" << Qt::endl;
     for (const auto& c : *chain)
@@ -275,11 +325,24 @@ int outbox(const QStringList& args)
         CommandLine::DataDirAndJson);
     QCommandLineOption limit(
         QStringLiteral("limit"), QStringLiteral("Rows (default 50)."), QStringLiteral("N"), QStringLiteral("50"));
-    p.addOption(limit);
+    QCommandLineOption state(QStringLiteral("state"),
+        QStringLiteral("Only rows in this state (%1); default: those not yet through.")
+            .arg(core::stateTexts<core::OutboxState>().join(QStringLiteral(", "))),
+        QStringLiteral("S"));
+    p.addOptions({ limit, state });
     p.parse(args);
+    std::optional<core::OutboxState> only;
+    if (p.isSet(state)) {
+        only = core::parseState<core::OutboxState>(p.value(state));
+        if (!only)
+            return usageError(args,
+                QStringLiteral("--state is one of %1")
+                    .arg(core::stateTexts<core::OutboxState>().join(QStringLiteral(", "))));
+    }
     return withRecords(p, Access::Read, [&](core::RecordStore& records, const core::StationConfig&) {
         auto pending = records.outbox().pendingCount();
-        auto rows = records.outbox().pending(p.value(limit).toInt());
+        auto rows = only ? records.outbox().list({ *only }, p.value(limit).toInt())
+                         : records.outbox().pending(p.value(limit).toInt());
         if (!pending)
             return report(pending.error());
         if (!rows)
@@ -289,17 +352,22 @@ int outbox(const QStringList& args)
             for (const auto& r : *rows)
                 a.append(QJsonObject { { QStringLiteral("id"), r.id }, { QStringLiteral("kind"), text(r.kind) },
                     { QStringLiteral("subject"), r.subject }, { QStringLiteral("detail"), r.detail },
-                    { QStringLiteral("created"), r.created.toString(Qt::ISODateWithMs) } });
+                    { QStringLiteral("created"), r.created.toString(Qt::ISODateWithMs) },
+                    { QStringLiteral("state"), text(r.state) }, { QStringLiteral("attempts"), r.attempts },
+                    { QStringLiteral("last_error"), r.lastError },
+                    { QStringLiteral("upstream_status"), r.upstreamStatus },
+                    { QStringLiteral("export_batch"), r.exportBatch } });
             out() << QJsonDocument(
                 QJsonObject { { QStringLiteral("pending"), *pending }, { QStringLiteral("rows"), a } })
                          .toJson(QJsonDocument::Compact)
                   << Qt::endl;
             return 0;
         }
-        out() << *pending << " record(s) waiting for upstream" << Qt::endl;
+        out() << *pending << " record(s) not yet through to the upstream" << Qt::endl;
         for (const auto& r : *rows)
-            out() << "  " << r.id << "  " << text(r.kind).leftJustified(11) << "  " << r.subject
-                  << (r.detail.isEmpty() ? QString() : QStringLiteral("  ") + r.detail) << Qt::endl;
+            out() << "  " << r.id << "  " << text(r.kind).leftJustified(11) << "  " << text(r.state).leftJustified(9)
+                  << "  " << r.subject << (r.detail.isEmpty() ? QString() : QStringLiteral("  ") + r.detail)
+                  << (r.lastError.isEmpty() ? QString() : QStringLiteral("  — ") + r.lastError) << Qt::endl;
         return 0;
     });
 }

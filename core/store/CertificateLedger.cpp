@@ -371,6 +371,15 @@ Result<QList<CertificateRecord>> CertificateLedger::ofDevice(const QString& devi
         { deviceSerial }, QStringLiteral("look up certificates"), certificateFrom<QSqlQuery>);
 }
 
+Result<QByteArray> CertificateLedger::upstreamCertificate(const QString& serialHex) const
+{
+    auto v = sql::scalar(m_connection, QStringLiteral("SELECT upstream_der FROM certificates WHERE serial = ?"),
+        { serialHex }, QStringLiteral("look up the upstream certificate"));
+    if (!v)
+        return std::unexpected(v.error());
+    return v->toByteArray();
+}
+
 Result<QList<std::pair<RevokedCertificate, CertificateState>>> CertificateLedger::revoked() const
 {
     return sql::rows<std::pair<RevokedCertificate, CertificateState>>(m_connection,

@@ -113,6 +113,8 @@ public:
     /// it for the number it is given. Returns the number.
     [[nodiscard]] Result<qint64> recordCrl(const std::function<Result<QByteArray>(qint64 number)>& sign,
         const QDateTime& thisUpdate, const QDateTime& nextUpdate);
+    /// The upstream CA's certificate for the same key as the local certificate, once answered.
+    [[nodiscard]] Result<QByteArray> upstreamCertificate(const QString& serialHex) const;
     /// A device's certificates, newest first.
     [[nodiscard]] Result<QList<CertificateRecord>> ofDevice(const QString& deviceSerial) const;
 };
