@@ -198,18 +198,22 @@ struct CmpClient::Enrollment {
     static int certConf(OSSL_CMP_CTX* ctx, X509* cert, int failInfo, const char** text)
     {
         auto* e = static_cast<Enrollment*>(OSSL_CMP_CTX_get_certConf_cb_arg(ctx));
-        if (failInfo != 0 || !e || !cert)
+        if (!e || !cert)
             return failInfo;
         const QByteArray der = ossl::certToDer(cert);
         auto refuse = [&](const QString& why, int bit) {
             e->refused = why;
             e->refusedText = why.toUtf8();
             *text = e->refusedText.constData();
-            return 1 << bit;
+            return failInfo | (1 << bit);
         };
         if (ossl::publicKeyDer(X509_get0_pubkey(cert)) != e->requestKey)
             return refuse(QStringLiteral("the upstream's certificate is for another key than the device's"),
                 OSSL_CMP_PKIFAILUREINFO_incorrectData);
+        if (failInfo != 0)
+            return refuse(QStringLiteral("OpenSSL's CMP client found the upstream's certificate unacceptable (%1)")
+                              .arg(ossl::drainErrors()),
+                OSSL_CMP_PKIFAILUREINFO_badCertTemplate);
         QList<QByteArray> intermediates;
         for (STACK_OF(X509) * s : { OSSL_CMP_CTX_get1_extraCertsIn(ctx), OSSL_CMP_CTX_get1_caPubs(ctx) }) {
             ossl::CertStack owned { s };

@@ -1,0 +1,596 @@
+// The way upstream through imprintctl, against real CMP peers: the station's own test
+// upstream CA (imprint-upstream, OpenSSL's CMP server with a real CA key) and OpenSSL's
+// `openssl cmp` mock server. An RA key in the token signs every request; every answer is
+// checked; every fault ends in its row state and a plain message.
+
+#include "TestSupport.h"
+
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QRandomGenerator>
+#include <QSettings>
+#include <QSqlDatabase>
+#include <QSqlQuery>
+#include <QSqlRecord>
+#include <QTemporaryDir>
+#include <QThread>
+
+#include <catch2/catch.hpp>
+
+using namespace imprint;
+
+namespace {
+
+const QString Ctl = QStringLiteral(IMPRINT_CTL);
+const QString UpstreamBin = QStringLiteral(IMPRINT_UPSTREAM);
+
+test::ProcessResult openssl(const QStringList& args)
+{
+    auto r = test::run(QStringLiteral("openssl"), args);
+    INFO("openssl " << args.join(u' ').toStdString() << "\n" << r.err.toStdString());
+    REQUIRE(r.exitCode == 0);
+    return r;
+}
+
+/// The corporate side: a CA (its key in a file, as the test peer's), certifying the RA.
+struct UpstreamPki {
+    explicit UpstreamPki(const QString& where)
+        : dir(where)
+    {
+        QFile ext(file(QStringLiteral("ee.ext")));
+        REQUIRE(ext.open(QIODevice::WriteOnly));
+        ext.write("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nsubjectKeyIdentifier=hash\n"
+                  "authorityKeyIdentifier=keyid\n");
+        ext.close();
+        openssl({ QStringLiteral("req"), QStringLiteral("-x509"), QStringLiteral("-newkey"), QStringLiteral("ec"),
+            QStringLiteral("-pkeyopt"), QStringLiteral("ec_paramgen_curve:P-256"), QStringLiteral("-nodes"),
+            QStringLiteral("-keyout"), key(), QStringLiteral("-out"), cert(), QStringLiteral("-subj"),
+            QStringLiteral("/O=Corp/CN=Corp Device CA"), QStringLiteral("-days"), QStringLiteral("3650"),
+            QStringLiteral("-addext"), QStringLiteral("basicConstraints=critical,CA:TRUE"), QStringLiteral("-addext"),
+            QStringLiteral("keyUsage=critical,keyCertSign,cRLSign,digitalSignature") });
+    }
+    QString file(const QString& name) const { return dir + u'/' + name; }
+    QString key() const { return file(QStringLiteral("ca.key")); }
+    QString cert() const { return file(QStringLiteral("ca.pem")); }
+    /// Certifies a request (PEM or DER) as the corporate CA.
+    QString certify(const QString& request, const QString& out, bool der = false) const
+    {
+        openssl({ QStringLiteral("x509"), QStringLiteral("-req"), QStringLiteral("-in"), request,
+            QStringLiteral("-inform"), der ? QStringLiteral("DER") : QStringLiteral("PEM"), QStringLiteral("-CA"),
+            cert(), QStringLiteral("-CAkey"), key(), QStringLiteral("-CAcreateserial"), QStringLiteral("-out"), out,
+            QStringLiteral("-days"), QStringLiteral("365"), QStringLiteral("-extfile"), file(QStringLiteral("ee.ext")) });
+        return out;
+    }
+    QString dir;
+};
+
+/// A station with its RA key certified by the corporate CA, pointed at `url`.
+void enrollStation(const QString& dataDir, const UpstreamPki& pki, const QString& url)
+{
+    test::initQuickStation(dataDir);
+    REQUIRE(test::ctl(dataDir, { QStringLiteral("ra"), QStringLiteral("keygen") }).exitCode == 0);
+    const QString csr = pki.file(QStringLiteral("ra.csr"));
+    REQUIRE(test::ctl(dataDir,
+                { QStringLiteral("ra"), QStringLiteral("csr"), QStringLiteral("--subject"),
+                    QStringLiteral("/O=Acme/CN=Line 3 RA"), QStringLiteral("--out"), csr })
+                .exitCode
+        == 0);
+    const QString raCert = pki.certify(csr, pki.file(QStringLiteral("ra.pem")));
+    auto imported = test::ctl(dataDir,
+        { QStringLiteral("ra"), QStringLiteral("import"), QStringLiteral("--cert"), raCert, QStringLiteral("--chain"),
+            pki.cert() });
+    INFO(imported.err.toStdString());
+    REQUIRE(imported.exitCode == 0);
+    REQUIRE(test::ctl(dataDir,
+                { QStringLiteral("upstream"), QStringLiteral("configure"), QStringLiteral("--url"), url,
+                    QStringLiteral("--trusted"), pki.cert() })
+                .exitCode
+        == 0);
+    QSettings s(dataDir + QStringLiteral("/station.ini"), QSettings::IniFormat);
+    s.setValue(QStringLiteral("upstream/retry-min-s"), 1);
+    s.setValue(QStringLiteral("upstream/retry-max-s"), 2);
+    s.setValue(QStringLiteral("upstream/message-timeout-s"), 5);
+    s.setValue(QStringLiteral("upstream/total-timeout-s"), 30);
+    s.sync();
+}
+
+/// A port for a test peer on the loopback, drawn at random from 20000-39999.
+quint16 freePort()
+{
+    return static_cast<quint16>(20000 + QRandomGenerator::global()->bounded(20000));
+}
+
+/// imprint-upstream in the background; its counts per key. Killed with the object.
+class TestUpstream {
+public:
+    TestUpstream(const UpstreamPki& pki, quint16 port, const QStringList& extra = {})
+        : m_counts(pki.file(QStringLiteral("counts-%1.json").arg(port)))
+    {
+        m_process.setProgram(UpstreamBin);
+        m_process.setArguments(QStringList { QStringLiteral("--port"), QString::number(port), QStringLiteral("--ca-cert"),
+                                   pki.cert(), QStringLiteral("--ca-key"), pki.key(), QStringLiteral("--trusted"),
+                                   pki.cert(), QStringLiteral("--counts"), m_counts }
+            + extra);
+        m_process.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+        m_process.start();
+        REQUIRE(m_process.waitForStarted(10000));
+        REQUIRE(m_process.waitForReadyRead(10000));
+        REQUIRE(m_process.readLine().contains("listening"));
+    }
+    ~TestUpstream() { stop(); }
+    void stop()
+    {
+        if (m_process.state() != QProcess::NotRunning) {
+            m_process.kill();
+            m_process.waitForFinished();
+        }
+    }
+    QJsonObject counts() const
+    {
+        QFile f(m_counts);
+        REQUIRE(f.open(QIODevice::ReadOnly));
+        return QJsonDocument::fromJson(f.readAll()).object();
+    }
+
+private:
+    QString m_counts;
+    QProcess m_process;
+};
+
+QString urlOf(quint16 port)
+{
+    return QStringLiteral("http://127.0.0.1:%1/pkix/").arg(port);
+}
+
+QJsonObject status(const QString& dataDir)
+{
+    auto r = test::ctl(dataDir, { QStringLiteral("upstream"), QStringLiteral("status"), QStringLiteral("--json") });
+    REQUIRE(r.exitCode == 0);
+    return QJsonDocument::fromJson(r.out).object();
+}
+
+test::ProcessResult syncOnce(const QString& dataDir)
+{
+    return test::ctl(dataDir, { QStringLiteral("upstream"), QStringLiteral("sync"), QStringLiteral("--once") });
+}
+
+/// Requests from `imprint-makecsr` issued through `imprintctl issue`: certificates that left
+/// the station with no device present, whose requests the test keeps.
+QStringList issueRequests(const QString& dataDir, const QString& dir, const QString& prefix, int count)
+{
+    REQUIRE(test::run(QStringLiteral(IMPRINT_MAKECSR),
+                { QStringLiteral("--out"), dir, QStringLiteral("--count"), QString::number(count),
+                    QStringLiteral("--serial-prefix"), prefix })
+                .exitCode
+        == 0);
+    QStringList files;
+    for (int i = 1; i <= count; ++i) {
+        const QString serial = QStringLiteral("%1-%2").arg(prefix).arg(i, 6, 10, QLatin1Char('0'));
+        const QString csr = dir + QStringLiteral("/%1.der").arg(serial);
+        auto issued = test::ctl(dataDir,
+            { QStringLiteral("issue"), QStringLiteral("--csr"), csr, QStringLiteral("--device-serial"), serial,
+                QStringLiteral("--out"), dir + QStringLiteral("/%1.pem").arg(serial) });
+        INFO(issued.err.toStdString());
+        REQUIRE(issued.exitCode == 0);
+        files << csr;
+    }
+    return files;
+}
+
+/// SQL answers from the station's store, as a reader behind its back.
+QStringList query(const QString& dataDir, const QString& sql)
+{
+    QStringList rows;
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("peek"));
+        db.setDatabaseName(dataDir + QStringLiteral("/imprint.sqlite"));
+        REQUIRE(db.open());
+        QSqlQuery q(db);
+        REQUIRE(q.exec(sql));
+        while (q.next()) {
+            QStringList cols;
+            for (int i = 0; i < q.record().count(); ++i)
+                cols << q.value(i).toString();
+            rows << cols.join(u'|');
+        }
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("peek"));
+    return rows;
+}
+
+} // namespace
+
+TEST_CASE("50 devices provisioned while the upstream is down reach it exactly once when it comes up")
+{
+    QTemporaryDir tmp;
+    UpstreamPki pki(tmp.path());
+    const quint16 port = freePort();
+    const QString dataDir = tmp.filePath(QStringLiteral("station"));
+    enrollStation(dataDir, pki, urlOf(port));
+
+    test::DevSim sim({ QStringLiteral("--count"), QStringLiteral("50"), QStringLiteral("--serial-prefix"),
+        QStringLiteral("UP"), QStringLiteral("--link-dir"), tmp.path() });
+    auto prov = test::ctl(dataDir, QStringList { QStringLiteral("provision"), QStringLiteral("--json") } + sim.portArgs());
+    INFO(prov.err.toStdString());
+    REQUIRE(prov.exitCode == 0);
+    REQUIRE(test::jsonLines(prov.out).size() == 50);
+
+    // Down: the line never waited for it; the sync says so in plain words, and keeps the rows.
+    auto down = syncOnce(dataDir);
+    CHECK(down.exitCode == 5);
+    CHECK(down.err.contains("could not be reached"));
+    QJsonObject st = status(dataDir);
+    CHECK_FALSE(st[QStringLiteral("reachable")].toBool());
+    CHECK(st[QStringLiteral("last_error")].toString().contains(QStringLiteral("could not be reached")));
+    CHECK(st[QStringLiteral("rows")].toObject()[QStringLiteral("failed")].toInt() == 1);
+    CHECK(st[QStringLiteral("rows")].toObject()[QStringLiteral("pending")].toInt() == 49);
+    CHECK(st[QStringLiteral("oldest_unsynced_age_s")].isDouble());
+
+    // Up: after the back-off every certificate goes, once.
+    TestUpstream upstream(pki, port);
+    QThread::msleep(2100);
+    auto up = syncOnce(dataDir);
+    INFO(up.out.toStdString() << up.err.toStdString());
+    REQUIRE(up.exitCode == 0);
+    st = status(dataDir);
+    CHECK(st[QStringLiteral("reachable")].toBool());
+    CHECK(st[QStringLiteral("rows")].toObject()[QStringLiteral("confirmed")].toInt() == 50);
+    const QJsonObject counts = upstream.counts();
+    const QJsonObject certified = counts[QStringLiteral("certified")].toObject();
+    const QJsonObject confirmed = counts[QStringLiteral("confirmed")].toObject();
+    REQUIRE(certified.size() == 50);
+    for (auto it = certified.begin(); it != certified.end(); ++it) {
+        CHECK(it.value().toInt() == 1);
+        CHECK(confirmed[it.key()].toInt() == 1);
+    }
+    // Every device's record shows its upstream certificate, for its own key, from the corporate CA.
+    for (int i = 1; i <= 50; ++i) {
+        const QString serial = QStringLiteral("UP-%1").arg(i, 4, 10, QLatin1Char('0'));
+        auto shown = test::ctl(dataDir,
+            { QStringLiteral("show"), QStringLiteral("--device-serial"), serial, QStringLiteral("--json") });
+        REQUIRE(shown.exitCode == 0);
+        const QJsonObject cert
+            = QJsonDocument::fromJson(shown.out).object()[QStringLiteral("certificates")].toArray().at(0).toObject();
+        const QJsonObject u = cert[QStringLiteral("upstream")].toObject();
+        CHECK(u[QStringLiteral("state")].toString() == QLatin1String("confirmed"));
+        CHECK(u[QStringLiteral("certificate_issuer")].toString() == QLatin1String("CN=Corp Device CA,O=Corp"));
+        auto local = core::ossl::certFromPem(cert[QStringLiteral("pem")].toString().toLatin1());
+        auto theirs = core::ossl::certFromPem(u[QStringLiteral("certificate_pem")].toString().toLatin1());
+        REQUIRE(local.has_value());
+        REQUIRE(theirs.has_value());
+        CHECK(core::ossl::publicKeyDer(X509_get0_pubkey(local->get()))
+            == core::ossl::publicKeyDer(X509_get0_pubkey(theirs->get())));
+    }
+    // Nothing more to send; a second sync sends nothing again.
+    REQUIRE(syncOnce(dataDir).exitCode == 0);
+    CHECK(upstream.counts()[QStringLiteral("requests")].toInt() == counts[QStringLiteral("requests")].toInt());
+    auto verify = test::ctl(dataDir, { QStringLiteral("audit"), QStringLiteral("verify") });
+    INFO(verify.out.toStdString() << verify.err.toStdString());
+    CHECK(verify.exitCode == 0);
+}
+
+TEST_CASE("Every upstream fault ends in its row state and a plain message, and records nothing untrusted")
+{
+    struct Fault {
+        QStringList args;
+        const char* state; ///< the row's state after one sync
+        const char* message; ///< in the row's last error or the upstream's status
+    };
+    const QList<Fault> faults {
+        { { QStringLiteral("--fault"), QStringLiteral("http500") }, "failed", "could not be reached" },
+        { { QStringLiteral("--fault"), QStringLiteral("slow"), QStringLiteral("--delay-ms"), QStringLiteral("7000") },
+            "failed", "timeout" },
+        { { QStringLiteral("--fault"), QStringLiteral("drop") }, "failed", "could not be reached" },
+        { { QStringLiteral("--fault"), QStringLiteral("reject"), QStringLiteral("--reject-text"),
+              QStringLiteral("serial not in the work order") },
+            "rejected", "serial not in the work order" },
+        { { QStringLiteral("--fault"), QStringLiteral("bad-protection") }, "failed", "failed a check" },
+        { { QStringLiteral("--fault"), QStringLiteral("wrong-transaction-id") }, "failed", "failed a check" },
+        { { QStringLiteral("--fault"), QStringLiteral("other-key") }, "failed", "another key" },
+        { { QStringLiteral("--fault"), QStringLiteral("untrusted-issuer") }, "failed", "does not verify" },
+    };
+    QTemporaryDir tmp;
+    UpstreamPki pki(tmp.path());
+    for (const Fault& f : faults) {
+        DYNAMIC_SECTION(f.args.join(u' ').toStdString())
+        {
+            const quint16 port = freePort();
+            const QString dataDir = tmp.filePath(QStringLiteral("station-%1").arg(port));
+            enrollStation(dataDir, pki, urlOf(port));
+            issueRequests(dataDir, tmp.filePath(QStringLiteral("reqs-%1").arg(port)), QStringLiteral("F"), 1);
+            const QStringList before = query(dataDir, QStringLiteral("SELECT serial, state, der FROM certificates"));
+            TestUpstream upstream(pki, port, f.args);
+            auto r = syncOnce(dataDir);
+            INFO(r.out.toStdString() << r.err.toStdString());
+            const QStringList row = query(dataDir,
+                QStringLiteral("SELECT state, last_error || ' ' || upstream_status FROM outbox WHERE kind = "
+                               "'certificate'"));
+            REQUIRE(row.size() == 1);
+            INFO(row.first().toStdString());
+            CHECK(row.first().section(u'|', 0, 0) == QLatin1String(f.state));
+            CHECK(row.first().contains(QLatin1String(f.message)));
+            // Nothing untrusted is kept, and the local record did not move.
+            CHECK(query(dataDir, QStringLiteral("SELECT COUNT(*) FROM certificates WHERE upstream_der IS NOT NULL"))
+                == QStringList { QStringLiteral("0") });
+            CHECK(query(dataDir, QStringLiteral("SELECT serial, state, der FROM certificates")) == before);
+            auto verify = test::ctl(dataDir, { QStringLiteral("audit"), QStringLiteral("verify") });
+            CHECK(verify.exitCode == 0);
+        }
+    }
+}
+
+TEST_CASE("A rejection is final until an administrator retries it; a replayed answer is refused")
+{
+    QTemporaryDir tmp;
+    UpstreamPki pki(tmp.path());
+    const quint16 port = freePort();
+    const QString dataDir = tmp.filePath(QStringLiteral("station"));
+    enrollStation(dataDir, pki, urlOf(port));
+    issueRequests(dataDir, tmp.filePath(QStringLiteral("reqs")), QStringLiteral("R"), 2);
+    {
+        TestUpstream rejecting(pki, port,
+            { QStringLiteral("--fault"), QStringLiteral("reject"), QStringLiteral("--reject-text"),
+                QStringLiteral("not today") });
+        (void)syncOnce(dataDir);
+        (void)syncOnce(dataDir);
+        CHECK(status(dataDir)[QStringLiteral("rows")].toObject()[QStringLiteral("rejected")].toInt() == 2);
+        auto st = test::ctl(dataDir, { QStringLiteral("upstream"), QStringLiteral("status") });
+        CHECK(st.out.contains("rejected by the upstream"));
+        CHECK(rejecting.counts()[QStringLiteral("requests")].toInt() == 2); // sent once each, never again
+    }
+    // The upstream replays its earlier answer to the second request: refused, not recorded.
+    REQUIRE(test::ctl(dataDir, { QStringLiteral("upstream"), QStringLiteral("retry"), QStringLiteral("--rejected") })
+                .exitCode
+        == 0);
+    {
+        TestUpstream replaying(pki, port, { QStringLiteral("--fault"), QStringLiteral("replay") });
+        (void)syncOnce(dataDir);
+        const QStringList states
+            = query(dataDir, QStringLiteral("SELECT state, last_error FROM outbox ORDER BY id"));
+        REQUIRE(states.size() == 2);
+        CHECK(states[0].startsWith(QLatin1String("confirmed|")));
+        CHECK(states[1].startsWith(QLatin1String("failed|")));
+        CHECK(states[1].contains(QLatin1String("failed a check")));
+        CHECK(query(dataDir, QStringLiteral("SELECT COUNT(*) FROM audit WHERE kind = 'upstream-refused'"))
+            == QStringList { QStringLiteral("1") });
+    }
+    // Served well, the failed row goes on its next attempt.
+    TestUpstream good(pki, port);
+    QThread::msleep(2100);
+    REQUIRE(syncOnce(dataDir).exitCode == 0);
+    CHECK(status(dataDir)[QStringLiteral("rows")].toObject()[QStringLiteral("confirmed")].toInt() == 2);
+}
+
+TEST_CASE("A row the upstream makes wait is polled, not sent again")
+{
+    QTemporaryDir tmp;
+    UpstreamPki pki(tmp.path());
+    const quint16 port = freePort();
+    const QString dataDir = tmp.filePath(QStringLiteral("station"));
+    enrollStation(dataDir, pki, urlOf(port));
+    issueRequests(dataDir, tmp.filePath(QStringLiteral("reqs")), QStringLiteral("W"), 1);
+    TestUpstream waiting(pki, port,
+        { QStringLiteral("--fault"), QStringLiteral("waiting"), QStringLiteral("--polls"), QStringLiteral("3"),
+            QStringLiteral("--check-after"), QStringLiteral("1") });
+    auto r = syncOnce(dataDir);
+    INFO(r.out.toStdString() << r.err.toStdString());
+    REQUIRE(r.exitCode == 0);
+    CHECK(status(dataDir)[QStringLiteral("rows")].toObject()[QStringLiteral("confirmed")].toInt() == 1);
+    const QJsonObject counts = waiting.counts();
+    // One p10cr, three polls, one certConf; one certificate.
+    CHECK(counts[QStringLiteral("requests")].toInt() == 5);
+    REQUIRE(counts[QStringLiteral("certified")].toObject().size() == 1);
+    CHECK(counts[QStringLiteral("certified")].toObject().begin().value().toInt() == 1);
+}
+
+TEST_CASE("A scrapped device: its revocation follows its certificate upstream, and the CRL refuses it")
+{
+    QTemporaryDir tmp;
+    UpstreamPki pki(tmp.path());
+    const quint16 port = freePort();
+    const QString dataDir = tmp.filePath(QStringLiteral("station"));
+    enrollStation(dataDir, pki, urlOf(port));
+    issueRequests(dataDir, tmp.filePath(QStringLiteral("reqs")), QStringLiteral("S"), 1);
+    const QString certFile = tmp.filePath(QStringLiteral("reqs/S-000001.pem"));
+    auto scrapped = test::ctl(dataDir,
+        { QStringLiteral("scrap"), QStringLiteral("--device-serial"), QStringLiteral("S-000001"),
+            QStringLiteral("--reason"), QStringLiteral("cracked housing") });
+    INFO(scrapped.err.toStdString());
+    REQUIRE(scrapped.exitCode == 0);
+    CHECK(scrapped.out.contains("CRL 1"));
+
+    TestUpstream upstream(pki, port);
+    REQUIRE(syncOnce(dataDir).exitCode == 0);
+    const QStringList rows = query(dataDir, QStringLiteral("SELECT kind, state FROM outbox ORDER BY id"));
+    CHECK(rows == QStringList { QStringLiteral("certificate|confirmed"), QStringLiteral("revocation|confirmed") });
+    const QJsonObject revoked = upstream.counts()[QStringLiteral("revoked")].toObject();
+    REQUIRE(revoked.size() == 1);
+    // The upstream revoked its own certificate for the device's key.
+    const QString upstreamSerial
+        = query(dataDir, QStringLiteral("SELECT hex(upstream_der) FROM certificates")).first();
+    auto theirs = core::ossl::certFromDer(QByteArray::fromHex(upstreamSerial.toLatin1()));
+    REQUIRE(theirs.has_value());
+    CHECK(revoked.begin().key() == core::ossl::serialHex(theirs->get()));
+
+    // The local CA's CRL: signed in the HSM, verifies, and makes openssl refuse the certificate.
+    const QString crl = dataDir + QStringLiteral("/ca/crl.pem");
+    const QString chain = dataDir + QStringLiteral("/ca/chain.pem");
+    openssl({ QStringLiteral("crl"), QStringLiteral("-in"), crl, QStringLiteral("-CAfile"), chain,
+        QStringLiteral("-noout"), QStringLiteral("-verify") });
+    const QString text = QString::fromLatin1(
+        openssl({ QStringLiteral("crl"), QStringLiteral("-in"), crl, QStringLiteral("-noout"), QStringLiteral("-text") })
+            .out);
+    CHECK(text.contains(QStringLiteral("Cessation Of Operation")));
+    CHECK(text.contains(QStringLiteral("X509v3 Authority Key Identifier")));
+    QFile both(tmp.filePath(QStringLiteral("chain-and-crl.pem")));
+    REQUIRE(both.open(QIODevice::WriteOnly));
+    for (const QString& f : { chain, crl }) {
+        QFile part(f);
+        REQUIRE(part.open(QIODevice::ReadOnly));
+        both.write(part.readAll());
+    }
+    both.close();
+    auto verify = test::run(QStringLiteral("openssl"),
+        { QStringLiteral("verify"), QStringLiteral("-crl_check"), QStringLiteral("-CAfile"), both.fileName(), certFile });
+    CHECK(verify.exitCode != 0);
+    CHECK((verify.out + verify.err).contains("certificate revoked"));
+
+    // The CRL number only grows.
+    REQUIRE(test::ctl(dataDir, { QStringLiteral("ca"), QStringLiteral("crl") }).out.contains("CRL 2"));
+}
+
+TEST_CASE("The openssl cmp mock server takes the RA's p10cr, polls, rr and rejection")
+{
+    QTemporaryDir tmp;
+    UpstreamPki pki(tmp.path());
+    // The mock server protects its answers with a certificate of its own from the corporate CA.
+    openssl({ QStringLiteral("req"), QStringLiteral("-newkey"), QStringLiteral("ec"), QStringLiteral("-pkeyopt"),
+        QStringLiteral("ec_paramgen_curve:P-256"), QStringLiteral("-nodes"), QStringLiteral("-keyout"),
+        pki.file(QStringLiteral("srv.key")), QStringLiteral("-out"), pki.file(QStringLiteral("srv.csr")),
+        QStringLiteral("-subj"), QStringLiteral("/O=Corp/CN=Corp CMP") });
+    pki.certify(pki.file(QStringLiteral("srv.csr")), pki.file(QStringLiteral("srv.pem")));
+    const quint16 port = freePort();
+    const QString dataDir = tmp.filePath(QStringLiteral("station"));
+    enrollStation(dataDir, pki, urlOf(port));
+    const QStringList csrs = issueRequests(dataDir, tmp.filePath(QStringLiteral("reqs")), QStringLiteral("M"), 1);
+    const QString answer = pki.certify(csrs.first(), pki.file(QStringLiteral("m1.pem")), true);
+
+    auto mock = [&](const QStringList& extra) {
+        auto p = std::make_unique<QProcess>();
+        p->setProcessChannelMode(QProcess::MergedChannels);
+        p->start(QStringLiteral("openssl"),
+            QStringList { QStringLiteral("cmp"), QStringLiteral("-port"), QString::number(port),
+                QStringLiteral("-srv_key"), pki.file(QStringLiteral("srv.key")), QStringLiteral("-srv_cert"),
+                pki.file(QStringLiteral("srv.pem")), QStringLiteral("-srv_trusted"), pki.cert(),
+                QStringLiteral("-rsp_cert"), answer, QStringLiteral("-rsp_extracerts"), pki.cert() }
+                + extra);
+        REQUIRE(p->waitForStarted());
+        for (int i = 0; i < 50 && !p->readAll().contains("ACCEPT"); ++i)
+            p->waitForReadyRead(100);
+        return p;
+    };
+    {
+        // A rejection: final, with the mock's status text.
+        auto server = mock({ QStringLiteral("-pkistatus"), QStringLiteral("2"), QStringLiteral("-failure"),
+            QStringLiteral("2"), QStringLiteral("-statusstring"), QStringLiteral("mock says no") });
+        (void)syncOnce(dataDir);
+        server->kill();
+        server->waitForFinished();
+        const QStringList row = query(dataDir, QStringLiteral("SELECT state, upstream_status FROM outbox"));
+        INFO(row.join(u'\n').toStdString());
+        CHECK(row.first().startsWith(QLatin1String("rejected|")));
+        CHECK(row.first().contains(QLatin1String("mock says no")));
+    }
+    REQUIRE(test::ctl(dataDir, { QStringLiteral("upstream"), QStringLiteral("retry"), QStringLiteral("--row"),
+                          QStringLiteral("1") })
+                .exitCode
+        == 0);
+    {
+        // Polled twice, then certified: the answer verifies to the anchors and is for the device's key.
+        auto server = mock({ QStringLiteral("-poll_count"), QStringLiteral("2"), QStringLiteral("-check_after"),
+            QStringLiteral("1") });
+        auto r = syncOnce(dataDir);
+        INFO(r.out.toStdString() << r.err.toStdString());
+        CHECK(r.exitCode == 0);
+        server->kill();
+        server->waitForFinished();
+        CHECK(query(dataDir, QStringLiteral("SELECT state FROM outbox")) == QStringList { QStringLiteral("confirmed") });
+    }
+    REQUIRE(test::ctl(dataDir,
+                { QStringLiteral("scrap"), QStringLiteral("--device-serial"), QStringLiteral("M-000001"),
+                    QStringLiteral("--reason"), QStringLiteral("returned") })
+                .exitCode
+        == 0);
+    {
+        auto server = mock({});
+        auto r = syncOnce(dataDir);
+        INFO(r.out.toStdString() << r.err.toStdString());
+        CHECK(r.exitCode == 0);
+        server->kill();
+        server->waitForFinished();
+        CHECK(query(dataDir, QStringLiteral("SELECT kind, state FROM outbox ORDER BY id"))
+            == QStringList { QStringLiteral("certificate|confirmed"), QStringLiteral("revocation|confirmed") });
+    }
+}
+
+TEST_CASE("Two processes never sync at once")
+{
+    QTemporaryDir tmp;
+    UpstreamPki pki(tmp.path());
+    const quint16 port = freePort();
+    const QString dataDir = tmp.filePath(QStringLiteral("station"));
+    enrollStation(dataDir, pki, urlOf(port));
+    issueRequests(dataDir, tmp.filePath(QStringLiteral("reqs")), QStringLiteral("L"), 3);
+    TestUpstream slow(pki, port, { QStringLiteral("--fault"), QStringLiteral("slow"), QStringLiteral("--delay-ms"),
+                                     QStringLiteral("1000") });
+    QProcess first;
+    first.start(Ctl,
+        { QStringLiteral("upstream"), QStringLiteral("sync"), QStringLiteral("--once"), QStringLiteral("--data-dir"),
+            dataDir });
+    REQUIRE(first.waitForStarted());
+    QThread::msleep(1500);
+    auto second = syncOnce(dataDir);
+    CHECK(second.exitCode == 4);
+    CHECK(second.err.contains("Another process is syncing"));
+    REQUIRE(first.waitForFinished(60000));
+    CHECK(first.exitCode() == 0);
+    CHECK(status(dataDir)[QStringLiteral("rows")].toObject()[QStringLiteral("confirmed")].toInt() == 3);
+}
+
+TEST_CASE("kill -9 of a syncing station, again and again: nothing lost, nothing confirmed twice")
+{
+    QTemporaryDir tmp;
+    UpstreamPki pki(tmp.path());
+    const quint16 port = freePort();
+    const QString dataDir = tmp.filePath(QStringLiteral("station"));
+    enrollStation(dataDir, pki, urlOf(port));
+    const int devices = 12;
+    issueRequests(dataDir, tmp.filePath(QStringLiteral("reqs")), QStringLiteral("K"), devices);
+    TestUpstream slow(pki, port, { QStringLiteral("--fault"), QStringLiteral("slow"), QStringLiteral("--delay-ms"),
+                                     QStringLiteral("150") });
+    for (int run = 0; run < 10; ++run) {
+        QProcess sync;
+        sync.start(Ctl,
+            { QStringLiteral("upstream"), QStringLiteral("sync"), QStringLiteral("--once"), QStringLiteral("--data-dir"),
+                dataDir });
+        REQUIRE(sync.waitForStarted());
+        QThread::msleep(300 + QRandomGenerator::global()->bounded(900u));
+        sync.kill(); // SIGKILL
+        sync.waitForFinished();
+        // The next one takes the lease over once the killed holder's has run out.
+        query(dataDir, QStringLiteral("UPDATE leases SET expires = '2000-01-01T00:00:00.000Z'"));
+    }
+    query(dataDir, QStringLiteral("UPDATE outbox SET next_attempt = NULL"));
+    auto last = syncOnce(dataDir);
+    INFO(last.out.toStdString() << last.err.toStdString());
+    REQUIRE(last.exitCode == 0);
+    const QStringList states = query(dataDir, QStringLiteral("SELECT state FROM outbox"));
+    REQUIRE(states.size() == devices); // nothing lost
+    // Each row is through: confirmed, or answered (its certificate recorded; a kill came
+    // between the confirmation and its acknowledgement).
+    int confirmedRows = 0;
+    for (const QString& st : states) {
+        CHECK((st == QLatin1String("confirmed") || st == QLatin1String("answered")));
+        confirmedRows += st == QLatin1String("confirmed");
+    }
+    const QJsonObject counts = slow.counts();
+    const QJsonObject confirmed = counts[QStringLiteral("confirmed")].toObject();
+    int confirmations = 0;
+    for (auto it = confirmed.begin(); it != confirmed.end(); ++it) {
+        CHECK(it.value().toInt() == 1); // no key confirmed twice
+        confirmations += it.value().toInt();
+    }
+    CHECK(confirmations >= confirmedRows);
+    CHECK(confirmations <= devices);
+    // Each row's upstream certificate is for its own key and verifies to the corporate CA.
+    for (const QString& der : query(dataDir, QStringLiteral("SELECT hex(upstream_der) FROM certificates"))) {
+        auto cert = core::ossl::certFromDer(QByteArray::fromHex(der.toLatin1()));
+        REQUIRE(cert.has_value());
+    }
+    auto verify = test::ctl(dataDir, { QStringLiteral("audit"), QStringLiteral("verify") });
+    CHECK(verify.exitCode == 0);
+}
