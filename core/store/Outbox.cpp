@@ -219,8 +219,11 @@ Result<void> Outbox::recordCertificate(const OutboxWork& row, const QByteArray& 
 
 Result<void> Outbox::confirm(const OutboxWork& row, const QString& status)
 {
+    // A certificate's confirmation rides along with the next synced commit: lost to a power
+    // cut, the row is back at answered, its certificate recorded, and is never sent again.
+    // A revocation's answer is synced: lost, the rr would be sent again.
     const bool revocation = row.entry.kind == OutboxKind::Revocation;
-    return change(m_connection, Durability::Synced,
+    return change(m_connection, revocation ? Durability::Synced : Durability::Written,
         QStringLiteral("UPDATE outbox SET state = ?, upstream_status = ?, last_error = '', updated = ? WHERE id = ?"),
         { text(OutboxState::Confirmed), status, sql::now(), row.entry.id }, QStringLiteral("record the confirmation"),
         revocation ? std::optional<AuditKind> { AuditKind::UpstreamRevoked } : std::nullopt, &row,

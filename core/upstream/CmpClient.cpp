@@ -10,6 +10,10 @@
 #include <openssl/http.h>
 #include <openssl/ssl.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 namespace imprint::core {
 
 namespace {
@@ -61,14 +65,27 @@ struct CmpClient::Impl {
             OSSL_HTTP_close(http, 1);
     }
 
+    ossl::Store anchors; ///< the upstream's trust anchors, parsed once, shared by every transaction
+
     ossl::Store trustStore() const
     {
-        ossl::Store store { X509_STORE_new() };
-        for (const QByteArray& der : identity.anchors) {
-            if (auto c = ossl::certFromDer(der))
-                X509_STORE_add_cert(store.get(), c->get());
+        X509_STORE_up_ref(anchors.get());
+        return ossl::Store { anchors.get() };
+    }
+
+    /// Verifies a certificate an answer brought to the anchors, through the answer's own
+    /// certificates (trusted for nothing).
+    bool verifies(X509* cert, STACK_OF(X509) * intermediates, QString* why) const
+    {
+        ossl::StoreCtx ctx { X509_STORE_CTX_new() };
+        if (!ctx || X509_STORE_CTX_init(ctx.get(), anchors.get(), cert, intermediates) != 1) {
+            *why = ossl::drainErrors();
+            return false;
         }
-        return store;
+        if (X509_verify_cert(ctx.get()) == 1)
+            return true;
+        *why = QString::fromLatin1(X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get())));
+        return false;
     }
 
     /// A context for one transaction, with the RA's key and certificate and the anchors.
@@ -118,7 +135,7 @@ struct CmpClient::Impl {
                 ++connections;
             ossl::Bio req { BIO_new_mem_buf(message.constData(), static_cast<int>(message.size())) };
             BIO* rsp = OSSL_HTTP_transfer(&http, host.constData(), port.constData(), path.constData(), tls ? 1 : 0,
-                nullptr, nullptr, nullptr, nullptr, tls ? tlsCallback : nullptr, this, 0, nullptr,
+                nullptr, nullptr, nullptr, nullptr, connectCallback, this, 0, nullptr,
                 "application/pkixcmp", req.get(), "application/pkixcmp", 1, MaxAnswer, options.messageTimeoutS, 1);
             if (rsp) {
                 OSSL_CMP_MSG* msg = d2i_OSSL_CMP_MSG_bio(rsp, nullptr);
@@ -135,6 +152,22 @@ struct CmpClient::Impl {
             ERR_clear_error(); // the kept connection had been closed: once more on a new one
         }
         return nullptr;
+    }
+
+    /// On connect: no Nagle delay (a request goes out as header and body, and would wait for
+    /// the peer's delayed ACK), and TLS for https.
+    static BIO* connectCallback(BIO* bio, void* arg, int connect, int detail)
+    {
+        if (connect) {
+            int fd = -1;
+            if (BIO_get_fd(bio, &fd) > 0 && fd >= 0) {
+                const int on = 1;
+                (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+            }
+        }
+        if (!static_cast<Impl*>(arg)->tls)
+            return bio;
+        return tlsCallback(bio, arg, connect, detail);
     }
 
     /// Wraps the HTTP connection in TLS on connect (the upstream's anchors verify the
@@ -214,15 +247,16 @@ struct CmpClient::Enrollment {
             return refuse(QStringLiteral("OpenSSL's CMP client found the upstream's certificate unacceptable (%1)")
                               .arg(ossl::drainErrors()),
                 OSSL_CMP_PKIFAILUREINFO_badCertTemplate);
-        QList<QByteArray> intermediates;
-        for (STACK_OF(X509) * s : { OSSL_CMP_CTX_get1_extraCertsIn(ctx), OSSL_CMP_CTX_get1_caPubs(ctx) }) {
-            ossl::CertStack owned { s };
-            for (int i = 0; s && i < sk_X509_num(s); ++i)
-                intermediates << ossl::certToDer(sk_X509_value(s, i));
+        ossl::CertStack intermediates { OSSL_CMP_CTX_get1_extraCertsIn(ctx) };
+        if (!intermediates)
+            intermediates.reset(sk_X509_new_null());
+        if (ossl::CertStack caPubs { OSSL_CMP_CTX_get1_caPubs(ctx) }) {
+            while (sk_X509_num(caPubs.get()) > 0)
+                sk_X509_push(intermediates.get(), sk_X509_pop(caPubs.get()));
         }
-        if (auto chain = verifyToAnchors(der, e->impl->identity.anchors, intermediates); !chain)
-            return refuse(QStringLiteral("the upstream's certificate does not verify to the trusted upstream anchors (%1)")
-                              .arg(chain.error().detail),
+        if (QString why; !e->impl->verifies(cert, intermediates.get(), &why))
+            return refuse(
+                QStringLiteral("the upstream's certificate does not verify to the trusted upstream anchors (%1)").arg(why),
                 OSSL_CMP_PKIFAILUREINFO_signerNotTrusted);
         if (auto r = (*e->record)(der); !r)
             return refuse(QStringLiteral("the station could not record the upstream's certificate: ") + r.error().text(),
@@ -253,6 +287,14 @@ Result<std::unique_ptr<CmpClient>> CmpClient::create(const CmpIdentity& identity
     if (identity.anchors.isEmpty())
         return fail(ErrorCode::NotInitialized,
             QStringLiteral("The upstream's trust anchors are not set; run \"imprintctl upstream configure\"."));
+    d->anchors.reset(X509_STORE_new());
+    for (const QByteArray& der : identity.anchors) {
+        auto anchor = ossl::certFromDer(der);
+        if (!anchor)
+            return fail(ErrorCode::BadInput, QStringLiteral("An upstream trust anchor is not a certificate."));
+        X509_STORE_add_cert(d->anchors.get(), anchor->get());
+    }
+    X509_STORE_set_flags(d->anchors.get(), X509_V_FLAG_X509_STRICT);
     auto key = signerKey(identity.raKey);
     if (!key)
         return std::unexpected(key.error());
