@@ -2,6 +2,7 @@
 
 #include "StationSetup.h"
 #include "cli/Command.h"
+#include "engine/OfflineBatch.h"
 #include "engine/UpstreamSync.h"
 #include "pki/OpenSsl.h"
 #include "upstream/CmpClient.h"
@@ -37,15 +38,27 @@ core::Result<QList<QByteArray>> readCertificates(const QString& path, const QStr
 struct UpstreamLink {
     hsm::CaKey ca;
     std::unique_ptr<core::CmpClient> client;
+    std::shared_ptr<core::Signer> raKey;
+    QList<QByteArray> raChain;
 };
 
-core::Result<UpstreamLink> openUpstream(const core::DataDir& dir, core::StationConfig* config)
+/// The upstream's trust anchors named in the settings.
+core::Result<QList<QByteArray>> readAnchors(const core::StationConfig& config)
+{
+    if (config.upstream.trustedFile.isEmpty())
+        return core::fail(core::ErrorCode::NotInitialized,
+            QStringLiteral("The upstream's trust anchors are not set; run \"imprintctl upstream configure\"."));
+    return readCertificates(config.upstream.trustedFile, QStringLiteral("upstream trust anchor"));
+}
+
+/// `offline`: for an export, which needs no URL (the messages are written, not sent).
+core::Result<UpstreamLink> openUpstream(const core::DataDir& dir, core::StationConfig* config, bool offline = false)
 {
     auto ca = openCeremonyKey(dir, config);
     if (!ca)
         return std::unexpected(ca.error());
     const core::UpstreamConfig& u = config->upstream;
-    if (!u.configured())
+    if (!offline && !u.configured())
         return core::fail(core::ErrorCode::NotInitialized,
             QStringLiteral("No upstream CA is configured; run \"imprintctl upstream configure --url URL --trusted "
                            "FILE\"."));
@@ -58,14 +71,15 @@ core::Result<UpstreamLink> openUpstream(const core::DataDir& dir, core::StationC
     auto raChain = readCertificates(u.raCertFile, QStringLiteral("RA certificate"));
     if (!raChain)
         return std::unexpected(raChain.error());
-    auto anchors = readCertificates(u.trustedFile, QStringLiteral("upstream trust anchor"));
+    auto anchors = readAnchors(*config);
     if (!anchors)
         return std::unexpected(anchors.error());
     auto client = core::CmpClient::create(core::CmpIdentity { *ra, *raChain, *anchors },
-        core::CmpOptions { u.url, u.recipient, u.messageTimeoutS, u.totalTimeoutS });
+        core::CmpOptions { u.configured() ? u.url : QStringLiteral("http://offline.invalid/"), u.recipient,
+            u.messageTimeoutS, u.totalTimeoutS });
     if (!client)
         return std::unexpected(client.error());
-    return UpstreamLink { std::move(*ca), std::move(*client) };
+    return UpstreamLink { std::move(*ca), std::move(*client), *ra, *raChain };
 }
 
 volatile std::sig_atomic_t stopRequested = 0;
@@ -279,6 +293,91 @@ int upstreamRetry(const QStringList& args)
             return report(r.error());
         out() << *changed << " row(s) will be sent again at the next sync." << Qt::endl;
         return 0;
+    });
+}
+
+int exportBatch(const QStringList& args)
+{
+    CommandLine p(QStringLiteral("Write one batch of every record not yet synced or exported, for a plant with no "
+                                 "link to the upstream: the CMP request messages (as the sync would send them), the "
+                                 "requests as PKCS#10, the local certificates, the CRL, the audit log's head and a "
+                                 "manifest signed by the RA key."));
+    QCommandLineOption outDir(
+        QStringLiteral("out"), QStringLiteral("A new folder for the batch."), QStringLiteral("DIR"));
+    QCommandLineOption again(
+        QStringLiteral("again"), QStringLiteral("Write an earlier batch once more."), QStringLiteral("BATCH"));
+    p.addOptions({ outDir, again });
+    p.parse(args);
+    if (!p.isSet(outDir))
+        return usageError(args, QStringLiteral("give --out DIR [--again BATCH]"));
+    core::DataDir dir = p.dataDir();
+    core::StationConfig config;
+    auto link = openUpstream(dir, &config, true);
+    if (!link)
+        return report(link.error());
+    auto chain = dir.loadChain();
+    if (!chain)
+        return report(chain.error());
+    auto crl = issueCrl(dir, link->ca, 7);
+    if (!crl)
+        return report(crl.error());
+    auto records = core::RecordStore::open(dir.database());
+    if (!records)
+        return report(records.error());
+    auto written = core::exportBatch(*records, *link->client,
+        core::ExportInputs { config.stationName, link->raKey, link->raChain, *chain, crl->pem }, p.value(outDir),
+        p.value(again));
+    if (!written)
+        return report(written.error());
+    out() << "Batch " << written->batch << ": " << written->certificates << " certificate request(s), "
+          << written->revocations << " revocation(s) in " << p.value(outDir) << Qt::endl;
+    if (written->held)
+        out() << written->held
+              << " revocation(s) wait for their certificate's answer from the upstream (a later batch)." << Qt::endl;
+    out() << "Check it: openssl cms -verify -binary -inform DER -in " << p.value(outDir)
+          << "/manifest.json.p7s -content " << p.value(outDir) << "/manifest.json -CAfile "
+          << config.upstream.trustedFile << Qt::endl
+          << "  and each file's SHA-256 against manifest.json (files)." << Qt::endl;
+    return 0;
+}
+
+int importAnswers(const QStringList& args)
+{
+    CommandLine p(QStringLiteral("Record the upstream's answer to an exported batch: its certificates (PKCS#7 or "
+                                 "PEM, a file or a folder of them), each matched to its device by public key and "
+                                 "checked to the upstream's trust anchors. Importing twice is harmless."));
+    QCommandLineOption in(QStringLiteral("in"), QStringLiteral("A file or folder (*.p7b, *.p7c, *.pem, *.crt)."),
+        QStringLiteral("DIR|FILE"));
+    p.addOption(in);
+    p.parse(args);
+    if (!p.isSet(in))
+        return usageError(args, QStringLiteral("give --in DIR|FILE"));
+    QStringList files;
+    const QFileInfo where(p.value(in));
+    if (where.isDir()) {
+        for (const QFileInfo& f : QDir(where.filePath())
+                                      .entryInfoList({ QStringLiteral("*.p7b"), QStringLiteral("*.p7c"),
+                                                         QStringLiteral("*.pem"), QStringLiteral("*.crt") },
+                                          QDir::Files, QDir::Name))
+            files << f.filePath();
+        if (files.isEmpty())
+            return report(core::Error { core::ErrorCode::BadInput,
+                QStringLiteral("%1 holds no *.p7b, *.p7c, *.pem or *.crt file.").arg(where.filePath()), {}, {} });
+    } else {
+        files << where.filePath();
+    }
+    return withRecords(p, Access::Write, [&](core::RecordStore& records, const core::StationConfig& config) {
+        auto anchors = readAnchors(config);
+        if (!anchors)
+            return report(anchors.error());
+        auto imported = core::importAnswers(records, *anchors, files, config.stationName);
+        if (!imported)
+            return report(imported.error());
+        out() << imported->recorded << " upstream certificate(s) recorded, " << imported->already
+              << " already on record, " << imported->refused.size() << " refused." << Qt::endl;
+        for (const QString& line : imported->refused)
+            out() << "  refused: " << line << Qt::endl;
+        return imported->refused.isEmpty() ? 0 : 6;
     });
 }
 

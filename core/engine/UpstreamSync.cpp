@@ -13,6 +13,40 @@ namespace imprint::core {
 
 const QString UpstreamSync::LeaseName = QStringLiteral("upstream-sync");
 
+Readiness readiness(const OutboxWork& row)
+{
+    using V = Readiness::Verdict;
+    if (row.entry.kind == OutboxKind::Certificate) {
+        if (row.localDer.isEmpty())
+            return { V::Skip, QStringLiteral("the certificate is not on record") };
+        if (row.certificateState == CertificateState::Superseded)
+            return { V::Skip, QStringLiteral("superseded before it left the station: never sent") };
+        const bool left = row.certificateState == CertificateState::Verified
+            || row.certificateState == CertificateState::Revoked || row.jobResult == JobOutcome::Issued;
+        if (!left)
+            return { V::Wait, {} }; // its device has not taken it yet
+        if (row.request.isEmpty())
+            return { V::Skip,
+                QStringLiteral("issued before the station kept device requests: carry its certificate upstream by "
+                               "hand (imprintctl export writes it)") };
+        return { V::Send, {} };
+    }
+    const auto certRow = row.certificateRow;
+    if (!certRow || *certRow == OutboxState::Skipped || *certRow == OutboxState::Rejected)
+        return { V::Skip, QStringLiteral("the upstream never certified this key: nothing to revoke there") };
+    if (*certRow != OutboxState::Confirmed && *certRow != OutboxState::Answered)
+        return { V::Wait, {} }; // its certificate goes first
+    if (row.upstreamDer.isEmpty())
+        return { V::Skip, QStringLiteral("no upstream certificate is on record to revoke") };
+    return { V::Send, {} };
+}
+
+int revocationReason(const OutboxWork& row)
+{
+    return row.entry.detail.startsWith(QLatin1String("superseded")) ? crl_reason::Superseded
+                                                                    : crl_reason::CessationOfOperation;
+}
+
 UpstreamSync::UpstreamSync(RecordStore& store, CmpClient& client, const UpstreamConfig& config)
     : m_store(store)
     , m_client(client)
@@ -99,23 +133,14 @@ Result<void> UpstreamSync::handle(const OutboxWork& row, SyncRound& round)
     Outbox& outbox = m_store.outbox();
     const qint64 id = row.entry.id;
     CmpAnswer answer;
+    const Readiness ready = readiness(row);
+    if (ready.verdict == Readiness::Verdict::Wait)
+        return {};
+    if (ready.verdict == Readiness::Verdict::Skip) {
+        ++round.skipped;
+        return outbox.skip(id, ready.why);
+    }
     if (row.entry.kind == OutboxKind::Certificate) {
-        if (row.localDer.isEmpty())
-            return outbox.skip(id, QStringLiteral("the certificate is not on record"));
-        if (row.certificateState == CertificateState::Superseded) {
-            ++round.skipped;
-            return outbox.skip(id, QStringLiteral("superseded before it left the station: never sent"));
-        }
-        const bool left = row.certificateState == CertificateState::Verified
-            || row.certificateState == CertificateState::Revoked || row.jobResult == JobOutcome::Issued;
-        if (!left)
-            return {}; // its device has not taken it yet: it waits
-        if (row.request.isEmpty()) {
-            ++round.skipped;
-            return outbox.skip(id,
-                QStringLiteral("issued before the station kept device requests: carry it upstream by hand "
-                               "(imprintctl export writes its certificate)"));
-        }
         std::shared_ptr<CmpClient::Enrollment> enrollment = m_waiting.value(id);
         if (!enrollment) {
             auto made = m_client.enrollment(row.request);
@@ -135,22 +160,9 @@ Result<void> UpstreamSync::handle(const OutboxWork& row, SyncRound& round)
         else
             m_waiting.remove(id);
     } else {
-        const auto certRow = row.certificateRow;
-        if (!certRow || *certRow == OutboxState::Skipped || *certRow == OutboxState::Rejected) {
-            ++round.skipped;
-            return outbox.skip(id, QStringLiteral("the upstream never certified this key: nothing to revoke there"));
-        }
-        if (*certRow != OutboxState::Confirmed && *certRow != OutboxState::Answered)
-            return {}; // its certificate goes first
-        if (row.upstreamDer.isEmpty()) {
-            ++round.skipped;
-            return outbox.skip(id, QStringLiteral("no upstream certificate is on record to revoke"));
-        }
         if (auto r = outbox.markSent(id); !r)
             return r;
-        const int reason = row.entry.detail.startsWith(QLatin1String("superseded")) ? crl_reason::Superseded
-                                                                                    : crl_reason::CessationOfOperation;
-        answer = m_client.revoke(row.upstreamDer, reason);
+        answer = m_client.revoke(row.upstreamDer, revocationReason(row));
     }
 
     if (answer.kind != CmpAnswer::Kind::Unreachable) {

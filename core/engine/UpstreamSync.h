@@ -11,6 +11,18 @@
 
 namespace imprint::core {
 
+/// Whether an outbox row can go upstream now: a certificate once it has left the station
+/// (verified on a device, or issued from a request file) and its request is on record; a
+/// revocation once the upstream certified that key. Shared by the sync and the offline export.
+struct Readiness {
+    enum class Verdict { Send, Wait, Skip };
+    Verdict verdict = Verdict::Wait;
+    QString why; ///< Skip: the reason the row keeps
+};
+[[nodiscard]] Readiness readiness(const OutboxWork& row);
+/// The CRLReason of a revocation row: superseded, or cessationOfOperation (scrapped).
+[[nodiscard]] int revocationReason(const OutboxWork& row);
+
 /// What one round of the sync did.
 struct SyncRound {
     int certified = 0; ///< certificate rows confirmed

@@ -129,6 +129,16 @@ Result<void> AuditLog::append(
     return {};
 }
 
+Result<std::optional<AuditCheckpoint>> AuditLog::newestCheckpoint() const
+{
+    return sql::first<AuditCheckpoint>(m_connection,
+        QStringLiteral("SELECT seq, hash, at, key_sha256, signature FROM audit_checkpoints ORDER BY seq DESC LIMIT 1"),
+        {}, QStringLiteral("read the audit log's checkpoints"), [](const QSqlQuery& q, sql::States&) {
+            return AuditCheckpoint { q.value(0).toLongLong(), q.value(1).toString(), q.value(2).toString(),
+                q.value(3).toString(), q.value(4).toByteArray() };
+        });
+}
+
 Result<std::optional<AuditEntry>> AuditLog::last(AuditKind kind, const QString& subject) const
 {
     return sql::first<AuditEntry>(m_connection,

@@ -48,6 +48,8 @@ public:
     [[nodiscard]] Result<std::optional<AuditEntry>> last(AuditKind kind, const QString& subject) const;
     /// The newest entry's number and hash (seq 0 when the log is empty).
     [[nodiscard]] Result<AuditCheckpoint> head() const;
+    /// The newest signed checkpoint, if there is one.
+    [[nodiscard]] Result<std::optional<AuditCheckpoint>> newestCheckpoint() const;
     /// The entry the newest checkpoint vouches for (0: none yet).
     [[nodiscard]] Result<qint64> lastCheckpoint() const;
     [[nodiscard]] Result<void> addCheckpoint(const AuditCheckpoint& checkpoint);

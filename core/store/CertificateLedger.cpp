@@ -371,6 +371,14 @@ Result<QList<CertificateRecord>> CertificateLedger::ofDevice(const QString& devi
         { deviceSerial }, QStringLiteral("look up certificates"), certificateFrom<QSqlQuery>);
 }
 
+Result<std::optional<QString>> CertificateLedger::certificateOfKey(const QString& publicKeySha256) const
+{
+    return sql::first<QString>(m_connection,
+        QStringLiteral("SELECT serial FROM certificates WHERE spki_sha256 = ? ORDER BY issued_at DESC LIMIT 1"),
+        { publicKeySha256 }, QStringLiteral("look up a key"),
+        [](const QSqlQuery& q, sql::States&) { return q.value(0).toString(); });
+}
+
 Result<QByteArray> CertificateLedger::upstreamCertificate(const QString& serialHex) const
 {
     auto v = sql::scalar(m_connection, QStringLiteral("SELECT upstream_der FROM certificates WHERE serial = ?"),

@@ -113,6 +113,8 @@ public:
     /// it for the number it is given. Returns the number.
     [[nodiscard]] Result<qint64> recordCrl(const std::function<Result<QByteArray>(qint64 number)>& sign,
         const QDateTime& thisUpdate, const QDateTime& nextUpdate);
+    /// The newest local certificate for this public key (SHA-256 of its SPKI), if any.
+    [[nodiscard]] Result<std::optional<QString>> certificateOfKey(const QString& publicKeySha256) const;
     /// The upstream CA's certificate for the same key as the local certificate, once answered.
     [[nodiscard]] Result<QByteArray> upstreamCertificate(const QString& serialHex) const;
     /// A device's certificates, newest first.

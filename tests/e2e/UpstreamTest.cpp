@@ -62,7 +62,8 @@ struct UpstreamPki {
         openssl({ QStringLiteral("x509"), QStringLiteral("-req"), QStringLiteral("-in"), request,
             QStringLiteral("-inform"), der ? QStringLiteral("DER") : QStringLiteral("PEM"), QStringLiteral("-CA"),
             cert(), QStringLiteral("-CAkey"), key(), QStringLiteral("-CAcreateserial"), QStringLiteral("-out"), out,
-            QStringLiteral("-days"), QStringLiteral("365"), QStringLiteral("-extfile"), file(QStringLiteral("ee.ext")) });
+            QStringLiteral("-days"), QStringLiteral("365"), QStringLiteral("-extfile"),
+            file(QStringLiteral("ee.ext")) });
         return out;
     }
     QString dir;
@@ -111,9 +112,9 @@ public:
         : m_counts(pki.file(QStringLiteral("counts-%1.json").arg(port)))
     {
         m_process.setProgram(UpstreamBin);
-        m_process.setArguments(QStringList { QStringLiteral("--port"), QString::number(port), QStringLiteral("--ca-cert"),
-                                   pki.cert(), QStringLiteral("--ca-key"), pki.key(), QStringLiteral("--trusted"),
-                                   pki.cert(), QStringLiteral("--counts"), m_counts }
+        m_process.setArguments(QStringList { QStringLiteral("--port"), QString::number(port),
+                                   QStringLiteral("--ca-cert"), pki.cert(), QStringLiteral("--ca-key"), pki.key(),
+                                   QStringLiteral("--trusted"), pki.cert(), QStringLiteral("--counts"), m_counts }
             + extra);
         m_process.setProcessChannelMode(QProcess::ForwardedErrorChannel);
         m_process.start();
@@ -214,7 +215,8 @@ TEST_CASE("50 devices provisioned while the upstream is down reach it exactly on
 
     test::DevSim sim({ QStringLiteral("--count"), QStringLiteral("50"), QStringLiteral("--serial-prefix"),
         QStringLiteral("UP"), QStringLiteral("--link-dir"), tmp.path() });
-    auto prov = test::ctl(dataDir, QStringList { QStringLiteral("provision"), QStringLiteral("--json") } + sim.portArgs());
+    auto prov
+        = test::ctl(dataDir, QStringList { QStringLiteral("provision"), QStringLiteral("--json") } + sim.portArgs());
     INFO(prov.err.toStdString());
     REQUIRE(prov.exitCode == 0);
     REQUIRE(test::jsonLines(prov.out).size() == 50);
@@ -250,8 +252,8 @@ TEST_CASE("50 devices provisioned while the upstream is down reach it exactly on
     // Every device's record shows its upstream certificate, for its own key, from the corporate CA.
     for (int i = 1; i <= 50; ++i) {
         const QString serial = QStringLiteral("UP-%1").arg(i, 4, 10, QLatin1Char('0'));
-        auto shown = test::ctl(dataDir,
-            { QStringLiteral("show"), QStringLiteral("--device-serial"), serial, QStringLiteral("--json") });
+        auto shown = test::ctl(
+            dataDir, { QStringLiteral("show"), QStringLiteral("--device-serial"), serial, QStringLiteral("--json") });
         REQUIRE(shown.exitCode == 0);
         const QJsonObject cert
             = QJsonDocument::fromJson(shown.out).object()[QStringLiteral("certificates")].toArray().at(0).toObject();
@@ -349,8 +351,7 @@ TEST_CASE("A rejection is final until an administrator retries it; a replayed an
     {
         TestUpstream replaying(pki, port, { QStringLiteral("--fault"), QStringLiteral("replay") });
         (void)syncOnce(dataDir);
-        const QStringList states
-            = query(dataDir, QStringLiteral("SELECT state, last_error FROM outbox ORDER BY id"));
+        const QStringList states = query(dataDir, QStringLiteral("SELECT state, last_error FROM outbox ORDER BY id"));
         REQUIRE(states.size() == 2);
         CHECK(states[0].startsWith(QLatin1String("confirmed|")));
         CHECK(states[1].startsWith(QLatin1String("failed|")));
@@ -410,8 +411,7 @@ TEST_CASE("A scrapped device: its revocation follows its certificate upstream, a
     const QJsonObject revoked = upstream.counts()[QStringLiteral("revoked")].toObject();
     REQUIRE(revoked.size() == 1);
     // The upstream revoked its own certificate for the device's key.
-    const QString upstreamSerial
-        = query(dataDir, QStringLiteral("SELECT hex(upstream_der) FROM certificates")).first();
+    const QString upstreamSerial = query(dataDir, QStringLiteral("SELECT hex(upstream_der) FROM certificates")).first();
     auto theirs = core::ossl::certFromDer(QByteArray::fromHex(upstreamSerial.toLatin1()));
     REQUIRE(theirs.has_value());
     CHECK(revoked.begin().key() == core::ossl::serialHex(theirs->get()));
@@ -421,9 +421,9 @@ TEST_CASE("A scrapped device: its revocation follows its certificate upstream, a
     const QString chain = dataDir + QStringLiteral("/ca/chain.pem");
     openssl({ QStringLiteral("crl"), QStringLiteral("-in"), crl, QStringLiteral("-CAfile"), chain,
         QStringLiteral("-noout"), QStringLiteral("-verify") });
-    const QString text = QString::fromLatin1(
-        openssl({ QStringLiteral("crl"), QStringLiteral("-in"), crl, QStringLiteral("-noout"), QStringLiteral("-text") })
-            .out);
+    const QString text = QString::fromLatin1(openssl(
+        { QStringLiteral("crl"), QStringLiteral("-in"), crl, QStringLiteral("-noout"), QStringLiteral("-text") })
+                                                 .out);
     CHECK(text.contains(QStringLiteral("Cessation Of Operation")));
     CHECK(text.contains(QStringLiteral("X509v3 Authority Key Identifier")));
     QFile both(tmp.filePath(QStringLiteral("chain-and-crl.pem")));
@@ -435,7 +435,8 @@ TEST_CASE("A scrapped device: its revocation follows its certificate upstream, a
     }
     both.close();
     auto verify = test::run(QStringLiteral("openssl"),
-        { QStringLiteral("verify"), QStringLiteral("-crl_check"), QStringLiteral("-CAfile"), both.fileName(), certFile });
+        { QStringLiteral("verify"), QStringLiteral("-crl_check"), QStringLiteral("-CAfile"), both.fileName(),
+            certFile });
     CHECK(verify.exitCode != 0);
     CHECK((verify.out + verify.err).contains("certificate revoked"));
 
@@ -485,8 +486,8 @@ TEST_CASE("The openssl cmp mock server takes the RA's p10cr, polls, rr and rejec
         CHECK(row.first().startsWith(QLatin1String("rejected|")));
         CHECK(row.first().contains(QLatin1String("mock says no")));
     }
-    REQUIRE(test::ctl(dataDir, { QStringLiteral("upstream"), QStringLiteral("retry"), QStringLiteral("--row"),
-                          QStringLiteral("1") })
+    REQUIRE(test::ctl(dataDir,
+                { QStringLiteral("upstream"), QStringLiteral("retry"), QStringLiteral("--row"), QStringLiteral("1") })
                 .exitCode
         == 0);
     {
@@ -498,7 +499,8 @@ TEST_CASE("The openssl cmp mock server takes the RA's p10cr, polls, rr and rejec
         CHECK(r.exitCode == 0);
         server->kill();
         server->waitForFinished();
-        CHECK(query(dataDir, QStringLiteral("SELECT state FROM outbox")) == QStringList { QStringLiteral("confirmed") });
+        CHECK(
+            query(dataDir, QStringLiteral("SELECT state FROM outbox")) == QStringList { QStringLiteral("confirmed") });
     }
     REQUIRE(test::ctl(dataDir,
                 { QStringLiteral("scrap"), QStringLiteral("--device-serial"), QStringLiteral("M-000001"),
@@ -525,8 +527,8 @@ TEST_CASE("Two processes never sync at once")
     const QString dataDir = tmp.filePath(QStringLiteral("station"));
     enrollStation(dataDir, pki, urlOf(port));
     issueRequests(dataDir, tmp.filePath(QStringLiteral("reqs")), QStringLiteral("L"), 3);
-    TestUpstream slow(pki, port, { QStringLiteral("--fault"), QStringLiteral("slow"), QStringLiteral("--delay-ms"),
-                                     QStringLiteral("1000") });
+    TestUpstream slow(pki, port,
+        { QStringLiteral("--fault"), QStringLiteral("slow"), QStringLiteral("--delay-ms"), QStringLiteral("1000") });
     QProcess first;
     first.start(Ctl,
         { QStringLiteral("upstream"), QStringLiteral("sync"), QStringLiteral("--once"), QStringLiteral("--data-dir"),
@@ -550,13 +552,13 @@ TEST_CASE("kill -9 of a syncing station, again and again: nothing lost, nothing 
     enrollStation(dataDir, pki, urlOf(port));
     const int devices = 12;
     issueRequests(dataDir, tmp.filePath(QStringLiteral("reqs")), QStringLiteral("K"), devices);
-    TestUpstream slow(pki, port, { QStringLiteral("--fault"), QStringLiteral("slow"), QStringLiteral("--delay-ms"),
-                                     QStringLiteral("150") });
+    TestUpstream slow(pki, port,
+        { QStringLiteral("--fault"), QStringLiteral("slow"), QStringLiteral("--delay-ms"), QStringLiteral("150") });
     for (int run = 0; run < 10; ++run) {
         QProcess sync;
         sync.start(Ctl,
-            { QStringLiteral("upstream"), QStringLiteral("sync"), QStringLiteral("--once"), QStringLiteral("--data-dir"),
-                dataDir });
+            { QStringLiteral("upstream"), QStringLiteral("sync"), QStringLiteral("--once"),
+                QStringLiteral("--data-dir"), dataDir });
         REQUIRE(sync.waitForStarted());
         QThread::msleep(300 + QRandomGenerator::global()->bounded(900u));
         sync.kill(); // SIGKILL
@@ -593,4 +595,167 @@ TEST_CASE("kill -9 of a syncing station, again and again: nothing lost, nothing 
     }
     auto verify = test::ctl(dataDir, { QStringLiteral("audit"), QStringLiteral("verify") });
     CHECK(verify.exitCode == 0);
+}
+
+namespace {
+
+/// What the upstream's side checks of a batch: the manifest's CMS signature to the upstream
+/// anchors (openssl cms), and every file's SHA-256 against the signed manifest.
+bool batchVerifies(const QString& batch, const QString& anchors)
+{
+    auto cms = test::run(QStringLiteral("openssl"),
+        { QStringLiteral("cms"), QStringLiteral("-verify"), QStringLiteral("-binary"), QStringLiteral("-inform"),
+            QStringLiteral("DER"), QStringLiteral("-in"), batch + QStringLiteral("/manifest.json.p7s"),
+            QStringLiteral("-content"), batch + QStringLiteral("/manifest.json"), QStringLiteral("-CAfile"), anchors,
+            QStringLiteral("-out"), QStringLiteral("/dev/null") });
+    if (cms.exitCode != 0)
+        return false;
+    QFile m(batch + QStringLiteral("/manifest.json"));
+    if (!m.open(QIODevice::ReadOnly))
+        return false;
+    const QJsonObject files = QJsonDocument::fromJson(m.readAll()).object()[QStringLiteral("files")].toObject();
+    if (files.isEmpty())
+        return false;
+    for (auto it = files.begin(); it != files.end(); ++it) {
+        QFile f(batch + u'/' + it.key());
+        if (!f.open(QIODevice::ReadOnly) || core::ossl::sha256Hex(f.readAll()) != it.value().toString())
+            return false;
+    }
+    return true;
+}
+
+QStringList filesUnder(const QString& dir)
+{
+    QStringList out;
+    QDir d(dir);
+    for (const QString& sub : { QString(), QStringLiteral("cmp"), QStringLiteral("pkcs10") })
+        for (const QString& f : QDir(d.filePath(sub)).entryList(QDir::Files, QDir::Name))
+            out << (sub.isEmpty() ? f : sub + u'/' + f);
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("Offline: an exported batch is signed by the RA key, the upstream's answer is imported once")
+{
+    QTemporaryDir tmp;
+    UpstreamPki pki(tmp.path());
+    const QString dataDir = tmp.filePath(QStringLiteral("station"));
+    enrollStation(dataDir, pki, urlOf(freePort())); // the URL is never reached
+    issueRequests(dataDir, tmp.filePath(QStringLiteral("reqs")), QStringLiteral("X"), 3);
+
+    const QString batch = tmp.filePath(QStringLiteral("batch1"));
+    auto exported = test::ctl(dataDir, { QStringLiteral("export"), QStringLiteral("--out"), batch });
+    INFO(exported.out.toStdString() << exported.err.toStdString());
+    REQUIRE(exported.exitCode == 0);
+    CHECK(filesUnder(batch)
+        == QStringList { QStringLiteral("audit-head.json"), QStringLiteral("certificates.p7b"),
+            QStringLiteral("crl.pem"), QStringLiteral("manifest.json"), QStringLiteral("manifest.json.p7s"),
+            QStringLiteral("cmp/000001-X-000001.p10cr.der"), QStringLiteral("cmp/000002-X-000002.p10cr.der"),
+            QStringLiteral("cmp/000003-X-000003.p10cr.der"), QStringLiteral("pkcs10/000001-X-000001.csr"),
+            QStringLiteral("pkcs10/000002-X-000002.csr"), QStringLiteral("pkcs10/000003-X-000003.csr") });
+    REQUIRE(batchVerifies(batch, pki.cert()));
+    CHECK(test::bundleCertificates(batch + QStringLiteral("/certificates.p7b")).size() == 3 + 2); // and the CA chain
+
+    // A byte of any file changed (in its middle, or its last): the batch no longer verifies.
+    for (const QString& name : filesUnder(batch)) {
+        for (int where : { 0, 1 }) {
+            const QString copy = tmp.filePath(QStringLiteral("tampered"));
+            QDir(copy).removeRecursively();
+            REQUIRE(test::run(QStringLiteral("cp"), { QStringLiteral("-r"), batch, copy }).exitCode == 0);
+            QFile f(copy + u'/' + name);
+            REQUIRE(f.open(QIODevice::ReadWrite));
+            QByteArray bytes = f.readAll();
+            const qsizetype at = where == 0 ? bytes.size() / 2 : bytes.size() - 1;
+            bytes[at] = static_cast<char>(bytes[at] ^ 0x20);
+            f.seek(0);
+            f.write(bytes);
+            f.close();
+            INFO(name.toStdString() << " byte " << at);
+            CHECK_FALSE(batchVerifies(copy, pki.cert()));
+        }
+    }
+
+    // Nothing more to export; the batch can be written again.
+    CHECK(
+        test::ctl(dataDir, { QStringLiteral("export"), QStringLiteral("--out"), tmp.filePath(QStringLiteral("none")) })
+            .exitCode
+        == 3);
+    QFile manifest(batch + QStringLiteral("/manifest.json"));
+    REQUIRE(manifest.open(QIODevice::ReadOnly));
+    const QString id = QJsonDocument::fromJson(manifest.readAll()).object()[QStringLiteral("batch")].toString();
+    const QString again = tmp.filePath(QStringLiteral("again"));
+    REQUIRE(
+        test::ctl(dataDir, { QStringLiteral("export"), QStringLiteral("--again"), id, QStringLiteral("--out"), again })
+            .exitCode
+        == 0);
+    CHECK(filesUnder(again) == filesUnder(batch));
+    CHECK(batchVerifies(again, pki.cert()));
+
+    // The upstream answers the batch's CMP messages (it checks the RA's signature on each).
+    const QString answer = tmp.filePath(QStringLiteral("answer.p7b"));
+    auto answered = test::run(UpstreamBin,
+        { QStringLiteral("--ca-cert"), pki.cert(), QStringLiteral("--ca-key"), pki.key(), QStringLiteral("--trusted"),
+            pki.cert(), QStringLiteral("--answer-batch"), batch, QStringLiteral("--answer-out"), answer });
+    INFO(answered.out.toStdString() << answered.err.toStdString());
+    REQUIRE(answered.exitCode == 0);
+    auto imported = test::ctl(dataDir, { QStringLiteral("import"), QStringLiteral("--in"), answer });
+    INFO(imported.out.toStdString());
+    REQUIRE(imported.exitCode == 0);
+    CHECK(imported.out.contains("3 upstream certificate(s) recorded"));
+    CHECK(status(dataDir)[QStringLiteral("rows")].toObject()[QStringLiteral("confirmed")].toInt() == 3);
+    const QStringList before = query(dataDir, QStringLiteral("SELECT serial, hex(upstream_der) FROM certificates"));
+    auto twice = test::ctl(dataDir, { QStringLiteral("import"), QStringLiteral("--in"), answer });
+    CHECK(twice.exitCode == 0);
+    CHECK(twice.out.contains("3 already on record"));
+    CHECK(query(dataDir, QStringLiteral("SELECT serial, hex(upstream_der) FROM certificates")) == before);
+
+    // A second batch answered by hand with the openssl CLI, as a CA that does not speak CMP.
+    issueRequests(dataDir, tmp.filePath(QStringLiteral("reqs2")), QStringLiteral("Y"), 2);
+    const QString batch2 = tmp.filePath(QStringLiteral("batch2"));
+    REQUIRE(test::ctl(dataDir, { QStringLiteral("export"), QStringLiteral("--out"), batch2 }).exitCode == 0);
+    QStringList certArgs { QStringLiteral("crl2pkcs7"), QStringLiteral("-nocrl"), QStringLiteral("-outform"),
+        QStringLiteral("DER"), QStringLiteral("-out"), tmp.filePath(QStringLiteral("byhand.p7b")) };
+    for (const QString& csr : QDir(batch2 + QStringLiteral("/pkcs10")).entryList(QDir::Files)) {
+        const QString pem
+            = pki.certify(batch2 + QStringLiteral("/pkcs10/") + csr, tmp.filePath(csr + QStringLiteral(".pem")), true);
+        certArgs << QStringLiteral("-certfile") << pem;
+    }
+    certArgs << QStringLiteral("-certfile") << pki.cert();
+    openssl(certArgs);
+    // An intruder's certificate for one of the keys, and one for a key the station never saw.
+    openssl({ QStringLiteral("req"), QStringLiteral("-x509"), QStringLiteral("-newkey"), QStringLiteral("ec"),
+        QStringLiteral("-pkeyopt"), QStringLiteral("ec_paramgen_curve:P-256"), QStringLiteral("-nodes"),
+        QStringLiteral("-keyout"), tmp.filePath(QStringLiteral("evil.key")), QStringLiteral("-out"),
+        tmp.filePath(QStringLiteral("evil.pem")), QStringLiteral("-subj"), QStringLiteral("/CN=Evil CA"),
+        QStringLiteral("-addext"), QStringLiteral("basicConstraints=critical,CA:TRUE") });
+    openssl({ QStringLiteral("x509"), QStringLiteral("-req"), QStringLiteral("-in"),
+        batch2 + QStringLiteral("/pkcs10/000004-Y-000001.csr"), QStringLiteral("-inform"), QStringLiteral("DER"),
+        QStringLiteral("-CA"), tmp.filePath(QStringLiteral("evil.pem")), QStringLiteral("-CAkey"),
+        tmp.filePath(QStringLiteral("evil.key")), QStringLiteral("-CAcreateserial"), QStringLiteral("-out"),
+        tmp.filePath(QStringLiteral("evil-leaf.pem")) });
+    const QString strangerCsr = tmp.filePath(QStringLiteral("stranger.csr"));
+    openssl({ QStringLiteral("req"), QStringLiteral("-newkey"), QStringLiteral("ec"), QStringLiteral("-pkeyopt"),
+        QStringLiteral("ec_paramgen_curve:P-256"), QStringLiteral("-nodes"), QStringLiteral("-keyout"),
+        tmp.filePath(QStringLiteral("stranger.key")), QStringLiteral("-out"), strangerCsr, QStringLiteral("-subj"),
+        QStringLiteral("/CN=stranger") });
+    pki.certify(strangerCsr, tmp.filePath(QStringLiteral("stranger.pem")));
+    const QStringList snapshot = query(dataDir, QStringLiteral("SELECT serial, hex(upstream_der) FROM certificates"));
+    for (const char* bad : { "evil-leaf.pem", "stranger.pem" }) {
+        auto refused = test::ctl(
+            dataDir, { QStringLiteral("import"), QStringLiteral("--in"), tmp.filePath(QString::fromLatin1(bad)) });
+        INFO(refused.out.toStdString());
+        CHECK(refused.exitCode == 6);
+        CHECK(refused.out.contains("refused:"));
+    }
+    CHECK(query(dataDir, QStringLiteral("SELECT serial, hex(upstream_der) FROM certificates")) == snapshot);
+    auto byHand = test::ctl(
+        dataDir, { QStringLiteral("import"), QStringLiteral("--in"), tmp.filePath(QStringLiteral("byhand.p7b")) });
+    INFO(byHand.out.toStdString());
+    CHECK(byHand.exitCode == 0);
+    CHECK(byHand.out.contains("2 upstream certificate(s) recorded"));
+    CHECK(status(dataDir)[QStringLiteral("rows")].toObject()[QStringLiteral("confirmed")].toInt() == 5);
+    CHECK(query(dataDir, QStringLiteral("SELECT COUNT(*) FROM audit WHERE kind IN ('exported', 'imported')"))
+        == QStringList { QStringLiteral("8") });
+    CHECK(test::ctl(dataDir, { QStringLiteral("audit"), QStringLiteral("verify") }).exitCode == 0);
 }
