@@ -4,6 +4,7 @@
 #include "PinDialog.h"
 #include "SlotReport.h"
 #include "StationContext.h"
+#include "UpstreamWorker.h"
 #include "device/SerialTransport.h"
 #include "device/UsbTransport.h"
 #include "engine/SlotJob.h"
@@ -94,6 +95,18 @@ int main(int argc, char** argv)
 
     ui::MainWindow window(&station, ctx->caSubject());
     window.show();
+
+    // The window's process syncs the outbox upstream, on a thread of its own.
+    app::UpstreamWorker upstream(ctx->dir, ctx->config, ctx->caKey);
+    if (ctx->config.upstream.configured()) {
+        QObject::connect(&upstream, &app::UpstreamWorker::roundDone, &window,
+            [&err](const QString& summary) { err << "imprint: " << summary << Qt::endl; });
+        QObject::connect(&upstream, &app::UpstreamWorker::failed, &window,
+            [&err](const QString& message) { err << "imprint: upstream: " << message << Qt::endl; });
+        if (auto r = upstream.start(); !r)
+            err << "imprint: " << r.error().text() << Qt::endl;
+        QObject::connect(&station, &core::Station::finished, &upstream, &app::UpstreamWorker::syncNow);
+    }
 
     QObject::connect(&station, &core::Station::finished, &window, [&] {
         // Let the last repaint happen before the picture is taken.

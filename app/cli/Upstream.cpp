@@ -1,6 +1,7 @@
 // imprintctl upstream: the way to the corporate CA over CMP (configure, status, sync, retry).
 
 #include "StationSetup.h"
+#include "UpstreamWorker.h"
 #include "cli/Command.h"
 #include "engine/OfflineBatch.h"
 #include "engine/UpstreamSync.h"
@@ -19,37 +20,11 @@ namespace imprint::app::cli {
 
 namespace {
 
-/// A PEM file of certificates, as DER, refusing one that holds none.
-core::Result<QList<QByteArray>> readCertificates(const QString& path, const QString& what)
-{
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly))
-        return core::fail(core::ErrorCode::NotInitialized,
-            QStringLiteral("The %1 file %2 cannot be read.").arg(what, path), f.errorString());
-    auto certs = core::ossl::certsDerFromPem(f.readAll());
-    if (!certs || certs->isEmpty())
-        return core::fail(
-            core::ErrorCode::BadInput, QStringLiteral("The %1 file %2 holds no PEM certificate.").arg(what, path));
-    return certs;
-}
-
-/// Everything the sync needs, opened: the token (unlocked), the RA key and certificate, the
-/// upstream's anchors, and the CMP client over them.
+/// The token (unlocked, for the RA key) and the way upstream over it.
 struct UpstreamLink {
     hsm::CaKey ca;
-    std::unique_ptr<core::CmpClient> client;
-    std::shared_ptr<core::Signer> raKey;
-    QList<QByteArray> raChain;
+    app::UpstreamClient upstream;
 };
-
-/// The upstream's trust anchors named in the settings.
-core::Result<QList<QByteArray>> readAnchors(const core::StationConfig& config)
-{
-    if (config.upstream.trustedFile.isEmpty())
-        return core::fail(core::ErrorCode::NotInitialized,
-            QStringLiteral("The upstream's trust anchors are not set; run \"imprintctl upstream configure\"."));
-    return readCertificates(config.upstream.trustedFile, QStringLiteral("upstream trust anchor"));
-}
 
 /// `offline`: for an export, which needs no URL (the messages are written, not sent).
 core::Result<UpstreamLink> openUpstream(const core::DataDir& dir, core::StationConfig* config, bool offline = false)
@@ -57,29 +32,10 @@ core::Result<UpstreamLink> openUpstream(const core::DataDir& dir, core::StationC
     auto ca = openCeremonyKey(dir, config);
     if (!ca)
         return std::unexpected(ca.error());
-    const core::UpstreamConfig& u = config->upstream;
-    if (!offline && !u.configured())
-        return core::fail(core::ErrorCode::NotInitialized,
-            QStringLiteral("No upstream CA is configured; run \"imprintctl upstream configure --url URL --trusted "
-                           "FILE\"."));
-    auto ra = hsm::openRaKey(*ca, *config);
-    if (!ra)
-        return std::unexpected(ra.error());
-    if (u.raCertFile.isEmpty())
-        return core::fail(core::ErrorCode::NotInitialized,
-            QStringLiteral("The RA key has no certificate; run \"imprintctl ra csr\" and \"imprintctl ra import\"."));
-    auto raChain = readCertificates(u.raCertFile, QStringLiteral("RA certificate"));
-    if (!raChain)
-        return std::unexpected(raChain.error());
-    auto anchors = readAnchors(*config);
-    if (!anchors)
-        return std::unexpected(anchors.error());
-    auto client = core::CmpClient::create(core::CmpIdentity { *ra, *raChain, *anchors },
-        core::CmpOptions { u.configured() ? u.url : QStringLiteral("http://offline.invalid/"), u.recipient,
-            u.messageTimeoutS, u.totalTimeoutS });
-    if (!client)
-        return std::unexpected(client.error());
-    return UpstreamLink { std::move(*ca), std::move(*client), *ra, *raChain };
+    auto upstream = app::openUpstreamClient(*config, *ca, offline);
+    if (!upstream)
+        return std::unexpected(upstream.error());
+    return UpstreamLink { std::move(*ca), std::move(*upstream) };
 }
 
 volatile std::sig_atomic_t stopRequested = 0;
@@ -112,7 +68,7 @@ int upstreamConfigure(const QStringList& args)
     p.parse(args);
     if (!p.isSet(url) || !p.isSet(trusted))
         return usageError(args, QStringLiteral("give --url URL and --trusted FILE [--recipient NAME]"));
-    auto anchors = readCertificates(p.value(trusted), QStringLiteral("trust anchor"));
+    auto anchors = app::readCertificateFile(p.value(trusted), QStringLiteral("trust anchor"));
     if (!anchors)
         return report(anchors.error());
     core::DataDir dir = p.dataDir();
@@ -226,7 +182,7 @@ int upstreamSync(const QStringList& args)
     auto records = core::RecordStore::open(dir.database());
     if (!records)
         return report(records.error());
-    core::UpstreamSync sync(*records, *link->client, config.upstream);
+    core::UpstreamSync sync(*records, *link->upstream.client, config.upstream);
     if (p.isSet(once)) {
         auto r = sync.drain();
         sync.release();
@@ -324,9 +280,9 @@ int exportBatch(const QStringList& args)
     auto records = core::RecordStore::open(dir.database());
     if (!records)
         return report(records.error());
-    auto written = core::exportBatch(*records, *link->client,
-        core::ExportInputs { config.stationName, link->raKey, link->raChain, *chain, crl->pem }, p.value(outDir),
-        p.value(again));
+    auto written = core::exportBatch(*records, *link->upstream.client,
+        core::ExportInputs { config.stationName, link->upstream.raKey, link->upstream.raChain, *chain, crl->pem },
+        p.value(outDir), p.value(again));
     if (!written)
         return report(written.error());
     out() << "Batch " << written->batch << ": " << written->certificates << " certificate request(s), "
@@ -367,7 +323,7 @@ int importAnswers(const QStringList& args)
         files << where.filePath();
     }
     return withRecords(p, Access::Write, [&](core::RecordStore& records, const core::StationConfig& config) {
-        auto anchors = readAnchors(config);
+        auto anchors = app::readUpstreamAnchors(config);
         if (!anchors)
             return report(anchors.error());
         auto imported = core::importAnswers(records, *anchors, files, config.stationName);

@@ -1,17 +1,45 @@
 #include "engine/UpstreamSync.h"
 
 #include <QRandomGenerator>
+#include <QRegularExpression>
 #include <QSysInfo>
 #include <QThread>
 #include <QUuid>
 
 #include <cmath>
 
+#include <cerrno>
+#include <csignal>
+
 #include <unistd.h>
 
 namespace imprint::core {
 
 const QString UpstreamSync::LeaseName = QStringLiteral("upstream-sync");
+
+namespace {
+
+/// A holder name says where it runs: "HOST pid N (...)".
+QString holderName()
+{
+    return QStringLiteral("%1 pid %2 (%3)")
+        .arg(QSysInfo::machineHostName())
+        .arg(::getpid())
+        .arg(QUuid::createUuid().toString(QUuid::Id128).left(8));
+}
+
+/// True when `holder` ran on this host in a process that no longer exists.
+bool holderGone(const QString& holder)
+{
+    static const QRegularExpression form(QStringLiteral("^(.*) pid (\\d+) \\("));
+    const auto m = form.match(holder);
+    if (!m.hasMatch() || m.captured(1) != QSysInfo::machineHostName())
+        return false;
+    const pid_t pid = static_cast<pid_t>(m.captured(2).toLongLong());
+    return pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+} // namespace
 
 Readiness readiness(const OutboxWork& row)
 {
@@ -51,10 +79,7 @@ UpstreamSync::UpstreamSync(RecordStore& store, CmpClient& client, const Upstream
     : m_store(store)
     , m_client(client)
     , m_config(config)
-    , m_holder(QStringLiteral("%1 pid %2 (%3)")
-                   .arg(QSysInfo::machineHostName())
-                   .arg(::getpid())
-                   .arg(QUuid::createUuid().toString(QUuid::Id128).left(8)))
+    , m_holder(holderName())
 {
 }
 
@@ -75,22 +100,44 @@ QDateTime UpstreamSync::backoff(int attempts) const
     return QDateTime::currentDateTimeUtc().addMSecs(static_cast<qint64>(wait * 1000));
 }
 
+Result<bool> UpstreamSync::holdLease(SyncRound& r)
+{
+    // Renewed at every row: it lasts while one request may (a message's timeout, a few
+    // times over), and a holder that stops renewing is gone once it runs out, or at once
+    // when it ran here and its process has ended.
+    const int seconds = std::max(60, 4 * m_config.messageTimeoutS);
+    auto taken = m_store.outbox().takeLease(LeaseName, m_holder, seconds);
+    if (!taken || *taken)
+        return taken;
+    auto lease = m_store.outbox().lease(LeaseName);
+    if (!lease)
+        return std::unexpected(lease.error());
+    if (*lease && holderGone((*lease)->first)) {
+        auto over = m_store.outbox().takeLeaseFrom(LeaseName, (*lease)->first, m_holder, seconds);
+        if (!over || *over)
+            return over;
+    }
+    r.leaseHolder = *lease ? (*lease)->first : QStringLiteral("another process");
+    return false;
+}
+
 Result<SyncRound> UpstreamSync::round()
 {
     SyncRound r;
-    auto taken = m_store.outbox().takeLease(
-        LeaseName, m_holder, std::max(60, 2 * (m_config.messageTimeoutS + m_config.totalTimeoutS)));
-    if (!taken)
-        return std::unexpected(taken.error());
-    if (!*taken) {
-        auto lease = m_store.outbox().lease(LeaseName);
-        r.leaseHolder = lease && *lease ? (*lease)->first : QStringLiteral("another process");
+    auto held = holdLease(r);
+    if (!held)
+        return std::unexpected(held.error());
+    if (!*held)
         return r;
-    }
     auto due = m_store.outbox().due(QDateTime::currentDateTimeUtc(), m_config.batchSize);
     if (!due)
         return std::unexpected(due.error());
     for (const OutboxWork& row : *due) {
+        auto still = holdLease(r);
+        if (!still)
+            return std::unexpected(still.error());
+        if (!*still)
+            return r;
         if (auto h = handle(row, r); !h)
             return std::unexpected(h.error());
         if (r.unreachable)

@@ -65,6 +65,8 @@ public:
 private:
     struct Outcome;
     Result<void> handle(const OutboxWork& row, SyncRound& round);
+    /// Takes or renews the sync lease; false (with the holder in `r`) while another has it.
+    Result<bool> holdLease(SyncRound& r);
     QDateTime backoff(int attempts) const;
 
     RecordStore& m_store;

@@ -353,6 +353,21 @@ Result<bool> Outbox::takeLease(const QString& name, const QString& holder, int s
     return taken;
 }
 
+Result<bool> Outbox::takeLeaseFrom(const QString& name, const QString& gone, const QString& holder, int seconds)
+{
+    Transaction tx(m_connection, Durability::Written);
+    if (!tx.active())
+        return sql::fail(QStringLiteral("start writing"), tx.error());
+    QSqlQuery q(tx.db());
+    if (!sql::exec(q, QStringLiteral("UPDATE leases SET holder = ?, expires = ? WHERE name = ? AND holder = ?"),
+            { holder, sql::time(QDateTime::currentDateTimeUtc().addSecs(seconds)), name, gone }))
+        return sql::fail(QStringLiteral("take the sync lease over"), q.lastError());
+    const bool taken = q.numRowsAffected() == 1;
+    if (!tx.commit())
+        return sql::fail(QStringLiteral("take the sync lease over"), tx.error());
+    return taken;
+}
+
 Result<void> Outbox::releaseLease(const QString& name, const QString& holder)
 {
     return change(m_connection, Durability::Written, QStringLiteral("DELETE FROM leases WHERE name = ? AND holder = ?"),

@@ -82,6 +82,8 @@ public:
     /// Takes (or renews) the lease `name` for `holder` for `seconds`: refused while another
     /// holder's lease runs. A holder that is gone stops renewing; its lease then runs out.
     [[nodiscard]] Result<bool> takeLease(const QString& name, const QString& holder, int seconds);
+    /// Takes the lease over from `gone`, a holder known to have stopped, unless another took it meanwhile.
+    [[nodiscard]] Result<bool> takeLeaseFrom(const QString& name, const QString& gone, const QString& holder, int seconds);
     [[nodiscard]] Result<void> releaseLease(const QString& name, const QString& holder);
     /// Who holds the lease, and until when, if anyone does.
     [[nodiscard]] Result<std::optional<std::pair<QString, QDateTime>>> lease(const QString& name) const;

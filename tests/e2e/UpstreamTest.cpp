@@ -563,8 +563,7 @@ TEST_CASE("kill -9 of a syncing station, again and again: nothing lost, nothing 
         QThread::msleep(300 + QRandomGenerator::global()->bounded(900u));
         sync.kill(); // SIGKILL
         sync.waitForFinished();
-        // The next one takes the lease over once the killed holder's has run out.
-        query(dataDir, QStringLiteral("UPDATE leases SET expires = '2000-01-01T00:00:00.000Z'"));
+        // The next one takes the lease over at once: its holder's process is gone.
     }
     query(dataDir, QStringLiteral("UPDATE outbox SET next_attempt = NULL"));
     auto last = syncOnce(dataDir);
@@ -758,4 +757,28 @@ TEST_CASE("Offline: an exported batch is signed by the RA key, the upstream's an
     CHECK(query(dataDir, QStringLiteral("SELECT COUNT(*) FROM audit WHERE kind IN ('exported', 'imported')"))
         == QStringList { QStringLiteral("8") });
     CHECK(test::ctl(dataDir, { QStringLiteral("audit"), QStringLiteral("verify") }).exitCode == 0);
+}
+
+TEST_CASE("The window's process syncs what the line passed, on a thread of its own")
+{
+    QTemporaryDir tmp;
+    UpstreamPki pki(tmp.path());
+    const quint16 port = freePort();
+    const QString dataDir = tmp.filePath(QStringLiteral("station"));
+    enrollStation(dataDir, pki, urlOf(port));
+    TestUpstream upstream(pki, port);
+    test::DevSim sim({ QStringLiteral("--count"), QStringLiteral("2"), QStringLiteral("--serial-prefix"),
+        QStringLiteral("WIN"), QStringLiteral("--link-dir"), tmp.path() });
+    QProcess window;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+    window.setProcessEnvironment(env);
+    window.start(QStringLiteral(IMPRINT_GUI),
+        QStringList { QStringLiteral("--data-dir"), dataDir, QStringLiteral("--exit-when-done") } + sim.portArgs());
+    REQUIRE(window.waitForFinished(60000));
+    INFO(window.readAllStandardOutput().toStdString() << window.readAllStandardError().toStdString());
+    REQUIRE(window.exitCode() == 0);
+    CHECK(status(dataDir)[QStringLiteral("rows")].toObject()[QStringLiteral("confirmed")].toInt() == 2);
+    CHECK(upstream.counts()[QStringLiteral("confirmed")].toObject().size() == 2);
+    CHECK(query(dataDir, QStringLiteral("SELECT COUNT(*) FROM leases")) == QStringList { QStringLiteral("0") });
 }
