@@ -782,3 +782,29 @@ TEST_CASE("The window's process syncs what the line passed, on a thread of its o
     CHECK(upstream.counts()[QStringLiteral("confirmed")].toObject().size() == 2);
     CHECK(query(dataDir, QStringLiteral("SELECT COUNT(*) FROM leases")) == QStringList { QStringLiteral("0") });
 }
+
+TEST_CASE("Over HTTPS: the upstream's TLS certificate is checked, then CMP runs inside")
+{
+    QTemporaryDir tmp;
+    UpstreamPki pki(tmp.path());
+    const quint16 port = freePort();
+    const QString dataDir = tmp.filePath(QStringLiteral("station"));
+    enrollStation(dataDir, pki, QStringLiteral("https://127.0.0.1:%1/pkix/").arg(port));
+    issueRequests(dataDir, tmp.filePath(QStringLiteral("reqs")), QStringLiteral("T"), 1);
+    {
+        // A server whose TLS certificate no anchor vouches for: nothing is sent.
+        QTemporaryDir otherDir;
+        UpstreamPki other(otherDir.path());
+        TestUpstream impostor(other, port, { QStringLiteral("--tls") });
+        auto r = syncOnce(dataDir);
+        CHECK(r.exitCode == 5);
+        CHECK(r.err.contains("certificate verify failed"));
+        CHECK(impostor.counts()[QStringLiteral("requests")].toInt() == 0);
+    }
+    TestUpstream upstream(pki, port, { QStringLiteral("--tls") });
+    query(dataDir, QStringLiteral("UPDATE outbox SET next_attempt = NULL"));
+    auto r = syncOnce(dataDir);
+    INFO(r.out.toStdString() << r.err.toStdString());
+    REQUIRE(r.exitCode == 0);
+    CHECK(status(dataDir)[QStringLiteral("rows")].toObject()[QStringLiteral("confirmed")].toInt() == 1);
+}
