@@ -13,18 +13,12 @@ namespace imprint::app {
 using core::ErrorCode;
 using core::fail;
 
-core::Result<core::Secret> TerminalPinPrompt::askPin(const Request& request)
+core::Result<core::Secret> askOnTerminal(
+    const QByteArray& prompt, const QString& noTerminal, const QString& nothingTyped)
 {
     const int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
     if (fd < 0)
-        return fail(ErrorCode::Cancelled,
-            QStringLiteral("The token \"%1\" needs its PIN and there is no terminal to ask on; give the key URI a "
-                           "pin-source for unattended use.")
-                .arg(request.tokenLabel));
-    QByteArray prompt;
-    if (!request.warning.isEmpty())
-        prompt += request.warning.toUtf8() + '\n';
-    prompt += "PIN for token \"" + request.tokenLabel.toUtf8() + "\": ";
+        return fail(ErrorCode::Cancelled, noTerminal);
     (void)!::write(fd, prompt.constData(), static_cast<size_t>(prompt.size()));
 
     termios saved {};
@@ -44,15 +38,29 @@ core::Result<core::Secret> TerminalPinPrompt::askPin(const Request& request)
     (void)!::write(fd, "\n", 1);
     ::close(fd);
     const bool whole = len < static_cast<qsizetype>(sizeof buf);
-    core::Secret pin(QByteArray(buf, len));
+    core::Secret secret(QByteArray(buf, len));
     OPENSSL_cleanse(buf, sizeof buf);
     c = 0;
-    // A cut-off PIN would be wrong and count against the token's tries: refuse it instead.
+    // A cut-off secret would be wrong (and a PIN's try would count against the token): refuse it.
     if (!whole)
-        return fail(ErrorCode::BadInput, QStringLiteral("The PIN is longer than 255 characters; it was not tried."));
-    if (pin.size() == 0)
-        return fail(ErrorCode::Cancelled, QStringLiteral("No PIN was given; the token stays locked."));
-    return pin;
+        return fail(
+            ErrorCode::BadInput, QStringLiteral("What was typed is longer than 255 characters; it was not used."));
+    if (secret.size() == 0)
+        return fail(ErrorCode::Cancelled, nothingTyped);
+    return secret;
+}
+
+core::Result<core::Secret> TerminalPinPrompt::askPin(const Request& request)
+{
+    QByteArray prompt;
+    if (!request.warning.isEmpty())
+        prompt += request.warning.toUtf8() + '\n';
+    prompt += "PIN for token \"" + request.tokenLabel.toUtf8() + "\": ";
+    return askOnTerminal(prompt,
+        QStringLiteral("The token \"%1\" needs its PIN and there is no terminal to ask on; give the key URI a "
+                       "pin-source for unattended use.")
+            .arg(request.tokenLabel),
+        QStringLiteral("No PIN was given; the token stays locked."));
 }
 
 } // namespace imprint::app

@@ -11,4 +11,9 @@ public:
     core::Result<core::Secret> askPin(const Request& request) override;
 };
 
+/// Reads a secret typed on the controlling terminal after `prompt`, echo off; `noTerminal`
+/// and `nothingTyped` are the errors when there is no terminal or nothing was typed.
+[[nodiscard]] core::Result<core::Secret> askOnTerminal(
+    const QByteArray& prompt, const QString& noTerminal, const QString& nothingTyped);
+
 } // namespace imprint::app

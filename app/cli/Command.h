@@ -139,6 +139,7 @@ int upstreamConfigure(const QStringList& args); // Upstream.cpp
 int upstreamStatus(const QStringList& args);
 int upstreamSync(const QStringList& args);
 int upstreamRetry(const QStringList& args);
+int upstreamEnroll(const QStringList& args);
 int exportBatch(const QStringList& args);
 int importAnswers(const QStringList& args);
 

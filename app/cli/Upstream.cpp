@@ -1,6 +1,7 @@
 // imprintctl upstream: the way to the corporate CA over CMP (configure, status, sync, retry).
 
 #include "StationSetup.h"
+#include "TerminalPinPrompt.h"
 #include "UpstreamWorker.h"
 #include "cli/Command.h"
 #include "engine/OfflineBatch.h"
@@ -335,6 +336,70 @@ int importAnswers(const QStringList& args)
             out() << "  refused: " << line << Qt::endl;
         return imported->refused.isEmpty() ? 0 : 6;
     });
+}
+
+int upstreamEnroll(const QStringList& args)
+{
+    CommandLine p(QStringLiteral("Enroll the RA key online: a CMP ir protected by a one-time secret from the "
+                                 "upstream's administrator (asked at the terminal, or read from a file only its owner "
+                                 "can read; never on the command line, never stored). The certificate is installed as "
+                                 "\"ra import\" would."));
+    QCommandLineOption subject(QStringLiteral("subject"),
+        QStringLiteral("The RA's name, e.g. \"/O=Acme/CN=Line 3 RA\"."), QStringLiteral("NAME"));
+    QCommandLineOption reference(QStringLiteral("reference"),
+        QStringLiteral("The secret's reference (its name at the upstream, sent as senderKID)."), QStringLiteral("REF"));
+    QCommandLineOption secretFile(QStringLiteral("secret-file"),
+        QStringLiteral("Read the one-time secret from this file (mode 0600) instead of asking."),
+        QStringLiteral("FILE"));
+    p.addOptions({ subject, reference, secretFile });
+    p.parse(args);
+    if (!p.isSet(subject) || !p.isSet(reference))
+        return usageError(args, QStringLiteral("give --subject NAME --reference REF [--secret-file FILE]"));
+    core::DataDir dir = p.dataDir();
+    core::StationConfig config;
+    auto ca = openCeremonyKey(dir, &config);
+    if (!ca)
+        return report(ca.error());
+    if (!config.upstream.configured())
+        return report(core::Error { core::ErrorCode::NotInitialized,
+            QStringLiteral(
+                "No upstream CA is configured; run \"imprintctl upstream configure --url URL --trusted FILE\"."),
+            {}, {} });
+    auto ra = hsm::openRaKey(*ca, config);
+    if (!ra)
+        return report(ra.error());
+    auto anchors = app::readUpstreamAnchors(config);
+    if (!anchors)
+        return report(anchors.error());
+    auto secret = p.isSet(secretFile)
+        ? core::DataDir::readSecretFile(p.value(secretFile))
+        : app::askOnTerminal("One-time secret for \"" + p.value(reference).toUtf8() + "\": ",
+            QStringLiteral("There is no terminal to ask for the one-time secret on; give --secret-file FILE."),
+            QStringLiteral("No secret was given; nothing was enrolled."));
+    if (!secret)
+        return report(secret.error());
+    const core::UpstreamConfig& u = config.upstream;
+    auto chain
+        = core::CmpClient::enrollRaKey(core::CmpOptions { u.url, u.recipient, u.messageTimeoutS, u.totalTimeoutS },
+            *anchors, *ra, p.value(subject), p.value(reference).toUtf8(), *secret);
+    secret->wipe();
+    if (!chain)
+        return report(chain.error());
+    auto imported = hsm::importRaCertificate(dir, *ca, config, chain->first(), chain->mid(1) + *anchors);
+    if (!imported)
+        return report(imported.error());
+    if (auto r = auditAct(dir, config, *ca, core::AuditKind::Setting, QStringLiteral("ra-certificate"),
+            QStringLiteral("enrolled online (ir, reference %1): RA certificate sha256 %2")
+                .arg(p.value(reference), core::ossl::sha256Hex(imported->first())));
+        !r)
+        return report(r.error());
+    out() << "Enrolled the RA key; its certificate is in " << dir.raCertFile() << Qt::endl;
+    for (const QByteArray& der : *imported) {
+        auto c = core::ossl::certFromDer(der);
+        out() << "  " << core::ossl::nameToString(X509_get_subject_name(c->get())) << "  SHA-256 "
+              << core::ossl::sha256Hex(der) << Qt::endl;
+    }
+    return 0;
 }
 
 } // namespace imprint::app::cli

@@ -88,6 +88,9 @@ struct CmpClient::Impl {
         return false;
     }
 
+    /// Reads the anchors, the recipient and the URL, and sets up TLS for https.
+    Result<void> setUp();
+
     /// A context for one transaction, with the RA's key and certificate and the anchors.
     Result<CmpCtx> context()
     {
@@ -98,7 +101,8 @@ struct CmpClient::Impl {
         if (OSSL_CMP_CTX_set0_trustedStore(ctx.get(), store.get()) != 1)
             return ossl::cryptoFail(QStringLiteral("Could not set the upstream's trust anchors."));
         (void)store.release();
-        if (OSSL_CMP_CTX_set1_cert(ctx.get(), raCert.get()) != 1 || OSSL_CMP_CTX_set1_pkey(ctx.get(), raKey.get()) != 1
+        if ((raCert && OSSL_CMP_CTX_set1_cert(ctx.get(), raCert.get()) != 1)
+            || (raCert && OSSL_CMP_CTX_set1_pkey(ctx.get(), raKey.get()) != 1)
             || (raIssuers && OSSL_CMP_CTX_set1_untrusted(ctx.get(), raIssuers.get()) != 1)
             || (recipient && OSSL_CMP_CTX_set1_recipient(ctx.get(), recipient.get()) != 1)
             || OSSL_CMP_CTX_set_option(ctx.get(), OSSL_CMP_OPT_MSG_TIMEOUT, options.messageTimeoutS) != 1
@@ -135,8 +139,8 @@ struct CmpClient::Impl {
                 ++connections;
             ossl::Bio req { BIO_new_mem_buf(message.constData(), static_cast<int>(message.size())) };
             BIO* rsp = OSSL_HTTP_transfer(&http, host.constData(), port.constData(), path.constData(), tls ? 1 : 0,
-                nullptr, nullptr, nullptr, nullptr, connectCallback, this, 0, nullptr,
-                "application/pkixcmp", req.get(), "application/pkixcmp", 1, MaxAnswer, options.messageTimeoutS, 1);
+                nullptr, nullptr, nullptr, nullptr, connectCallback, this, 0, nullptr, "application/pkixcmp", req.get(),
+                "application/pkixcmp", 1, MaxAnswer, options.messageTimeoutS, 1);
             if (rsp) {
                 OSSL_CMP_MSG* msg = d2i_OSSL_CMP_MSG_bio(rsp, nullptr);
                 BIO_free(rsp);
@@ -256,10 +260,12 @@ struct CmpClient::Enrollment {
         }
         if (QString why; !e->impl->verifies(cert, intermediates.get(), &why))
             return refuse(
-                QStringLiteral("the upstream's certificate does not verify to the trusted upstream anchors (%1)").arg(why),
+                QStringLiteral("the upstream's certificate does not verify to the trusted upstream anchors (%1)")
+                    .arg(why),
                 OSSL_CMP_PKIFAILUREINFO_signerNotTrusted);
         if (auto r = (*e->record)(der); !r)
-            return refuse(QStringLiteral("the station could not record the upstream's certificate: ") + r.error().text(),
+            return refuse(
+                QStringLiteral("the station could not record the upstream's certificate: ") + r.error().text(),
                 OSSL_CMP_PKIFAILUREINFO_systemUnavail);
         e->recorded = true;
         e->certificate = der;
@@ -287,14 +293,6 @@ Result<std::unique_ptr<CmpClient>> CmpClient::create(const CmpIdentity& identity
     if (identity.anchors.isEmpty())
         return fail(ErrorCode::NotInitialized,
             QStringLiteral("The upstream's trust anchors are not set; run \"imprintctl upstream configure\"."));
-    d->anchors.reset(X509_STORE_new());
-    for (const QByteArray& der : identity.anchors) {
-        auto anchor = ossl::certFromDer(der);
-        if (!anchor)
-            return fail(ErrorCode::BadInput, QStringLiteral("An upstream trust anchor is not a certificate."));
-        X509_STORE_add_cert(d->anchors.get(), anchor->get());
-    }
-    X509_STORE_set_flags(d->anchors.get(), X509_V_FLAG_X509_STRICT);
     auto key = signerKey(identity.raKey);
     if (!key)
         return std::unexpected(key.error());
@@ -308,6 +306,21 @@ Result<std::unique_ptr<CmpClient>> CmpClient::create(const CmpIdentity& identity
         if (auto c = ossl::certFromDer(identity.raChain[i]))
             sk_X509_push(d->raIssuers.get(), c->release());
     }
+    if (auto r = d->setUp(); !r)
+        return std::unexpected(r.error());
+    return std::unique_ptr<CmpClient>(new CmpClient(std::move(d)));
+}
+
+Result<void> CmpClient::Impl::setUp()
+{
+    anchors.reset(X509_STORE_new());
+    for (const QByteArray& der : identity.anchors) {
+        auto anchor = ossl::certFromDer(der);
+        if (!anchor)
+            return fail(ErrorCode::BadInput, QStringLiteral("An upstream trust anchor is not a certificate."));
+        X509_STORE_add_cert(anchors.get(), anchor->get());
+    }
+    X509_STORE_set_flags(anchors.get(), X509_V_FLAG_X509_STRICT);
     if (!options.recipient.isEmpty()) {
         auto entries = parseName(options.recipient);
         if (!entries)
@@ -315,36 +328,36 @@ Result<std::unique_ptr<CmpClient>> CmpClient::create(const CmpIdentity& identity
         auto name = makeName(*entries);
         if (!name)
             return std::unexpected(name.error());
-        d->recipient = std::move(*name);
+        recipient = std::move(*name);
     }
-    int tls = 0;
-    char* host = nullptr;
-    char* port = nullptr;
-    char* path = nullptr;
-    if (OSSL_HTTP_parse_url(options.url.toUtf8().constData(), &tls, nullptr, &host, &port, nullptr, &path, nullptr,
-            nullptr)
+    int useTls = 0;
+    char* hostPart = nullptr;
+    char* portPart = nullptr;
+    char* pathPart = nullptr;
+    if (OSSL_HTTP_parse_url(options.url.toUtf8().constData(), &useTls, nullptr, &hostPart, &portPart, nullptr,
+            &pathPart, nullptr, nullptr)
         != 1)
         return fail(ErrorCode::BadInput,
             QStringLiteral("The upstream URL \"%1\" is not an http:// or https:// URL.").arg(options.url),
             ossl::drainErrors());
-    OwnedString ownedHost { host }, ownedPort { port }, ownedPath { path };
-    d->host = host;
-    d->port = port;
-    d->path = path;
-    d->tls = tls != 0;
-    if (d->tls) {
-        d->sslCtx.reset(SSL_CTX_new(TLS_client_method()));
-        if (!d->sslCtx)
+    OwnedString ownedHost { hostPart }, ownedPort { portPart }, ownedPath { pathPart };
+    host = hostPart;
+    port = portPart;
+    path = pathPart;
+    tls = useTls != 0;
+    if (tls) {
+        sslCtx.reset(SSL_CTX_new(TLS_client_method()));
+        if (!sslCtx)
             return ossl::cryptoFail(QStringLiteral("Could not set up TLS."));
-        SSL_CTX_set_verify(d->sslCtx.get(), SSL_VERIFY_PEER, nullptr);
-        X509_STORE* store = SSL_CTX_get_cert_store(d->sslCtx.get());
+        SSL_CTX_set_verify(sslCtx.get(), SSL_VERIFY_PEER, nullptr);
+        X509_STORE* store = SSL_CTX_get_cert_store(sslCtx.get());
         for (const QByteArray& der : identity.anchors) {
             if (auto c = ossl::certFromDer(der))
                 X509_STORE_add_cert(store, c->get());
         }
-        SSL_CTX_set_default_verify_paths(d->sslCtx.get());
+        SSL_CTX_set_default_verify_paths(sslCtx.get());
     }
-    return std::unique_ptr<CmpClient>(new CmpClient(std::move(d)));
+    return {};
 }
 
 void CmpClient::EnrollmentDeleter::operator()(Enrollment* e) const
@@ -466,6 +479,67 @@ Result<QByteArray> CmpClient::revocationMessage(const QByteArray& certificateDer
     if (d->captured.isEmpty())
         return fail(ErrorCode::Crypto, QStringLiteral("Could not make the CMP revocation message."));
     return d->captured;
+}
+
+Result<QList<QByteArray>> CmpClient::enrollRaKey(const CmpOptions& options, const QList<QByteArray>& anchors,
+    std::shared_ptr<Signer> raKey, const QString& subject, const QByteArray& reference, const Secret& secret)
+{
+    Impl d;
+    d.identity.anchors = anchors;
+    d.options = options;
+    if (anchors.isEmpty())
+        return fail(ErrorCode::NotInitialized,
+            QStringLiteral("The upstream's trust anchors are not set; run \"imprintctl upstream configure\"."));
+    if (auto r = d.setUp(); !r)
+        return std::unexpected(r.error());
+    const QByteArray raSpki = raKey->publicKey();
+    auto key = signerKey(std::move(raKey));
+    if (!key)
+        return std::unexpected(key.error());
+    auto entries = parseName(subject);
+    if (!entries)
+        return std::unexpected(entries.error());
+    auto name = makeName(*entries);
+    if (!name)
+        return std::unexpected(name.error());
+    auto ctx = d.context();
+    if (!ctx)
+        return std::unexpected(ctx.error());
+    EVP_PKEY_up_ref(key->get());
+    if (OSSL_CMP_CTX_set1_referenceValue(ctx->get(), reinterpret_cast<const unsigned char*>(reference.constData()),
+            static_cast<int>(reference.size()))
+            != 1
+        || OSSL_CMP_CTX_set1_secretValue(
+               ctx->get(), reinterpret_cast<const unsigned char*>(secret.data()), static_cast<int>(secret.size()))
+            != 1
+        || OSSL_CMP_CTX_set0_newPkey(ctx->get(), 1, key->get()) != 1
+        || OSSL_CMP_CTX_set1_subjectName(ctx->get(), name->get()) != 1)
+        return ossl::cryptoFail(QStringLiteral("Could not set up the RA's enrollment."));
+    ERR_clear_error();
+    X509* issued = OSSL_CMP_exec_IR_ses(ctx->get());
+    if (!issued) {
+        const CmpAnswer a = d.failure(ctx->get(), QStringLiteral("RA enrollment"));
+        return fail(a.kind == CmpAnswer::Kind::Rejected ? ErrorCode::DeviceRefused : ErrorCode::Io, a.error);
+    }
+    if (ossl::publicKeyDer(X509_get0_pubkey(issued)) != raSpki)
+        return fail(ErrorCode::VerificationFailed,
+            QStringLiteral("The upstream's certificate is for another key than the RA key; nothing was installed."));
+    ossl::CertStack intermediates { OSSL_CMP_CTX_get1_extraCertsIn(ctx->get()) };
+    if (!intermediates)
+        intermediates.reset(sk_X509_new_null());
+    if (ossl::CertStack caPubs { OSSL_CMP_CTX_get1_caPubs(ctx->get()) }) {
+        while (sk_X509_num(caPubs.get()) > 0)
+            sk_X509_push(intermediates.get(), sk_X509_pop(caPubs.get()));
+    }
+    if (QString why; !d.verifies(issued, intermediates.get(), &why))
+        return fail(ErrorCode::VerificationFailed,
+            QStringLiteral("The upstream's RA certificate does not verify to the trusted anchors (%1); nothing was "
+                           "installed.")
+                .arg(why));
+    QList<QByteArray> chain { ossl::certToDer(issued) };
+    for (int i = 0; i < sk_X509_num(intermediates.get()); ++i)
+        chain << ossl::certToDer(sk_X509_value(intermediates.get(), i));
+    return chain;
 }
 
 int CmpClient::connections() const

@@ -9,6 +9,7 @@
 // or HTTPS on one kept-alive connection.
 
 #include "Error.h"
+#include "Secret.h"
 #include "pki/Signer.h"
 
 #include <QByteArray>
@@ -57,7 +58,8 @@ public:
     /// the confirmation.
     using Record = std::function<Result<void>(const QByteArray& upstreamCertificate)>;
 
-    [[nodiscard]] static Result<std::unique_ptr<CmpClient>> create(const CmpIdentity& identity, const CmpOptions& options);
+    [[nodiscard]] static Result<std::unique_ptr<CmpClient>> create(
+        const CmpIdentity& identity, const CmpOptions& options);
     ~CmpClient();
     CmpClient(const CmpClient&) = delete;
     CmpClient& operator=(const CmpClient&) = delete;
@@ -80,6 +82,15 @@ public:
     /// transfer, RFC 9483 6): a p10cr for a request, an rr for a certificate.
     [[nodiscard]] Result<QByteArray> requestMessage(const QByteArray& requestDer);
     [[nodiscard]] Result<QByteArray> revocationMessage(const QByteArray& certificateDer, int reason);
+
+    /// `upstream enroll`: an initialization request (ir) for the RA key with subject
+    /// `subject`, under MAC-based protection (RFC 9483 3.3) with the one-time `secret` and its
+    /// `reference` from the upstream's administrator. The certificate that comes back must be
+    /// for the RA key and verify to `anchors`; returns it first, then the issuers the answer
+    /// brought.
+    [[nodiscard]] static Result<QList<QByteArray>> enrollRaKey(const CmpOptions& options,
+        const QList<QByteArray>& anchors, std::shared_ptr<Signer> raKey, const QString& subject,
+        const QByteArray& reference, const Secret& secret);
 
     /// Connections opened so far (one, while the upstream keeps it alive).
     [[nodiscard]] int connections() const;

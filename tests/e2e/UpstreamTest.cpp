@@ -808,3 +808,73 @@ TEST_CASE("Over HTTPS: the upstream's TLS certificate is checked, then CMP runs 
     REQUIRE(r.exitCode == 0);
     CHECK(status(dataDir)[QStringLiteral("rows")].toObject()[QStringLiteral("confirmed")].toInt() == 1);
 }
+
+TEST_CASE("upstream enroll: the RA key certified online under a one-time secret, read from a 0600 file only")
+{
+    QTemporaryDir tmp;
+    UpstreamPki pki(tmp.path());
+    const quint16 port = freePort();
+    const QString dataDir = tmp.filePath(QStringLiteral("station"));
+    test::initQuickStation(dataDir);
+    REQUIRE(test::ctl(dataDir, { QStringLiteral("ra"), QStringLiteral("keygen") }).exitCode == 0);
+    REQUIRE(test::ctl(dataDir,
+                { QStringLiteral("upstream"), QStringLiteral("configure"), QStringLiteral("--url"), urlOf(port),
+                    QStringLiteral("--trusted"), pki.cert() })
+                .exitCode
+        == 0);
+    // The mock server answers the ir with the certificate it is given: the RA key's.
+    const QString csr = pki.file(QStringLiteral("ra.csr"));
+    REQUIRE(test::ctl(dataDir,
+                { QStringLiteral("ra"), QStringLiteral("csr"), QStringLiteral("--subject"),
+                    QStringLiteral("/O=Acme/CN=Line 9 RA"), QStringLiteral("--out"), csr })
+                .exitCode
+        == 0);
+    const QString raCert = pki.certify(csr, pki.file(QStringLiteral("ra.pem")));
+    QProcess server;
+    server.setProcessChannelMode(QProcess::MergedChannels);
+    server.start(QStringLiteral("openssl"),
+        { QStringLiteral("cmp"), QStringLiteral("-port"), QString::number(port), QStringLiteral("-srv_ref"),
+            QStringLiteral("line9"), QStringLiteral("-srv_secret"), QStringLiteral("pass:one-time-123"),
+            QStringLiteral("-rsp_cert"), raCert, QStringLiteral("-rsp_capubs"), pki.cert() });
+    REQUIRE(server.waitForStarted());
+    for (int i = 0; i < 50 && !server.readAll().contains("ACCEPT"); ++i)
+        server.waitForReadyRead(100);
+
+    auto secretFile = [&](const QString& name, const QByteArray& secret, QFileDevice::Permissions mode) {
+        QFile f(tmp.filePath(name));
+        REQUIRE(f.open(QIODevice::WriteOnly));
+        f.write(secret);
+        f.close();
+        f.setPermissions(mode);
+        return f.fileName();
+    };
+    const auto owner = QFileDevice::ReadOwner | QFileDevice::WriteOwner;
+    const QStringList enroll { QStringLiteral("upstream"), QStringLiteral("enroll"), QStringLiteral("--subject"),
+        QStringLiteral("/O=Acme/CN=Line 9 RA"), QStringLiteral("--reference"), QStringLiteral("line9"),
+        QStringLiteral("--secret-file") };
+    // A secret anyone may read is refused before it is used; a wrong one is refused by the upstream.
+    auto loose = test::ctl(dataDir,
+        enroll + QStringList { secretFile(QStringLiteral("loose"), "one-time-123", owner | QFileDevice::ReadOther) });
+    CHECK(loose.exitCode != 0);
+    auto wrong = test::ctl(dataDir, enroll + QStringList { secretFile(QStringLiteral("wrong"), "guess", owner) });
+    CHECK(wrong.exitCode != 0);
+    CHECK_FALSE(QFile::exists(dataDir + QStringLiteral("/ra/ra-chain.pem")));
+    auto good = test::ctl(dataDir, enroll + QStringList { secretFile(QStringLiteral("good"), "one-time-123", owner) });
+    INFO(good.out.toStdString() << good.err.toStdString());
+    REQUIRE(good.exitCode == 0);
+    server.kill();
+    server.waitForFinished();
+    QFile installed(dataDir + QStringLiteral("/ra/ra-chain.pem"));
+    REQUIRE(installed.open(QIODevice::ReadOnly));
+    auto chain = core::ossl::certsDerFromPem(installed.readAll());
+    REQUIRE(chain.has_value());
+    QFile given(raCert);
+    REQUIRE(given.open(QIODevice::ReadOnly));
+    CHECK(chain->first() == core::ossl::certsDerFromPem(given.readAll())->first());
+    // The secret is nowhere in the station's files.
+    for (const QString& f : { QStringLiteral("/station.ini"), QStringLiteral("/imprint.sqlite") }) {
+        QFile file(dataDir + f);
+        REQUIRE(file.open(QIODevice::ReadOnly));
+        CHECK_FALSE(file.readAll().contains("one-time-123"));
+    }
+}
