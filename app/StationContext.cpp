@@ -40,7 +40,8 @@ Station::RegistrarFactory StationContext::registrarFactory() const
 {
     return [signer = caSigner, chain = chain, db = dir.database(), name = config.stationName, profile = profile,
                sealing = AuditSealing { auditSigner, config.auditCheckpointEvery }, lot = lot,
-               settings = settingsFingerprint(dir, profile.name)]() -> Result<std::unique_ptr<Registrar>> {
+               settings = settingsFingerprint(dir, profile.name),
+               crlFile = dir.crlFile()]() -> Result<std::unique_ptr<Registrar>> {
         auto store = RecordStore::open(db);
         if (!store)
             return std::unexpected(store.error());
@@ -59,7 +60,10 @@ Station::RegistrarFactory StationContext::registrarFactory() const
         auto prepared = ca->prepare(profile);
         if (!prepared)
             return std::unexpected(prepared.error());
-        return std::make_unique<Registrar>(std::move(*store), std::move(*ca), std::move(*prepared), name, sealing, lot);
+        auto registrar
+            = std::make_unique<Registrar>(std::move(*store), std::move(*ca), std::move(*prepared), name, sealing, lot);
+        registrar->setCrlFile(crlFile);
+        return registrar;
     };
 }
 

@@ -5,6 +5,8 @@
 
 #include <QFile>
 
+#include <atomic>
+
 namespace imprint::app {
 
 core::Result<QList<QByteArray>> readCertificateFile(const QString& path, const QString& what)
@@ -78,10 +80,18 @@ public:
         m_store = std::make_unique<core::RecordStore>(std::move(*store));
         m_upstream = std::move(*upstream);
         m_sync = std::make_unique<core::UpstreamSync>(*m_store, *m_upstream.client, m_config.upstream);
+        m_syncSeen = m_sync.get();
         m_timer = new QTimer(this);
         connect(m_timer, &QTimer::timeout, this, [this] { round(); });
         m_timer->start(m_config.upstream.syncEveryS * 1000);
         round();
+    }
+
+    /// From the GUI thread: the round in progress ends after its current row.
+    void requestStop()
+    {
+        if (core::UpstreamSync* sync = m_syncSeen.load())
+            sync->requestStop(); // alive: end(), which frees it, runs after this on the worker's thread
     }
 
     void end()
@@ -90,6 +100,7 @@ public:
             m_timer->stop();
         if (m_sync)
             m_sync->release();
+        m_syncSeen = nullptr;
         m_sync.reset();
         m_upstream = {};
         m_store.reset();
@@ -123,6 +134,7 @@ private:
     hsm::CaKey m_ca;
     std::unique_ptr<core::RecordStore> m_store;
     UpstreamClient m_upstream;
+    std::atomic<core::UpstreamSync*> m_syncSeen { nullptr };
     std::unique_ptr<core::UpstreamSync> m_sync;
     QTimer* m_timer = nullptr;
 };

@@ -3,9 +3,9 @@
 #include "StationSetup.h"
 #include "TerminalPinPrompt.h"
 #include "cli/Command.h"
+#include "engine/CrlPublisher.h"
 #include "engine/Registrar.h"
 #include "pki/CertificateBuilder.h"
-#include "pki/Crl.h"
 #include "pki/CsrCheck.h"
 #include "pki/IssuingCa.h"
 #include "pki/OpenSsl.h"
@@ -292,7 +292,7 @@ int caImport(const QStringList& args)
     return 0;
 }
 
-core::Result<CrlIssued> issueCrl(const core::DataDir& dir, const hsm::CaKey& ca, int nextUpdateDays)
+core::Result<core::PublishedCrl> issueCrl(const core::DataDir& dir, const hsm::CaKey& ca, int nextUpdateDays)
 {
     auto chain = dir.loadChain();
     if (!chain)
@@ -306,33 +306,7 @@ core::Result<CrlIssued> issueCrl(const core::DataDir& dir, const hsm::CaKey& ca,
     auto store = core::RecordStore::open(dir.database());
     if (!store)
         return std::unexpected(store.error());
-    auto revoked = store->ledger().revoked();
-    if (!revoked)
-        return std::unexpected(revoked.error());
-    QList<core::RevokedCertificate> entries;
-    for (const auto& [entry, state] : *revoked)
-        entries << entry;
-    const QDateTime now = QDateTime::currentDateTimeUtc();
-    const QDateTime next = now.addDays(nextUpdateDays);
-    QByteArray der;
-    auto number = store->ledger().recordCrl(
-        [&](qint64 n) -> core::Result<QByteArray> {
-            auto made = core::makeCrl(*signer, caCert->get(), n, entries, now, next);
-            if (made)
-                der = *made;
-            return made;
-        },
-        now, next);
-    if (!number)
-        return std::unexpected(number.error());
-    QByteArray pem = "-----BEGIN X509 CRL-----\n";
-    const QByteArray b64 = der.toBase64();
-    for (qsizetype i = 0; i < b64.size(); i += 64)
-        pem += b64.mid(i, 64) + '\n';
-    pem += "-----END X509 CRL-----\n";
-    if (auto r = writeOutput(dir.crlFile(), pem); !r)
-        return std::unexpected(r.error());
-    return CrlIssued { *number, static_cast<int>(entries.size()), next, pem };
+    return core::publishCrl(*store, *signer, caCert->get(), dir.crlFile(), nextUpdateDays);
 }
 
 int caCrl(const QStringList& args)

@@ -6,6 +6,7 @@
 
 #include "DataDir.h"
 #include "Error.h"
+#include "engine/CrlPublisher.h"
 #include "store/RecordStore.h"
 
 #include <QCommandLineOption>
@@ -102,15 +103,9 @@ namespace imprint::app::cli {
 [[nodiscard]] core::Result<std::pair<QByteArray, QList<QByteArray>>> readCertificateAndChain(
     const QString& certFile, const QString& chainFile);
 
-/// A CRL the CA signed: its number, how many certificates it lists, its next update.
-struct CrlIssued {
-    qint64 number = 0;
-    int entries = 0;
-    QDateTime nextUpdate;
-    QByteArray pem;
-};
 /// Signs the CA's CRL inside the HSM, records it and writes DATA_DIR/ca/crl.pem.
-[[nodiscard]] core::Result<CrlIssued> issueCrl(const core::DataDir& dir, const hsm::CaKey& ca, int nextUpdateDays);
+[[nodiscard]] core::Result<core::PublishedCrl> issueCrl(
+    const core::DataDir& dir, const hsm::CaKey& ca, int nextUpdateDays);
 
 // The commands, one group a file.
 int init(const QStringList& args); // Init.cpp

@@ -281,7 +281,7 @@ int scrap(const QStringList& args)
         // Its certificates are revoked: the next CRL lists them, signed now.
         core::StationConfig withKey;
         auto ca = openCeremonyKey(p.dataDir(), &withKey);
-        auto crl = ca ? issueCrl(p.dataDir(), *ca, 7) : core::Result<CrlIssued>(std::unexpected(ca.error()));
+        auto crl = ca ? issueCrl(p.dataDir(), *ca, 7) : core::Result<core::PublishedCrl>(std::unexpected(ca.error()));
         if (!crl) {
             err() << "The CRL was not signed (" << crl.error().text() << "); run \"imprintctl ca crl\"." << Qt::endl;
             return 0;

@@ -1,5 +1,7 @@
 #include "engine/Registrar.h"
 
+#include "engine/CrlPublisher.h"
+
 #include "pki/OpenSsl.h"
 
 #include <QHash>
@@ -234,6 +236,11 @@ Result<void> Registrar::certificateVerified(qint64 jobId, const QString& serialH
 Result<void> Registrar::certificateSuperseded(qint64 jobId, const QString& serialHex, const QString& why)
 {
     auto r = m_store.ledger().setState(jobId, serialHex, CertificateState::Superseded, why);
+    if (r && !m_crlFile.isEmpty()) {
+        if (auto crl = publishCrl(m_store, m_ca.signer(), m_ca.certificate(), m_crlFile); !crl)
+            qCWarning(IMPRINT_REGISTRAR).noquote()
+                << "The CRL was not signed after a supersede:" << crl.error().text() << "(run imprintctl ca crl)";
+    }
     sealIfDue();
     return r;
 }

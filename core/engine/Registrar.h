@@ -80,6 +80,9 @@ public:
     [[nodiscard]] Result<void> sealAudit();
 
     RecordStore& store() { return m_store; }
+    /// Where the CRL goes: once set, a new CRL is signed and written whenever a certificate
+    /// is superseded (a failure to is logged; `imprintctl ca crl` makes one again).
+    void setCrlFile(const QString& path) { m_crlFile = path; }
 
 private:
     /// A checkpoint once `every` entries have gone by since the last.
@@ -93,6 +96,7 @@ private:
     AuditSealing m_sealing;
     QString m_lot;
     qint64 m_sealedUpTo = -1; ///< the newest checkpoint's entry; -1: not read yet
+    QString m_crlFile;
 };
 
 /// Signs a checkpoint for the audit log's newest entry with `signer` (the HSM's audit key),

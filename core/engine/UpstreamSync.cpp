@@ -60,8 +60,10 @@ Readiness readiness(const OutboxWork& row)
         return { V::Send, {} };
     }
     const auto certRow = row.certificateRow;
-    if (!certRow || *certRow == OutboxState::Skipped || *certRow == OutboxState::Rejected)
+    if (!certRow || *certRow == OutboxState::Skipped)
         return { V::Skip, QStringLiteral("the upstream never certified this key: nothing to revoke there") };
+    // A rejected certificate may yet be certified after an administrator's retry: its
+    // revocation waits for it.
     if (*certRow != OutboxState::Confirmed && *certRow != OutboxState::Answered)
         return { V::Wait, {} }; // its certificate goes first
     if (row.upstreamDer.isEmpty())
@@ -102,10 +104,10 @@ QDateTime UpstreamSync::backoff(int attempts) const
 
 Result<bool> UpstreamSync::holdLease(SyncRound& r)
 {
-    // Renewed at every row: it lasts while one request may (a message's timeout, a few
-    // times over), and a holder that stops renewing is gone once it runs out, or at once
-    // when it ran here and its process has ended.
-    const int seconds = std::max(60, 4 * m_config.messageTimeoutS);
+    // Renewed at every row: it outlasts one row's worst case (its messages' timeouts, with
+    // room), and a holder that stops renewing is gone once it runs out, or at once when it
+    // ran here and its process has ended.
+    const int seconds = std::max(120, 6 * m_config.messageTimeoutS);
     auto taken = m_store.outbox().takeLease(LeaseName, m_holder, seconds);
     if (!taken || *taken)
         return taken;
@@ -129,19 +131,29 @@ Result<SyncRound> UpstreamSync::round()
         return std::unexpected(held.error());
     if (!*held)
         return r;
-    auto due = m_store.outbox().due(QDateTime::currentDateTimeUtc(), m_config.batchSize);
-    if (!due)
-        return std::unexpected(due.error());
-    for (const OutboxWork& row : *due) {
-        auto still = holdLease(r);
-        if (!still)
-            return std::unexpected(still.error());
-        if (!*still)
-            return r;
-        if (auto h = handle(row, r); !h)
-            return std::unexpected(h.error());
-        if (r.unreachable)
-            break; // the rest waits for the upstream to come back
+    // Up to batch-size rows acted on; rows that must wait (a certificate its device has not
+    // proven yet, a revocation behind its certificate) are paged past, never in the way.
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    for (qint64 after = 0; r.acted() < m_config.batchSize && !m_stop;) {
+        auto due = m_store.outbox().due(now, m_config.batchSize, after);
+        if (!due)
+            return std::unexpected(due.error());
+        for (const OutboxWork& row : *due) {
+            if (m_stop || r.acted() >= m_config.batchSize)
+                return r;
+            auto still = holdLease(r);
+            if (!still)
+                return std::unexpected(still.error());
+            if (!*still)
+                return r;
+            if (auto h = handle(row, r); !h)
+                return std::unexpected(h.error());
+            if (r.unreachable)
+                return r; // the rest waits for the upstream to come back
+        }
+        if (due->size() < m_config.batchSize)
+            break;
+        after = due->last().entry.id;
     }
     return r;
 }
@@ -150,7 +162,7 @@ Result<SyncRound> UpstreamSync::drain()
 {
     SyncRound total;
     const QDateTime until = QDateTime::currentDateTimeUtc().addSecs(m_config.totalTimeoutS);
-    while (true) {
+    while (!m_stop) {
         auto r = round();
         if (!r)
             return r;
@@ -169,10 +181,11 @@ Result<SyncRound> UpstreamSync::drain()
             return total;
         if (r->acted() > r->waiting)
             continue; // more may be due now
-        if (m_waiting.isEmpty() || QDateTime::currentDateTimeUtc() > until)
+        if (m_stop || m_waiting.isEmpty() || QDateTime::currentDateTimeUtc() > until)
             return total;
         QThread::msleep(200); // a row waits for its checkAfter
     }
+    return total;
 }
 
 Result<void> UpstreamSync::handle(const OutboxWork& row, SyncRound& round)
@@ -212,7 +225,8 @@ Result<void> UpstreamSync::handle(const OutboxWork& row, SyncRound& round)
         answer = m_client.revoke(row.upstreamDer, revocationReason(row));
     }
 
-    if (answer.kind != CmpAnswer::Kind::Unreachable) {
+    // Reached: an answer that passed OpenSSL's checks came (not one that failed them).
+    if (answer.kind != CmpAnswer::Kind::Unreachable && answer.kind != CmpAnswer::Kind::Refused) {
         if (auto r = outbox.recordContact(true, {}); !r)
             return r;
     }

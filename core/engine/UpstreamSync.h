@@ -7,6 +7,8 @@
 
 #include <QHash>
 
+#include <atomic>
+
 #include <memory>
 
 namespace imprint::core {
@@ -57,6 +59,8 @@ public:
     [[nodiscard]] Result<SyncRound> drain();
     /// Gives the sync lease back (the process is stopping).
     void release();
+    /// Asks a round or drain in progress (on another thread) to end after its current row.
+    void requestStop() { m_stop = true; }
 
     /// The lease's name and this process's holder name.
     static const QString LeaseName;
@@ -74,6 +78,7 @@ private:
     UpstreamConfig m_config;
     QString m_holder;
     QHash<qint64, std::shared_ptr<CmpClient::Enrollment>> m_waiting;
+    std::atomic<bool> m_stop { false };
 };
 
 } // namespace imprint::core

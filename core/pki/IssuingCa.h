@@ -42,6 +42,8 @@ public:
 
     const QList<QByteArray>& chain() const { return m_chain; }
     const X509* certificate() const { return m_cert.get(); }
+    /// The CA key (for the CRL, which the same key signs).
+    const std::shared_ptr<Signer>& signer() const { return m_signer; }
 
 private:
     IssuingCa(std::shared_ptr<Signer> signer, ossl::Cert cert, QList<QByteArray> chain);

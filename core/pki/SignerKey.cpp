@@ -20,7 +20,15 @@ struct Holder {
 
 int holderIndex()
 {
-    static const int index = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_EC_KEY, 0, nullptr, nullptr, nullptr,
+    // A copy of the key (EC_KEY_dup, EVP_PKEY_dup) gets a Holder of its own, sharing the Signer.
+    static const int index = CRYPTO_get_ex_new_index(
+        CRYPTO_EX_INDEX_EC_KEY, 0, nullptr, nullptr,
+        [](CRYPTO_EX_DATA*, const CRYPTO_EX_DATA*, void** data, int, long, void*) -> int {
+            auto** slot = reinterpret_cast<Holder**>(data);
+            if (*slot)
+                *slot = new Holder { (*slot)->signer };
+            return 1;
+        },
         [](void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) { delete static_cast<Holder*>(ptr); });
     return index;
 }
@@ -80,11 +88,12 @@ Result<ossl::PKey> signerKey(std::shared_ptr<Signer> signer)
     if (!ec)
         return fail(ErrorCode::Crypto,
             QStringLiteral("The key is not an EC key; CMP and CMS signatures need an EC key (P-256 or P-384)."));
-    if (EC_KEY_set_method(ec, signerMethod()) != 1
-        || EC_KEY_set_ex_data(ec, holderIndex(), new Holder { std::move(signer) }) != 1) {
+    auto holder = std::make_unique<Holder>(Holder { std::move(signer) });
+    if (EC_KEY_set_method(ec, signerMethod()) != 1 || EC_KEY_set_ex_data(ec, holderIndex(), holder.get()) != 1) {
         EC_KEY_free(ec);
         return ossl::cryptoFail(QStringLiteral("Could not hand the key to OpenSSL."));
     }
+    (void)holder.release(); // the EC_KEY's now
     ossl::PKey key { EVP_PKEY_new() };
     if (!key || EVP_PKEY_assign_EC_KEY(key.get(), ec) != 1) {
         EC_KEY_free(ec);

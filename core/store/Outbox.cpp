@@ -145,14 +145,15 @@ Result<QList<OutboxEntry>> Outbox::ofCertificate(const QString& serialHex) const
         QStringLiteral("read the outbox"), entryFrom);
 }
 
-Result<QList<OutboxWork>> Outbox::due(const QDateTime& now, int limit) const
+Result<QList<OutboxWork>> Outbox::due(const QDateTime& now, int limit, qint64 after) const
 {
     return sql::rows<OutboxWork>(m_connection,
-        workQuery(QStringLiteral("o.state NOT IN %1 AND (o.state IN (%2, %3) OR (o.state IN (%4, %5) AND "
-                                 "(o.next_attempt IS NULL OR o.next_attempt <= ?))) ORDER BY o.id LIMIT ?")
+        workQuery(QStringLiteral("o.state NOT IN %1 AND o.id > ? AND o.export_batch = '' AND (o.state IN (%2, %3) OR "
+                                 "(o.state IN (%4, %5) AND (o.next_attempt IS NULL OR o.next_attempt <= ?))) ORDER BY "
+                                 "o.id LIMIT ?")
                       .arg(finished(), sql::literal(OutboxState::Pending), sql::literal(OutboxState::Sent),
                           sql::literal(OutboxState::Failed), sql::literal(OutboxState::Waiting))),
-        { sql::time(now), std::clamp(limit, 1, 10000) }, QStringLiteral("read the outbox"), workFrom);
+        { after, sql::time(now), std::clamp(limit, 1, 10000) }, QStringLiteral("read the outbox"), workFrom);
 }
 
 Result<QList<OutboxWork>> Outbox::work(const QList<qint64>& ids) const
@@ -186,8 +187,9 @@ Result<QMap<OutboxState, qint64>> Outbox::counts() const
 Result<std::optional<QDateTime>> Outbox::oldestUnsynced() const
 {
     auto v = sql::scalar(m_connection,
-        QStringLiteral("SELECT MIN(created) FROM outbox WHERE state NOT IN (%1, %2)")
-            .arg(sql::literal(OutboxState::Confirmed), sql::literal(OutboxState::Skipped)),
+        QStringLiteral("SELECT MIN(created) FROM outbox WHERE state NOT IN (%1, %2, %3)")
+            .arg(sql::literal(OutboxState::Confirmed), sql::literal(OutboxState::Answered),
+                sql::literal(OutboxState::Skipped)),
         {}, QStringLiteral("read the outbox"));
     if (!v)
         return std::unexpected(v.error());

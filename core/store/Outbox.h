@@ -40,14 +40,15 @@ public:
     /// The rows of one certificate (its certificate row, its revocation), oldest first.
     [[nodiscard]] Result<QList<OutboxEntry>> ofCertificate(const QString& serialHex) const;
 
-    /// Open rows the sync may act on at `now`, oldest first, with what they carry: pending,
-    /// sent (no answer recorded), failed after their next attempt, waiting after checkAfter.
-    [[nodiscard]] Result<QList<OutboxWork>> due(const QDateTime& now, int limit) const;
+    /// Open rows the sync may act on at `now`, oldest first from id `after` on, with what
+    /// they carry: pending, sent (no answer recorded), failed after their next attempt,
+    /// waiting after checkAfter; not those an offline batch carried.
+    [[nodiscard]] Result<QList<OutboxWork>> due(const QDateTime& now, int limit, qint64 after = 0) const;
     /// The same for the rows given (export, import).
     [[nodiscard]] Result<QList<OutboxWork>> work(const QList<qint64>& ids) const;
 
     [[nodiscard]] Result<QMap<OutboxState, qint64>> counts() const;
-    /// When the oldest row not yet confirmed (nor skipped) was made.
+    /// When the oldest row not yet through was made (neither confirmed, answered nor skipped).
     [[nodiscard]] Result<std::optional<QDateTime>> oldestUnsynced() const;
 
     /// A request is about to go out: its row is sent (no answer recorded).
@@ -83,7 +84,8 @@ public:
     /// holder's lease runs. A holder that is gone stops renewing; its lease then runs out.
     [[nodiscard]] Result<bool> takeLease(const QString& name, const QString& holder, int seconds);
     /// Takes the lease over from `gone`, a holder known to have stopped, unless another took it meanwhile.
-    [[nodiscard]] Result<bool> takeLeaseFrom(const QString& name, const QString& gone, const QString& holder, int seconds);
+    [[nodiscard]] Result<bool> takeLeaseFrom(
+        const QString& name, const QString& gone, const QString& holder, int seconds);
     [[nodiscard]] Result<void> releaseLease(const QString& name, const QString& holder);
     /// Who holds the lease, and until when, if anyone does.
     [[nodiscard]] Result<std::optional<std::pair<QString, QDateTime>>> lease(const QString& name) const;

@@ -12,6 +12,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 namespace imprint::core {
@@ -53,6 +54,7 @@ struct CmpClient::Impl {
     bool tls = false;
     SslCtx sslCtx;
     OSSL_HTTP_REQ_CTX* http = nullptr; ///< the kept-alive connection, if open
+    int socketFd = -1; ///< its socket
     int connections = 0;
     // What the exchange in progress saw.
     bool capture = false;
@@ -116,12 +118,14 @@ struct CmpClient::Impl {
 
     static OSSL_CMP_MSG* transfer(OSSL_CMP_CTX* ctx, const OSSL_CMP_MSG* request)
     {
-        return static_cast<Impl*>(OSSL_CMP_CTX_get_transfer_cb_arg(ctx))->exchange(request);
+        // OpenSSL lowers the message timeout as the transaction's total timeout runs out.
+        const int timeout = OSSL_CMP_CTX_get_option(ctx, OSSL_CMP_OPT_MSG_TIMEOUT);
+        auto* self = static_cast<Impl*>(OSSL_CMP_CTX_get_transfer_cb_arg(ctx));
+        return self->exchange(request, timeout > 0 ? timeout : self->options.messageTimeoutS);
     }
 
-    /// One request and its answer over the kept connection (opened again once when the
-    /// upstream has closed it in between).
-    OSSL_CMP_MSG* exchange(const OSSL_CMP_MSG* request)
+    /// One request and its answer over the kept connection.
+    OSSL_CMP_MSG* exchange(const OSSL_CMP_MSG* request, int timeoutS)
     {
         ossl::Bio encoder { BIO_new(BIO_s_mem()) };
         if (!encoder || i2d_OSSL_CMP_MSG_bio(encoder.get(), request) != 1)
@@ -133,49 +137,66 @@ struct CmpClient::Impl {
             captured = message;
             return nullptr;
         }
-        for (int attempt = 0; attempt < 2; ++attempt) {
-            const bool reused = http != nullptr;
-            if (!reused)
-                ++connections;
-            ossl::Bio req { BIO_new_mem_buf(message.constData(), static_cast<int>(message.size())) };
-            BIO* rsp = OSSL_HTTP_transfer(&http, host.constData(), port.constData(), path.constData(), tls ? 1 : 0,
-                nullptr, nullptr, nullptr, nullptr, connectCallback, this, 0, nullptr, "application/pkixcmp", req.get(),
-                "application/pkixcmp", 1, MaxAnswer, options.messageTimeoutS, 1);
-            if (rsp) {
-                OSSL_CMP_MSG* msg = d2i_OSSL_CMP_MSG_bio(rsp, nullptr);
-                BIO_free(rsp);
-                answered = msg != nullptr;
-                return msg;
-            }
-            if (http) {
-                OSSL_HTTP_close(http, 0);
-                http = nullptr;
-            }
-            if (!reused)
-                break; // a fresh connection failed: the upstream is not there
-            ERR_clear_error(); // the kept connection had been closed: once more on a new one
+        // A kept connection the upstream has closed meanwhile (or that has anything to read
+        // while no request is out) is dropped before the request is written. Once written, a
+        // request is never written again here: if its answer does not come, the row fails
+        // and the sync decides (the upstream may have acted on it).
+        if (http && !idleAndOpen()) {
+            OSSL_HTTP_close(http, 0);
+            http = nullptr;
         }
+        if (!http)
+            ++connections;
+        ossl::Bio req { BIO_new_mem_buf(message.constData(), static_cast<int>(message.size())) };
+        BIO* rsp = OSSL_HTTP_transfer(&http, host.constData(), port.constData(), path.constData(), tls ? 1 : 0, nullptr,
+            nullptr, nullptr, nullptr, connectCallback, this, 0, nullptr, "application/pkixcmp", req.get(),
+            "application/pkixcmp", 1, MaxAnswer, timeoutS, 1);
+        if (rsp) {
+            OSSL_CMP_MSG* msg = d2i_OSSL_CMP_MSG_bio(rsp, nullptr);
+            BIO_free(rsp);
+            answered = msg != nullptr;
+            return msg;
+        }
+        if (http) {
+            OSSL_HTTP_close(http, 0);
+            http = nullptr;
+        }
+        socketFd = -1;
         return nullptr;
+    }
+
+    /// The kept connection is still open and has nothing to read.
+    bool idleAndOpen() const
+    {
+        if (socketFd < 0)
+            return false;
+        pollfd p { socketFd, POLLIN, 0 };
+        return ::poll(&p, 1, 0) == 0;
     }
 
     /// On connect: no Nagle delay (a request goes out as header and body, and would wait for
     /// the peer's delayed ACK), and TLS for https.
     static BIO* connectCallback(BIO* bio, void* arg, int connect, int detail)
     {
+        auto* self = static_cast<Impl*>(arg);
         if (connect) {
             int fd = -1;
             if (BIO_get_fd(bio, &fd) > 0 && fd >= 0) {
                 const int on = 1;
                 (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+                self->socketFd = fd;
             }
+        } else {
+            self->socketFd = -1;
         }
-        if (!static_cast<Impl*>(arg)->tls)
+        if (!self->tls)
             return bio;
         return tlsCallback(bio, arg, connect, detail);
     }
 
-    /// Wraps the HTTP connection in TLS on connect (the upstream's anchors verify the
-    /// server, whose name must match the URL's host), and unwraps it on disconnect.
+    /// Wraps the HTTP connection in TLS on connect (the server's certificate must verify to
+    /// the upstream's anchors or the system's CAs, and name the URL's host), and unwraps it on
+    /// disconnect.
     static BIO* tlsCallback(BIO* bio, void* arg, int connect, int detail)
     {
         auto* self = static_cast<Impl*>(arg);
@@ -505,41 +526,73 @@ Result<QList<QByteArray>> CmpClient::enrollRaKey(const CmpOptions& options, cons
     auto ctx = d.context();
     if (!ctx)
         return std::unexpected(ctx.error());
-    EVP_PKEY_up_ref(key->get());
+    // The answer is checked before it is confirmed: a certificate for another key, or one
+    // the anchors do not vouch for, gets a negative certConf.
+    struct Check {
+        const Impl* impl;
+        QByteArray spki;
+        QString refused;
+        QByteArray text;
+        QList<QByteArray> chain;
+    } check { &d, raSpki, {}, {}, {} };
+    auto certConf = [](OSSL_CMP_CTX* c, X509* cert, int failInfo, const char** text) -> int {
+        auto* k = static_cast<Check*>(OSSL_CMP_CTX_get_certConf_cb_arg(c));
+        if (!k || !cert)
+            return failInfo;
+        auto refuse = [&](const QString& why, int bit) {
+            k->refused = why;
+            k->text = why.toUtf8();
+            *text = k->text.constData();
+            return failInfo | (1 << bit);
+        };
+        if (ossl::publicKeyDer(X509_get0_pubkey(cert)) != k->spki)
+            return refuse(QStringLiteral("the upstream's certificate is for another key than the RA key"),
+                OSSL_CMP_PKIFAILUREINFO_incorrectData);
+        if (failInfo != 0)
+            return refuse(QStringLiteral("OpenSSL's CMP client found the upstream's certificate unacceptable (%1)")
+                              .arg(ossl::drainErrors()),
+                OSSL_CMP_PKIFAILUREINFO_badCertTemplate);
+        ossl::CertStack intermediates { OSSL_CMP_CTX_get1_extraCertsIn(c) };
+        if (!intermediates)
+            intermediates.reset(sk_X509_new_null());
+        if (ossl::CertStack caPubs { OSSL_CMP_CTX_get1_caPubs(c) }) {
+            while (sk_X509_num(caPubs.get()) > 0)
+                sk_X509_push(intermediates.get(), sk_X509_pop(caPubs.get()));
+        }
+        if (QString why; !k->impl->verifies(cert, intermediates.get(), &why))
+            return refuse(
+                QStringLiteral("the upstream's RA certificate does not verify to the trusted anchors (%1)").arg(why),
+                OSSL_CMP_PKIFAILUREINFO_signerNotTrusted);
+        k->chain = { ossl::certToDer(cert) };
+        for (int i = 0; i < sk_X509_num(intermediates.get()); ++i)
+            k->chain << ossl::certToDer(sk_X509_value(intermediates.get(), i));
+        return 0;
+    };
     if (OSSL_CMP_CTX_set1_referenceValue(ctx->get(), reinterpret_cast<const unsigned char*>(reference.constData()),
             static_cast<int>(reference.size()))
             != 1
         || OSSL_CMP_CTX_set1_secretValue(
                ctx->get(), reinterpret_cast<const unsigned char*>(secret.data()), static_cast<int>(secret.size()))
             != 1
-        || OSSL_CMP_CTX_set0_newPkey(ctx->get(), 1, key->get()) != 1
-        || OSSL_CMP_CTX_set1_subjectName(ctx->get(), name->get()) != 1)
+        || OSSL_CMP_CTX_set1_subjectName(ctx->get(), name->get()) != 1
+        || OSSL_CMP_CTX_set_certConf_cb(ctx->get(), certConf) != 1
+        || OSSL_CMP_CTX_set_certConf_cb_arg(ctx->get(), &check) != 1)
         return ossl::cryptoFail(QStringLiteral("Could not set up the RA's enrollment."));
+    EVP_PKEY_up_ref(key->get());
+    if (OSSL_CMP_CTX_set0_newPkey(ctx->get(), 1, key->get()) != 1) {
+        EVP_PKEY_free(key->get());
+        return ossl::cryptoFail(QStringLiteral("Could not set up the RA's enrollment."));
+    }
     ERR_clear_error();
     X509* issued = OSSL_CMP_exec_IR_ses(ctx->get());
-    if (!issued) {
+    if (!check.refused.isEmpty())
+        return fail(ErrorCode::VerificationFailed,
+            QStringLiteral("The upstream's answer was not accepted: %1; nothing was installed.").arg(check.refused));
+    if (!issued || check.chain.isEmpty()) {
         const CmpAnswer a = d.failure(ctx->get(), QStringLiteral("RA enrollment"));
         return fail(a.kind == CmpAnswer::Kind::Rejected ? ErrorCode::DeviceRefused : ErrorCode::Io, a.error);
     }
-    if (ossl::publicKeyDer(X509_get0_pubkey(issued)) != raSpki)
-        return fail(ErrorCode::VerificationFailed,
-            QStringLiteral("The upstream's certificate is for another key than the RA key; nothing was installed."));
-    ossl::CertStack intermediates { OSSL_CMP_CTX_get1_extraCertsIn(ctx->get()) };
-    if (!intermediates)
-        intermediates.reset(sk_X509_new_null());
-    if (ossl::CertStack caPubs { OSSL_CMP_CTX_get1_caPubs(ctx->get()) }) {
-        while (sk_X509_num(caPubs.get()) > 0)
-            sk_X509_push(intermediates.get(), sk_X509_pop(caPubs.get()));
-    }
-    if (QString why; !d.verifies(issued, intermediates.get(), &why))
-        return fail(ErrorCode::VerificationFailed,
-            QStringLiteral("The upstream's RA certificate does not verify to the trusted anchors (%1); nothing was "
-                           "installed.")
-                .arg(why));
-    QList<QByteArray> chain { ossl::certToDer(issued) };
-    for (int i = 0; i < sk_X509_num(intermediates.get()); ++i)
-        chain << ossl::certToDer(sk_X509_value(intermediates.get(), i));
-    return chain;
+    return check.chain;
 }
 
 int CmpClient::connections() const

@@ -209,13 +209,26 @@ TEST_CASE("A device that goes away and comes back is resumed where it is")
             const QJsonObject device = record(dataDir, serial);
             CHECK(device[QStringLiteral("status")].toString() == QLatin1String("passed"));
             int verified = 0, superseded = 0;
+            QStringList supersededSerials;
             for (const auto& cert : device[QStringLiteral("certificates")].toArray()) {
                 const QString state = cert.toObject()[QStringLiteral("state")].toString();
                 verified += state == QLatin1String("verified");
                 superseded += state == QLatin1String("superseded");
+                if (state == QLatin1String("superseded"))
+                    supersededSerials << cert.toObject()[QStringLiteral("serial")].toString();
             }
             CHECK(verified == 1);
             CHECK(superseded == c.superseded);
+            // A superseded certificate is on the CRL the station signed as it happened.
+            if (c.superseded) {
+                auto crl = test::run(QStringLiteral("openssl"),
+                    { QStringLiteral("crl"), QStringLiteral("-in"), dataDir + QStringLiteral("/ca/crl.pem"),
+                        QStringLiteral("-noout"), QStringLiteral("-text") });
+                REQUIRE(crl.exitCode == 0);
+                for (const QString& s : supersededSerials)
+                    CHECK(crl.out.contains(s.toLatin1()));
+                CHECK(crl.out.contains("Superseded"));
+            }
             QStringList steps;
             for (const auto& step : device[QStringLiteral("steps")].toArray())
                 steps << step.toObject()[QStringLiteral("step")].toString();

@@ -319,6 +319,12 @@ TEST_CASE("Every upstream fault ends in its row state and a plain message, and r
             CHECK(query(dataDir, QStringLiteral("SELECT COUNT(*) FROM certificates WHERE upstream_der IS NOT NULL"))
                 == QStringList { QStringLiteral("0") });
             CHECK(query(dataDir, QStringLiteral("SELECT serial, state, der FROM certificates")) == before);
+            // Nothing was confirmed to the upstream; a certificate the station would not take
+            // was refused in its certConf.
+            const QJsonObject counts = upstream.counts();
+            CHECK(counts[QStringLiteral("confirmed")].toObject().isEmpty());
+            if (f.args.contains(QStringLiteral("other-key")) || f.args.contains(QStringLiteral("untrusted-issuer")))
+                CHECK(counts[QStringLiteral("refused_by_station")].toInt() == 1);
             auto verify = test::ctl(dataDir, { QStringLiteral("audit"), QStringLiteral("verify") });
             CHECK(verify.exitCode == 0);
         }

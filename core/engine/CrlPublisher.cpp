@@ -1,0 +1,45 @@
+#include "engine/CrlPublisher.h"
+
+#include "pki/Crl.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QSaveFile>
+
+namespace imprint::core {
+
+Result<PublishedCrl> publishCrl(
+    RecordStore& store, std::shared_ptr<Signer> caKey, const X509* caCert, const QString& crlFile, int nextUpdateDays)
+{
+    auto revoked = store.ledger().revoked();
+    if (!revoked)
+        return std::unexpected(revoked.error());
+    QList<RevokedCertificate> entries;
+    for (const auto& [entry, state] : *revoked)
+        entries << entry;
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    const QDateTime next = now.addDays(nextUpdateDays);
+    QByteArray der;
+    auto number = store.ledger().recordCrl(
+        [&](qint64 n) -> Result<QByteArray> {
+            auto made = makeCrl(caKey, caCert, n, entries, now, next);
+            if (made)
+                der = *made;
+            return made;
+        },
+        now, next);
+    if (!number)
+        return std::unexpected(number.error());
+    QByteArray pem = "-----BEGIN X509 CRL-----\n";
+    const QByteArray b64 = der.toBase64();
+    for (qsizetype i = 0; i < b64.size(); i += 64)
+        pem += b64.mid(i, 64) + '\n';
+    pem += "-----END X509 CRL-----\n";
+    QDir().mkpath(QFileInfo(crlFile).absolutePath());
+    QSaveFile f(crlFile);
+    if (!f.open(QIODevice::WriteOnly) || f.write(pem) != pem.size() || !f.commit())
+        return fail(ErrorCode::Io, QStringLiteral("Could not write the CRL to %1.").arg(crlFile), f.errorString());
+    return PublishedCrl { *number, static_cast<int>(entries.size()), next, pem };
+}
+
+} // namespace imprint::core
