@@ -118,6 +118,8 @@ int outbox(const QStringList& args);
 int lotCreate(const QStringList& args); // Lots.cpp
 int lotShow(const QStringList& args);
 int lotList(const QStringList& args);
+int backup(const QStringList& args); // Backup.cpp
+int restore(const QStringList& args);
 int auditVerify(const QStringList& args); // Audit.cpp
 int auditShow(const QStringList& args);
 int issue(const QStringList& args); // Batch.cpp

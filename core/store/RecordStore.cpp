@@ -88,6 +88,14 @@ void RecordStore::setCacheSize(int mebibytes)
     QSqlQuery(m_connection.db()).exec(QStringLiteral("PRAGMA cache_size = -%1").arg(std::max(1, mebibytes) * 1024));
 }
 
+Result<void> RecordStore::snapshotTo(const QString& path) const
+{
+    QSqlQuery q(m_connection.db());
+    if (!sql::exec(q, QStringLiteral("VACUUM INTO ?"), { path }))
+        return sql::fail(QStringLiteral("be copied for the backup"), q.lastError());
+    return {};
+}
+
 int RecordStore::schemaVersion() const
 {
     auto version = sql::scalar(m_connection, QStringLiteral("PRAGMA user_version"), {}, QStringLiteral("be read"));

@@ -37,6 +37,9 @@ public:
     /// Sets the page cache of this connection (64 MiB by default): a batch with two
     /// connections keeps its memory bound with less.
     void setCacheSize(int mebibytes);
+    /// A consistent copy of the whole store in a new file (VACUUM INTO), taken while others
+    /// go on writing: what a backup holds.
+    [[nodiscard]] Result<void> snapshotTo(const QString& path) const;
     /// The file the store is in (another thread opens its own connection to it).
     [[nodiscard]] QString path() const { return m_connection.db().databaseName(); }
 

@@ -7,7 +7,10 @@
 
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
+#include <QProcess>
 #include <QTemporaryDir>
+#include <QThread>
 
 #include <catch2/catch.hpp>
 
@@ -157,4 +160,93 @@ TEST_CASE("A line of station.ini that does not parse, or a key the station does 
     CHECK(fine.exitCode == 0);
     // Nothing was changed by the refusals: the file is as the person left it.
     CHECK(readAll(ini).endsWith("identify-ms = 4000\n"));
+}
+
+TEST_CASE("A backup taken while the station runs restores to a station that works; a damaged one changes nothing")
+{
+    QTemporaryDir tmp;
+    const QString dataDir = tmp.filePath(QStringLiteral("station"));
+    test::initQuickStation(dataDir);
+    issueSome(dataDir, QStringLiteral("BK"));
+    const QString archive = tmp.filePath(QStringLiteral("station-backup.tar.gz"));
+    {
+        // A line runs while the backup is taken.
+        test::DevSim sim({ QStringLiteral("--count"), QStringLiteral("8"), QStringLiteral("--serial-prefix"),
+            QStringLiteral("RUN"), QStringLiteral("--link-dir"), tmp.path() });
+        QProcess line;
+        line.start(
+            Ctl, QStringList { QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir } + sim.portArgs());
+        REQUIRE(line.waitForStarted());
+        QThread::msleep(400);
+        auto b = test::ctl(dataDir, { QStringLiteral("backup"), QStringLiteral("--out"), archive });
+        INFO(b.out.toStdString() << b.err.toStdString());
+        REQUIRE(b.exitCode == 0);
+        REQUIRE(line.waitForFinished(60000));
+        CHECK(line.exitCode() == 0);
+    }
+    // No secret went in.
+    auto listing = test::run(QStringLiteral("tar"), { QStringLiteral("tzf"), archive });
+    REQUIRE(listing.exitCode == 0);
+    CHECK(listing.out.contains("imprint.sqlite"));
+    CHECK(listing.out.contains("MANIFEST.json"));
+    CHECK(listing.out.contains("tokens/"));
+    CHECK_FALSE(listing.out.contains("secrets/"));
+
+    // Restored into a new folder, given its PIN file back: intact, and a working station.
+    const QString restored = tmp.filePath(QStringLiteral("restored"));
+    auto r = test::ctl(restored, { QStringLiteral("restore"), QStringLiteral("--in"), archive });
+    INFO(r.out.toStdString() << r.err.toStdString());
+    REQUIRE(r.exitCode == 0);
+    CHECK(r.out.contains("PIN file back"));
+    REQUIRE(QDir().mkpath(restored + QStringLiteral("/secrets")));
+    REQUIRE(QFile::copy(dataDir + QStringLiteral("/secrets/user.pin"), restored + QStringLiteral("/secrets/user.pin")));
+    QFile::setPermissions(
+        restored + QStringLiteral("/secrets/user.pin"), QFileDevice::ReadOwner | QFileDevice::WriteOwner);
+    CHECK(test::ctl(restored, { QStringLiteral("audit"), QStringLiteral("verify") }).exitCode == 0);
+    CHECK(
+        test::ctl(restored, { QStringLiteral("show"), QStringLiteral("--device-serial"), QStringLiteral("BK-000001") })
+            .exitCode
+        == 0);
+    {
+        test::DevSim sim({ QStringLiteral("--count"), QStringLiteral("1"), QStringLiteral("--serial-prefix"),
+            QStringLiteral("AFTER"), QStringLiteral("--link-dir"), tmp.path() });
+        auto prov = test::ctl(restored, QStringList { QStringLiteral("provision") } + sim.portArgs());
+        INFO(prov.out.toStdString() << prov.err.toStdString());
+        CHECK(prov.exitCode == 0);
+    }
+    CHECK(test::ctl(restored, { QStringLiteral("audit"), QStringLiteral("verify") }).exitCode == 0);
+    // The original is untouched by the copy's work.
+    CHECK(
+        test::ctl(dataDir, { QStringLiteral("show"), QStringLiteral("--device-serial"), QStringLiteral("AFTER-0001") })
+            .exitCode
+        == 3);
+
+    // Not over a folder with something in it, unless --force (which keeps its secrets/).
+    auto refused = test::ctl(restored, { QStringLiteral("restore"), QStringLiteral("--in"), archive });
+    CHECK(refused.exitCode == 2);
+    CHECK(refused.err.contains("not empty"));
+    auto forced = test::ctl(
+        restored, { QStringLiteral("restore"), QStringLiteral("--in"), archive, QStringLiteral("--force") });
+    CHECK(forced.exitCode == 0);
+    CHECK(QFile::exists(restored + QStringLiteral("/secrets/user.pin")));
+    CHECK(
+        test::ctl(restored, { QStringLiteral("show"), QStringLiteral("--device-serial"), QStringLiteral("AFTER-0001") })
+            .exitCode
+        == 3); // restoring the older snapshot loses what came after it
+
+    // A damaged archive (a byte changed, or cut short) restores nothing.
+    const QByteArray whole = readAll(archive);
+    for (const QByteArray& bad :
+        { QByteArray(whole).replace(whole.size() / 2, 1, "\x5a"), whole.left(whole.size() / 2) }) {
+        QFile f(tmp.filePath(QStringLiteral("bad.tar.gz")));
+        REQUIRE(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        f.write(bad);
+        f.close();
+        const QString target = tmp.filePath(QStringLiteral("from-bad"));
+        auto d = test::ctl(target, { QStringLiteral("restore"), QStringLiteral("--in"), f.fileName() });
+        INFO(d.err.toStdString());
+        CHECK(d.exitCode == 2);
+        CHECK(d.err.contains("nothing was restored"));
+        CHECK_FALSE(QFileInfo::exists(target));
+    }
 }
