@@ -3,6 +3,7 @@
 #include "pki/OpenSsl.h"
 #include "store/RecordStore.h"
 
+#include <QCryptographicHash>
 #include <QDateTime>
 #include <QDir>
 #include <QDirIterator>
@@ -46,6 +47,18 @@ bool safeName(const QString& name)
         && !name.split(u'/').contains(QStringLiteral("..")) && QDir::cleanPath(name) == name;
 }
 
+/// SHA-256 of a file, read in pieces (a store can be gigabytes).
+Result<QString> fileSha256(const QString& path)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly))
+        return fail(ErrorCode::Io, QStringLiteral("Could not read %1 for the backup.").arg(path), f.errorString());
+    QCryptographicHash h(QCryptographicHash::Sha256);
+    if (!h.addData(&f))
+        return fail(ErrorCode::Io, QStringLiteral("Could not read %1 for the backup.").arg(path), f.errorString());
+    return QString::fromLatin1(h.result().toHex());
+}
+
 QString archiveError(archive* a)
 {
     const char* e = archive_error_string(a);
@@ -59,9 +72,11 @@ Result<BackupReport> backup(const DataDir& dir, const QString& archivePath)
     if (!dir.isInitialized())
         return fail(ErrorCode::NotInitialized,
             QStringLiteral("The data directory %1 is not set up; there is nothing to back up.").arg(dir.path()));
-    QTemporaryDir work;
+    // The snapshot is made beside the archive (a store can be larger than /tmp).
+    QTemporaryDir work(QFileInfo(archivePath).absolutePath() + QStringLiteral("/.imprint-backup-XXXXXX"));
     if (!work.isValid())
-        return fail(ErrorCode::Io, QStringLiteral("Could not make a temporary folder for the backup."));
+        return fail(ErrorCode::Io,
+            QStringLiteral("Could not make a temporary folder beside %1 for the backup.").arg(archivePath));
     BackupReport report;
     // What goes in: (name in the archive, file on disk).
     QList<std::pair<QString, QString>> entries;
@@ -101,10 +116,10 @@ Result<BackupReport> backup(const DataDir& dir, const QString& archivePath)
 
     QJsonObject sums;
     for (const auto& [name, path] : entries) {
-        QFile f(path);
-        if (!f.open(QIODevice::ReadOnly))
-            return fail(ErrorCode::Io, QStringLiteral("Could not read %1 for the backup.").arg(path), f.errorString());
-        sums[name] = ossl::sha256Hex(f.readAll());
+        auto sum = fileSha256(path);
+        if (!sum)
+            return std::unexpected(sum.error());
+        sums[name] = *sum;
     }
     auto config = dir.loadConfig();
     const QJsonObject manifest { { QStringLiteral("format"), QStringLiteral("imprint-backup/1") },
@@ -134,15 +149,17 @@ Result<BackupReport> backup(const DataDir& dir, const QString& archivePath)
         QFile f(path);
         if (!f.open(QIODevice::ReadOnly))
             return fail(ErrorCode::Io, QStringLiteral("Could not read %1 for the backup.").arg(path));
-        const QByteArray data = f.readAll();
         std::unique_ptr<archive_entry, void (*)(archive_entry*)> e(archive_entry_new(), archive_entry_free);
         archive_entry_set_pathname_utf8(e.get(), name.toUtf8().constData());
         archive_entry_set_filetype(e.get(), AE_IFREG);
         archive_entry_set_perm(e.get(), 0600);
-        archive_entry_set_size(e.get(), data.size());
+        archive_entry_set_size(e.get(), f.size());
         archive_entry_set_mtime(e.get(), QFileInfo(path).lastModified().toSecsSinceEpoch(), 0);
-        if (archive_write_header(out.get(), e.get()) != ARCHIVE_OK
-            || archive_write_data(out.get(), data.constData(), static_cast<size_t>(data.size())) != data.size()) {
+        bool ok = archive_write_header(out.get(), e.get()) == ARCHIVE_OK;
+        QByteArray piece;
+        while (ok && !(piece = f.read(1024 * 1024)).isEmpty())
+            ok = archive_write_data(out.get(), piece.constData(), static_cast<size_t>(piece.size())) == piece.size();
+        if (!ok) {
             QFile::remove(partial);
             return fail(ErrorCode::Io, QStringLiteral("Could not write %1.").arg(archivePath), archiveError(out.get()));
         }
@@ -190,21 +207,23 @@ Result<BackupReport> restore(const QString& archivePath, const QString& target, 
         const QString name = QString::fromUtf8(raw ? raw : "");
         if (archive_entry_filetype(e) != AE_IFREG || !safeName(name) || archive_entry_size(e) > MaxEntry)
             return damaged(QStringLiteral("it holds \"%1\", which a backup never does").arg(name.left(80)));
-        QByteArray data;
-        data.reserve(static_cast<qsizetype>(archive_entry_size(e)));
-        char buf[64 * 1024];
-        la_ssize_t n = 0;
-        while ((n = archive_read_data(in.get(), buf, sizeof buf)) > 0)
-            data.append(buf, static_cast<qsizetype>(n));
-        if (n < 0)
-            return damaged(archiveError(in.get()));
         const QString path = work.filePath(name);
         QDir().mkpath(QFileInfo(path).absolutePath());
         QFile f(path);
-        if (!f.open(QIODevice::WriteOnly) || f.write(data) != data.size())
+        if (!f.open(QIODevice::WriteOnly))
             return fail(ErrorCode::Io, QStringLiteral("Could not write %1.").arg(path), f.errorString());
         f.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner);
-        sums.insert(name, ossl::sha256Hex(data));
+        QCryptographicHash h(QCryptographicHash::Sha256);
+        char buf[64 * 1024];
+        la_ssize_t n = 0;
+        while ((n = archive_read_data(in.get(), buf, sizeof buf)) > 0) {
+            h.addData(QByteArrayView(buf, static_cast<qsizetype>(n)));
+            if (f.write(buf, n) != n)
+                return fail(ErrorCode::Io, QStringLiteral("Could not write %1.").arg(path), f.errorString());
+        }
+        if (n < 0)
+            return damaged(archiveError(in.get()));
+        sums.insert(name, QString::fromLatin1(h.result().toHex()));
     }
     if (r != ARCHIVE_EOF)
         return damaged(archiveError(in.get()));
