@@ -53,6 +53,19 @@ Result<RecordStore> RecordStore::open(const QString& path, bool readOnly)
     if (!db.open())
         return sql::fail(QStringLiteral("open %1").arg(path), db.lastError());
 
+    // A file that is not an SQLite database, or one SQLite finds corrupt, is said as such.
+    auto refuse = [&path](const QString& what, const QSqlError& e) -> std::unexpected<Error> {
+        const QString code = e.nativeErrorCode();
+        if (code == QLatin1String("26") || code == QLatin1String("11"))
+            return fail(ErrorCode::Store,
+                QStringLiteral("The record store %1 is damaged (%2); nothing was changed. Restore it from a backup "
+                               "(imprintctl restore --in FILE --data-dir DIR).")
+                    .arg(path,
+                        code == QLatin1String("26") ? QStringLiteral("it is not a database")
+                                                    : QStringLiteral("SQLite finds it corrupt")),
+                e.text());
+        return sql::fail(what, e);
+    };
     QSqlQuery q(db);
     // WAL lets QA read while the line writes; synced transactions (see Durability) survive
     // a power cut, the others are written at once and synced with the next synced one.
@@ -61,10 +74,13 @@ Result<RecordStore> RecordStore::open(const QString& path, bool readOnly)
     for (const char* pragma :
         { "PRAGMA foreign_keys = ON", "PRAGMA synchronous = NORMAL", "PRAGMA cache_size = -65536" }) {
         if (!q.exec(QString::fromLatin1(pragma)))
-            return sql::fail(QStringLiteral("be configured"), q.lastError());
+            return refuse(QStringLiteral("be configured"), q.lastError());
     }
     if (!readOnly && !q.exec(QStringLiteral("PRAGMA journal_mode = WAL")))
-        return sql::fail(QStringLiteral("switch to WAL"), q.lastError());
+        return refuse(QStringLiteral("switch to WAL"), q.lastError());
+    // Reading the schema reads the file's first pages: a damaged header shows here.
+    if (!q.exec(QStringLiteral("SELECT COUNT(*) FROM sqlite_schema")))
+        return refuse(QStringLiteral("be read"), q.lastError());
     q.finish(); // the pragma's answer row would hold a statement open across the migrations
 
     const int version = store.schemaVersion();

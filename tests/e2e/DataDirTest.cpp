@@ -250,3 +250,32 @@ TEST_CASE("A backup taken while the station runs restores to a station that work
         CHECK_FALSE(QFileInfo::exists(target));
     }
 }
+
+TEST_CASE("A damaged store is said to be damaged, with what to do, and is left as it is")
+{
+    QTemporaryDir tmp;
+    const QString dataDir = tmp.filePath(QStringLiteral("station"));
+    test::initQuickStation(dataDir);
+    issueSome(dataDir, QStringLiteral("DMG"));
+    const QString store = dataDir + QStringLiteral("/imprint.sqlite");
+    {
+        QFile f(store);
+        REQUIRE(f.open(QIODevice::ReadWrite));
+        f.write("this is no database at all"); // over SQLite's header
+    }
+    const QByteArray damaged = readAll(store);
+    for (const QStringList& args :
+        { QStringList { QStringLiteral("show"), QStringLiteral("--device-serial"), QStringLiteral("DMG-000001") },
+            QStringList { QStringLiteral("audit"), QStringLiteral("verify") }, QStringList { QStringLiteral("outbox") },
+            QStringList { QStringLiteral("upstream"), QStringLiteral("status") },
+            QStringList { QStringLiteral("issue"), QStringLiteral("--csr"), QStringLiteral("/nonexistent"),
+                QStringLiteral("--device-serial"), QStringLiteral("X") } }) {
+        auto r = test::ctl(dataDir, args);
+        INFO(args.join(u' ').toStdString() << ": " << r.err.toStdString());
+        CHECK(r.exitCode != 0);
+        CHECK(r.exitCode != -1); // no crash
+        if (!args.contains(QStringLiteral("issue")))
+            CHECK(r.err.contains("is damaged (it is not a database)"));
+    }
+    CHECK(readAll(store) == damaged);
+}
