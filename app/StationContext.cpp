@@ -42,6 +42,14 @@ Station::RegistrarFactory StationContext::registrarFactory() const
                sealing = AuditSealing { auditSigner, config.auditCheckpointEvery }, lot = lot,
                settings = settingsFingerprint(dir, profile.name),
                crlFile = dir.crlFile()]() -> Result<std::unique_ptr<Registrar>> {
+        // The CA is checked before anything is written: a key and chain that do not belong
+        // together stop the station with the records untouched.
+        auto ca = IssuingCa::create(signer, chain);
+        if (!ca)
+            return std::unexpected(ca.error());
+        auto prepared = ca->prepare(profile);
+        if (!prepared)
+            return std::unexpected(prepared.error());
         auto store = RecordStore::open(db);
         if (!store)
             return std::unexpected(store.error());
@@ -54,12 +62,6 @@ Station::RegistrarFactory StationContext::registrarFactory() const
                 !r)
                 return std::unexpected(r.error());
         }
-        auto ca = IssuingCa::create(signer, chain);
-        if (!ca)
-            return std::unexpected(ca.error());
-        auto prepared = ca->prepare(profile);
-        if (!prepared)
-            return std::unexpected(prepared.error());
         auto registrar
             = std::make_unique<Registrar>(std::move(*store), std::move(*ca), std::move(*prepared), name, sealing, lot);
         registrar->setCrlFile(crlFile);

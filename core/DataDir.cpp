@@ -166,6 +166,12 @@ QString DataDir::relative(const QString& path) const
 
 Result<void> DataDir::writeSoftHsmConf() const
 {
+    // SoftHSM2 reads everything after a '#' on a line of its configuration as a comment.
+    if (tokenDir().contains(u'#'))
+        return fail(ErrorCode::BadInput,
+            QStringLiteral("The data directory %1 has a '#' in its path, which SoftHSM2 cannot read in its "
+                           "configuration; move it to a path without '#'.")
+                .arg(m_path));
     const QByteArray conf = "# SoftHSM2 token store of this Imprint station (written by Imprint: the token "
                             "directory follows the data directory when it moves)\n"
         + tokenDirLine(tokenDir()) + "\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n";

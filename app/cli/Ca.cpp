@@ -143,9 +143,18 @@ int caShow(const QStringList& args)
         issuers.append(certSummary(chain->at(i)));
     o[QStringLiteral("chain")] = issuers;
 
+    // Shown either way; the exit status says whether the station can issue with it.
+    auto usable = [](const QJsonObject& shown) {
+        if (shown[QStringLiteral("key_matches_certificate")].toBool())
+            return 0;
+        err() << "imprintctl: The issuing CA certificate does not belong to the key in the token: the station issues "
+                 "nothing until \"imprintctl ca import\" installs the key's certificate."
+              << Qt::endl;
+        return 2;
+    };
     if (p.json()) {
         out() << QJsonDocument(o).toJson(QJsonDocument::Indented);
-        return 0;
+        return usable(o);
     }
     auto yesNo = [](bool b) { return b ? QStringLiteral("yes") : QStringLiteral("no"); };
     const QJsonObject c = o[QStringLiteral("certificate")].toObject();
@@ -167,7 +176,7 @@ int caShow(const QStringList& args)
     for (const auto& i : issuers)
         out() << "Issued by " << i.toObject()[QStringLiteral("subject")].toString() << "  SHA-256 "
               << i.toObject()[QStringLiteral("sha256")].toString() << Qt::endl;
-    return 0;
+    return usable(o);
 }
 
 int caKeygen(const QStringList& args)

@@ -59,10 +59,10 @@ int show(const QStringList& args)
         return usageError(args, QStringLiteral("give --device-serial SN"));
     }
     core::DataDir dir = p.dataDir();
-    if (!dir.isInitialized())
-        return report(core::Error { core::ErrorCode::NotInitialized,
-            QStringLiteral("The data directory %1 is not set up; run \"imprintctl init\" first.").arg(dir.path()), {},
-            {} });
+    // The settings are checked as every command checks them (a broken station.ini is said
+    // here too), though showing a record needs none of them.
+    if (auto config = dir.loadConfig(); !config)
+        return report(config.error());
     auto store = core::RecordStore::open(dir.database(), true);
     if (!store)
         return report(store.error());
