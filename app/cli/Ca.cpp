@@ -61,13 +61,18 @@ core::Result<hsm::CaKey> openCeremonyKey(const core::DataDir& dir, core::Station
     return hsm::openCaKey(*config, &prompt);
 }
 
+void printChain(const QList<QByteArray>& chain)
+{
+    for (const QByteArray& der : chain) {
+        auto c = core::ossl::certFromDer(der);
+        out() << "  " << (c ? core::ossl::nameToString(X509_get_subject_name(c->get())) : QStringLiteral("?"))
+              << "  SHA-256 " << core::ossl::sha256Hex(der) << Qt::endl;
+    }
+}
+
 QByteArray requestPem(const QByteArray& der)
 {
-    QByteArray wrapped;
-    const QByteArray b64 = der.toBase64();
-    for (qsizetype i = 0; i < b64.size(); i += 64)
-        wrapped += b64.mid(i, 64) + '\n';
-    return "-----BEGIN CERTIFICATE REQUEST-----\n" + wrapped + "-----END CERTIFICATE REQUEST-----\n";
+    return core::ossl::derToPem(der, "CERTIFICATE REQUEST");
 }
 
 core::Result<std::pair<QByteArray, QList<QByteArray>>> readCertificateAndChain(
@@ -292,11 +297,7 @@ int caImport(const QStringList& args)
         !r)
         return report(r.error());
     out() << "Imported the issuing CA certificate:" << Qt::endl;
-    for (const QByteArray& der : *imported) {
-        auto c = core::ossl::certFromDer(der);
-        out() << "  " << core::ossl::nameToString(X509_get_subject_name(c->get())) << "  SHA-256 "
-              << core::ossl::sha256Hex(der) << Qt::endl;
-    }
+    printChain(*imported);
     out() << "Chain written to " << dir.chainFile() << Qt::endl;
     return 0;
 }

@@ -96,6 +96,8 @@ namespace imprint::app::cli {
 /// with a checkpoint signed by the audit key in the token.
 [[nodiscard]] core::Result<void> auditAct(const core::DataDir& dir, const core::StationConfig& config, hsm::CaKey& ca,
     core::AuditKind kind, const QString& subject, const QString& detail);
+/// Prints a chain a command installed, a certificate a line: subject and SHA-256.
+void printChain(const QList<QByteArray>& chain);
 /// A DER certificate request as PEM.
 [[nodiscard]] QByteArray requestPem(const QByteArray& der);
 /// A certificate file (PEM or DER; further PEM certificates in it count as its chain) and a

@@ -107,11 +107,7 @@ int raImport(const QStringList& args)
         !r)
         return report(r.error());
     out() << "Imported the RA certificate:" << Qt::endl;
-    for (const QByteArray& der : *imported) {
-        auto c = core::ossl::certFromDer(der);
-        out() << "  " << core::ossl::nameToString(X509_get_subject_name(c->get())) << "  SHA-256 "
-              << core::ossl::sha256Hex(der) << Qt::endl;
-    }
+    printChain(*imported);
     out() << "Written to " << dir.raCertFile() << Qt::endl;
     return 0;
 }

@@ -394,11 +394,7 @@ int upstreamEnroll(const QStringList& args)
         !r)
         return report(r.error());
     out() << "Enrolled the RA key; its certificate is in " << dir.raCertFile() << Qt::endl;
-    for (const QByteArray& der : *imported) {
-        auto c = core::ossl::certFromDer(der);
-        out() << "  " << core::ossl::nameToString(X509_get_subject_name(c->get())) << "  SHA-256 "
-              << core::ossl::sha256Hex(der) << Qt::endl;
-    }
+    printChain(*imported);
     return 0;
 }
 

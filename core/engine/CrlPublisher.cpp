@@ -30,11 +30,7 @@ Result<PublishedCrl> publishCrl(
         now, next);
     if (!number)
         return std::unexpected(number.error());
-    QByteArray pem = "-----BEGIN X509 CRL-----\n";
-    const QByteArray b64 = der.toBase64();
-    for (qsizetype i = 0; i < b64.size(); i += 64)
-        pem += b64.mid(i, 64) + '\n';
-    pem += "-----END X509 CRL-----\n";
+    const QByteArray pem = ossl::derToPem(der, "X509 CRL");
     QDir().mkpath(QFileInfo(crlFile).absolutePath());
     QSaveFile f(crlFile);
     if (!f.open(QIODevice::WriteOnly) || f.write(pem) != pem.size() || !f.commit())

@@ -70,13 +70,13 @@ QByteArray certToDer(const X509* cert)
     return out;
 }
 
-QByteArray derToPem(const QByteArray& certDer)
+QByteArray derToPem(const QByteArray& der, const char* label)
 {
-    QByteArray out = "-----BEGIN CERTIFICATE-----\n";
-    const QByteArray b64 = certDer.toBase64();
+    QByteArray out = QByteArray("-----BEGIN ") + label + "-----\n";
+    const QByteArray b64 = der.toBase64();
     for (qsizetype i = 0; i < b64.size(); i += 64)
         out += b64.mid(i, 64) + '\n';
-    out += "-----END CERTIFICATE-----\n";
+    out += QByteArray("-----END ") + label + "-----\n";
     return out;
 }
 

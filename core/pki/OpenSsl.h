@@ -53,7 +53,9 @@ using CertStack = std::unique_ptr<STACK_OF(X509), Deleter<freeCertStack>>; ///< 
 [[nodiscard]] Result<QList<QByteArray>> certsDerFromPem(const QByteArray& pem);
 [[nodiscard]] QByteArray certToDer(const X509* cert);
 [[nodiscard]] QByteArray certToPem(const X509* cert);
-[[nodiscard]] QByteArray derToPem(const QByteArray& certDer);
+/// DER as PEM under `label` (RFC 7468): a certificate by default, or "X509 CRL",
+/// "CERTIFICATE REQUEST".
+[[nodiscard]] QByteArray derToPem(const QByteArray& der, const char* label = "CERTIFICATE");
 [[nodiscard]] QByteArray publicKeyDer(const EVP_PKEY* key); ///< SubjectPublicKeyInfo
 [[nodiscard]] Result<PKey> publicKeyFromDer(const QByteArray& spki);
 

@@ -4,16 +4,10 @@
 #include "pki/IssuingCa.h"
 #include "pki/OpenSsl.h"
 #include "pki/SignerKey.h"
+#include "upstream/HttpTransport.h"
 
 #include <openssl/cmp.h>
 #include <openssl/err.h>
-#include <openssl/http.h>
-#include <openssl/ssl.h>
-
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/socket.h>
 
 namespace imprint::core {
 
@@ -21,10 +15,6 @@ namespace {
 
 using CmpCtx = std::unique_ptr<OSSL_CMP_CTX, ossl::Deleter<OSSL_CMP_CTX_free>>;
 using CmpMsg = std::unique_ptr<OSSL_CMP_MSG, ossl::Deleter<OSSL_CMP_MSG_free>>;
-using SslCtx = std::unique_ptr<SSL_CTX, ossl::Deleter<SSL_CTX_free>>;
-
-/// Largest answer accepted (a certificate, its chain and the protection fit many times over).
-constexpr size_t MaxAnswer = 1024 * 1024;
 
 QString statusOf(const OSSL_CMP_CTX* ctx)
 {
@@ -33,13 +23,25 @@ QString statusOf(const OSSL_CMP_CTX* ctx)
     return s ? QString::fromUtf8(s) : QString();
 }
 
-void freeOpenSslString(char* p)
-{
-    OPENSSL_free(p);
-}
-using OwnedString = std::unique_ptr<char, ossl::Deleter<freeOpenSslString>>;
-
 } // namespace
+
+/// What a certConf callback decided about the certificate an answer brought.
+struct AnswerCheck {
+    QByteArray key; ///< the SubjectPublicKeyInfo the certificate must be for
+    QString whose; ///< whose key that is, for the message ("device's", "RA")
+    QString refused; ///< why it was not accepted, if it was not
+    QByteArray refusedText; ///< the same, kept alive for OpenSSL's certConf text
+    QList<QByteArray> chain; ///< accepted: the certificate first, then the answer's own certificates
+
+    /// The failInfo to send with bit `bit` set, remembering why.
+    int refuse(const QString& why, int failInfo, int bit, const char** text)
+    {
+        refused = why;
+        refusedText = why.toUtf8();
+        *text = refusedText.constData();
+        return failInfo | (1 << bit);
+    }
+};
 
 struct CmpClient::Impl {
     CmpIdentity identity;
@@ -48,24 +50,11 @@ struct CmpClient::Impl {
     ossl::Cert raCert;
     ossl::CertStack raIssuers;
     ossl::Name recipient;
-    QByteArray host;
-    QByteArray port;
-    QByteArray path;
-    bool tls = false;
-    SslCtx sslCtx;
-    OSSL_HTTP_REQ_CTX* http = nullptr; ///< the kept-alive connection, if open
-    int socketFd = -1; ///< its socket
-    int connections = 0;
+    std::unique_ptr<HttpTransport> transport;
     // What the exchange in progress saw.
     bool capture = false;
     QByteArray captured;
     bool answered = false; ///< a response message came back
-
-    ~Impl()
-    {
-        if (http)
-            OSSL_HTTP_close(http, 1);
-    }
 
     ossl::Store anchors; ///< the upstream's trust anchors, parsed once, shared by every transaction
 
@@ -90,7 +79,7 @@ struct CmpClient::Impl {
         return false;
     }
 
-    /// Reads the anchors, the recipient and the URL, and sets up TLS for https.
+    /// Reads the anchors and the recipient, and opens the transport for the URL.
     Result<void> setUp();
 
     /// A context for one transaction, with the RA's key and certificate and the anchors.
@@ -137,87 +126,47 @@ struct CmpClient::Impl {
             captured = message;
             return nullptr;
         }
-        // A kept connection the upstream has closed meanwhile (or that has anything to read
-        // while no request is out) is dropped before the request is written. Once written, a
-        // request is never written again here: if its answer does not come, the row fails
-        // and the sync decides (the upstream may have acted on it).
-        if (http && !idleAndOpen()) {
-            OSSL_HTTP_close(http, 0);
-            http = nullptr;
-        }
-        if (!http)
-            ++connections;
-        ossl::Bio req { BIO_new_mem_buf(message.constData(), static_cast<int>(message.size())) };
-        BIO* rsp = OSSL_HTTP_transfer(&http, host.constData(), port.constData(), path.constData(), tls ? 1 : 0, nullptr,
-            nullptr, nullptr, nullptr, connectCallback, this, 0, nullptr, "application/pkixcmp", req.get(),
-            "application/pkixcmp", 1, MaxAnswer, timeoutS, 1);
-        if (rsp) {
-            OSSL_CMP_MSG* msg = d2i_OSSL_CMP_MSG_bio(rsp, nullptr);
-            BIO_free(rsp);
-            answered = msg != nullptr;
-            return msg;
-        }
-        if (http) {
-            OSSL_HTTP_close(http, 0);
-            http = nullptr;
-        }
-        socketFd = -1;
-        return nullptr;
+        // Once written, a request is never written again here: if its answer does not come,
+        // the row fails and the sync decides (the upstream may have acted on it).
+        const auto body = transport->post(message, timeoutS);
+        if (!body)
+            return nullptr;
+        const auto* p = reinterpret_cast<const unsigned char*>(body->constData());
+        OSSL_CMP_MSG* msg = d2i_OSSL_CMP_MSG(nullptr, &p, static_cast<long>(body->size()));
+        answered = msg != nullptr;
+        return msg;
     }
 
-    /// The kept connection is still open and has nothing to read.
-    bool idleAndOpen() const
+    /// Checks the certificate an answer brought before it is confirmed: for the expected key,
+    /// accepted by OpenSSL's own checks (failInfo 0), and verifying to the anchors through
+    /// the answer's certificates. Returns the failInfo to confirm with (0: accepted).
+    int checkAnswer(OSSL_CMP_CTX* ctx, X509* cert, int failInfo, AnswerCheck& check, const char** text) const
     {
-        if (socketFd < 0)
-            return false;
-        pollfd p { socketFd, POLLIN, 0 };
-        return ::poll(&p, 1, 0) == 0;
-    }
-
-    /// On connect: no Nagle delay (a request goes out as header and body, and would wait for
-    /// the peer's delayed ACK), and TLS for https.
-    static BIO* connectCallback(BIO* bio, void* arg, int connect, int detail)
-    {
-        auto* self = static_cast<Impl*>(arg);
-        if (connect) {
-            int fd = -1;
-            if (BIO_get_fd(bio, &fd) > 0 && fd >= 0) {
-                const int on = 1;
-                (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-                self->socketFd = fd;
-            }
-        } else {
-            self->socketFd = -1;
+        if (ossl::publicKeyDer(X509_get0_pubkey(cert)) != check.key)
+            return check.refuse(
+                QStringLiteral("the upstream's certificate is for another key than the %1").arg(check.whose), failInfo,
+                OSSL_CMP_PKIFAILUREINFO_incorrectData, text);
+        if (failInfo != 0)
+            return check.refuse(
+                QStringLiteral("OpenSSL's CMP client found the upstream's certificate unacceptable (%1)")
+                    .arg(ossl::drainErrors()),
+                failInfo, OSSL_CMP_PKIFAILUREINFO_badCertTemplate, text);
+        ossl::CertStack intermediates { OSSL_CMP_CTX_get1_extraCertsIn(ctx) };
+        if (!intermediates)
+            intermediates.reset(sk_X509_new_null());
+        if (ossl::CertStack caPubs { OSSL_CMP_CTX_get1_caPubs(ctx) }) {
+            while (sk_X509_num(caPubs.get()) > 0)
+                sk_X509_push(intermediates.get(), sk_X509_pop(caPubs.get()));
         }
-        if (!self->tls)
-            return bio;
-        return tlsCallback(bio, arg, connect, detail);
-    }
-
-    /// Wraps the HTTP connection in TLS on connect (the server's certificate must verify to
-    /// the upstream's anchors or the system's CAs, and name the URL's host), and unwraps it on
-    /// disconnect.
-    static BIO* tlsCallback(BIO* bio, void* arg, int connect, int detail)
-    {
-        auto* self = static_cast<Impl*>(arg);
-        if (connect && detail) {
-            BIO* sbio = BIO_new_ssl(self->sslCtx.get(), 1);
-            SSL* ssl = nullptr;
-            if (!sbio || BIO_get_ssl(sbio, &ssl) <= 0 || !ssl) {
-                BIO_free(sbio);
-                return nullptr;
-            }
-            SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, self->host.data());
-            SSL_set1_host(ssl, self->host.constData());
-            return BIO_push(sbio, bio);
-        }
-        if (!connect) {
-            BIO_ssl_shutdown(bio);
-            BIO* inner = BIO_pop(bio);
-            BIO_free(bio);
-            return inner;
-        }
-        return bio;
+        if (QString why; !verifies(cert, intermediates.get(), &why))
+            return check.refuse(
+                QStringLiteral("the upstream's certificate does not verify to the trusted upstream anchors (%1)")
+                    .arg(why),
+                failInfo, OSSL_CMP_PKIFAILUREINFO_signerNotTrusted, text);
+        check.chain = { ossl::certToDer(cert) };
+        for (int i = 0; i < sk_X509_num(intermediates.get()); ++i)
+            check.chain << ossl::certToDer(sk_X509_value(intermediates.get(), i));
+        return 0;
     }
 
     /// Why a transaction that returned no result ended, in the station's words.
@@ -244,52 +193,25 @@ struct CmpClient::Impl {
 
 struct CmpClient::Enrollment {
     CmpCtx ctx;
-    QByteArray requestKey; ///< the request's SubjectPublicKeyInfo
     const Record* record = nullptr;
     const Impl* impl = nullptr;
     bool recorded = false;
-    QByteArray certificate;
-    QString refused; ///< why the answer's certificate was not accepted
-    QByteArray refusedText;
+    AnswerCheck check; ///< its key: the request's
 
-    /// Called by OpenSSL with the answer's certificate before it sends certConf.
+    /// Called by OpenSSL with the answer's certificate before it sends certConf: checked,
+    /// then recorded; only then confirmed.
     static int certConf(OSSL_CMP_CTX* ctx, X509* cert, int failInfo, const char** text)
     {
         auto* e = static_cast<Enrollment*>(OSSL_CMP_CTX_get_certConf_cb_arg(ctx));
         if (!e || !cert)
             return failInfo;
-        const QByteArray der = ossl::certToDer(cert);
-        auto refuse = [&](const QString& why, int bit) {
-            e->refused = why;
-            e->refusedText = why.toUtf8();
-            *text = e->refusedText.constData();
-            return failInfo | (1 << bit);
-        };
-        if (ossl::publicKeyDer(X509_get0_pubkey(cert)) != e->requestKey)
-            return refuse(QStringLiteral("the upstream's certificate is for another key than the device's"),
-                OSSL_CMP_PKIFAILUREINFO_incorrectData);
-        if (failInfo != 0)
-            return refuse(QStringLiteral("OpenSSL's CMP client found the upstream's certificate unacceptable (%1)")
-                              .arg(ossl::drainErrors()),
-                OSSL_CMP_PKIFAILUREINFO_badCertTemplate);
-        ossl::CertStack intermediates { OSSL_CMP_CTX_get1_extraCertsIn(ctx) };
-        if (!intermediates)
-            intermediates.reset(sk_X509_new_null());
-        if (ossl::CertStack caPubs { OSSL_CMP_CTX_get1_caPubs(ctx) }) {
-            while (sk_X509_num(caPubs.get()) > 0)
-                sk_X509_push(intermediates.get(), sk_X509_pop(caPubs.get()));
-        }
-        if (QString why; !e->impl->verifies(cert, intermediates.get(), &why))
-            return refuse(
-                QStringLiteral("the upstream's certificate does not verify to the trusted upstream anchors (%1)")
-                    .arg(why),
-                OSSL_CMP_PKIFAILUREINFO_signerNotTrusted);
-        if (auto r = (*e->record)(der); !r)
-            return refuse(
+        if (const int refused = e->impl->checkAnswer(ctx, cert, failInfo, e->check, text); refused != 0)
+            return refused;
+        if (auto r = (*e->record)(e->check.chain.first()); !r)
+            return e->check.refuse(
                 QStringLiteral("the station could not record the upstream's certificate: ") + r.error().text(),
-                OSSL_CMP_PKIFAILUREINFO_systemUnavail);
+                failInfo, OSSL_CMP_PKIFAILUREINFO_systemUnavail, text);
         e->recorded = true;
-        e->certificate = der;
         return 0;
     }
 };
@@ -351,33 +273,10 @@ Result<void> CmpClient::Impl::setUp()
             return std::unexpected(name.error());
         recipient = std::move(*name);
     }
-    int useTls = 0;
-    char* hostPart = nullptr;
-    char* portPart = nullptr;
-    char* pathPart = nullptr;
-    if (OSSL_HTTP_parse_url(options.url.toUtf8().constData(), &useTls, nullptr, &hostPart, &portPart, nullptr,
-            &pathPart, nullptr, nullptr)
-        != 1)
-        return fail(ErrorCode::BadInput,
-            QStringLiteral("The upstream URL \"%1\" is not an http:// or https:// URL.").arg(options.url),
-            ossl::drainErrors());
-    OwnedString ownedHost { hostPart }, ownedPort { portPart }, ownedPath { pathPart };
-    host = hostPart;
-    port = portPart;
-    path = pathPart;
-    tls = useTls != 0;
-    if (tls) {
-        sslCtx.reset(SSL_CTX_new(TLS_client_method()));
-        if (!sslCtx)
-            return ossl::cryptoFail(QStringLiteral("Could not set up TLS."));
-        SSL_CTX_set_verify(sslCtx.get(), SSL_VERIFY_PEER, nullptr);
-        X509_STORE* store = SSL_CTX_get_cert_store(sslCtx.get());
-        for (const QByteArray& der : identity.anchors) {
-            if (auto c = ossl::certFromDer(der))
-                X509_STORE_add_cert(store, c->get());
-        }
-        SSL_CTX_set_default_verify_paths(sslCtx.get());
-    }
+    auto opened = HttpTransport::open(options.url, identity.anchors);
+    if (!opened)
+        return std::unexpected(opened.error());
+    transport = std::move(*opened);
     return {};
 }
 
@@ -396,7 +295,8 @@ Result<CmpClient::EnrollmentPtr> CmpClient::enrollment(const QByteArray& request
     if (!ctx)
         return std::unexpected(ctx.error());
     EnrollmentPtr e { new Enrollment };
-    e->requestKey = ossl::publicKeyDer(X509_REQ_get0_pubkey(req.get()));
+    e->check.key = ossl::publicKeyDer(X509_REQ_get0_pubkey(req.get()));
+    e->check.whose = QStringLiteral("device's");
     e->impl = d.get();
     if (OSSL_CMP_CTX_set1_p10CSR(ctx->get(), req.get()) != 1
         || OSSL_CMP_CTX_set_certConf_cb(ctx->get(), Enrollment::certConf) != 1
@@ -417,7 +317,7 @@ CmpAnswer CmpClient::step(Enrollment& e, const Record& record)
     CmpAnswer a;
     if (r == 1) {
         a.kind = CmpAnswer::Kind::Done;
-        a.certificate = e.certificate;
+        a.certificate = e.check.chain.value(0);
         a.status = statusOf(e.ctx.get());
         return a;
     }
@@ -430,14 +330,14 @@ CmpAnswer CmpClient::step(Enrollment& e, const Record& record)
     if (e.recorded) { // recorded, then the confirmation went wrong
         ERR_clear_error();
         a.kind = CmpAnswer::Kind::Answered;
-        a.certificate = e.certificate;
+        a.certificate = e.check.chain.value(0);
         a.error = QStringLiteral("The upstream's certificate is recorded, but its confirmation was not acknowledged.");
         return a;
     }
-    if (!e.refused.isEmpty()) {
+    if (!e.check.refused.isEmpty()) {
         ERR_clear_error();
         a.kind = CmpAnswer::Kind::Refused;
-        a.error = QStringLiteral("The upstream's answer was not accepted: %1.").arg(e.refused);
+        a.error = QStringLiteral("The upstream's answer was not accepted: %1.").arg(e.check.refused);
         return a;
     }
     return d->failure(e.ctx.get(), QStringLiteral("certificate request"));
@@ -530,43 +430,11 @@ Result<QList<QByteArray>> CmpClient::enrollRaKey(const CmpOptions& options, cons
     // the anchors do not vouch for, gets a negative certConf.
     struct Check {
         const Impl* impl;
-        QByteArray spki;
-        QString refused;
-        QByteArray text;
-        QList<QByteArray> chain;
-    } check { &d, raSpki, {}, {}, {} };
+        AnswerCheck answer;
+    } check { &d, AnswerCheck { raSpki, QStringLiteral("RA key"), {}, {}, {} } };
     auto certConf = [](OSSL_CMP_CTX* c, X509* cert, int failInfo, const char** text) -> int {
         auto* k = static_cast<Check*>(OSSL_CMP_CTX_get_certConf_cb_arg(c));
-        if (!k || !cert)
-            return failInfo;
-        auto refuse = [&](const QString& why, int bit) {
-            k->refused = why;
-            k->text = why.toUtf8();
-            *text = k->text.constData();
-            return failInfo | (1 << bit);
-        };
-        if (ossl::publicKeyDer(X509_get0_pubkey(cert)) != k->spki)
-            return refuse(QStringLiteral("the upstream's certificate is for another key than the RA key"),
-                OSSL_CMP_PKIFAILUREINFO_incorrectData);
-        if (failInfo != 0)
-            return refuse(QStringLiteral("OpenSSL's CMP client found the upstream's certificate unacceptable (%1)")
-                              .arg(ossl::drainErrors()),
-                OSSL_CMP_PKIFAILUREINFO_badCertTemplate);
-        ossl::CertStack intermediates { OSSL_CMP_CTX_get1_extraCertsIn(c) };
-        if (!intermediates)
-            intermediates.reset(sk_X509_new_null());
-        if (ossl::CertStack caPubs { OSSL_CMP_CTX_get1_caPubs(c) }) {
-            while (sk_X509_num(caPubs.get()) > 0)
-                sk_X509_push(intermediates.get(), sk_X509_pop(caPubs.get()));
-        }
-        if (QString why; !k->impl->verifies(cert, intermediates.get(), &why))
-            return refuse(
-                QStringLiteral("the upstream's RA certificate does not verify to the trusted anchors (%1)").arg(why),
-                OSSL_CMP_PKIFAILUREINFO_signerNotTrusted);
-        k->chain = { ossl::certToDer(cert) };
-        for (int i = 0; i < sk_X509_num(intermediates.get()); ++i)
-            k->chain << ossl::certToDer(sk_X509_value(intermediates.get(), i));
-        return 0;
+        return k && cert ? k->impl->checkAnswer(c, cert, failInfo, k->answer, text) : failInfo;
     };
     if (OSSL_CMP_CTX_set1_referenceValue(ctx->get(), reinterpret_cast<const unsigned char*>(reference.constData()),
             static_cast<int>(reference.size()))
@@ -585,19 +453,20 @@ Result<QList<QByteArray>> CmpClient::enrollRaKey(const CmpOptions& options, cons
     }
     ERR_clear_error();
     X509* issued = OSSL_CMP_exec_IR_ses(ctx->get());
-    if (!check.refused.isEmpty())
+    if (!check.answer.refused.isEmpty())
         return fail(ErrorCode::VerificationFailed,
-            QStringLiteral("The upstream's answer was not accepted: %1; nothing was installed.").arg(check.refused));
-    if (!issued || check.chain.isEmpty()) {
+            QStringLiteral("The upstream's answer was not accepted: %1; nothing was installed.")
+                .arg(check.answer.refused));
+    if (!issued || check.answer.chain.isEmpty()) {
         const CmpAnswer a = d.failure(ctx->get(), QStringLiteral("RA enrollment"));
         return fail(a.kind == CmpAnswer::Kind::Rejected ? ErrorCode::DeviceRefused : ErrorCode::Io, a.error);
     }
-    return check.chain;
+    return check.answer.chain;
 }
 
 int CmpClient::connections() const
 {
-    return d->connections;
+    return d->transport->connections();
 }
 
 } // namespace imprint::core
