@@ -13,8 +13,13 @@ QJsonObject slotResultJson(const SlotJob& job)
     o[QStringLiteral("port")] = job.port();
     o[QStringLiteral("serial")] = job.device().serial.isEmpty() ? QJsonValue() : QJsonValue(job.device().serial);
     o[QStringLiteral("model")] = job.device().model.isEmpty() ? QJsonValue() : QJsonValue(job.device().model);
-    const bool passed = job.step() == SlotJob::Step::Passed;
-    o[QStringLiteral("status")] = text(passed ? core::DeviceStatus::Passed : core::DeviceStatus::Failed);
+    const bool passed = job.step() == SlotJob::Step::Passed || job.step() == SlotJob::Step::DoneEarlier;
+    // A device that passed before and is back: its own status, neither a new pass nor a failure.
+    o[QStringLiteral("status")] = job.step() == SlotJob::Step::DoneEarlier
+        ? text(core::JobOutcome::DoneEarlier)
+        : text(passed ? core::DeviceStatus::Passed : core::DeviceStatus::Failed);
+    if (job.step() == SlotJob::Step::DoneEarlier)
+        o[QStringLiteral("passed_at")] = job.doneEarlierAt().toString(Qt::ISODate);
     if (!job.certificate().serialHex.isEmpty()) {
         QJsonObject cert;
         cert[QStringLiteral("serial")] = job.certificate().serialHex;
@@ -37,6 +42,9 @@ QString slotResultLine(const SlotJob& job)
     if (job.step() == SlotJob::Step::Passed)
         return QStringLiteral("PASS  %1  certificate %2  sha256 %3")
             .arg(who, job.certificate().serialHex, job.certificate().sha256.left(16));
+    if (job.step() == SlotJob::Step::DoneEarlier)
+        return QStringLiteral("DONE EARLIER  %1  passed %2 with certificate %3; nothing was done to it")
+            .arg(who, job.doneEarlierAt().toString(Qt::ISODate), job.certificate().serialHex);
     return QStringLiteral("FAIL  %1  %2 (%3)").arg(who, job.failure(), job.failureCode());
 }
 

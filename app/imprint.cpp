@@ -120,7 +120,7 @@ int main(int argc, char** argv)
             int failed = 0;
             for (const core::SlotJob* job : station.slotJobs()) {
                 out << app::slotResultLine(*job) << Qt::endl;
-                if (job->step() != core::SlotJob::Step::Passed)
+                if (job->step() == core::SlotJob::Step::Failed)
                     ++failed;
             }
             QApplication::exit(failed == 0 ? 0 : 1);

@@ -20,7 +20,9 @@ namespace imprint::app::cli {
 
 int provision(const QStringList& args)
 {
-    CommandLine p(QStringLiteral("Provision the devices on the given ports; exit 0 only if all pass."),
+    CommandLine p(
+        QStringLiteral("Provision the devices on the given ports. Exit status 0 when no device failed (each passed, "
+                       "or had passed before: done earlier), 1 when one failed."),
         CommandLine::DataDirAndJson);
     QCommandLineOption port(QStringLiteral("port"),
         QStringLiteral("A device's port (repeatable): a serial port, with line settings after @, e.g. "
@@ -135,6 +137,7 @@ int provision(const QStringList& args)
 
     const bool json = p.json();
     int failed = 0;
+    int doneEarlier = 0;
     QObject::connect(&station, &core::Station::slotChanged, &station, [&](int index) {
         // Later, not from inside this change: handing out may stop a slot, which reports again.
         if (station.slotJobs().at(index)->step() == core::SlotJob::Step::AwaitingSerial)
@@ -152,8 +155,10 @@ int provision(const QStringList& args)
                       << Qt::endl;
             return;
         }
-        if (job->step() != core::SlotJob::Step::Passed)
+        if (job->step() == core::SlotJob::Step::Failed)
             ++failed;
+        else if (job->step() == core::SlotJob::Step::DoneEarlier)
+            ++doneEarlier;
         if (json)
             out() << QJsonDocument(app::slotResultJson(*job)).toJson(QJsonDocument::Compact) << Qt::endl;
         else
@@ -173,6 +178,8 @@ int provision(const QStringList& args)
     }
     if (watch || !station.allFinished())
         QCoreApplication::exec();
+    if (doneEarlier > 0)
+        err() << doneEarlier << " device(s) had passed before and were left as they are (done earlier)." << Qt::endl;
     return failed == 0 ? 0 : 1;
 }
 

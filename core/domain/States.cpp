@@ -42,12 +42,13 @@ template <> struct StateNames<SerialState> {
 };
 
 template <> struct StateNames<JobOutcome> {
-    static constexpr Names<JobOutcome, 5> names { {
+    static constexpr Names<JobOutcome, 6> names { {
         { JobOutcome::Passed, "passed" },
         { JobOutcome::Failed, "failed" },
         { JobOutcome::Issued, "issued" },
         { JobOutcome::Interrupted, "interrupted" },
         { JobOutcome::Scrapped, "scrapped" },
+        { JobOutcome::DoneEarlier, "done-earlier" },
     } };
 };
 
@@ -68,7 +69,7 @@ template <> struct StateNames<StepName> {
 };
 
 template <> struct StateNames<StepStatus> {
-    static constexpr Names<StepStatus, 8> names { {
+    static constexpr Names<StepStatus, 9> names { {
         { StepStatus::Done, "done" },
         { StepStatus::Intent, "intent" },
         { StepStatus::Rejected, "rejected" },
@@ -77,6 +78,7 @@ template <> struct StateNames<StepStatus> {
         { StepStatus::Failed, "failed" },
         { StepStatus::Issued, "issued" },
         { StepStatus::Interrupted, "interrupted" },
+        { StepStatus::DoneEarlier, "done-earlier" },
     } };
 };
 
@@ -180,6 +182,7 @@ StepStatus finishStatus(JobOutcome outcome)
     case JobOutcome::Issued: return StepStatus::Issued;
     case JobOutcome::Interrupted: return StepStatus::Interrupted;
     case JobOutcome::Scrapped: return StepStatus::Done;
+    case JobOutcome::DoneEarlier: return StepStatus::DoneEarlier;
     }
     Q_UNREACHABLE();
     return StepStatus::Done;
@@ -193,6 +196,7 @@ DeviceStatus deviceStatus(JobOutcome outcome)
     case JobOutcome::Issued: return DeviceStatus::Issued;
     case JobOutcome::Interrupted: return DeviceStatus::InProgress;
     case JobOutcome::Scrapped: return DeviceStatus::Scrapped;
+    case JobOutcome::DoneEarlier: return DeviceStatus::Passed;
     }
     Q_UNREACHABLE();
     return DeviceStatus::InProgress;

@@ -27,8 +27,9 @@ enum class SerialState { Reserved, Used, Void };
 /// How a job ended: the device proved its certificate (Passed), something stopped it
 /// (Failed), a certificate was issued from a request file with no device present (Issued),
 /// the station stopped under it and a later job continued (Interrupted), or the job is the
-/// record of a device being scrapped (Scrapped).
-enum class JobOutcome { Passed, Failed, Issued, Interrupted, Scrapped };
+/// record of a device being scrapped (Scrapped), or the device passed on an earlier job and
+/// is back on a slot, holding the certificate on record (DoneEarlier: nothing is done to it).
+enum class JobOutcome { Passed, Failed, Issued, Interrupted, Scrapped, DoneEarlier };
 
 /// The steps on a device's timeline.
 enum class StepName {
@@ -46,7 +47,7 @@ enum class StepName {
 };
 
 /// What a step's entry says happened.
-enum class StepStatus { Done, Intent, Rejected, Waiting, Passed, Failed, Issued, Interrupted };
+enum class StepStatus { Done, Intent, Rejected, Waiting, Passed, Failed, Issued, Interrupted, DoneEarlier };
 
 /// What a record in the outbox carries to the upstream CA.
 enum class OutboxKind { Certificate, Revocation };

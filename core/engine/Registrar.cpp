@@ -82,8 +82,23 @@ Result<JobStart> Registrar::beginJob(const DeviceIdentity& device, const QString
     // A locked device with nothing left to finish gets no job: its record stays as it is.
     const bool shipped = *pending && (*pending)->certificate.state == CertificateState::Verified
         && (*pending)->jobResult == JobOutcome::Passed;
-    if (device.state == device_state::Locked && (!*pending || shipped))
-        return JobStart {};
+    if (device.state == device_state::Locked && !*pending) {
+        // Taken out of production: it stays out, whatever the device says.
+        auto known = m_store.records().device(device.serial);
+        if (!known)
+            return std::unexpected(known.error());
+        if (*known && (*known)->status == DeviceStatus::Scrapped)
+            return fail(ErrorCode::DeviceRefused,
+                QStringLiteral("Device %1 was scrapped (%2); it must not be shipped. Set it aside.")
+                    .arg(device.serial, (*known)->statusReason),
+                {}, QStringLiteral("scrapped"));
+    }
+    if (device.state == device_state::Locked && (!*pending || shipped)) {
+        JobStart start;
+        if (shipped)
+            start.doneEarlier = (*pending)->certificate;
+        return start;
+    }
     // An unlocked device under the serial of one that shipped: a duplicate label, or a board
     // reworked without its record. Its certificate is not touched; a person decides.
     if (shipped)
@@ -103,6 +118,15 @@ Result<JobStart> Registrar::beginJob(const DeviceIdentity& device, const QString
         start.pending = Issuance { IssuedCertificate { c.der, c.serialHex, c.sha256 }, m_ca.chain() };
     }
     return start;
+}
+
+Result<void> Registrar::recordDoneEarlier(
+    const DeviceIdentity& device, const QString& port, const QString& operatorName, const QString& why)
+{
+    auto id = m_store.jobs().begin(device, port, m_station, operatorName, m_lot);
+    if (!id)
+        return std::unexpected(id.error());
+    return m_store.jobs().finish(*id, device.serial, JobOutcome::DoneEarlier, why);
 }
 
 Result<void> Registrar::recordStep(qint64 jobId, StepName step, StepStatus status, const QString& detail)

@@ -50,13 +50,56 @@ QString SlotJob::stepName(Step step)
     case Step::Reconnecting: return QStringLiteral("waiting for the device to come back");
     case Step::Passed: return QStringLiteral("PASS");
     case Step::Failed: return QStringLiteral("FAIL");
+    case Step::DoneEarlier: return QStringLiteral("DONE EARLIER");
     }
     return {};
 }
 
+int SlotJob::pipelinePosition(Step step)
+{
+    switch (step) {
+    case Step::Connecting: return 1;
+    case Step::Identifying:
+    case Step::AwaitingSerial: return 2;
+    case Step::Keying: return 3;
+    case Step::Issuing: return 4;
+    case Step::Injecting: return 5;
+    case Step::Verifying: return 6;
+    case Step::Locking: return 7;
+    default: return 0;
+    }
+}
+
+qint64 SlotJob::stepLimitMs() const
+{
+    const qint64 attempts = m_timeouts.attempts;
+    switch (m_step) {
+    case Step::Identifying: return m_timeouts.identifyMs * attempts;
+    case Step::Keying: return m_timeouts.keygenMs * attempts;
+    case Step::Injecting:
+    case Step::Verifying:
+    case Step::Locking: return m_timeouts.exchangeMs * attempts;
+    case Step::Reconnecting: return m_timeouts.reconnectMs;
+    default: return 0;
+    }
+}
+
+int SlotJob::recentFailures() const
+{
+    return static_cast<int>(std::count(m_recent.begin(), m_recent.end(), true));
+}
+
 void SlotJob::setStep(Step step)
 {
+    if (step != m_step)
+        m_stepTimer.start();
     m_step = step;
+    // The slot's own record of verdicts; an operator's abort says nothing of the slot.
+    if (step == Step::Passed || step == Step::DoneEarlier || (step == Step::Failed && m_failureCode != u"aborted")) {
+        m_recent.append(step == Step::Failed);
+        while (m_recent.size() > 5)
+            m_recent.removeFirst();
+    }
     qCDebug(IMPRINT_SLOT) << m_port << stepName(step);
     emit changed();
 }
@@ -76,6 +119,7 @@ void SlotJob::start()
     m_continueWhenJob = false;
     m_csrInNs = -1;
     m_stationNs = -1;
+    m_doneEarlierAt = {};
     m_elapsed.start();
     setStep(Step::Connecting);
     openLink();
@@ -356,9 +400,13 @@ void SlotJob::identify()
                     }
                     return;
                 }
+                if (job->jobId == 0 && job->doneEarlier)
+                    return checkDoneEarlier(*job->doneEarlier);
                 if (job->jobId == 0)
                     return failWith(Error { ErrorCode::DeviceRefused,
-                        QStringLiteral("Device %1 is already provisioned and locked; set it aside.")
+                        QStringLiteral("Device %1 is locked, but this station has no pass on record for it (another "
+                                       "station provisioned it, or its record was restored from an older backup). "
+                                       "Set it aside for QA.")
                             .arg(m_device.serial),
                         {}, QStringLiteral("already-locked") });
                 m_jobId = job->jobId;
@@ -510,6 +558,43 @@ void SlotJob::readBack()
                     {}, QStringLiteral("readback-mismatch") });
             challenge();
         },
+        m_timeouts.attempts);
+}
+
+void SlotJob::checkDoneEarlier(const CertificateRecord& record)
+{
+    m_issued.certificate = IssuedCertificate { record.der, record.serialHex, record.sha256 };
+    setStep(Step::Verifying);
+    m_link->call(protocol::op::ReadCertificate, {}, m_timeouts.exchangeMs,
+        thisRun<Result<QCborMap>>([this, record](Result<QCborMap> reply) {
+            if (!reply)
+                return failWith(reply.error());
+            auto cert = protocol::bytesField(*reply, QStringLiteral("cert"), MaxCertBytes);
+            if (!cert)
+                return failWith(cert.error());
+            if (*cert != record.der)
+                return failWith(Error { ErrorCode::VerificationFailed,
+                    QStringLiteral("Device %1 is locked and passed before with certificate %2, but it now holds "
+                                   "another certificate. Set it aside for QA: it may be a copy or a reworked board.")
+                        .arg(m_device.serial, record.serialHex),
+                    {}, QStringLiteral("certificate-mismatch") });
+            const DeviceIdentity device = m_device;
+            const QString port = m_port;
+            const QString op = m_station->operatorName();
+            const QString why = QStringLiteral("passed on %1 with certificate %2")
+                                    .arg(record.issuedAt.toString(Qt::ISODate), record.serialHex);
+            m_station->submit<Result<void>>(
+                this, [=](Registrar& r) { return r.recordDoneEarlier(device, port, op, why); },
+                thisRun<Result<void>>([this, record](Result<void> r) {
+                    if (!r)
+                        return failWith(r.error());
+                    if (isFinished())
+                        return;
+                    m_link->transport()->close();
+                    m_doneEarlierAt = record.issuedAt;
+                    setStep(Step::DoneEarlier);
+                }));
+        }),
         m_timeouts.attempts);
 }
 

@@ -38,7 +38,8 @@ public:
         Locking,
         Reconnecting,
         Passed,
-        Failed
+        Failed,
+        DoneEarlier ///< passed on an earlier job, back on a slot holding its certificate: nothing done
     };
     Q_ENUM(Step)
 
@@ -63,7 +64,7 @@ public:
     int index() const { return m_index; }
     const QString& port() const { return m_port; }
     Step step() const { return m_step; }
-    bool isFinished() const { return m_step == Step::Passed || m_step == Step::Failed; }
+    bool isFinished() const { return m_step == Step::Passed || m_step == Step::Failed || m_step == Step::DoneEarlier; }
     const DeviceIdentity& device() const { return m_device; }
     /// Why the slot failed, in plain words, or empty.
     const QString& failure() const { return m_failure; }
@@ -78,6 +79,21 @@ public:
 
     /// Plain name of a step for screens and logs.
     static QString stepName(Step step);
+    /// Where a step is in the pipeline (1..pipelineSteps()), 0 for waiting and the verdicts.
+    static int pipelinePosition(Step step);
+    static constexpr int pipelineSteps() { return 7; }
+
+    /// How long the current step has been running.
+    qint64 stepElapsedMs() const { return m_stepTimer.isValid() ? m_stepTimer.elapsed() : 0; }
+    /// How long the current step may take before it times out (every attempt counted);
+    /// 0 when it has no limit of its own (the station's work, a label to be scanned).
+    qint64 stepLimitMs() const;
+    /// A device done earlier: when it passed (its certificate is certificate()).
+    const QDateTime& doneEarlierAt() const { return m_doneEarlierAt; }
+    /// Of this slot's last five verdicts (an operator's abort not counted), how many failed:
+    /// a slot that fails again and again usually has a bent pin or a bad cable.
+    int recentFailures() const;
+    int recentVerdicts() const { return static_cast<int>(m_recent.size()); }
 
 signals:
     void changed();
@@ -105,6 +121,8 @@ private:
     void readBack();
     void challenge();
     void lock();
+    /// The device is locked and passed before: it must hold the certificate on record.
+    void checkDoneEarlier(const CertificateRecord& record);
 
     Station* m_station;
     int m_index;
@@ -121,6 +139,9 @@ private:
     QString m_failureCode;
     Step m_failedStep = Step::Waiting;
     QElapsedTimer m_elapsed;
+    QElapsedTimer m_stepTimer;
+    QDateTime m_doneEarlierAt;
+    QList<bool> m_recent; ///< the last verdicts, oldest first: true for a failure
     QElapsedTimer m_away; ///< since the device went away
     Error m_awayReason { ErrorCode::Disconnected, {}, {}, {} };
     QTimer* m_returnPoll = nullptr;

@@ -127,13 +127,32 @@ TEST_CASE("imprintctl init, provision and show: the issued chain verifies with o
               .exitCode
         == 3);
 
-    // The devices are locked now: provisioning them again is refused, and the record stays "passed".
+    // The devices are locked now. The one that passed is done earlier (its certificate read back
+    // is the one on record; nothing is done to it); the scrapped one is refused.
     auto second = test::run(Ctl,
         QStringList { QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--json") }
             + sim.portArgs());
     CHECK(second.exitCode == 1);
+    QHash<QString, QJsonObject> back;
     for (const QJsonObject& r : test::jsonLines(second.out))
-        CHECK(r[QStringLiteral("code")].toString() == QLatin1String("already-locked"));
+        back.insert(r[QStringLiteral("serial")].toString(), r);
+    REQUIRE(back.size() == 2);
+    CHECK(back[QStringLiteral("E2E-0001")][QStringLiteral("status")].toString() == QLatin1String("done-earlier"));
+    CHECK(back[QStringLiteral("E2E-0001")][QStringLiteral("certificate")].toObject()[QStringLiteral("serial")]
+        == show(dataDir, QStringLiteral("E2E-0001"))[QStringLiteral("certificates")]
+               .toArray()
+               .first()
+               .toObject()[QStringLiteral("serial")]);
+    CHECK_FALSE(back[QStringLiteral("E2E-0001")][QStringLiteral("passed_at")].toString().isEmpty());
+    CHECK(back[QStringLiteral("E2E-0002")][QStringLiteral("status")].toString() == QLatin1String("failed"));
+    CHECK(back[QStringLiteral("E2E-0002")][QStringLiteral("code")].toString() == QLatin1String("scrapped"));
+    // Only the passed device back: no failure, exit 0.
+    auto third = test::run(Ctl,
+        QStringList { QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--port"),
+            sim.ports().first() });
+    CHECK(third.exitCode == 0);
+    CHECK(third.out.startsWith("DONE EARLIER  E2E-0001"));
+    CHECK(show(dataDir, QStringLiteral("E2E-0001"))[QStringLiteral("status")].toString() == QLatin1String("passed"));
     CHECK(show(dataDir, QStringLiteral("E2E-0001"))[QStringLiteral("certificates")].toArray().size() == 1);
     CHECK(show(dataDir, QStringLiteral("E2E-0002"))[QStringLiteral("status")].toString() != QLatin1String("passed"));
 }
