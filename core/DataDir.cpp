@@ -10,6 +10,7 @@
 #include <QSaveFile>
 #include <QSettings>
 #include <QStandardPaths>
+#include <QTime>
 
 #include <optional>
 
@@ -102,6 +103,9 @@ const QHash<QString, QStringList>& knownSettings()
                 QStringLiteral("ra-cert"), QStringLiteral("batch-size"), QStringLiteral("message-timeout-s"),
                 QStringLiteral("total-timeout-s"), QStringLiteral("retry-min-s"), QStringLiteral("retry-max-s"),
                 QStringLiteral("sync-every-s") } },
+        { QStringLiteral("line"),
+            { QStringLiteral("rows"), QStringLiteral("columns"), QStringLiteral("names"), QStringLiteral("shifts") } },
+        { QStringLiteral("roles"), { QStringLiteral("idle-minutes") } },
     };
     return known;
 }
@@ -310,9 +314,55 @@ Result<StationConfig> DataDir::loadConfig() const
         return fail(ErrorCode::BadInput,
             QStringLiteral("The settings file %1 has [upstream] url \"%2\", which is not an http:// or https:// URL.")
                 .arg(configFile(), u.url));
+    LineConfig& line = c.line;
+    for (const Range& r : { Range { "line/rows", &line.rows, 0, 64 }, Range { "line/columns", &line.columns, 0, 64 },
+             Range { "roles/idle-minutes", &line.roleIdleMinutes, 1, 1440 } }) {
+        const auto v = timeout(r.key, *r.value, r.lowest, r.highest);
+        if (!v)
+            return fail(ErrorCode::BadInput,
+                QStringLiteral("The settings file %1 has %2 out of range (%3-%4).")
+                    .arg(configFile(), QString::fromLatin1(r.key).replace(u'/', QStringLiteral(" ")))
+                    .arg(r.lowest)
+                    .arg(r.highest));
+        *r.value = *v;
+    }
+    // A list in an INI value: QSettings splits it at commas itself, or hands the one string.
+    auto list = [&s](const char* key) {
+        const QVariant v = s.value(QLatin1String(key));
+        QStringList items = v.typeId() == QMetaType::QStringList ? v.toStringList()
+                                                                  : v.toString().split(u',', Qt::SkipEmptyParts);
+        for (QString& item : items)
+            item = item.trimmed();
+        items.removeAll(QString());
+        return items;
+    };
+    line.names = list("line/names");
+    if (s.contains(QStringLiteral("line/shifts"))) {
+        line.shiftStartsMin.clear();
+        for (const QString& start : list("line/shifts")) {
+            const QTime t = QTime::fromString(start, QStringLiteral("H:mm"));
+            if (!t.isValid() || (!line.shiftStartsMin.isEmpty() && t.msecsSinceStartOfDay() / 60000 <= line.shiftStartsMin.last()))
+                return fail(ErrorCode::BadInput,
+                    QStringLiteral("The settings file %1 has [line] shifts \"%2\": give the times the shifts start, "
+                                   "in order within a day, e.g. shifts = 06:00, 14:00, 22:00.")
+                        .arg(configFile(), list("line/shifts").join(QStringLiteral(", "))));
+            line.shiftStartsMin << t.msecsSinceStartOfDay() / 60000;
+        }
+        if (line.shiftStartsMin.isEmpty())
+            line.shiftStartsMin << 0;
+    }
     if (auto r = followMove(&c); !r)
         return std::unexpected(r.error());
     return c;
+}
+
+QString LineConfig::slotName(int index) const
+{
+    if (index >= 0 && index < names.size())
+        return names.at(index);
+    if (columns > 0 && index / columns < 26)
+        return QStringLiteral("%1%2").arg(QChar(u'A' + index / columns)).arg(index % columns + 1);
+    return QString::number(index + 1);
 }
 
 Result<void> DataDir::saveConfig(const StationConfig& c) const
@@ -361,6 +411,11 @@ QString DataDir::crlFile() const
 QString DataDir::raCertFile() const
 {
     return m_path + QStringLiteral("/ra/ra-chain.pem");
+}
+
+QString DataDir::qaPassphraseFile() const
+{
+    return m_path + QStringLiteral("/secrets/qa-passphrase");
 }
 
 QString DataDir::upstreamTrustFile() const

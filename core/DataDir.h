@@ -25,6 +25,20 @@ struct UpstreamConfig {
     [[nodiscard]] bool configured() const { return !url.isEmpty(); }
 };
 
+/// [line] and [roles]: how the window lays out the fixture, when shifts start, how long a
+/// signed-in QA or admin role lasts without a touch.
+struct LineConfig {
+    int rows = 0; ///< tiles down; 0: as many as the slots need
+    int columns = 0; ///< tiles across; 0: as many as suit the slots
+    QStringList names; ///< the slots' names in the fixture, in the order they are added (e.g. A1, A2, B1)
+    QList<int> shiftStartsMin { 6 * 60, 14 * 60, 22 * 60 }; ///< minutes after local midnight, ascending
+    int roleIdleMinutes = 10; ///< a QA or admin role ends after this long idle
+
+    /// The name of the tile at `index` (the slot added index-th): from `names`, else the
+    /// fixture's row letter and column number (A1, A2, ... B1), else its number.
+    [[nodiscard]] QString slotName(int index) const;
+};
+
 /// The station's settings, kept in station.ini in the data directory. Holds no secret:
 /// the PIN is named by a pin-source (a file readable by its owner only), never stored here.
 struct StationConfig {
@@ -35,6 +49,7 @@ struct StationConfig {
     StepTimeouts timeouts;
     int auditCheckpointEvery = 100; ///< [audit] checkpoint-every: entries between signed checkpoints
     UpstreamConfig upstream;
+    LineConfig line;
 };
 
 /// The data directory: where the token (SoftHSM2), the database and the CA files live.
@@ -59,6 +74,7 @@ public:
     QString crlFile() const; ///< the local CA's newest CRL (PEM)
     QString raCertFile() const; ///< where `ra import` puts the RA certificate and its issuers
     QString upstreamTrustFile() const; ///< where `upstream configure` puts the upstream's anchors
+    QString qaPassphraseFile() const; ///< the QA role's passphrase, as a salted scrypt hash only
 
     [[nodiscard]] bool isInitialized() const;
     [[nodiscard]] Result<StationConfig> loadConfig() const;

@@ -98,6 +98,12 @@ struct SigningService::Pool {
     void markLost(quint64 lostGeneration, const char* function, CK_RV rv)
     {
         std::lock_guard lock(mutex);
+        markLostLocked(lostGeneration, function, rv);
+    }
+
+    /// markLost with the mutex held.
+    void markLostLocked(quint64 lostGeneration, const char* function, CK_RV rv)
+    {
         if (lostGeneration != generation)
             return;
         qCWarning(IMPRINT_HSM) << "token" << token.label << "lost:" << function << "returned" << ckrName(rv);
@@ -305,6 +311,30 @@ bool SigningService::isAvailable() const
 {
     std::lock_guard lock(m_pool->mutex);
     return m_pool->connected;
+}
+
+TokenHealth SigningService::health()
+{
+    std::lock_guard lock(m_pool->mutex);
+    Token::Impl& t = m_pool->token;
+    if (m_pool->connected && t.anchor != CK_INVALID_HANDLE) {
+        CK_SESSION_INFO info {};
+        const CK_RV rv = t.fn->C_GetSessionInfo(t.anchor, &info);
+        if (rv == CKR_OK && (info.state == CKS_RO_USER_FUNCTIONS || info.state == CKS_RW_USER_FUNCTIONS))
+            return TokenHealth { true, true, {} };
+        m_pool->markLostLocked(m_pool->generation, "C_GetSessionInfo", rv == CKR_OK ? CKR_USER_NOT_LOGGED_IN : rv);
+    }
+    if (m_pool->pin) {
+        if (auto r = m_pool->reconnect(); r)
+            return TokenHealth { true, true, {} };
+        else if (r.error().code == ErrorCode::PinRejected)
+            return TokenHealth { true, false, r.error().message };
+    }
+    if (!t.findSlot())
+        return TokenHealth { false, false,
+            QStringLiteral("The HSM token \"%1\" is not there: plug it in (signing waits for it).").arg(t.label) };
+    return TokenHealth { true, false,
+        QStringLiteral("The HSM token \"%1\" is locked: unlock it (Admin, Unlock) to sign.").arg(t.label) };
 }
 
 Result<std::shared_ptr<core::Signer>> SigningService::signer(const QString& label)

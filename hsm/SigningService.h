@@ -18,6 +18,13 @@ namespace imprint::hsm {
 /// function and CKR code; the next call after that looks for the token again and, once it
 /// is back, logs in with the PIN it was unlocked with and carries on. A PIN the token
 /// refuses is never tried again: the service then waits to be unlocked by a person.
+/// What the health display shows of the token: is it there, is the station logged in.
+struct TokenHealth {
+    bool present = false;
+    bool unlocked = false;
+    QString problem; ///< in plain words, when not present or not unlocked
+};
+
 class SigningService : public std::enable_shared_from_this<SigningService> {
 public:
     ~SigningService();
@@ -41,6 +48,10 @@ public:
 
     /// False between the token disappearing and the next successful reconnect.
     [[nodiscard]] bool isAvailable() const;
+
+    /// Looks at the token now (a session query, no signature): a token found gone is marked
+    /// lost, one that is back is logged in again with the kept PIN. Any thread.
+    [[nodiscard]] TokenHealth health();
 
     struct Pool; ///< sessions, login state, key handles (SigningService.cpp)
 

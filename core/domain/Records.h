@@ -8,6 +8,8 @@
 
 #include <QByteArray>
 #include <QDateTime>
+#include <QList>
+#include <QPair>
 #include <QString>
 
 #include <functional>
@@ -154,6 +156,27 @@ struct AuditVerdict {
 
 /// Checks a checkpoint's signature over AuditLog::checkpointMessage(); true when valid.
 using CheckpointVerifier = std::function<bool(const QByteArray& message, const QByteArray& signature)>;
+
+/// A shift's figures, from the jobs that ended in it (the store's, so a restart keeps them).
+struct ShiftFigures {
+    QDateTime since;
+    QDateTime until;
+    int passed = 0;
+    int failed = 0;
+    int doneEarlier = 0; ///< passed before and back on a slot: counted apart
+    int firstPass = 0; ///< passed on the device's first job
+    int devices = 0; ///< distinct devices that passed or failed
+    struct Bucket {
+        QDateTime start;
+        int passed = 0;
+        int failed = 0;
+    };
+    QList<Bucket> buckets; ///< every bucket of the shift so far, oldest first
+    QList<QPair<QString, int>> failureReasons; ///< failure code and count, most first
+
+    /// Passed on the first job, of the devices that passed or failed; -1 when none did.
+    [[nodiscard]] double firstPassYield() const { return devices > 0 ? double(firstPass) / devices : -1.0; }
+};
 
 /// Which devices to list: all filters optional; newest first, `limit` at a time.
 struct DeviceQuery {

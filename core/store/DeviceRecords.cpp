@@ -1,6 +1,7 @@
 #include "store/DeviceRecords.h"
 
 #include <algorithm>
+#include <tuple>
 
 namespace imprint::core {
 
@@ -70,6 +71,71 @@ Result<QList<QPair<DeviceStatus, int>>> DeviceRecords::statusCounts(
 {
     return countsWhere(QStringLiteral("updated >= ? AND updated < ?"), { storedTime(since), storedTime(until) },
         QStringLiteral("count devices"));
+}
+
+Result<ShiftFigures> DeviceRecords::shift(const QDateTime& since, const QDateTime& until, int bucketMinutes) const
+{
+    ShiftFigures f;
+    f.since = since;
+    f.until = until;
+    const qint64 bucketS = std::max(1, bucketMinutes) * 60;
+    const qint64 startS = since.toSecsSinceEpoch();
+    const QVariantList window { storedTime(since), storedTime(until) };
+    const QString inShift = QStringLiteral("j.finished >= ? AND j.finished < ?");
+    const QString passed = sql::literal(JobOutcome::Passed);
+    const QString failed = sql::literal(JobOutcome::Failed);
+
+    auto buckets = sql::rows<std::tuple<qint64, QString, int>>(m_connection,
+        QStringLiteral("SELECT (CAST(strftime('%s', j.finished) AS INTEGER) - ?) / ?, j.result, COUNT(*) FROM jobs j "
+                       "WHERE %1 AND j.result IN (%2, %3, %4) GROUP BY 1, 2")
+            .arg(inShift, passed, failed, sql::literal(JobOutcome::DoneEarlier)),
+        QVariantList { startS, bucketS } + window, QStringLiteral("count the shift's jobs"),
+        [](const QSqlQuery& q, sql::States&) {
+            return std::tuple<qint64, QString, int> { q.value(0).toLongLong(), q.value(1).toString(), q.value(2).toInt() };
+        });
+    if (!buckets)
+        return std::unexpected(buckets.error());
+    const qint64 shown = std::max<qint64>(1, (std::min(until, QDateTime::currentDateTimeUtc()).toSecsSinceEpoch() - startS
+                                                 + bucketS - 1)
+            / bucketS);
+    for (qint64 i = 0; i < shown; ++i)
+        f.buckets.append(ShiftFigures::Bucket { since.addSecs(i * bucketS), 0, 0 });
+    for (const auto& [bucket, result, n] : *buckets) {
+        const bool pass = result == text(JobOutcome::Passed);
+        const bool fail = result == text(JobOutcome::Failed);
+        (pass ? f.passed : fail ? f.failed : f.doneEarlier) += n;
+        if (bucket >= 0 && bucket < f.buckets.size() && (pass || fail))
+            (pass ? f.buckets[bucket].passed : f.buckets[bucket].failed) += n;
+    }
+
+    // First-pass yield: of the devices that passed or failed in the shift, those that passed
+    // on their first job (no earlier job of theirs failed or passed).
+    auto devices = sql::rows<QPair<int, int>>(m_connection,
+        QStringLiteral("SELECT COUNT(DISTINCT j.device_serial), COUNT(DISTINCT CASE WHEN j.result = %2 AND NOT EXISTS "
+                       "(SELECT 1 FROM jobs e WHERE e.device_serial = j.device_serial AND e.id < j.id AND e.result IN "
+                       "(%2, %3)) THEN j.device_serial END) FROM jobs j WHERE %1 AND j.result IN (%2, %3)")
+            .arg(inShift, passed, failed),
+        window, QStringLiteral("count the shift's devices"),
+        [](const QSqlQuery& q, sql::States&) { return QPair<int, int> { q.value(0).toInt(), q.value(1).toInt() }; });
+    if (!devices)
+        return std::unexpected(devices.error());
+    if (!devices->isEmpty()) {
+        f.devices = devices->first().first;
+        f.firstPass = devices->first().second;
+    }
+
+    // The failures by reason: the code before the reason's first colon.
+    auto reasons = sql::rows<QPair<QString, int>>(m_connection,
+        QStringLiteral("SELECT CASE WHEN instr(j.reason, ':') > 0 THEN substr(j.reason, 1, instr(j.reason, ':') - 1) "
+                       "ELSE j.reason END AS code, COUNT(*) FROM jobs j WHERE %1 AND j.result = %2 GROUP BY code "
+                       "ORDER BY 2 DESC, code")
+            .arg(inShift, failed),
+        window, QStringLiteral("count the shift's failures"),
+        [](const QSqlQuery& q, sql::States&) { return QPair<QString, int> { q.value(0).toString(), q.value(1).toInt() }; });
+    if (!reasons)
+        return std::unexpected(reasons.error());
+    f.failureReasons = *reasons;
+    return f;
 }
 
 Result<QList<QPair<DeviceStatus, int>>> DeviceRecords::lotCounts(const QString& lot) const

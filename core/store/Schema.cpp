@@ -207,6 +207,10 @@ const Migration migrations[] = {
     { auditLog },
     { [](QSqlQuery& q, Transaction&, QSqlError*) { return serialsLotsOutboxCheckpoints(q); } },
     { [](QSqlQuery& q, Transaction&, QSqlError*) { return upstream(q); } },
+    // 6: the window's shift figures read the jobs that ended in a shift.
+    { [](QSqlQuery& q, Transaction&, QSqlError*) {
+         return runScript(q, QStringLiteral("CREATE INDEX jobs_by_finished ON jobs(finished);"));
+     } },
 };
 
 } // namespace

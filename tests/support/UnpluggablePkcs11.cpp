@@ -124,6 +124,17 @@ CK_RV findObjectsInit(CK_SESSION_HANDLE session, CK_ATTRIBUTE_PTR tmpl, CK_ULONG
     return real->C_FindObjectsInit(session, tmpl, count);
 }
 
+CK_RV getSessionInfo(CK_SESSION_HANDLE session, CK_SESSION_INFO_PTR info)
+{
+    if (const CK_RV rv = usable(session, false); rv != CKR_OK)
+        return rv;
+    CK_RV rv = real->C_GetSessionInfo(session, info);
+    std::lock_guard lock(mutex);
+    if (rv == CKR_OK && loginGeneration != generation)
+        info->state = CKS_RO_PUBLIC_SESSION; // the login was lost with the unplug
+    return rv;
+}
+
 CK_RV getAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_PTR tmpl, CK_ULONG count)
 {
     if (const CK_RV rv = usable(session, false); rv != CKR_OK)
@@ -152,6 +163,7 @@ extern "C" __attribute__((visibility("default"))) CK_RV C_GetFunctionList(CK_FUN
         shim.C_Sign = sign;
         shim.C_FindObjectsInit = findObjectsInit;
         shim.C_GetAttributeValue = getAttributeValue;
+        shim.C_GetSessionInfo = getSessionInfo;
         loaded = CKR_OK;
     });
     if (loaded != CKR_OK)
