@@ -1,5 +1,9 @@
 #include "StationContext.h"
 
+#include "UpstreamWorker.h"
+#include "engine/CrlPublisher.h"
+#include "engine/OfflineBatch.h"
+#include "pki/CsrCheck.h"
 #include "pki/IssuingCa.h"
 #include "pki/OpenSsl.h"
 #include "store/RecordStore.h"
@@ -35,6 +39,64 @@ QString settingsFingerprint(const DataDir& dir, const QString& profile)
 }
 
 } // namespace
+
+Backoffice::Wiring StationContext::backofficeWiring() const
+{
+    Backoffice::Wiring w;
+    std::shared_ptr<hsm::SigningService> service = caKey.service;
+    w.tokenStatus = [service] { return service->health(); };
+    w.unlock = [service](const Secret& pin) { return service->unlock(pin); };
+    w.lock = [service] { service->lock(); };
+    w.checkPin = [service](const Secret& pin) { return service->pinMatches(pin); };
+    w.keyAttributes = [service, label = caKey.keyUri.object, uri = config.keyUri,
+                          signer = caSigner]() -> Result<QList<QPair<QString, QString>>> {
+        auto a = service->token().keyAttributes(label);
+        if (!a)
+            return std::unexpected(a.error());
+        auto yes = [](bool b) { return b ? QStringLiteral("yes") : QStringLiteral("no"); };
+        QList<QPair<QString, QString>> out { { QStringLiteral("URI"), uri } };
+        if (auto pub = ossl::publicKeyFromDer(signer->publicKey()))
+            out.append({ QStringLiteral("Algorithm"), CsrCheck::describeKey(pub->get()) });
+        out.append({ QStringLiteral("CKA_SENSITIVE"), yes(a->sensitive) });
+        out.append({ QStringLiteral("CKA_EXTRACTABLE"), yes(a->extractable) });
+        out.append({ QStringLiteral("CKA_ALWAYS_SENSITIVE"), yes(a->alwaysSensitive) });
+        out.append({ QStringLiteral("CKA_NEVER_EXTRACTABLE"), yes(a->neverExtractable) });
+        out.append({ QStringLiteral("CKA_PRIVATE"), yes(a->isPrivate) });
+        return out;
+    };
+    w.issueCrl
+        = [signer = caSigner, chain = chain, crlFile = dir.crlFile()](RecordStore& store) -> Result<PublishedCrl> {
+        auto caCert = ossl::certFromDer(chain.first());
+        if (!caCert)
+            return std::unexpected(caCert.error());
+        return publishCrl(store, signer, caCert->get(), crlFile);
+    };
+    if (config.upstream.configured() || !config.upstream.raKeyUri.isEmpty()) {
+        w.exportBatch = [config = config, ca = caKey, signer = caSigner, chain = chain, crlFile = dir.crlFile()](
+                            RecordStore& store, const QString& folder) -> Result<ExportReport> {
+            auto upstream = openUpstreamClient(config, ca, true);
+            if (!upstream)
+                return std::unexpected(upstream.error());
+            auto caCert = ossl::certFromDer(chain.first());
+            if (!caCert)
+                return std::unexpected(caCert.error());
+            auto crl = publishCrl(store, signer, caCert->get(), crlFile);
+            if (!crl)
+                return std::unexpected(crl.error());
+            return exportBatch(store, *upstream->client,
+                ExportInputs { config.stationName, upstream->raKey, upstream->raChain, chain, crl->pem }, folder);
+        };
+    }
+    if (!config.upstream.trustedFile.isEmpty())
+        w.upstreamAnchors = [config = config] { return readUpstreamAnchors(config); };
+    if (auditSigner) {
+        if (auto key = ossl::publicKeyFromDer(auditSigner->publicKey()))
+            w.checkpointVerifier
+                = [key = std::make_shared<ossl::PKey>(std::move(*key))](const QByteArray& message,
+                      const QByteArray& signature) { return ossl::verifySha256(key->get(), message, signature); };
+    }
+    return w;
+}
 
 Station::RegistrarFactory StationContext::registrarFactory() const
 {

@@ -4,6 +4,7 @@
 #include "Error.h"
 #include "PinPrompt.h"
 #include "StationSetup.h"
+#include "engine/Backoffice.h"
 #include "engine/Station.h"
 #include "pki/CertificateProfile.h"
 #include "pki/Signer.h"
@@ -28,6 +29,8 @@ struct StationContext {
     QString caSubject() const;
     /// Builds the Registrar (store, CA, profile) on the engine's thread.
     core::Station::RegistrarFactory registrarFactory() const;
+    /// What the window's back office needs of the HSM and the upstream, from this station.
+    core::Backoffice::Wiring backofficeWiring() const;
 };
 
 /// Opens an initialised data directory and unlocks the CA key: from its pin-source, else

@@ -7,6 +7,7 @@
 #include "UpstreamWorker.h"
 #include "device/SerialTransport.h"
 #include "device/UsbTransport.h"
+#include "engine/Backoffice.h"
 #include "engine/SlotJob.h"
 #include "engine/Station.h"
 
@@ -93,7 +94,14 @@ int main(int argc, char** argv)
         return 2;
     }
 
-    ui::MainWindow window(&station, ctx->caSubject());
+    // The QA and admin screens and the health strip work on a store connection and a thread
+    // of their own.
+    core::Backoffice backoffice(ctx->dir, ctx->config, ctx->chain, ctx->backofficeWiring());
+    if (auto r = backoffice.start(); !r) {
+        err << "imprint: " << r.error().text() << Qt::endl;
+        return 2;
+    }
+    ui::MainWindow window(&station, &backoffice, ctx->caSubject());
     window.show();
 
     // The window's process syncs the outbox upstream, on a thread of its own.
@@ -106,6 +114,7 @@ int main(int argc, char** argv)
         if (auto r = upstream.start(); !r)
             err << "imprint: " << r.error().text() << Qt::endl;
         QObject::connect(&station, &core::Station::finished, &upstream, &app::UpstreamWorker::syncNow);
+        window.syncNow = [&upstream] { upstream.syncNow(); };
     }
 
     QObject::connect(&station, &core::Station::finished, &window, [&] {

@@ -329,8 +329,8 @@ Result<StationConfig> DataDir::loadConfig() const
     // A list in an INI value: QSettings splits it at commas itself, or hands the one string.
     auto list = [&s](const char* key) {
         const QVariant v = s.value(QLatin1String(key));
-        QStringList items = v.typeId() == QMetaType::QStringList ? v.toStringList()
-                                                                  : v.toString().split(u',', Qt::SkipEmptyParts);
+        QStringList items
+            = v.typeId() == QMetaType::QStringList ? v.toStringList() : v.toString().split(u',', Qt::SkipEmptyParts);
         for (QString& item : items)
             item = item.trimmed();
         items.removeAll(QString());
@@ -341,7 +341,8 @@ Result<StationConfig> DataDir::loadConfig() const
         line.shiftStartsMin.clear();
         for (const QString& start : list("line/shifts")) {
             const QTime t = QTime::fromString(start, QStringLiteral("H:mm"));
-            if (!t.isValid() || (!line.shiftStartsMin.isEmpty() && t.msecsSinceStartOfDay() / 60000 <= line.shiftStartsMin.last()))
+            if (!t.isValid()
+                || (!line.shiftStartsMin.isEmpty() && t.msecsSinceStartOfDay() / 60000 <= line.shiftStartsMin.last()))
                 return fail(ErrorCode::BadInput,
                     QStringLiteral("The settings file %1 has [line] shifts \"%2\": give the times the shifts start, "
                                    "in order within a day, e.g. shifts = 06:00, 14:00, 22:00.")

@@ -6,6 +6,7 @@
 #include <QHash>
 #include <QLoggingCategory>
 
+#include <openssl/crypto.h>
 #include <openssl/sha.h>
 
 #include <optional>
@@ -292,6 +293,24 @@ Result<void> SigningService::unlock(const core::Secret& pin)
     return {};
 }
 
+core::Result<bool> SigningService::pinMatches(const core::Secret& pin)
+{
+    {
+        std::lock_guard lock(m_pool->mutex);
+        if (m_pool->pin) {
+            const core::Secret& kept = *m_pool->pin;
+            return kept.size() == pin.size()
+                && CRYPTO_memcmp(kept.data(), pin.data(), static_cast<size_t>(pin.size())) == 0;
+        }
+    }
+    if (auto r = unlock(pin); !r) {
+        if (r.error().code == ErrorCode::PinRejected)
+            return false;
+        return std::unexpected(r.error());
+    }
+    return true;
+}
+
 void SigningService::lock()
 {
     std::lock_guard lock(m_pool->mutex);
@@ -313,7 +332,7 @@ bool SigningService::isAvailable() const
     return m_pool->connected;
 }
 
-TokenHealth SigningService::health()
+core::TokenStatus SigningService::health()
 {
     std::lock_guard lock(m_pool->mutex);
     Token::Impl& t = m_pool->token;
@@ -321,19 +340,19 @@ TokenHealth SigningService::health()
         CK_SESSION_INFO info {};
         const CK_RV rv = t.fn->C_GetSessionInfo(t.anchor, &info);
         if (rv == CKR_OK && (info.state == CKS_RO_USER_FUNCTIONS || info.state == CKS_RW_USER_FUNCTIONS))
-            return TokenHealth { true, true, {} };
+            return core::TokenStatus { true, true, {} };
         m_pool->markLostLocked(m_pool->generation, "C_GetSessionInfo", rv == CKR_OK ? CKR_USER_NOT_LOGGED_IN : rv);
     }
     if (m_pool->pin) {
         if (auto r = m_pool->reconnect(); r)
-            return TokenHealth { true, true, {} };
+            return core::TokenStatus { true, true, {} };
         else if (r.error().code == ErrorCode::PinRejected)
-            return TokenHealth { true, false, r.error().message };
+            return core::TokenStatus { true, false, r.error().message };
     }
     if (!t.findSlot())
-        return TokenHealth { false, false,
+        return core::TokenStatus { false, false,
             QStringLiteral("The HSM token \"%1\" is not there: plug it in (signing waits for it).").arg(t.label) };
-    return TokenHealth { true, false,
+    return core::TokenStatus { true, false,
         QStringLiteral("The HSM token \"%1\" is locked: unlock it (Admin, Unlock) to sign.").arg(t.label) };
 }
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "TokenStatus.h"
+
 #include "Error.h"
 #include "Secret.h"
 #include "Token.h"
@@ -18,13 +20,6 @@ namespace imprint::hsm {
 /// function and CKR code; the next call after that looks for the token again and, once it
 /// is back, logs in with the PIN it was unlocked with and carries on. A PIN the token
 /// refuses is never tried again: the service then waits to be unlocked by a person.
-/// What the health display shows of the token: is it there, is the station logged in.
-struct TokenHealth {
-    bool present = false;
-    bool unlocked = false;
-    QString problem; ///< in plain words, when not present or not unlocked
-};
-
 class SigningService : public std::enable_shared_from_this<SigningService> {
 public:
     ~SigningService();
@@ -36,6 +31,11 @@ public:
     /// Logs in. The PIN is kept (in a buffer cleansed on destruction) only to log in again
     /// after the token comes back.
     [[nodiscard]] core::Result<void> unlock(const core::Secret& pin);
+
+    /// Whether `pin` is the token's PIN: compared with the one the service was unlocked with
+    /// (which the token accepted); when it holds none, a login with `pin` decides (and, if
+    /// the token takes it, unlocks the service). Never a second try at the token.
+    [[nodiscard]] core::Result<bool> pinMatches(const core::Secret& pin);
 
     /// Logs out and forgets the PIN (end of shift): every call then fails until unlock().
     void lock();
@@ -51,7 +51,7 @@ public:
 
     /// Looks at the token now (a session query, no signature): a token found gone is marked
     /// lost, one that is back is logged in again with the kept PIN. Any thread.
-    [[nodiscard]] TokenHealth health();
+    [[nodiscard]] core::TokenStatus health();
 
     struct Pool; ///< sessions, login state, key handles (SigningService.cpp)
 

@@ -1,69 +1,150 @@
 #include "MainWindow.h"
 
+#include "AdminScreen.h"
+#include "DeviceListModel.h"
+#include "HealthStrip.h"
+#include "LineScreen.h"
+#include "QaScreen.h"
+#include "ShiftPanel.h"
+#include "SignInDialog.h"
 #include "SlotModel.h"
+#include "engine/Backoffice.h"
 #include "engine/SlotJob.h"
 #include "engine/Station.h"
+#include "pki/Passphrase.h"
 
-#include <QHeaderView>
+#include <QAbstractSpinBox>
+#include <QAction>
+#include <QApplication>
+#include <QComboBox>
+#include <QEventLoop>
+#include <QFile>
 #include <QInputDialog>
+#include <QKeyEvent>
 #include <QLabel>
 #include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QShortcut>
+#include <QStackedWidget>
 #include <QStatusBar>
-#include <QTableView>
+#include <QTextEdit>
+#include <QTimer>
 #include <QToolBar>
 #include <QVBoxLayout>
 
 namespace imprint::ui {
 
-MainWindow::MainWindow(core::Station* station, const QString& caSubject, QWidget* parent)
+namespace {
+
+QString roleName(MainWindow::Role role)
+{
+    switch (role) {
+    case MainWindow::Role::Operator: return MainWindow::tr("operator");
+    case MainWindow::Role::Qa: return MainWindow::tr("QA");
+    case MainWindow::Role::Admin: return MainWindow::tr("PKI admin");
+    }
+    return {};
+}
+
+/// Where a person types: keys pressed there are theirs, not a scanner's to take.
+bool takesText(const QWidget* w)
+{
+    if (!w)
+        return false;
+    if (qobject_cast<const QLineEdit*>(w) || qobject_cast<const QTextEdit*>(w) || qobject_cast<const QPlainTextEdit*>(w)
+        || qobject_cast<const QAbstractSpinBox*>(w))
+        return true;
+    if (const auto* combo = qobject_cast<const QComboBox*>(w))
+        return combo->isEditable();
+    return false;
+}
+
+} // namespace
+
+MainWindow::MainWindow(core::Station* station, core::Backoffice* backoffice, const QString& caSubject, QWidget* parent)
     : QMainWindow(parent)
     , m_station(station)
-    , m_model(new SlotModel(station, this))
-    , m_table(new QTableView(this))
-    , m_counters(new QLabel(this))
+    , m_backoffice(backoffice)
+    , m_model(new SlotModel(station, backoffice ? backoffice->config().line : core::LineConfig {}, this))
+    , m_stack(new QStackedWidget(this))
+    , m_line(new LineScreen(station, m_model, this))
+    , m_health(new HealthStrip(this))
     , m_notice(new QLabel(this))
     , m_operator(new QLabel(this))
+    , m_roleLabel(new QLabel(this))
     , m_scan(new QLineEdit(this))
 {
     setWindowTitle(tr("Imprint — provisioning station"));
-    m_table->setModel(m_model);
-    m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
-    m_table->setSelectionMode(QAbstractItemView::SingleSelection);
-    m_table->verticalHeader()->hide();
-    m_table->horizontalHeader()->setStretchLastSection(true);
-    m_table->setColumnWidth(SlotModel::Slot, 160);
-    m_table->setColumnWidth(SlotModel::Device, 150);
-    m_table->setColumnWidth(SlotModel::Step, 170);
-    m_table->setColumnWidth(SlotModel::Result, 80);
-    m_table->verticalHeader()->setDefaultSectionSize(36);
+    m_idle.start();
+    m_scanClock.start();
 
-    auto* toolbar = addToolBar(tr("Slot"));
-    toolbar->setMovable(false);
-    toolbar->addAction(tr("Retry slot"), this, &MainWindow::retrySelected);
-    toolbar->addAction(tr("Abort slot"), this, &MainWindow::abortSelected);
-    toolbar->addSeparator();
+    auto* nav = addToolBar(tr("Screens"));
+    nav->setMovable(false);
+    nav->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    m_lineAction = nav->addAction(tr("Line"), this, [this] { openScreen(Screen::Line); });
+    m_qaAction = nav->addAction(tr("QA"), this, [this] { openScreen(Screen::Qa); });
+    m_adminAction = nav->addAction(tr("Admin"), this, [this] { openScreen(Screen::Admin); });
+    for (QAction* a : { m_lineAction, m_qaAction, m_adminAction })
+        a->setCheckable(true);
+    m_lineAction->setChecked(true);
+    m_qaAction->setEnabled(backoffice != nullptr);
+    m_adminAction->setEnabled(backoffice != nullptr);
+    nav->addSeparator();
+    nav->addAction(tr("Retry slot (F5)"), this, &MainWindow::retrySelected);
+    nav->addAction(tr("Abort slot (F8)"), this, &MainWindow::abortSelected);
+    nav->addSeparator();
     // A barcode scanner is a keyboard: it types the label and Enter.
     m_scan->setPlaceholderText(tr("Scan a serial label"));
     m_scan->setClearButtonEnabled(true);
     m_scan->setMaximumWidth(260);
-    toolbar->addWidget(new QLabel(tr(" Serial label: "), this));
-    toolbar->addWidget(m_scan);
+    nav->addWidget(new QLabel(tr(" Serial label: "), this));
+    nav->addWidget(m_scan);
     connect(m_scan, &QLineEdit::returnPressed, this, [this] {
         if (takeScannedSerial(m_scan->text().trimmed()))
             m_scan->clear();
         else
             m_scan->selectAll();
     });
-    toolbar->addSeparator();
-    toolbar->addAction(tr("Change operator…"), this, &MainWindow::changeOperator);
+    nav->addSeparator();
+    nav->addAction(tr("Change operator…"), this, &MainWindow::changeOperator);
+    m_signOutAction = nav->addAction(tr("Sign out"), this, [this] { signOut(tr("signed out")); });
+    auto* f5 = new QShortcut(QKeySequence(Qt::Key_F5), this);
+    connect(f5, &QShortcut::activated, this, &MainWindow::retrySelected);
+    auto* f8 = new QShortcut(QKeySequence(Qt::Key_F8), this);
+    connect(f8, &QShortcut::activated, this, &MainWindow::abortSelected);
+
+    if (backoffice) {
+        m_qa = new QaScreen(
+            backoffice, station, [this](const QString& what) { return confirmPerson(what); }, this);
+        m_admin = new AdminScreen(backoffice, this);
+        m_admin->person = [this] { return m_person; };
+        m_admin->syncNow = [this] {
+            if (syncNow)
+                syncNow();
+        };
+        connect(m_qa, &QaScreen::status, this, [this](const QString& m) { statusBar()->showMessage(m, 15000); });
+        connect(m_admin, &AdminScreen::status, this, [this](const QString& m) {
+            statusBar()->showMessage(m, 15000);
+            refreshHealth();
+        });
+        connect(m_admin, &AdminScreen::lockRequested, this, [this] {
+            m_backoffice->lock(this, [this] {
+                statusBar()->showMessage(tr("The HSM is locked: nothing is signed until an admin unlocks it."), 15000);
+                signOut(tr("locked the HSM"));
+                refreshHealth();
+            });
+        });
+    }
+    m_stack->addWidget(m_line);
+    if (m_qa)
+        m_stack->addWidget(m_qa);
+    if (m_admin)
+        m_stack->addWidget(m_admin);
 
     auto* central = new QWidget(this);
     auto* layout = new QVBoxLayout(central);
-    QFont big = m_counters->font();
-    big.setPointSize(big.pointSize() + 4);
-    big.setBold(true);
-    m_counters->setFont(big);
-    layout->addWidget(m_counters);
+    layout->addWidget(m_health);
+    m_health->setVisible(backoffice != nullptr);
     // Jobs the station was stopped under (a crash, a power cut): their devices continue
     // where they were when they are back on a slot.
     const auto& interrupted = station->interruptedJobs();
@@ -73,9 +154,8 @@ MainWindow::MainWindow(core::Station* station, const QString& caSubject, QWidget
             serials << interrupted.at(i).deviceSerial;
         if (interrupted.size() > 8)
             serials << tr("and %1 more").arg(interrupted.size() - 8);
-        const QString what = interrupted.size() == 1
-            ? tr("1 job was interrupted when the station last stopped")
-            : tr("%1 jobs were interrupted when the station last stopped").arg(interrupted.size());
+        const QString what = tr(
+            "%n job(s) were interrupted when the station last stopped", nullptr, static_cast<int>(interrupted.size()));
         m_notice->setText(tr("%1: %2. Put these devices back on a slot: each one continues where it was "
                              "(imprintctl jobs lists them).")
                               .arg(what, serials.join(QStringLiteral(", "))));
@@ -85,53 +165,308 @@ MainWindow::MainWindow(core::Station* station, const QString& caSubject, QWidget
     }
     m_notice->setVisible(!interrupted.isEmpty());
     layout->addWidget(m_notice);
-    layout->addWidget(m_table);
+    layout->addWidget(m_stack, 1);
     setCentralWidget(central);
 
     statusBar()->addWidget(new QLabel(tr("Issuing CA: %1").arg(caSubject), this));
+    statusBar()->addPermanentWidget(m_roleLabel);
     statusBar()->addPermanentWidget(m_operator);
     m_operator->setText(tr("Operator: %1").arg(station->operatorName()));
     connect(station, &core::Station::operatorChanged, this,
         [this](const QString& name) { m_operator->setText(tr("Operator: %1").arg(name)); });
-
-    connect(station, &core::Station::slotChanged, this, &MainWindow::updateCounters);
-    connect(station, &core::Station::slotAdded, this, &MainWindow::updateCounters);
     connect(station, &core::Station::slotChanged, this, [this](int index) {
+        const core::SlotJob* job = m_station->slotJobs().at(index);
         // A device waiting for its label: the scanner's field is where the next scan goes.
-        if (m_station->slotJobs().at(index)->step() == core::SlotJob::Step::AwaitingSerial)
+        if (job->step() == core::SlotJob::Step::AwaitingSerial && screen() == Screen::Line && !takesText(focusWidget()))
             m_scan->setFocus();
+        // A verdict changes the shift's figures: read them again (once for a burst).
+        if (job->isFinished() && !m_shiftPending) {
+            m_shiftPending = true;
+            QTimer::singleShot(500, this, [this] {
+                m_shiftPending = false;
+                refreshShift();
+            });
+        }
     });
-    updateCounters();
-    resize(1100, 440);
+
+    // Who is signed in ends after [roles] idle-minutes without a key or a click.
+    qApp->installEventFilter(this);
+    auto* idleCheck = new QTimer(this);
+    idleCheck->setInterval(5000);
+    connect(idleCheck, &QTimer::timeout, this, [this] {
+        if (m_role != Role::Operator && m_backoffice
+            && m_idle.elapsed() > qint64(m_backoffice->config().line.roleIdleMinutes) * 60000)
+            signOut(tr("idle for %n minute(s)", nullptr, m_backoffice->config().line.roleIdleMinutes));
+    });
+    idleCheck->start();
+    if (m_backoffice) {
+        auto* healthTimer = new QTimer(this);
+        healthTimer->setInterval(3000);
+        connect(healthTimer, &QTimer::timeout, this, &MainWindow::refreshHealth);
+        healthTimer->start();
+        auto* shiftTimer = new QTimer(this);
+        shiftTimer->setInterval(60000);
+        connect(shiftTimer, &QTimer::timeout, this, &MainWindow::refreshShift);
+        shiftTimer->start();
+        refreshHealth();
+        refreshShift();
+    }
+    updateRoleBar();
+    resize(1280, 800);
 }
 
-void MainWindow::updateCounters()
+MainWindow::~MainWindow()
 {
-    int passed = 0, failed = 0, busy = 0, waiting = 0;
-    for (const core::SlotJob* job : m_station->slotJobs()) {
-        if (job->step() == core::SlotJob::Step::Passed)
-            ++passed;
-        else if (job->step() == core::SlotJob::Step::Failed)
-            ++failed;
-        else
-            ++busy;
-        waiting += job->step() == core::SlotJob::Step::AwaitingSerial;
+    qApp->removeEventFilter(this);
+}
+
+QString MainWindow::statusText() const
+{
+    return statusBar()->currentMessage();
+}
+
+MainWindow::Screen MainWindow::screen() const
+{
+    if (m_qa && m_stack->currentWidget() == m_qa)
+        return Screen::Qa;
+    if (m_admin && m_stack->currentWidget() == m_admin)
+        return Screen::Admin;
+    return Screen::Line;
+}
+
+void MainWindow::refreshHealth()
+{
+    if (!m_backoffice)
+        return;
+    m_backoffice->health(this, [this](core::StationHealth h) {
+        m_health->show(h);
+        emit healthShown();
+    });
+}
+
+void MainWindow::refreshShift()
+{
+    if (!m_backoffice)
+        return;
+    const auto [since, until] = ShiftPanel::shiftAround(m_backoffice->config().line, QDateTime::currentDateTimeUtc());
+    m_backoffice->shift(this, since, until, [this](core::Result<core::ShiftFigures> f) {
+        if (!f) {
+            statusBar()->showMessage(f.error().message, 15000);
+            return;
+        }
+        m_line->shiftPanel()->show(*f);
+        emit shiftShown();
+    });
+}
+
+void MainWindow::updateRoleBar()
+{
+    m_roleLabel->setText(
+        m_role == Role::Operator ? tr("Role: operator") : tr("Role: %1 (%2)").arg(roleName(m_role), m_person));
+    m_signOutAction->setVisible(m_role != Role::Operator);
+    const Screen s = screen();
+    m_lineAction->setChecked(s == Screen::Line);
+    m_qaAction->setChecked(s == Screen::Qa);
+    m_adminAction->setChecked(s == Screen::Admin);
+}
+
+void MainWindow::showScreen(Screen s)
+{
+    QWidget* w = s == Screen::Qa ? static_cast<QWidget*>(m_qa)
+        : s == Screen::Admin     ? static_cast<QWidget*>(m_admin)
+                                 : static_cast<QWidget*>(m_line);
+    m_stack->setCurrentWidget(w ? w : m_line);
+    if (s == Screen::Admin && m_admin)
+        m_admin->refresh();
+    if (s == Screen::Qa && m_qa) {
+        if (m_qa->deviceList()->rowCount() == 0 && !m_qa->deviceList()->isFetching())
+            m_qa->refreshList();
+        m_qa->searchField()->setFocus();
     }
-    const int done = passed + failed;
-    const QString yield = done > 0 ? QStringLiteral("%1 %").arg(100.0 * passed / done, 0, 'f', 1) : QStringLiteral("—");
-    QString text
-        = tr("Passed %1    Failed %2    In progress %3    Yield %4").arg(passed).arg(failed).arg(busy).arg(yield);
-    if (waiting > 0)
-        text += tr("    Waiting for a label: %1").arg(waiting);
-    m_counters->setText(text);
+    updateRoleBar();
+}
+
+bool MainWindow::openScreen(Screen s)
+{
+    const Role needed = s == Screen::Admin ? Role::Admin : s == Screen::Qa ? Role::Qa : Role::Operator;
+    if (m_role < needed) {
+        const QString what = s == Screen::Admin ? tr("The admin screen needs the HSM token's PIN.")
+                                                : tr("The QA screen needs the QA passphrase (or the admin's PIN).");
+        if (!m_backoffice || !signIn(needed, what)) {
+            updateRoleBar();
+            return false;
+        }
+    }
+    showScreen(s);
+    return true;
+}
+
+bool MainWindow::check(Role role, const Credential& c)
+{
+    // scrypt takes a moment and the PIN goes to the token: both off the GUI thread, with
+    // this dialog's flow waiting for the answer.
+    auto secret = std::make_shared<core::Secret>(QByteArray(c.secret.data(), c.secret.size()));
+    std::optional<core::Result<bool>> answer;
+    QEventLoop wait;
+    m_backoffice->run<core::Result<bool>>(
+        this,
+        [this, role, secret](core::RecordStore&) -> core::Result<bool> {
+            core::Result<bool> r = false;
+            if (role == Role::Admin) {
+                r = m_backoffice->wiring().checkPin
+                    ? m_backoffice->wiring().checkPin(*secret)
+                    : core::Result<bool>(core::fail(core::ErrorCode::Hsm, tr("This station has no PIN to check.")));
+            } else {
+                QFile f(m_backoffice->dir().qaPassphraseFile());
+                if (!f.exists())
+                    r = core::fail(core::ErrorCode::NotFound,
+                        tr("No QA passphrase is set yet: the PKI admin sets it on the admin screen."));
+                else if (auto stored = core::DataDir::readSecretFile(f.fileName()); !stored)
+                    r = std::unexpected(stored.error());
+                else
+                    r = core::checkPassphrase(*secret, QByteArray(stored->data(), stored->size()));
+            }
+            secret->wipe();
+            return r;
+        },
+        [&answer, &wait](core::Result<bool> r) {
+            answer = std::move(r);
+            wait.quit();
+        });
+    if (!answer)
+        wait.exec();
+    if (!*answer) {
+        statusBar()->showMessage(answer->error().message, 15000);
+        return false;
+    }
+    if (!**answer) {
+        statusBar()->showMessage(
+            role == Role::Admin ? tr("That is not the token's PIN.") : tr("That is not the QA passphrase."), 15000);
+        m_backoffice->audit(this, core::AuditKind::Login, c.person,
+            tr("refused: wrong credential for %1").arg(roleName(role)), c.person);
+        return false;
+    }
+    return true;
+}
+
+bool MainWindow::signIn(Role role, const QString& what)
+{
+    std::optional<Credential> c;
+    if (m_prompt) {
+        c = m_prompt(role, what);
+    } else {
+        SignInDialog dialog(tr("Sign in as %1").arg(roleName(role)), what,
+            role == Role::Admin ? tr("Token PIN") : tr("QA passphrase"), this);
+        if (auto a = dialog.ask(m_person))
+            c = Credential { a->person, std::move(a->credential) };
+    }
+    if (!c)
+        return false;
+    // The admin's PIN also opens the QA screen; QA's passphrase only that.
+    const Role as = role == Role::Qa && check(Role::Qa, *c) ? Role::Qa
+        : role == Role::Admin && check(Role::Admin, *c)     ? Role::Admin
+                                                            : Role::Operator;
+    if (as == Role::Operator)
+        return false;
+    m_role = as;
+    m_person = c->person;
+    m_idle.restart();
+    m_backoffice->audit(this, core::AuditKind::Login, m_person, tr("signed in as %1").arg(roleName(as)), m_person);
+    statusBar()->showMessage(tr("%1 signed in as %2.").arg(m_person, roleName(as)), 8000);
+    updateRoleBar();
+    emit roleChanged(m_role);
+    return true;
+}
+
+void MainWindow::signOut(const QString& why)
+{
+    if (m_role == Role::Operator)
+        return;
+    if (m_backoffice)
+        m_backoffice->audit(
+            this, core::AuditKind::Login, m_person, tr("%1 role ended: %2").arg(roleName(m_role), why), m_person);
+    statusBar()->showMessage(tr("The %1 role of %2 ended: %3.").arg(roleName(m_role), m_person, why), 15000);
+    m_role = Role::Operator;
+    m_person.clear();
+    showScreen(Screen::Line);
+    emit roleChanged(m_role);
+}
+
+QString MainWindow::confirmPerson(const QString& what)
+{
+    if (m_role == Role::Operator)
+        return {};
+    std::optional<Credential> c;
+    const Role role = m_role;
+    const QString text
+        = tr("%1: confirm with your %2.").arg(what, role == Role::Admin ? tr("token PIN") : tr("QA passphrase"));
+    if (m_prompt) {
+        c = m_prompt(role, text);
+    } else {
+        SignInDialog dialog(what, text, role == Role::Admin ? tr("Token PIN") : tr("QA passphrase"), this);
+        if (auto a = dialog.ask(m_person))
+            c = Credential { a->person, std::move(a->credential) };
+    }
+    if (!c || !check(role, *c))
+        return {};
+    return c->person;
+}
+
+bool MainWindow::eventFilter(QObject* watched, QEvent* event)
+{
+    const QEvent::Type t = event->type();
+    if (t == QEvent::KeyPress || t == QEvent::MouseButtonPress || t == QEvent::Wheel)
+        m_idle.restart();
+    if (t != QEvent::KeyPress || !watched->isWidgetType())
+        return QMainWindow::eventFilter(watched, event);
+    auto* w = static_cast<QWidget*>(watched);
+    // Only keys meant for this window, and not for a field a person types in.
+    if (w->window() != this || takesText(w) || QApplication::activeModalWidget())
+        return QMainWindow::eventFilter(watched, event);
+    auto* key = static_cast<QKeyEvent*>(event);
+    if (key->modifiers() & (Qt::ControlModifier | Qt::AltModifier | Qt::MetaModifier))
+        return QMainWindow::eventFilter(watched, event);
+    if (m_scanClock.restart() > 2000)
+        m_scanBuffer.clear(); // a lone key long ago is not part of this scan
+    if (key->key() == Qt::Key_Return || key->key() == Qt::Key_Enter) {
+        if (m_scanBuffer.isEmpty())
+            return QMainWindow::eventFilter(watched, event);
+        const QString scanned = m_scanBuffer.trimmed();
+        m_scanBuffer.clear();
+        routeScan(scanned);
+        return true;
+    }
+    const QString text = key->text();
+    if (text.size() == 1 && text.at(0).isPrint() && text.at(0) != u' ') {
+        m_scanBuffer += text;
+        return true;
+    }
+    return QMainWindow::eventFilter(watched, event);
+}
+
+void MainWindow::routeScan(const QString& text)
+{
+    if (text.isEmpty())
+        return;
+    if (screen() != Screen::Qa && m_station->awaitingSerial()) {
+        takeScannedSerial(text);
+        return;
+    }
+    if (m_qa && m_role >= Role::Qa) {
+        showScreen(Screen::Qa);
+        m_qa->showDevice(text);
+        return;
+    }
+    statusBar()->showMessage(
+        tr("%1 was scanned, but no slot is waiting for a label. QA can look it up on the QA screen.").arg(text), 10000);
 }
 
 core::SlotJob* MainWindow::selectedJob() const
 {
-    const auto rows = m_table->selectionModel()->selectedRows();
-    if (rows.isEmpty())
+    const int row = m_line->selectedRow();
+    if (row < 0 || row >= m_station->slotJobs().size())
         return nullptr;
-    return m_station->slotJobs().at(rows.first().row());
+    return m_station->slotJobs().at(row);
 }
 
 bool MainWindow::takeScannedSerial(const QString& label)
@@ -149,7 +484,8 @@ bool MainWindow::takeScannedSerial(const QString& label)
         statusBar()->showMessage(r.error().message, 8000);
         return false;
     }
-    statusBar()->showMessage(tr("Serial %1 given to slot %2.").arg(label).arg(job->index() + 1), 5000);
+    statusBar()->showMessage(
+        tr("Serial %1 given to slot %2.").arg(label, m_model->line().slotName(job->index())), 5000);
     return true;
 }
 
@@ -157,12 +493,16 @@ void MainWindow::retrySelected()
 {
     if (core::SlotJob* job = selectedJob())
         job->retry();
+    else
+        statusBar()->showMessage(tr("Click a slot first, then Retry."), 5000);
 }
 
 void MainWindow::abortSelected()
 {
     if (core::SlotJob* job = selectedJob())
         job->abort();
+    else
+        statusBar()->showMessage(tr("Click a slot first, then Abort."), 5000);
 }
 
 void MainWindow::changeOperator()

@@ -11,9 +11,56 @@ namespace imprint::ui {
 
 using core::SlotJob;
 
-SlotModel::SlotModel(core::Station* station, QObject* parent)
+namespace {
+
+SlotModel::Verdict verdictOf(const SlotJob& job)
+{
+    switch (job.step()) {
+    case SlotJob::Step::Passed: return SlotModel::Verdict::Pass;
+    case SlotJob::Step::Failed: return SlotModel::Verdict::Fail;
+    case SlotJob::Step::DoneEarlier: return SlotModel::Verdict::DoneEarlier;
+    default: return SlotModel::Verdict::None;
+    }
+}
+
+/// The step's name as the operator reads it (the engine's own names are for logs).
+QString stepWords(SlotJob::Step step)
+{
+    switch (step) {
+    case SlotJob::Step::Waiting: return SlotModel::tr("waiting");
+    case SlotJob::Step::Connecting: return SlotModel::tr("connecting");
+    case SlotJob::Step::Identifying: return SlotModel::tr("identifying");
+    case SlotJob::Step::AwaitingSerial: return SlotModel::tr("waiting for its serial label");
+    case SlotJob::Step::Keying: return SlotModel::tr("generating key");
+    case SlotJob::Step::Issuing: return SlotModel::tr("checking and issuing");
+    case SlotJob::Step::Injecting: return SlotModel::tr("installing certificate");
+    case SlotJob::Step::Verifying: return SlotModel::tr("verifying");
+    case SlotJob::Step::Locking: return SlotModel::tr("locking");
+    case SlotJob::Step::Reconnecting: return SlotModel::tr("waiting for the device to come back");
+    case SlotJob::Step::Passed: return SlotModel::tr("done, device locked");
+    case SlotJob::Step::Failed: return SlotModel::tr("stopped");
+    case SlotJob::Step::DoneEarlier: return SlotModel::tr("passed earlier, left as it is");
+    }
+    return {};
+}
+
+} // namespace
+
+QString SlotModel::verdictText(Verdict v)
+{
+    switch (v) {
+    case Verdict::Pass: return tr("PASS");
+    case Verdict::Fail: return tr("FAIL");
+    case Verdict::DoneEarlier: return tr("DONE EARLIER");
+    case Verdict::None: return {};
+    }
+    return {};
+}
+
+SlotModel::SlotModel(core::Station* station, core::LineConfig line, QObject* parent)
     : QAbstractTableModel(parent)
     , m_station(station)
+    , m_line(std::move(line))
     , m_rows(static_cast<int>(station->slotJobs().size()))
 {
     connect(station, &core::Station::slotAdded, this, [this](int index) {
@@ -44,43 +91,68 @@ QVariant SlotModel::data(const QModelIndex& index, int role) const
     if (!index.isValid() || index.row() >= m_rows)
         return {};
     const SlotJob* job = m_station->slotJobs().at(index.row());
-    const bool passed = job->step() == SlotJob::Step::Passed;
-    const bool failed = job->step() == SlotJob::Step::Failed;
+    const Verdict verdict = verdictOf(*job);
+    const QString name = m_line.slotName(index.row());
 
-    if (role == StepRole)
-        return static_cast<int>(job->step());
-    if (role == Qt::BackgroundRole && index.column() == Result && (passed || failed))
-        return QBrush(passed ? QColor(0x2e, 0x7d, 0x32) : QColor(0xc6, 0x28, 0x28));
-    if (role == Qt::ForegroundRole && index.column() == Result && (passed || failed))
-        return QBrush(Qt::white);
-    if (role == Qt::FontRole && index.column() == Result) {
-        QFont f;
-        f.setBold(true);
-        return f;
+    switch (role) {
+    case StepRole: return static_cast<int>(job->step());
+    case VerdictRole: return static_cast<int>(verdict);
+    case NameRole: return name;
+    case ProgressRole:
+        return SlotJob::pipelinePosition(job->step() == SlotJob::Step::Failed ? job->failedStep() : job->step());
+    case StepElapsedRole: return job->stepElapsedMs();
+    case StepLimitRole: return job->stepLimitMs();
+    case WhenRole: return job->doneEarlierAt();
+    case CheckSlotRole:
+        // A bent pin or a bad cable fails device after device on the same slot.
+        if (job->recentFailures() >= 3)
+            return tr("Check slot %1: %2 of its last %3 devices failed (a bent pin or a bad cable?).")
+                .arg(name)
+                .arg(job->recentFailures())
+                .arg(job->recentVerdicts());
+        return QString();
+    default: break;
     }
-    if (role == Qt::TextAlignmentRole && index.column() == Result)
-        return Qt::AlignCenter;
+    if (index.column() == Result) {
+        if (role == Qt::BackgroundRole && verdict != Verdict::None)
+            return QBrush(verdict == Verdict::Pass ? QColor(0x2e, 0x7d, 0x32)
+                    : verdict == Verdict::Fail     ? QColor(0xc6, 0x28, 0x28)
+                                                   : QColor(0x15, 0x65, 0xc0));
+        if (role == Qt::ForegroundRole && verdict != Verdict::None)
+            return QBrush(Qt::white);
+        if (role == Qt::FontRole) {
+            QFont f;
+            f.setBold(true);
+            return f;
+        }
+        if (role == Qt::TextAlignmentRole)
+            return Qt::AlignCenter;
+    }
     if (role != Qt::DisplayRole && role != Qt::ToolTipRole)
         return {};
 
     switch (index.column()) {
-    case Slot: return QStringLiteral("%1  %2").arg(job->index() + 1).arg(job->port());
+    case Slot: return QStringLiteral("%1  %2").arg(name, job->port());
     case Device: return job->device().serial.isEmpty() ? QStringLiteral("—") : job->device().serial;
     case Step:
-        if (passed)
-            return tr("done, device locked");
-        if (failed)
-            return tr("stopped while %1").arg(SlotJob::stepName(job->failedStep()));
-        return SlotJob::stepName(job->step());
-    case Result: return passed ? QStringLiteral("PASS") : failed ? QStringLiteral("FAIL") : QString();
+        if (verdict == Verdict::Fail)
+            return tr("stopped while %1").arg(stepWords(job->failedStep()));
+        return stepWords(job->step());
+    case Result: return verdictText(verdict);
     case Detail:
-        if (failed)
-            return job->failure() + QStringLiteral(" — Fix the device or its connection, then press Retry.");
-        if (passed)
-            return QStringLiteral("Certificate %1 installed and verified. Remove the device.")
+        switch (verdict) {
+        case Verdict::Fail: return tr("%1 — Fix the device or its connection, then press Retry.").arg(job->failure());
+        case Verdict::Pass:
+            return tr("Certificate %1 installed and verified. Remove the device.")
                 .arg(job->certificate().serialHex.left(16));
+        case Verdict::DoneEarlier:
+            return tr("Passed on %1 with certificate %2; nothing was done to it. Remove the device: it is good.")
+                .arg(QLocale().toString(job->doneEarlierAt().toLocalTime(), QLocale::ShortFormat),
+                    job->certificate().serialHex.left(16));
+        case Verdict::None: break;
+        }
         if (job->step() == SlotJob::Step::AwaitingSerial)
-            return QStringLiteral("The device has no serial yet: scan the label on it.");
+            return tr("The device has no serial yet: scan the label on it.");
         return QString();
     default: return {};
     }

@@ -184,6 +184,7 @@ struct DeviceQuery {
     QString lot;
     QDateTime since; ///< updated at or after
     QDateTime until; ///< updated before
+    QString serialPrefix; ///< serials that begin with this
     QString before; ///< paging: the serial of the last row of the previous page
     int limit = 100;
 };

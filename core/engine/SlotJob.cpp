@@ -120,6 +120,7 @@ void SlotJob::start()
     m_csrInNs = -1;
     m_stationNs = -1;
     m_doneEarlierAt = {};
+    m_checkingDoneEarlier = false;
     m_elapsed.start();
     setStep(Step::Connecting);
     openLink();
@@ -578,24 +579,31 @@ void SlotJob::checkDoneEarlier(const CertificateRecord& record)
                                    "another certificate. Set it aside for QA: it may be a copy or a reworked board.")
                         .arg(m_device.serial, record.serialHex),
                     {}, QStringLiteral("certificate-mismatch") });
-            const DeviceIdentity device = m_device;
-            const QString port = m_port;
-            const QString op = m_station->operatorName();
-            const QString why = QStringLiteral("passed on %1 with certificate %2")
-                                    .arg(record.issuedAt.toString(Qt::ISODate), record.serialHex);
-            m_station->submit<Result<void>>(
-                this, [=](Registrar& r) { return r.recordDoneEarlier(device, port, op, why); },
-                thisRun<Result<void>>([this, record](Result<void> r) {
-                    if (!r)
-                        return failWith(r.error());
-                    if (isFinished())
-                        return;
-                    m_link->transport()->close();
-                    m_doneEarlierAt = record.issuedAt;
-                    setStep(Step::DoneEarlier);
-                }));
+            // And it must still hold the key: a fresh challenge, as at its first pass.
+            m_doneEarlierAt = record.issuedAt;
+            m_checkingDoneEarlier = true;
+            challenge();
         }),
         m_timeouts.attempts);
+}
+
+void SlotJob::recordDoneEarlier()
+{
+    const DeviceIdentity device = m_device;
+    const QString port = m_port;
+    const QString op = m_station->operatorName();
+    const QString why = QStringLiteral("passed on %1 with certificate %2; read back and challenged again")
+                            .arg(m_doneEarlierAt.toString(Qt::ISODate), m_issued.certificate.serialHex);
+    m_station->submit<Result<void>>(
+        this, [=](Registrar& r) { return r.recordDoneEarlier(device, port, op, why); },
+        thisRun<Result<void>>([this](Result<void> r) {
+            if (!r)
+                return failWith(r.error());
+            if (isFinished())
+                return;
+            m_link->transport()->close();
+            setStep(Step::DoneEarlier);
+        }));
 }
 
 void SlotJob::challenge()
@@ -624,6 +632,8 @@ void SlotJob::challenge()
                     QStringLiteral("The device could not prove it holds the key of its certificate "
                                    "(wrong challenge signature)."),
                     {}, QStringLiteral("challenge-failed") });
+            if (std::exchange(m_checkingDoneEarlier, false))
+                return recordDoneEarlier();
             const qint64 job = m_jobId;
             const QString serial = m_issued.certificate.serialHex;
             m_station->submit<Result<void>>(

@@ -123,6 +123,7 @@ private:
     void lock();
     /// The device is locked and passed before: it must hold the certificate on record.
     void checkDoneEarlier(const CertificateRecord& record);
+    void recordDoneEarlier();
 
     Station* m_station;
     int m_index;
@@ -141,6 +142,7 @@ private:
     QElapsedTimer m_elapsed;
     QElapsedTimer m_stepTimer;
     QDateTime m_doneEarlierAt;
+    bool m_checkingDoneEarlier = false; ///< the challenge is a done-earlier device's
     QList<bool> m_recent; ///< the last verdicts, oldest first: true for a failure
     QElapsedTimer m_away; ///< since the device went away
     Error m_awayReason { ErrorCode::Disconnected, {}, {}, {} };

@@ -235,7 +235,8 @@ bool AuditLog::BatchDigest::parse(
     return true;
 }
 
-Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier) const
+Result<AuditVerdict> AuditLog::verify(
+    const CheckpointVerifier& verifier, const std::function<bool(qint64, qint64)>& progress) const
 {
     QSqlDatabase db = m_connection.db();
     // One snapshot for the whole walk: a station writing meanwhile (a checkpoint sealed
@@ -265,7 +266,15 @@ Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier) const
     const QString issuedBatch = text(AuditKind::IssuedBatch);
     QList<QPair<qint64, qint64>> batchJobs; // the job ranges issued-batch entries vouch for
     sql::States kinds;
+    qint64 newest = 0;
+    if (progress) {
+        if (!q.exec(QStringLiteral("SELECT COALESCE(MAX(seq), 0) FROM audit")) || !q.next())
+            return sql::fail(QStringLiteral("read the audit log"), q.lastError());
+        newest = q.value(0).toLongLong();
+    }
     while (true) {
+        if (progress && !progress(v.entries, newest))
+            return fail(ErrorCode::Cancelled, QStringLiteral("The audit log check was stopped."));
         if (!sql::exec(q,
                 QStringLiteral("SELECT seq, at, station, operator, kind, subject, detail, prev_hash, hash FROM audit "
                                "WHERE seq >= ? ORDER BY seq LIMIT 1000"),
@@ -404,6 +413,22 @@ Result<QList<AuditEntry>> AuditLog::entries(qint64 afterSeq, int limit) const
 {
     return sql::rows<AuditEntry>(m_connection, EntryColumns + QStringLiteral(" WHERE seq > ? ORDER BY seq LIMIT ?"),
         { afterSeq, std::clamp(limit, 1, 10000) }, QStringLiteral("read the audit log"), entryFrom);
+}
+
+Result<QList<AuditEntry>> AuditLog::about(const QStringList& subjects, int limit) const
+{
+    if (subjects.isEmpty())
+        return QList<AuditEntry> {};
+    QStringList marks;
+    QVariantList values;
+    for (const QString& s : subjects) {
+        marks << QStringLiteral("?");
+        values << s;
+    }
+    values << std::clamp(limit, 1, 10000);
+    return sql::rows<AuditEntry>(m_connection,
+        EntryColumns + QStringLiteral(" WHERE subject IN (%1) ORDER BY seq LIMIT ?").arg(marks.join(u',')), values,
+        QStringLiteral("read the audit log"), entryFrom);
 }
 
 } // namespace imprint::core

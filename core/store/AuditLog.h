@@ -1,5 +1,7 @@
 #pragma once
 
+#include <functional>
+
 // The audit log: owns the tables `audit` (a SHA-256 hash chain, one entry per act) and
 // `audit_checkpoints` (signed statements that the chain had N entries ending in a hash).
 // Other parts append their entries inside their own transactions (Appender), so an act and
@@ -85,9 +87,14 @@ public:
     /// checkpoint: its hash against the chain (a checkpoint beyond the newest entry means
     /// entries were cut off the end) and, with `verifier`, its signature (without one,
     /// signatures are left unchecked and the verdict says so).
-    [[nodiscard]] Result<AuditVerdict> verify(const CheckpointVerifier& verifier = {}) const;
+    /// `progress` (optional) is told the entries checked so far and the newest entry's number
+    /// after every thousand; returning false stops the walk (ErrorCode::Cancelled).
+    [[nodiscard]] Result<AuditVerdict> verify(const CheckpointVerifier& verifier = {},
+        const std::function<bool(qint64 checked, qint64 newest)>& progress = {}) const;
     /// A page of the log, after entry `afterSeq`.
     [[nodiscard]] Result<QList<AuditEntry>> entries(qint64 afterSeq, int limit) const;
+    /// The entries whose subject is one of `subjects` (a device and its certificates), oldest first.
+    [[nodiscard]] Result<QList<AuditEntry>> about(const QStringList& subjects, int limit = 500) const;
 };
 
 } // namespace imprint::core

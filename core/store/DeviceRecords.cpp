@@ -42,6 +42,13 @@ Result<QList<DeviceRecord>> DeviceRecords::devices(const DeviceQuery& query) con
         statement += QStringLiteral(" AND lot = ?");
         values << query.lot;
     }
+    if (!query.serialPrefix.isEmpty()) {
+        // A range on the primary key's order, not LIKE (whose case folding cannot use it).
+        statement += QStringLiteral(" AND serial >= ? AND serial < ?");
+        QString end = query.serialPrefix;
+        end.back() = QChar(end.back().unicode() + 1);
+        values << query.serialPrefix << end;
+    }
     if (query.since.isValid()) {
         statement += QStringLiteral(" AND updated >= ?");
         values << storedTime(query.since);
@@ -91,13 +98,13 @@ Result<ShiftFigures> DeviceRecords::shift(const QDateTime& since, const QDateTim
             .arg(inShift, passed, failed, sql::literal(JobOutcome::DoneEarlier)),
         QVariantList { startS, bucketS } + window, QStringLiteral("count the shift's jobs"),
         [](const QSqlQuery& q, sql::States&) {
-            return std::tuple<qint64, QString, int> { q.value(0).toLongLong(), q.value(1).toString(), q.value(2).toInt() };
+            return std::tuple<qint64, QString, int> { q.value(0).toLongLong(), q.value(1).toString(),
+                q.value(2).toInt() };
         });
     if (!buckets)
         return std::unexpected(buckets.error());
-    const qint64 shown = std::max<qint64>(1, (std::min(until, QDateTime::currentDateTimeUtc()).toSecsSinceEpoch() - startS
-                                                 + bucketS - 1)
-            / bucketS);
+    const qint64 shown = std::max<qint64>(
+        1, (std::min(until, QDateTime::currentDateTimeUtc()).toSecsSinceEpoch() - startS + bucketS - 1) / bucketS);
     for (qint64 i = 0; i < shown; ++i)
         f.buckets.append(ShiftFigures::Bucket { since.addSecs(i * bucketS), 0, 0 });
     for (const auto& [bucket, result, n] : *buckets) {
@@ -115,8 +122,9 @@ Result<ShiftFigures> DeviceRecords::shift(const QDateTime& since, const QDateTim
                        "(SELECT 1 FROM jobs e WHERE e.device_serial = j.device_serial AND e.id < j.id AND e.result IN "
                        "(%2, %3)) THEN j.device_serial END) FROM jobs j WHERE %1 AND j.result IN (%2, %3)")
             .arg(inShift, passed, failed),
-        window, QStringLiteral("count the shift's devices"),
-        [](const QSqlQuery& q, sql::States&) { return QPair<int, int> { q.value(0).toInt(), q.value(1).toInt() }; });
+        window, QStringLiteral("count the shift's devices"), [](const QSqlQuery& q, sql::States&) {
+            return QPair<int, int> { q.value(0).toInt(), q.value(1).toInt() };
+        });
     if (!devices)
         return std::unexpected(devices.error());
     if (!devices->isEmpty()) {
@@ -130,8 +138,9 @@ Result<ShiftFigures> DeviceRecords::shift(const QDateTime& since, const QDateTim
                        "ELSE j.reason END AS code, COUNT(*) FROM jobs j WHERE %1 AND j.result = %2 GROUP BY code "
                        "ORDER BY 2 DESC, code")
             .arg(inShift, failed),
-        window, QStringLiteral("count the shift's failures"),
-        [](const QSqlQuery& q, sql::States&) { return QPair<QString, int> { q.value(0).toString(), q.value(1).toInt() }; });
+        window, QStringLiteral("count the shift's failures"), [](const QSqlQuery& q, sql::States&) {
+            return QPair<QString, int> { q.value(0).toString(), q.value(1).toInt() };
+        });
     if (!reasons)
         return std::unexpected(reasons.error());
     f.failureReasons = *reasons;

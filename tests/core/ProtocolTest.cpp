@@ -246,7 +246,7 @@ TEST_CASE("The first worked example in PROTOCOL.md is what the station sends")
     CHECK(wire.toHex() == documentedFrames().first().toHex());
 }
 
-TEST_CASE("An identity with no serial is accepted only from a blank device; set-serial is checked like a serial")
+TEST_CASE("An identity with no serial is accepted only from a blank device, set-serial is checked like a serial")
 {
     DeviceIdentity id;
     id.serial = QString();

@@ -481,7 +481,7 @@ TEST_CASE("Write-ahead: serials are reserved once, unfinished jobs are listed, c
     CHECK(store->audit().verify()->problem.isEmpty());
 }
 
-TEST_CASE("Scrapping revokes the device's certificates and closes its unfinished job; lots count their devices")
+TEST_CASE("Scrapping revokes the device's certificates and closes its unfinished job, lots count their devices")
 {
     QTemporaryDir tmp;
     auto store = RecordStore::open(tmp.filePath(QStringLiteral("s.sqlite")));
@@ -523,7 +523,7 @@ TEST_CASE("Scrapping revokes the device's certificates and closes its unfinished
     CHECK(store->audit().verify()->problem.isEmpty());
 }
 
-TEST_CASE("A job ends once; an old job never overwrites the device's newest outcome; shipped certificates stay")
+TEST_CASE("A job ends once, an old job never overwrites the device's newest outcome, shipped certificates stay")
 {
     QTemporaryDir tmp;
     auto store = RecordStore::open(tmp.filePath(QStringLiteral("s.sqlite")));
@@ -552,7 +552,7 @@ TEST_CASE("A job ends once; an old job never overwrites the device's newest outc
     CHECK(store->ledger().ofDevice(QStringLiteral("O-1"))->first().state == CertificateState::Revoked);
 }
 
-TEST_CASE("A pass for a job closed already is an error; a store another writer holds writes nothing")
+TEST_CASE("A pass for a job closed already is an error, a store another writer holds writes nothing")
 {
     QTemporaryDir tmp;
     const QString path = tmp.filePath(QStringLiteral("s.sqlite"));

@@ -162,7 +162,7 @@ TEST_CASE("A line of station.ini that does not parse, or a key the station does 
     CHECK(readAll(ini).endsWith("identify-ms = 4000\n"));
 }
 
-TEST_CASE("A backup taken while the station runs restores to a station that works; a damaged one changes nothing")
+TEST_CASE("A backup taken while the station runs restores to a station that works, a damaged one changes nothing")
 {
     QTemporaryDir tmp;
     const QString dataDir = tmp.filePath(QStringLiteral("station"));

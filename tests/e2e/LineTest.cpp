@@ -139,7 +139,7 @@ TEST_CASE("A mix of good and faulty devices on one station gives the right count
         == QLatin1String("issued"));
 }
 
-TEST_CASE("A device that comes back reflashed gets a new certificate; the old one is superseded and revoked upstream")
+TEST_CASE("A device that comes back reflashed gets a new certificate, the old one is superseded and revoked upstream")
 {
     QTemporaryDir tmp;
     const QString dataDir = tmp.filePath(QStringLiteral("station"));
@@ -248,7 +248,7 @@ TEST_CASE("A change to the station's settings between two starts is in the audit
     CHECK(settingEntries() == 2);
 }
 
-TEST_CASE("A blank device under the serial of one that passed is refused; its certificate stays; scrapping frees it")
+TEST_CASE("A blank device under the serial of one that passed is refused, its certificate stays, scrapping frees it")
 {
     QTemporaryDir tmp;
     const QString dataDir = tmp.filePath(QStringLiteral("station"));

@@ -331,7 +331,7 @@ TEST_CASE("Every upstream fault ends in its row state and a plain message, and r
     }
 }
 
-TEST_CASE("A rejection is final until an administrator retries it; a replayed answer is refused")
+TEST_CASE("A rejection is final until an administrator retries it, a replayed answer is refused")
 {
     QTemporaryDir tmp;
     UpstreamPki pki(tmp.path());

@@ -27,7 +27,7 @@ TEST_CASE("The window shows a simulated device's slot reaching PASS")
     core::Station station(QStringLiteral("gui-test"));
     REQUIRE(station.start(ctx->registrarFactory()).has_value());
 
-    ui::MainWindow window(&station, ctx->caSubject());
+    ui::MainWindow window(&station, nullptr, ctx->caSubject());
     QAbstractItemModelTester tester(window.slotModel(), QAbstractItemModelTester::FailureReportingMode::Fatal);
     window.show();
     REQUIRE(QTest::qWaitForWindowExposed(&window));
@@ -57,7 +57,7 @@ TEST_CASE("The window shows a failing device's slot as FAIL with the reason and 
     REQUIRE(ctx.has_value());
     core::Station station(QStringLiteral("gui-test"));
     REQUIRE(station.start(ctx->registrarFactory()).has_value());
-    ui::MainWindow window(&station, ctx->caSubject());
+    ui::MainWindow window(&station, nullptr, ctx->caSubject());
     window.show();
 
     test::DevSim sim({ QStringLiteral("--serial"), QStringLiteral("GUI-BAD"), QStringLiteral("--fault"),
@@ -81,7 +81,7 @@ void keepPicture(QWidget& window, const char* name)
 }
 } // namespace
 
-TEST_CASE("A device with no serial waits for its label; the scanned serial is given to it and it passes")
+TEST_CASE("A device with no serial waits for its label, the scanned serial is given to it and it passes")
 {
     test::DemoStation demo;
     auto ctx = app::openStation(demo.path());
@@ -89,7 +89,7 @@ TEST_CASE("A device with no serial waits for its label; the scanned serial is gi
     core::Station station(QStringLiteral("gui-test"));
     station.setAcceptsScannedSerials(true);
     REQUIRE(station.start(ctx->registrarFactory()).has_value());
-    ui::MainWindow window(&station, ctx->caSubject());
+    ui::MainWindow window(&station, nullptr, ctx->caSubject());
     window.show();
 
     QTemporaryDir links;
@@ -147,7 +147,7 @@ TEST_CASE("Jobs a stopped station left are shown in a notice, and a new operator
     }
     core::Station station(QStringLiteral("ann"));
     REQUIRE(station.start(ctx->registrarFactory()).has_value());
-    ui::MainWindow window(&station, ctx->caSubject());
+    ui::MainWindow window(&station, nullptr, ctx->caSubject());
     window.show();
     REQUIRE(QTest::qWaitForWindowExposed(&window));
     CHECK(window.notice()->isVisible());

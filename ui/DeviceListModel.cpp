@@ -1,0 +1,108 @@
+#include "DeviceListModel.h"
+
+#include "engine/Backoffice.h"
+
+#include <QLocale>
+
+namespace imprint::ui {
+
+DeviceListModel::DeviceListModel(core::Backoffice* backoffice, QObject* parent)
+    : QAbstractTableModel(parent)
+    , m_backoffice(backoffice)
+{
+}
+
+void DeviceListModel::setQuery(const core::DeviceQuery& query)
+{
+    beginResetModel();
+    m_query = query;
+    m_query.before.clear();
+    m_rows.clear();
+    m_atEnd = false;
+    m_fetching = false;
+    ++m_generation;
+    endResetModel();
+}
+
+int DeviceListModel::rowCount(const QModelIndex& parent) const
+{
+    return parent.isValid() ? 0 : static_cast<int>(m_rows.size());
+}
+
+int DeviceListModel::columnCount(const QModelIndex& parent) const
+{
+    return parent.isValid() ? 0 : ColumnCount;
+}
+
+bool DeviceListModel::canFetchMore(const QModelIndex& parent) const
+{
+    return !parent.isValid() && !m_atEnd && !m_fetching;
+}
+
+void DeviceListModel::fetchMore(const QModelIndex& parent)
+{
+    if (!canFetchMore(parent))
+        return;
+    m_fetching = true;
+    ++m_pages;
+    core::DeviceQuery q = m_query;
+    q.limit = PageSize;
+    q.before = m_rows.isEmpty() ? QString() : m_rows.last().serial;
+    const quint64 generation = m_generation;
+    m_backoffice->run<core::Result<QList<core::DeviceRecord>>>(
+        this, [q](core::RecordStore& store) { return store.records().devices(q); },
+        [this, generation](core::Result<QList<core::DeviceRecord>> page) {
+            if (generation != m_generation)
+                return;
+            m_fetching = false;
+            if (!page) {
+                m_atEnd = true;
+                emit failed(page.error().message);
+                return;
+            }
+            if (page->size() < PageSize)
+                m_atEnd = true;
+            if (!page->isEmpty()) {
+                const int first = static_cast<int>(m_rows.size());
+                beginInsertRows({}, first, first + static_cast<int>(page->size()) - 1);
+                m_rows.append(*page);
+                endInsertRows();
+            }
+            emit pageArrived();
+        });
+}
+
+QVariant DeviceListModel::data(const QModelIndex& index, int role) const
+{
+    if (!index.isValid() || index.row() >= m_rows.size() || (role != Qt::DisplayRole && role != Qt::ToolTipRole))
+        return {};
+    const core::DeviceRecord& d = m_rows.at(index.row());
+    switch (index.column()) {
+    case Serial: return d.serial;
+    case Status: return text(d.status);
+    case Lot: return d.lot;
+    case Model: return d.model;
+    case Firmware: return d.firmware;
+    case Updated: return QLocale().toString(d.updated.toLocalTime(), QLocale::ShortFormat);
+    case Reason: return d.statusReason;
+    default: return {};
+    }
+}
+
+QVariant DeviceListModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return {};
+    switch (section) {
+    case Serial: return tr("Serial");
+    case Status: return tr("Status");
+    case Lot: return tr("Lot");
+    case Model: return tr("Model");
+    case Firmware: return tr("Firmware");
+    case Updated: return tr("Updated");
+    case Reason: return tr("Reason");
+    default: return {};
+    }
+}
+
+} // namespace imprint::ui

@@ -1,0 +1,90 @@
+#include "LineScreen.h"
+
+#include "ShiftPanel.h"
+#include "SlotModel.h"
+#include "SlotTile.h"
+#include "engine/Station.h"
+
+#include <QGridLayout>
+#include <QScrollArea>
+#include <QSplitter>
+#include <QTimer>
+#include <QVBoxLayout>
+
+#include <cmath>
+
+namespace imprint::ui {
+
+LineScreen::LineScreen(core::Station* station, SlotModel* model, QWidget* parent)
+    : QWidget(parent)
+    , m_station(station)
+    , m_model(model)
+    , m_grid(new QWidget(this))
+    , m_gridLayout(new QGridLayout(m_grid))
+    , m_scroll(new QScrollArea(this))
+    , m_shift(new ShiftPanel(this))
+{
+    m_gridLayout->setSpacing(8);
+    m_gridLayout->setContentsMargins(0, 0, 0, 0);
+    m_scroll->setWidget(m_grid);
+    m_scroll->setWidgetResizable(true);
+    m_scroll->setFrameShape(QFrame::NoFrame);
+    auto* split = new QSplitter(Qt::Vertical, this);
+    split->addWidget(m_scroll);
+    split->addWidget(m_shift);
+    split->setStretchFactor(0, 3);
+    split->setStretchFactor(1, 2);
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(split);
+
+    connect(m_model, &QAbstractItemModel::rowsInserted, this, &LineScreen::addTiles);
+    connect(m_model, &QAbstractItemModel::dataChanged, this, [this](const QModelIndex& from, const QModelIndex& to) {
+        for (int r = from.row(); r <= to.row() && r < m_tiles.size(); ++r)
+            m_tiles.at(r)->refresh();
+    });
+    // The clocks on the tiles that are working.
+    auto* tick = new QTimer(this);
+    tick->setInterval(500);
+    connect(tick, &QTimer::timeout, this, [this] {
+        for (SlotTile* t : std::as_const(m_tiles)) {
+            if (t->verdictText().isEmpty())
+                t->refresh();
+        }
+    });
+    tick->start();
+    addTiles();
+}
+
+void LineScreen::selectRow(int row)
+{
+    m_selected = row;
+    for (SlotTile* t : std::as_const(m_tiles))
+        t->setSelected(t->row() == row);
+}
+
+void LineScreen::addTiles()
+{
+    while (m_tiles.size() < m_model->rowCount()) {
+        auto* tile = new SlotTile(m_model, static_cast<int>(m_tiles.size()), m_grid);
+        connect(tile, &SlotTile::clicked, this, &LineScreen::selectRow);
+        m_tiles << tile;
+    }
+    place();
+}
+
+void LineScreen::place()
+{
+    // As the fixture: its columns from the settings, else a near-square grid.
+    const int n = static_cast<int>(m_tiles.size());
+    int columns = m_model->line().columns;
+    if (columns <= 0) {
+        const int rows = m_model->line().rows;
+        columns = rows > 0 ? std::max(1, (n + rows - 1) / rows)
+                           : std::max(1, static_cast<int>(std::ceil(std::sqrt(double(std::max(1, n)) * 1.6))));
+    }
+    for (int i = 0; i < n; ++i)
+        m_gridLayout->addWidget(m_tiles.at(i), i / columns, i % columns);
+}
+
+} // namespace imprint::ui

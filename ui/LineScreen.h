@@ -1,0 +1,47 @@
+#pragma once
+
+#include <QWidget>
+
+class QGridLayout;
+class QLabel;
+class QScrollArea;
+
+namespace imprint::core {
+class Station;
+class SlotJob;
+} // namespace imprint::core
+
+namespace imprint::ui {
+
+class ShiftPanel;
+class SlotModel;
+class SlotTile;
+
+/// The line operator's screen: one tile per slot, laid out as the fixture, and the shift's
+/// figures and charts below them.
+class LineScreen : public QWidget {
+    Q_OBJECT
+public:
+    LineScreen(core::Station* station, SlotModel* model, QWidget* parent = nullptr);
+
+    ShiftPanel* shiftPanel() const { return m_shift; }
+    const QList<SlotTile*>& tiles() const { return m_tiles; }
+    /// The tile chosen by a click or the arrow keys, or -1.
+    int selectedRow() const { return m_selected; }
+    void selectRow(int row);
+
+private:
+    void addTiles();
+    void place();
+
+    core::Station* m_station;
+    SlotModel* m_model;
+    QWidget* m_grid;
+    QGridLayout* m_gridLayout;
+    QScrollArea* m_scroll;
+    ShiftPanel* m_shift;
+    QList<SlotTile*> m_tiles;
+    int m_selected = -1;
+};
+
+} // namespace imprint::ui

@@ -1,0 +1,354 @@
+#include "QaScreen.h"
+
+#include "DeviceListModel.h"
+#include "engine/SlotJob.h"
+#include "engine/Station.h"
+#include "pki/OpenSsl.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDateEdit>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QInputDialog>
+#include <QLabel>
+#include <QLineEdit>
+#include <QLocale>
+#include <QMessageBox>
+#include <QPageSize>
+#include <QPrinter>
+#include <QPushButton>
+#include <QSplitter>
+#include <QTableView>
+#include <QTextBrowser>
+#include <QTextDocument>
+#include <QVBoxLayout>
+
+namespace imprint::ui {
+
+namespace {
+
+QString when(const QDateTime& t)
+{
+    return QLocale().toString(t.toLocalTime(), QStringLiteral("yyyy-MM-dd HH:mm:ss"));
+}
+
+QString cell(const QString& s)
+{
+    return QStringLiteral("<td>%1</td>").arg(s.toHtmlEscaped());
+}
+
+} // namespace
+
+QaScreen::QaScreen(core::Backoffice* backoffice, core::Station* station, std::function<QString(const QString&)> confirm,
+    QWidget* parent)
+    : QWidget(parent)
+    , m_backoffice(backoffice)
+    , m_station(station)
+    , m_confirm(std::move(confirm))
+    , m_search(new QLineEdit(this))
+    , m_text(new QTextBrowser(this))
+    , m_reverify(new QPushButton(tr("Re-verify"), this))
+    , m_scrap(new QPushButton(tr("Scrap…"), this))
+    , m_report(new QPushButton(tr("Device report (PDF)…"), this))
+    , m_verdict(new QLabel(this))
+    , m_prefix(new QLineEdit(this))
+    , m_lot(new QLineEdit(this))
+    , m_status(new QComboBox(this))
+    , m_since(new QDateEdit(this))
+    , m_until(new QDateEdit(this))
+    , m_list(new DeviceListModel(backoffice, this))
+    , m_view(new QTableView(this))
+{
+    m_search->setPlaceholderText(tr("Scan or type a device serial, then Enter"));
+    m_search->setClearButtonEnabled(true);
+    QFont big = m_search->font();
+    big.setPointSizeF(big.pointSizeF() * 1.4);
+    m_search->setFont(big);
+    connect(m_search, &QLineEdit::returnPressed, this, [this] { showDevice(m_search->text().trimmed()); });
+    connect(m_reverify, &QPushButton::clicked, this, &QaScreen::reverifyShown);
+    connect(m_scrap, &QPushButton::clicked, this, [this] { scrapShown(); });
+    connect(m_report, &QPushButton::clicked, this, [this] {
+        if (!m_story)
+            return;
+        const QString path = QFileDialog::getSaveFileName(
+            this, tr("Save the device report"), m_story->device.serial + QStringLiteral(".pdf"), tr("PDF (*.pdf)"));
+        if (!path.isEmpty())
+            writeReport(path);
+    });
+    m_verdict->setWordWrap(true);
+
+    auto* actions = new QHBoxLayout;
+    actions->addWidget(m_reverify);
+    actions->addWidget(m_scrap);
+    actions->addWidget(m_report);
+    actions->addStretch();
+    auto* storyBox = new QWidget(this);
+    auto* storyLayout = new QVBoxLayout(storyBox);
+    storyLayout->setContentsMargins(0, 0, 0, 0);
+    storyLayout->addWidget(m_search);
+    storyLayout->addLayout(actions);
+    storyLayout->addWidget(m_verdict);
+    storyLayout->addWidget(m_text, 1);
+
+    // The device list: filters, then the table fetched a page at a time.
+    m_status->addItem(tr("any status"), QString());
+    for (const QString& s : core::stateTexts<core::DeviceStatus>())
+        m_status->addItem(s, s);
+    for (QDateEdit* d : { m_since, m_until }) {
+        d->setCalendarPopup(true);
+        d->setDisplayFormat(QStringLiteral("yyyy-MM-dd"));
+        d->setSpecialValueText(tr("any"));
+        d->setMinimumDate(QDate(2000, 1, 1));
+        d->setDate(d->minimumDate());
+    }
+    m_prefix->setPlaceholderText(tr("serial begins with"));
+    m_lot->setPlaceholderText(tr("lot"));
+    auto* filters = new QHBoxLayout;
+    filters->addWidget(m_prefix);
+    filters->addWidget(m_lot);
+    filters->addWidget(m_status);
+    filters->addWidget(new QLabel(tr("from"), this));
+    filters->addWidget(m_since);
+    filters->addWidget(new QLabel(tr("to"), this));
+    filters->addWidget(m_until);
+    for (QLineEdit* e : { m_prefix, m_lot })
+        connect(e, &QLineEdit::editingFinished, this, &QaScreen::refreshList);
+    connect(m_status, &QComboBox::currentIndexChanged, this, &QaScreen::refreshList);
+    connect(m_since, &QDateEdit::dateChanged, this, &QaScreen::refreshList);
+    connect(m_until, &QDateEdit::dateChanged, this, &QaScreen::refreshList);
+    m_view->setModel(m_list);
+    m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_view->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_view->verticalHeader()->hide();
+    m_view->horizontalHeader()->setStretchLastSection(true);
+    connect(m_view, &QTableView::activated, this,
+        [this](const QModelIndex& i) { showDevice(m_list->device(i.row()).serial); });
+    connect(m_view, &QTableView::clicked, this,
+        [this](const QModelIndex& i) { showDevice(m_list->device(i.row()).serial); });
+    connect(m_list, &DeviceListModel::failed, this, &QaScreen::status);
+    auto* listBox = new QWidget(this);
+    auto* listLayout = new QVBoxLayout(listBox);
+    listLayout->setContentsMargins(0, 0, 0, 0);
+    listLayout->addLayout(filters);
+    listLayout->addWidget(m_view, 1);
+
+    auto* split = new QSplitter(Qt::Horizontal, this);
+    split->addWidget(listBox);
+    split->addWidget(storyBox);
+    split->setStretchFactor(0, 1);
+    split->setStretchFactor(1, 1);
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(split);
+    display();
+}
+
+void QaScreen::refreshList()
+{
+    core::DeviceQuery q;
+    q.serialPrefix = m_prefix->text().trimmed();
+    q.lot = m_lot->text().trimmed();
+    if (const QString s = m_status->currentData().toString(); !s.isEmpty())
+        q.status = core::parseState<core::DeviceStatus>(s);
+    if (m_since->date() > m_since->minimumDate())
+        q.since = QDateTime(m_since->date(), QTime(0, 0));
+    if (m_until->date() > m_until->minimumDate())
+        q.until = QDateTime(m_until->date().addDays(1), QTime(0, 0));
+    m_list->setQuery(q);
+}
+
+void QaScreen::showDevice(const QString& serial)
+{
+    if (serial.isEmpty())
+        return;
+    m_search->setText(serial);
+    m_auditVerdict.clear();
+    m_backoffice->story(this, serial, [this, serial](core::Result<core::DeviceStory> story) {
+        if (!story) {
+            m_story.reset();
+            display();
+            m_verdict->setText(story.error().message);
+            emit status(story.error().message);
+            return;
+        }
+        m_story = std::move(*story);
+        display();
+        emit storyShown(serial);
+    });
+}
+
+QString QaScreen::storyText() const
+{
+    return m_text->toPlainText();
+}
+
+void QaScreen::display()
+{
+    m_reverify->setEnabled(m_story.has_value());
+    m_scrap->setEnabled(m_story && m_story->device.status != core::DeviceStatus::Scrapped);
+    m_report->setEnabled(m_story.has_value());
+    if (!m_story) {
+        m_text->setHtml(tr("<p>Scan a device's label, type its serial, or pick it in the list.</p>"));
+        m_verdict->clear();
+        return;
+    }
+    m_text->setHtml(storyHtml(*m_story));
+    bool allGood = true;
+    for (const core::CertificateStory& c : m_story->certificates) {
+        if (c.record.state != core::CertificateState::Superseded && c.record.state != core::CertificateState::Revoked)
+            allGood = allGood && c.chainVerified;
+    }
+    QString verdict = allGood ? tr("✔ Every certificate in use verifies to the station's root (strict).")
+                              : tr("✖ A certificate in use does not verify: see below.");
+    if (!m_auditVerdict.isEmpty())
+        verdict += QStringLiteral("  ") + m_auditVerdict;
+    m_verdict->setText(verdict);
+}
+
+QString QaScreen::storyHtml(const core::DeviceStory& s) const
+{
+    const core::DeviceRecord& d = s.device;
+    QString h;
+    h += QStringLiteral("<h2>%1</h2>").arg(d.serial.toHtmlEscaped());
+    h += QStringLiteral("<table cellspacing=0 cellpadding=2>");
+    auto row = [&h](const QString& k, const QString& v) {
+        h += QStringLiteral("<tr><td><b>%1</b></td>%2</tr>").arg(k.toHtmlEscaped(), cell(v));
+    };
+    row(tr("Status"), text(d.status) + (d.statusReason.isEmpty() ? QString() : QStringLiteral(" — ") + d.statusReason));
+    row(tr("Lot"), d.lot.isEmpty() ? tr("none") : d.lot);
+    row(tr("Model"), d.model);
+    row(tr("Firmware"), d.firmware);
+    row(tr("First seen"), when(d.firstSeen));
+    row(tr("Updated"), when(d.updated));
+    h += QStringLiteral("</table>");
+
+    h += QStringLiteral("<h3>%1</h3>").arg(tr("Certificates"));
+    if (s.certificates.isEmpty())
+        h += QStringLiteral("<p>%1</p>").arg(tr("None issued."));
+    for (const core::CertificateStory& c : s.certificates) {
+        h += QStringLiteral("<p><b>%1</b> — %2, %3<br>")
+                 .arg(c.record.serialHex, text(c.record.state), when(c.record.issuedAt));
+        h += tr("SHA-256 %1").arg(c.record.sha256) + QStringLiteral("<br>");
+        h += (c.chainVerified ? tr("✔ chain verifies (strict)") : tr("✖ chain: %1").arg(c.chainProblem.toHtmlEscaped()))
+            + QStringLiteral("<br>");
+        h += tr("CRL: %1").arg(c.crlState.toHtmlEscaped()) + QStringLiteral("<br>");
+        if (!c.upstreamDer.isEmpty()) {
+            QString subject;
+            if (auto up = core::ossl::certFromDer(c.upstreamDer))
+                subject = core::ossl::nameToString(X509_get_issuer_name(up->get()));
+            h += tr("Upstream certificate from %1 (SHA-256 %2)")
+                     .arg(subject.toHtmlEscaped(), core::ossl::sha256Hex(c.upstreamDer).left(16))
+                + QStringLiteral("<br>");
+        }
+        for (const core::OutboxEntry& e : c.upstream)
+            h += tr("Upstream %1: %2%3")
+                     .arg(text(e.kind), text(e.state),
+                         e.lastError.isEmpty() && e.upstreamStatus.isEmpty()
+                             ? QString()
+                             : QStringLiteral(" — ") + (e.lastError.isEmpty() ? e.upstreamStatus : e.lastError))
+                     .toHtmlEscaped()
+                + QStringLiteral("<br>");
+        h += QStringLiteral("</p>");
+    }
+
+    h += QStringLiteral("<h3>%1</h3><table border=1 cellspacing=0 cellpadding=3>").arg(tr("Timeline"));
+    h += QStringLiteral("<tr><th>%1</th><th>%2</th><th>%3</th><th>%4</th><th>%5</th><th>%6</th></tr>")
+             .arg(tr("When"), tr("Job"), tr("Step"), tr("Station"), tr("Operator"), tr("Detail"));
+    for (const core::StepRecord& st : s.timeline)
+        h += QStringLiteral("<tr>%1%2%3%4%5%6</tr>")
+                 .arg(cell(when(st.at)), cell(QString::number(st.jobId)),
+                     cell(text(st.step) + QLatin1Char(' ') + text(st.status)), cell(st.station), cell(st.operatorName),
+                     cell(st.detail));
+    h += QStringLiteral("</table>");
+
+    h += QStringLiteral("<h3>%1</h3><table border=1 cellspacing=0 cellpadding=3>").arg(tr("Audit entries"));
+    h += QStringLiteral("<tr><th>#</th><th>%1</th><th>%2</th><th>%3</th><th>%4</th></tr>")
+             .arg(tr("When"), tr("What"), tr("Who"), tr("Detail"));
+    for (const core::AuditEntry& e : s.audit)
+        h += QStringLiteral("<tr>%1%2%3%4%5</tr>")
+                 .arg(cell(QString::number(e.seq)), cell(e.at), cell(e.kind + QLatin1Char(' ') + e.subject),
+                     cell(e.station + QLatin1Char('/') + e.operatorName), cell(e.detail));
+    h += QStringLiteral("</table>");
+    return h;
+}
+
+void QaScreen::reverifyShown()
+{
+    if (!m_story)
+        return;
+    const QString serial = m_story->device.serial;
+    // With the device on a slot: read back and a fresh challenge, through the pipeline.
+    for (core::SlotJob* job : m_station ? m_station->slotJobs() : QList<core::SlotJob*> {}) {
+        if (job->device().serial == serial && job->isFinished()) {
+            job->retry();
+            emit status(tr("Device %1 is on slot %2: reading its certificate back and challenging it.")
+                            .arg(serial)
+                            .arg(job->index() + 1));
+        }
+    }
+    m_auditVerdict = tr("Checking the audit log…");
+    m_backoffice->verifyAudit(
+        this, [](qint64, qint64) {},
+        [this, serial](core::Result<core::AuditVerdict> v) {
+            if (!v)
+                m_auditVerdict = tr("✖ The audit log could not be checked: %1").arg(v.error().message);
+            else if (v->problem.isEmpty())
+                m_auditVerdict = tr("✔ The audit log is intact (%n entries).", nullptr, static_cast<int>(v->entries));
+            else
+                m_auditVerdict = tr("✖ The audit log is damaged: %1").arg(v->problem);
+            const QString keep = m_auditVerdict;
+            showDevice(serial);
+            m_auditVerdict = keep;
+        });
+}
+
+void QaScreen::scrapShown(const QString& givenReason)
+{
+    if (!m_story)
+        return;
+    const QString serial = m_story->device.serial;
+    QString reason = givenReason;
+    if (reason.isEmpty()) {
+        bool ok = false;
+        reason = QInputDialog::getText(this, tr("Scrap device %1").arg(serial),
+            tr("Scrapping takes the device out of production for good: its certificates are revoked and the "
+               "revocation goes to the upstream.\n\nWhy is it scrapped?"),
+            QLineEdit::Normal, QString(), &ok)
+                     .trimmed();
+        if (!ok || reason.isEmpty())
+            return;
+    }
+    const QString person = m_confirm ? m_confirm(tr("Scrap device %1").arg(serial)) : QString();
+    if (person.isEmpty()) {
+        emit status(tr("Not scrapped: the QA passphrase was not given."));
+        return;
+    }
+    m_backoffice->scrap(this, serial, reason, person, [this, serial](core::Result<QString> done) {
+        emit status(done ? *done : done.error().message);
+        showDevice(serial);
+    });
+}
+
+bool QaScreen::writeReport(const QString& path)
+{
+    if (!m_story)
+        return false;
+    QPrinter printer(QPrinter::HighResolution);
+    printer.setOutputFormat(QPrinter::PdfFormat);
+    printer.setOutputFileName(path);
+    printer.setPageSize(QPageSize(QPageSize::A4));
+    printer.setDocName(tr("Device report %1").arg(m_story->device.serial));
+    QTextDocument doc;
+    doc.setHtml(tr("<p>Imprint device report, printed %1</p>").arg(when(QDateTime::currentDateTimeUtc()))
+        + storyHtml(*m_story));
+    doc.print(&printer);
+    const bool ok = QFileInfo(path).size() > 0;
+    emit status(ok ? tr("Report written to %1.").arg(path) : tr("The report could not be written to %1.").arg(path));
+    return ok;
+}
+
+} // namespace imprint::ui

@@ -1,0 +1,168 @@
+#include "SlotTile.h"
+
+#include "SlotModel.h"
+#include "engine/SlotJob.h"
+
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QProgressBar>
+#include <QVBoxLayout>
+
+namespace imprint::ui {
+
+namespace {
+
+QString seconds(qint64 ms)
+{
+    const qint64 s = ms / 1000;
+    return s >= 60 ? QStringLiteral("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QLatin1Char('0'))
+                   : QStringLiteral("%1 s").arg(s);
+}
+
+} // namespace
+
+SlotTile::SlotTile(SlotModel* model, int row, QWidget* parent)
+    : QFrame(parent)
+    , m_model(model)
+    , m_row(row)
+    , m_name(new QLabel(this))
+    , m_serial(new QLabel(this))
+    , m_verdict(new QLabel(this))
+    , m_progress(new QProgressBar(this))
+    , m_time(new QLabel(this))
+    , m_detail(new QLabel(this))
+    , m_warning(new QLabel(this))
+{
+    setObjectName(QStringLiteral("slotTile"));
+    setFrameShape(QFrame::StyledPanel);
+    setFocusPolicy(Qt::StrongFocus);
+    setMinimumSize(200, 150);
+    QFont nameFont = m_name->font();
+    nameFont.setPointSizeF(nameFont.pointSizeF() * 1.6);
+    nameFont.setBold(true);
+    m_name->setFont(nameFont);
+    QFont serialFont = m_serial->font();
+    serialFont.setPointSizeF(serialFont.pointSizeF() * 1.4);
+    m_serial->setFont(serialFont);
+    m_serial->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    QFont verdictFont = m_verdict->font();
+    verdictFont.setPointSizeF(verdictFont.pointSizeF() * 1.8);
+    verdictFont.setBold(true);
+    m_verdict->setFont(verdictFont);
+    m_verdict->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
+    m_progress->setRange(0, core::SlotJob::pipelineSteps());
+    m_progress->setTextVisible(true);
+    m_detail->setWordWrap(true);
+    m_detail->setAlignment(Qt::AlignTop | Qt::AlignLeft);
+    m_warning->setWordWrap(true);
+    m_warning->setStyleSheet(QStringLiteral("QLabel { background: #fff3cd; color: #664d03; padding: 2px 4px; }"));
+
+    auto* top = new QHBoxLayout;
+    top->addWidget(m_name);
+    top->addStretch();
+    top->addWidget(m_verdict);
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(10, 8, 10, 8);
+    layout->setSpacing(4);
+    layout->addLayout(top);
+    layout->addWidget(m_serial);
+    layout->addWidget(m_progress);
+    layout->addWidget(m_time);
+    layout->addWidget(m_detail, 1);
+    layout->addWidget(m_warning);
+    refresh();
+}
+
+void SlotTile::setSelected(bool selected)
+{
+    if (m_selected == selected)
+        return;
+    m_selected = selected;
+    refresh();
+}
+
+void SlotTile::mousePressEvent(QMouseEvent* event)
+{
+    setFocus(Qt::MouseFocusReason);
+    emit clicked(m_row);
+    QFrame::mousePressEvent(event);
+}
+
+QString SlotTile::verdictText() const
+{
+    return m_model->index(m_row, SlotModel::Result).data().toString();
+}
+
+QString SlotTile::detailText() const
+{
+    return m_detail->text();
+}
+
+QString SlotTile::warningText() const
+{
+    return m_warning->isHidden() ? QString() : m_warning->text();
+}
+
+void SlotTile::refresh()
+{
+    const QModelIndex at = m_model->index(m_row, 0);
+    if (!at.isValid())
+        return;
+    const auto verdict = static_cast<SlotModel::Verdict>(at.data(SlotModel::VerdictRole).toInt());
+    m_name->setText(at.data(SlotModel::NameRole).toString());
+    m_serial->setText(m_model->index(m_row, SlotModel::Device).data().toString());
+    const int position = at.data(SlotModel::ProgressRole).toInt();
+    const QString step = m_model->index(m_row, SlotModel::Step).data().toString();
+    m_progress->setValue(verdict == SlotModel::Verdict::Pass || verdict == SlotModel::Verdict::DoneEarlier
+            ? core::SlotJob::pipelineSteps()
+            : position);
+    m_progress->setFormat(verdict == SlotModel::Verdict::None
+            ? tr("%1 (step %2 of %3)").arg(step).arg(position).arg(core::SlotJob::pipelineSteps())
+            : step);
+
+    if (verdict == SlotModel::Verdict::None) {
+        const qint64 elapsed = at.data(SlotModel::StepElapsedRole).toLongLong();
+        const qint64 limit = at.data(SlotModel::StepLimitRole).toLongLong();
+        m_time->setText(limit > 0 ? tr("%1 in this step, %2 left before it times out")
+                                        .arg(seconds(elapsed), seconds(std::max<qint64>(0, limit - elapsed)))
+                                  : tr("%1 in this step").arg(seconds(elapsed)));
+        m_time->show();
+    } else {
+        m_time->hide();
+    }
+
+    // Never colour alone: a symbol and a word go with it.
+    QString symbol, colour, background;
+    switch (verdict) {
+    case SlotModel::Verdict::Pass:
+        symbol = QStringLiteral("✔ ");
+        colour = QStringLiteral("#1b5e20");
+        background = QStringLiteral("#e8f5e9");
+        break;
+    case SlotModel::Verdict::Fail:
+        symbol = QStringLiteral("✖ ");
+        colour = QStringLiteral("#b71c1c");
+        background = QStringLiteral("#ffebee");
+        break;
+    case SlotModel::Verdict::DoneEarlier:
+        symbol = QStringLiteral("↺ ");
+        colour = QStringLiteral("#0d47a1");
+        background = QStringLiteral("#e3f2fd");
+        break;
+    case SlotModel::Verdict::None:
+        colour = QStringLiteral("#333333");
+        background = QStringLiteral("#fafafa");
+        break;
+    }
+    m_verdict->setText(verdict == SlotModel::Verdict::None ? QString() : symbol + verdictText());
+    m_verdict->setStyleSheet(QStringLiteral("QLabel { color: %1; }").arg(colour));
+    m_detail->setText(m_model->index(m_row, SlotModel::Detail).data().toString());
+    const QString warning = at.data(SlotModel::CheckSlotRole).toString();
+    m_warning->setText(QStringLiteral("⚠ ") + warning);
+    m_warning->setVisible(!warning.isEmpty());
+    setStyleSheet(QStringLiteral("QFrame#slotTile { background: %1; border: %2px solid %3; border-radius: 6px; }")
+                      .arg(background, m_selected ? QStringLiteral("4") : QStringLiteral("2"),
+                          m_selected ? QStringLiteral("#1565c0") : colour));
+}
+
+} // namespace imprint::ui
