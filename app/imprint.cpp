@@ -17,6 +17,7 @@
 #include <QLineEdit>
 #include <QMessageBox>
 #include <QTextStream>
+#include <QScreen>
 #include <QTimer>
 
 using namespace imprint;
@@ -102,6 +103,9 @@ int main(int argc, char** argv)
         return 2;
     }
     ui::MainWindow window(&station, &backoffice, ctx->caSubject());
+    // A station's screen is the window's: as large as the screen allows.
+    if (const QScreen* screen = QGuiApplication::primaryScreen())
+        window.resize(screen->availableSize());
     window.show();
 
     // The window's process syncs the outbox upstream, on a thread of its own.
@@ -118,6 +122,12 @@ int main(int argc, char** argv)
     }
 
     QObject::connect(&station, &core::Station::finished, &window, [&] {
+        // The picture shows the shift's figures as the store has them now.
+        window.refreshShift();
+    });
+    QObject::connect(&window, &ui::MainWindow::shiftShown, &window, [&] {
+        if (!station.allFinished() || station.slotJobs().isEmpty())
+            return;
         // Let the last repaint happen before the picture is taken.
         QTimer::singleShot(300, &window, [&] {
             if (p.isSet(screenshot)) {

@@ -18,6 +18,7 @@ void DeviceListModel::setQuery(const core::DeviceQuery& query)
     m_query = query;
     m_query.before.clear();
     m_rows.clear();
+    m_pages = 0;
     m_atEnd = false;
     m_fetching = false;
     ++m_generation;
@@ -54,20 +55,23 @@ void DeviceListModel::fetchMore(const QModelIndex& parent)
         [this, generation](core::Result<QList<core::DeviceRecord>> page) {
             if (generation != m_generation)
                 return;
-            m_fetching = false;
             if (!page) {
+                m_fetching = false;
                 m_atEnd = true;
                 emit failed(page.error().message);
                 return;
             }
             if (page->size() < PageSize)
                 m_atEnd = true;
+            // Still fetching while the rows go in: a view that asks for more from inside
+            // the insertion must not start the same page again.
             if (!page->isEmpty()) {
                 const int first = static_cast<int>(m_rows.size());
                 beginInsertRows({}, first, first + static_cast<int>(page->size()) - 1);
                 m_rows.append(*page);
                 endInsertRows();
             }
+            m_fetching = false;
             emit pageArrived();
         });
 }

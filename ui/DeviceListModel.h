@@ -33,7 +33,7 @@ public:
     void fetchMore(const QModelIndex& parent) override;
 
     const core::DeviceRecord& device(int row) const { return m_rows.at(row); }
-    /// Pages asked of the store so far (for tests: the model reads only as the view needs).
+    /// Pages asked of the store for this query (for tests: the model reads only as the view needs).
     int pagesRead() const { return m_pages; }
     bool isFetching() const { return m_fetching; }
 

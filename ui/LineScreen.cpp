@@ -7,7 +7,6 @@
 
 #include <QGridLayout>
 #include <QScrollArea>
-#include <QSplitter>
 #include <QTimer>
 #include <QVBoxLayout>
 
@@ -29,14 +28,11 @@ LineScreen::LineScreen(core::Station* station, SlotModel* model, QWidget* parent
     m_scroll->setWidget(m_grid);
     m_scroll->setWidgetResizable(true);
     m_scroll->setFrameShape(QFrame::NoFrame);
-    auto* split = new QSplitter(Qt::Vertical, this);
-    split->addWidget(m_scroll);
-    split->addWidget(m_shift);
-    split->setStretchFactor(0, 3);
-    split->setStretchFactor(1, 2);
+    // The tiles take what the shift's strip leaves: they are what a line lead looks at.
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
-    layout->addWidget(split);
+    layout->addWidget(m_scroll, 1);
+    layout->addWidget(m_shift);
 
     connect(m_model, &QAbstractItemModel::rowsInserted, this, &LineScreen::addTiles);
     connect(m_model, &QAbstractItemModel::dataChanged, this, [this](const QModelIndex& from, const QModelIndex& to) {
@@ -54,6 +50,13 @@ LineScreen::LineScreen(core::Station* station, SlotModel* model, QWidget* parent
     });
     tick->start();
     addTiles();
+}
+
+void LineScreen::resizeEvent(QResizeEvent* event)
+{
+    // The shift's strip keeps about a third of the screen, enough for its charts to be read.
+    m_shift->setFixedHeight(std::clamp(height() * 3 / 10, 200, 340));
+    QWidget::resizeEvent(event);
 }
 
 void LineScreen::selectRow(int row)

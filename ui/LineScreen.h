@@ -30,6 +30,9 @@ public:
     int selectedRow() const { return m_selected; }
     void selectRow(int row);
 
+protected:
+    void resizeEvent(QResizeEvent* event) override;
+
 private:
     void addTiles();
     void place();

@@ -45,13 +45,13 @@ ShiftPanel::ShiftPanel(QWidget* parent)
     , m_pareto(new QChartView(this))
 {
     QFont big = m_counters->font();
-    big.setPointSizeF(big.pointSizeF() * 1.5);
+    big.setPointSizeF(big.pointSizeF() * 1.3);
     big.setBold(true);
     m_counters->setFont(big);
     m_counters->setWordWrap(true);
     for (QChartView* v : { m_perQuarter, m_pareto }) {
         v->setRenderHint(QPainter::Antialiasing);
-        v->setMinimumHeight(200);
+        v->setMinimumHeight(150);
         v->setChart(new QChart);
         v->chart()->legend()->setAlignment(Qt::AlignBottom);
     }
@@ -74,9 +74,10 @@ void ShiftPanel::show(const core::ShiftFigures& f)
 {
     m_figures = f;
     const QLocale locale;
-    m_title->setText(tr("Shift %1 – %2")
-                         .arg(locale.toString(f.since.toLocalTime(), QLocale::ShortFormat),
-                             locale.toString(f.until.toLocalTime().time(), QLocale::ShortFormat)));
+    m_title->setText(tr("Shift of %1, %2 – %3")
+                         .arg(locale.toString(f.since.toLocalTime().date(), QLocale::ShortFormat),
+                             f.since.toLocalTime().toString(QStringLiteral("HH:mm")),
+                             f.until.toLocalTime().toString(QStringLiteral("HH:mm"))));
     const double hours
         = std::max(1.0 / 60.0, double(f.since.secsTo(std::min(QDateTime::currentDateTimeUtc(), f.until))) / 3600.0);
     const double yield = f.firstPassYield();
@@ -93,6 +94,7 @@ void ShiftPanel::show(const core::ShiftFigures& f)
     for (QAbstractAxis* a : q->axes())
         q->removeAxis(a);
     q->setTitle(tr("Devices per 15 minutes"));
+    q->setMargins(QMargins(2, 2, 2, 2));
     auto* passed = new QBarSet(tr("Passed"));
     auto* failed = new QBarSet(tr("Failed"));
     passed->setColor(QColor(0x2e, 0x7d, 0x32));
@@ -113,7 +115,13 @@ void ShiftPanel::show(const core::ShiftFigures& f)
     timeAxis->append(times);
     auto* countAxis = new QValueAxis;
     countAxis->setRange(0, top);
+    countAxis->setTickCount(std::min(top, 4) + 1);
     countAxis->setLabelFormat(QStringLiteral("%d"));
+    if (times.size() > 8)
+        timeAxis->setLabelsAngle(-90);
+    QFont small = timeAxis->labelsFont();
+    small.setPointSizeF(small.pointSizeF() * 0.8);
+    timeAxis->setLabelsFont(small);
     q->addAxis(timeAxis, Qt::AlignBottom);
     q->addAxis(countAxis, Qt::AlignLeft);
     stacked->attachAxis(timeAxis);
@@ -125,6 +133,7 @@ void ShiftPanel::show(const core::ShiftFigures& f)
     for (QAbstractAxis* a : p->axes())
         p->removeAxis(a);
     p->setTitle(tr("Failures by reason"));
+    p->setMargins(QMargins(2, 2, 2, 2));
     auto* counts = new QBarSet(tr("Failures"));
     counts->setColor(QColor(0xc6, 0x28, 0x28));
     auto* share = new QLineSeries;
@@ -152,9 +161,11 @@ void ShiftPanel::show(const core::ShiftFigures& f)
     reasonAxis->append(reasons.isEmpty() ? QStringList { tr("none") } : reasons);
     auto* nAxis = new QValueAxis;
     nAxis->setRange(0, most);
+    nAxis->setTickCount(std::min(most, 4) + 1);
     nAxis->setLabelFormat(QStringLiteral("%d"));
     auto* pctAxis = new QValueAxis;
     pctAxis->setRange(0, 100);
+    pctAxis->setTickCount(5);
     pctAxis->setLabelFormat(QStringLiteral("%d %%"));
     p->addAxis(reasonAxis, Qt::AlignBottom);
     p->addAxis(nAxis, Qt::AlignLeft);

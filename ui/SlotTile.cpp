@@ -36,7 +36,8 @@ SlotTile::SlotTile(SlotModel* model, int row, QWidget* parent)
     setObjectName(QStringLiteral("slotTile"));
     setFrameShape(QFrame::StyledPanel);
     setFocusPolicy(Qt::StrongFocus);
-    setMinimumSize(200, 150);
+    setMinimumSize(140, 110);
+    setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
     QFont nameFont = m_name->font();
     nameFont.setPointSizeF(nameFont.pointSizeF() * 1.6);
     nameFont.setBold(true);
@@ -49,23 +50,26 @@ SlotTile::SlotTile(SlotModel* model, int row, QWidget* parent)
     verdictFont.setPointSizeF(verdictFont.pointSizeF() * 1.8);
     verdictFont.setBold(true);
     m_verdict->setFont(verdictFont);
-    m_verdict->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
     m_progress->setRange(0, core::SlotJob::pipelineSteps());
     m_progress->setTextVisible(true);
     m_detail->setWordWrap(true);
+    m_detail->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Ignored); // long reasons wrap, never widen the tile
     m_detail->setAlignment(Qt::AlignTop | Qt::AlignLeft);
     m_warning->setWordWrap(true);
     m_warning->setStyleSheet(QStringLiteral("QLabel { background: #fff3cd; color: #664d03; padding: 2px 4px; }"));
 
+    // Name and serial on top; the verdict, the biggest thing on the tile, on a line of its own.
+    m_serial->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
+    m_verdict->setAlignment(Qt::AlignCenter);
     auto* top = new QHBoxLayout;
     top->addWidget(m_name);
     top->addStretch();
-    top->addWidget(m_verdict);
+    top->addWidget(m_serial);
     auto* layout = new QVBoxLayout(this);
-    layout->setContentsMargins(10, 8, 10, 8);
-    layout->setSpacing(4);
+    layout->setContentsMargins(8, 6, 8, 6);
+    layout->setSpacing(3);
     layout->addLayout(top);
-    layout->addWidget(m_serial);
+    layout->addWidget(m_verdict);
     layout->addWidget(m_progress);
     layout->addWidget(m_time);
     layout->addWidget(m_detail, 1);
@@ -155,7 +159,10 @@ void SlotTile::refresh()
         break;
     }
     m_verdict->setText(verdict == SlotModel::Verdict::None ? QString() : symbol + verdictText());
-    m_verdict->setStyleSheet(QStringLiteral("QLabel { color: %1; }").arg(colour));
+    m_verdict->setStyleSheet(
+        QStringLiteral("QLabel { color: white; background: %1; border-radius: 4px; }").arg(colour));
+    m_verdict->setVisible(verdict != SlotModel::Verdict::None);
+    m_progress->setVisible(verdict == SlotModel::Verdict::None || verdict == SlotModel::Verdict::Fail);
     m_detail->setText(m_model->index(m_row, SlotModel::Detail).data().toString());
     const QString warning = at.data(SlotModel::CheckSlotRole).toString();
     m_warning->setText(QStringLiteral("⚠ ") + warning);

@@ -23,81 +23,15 @@
 
 using namespace imprint;
 
+using test::batchVerifies;
+using test::enrollStation;
+using test::openssl;
+using test::UpstreamPki;
+
 namespace {
 
 const QString Ctl = QStringLiteral(IMPRINT_CTL);
 const QString UpstreamBin = QStringLiteral(IMPRINT_UPSTREAM);
-
-test::ProcessResult openssl(const QStringList& args)
-{
-    auto r = test::run(QStringLiteral("openssl"), args);
-    INFO("openssl " << args.join(u' ').toStdString() << "\n" << r.err.toStdString());
-    REQUIRE(r.exitCode == 0);
-    return r;
-}
-
-/// The corporate side: a CA (its key in a file, as the test peer's), certifying the RA.
-struct UpstreamPki {
-    explicit UpstreamPki(const QString& where)
-        : dir(where)
-    {
-        QFile ext(file(QStringLiteral("ee.ext")));
-        REQUIRE(ext.open(QIODevice::WriteOnly));
-        ext.write("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nsubjectKeyIdentifier=hash\n"
-                  "authorityKeyIdentifier=keyid\n");
-        ext.close();
-        openssl({ QStringLiteral("req"), QStringLiteral("-x509"), QStringLiteral("-newkey"), QStringLiteral("ec"),
-            QStringLiteral("-pkeyopt"), QStringLiteral("ec_paramgen_curve:P-256"), QStringLiteral("-nodes"),
-            QStringLiteral("-keyout"), key(), QStringLiteral("-out"), cert(), QStringLiteral("-subj"),
-            QStringLiteral("/O=Corp/CN=Corp Device CA"), QStringLiteral("-days"), QStringLiteral("3650"),
-            QStringLiteral("-addext"), QStringLiteral("basicConstraints=critical,CA:TRUE"), QStringLiteral("-addext"),
-            QStringLiteral("keyUsage=critical,keyCertSign,cRLSign,digitalSignature") });
-    }
-    QString file(const QString& name) const { return dir + u'/' + name; }
-    QString key() const { return file(QStringLiteral("ca.key")); }
-    QString cert() const { return file(QStringLiteral("ca.pem")); }
-    /// Certifies a request (PEM or DER) as the corporate CA.
-    QString certify(const QString& request, const QString& out, bool der = false) const
-    {
-        openssl({ QStringLiteral("x509"), QStringLiteral("-req"), QStringLiteral("-in"), request,
-            QStringLiteral("-inform"), der ? QStringLiteral("DER") : QStringLiteral("PEM"), QStringLiteral("-CA"),
-            cert(), QStringLiteral("-CAkey"), key(), QStringLiteral("-CAcreateserial"), QStringLiteral("-out"), out,
-            QStringLiteral("-days"), QStringLiteral("365"), QStringLiteral("-extfile"),
-            file(QStringLiteral("ee.ext")) });
-        return out;
-    }
-    QString dir;
-};
-
-/// A station with its RA key certified by the corporate CA, pointed at `url`.
-void enrollStation(const QString& dataDir, const UpstreamPki& pki, const QString& url)
-{
-    test::initQuickStation(dataDir);
-    REQUIRE(test::ctl(dataDir, { QStringLiteral("ra"), QStringLiteral("keygen") }).exitCode == 0);
-    const QString csr = pki.file(QStringLiteral("ra.csr"));
-    REQUIRE(test::ctl(dataDir,
-                { QStringLiteral("ra"), QStringLiteral("csr"), QStringLiteral("--subject"),
-                    QStringLiteral("/O=Acme/CN=Line 3 RA"), QStringLiteral("--out"), csr })
-                .exitCode
-        == 0);
-    const QString raCert = pki.certify(csr, pki.file(QStringLiteral("ra.pem")));
-    auto imported = test::ctl(dataDir,
-        { QStringLiteral("ra"), QStringLiteral("import"), QStringLiteral("--cert"), raCert, QStringLiteral("--chain"),
-            pki.cert() });
-    INFO(imported.err.toStdString());
-    REQUIRE(imported.exitCode == 0);
-    REQUIRE(test::ctl(dataDir,
-                { QStringLiteral("upstream"), QStringLiteral("configure"), QStringLiteral("--url"), url,
-                    QStringLiteral("--trusted"), pki.cert() })
-                .exitCode
-        == 0);
-    QSettings s(dataDir + QStringLiteral("/station.ini"), QSettings::IniFormat);
-    s.setValue(QStringLiteral("upstream/retry-min-s"), 1);
-    s.setValue(QStringLiteral("upstream/retry-max-s"), 2);
-    s.setValue(QStringLiteral("upstream/message-timeout-s"), 5);
-    s.setValue(QStringLiteral("upstream/total-timeout-s"), 30);
-    s.sync();
-}
 
 /// A port for a test peer on the loopback, drawn at random from 20000-39999.
 quint16 freePort()
@@ -606,29 +540,6 @@ namespace {
 
 /// What the upstream's side checks of a batch: the manifest's CMS signature to the upstream
 /// anchors (openssl cms), and every file's SHA-256 against the signed manifest.
-bool batchVerifies(const QString& batch, const QString& anchors)
-{
-    auto cms = test::run(QStringLiteral("openssl"),
-        { QStringLiteral("cms"), QStringLiteral("-verify"), QStringLiteral("-binary"), QStringLiteral("-inform"),
-            QStringLiteral("DER"), QStringLiteral("-in"), batch + QStringLiteral("/manifest.json.p7s"),
-            QStringLiteral("-content"), batch + QStringLiteral("/manifest.json"), QStringLiteral("-CAfile"), anchors,
-            QStringLiteral("-out"), QStringLiteral("/dev/null") });
-    if (cms.exitCode != 0)
-        return false;
-    QFile m(batch + QStringLiteral("/manifest.json"));
-    if (!m.open(QIODevice::ReadOnly))
-        return false;
-    const QJsonObject files = QJsonDocument::fromJson(m.readAll()).object()[QStringLiteral("files")].toObject();
-    if (files.isEmpty())
-        return false;
-    for (auto it = files.begin(); it != files.end(); ++it) {
-        QFile f(batch + u'/' + it.key());
-        if (!f.open(QIODevice::ReadOnly) || core::ossl::sha256Hex(f.readAll()) != it.value().toString())
-            return false;
-    }
-    return true;
-}
-
 QStringList filesUnder(const QString& dir)
 {
     QStringList out;

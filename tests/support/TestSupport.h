@@ -87,4 +87,25 @@ ProcessResult run(const QString& program, const QStringList& args, const QByteAr
 /// A PKCS#10 request for `serial` signed by `key` (or by `signingKey` when given, to forge it).
 QByteArray makeCsr(EVP_PKEY* key, const QString& serial, EVP_PKEY* signingKey = nullptr);
 
+/// Runs openssl with `args`; the test stops when it fails.
+ProcessResult openssl(const QStringList& args);
+
+/// The corporate side: a CA (its key in a file, as the test peer's), certifying the RA.
+struct UpstreamPki {
+    explicit UpstreamPki(const QString& where);
+    QString file(const QString& name) const { return dir + u'/' + name; }
+    QString key() const { return file(QStringLiteral("ca.key")); }
+    QString cert() const { return file(QStringLiteral("ca.pem")); }
+    /// Certifies a request (PEM or DER) as the corporate CA.
+    QString certify(const QString& request, const QString& out, bool der = false) const;
+    QString dir;
+};
+
+/// A station with its RA key certified by the corporate CA, pointed at `url`.
+void enrollStation(const QString& dataDir, const UpstreamPki& pki, const QString& url);
+
+/// Whether an exported batch's manifest verifies (openssl cms) to `anchors` and every file
+/// matches its SHA-256 in the manifest.
+bool batchVerifies(const QString& batch, const QString& anchors);
+
 } // namespace imprint::test
