@@ -16,9 +16,10 @@
 #include <QInputDialog>
 #include <QLineEdit>
 #include <QMessageBox>
-#include <QTextStream>
 #include <QScreen>
+#include <QTextStream>
 #include <QTimer>
+#include <QTranslator>
 
 using namespace imprint;
 
@@ -53,8 +54,23 @@ int main(int argc, char** argv)
     QCommandLineOption usb(QStringLiteral("usb"),
         QStringLiteral("Give every USB device with these ids a slot as it is plugged in (and those already there)."),
         QStringLiteral("VVVV:PPPP"));
-    p.addOptions({ dataDir, port, op, exitWhenDone, screenshot, profile, usb, lot });
+    QCommandLineOption lang(QStringLiteral("lang"),
+        QStringLiteral("The window's language: en or de (default: the system's locale)."), QStringLiteral("LANG"));
+    p.addOptions({ dataDir, port, op, exitWhenDone, screenshot, profile, usb, lot, lang });
     p.process(app);
+
+    // The window speaks the system's language when it has it (German or English), or the
+    // one asked for.
+    QTranslator translator;
+    const QLocale locale = p.isSet(lang) ? QLocale(p.value(lang)) : QLocale::system();
+    if (locale.language() != QLocale::English) {
+        if (translator.load(locale, QStringLiteral("imprint"), QStringLiteral("_"), QStringLiteral(":/i18n")))
+            QApplication::installTranslator(&translator);
+        else if (p.isSet(lang))
+            QTextStream(stderr) << "imprint: no translation for \"" << p.value(lang)
+                                << "\"; the window stays in English." << Qt::endl;
+    }
+    QLocale::setDefault(locale);
 
     QTextStream out(stdout);
     QTextStream err(stderr);

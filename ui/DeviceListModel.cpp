@@ -23,6 +23,8 @@ void DeviceListModel::setQuery(const core::DeviceQuery& query)
     m_fetching = false;
     ++m_generation;
     endResetModel();
+    // The first page at once: a view asks for more only as it scrolls.
+    fetchMore({});
 }
 
 int DeviceListModel::rowCount(const QModelIndex& parent) const

@@ -55,7 +55,7 @@ LineScreen::LineScreen(core::Station* station, SlotModel* model, QWidget* parent
 void LineScreen::resizeEvent(QResizeEvent* event)
 {
     // The shift's strip keeps about a third of the screen, enough for its charts to be read.
-    m_shift->setFixedHeight(std::clamp(height() * 3 / 10, 200, 340));
+    m_shift->setFixedHeight(std::clamp(height() * 3 / 10, 190, 340));
     QWidget::resizeEvent(event);
 }
 

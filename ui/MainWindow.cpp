@@ -263,6 +263,7 @@ void MainWindow::updateRoleBar()
 {
     m_roleLabel->setText(
         m_role == Role::Operator ? tr("Role: operator") : tr("Role: %1 (%2)").arg(roleName(m_role), m_person));
+    m_roleLabel->setMinimumWidth(m_roleLabel->fontMetrics().horizontalAdvance(m_roleLabel->text()) + 8);
     m_signOutAction->setVisible(m_role != Role::Operator);
     const Screen s = screen();
     m_lineAction->setChecked(s == Screen::Line);

@@ -54,6 +54,12 @@ ShiftPanel::ShiftPanel(QWidget* parent)
         v->setMinimumHeight(150);
         v->setChart(new QChart);
         v->chart()->legend()->setAlignment(Qt::AlignBottom);
+        QFont small = v->chart()->legend()->font();
+        small.setPointSizeF(small.pointSizeF() * 0.8);
+        v->chart()->legend()->setFont(small);
+        QFont title = v->chart()->titleFont();
+        title.setPointSizeF(title.pointSizeF() * 0.9);
+        v->chart()->setTitleFont(title);
     }
     auto* charts = new QHBoxLayout;
     charts->addWidget(m_perQuarter, 3);
@@ -120,8 +126,9 @@ void ShiftPanel::show(const core::ShiftFigures& f)
     if (times.size() > 8)
         timeAxis->setLabelsAngle(-90);
     QFont small = timeAxis->labelsFont();
-    small.setPointSizeF(small.pointSizeF() * 0.8);
+    small.setPointSizeF(small.pointSizeF() * 0.75);
     timeAxis->setLabelsFont(small);
+    countAxis->setLabelsFont(small);
     q->addAxis(timeAxis, Qt::AlignBottom);
     q->addAxis(countAxis, Qt::AlignLeft);
     stacked->attachAxis(timeAxis);
@@ -166,6 +173,10 @@ void ShiftPanel::show(const core::ShiftFigures& f)
     auto* pctAxis = new QValueAxis;
     pctAxis->setRange(0, 100);
     pctAxis->setTickCount(5);
+    QFont smallAxis = pctAxis->labelsFont();
+    smallAxis.setPointSizeF(smallAxis.pointSizeF() * 0.75);
+    for (QAbstractAxis* a : std::initializer_list<QAbstractAxis*> { reasonAxis, nAxis, pctAxis })
+        a->setLabelsFont(smallAxis);
     pctAxis->setLabelFormat(QStringLiteral("%d %%"));
     p->addAxis(reasonAxis, Qt::AlignBottom);
     p->addAxis(nAxis, Qt::AlignLeft);

@@ -103,6 +103,18 @@ QVariant SlotModel::data(const QModelIndex& index, int role) const
     case StepElapsedRole: return job->stepElapsedMs();
     case StepLimitRole: return job->stepLimitMs();
     case WhenRole: return job->doneEarlierAt();
+    case ShortDetailRole:
+        switch (verdict) {
+        case Verdict::Fail: return tr("%1 Press Retry.").arg(job->failure());
+        case Verdict::Pass: return tr("Remove the device.");
+        case Verdict::DoneEarlier:
+            return tr("Passed %1. Remove it: it is good.")
+                .arg(QLocale().toString(job->doneEarlierAt().toLocalTime(), QLocale::ShortFormat));
+        case Verdict::None: break;
+        }
+        if (job->step() == SlotJob::Step::AwaitingSerial)
+            return tr("No serial yet: scan the label on it.");
+        return QString();
     case CheckSlotRole:
         // A bent pin or a bad cable fails device after device on the same slot.
         if (job->recentFailures() >= 3)

@@ -25,6 +25,7 @@ public:
         StepLimitRole, ///< ms it may run before it times out (0: no limit)
         CheckSlotRole, ///< "check slot A3: ..." when the slot fails again and again, else empty
         WhenRole, ///< a device done earlier: when it passed
+        ShortDetailRole, ///< what to do, in as few words as a tile has room for
     };
     enum class Verdict { None, Pass, Fail, DoneEarlier };
 

@@ -3,6 +3,7 @@
 #include "SlotModel.h"
 #include "engine/SlotJob.h"
 
+#include <QFontMetrics>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QProgressBar>
@@ -36,20 +37,20 @@ SlotTile::SlotTile(SlotModel* model, int row, QWidget* parent)
     setObjectName(QStringLiteral("slotTile"));
     setFrameShape(QFrame::StyledPanel);
     setFocusPolicy(Qt::StrongFocus);
-    setMinimumSize(140, 110);
+    setMinimumSize(120, 96);
     setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
     QFont nameFont = m_name->font();
-    nameFont.setPointSizeF(nameFont.pointSizeF() * 1.6);
+    nameFont.setPointSizeF(nameFont.pointSizeF() * 1.5);
     nameFont.setBold(true);
     m_name->setFont(nameFont);
     QFont serialFont = m_serial->font();
-    serialFont.setPointSizeF(serialFont.pointSizeF() * 1.4);
+    serialFont.setPointSizeF(serialFont.pointSizeF() * 1.3);
     m_serial->setFont(serialFont);
     m_serial->setTextInteractionFlags(Qt::TextSelectableByMouse);
     QFont verdictFont = m_verdict->font();
-    verdictFont.setPointSizeF(verdictFont.pointSizeF() * 1.8);
     verdictFont.setBold(true);
     m_verdict->setFont(verdictFont);
+    m_verdict->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred); // fitted to the tile, see fitVerdict
     m_progress->setRange(0, core::SlotJob::pipelineSteps());
     m_progress->setTextVisible(true);
     m_detail->setWordWrap(true);
@@ -67,7 +68,7 @@ SlotTile::SlotTile(SlotModel* model, int row, QWidget* parent)
     top->addWidget(m_serial);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(8, 6, 8, 6);
-    layout->setSpacing(3);
+    layout->setSpacing(2);
     layout->addLayout(top);
     layout->addWidget(m_verdict);
     layout->addWidget(m_progress);
@@ -75,6 +76,26 @@ SlotTile::SlotTile(SlotModel* model, int row, QWidget* parent)
     layout->addWidget(m_detail, 1);
     layout->addWidget(m_warning);
     refresh();
+}
+
+void SlotTile::fitVerdict()
+{
+    // As large as the tile allows, from a metre and a half: the word shrinks to fit, never cut.
+    QFont f = m_verdict->font();
+    const int room = std::max(40, width() - 24);
+    double size = QFont().pointSizeF() * 2.0;
+    f.setPointSizeF(size);
+    while (size > QFont().pointSizeF() && QFontMetrics(f).horizontalAdvance(m_verdict->text()) > room) {
+        size -= 0.5;
+        f.setPointSizeF(size);
+    }
+    m_verdict->setFont(f);
+}
+
+void SlotTile::resizeEvent(QResizeEvent* event)
+{
+    QFrame::resizeEvent(event);
+    fitVerdict();
 }
 
 void SlotTile::setSelected(bool selected)
@@ -99,7 +120,7 @@ QString SlotTile::verdictText() const
 
 QString SlotTile::detailText() const
 {
-    return m_detail->text();
+    return toolTip();
 }
 
 QString SlotTile::warningText() const
@@ -162,8 +183,10 @@ void SlotTile::refresh()
     m_verdict->setStyleSheet(
         QStringLiteral("QLabel { color: white; background: %1; border-radius: 4px; }").arg(colour));
     m_verdict->setVisible(verdict != SlotModel::Verdict::None);
+    fitVerdict();
     m_progress->setVisible(verdict == SlotModel::Verdict::None || verdict == SlotModel::Verdict::Fail);
-    m_detail->setText(m_model->index(m_row, SlotModel::Detail).data().toString());
+    m_detail->setText(at.data(SlotModel::ShortDetailRole).toString());
+    setToolTip(m_model->index(m_row, SlotModel::Detail).data().toString());
     const QString warning = at.data(SlotModel::CheckSlotRole).toString();
     m_warning->setText(QStringLiteral("⚠ ") + warning);
     m_warning->setVisible(!warning.isEmpty());

@@ -33,8 +33,10 @@ signals:
 
 protected:
     void mousePressEvent(QMouseEvent* event) override;
+    void resizeEvent(QResizeEvent* event) override;
 
 private:
+    void fitVerdict();
     SlotModel* m_model;
     int m_row;
     bool m_selected = false;

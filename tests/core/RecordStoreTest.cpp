@@ -28,13 +28,13 @@ TEST_CASE("A new store is created at the latest schema, in WAL mode")
     {
         auto store = RecordStore::open(path);
         REQUIRE(store.has_value());
-        CHECK(store->schemaVersion() == 5);
+        CHECK(store->schemaVersion() == 6);
     }
     {
         // Reopening does not migrate again and keeps the version.
         auto store = RecordStore::open(path);
         REQUIRE(store.has_value());
-        CHECK(store->schemaVersion() == 5);
+        CHECK(store->schemaVersion() == 6);
     }
     QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("probe"));
     db.setDatabaseName(path);
@@ -175,7 +175,7 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
         REQUIRE(db.open());
         QSqlQuery q(db);
         for (const char* sql :
-            { "DROP INDEX devices_by_lot_updated", "DROP INDEX jobs_unfinished", "DROP INDEX certificates_by_job",
+            { "DROP INDEX devices_by_lot_updated", "DROP INDEX jobs_unfinished", "DROP INDEX jobs_by_finished", "DROP INDEX certificates_by_job",
                 "DROP TABLE serials", "DROP TABLE lots", "DROP TABLE outbox", "DROP TABLE audit_checkpoints",
                 "ALTER TABLE jobs DROP COLUMN lot", "ALTER TABLE devices DROP COLUMN lot", "DROP TABLE leases",
                 "DROP TABLE upstream_contact", "DROP TABLE crls", "ALTER TABLE certificates DROP COLUMN request",
@@ -193,7 +193,7 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
     }
     auto store = RecordStore::open(path);
     REQUIRE(store.has_value());
-    CHECK(store->schemaVersion() == 5);
+    CHECK(store->schemaVersion() == 6);
     auto old = store->records().device(QStringLiteral("OLD-1"));
     REQUIRE(old.has_value());
     CHECK(old->has_value());
@@ -608,12 +608,13 @@ TEST_CASE("Every state has one text that reads back as itself")
         CertificateState::Superseded, CertificateState::Revoked });
     roundTrips({ SerialState::Reserved, SerialState::Used, SerialState::Void });
     roundTrips(
-        { JobOutcome::Passed, JobOutcome::Failed, JobOutcome::Issued, JobOutcome::Interrupted, JobOutcome::Scrapped });
+        { JobOutcome::Passed, JobOutcome::Failed, JobOutcome::Issued, JobOutcome::Interrupted, JobOutcome::Scrapped,
+            JobOutcome::DoneEarlier });
     roundTrips(
         { StepName::Identify, StepName::Resume, StepName::CheckCsr, StepName::Issue, StepName::Inject, StepName::Verify,
             StepName::Supersede, StepName::Disconnect, StepName::Reconnect, StepName::Scrap, StepName::Finish });
     roundTrips({ StepStatus::Done, StepStatus::Intent, StepStatus::Rejected, StepStatus::Waiting, StepStatus::Passed,
-        StepStatus::Failed, StepStatus::Issued, StepStatus::Interrupted });
+        StepStatus::Failed, StepStatus::Issued, StepStatus::Interrupted, StepStatus::DoneEarlier });
     roundTrips({ OutboxKind::Certificate, OutboxKind::Revocation });
     roundTrips({ OutboxState::Pending, OutboxState::Sent, OutboxState::Waiting, OutboxState::Answered,
         OutboxState::Confirmed, OutboxState::Rejected, OutboxState::Failed, OutboxState::Skipped });

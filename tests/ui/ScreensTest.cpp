@@ -28,6 +28,7 @@
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTranslator>
 
 #include <catch2/catch.hpp>
 
@@ -46,6 +47,19 @@ void keepPicture(QWidget& window, const QString& name)
     if (!dir.isEmpty())
         window.grab().save(dir + u'/' + name + QStringLiteral(".png"));
 }
+
+/// IMPRINT_TEST_LANG=de shows the screens in German (for the screenshots).
+struct Language {
+    Language()
+    {
+        if (qEnvironmentVariable("IMPRINT_TEST_LANG") == QLatin1String("de")
+            && translator.load(QStringLiteral(IMPRINT_QM_DIR "/imprint_de.qm"))) {
+            QCoreApplication::installTranslator(&translator);
+            QLocale::setDefault(QLocale(QLocale::German));
+        }
+    }
+    QTranslator translator;
+};
 
 /// A working station with its window: the line, the back office, a QA passphrase set.
 struct Window {
@@ -109,6 +123,7 @@ struct Window {
         return *entries;
     }
 
+    Language language;
     test::DemoStation demo;
     std::optional<app::StationContext> ctx;
     std::unique_ptr<core::Station> station;
@@ -332,11 +347,12 @@ TEST_CASE("An operator cannot open the admin screen, the token's PIN opens it, a
     REQUIRE(w.window->openScreen(Screen::Admin));
     CHECK(w.window->role() == Role::Admin);
     CHECK(w.window->screen() == Screen::Admin);
+    QTest::qWait(500); // the CA, lots and audit pages come in
+    keepPicture(*w.window, QStringLiteral("admin"));
     // The admin may see the QA screen too, without another credential.
     const int prompts = w.prompts;
     CHECK(w.window->openScreen(Screen::Qa));
     CHECK(w.prompts == prompts);
-    keepPicture(*w.window, QStringLiteral("admin"));
     // The token is still unlocked and signing (checking the PIN did not lock it out).
     auto status = w.ctx->caKey.service->health();
     CHECK(status.unlocked);

@@ -1,0 +1,1104 @@
+<?xml version='1.0' encoding='utf-8'?>
+<TS version="2.1" language="de">
+<context>
+    <name>imprint::core::Backoffice</name>
+    <message>
+        <source>no CRL signed yet</source>
+        <translation>noch keine Sperrliste signiert</translation>
+    </message>
+    <message>
+        <source>the CRL could not be read</source>
+        <translation>die Sperrliste ist nicht lesbar</translation>
+    </message>
+    <message>
+        <source>revoked: listed on the CRL of %1</source>
+        <translation>gesperrt: steht auf der Sperrliste vom %1</translation>
+    </message>
+    <message>
+        <source>not listed on the CRL of %1</source>
+        <translation>nicht auf der Sperrliste vom %1</translation>
+    </message>
+    <message>
+        <source>No device with serial %1 is recorded.</source>
+        <translation>Kein Gerät mit der Seriennummer %1 ist erfasst.</translation>
+    </message>
+    <message>
+        <source>Device %1 is scrapped; its revocation is queued for the upstream.</source>
+        <translation>Gerät %1 ist verschrottet; seine Sperrung wartet auf die Übermittlung an die Konzern-CA.</translation>
+    </message>
+    <message>
+        <source> CRL %1 lists its certificates.</source>
+        <translation> Sperrliste %1 führt seine Zertifikate.</translation>
+    </message>
+    <message>
+        <source> The CRL was not signed (%1): issue it from the Admin screen.</source>
+        <translation> Die Sperrliste wurde nicht signiert (%1): im Admin-Bildschirm ausstellen.</translation>
+    </message>
+    <message>
+        <source>This station cannot be unlocked from the window.</source>
+        <translation>Diese Station kann nicht im Fenster entsperrt werden.</translation>
+    </message>
+</context>
+<context>
+    <name>imprint::ui::AdminScreen</name>
+    <message>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+    <message>
+        <source>Issue a CRL now</source>
+        <translation>Sperrliste jetzt ausstellen</translation>
+    </message>
+    <message>
+        <source>Lock the HSM</source>
+        <translation>HSM sperren</translation>
+    </message>
+    <message>
+        <source>Set the QA passphrase…</source>
+        <translation>QS-Passphrase festlegen…</translation>
+    </message>
+    <message>
+        <source>QA passphrase</source>
+        <translation>QS-Passphrase</translation>
+    </message>
+    <message>
+        <source>The passphrase QA signs in with (at least 8 characters):</source>
+        <translation>Die Passphrase, mit der sich die QS anmeldet (mindestens 8 Zeichen):</translation>
+    </message>
+    <message>
+        <source>The same passphrase again:</source>
+        <translation>Dieselbe Passphrase noch einmal:</translation>
+    </message>
+    <message>
+        <source>The two passphrases differ; nothing was changed.</source>
+        <translation>Die beiden Passphrasen sind verschieden; nichts wurde geändert.</translation>
+    </message>
+    <message>
+        <source>The passphrase is too short (at least 8 characters); nothing was changed.</source>
+        <translation>Die Passphrase ist zu kurz (mindestens 8 Zeichen); nichts wurde geändert.</translation>
+    </message>
+    <message>
+        <source>CA and HSM</source>
+        <translation>CA und HSM</translation>
+    </message>
+    <message>
+        <source>Lot</source>
+        <translation>Los</translation>
+    </message>
+    <message>
+        <source>Profile</source>
+        <translation>Profil</translation>
+    </message>
+    <message>
+        <source>Progress</source>
+        <translation>Fortschritt</translation>
+    </message>
+    <message>
+        <source>Failed</source>
+        <translation>Fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>Note</source>
+        <translation>Notiz</translation>
+    </message>
+    <message>
+        <source>New lot…</source>
+        <translation>Neues Los…</translation>
+    </message>
+    <message>
+        <source>New lot</source>
+        <translation>Neues Los</translation>
+    </message>
+    <message>
+        <source>Lot (work order)</source>
+        <translation>Los (Fertigungsauftrag)</translation>
+    </message>
+    <message>
+        <source>Devices expected</source>
+        <translation>Erwartete Geräte</translation>
+    </message>
+    <message>
+        <source>Lot %1 created.</source>
+        <translation>Los %1 angelegt.</translation>
+    </message>
+    <message>
+        <source>Lots</source>
+        <translation>Lose</translation>
+    </message>
+    <message>
+        <source>Sync now</source>
+        <translation>Jetzt abgleichen</translation>
+    </message>
+    <message>
+        <source>Export a batch…</source>
+        <translation>Stapel exportieren…</translation>
+    </message>
+    <message>
+        <source>Import an answer…</source>
+        <translation>Antwort importieren…</translation>
+    </message>
+    <message>
+        <source>A sync round was asked for; the health strip shows how it went.</source>
+        <translation>Ein Abgleich wurde angestoßen; die Statusleiste zeigt das Ergebnis.</translation>
+    </message>
+    <message>
+        <source>Where to write the batch (e.g. a USB stick)</source>
+        <translation>Wohin der Stapel geschrieben wird (z. B. ein USB-Stick)</translation>
+    </message>
+    <message>
+        <source>The upstream's answer</source>
+        <translation>Die Antwort der Konzern-CA</translation>
+    </message>
+    <message>
+        <source>Certificates (*.p7b *.p7c *.pem *.crt)</source>
+        <translation>Zertifikate (*.p7b *.p7c *.pem *.crt)</translation>
+    </message>
+    <message>
+        <source>Upstream</source>
+        <translation>Konzern-CA</translation>
+    </message>
+    <message>
+        <source>Verify the audit log</source>
+        <translation>Prüfprotokoll prüfen</translation>
+    </message>
+    <message>
+        <source>First page</source>
+        <translation>Erste Seite</translation>
+    </message>
+    <message>
+        <source>Next page</source>
+        <translation>Nächste Seite</translation>
+    </message>
+    <message>
+        <source>#</source>
+        <translation>Nr.</translation>
+    </message>
+    <message>
+        <source>When</source>
+        <translation>Wann</translation>
+    </message>
+    <message>
+        <source>Station</source>
+        <translation>Station</translation>
+    </message>
+    <message>
+        <source>Who</source>
+        <translation>Wer</translation>
+    </message>
+    <message>
+        <source>What</source>
+        <translation>Was</translation>
+    </message>
+    <message>
+        <source>Detail</source>
+        <translation>Einzelheiten</translation>
+    </message>
+    <message>
+        <source>Audit log</source>
+        <translation>Prüfprotokoll</translation>
+    </message>
+    <message>
+        <source>The CA key, as the token reports it</source>
+        <translation>Der CA-Schlüssel, wie das Token ihn meldet</translation>
+    </message>
+    <message>
+        <source>Chain</source>
+        <translation>Kette</translation>
+    </message>
+    <message>
+        <source>issued by</source>
+        <translation>ausgestellt von</translation>
+    </message>
+    <message>
+        <source>valid</source>
+        <translation>gültig</translation>
+    </message>
+    <message>
+        <source>%1 of %2 passed</source>
+        <translation>%1 von %2 bestanden</translation>
+    </message>
+    <message>
+        <source>No upstream is set up ([upstream] url): records leave the station in offline batches.</source>
+        <translation>Keine Konzern-CA eingerichtet ([upstream] url): Datensätze verlassen die Station in Offline-Stapeln.</translation>
+    </message>
+    <message>
+        <source>Upstream: %1</source>
+        <translation>Konzern-CA: %1</translation>
+    </message>
+    <message>
+        <source>Last attempt: %1; last reached: %2</source>
+        <translation>Letzter Versuch: %1; zuletzt erreicht: %2</translation>
+    </message>
+    <message>
+        <source>Last error: %1</source>
+        <translation>Letzter Fehler: %1</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n record(s) not yet confirmed by the upstream</source>
+        <translation><numerusform>%n Datensatz noch nicht von der Konzern-CA bestätigt</numerusform><numerusform>%n Datensätze noch nicht von der Konzern-CA bestätigt</numerusform></translation>
+    </message>
+    <message>
+        <source>Oldest unsynced record from %1</source>
+        <translation>Ältester nicht abgeglichener Datensatz vom %1</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n refused by the upstream: see imprintctl outbox --state rejected</source>
+        <translation><numerusform>%n von der Konzern-CA abgelehnt: siehe imprintctl outbox --state rejected</numerusform><numerusform>%n von der Konzern-CA abgelehnt: siehe imprintctl outbox --state rejected</numerusform></translation>
+    </message>
+    <message>
+        <source>Checking the audit log…</source>
+        <translation>Prüfprotokoll wird geprüft…</translation>
+    </message>
+    <message>
+        <source>%1 of %2 entries checked</source>
+        <translation>%1 von %2 Einträgen geprüft</translation>
+    </message>
+    <message>
+        <source>The check was stopped; nothing was found wrong in the part checked.</source>
+        <translation>Die Prüfung wurde abgebrochen; im geprüften Teil war nichts falsch.</translation>
+    </message>
+    <message>
+        <source>✖ The audit log could not be checked: %1</source>
+        <translation>✖ Das Prüfprotokoll konnte nicht geprüft werden: %1</translation>
+    </message>
+    <message numerus="yes">
+        <source>✔ The audit log is intact: %n entries, each following the one before, and every certificate it names as recorded.</source>
+        <translation><numerusform>✔ Das Prüfprotokoll ist unversehrt: %n Eintrag, und jedes Zertifikat, das es nennt, wie erfasst.</numerusform><numerusform>✔ Das Prüfprotokoll ist unversehrt: %n Einträge, jeder folgt dem vorigen, und jedes Zertifikat, das es nennt, wie erfasst.</numerusform></translation>
+    </message>
+    <message numerus="yes">
+        <source> %n signed checkpoint(s) verified.</source>
+        <translation><numerusform> %n signierter Kontrollpunkt geprüft.</numerusform><numerusform> %n signierte Kontrollpunkte geprüft.</numerusform></translation>
+    </message>
+    <message>
+        <source>✖ The audit log is damaged at entry %1: %2</source>
+        <translation>✖ Das Prüfprotokoll ist bei Eintrag %1 beschädigt: %2</translation>
+    </message>
+    <message>
+        <source>This station cannot sign a CRL from the window.</source>
+        <translation>Diese Station kann im Fenster keine Sperrliste signieren.</translation>
+    </message>
+    <message>
+        <source>CRL %1 signed: %2 certificate(s) listed, next update %3.</source>
+        <translation>Sperrliste %1 signiert: %2 Zertifikat(e) gelistet, nächste Aktualisierung %3.</translation>
+    </message>
+    <message>
+        <source>No RA key and upstream settings: set them up first (imprintctl ra keygen, upstream configure).</source>
+        <translation>Kein RA-Schlüssel und keine Konzern-CA-Einstellungen: zuerst einrichten (imprintctl ra keygen, upstream configure).</translation>
+    </message>
+    <message>
+        <source>Batch %1 written to %2: %3 certificate request(s), %4 revocation(s).</source>
+        <translation>Stapel %1 nach %2 geschrieben: %3 Zertifikatsanforderung(en), %4 Sperrung(en).</translation>
+    </message>
+    <message>
+        <source>No upstream trust anchors are set up.</source>
+        <translation>Keine Vertrauensanker der Konzern-CA eingerichtet.</translation>
+    </message>
+    <message>
+        <source>%1 certificate(s) recorded, %2 already on record, %3 refused.%4</source>
+        <translation>%1 Zertifikat(e) erfasst, %2 bereits erfasst, %3 abgelehnt.%4</translation>
+    </message>
+    <message>
+        <source>The QA passphrase is set (kept as a salted scrypt hash only).</source>
+        <translation>Die QS-Passphrase ist festgelegt (nur als gesalzener scrypt-Hash gespeichert).</translation>
+    </message>
+</context>
+<context>
+    <name>imprint::ui::DeviceListModel</name>
+    <message>
+        <source>Serial</source>
+        <translation>Seriennummer</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <source>Lot</source>
+        <translation>Los</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>Modell</translation>
+    </message>
+    <message>
+        <source>Firmware</source>
+        <translation>Firmware</translation>
+    </message>
+    <message>
+        <source>Updated</source>
+        <translation>Aktualisiert</translation>
+    </message>
+    <message>
+        <source>Reason</source>
+        <translation>Grund</translation>
+    </message>
+</context>
+<context>
+    <name>imprint::ui::HealthStrip</name>
+    <message numerus="yes">
+        <source>%n second(s) ago</source>
+        <translation><numerusform>vor %n Sekunde</numerusform><numerusform>vor %n Sekunden</numerusform></translation>
+    </message>
+    <message numerus="yes">
+        <source>%n minute(s) ago</source>
+        <translation><numerusform>vor %n Minute</numerusform><numerusform>vor %n Minuten</numerusform></translation>
+    </message>
+    <message numerus="yes">
+        <source>%n hour(s) ago</source>
+        <translation><numerusform>vor %n Stunde</numerusform><numerusform>vor %n Stunden</numerusform></translation>
+    </message>
+    <message numerus="yes">
+        <source>%n day(s) ago</source>
+        <translation><numerusform>vor %n Tag</numerusform><numerusform>vor %n Tagen</numerusform></translation>
+    </message>
+    <message>
+        <source>HSM</source>
+        <translation>HSM</translation>
+    </message>
+    <message>
+        <source>The HSM token is not there: plug it in; nothing can be signed.</source>
+        <translation>Das HSM-Token fehlt: einstecken; nichts kann signiert werden.</translation>
+    </message>
+    <message>
+        <source>The HSM token is locked: an admin unlocks it.</source>
+        <translation>Das HSM-Token ist gesperrt: ein Admin entsperrt es.</translation>
+    </message>
+    <message>
+        <source>token unlocked</source>
+        <translation>Token entsperrt</translation>
+    </message>
+    <message>
+        <source>CA valid until %1</source>
+        <translation>CA gültig bis %1</translation>
+    </message>
+    <message>
+        <source>the CA certificate has expired: the PKI admin renews it</source>
+        <translation>das CA-Zertifikat ist abgelaufen: der PKI-Admin erneuert es</translation>
+    </message>
+    <message>
+        <source>the CA certificate ends within a month: the PKI admin renews it</source>
+        <translation>das CA-Zertifikat läuft binnen eines Monats ab: der PKI-Admin erneuert es</translation>
+    </message>
+    <message>
+        <source>no CRL signed yet</source>
+        <translation>noch keine Sperrliste signiert</translation>
+    </message>
+    <message>
+        <source>CRL next update %1</source>
+        <translation>Sperrliste nächste Aktualisierung %1</translation>
+    </message>
+    <message>
+        <source>the CRL is out of date: issue one (Admin, Issue CRL)</source>
+        <translation>die Sperrliste ist veraltet: neue ausstellen (Admin, Sperrliste ausstellen)</translation>
+    </message>
+    <message>
+        <source>the CRL runs out within a day: issue one (Admin, Issue CRL)</source>
+        <translation>die Sperrliste läuft binnen eines Tages ab: neue ausstellen (Admin, Sperrliste ausstellen)</translation>
+    </message>
+    <message>
+        <source>Upstream</source>
+        <translation>Konzern-CA</translation>
+    </message>
+    <message numerus="yes">
+        <source>not connected; %n record(s) wait for an offline batch (Admin, Export)</source>
+        <translation><numerusform>nicht verbunden; %n Datensatz wartet auf einen Offline-Stapel (Admin, Export)</numerusform><numerusform>nicht verbunden; %n Datensätze warten auf einen Offline-Stapel (Admin, Export)</numerusform></translation>
+    </message>
+    <message>
+        <source>not connected (offline batches)</source>
+        <translation>nicht verbunden (Offline-Stapel)</translation>
+    </message>
+    <message>
+        <source>reached %1</source>
+        <translation>erreicht %1</translation>
+    </message>
+    <message>
+        <source>not reached since %1</source>
+        <translation>nicht erreicht seit %1</translation>
+    </message>
+    <message>
+        <source>not tried yet</source>
+        <translation>noch nicht versucht</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n record(s) waiting</source>
+        <translation><numerusform>%n Datensatz wartet</numerusform><numerusform>%n Datensätze warten</numerusform></translation>
+    </message>
+    <message>
+        <source>oldest from %1</source>
+        <translation>ältester von %1</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n refused by the upstream (Admin, Upstream)</source>
+        <translation><numerusform>%n von der Konzern-CA abgelehnt (Admin, Konzern-CA)</numerusform><numerusform>%n von der Konzern-CA abgelehnt (Admin, Konzern-CA)</numerusform></translation>
+    </message>
+    <message>
+        <source>Disk</source>
+        <translation>Festplatte</translation>
+    </message>
+    <message>
+        <source>the free space of the data directory is unknown</source>
+        <translation>der freie Platz des Datenverzeichnisses ist unbekannt</translation>
+    </message>
+    <message>
+        <source>%1 free (%2 %)</source>
+        <translation>%1 frei (%2 %)</translation>
+    </message>
+    <message>
+        <source>: the data directory is nearly full; records may stop; plant IT frees space</source>
+        <translation>: das Datenverzeichnis ist fast voll; Aufzeichnungen können stoppen; die Werks-IT schafft Platz</translation>
+    </message>
+    <message>
+        <source>: space is running low; tell plant IT</source>
+        <translation>: der Platz wird knapp; Werks-IT informieren</translation>
+    </message>
+    <message>
+        <source>Interrupted jobs</source>
+        <translation>Unterbrochene Aufträge</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>keine</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n job(s) the station was stopped under: put those devices back on a slot</source>
+        <translation><numerusform>%n Auftrag, unter dem die Station stoppte: das Gerät wieder auf einen Platz setzen</numerusform><numerusform>%n Aufträge, unter denen die Station stoppte: die Geräte wieder auf einen Platz setzen</numerusform></translation>
+    </message>
+    <message>
+        <source>Records</source>
+        <translation>Datensätze</translation>
+    </message>
+    <message>
+        <source>OK</source>
+        <translation>OK</translation>
+    </message>
+    <message>
+        <source>ATTENTION</source>
+        <translation>ACHTUNG</translation>
+    </message>
+    <message>
+        <source>ALARM</source>
+        <translation>ALARM</translation>
+    </message>
+    <message>
+        <source>OFF</source>
+        <translation>AUS</translation>
+    </message>
+</context>
+<context>
+    <name>imprint::ui::MainWindow</name>
+    <message>
+        <source>operator</source>
+        <translation>Bediener</translation>
+    </message>
+    <message>
+        <source>QA</source>
+        <translation>QS</translation>
+    </message>
+    <message>
+        <source>PKI admin</source>
+        <translation>PKI-Admin</translation>
+    </message>
+    <message>
+        <source>Imprint — provisioning station</source>
+        <translation>Imprint — Provisionierungsstation</translation>
+    </message>
+    <message>
+        <source>Screens</source>
+        <translation>Bildschirme</translation>
+    </message>
+    <message>
+        <source>Line</source>
+        <translation>Linie</translation>
+    </message>
+    <message>
+        <source>Admin</source>
+        <translation>Admin</translation>
+    </message>
+    <message>
+        <source>Retry slot (F5)</source>
+        <translation>Platz wiederholen (F5)</translation>
+    </message>
+    <message>
+        <source>Abort slot (F8)</source>
+        <translation>Platz abbrechen (F8)</translation>
+    </message>
+    <message>
+        <source>Scan a serial label</source>
+        <translation>Seriennummer-Etikett scannen</translation>
+    </message>
+    <message>
+        <source> Serial label: </source>
+        <translation> Etikett: </translation>
+    </message>
+    <message>
+        <source>Change operator…</source>
+        <translation>Bediener wechseln…</translation>
+    </message>
+    <message>
+        <source>Sign out</source>
+        <translation>Abmelden</translation>
+    </message>
+    <message>
+        <source>signed out</source>
+        <translation>abgemeldet</translation>
+    </message>
+    <message>
+        <source>The HSM is locked: nothing is signed until an admin unlocks it.</source>
+        <translation>Das HSM ist gesperrt: nichts wird signiert, bis ein Admin es entsperrt.</translation>
+    </message>
+    <message>
+        <source>locked the HSM</source>
+        <translation>hat das HSM gesperrt</translation>
+    </message>
+    <message>
+        <source>and %1 more</source>
+        <translation>und %1 weitere</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n job(s) were interrupted when the station last stopped</source>
+        <translation><numerusform>%n Auftrag wurde beim letzten Stopp der Station unterbrochen</numerusform><numerusform>%n Aufträge wurden beim letzten Stopp der Station unterbrochen</numerusform></translation>
+    </message>
+    <message>
+        <source>%1: %2. Put these devices back on a slot: each one continues where it was (imprintctl jobs lists them).</source>
+        <translation>%1: %2. Diese Geräte wieder auf einen Platz setzen: jedes macht dort weiter, wo es war (imprintctl jobs listet sie).</translation>
+    </message>
+    <message>
+        <source>Issuing CA: %1</source>
+        <translation>Ausstellende CA: %1</translation>
+    </message>
+    <message>
+        <source>Operator: %1</source>
+        <translation>Bediener: %1</translation>
+    </message>
+    <message numerus="yes">
+        <source>idle for %n minute(s)</source>
+        <translation><numerusform>%n Minute untätig</numerusform><numerusform>%n Minuten untätig</numerusform></translation>
+    </message>
+    <message>
+        <source>Role: operator</source>
+        <translation>Rolle: Bediener</translation>
+    </message>
+    <message>
+        <source>Role: %1 (%2)</source>
+        <translation>Rolle: %1 (%2)</translation>
+    </message>
+    <message>
+        <source>The admin screen needs the HSM token's PIN.</source>
+        <translation>Der Admin-Bildschirm braucht die PIN des HSM-Tokens.</translation>
+    </message>
+    <message>
+        <source>The QA screen needs the QA passphrase (or the admin's PIN).</source>
+        <translation>Der QS-Bildschirm braucht die QS-Passphrase (oder die PIN des Admins).</translation>
+    </message>
+    <message>
+        <source>This station has no PIN to check.</source>
+        <translation>Diese Station hat keine PIN zu prüfen.</translation>
+    </message>
+    <message>
+        <source>No QA passphrase is set yet: the PKI admin sets it on the admin screen.</source>
+        <translation>Noch keine QS-Passphrase festgelegt: der PKI-Admin legt sie im Admin-Bildschirm fest.</translation>
+    </message>
+    <message>
+        <source>That is not the token's PIN.</source>
+        <translation>Das ist nicht die PIN des Tokens.</translation>
+    </message>
+    <message>
+        <source>That is not the QA passphrase.</source>
+        <translation>Das ist nicht die QS-Passphrase.</translation>
+    </message>
+    <message>
+        <source>refused: wrong credential for %1</source>
+        <translation>abgelehnt: falscher Nachweis für %1</translation>
+    </message>
+    <message>
+        <source>Sign in as %1</source>
+        <translation>Als %1 anmelden</translation>
+    </message>
+    <message>
+        <source>Token PIN</source>
+        <translation>Token-PIN</translation>
+    </message>
+    <message>
+        <source>QA passphrase</source>
+        <translation>QS-Passphrase</translation>
+    </message>
+    <message>
+        <source>signed in as %1</source>
+        <translation>angemeldet als %1</translation>
+    </message>
+    <message>
+        <source>%1 signed in as %2.</source>
+        <translation>%1 ist als %2 angemeldet.</translation>
+    </message>
+    <message>
+        <source>%1 role ended: %2</source>
+        <translation>Rolle %1 beendet: %2</translation>
+    </message>
+    <message>
+        <source>The %1 role of %2 ended: %3.</source>
+        <translation>Die Rolle %1 von %2 ist beendet: %3.</translation>
+    </message>
+    <message>
+        <source>%1: confirm with your %2.</source>
+        <translation>%1: mit Ihrer %2 bestätigen.</translation>
+    </message>
+    <message>
+        <source>token PIN</source>
+        <translation>Token-PIN</translation>
+    </message>
+    <message>
+        <source>%1 was scanned, but no slot is waiting for a label. QA can look it up on the QA screen.</source>
+        <translation>%1 wurde gescannt, aber kein Platz wartet auf ein Etikett. Die QS kann es im QS-Bildschirm nachschlagen.</translation>
+    </message>
+    <message>
+        <source>No device is waiting for a serial label.</source>
+        <translation>Kein Gerät wartet auf ein Seriennummer-Etikett.</translation>
+    </message>
+    <message>
+        <source>Serial %1 given to slot %2.</source>
+        <translation>Seriennummer %1 an Platz %2 vergeben.</translation>
+    </message>
+    <message>
+        <source>Click a slot first, then Retry.</source>
+        <translation>Erst einen Platz anklicken, dann Wiederholen.</translation>
+    </message>
+    <message>
+        <source>Click a slot first, then Abort.</source>
+        <translation>Erst einen Platz anklicken, dann Abbrechen.</translation>
+    </message>
+    <message>
+        <source>Change operator</source>
+        <translation>Bediener wechseln</translation>
+    </message>
+    <message>
+        <source>The operator taking over (scan your badge or type your name):</source>
+        <translation>Der übernehmende Bediener (Ausweis scannen oder Namen eingeben):</translation>
+    </message>
+</context>
+<context>
+    <name>imprint::ui::PinDialog</name>
+    <message>
+        <source>Unlock the HSM</source>
+        <translation>HSM entsperren</translation>
+    </message>
+    <message>
+        <source>Unlock</source>
+        <translation>Entsperren</translation>
+    </message>
+    <message>
+        <source>The issuing CA key is in token "%1". Enter its user PIN to start the line.</source>
+        <translation>Der Schlüssel der ausstellenden CA liegt im Token „%1“. Dessen Benutzer-PIN eingeben, um die Linie zu starten.</translation>
+    </message>
+    <message>
+        <source>No PIN was given; the station stays locked.</source>
+        <translation>Keine PIN eingegeben; die Station bleibt gesperrt.</translation>
+    </message>
+</context>
+<context>
+    <name>imprint::ui::QaScreen</name>
+    <message>
+        <source>Re-verify</source>
+        <translation>Neu prüfen</translation>
+    </message>
+    <message>
+        <source>Scrap…</source>
+        <translation>Verschrotten…</translation>
+    </message>
+    <message>
+        <source>Device report (PDF)…</source>
+        <translation>Gerätebericht (PDF)…</translation>
+    </message>
+    <message>
+        <source>Scan or type a device serial, then Enter</source>
+        <translation>Seriennummer scannen oder eingeben, dann Eingabe</translation>
+    </message>
+    <message>
+        <source>Save the device report</source>
+        <translation>Gerätebericht speichern</translation>
+    </message>
+    <message>
+        <source>PDF (*.pdf)</source>
+        <translation>PDF (*.pdf)</translation>
+    </message>
+    <message>
+        <source>any status</source>
+        <translation>jeder Status</translation>
+    </message>
+    <message>
+        <source>any</source>
+        <translation>beliebig</translation>
+    </message>
+    <message>
+        <source>serial begins with</source>
+        <translation>Seriennummer beginnt mit</translation>
+    </message>
+    <message>
+        <source>lot</source>
+        <translation>Los</translation>
+    </message>
+    <message>
+        <source>from</source>
+        <translation>von</translation>
+    </message>
+    <message>
+        <source>to</source>
+        <translation>bis</translation>
+    </message>
+    <message>
+        <source>&lt;p&gt;Scan a device's label, type its serial, or pick it in the list.&lt;/p&gt;</source>
+        <translation>&lt;p&gt;Das Etikett eines Geräts scannen, seine Seriennummer eingeben oder es in der Liste wählen.&lt;/p&gt;</translation>
+    </message>
+    <message>
+        <source>✔ Every certificate in use verifies to the station's root (strict).</source>
+        <translation>✔ Jedes verwendete Zertifikat lässt sich bis zur Wurzel der Station prüfen (strikt).</translation>
+    </message>
+    <message>
+        <source>✖ A certificate in use does not verify: see below.</source>
+        <translation>✖ Ein verwendetes Zertifikat lässt sich nicht prüfen: siehe unten.</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <source>Lot</source>
+        <translation>Los</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>keine</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>Modell</translation>
+    </message>
+    <message>
+        <source>Firmware</source>
+        <translation>Firmware</translation>
+    </message>
+    <message>
+        <source>First seen</source>
+        <translation>Zuerst gesehen</translation>
+    </message>
+    <message>
+        <source>Updated</source>
+        <translation>Aktualisiert</translation>
+    </message>
+    <message>
+        <source>Certificates</source>
+        <translation>Zertifikate</translation>
+    </message>
+    <message>
+        <source>None issued.</source>
+        <translation>Keine ausgestellt.</translation>
+    </message>
+    <message>
+        <source>SHA-256 %1</source>
+        <translation>SHA-256 %1</translation>
+    </message>
+    <message>
+        <source>✔ chain verifies (strict)</source>
+        <translation>✔ Kette geprüft (strikt)</translation>
+    </message>
+    <message>
+        <source>✖ chain: %1</source>
+        <translation>✖ Kette: %1</translation>
+    </message>
+    <message>
+        <source>CRL: %1</source>
+        <translation>Sperrliste: %1</translation>
+    </message>
+    <message>
+        <source>Upstream certificate from %1 (SHA-256 %2)</source>
+        <translation>Zertifikat der Konzern-CA von %1 (SHA-256 %2)</translation>
+    </message>
+    <message>
+        <source>Upstream %1: %2%3</source>
+        <translation>Konzern-CA %1: %2%3</translation>
+    </message>
+    <message>
+        <source>Timeline</source>
+        <translation>Verlauf</translation>
+    </message>
+    <message>
+        <source>When</source>
+        <translation>Wann</translation>
+    </message>
+    <message>
+        <source>Job</source>
+        <translation>Auftrag</translation>
+    </message>
+    <message>
+        <source>Step</source>
+        <translation>Schritt</translation>
+    </message>
+    <message>
+        <source>Station</source>
+        <translation>Station</translation>
+    </message>
+    <message>
+        <source>Operator</source>
+        <translation>Bediener</translation>
+    </message>
+    <message>
+        <source>Detail</source>
+        <translation>Einzelheiten</translation>
+    </message>
+    <message>
+        <source>Audit entries</source>
+        <translation>Prüfprotokoll-Einträge</translation>
+    </message>
+    <message>
+        <source>What</source>
+        <translation>Was</translation>
+    </message>
+    <message>
+        <source>Who</source>
+        <translation>Wer</translation>
+    </message>
+    <message>
+        <source>Device %1 is on slot %2: reading its certificate back and challenging it.</source>
+        <translation>Gerät %1 ist auf Platz %2: sein Zertifikat wird zurückgelesen und es wird herausgefordert.</translation>
+    </message>
+    <message>
+        <source>Checking the audit log…</source>
+        <translation>Prüfprotokoll wird geprüft…</translation>
+    </message>
+    <message>
+        <source>✖ The audit log could not be checked: %1</source>
+        <translation>✖ Das Prüfprotokoll konnte nicht geprüft werden: %1</translation>
+    </message>
+    <message numerus="yes">
+        <source>✔ The audit log is intact (%n entries).</source>
+        <translation><numerusform>✔ Das Prüfprotokoll ist unversehrt (%n Eintrag).</numerusform><numerusform>✔ Das Prüfprotokoll ist unversehrt (%n Einträge).</numerusform></translation>
+    </message>
+    <message>
+        <source>✖ The audit log is damaged: %1</source>
+        <translation>✖ Das Prüfprotokoll ist beschädigt: %1</translation>
+    </message>
+    <message>
+        <source>Scrap device %1</source>
+        <translation>Gerät %1 verschrotten</translation>
+    </message>
+    <message>
+        <source>Scrapping takes the device out of production for good: its certificates are revoked and the revocation goes to the upstream.
+
+Why is it scrapped?</source>
+        <translation>Verschrotten nimmt das Gerät endgültig aus der Produktion: seine Zertifikate werden gesperrt und die Sperrung geht an die Konzern-CA.
+
+Warum wird es verschrottet?</translation>
+    </message>
+    <message>
+        <source>Not scrapped: the QA passphrase was not given.</source>
+        <translation>Nicht verschrottet: die QS-Passphrase wurde nicht eingegeben.</translation>
+    </message>
+    <message>
+        <source>Device report %1</source>
+        <translation>Gerätebericht %1</translation>
+    </message>
+    <message>
+        <source>&lt;p&gt;Imprint device report, printed %1&lt;/p&gt;</source>
+        <translation>&lt;p&gt;Imprint-Gerätebericht, gedruckt %1&lt;/p&gt;</translation>
+    </message>
+    <message>
+        <source>Report written to %1.</source>
+        <translation>Bericht nach %1 geschrieben.</translation>
+    </message>
+    <message>
+        <source>The report could not be written to %1.</source>
+        <translation>Der Bericht konnte nicht nach %1 geschrieben werden.</translation>
+    </message>
+</context>
+<context>
+    <name>imprint::ui::ShiftPanel</name>
+    <message>
+        <source>Shift of %1, %2 – %3</source>
+        <translation>Schicht vom %1, %2 – %3</translation>
+    </message>
+    <message>
+        <source>Passed %1    Failed %2    Done earlier %3    First-pass yield %4    %5 devices/h</source>
+        <translation>Bestanden %1    Fehlgeschlagen %2    Schon erledigt %3    Erstausbeute %4    %5 Geräte/h</translation>
+    </message>
+    <message>
+        <source>Devices per 15 minutes</source>
+        <translation>Geräte je 15 Minuten</translation>
+    </message>
+    <message>
+        <source>Passed</source>
+        <translation>Bestanden</translation>
+    </message>
+    <message>
+        <source>Failed</source>
+        <translation>Fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>Failures by reason</source>
+        <translation>Fehler nach Grund</translation>
+    </message>
+    <message>
+        <source>Failures</source>
+        <translation>Fehler</translation>
+    </message>
+    <message>
+        <source>Running share %</source>
+        <translation>Kumulierter Anteil %</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>keine</translation>
+    </message>
+</context>
+<context>
+    <name>imprint::ui::SignInDialog</name>
+    <message>
+        <source>Sign in</source>
+        <translation>Anmelden</translation>
+    </message>
+    <message>
+        <source>Your name</source>
+        <translation>Ihr Name</translation>
+    </message>
+</context>
+<context>
+    <name>imprint::ui::SlotModel</name>
+    <message>
+        <source>waiting</source>
+        <translation>wartet</translation>
+    </message>
+    <message>
+        <source>connecting</source>
+        <translation>verbindet</translation>
+    </message>
+    <message>
+        <source>identifying</source>
+        <translation>identifiziert</translation>
+    </message>
+    <message>
+        <source>waiting for its serial label</source>
+        <translation>wartet auf sein Seriennummer-Etikett</translation>
+    </message>
+    <message>
+        <source>generating key</source>
+        <translation>erzeugt Schlüssel</translation>
+    </message>
+    <message>
+        <source>checking and issuing</source>
+        <translation>prüft und stellt aus</translation>
+    </message>
+    <message>
+        <source>installing certificate</source>
+        <translation>installiert Zertifikat</translation>
+    </message>
+    <message>
+        <source>verifying</source>
+        <translation>prüft</translation>
+    </message>
+    <message>
+        <source>locking</source>
+        <translation>sperrt</translation>
+    </message>
+    <message>
+        <source>waiting for the device to come back</source>
+        <translation>wartet auf die Rückkehr des Geräts</translation>
+    </message>
+    <message>
+        <source>done, device locked</source>
+        <translation>fertig, Gerät gesperrt</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>gestoppt</translation>
+    </message>
+    <message>
+        <source>passed earlier, left as it is</source>
+        <translation>früher bestanden, unverändert gelassen</translation>
+    </message>
+    <message>
+        <source>PASS</source>
+        <translation>BESTANDEN</translation>
+    </message>
+    <message>
+        <source>FAIL</source>
+        <translation>FEHLER</translation>
+    </message>
+    <message>
+        <source>DONE EARLIER</source>
+        <translation>SCHON ERLEDIGT</translation>
+    </message>
+    <message>
+        <source>Check slot %1: %2 of its last %3 devices failed (a bent pin or a bad cable?).</source>
+        <translation>Platz %1 prüfen: %2 seiner letzten %3 Geräte sind fehlgeschlagen (verbogener Stift oder schlechtes Kabel?).</translation>
+    </message>
+    <message>
+        <source>stopped while %1</source>
+        <translation>gestoppt bei: %1</translation>
+    </message>
+    <message>
+        <source>%1 — Fix the device or its connection, then press Retry.</source>
+        <translation>%1 — Gerät oder Verbindung in Ordnung bringen, dann Wiederholen drücken.</translation>
+    </message>
+    <message>
+        <source>Certificate %1 installed and verified. Remove the device.</source>
+        <translation>Zertifikat %1 installiert und geprüft. Gerät entnehmen.</translation>
+    </message>
+    <message>
+        <source>Passed on %1 with certificate %2; nothing was done to it. Remove the device: it is good.</source>
+        <translation>Am %1 mit Zertifikat %2 bestanden; nichts wurde daran getan. Gerät entnehmen: es ist gut.</translation>
+    </message>
+    <message>
+        <source>The device has no serial yet: scan the label on it.</source>
+        <translation>Das Gerät hat noch keine Seriennummer: sein Etikett scannen.</translation>
+    </message>
+    <message>
+        <source>Slot</source>
+        <translation>Platz</translation>
+    </message>
+    <message>
+        <source>Device serial</source>
+        <translation>Seriennummer</translation>
+    </message>
+    <message>
+        <source>Step</source>
+        <translation>Schritt</translation>
+    </message>
+    <message>
+        <source>Result</source>
+        <translation>Ergebnis</translation>
+    </message>
+    <message>
+        <source>What to do</source>
+        <translation>Was zu tun ist</translation>
+    </message>
+    <message>
+        <source>%1 Press Retry.</source>
+        <translation>%1 Wiederholen drücken.</translation>
+    </message>
+    <message>
+        <source>Remove the device.</source>
+        <translation>Gerät entnehmen.</translation>
+    </message>
+    <message>
+        <source>Passed %1. Remove it: it is good.</source>
+        <translation>Bestanden %1. Entnehmen: es ist gut.</translation>
+    </message>
+    <message>
+        <source>No serial yet: scan the label on it.</source>
+        <translation>Noch keine Seriennummer: Etikett scannen.</translation>
+    </message>
+</context>
+<context>
+    <name>imprint::ui::SlotTile</name>
+    <message>
+        <source>%1 (step %2 of %3)</source>
+        <translation>%1 (Schritt %2 von %3)</translation>
+    </message>
+    <message>
+        <source>%1 in this step, %2 left before it times out</source>
+        <translation>%1 in diesem Schritt, noch %2 bis zur Zeitüberschreitung</translation>
+    </message>
+    <message>
+        <source>%1 in this step</source>
+        <translation>%1 in diesem Schritt</translation>
+    </message>
+</context>
+</TS>
