@@ -386,12 +386,13 @@ void AdminScreen::exportTo(const QString& folder)
     busy(true);
     m_backoffice->run<core::Result<core::ExportReport>>(
         this,
-        [this, folder](core::RecordStore& store) -> core::Result<core::ExportReport> {
+        [this, folder, who = person ? person() : QString()](
+            core::RecordStore& store) -> core::Result<core::ExportReport> {
             if (!m_backoffice->wiring().exportBatch)
                 return core::fail(core::ErrorCode::BadInput,
                     tr("No RA key and upstream settings: set them up first (imprintctl ra keygen, upstream "
                        "configure)."));
-            return m_backoffice->wiring().exportBatch(store, folder);
+            return m_backoffice->wiring().exportBatch(store, folder, who);
         },
         [this, folder](core::Result<core::ExportReport> r) {
             busy(false);
@@ -410,13 +411,14 @@ void AdminScreen::importFrom(const QString& path)
     busy(true);
     m_backoffice->run<core::Result<core::ImportReport>>(
         this,
-        [this, path](core::RecordStore& store) -> core::Result<core::ImportReport> {
+        [this, path, who = person ? person() : QString()](
+            core::RecordStore& store) -> core::Result<core::ImportReport> {
             if (!m_backoffice->wiring().upstreamAnchors)
                 return core::fail(core::ErrorCode::BadInput, tr("No upstream trust anchors are set up."));
             auto anchors = m_backoffice->wiring().upstreamAnchors();
             if (!anchors)
                 return std::unexpected(anchors.error());
-            return core::importAnswers(store, *anchors, { path }, m_backoffice->config().stationName);
+            return core::importAnswers(store, *anchors, { path }, m_backoffice->config().stationName, who);
         },
         [this](core::Result<core::ImportReport> r) {
             busy(false);

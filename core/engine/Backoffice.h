@@ -84,7 +84,7 @@ public:
         /// Signs and publishes the CRL now.
         std::function<Result<PublishedCrl>(RecordStore&)> issueCrl;
         /// Writes an offline batch into a new folder (empty: no upstream configured).
-        std::function<Result<ExportReport>(RecordStore&, const QString& folder)> exportBatch;
+        std::function<Result<ExportReport>(RecordStore&, const QString& folder, const QString& person)> exportBatch;
         /// The upstream's trust anchors, for imports.
         std::function<Result<QList<QByteArray>>()> upstreamAnchors;
         /// Checks an audit checkpoint's signature (empty: not checked).

@@ -183,14 +183,14 @@ Result<ExportReport> exportBatch(
                 .arg(report.certificates)
                 .arg(report.revocations)
                 .arg(ossl::sha256Hex(manifestJson)),
-            in.station, qEnvironmentVariable("USER", QStringLiteral("cli")));
+            in.station, in.person.isEmpty() ? qEnvironmentVariable("USER", QStringLiteral("cli")) : in.person);
         !r)
         return std::unexpected(r.error());
     return report;
 }
 
-Result<ImportReport> importAnswers(
-    RecordStore& store, const QList<QByteArray>& anchors, const QStringList& files, const QString& station)
+Result<ImportReport> importAnswers(RecordStore& store, const QList<QByteArray>& anchors, const QStringList& files,
+    const QString& station, const QString& person)
 {
     QList<QByteArray> all;
     for (const QString& path : files) {
@@ -273,7 +273,7 @@ Result<ImportReport> importAnswers(
                 .arg(report.already)
                 .arg(report.refused.size())
                 .arg(files.join(QStringLiteral(", "))),
-            station, qEnvironmentVariable("USER", QStringLiteral("cli")));
+            station, person.isEmpty() ? qEnvironmentVariable("USER", QStringLiteral("cli")) : person);
         !r)
         return std::unexpected(r.error());
     return report;

@@ -23,6 +23,7 @@ struct ExportInputs {
     QList<QByteArray> raChain; ///< RA certificate first
     QList<QByteArray> caChain; ///< the local issuing CA's chain
     QByteArray crlPem; ///< the local CA's current CRL
+    QString person; ///< who exports, for the audit log (empty: the user running the program)
 };
 
 struct ExportReport {
@@ -49,7 +50,7 @@ struct ImportReport {
 /// its device by public key and must verify to `anchors` (through the CA certificates in the
 /// files); a certificate for no key of this station, or from an issuer the anchors do not
 /// vouch for, is refused and listed. Audited.
-[[nodiscard]] Result<ImportReport> importAnswers(
-    RecordStore& store, const QList<QByteArray>& anchors, const QStringList& files, const QString& station);
+[[nodiscard]] Result<ImportReport> importAnswers(RecordStore& store, const QList<QByteArray>& anchors,
+    const QStringList& files, const QString& station, const QString& person = {});
 
 } // namespace imprint::core

@@ -9,9 +9,9 @@
 // DIR is an initialised station (with [upstream] set, its sync runs too). The store gets
 // --store-devices device rows first (one SQL statement), as a plant's years of records.
 
+#include "DeviceListModel.h"
 #include "MainWindow.h"
 #include "QaScreen.h"
-#include "DeviceListModel.h"
 #include "StationContext.h"
 #include "UpstreamWorker.h"
 #include "engine/Backoffice.h"
@@ -112,8 +112,8 @@ int main(int argc, char** argv)
     QCommandLineParser p;
     p.setApplicationDescription(QStringLiteral("The window's longest event-loop stall on a busy station."));
     p.addHelpOption();
-    QCommandLineOption dataDir(QStringLiteral("data-dir"), QStringLiteral("An initialised station."),
-        QStringLiteral("DIR"));
+    QCommandLineOption dataDir(
+        QStringLiteral("data-dir"), QStringLiteral("An initialised station."), QStringLiteral("DIR"));
     QCommandLineOption devices(QStringLiteral("devices"), QStringLiteral("Slots at once (default 32)."),
         QStringLiteral("N"), QStringLiteral("32"));
     QCommandLineOption storeDevices(QStringLiteral("store-devices"),
@@ -243,9 +243,8 @@ int main(int argc, char** argv)
         << ",\"passed\":" << passed << ",\"upstream_sync\":" << (syncing ? "true" : "false")
         << ",\"rows_scrolled\":" << window.qaScreen()->deviceList()->rowCount()
         << ",\"pages_read\":" << window.qaScreen()->deviceList()->pagesRead() << ",\"busy_s\":" << busyS
-        << ",\"ticks\":" << gaps.size() << ",\"max_stall_ms\":" << maxBusy
-        << ",\"p99_gap_ms\":" << percentile(gaps, 99) << ",\"stalls_over_50ms\":" << over50
-        << ",\"idle_max_gap_ms\":" << maxIdle << ",\"idle_p99_gap_ms\":" << percentile(idleGaps, 99)
-        << ",\"target_ms\":50}" << Qt::endl;
+        << ",\"ticks\":" << gaps.size() << ",\"max_stall_ms\":" << maxBusy << ",\"p99_gap_ms\":" << percentile(gaps, 99)
+        << ",\"stalls_over_50ms\":" << over50 << ",\"idle_max_gap_ms\":" << maxIdle
+        << ",\"idle_p99_gap_ms\":" << percentile(idleGaps, 99) << ",\"target_ms\":50}" << Qt::endl;
     return passed == n && maxBusy <= 50.0 ? 0 : 3;
 }

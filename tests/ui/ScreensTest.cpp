@@ -393,6 +393,7 @@ TEST_CASE(
     REQUIRE(QTest::qWaitFor([&] { return station.allFinished(); }, 60000));
 
     ui::AdminScreen* admin = window.adminScreen();
+    admin->person = [] { return QStringLiteral("pat"); };
     QSignalSpy done(admin, &ui::AdminScreen::finishedWork);
     const QString batch = tmp.filePath(QStringLiteral("usb-stick/batch"));
     QDir().mkpath(tmp.filePath(QStringLiteral("usb-stick")));
@@ -402,6 +403,16 @@ TEST_CASE(
     CHECK(done.takeFirst().first().toString() == QLatin1String("export"));
     CHECK(window.statusText().contains(QStringLiteral("3 certificate request(s)")));
     CHECK(test::batchVerifies(batch, pki.cert()));
+    {
+        auto store = core::RecordStore::open(opened->dir.database(), true);
+        REQUIRE(store.has_value());
+        auto entries = store->audit().entries(0, 10000);
+        REQUIRE(entries.has_value());
+        bool byPat = false;
+        for (const core::AuditEntry& e : *entries)
+            byPat = byPat || (e.kind == QLatin1String("exported") && e.operatorName == QLatin1String("pat"));
+        CHECK(byPat);
+    }
 
     admin->verifyAudit();
     REQUIRE(done.wait(30000));
