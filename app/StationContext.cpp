@@ -156,6 +156,11 @@ Result<StationContext> openStation(
         if (!*found)
             return fail(ErrorCode::NotFound,
                 QStringLiteral("There is no lot %1; create it first (imprintctl lot create).").arg(lot));
+        if ((*found)->closed.isValid())
+            return fail(ErrorCode::BadInput,
+                QStringLiteral("Lot %1 was closed on %2 and takes no more devices; create a new lot "
+                               "(imprintctl lot create).")
+                    .arg(lot, (*found)->closed.toLocalTime().toString(Qt::ISODate)));
         if (!profile.isEmpty() && profile != (*found)->profile)
             return fail(ErrorCode::BadInput,
                 QStringLiteral("Lot %1 is made with profile %2, not %3.").arg(lot, (*found)->profile, profile));

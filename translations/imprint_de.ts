@@ -301,6 +301,38 @@
         <source>The QA passphrase is set (kept as a salted scrypt hash only).</source>
         <translation>Die QS-Passphrase ist festgelegt (nur als gesalzener scrypt-Hash gespeichert).</translation>
     </message>
+    <message>
+        <source>Close the selected lot…</source>
+        <translation>Gewähltes Los schließen…</translation>
+    </message>
+    <message>
+        <source>Select a lot first.</source>
+        <translation>Erst ein Los wählen.</translation>
+    </message>
+    <message>
+        <source>Close lot %1</source>
+        <translation>Los %1 schließen</translation>
+    </message>
+    <message>
+        <source>Close lot %1? The station then takes no more devices for it; its records stay.</source>
+        <translation>Los %1 schließen? Die Station nimmt dann keine Geräte mehr dafür an; seine Datensätze bleiben.</translation>
+    </message>
+    <message>
+        <source>Profiles</source>
+        <translation>Profile</translation>
+    </message>
+    <message>
+        <source>built in</source>
+        <translation>eingebaut</translation>
+    </message>
+    <message>
+        <source>%1 of %2 passed (closed)</source>
+        <translation>%1 von %2 bestanden (geschlossen)</translation>
+    </message>
+    <message>
+        <source>Lot %1 is closed: the station takes no more devices for it.</source>
+        <translation>Los %1 ist geschlossen: die Station nimmt keine Geräte mehr dafür an.</translation>
+    </message>
 </context>
 <context>
     <name>imprint::ui::DeviceListModel</name>
@@ -907,6 +939,14 @@ Warum wird es verschrottet?</translation>
     <message>
         <source>The report could not be written to %1.</source>
         <translation>Der Bericht konnte nicht nach %1 geschrieben werden.</translation>
+    </message>
+    <message>
+        <source>✔ upstream chain verifies to its anchors (strict)</source>
+        <translation>✔ Kette der Konzern-CA bis zu ihren Vertrauensankern geprüft (strikt)</translation>
+    </message>
+    <message>
+        <source>✖ upstream chain: %1</source>
+        <translation>✖ Kette der Konzern-CA: %1</translation>
     </message>
 </context>
 <context>

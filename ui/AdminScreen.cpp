@@ -6,15 +6,19 @@
 
 #include <QDialog>
 #include <QDialogButtonBox>
+#include <QDir>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QInputDialog>
+#include <QJsonDocument>
 #include <QLabel>
 #include <QLineEdit>
 #include <QLocale>
+#include <QMessageBox>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSpinBox>
@@ -46,6 +50,7 @@ AdminScreen::AdminScreen(core::Backoffice* backoffice, QWidget* parent)
     , m_progress(new QProgressBar(this))
     , m_cancel(new QPushButton(tr("Cancel"), this))
     , m_audit(new QTableWidget(0, 6, this))
+    , m_profiles(new QTextBrowser(this))
 {
     auto* tabs = new QTabWidget(this);
 
@@ -113,7 +118,7 @@ AdminScreen::AdminScreen(core::Backoffice* backoffice, QWidget* parent)
         if (d.exec() != QDialog::Accepted || id->text().trimmed().isEmpty())
             return;
         core::Lot lot { id->text().trimmed(), profile->text().trimmed(), expected->value(), note->text(), {},
-            m_backoffice->config().stationName, person ? person() : QString() };
+            m_backoffice->config().stationName, person ? person() : QString(), {} };
         m_backoffice->run<core::Result<void>>(
             this,
             [lot, dir = m_backoffice->dir()](core::RecordStore& store) -> core::Result<void> {
@@ -126,9 +131,31 @@ AdminScreen::AdminScreen(core::Backoffice* backoffice, QWidget* parent)
                 refresh();
             });
     });
-    lotsLayout->addWidget(newLot, 0, Qt::AlignLeft);
+    auto* closeLot = new QPushButton(tr("Close the selected lot…"), lotsPage);
+    connect(closeLot, &QPushButton::clicked, this, [this] {
+        const int row = m_lots->currentRow();
+        if (row < 0 || !m_lots->item(row, 0)) {
+            emit status(tr("Select a lot first."));
+            return;
+        }
+        const QString id = m_lots->item(row, 0)->text();
+        if (QMessageBox::question(this, tr("Close lot %1").arg(id),
+                tr("Close lot %1? The station then takes no more devices for it; its records stay.").arg(id))
+            != QMessageBox::Yes)
+            return;
+        closeLotNamed(id);
+    });
+    auto* lotButtons = new QHBoxLayout;
+    lotButtons->addWidget(newLot);
+    lotButtons->addWidget(closeLot);
+    lotButtons->addStretch();
+    lotsLayout->addLayout(lotButtons);
     lotsLayout->addWidget(m_lots, 1);
     tabs->addTab(lotsPage, tr("Lots"));
+
+    // Profiles, read only: the built-in one and those in the data directory.
+    m_profiles->setReadOnly(true);
+    tabs->addTab(m_profiles, tr("Profiles"));
 
     // The upstream.
     auto* upPage = new QWidget(this);
@@ -261,6 +288,28 @@ void AdminScreen::refresh()
             m_ca->setHtml(h);
         });
 
+    // The profiles as the station reads them (a broken file says why).
+    {
+        QString h
+            = QStringLiteral("<h3>idevid</h3><p>%1</p><pre>%2</pre>")
+                  .arg(tr("built in"),
+                      QString::fromUtf8(
+                          QJsonDocument(core::CertificateProfile::idevid().toJson()).toJson(QJsonDocument::Indented))
+                          .toHtmlEscaped());
+        const QString profileDir = m_backoffice->dir().profileDir();
+        for (const QFileInfo& f :
+            QDir(profileDir).entryInfoList({ QStringLiteral("*.json") }, QDir::Files, QDir::Name)) {
+            auto profile = core::CertificateProfile::load(f.completeBaseName(), profileDir);
+            h += QStringLiteral("<h3>%1</h3><p>%2</p>")
+                     .arg(f.completeBaseName().toHtmlEscaped(), f.filePath().toHtmlEscaped());
+            h += profile ? QStringLiteral("<pre>%1</pre>")
+                               .arg(QString::fromUtf8(QJsonDocument(profile->toJson()).toJson(QJsonDocument::Indented))
+                                        .toHtmlEscaped())
+                         : QStringLiteral("<p>✖ %1</p>").arg(profile.error().message.toHtmlEscaped());
+        }
+        m_profiles->setHtml(h);
+    }
+
     m_backoffice->lots(this, [this](core::Result<QList<core::LotProgress>> lots) {
         m_lots->setRowCount(0);
         if (!lots) {
@@ -275,7 +324,8 @@ void AdminScreen::refresh()
             auto* bar = new QProgressBar(m_lots);
             bar->setRange(0, std::max(1, l.lot.expected));
             bar->setValue(std::min(l.passed, l.lot.expected));
-            bar->setFormat(tr("%1 of %2 passed").arg(l.passed).arg(l.lot.expected));
+            bar->setFormat(l.lot.closed.isValid() ? tr("%1 of %2 passed (closed)").arg(l.passed).arg(l.lot.expected)
+                                                  : tr("%1 of %2 passed").arg(l.passed).arg(l.lot.expected));
             m_lots->setCellWidget(r, 2, bar);
             m_lots->setItem(r, 3, new QTableWidgetItem(QString::number(l.failed)));
             m_lots->setItem(r, 4, new QTableWidgetItem(l.lot.note));
@@ -301,6 +351,20 @@ void AdminScreen::refresh()
         m_upstream->setText(lines.join(u'\n'));
     });
     showAuditPage(m_auditAfter > 0 ? std::max<qint64>(0, m_auditAfter - 200) : 0);
+}
+
+void AdminScreen::closeLotNamed(const QString& id)
+{
+    m_backoffice->run<core::Result<void>>(
+        this,
+        [this, id, who = person ? person() : QString()](
+            core::RecordStore& store) { return store.lots().close(id, m_backoffice->config().stationName, who); },
+        [this, id](core::Result<void> r) {
+            emit status(
+                r ? tr("Lot %1 is closed: the station takes no more devices for it.").arg(id) : r.error().message);
+            emit finishedWork(QStringLiteral("lot-closed"));
+            refresh();
+        });
 }
 
 void AdminScreen::showAuditPage(qint64 after)

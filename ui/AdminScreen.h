@@ -30,6 +30,8 @@ public:
     void importFrom(const QString& path);
     void verifyAudit();
     void issueCrl();
+    /// Closes a lot (the button asks first): the station takes no more devices for it.
+    void closeLotNamed(const QString& id);
     /// Sets the QA passphrase (kept as a scrypt hash only).
     void setQaPassphrase(const QString& passphrase, const QString& person);
     QString upstreamText() const;
@@ -58,6 +60,7 @@ private:
     QProgressBar* m_progress;
     QPushButton* m_cancel;
     QTableWidget* m_audit;
+    QTextBrowser* m_profiles;
     qint64 m_auditAfter = 0;
     int m_busy = 0;
 };

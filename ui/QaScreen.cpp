@@ -243,6 +243,10 @@ QString QaScreen::storyHtml(const core::DeviceStory& s) const
             h += tr("Upstream certificate from %1 (SHA-256 %2)")
                      .arg(subject.toHtmlEscaped(), core::ossl::sha256Hex(c.upstreamDer).left(16))
                 + QStringLiteral("<br>");
+            if (c.upstreamVerified)
+                h += (*c.upstreamVerified ? tr("✔ upstream chain verifies to its anchors (strict)")
+                                          : tr("✖ upstream chain: %1").arg(c.upstreamProblem.toHtmlEscaped()))
+                    + QStringLiteral("<br>");
         }
         for (const core::OutboxEntry& e : c.upstream)
             h += tr("Upstream %1: %2%3")

@@ -120,6 +120,7 @@ int outbox(const QStringList& args);
 int lotCreate(const QStringList& args); // Lots.cpp
 int lotShow(const QStringList& args);
 int lotList(const QStringList& args);
+int lotClose(const QStringList& args);
 int backup(const QStringList& args); // Backup.cpp
 int restore(const QStringList& args);
 int auditVerify(const QStringList& args); // Audit.cpp

@@ -48,7 +48,7 @@ int lotCreate(const QStringList& args)
         auto profile = core::CertificateProfile::load(p.value(option::profile), p.dataDir().profileDir());
         if (!profile)
             return report(profile.error());
-        core::Lot l { *id, p.value(option::profile), n, p.value(note), {}, config.stationName, p.value(op) };
+        core::Lot l { *id, p.value(option::profile), n, p.value(note), {}, config.stationName, p.value(op), {} };
         if (auto r = records.lots().create(l); !r)
             return report(r.error());
         out() << "Lot " << l.id << " created: " << n << " devices, profile " << l.profile << Qt::endl;
@@ -101,6 +101,23 @@ int lotShow(const QStringList& args)
     });
 }
 
+int lotClose(const QStringList& args)
+{
+    CommandLine p(LotsDescription);
+    const QCommandLineOption op = option::operatorName(QStringLiteral("Who closes it."));
+    p.addOptions({ idOption, op });
+    p.parse(args);
+    return withRecords(p, Access::Write, [&](core::RecordStore& records, const core::StationConfig& config) {
+        const auto id = lotId(p);
+        if (!id)
+            return usageError(args, QStringLiteral("give --id LOT"));
+        if (auto r = records.lots().close(*id, config.stationName, p.value(op)); !r)
+            return report(r.error());
+        out() << "Lot " << *id << " is closed: the station takes no more devices for it." << Qt::endl;
+        return 0;
+    });
+}
+
 int lotList(const QStringList& args)
 {
     CommandLine p(LotsDescription, CommandLine::DataDirAndJson);
@@ -114,10 +131,13 @@ int lotList(const QStringList& args)
             if (p.json())
                 a.append(QJsonObject { { QStringLiteral("id"), l.id }, { QStringLiteral("profile"), l.profile },
                     { QStringLiteral("expected"), l.expected }, { QStringLiteral("note"), l.note },
-                    { QStringLiteral("created"), l.created.toString(Qt::ISODateWithMs) } });
+                    { QStringLiteral("created"), l.created.toString(Qt::ISODateWithMs) },
+                    { QStringLiteral("closed"),
+                        l.closed.isValid() ? QJsonValue(l.closed.toString(Qt::ISODateWithMs)) : QJsonValue() } });
             else
                 out() << l.id << "  profile " << l.profile << "  " << l.expected << " devices  created "
                       << l.created.toString(Qt::ISODate)
+                      << (l.closed.isValid() ? QStringLiteral("  closed ") + l.closed.toString(Qt::ISODate) : QString())
                       << (l.note.isEmpty() ? QString() : QStringLiteral("  ") + l.note) << Qt::endl;
         }
         if (p.json())

@@ -72,6 +72,7 @@ struct Lot {
     QDateTime created;
     QString station;
     QString operatorName;
+    QDateTime closed; ///< invalid while the lot is open; a closed lot takes no more devices
 };
 
 /// A record on its way upstream (the upstream sync sends them in order) and where it stands.

@@ -103,7 +103,7 @@ template <> struct StateNames<OutboxState> {
 };
 
 template <> struct StateNames<AuditKind> {
-    static constexpr Names<AuditKind, 18> names { {
+    static constexpr Names<AuditKind, 19> names { {
         { AuditKind::Issued, "issued" },
         { AuditKind::IssuedBatch, "issued-batch" },
         { AuditKind::Installed, "installed" },
@@ -113,6 +113,7 @@ template <> struct StateNames<AuditKind> {
         { AuditKind::Rejected, "rejected" },
         { AuditKind::Scrapped, "scrapped" },
         { AuditKind::LotCreated, "lot-created" },
+        { AuditKind::LotClosed, "lot-closed" },
         { AuditKind::Login, "login" },
         { AuditKind::Setting, "setting" },
         { AuditKind::Exported, "exported" },

@@ -72,6 +72,7 @@ enum class AuditKind {
     Rejected,
     Scrapped,
     LotCreated,
+    LotClosed,
     Login,
     Setting,
     Exported,

@@ -160,6 +160,7 @@ void Backoffice::story(QObject* context, QString serial, std::function<void(Resu
             if (QFile crl(m_dir.crlFile()); crl.open(QIODevice::ReadOnly))
                 crlPem = crl.readAll();
             QStringList subjects { serial };
+            std::optional<Result<QList<QByteArray>>> anchors;
             for (const CertificateRecord& c : *certs) {
                 CertificateStory cs;
                 cs.record = c;
@@ -170,6 +171,15 @@ void Backoffice::story(QObject* context, QString serial, std::function<void(Resu
                 cs.crlState = crlStateOf(c.der, crlPem);
                 if (auto up = store.ledger().upstreamCertificate(c.serialHex))
                     cs.upstreamDer = *up;
+                if (!cs.upstreamDer.isEmpty() && m_wiring.upstreamAnchors) {
+                    if (!anchors)
+                        anchors = m_wiring.upstreamAnchors();
+                    auto checked = *anchors ? verifyToAnchors(cs.upstreamDer, **anchors, {})
+                                            : Result<QList<QByteArray>>(std::unexpected((*anchors).error()));
+                    cs.upstreamVerified = checked.has_value();
+                    if (!checked)
+                        cs.upstreamProblem = checked.error().message;
+                }
                 if (auto rows = store.outbox().ofCertificate(c.serialHex))
                     cs.upstream = *rows;
                 subjects << c.serialHex;

@@ -33,6 +33,8 @@ struct CertificateStory {
     QString chainProblem;
     QString crlState; ///< listed on the current CRL, or not, in plain words
     QByteArray upstreamDer; ///< the upstream's certificate for the same key, once answered
+    std::optional<bool> upstreamVerified; ///< strict chain to the upstream's anchors (none: not checked)
+    QString upstreamProblem;
     QList<OutboxEntry> upstream; ///< its rows on the way upstream
 };
 

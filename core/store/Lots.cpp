@@ -8,12 +8,14 @@ namespace imprint::core {
 
 namespace {
 
-const QString LotColumns = QStringLiteral("SELECT id, profile, expected, note, created, station, operator FROM lots");
+const QString LotColumns
+    = QStringLiteral("SELECT id, profile, expected, note, created, station, operator, closed FROM lots");
 
 Lot lotFrom(const QSqlQuery& q, sql::States&)
 {
     return Lot { q.value(0).toString(), q.value(1).toString(), q.value(2).toInt(), q.value(3).toString(),
-        sql::parseTime(q.value(4)), q.value(5).toString(), q.value(6).toString() };
+        sql::parseTime(q.value(4)), q.value(5).toString(), q.value(6).toString(),
+        q.value(7).isNull() ? QDateTime() : sql::parseTime(q.value(7)) };
 }
 
 } // namespace
@@ -43,6 +45,31 @@ Result<void> Lots::create(const Lot& lot)
                 .arg(lot.note.isEmpty() ? QString() : QStringLiteral(": ") + lot.note) })
         || !tx.commit())
         return sql::fail(QStringLiteral("create the lot"), audit.error());
+    return {};
+}
+
+Result<void> Lots::close(const QString& id, const QString& station, const QString& operatorName)
+{
+    Transaction tx(m_connection, Durability::Synced);
+    if (!tx.active())
+        return sql::fail(QStringLiteral("start writing"), tx.error());
+    QSqlQuery q(tx.db());
+    const QString t = sql::now();
+    if (!sql::exec(q, QStringLiteral("UPDATE lots SET closed = ? WHERE id = ? AND closed IS NULL"), { t, id }))
+        return sql::fail(QStringLiteral("close the lot"), q.lastError());
+    if (q.numRowsAffected() != 1) {
+        if (!sql::exec(q, QStringLiteral("SELECT closed FROM lots WHERE id = ?"), { id }))
+            return sql::fail(QStringLiteral("look up a lot"), q.lastError());
+        if (!q.next())
+            return fail(ErrorCode::NotFound, QStringLiteral("There is no lot %1.").arg(id));
+        return fail(
+            ErrorCode::BadInput, QStringLiteral("Lot %1 was closed already, on %2.").arg(id, q.value(0).toString()));
+    }
+    AuditLog::Appender audit(tx);
+    if (!audit.append(AuditEntry { 0, t, station, operatorName, text(AuditKind::LotClosed), id,
+            QStringLiteral("lot closed: it takes no more devices") })
+        || !tx.commit())
+        return sql::fail(QStringLiteral("close the lot"), audit.error());
     return {};
 }
 

@@ -18,6 +18,8 @@ public:
 
     /// Creates a lot, audited; refused (BadInput) when the name is taken.
     [[nodiscard]] Result<void> create(const Lot& lot);
+    /// Closes a lot, audited: the station takes no more devices for it. Refused when closed already.
+    [[nodiscard]] Result<void> close(const QString& id, const QString& station, const QString& operatorName);
     [[nodiscard]] Result<std::optional<Lot>> find(const QString& id) const;
     /// Newest first.
     [[nodiscard]] Result<QList<Lot>> list(int limit = 100) const;

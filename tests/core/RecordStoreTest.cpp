@@ -174,12 +174,12 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
         db.setDatabaseName(path);
         REQUIRE(db.open());
         QSqlQuery q(db);
-        for (const char* sql :
-            { "DROP INDEX devices_by_lot_updated", "DROP INDEX jobs_unfinished", "DROP INDEX jobs_by_finished", "DROP INDEX certificates_by_job",
-                "DROP TABLE serials", "DROP TABLE lots", "DROP TABLE outbox", "DROP TABLE audit_checkpoints",
-                "ALTER TABLE jobs DROP COLUMN lot", "ALTER TABLE devices DROP COLUMN lot", "DROP TABLE leases",
-                "DROP TABLE upstream_contact", "DROP TABLE crls", "ALTER TABLE certificates DROP COLUMN request",
-                "ALTER TABLE certificates DROP COLUMN upstream_der" })
+        for (const char* sql : { "DROP INDEX devices_by_lot_updated", "DROP INDEX jobs_unfinished",
+                 "DROP INDEX jobs_by_finished", "DROP INDEX certificates_by_job", "DROP TABLE serials",
+                 "DROP TABLE lots", "DROP TABLE outbox", "DROP TABLE audit_checkpoints",
+                 "ALTER TABLE jobs DROP COLUMN lot", "ALTER TABLE devices DROP COLUMN lot", "DROP TABLE leases",
+                 "DROP TABLE upstream_contact", "DROP TABLE crls", "ALTER TABLE certificates DROP COLUMN request",
+                 "ALTER TABLE certificates DROP COLUMN upstream_der" })
             REQUIRE(q.exec(QString::fromLatin1(sql)));
         REQUIRE(q.exec(QStringLiteral("DROP TABLE audit")));
         REQUIRE(q.exec(QStringLiteral("DROP INDEX IF EXISTS audit_by_subject")));
@@ -488,9 +488,12 @@ TEST_CASE("Scrapping revokes the device's certificates and closes its unfinished
     REQUIRE(store.has_value());
     REQUIRE(store->lots()
                 .create(Lot { QStringLiteral("WO-1"), QStringLiteral("idevid"), 2, QStringLiteral("Acme"), {},
-                    QStringLiteral("st"), QStringLiteral("ann") })
+                    QStringLiteral("st"), QStringLiteral("ann"), {} })
                 .has_value());
-    CHECK(store->lots().create(Lot { QStringLiteral("WO-1"), QStringLiteral("idevid"), 5, {}, {}, {}, {} }).error().code
+    CHECK(store->lots()
+              .create(Lot { QStringLiteral("WO-1"), QStringLiteral("idevid"), 5, {}, {}, {}, {}, {} })
+              .error()
+              .code
         == ErrorCode::BadInput);
     auto a = store->jobs().begin(device(QStringLiteral("S-1")), QStringLiteral("p"), QStringLiteral("st"),
         QStringLiteral("ann"), QStringLiteral("WO-1"));
@@ -607,9 +610,8 @@ TEST_CASE("Every state has one text that reads back as itself")
     roundTrips({ CertificateState::Issued, CertificateState::Installed, CertificateState::Verified,
         CertificateState::Superseded, CertificateState::Revoked });
     roundTrips({ SerialState::Reserved, SerialState::Used, SerialState::Void });
-    roundTrips(
-        { JobOutcome::Passed, JobOutcome::Failed, JobOutcome::Issued, JobOutcome::Interrupted, JobOutcome::Scrapped,
-            JobOutcome::DoneEarlier });
+    roundTrips({ JobOutcome::Passed, JobOutcome::Failed, JobOutcome::Issued, JobOutcome::Interrupted,
+        JobOutcome::Scrapped, JobOutcome::DoneEarlier });
     roundTrips(
         { StepName::Identify, StepName::Resume, StepName::CheckCsr, StepName::Issue, StepName::Inject, StepName::Verify,
             StepName::Supersede, StepName::Disconnect, StepName::Reconnect, StepName::Scrap, StepName::Finish });
@@ -618,11 +620,11 @@ TEST_CASE("Every state has one text that reads back as itself")
     roundTrips({ OutboxKind::Certificate, OutboxKind::Revocation });
     roundTrips({ OutboxState::Pending, OutboxState::Sent, OutboxState::Waiting, OutboxState::Answered,
         OutboxState::Confirmed, OutboxState::Rejected, OutboxState::Failed, OutboxState::Skipped });
-    roundTrips(
-        { AuditKind::Issued, AuditKind::IssuedBatch, AuditKind::Installed, AuditKind::Verified, AuditKind::Superseded,
-            AuditKind::Revoked, AuditKind::Rejected, AuditKind::Scrapped, AuditKind::LotCreated, AuditKind::Login,
-            AuditKind::Setting, AuditKind::Exported, AuditKind::UpstreamCertified, AuditKind::UpstreamRevoked,
-            AuditKind::UpstreamRejected, AuditKind::UpstreamRefused, AuditKind::Imported, AuditKind::CrlIssued });
+    roundTrips({ AuditKind::Issued, AuditKind::IssuedBatch, AuditKind::Installed, AuditKind::Verified,
+        AuditKind::Superseded, AuditKind::Revoked, AuditKind::Rejected, AuditKind::Scrapped, AuditKind::LotCreated,
+        AuditKind::LotClosed, AuditKind::Login, AuditKind::Setting, AuditKind::Exported, AuditKind::UpstreamCertified,
+        AuditKind::UpstreamRevoked, AuditKind::UpstreamRejected, AuditKind::UpstreamRefused, AuditKind::Imported,
+        AuditKind::CrlIssued });
 }
 
 TEST_CASE("The store keeps each state as the text it always had, and refuses one it does not know")

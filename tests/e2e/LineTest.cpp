@@ -93,6 +93,21 @@ TEST_CASE("32 devices on 32 ptys at once all pass, counted in their lot, under a
     const QJsonObject cut = ctlJson(QStringList { QStringLiteral("audit"), QStringLiteral("verify") } + dd, 1).object();
     CHECK_FALSE(cut[QStringLiteral("intact")].toBool());
     CHECK(cut[QStringLiteral("problem")].toString().contains(QStringLiteral("removed from the end")));
+
+    // The lot is done: closed, it takes no more devices; closing it twice is refused.
+    const QStringList close { QStringLiteral("lot"), QStringLiteral("close"), QStringLiteral("--id"),
+        QStringLiteral("WO-32") };
+    REQUIRE(test::run(Ctl, close + dd).exitCode == 0);
+    CHECK(test::run(Ctl, close + dd).exitCode == 2);
+    const QJsonArray lots = ctlJson(QStringList { QStringLiteral("lot"), QStringLiteral("list") } + dd).array();
+    REQUIRE(lots.size() == 1);
+    CHECK_FALSE(lots.first().toObject()[QStringLiteral("closed")].toString().isEmpty());
+    test::DevSim late({ QStringLiteral("--serial"), QStringLiteral("L32-LATE") });
+    auto refused = test::run(Ctl,
+        QStringList { QStringLiteral("provision"), QStringLiteral("--lot"), QStringLiteral("WO-32") } + dd
+            + late.portArgs());
+    CHECK(refused.exitCode == 2);
+    CHECK(refused.err.contains("was closed"));
 }
 
 TEST_CASE("A mix of good and faulty devices on one station gives the right counts")

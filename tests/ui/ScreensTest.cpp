@@ -349,6 +349,23 @@ TEST_CASE("An operator cannot open the admin screen, the token's PIN opens it, a
     CHECK(w.window->screen() == Screen::Admin);
     QTest::qWait(500); // the CA, lots and audit pages come in
     keepPicture(*w.window, QStringLiteral("admin"));
+    {
+        // A lot closed from the admin screen takes no more devices, in the admin's name.
+        auto store = core::RecordStore::open(w.demo.dir().database());
+        REQUIRE(store.has_value());
+        REQUIRE(store->lots()
+                    .create(core::Lot { QStringLiteral("WO-7"), QStringLiteral("idevid"), 10, {}, {},
+                        QStringLiteral("st"), QStringLiteral("pat"), {} })
+                    .has_value());
+        QSignalSpy done(w.window->adminScreen(), &ui::AdminScreen::finishedWork);
+        w.window->adminScreen()->closeLotNamed(QStringLiteral("WO-7"));
+        REQUIRE(done.wait(10000));
+        auto lot = store->lots().find(QStringLiteral("WO-7"));
+        REQUIRE(lot.has_value());
+        REQUIRE(lot->has_value());
+        CHECK((*lot)->closed.isValid());
+        CHECK_FALSE(app::openStation(w.demo.path(), nullptr, {}, QStringLiteral("WO-7")).has_value());
+    }
     // The admin may see the QA screen too, without another credential.
     const int prompts = w.prompts;
     CHECK(w.window->openScreen(Screen::Qa));
