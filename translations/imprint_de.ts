@@ -1125,6 +1125,70 @@ Warum wird es verschrottet?</translation>
         <source>No serial yet: scan the label on it.</source>
         <translation>Noch keine Seriennummer: Etikett scannen.</translation>
     </message>
+    <message>
+        <source>The device did not answer.</source>
+        <translation>Das Gerät hat nicht geantwortet.</translation>
+    </message>
+    <message>
+        <source>Its answers came damaged: check the cable and the port.</source>
+        <translation>Seine Antworten kamen beschädigt an: Kabel und Anschluss prüfen.</translation>
+    </message>
+    <message>
+        <source>The device went away and did not come back in time.</source>
+        <translation>Das Gerät war weg und kam nicht rechtzeitig zurück.</translation>
+    </message>
+    <message>
+        <source>Another device came back.</source>
+        <translation>Ein anderes Gerät kam zurück.</translation>
+    </message>
+    <message>
+        <source>Its key is another device's: its random generator is broken.</source>
+        <translation>Sein Schlüssel gehört einem anderen Gerät: sein Zufallsgenerator ist defekt.</translation>
+    </message>
+    <message>
+        <source>It did not store its certificate correctly.</source>
+        <translation>Es hat sein Zertifikat nicht richtig gespeichert.</translation>
+    </message>
+    <message>
+        <source>It could not prove it holds its key.</source>
+        <translation>Es konnte nicht beweisen, dass es seinen Schlüssel hat.</translation>
+    </message>
+    <message>
+        <source>Locked, but with no pass on record here: set it aside for QA.</source>
+        <translation>Gesperrt, aber hier ohne erfasstes Bestehen: für die QS beiseitelegen.</translation>
+    </message>
+    <message>
+        <source>It holds another certificate than on record: set it aside for QA.</source>
+        <translation>Es hat ein anderes Zertifikat als erfasst: für die QS beiseitelegen.</translation>
+    </message>
+    <message>
+        <source>This device was scrapped: set it aside.</source>
+        <translation>Dieses Gerät wurde verschrottet: beiseitelegen.</translation>
+    </message>
+    <message>
+        <source>Its serial belongs to a device that passed: check the label.</source>
+        <translation>Seine Seriennummer gehört einem bestandenen Gerät: Etikett prüfen.</translation>
+    </message>
+    <message>
+        <source>Its certificate does not fit the device's frames.</source>
+        <translation>Sein Zertifikat passt nicht in die Rahmen des Geräts.</translation>
+    </message>
+    <message>
+        <source>It can neither make nor receive a P-256 key.</source>
+        <translation>Es kann einen P-256-Schlüssel weder erzeugen noch empfangen.</translation>
+    </message>
+    <message>
+        <source>It has no serial and no one scans labels.</source>
+        <translation>Es hat keine Seriennummer, und niemand scannt Etiketten.</translation>
+    </message>
+    <message>
+        <source>Stopped by the operator.</source>
+        <translation>Vom Bediener gestoppt.</translation>
+    </message>
+    <message>
+        <source>The HSM token is gone: nothing was signed.</source>
+        <translation>Das HSM-Token ist weg: nichts wurde signiert.</translation>
+    </message>
 </context>
 <context>
     <name>imprint::ui::SlotTile</name>

@@ -185,6 +185,7 @@ MainWindow::MainWindow(core::Station* station, core::Backoffice* backoffice, con
             QTimer::singleShot(500, this, [this] {
                 m_shiftPending = false;
                 refreshShift();
+                refreshHealth();
             });
         }
     });

@@ -185,6 +185,8 @@ void SlotTile::refresh()
     m_verdict->setVisible(verdict != SlotModel::Verdict::None);
     fitVerdict();
     m_progress->setVisible(verdict == SlotModel::Verdict::None || verdict == SlotModel::Verdict::Fail);
+    // A failed tile's bar shows how far it got; the words are in its tooltip.
+    m_progress->setTextVisible(verdict == SlotModel::Verdict::None);
     m_detail->setText(at.data(SlotModel::ShortDetailRole).toString());
     setToolTip(m_model->index(m_row, SlotModel::Detail).data().toString());
     const QString warning = at.data(SlotModel::CheckSlotRole).toString();

@@ -49,6 +49,10 @@ Result<void> Backoffice::start()
                 return;
             }
             m_store = std::make_unique<RecordStore>(std::move(*store));
+            // Jobs begun before now and still open were left by a stopped station; the ones
+            // begun later are this station's, at work.
+            if (auto newest = m_store->jobs().newestId())
+                m_jobsBeforeStart = *newest;
         },
         Qt::BlockingQueuedConnection);
     return opened;
@@ -101,7 +105,8 @@ void Backoffice::health(QObject* context, std::function<void(StationHealth)> don
             else
                 fail(oldest.error());
             if (auto unfinished = store.jobs().unfinished(100000))
-                h.interruptedJobs = static_cast<int>(unfinished->size());
+                h.interruptedJobs = static_cast<int>(std::count_if(unfinished->begin(), unfinished->end(),
+                    [this](const UnfinishedJob& j) { return j.jobId <= m_jobsBeforeStart; }));
             else
                 fail(unfinished.error());
             const QStorageInfo disk(m_dir.path());

@@ -59,7 +59,7 @@ struct StationHealth {
     std::optional<QDateTime> oldestUnsynced;
     qint64 diskFree = -1; ///< bytes free for the data directory
     qint64 diskTotal = -1;
-    int interruptedJobs = 0;
+    int interruptedJobs = 0; ///< left open by a station that stopped (not the jobs at work now)
     QString storeProblem; ///< the store could not be read, in plain words
 };
 
@@ -151,6 +151,7 @@ private:
     QObject* m_worker = nullptr;
     std::unique_ptr<RecordStore> m_store;
     std::atomic<bool> m_cancel { false };
+    qint64 m_jobsBeforeStart = 0; ///< the newest job when the back office started
 };
 
 } // namespace imprint::core
