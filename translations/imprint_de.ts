@@ -333,6 +333,10 @@
         <source>Lot %1 is closed: the station takes no more devices for it.</source>
         <translation>Los %1 ist geschlossen: die Station nimmt keine Geräte mehr dafür an.</translation>
     </message>
+    <message>
+        <source>The admin role ended while the dialog was open: nothing was done.</source>
+        <translation>Die Admin-Rolle endete, während der Dialog offen war: nichts wurde getan.</translation>
+    </message>
 </context>
 <context>
     <name>imprint::ui::DeviceListModel</name>
@@ -619,10 +623,6 @@
         <translation>Der Admin-Bildschirm braucht die PIN des HSM-Tokens.</translation>
     </message>
     <message>
-        <source>The QA screen needs the QA passphrase (or the admin's PIN).</source>
-        <translation>Der QS-Bildschirm braucht die QS-Passphrase (oder die PIN des Admins).</translation>
-    </message>
-    <message>
         <source>This station has no PIN to check.</source>
         <translation>Diese Station hat keine PIN zu prüfen.</translation>
     </message>
@@ -705,6 +705,14 @@
     <message>
         <source>The operator taking over (scan your badge or type your name):</source>
         <translation>Der übernehmende Bediener (Ausweis scannen oder Namen eingeben):</translation>
+    </message>
+    <message>
+        <source>The QA screen needs the QA passphrase (an admin signed in may open it too).</source>
+        <translation>Der QS-Bildschirm braucht die QS-Passphrase (ein angemeldeter Admin darf ihn auch öffnen).</translation>
+    </message>
+    <message>
+        <source>Three wrong PINs in a row: admin sign-in is paused for five minutes, so the token is not locked out.</source>
+        <translation>Dreimal hintereinander eine falsche PIN: die Admin-Anmeldung pausiert fünf Minuten, damit das Token nicht gesperrt wird.</translation>
     </message>
 </context>
 <context>

@@ -72,6 +72,8 @@ AdminScreen::AdminScreen(core::Backoffice* backoffice, QWidget* parent)
             this, tr("QA passphrase"), tr("The same passphrase again:"), QLineEdit::Password, QString(), &ok);
         if (!ok)
             return;
+        if (!signedIn())
+            return;
         if (first != again || first.size() < 8) {
             emit status(first != again
                     ? tr("The two passphrases differ; nothing was changed.")
@@ -115,7 +117,7 @@ AdminScreen::AdminScreen(core::Backoffice* backoffice, QWidget* parent)
         form->addRow(buttons);
         connect(buttons, &QDialogButtonBox::accepted, &d, &QDialog::accept);
         connect(buttons, &QDialogButtonBox::rejected, &d, &QDialog::reject);
-        if (d.exec() != QDialog::Accepted || id->text().trimmed().isEmpty())
+        if (d.exec() != QDialog::Accepted || id->text().trimmed().isEmpty() || !signedIn())
             return;
         core::Lot lot { id->text().trimmed(), profile->text().trimmed(), expected->value(), note->text(), {},
             m_backoffice->config().stationName, person ? person() : QString(), {} };
@@ -141,7 +143,8 @@ AdminScreen::AdminScreen(core::Backoffice* backoffice, QWidget* parent)
         const QString id = m_lots->item(row, 0)->text();
         if (QMessageBox::question(this, tr("Close lot %1").arg(id),
                 tr("Close lot %1? The station then takes no more devices for it; its records stay.").arg(id))
-            != QMessageBox::Yes)
+                != QMessageBox::Yes
+            || !signedIn())
             return;
         closeLotNamed(id);
     });
@@ -174,14 +177,14 @@ AdminScreen::AdminScreen(core::Backoffice* backoffice, QWidget* parent)
     connect(exportButton, &QPushButton::clicked, this, [this] {
         const QString folder
             = QFileDialog::getExistingDirectory(this, tr("Where to write the batch (e.g. a USB stick)"));
-        if (!folder.isEmpty())
+        if (!folder.isEmpty() && signedIn())
             exportTo(folder + QStringLiteral("/imprint-batch-")
                 + QDateTime::currentDateTimeUtc().toString(QStringLiteral("yyyyMMdd-HHmmss")));
     });
     connect(importButton, &QPushButton::clicked, this, [this] {
         const QString file = QFileDialog::getOpenFileName(
             this, tr("The upstream's answer"), QString(), tr("Certificates (*.p7b *.p7c *.pem *.crt)"));
-        if (!file.isEmpty())
+        if (!file.isEmpty() && signedIn())
             importFrom(file);
     });
     auto* upButtons = new QHBoxLayout;
@@ -230,6 +233,15 @@ AdminScreen::AdminScreen(core::Backoffice* backoffice, QWidget* parent)
     layout->addLayout(progress);
 }
 
+bool AdminScreen::signedIn()
+{
+    // A dialog left open while the role ended (idle) must not act for no one.
+    if (person && !person().isEmpty())
+        return true;
+    emit status(tr("The admin role ended while the dialog was open: nothing was done."));
+    return false;
+}
+
 void AdminScreen::busy(bool on)
 {
     m_busy += on ? 1 : -1;
@@ -255,10 +267,10 @@ void AdminScreen::refresh()
     // The CA as the token and the chain say.
     m_backoffice->run<core::Result<QList<QPair<QString, QString>>>>(
         this,
-        [this](core::RecordStore&) -> core::Result<QList<QPair<QString, QString>>> {
-            if (!m_backoffice->wiring().keyAttributes)
+        [bo = m_backoffice](core::RecordStore&) -> core::Result<QList<QPair<QString, QString>>> {
+            if (!bo->wiring().keyAttributes)
                 return QList<QPair<QString, QString>> {};
-            return m_backoffice->wiring().keyAttributes();
+            return bo->wiring().keyAttributes();
         },
         [this](core::Result<QList<QPair<QString, QString>>> attributes) {
             QString h = QStringLiteral("<h3>%1</h3><table>").arg(tr("The CA key, as the token reports it"));
@@ -357,8 +369,8 @@ void AdminScreen::closeLotNamed(const QString& id)
 {
     m_backoffice->run<core::Result<void>>(
         this,
-        [this, id, who = person ? person() : QString()](
-            core::RecordStore& store) { return store.lots().close(id, m_backoffice->config().stationName, who); },
+        [bo = m_backoffice, id, who = person ? person() : QString()](
+            core::RecordStore& store) { return store.lots().close(id, bo->config().stationName, who); },
         [this, id](core::Result<void> r) {
             emit status(
                 r ? tr("Lot %1 is closed: the station takes no more devices for it.").arg(id) : r.error().message);
@@ -429,10 +441,10 @@ void AdminScreen::issueCrl()
     busy(true);
     m_backoffice->run<core::Result<core::PublishedCrl>>(
         this,
-        [this](core::RecordStore& store) -> core::Result<core::PublishedCrl> {
-            if (!m_backoffice->wiring().issueCrl)
+        [bo = m_backoffice](core::RecordStore& store) -> core::Result<core::PublishedCrl> {
+            if (!bo->wiring().issueCrl)
                 return core::fail(core::ErrorCode::Hsm, tr("This station cannot sign a CRL from the window."));
-            return m_backoffice->wiring().issueCrl(store);
+            return bo->wiring().issueCrl(store);
         },
         [this](core::Result<core::PublishedCrl> crl) {
             busy(false);
@@ -450,13 +462,13 @@ void AdminScreen::exportTo(const QString& folder)
     busy(true);
     m_backoffice->run<core::Result<core::ExportReport>>(
         this,
-        [this, folder, who = person ? person() : QString()](
+        [bo = m_backoffice, folder, who = person ? person() : QString()](
             core::RecordStore& store) -> core::Result<core::ExportReport> {
-            if (!m_backoffice->wiring().exportBatch)
+            if (!bo->wiring().exportBatch)
                 return core::fail(core::ErrorCode::BadInput,
                     tr("No RA key and upstream settings: set them up first (imprintctl ra keygen, upstream "
                        "configure)."));
-            return m_backoffice->wiring().exportBatch(store, folder, who);
+            return bo->wiring().exportBatch(store, folder, who);
         },
         [this, folder](core::Result<core::ExportReport> r) {
             busy(false);
@@ -475,14 +487,14 @@ void AdminScreen::importFrom(const QString& path)
     busy(true);
     m_backoffice->run<core::Result<core::ImportReport>>(
         this,
-        [this, path, who = person ? person() : QString()](
+        [bo = m_backoffice, path, who = person ? person() : QString()](
             core::RecordStore& store) -> core::Result<core::ImportReport> {
-            if (!m_backoffice->wiring().upstreamAnchors)
+            if (!bo->wiring().upstreamAnchors)
                 return core::fail(core::ErrorCode::BadInput, tr("No upstream trust anchors are set up."));
-            auto anchors = m_backoffice->wiring().upstreamAnchors();
+            auto anchors = bo->wiring().upstreamAnchors();
             if (!anchors)
                 return std::unexpected(anchors.error());
-            return core::importAnswers(store, *anchors, { path }, m_backoffice->config().stationName, who);
+            return core::importAnswers(store, *anchors, { path }, bo->config().stationName, who);
         },
         [this](core::Result<core::ImportReport> r) {
             busy(false);
@@ -502,15 +514,15 @@ void AdminScreen::setQaPassphrase(const QString& passphrase, const QString& who)
     auto secret = std::make_shared<core::Secret>(passphrase.toUtf8());
     m_backoffice->run<core::Result<void>>(
         this,
-        [this, secret, who](core::RecordStore& store) -> core::Result<void> {
+        [bo = m_backoffice, secret, who](core::RecordStore& store) -> core::Result<void> {
             auto hash = core::hashPassphrase(*secret);
             secret->wipe();
             if (!hash)
                 return std::unexpected(hash.error());
-            if (auto r = core::DataDir::writePrivateFile(m_backoffice->dir().qaPassphraseFile(), *hash + '\n'); !r)
+            if (auto r = core::DataDir::writePrivateFile(bo->dir().qaPassphraseFile(), *hash + '\n'); !r)
                 return r;
             return store.audit().append(core::AuditKind::Setting, QStringLiteral("qa-passphrase"),
-                QStringLiteral("the QA passphrase was set"), m_backoffice->config().stationName, who);
+                QStringLiteral("the QA passphrase was set"), bo->config().stationName, who);
         },
         [this](core::Result<void> r) {
             emit status(r ? tr("The QA passphrase is set (kept as a salted scrypt hash only).") : r.error().message);

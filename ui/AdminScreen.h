@@ -50,6 +50,7 @@ signals:
 
 private:
     void busy(bool on);
+    bool signedIn();
     void showAuditPage(qint64 after);
 
     core::Backoffice* m_backoffice;

@@ -51,6 +51,7 @@ void DeviceListModel::fetchMore(const QModelIndex& parent)
     core::DeviceQuery q = m_query;
     q.limit = PageSize;
     q.before = m_rows.isEmpty() ? QString() : m_rows.last().serial;
+    q.beforeUpdated = m_rows.isEmpty() ? QDateTime() : m_rows.last().updated;
     const quint64 generation = m_generation;
     m_backoffice->run<core::Result<QList<core::DeviceRecord>>>(
         this, [q](core::RecordStore& store) { return store.records().devices(q); },

@@ -292,8 +292,9 @@ bool MainWindow::openScreen(Screen s)
 {
     const Role needed = s == Screen::Admin ? Role::Admin : s == Screen::Qa ? Role::Qa : Role::Operator;
     if (m_role < needed) {
-        const QString what = s == Screen::Admin ? tr("The admin screen needs the HSM token's PIN.")
-                                                : tr("The QA screen needs the QA passphrase (or the admin's PIN).");
+        const QString what = s == Screen::Admin
+            ? tr("The admin screen needs the HSM token's PIN.")
+            : tr("The QA screen needs the QA passphrase (an admin signed in may open it too).");
         if (!m_backoffice || !signIn(needed, what)) {
             updateRoleBar();
             return false;
@@ -305,6 +306,14 @@ bool MainWindow::openScreen(Screen s)
 
 bool MainWindow::check(Role role, const Credential& c)
 {
+    // A wrong PIN may cost a try at the token (when it is locked and the PIN must unlock it):
+    // after three wrong ones in a row, admin sign-in waits five minutes.
+    if (role == Role::Admin && m_wrongPins >= 3 && m_pinPause.isValid() && m_pinPause.elapsed() < 5 * 60000) {
+        statusBar()->showMessage(
+            tr("Three wrong PINs in a row: admin sign-in is paused for five minutes, so the token is not locked out."),
+            15000);
+        return false;
+    }
     // scrypt takes a moment and the PIN goes to the token: both off the GUI thread, with
     // this dialog's flow waiting for the answer.
     auto secret = std::make_shared<core::Secret>(QByteArray(c.secret.data(), c.secret.size()));
@@ -312,14 +321,14 @@ bool MainWindow::check(Role role, const Credential& c)
     QEventLoop wait;
     m_backoffice->run<core::Result<bool>>(
         this,
-        [this, role, secret](core::RecordStore&) -> core::Result<bool> {
+        [bo = m_backoffice, role, secret](core::RecordStore&) -> core::Result<bool> {
             core::Result<bool> r = false;
             if (role == Role::Admin) {
-                r = m_backoffice->wiring().checkPin
-                    ? m_backoffice->wiring().checkPin(*secret)
+                r = bo->wiring().checkPin
+                    ? bo->wiring().checkPin(*secret)
                     : core::Result<bool>(core::fail(core::ErrorCode::Hsm, tr("This station has no PIN to check.")));
             } else {
-                QFile f(m_backoffice->dir().qaPassphraseFile());
+                QFile f(bo->dir().qaPassphraseFile());
                 if (!f.exists())
                     r = core::fail(core::ErrorCode::NotFound,
                         tr("No QA passphrase is set yet: the PKI admin sets it on the admin screen."));
@@ -337,6 +346,8 @@ bool MainWindow::check(Role role, const Credential& c)
         });
     if (!answer)
         wait.exec();
+    if (!answer)
+        return false; // the application is quitting
     if (!*answer) {
         statusBar()->showMessage(answer->error().message, 15000);
         return false;

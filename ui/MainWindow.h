@@ -131,6 +131,8 @@ private:
     QString m_scanBuffer;
     QElapsedTimer m_scanClock;
     bool m_shiftPending = false;
+    int m_wrongPins = 0; ///< wrong admin PINs in a row
+    QElapsedTimer m_pinPause;
 };
 
 } // namespace imprint::ui

@@ -187,6 +187,7 @@ struct DeviceQuery {
     QDateTime until; ///< updated before
     QString serialPrefix; ///< serials that begin with this
     QString before; ///< paging: the serial of the last row of the previous page
+    QDateTime beforeUpdated; ///< and its `updated` as listed (else read again, which a busy line may have moved)
     int limit = 100;
 };
 

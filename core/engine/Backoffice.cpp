@@ -232,8 +232,8 @@ void Backoffice::verifyAudit(
         context,
         [this, guard, progress = std::move(progress)](RecordStore& store) {
             return store.audit().verify(m_wiring.checkpointVerifier, [&](qint64 checked, qint64 newest) {
-                if (progress && guard)
-                    QMetaObject::invokeMethod(guard.data(), [guard, progress, checked, newest] {
+                if (progress)
+                    QMetaObject::invokeMethod(this, [guard, progress, checked, newest] {
                         if (guard)
                             progress(checked, newest);
                     });

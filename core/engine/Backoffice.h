@@ -106,16 +106,17 @@ public:
     /// `context` lives). Work queued is done in order.
     template <typename T> void run(QObject* context, std::function<T(RecordStore&)> work, std::function<void(T)> done)
     {
+        // The answer is posted to the back office itself (on the caller's thread, alive as
+        // long as an answer can come), never to `context`, which may be gone by then; the
+        // guard decides whether it is delivered. Work must not reach `context` either.
         QPointer<QObject> guard(context);
-        QObject* target = context;
-        QMetaObject::invokeMethod(
-            m_worker, [this, guard, target, work = std::move(work), done = std::move(done)]() mutable {
-                auto result = std::make_shared<T>(work(*m_store));
-                QMetaObject::invokeMethod(target, [guard, result, done = std::move(done)] {
-                    if (guard)
-                        done(std::move(*result));
-                });
+        QMetaObject::invokeMethod(m_worker, [this, guard, work = std::move(work), done = std::move(done)]() mutable {
+            auto result = std::make_shared<T>(work(*m_store));
+            QMetaObject::invokeMethod(this, [guard, result, done = std::move(done)] {
+                if (guard)
+                    done(std::move(*result));
             });
+        });
     }
 
     // Each of these runs on the thread and answers on the caller's.

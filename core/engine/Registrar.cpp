@@ -93,11 +93,32 @@ Result<JobStart> Registrar::beginJob(const DeviceIdentity& device, const QString
                     .arg(device.serial, (*known)->statusReason),
                 {}, QStringLiteral("scrapped"));
     }
-    if (device.state == device_state::Locked && (!*pending || shipped)) {
+    if (device.state == device_state::Locked && !*pending)
+        return JobStart {};
+    if (device.state == device_state::Locked && shipped) {
+        // Passed before and back: a job of its own (a check, in the lot it was made in), which
+        // ends done-earlier when the device holds its certificate and key, failed otherwise.
+        auto known = m_store.records().device(device.serial);
+        if (!known)
+            return std::unexpected(known.error());
+        auto id = m_store.jobs().begin(device, port, m_station, operatorName, *known ? (*known)->lot : m_lot);
+        if (!id)
+            return std::unexpected(id.error());
         JobStart start;
-        if (shipped)
-            start.doneEarlier = (*pending)->certificate;
+        start.jobId = *id;
+        start.doneEarlier = (*pending)->certificate;
         return start;
+    }
+    if (!m_lot.isEmpty()) {
+        // A lot closed meanwhile (the admin screen, imprintctl lot close) takes no more devices.
+        auto lot = m_store.lots().find(m_lot);
+        if (!lot)
+            return std::unexpected(lot.error());
+        if (*lot && (*lot)->closed.isValid())
+            return fail(ErrorCode::DeviceRefused,
+                QStringLiteral("Lot %1 was closed; it takes no more devices. Start the station with a new lot.")
+                    .arg(m_lot),
+                {}, QStringLiteral("lot-closed"));
     }
     // An unlocked device under the serial of one that shipped: a duplicate label, or a board
     // reworked without its record. Its certificate is not touched; a person decides.
@@ -118,15 +139,6 @@ Result<JobStart> Registrar::beginJob(const DeviceIdentity& device, const QString
         start.pending = Issuance { IssuedCertificate { c.der, c.serialHex, c.sha256 }, m_ca.chain() };
     }
     return start;
-}
-
-Result<void> Registrar::recordDoneEarlier(
-    const DeviceIdentity& device, const QString& port, const QString& operatorName, const QString& why)
-{
-    auto id = m_store.jobs().begin(device, port, m_station, operatorName, m_lot);
-    if (!id)
-        return std::unexpected(id.error());
-    return m_store.jobs().finish(*id, device.serial, JobOutcome::DoneEarlier, why);
 }
 
 Result<void> Registrar::recordStep(qint64 jobId, StepName step, StepStatus status, const QString& detail)

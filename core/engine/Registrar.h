@@ -24,8 +24,8 @@ struct Issuance {
 struct JobStart {
     qint64 jobId = 0;
     std::optional<Issuance> pending;
-    /// No job: the device is locked and passed on an earlier job with this certificate (the
-    /// slot reads it back; if the device holds it, the device is done earlier).
+    /// The device is locked and passed on an earlier job with this certificate: the job is a
+    /// check (the slot reads it back and challenges it; it ends done-earlier, or failed).
     std::optional<CertificateRecord> doneEarlier;
 };
 
@@ -58,10 +58,6 @@ public:
     [[nodiscard]] Result<JobStart> beginJob(
         const DeviceIdentity& device, const QString& port, const QString& operatorName);
     [[nodiscard]] Result<void> recordStep(qint64 jobId, StepName step, StepStatus status, const QString& detail = {});
-    /// A device that passed earlier is back on a slot and holds the certificate on record:
-    /// a job is recorded that begins and ends done-earlier (shift counts see it), nothing else.
-    [[nodiscard]] Result<void> recordDoneEarlier(
-        const DeviceIdentity& device, const QString& port, const QString& operatorName, const QString& why);
     /// Checks the request, reserves a serial (write-ahead: durable before signing), issues,
     /// and commits the certificate before returning it. `expectedKey`
     /// (SubjectPublicKeyInfo), when given, is the key the station injected: a request for

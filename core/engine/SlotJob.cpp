@@ -401,8 +401,10 @@ void SlotJob::identify()
                     }
                     return;
                 }
-                if (job->jobId == 0 && job->doneEarlier)
+                if (job->doneEarlier) {
+                    m_jobId = job->jobId;
                     return checkDoneEarlier(*job->doneEarlier);
+                }
                 if (job->jobId == 0)
                     return failWith(Error { ErrorCode::DeviceRefused,
                         QStringLiteral("Device %1 is locked, but this station has no pass on record for it (another "
@@ -589,13 +591,12 @@ void SlotJob::checkDoneEarlier(const CertificateRecord& record)
 
 void SlotJob::recordDoneEarlier()
 {
-    const DeviceIdentity device = m_device;
-    const QString port = m_port;
-    const QString op = m_station->operatorName();
+    const qint64 job = m_jobId;
+    const QString serial = m_device.serial;
     const QString why = QStringLiteral("passed on %1 with certificate %2; read back and challenged again")
                             .arg(m_doneEarlierAt.toString(Qt::ISODate), m_issued.certificate.serialHex);
     m_station->submit<Result<void>>(
-        this, [=](Registrar& r) { return r.recordDoneEarlier(device, port, op, why); },
+        this, [=](Registrar& r) { return r.finishJob(job, serial, JobOutcome::DoneEarlier, why); },
         thisRun<Result<void>>([this](Result<void> r) {
             if (!r)
                 return failWith(r.error());

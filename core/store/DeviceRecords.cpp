@@ -60,13 +60,18 @@ Result<QList<DeviceRecord>> DeviceRecords::devices(const DeviceQuery& query) con
     if (!query.before.isEmpty()) {
         // Keyset paging: the next page starts after the last row of this one (an index
         // range on (status|lot, updated, serial), never a sort of the table).
-        QSqlQuery anchor(m_connection.db());
-        if (!sql::exec(anchor, QStringLiteral("SELECT updated FROM devices WHERE serial = ?"), { query.before }))
-            return sql::fail(QStringLiteral("list devices"), anchor.lastError());
-        if (!anchor.next())
-            return fail(ErrorCode::NotFound, QStringLiteral("No device with serial %1 is recorded.").arg(query.before));
+        QString anchorTime = query.beforeUpdated.isValid() ? storedTime(query.beforeUpdated) : QString();
+        if (anchorTime.isEmpty()) {
+            QSqlQuery anchor(m_connection.db());
+            if (!sql::exec(anchor, QStringLiteral("SELECT updated FROM devices WHERE serial = ?"), { query.before }))
+                return sql::fail(QStringLiteral("list devices"), anchor.lastError());
+            if (!anchor.next())
+                return fail(
+                    ErrorCode::NotFound, QStringLiteral("No device with serial %1 is recorded.").arg(query.before));
+            anchorTime = anchor.value(0).toString();
+        }
         statement += QStringLiteral(" AND (updated, serial) < (?, ?)");
-        values << anchor.value(0).toString() << query.before;
+        values << anchorTime << query.before;
     }
     statement += QStringLiteral(" ORDER BY updated DESC, serial DESC LIMIT ?");
     values << std::clamp(query.limit, 1, 10000);

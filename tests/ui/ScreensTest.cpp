@@ -40,12 +40,19 @@ namespace {
 
 const QByteArray QaPassphrase = "qa-secret-4711";
 
-/// Saves what the window looks like when IMPRINT_TEST_SCREENSHOTS names a directory.
+/// Saves what the window looks like when IMPRINT_TEST_SCREENSHOTS names a directory, at
+/// the size IMPRINT_TEST_SCREEN gives (e.g. 1920x1080; default 1280x800).
 void keepPicture(QWidget& window, const QString& name)
 {
     const QString dir = qEnvironmentVariable("IMPRINT_TEST_SCREENSHOTS");
-    if (!dir.isEmpty())
-        window.grab().save(dir + u'/' + name + QStringLiteral(".png"));
+    if (dir.isEmpty())
+        return;
+    const QStringList size = qEnvironmentVariable("IMPRINT_TEST_SCREEN", QStringLiteral("1280x800")).split(u'x');
+    const QSize was = window.size();
+    window.resize(size.value(0).toInt(), size.value(1).toInt());
+    QTest::qWait(300);
+    window.grab().save(dir + u'/' + name + QStringLiteral(".png"));
+    window.resize(was);
 }
 
 /// IMPRINT_TEST_LANG=de shows the screens in German (for the screenshots).
