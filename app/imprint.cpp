@@ -14,6 +14,7 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QInputDialog>
+#include <QLibraryInfo>
 #include <QLineEdit>
 #include <QMessageBox>
 #include <QScreen>
@@ -62,8 +63,12 @@ int main(int argc, char** argv)
     // The window speaks the system's language when it has it (German or English), or the
     // one asked for.
     QTranslator translator;
+    QTranslator qtTranslator; // Qt's own words: the dialogs' buttons
     const QLocale locale = p.isSet(lang) ? QLocale(p.value(lang)) : QLocale::system();
     if (locale.language() != QLocale::English) {
+        if (qtTranslator.load(locale, QStringLiteral("qtbase"), QStringLiteral("_"),
+                QLibraryInfo::path(QLibraryInfo::TranslationsPath)))
+            QApplication::installTranslator(&qtTranslator);
         if (translator.load(locale, QStringLiteral("imprint"), QStringLiteral("_"), QStringLiteral(":/i18n")))
             QApplication::installTranslator(&translator);
         else if (p.isSet(lang))
