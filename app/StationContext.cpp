@@ -73,7 +73,8 @@ Backoffice::Wiring StationContext::backofficeWiring() const
     };
     if (config.upstream.configured() || !config.upstream.raKeyUri.isEmpty()) {
         w.exportBatch = [config = config, ca = caKey, signer = caSigner, chain = chain, crlFile = dir.crlFile()](
-                            RecordStore& store, const QString& folder, const QString& person) -> Result<ExportReport> {
+                            RecordStore& store, const QString& folder, const QString& person,
+                            const std::function<void(int, int)>& progress) -> Result<ExportReport> {
             auto upstream = openUpstreamClient(config, ca, true);
             if (!upstream)
                 return std::unexpected(upstream.error());
@@ -84,7 +85,8 @@ Backoffice::Wiring StationContext::backofficeWiring() const
             if (!crl)
                 return std::unexpected(crl.error());
             return exportBatch(store, *upstream->client,
-                ExportInputs { config.stationName, upstream->raKey, upstream->raChain, chain, crl->pem, person },
+                ExportInputs {
+                    config.stationName, upstream->raKey, upstream->raChain, chain, crl->pem, person, progress },
                 folder);
         };
     }

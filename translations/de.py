@@ -227,6 +227,7 @@ DE = {
 '%1 (step %2 of %3)': '%1 (Schritt %2 von %3)',
 '%1 in this step, %2 left before it times out': '%1 in diesem Schritt, noch %2 bis zur Zeitüberschreitung',
 '%1 in this step': '%1 in diesem Schritt',
+'%1 of %2 records written': '%1 von %2 Datensätzen geschrieben',
 'Three wrong PINs in a row: admin sign-in is paused for five minutes, so the token is not locked out.': 'Dreimal hintereinander eine falsche PIN: die Admin-Anmeldung pausiert fünf Minuten, damit das Token nicht gesperrt wird.',
 'The QA screen needs the QA passphrase (an admin signed in may open it too).': 'Der QS-Bildschirm braucht die QS-Passphrase (ein angemeldeter Admin darf ihn auch öffnen).',
 'The admin role ended while the dialog was open: nothing was done.': 'Die Admin-Rolle endete, während der Dialog offen war: nichts wurde getan.',

@@ -38,6 +38,10 @@
         <source>This station cannot be unlocked from the window.</source>
         <translation>Diese Station kann nicht im Fenster entsperrt werden.</translation>
     </message>
+    <message>
+        <source>No RA key and upstream settings: set them up first (imprintctl ra keygen, upstream configure).</source>
+        <translation>Kein RA-Schlüssel und keine Konzern-CA-Einstellungen: zuerst einrichten (imprintctl ra keygen, upstream configure).</translation>
+    </message>
 </context>
 <context>
     <name>imprint::ui::AdminScreen</name>
@@ -282,10 +286,6 @@
         <translation>Sperrliste %1 signiert: %2 Zertifikat(e) gelistet, nächste Aktualisierung %3.</translation>
     </message>
     <message>
-        <source>No RA key and upstream settings: set them up first (imprintctl ra keygen, upstream configure).</source>
-        <translation>Kein RA-Schlüssel und keine Konzern-CA-Einstellungen: zuerst einrichten (imprintctl ra keygen, upstream configure).</translation>
-    </message>
-    <message>
         <source>Batch %1 written to %2: %3 certificate request(s), %4 revocation(s).</source>
         <translation>Stapel %1 nach %2 geschrieben: %3 Zertifikatsanforderung(en), %4 Sperrung(en).</translation>
     </message>
@@ -336,6 +336,10 @@
     <message>
         <source>The admin role ended while the dialog was open: nothing was done.</source>
         <translation>Die Admin-Rolle endete, während der Dialog offen war: nichts wurde getan.</translation>
+    </message>
+    <message>
+        <source>%1 of %2 records written</source>
+        <translation>%1 von %2 Datensätzen geschrieben</translation>
     </message>
 </context>
 <context>

@@ -460,15 +460,12 @@ void AdminScreen::issueCrl()
 void AdminScreen::exportTo(const QString& folder)
 {
     busy(true);
-    m_backoffice->run<core::Result<core::ExportReport>>(
-        this,
-        [bo = m_backoffice, folder, who = person ? person() : QString()](
-            core::RecordStore& store) -> core::Result<core::ExportReport> {
-            if (!bo->wiring().exportBatch)
-                return core::fail(core::ErrorCode::BadInput,
-                    tr("No RA key and upstream settings: set them up first (imprintctl ra keygen, upstream "
-                       "configure)."));
-            return bo->wiring().exportBatch(store, folder, who);
+    m_backoffice->exportBatch(
+        this, folder, person ? person() : QString(),
+        [this](int written, int rows) {
+            m_progress->setRange(0, std::max(1, rows));
+            m_progress->setValue(written);
+            m_progress->setFormat(tr("%1 of %2 records written").arg(written).arg(rows));
         },
         [this, folder](core::Result<core::ExportReport> r) {
             busy(false);

@@ -282,7 +282,8 @@ int exportBatch(const QStringList& args)
     if (!records)
         return report(records.error());
     auto written = core::exportBatch(*records, *link->upstream.client,
-        core::ExportInputs { config.stationName, link->upstream.raKey, link->upstream.raChain, *chain, crl->pem, {} },
+        core::ExportInputs {
+            config.stationName, link->upstream.raKey, link->upstream.raChain, *chain, crl->pem, {}, {} },
         p.value(outDir), p.value(again));
     if (!written)
         return report(written.error());

@@ -243,6 +243,28 @@ void Backoffice::verifyAudit(
         std::move(done));
 }
 
+void Backoffice::exportBatch(QObject* context, QString folder, QString person, std::function<void(int, int)> progress,
+    std::function<void(Result<ExportReport>)> done)
+{
+    QPointer<QObject> guard(context);
+    run<Result<ExportReport>>(
+        context,
+        [this, guard, folder, person, progress = std::move(progress)](RecordStore& store) -> Result<ExportReport> {
+            if (!m_wiring.exportBatch)
+                return fail(ErrorCode::BadInput,
+                    tr("No RA key and upstream settings: set them up first (imprintctl ra keygen, upstream "
+                       "configure)."));
+            return m_wiring.exportBatch(store, folder, person, [&](int written, int rows) {
+                if (progress)
+                    QMetaObject::invokeMethod(this, [guard, progress, written, rows] {
+                        if (guard)
+                            progress(written, rows);
+                    });
+            });
+        },
+        std::move(done));
+}
+
 void Backoffice::lots(QObject* context, std::function<void(Result<QList<LotProgress>>)> done)
 {
     run<Result<QList<LotProgress>>>(

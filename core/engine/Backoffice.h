@@ -86,7 +86,9 @@ public:
         /// Signs and publishes the CRL now.
         std::function<Result<PublishedCrl>(RecordStore&)> issueCrl;
         /// Writes an offline batch into a new folder (empty: no upstream configured).
-        std::function<Result<ExportReport>(RecordStore&, const QString& folder, const QString& person)> exportBatch;
+        std::function<Result<ExportReport>(RecordStore&, const QString& folder, const QString& person,
+            const std::function<void(int written, int rows)>& progress)>
+            exportBatch;
         /// The upstream's trust anchors, for imports.
         std::function<Result<QList<QByteArray>>()> upstreamAnchors;
         /// Checks an audit checkpoint's signature (empty: not checked).
@@ -130,6 +132,9 @@ public:
     /// Checks the audit log; `progress` is called on the caller's thread (checked, newest).
     void verifyAudit(
         QObject* context, std::function<void(qint64, qint64)> progress, std::function<void(Result<AuditVerdict>)> done);
+    /// Writes an offline batch into `folder`; `progress` (rows written, rows) on the caller's thread.
+    void exportBatch(QObject* context, QString folder, QString person, std::function<void(int, int)> progress,
+        std::function<void(Result<ExportReport>)> done);
     /// Stops a verifyAudit in progress.
     void cancel() { m_cancel = true; }
     void lots(QObject* context, std::function<void(Result<QList<LotProgress>>)> done);

@@ -117,6 +117,8 @@ Result<ExportReport> exportBatch(
         }
         manifestRows.append(o);
         carried << row.entry.id;
+        if (in.progress)
+            in.progress(static_cast<int>(carried.size()), static_cast<int>(rows->size()));
     }
     if (carried.isEmpty())
         return fail(ErrorCode::NotFound,

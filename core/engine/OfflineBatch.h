@@ -13,6 +13,7 @@
 
 #include <QStringList>
 
+#include <functional>
 #include <memory>
 
 namespace imprint::core {
@@ -24,6 +25,8 @@ struct ExportInputs {
     QList<QByteArray> caChain; ///< the local issuing CA's chain
     QByteArray crlPem; ///< the local CA's current CRL
     QString person; ///< who exports, for the audit log (empty: the user running the program)
+    /// Told the rows written so far and the rows in the batch, after each row (optional).
+    std::function<void(int written, int rows)> progress;
 };
 
 struct ExportReport {

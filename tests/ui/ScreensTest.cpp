@@ -22,6 +22,7 @@
 #include <QFile>
 #include <QHeaderView>
 #include <QLineEdit>
+#include <QProgressBar>
 #include <QScrollBar>
 #include <QSettings>
 #include <QSignalSpy>
@@ -426,6 +427,11 @@ TEST_CASE(
     REQUIRE(done.wait(30000));
     CHECK(done.takeFirst().first().toString() == QLatin1String("export"));
     CHECK(window.statusText().contains(QStringLiteral("3 certificate request(s)")));
+    // The bar counted the rows as they were written.
+    bool counted = false;
+    for (const QProgressBar* bar : admin->findChildren<QProgressBar*>())
+        counted = counted || (bar->maximum() == 3 && bar->value() == 3);
+    CHECK(counted);
     CHECK(test::batchVerifies(batch, pki.cert()));
     {
         auto store = core::RecordStore::open(opened->dir.database(), true);
