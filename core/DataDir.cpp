@@ -300,7 +300,9 @@ Result<StationConfig> DataDir::loadConfig() const
              Range { "upstream/total-timeout-s", &u.totalTimeoutS, 1, 86400 },
              Range { "upstream/retry-min-s", &u.retryMinS, 1, 86400 },
              Range { "upstream/retry-max-s", &u.retryMaxS, 1, 604800 },
-             Range { "upstream/sync-every-s", &u.syncEveryS, 1, 86400 } }) {
+             Range { "upstream/sync-every-s", &u.syncEveryS, 1, 86400 }, Range { "line/rows", &c.line.rows, 0, 64 },
+             Range { "line/columns", &c.line.columns, 0, 64 },
+             Range { "roles/idle-minutes", &c.line.roleIdleMinutes, 1, 1440 } }) {
         const auto v = timeout(r.key, *r.value, r.lowest, r.highest);
         if (!v)
             return fail(ErrorCode::BadInput,
@@ -315,17 +317,6 @@ Result<StationConfig> DataDir::loadConfig() const
             QStringLiteral("The settings file %1 has [upstream] url \"%2\", which is not an http:// or https:// URL.")
                 .arg(configFile(), u.url));
     LineConfig& line = c.line;
-    for (const Range& r : { Range { "line/rows", &line.rows, 0, 64 }, Range { "line/columns", &line.columns, 0, 64 },
-             Range { "roles/idle-minutes", &line.roleIdleMinutes, 1, 1440 } }) {
-        const auto v = timeout(r.key, *r.value, r.lowest, r.highest);
-        if (!v)
-            return fail(ErrorCode::BadInput,
-                QStringLiteral("The settings file %1 has %2 out of range (%3-%4).")
-                    .arg(configFile(), QString::fromLatin1(r.key).replace(u'/', QStringLiteral(" ")))
-                    .arg(r.lowest)
-                    .arg(r.highest));
-        *r.value = *v;
-    }
     // A list in an INI value: QSettings splits it at commas itself, or hands the one string.
     auto list = [&s](const char* key) {
         const QVariant v = s.value(QLatin1String(key));

@@ -264,16 +264,14 @@ QString AdminScreen::auditVerdictText() const
 
 void AdminScreen::refresh()
 {
-    // The CA as the token and the chain say.
-    m_backoffice->run<core::Result<QList<QPair<QString, QString>>>>(
+    // The CA as the token and the chain say, and the profiles as the station reads them (a
+    // broken file says why): token calls and files, read on the back office's thread.
+    m_backoffice->run<std::pair<QString, QString>>(
         this,
-        [bo = m_backoffice](core::RecordStore&) -> core::Result<QList<QPair<QString, QString>>> {
-            if (!bo->wiring().keyAttributes)
-                return QList<QPair<QString, QString>> {};
-            return bo->wiring().keyAttributes();
-        },
-        [this](core::Result<QList<QPair<QString, QString>>> attributes) {
+        [bo = m_backoffice](core::RecordStore&) {
             QString h = QStringLiteral("<h3>%1</h3><table>").arg(tr("The CA key, as the token reports it"));
+            auto attributes = bo->wiring().keyAttributes ? bo->wiring().keyAttributes()
+                                                         : core::Result<QList<QPair<QString, QString>>> {};
             if (!attributes)
                 h += QStringLiteral("<tr><td>%1</td></tr>").arg(attributes.error().message.toHtmlEscaped());
             else
@@ -281,7 +279,7 @@ void AdminScreen::refresh()
                     h += QStringLiteral("<tr><td><b>%1</b></td><td>%2</td></tr>")
                              .arg(k.toHtmlEscaped(), v.toHtmlEscaped());
             h += QStringLiteral("</table><h3>%1</h3>").arg(tr("Chain"));
-            auto chain = m_backoffice->dir().loadChain();
+            auto chain = bo->dir().loadChain();
             if (chain) {
                 for (const QByteArray& der : *chain) {
                     auto c = core::ossl::certFromDer(der);
@@ -297,30 +295,29 @@ void AdminScreen::refresh()
             } else {
                 h += QStringLiteral("<p>%1</p>").arg(chain.error().message.toHtmlEscaped());
             }
-            m_ca->setHtml(h);
+            QString profiles = QStringLiteral("<h3>idevid</h3><p>%1</p><pre>%2</pre>")
+                                   .arg(tr("built in"),
+                                       QString::fromUtf8(QJsonDocument(core::CertificateProfile::idevid().toJson())
+                                                             .toJson(QJsonDocument::Indented))
+                                           .toHtmlEscaped());
+            const QString profileDir = bo->dir().profileDir();
+            for (const QFileInfo& f :
+                QDir(profileDir).entryInfoList({ QStringLiteral("*.json") }, QDir::Files, QDir::Name)) {
+                auto profile = core::CertificateProfile::load(f.completeBaseName(), profileDir);
+                profiles += QStringLiteral("<h3>%1</h3><p>%2</p>")
+                                .arg(f.completeBaseName().toHtmlEscaped(), f.filePath().toHtmlEscaped());
+                profiles += profile
+                    ? QStringLiteral("<pre>%1</pre>")
+                          .arg(QString::fromUtf8(QJsonDocument(profile->toJson()).toJson(QJsonDocument::Indented))
+                                   .toHtmlEscaped())
+                    : QStringLiteral("<p>✖ %1</p>").arg(profile.error().message.toHtmlEscaped());
+            }
+            return std::pair { h, profiles };
+        },
+        [this](std::pair<QString, QString> html) {
+            m_ca->setHtml(html.first);
+            m_profiles->setHtml(html.second);
         });
-
-    // The profiles as the station reads them (a broken file says why).
-    {
-        QString h
-            = QStringLiteral("<h3>idevid</h3><p>%1</p><pre>%2</pre>")
-                  .arg(tr("built in"),
-                      QString::fromUtf8(
-                          QJsonDocument(core::CertificateProfile::idevid().toJson()).toJson(QJsonDocument::Indented))
-                          .toHtmlEscaped());
-        const QString profileDir = m_backoffice->dir().profileDir();
-        for (const QFileInfo& f :
-            QDir(profileDir).entryInfoList({ QStringLiteral("*.json") }, QDir::Files, QDir::Name)) {
-            auto profile = core::CertificateProfile::load(f.completeBaseName(), profileDir);
-            h += QStringLiteral("<h3>%1</h3><p>%2</p>")
-                     .arg(f.completeBaseName().toHtmlEscaped(), f.filePath().toHtmlEscaped());
-            h += profile ? QStringLiteral("<pre>%1</pre>")
-                               .arg(QString::fromUtf8(QJsonDocument(profile->toJson()).toJson(QJsonDocument::Indented))
-                                        .toHtmlEscaped())
-                         : QStringLiteral("<p>✖ %1</p>").arg(profile.error().message.toHtmlEscaped());
-        }
-        m_profiles->setHtml(h);
-    }
 
     m_backoffice->lots(this, [this](core::Result<QList<core::LotProgress>> lots) {
         m_lots->setRowCount(0);

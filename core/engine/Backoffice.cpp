@@ -104,9 +104,8 @@ void Backoffice::health(QObject* context, std::function<void(StationHealth)> don
                 h.oldestUnsynced = *oldest;
             else
                 fail(oldest.error());
-            if (auto unfinished = store.jobs().unfinished(100000))
-                h.interruptedJobs = static_cast<int>(std::count_if(unfinished->begin(), unfinished->end(),
-                    [this](const UnfinishedJob& j) { return j.jobId <= m_jobsBeforeStart; }));
+            if (auto unfinished = store.jobs().unfinishedCount(m_jobsBeforeStart))
+                h.interruptedJobs = static_cast<int>(*unfinished);
             else
                 fail(unfinished.error());
             const QStorageInfo disk(m_dir.path());

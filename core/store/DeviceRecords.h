@@ -27,7 +27,8 @@ public:
         const QDateTime& since, const QDateTime& until) const;
     /// The figures of the jobs that ended in [since, until), in buckets of `bucketMinutes`
     /// (indexed by the jobs' end; the shift's jobs only).
-    [[nodiscard]] Result<ShiftFigures> shift(const QDateTime& since, const QDateTime& until, int bucketMinutes = 15) const;
+    [[nodiscard]] Result<ShiftFigures> shift(
+        const QDateTime& since, const QDateTime& until, int bucketMinutes = 15) const;
     /// A lot's devices by status.
     [[nodiscard]] Result<QList<QPair<DeviceStatus, int>>> lotCounts(const QString& lot) const;
     /// The device's timeline: every step of every job, oldest first, with station and operator.

@@ -167,6 +167,15 @@ Result<qint64> JobLog::newestId() const
         m_connection, QStringLiteral("SELECT COALESCE(MAX(id), 0) FROM jobs"), QStringLiteral("read the jobs"));
 }
 
+Result<qint64> JobLog::unfinishedCount(qint64 upToId) const
+{
+    QSqlQuery q(m_connection.db());
+    if (!sql::exec(q, QStringLiteral("SELECT COUNT(*) FROM jobs WHERE finished IS NULL AND id <= ?"), { upToId })
+        || !q.next())
+        return sql::fail(QStringLiteral("count unfinished jobs"), q.lastError());
+    return q.value(0).toLongLong();
+}
+
 Result<QList<UnfinishedJob>> JobLog::unfinished(int limit) const
 {
     QSqlQuery q(m_connection.db());

@@ -49,6 +49,8 @@ public:
         qint64 jobId, const QString& deviceSerial, JobOutcome outcome, const QString& reason);
     /// The newest job's id (0: none yet): jobs begun after this have greater ids.
     [[nodiscard]] Result<qint64> newestId() const;
+    /// How many jobs begun up to job `upToId` never finished (indexed).
+    [[nodiscard]] Result<qint64> unfinishedCount(qint64 upToId) const;
     /// Jobs that never finished, oldest first (indexed; at most `limit`).
     [[nodiscard]] Result<QList<UnfinishedJob>> unfinished(int limit = 1000) const;
     /// Takes a device out of production, with who, where and why on its timeline: its open

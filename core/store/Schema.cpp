@@ -209,9 +209,10 @@ const Migration migrations[] = {
     { [](QSqlQuery& q, Transaction&, QSqlError*) { return upstream(q); } },
     // 6: the window's shift figures read the jobs that ended in a shift; a lot can be closed.
     { [](QSqlQuery& q, Transaction&, QSqlError*) {
-         return runScript(q,
-             QStringLiteral("CREATE INDEX jobs_by_finished ON jobs(finished); ALTER TABLE lots ADD COLUMN closed TEXT;"));
-     } },
+        return runScript(q,
+            QStringLiteral(
+                "CREATE INDEX jobs_by_finished ON jobs(finished); ALTER TABLE lots ADD COLUMN closed TEXT;"));
+    } },
 };
 
 } // namespace
