@@ -9,6 +9,8 @@
 #include "store/RecordStore.h"
 
 #include <QFile>
+#include <QFileInfo>
+#include <QUuid>
 
 namespace imprint::app {
 
@@ -134,6 +136,35 @@ Station::RegistrarFactory StationContext::registrarFactory() const
     };
 }
 
+Result<void> checkStoreIdentity(const DataDir& dir, StationConfig& config, bool claim)
+{
+    if (!claim && !QFileInfo::exists(dir.database()))
+        return {};
+    auto store = RecordStore::open(dir.database(), !claim);
+    if (!store)
+        return claim ? std::unexpected(store.error()) : Result<void> {};
+    auto recorded = store->stationId();
+    if (!recorded)
+        return std::unexpected(recorded.error());
+    if (!recorded->isEmpty() && !config.stationId.isEmpty() && *recorded != config.stationId)
+        return fail(ErrorCode::Store,
+            QStringLiteral("The record store %1 belongs to another station (station id %2); this data directory is "
+                           "station %3 (station.ini). Nothing was changed. Put this station's own store back, or "
+                           "restore this station from its backup (imprintctl restore --in FILE --data-dir DIR).")
+                .arg(dir.database(), *recorded, config.stationId));
+    if (!claim)
+        return {};
+    if (config.stationId.isEmpty()) {
+        // A station from before ids: it takes its store's, or a new one.
+        config.stationId = recorded->isEmpty() ? QUuid::createUuid().toString(QUuid::WithoutBraces) : *recorded;
+        if (auto r = dir.saveConfig(config); !r)
+            return r;
+    }
+    if (recorded->isEmpty())
+        return store->setStationId(config.stationId);
+    return {};
+}
+
 Result<StationContext> openStation(
     const QString& dataDir, PinPrompt* prompt, const QString& profile, const QString& lot)
 {
@@ -143,6 +174,8 @@ Result<StationContext> openStation(
     if (!config)
         return std::unexpected(config.error());
     ctx.config = *config;
+    if (auto space = ctx.dir.checkFreeSpace(); !space)
+        return std::unexpected(space.error());
     auto chain = ctx.dir.loadChain();
     if (!chain)
         return std::unexpected(chain.error());
@@ -185,6 +218,8 @@ Result<StationContext> openStation(
     if (!audit)
         return std::unexpected(audit.error());
     ctx.auditSigner = *audit;
+    if (auto mine = checkStoreIdentity(ctx.dir, ctx.config, true); !mine)
+        return std::unexpected(mine.error());
     return ctx;
 }
 

@@ -39,4 +39,11 @@ struct StationContext {
 [[nodiscard]] core::Result<StationContext> openStation(
     const QString& dataDir, core::PinPrompt* prompt = nullptr, const QString& profile = {}, const QString& lot = {});
 
+/// Whether the record store in `dir` is this station's: a store that another station
+/// recorded on (its station id is not station.ini's) is refused in plain words. With
+/// `claim` (a station starting to work), a station without an id gets one, in station.ini
+/// and in the store; without it nothing is written, and a store that cannot be opened is
+/// left for the caller to report.
+[[nodiscard]] core::Result<void> checkStoreIdentity(const core::DataDir& dir, core::StationConfig& config, bool claim);
+
 } // namespace imprint::app

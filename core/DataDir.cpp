@@ -10,6 +10,7 @@
 #include <QSaveFile>
 #include <QSettings>
 #include <QStandardPaths>
+#include <QStorageInfo>
 #include <QTime>
 
 #include <optional>
@@ -91,7 +92,7 @@ QByteArray tokenDirLine(const QString& tokenDir)
 const QHash<QString, QStringList>& knownSettings()
 {
     static const QHash<QString, QStringList> known {
-        { QStringLiteral("station"), { QStringLiteral("name") } },
+        { QStringLiteral("station"), { QStringLiteral("name"), QStringLiteral("id") } },
         { QStringLiteral("hsm"),
             { QStringLiteral("module"), QStringLiteral("ca-key"), QStringLiteral("softhsm2-conf") } },
         { QStringLiteral("timeouts"),
@@ -168,6 +169,24 @@ QString DataDir::relative(const QString& path) const
     return path.startsWith(inside) ? path.mid(inside.size()) : path;
 }
 
+Result<void> DataDir::checkFreeSpace() const
+{
+    const QStorageInfo disk(m_path);
+    if (!disk.isValid())
+        return {}; // not there yet, or unknown: the writes themselves will say
+    const qint64 free = disk.bytesAvailable();
+    if (free >= MinimumFreeBytes)
+        return {};
+    return fail(ErrorCode::Io,
+        QStringLiteral("The disk holding the data directory %1 is full: %2 MiB free, and the station needs at least "
+                       "%3 MiB to record devices. Free some space on it (or move the data directory to a larger disk) "
+                       "and start again. Nothing was recorded.")
+            .arg(m_path)
+            .arg(static_cast<double>(free) / (1024.0 * 1024.0), 0, 'f', 1)
+            .arg(MinimumFreeBytes / (1024 * 1024)),
+        {}, QStringLiteral("disk-full"));
+}
+
 Result<void> DataDir::writeSoftHsmConf() const
 {
     // SoftHSM2 reads everything after a '#' on a line of its configuration as a comment.
@@ -241,6 +260,7 @@ Result<StationConfig> DataDir::loadConfig() const
         return fail(ErrorCode::BadInput, QStringLiteral("The settings file %1 cannot be read.").arg(configFile()));
     StationConfig c;
     c.stationName = s.value(QStringLiteral("station/name")).toString();
+    c.stationId = s.value(QStringLiteral("station/id")).toString();
     c.modulePath = s.value(QStringLiteral("hsm/module")).toString();
     c.keyUri = s.value(QStringLiteral("hsm/ca-key")).toString();
     c.softhsmConf = s.value(QStringLiteral("hsm/softhsm2-conf")).toString();
@@ -361,6 +381,8 @@ Result<void> DataDir::saveConfig(const StationConfig& c) const
 {
     QSettings s(configFile(), QSettings::IniFormat);
     s.setValue(QStringLiteral("station/name"), c.stationName);
+    if (!c.stationId.isEmpty())
+        s.setValue(QStringLiteral("station/id"), c.stationId);
     s.setValue(QStringLiteral("hsm/module"), c.modulePath);
     // Paths into the data directory are written relative to it: the directory can be moved
     // or copied (a backup) and works where it is, on its own files.

@@ -43,6 +43,9 @@ struct LineConfig {
 /// the PIN is named by a pin-source (a file readable by its owner only), never stored here.
 struct StationConfig {
     QString stationName;
+    /// [station] id: which station this is, also kept in its record store, so that a store
+    /// from another station is refused. Made on first start.
+    QString stationId;
     QString modulePath; ///< PKCS#11 module
     QString keyUri; ///< PKCS#11 URI of the issuing CA key
     QString softhsmConf; ///< SOFTHSM2_CONF for the embedded token, or empty for another module
@@ -91,6 +94,13 @@ public:
     [[nodiscard]] QString relative(const QString& path) const;
     /// Writes softhsm2.conf for this directory's own token store.
     [[nodiscard]] Result<void> writeSoftHsmConf() const;
+
+    /// The least free space a station starts a line with: below it a store that runs out
+    /// stops in the middle of a device.
+    static constexpr qint64 MinimumFreeBytes = 64LL * 1024 * 1024;
+    /// Refuses (in plain words, naming the directory) a disk with less than MinimumFreeBytes
+    /// free under the data directory.
+    [[nodiscard]] Result<void> checkFreeSpace() const;
 
     /// Writes a file only its owner can read (0600), atomically.
     [[nodiscard]] static Result<void> writePrivateFile(const QString& path, const QByteArray& contents);

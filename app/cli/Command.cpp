@@ -1,6 +1,7 @@
 #include "cli/Command.h"
 
 #include "Bench.h"
+#include "StationContext.h"
 
 #include <QFile>
 #include <QSaveFile>
@@ -245,6 +246,8 @@ int withRecords(const CommandLine& p, Access access,
     auto config = dir.loadConfig();
     if (!config)
         return report(config.error());
+    if (auto mine = app::checkStoreIdentity(dir, *config, false); !mine)
+        return report(mine.error());
     auto records = core::RecordStore::open(dir.database(), access == Access::Read);
     if (!records)
         return report(records.error());

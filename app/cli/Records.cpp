@@ -1,6 +1,7 @@
 // imprintctl show, list, scrap, jobs, outbox: the station's records for QA and the line lead.
 
 #include "SlotReport.h"
+#include "StationContext.h"
 #include "StationSetup.h"
 #include "cli/Command.h"
 #include "pki/IssuingCa.h"
@@ -61,8 +62,11 @@ int show(const QStringList& args)
     core::DataDir dir = p.dataDir();
     // The settings are checked as every command checks them (a broken station.ini is said
     // here too), though showing a record needs none of them.
-    if (auto config = dir.loadConfig(); !config)
+    auto config = dir.loadConfig();
+    if (!config)
         return report(config.error());
+    if (auto mine = app::checkStoreIdentity(dir, *config, false); !mine)
+        return report(mine.error());
     auto store = core::RecordStore::open(dir.database(), true);
     if (!store)
         return report(store.error());

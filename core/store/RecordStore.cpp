@@ -4,6 +4,7 @@
 
 #include <QAtomicInteger>
 #include <QFileInfo>
+#include <QStorageInfo>
 
 namespace imprint::core {
 
@@ -56,6 +57,16 @@ Result<RecordStore> RecordStore::open(const QString& path, bool readOnly)
     // A file that is not an SQLite database, or one SQLite finds corrupt, is said as such.
     auto refuse = [&path](const QString& what, const QSqlError& e) -> std::unexpected<Error> {
         const QString code = e.nativeErrorCode();
+        // SQLite needs a little room beside the store (its WAL index) even to read it.
+        const QStorageInfo disk(QFileInfo(path).absolutePath());
+        if (disk.isValid() && disk.bytesAvailable() < 1024 * 1024)
+            return fail(ErrorCode::Io,
+                QStringLiteral(
+                    "The record store %1 cannot be opened: the disk holding it is full. Nothing was changed. "
+                    "Free some space on that disk (or move the data directory to a larger one) and try "
+                    "again.")
+                    .arg(path),
+                e.text(), QStringLiteral("disk-full"));
         if (code == QLatin1String("26") || code == QLatin1String("11"))
             return fail(ErrorCode::Store,
                 QStringLiteral("The record store %1 is damaged (%2); nothing was changed. Restore it from a backup "
@@ -109,6 +120,29 @@ Result<void> RecordStore::snapshotTo(const QString& path) const
     QSqlQuery q(m_connection.db());
     if (!sql::exec(q, QStringLiteral("VACUUM INTO ?"), { path }))
         return sql::fail(QStringLiteral("be copied for the backup"), q.lastError());
+    return {};
+}
+
+Result<QString> RecordStore::stationId() const
+{
+    auto id = sql::scalar(m_connection, QStringLiteral("SELECT id FROM station LIMIT 1"), {},
+        QStringLiteral("read which station it belongs to"));
+    if (!id)
+        return std::unexpected(id.error());
+    return id->toString();
+}
+
+Result<void> RecordStore::setStationId(const QString& id)
+{
+    Transaction tx(m_connection, Durability::Synced);
+    if (!tx.active())
+        return sql::fail(QStringLiteral("start writing"), tx.error());
+    QSqlQuery q(tx.db());
+    if (!sql::exec(
+            q, QStringLiteral("INSERT INTO station(id) SELECT ? WHERE NOT EXISTS (SELECT 1 FROM station)"), { id })
+        || !tx.commit())
+        return sql::fail(
+            QStringLiteral("record which station it belongs to"), q.lastError().isValid() ? q.lastError() : tx.error());
     return {};
 }
 

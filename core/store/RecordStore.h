@@ -34,6 +34,10 @@ public:
     [[nodiscard]] static Result<RecordStore> open(const QString& path, bool readOnly = false);
 
     [[nodiscard]] int schemaVersion() const;
+    /// The station the store belongs to: empty until a station first works on it.
+    [[nodiscard]] Result<QString> stationId() const;
+    /// Records which station the store belongs to (once; synced).
+    [[nodiscard]] Result<void> setStationId(const QString& id);
     /// Sets the page cache of this connection (64 MiB by default): a batch with two
     /// connections keeps its memory bound with less.
     void setCacheSize(int mebibytes);

@@ -213,6 +213,10 @@ const Migration migrations[] = {
             QStringLiteral(
                 "CREATE INDEX jobs_by_finished ON jobs(finished); ALTER TABLE lots ADD COLUMN closed TEXT;"));
     } },
+    // 7: which station the store belongs to (one row, written by the station's first start).
+    { [](QSqlQuery& q, Transaction&, QSqlError*) {
+        return runScript(q, QStringLiteral("CREATE TABLE station (id TEXT NOT NULL);"));
+    } },
 };
 
 } // namespace

@@ -19,6 +19,7 @@
 #include "engine/Station.h"
 #include "pki/Passphrase.h"
 
+#include "BenchLine.h"
 #include "Percentile.h"
 
 #include <QApplication>
@@ -178,14 +179,8 @@ int main(int argc, char** argv)
     const std::vector<double> idleGaps = meter.stop();
 
     QProcess sim;
-    sim.setProcessChannelMode(QProcess::ForwardedErrorChannel);
-    sim.start(QStringLiteral(IMPRINT_DEVSIM),
-        { QStringLiteral("--count"), QString::number(n), QStringLiteral("--serial-prefix"), QStringLiteral("GUI") });
-    QStringList ports;
-    while (ports.size() < n && sim.waitForReadyRead(10000)) {
-        while (sim.canReadLine())
-            ports << QString::fromLocal8Bit(sim.readLine()).trimmed();
-    }
+    const QStringList ports = bench::startDevsim(sim,
+        { QStringLiteral("--count"), QString::number(n), QStringLiteral("--serial-prefix"), QStringLiteral("GUI") }, n);
     if (ports.size() < n) {
         err << "imprint-bench-gui: the simulator did not start" << Qt::endl;
         return 1;

@@ -6,10 +6,10 @@
 //   imprint-bench-line [--devices 32] [--rounds 10]
 
 #include "StationContext.h"
-#include "StationSetup.h"
 #include "engine/SlotJob.h"
 #include "engine/Station.h"
 
+#include "BenchLine.h"
 #include "Percentile.h"
 
 #include <QCommandLineParser>
@@ -24,23 +24,11 @@
 #include <QTimer>
 
 #include <algorithm>
-#include <sys/resource.h>
 #include <unistd.h>
 
 using namespace imprint;
+using bench::cpuSeconds;
 using bench::percentile;
-
-namespace {
-
-double cpuSeconds()
-{
-    rusage u {};
-    getrusage(RUSAGE_SELF, &u);
-    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec)
-        + static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-} // namespace
 
 int main(int argc, char** argv)
 {
@@ -68,39 +56,22 @@ int main(int argc, char** argv)
 
     QTemporaryDir tmp;
     core::DataDir dir(tmp.filePath(QStringLiteral("station")));
-    hsm::InitOptions init;
-    init.modulePath = QStringLiteral(IMPRINT_DEFAULT_PKCS11_MODULE);
-    init.stationName = QStringLiteral("bench");
-    if (auto ok = hsm::initDemoStation(dir, init); !ok) {
-        err << ok.error().text() << Qt::endl;
+    core::Station station(QStringLiteral("bench"));
+    // Kept to the end: it holds the token the station signs with.
+    const auto ctx = bench::startDemoStation(dir, station);
+    if (!ctx) {
+        err << ctx.error().text() << Qt::endl;
         return 1;
     }
     QProcess sim;
     const QString links = tmp.filePath(QStringLiteral("links"));
     QDir().mkpath(links);
-    sim.setProcessChannelMode(QProcess::ForwardedErrorChannel);
-    sim.start(QStringLiteral(IMPRINT_DEVSIM),
+    const QStringList ports = bench::startDevsim(sim,
         { QStringLiteral("--count"), QString::number(n * r), QStringLiteral("--serial-prefix"), QStringLiteral("B"),
-            QStringLiteral("--link-dir"), links });
-    QStringList ports;
-    while (ports.size() < n * r && sim.waitForReadyRead(10000)) {
-        while (sim.canReadLine())
-            ports << QString::fromLocal8Bit(sim.readLine()).trimmed();
-    }
+            QStringLiteral("--link-dir"), links },
+        n * r);
     if (ports.size() < n * r) {
         err << "imprint-bench-line: the simulator did not start" << Qt::endl;
-        return 1;
-    }
-
-    auto ctx = app::openStation(dir.path());
-    if (!ctx) {
-        err << ctx.error().text() << Qt::endl;
-        return 1;
-    }
-    core::Station station(QStringLiteral("bench"));
-    station.setTimeouts(ctx->config.timeouts);
-    if (auto ok = station.start(ctx->registrarFactory()); !ok) {
-        err << ok.error().text() << Qt::endl;
         return 1;
     }
 

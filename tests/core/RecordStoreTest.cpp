@@ -28,13 +28,13 @@ TEST_CASE("A new store is created at the latest schema, in WAL mode")
     {
         auto store = RecordStore::open(path);
         REQUIRE(store.has_value());
-        CHECK(store->schemaVersion() == 6);
+        CHECK(store->schemaVersion() == 7);
     }
     {
         // Reopening does not migrate again and keeps the version.
         auto store = RecordStore::open(path);
         REQUIRE(store.has_value());
-        CHECK(store->schemaVersion() == 6);
+        CHECK(store->schemaVersion() == 7);
     }
     QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("probe"));
     db.setDatabaseName(path);
@@ -179,7 +179,7 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
                  "DROP TABLE lots", "DROP TABLE outbox", "DROP TABLE audit_checkpoints",
                  "ALTER TABLE jobs DROP COLUMN lot", "ALTER TABLE devices DROP COLUMN lot", "DROP TABLE leases",
                  "DROP TABLE upstream_contact", "DROP TABLE crls", "ALTER TABLE certificates DROP COLUMN request",
-                 "ALTER TABLE certificates DROP COLUMN upstream_der" })
+                 "ALTER TABLE certificates DROP COLUMN upstream_der", "DROP TABLE station" })
             REQUIRE(q.exec(QString::fromLatin1(sql)));
         REQUIRE(q.exec(QStringLiteral("DROP TABLE audit")));
         REQUIRE(q.exec(QStringLiteral("DROP INDEX IF EXISTS audit_by_subject")));
@@ -193,7 +193,7 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
     }
     auto store = RecordStore::open(path);
     REQUIRE(store.has_value());
-    CHECK(store->schemaVersion() == 6);
+    CHECK(store->schemaVersion() == 7);
     auto old = store->records().device(QStringLiteral("OLD-1"));
     REQUIRE(old.has_value());
     CHECK(old->has_value());
@@ -211,6 +211,26 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
     REQUIRE(outbox->size() == 1);
     CHECK(outbox->first().kind == OutboxKind::Certificate);
     CHECK(outbox->first().subject == QLatin1String("0C"));
+}
+
+TEST_CASE("A store knows which station it belongs to: set once, never changed")
+{
+    QTemporaryDir tmp;
+    const QString path = tmp.filePath(QStringLiteral("s.sqlite"));
+    {
+        auto store = RecordStore::open(path);
+        REQUIRE(store.has_value());
+        auto none = store->stationId();
+        REQUIRE(none.has_value());
+        CHECK(none->isEmpty());
+        REQUIRE(store->setStationId(QStringLiteral("station-a")).has_value());
+        REQUIRE(store->setStationId(QStringLiteral("station-b")).has_value()); // the first one stays
+    }
+    auto reopened = RecordStore::open(path, true);
+    REQUIRE(reopened.has_value());
+    auto id = reopened->stationId();
+    REQUIRE(id.has_value());
+    CHECK(*id == QLatin1String("station-a"));
 }
 
 TEST_CASE("Devices are listed by status and time a page at a time, counted per shift, and scrapped with a reason")

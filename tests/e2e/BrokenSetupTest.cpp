@@ -2,6 +2,9 @@
 // run through ca show, provision, show, audit verify and the window at start: the command
 // that needs the broken part refuses it in plain words naming it, with its exit status;
 // none crashes; and nothing in the directory is changed.
+//
+// The full disk is real: the copy sits on a small tmpfs, filled to the last byte, mounted
+// in a mount namespace of the test's own (unshare; nsenter runs each command in it).
 
 #include "TestSupport.h"
 
@@ -13,9 +16,13 @@
 #include <QSettings>
 #include <QTemporaryDir>
 
+#include <optional>
+
 #include <catch2/catch.hpp>
 
 #include <functional>
+
+#include <unistd.h>
 
 using namespace imprint;
 
@@ -54,13 +61,82 @@ void edit(const QString& file, const std::function<QByteArray(QByteArray)>& chan
     f.write(changed);
 }
 
-enum Needs { Hsm = 1, Settings = 2, Store = 4 };
+enum Needs { Hsm = 1, Settings = 2, Store = 4, Writes = 8 };
 
 struct Broken {
     const char* name;
     int needs; ///< which commands must refuse: those that use the broken part
     const char* says; ///< in the refusal
     std::function<void(const QString& dir)> damage;
+    QStringList lineArgs = {}; ///< given to provision and the window
+    bool onFullDisk = false; ///< the copy lives on a full disk (damage does nothing more)
+};
+
+/// A small tmpfs of its own, in a mount namespace that lives as long as the object. The
+/// test reaches its files through /proc/PID/root; commands run in it through nsenter.
+class FullDisk {
+public:
+    explicit FullDisk(const QString& mountPoint)
+        : m_mountPoint(mountPoint)
+    {
+        QDir().mkpath(mountPoint);
+        const bool root = ::geteuid() == 0;
+        QStringList args;
+        if (!root)
+            args << QStringLiteral("--user") << QStringLiteral("--map-root-user");
+        args << QStringLiteral("--mount") << QStringLiteral("--propagation") << QStringLiteral("private")
+             << QStringLiteral("sh") << QStringLiteral("-c")
+             << QStringLiteral("mount -t tmpfs -o size=16m imprint-full \"$0\" && echo mounted && exec sleep 3600")
+             << mountPoint;
+        m_holder.start(QStringLiteral("unshare"), args);
+        REQUIRE(m_holder.waitForStarted(10000));
+        REQUIRE(m_holder.waitForReadyRead(10000));
+        INFO(m_holder.readAllStandardError().toStdString());
+        REQUIRE(m_holder.readAllStandardOutput().trimmed() == "mounted");
+        m_enter = { QStringLiteral("-t"), QString::number(m_holder.processId()) };
+        if (!root)
+            m_enter << QStringLiteral("--user") << QStringLiteral("--preserve-credentials");
+        m_enter << QStringLiteral("--mount") << QStringLiteral("--");
+    }
+    ~FullDisk()
+    {
+        m_holder.kill();
+        m_holder.waitForFinished(5000);
+    }
+    /// `program args` run inside, to completion.
+    test::ProcessResult run(const QString& program, const QStringList& args,
+        const QProcessEnvironment& env = QProcessEnvironment::systemEnvironment()) const
+    {
+        QProcess p;
+        p.setProcessEnvironment(env);
+        p.start(QStringLiteral("nsenter"), m_enter + QStringList { program } + args);
+        if (!p.waitForStarted(10000) || !p.waitForFinished(60000)) {
+            p.kill();
+            p.waitForFinished();
+            return {};
+        }
+        return { p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(),
+            p.readAllStandardError() };
+    }
+    /// Fills the disk to its last byte.
+    void fill() const
+    {
+        run(QStringLiteral("sh"),
+            { QStringLiteral("-c"), QStringLiteral("cat /dev/zero > \"$0/filler\""), m_mountPoint });
+        auto df = run(QStringLiteral("df"), { QStringLiteral("--output=avail"), QStringLiteral("-B1"), m_mountPoint });
+        INFO(df.out.toStdString());
+        REQUIRE(df.out.split('\n').value(1).trimmed() == "0");
+    }
+    /// Where the test sees a path inside.
+    QString outside(const QString& inside) const
+    {
+        return QStringLiteral("/proc/%1/root%2").arg(m_holder.processId()).arg(inside);
+    }
+
+private:
+    QString m_mountPoint;
+    QProcess m_holder;
+    QStringList m_enter;
 };
 
 } // namespace
@@ -68,16 +144,18 @@ struct Broken {
 TEST_CASE("Broken set-ups: each refused in plain words by the commands that need it, none crashes, nothing changes")
 {
     QTemporaryDir tmp;
+    // A working station, and another one (whose store a mix-up may bring here).
     const QString base = tmp.filePath(QStringLiteral("base"));
-    test::initQuickStation(base);
-    {
+    const QString other = tmp.filePath(QStringLiteral("other"));
+    for (const QString& station : { base, other }) {
+        test::initQuickStation(station);
         QTemporaryDir requests;
         REQUIRE(test::run(QStringLiteral(IMPRINT_MAKECSR),
                     { QStringLiteral("--out"), requests.path(), QStringLiteral("--count"), QStringLiteral("2"),
                         QStringLiteral("--serial-prefix"), QStringLiteral("OK") })
                     .exitCode
             == 0);
-        REQUIRE(test::ctl(base,
+        REQUIRE(test::ctl(station,
                     { QStringLiteral("sign-batch"), QStringLiteral("--in"), requests.path(), QStringLiteral("--out"),
                         requests.filePath(QStringLiteral("b.p7b")) })
                     .exitCode
@@ -149,8 +227,38 @@ TEST_CASE("Broken set-ups: each refused in plain words by the commands that need
             [](const QString& dir) {
                 test::tamper(dir + QStringLiteral("/imprint.sqlite"), QStringLiteral("PRAGMA user_version = 99"));
             } },
+        { "store from another station", Store, "belongs to another station",
+            [&](const QString& dir) {
+                REQUIRE(QFile::remove(dir + QStringLiteral("/imprint.sqlite")));
+                REQUIRE(
+                    QFile::copy(other + QStringLiteral("/imprint.sqlite"), dir + QStringLiteral("/imprint.sqlite")));
+            } },
+        { "station.ini unreadable", Hsm | Settings | Store, "station.ini",
+            [&](const QString& dir) {
+                // A folder in its place: unreadable even to root.
+                REQUIRE(QFile::remove(ini(dir)));
+                REQUIRE(QDir().mkpath(ini(dir)));
+            } },
+        { "profile of the lot vanished", Writes, "no profile \"sensor\"",
+            [](const QString& dir) {
+                const QString profile = dir + QStringLiteral("/profiles/sensor.json");
+                REQUIRE(QDir().mkpath(dir + QStringLiteral("/profiles")));
+                QFile f(profile);
+                REQUIRE(f.open(QIODevice::WriteOnly));
+                f.write(R"({ "name": "sensor", "subject": { "O": "Acme Devices", "CN": "Acme Sensor" } })");
+                f.close();
+                REQUIRE(test::ctl(dir,
+                            { QStringLiteral("lot"), QStringLiteral("create"), QStringLiteral("--id"),
+                                QStringLiteral("WO-7"), QStringLiteral("--expected"), QStringLiteral("10"),
+                                QStringLiteral("--profile"), QStringLiteral("sensor") })
+                            .exitCode
+                    == 0);
+                REQUIRE(QFile::remove(profile));
+            },
+            { QStringLiteral("--lot"), QStringLiteral("WO-7") } },
+        { "disk full", Store | Writes, "is full", [](const QString&) {}, {}, true },
     };
-    REQUIRE(corpus.size() >= 15);
+    REQUIRE(corpus.size() >= 19);
 
     for (const Broken& b : corpus) {
         DYNAMIC_SECTION(b.name)
@@ -159,42 +267,59 @@ TEST_CASE("Broken set-ups: each refused in plain words by the commands that need
             for (QChar& c : folder)
                 if (!c.isLetterOrNumber())
                     c = u'-';
-            const QString dir = tmp.filePath(folder);
-            REQUIRE(test::run(QStringLiteral("cp"), { QStringLiteral("-a"), base, dir }).exitCode == 0);
+            std::optional<FullDisk> disk;
+            if (b.onFullDisk)
+                disk.emplace(tmp.filePath(QStringLiteral("full-disk")));
+            const QString dir = disk ? tmp.filePath(QStringLiteral("full-disk/station")) : tmp.filePath(folder);
+            // What the test reads and damages: the copy as the commands see it.
+            const QString seen = disk ? disk->outside(dir) : dir;
+            auto runIn = [&](const QString& program, const QStringList& args,
+                             const QProcessEnvironment& env = QProcessEnvironment::systemEnvironment()) {
+                if (disk)
+                    return disk->run(program, args, env);
+                QProcess p;
+                p.setProcessEnvironment(env);
+                p.start(program, args);
+                if (!p.waitForFinished(60000)) {
+                    p.kill();
+                    p.waitForFinished();
+                }
+                return test::ProcessResult { p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
+                    p.readAllStandardOutput(), p.readAllStandardError() };
+            };
+            auto ctlIn = [&](QStringList args) { return runIn(Ctl, args << QStringLiteral("--data-dir") << dir); };
+            REQUIRE(runIn(QStringLiteral("cp"), { QStringLiteral("-a"), base, dir }).exitCode == 0);
             // The copy settles where it is first (its softhsm2.conf names its own tokens).
-            const auto settled = test::ctl(dir, { QStringLiteral("ca"), QStringLiteral("show") });
+            const auto settled = ctlIn({ QStringLiteral("ca"), QStringLiteral("show") });
             INFO(settled.err.toStdString());
             REQUIRE(settled.exitCode == 0);
-            b.damage(dir);
-            const auto before = snapshot(dir);
+            b.damage(seen);
+            if (disk)
+                disk->fill();
+            const auto before = snapshot(seen);
             struct Run {
                 const char* what;
                 int needs;
                 test::ProcessResult result;
             };
             QList<Run> runs;
-            runs.append(
-                { "ca show", Hsm | Settings, test::ctl(dir, { QStringLiteral("ca"), QStringLiteral("show") }) });
-            runs.append({ "provision", Hsm | Settings | Store,
-                test::ctl(dir,
-                    { QStringLiteral("provision"), QStringLiteral("--port"),
-                        tmp.filePath(QStringLiteral("no-such-port")) }) });
+            runs.append({ "ca show", Hsm | Settings, ctlIn({ QStringLiteral("ca"), QStringLiteral("show") }) });
+            runs.append({ "provision", Hsm | Settings | Store | Writes,
+                ctlIn(QStringList { QStringLiteral("provision"), QStringLiteral("--port"),
+                          tmp.filePath(QStringLiteral("no-such-port")) }
+                    + b.lineArgs) });
             runs.append({ "show", Settings | Store,
-                test::ctl(
-                    dir, { QStringLiteral("show"), QStringLiteral("--device-serial"), QStringLiteral("OK-000001") }) });
-            runs.append({ "audit verify", Settings | Store,
-                test::ctl(dir, { QStringLiteral("audit"), QStringLiteral("verify") }) });
+                ctlIn({ QStringLiteral("show"), QStringLiteral("--device-serial"), QStringLiteral("OK-000001") }) });
+            runs.append(
+                { "audit verify", Settings | Store, ctlIn({ QStringLiteral("audit"), QStringLiteral("verify") }) });
             {
-                QProcess window;
                 QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
                 env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
-                window.setProcessEnvironment(env);
-                window.start(QStringLiteral(IMPRINT_GUI),
-                    { QStringLiteral("--data-dir"), dir, QStringLiteral("--exit-when-done") });
-                REQUIRE(window.waitForFinished(30000));
-                runs.append({ "window", Hsm | Settings | Store,
-                    { window.exitStatus() == QProcess::NormalExit ? window.exitCode() : -1,
-                        window.readAllStandardOutput(), window.readAllStandardError() } });
+                runs.append({ "window", Hsm | Settings | Store | Writes,
+                    runIn(QStringLiteral(IMPRINT_GUI),
+                        QStringList { QStringLiteral("--data-dir"), dir, QStringLiteral("--exit-when-done") }
+                            + b.lineArgs,
+                        env) });
             }
             for (const Run& r : runs) {
                 INFO(b.name << " / " << r.what << ": exit " << r.result.exitCode << "\n" << r.result.err.toStdString());
@@ -203,7 +328,7 @@ TEST_CASE("Broken set-ups: each refused in plain words by the commands that need
                     && (std::string(r.what) != "show" || (b.needs & (Settings | Store)) != 0)) {
                     // The command that uses the broken part refuses it, saying what is wrong.
                     const bool usesIt = (b.needs & Hsm && r.needs & Hsm) || (b.needs & Store && r.needs & Store)
-                        || (b.needs & Settings && r.needs & Settings);
+                        || (b.needs & Settings && r.needs & Settings) || (b.needs & Writes && r.needs & Writes);
                     if (usesIt) {
                         CHECK(r.result.exitCode >= 1);
                         CHECK(r.result.exitCode <= 3);
@@ -211,7 +336,7 @@ TEST_CASE("Broken set-ups: each refused in plain words by the commands that need
                     }
                 }
             }
-            const auto after = snapshot(dir);
+            const auto after = snapshot(seen);
             QStringList changed;
             for (auto it = after.begin(); it != after.end(); ++it)
                 if (before.value(it.key()) != it.value())

@@ -9,6 +9,8 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QProcess>
+#include <QSqlDatabase>
+#include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QThread>
 
@@ -278,4 +280,55 @@ TEST_CASE("A damaged store is said to be damaged, with what to do, and is left a
             CHECK(r.err.contains("is damaged (it is not a database)"));
     }
     CHECK(readAll(store) == damaged);
+}
+
+TEST_CASE("A station takes an id on its first start, in station.ini and its store; one from before ids is claimed")
+{
+    QTemporaryDir tmp;
+    const QString dir = tmp.filePath(QStringLiteral("station"));
+    test::initQuickStation(dir);
+    issueSome(dir, QStringLiteral("ID"));
+    auto idIn = [&](const QString& ini) {
+        for (const QByteArray& line : readAll(ini).split('\n'))
+            if (line.startsWith("id="))
+                return QString::fromLatin1(line.mid(3).trimmed());
+        return QString();
+    };
+    const QString id = idIn(dir + QStringLiteral("/station.ini"));
+    CHECK(id.size() == 36); // a UUID
+    auto stored = [&](const QString& db) {
+        QString out;
+        {
+            QSqlDatabase d = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("id"));
+            d.setDatabaseName(db);
+            REQUIRE(d.open());
+            QSqlQuery q(d);
+            REQUIRE(q.exec(QStringLiteral("SELECT id FROM station")));
+            if (q.next())
+                out = q.value(0).toString();
+        }
+        QSqlDatabase::removeDatabase(QStringLiteral("id"));
+        return out;
+    };
+    CHECK(stored(dir + QStringLiteral("/imprint.sqlite")) == id);
+
+    // A station from before ids: neither station.ini nor the store has one. Its next start
+    // makes one and writes it to both; its records are kept.
+    test::tamper(dir + QStringLiteral("/imprint.sqlite"), QStringLiteral("DELETE FROM station"));
+    QByteArray ini = readAll(dir + QStringLiteral("/station.ini"));
+    ini.replace("id=" + id.toLatin1() + "\n", "");
+    {
+        QFile f(dir + QStringLiteral("/station.ini"));
+        REQUIRE(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        f.write(ini);
+    }
+    REQUIRE(idIn(dir + QStringLiteral("/station.ini")).isEmpty());
+    issueSome(dir, QStringLiteral("ID2"));
+    const QString made = idIn(dir + QStringLiteral("/station.ini"));
+    CHECK(made.size() == 36);
+    CHECK(made != id);
+    CHECK(stored(dir + QStringLiteral("/imprint.sqlite")) == made);
+    auto shown
+        = test::ctl(dir, { QStringLiteral("show"), QStringLiteral("--device-serial"), QStringLiteral("ID-000001") });
+    CHECK(shown.exitCode == 0);
 }
