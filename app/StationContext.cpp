@@ -146,23 +146,45 @@ Result<void> checkStoreIdentity(const DataDir& dir, StationConfig& config, bool 
     auto recorded = store->stationId();
     if (!recorded)
         return std::unexpected(recorded.error());
-    if (!recorded->isEmpty() && !config.stationId.isEmpty() && *recorded != config.stationId)
+    auto refuse = [&](const QString& theirs) {
         return fail(ErrorCode::Store,
             QStringLiteral("The record store %1 belongs to another station (station id %2); this data directory is "
                            "station %3 (station.ini). Nothing was changed. Put this station's own store back, or "
                            "restore this station from its backup (imprintctl restore --in FILE --data-dir DIR).")
-                .arg(dir.database(), *recorded, config.stationId));
+                .arg(dir.database(), theirs, config.stationId));
+    };
+    if (!recorded->isEmpty() && !config.stationId.isEmpty() && *recorded != config.stationId)
+        return refuse(*recorded);
     if (!claim)
         return {};
-    if (config.stationId.isEmpty()) {
-        // A station from before ids: it takes its store's, or a new one.
-        config.stationId = recorded->isEmpty() ? QUuid::createUuid().toString(QUuid::WithoutBraces) : *recorded;
-        if (auto r = dir.saveConfig(config); !r)
-            return r;
+    if (recorded->isEmpty()) {
+        // The store's first start (or one from before ids): it takes this station's id, or
+        // a new one. Two first starts at once agree on the one the store kept.
+        auto kept = store->claimStationId(
+            config.stationId.isEmpty() ? QUuid::createUuid().toString(QUuid::WithoutBraces) : config.stationId);
+        if (!kept)
+            return std::unexpected(kept.error());
+        if (!config.stationId.isEmpty() && *kept != config.stationId)
+            return refuse(*kept);
+        recorded = *kept;
     }
-    if (recorded->isEmpty())
-        return store->setStationId(config.stationId);
+    if (config.stationId.isEmpty()) {
+        // A station.ini from before ids takes the store's. One that cannot be written (a
+        // read-only directory) keeps working: the store's id is taken at every start.
+        config.stationId = *recorded;
+        (void)dir.saveConfig(config);
+    }
     return {};
+}
+
+Result<RecordStore> openStationStore(const DataDir& dir, bool readOnly)
+{
+    auto config = dir.loadConfig();
+    if (!config)
+        return std::unexpected(config.error());
+    if (auto mine = checkStoreIdentity(dir, *config, false); !mine)
+        return std::unexpected(mine.error());
+    return RecordStore::open(dir.database(), readOnly);
 }
 
 Result<StationContext> openStation(
@@ -176,6 +198,9 @@ Result<StationContext> openStation(
     ctx.config = *config;
     if (auto space = ctx.dir.checkFreeSpace(); !space)
         return std::unexpected(space.error());
+    // Another station's store is refused before a PIN is asked for or a lot looked up.
+    if (auto mine = checkStoreIdentity(ctx.dir, ctx.config, false); !mine)
+        return std::unexpected(mine.error());
     auto chain = ctx.dir.loadChain();
     if (!chain)
         return std::unexpected(chain.error());

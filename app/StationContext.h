@@ -8,6 +8,7 @@
 #include "engine/Station.h"
 #include "pki/CertificateProfile.h"
 #include "pki/Signer.h"
+#include "store/RecordStore.h"
 
 #include <memory>
 
@@ -45,5 +46,9 @@ struct StationContext {
 /// and in the store; without it nothing is written, and a store that cannot be opened is
 /// left for the caller to report.
 [[nodiscard]] core::Result<void> checkStoreIdentity(const core::DataDir& dir, core::StationConfig& config, bool claim);
+
+/// The data directory's record store, refused when it is another station's: the way a
+/// command opens the store.
+[[nodiscard]] core::Result<core::RecordStore> openStationStore(const core::DataDir& dir, bool readOnly = false);
 
 } // namespace imprint::app

@@ -178,9 +178,10 @@ Result<void> DataDir::checkFreeSpace() const
     if (free >= MinimumFreeBytes)
         return {};
     return fail(ErrorCode::Io,
-        QStringLiteral("The disk holding the data directory %1 is full: %2 MiB free, and the station needs at least "
-                       "%3 MiB to record devices. Free some space on it (or move the data directory to a larger disk) "
-                       "and start again. Nothing was recorded.")
+        QStringLiteral(
+            "The disk holding the data directory %1 is nearly full: %2 MiB free, and the station needs at least "
+            "%3 MiB to record devices. Free some space on it (or move the data directory to a larger disk) "
+            "and start again. Nothing was recorded.")
             .arg(m_path)
             .arg(static_cast<double>(free) / (1024.0 * 1024.0), 0, 'f', 1)
             .arg(MinimumFreeBytes / (1024 * 1024)),

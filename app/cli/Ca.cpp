@@ -1,5 +1,6 @@
 // imprintctl ca: the issuing CA's key ceremony (show, keygen, csr, import).
 
+#include "StationContext.h"
 #include "StationSetup.h"
 #include "TerminalPinPrompt.h"
 #include "cli/Command.h"
@@ -38,7 +39,7 @@ QJsonObject certSummary(const QByteArray& der)
 core::Result<void> auditAct(const core::DataDir& dir, const core::StationConfig& config, hsm::CaKey& ca,
     core::AuditKind kind, const QString& subject, const QString& detail)
 {
-    auto store = core::RecordStore::open(dir.database());
+    auto store = app::openStationStore(dir);
     if (!store)
         return std::unexpected(store.error());
     if (auto r = store->audit().append(
@@ -313,7 +314,7 @@ core::Result<core::PublishedCrl> issueCrl(const core::DataDir& dir, const hsm::C
     auto signer = ca.signer();
     if (!signer)
         return std::unexpected(signer.error());
-    auto store = core::RecordStore::open(dir.database());
+    auto store = app::openStationStore(dir);
     if (!store)
         return std::unexpected(store.error());
     return core::publishCrl(*store, *signer, caCert->get(), dir.crlFile(), nextUpdateDays);

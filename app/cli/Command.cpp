@@ -246,9 +246,7 @@ int withRecords(const CommandLine& p, Access access,
     auto config = dir.loadConfig();
     if (!config)
         return report(config.error());
-    if (auto mine = app::checkStoreIdentity(dir, *config, false); !mine)
-        return report(mine.error());
-    auto records = core::RecordStore::open(dir.database(), access == Access::Read);
+    auto records = app::openStationStore(dir, access == Access::Read);
     if (!records)
         return report(records.error());
     return body(*records, *config);

@@ -61,13 +61,8 @@ int show(const QStringList& args)
     }
     core::DataDir dir = p.dataDir();
     // The settings are checked as every command checks them (a broken station.ini is said
-    // here too), though showing a record needs none of them.
-    auto config = dir.loadConfig();
-    if (!config)
-        return report(config.error());
-    if (auto mine = app::checkStoreIdentity(dir, *config, false); !mine)
-        return report(mine.error());
-    auto store = core::RecordStore::open(dir.database(), true);
+    // here too), though showing a record needs none of them; so is whose store it is.
+    auto store = app::openStationStore(dir, true);
     if (!store)
         return report(store.error());
     const QString sn = p.value(serial);

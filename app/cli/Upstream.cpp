@@ -1,5 +1,6 @@
 // imprintctl upstream: the way to the corporate CA over CMP (configure, status, sync, retry).
 
+#include "StationContext.h"
 #include "StationSetup.h"
 #include "TerminalPinPrompt.h"
 #include "UpstreamWorker.h"
@@ -180,7 +181,7 @@ int upstreamSync(const QStringList& args)
     auto link = openUpstream(dir, &config);
     if (!link)
         return report(link.error());
-    auto records = core::RecordStore::open(dir.database());
+    auto records = app::openStationStore(dir);
     if (!records)
         return report(records.error());
     core::UpstreamSync sync(*records, *link->upstream.client, config.upstream);
@@ -278,7 +279,7 @@ int exportBatch(const QStringList& args)
     auto crl = issueCrl(dir, link->ca, 7);
     if (!crl)
         return report(crl.error());
-    auto records = core::RecordStore::open(dir.database());
+    auto records = app::openStationStore(dir);
     if (!records)
         return report(records.error());
     auto written = core::exportBatch(*records, *link->upstream.client,

@@ -123,9 +123,14 @@ Result<CertificateTemplate> IssuingCa::prepare(const CertificateProfile& profile
 Result<QByteArray> IssuingCa::newSerial()
 {
     unsigned char bytes[16];
-    if (RAND_bytes(bytes, sizeof bytes) != 1)
+    if (RAND_bytes(bytes + 4, sizeof bytes - 4) != 1)
         return ossl::cryptoFail(QStringLiteral("The random generator failed."));
-    bytes[0] = static_cast<unsigned char>((bytes[0] & 0x3f) | 0x40);
+    constexpr qint64 Since = 1704067200; // 2024-01-01T00:00:00Z; 30 bits of seconds last until 2058
+    const auto t = static_cast<quint32>(std::clamp<qint64>(QDateTime::currentSecsSinceEpoch() - Since, 0, 0x3fffffff));
+    bytes[0] = static_cast<unsigned char>(0x40 | (t >> 24));
+    bytes[1] = static_cast<unsigned char>(t >> 16);
+    bytes[2] = static_cast<unsigned char>(t >> 8);
+    bytes[3] = static_cast<unsigned char>(t);
     return QByteArray(reinterpret_cast<const char*>(bytes), sizeof bytes);
 }
 

@@ -29,15 +29,18 @@ public:
     [[nodiscard]] Result<CertificateTemplate> prepare(const CertificateProfile& profile) const;
 
     /// A certificate for `device` and its public key (DER SubjectPublicKeyInfo, as checked
-    /// by CsrCheck), with a fresh random serial of 127 bits, signed by the CA key.
+    /// by CsrCheck), with a fresh serial (newSerial()), signed by the CA key.
     [[nodiscard]] Result<IssuedCertificate> issue(
         const CertificateTemplate& profile, const DeviceIdentity& device, const QByteArray& publicKey) const;
     /// The same with a serial drawn by newSerial() beforehand (and reserved in the store).
     [[nodiscard]] Result<IssuedCertificate> issue(const CertificateTemplate& profile, const DeviceIdentity& device,
         const QByteArray& publicKey, const QByteArray& serial) const;
 
-    /// 16 random octets, positive, top bits 01 so every serial has the same length: 127
-    /// bits, well over the 64 random bits CA/B and 802.1AR practice ask for.
+    /// 16 octets, positive, top bits 01 so every serial has the same length (127 bits): 30
+    /// bits of the time of issue (seconds since 2024) then 96 random bits, well over the 64
+    /// random bits CA/B and 802.1AR practice ask for. The time in front keeps the store's
+    /// indexes on serials growing at one end, as a batch of a million writes them, instead
+    /// of at random pages all over a large index.
     [[nodiscard]] static Result<QByteArray> newSerial();
 
     const QList<QByteArray>& chain() const { return m_chain; }

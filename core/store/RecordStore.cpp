@@ -57,6 +57,14 @@ Result<RecordStore> RecordStore::open(const QString& path, bool readOnly)
     // A file that is not an SQLite database, or one SQLite finds corrupt, is said as such.
     auto refuse = [&path](const QString& what, const QSqlError& e) -> std::unexpected<Error> {
         const QString code = e.nativeErrorCode();
+        if (code == QLatin1String("26") || code == QLatin1String("11"))
+            return fail(ErrorCode::Store,
+                QStringLiteral("The record store %1 is damaged (%2); nothing was changed. Restore it from a backup "
+                               "(imprintctl restore --in FILE --data-dir DIR).")
+                    .arg(path,
+                        code == QLatin1String("26") ? QStringLiteral("it is not a database")
+                                                    : QStringLiteral("SQLite finds it corrupt")),
+                e.text());
         // SQLite needs a little room beside the store (its WAL index) even to read it.
         const QStorageInfo disk(QFileInfo(path).absolutePath());
         if (disk.isValid() && disk.bytesAvailable() < 1024 * 1024)
@@ -67,14 +75,6 @@ Result<RecordStore> RecordStore::open(const QString& path, bool readOnly)
                     "again.")
                     .arg(path),
                 e.text(), QStringLiteral("disk-full"));
-        if (code == QLatin1String("26") || code == QLatin1String("11"))
-            return fail(ErrorCode::Store,
-                QStringLiteral("The record store %1 is damaged (%2); nothing was changed. Restore it from a backup "
-                               "(imprintctl restore --in FILE --data-dir DIR).")
-                    .arg(path,
-                        code == QLatin1String("26") ? QStringLiteral("it is not a database")
-                                                    : QStringLiteral("SQLite finds it corrupt")),
-                e.text());
         return sql::fail(what, e);
     };
     QSqlQuery q(db);
@@ -132,7 +132,7 @@ Result<QString> RecordStore::stationId() const
     return id->toString();
 }
 
-Result<void> RecordStore::setStationId(const QString& id)
+Result<QString> RecordStore::claimStationId(const QString& id)
 {
     Transaction tx(m_connection, Durability::Synced);
     if (!tx.active())
@@ -140,10 +140,13 @@ Result<void> RecordStore::setStationId(const QString& id)
     QSqlQuery q(tx.db());
     if (!sql::exec(
             q, QStringLiteral("INSERT INTO station(id) SELECT ? WHERE NOT EXISTS (SELECT 1 FROM station)"), { id })
-        || !tx.commit())
-        return sql::fail(
-            QStringLiteral("record which station it belongs to"), q.lastError().isValid() ? q.lastError() : tx.error());
-    return {};
+        || !sql::exec(q, QStringLiteral("SELECT id FROM station LIMIT 1"), {}) || !q.next())
+        return sql::fail(QStringLiteral("record which station it belongs to"), q.lastError());
+    const QString kept = q.value(0).toString();
+    q.finish();
+    if (!tx.commit())
+        return sql::fail(QStringLiteral("record which station it belongs to"), tx.error());
+    return kept;
 }
 
 int RecordStore::schemaVersion() const

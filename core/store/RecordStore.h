@@ -36,8 +36,9 @@ public:
     [[nodiscard]] int schemaVersion() const;
     /// The station the store belongs to: empty until a station first works on it.
     [[nodiscard]] Result<QString> stationId() const;
-    /// Records which station the store belongs to (once; synced).
-    [[nodiscard]] Result<void> setStationId(const QString& id);
+    /// Records `id` as the station the store belongs to, unless it already belongs to one
+    /// (in one transaction: two first starts at once agree); the id it holds after.
+    [[nodiscard]] Result<QString> claimStationId(const QString& id);
     /// Sets the page cache of this connection (64 MiB by default): a batch with two
     /// connections keeps its memory bound with less.
     void setCacheSize(int mebibytes);

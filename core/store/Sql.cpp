@@ -246,9 +246,9 @@ std::unexpected<Error> fail(const QString& what, const QSqlError& error)
     // SQLITE_FULL: the disk ran out under a write; the transaction was rolled back whole.
     if (error.nativeErrorCode() == QLatin1String("13") || error.text().contains(QLatin1String("disk is full")))
         return core::fail(ErrorCode::Io,
-            QStringLiteral("The record store could not %1: the disk holding it is full. Nothing of this was "
-                           "recorded. Free some space on that disk (or move the data directory to a larger one) and "
-                           "try again.")
+            QStringLiteral("The record store could not %1: a disk it writes to is full (the data directory's, or "
+                           "the one for temporary files). Nothing of this was recorded. Free some space there (or move "
+                           "the data directory to a larger disk) and try again.")
                 .arg(what),
             error.text(), QStringLiteral("disk-full"));
     return core::fail(ErrorCode::Store, QStringLiteral("The record store could not %1.").arg(what), error.text());

@@ -153,5 +153,10 @@ int main(int argc, char** argv)
         << Qt::endl
         << "store size per device:           after the first " << w << ": " << first.storeBytesPerDevice
         << " B, at the end: " << last.storeBytesPerDevice << " B" << Qt::endl;
+    // A descriptor that leaks with every device would be in the thousands by the end.
+    if (last.fds > first.fds + 16) {
+        err << "imprint-bench-soak: open file descriptors grew from " << first.fds << " to " << last.fds << Qt::endl;
+        return 1;
+    }
     return 0;
 }

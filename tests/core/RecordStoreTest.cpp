@@ -223,8 +223,12 @@ TEST_CASE("A store knows which station it belongs to: set once, never changed")
         auto none = store->stationId();
         REQUIRE(none.has_value());
         CHECK(none->isEmpty());
-        REQUIRE(store->setStationId(QStringLiteral("station-a")).has_value());
-        REQUIRE(store->setStationId(QStringLiteral("station-b")).has_value()); // the first one stays
+        auto first = store->claimStationId(QStringLiteral("station-a"));
+        REQUIRE(first.has_value());
+        CHECK(*first == QLatin1String("station-a"));
+        auto second = store->claimStationId(QStringLiteral("station-b"));
+        REQUIRE(second.has_value());
+        CHECK(*second == QLatin1String("station-a")); // the first one stays
     }
     auto reopened = RecordStore::open(path, true);
     REQUIRE(reopened.has_value());

@@ -4,7 +4,9 @@
 // none crashes; and nothing in the directory is changed.
 //
 // The full disk is real: the copy sits on a small tmpfs, filled to the last byte, mounted
-// in a mount namespace of the test's own (unshare; nsenter runs each command in it).
+// in a mount namespace of the test's own (unshare; nsenter runs each command in it). That
+// needs root, or unprivileged user namespaces that may mount a tmpfs (Debian's default);
+// where neither is allowed the test fails saying so.
 
 #include "TestSupport.h"
 
@@ -90,8 +92,9 @@ public:
              << mountPoint;
         m_holder.start(QStringLiteral("unshare"), args);
         REQUIRE(m_holder.waitForStarted(10000));
-        REQUIRE(m_holder.waitForReadyRead(10000));
-        INFO(m_holder.readAllStandardError().toStdString());
+        m_holder.waitForReadyRead(10000);
+        INFO("a tmpfs in a mount namespace of the test's own (unshare --mount, as root or in a user namespace): "
+            << m_holder.readAllStandardError().toStdString());
         REQUIRE(m_holder.readAllStandardOutput().trimmed() == "mounted");
         m_enter = { QStringLiteral("-t"), QString::number(m_holder.processId()) };
         if (!root)
@@ -144,10 +147,10 @@ private:
 TEST_CASE("Broken set-ups: each refused in plain words by the commands that need it, none crashes, nothing changes")
 {
     QTemporaryDir tmp;
-    // A working station, and another one (whose store a mix-up may bring here).
     const QString base = tmp.filePath(QStringLiteral("base"));
-    const QString other = tmp.filePath(QStringLiteral("other"));
-    for (const QString& station : { base, other }) {
+    // A working station with a few records (another one is made in the same way where a
+    // mix-up brings its store here).
+    auto makeStation = [](const QString& station) {
         test::initQuickStation(station);
         QTemporaryDir requests;
         REQUIRE(test::run(QStringLiteral(IMPRINT_MAKECSR),
@@ -160,7 +163,8 @@ TEST_CASE("Broken set-ups: each refused in plain words by the commands that need
                         requests.filePath(QStringLiteral("b.p7b")) })
                     .exitCode
             == 0);
-    }
+    };
+    makeStation(base);
     auto ini = [](const QString& dir) { return dir + QStringLiteral("/station.ini"); };
     auto replaceIn = [&](const QString& from, const QString& to) {
         return [=](const QString& dir) {
@@ -229,6 +233,8 @@ TEST_CASE("Broken set-ups: each refused in plain words by the commands that need
             } },
         { "store from another station", Store, "belongs to another station",
             [&](const QString& dir) {
+                const QString other = tmp.filePath(QStringLiteral("other"));
+                makeStation(other);
                 REQUIRE(QFile::remove(dir + QStringLiteral("/imprint.sqlite")));
                 REQUIRE(
                     QFile::copy(other + QStringLiteral("/imprint.sqlite"), dir + QStringLiteral("/imprint.sqlite")));
@@ -256,7 +262,7 @@ TEST_CASE("Broken set-ups: each refused in plain words by the commands that need
                 REQUIRE(QFile::remove(profile));
             },
             { QStringLiteral("--lot"), QStringLiteral("WO-7") } },
-        { "disk full", Store | Writes, "is full", [](const QString&) {}, {}, true },
+        { "disk full", Store | Writes, "disk holding", [](const QString&) {}, {}, true },
     };
     REQUIRE(corpus.size() >= 19);
 

@@ -51,7 +51,13 @@ TEST_CASE("power cuts at random moments: what was synced survives, every device 
     const QString dataDir = tmp.filePath(QStringLiteral("station"));
     test::initQuickStation(dataDir);
     const QString db = dataDir + QStringLiteral("/imprint.sqlite");
-    auto* rng = QRandomGenerator::global();
+    // IMPRINT_POWER_CUT_SEED repeats a run (the seed is printed at the end and with a failure).
+    bool seeded = false;
+    const quint32 seed = qEnvironmentVariable("IMPRINT_POWER_CUT_SEED").toUInt(&seeded);
+    const quint32 runSeed = seeded ? seed : QRandomGenerator::global()->generate();
+    QRandomGenerator random(runSeed);
+    auto* rng = &random;
+    INFO("IMPRINT_POWER_CUT_SEED=" << runSeed);
     const int cuts = cutsWanted();
     const char* const modes[] = { "drop", "tear", "scramble" };
 
@@ -91,6 +97,9 @@ TEST_CASE("power cuts at random moments: what was synced survives, every device 
             CHECK(station.exitCode() == 0);
             fullRunMs = timer.elapsed();
             const qsizetype at = err.indexOf("no power cut: ");
+            // The VFS reaches the store only where Qt's SQLite driver uses the system's
+            // libsqlite3 (Debian's does).
+            INFO("the power-cut VFS saw no writes: is Qt's SQLite plugin linked to the system libsqlite3?");
             REQUIRE(at >= 0);
             lineWrites = err.mid(at + 14).split(' ').first().toLongLong();
             REQUIRE(lineWrites > 0);
@@ -98,10 +107,13 @@ TEST_CASE("power cuts at random moments: what was synced survives, every device 
         }
         const bool wasCut = station.exitStatus() == QProcess::CrashExit;
         const QByteArray account = err.mid(err.indexOf("power cut"));
-        INFO("cut " << run << " at write " << cutAt << " of " << lineWrites << ": " << account.trimmed().toStdString());
+        INFO("cut " << run << " (IMPRINT_POWER_CUT=" << env.value(QStringLiteral("IMPRINT_POWER_CUT")).toStdString()
+                    << ") at write " << cutAt << " of " << lineWrites << ": " << account.trimmed().toStdString());
         if (wasCut) {
             CHECK(account.startsWith("power cut"));
-            cutWithUnsynced += !account.contains("nothing was waiting");
+            // Transactions committed but not synced when the power went (each drops or tears).
+            const qsizetype at = account.indexOf(" unsynced commits");
+            cutWithUnsynced += at > 0 && account.left(at).split(' ').last().toInt() > 0;
         }
         // The passes the station announced before the power went.
         QSet<QString> announced;
@@ -138,11 +150,12 @@ TEST_CASE("power cuts at random moments: what was synced survives, every device 
     CHECK(cutMidLine >= cuts / 3);
     CHECK(cutWithUnsynced >= cuts / 3);
     const test::StoreSnapshot end = test::inspectStore(db);
-    WARN(cuts << " power cuts (a full line of " << Devices << " took " << fullRunMs << " ms and " << lineWrites
-              << " writes to the store): " << cutMidLine << " mid-line, " << cutWithUnsynced
-              << " with unsynced writes lost or torn; " << resumedDevices
-              << " devices not passed after a cut, all resumed; " << lostPasses
-              << " announced passes lost and passed again with the same certificate; " << end.resumed
-              << " interrupted jobs continued, " << end.superseded << " certificates superseded, " << end.certificates
-              << " certificates in all");
+    WARN("IMPRINT_POWER_CUT_SEED=" << runSeed << ": " << cuts << " power cuts (a full line of " << Devices << " took "
+                                   << fullRunMs << " ms and " << lineWrites << " writes to the store): " << cutMidLine
+                                   << " mid-line, " << cutWithUnsynced
+                                   << " with committed, unsynced transactions lost or torn; " << resumedDevices
+                                   << " devices not passed after a cut, all resumed; " << lostPasses
+                                   << " announced passes lost and passed again with the same certificate; "
+                                   << end.resumed << " interrupted jobs continued, " << end.superseded
+                                   << " certificates superseded, " << end.certificates << " certificates in all");
 }

@@ -103,18 +103,25 @@ std::string baseName(const std::string& path)
     };
     std::vector<Item> all;
     std::map<std::string, std::pair<std::size_t, std::size_t>> perFile; // writes, bytes
+    std::size_t commits = 0; // whole transactions written to the WAL since its last sync
     for (auto& [path, shadow] : g_shadows) {
+        const bool wal = path.size() > 4 && path.compare(path.size() - 4, 4, "-wal") == 0;
         for (const Pending& p : shadow->pending) {
             all.push_back({ shadow.get(), &p });
             auto& [writes, bytes] = perFile[baseName(path)];
             ++writes;
             bytes += p.bytes.size();
+            // A WAL frame header (24 bytes) whose "database size after commit" is not 0
+            // ends a transaction.
+            if (wal && p.bytes.size() == 24 && (p.bytes[4] | p.bytes[5] | p.bytes[6] | p.bytes[7]) != 0)
+                ++commits;
         }
     }
     std::sort(all.begin(), all.end(), [](const Item& a, const Item& b) { return a.op->seq < b.op->seq; });
     std::string account = "power cut at write " + std::to_string(g_writes) + " (";
     account += plan.mode == Mode::Drop ? "drop" : plan.mode == Mode::Tear ? "tear" : "scramble";
     account += "): ";
+    account += std::to_string(commits) + " unsynced commits; ";
     if (all.empty())
         account += "nothing was waiting for a sync";
     for (const auto& [file, counts] : perFile)
