@@ -45,9 +45,12 @@ public:
         if (m_next >= m_names.size())
             return std::optional<BatchRequest> {};
         const QString name = QString::fromStdString(m_names[m_next++]);
-        // Oversized files are read only as far as the check needs to refuse them.
+        // Oversized files are read only as far as the check needs to refuse them; the others
+        // into a buffer of their own size (read(max) would allocate the maximum each time).
         QFile f(m_dir + u'/' + name);
-        const QByteArray contents = f.open(QIODevice::ReadOnly) ? f.read(MaxRequestFileBytes) : QByteArray();
+        const QByteArray contents = f.open(QIODevice::ReadOnly)
+            ? f.read(f.size() > 0 ? std::min<qint64>(f.size(), MaxRequestFileBytes) : MaxRequestFileBytes)
+            : QByteArray();
         return std::optional<BatchRequest> { BatchRequest { name, requestDer(contents) } };
     }
 
@@ -151,7 +154,10 @@ public:
             const bool wanted = archive_entry_filetype(e) == AE_IFREG && isRequestFileName(name);
             QByteArray contents;
             if (wanted) {
-                contents.resize(MaxRequestFileBytes);
+                // The member's own size where the archive says it (tar does), else the most.
+                contents.resize(archive_entry_size_is_set(e) != 0
+                        ? std::clamp<qsizetype>(static_cast<qsizetype>(archive_entry_size(e)), 0, MaxRequestFileBytes)
+                        : MaxRequestFileBytes);
                 qsizetype got = 0;
                 la_ssize_t n;
                 while (got < contents.size()
@@ -208,8 +214,10 @@ private:
 QByteArray requestDer(const QByteArray& contents)
 {
     const qsizetype begin = contents.indexOf("-----BEGIN ");
+    // A copy of just its bytes: the request stays with its chunk until recorded, and must
+    // not keep the reading buffer's capacity (up to MaxRequestFileBytes) with it.
     if (begin < 0)
-        return contents;
+        return QByteArray(contents.constData(), contents.size());
     const qsizetype bodyStart = contents.indexOf('\n', begin);
     const qsizetype end = contents.indexOf("-----END ", bodyStart);
     if (bodyStart < 0 || end < 0)
