@@ -177,12 +177,10 @@ Result<void> checkStoreIdentity(const DataDir& dir, StationConfig& config, bool 
     return {};
 }
 
-Result<RecordStore> openStationStore(const DataDir& dir, bool readOnly)
+Result<RecordStore> openStationStore(const DataDir& dir, const StationConfig& config, bool readOnly)
 {
-    auto config = dir.loadConfig();
-    if (!config)
-        return std::unexpected(config.error());
-    if (auto mine = checkStoreIdentity(dir, *config, false); !mine)
+    StationConfig unchanged = config; // nothing is claimed here
+    if (auto mine = checkStoreIdentity(dir, unchanged, false); !mine)
         return std::unexpected(mine.error());
     return RecordStore::open(dir.database(), readOnly);
 }

@@ -47,8 +47,9 @@ struct StationContext {
 /// left for the caller to report.
 [[nodiscard]] core::Result<void> checkStoreIdentity(const core::DataDir& dir, core::StationConfig& config, bool claim);
 
-/// The data directory's record store, refused when it is another station's: the way a
-/// command opens the store.
-[[nodiscard]] core::Result<core::RecordStore> openStationStore(const core::DataDir& dir, bool readOnly = false);
+/// The data directory's record store (`config` is its station.ini, as read already),
+/// refused when it is another station's: the way a command opens the store.
+[[nodiscard]] core::Result<core::RecordStore> openStationStore(
+    const core::DataDir& dir, const core::StationConfig& config, bool readOnly = false);
 
 } // namespace imprint::app

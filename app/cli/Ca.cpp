@@ -39,7 +39,7 @@ QJsonObject certSummary(const QByteArray& der)
 core::Result<void> auditAct(const core::DataDir& dir, const core::StationConfig& config, hsm::CaKey& ca,
     core::AuditKind kind, const QString& subject, const QString& detail)
 {
-    auto store = app::openStationStore(dir);
+    auto store = app::openStationStore(dir, config);
     if (!store)
         return std::unexpected(store.error());
     if (auto r = store->audit().append(
@@ -314,7 +314,10 @@ core::Result<core::PublishedCrl> issueCrl(const core::DataDir& dir, const hsm::C
     auto signer = ca.signer();
     if (!signer)
         return std::unexpected(signer.error());
-    auto store = app::openStationStore(dir);
+    auto config = dir.loadConfig();
+    if (!config)
+        return std::unexpected(config.error());
+    auto store = app::openStationStore(dir, *config);
     if (!store)
         return std::unexpected(store.error());
     return core::publishCrl(*store, *signer, caCert->get(), dir.crlFile(), nextUpdateDays);

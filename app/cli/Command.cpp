@@ -246,7 +246,7 @@ int withRecords(const CommandLine& p, Access access,
     auto config = dir.loadConfig();
     if (!config)
         return report(config.error());
-    auto records = app::openStationStore(dir, access == Access::Read);
+    auto records = app::openStationStore(dir, *config, access == Access::Read);
     if (!records)
         return report(records.error());
     return body(*records, *config);

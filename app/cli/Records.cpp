@@ -62,7 +62,10 @@ int show(const QStringList& args)
     core::DataDir dir = p.dataDir();
     // The settings are checked as every command checks them (a broken station.ini is said
     // here too), though showing a record needs none of them; so is whose store it is.
-    auto store = app::openStationStore(dir, true);
+    auto config = dir.loadConfig();
+    if (!config)
+        return report(config.error());
+    auto store = app::openStationStore(dir, *config, true);
     if (!store)
         return report(store.error());
     const QString sn = p.value(serial);

@@ -181,7 +181,7 @@ int upstreamSync(const QStringList& args)
     auto link = openUpstream(dir, &config);
     if (!link)
         return report(link.error());
-    auto records = app::openStationStore(dir);
+    auto records = app::openStationStore(dir, config);
     if (!records)
         return report(records.error());
     core::UpstreamSync sync(*records, *link->upstream.client, config.upstream);
@@ -279,7 +279,7 @@ int exportBatch(const QStringList& args)
     auto crl = issueCrl(dir, link->ca, 7);
     if (!crl)
         return report(crl.error());
-    auto records = app::openStationStore(dir);
+    auto records = app::openStationStore(dir, config);
     if (!records)
         return report(records.error());
     auto written = core::exportBatch(*records, *link->upstream.client,
