@@ -57,14 +57,30 @@ QByteArray encodedPoint(EVP_PKEY* key)
     return QByteArray(reinterpret_cast<const char*>(buf), static_cast<qsizetype>(len));
 }
 
-/// ECDH, then HKDF-SHA256(salt = device point || station point, info = Info || serial).
-Result<Secret> sessionKey(
-    EVP_PKEY* own, EVP_PKEY* peer, const QByteArray& devicePoint, const QByteArray& stationPoint, const QString& serial)
+} // namespace
+
+Result<Ephemeral> makeEphemeral()
 {
-    ossl::PKeyCtx dh { EVP_PKEY_CTX_new(own, nullptr) };
+    ossl::PKey key { EVP_EC_gen("P-256") };
+    if (!key)
+        return cryptoFail(QStringLiteral("Could not make a one-time key."));
+    QByteArray point = encodedPoint(key.get());
+    if (point.size() != PointSize)
+        return cryptoFail(QStringLiteral("Could not encode a one-time key."));
+    return Ephemeral { std::move(key), std::move(point) };
+}
+
+/// ECDH, then HKDF-SHA256(salt = device point || station point, info = Info || serial).
+Result<Secret> sessionKey(const Ephemeral& own, const QByteArray& peerPoint, const QByteArray& devicePoint,
+    const QByteArray& stationPoint, const QString& serial)
+{
+    auto peer = p256Key(peerPoint);
+    if (!peer)
+        return std::unexpected(peer.error());
+    ossl::PKeyCtx dh { EVP_PKEY_CTX_new(own.key.get(), nullptr) };
     unsigned char z[32];
     size_t zLen = sizeof z;
-    if (!dh || EVP_PKEY_derive_init(dh.get()) != 1 || EVP_PKEY_derive_set_peer(dh.get(), peer) != 1
+    if (!dh || EVP_PKEY_derive_init(dh.get()) != 1 || EVP_PKEY_derive_set_peer(dh.get(), peer->get()) != 1
         || EVP_PKEY_derive(dh.get(), z, &zLen) != 1)
         return cryptoFail(QStringLiteral("The key agreement failed."));
 
@@ -88,50 +104,54 @@ Result<Secret> sessionKey(
     return out;
 }
 
-} // namespace
-
-Result<Ephemeral> makeEphemeral()
+Result<Ephemeral> keyFromScalar(QByteArrayView scalar)
 {
-    ossl::PKey key { EVP_EC_gen("P-256") };
-    if (!key)
-        return cryptoFail(QStringLiteral("Could not make a one-time key."));
-    QByteArray point = encodedPoint(key.get());
-    if (point.size() != PointSize)
-        return cryptoFail(QStringLiteral("Could not encode a one-time key."));
-    return Ephemeral { std::move(key), std::move(point) };
-}
-
-Result<Sealed> sealNewKey(const QByteArray& deviceEphemeral, const QString& deviceSerial)
-{
-    auto peer = p256Key(deviceEphemeral);
-    if (!peer)
-        return std::unexpected(peer.error());
-    auto mine = makeEphemeral();
-    if (!mine)
-        return std::unexpected(mine.error());
-    auto key = sessionKey(mine->key.get(), peer->get(), deviceEphemeral, mine->point, deviceSerial);
+    if (scalar.size() != ScalarSize)
+        return cryptoFail(QStringLiteral("A private scalar is not 32 bytes."));
+    Group group { EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1) };
+    ossl::BigNum d { BN_bin2bn(reinterpret_cast<const unsigned char*>(scalar.data()), ScalarSize, nullptr) };
+    if (!group || !d)
+        return cryptoFail(QStringLiteral("Out of memory."));
+    // 1 <= d < n: zero and the order or above are not private keys.
+    if (BN_is_zero(d.get()) || BN_cmp(d.get(), EC_GROUP_get0_order(group.get())) >= 0)
+        return fail(ErrorCode::Crypto,
+            QStringLiteral("The injected scalar is not a P-256 private key (0, or not below the group order)."));
+    Point pub { EC_POINT_new(group.get()) };
+    BnCtx bn { BN_CTX_new() };
+    unsigned char point[PointSize];
+    if (!pub || !bn || EC_POINT_mul(group.get(), pub.get(), d.get(), nullptr, nullptr, bn.get()) != 1
+        || EC_POINT_point2oct(group.get(), pub.get(), POINT_CONVERSION_UNCOMPRESSED, point, sizeof point, bn.get())
+            != PointSize)
+        return cryptoFail(QStringLiteral("The injected key is not a P-256 key."));
+    const QByteArray encoded(reinterpret_cast<const char*>(point), PointSize);
+    auto key = p256Key(encoded, d.get());
     if (!key)
         return std::unexpected(key.error());
+    return Ephemeral { std::move(*key), encoded };
+}
 
-    ossl::PKey deviceKey { EVP_EC_gen("P-256") };
-    BIGNUM* d = nullptr;
-    if (!deviceKey || EVP_PKEY_get_bn_param(deviceKey.get(), OSSL_PKEY_PARAM_PRIV_KEY, &d) != 1)
-        return cryptoFail(QStringLiteral("Could not make the device key."));
-    unsigned char scalar[ScalarSize];
-    const bool padded = BN_bn2binpad(d, scalar, sizeof scalar) == sizeof scalar;
-    BN_clear_free(d);
+Result<Sealed> sealKey(const QByteArray& deviceEphemeral, const QString& deviceSerial,
+    const Ephemeral& stationEphemeral, QByteArrayView deviceScalar, const QByteArray& nonce)
+{
+    if (deviceScalar.size() != ScalarSize || nonce.size() != NonceSize)
+        return cryptoFail(QStringLiteral("A scalar or nonce of the wrong size."));
+    auto key = sessionKey(stationEphemeral, deviceEphemeral, deviceEphemeral, stationEphemeral.point, deviceSerial);
+    if (!key)
+        return std::unexpected(key.error());
+    auto deviceKey = keyFromScalar(deviceScalar);
+    if (!deviceKey)
+        return std::unexpected(deviceKey.error());
 
     Sealed out;
-    out.stationEphemeral = mine->point;
-    out.publicKey = ossl::publicKeyDer(deviceKey.get());
-    out.nonce = QByteArray(NonceSize, Qt::Uninitialized);
+    out.stationEphemeral = stationEphemeral.point;
+    out.publicKey = ossl::publicKeyDer(deviceKey->key.get());
+    out.nonce = nonce;
     out.ciphertext = QByteArray(ScalarSize + TagSize, Qt::Uninitialized);
     const QByteArray aad = deviceSerial.toUtf8();
     auto* ct = reinterpret_cast<unsigned char*>(out.ciphertext.data());
     CipherCtx ctx { EVP_CIPHER_CTX_new() };
     int len = 0, finalLen = 0;
-    const bool ok = padded
-        && RAND_bytes(reinterpret_cast<unsigned char*>(out.nonce.data()), static_cast<int>(NonceSize)) == 1 && ctx
+    const bool ok = ctx
         && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr,
                reinterpret_cast<const unsigned char*>(key->data()),
                reinterpret_cast<const unsigned char*>(out.nonce.constData()))
@@ -139,14 +159,38 @@ Result<Sealed> sealNewKey(const QByteArray& deviceEphemeral, const QString& devi
         && EVP_EncryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(aad.constData()),
                static_cast<int>(aad.size()))
             == 1
-        && EVP_EncryptUpdate(ctx.get(), ct, &len, scalar, sizeof scalar) == 1
+        && EVP_EncryptUpdate(
+               ctx.get(), ct, &len, reinterpret_cast<const unsigned char*>(deviceScalar.data()), ScalarSize)
+            == 1
         && EVP_EncryptFinal_ex(ctx.get(), ct + len, &finalLen) == 1
         && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, TagSize, ct + ScalarSize) == 1;
-    // The station's copy of the device's private key ends here.
-    OPENSSL_cleanse(scalar, sizeof scalar);
     if (!ok)
         return cryptoFail(QStringLiteral("Could not seal the device key."));
     return out;
+}
+
+Result<Sealed> sealNewKey(const QByteArray& deviceEphemeral, const QString& deviceSerial)
+{
+    auto mine = makeEphemeral();
+    if (!mine)
+        return std::unexpected(mine.error());
+    ossl::PKey deviceKey { EVP_EC_gen("P-256") };
+    BIGNUM* d = nullptr;
+    if (!deviceKey || EVP_PKEY_get_bn_param(deviceKey.get(), OSSL_PKEY_PARAM_PRIV_KEY, &d) != 1)
+        return cryptoFail(QStringLiteral("Could not make the device key."));
+    unsigned char scalar[ScalarSize];
+    const bool padded = BN_bn2binpad(d, scalar, sizeof scalar) == sizeof scalar;
+    BN_clear_free(d);
+    QByteArray nonce(NonceSize, Qt::Uninitialized);
+    if (!padded || RAND_bytes(reinterpret_cast<unsigned char*>(nonce.data()), static_cast<int>(NonceSize)) != 1) {
+        OPENSSL_cleanse(scalar, sizeof scalar);
+        return cryptoFail(QStringLiteral("Could not make the device key."));
+    }
+    auto sealed = sealKey(
+        deviceEphemeral, deviceSerial, *mine, QByteArrayView(reinterpret_cast<const char*>(scalar), ScalarSize), nonce);
+    // The station's copy of the device's private key ends here.
+    OPENSSL_cleanse(scalar, sizeof scalar);
+    return sealed;
 }
 
 Result<ossl::PKey> openSealedKey(const Ephemeral& ephemeral, const QString& deviceSerial,
@@ -154,15 +198,12 @@ Result<ossl::PKey> openSealedKey(const Ephemeral& ephemeral, const QString& devi
 {
     if (nonce.size() != NonceSize || ciphertext.size() != ScalarSize + TagSize)
         return fail(ErrorCode::Protocol, QStringLiteral("The sealed key has the wrong size."));
-    auto peer = p256Key(stationEphemeral);
-    if (!peer)
-        return std::unexpected(peer.error());
-    auto key = sessionKey(ephemeral.key.get(), peer->get(), ephemeral.point, stationEphemeral, deviceSerial);
+    auto key = sessionKey(ephemeral, stationEphemeral, ephemeral.point, stationEphemeral, deviceSerial);
     if (!key)
         return std::unexpected(key.error());
     const QByteArray aad = deviceSerial.toUtf8();
     const auto* ct = reinterpret_cast<const unsigned char*>(ciphertext.constData());
-    unsigned char scalar[ScalarSize + 16];
+    unsigned char out[ScalarSize + 16];
     CipherCtx ctx { EVP_CIPHER_CTX_new() };
     int len = 0, finalLen = 0;
     const bool ok = ctx
@@ -173,27 +214,20 @@ Result<ossl::PKey> openSealedKey(const Ephemeral& ephemeral, const QString& devi
         && EVP_DecryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(aad.constData()),
                static_cast<int>(aad.size()))
             == 1
-        && EVP_DecryptUpdate(ctx.get(), scalar, &len, ct, ScalarSize) == 1
+        && EVP_DecryptUpdate(ctx.get(), out, &len, ct, ScalarSize) == 1
         && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, TagSize, const_cast<unsigned char*>(ct + ScalarSize))
             == 1
-        && EVP_DecryptFinal_ex(ctx.get(), scalar + len, &finalLen) == 1;
+        && EVP_DecryptFinal_ex(ctx.get(), out + len, &finalLen) == 1;
     if (!ok) {
-        OPENSSL_cleanse(scalar, sizeof scalar);
+        OPENSSL_cleanse(out, sizeof out);
         return fail(
             ErrorCode::Crypto, QStringLiteral("The sealed key does not open: tampered, or not for this device."));
     }
-    // The public point d*G, computed here so the key pair is whole.
-    Group group { EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1) };
-    ossl::BigNum d { BN_bin2bn(scalar, ScalarSize, nullptr) };
-    OPENSSL_cleanse(scalar, sizeof scalar);
-    Point pub { group ? EC_POINT_new(group.get()) : nullptr };
-    BnCtx bn { BN_CTX_new() };
-    unsigned char point[PointSize];
-    if (!d || !pub || !bn || EC_POINT_mul(group.get(), pub.get(), d.get(), nullptr, nullptr, bn.get()) != 1
-        || EC_POINT_point2oct(group.get(), pub.get(), POINT_CONVERSION_UNCOMPRESSED, point, sizeof point, bn.get())
-            != PointSize)
-        return cryptoFail(QStringLiteral("The injected key is not a P-256 key."));
-    return p256Key(QByteArray(reinterpret_cast<const char*>(point), PointSize), d.get());
+    auto pair = keyFromScalar(QByteArrayView(reinterpret_cast<const char*>(out), ScalarSize));
+    OPENSSL_cleanse(out, sizeof out);
+    if (!pair)
+        return std::unexpected(pair.error());
+    return std::move(pair->key);
 }
 
 } // namespace imprint::core::injection

@@ -41,8 +41,25 @@ struct Ephemeral {
 };
 [[nodiscard]] Result<Ephemeral> makeEphemeral();
 
-/// Device side: opens what sealNewKey made; fails (code Crypto) on any tampering, a wrong
-/// serial or a wrong one-time key. Returns the injected key pair.
+/// A key pair from a 32-byte big-endian private scalar, which must lie in 1 .. n-1
+/// (code Crypto otherwise). For test vectors, and for the device opening a sealed key.
+[[nodiscard]] Result<Ephemeral> keyFromScalar(QByteArrayView scalar);
+
+/// The step in the middle, K = HKDF-SHA256(IKM = ECDH(own, peer) X coordinate,
+/// salt = devicePoint || stationPoint, info = Info || serial), exposed for the test vector.
+/// A peer point that is not on P-256 fails with code Protocol.
+[[nodiscard]] Result<Secret> sessionKey(const Ephemeral& own, const QByteArray& peerPoint,
+    const QByteArray& devicePoint, const QByteArray& stationPoint, const QString& serial);
+
+/// sealNewKey with every random input given: the station's one-time key, the device's
+/// private scalar and the nonce. For the test vector in PROTOCOL.md only.
+[[nodiscard]] Result<Sealed> sealKey(const QByteArray& deviceEphemeral, const QString& deviceSerial,
+    const Ephemeral& stationEphemeral, QByteArrayView deviceScalar, const QByteArray& nonce);
+
+/// Device side: opens what sealNewKey made; fails with code Crypto on any tampering, a wrong
+/// serial, a wrong one-time key or a scalar outside 1 .. n-1, and with code Protocol when
+/// the station's point is not on P-256 (the device answers bad-args). Returns the injected
+/// key pair.
 [[nodiscard]] Result<ossl::PKey> openSealedKey(const Ephemeral& ephemeral, const QString& deviceSerial,
     const QByteArray& stationEphemeral, const QByteArray& nonce, const QByteArray& ciphertext);
 

@@ -4,6 +4,8 @@
 #include <QCborStreamReader>
 #include <QCborValue>
 
+#include <limits>
+
 namespace imprint::core::protocol {
 
 namespace {
@@ -17,11 +19,20 @@ const QString kError = QStringLiteral("error");
 const QString kCode = QStringLiteral("code");
 const QString kMessage = QStringLiteral("message");
 
-constexpr qsizetype MaxText = 256;
-
 std::unexpected<Error> bad(QString what)
 {
     return fail(ErrorCode::Protocol, QStringLiteral("The device sent a malformed message."), std::move(what));
+}
+
+/// A field of identify that breaks its rule: refused at identify, before any key is made.
+std::unexpected<Error> badIdentity(const char* reason, QString message)
+{
+    return std::unexpected(Error { ErrorCode::Protocol, std::move(message), {}, QString::fromLatin1(reason) });
+}
+
+qsizetype characters(const QString& s)
+{
+    return s.toUcs4().size();
 }
 
 // One CBOR map and nothing after it.
@@ -52,8 +63,8 @@ Result<QString> textField(const QCborMap& map, const QString& key)
     if (!v.isString())
         return bad(QStringLiteral("missing or invalid \"%1\"").arg(key));
     const QString s = v.toString();
-    if (s.size() > MaxText)
-        return bad(QStringLiteral("\"%1\" is longer than %2 characters").arg(key).arg(MaxText));
+    if (s.toUtf8().size() > limit::Text)
+        return bad(QStringLiteral("\"%1\" is longer than %2 bytes").arg(key).arg(limit::Text));
     return s;
 }
 
@@ -133,21 +144,27 @@ Result<Response> decodeResponse(const QByteArray& payload)
         auto code = textField(err.toMap(), kCode);
         if (!code)
             return std::unexpected(code.error());
+        auto message = textField(err.toMap(), kMessage);
+        if (!message)
+            return std::unexpected(message.error());
         r.errorCode = *code;
-        r.errorMessage = err.toMap().value(kMessage).toString().left(MaxText);
+        r.errorMessage = *message;
     }
     return r;
 }
 
 Result<void> checkSerial(const QString& serial)
 {
-    if (serial.isEmpty() || serial.size() > 64)
-        return fail(ErrorCode::BadInput, QStringLiteral("a device serial has 1 to 64 characters"));
+    if (serial.isEmpty() || serial.size() > limit::Serial)
+        return fail(ErrorCode::BadInput,
+            QStringLiteral("a device serial has 1 to 64 characters (\"%1\" has %2)")
+                .arg(serial.left(limit::Serial))
+                .arg(serial.size()));
     for (const QChar c : serial) {
-        if (!(c.isLetterOrNumber() && c.unicode() < 128) && c != u'-' && c != u'_' && c != u'.')
+        if (!(c.isLetterOrNumber() && c.unicode() < 128) && c != u'-' && c != u'.')
             return fail(ErrorCode::BadInput,
-                QStringLiteral("a device serial has only A-Z, a-z, 0-9, '-', '_' and '.' (\"%1\")")
-                    .arg(serial.left(64)));
+                QStringLiteral("a device serial has only A-Z, a-z, 0-9, '-' and '.' (\"%1\")")
+                    .arg(serial.left(limit::Serial)));
     }
     return {};
 }
@@ -189,8 +206,21 @@ Result<DeviceIdentity> identityFromCbor(const QCborMap& body)
     // No serial yet: allowed on a blank device only, which then waits for set-serial.
     if (!(id.serial.isEmpty() && id.state == state::Blank)) {
         if (auto ok = checkSerial(id.serial); !ok)
-            return bad(QStringLiteral("the device serial is invalid: ") + ok.error().message);
+            return badIdentity("bad-serial",
+                QStringLiteral("The device's serial breaks the protocol's rule: ") + ok.error().message + u'.');
     }
+    if (id.model.isEmpty() || characters(id.model) > limit::Model)
+        return badIdentity("bad-model",
+            QStringLiteral("The device's model name has %1 characters; the protocol allows 1 to %2 (\"%3\").")
+                .arg(characters(id.model))
+                .arg(limit::Model)
+                .arg(id.model.left(80)));
+    if (characters(id.firmware) > limit::Firmware)
+        return badIdentity("bad-firmware",
+            QStringLiteral("The device's firmware version has %1 characters; the protocol allows at most %2 (\"%3\").")
+                .arg(characters(id.firmware))
+                .arg(limit::Firmware)
+                .arg(id.firmware.left(80)));
     const QCborValue version = body.value(QStringLiteral("protocol"));
     if (!version.isInteger() || !SupportedVersions.contains(static_cast<int>(version.toInteger())))
         return bad(QStringLiteral("the device chose protocol version %1, which the station does not speak")
@@ -204,19 +234,46 @@ Result<DeviceIdentity> identityFromCbor(const QCborMap& body)
     const QCborValue keygen = c.value(QStringLiteral("keygen"));
     const QCborValue injection = c.value(QStringLiteral("injection"));
     const QCborValue maxFrame = c.value(QStringLiteral("max-frame"));
-    if (!keys.isArray() || keys.toArray().size() > 16 || !keygen.isBool() || !injection.isBool()
-        || !maxFrame.isInteger())
+    if (!keys.isArray() || !keygen.isBool() || !injection.isBool() || !maxFrame.isInteger())
         return bad(QStringLiteral("\"capabilities\" lacks key-types, keygen, injection or max-frame"));
-    for (const QCborValue& k : keys.toArray())
-        id.keyTypes << k.toString().left(32);
+    if (keys.toArray().size() > limit::KeyTypes)
+        return bad(QStringLiteral("\"key-types\" lists more than %1 entries").arg(limit::KeyTypes));
+    for (const QCborValue& k : keys.toArray()) {
+        if (!k.isString() || k.toString().toUtf8().size() > limit::KeyTypeName)
+            return bad(
+                QStringLiteral("an entry of \"key-types\" is not a text of at most %1 bytes").arg(limit::KeyTypeName));
+        id.keyTypes << k.toString();
+    }
     id.canGenerateKey = keygen.toBool();
     id.canReceiveKey = injection.toBool();
-    if (maxFrame.toInteger() < 1024 || maxFrame.toInteger() > 65536)
-        return bad(QStringLiteral("\"max-frame\" must be between 1024 and 65536"));
+    const int lowest = minFrame(id.protocol);
+    if (maxFrame.toInteger() < lowest || maxFrame.toInteger() > limit::MaxFrame)
+        return bad(QStringLiteral("\"max-frame\" is %1; protocol version %2 allows %3 to %4")
+                       .arg(maxFrame.toInteger())
+                       .arg(id.protocol)
+                       .arg(lowest)
+                       .arg(limit::MaxFrame));
     id.maxFrame = static_cast<int>(maxFrame.toInteger());
     if (!id.canGenerateKey && !id.canReceiveKey)
         return bad(QStringLiteral("the device can neither make a key nor receive one"));
     return id;
+}
+
+QCborMap installArgs(const QByteArray& cert, const QList<QByteArray>& chain)
+{
+    QCborArray list;
+    for (const auto& c : chain)
+        list.append(c);
+    QCborMap args;
+    args.insert(QStringLiteral("cert"), cert);
+    args.insert(QStringLiteral("chain"), list);
+    return args;
+}
+
+qsizetype installRequestSize(qsizetype certSize, const QList<QByteArray>& chain)
+{
+    const QCborMap args = installArgs(QByteArray(certSize, '\0'), chain);
+    return encode(Request { op::InstallCertificate, std::numeric_limits<qint64>::max(), args }).size();
 }
 
 Result<QByteArray> bytesField(const QCborMap& map, const QString& key, qsizetype maxSize)

@@ -1,7 +1,7 @@
 #pragma once
 
-// The station <-> device message layer, version 2. The one place that knows message
-// names and keys; core/device/PROTOCOL.md documents it for firmware authors.
+// The station <-> device message layer, versions 2 and 3. The one place that knows message
+// names, keys and limits; core/device/PROTOCOL.md documents it for firmware authors.
 
 #include "Error.h"
 #include "domain/DeviceIdentity.h"
@@ -13,9 +13,43 @@
 
 namespace imprint::core::protocol {
 
-inline constexpr int Version = 2;
+/// The newest version; version 3 adds transfers in parts (stage-begin, stage-chunk, read-cert
+/// with offset and length) for devices whose frames cannot hold a certificate and its chain.
+inline constexpr int Version = 3;
+inline constexpr int ChunkedVersion = 3;
 /// Versions the station offers in identify, newest first.
-inline const QList<int> SupportedVersions { 2 };
+inline const QList<int> SupportedVersions { 3, 2 };
+
+/// The limits PROTOCOL.md states; the station refuses what breaks them.
+namespace limit {
+inline constexpr qsizetype Text = 256; ///< op, error code, error message (UTF-8 bytes)
+inline constexpr qsizetype Serial = 64;
+inline constexpr qsizetype Model = 64;
+inline constexpr qsizetype Firmware = 64;
+inline constexpr qsizetype KeyTypes = 16; ///< entries in key-types
+inline constexpr qsizetype KeyTypeName = 32;
+inline constexpr qsizetype Csr = 16 * 1024;
+inline constexpr qsizetype Certificate = 16 * 1024;
+inline constexpr qsizetype ChainEntries = 4;
+inline constexpr qsizetype Staged = 40 * 1024; ///< a staged install-cert (version 3)
+inline constexpr qsizetype Signature = 1024;
+inline constexpr int MaxFrame = 65536;
+inline constexpr int MinFrameV2 = 1024;
+inline constexpr int MinFrameV3 = 512;
+/// Payload bytes a stage-chunk request or a read-cert answer spends besides its data.
+inline constexpr int PartOverhead = 128;
+} // namespace limit
+
+/// The smallest max-frame a device of `version` may announce.
+[[nodiscard]] constexpr int minFrame(int version)
+{
+    return version >= ChunkedVersion ? limit::MinFrameV3 : limit::MinFrameV2;
+}
+/// Data bytes one stage-chunk or read-cert part carries for a device of `maxFrame`.
+[[nodiscard]] constexpr int partCapacity(int maxFrame)
+{
+    return maxFrame - limit::PartOverhead;
+}
 
 namespace op {
 inline const QString Identify = QStringLiteral("identify");
@@ -28,6 +62,8 @@ inline const QString InjectBegin = QStringLiteral("inject-begin");
 inline const QString InjectKey = QStringLiteral("inject-key");
 inline const QString Reset = QStringLiteral("reset");
 inline const QString SetSerial = QStringLiteral("set-serial");
+inline const QString StageBegin = QStringLiteral("stage-begin"); ///< version 3
+inline const QString StageChunk = QStringLiteral("stage-chunk"); ///< version 3
 } // namespace op
 
 /// Device states (PROTOCOL.md, "States").
@@ -71,11 +107,20 @@ struct Response {
 [[nodiscard]] Result<Response> decodeResponse(const QByteArray& payload);
 
 [[nodiscard]] QCborMap identityToCbor(const DeviceIdentity& identity);
-/// A device's identity; an empty serial is allowed only on a blank device (not assigned yet,
-/// see set-serial).
+/// A device's identity, every limit of PROTOCOL.md section 4 checked; an empty serial is
+/// allowed only on a blank device (not assigned yet, see set-serial). A serial, model or
+/// firmware that breaks its rule fails with reason bad-serial, bad-model or bad-firmware.
 [[nodiscard]] Result<DeviceIdentity> identityFromCbor(const QCborMap& body);
-/// Whether `serial` is a device serial: 1-64 of A-Z a-z 0-9 - _ . (a plain reason if not).
+/// Whether `serial` is a device serial: 1-64 of A-Z a-z 0-9 - . (a plain reason if not).
+/// One alphabet for the protocol, set-serial and the certificate's serialNumber
+/// (PrintableString).
 [[nodiscard]] Result<void> checkSerial(const QString& serial);
+
+/// install-cert's arguments: the certificate and its chain, issuing CA first.
+[[nodiscard]] QCborMap installArgs(const QByteArray& cert, const QList<QByteArray>& chain);
+/// The payload size of an install-cert request carrying a certificate of `certSize` bytes
+/// and `chain`, at the largest seq: whether it fits one frame of the device.
+[[nodiscard]] qsizetype installRequestSize(qsizetype certSize, const QList<QByteArray>& chain);
 
 /// Reads a byte string field; fails when missing, of another type, or larger than maxSize.
 [[nodiscard]] Result<QByteArray> bytesField(const QCborMap& map, const QString& key, qsizetype maxSize);

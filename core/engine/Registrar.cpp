@@ -1,5 +1,7 @@
 #include "engine/Registrar.h"
 
+#include "device/Protocol.h"
+
 #include "engine/CrlPublisher.h"
 
 #include "pki/OpenSsl.h"
@@ -154,6 +156,35 @@ Result<Issuance> Registrar::issue(
     return issue(QList<IssueRequest> { { jobId, device, csrDer, expectedKey } }).first();
 }
 
+Result<void> Registrar::deliverable(const DeviceIdentity& device, const QByteArray& publicKey) const
+{
+    // Decided before signing: a certificate the device cannot take is never made.
+    auto bound = m_ca.certificateSizeBound(m_profile, device, publicKey);
+    if (!bound)
+        return std::unexpected(bound.error());
+    const qsizetype request = protocol::installRequestSize(*bound, m_ca.chain());
+    if (request <= device.maxFrame)
+        return {};
+    if (device.protocol >= protocol::ChunkedVersion && *bound <= protocol::limit::Certificate
+        && request <= protocol::limit::Staged)
+        return {}; // sent in parts (stage-begin, stage-chunk)
+    return fail(ErrorCode::DeviceRefused,
+        device.protocol >= protocol::ChunkedVersion
+            ? QStringLiteral("The certificate and its chain (up to %1 bytes) are larger than a device can take even "
+                             "in parts (%2 bytes); nothing was signed. Use a shorter chain or a profile with fewer "
+                             "extensions.")
+                  .arg(request)
+                  .arg(protocol::limit::Staged)
+            : QStringLiteral("The certificate and its chain (up to %1 bytes) do not fit the device's largest frame "
+                             "(%2 bytes), and the device speaks protocol version %3, which cannot take them in parts; "
+                             "nothing was signed. Update its firmware to protocol version 3, or use a shorter chain "
+                             "or a profile with fewer extensions.")
+                  .arg(request)
+                  .arg(device.maxFrame)
+                  .arg(device.protocol),
+        {}, QStringLiteral("frame-too-large"));
+}
+
 QList<Result<Issuance>> Registrar::issue(const QList<IssueRequest>& requests)
 {
     QList<Result<Issuance>> results(requests.size());
@@ -183,6 +214,10 @@ QList<Result<Issuance>> Registrar::issue(const QList<IssueRequest>& requests)
             c = fail(ErrorCode::CsrRejected,
                 QStringLiteral("The device answered with a request for another key than the one it was given."), {},
                 QStringLiteral("injected-key-mismatch"));
+        if (c && req.device.state != device_state::Offline) {
+            if (auto fits = deliverable(req.device, c->publicKeyDer); !fits)
+                c = std::unexpected(fits.error());
+        }
         if (!c) {
             // A rejection is part of the device's story; a store failure here is secondary.
             (void)recordStep(req.jobId, StepName::CheckCsr, StepStatus::Rejected,

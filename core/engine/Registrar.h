@@ -67,6 +67,9 @@ public:
     /// The same for requests that arrived together (a group commit): one transaction for
     /// all their intents, one synced transaction for all their certificates. Results in order.
     [[nodiscard]] QList<Result<Issuance>> issue(const QList<IssueRequest>& requests);
+    /// Whether a certificate for `device` can reach it: in one frame, or in parts for a
+    /// device of protocol version 3 (reason frame-too-large if not).
+    [[nodiscard]] Result<void> deliverable(const DeviceIdentity& device, const QByteArray& publicKey) const;
     [[nodiscard]] Result<void> certificateInstalled(qint64 jobId, const QString& serialHex);
     [[nodiscard]] Result<void> certificateVerified(qint64 jobId, const QString& serialHex);
     /// Issued, never shipped: the device no longer has the certified key. A revocation is

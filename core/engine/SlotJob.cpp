@@ -7,6 +7,7 @@
 #include "pki/OpenSsl.h"
 
 #include <QCborArray>
+#include <QCryptographicHash>
 #include <QLoggingCategory>
 #include <QTimer>
 
@@ -17,9 +18,9 @@ Q_LOGGING_CATEGORY(IMPRINT_SLOT, "imprint.slot", QtInfoMsg)
 namespace imprint::core {
 
 namespace {
-constexpr qsizetype MaxCsrBytes = 16 * 1024;
-constexpr qsizetype MaxCertBytes = 16 * 1024;
-constexpr qsizetype MaxSignatureBytes = 1024;
+constexpr qsizetype MaxCsrBytes = protocol::limit::Csr;
+constexpr qsizetype MaxCertBytes = protocol::limit::Certificate;
+constexpr qsizetype MaxSignatureBytes = protocol::limit::Signature;
 } // namespace
 
 SlotJob::SlotJob(
@@ -503,24 +504,77 @@ void SlotJob::issue(const QByteArray& csr, const QByteArray& expectedKey)
 void SlotJob::inject()
 {
     setStep(Step::Injecting);
-    QCborMap args;
-    args.insert(QStringLiteral("cert"), m_issued.certificate.der);
-    QCborArray chain;
-    for (const auto& c : m_issued.chain)
-        chain.append(c);
-    args.insert(QStringLiteral("chain"), chain);
-    // The device said how large a frame it takes; a certificate and chain that do not fit
-    // are refused here, not sent to be dropped.
-    const qsizetype size = protocol::encode(protocol::Request { protocol::op::InstallCertificate, 0, args }).size() + 8;
-    if (size > m_device.maxFrame)
-        return failWith(Error { ErrorCode::DeviceRefused,
-            QStringLiteral("The certificate and its chain (%1 bytes) do not fit the device's largest frame (%2 bytes); "
-                           "use a shorter chain or a profile with fewer extensions.")
-                .arg(size)
-                .arg(m_device.maxFrame),
-            {}, QStringLiteral("frame-too-large") });
     if (m_csrInNs >= 0 && m_stationNs < 0)
         m_stationNs = m_elapsed.nsecsElapsed() - m_csrInNs;
+    const QCborMap args = protocol::installArgs(m_issued.certificate.der, m_issued.chain);
+    // The device said how large a frame it takes: what fits goes in one install-cert, what
+    // does not goes in parts to a device of version 3. Whether it can be delivered at all
+    // was decided before signing (Registrar::deliverable); this is for a certificate of an
+    // earlier job.
+    const qsizetype size = protocol::installRequestSize(m_issued.certificate.der.size(), m_issued.chain);
+    if (size <= m_device.maxFrame)
+        return install(args);
+    if (m_device.protocol >= protocol::ChunkedVersion && size <= protocol::limit::Staged)
+        return stage(args.toCborValue().toCbor());
+    failWith(Error { ErrorCode::DeviceRefused,
+        QStringLiteral("The certificate and its chain (%1 bytes) do not fit the device's largest frame (%2 bytes), "
+                       "and it speaks protocol version %3, which cannot take them in parts.")
+            .arg(size)
+            .arg(m_device.maxFrame)
+            .arg(m_device.protocol),
+        {}, QStringLiteral("frame-too-large") });
+}
+
+void SlotJob::stage(const QByteArray& staged)
+{
+    QCborMap args;
+    args.insert(QStringLiteral("size"), staged.size());
+    args.insert(QStringLiteral("sha256"), QCryptographicHash::hash(staged, QCryptographicHash::Sha256));
+    m_link->call(
+        protocol::op::StageBegin, args, m_timeouts.exchangeMs,
+        [this, staged](Result<QCborMap> reply) {
+            if (!reply && m_mayBeStale && reply.error().reason == protocol::error::NoKey)
+                return supersede(QStringLiteral("the device came back without a key"));
+            if (!reply)
+                return failWith(reply.error());
+            stagePart(staged, 0);
+        },
+        m_timeouts.attempts);
+}
+
+void SlotJob::stagePart(const QByteArray& staged, qsizetype offset)
+{
+    if (offset >= staged.size()) {
+        QCborMap args;
+        args.insert(QStringLiteral("staged"), true);
+        return install(args);
+    }
+    const QByteArray data = staged.mid(offset, protocol::partCapacity(m_device.maxFrame));
+    QCborMap args;
+    args.insert(QStringLiteral("offset"), offset);
+    args.insert(QStringLiteral("data"), data);
+    const qsizetype next = offset + data.size();
+    m_link->call(
+        protocol::op::StageChunk, args, m_timeouts.exchangeMs,
+        [this, staged, next](Result<QCborMap> reply) {
+            if (!reply)
+                return failWith(reply.error());
+            // Each part is acknowledged with what the device holds so far.
+            const QCborValue received = reply->value(QStringLiteral("received"));
+            if (!received.isInteger() || received.toInteger() != next)
+                return failWith(fail(ErrorCode::Protocol,
+                    QStringLiteral("The device acknowledged a part of the certificate transfer with %1 bytes "
+                                   "received; %2 were sent.")
+                        .arg(received.isInteger() ? QString::number(received.toInteger()) : QStringLiteral("no count"))
+                        .arg(next))
+                                    .error());
+            stagePart(staged, next);
+        },
+        m_timeouts.attempts);
+}
+
+void SlotJob::install(const QCborMap& args)
+{
     m_link->call(
         protocol::op::InstallCertificate, args, m_timeouts.exchangeMs,
         [this](Result<QCborMap> reply) {
@@ -543,50 +597,89 @@ void SlotJob::inject()
         m_timeouts.attempts);
 }
 
-void SlotJob::readBack()
+void SlotJob::readCertificate(std::function<void(QByteArray)> then)
 {
-    setStep(Step::Verifying);
+    if (m_device.protocol >= protocol::ChunkedVersion)
+        return readPart({}, std::move(then));
     m_link->call(
         protocol::op::ReadCertificate, {}, m_timeouts.exchangeMs,
-        [this](Result<QCborMap> reply) {
+        [this, then = std::move(then)](Result<QCborMap> reply) {
             if (!reply)
                 return failWith(reply.error());
             auto cert = protocol::bytesField(*reply, QStringLiteral("cert"), MaxCertBytes);
             if (!cert)
                 return failWith(cert.error());
-            if (*cert != m_issued.certificate.der)
-                return failWith(Error { ErrorCode::VerificationFailed,
-                    QStringLiteral("The device holds a different certificate from the one it was "
-                                   "given; it did not store it correctly."),
-                    {}, QStringLiteral("readback-mismatch") });
-            challenge();
+            then(*cert);
         },
         m_timeouts.attempts);
+}
+
+void SlotJob::readPart(QByteArray sofar, std::function<void(QByteArray)> then)
+{
+    // Version 3: read-cert with offset and length, each part small enough for the device's
+    // frames; the whole is checked against the size and SHA-256 the device states.
+    const qsizetype length = protocol::partCapacity(m_device.maxFrame);
+    QCborMap args;
+    args.insert(QStringLiteral("offset"), sofar.size());
+    args.insert(QStringLiteral("length"), length);
+    m_link->call(
+        protocol::op::ReadCertificate, args, m_timeouts.exchangeMs,
+        [this, sofar, length, then = std::move(then)](Result<QCborMap> reply) mutable {
+            if (!reply)
+                return failWith(reply.error());
+            auto part = protocol::bytesField(*reply, QStringLiteral("cert"), length);
+            auto sha = protocol::bytesField(*reply, QStringLiteral("sha256"), 32);
+            const QCborValue size = reply->value(QStringLiteral("size"));
+            if (!part)
+                return failWith(part.error());
+            if (!sha || sha->size() != 32 || !size.isInteger() || size.toInteger() > MaxCertBytes
+                || sofar.size() + part->size() > size.toInteger()
+                || (part->isEmpty() && sofar.size() < size.toInteger()))
+                return failWith(fail(ErrorCode::Protocol, QStringLiteral("The device sent a malformed message."),
+                    QStringLiteral("read-cert in parts: a part without its size and SHA-256, or beyond the size"))
+                                    .error());
+            sofar += *part;
+            if (sofar.size() < size.toInteger())
+                return readPart(std::move(sofar), std::move(then));
+            if (QCryptographicHash::hash(sofar, QCryptographicHash::Sha256) != *sha)
+                return failWith(fail(ErrorCode::Protocol,
+                    QStringLiteral("The certificate read back in parts does not match the SHA-256 the device gave "
+                                   "for it; the transfer was damaged."))
+                                    .error());
+            then(std::move(sofar));
+        },
+        m_timeouts.attempts);
+}
+
+void SlotJob::readBack()
+{
+    setStep(Step::Verifying);
+    readCertificate([this](const QByteArray& cert) {
+        if (cert != m_issued.certificate.der)
+            return failWith(Error { ErrorCode::VerificationFailed,
+                QStringLiteral("The device holds a different certificate from the one it was "
+                               "given; it did not store it correctly."),
+                {}, QStringLiteral("readback-mismatch") });
+        challenge();
+    });
 }
 
 void SlotJob::checkDoneEarlier(const CertificateRecord& record)
 {
     m_issued.certificate = IssuedCertificate { record.der, record.serialHex, record.sha256 };
     setStep(Step::Verifying);
-    m_link->call(protocol::op::ReadCertificate, {}, m_timeouts.exchangeMs,
-        thisRun<Result<QCborMap>>([this, record](Result<QCborMap> reply) {
-            if (!reply)
-                return failWith(reply.error());
-            auto cert = protocol::bytesField(*reply, QStringLiteral("cert"), MaxCertBytes);
-            if (!cert)
-                return failWith(cert.error());
-            if (*cert != record.der)
-                return failWith(Error { ErrorCode::VerificationFailed,
-                    QStringLiteral("Device %1 is locked and passed before with certificate %2, but it now holds "
-                                   "another certificate. Set it aside for QA: it may be a copy or a reworked board.")
-                        .arg(m_device.serial, record.serialHex),
-                    {}, QStringLiteral("certificate-mismatch") });
-            // And it must still hold the key: a fresh challenge, as at its first pass.
-            m_doneEarlierAt = record.issuedAt;
-            m_checkingDoneEarlier = true;
-            challenge();
-        }),
-        m_timeouts.attempts);
+    readCertificate([this, record](const QByteArray& cert) {
+        if (cert != record.der)
+            return failWith(Error { ErrorCode::VerificationFailed,
+                QStringLiteral("Device %1 is locked and passed before with certificate %2, but it now holds "
+                               "another certificate. Set it aside for QA: it may be a copy or a reworked board.")
+                    .arg(m_device.serial, record.serialHex),
+                {}, QStringLiteral("certificate-mismatch") });
+        // And it must still hold the key: a fresh challenge, as at its first pass.
+        m_doneEarlierAt = record.issuedAt;
+        m_checkingDoneEarlier = true;
+        challenge();
+    });
 }
 
 void SlotJob::recordDoneEarlier()

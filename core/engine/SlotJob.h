@@ -118,7 +118,15 @@ private:
     void injectKey();
     void issue(const QByteArray& csr, const QByteArray& expectedKey = {});
     void inject();
+    /// install-cert with `args`: the certificate and chain, or {staged: true} after a transfer in parts.
+    void install(const QCborMap& args);
+    /// Version 3: the install-cert arguments sent in parts (stage-begin, stage-chunk), then installed.
+    void stage(const QByteArray& staged);
+    void stagePart(const QByteArray& staged, qsizetype offset);
     void readBack();
+    /// read-cert: in one answer, or in parts for a device of version 3; `then` gets the whole.
+    void readCertificate(std::function<void(QByteArray)> then);
+    void readPart(QByteArray sofar, std::function<void(QByteArray)> then);
     void challenge();
     void lock();
     /// The device is locked and passed before: it must hold the certificate on record.

@@ -134,6 +134,22 @@ Result<QByteArray> IssuingCa::newSerial()
     return QByteArray(reinterpret_cast<const char*>(bytes), sizeof bytes);
 }
 
+Result<qsizetype> IssuingCa::certificateSizeBound(
+    const CertificateTemplate& profile, const DeviceIdentity& device, const QByteArray& publicKey) const
+{
+    // newSerial() always gives 16 octets with the top bit clear.
+    auto tbs = profile.tbs(device, publicKey, QByteArray(16, '\x7f'), QDateTime::currentSecsSinceEpoch());
+    if (!tbs)
+        return std::unexpected(tbs.error());
+    const QByteArray spki = m_signer->publicKey();
+    const auto* p = reinterpret_cast<const unsigned char*>(spki.constData());
+    ossl::PKey caKey { d2i_PUBKEY(nullptr, &p, spki.size()) };
+    if (!caKey)
+        return ossl::cryptoFail(QStringLiteral("The CA's public key does not decode."));
+    // EVP_PKEY_get_size: the largest signature the key gives (ECDSA: the longest DER).
+    return profile.certificate(*tbs, QByteArray(EVP_PKEY_get_size(caKey.get()), '\x7f')).size();
+}
+
 Result<IssuedCertificate> IssuingCa::issue(
     const CertificateTemplate& profile, const DeviceIdentity& device, const QByteArray& publicKey) const
 {

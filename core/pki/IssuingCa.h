@@ -44,6 +44,12 @@ public:
     [[nodiscard]] static Result<QByteArray> newSerial();
 
     const QList<QByteArray>& chain() const { return m_chain; }
+
+    /// The largest certificate issue() can make for `device` and `publicKey` under `profile`:
+    /// the real TBSCertificate with a serial of full length and the longest signature the
+    /// CA's key can give. Nothing is signed.
+    [[nodiscard]] Result<qsizetype> certificateSizeBound(
+        const CertificateTemplate& profile, const DeviceIdentity& device, const QByteArray& publicKey) const;
     const X509* certificate() const { return m_cert.get(); }
     /// The CA key (for the CRL, which the same key signs).
     const std::shared_ptr<Signer>& signer() const { return m_signer; }

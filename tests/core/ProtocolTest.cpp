@@ -12,6 +12,7 @@
 
 #include <QCborValue>
 #include <cstdio>
+#include <limits>
 
 #include <catch2/catch.hpp>
 
@@ -258,7 +259,127 @@ TEST_CASE("An identity with no serial is accepted only from a blank device, set-
     CHECK(protocol::identityFromCbor(protocol::identityToCbor(id)).has_value());
     id.state = protocol::state::Keyed;
     CHECK_FALSE(protocol::identityFromCbor(protocol::identityToCbor(id)).has_value());
-    CHECK(protocol::checkSerial(QStringLiteral("SN-1.a_b")).has_value());
+    CHECK(protocol::checkSerial(QStringLiteral("SN-1.ab")).has_value());
     CHECK_FALSE(protocol::checkSerial(QStringLiteral("SN 1")).has_value());
     CHECK_FALSE(protocol::checkSerial(QString(65, u'A')).has_value());
+}
+
+namespace {
+
+DeviceIdentity goodIdentity()
+{
+    DeviceIdentity id;
+    id.serial = QStringLiteral("SN-0001");
+    id.model = QStringLiteral("Sensor 9");
+    id.firmware = QStringLiteral("1.4.2");
+    id.state = protocol::state::Blank;
+    id.keyTypes = { QStringLiteral("p256") };
+    id.protocol = 3;
+    return id;
+}
+
+/// The station's verdict on an identity: empty when accepted, else its reason code.
+QString verdict(const DeviceIdentity& id)
+{
+    auto r = protocol::identityFromCbor(protocol::identityToCbor(id));
+    return r ? QString() : (r.error().reason.isEmpty() ? QStringLiteral("protocol") : r.error().reason);
+}
+
+} // namespace
+
+TEST_CASE("Every limit of identify is enforced: at the limit accepted, one past it refused with its code")
+{
+    DeviceIdentity id = goodIdentity();
+    REQUIRE(verdict(id).isEmpty());
+    SECTION("serial: 64 characters of A-Z a-z 0-9 - . (the certificate's PrintableString)")
+    {
+        id.serial = QString(64, u'S');
+        CHECK(verdict(id).isEmpty());
+        id.serial = QString(65, u'S');
+        CHECK(verdict(id) == QLatin1String("bad-serial"));
+        id.serial = QStringLiteral("SN_0001"); // '_' is not PrintableString
+        CHECK(verdict(id) == QLatin1String("bad-serial"));
+        id.serial = QStringLiteral("SN-0001.a");
+        CHECK(verdict(id).isEmpty());
+    }
+    SECTION("model: 1 to 64 characters")
+    {
+        id.model = QString(64, u'M');
+        CHECK(verdict(id).isEmpty());
+        id.model = QString(63, u'M') + QChar(0x00e9); // characters, not bytes
+        CHECK(verdict(id).isEmpty());
+        id.model = QString(65, u'M');
+        CHECK(verdict(id) == QLatin1String("bad-model"));
+        id.model.clear();
+        CHECK(verdict(id) == QLatin1String("bad-model"));
+    }
+    SECTION("firmware: at most 64 characters")
+    {
+        id.firmware = QString(64, u'1');
+        CHECK(verdict(id).isEmpty());
+        id.firmware = QString(65, u'1');
+        CHECK(verdict(id) == QLatin1String("bad-firmware"));
+    }
+    SECTION("max-frame: 1024-65536 in version 2, 512-65536 in version 3")
+    {
+        id.maxFrame = 512;
+        CHECK(verdict(id).isEmpty());
+        id.maxFrame = 511;
+        CHECK(verdict(id) == QLatin1String("protocol"));
+        id.maxFrame = 65536;
+        CHECK(verdict(id).isEmpty());
+        id.maxFrame = 65537;
+        CHECK(verdict(id) == QLatin1String("protocol"));
+        id.protocol = 2;
+        id.maxFrame = 1024;
+        CHECK(verdict(id).isEmpty());
+        id.maxFrame = 1023;
+        CHECK(verdict(id) == QLatin1String("protocol"));
+    }
+    SECTION("key-types: at most 16 entries of at most 32 bytes")
+    {
+        id.keyTypes = QStringList(16, QString(32, u'k'));
+        CHECK(verdict(id).isEmpty());
+        id.keyTypes = QStringList(17, QStringLiteral("p256"));
+        CHECK(verdict(id) == QLatin1String("protocol"));
+        id.keyTypes = { QString(33, u'k') };
+        CHECK(verdict(id) == QLatin1String("protocol"));
+    }
+    SECTION("a protocol version the station did not offer")
+    {
+        id.protocol = 4;
+        CHECK(verdict(id) == QLatin1String("protocol"));
+    }
+}
+
+TEST_CASE("Text fields are at most 256 bytes; an error message one byte over is refused")
+{
+    auto answer = [](const QString& message) {
+        return protocol::decodeResponse(
+            protocol::encode(protocol::Response { 1, false, protocol::error::Refused, message, {} }));
+    };
+    CHECK(answer(QString(256, u'm')).has_value());
+    CHECK_FALSE(answer(QString(257, u'm')).has_value());
+    CHECK_FALSE(answer(QString(128, QChar(0x00e9)) + u'm').has_value()); // 257 UTF-8 bytes
+}
+
+TEST_CASE("Version 3 parts fit the device's frames at the smallest max-frame and the largest numbers")
+{
+    for (const int maxFrame : { protocol::limit::MinFrameV3, 1024, 4096, protocol::limit::MaxFrame }) {
+        INFO(maxFrame);
+        const int capacity = protocol::partCapacity(maxFrame);
+        QCborMap chunk;
+        chunk.insert(QStringLiteral("offset"), protocol::limit::Staged);
+        chunk.insert(QStringLiteral("data"), QByteArray(capacity, 'd'));
+        const QByteArray request = protocol::encode(
+            protocol::Request { protocol::op::StageChunk, std::numeric_limits<qint64>::max(), chunk });
+        CHECK(request.size() <= maxFrame);
+        QCborMap part;
+        part.insert(QStringLiteral("cert"), QByteArray(capacity, 'c'));
+        part.insert(QStringLiteral("size"), protocol::limit::Certificate);
+        part.insert(QStringLiteral("sha256"), QByteArray(32, 's'));
+        const QByteArray answer = protocol::encode(
+            protocol::Response { static_cast<quint64>(std::numeric_limits<qint64>::max()), true, {}, {}, part });
+        CHECK(answer.size() <= maxFrame);
+    }
 }

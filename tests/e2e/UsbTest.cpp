@@ -52,10 +52,12 @@ TEST_CASE("Devices on emulated USB go through the same scenarios as on a serial 
     for (const test::DeviceScenario& c : scenarios) {
         ++n;
         const bool comesBack = n == scenarios.size();
-        DYNAMIC_SECTION(c.fault << (comesBack ? " (comes back)" : ""))
+        DYNAMIC_SECTION(c.name().toStdString() << (comesBack ? " (comes back)" : ""))
         {
             const QString serial = QStringLiteral("USB-%1").arg(n, 4, 10, QLatin1Char('0'));
             fixtures::DeviceOptions options = deviceOptions(serial, QString::fromLatin1(c.fault));
+            options.identity.maxFrame = c.maxFrame;
+            options.maxProtocol = c.protocol;
             options.comeBackMs = comesBack ? 300 : -1;
             fixtures::SimulatedDevice device(options);
             fixtures::UsbGadget gadget(&device, 0x1209, 0x0001);

@@ -134,8 +134,24 @@ const QList<DeviceScenario>& deviceScenarios()
         { "refuse-cert", "refused", 1, "issued" },
         { "readback-mismatch", "readback-mismatch", 1, "installed" },
         { "bad-challenge", "challenge-failed", 1, "installed" },
+        // Frame sizes: version 3 takes the certificate and chain (about 1.5 KB) in parts and
+        // reads it back in parts; version 2 at its largest frames as before; version 2 with
+        // frames too small is refused before anything is signed.
+        { "none", "", 1, "verified", 512, 3 },
+        { "none", "", 1, "verified", 1024, 3 },
+        { "readback-mismatch", "readback-mismatch", 1, "installed", 512, 3 },
+        { "none", "", 1, "verified", 65536, 2 },
+        { "none", "frame-too-large", 0, "", 1024, 2 },
     };
     return list;
+}
+
+QString DeviceScenario::name() const
+{
+    QString n = QString::fromLatin1(fault).section(u':', -1);
+    if (maxFrame != 65536 || protocol != 3)
+        n += QStringLiteral("-%1v%2").arg(maxFrame).arg(protocol);
+    return n;
 }
 
 QList<QJsonObject> jsonLines(const QByteArray& out)

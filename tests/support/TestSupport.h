@@ -69,6 +69,11 @@ struct DeviceScenario {
     const char* code;
     int certificates;
     const char* certificateState = ""; ///< issued (never left), installed (taken, not proven), verified
+    int maxFrame = 65536; ///< the device's max-frame
+    int protocol = 3; ///< the newest protocol version the device speaks
+
+    /// A name unique among the scenarios (a section name, a serial's tail).
+    QString name() const;
 };
 const QList<DeviceScenario>& deviceScenarios();
 
