@@ -1,6 +1,7 @@
 #include "engine/Station.h"
 
 #include "device/SerialTransport.h"
+#include "device/Transports.h"
 #include "device/UsbTransport.h"
 #include "engine/SlotJob.h"
 
@@ -137,16 +138,8 @@ SlotJob* Station::addSlot(const QString& port)
 {
     // Callers check the text first (checkPort); what does not parse here is taken as a path.
     const int index = static_cast<int>(m_slots.size());
-    SlotJob::TransportFactory factory;
-    QString name = port;
-    if (auto usb = UsbAddress::parse(port); usb && UsbAddress::looksLikeUsb(port)) {
-        factory = [address = *usb] { return new UsbTransport(address); };
-    } else {
-        auto parsed = SerialPortSpec::parse(port);
-        const SerialPortSpec spec = parsed ? *parsed : SerialPortSpec { port, {} };
-        name = spec.path;
-        factory = [spec] { return new SerialTransport(spec.path, spec.settings); };
-    }
+    QString name;
+    SlotJob::TransportFactory factory = transportFactory(port, &name);
     auto* job = new SlotJob(this, index, name, std::move(factory), m_timeouts);
     m_slots.append(job);
     connect(job, &SlotJob::changed, this, [this, index] {

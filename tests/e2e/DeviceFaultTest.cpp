@@ -80,6 +80,53 @@ TEST_CASE("Over ptys, each device fault ends its slot with its documented code, 
     }
 }
 
+TEST_CASE("A model or firmware one past its limit, or a serial outside the alphabet, is refused at identify; the "
+          "device stays blank")
+{
+    QTemporaryDir tmp;
+    const QString dataDir = quickStation(tmp);
+    struct Case {
+        const char* name;
+        QStringList args;
+        const char* code; ///< empty: at the limit, it passes
+    };
+    const QList<Case> cases {
+        { "model of 64 characters", { QStringLiteral("--model"), QString(64, u'M') }, "" },
+        { "model of 65 characters", { QStringLiteral("--model"), QString(65, u'M') }, "bad-model" },
+        { "firmware of 64 characters", { QStringLiteral("--firmware"), QString(64, u'1') }, "" },
+        { "firmware of 65 characters", { QStringLiteral("--firmware"), QString(65, u'1') }, "bad-firmware" },
+        { "serial with '_'", { QStringLiteral("--serial"), QStringLiteral("LIM_1") }, "bad-serial" },
+        { "serial of 64 characters", { QStringLiteral("--serial"), QStringLiteral("L-") + QString(62, u'9') }, "" },
+        { "serial of 65 characters", { QStringLiteral("--serial"), QStringLiteral("L-") + QString(63, u'9') },
+            "bad-serial" },
+    };
+    int n = 0;
+    for (const Case& c : cases) {
+        ++n;
+        DYNAMIC_SECTION(c.name)
+        {
+            QStringList args = c.args;
+            if (!args.contains(QStringLiteral("--serial")))
+                args << QStringLiteral("--serial") << QStringLiteral("LIM-%1").arg(n);
+            test::DevSim sim(args);
+            auto prov = test::run(Ctl,
+                QStringList {
+                    QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--json") }
+                    + sim.portArgs());
+            const auto results = test::jsonLines(prov.out);
+            REQUIRE(results.size() == 1);
+            CHECK(results.first()[QStringLiteral("code")].toString() == QLatin1String(c.code));
+            CHECK(prov.exitCode == (QByteArray(c.code).isEmpty() ? 0 : 1));
+            // The device was asked for nothing after identify: it is blank, with no key.
+            auto id = test::run(QStringLiteral(IMPRINT_DEVCHECK),
+                { QStringLiteral("--port"), sim.ports().first(), QStringLiteral("--identify") });
+            REQUIRE(id.exitCode == 0);
+            CHECK(QJsonDocument::fromJson(id.out).object()[QStringLiteral("state")].toString()
+                == QLatin1String(QByteArray(c.code).isEmpty() ? "locked" : "blank"));
+        }
+    }
+}
+
 TEST_CASE("Two devices with one key (a broken RNG): the second is refused as key-reused")
 {
     QTemporaryDir tmp;
