@@ -1,5 +1,10 @@
 #include "device/KeyInjection.h"
 
+#include <QFile>
+#include <QMap>
+
+#include <cstdio>
+
 #include <catch2/catch.hpp>
 
 using namespace imprint::core;
@@ -62,4 +67,189 @@ TEST_CASE("A sealed key opens on the device it was made for, and nowhere else")
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error().code == ErrorCode::Protocol);
     }
+}
+
+TEST_CASE("The device opens a sealed key as the document says: a point off the curve is bad-args, a scalar out of "
+          "range is crypto")
+{
+    auto device = injection::makeEphemeral();
+    REQUIRE(device.has_value());
+    auto station = injection::makeEphemeral();
+    REQUIRE(station.has_value());
+    SECTION("the station's point is not on P-256: code Protocol (the device answers bad-args)")
+    {
+        QByteArray bogus = station->point;
+        bogus[40] = static_cast<char>(bogus[40] ^ 0x55);
+        auto r = injection::openSealedKey(
+            *device, QStringLiteral("INJ-1"), bogus, QByteArray(12, 'n'), QByteArray(48, 'c'));
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().code == ErrorCode::Protocol);
+    }
+    SECTION("a sealed scalar of 0, or of the group order: code Crypto")
+    {
+        const QByteArray order
+            = QByteArray::fromHex("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
+        for (const QByteArray& scalar : { QByteArray(32, '\0'), order }) {
+            // Sealed properly, so that only the scalar is wrong: sealKey refuses such a scalar
+            // itself, so it is sealed here the same way, by hand.
+            auto key = injection::sessionKey(
+                *station, device->point, device->point, station->point, QStringLiteral("INJ-1"));
+            REQUIRE(key.has_value());
+            const QByteArray nonce(12, 'n');
+            QByteArray ct(48, '\0');
+            int len = 0, fin = 0;
+            std::unique_ptr<EVP_CIPHER_CTX, ossl::Deleter<EVP_CIPHER_CTX_free>> c { EVP_CIPHER_CTX_new() };
+            const QByteArray aad("INJ-1");
+            REQUIRE(EVP_EncryptInit_ex(c.get(), EVP_aes_256_gcm(), nullptr,
+                        reinterpret_cast<const unsigned char*>(key->data()),
+                        reinterpret_cast<const unsigned char*>(nonce.constData()))
+                == 1);
+            REQUIRE(EVP_EncryptUpdate(c.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(aad.constData()),
+                        static_cast<int>(aad.size()))
+                == 1);
+            auto* out = reinterpret_cast<unsigned char*>(ct.data());
+            REQUIRE(
+                EVP_EncryptUpdate(c.get(), out, &len, reinterpret_cast<const unsigned char*>(scalar.constData()), 32)
+                == 1);
+            REQUIRE(EVP_EncryptFinal_ex(c.get(), out + len, &fin) == 1);
+            REQUIRE(EVP_CIPHER_CTX_ctrl(c.get(), EVP_CTRL_GCM_GET_TAG, 16, out + 32) == 1);
+            auto r = injection::openSealedKey(*device, QStringLiteral("INJ-1"), station->point, nonce, ct);
+            REQUIRE_FALSE(r.has_value());
+            CHECK(r.error().code == ErrorCode::Crypto);
+        }
+    }
+}
+
+namespace {
+
+/// The ```vector block of PROTOCOL.md: "name: hex" lines (a value may go on over several lines).
+QMap<QString, QByteArray> documentedVector()
+{
+    QFile doc(QStringLiteral(IMPRINT_SOURCE_DIR "/core/device/PROTOCOL.md"));
+    REQUIRE(doc.open(QIODevice::ReadOnly));
+    QMap<QString, QByteArray> values;
+    bool in = false;
+    QString name;
+    for (const QByteArray& line : doc.readAll().split('\n')) {
+        if (line.startsWith("```vector")) {
+            in = true;
+        } else if (in && line.startsWith("```")) {
+            break;
+        } else if (in) {
+            const qsizetype colon = line.indexOf(':');
+            QByteArray hex = line;
+            if (colon > 0 && !line.startsWith(' ')) {
+                name = QString::fromLatin1(line.left(colon).trimmed());
+                hex = line.mid(colon + 1);
+            }
+            values[name] += QByteArray::fromHex(hex.simplified().replace(' ', ""));
+        }
+    }
+    return values;
+}
+
+/// The test vector's inputs: fixed scalars and nonce, so that firmware can check itself offline.
+struct VectorInputs {
+    QByteArray e = QByteArray(32, '\x11'); ///< the device's one-time private key
+    QByteArray s = QByteArray(32, '\x22'); ///< the station's one-time private key
+    QByteArray d = QByteArray(32, '\x33'); ///< the injected private key
+    QByteArray nonce = QByteArray::fromHex("000102030405060708090a0b");
+    QString serial = QStringLiteral("SN-0001");
+};
+
+QByteArray ecdhX(const injection::Ephemeral& own, const QByteArray& peerPoint)
+{
+    auto peerKey = injection::keyFromScalar(QByteArray(32, '\x01')); // a key object to fill with the peer point
+    REQUIRE(peerKey.has_value());
+    ossl::PKey peer { EVP_PKEY_dup(peerKey->key.get()) };
+    REQUIRE(
+        EVP_PKEY_set1_encoded_public_key(peer.get(), reinterpret_cast<const unsigned char*>(peerPoint.constData()), 65)
+        == 1);
+    ossl::PKeyCtx dh { EVP_PKEY_CTX_new(own.key.get(), nullptr) };
+    size_t len = 32;
+    QByteArray z(32, '\0');
+    REQUIRE(EVP_PKEY_derive_init(dh.get()) == 1);
+    REQUIRE(EVP_PKEY_derive_set_peer(dh.get(), peer.get()) == 1);
+    REQUIRE(EVP_PKEY_derive(dh.get(), reinterpret_cast<unsigned char*>(z.data()), &len) == 1);
+    return z;
+}
+
+} // namespace
+
+TEST_CASE("The key-injection test vector in PROTOCOL.md is what the station and the device compute")
+{
+    const VectorInputs in;
+    const QMap<QString, QByteArray> doc = documentedVector();
+    REQUIRE(doc.value(QStringLiteral("e")) == in.e);
+    REQUIRE(doc.value(QStringLiteral("s")) == in.s);
+    REQUIRE(doc.value(QStringLiteral("d")) == in.d);
+    REQUIRE(doc.value(QStringLiteral("nonce")) == in.nonce);
+    REQUIRE(doc.value(QStringLiteral("serial")) == in.serial.toUtf8());
+
+    auto deviceOneTime = injection::keyFromScalar(in.e);
+    auto stationOneTime = injection::keyFromScalar(in.s);
+    REQUIRE(deviceOneTime.has_value());
+    REQUIRE(stationOneTime.has_value());
+    CHECK(doc.value(QStringLiteral("E")).toHex() == deviceOneTime->point.toHex());
+    CHECK(doc.value(QStringLiteral("S")).toHex() == stationOneTime->point.toHex());
+    CHECK(doc.value(QStringLiteral("Z")).toHex() == ecdhX(*stationOneTime, deviceOneTime->point).toHex());
+    CHECK(doc.value(QStringLiteral("Z")).toHex() == ecdhX(*deviceOneTime, stationOneTime->point).toHex());
+    CHECK(doc.value(QStringLiteral("salt")) == deviceOneTime->point + stationOneTime->point);
+    CHECK(doc.value(QStringLiteral("info")) == QByteArray(injection::Info) + in.serial.toUtf8());
+
+    // Both sides derive K alike.
+    auto kStation = injection::sessionKey(
+        *stationOneTime, deviceOneTime->point, deviceOneTime->point, stationOneTime->point, in.serial);
+    auto kDevice = injection::sessionKey(
+        *deviceOneTime, stationOneTime->point, deviceOneTime->point, stationOneTime->point, in.serial);
+    REQUIRE(kStation.has_value());
+    REQUIRE(kDevice.has_value());
+    const QByteArray k(kStation->data(), kStation->size());
+    CHECK(doc.value(QStringLiteral("K")).toHex() == k.toHex());
+    CHECK(QByteArray(kDevice->data(), kDevice->size()) == k);
+
+    auto sealed = injection::sealKey(deviceOneTime->point, in.serial, *stationOneTime, in.d, in.nonce);
+    REQUIRE(sealed.has_value());
+    CHECK(doc.value(QStringLiteral("ciphertext")).toHex() == sealed->ciphertext.toHex());
+    auto injected = injection::keyFromScalar(in.d);
+    REQUIRE(injected.has_value());
+    CHECK(doc.value(QStringLiteral("public key")).toHex() == injected->point.toHex());
+
+    // And the device opens it to that key.
+    auto opened
+        = injection::openSealedKey(*deviceOneTime, in.serial, stationOneTime->point, in.nonce, sealed->ciphertext);
+    REQUIRE(opened.has_value());
+    CHECK(ossl::publicKeyDer(opened->get()) == sealed->publicKey);
+}
+
+// Prints the test vector for PROTOCOL.md. Hidden; run by hand: test_keyinjection "[.vector]".
+TEST_CASE("Print the key-injection test vector", "[.vector]")
+{
+    const VectorInputs in;
+    auto e = injection::keyFromScalar(in.e);
+    auto s = injection::keyFromScalar(in.s);
+    auto d = injection::keyFromScalar(in.d);
+    REQUIRE((e && s && d));
+    auto k = injection::sessionKey(*s, e->point, e->point, s->point, in.serial);
+    auto sealed = injection::sealKey(e->point, in.serial, *s, in.d, in.nonce);
+    REQUIRE((k && sealed));
+    auto line = [](const char* name, const QByteArray& v) {
+        QByteArray out = QByteArray(name) + ":";
+        for (qsizetype i = 0; i < v.size(); i += 32)
+            out += (i == 0 ? " " : "\n    ") + v.mid(i, 32).toHex(' ');
+        std::puts(out.constData());
+    };
+    line("serial", in.serial.toUtf8());
+    line("e", in.e);
+    line("E", e->point);
+    line("s", in.s);
+    line("S", s->point);
+    line("Z", ecdhX(*s, e->point));
+    line("salt", e->point + s->point);
+    line("info", QByteArray(injection::Info) + in.serial.toUtf8());
+    line("K", QByteArray(k->data(), k->size()));
+    line("d", in.d);
+    line("nonce", in.nonce);
+    line("ciphertext", sealed->ciphertext);
+    line("public key", d->point);
 }

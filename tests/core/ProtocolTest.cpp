@@ -7,6 +7,7 @@
 #include "pki/IssuingCa.h"
 
 #include <QCborArray>
+#include <QCryptographicHash>
 #include <QFile>
 #include <QSet>
 
@@ -100,8 +101,8 @@ TEST_CASE("Byte fields are bounded")
 
 namespace {
 
-/// The ```frame blocks of PROTOCOL.md, as bytes.
-QList<QByteArray> documentedFrames()
+/// The blocks of one kind of PROTOCOL.md (```frame, ```frame-dropped, ```stream), as bytes.
+QList<QByteArray> documentedFrames(const QByteArray& kind = "frame")
 {
     QFile doc(QStringLiteral(IMPRINT_SOURCE_DIR "/core/device/PROTOCOL.md"));
     REQUIRE(doc.open(QIODevice::ReadOnly));
@@ -109,7 +110,7 @@ QList<QByteArray> documentedFrames()
     bool inFrame = false;
     QByteArray hex;
     for (const QByteArray& line : doc.readAll().split('\n')) {
-        if (line.startsWith("```frame")) {
+        if (line.trimmed() == "```" + kind) {
             inFrame = true;
             hex.clear();
         } else if (inFrame && line.startsWith("```")) {
@@ -152,8 +153,43 @@ TEST_CASE("Every worked example in PROTOCOL.md is a good frame holding a valid m
     CHECK(ops
         == QSet<QString> { protocol::op::Identify, protocol::op::GenerateKey, protocol::op::InjectBegin,
             protocol::op::InjectKey, protocol::op::InstallCertificate, protocol::op::ReadCertificate,
-            protocol::op::SignChallenge, protocol::op::Lock, protocol::op::Reset });
-    CHECK(responses >= 9);
+            protocol::op::SignChallenge, protocol::op::Lock, protocol::op::Reset, protocol::op::StageBegin,
+            protocol::op::StageChunk });
+    CHECK(responses >= 14);
+}
+
+TEST_CASE("The worked examples of what gets no answer and of a resynchronisation do what PROTOCOL.md says")
+{
+    SECTION("a request without seq is a good frame, but not a request: no answer")
+    {
+        const QList<QByteArray> dropped = documentedFrames("frame-dropped");
+        REQUIRE(dropped.size() == 1);
+        frame::Decoder d(512);
+        auto events = d.feed(dropped.first());
+        REQUIRE(events.size() == 1);
+        REQUIRE(events.first().error.isEmpty());
+        CHECK_FALSE(protocol::decodeRequest(events.first().payload).has_value());
+    }
+    SECTION("half a frame, then a whole one: the half is dropped, the whole one (seq 2) is read")
+    {
+        const QList<QByteArray> streams = documentedFrames("stream");
+        REQUIRE(streams.size() == 1);
+        frame::Decoder d(512);
+        QList<QByteArray> good;
+        int dropped = 0;
+        // Byte by byte, as a UART delivers them.
+        for (const char c : streams.first()) {
+            for (const auto& e : d.feed(QByteArray(1, c)))
+                e.error.isEmpty() ? void(good << e.payload) : void(++dropped);
+        }
+        CHECK(dropped >= 1);
+        REQUIRE(good.size() == 1);
+        auto request = protocol::decodeRequest(good.first());
+        REQUIRE(request.has_value());
+        CHECK(request->op == protocol::op::Identify);
+        CHECK(request->seq == 2);
+        CHECK(d.buffered() == 0);
+    }
 }
 
 // Prints the worked examples for PROTOCOL.md: imprint's own encoder, real keys and
@@ -182,7 +218,9 @@ TEST_CASE("Print the worked examples", "[.examples]")
     id.keyTypes = { QStringLiteral("p256") };
     id.canGenerateKey = true;
     id.canReceiveKey = true;
-    request("identify, station:", protocol::op::Identify, 1, { { QStringLiteral("versions"), QCborArray { 2 } } });
+    id.maxFrame = 512;
+    id.protocol = 3;
+    request("identify, station:", protocol::op::Identify, 1, { { QStringLiteral("versions"), QCborArray { 3, 2 } } });
     response("identify, device:", 1, protocol::identityToCbor(id));
 
     auto key = EvpSigner::generateP256();
@@ -226,6 +264,33 @@ TEST_CASE("Print the worked examples", "[.examples]")
     response("install-cert, device:", 4, {});
     request("read-cert, station:", protocol::op::ReadCertificate, 5, {});
     response("read-cert, device:", 5, { { QStringLiteral("cert"), cert->der } });
+
+    // Version 3, max-frame 512: the same install-cert arguments in parts.
+    const QByteArray staged = protocol::installArgs(cert->der, { caDer }).toCborValue().toCbor();
+    const QByteArray sha = QCryptographicHash::hash(staged, QCryptographicHash::Sha256);
+    std::printf("staged: %lld bytes, %lld per part\n\n", static_cast<long long>(staged.size()),
+        static_cast<long long>(protocol::partCapacity(512)));
+    request("stage-begin, station:", protocol::op::StageBegin, 10,
+        { { QStringLiteral("size"), staged.size() }, { QStringLiteral("sha256"), sha } });
+    response("stage-begin, device:", 10, {});
+    const qsizetype part = protocol::partCapacity(512);
+    request("stage-chunk, station (the last part):", protocol::op::StageChunk, 14,
+        { { QStringLiteral("offset"), (staged.size() - 1) / part * part },
+            { QStringLiteral("data"), staged.mid((staged.size() - 1) / part * part) } });
+    response("stage-chunk, device:", 14, { { QStringLiteral("received"), staged.size() } });
+    request("install-cert, station (what was staged):", protocol::op::InstallCertificate, 15,
+        { { QStringLiteral("staged"), true } });
+    response("install-cert, device:", 15, {});
+    request("read-cert, station (the second part):", protocol::op::ReadCertificate, 17,
+        { { QStringLiteral("offset"), part }, { QStringLiteral("length"), part } });
+    response("read-cert, device:", 17,
+        { { QStringLiteral("cert"), cert->der.mid(part, part) }, { QStringLiteral("size"), cert->der.size() },
+            { QStringLiteral("sha256"), QCryptographicHash::hash(cert->der, QCryptographicHash::Sha256) } });
+    request("sign-challenge with a 3-byte challenge to a blank device, station:", protocol::op::SignChallenge, 20,
+        { { QStringLiteral("challenge"), QByteArray::fromHex("010203") } });
+    print("sign-challenge, device (arguments are checked before the state):",
+        protocol::encode(protocol::Response {
+            20, false, protocol::error::BadArgs, QStringLiteral("the challenge must be 32 bytes"), {} }));
     const QByteArray nonce = QByteArray::fromHex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
     request("sign-challenge, station:", protocol::op::SignChallenge, 6, { { QStringLiteral("challenge"), nonce } });
     auto sig = key->signSha256(QByteArray(protocol::ChallengeContext) + nonce);
@@ -240,9 +305,12 @@ TEST_CASE("Print the worked examples", "[.examples]")
 
 TEST_CASE("The first worked example in PROTOCOL.md is what the station sends")
 {
-    // core/device/PROTOCOL.md, "Worked examples": identify with seq 1, offering version 2.
-    const QByteArray wire = frame::encode(protocol::encode(
-        protocol::Request { protocol::op::Identify, 1, { { QStringLiteral("versions"), QCborArray { 2 } } } }));
+    // core/device/PROTOCOL.md, "Worked examples": identify with seq 1, offering versions 3 and 2.
+    QCborArray offer;
+    for (int v : protocol::SupportedVersions)
+        offer.append(v);
+    const QByteArray wire = frame::encode(
+        protocol::encode(protocol::Request { protocol::op::Identify, 1, { { QStringLiteral("versions"), offer } } }));
     REQUIRE_FALSE(documentedFrames().isEmpty());
     CHECK(wire.toHex() == documentedFrames().first().toHex());
 }
