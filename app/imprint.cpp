@@ -24,55 +24,98 @@
 
 using namespace imprint;
 
+namespace {
+
+/// The window's command line, in one place: the parser that answers --help and --version
+/// before any window exists and the one the window reads are both made by this.
+struct WindowOptions {
+    QCommandLineOption dataDir { QStringLiteral("data-dir"), QStringLiteral("Station data directory."),
+        QStringLiteral("DIR") };
+    QCommandLineOption port { QStringLiteral("port"), QStringLiteral("Serial port of a fixture slot (repeatable)."),
+        QStringLiteral("PATH") };
+    QCommandLineOption op { QStringLiteral("operator"),
+        QStringLiteral("Operator recorded with every step (default: asked at start; offscreen: $USER)."),
+        QStringLiteral("NAME") };
+    QCommandLineOption lot { QStringLiteral("lot"),
+        QStringLiteral("The lot (work order) being made; its profile is used (imprintctl lot create)."),
+        QStringLiteral("LOT") };
+    QCommandLineOption exitWhenDone { QStringLiteral("exit-when-done"),
+        QStringLiteral("Quit once every slot has passed or failed; print a summary.") };
+    QCommandLineOption screenshot { QStringLiteral("screenshot"),
+        QStringLiteral("Save a picture of the window to FILE when the line is done."), QStringLiteral("FILE") };
+    QCommandLineOption profile { QStringLiteral("profile"),
+        QStringLiteral("Certificate profile: idevid (built in), NAME in DATA_DIR/profiles, or a file."),
+        QStringLiteral("NAME") };
+    QCommandLineOption usb { QStringLiteral("usb"),
+        QStringLiteral("Give every USB device with these ids a slot as it is plugged in (and those already there)."),
+        QStringLiteral("VVVV:PPPP") };
+    QCommandLineOption lang { QStringLiteral("lang"),
+        QStringLiteral("The window's language: en or de (default: the system's locale)."), QStringLiteral("LANG") };
+
+    explicit WindowOptions(QCommandLineParser& p)
+    {
+        p.setApplicationDescription(QStringLiteral("Imprint provisioning station."));
+        p.addHelpOption();
+        p.addVersionOption();
+        p.addOptions({ dataDir, port, op, exitWhenDone, screenshot, profile, usb, lot, lang });
+    }
+};
+
+void setApplicationNames()
+{
+    QCoreApplication::setApplicationName(QStringLiteral("imprint"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(IMPRINT_VERSION));
+}
+
+/// Answers --help and --version without starting the window: QApplication loads the platform
+/// plugin first, which aborts where there is no display (a plant's terminal over ssh, a package
+/// build making the manual page). Returns only when the window should start. Anything else the
+/// command line holds is for the window's own parser, after Qt has taken its options (-platform,
+/// -style); --help-all stays with the window too, since Qt's platform options belong to it.
+void answerWithoutDisplay(int argc, char** argv)
+{
+    QStringList args;
+    for (int i = 0; i < argc; ++i)
+        args << QString::fromLocal8Bit(argv[i]);
+    QCommandLineParser p;
+    const WindowOptions options(p);
+    (void)p.parse(args); // a mistake is reported by the window's parser
+    const bool version = p.isSet(QStringLiteral("version"));
+    if (!version && !p.isSet(QStringLiteral("help")))
+        return;
+    QCoreApplication app(argc, argv);
+    setApplicationNames();
+    if (version)
+        p.showVersion(); // exits
+    p.showHelp(0); // exits
+}
+
+} // namespace
+
 int main(int argc, char** argv)
 {
+    answerWithoutDisplay(argc, argv);
     QApplication app(argc, argv);
-    QApplication::setApplicationName(QStringLiteral("imprint"));
+    setApplicationNames();
     QApplication::setApplicationDisplayName(QStringLiteral("Imprint"));
-    QApplication::setApplicationVersion(QStringLiteral(IMPRINT_VERSION));
 
     QCommandLineParser p;
-    p.setApplicationDescription(QStringLiteral("Imprint provisioning station."));
-    p.addHelpOption();
-    p.addVersionOption();
-    QCommandLineOption dataDir(
-        QStringLiteral("data-dir"), QStringLiteral("Station data directory."), QStringLiteral("DIR"));
-    QCommandLineOption port(
-        QStringLiteral("port"), QStringLiteral("Serial port of a fixture slot (repeatable)."), QStringLiteral("PATH"));
-    QCommandLineOption op(QStringLiteral("operator"),
-        QStringLiteral("Operator recorded with every step (default: asked at start; offscreen: $USER)."),
-        QStringLiteral("NAME"));
-    QCommandLineOption lot(QStringLiteral("lot"),
-        QStringLiteral("The lot (work order) being made; its profile is used (imprintctl lot create)."),
-        QStringLiteral("LOT"));
-    QCommandLineOption exitWhenDone(QStringLiteral("exit-when-done"),
-        QStringLiteral("Quit once every slot has passed or failed; print a summary."));
-    QCommandLineOption screenshot(QStringLiteral("screenshot"),
-        QStringLiteral("Save a picture of the window to FILE when the line is done."), QStringLiteral("FILE"));
-    QCommandLineOption profile(QStringLiteral("profile"),
-        QStringLiteral("Certificate profile: idevid (built in), NAME in DATA_DIR/profiles, or a file."),
-        QStringLiteral("NAME"));
-    QCommandLineOption usb(QStringLiteral("usb"),
-        QStringLiteral("Give every USB device with these ids a slot as it is plugged in (and those already there)."),
-        QStringLiteral("VVVV:PPPP"));
-    QCommandLineOption lang(QStringLiteral("lang"),
-        QStringLiteral("The window's language: en or de (default: the system's locale)."), QStringLiteral("LANG"));
-    p.addOptions({ dataDir, port, op, exitWhenDone, screenshot, profile, usb, lot, lang });
+    const WindowOptions options(p);
     p.process(app);
 
     // The window speaks the system's language when it has it (German or English), or the
     // one asked for.
     QTranslator translator;
     QTranslator qtTranslator; // Qt's own words: the dialogs' buttons
-    const QLocale locale = p.isSet(lang) ? QLocale(p.value(lang)) : QLocale::system();
+    const QLocale locale = p.isSet(options.lang) ? QLocale(p.value(options.lang)) : QLocale::system();
     if (locale.language() != QLocale::English) {
         if (qtTranslator.load(locale, QStringLiteral("qtbase"), QStringLiteral("_"),
                 QLibraryInfo::path(QLibraryInfo::TranslationsPath)))
             QApplication::installTranslator(&qtTranslator);
         if (translator.load(locale, QStringLiteral("imprint"), QStringLiteral("_"), QStringLiteral(":/i18n")))
             QApplication::installTranslator(&translator);
-        else if (p.isSet(lang))
-            QTextStream(stderr) << "imprint: no translation for \"" << p.value(lang)
+        else if (p.isSet(options.lang))
+            QTextStream(stderr) << "imprint: no translation for \"" << p.value(options.lang)
                                 << "\"; the window stays in English." << Qt::endl;
     }
     QLocale::setDefault(locale);
@@ -83,13 +126,13 @@ int main(int argc, char** argv)
     // Unlocking is a person's act: a refused PIN is shown with the token's PIN state, and
     // asked again only if the person chooses to try again.
     ui::PinDialog pinDialog;
-    auto ctx = app::openStation(p.value(dataDir), &pinDialog, p.value(profile), p.value(lot));
+    auto ctx = app::openStation(p.value(options.dataDir), &pinDialog, p.value(options.profile), p.value(options.lot));
     while (!ctx && ctx.error().code == core::ErrorCode::PinRejected
         && QGuiApplication::platformName() != QLatin1String("offscreen")
         && QMessageBox::warning(
                nullptr, QStringLiteral("Imprint"), ctx.error().message, QMessageBox::Retry | QMessageBox::Close)
             == QMessageBox::Retry)
-        ctx = app::openStation(p.value(dataDir), &pinDialog, p.value(profile), p.value(lot));
+        ctx = app::openStation(p.value(options.dataDir), &pinDialog, p.value(options.profile), p.value(options.lot));
     if (!ctx) {
         err << "imprint: " << ctx.error().text() << Qt::endl;
         if (QGuiApplication::platformName() != QLatin1String("offscreen"))
@@ -97,7 +140,7 @@ int main(int argc, char** argv)
         return 2;
     }
     // Who works the line: every step carries the name (a badge scan types it here).
-    QString operatorName = p.value(op).trimmed();
+    QString operatorName = p.value(options.op).trimmed();
     if (operatorName.isEmpty() && QGuiApplication::platformName() == QLatin1String("offscreen"))
         operatorName = qEnvironmentVariable("USER", QStringLiteral("operator"));
     while (operatorName.isEmpty()) {
@@ -151,11 +194,11 @@ int main(int argc, char** argv)
             return;
         // Let the last repaint happen before the picture is taken.
         QTimer::singleShot(300, &window, [&] {
-            if (p.isSet(screenshot)) {
-                if (!window.grab().save(p.value(screenshot)))
-                    err << "imprint: could not save the screenshot to " << p.value(screenshot) << Qt::endl;
+            if (p.isSet(options.screenshot)) {
+                if (!window.grab().save(p.value(options.screenshot)))
+                    err << "imprint: could not save the screenshot to " << p.value(options.screenshot) << Qt::endl;
             }
-            if (!p.isSet(exitWhenDone))
+            if (!p.isSet(options.exitWhenDone))
                 return;
             int failed = 0;
             for (const core::SlotJob* job : station.slotJobs()) {
@@ -166,16 +209,16 @@ int main(int argc, char** argv)
             QApplication::exit(failed == 0 ? 0 : 1);
         });
     });
-    for (const QString& spec : p.values(port)) {
+    for (const QString& spec : p.values(options.port)) {
         if (auto ok = core::Station::checkPort(spec); !ok) {
             err << "imprint: " << ok.error().text() << Qt::endl;
             return 2;
         }
     }
-    for (const QString& spec : p.values(port))
+    for (const QString& spec : p.values(options.port))
         station.addSlot(spec);
-    if (p.isSet(usb)) {
-        auto ids = core::UsbAddress::parse(QStringLiteral("usb:") + p.value(usb));
+    if (p.isSet(options.usb)) {
+        auto ids = core::UsbAddress::parse(QStringLiteral("usb:") + p.value(options.usb));
         auto watching
             = ids ? station.watchUsb(ids->vendorId, ids->productId) : core::Result<void>(std::unexpected(ids.error()));
         if (!watching) {
