@@ -102,7 +102,14 @@ Result<RecordStore> RecordStore::open(const QString& path, bool readOnly)
                 .arg(schema::latest()));
     if (readOnly) {
         if (version < schema::latest())
-            return fail(ErrorCode::Store, QStringLiteral("The record store needs an upgrade; run the station once."));
+            return fail(ErrorCode::Store,
+                QStringLiteral("The record store %1 is at schema %2 and needs the upgrade to schema %3, which a "
+                               "command that only reads does not write. Run any command that records (or start "
+                               "the station) once with write access to the data directory.")
+                    .arg(path)
+                    .arg(version)
+                    .arg(schema::latest()),
+                {}, QStringLiteral("needs-upgrade"));
         return store;
     }
     if (auto r = schema::migrate(store.m_connection, version); !r)

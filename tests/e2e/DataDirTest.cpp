@@ -332,3 +332,42 @@ TEST_CASE("A station takes an id on its first start, in station.ini and its stor
         = test::ctl(dir, { QStringLiteral("show"), QStringLiteral("--device-serial"), QStringLiteral("ID-000001") });
     CHECK(shown.exitCode == 0);
 }
+
+TEST_CASE("After the programs are upgraded, a command that only reads migrates the store first")
+{
+    QTemporaryDir tmp;
+    const QString dir = tmp.filePath(QStringLiteral("station"));
+    test::initQuickStation(dir);
+    issueSome(dir, QStringLiteral("UPG"));
+    const QString db = dir + QStringLiteral("/imprint.sqlite");
+    auto list = [&] {
+        return test::run(Ctl,
+            { QStringLiteral("show"), QStringLiteral("--data-dir"), dir, QStringLiteral("--device-serial"),
+                QStringLiteral("UPG-000001"), QStringLiteral("--json") });
+    };
+    const QByteArray before = list().out;
+    REQUIRE(before.contains("UPG-000001"));
+    auto schema = [&] {
+        int v = -1;
+        {
+            QSqlDatabase d = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("schema"));
+            d.setDatabaseName(db);
+            REQUIRE(d.open());
+            QSqlQuery q(d);
+            REQUIRE(q.exec(QStringLiteral("PRAGMA user_version")));
+            REQUIRE(q.next());
+            v = q.value(0).toInt();
+        }
+        QSqlDatabase::removeDatabase(QStringLiteral("schema"));
+        return v;
+    };
+    const int latest = schema();
+    // As the release before station ids left its store.
+    test::tamper(db, QStringLiteral("DROP TABLE station; PRAGMA user_version = %1").arg(latest - 1));
+
+    auto r = list();
+    INFO(r.err.toStdString());
+    CHECK(r.exitCode == 0);
+    CHECK(r.out == before);
+    CHECK(schema() == latest);
+}

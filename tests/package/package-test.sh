@@ -201,6 +201,22 @@ cert_a=$(json 'd["certificate"]["serial"]' <"$work/provision.json")
 as_imprint imprintctl list --data-dir /var/lib/imprint --json >"$work/list-before.json"
 as_imprint imprintctl show --data-dir /var/lib/imprint --device-serial PKGA-0001 >"$work/show-before.txt"
 
+if [[ -z "${IMPRINT_PACKAGE_OLD_DIR:-}" ]]; then
+    # The older package here is the same programs under a lower version, so the store it left
+    # is already at the newest schema. Wind it back to schema 6, as the release before station
+    # ids (schema 7) left its stores, so that the upgrade crosses a real migration; the window
+    # and imprint-sync are not running.
+    step "wind the store back to schema 6 (before station ids), as an older release left it"
+    python3 - /var/lib/imprint/imprint.sqlite <<'PY' || fail "could not wind the store back to schema 6"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+assert db.execute("PRAGMA user_version").fetchone()[0] == 7
+db.execute("DROP TABLE station")
+db.execute("PRAGMA user_version = 6")
+db.commit()
+PY
+fi
+
 step "upgrade to $cur_version with apt-get over the station's data"
 apt-get install -y --no-install-recommends "$cur/$deb" "$cur/$tools_deb" >"$work/apt-cur.log" 2>&1 || { cat "$work/apt-cur.log"; fail "apt-get install of $cur_version"; }
 [[ $(dpkg-query -W -f='${Version}' imprint) == "$cur_version" ]] || fail "imprint is not at $cur_version after the upgrade"
@@ -210,6 +226,12 @@ as_imprint imprintctl show --data-dir /var/lib/imprint --device-serial PKGA-0001
 cmp -s "$work/show-before.txt" "$work/show-after.txt" || fail "the device's record changed over the upgrade"
 grep -q "$cert_a" "$work/show-after.txt" || fail "the device's certificate $cert_a is not on record after the upgrade"
 as_imprint imprintctl audit verify --data-dir /var/lib/imprint || fail "audit verify after the upgrade"
+# The migration ran: the upgraded programs' first command took the store to the newest schema.
+python3 - /var/lib/imprint/imprint.sqlite <<'PY' || fail "the store was not migrated by the upgraded programs"
+import sqlite3, sys
+version = sqlite3.connect(sys.argv[1]).execute("PRAGMA user_version").fetchone()[0]
+assert version == 7, f"schema {version}"
+PY
 
 step "the installed window, offscreen, provisions a second device"
 device PKGB
@@ -219,6 +241,15 @@ as_imprint env QT_QPA_PLATFORM=offscreen timeout 120 imprint --data-dir /var/lib
 cat "$work/window.out"
 grep -q '^PASS  PKGB-0001' "$work/window.out" || fail "the window printed no PASS for PKGB-0001"
 [[ -s /var/lib/imprint/screenshot.png ]] || fail "the window saved no screenshot"
+# The station's first start after the upgrade claimed the store from before station ids for
+# this station (the id station.ini holds).
+python3 - /var/lib/imprint/imprint.sqlite /var/lib/imprint/station.ini <<'PY' || fail "the upgraded store does not name this station"
+import configparser, sqlite3, sys
+ini = configparser.ConfigParser(interpolation=None)
+ini.read(sys.argv[2])
+ids = [r[0] for r in sqlite3.connect(sys.argv[1]).execute("SELECT id FROM station")]
+assert ids == [ini["station"]["id"]], ids
+PY
 
 step "imprint-sync.service's command syncs both records upstream as the service user"
 # A corporate CA certifies the station's RA key (made in the token); the test upstream
