@@ -130,43 +130,53 @@ Result<Ephemeral> keyFromScalar(QByteArrayView scalar)
     return Ephemeral { std::move(*key), encoded };
 }
 
-Result<Sealed> sealKey(const QByteArray& deviceEphemeral, const QString& deviceSerial,
-    const Ephemeral& stationEphemeral, QByteArrayView deviceScalar, const QByteArray& nonce)
+Result<QByteArray> sealScalarUnchecked(const QByteArray& deviceEphemeral, const QString& deviceSerial,
+    const Ephemeral& stationEphemeral, QByteArrayView scalar, const QByteArray& nonce)
 {
-    if (deviceScalar.size() != ScalarSize || nonce.size() != NonceSize)
+    if (scalar.size() != ScalarSize || nonce.size() != NonceSize)
         return cryptoFail(QStringLiteral("A scalar or nonce of the wrong size."));
     auto key = sessionKey(stationEphemeral, deviceEphemeral, deviceEphemeral, stationEphemeral.point, deviceSerial);
     if (!key)
         return std::unexpected(key.error());
-    auto deviceKey = keyFromScalar(deviceScalar);
-    if (!deviceKey)
-        return std::unexpected(deviceKey.error());
-
-    Sealed out;
-    out.stationEphemeral = stationEphemeral.point;
-    out.publicKey = ossl::publicKeyDer(deviceKey->key.get());
-    out.nonce = nonce;
-    out.ciphertext = QByteArray(ScalarSize + TagSize, Qt::Uninitialized);
+    QByteArray ciphertext(ScalarSize + TagSize, Qt::Uninitialized);
     const QByteArray aad = deviceSerial.toUtf8();
-    auto* ct = reinterpret_cast<unsigned char*>(out.ciphertext.data());
+    auto* ct = reinterpret_cast<unsigned char*>(ciphertext.data());
     CipherCtx ctx { EVP_CIPHER_CTX_new() };
     int len = 0, finalLen = 0;
     const bool ok = ctx
         && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr,
                reinterpret_cast<const unsigned char*>(key->data()),
-               reinterpret_cast<const unsigned char*>(out.nonce.constData()))
+               reinterpret_cast<const unsigned char*>(nonce.constData()))
             == 1
         && EVP_EncryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(aad.constData()),
                static_cast<int>(aad.size()))
             == 1
-        && EVP_EncryptUpdate(
-               ctx.get(), ct, &len, reinterpret_cast<const unsigned char*>(deviceScalar.data()), ScalarSize)
+        && EVP_EncryptUpdate(ctx.get(), ct, &len, reinterpret_cast<const unsigned char*>(scalar.data()), ScalarSize)
             == 1
         && EVP_EncryptFinal_ex(ctx.get(), ct + len, &finalLen) == 1
         && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, TagSize, ct + ScalarSize) == 1;
     if (!ok)
         return cryptoFail(QStringLiteral("Could not seal the device key."));
-    return out;
+    return ciphertext;
+}
+
+Result<Sealed> sealKey(const QByteArray& deviceEphemeral, const QString& deviceSerial,
+    const Ephemeral& stationEphemeral, QByteArrayView deviceScalar, const QByteArray& nonce)
+{
+    auto deviceKey = keyFromScalar(deviceScalar);
+    if (!deviceKey)
+        return std::unexpected(deviceKey.error());
+    auto ciphertext = sealScalarUnchecked(deviceEphemeral, deviceSerial, stationEphemeral, deviceScalar, nonce);
+    if (!ciphertext)
+        return std::unexpected(ciphertext.error());
+    return Sealed { stationEphemeral.point, nonce, *ciphertext, ossl::publicKeyDer(deviceKey->key.get()) };
+}
+
+const TestVector& testVector()
+{
+    static const TestVector v { QByteArray(32, '\x11'), QByteArray(32, '\x22'), QByteArray(32, '\x33'),
+        QByteArray::fromHex("000102030405060708090a0b"), QStringLiteral("SN-0001") };
+    return v;
 }
 
 Result<Sealed> sealNewKey(const QByteArray& deviceEphemeral, const QString& deviceSerial)

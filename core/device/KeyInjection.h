@@ -52,9 +52,24 @@ struct Ephemeral {
     const QByteArray& devicePoint, const QByteArray& stationPoint, const QString& serial);
 
 /// sealNewKey with every random input given: the station's one-time key, the device's
-/// private scalar and the nonce. For the test vector in PROTOCOL.md only.
+/// private scalar and the nonce. For the test vector in PROTOCOL.md and the conformance kit.
 [[nodiscard]] Result<Sealed> sealKey(const QByteArray& deviceEphemeral, const QString& deviceSerial,
     const Ephemeral& stationEphemeral, QByteArrayView deviceScalar, const QByteArray& nonce);
+/// sealKey without checking that `scalar` is a private key (0, or the group order): what a
+/// device must refuse with `crypto`. For the tests and the conformance kit only.
+[[nodiscard]] Result<QByteArray> sealScalarUnchecked(const QByteArray& deviceEphemeral, const QString& deviceSerial,
+    const Ephemeral& stationEphemeral, QByteArrayView scalar, const QByteArray& nonce);
+
+/// The inputs of the test vector in PROTOCOL.md 8.3: fixed private keys and nonce, never
+/// used on a line (the conformance kit seals with them so a device can be compared with it).
+struct TestVector {
+    QByteArray e; ///< the device's one-time private key
+    QByteArray s; ///< the station's one-time private key
+    QByteArray d; ///< the injected private key
+    QByteArray nonce;
+    QString serial;
+};
+[[nodiscard]] const TestVector& testVector();
 
 /// Device side: opens what sealNewKey made; fails with code Crypto on any tampering, a wrong
 /// serial, a wrong one-time key or a scalar outside 1 .. n-1, and with code Protocol when

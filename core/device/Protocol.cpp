@@ -192,14 +192,20 @@ QCborMap identityToCbor(const DeviceIdentity& identity)
 Result<DeviceIdentity> identityFromCbor(const QCborMap& body)
 {
     DeviceIdentity id;
-    for (auto [key, target] : { std::pair { QStringLiteral("serial"), &id.serial },
-             std::pair { QStringLiteral("model"), &id.model }, std::pair { QStringLiteral("firmware"), &id.firmware },
-             std::pair { QStringLiteral("state"), &id.state } }) {
-        auto v = textField(body, key);
-        if (!v)
-            return std::unexpected(v.error());
-        *target = *v;
+    // Serial, model and firmware have limits of their own, checked below with their codes:
+    // only their type is checked here.
+    for (auto [key, target] :
+        { std::pair { QStringLiteral("serial"), &id.serial }, std::pair { QStringLiteral("model"), &id.model },
+            std::pair { QStringLiteral("firmware"), &id.firmware } }) {
+        const QCborValue v = body.value(key);
+        if (!v.isString())
+            return bad(QStringLiteral("missing or invalid \"%1\"").arg(key));
+        *target = v.toString();
     }
+    auto state = textField(body, QStringLiteral("state"));
+    if (!state)
+        return std::unexpected(state.error());
+    id.state = *state;
     static const QStringList states { state::Blank, state::Keyed, state::Certified, state::Locked };
     if (!states.contains(id.state))
         return bad(QStringLiteral("unknown device state \"%1\"").arg(id.state.left(32)));
@@ -214,13 +220,13 @@ Result<DeviceIdentity> identityFromCbor(const QCborMap& body)
             QStringLiteral("The device's model name has %1 characters; the protocol allows 1 to %2 (\"%3\").")
                 .arg(characters(id.model))
                 .arg(limit::Model)
-                .arg(id.model.left(80)));
+                .arg(id.model.left(72)));
     if (characters(id.firmware) > limit::Firmware)
         return badIdentity("bad-firmware",
             QStringLiteral("The device's firmware version has %1 characters; the protocol allows at most %2 (\"%3\").")
                 .arg(characters(id.firmware))
                 .arg(limit::Firmware)
-                .arg(id.firmware.left(80)));
+                .arg(id.firmware.left(72)));
     const QCborValue version = body.value(QStringLiteral("protocol"));
     if (!version.isInteger() || !SupportedVersions.contains(static_cast<int>(version.toInteger())))
         return bad(QStringLiteral("the device chose protocol version %1, which the station does not speak")
@@ -255,7 +261,8 @@ Result<DeviceIdentity> identityFromCbor(const QCborMap& body)
                        .arg(limit::MaxFrame));
     id.maxFrame = static_cast<int>(maxFrame.toInteger());
     if (!id.canGenerateKey && !id.canReceiveKey)
-        return bad(QStringLiteral("the device can neither make a key nor receive one"));
+        return badIdentity("unsupported",
+            QStringLiteral("Device %1 says it can neither make a key nor receive one.").arg(id.serial.left(64)));
     return id;
 }
 

@@ -163,10 +163,21 @@ Result<void> Registrar::deliverable(const DeviceIdentity& device, const QByteArr
     if (!bound)
         return std::unexpected(bound.error());
     const qsizetype request = protocol::installRequestSize(*bound, m_ca.chain());
+    const bool chainFits = m_ca.chain().size() <= protocol::limit::ChainEntries
+        && std::all_of(m_ca.chain().begin(), m_ca.chain().end(),
+            [](const QByteArray& c) { return c.size() <= protocol::limit::Certificate; });
+    if (!chainFits || *bound > protocol::limit::Certificate)
+        return fail(ErrorCode::DeviceRefused,
+            QStringLiteral(
+                "The certificate (up to %1 bytes) or the CA chain (%2 certificates) is beyond what the device "
+                "protocol carries (16384 bytes each, 4 in the chain); nothing was signed. Use a shorter "
+                "chain or a profile with fewer extensions.")
+                .arg(*bound)
+                .arg(m_ca.chain().size()),
+            {}, QStringLiteral("frame-too-large"));
     if (request <= device.maxFrame)
         return {};
-    if (device.protocol >= protocol::ChunkedVersion && *bound <= protocol::limit::Certificate
-        && request <= protocol::limit::Staged)
+    if (device.protocol >= protocol::ChunkedVersion && request <= protocol::limit::Staged)
         return {}; // sent in parts (stage-begin, stage-chunk)
     return fail(ErrorCode::DeviceRefused,
         device.protocol >= protocol::ChunkedVersion

@@ -78,7 +78,7 @@ qint64 SlotJob::stepLimitMs() const
     case Step::Identifying: return m_timeouts.identifyMs * attempts;
     case Step::Keying: return m_timeouts.keygenMs * attempts;
     case Step::Injecting:
-    case Step::Verifying:
+    case Step::Verifying: return m_timeouts.exchangeMs * attempts * m_stepCalls;
     case Step::Locking: return m_timeouts.exchangeMs * attempts;
     case Step::Reconnecting: return m_timeouts.reconnectMs;
     default: return 0;
@@ -92,8 +92,10 @@ int SlotJob::recentFailures() const
 
 void SlotJob::setStep(Step step)
 {
-    if (step != m_step)
+    if (step != m_step) {
         m_stepTimer.start();
+        m_stepCalls = 1;
+    }
     m_step = step;
     // The slot's own record of verdicts; an operator's abort says nothing of the slot.
     if (step == Step::Passed || step == Step::DoneEarlier || (step == Step::Failed && m_failureCode != u"aborted")) {
@@ -514,8 +516,12 @@ void SlotJob::inject()
     const qsizetype size = protocol::installRequestSize(m_issued.certificate.der.size(), m_issued.chain);
     if (size <= m_device.maxFrame)
         return install(args);
-    if (m_device.protocol >= protocol::ChunkedVersion && size <= protocol::limit::Staged)
-        return stage(args.toCborValue().toCbor());
+    if (m_device.protocol >= protocol::ChunkedVersion && size <= protocol::limit::Staged) {
+        const QByteArray staged = args.toCborValue().toCbor();
+        const int part = protocol::partCapacity(m_device.maxFrame);
+        m_stepCalls = 2 + static_cast<int>((staged.size() + part - 1) / part); // begin, parts, install
+        return stage(staged);
+    }
     failWith(Error { ErrorCode::DeviceRefused,
         QStringLiteral("The certificate and its chain (%1 bytes) do not fit the device's largest frame (%2 bytes), "
                        "and it speaks protocol version %3, which cannot take them in parts.")
@@ -599,8 +605,11 @@ void SlotJob::install(const QCborMap& args)
 
 void SlotJob::readCertificate(std::function<void(QByteArray)> then)
 {
-    if (m_device.protocol >= protocol::ChunkedVersion)
+    if (m_device.protocol >= protocol::ChunkedVersion) {
+        const int part = protocol::partCapacity(m_device.maxFrame);
+        m_stepCalls = std::max<int>(1, static_cast<int>((m_issued.certificate.der.size() + part - 1) / part));
         return readPart({}, std::move(then));
+    }
     m_link->call(
         protocol::op::ReadCertificate, {}, m_timeouts.exchangeMs,
         [this, then = std::move(then)](Result<QCborMap> reply) {

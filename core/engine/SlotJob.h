@@ -127,6 +127,8 @@ private:
     /// read-cert: in one answer, or in parts for a device of version 3; `then` gets the whole.
     void readCertificate(std::function<void(QByteArray)> then);
     void readPart(QByteArray sofar, std::function<void(QByteArray)> then);
+    /// Requests the current step makes (more than one for a transfer in parts): its time limit.
+    int m_stepCalls = 1;
     void challenge();
     void lock();
     /// The device is locked and passed before: it must hold the certificate on record.

@@ -90,29 +90,12 @@ TEST_CASE("The device opens a sealed key as the document says: a point off the c
         const QByteArray order
             = QByteArray::fromHex("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
         for (const QByteArray& scalar : { QByteArray(32, '\0'), order }) {
-            // Sealed properly, so that only the scalar is wrong: sealKey refuses such a scalar
-            // itself, so it is sealed here the same way, by hand.
-            auto key = injection::sessionKey(
-                *station, device->point, device->point, station->point, QStringLiteral("INJ-1"));
-            REQUIRE(key.has_value());
+            // Sealed properly, so that only the scalar is wrong.
             const QByteArray nonce(12, 'n');
-            QByteArray ct(48, '\0');
-            int len = 0, fin = 0;
-            std::unique_ptr<EVP_CIPHER_CTX, ossl::Deleter<EVP_CIPHER_CTX_free>> c { EVP_CIPHER_CTX_new() };
-            const QByteArray aad("INJ-1");
-            REQUIRE(EVP_EncryptInit_ex(c.get(), EVP_aes_256_gcm(), nullptr,
-                        reinterpret_cast<const unsigned char*>(key->data()),
-                        reinterpret_cast<const unsigned char*>(nonce.constData()))
-                == 1);
-            REQUIRE(EVP_EncryptUpdate(c.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(aad.constData()),
-                        static_cast<int>(aad.size()))
-                == 1);
-            auto* out = reinterpret_cast<unsigned char*>(ct.data());
-            REQUIRE(
-                EVP_EncryptUpdate(c.get(), out, &len, reinterpret_cast<const unsigned char*>(scalar.constData()), 32)
-                == 1);
-            REQUIRE(EVP_EncryptFinal_ex(c.get(), out + len, &fin) == 1);
-            REQUIRE(EVP_CIPHER_CTX_ctrl(c.get(), EVP_CTRL_GCM_GET_TAG, 16, out + 32) == 1);
+            auto sealed
+                = injection::sealScalarUnchecked(device->point, QStringLiteral("INJ-1"), *station, scalar, nonce);
+            REQUIRE(sealed.has_value());
+            const QByteArray ct = *sealed;
             auto r = injection::openSealedKey(*device, QStringLiteral("INJ-1"), station->point, nonce, ct);
             REQUIRE_FALSE(r.has_value());
             CHECK(r.error().code == ErrorCode::Crypto);
@@ -150,11 +133,11 @@ QMap<QString, QByteArray> documentedVector()
 
 /// The test vector's inputs: fixed scalars and nonce, so that firmware can check itself offline.
 struct VectorInputs {
-    QByteArray e = QByteArray(32, '\x11'); ///< the device's one-time private key
-    QByteArray s = QByteArray(32, '\x22'); ///< the station's one-time private key
-    QByteArray d = QByteArray(32, '\x33'); ///< the injected private key
-    QByteArray nonce = QByteArray::fromHex("000102030405060708090a0b");
-    QString serial = QStringLiteral("SN-0001");
+    QByteArray e = injection::testVector().e;
+    QByteArray s = injection::testVector().s;
+    QByteArray d = injection::testVector().d;
+    QByteArray nonce = injection::testVector().nonce;
+    QString serial = injection::testVector().serial;
 };
 
 QByteArray ecdhX(const injection::Ephemeral& own, const QByteArray& peerPoint)

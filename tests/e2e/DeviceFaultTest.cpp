@@ -233,20 +233,27 @@ TEST_CASE("A device that goes away and comes back is resumed where it is")
         const char* at;
         bool blank; // comes back reflashed, its key gone
         int superseded;
+        int maxFrame = 65536; // 512: the certificate goes in parts (version 3)
     };
     const Case cases[] = {
         { "generate-key", false, 0 }, // nothing issued yet: a key is made again
         { "install-cert", false, 0 }, // issued for the key it still has: installed again
         { "sign-challenge", false, 0 }, // certificate on the device: verified
         { "read-cert", true, 1 }, // came back without the key: superseded, new key, new certificate
+        // Gone in the middle of a transfer in parts: the transfer starts over; or, blank, superseded.
+        { "stage-chunk", false, 0, 512 },
+        { "stage-chunk", true, 1, 512 },
+        { "stage-begin", true, 1, 512 },
     };
     for (const Case& c : cases) {
         DYNAMIC_SECTION(c.at << (c.blank ? " (comes back blank)" : ""))
         {
-            const QString serial = QStringLiteral("BACK-%1").arg(QString::fromLatin1(c.at));
+            const QString serial = QStringLiteral("BACK-%1%2")
+                                       .arg(QString::fromLatin1(c.at), c.blank ? QStringLiteral("-B") : QString());
             QStringList args { QStringLiteral("--serial"), serial, QStringLiteral("--fault"),
                 QStringLiteral("disconnect-at:") + QString::fromLatin1(c.at), QStringLiteral("--come-back-ms"),
-                QStringLiteral("600"), QStringLiteral("--link-dir"), tmp.path() };
+                QStringLiteral("600"), QStringLiteral("--link-dir"), tmp.path(), QStringLiteral("--max-frame"),
+                QString::number(c.maxFrame) };
             if (c.blank)
                 args << QStringLiteral("--come-back-blank");
             test::DevSim sim(args);

@@ -119,6 +119,7 @@ DeviceCheck::DeviceCheck(Options options)
         { "5.2", "check-order",
             "arguments are checked before the state: a short challenge to a blank device is bad-args" },
         { "5.3", "blank-table", "a blank device answers each operation as the state table says" },
+        { "5.3", "keyed-certified-table", "a keyed and a certified device answer as the state table says" },
         { "5.1", "generate-key", "generate-key answers with a certificate request within its time" },
         { "3.1", "repeat", "a repeated request (same seq) gets the same answer and is not run again" },
         { "5.4", "csr-signature",
@@ -126,15 +127,18 @@ DeviceCheck::DeviceCheck(Options options)
         { "5.4", "csr-subject", "the request's subject serialNumber is the device serial, as PrintableString" },
         { "5.4", "new-key", "each generate-key makes a new key" },
         { "7", "reset", "reset erases key and certificate: the device is blank, sign-challenge gets no-key" },
-        { "8.1", "injection", "inject-begin and inject-key: the request is for the injected key" },
-        { "8.2", "injection-crypto", "a sealed key that does not open gets crypto, and the one-time key is spent" },
+        { "8.1", "injection",
+            "inject-begin and inject-key with the test vector's s, d and nonce: the request is for d" },
+        { "8.2", "injection-crypto",
+            "tampered: crypto; scalar 0: crypto; a point off the curve: bad-args; each spends the one-time key" },
         { "5.1", "install-other-key", "install-cert refuses a certificate for another key with bad-args" },
         { "5.5", "staged-damaged",
             "a transfer in parts whose whole does not match its SHA-256 is refused with bad-args" },
         { "5.5", "staged",
             "a transfer in parts: each part acknowledged with the bytes received, a repeated part harmless" },
         { "5.1", "install-cert", "install-cert takes the certificate for the device's key: the device is certified" },
-        { "5.1", "read-cert", "read-cert gives exactly the installed certificate (in parts in version 3)" },
+        { "5.1", "read-cert",
+            "read-cert gives exactly the installed certificate (in parts in version 3; beyond its size, bad-args)" },
         { "5.1", "sign-challenge", "sign-challenge's signature verifies with the certificate's key" },
         { "7", "lock", "lock: a certified device becomes locked; lock again is answered ok" },
         { "7", "locked",
@@ -365,20 +369,24 @@ bool DeviceCheck::run(QString* error)
         pass(QStringLiteral("version-none"));
     else
         failRule(QStringLiteral("version-none"), QStringLiteral("[99] was answered ") + none.summary());
-    // A device whose frames are below version 2's smallest speaks version 3 only.
+    // [3] alone says whether the device speaks 3; then [3, 2] must choose it (or 2 if not), and
+    // [2] must give 2, unless its frames are below version 2's smallest (version 3 only).
+    Answer three;
+    identify({ 3 }, &three);
+    const bool speaks3 = three.ok();
+    const bool threeRight = speaks3 || three.summary() == err::Unsupported;
     Answer offer2;
-    const bool two = m_device.maxFrame >= protocol::limit::MinFrameV2
+    const bool two = m_device.maxFrame >= protocol::limit::MinFrameV2 || !speaks3
         ? identify({ 2 }, &offer2) && m_device.protocol == 2
         : (identify({ 2 }, &offer2), offer2.summary() == err::Unsupported);
     const bool newest = identify(protocol::SupportedVersions);
-    if (two && newest && (m_device.protocol == 2 || m_device.protocol == 3))
+    if (threeRight && two && newest && m_device.protocol == (speaks3 ? 3 : 2))
         pass(QStringLiteral("version-choice"));
     else
         failRule(QStringLiteral("version-choice"),
-            QStringLiteral("[2] was answered %1, [3, 2] chose %2")
-                .arg(offer2.ok() ? QStringLiteral("version %1")
-                                       .arg(offer2.response.body.value(QStringLiteral("protocol")).toInteger())
-                                 : offer2.summary())
+            QStringLiteral("[3] was answered %1, [2] %2, [3, 2] chose %3")
+                .arg(three.ok() ? QStringLiteral("ok") : three.summary(),
+                    offer2.ok() ? QStringLiteral("ok") : offer2.summary())
                 .arg(newest ? m_device.protocol : -1));
     if (!newest) {
         blockRest(QStringLiteral("identify stopped answering"));
@@ -612,57 +620,103 @@ bool DeviceCheck::checkInjection()
             skip(QStringLiteral("reset"), QStringLiteral("checked after a generated key"));
         return false;
     }
-    auto inject = [&](bool tamper, Answer* out) -> QByteArray {
+    // Sealed with the test vector's station inputs (PROTOCOL.md 8.3: s, d, nonce) to the
+    // device's own one-time point; `how` spoils one thing. The first answer, then the answer
+    // to the same inject-key sent again with a new seq (the one-time key must be spent).
+    enum class Spoil { None, Tamper, ZeroScalar, OffCurve };
+    const injection::TestVector& vector = injection::testVector();
+    auto inject = [&](Spoil how, Answer* again) -> Answer {
         Answer begin = call(op::InjectBegin);
-        if (!begin.ok()) {
-            *out = begin;
-            return {};
-        }
+        if (!begin.ok())
+            return begin;
         const QByteArray point = begin.response.body.value(QStringLiteral("ephemeral")).toByteArray();
-        auto sealed = injection::sealNewKey(point, m_device.serial);
+        auto station = injection::keyFromScalar(vector.s);
+        auto sealed = station ? injection::sealScalarUnchecked(point, m_device.serial, *station,
+                          how == Spoil::ZeroScalar ? QByteArray(32, '\0') : vector.d, vector.nonce)
+                              : Result<QByteArray>(std::unexpected(station.error()));
         if (!sealed) {
-            out->arrived = true;
-            out->problem = QStringLiteral("inject-begin's point: ") + sealed.error().message;
-            return {};
+            Answer broken;
+            broken.arrived = true;
+            broken.problem = QStringLiteral("inject-begin's point is not a P-256 point: ") + sealed.error().message;
+            return broken;
         }
-        QByteArray ciphertext = sealed->ciphertext;
-        if (tamper)
+        QByteArray ciphertext = *sealed;
+        if (how == Spoil::Tamper)
             ciphertext[0] = static_cast<char>(ciphertext[0] ^ 0x01);
-        const QCborMap args = map({ { QStringLiteral("ephemeral"), sealed->stationEphemeral },
-            { QStringLiteral("nonce"), sealed->nonce }, { QStringLiteral("ciphertext"), ciphertext } });
-        *out = call(op::InjectKey, args);
-        if (tamper) {
-            Answer spent = call(op::InjectKey, args);
-            out->response.errorMessage = spent.summary();
-        }
-        return sealed->publicKey;
+        QByteArray stationPoint = station->point;
+        if (how == Spoil::OffCurve)
+            stationPoint[64] = static_cast<char>(stationPoint[64] ^ 0x01);
+        const QCborMap args = map({ { QStringLiteral("ephemeral"), stationPoint },
+            { QStringLiteral("nonce"), vector.nonce }, { QStringLiteral("ciphertext"), ciphertext } });
+        Answer first = call(op::InjectKey, args);
+        if (again)
+            *again = call(op::InjectKey, args);
+        return first;
     };
-    Answer a;
-    const QByteArray expected = inject(false, &a);
+    Answer a = inject(Spoil::None, nullptr);
+    auto expected = injection::keyFromScalar(vector.d);
     const QByteArray csr = a.ok() ? a.response.body.value(QStringLiteral("csr")).toByteArray() : QByteArray();
     const CsrFacts facts = readCsr(csr);
-    if (a.ok() && facts.problem.isEmpty() && facts.spki == expected) {
+    if (a.ok() && expected && facts.problem.isEmpty() && facts.spki == ossl::publicKeyDer(expected->key.get())) {
         pass(QStringLiteral("injection"));
         m_csr = csr;
     } else {
         failRule(QStringLiteral("injection"),
-            a.ok() ? (facts.problem.isEmpty() ? QStringLiteral("the request is for another key") : facts.problem)
+            a.ok() ? (facts.problem.isEmpty() ? QStringLiteral("the request is not for the vector's d") : facts.problem)
                    : a.summary());
     }
-    Answer bad;
-    inject(true, &bad);
-    if (bad.summary() == err::Crypto && bad.response.errorMessage == err::BadState)
+    QStringList wrong;
+    for (const auto& [how, name, code] : { std::tuple { Spoil::Tamper, "a tampered ciphertext", err::Crypto },
+             std::tuple { Spoil::ZeroScalar, "a sealed scalar of 0", err::Crypto },
+             std::tuple { Spoil::OffCurve, "a station point off the curve", err::BadArgs } }) {
+        Answer again;
+        const Answer first = inject(how, &again);
+        if (first.summary() != code || again.summary() != err::BadState)
+            wrong << QStringLiteral("%1: %2, then %3 (expected %4, then bad-state)")
+                         .arg(QString::fromLatin1(name), first.summary(), again.summary(), code);
+    }
+    if (wrong.isEmpty())
         pass(QStringLiteral("injection-crypto"));
     else
-        failRule(QStringLiteral("injection-crypto"),
-            QStringLiteral("a tampered key: %1, the same again: %2").arg(bad.summary(), bad.response.errorMessage));
+        failRule(QStringLiteral("injection-crypto"), wrong.join(QStringLiteral("; ")));
     if (!m_device.canGenerateKey)
         skip(QStringLiteral("reset"), QStringLiteral("checked after a generated key"));
     return !m_csr.isEmpty();
 }
 
+QStringList DeviceCheck::stateReplies(const QString& state)
+{
+    // 5.3: what a keyed or certified device answers to what its state does not allow.
+    const bool v3 = m_device.protocol >= protocol::ChunkedVersion;
+    struct Expect {
+        QString op;
+        QCborMap args;
+        QString code;
+        bool applies = true;
+    };
+    const bool keyed = state == protocol::state::Keyed;
+    const QList<Expect> table {
+        { op::Lock, {}, err::BadState, keyed },
+        { op::ReadCertificate, {}, err::NoCertificate, keyed },
+        { op::SetSerial, map({ { QStringLiteral("serial"), QStringLiteral("DEVCHECK-1") } }), err::BadState },
+        { op::InstallCertificate, map({ { QStringLiteral("staged"), true } }), err::BadState, v3 },
+        { op::StageChunk, map({ { QStringLiteral("offset"), 0 }, { QStringLiteral("data"), QByteArray(10, 'd') } }),
+            err::BadState, v3 },
+    };
+    QStringList wrong;
+    for (const Expect& e : table) {
+        if (!e.applies)
+            continue;
+        const QString got = call(e.op, e.args).summary();
+        if (got != e.code)
+            wrong << QStringLiteral("%1, %2: %3 (expected %4)").arg(state, e.op, got, e.code);
+    }
+    return wrong;
+}
+
 bool DeviceCheck::checkInstall()
 {
+    QStringList tableWrong = stateReplies(protocol::state::Keyed);
     const CsrFacts facts = readCsr(m_csr);
     // The throwaway CA: in memory, for this run only.
     auto caKey = EvpSigner::generateP256();
@@ -721,8 +775,18 @@ bool DeviceCheck::checkInstall()
             QList<Answer> answers { send(wire, seq, m_options.timeoutMs) };
             if (repeats)
                 answers << send(wire, seq, m_options.timeoutMs);
-            if (repeats && offset == 0)
+            if (repeats && offset == 0) {
                 answers << call(op::StageChunk, args);
+                // A part that does not follow what was received is refused and changes nothing.
+                Answer gap = call(op::StageChunk,
+                    map({ { QStringLiteral("offset"), expect + 1 }, { QStringLiteral("data"), QByteArray(1, 'x') } }));
+                if (gap.summary() != err::BadArgs) {
+                    *detail = QStringLiteral("a part beyond the bytes received: ") + gap.summary();
+                    Answer failed = gap;
+                    failed.problem = *detail;
+                    return failed;
+                }
+            }
             for (const Answer& a : answers) {
                 if (!a.ok() || a.response.body.value(QStringLiteral("received")).toInteger() != expect) {
                     *detail = QStringLiteral("the part at %1: %2, received %3 (expected %4)")
@@ -793,6 +857,11 @@ bool DeviceCheck::checkInstall()
     }
     pass(QStringLiteral("install-cert"));
     m_cert = cert->der;
+    tableWrong += stateReplies(protocol::state::Certified);
+    if (tableWrong.isEmpty())
+        pass(QStringLiteral("keyed-certified-table"));
+    else
+        failRule(QStringLiteral("keyed-certified-table"), tableWrong.join(QStringLiteral("; ")));
     return true;
 }
 
@@ -809,7 +878,8 @@ void DeviceCheck::checkReadBack()
             const QByteArray piece = a.response.body.value(QStringLiteral("cert")).toByteArray();
             const qint64 size = a.response.body.value(QStringLiteral("size")).toInteger(-1);
             sha = a.response.body.value(QStringLiteral("sha256")).toByteArray();
-            if (!a.ok() || size < 0 || piece.size() > part || (piece.isEmpty() && read.size() < size)) {
+            if (!a.ok() || size < 0 || size > protocol::limit::Certificate || piece.size() > part
+                || read.size() + piece.size() > size || (piece.isEmpty() && read.size() < size)) {
                 problem = QStringLiteral("the part at %1: %2")
                               .arg(read.size())
                               .arg(a.ok() ? QStringLiteral("malformed") : a.summary());
@@ -821,6 +891,12 @@ void DeviceCheck::checkReadBack()
         }
         if (problem.isEmpty() && QCryptographicHash::hash(read, QCryptographicHash::Sha256) != sha)
             problem = QStringLiteral("the parts do not match the SHA-256 the device gave");
+        if (problem.isEmpty()) {
+            Answer beyond = call(op::ReadCertificate,
+                map({ { QStringLiteral("offset"), read.size() + 1 }, { QStringLiteral("length"), part } }));
+            if (beyond.summary() != err::BadArgs)
+                problem = QStringLiteral("read-cert beyond the certificate's size: ") + beyond.summary();
+        }
     } else {
         Answer a = call(op::ReadCertificate);
         read = a.response.body.value(QStringLiteral("cert")).toByteArray();

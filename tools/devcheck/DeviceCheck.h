@@ -95,6 +95,8 @@ private:
     bool checkKeygen();
     bool checkInjection();
     bool checkInstall();
+    /// The replies of a keyed or certified device to what 5.3 refuses there; the wrong ones.
+    QStringList stateReplies(const QString& state);
     void checkReadBack();
     void checkChallenge();
     void checkLock();
