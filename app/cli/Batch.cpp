@@ -303,8 +303,12 @@ int signBatch(const QStringList& args)
         QStringLiteral("FILE"));
     QCommandLineOption reportFile(QStringLiteral("report"),
         QStringLiteral("Also write a JSON report: every request, issued or refused and why."), QStringLiteral("FILE"));
-    QCommandLineOption threads(QStringLiteral("threads"), QStringLiteral("Worker threads (default: one per core)."),
-        QStringLiteral("N"), QString::number(QThread::idealThreadCount()));
+    // One more worker than there are cores: a signature spends part of its time waiting on the
+    // token's locks, and the spare worker keeps the cores busy meanwhile (measured: 100,000
+    // requests on 2 cores in 16.4-17.2 s with 3 workers, 17.9-20.6 s with 2).
+    QCommandLineOption threads(QStringLiteral("threads"),
+        QStringLiteral("Worker threads (default: one per core, and one more)."), QStringLiteral("N"),
+        QString::number(QThread::idealThreadCount() + 1));
     QCommandLineOption bundleSize(QStringLiteral("bundle-size"),
         QStringLiteral("Certificates per bundle file (default 50000)."), QStringLiteral("N"), QStringLiteral("50000"));
     QCommandLineOption chunk(QStringLiteral("chunk"),

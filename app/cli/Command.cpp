@@ -3,6 +3,7 @@
 #include "Bench.h"
 #include "StationContext.h"
 
+#include <QCoreApplication>
 #include <QFile>
 #include <QSaveFile>
 
@@ -130,7 +131,7 @@ void usage()
         width = std::max(width, c.name.size());
     for (const Command& c : commands())
         err() << "  " << c.name.leftJustified(width + 2) << c.summary << '\n';
-    err() << "\n\"imprintctl COMMAND --help\" describes a command.\n";
+    err() << "\n\"imprintctl COMMAND --help\" describes a command; \"imprintctl --version\" prints the version.\n";
 }
 
 /// The usage of a group's commands (imprintctl ca, imprintctl lot, ...).
@@ -154,6 +155,10 @@ int dispatch(QStringList args)
     if (args.size() < 2 || args[1] == QLatin1String("--help") || args[1] == QLatin1String("-h")) {
         usage();
         return args.size() < 2 ? 2 : 0;
+    }
+    if (args[1] == QLatin1String("--version") || args[1] == QLatin1String("-v")) {
+        out() << "imprintctl " << QCoreApplication::applicationVersion() << '\n';
+        return 0;
     }
     const QString word = args[1];
     const QString twoWords = args.size() >= 3 ? word + u' ' + args[2] : QString();
