@@ -1182,8 +1182,20 @@ Warum wird es verschrottet?</translation>
         <translation>Seine Seriennummer gehört einem bestandenen Gerät: Etikett prüfen.</translation>
     </message>
     <message>
-        <source>Its certificate does not fit the device's frames.</source>
-        <translation>Sein Zertifikat passt nicht in die Rahmen des Geräts.</translation>
+        <source>Its firmware cannot take a certificate this large: set it aside for a firmware update.</source>
+        <translation>Seine Firmware kann ein so großes Zertifikat nicht aufnehmen: für ein Firmware-Update beiseitelegen.</translation>
+    </message>
+    <message>
+        <source>Its serial breaks the protocol's rules: check its firmware.</source>
+        <translation>Seine Seriennummer verletzt die Regeln des Protokolls: Firmware prüfen.</translation>
+    </message>
+    <message>
+        <source>Its model name breaks the protocol's rules: check its firmware.</source>
+        <translation>Sein Modellname verletzt die Regeln des Protokolls: Firmware prüfen.</translation>
+    </message>
+    <message>
+        <source>Its firmware version breaks the protocol's rules: check its firmware.</source>
+        <translation>Seine Firmware-Version verletzt die Regeln des Protokolls: Firmware prüfen.</translation>
     </message>
     <message>
         <source>It can neither make nor receive a P-256 key.</source>

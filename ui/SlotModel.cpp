@@ -75,7 +75,17 @@ QString reasonWords(const QString& code)
             QT_TRANSLATE_NOOP(
                 "imprint::ui::SlotModel", "Its serial belongs to a device that passed: check the label.") },
         { QStringLiteral("frame-too-large"),
-            QT_TRANSLATE_NOOP("imprint::ui::SlotModel", "Its certificate does not fit the device's frames.") },
+            QT_TRANSLATE_NOOP("imprint::ui::SlotModel",
+                "Its firmware cannot take a certificate this large: set it aside for a firmware update.") },
+        { QStringLiteral("bad-serial"),
+            QT_TRANSLATE_NOOP(
+                "imprint::ui::SlotModel", "Its serial breaks the protocol's rules: check its firmware.") },
+        { QStringLiteral("bad-model"),
+            QT_TRANSLATE_NOOP(
+                "imprint::ui::SlotModel", "Its model name breaks the protocol's rules: check its firmware.") },
+        { QStringLiteral("bad-firmware"),
+            QT_TRANSLATE_NOOP(
+                "imprint::ui::SlotModel", "Its firmware version breaks the protocol's rules: check its firmware.") },
         { QStringLiteral("unsupported"),
             QT_TRANSLATE_NOOP("imprint::ui::SlotModel", "It can neither make nor receive a P-256 key.") },
         { QStringLiteral("serial-unassigned"),
