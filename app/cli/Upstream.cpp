@@ -16,6 +16,7 @@
 #include <QJsonObject>
 #include <QThread>
 
+#include <atomic>
 #include <csignal>
 
 namespace imprint::app::cli {
@@ -41,6 +42,19 @@ core::Result<UpstreamLink> openUpstream(const core::DataDir& dir, core::StationC
 }
 
 volatile std::sig_atomic_t stopRequested = 0;
+/// The sync a SIGTERM must stop, also in the middle of a round (an atomic store is safe in a
+/// signal handler).
+std::atomic<core::UpstreamSync*> runningSync { nullptr };
+
+/// Exit status 6 of upstream sync: the token refused the PIN, or none could be given (no
+/// terminal, no pin-source). A service must not try again by itself: tokens lock.
+constexpr int PinExit = 6;
+
+int syncFailure(const core::Error& e)
+{
+    const int status = report(e);
+    return e.code == core::ErrorCode::PinRejected || e.code == core::ErrorCode::Cancelled ? PinExit : status;
+}
 
 void printRound(const core::SyncRound& r)
 {
@@ -180,7 +194,7 @@ int upstreamSync(const QStringList& args)
     core::StationConfig config;
     auto link = openUpstream(dir, &config);
     if (!link)
-        return report(link.error());
+        return syncFailure(link.error());
     auto records = app::openStationStore(dir, config);
     if (!records)
         return report(records.error());
@@ -189,7 +203,7 @@ int upstreamSync(const QStringList& args)
         auto r = sync.drain();
         sync.release();
         if (!r)
-            return report(r.error());
+            return syncFailure(r.error());
         if (!r->leaseHolder.isEmpty()) {
             err() << "Another process is syncing this station: " << r->leaseHolder << Qt::endl;
             return 4;
@@ -197,13 +211,23 @@ int upstreamSync(const QStringList& args)
         printRound(*r);
         return r->unreachable ? 5 : 0;
     }
-    std::signal(SIGTERM, [](int) { stopRequested = 1; });
-    std::signal(SIGINT, [](int) { stopRequested = 1; });
+    // A stop ends the round under way too (its records stay as they are: each is durable).
+    runningSync = &sync;
+    auto stop = [](int) {
+        stopRequested = 1;
+        if (core::UpstreamSync* running = runningSync.load())
+            running->requestStop();
+    };
+    std::signal(SIGTERM, stop);
+    std::signal(SIGINT, stop);
+    struct Forget {
+        ~Forget() { runningSync = nullptr; }
+    } forget;
     while (!stopRequested) {
         auto r = sync.drain();
         if (!r) {
             sync.release();
-            return report(r.error());
+            return syncFailure(r.error());
         }
         if (r->acted() > 0 || !r->leaseHolder.isEmpty()) {
             if (!r->leaseHolder.isEmpty())

@@ -6,6 +6,7 @@
 #include "TestSupport.h"
 
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -793,5 +794,45 @@ TEST_CASE("upstream enroll: the RA key certified online under a one-time secret,
         QFile file(dataDir + f);
         REQUIRE(file.open(QIODevice::ReadOnly));
         CHECK_FALSE(file.readAll().contains("one-time-123"));
+    }
+}
+
+TEST_CASE("upstream sync as a service: a refused PIN ends it with 6 (not to be tried again), SIGTERM ends a round")
+{
+    QTemporaryDir tmp;
+    UpstreamPki pki(tmp.path());
+    const quint16 port = freePort();
+    const QString dataDir = tmp.filePath(QStringLiteral("station"));
+    enrollStation(dataDir, pki, urlOf(port));
+    issueRequests(dataDir, tmp.filePath(QStringLiteral("reqs")), QStringLiteral("SVC"), 3);
+
+    SECTION("SIGTERM in the middle of a round: it stops within seconds, not after the round's time-out")
+    {
+        // Every answer takes 3 s: a round of 3 rows would take about 10 s.
+        TestUpstream slow(pki, port,
+            { QStringLiteral("--fault"), QStringLiteral("slow"), QStringLiteral("--delay-ms"),
+                QStringLiteral("3000") });
+        QProcess sync;
+        sync.start(Ctl, { QStringLiteral("upstream"), QStringLiteral("sync"), QStringLiteral("--data-dir"), dataDir });
+        REQUIRE(sync.waitForStarted());
+        QThread::msleep(1500); // the first row is under way
+        QElapsedTimer stopping;
+        stopping.start();
+        sync.terminate();
+        REQUIRE(sync.waitForFinished(20000));
+        CHECK(stopping.elapsed() < 6000);
+        CHECK(sync.exitStatus() == QProcess::NormalExit);
+    }
+    SECTION("a wrong PIN in the PIN file: exit 6, and nothing sent")
+    {
+        TestUpstream up(pki, port);
+        QFile pin(dataDir + QStringLiteral("/secrets/user.pin"));
+        REQUIRE(pin.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        pin.write("999999\n");
+        pin.close();
+        auto r = syncOnce(dataDir);
+        INFO(r.err.toStdString());
+        CHECK(r.exitCode == 6);
+        CHECK(status(dataDir)[QStringLiteral("rows")].toObject()[QStringLiteral("confirmed")].toInt() == 0);
     }
 }
