@@ -179,20 +179,20 @@ Result<void> checkStoreIdentity(const DataDir& dir, StationConfig& config, bool 
 
 Result<RecordStore> openStationStore(const DataDir& dir, const StationConfig& config, bool readOnly)
 {
-    if (readOnly) {
-        // After an upgrade of the programs the first command may be one that only reads
-        // (list, show): the store's migrations run once here (each in its own transaction),
-        // then it is read. A store that cannot be written keeps its plain refusal.
-        auto probe = RecordStore::open(dir.database(), true);
-        if (!probe && probe.error().reason == QLatin1String("needs-upgrade")) {
-            if (!RecordStore::open(dir.database(), false))
-                return std::unexpected(probe.error());
-        }
-    }
     StationConfig unchanged = config; // nothing is claimed here
     if (auto mine = checkStoreIdentity(dir, unchanged, false); !mine)
         return std::unexpected(mine.error());
-    return RecordStore::open(dir.database(), readOnly);
+    auto store = RecordStore::open(dir.database(), readOnly);
+    if (store || !readOnly || store.error().reason != QLatin1String("needs-upgrade"))
+        return store;
+    // After an upgrade of the programs the first command may be one that only reads (list,
+    // show): the store's migrations run once here (each in its own transaction), then it is
+    // checked and read. A store that cannot be written keeps its plain refusal.
+    if (!RecordStore::open(dir.database(), false))
+        return store;
+    if (auto mine = checkStoreIdentity(dir, unchanged, false); !mine)
+        return std::unexpected(mine.error());
+    return RecordStore::open(dir.database(), true);
 }
 
 Result<StationContext> openStation(

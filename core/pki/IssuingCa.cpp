@@ -141,13 +141,10 @@ Result<qsizetype> IssuingCa::certificateSizeBound(
     auto tbs = profile.tbs(device, publicKey, QByteArray(16, '\x7f'), QDateTime::currentSecsSinceEpoch());
     if (!tbs)
         return std::unexpected(tbs.error());
-    const QByteArray spki = m_signer->publicKey();
-    const auto* p = reinterpret_cast<const unsigned char*>(spki.constData());
-    ossl::PKey caKey { d2i_PUBKEY(nullptr, &p, spki.size()) };
-    if (!caKey)
-        return ossl::cryptoFail(QStringLiteral("The CA's public key does not decode."));
-    // EVP_PKEY_get_size: the largest signature the key gives (ECDSA: the longest DER).
-    return profile.certificate(*tbs, QByteArray(EVP_PKEY_get_size(caKey.get()), '\x7f')).size();
+    // The CA certificate's key is the signer's (create() checks it). EVP_PKEY_get_size: the
+    // largest signature the key gives (ECDSA: the longest DER).
+    const int maxSignature = EVP_PKEY_get_size(X509_get0_pubkey(m_cert.get()));
+    return profile.certificate(*tbs, QByteArray(maxSignature, '\x7f')).size();
 }
 
 Result<IssuedCertificate> IssuingCa::issue(

@@ -124,6 +124,20 @@ QList<QByteArray> documentedFrames(const QByteArray& kind = "frame")
     return frames;
 }
 
+/// The identity of the worked examples: a device of version 3 with the smallest frames.
+DeviceIdentity goodIdentity()
+{
+    DeviceIdentity id;
+    id.serial = QStringLiteral("SN-0001");
+    id.model = QStringLiteral("Sensor 9");
+    id.firmware = QStringLiteral("1.4.2");
+    id.state = protocol::state::Blank;
+    id.keyTypes = { QStringLiteral("p256") };
+    id.protocol = 3;
+    id.maxFrame = 512;
+    return id;
+}
+
 } // namespace
 
 TEST_CASE("Every worked example in PROTOCOL.md is a good frame holding a valid message")
@@ -210,16 +224,8 @@ TEST_CASE("Print the worked examples", "[.examples]")
     auto response = [&](const char* title, quint64 seq, const QCborMap& body) {
         print(title, protocol::encode(protocol::Response { seq, true, {}, {}, body }));
     };
-    DeviceIdentity id;
-    id.serial = QStringLiteral("SN-0001");
-    id.model = QStringLiteral("Sensor 9");
-    id.firmware = QStringLiteral("1.4.2");
-    id.state = protocol::state::Blank;
-    id.keyTypes = { QStringLiteral("p256") };
-    id.canGenerateKey = true;
+    DeviceIdentity id = goodIdentity();
     id.canReceiveKey = true;
-    id.maxFrame = 512;
-    id.protocol = 3;
     request("identify, station:", protocol::op::Identify, 1, { { QStringLiteral("versions"), QCborArray { 3, 2 } } });
     response("identify, device:", 1, protocol::identityToCbor(id));
 
@@ -333,18 +339,6 @@ TEST_CASE("An identity with no serial is accepted only from a blank device, set-
 }
 
 namespace {
-
-DeviceIdentity goodIdentity()
-{
-    DeviceIdentity id;
-    id.serial = QStringLiteral("SN-0001");
-    id.model = QStringLiteral("Sensor 9");
-    id.firmware = QStringLiteral("1.4.2");
-    id.state = protocol::state::Blank;
-    id.keyTypes = { QStringLiteral("p256") };
-    id.protocol = 3;
-    return id;
-}
 
 /// The station's verdict on an identity: empty when accepted, else its reason code.
 QString verdict(const DeviceIdentity& id)

@@ -296,21 +296,8 @@ TEST_CASE("A station takes an id on its first start, in station.ini and its stor
     };
     const QString id = idIn(dir + QStringLiteral("/station.ini"));
     CHECK(id.size() == 36); // a UUID
-    auto stored = [&](const QString& db) {
-        QString out;
-        {
-            QSqlDatabase d = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("id"));
-            d.setDatabaseName(db);
-            REQUIRE(d.open());
-            QSqlQuery q(d);
-            REQUIRE(q.exec(QStringLiteral("SELECT id FROM station")));
-            if (q.next())
-                out = q.value(0).toString();
-        }
-        QSqlDatabase::removeDatabase(QStringLiteral("id"));
-        return out;
-    };
-    CHECK(stored(dir + QStringLiteral("/imprint.sqlite")) == id);
+    auto stored = [&] { return test::query(dir, QStringLiteral("SELECT id FROM station")).value(0); };
+    CHECK(stored() == id);
 
     // A station from before ids: neither station.ini nor the store has one. Its next start
     // makes one and writes it to both; its records are kept.
@@ -327,7 +314,7 @@ TEST_CASE("A station takes an id on its first start, in station.ini and its stor
     const QString made = idIn(dir + QStringLiteral("/station.ini"));
     CHECK(made.size() == 36);
     CHECK(made != id);
-    CHECK(stored(dir + QStringLiteral("/imprint.sqlite")) == made);
+    CHECK(stored() == made);
     auto shown
         = test::ctl(dir, { QStringLiteral("show"), QStringLiteral("--device-serial"), QStringLiteral("ID-000001") });
     CHECK(shown.exitCode == 0);
@@ -347,20 +334,7 @@ TEST_CASE("After the programs are upgraded, a command that only reads migrates t
     };
     const QByteArray before = list().out;
     REQUIRE(before.contains("UPG-000001"));
-    auto schema = [&] {
-        int v = -1;
-        {
-            QSqlDatabase d = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("schema"));
-            d.setDatabaseName(db);
-            REQUIRE(d.open());
-            QSqlQuery q(d);
-            REQUIRE(q.exec(QStringLiteral("PRAGMA user_version")));
-            REQUIRE(q.next());
-            v = q.value(0).toInt();
-        }
-        QSqlDatabase::removeDatabase(QStringLiteral("schema"));
-        return v;
-    };
+    auto schema = [&] { return test::query(dir, QStringLiteral("PRAGMA user_version")).value(0).toInt(); };
     const int latest = schema();
     // As the release before station ids left its store.
     test::tamper(db, QStringLiteral("DROP TABLE station; PRAGMA user_version = %1").arg(latest - 1));

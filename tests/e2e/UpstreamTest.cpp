@@ -27,6 +27,7 @@ using namespace imprint;
 using test::batchVerifies;
 using test::enrollStation;
 using test::openssl;
+using test::query;
 using test::UpstreamPki;
 
 namespace {
@@ -118,25 +119,6 @@ QStringList issueRequests(const QString& dataDir, const QString& dir, const QStr
 }
 
 /// SQL answers from the station's store, as a reader behind its back.
-QStringList query(const QString& dataDir, const QString& sql)
-{
-    QStringList rows;
-    {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("peek"));
-        db.setDatabaseName(dataDir + QStringLiteral("/imprint.sqlite"));
-        REQUIRE(db.open());
-        QSqlQuery q(db);
-        REQUIRE(q.exec(sql));
-        while (q.next()) {
-            QStringList cols;
-            for (int i = 0; i < q.record().count(); ++i)
-                cols << q.value(i).toString();
-            rows << cols.join(u'|');
-        }
-    }
-    QSqlDatabase::removeDatabase(QStringLiteral("peek"));
-    return rows;
-}
 
 } // namespace
 

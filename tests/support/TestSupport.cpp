@@ -11,6 +11,7 @@
 #include <QSettings>
 #include <QSqlDatabase>
 #include <QSqlQuery>
+#include <QSqlRecord>
 
 #include <catch2/catch.hpp>
 
@@ -37,6 +38,26 @@ DemoStation::DemoStation()
     auto r = hsm::initDemoStation(m_dir, options);
     INFO((r ? QString() : r.error().text()).toStdString());
     REQUIRE(r.has_value());
+}
+
+QStringList query(const QString& dataDir, const QString& sql)
+{
+    QStringList rows;
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("peek"));
+        db.setDatabaseName(dataDir + QStringLiteral("/imprint.sqlite"));
+        REQUIRE(db.open());
+        QSqlQuery q(db);
+        REQUIRE(q.exec(sql));
+        while (q.next()) {
+            QStringList cols;
+            for (int i = 0; i < q.record().count(); ++i)
+                cols << q.value(i).toString();
+            rows << cols.join(u'|');
+        }
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("peek"));
+    return rows;
 }
 
 void tamper(const QString& databasePath, const QString& sql)

@@ -54,6 +54,9 @@ void initQuickStation(const QString& dataDir);
 /// Runs SQL statements (separated by ';') on a database file behind the station's back, as
 /// a tamperer would.
 void tamper(const QString& databasePath, const QString& sql);
+/// The rows of a query on a data directory's store, behind the station's back: each row its
+/// columns joined with '|'.
+QStringList query(const QString& dataDir, const QString& sql);
 
 struct ProcessResult {
     int exitCode = -1;

@@ -495,14 +495,8 @@ void DeviceCheck::checkBlankTable()
     else
         failRule(QStringLiteral("check-order"), QStringLiteral("answered ") + order.summary());
 
-    struct Expect {
-        QString op;
-        QCborMap args;
-        QString code;
-        bool applies = true;
-    };
     const bool v3 = m_device.protocol >= protocol::ChunkedVersion;
-    const QList<Expect> table {
+    const QList<Expected> table {
         { op::ReadCertificate, {}, err::NoCertificate },
         { op::SignChallenge, map({ { QStringLiteral("challenge"), QByteArray(32, 'c') } }), err::NoKey },
         { op::Lock, {}, err::BadState },
@@ -520,15 +514,7 @@ void DeviceCheck::checkBlankTable()
             err::BadState, v3 },
         { op::SetSerial, map({ { QStringLiteral("serial"), QStringLiteral("DEVCHECK-1") } }), err::BadState },
     };
-    QStringList wrong;
-    for (const Expect& e : table) {
-        if (!e.applies)
-            continue;
-        Answer a = call(e.op, e.args);
-        const QString got = a.summary();
-        if (got != e.code)
-            wrong << QStringLiteral("%1: %2 (expected %3)").arg(e.op, got, e.code);
-    }
+    const QStringList wrong = wrongReplies(table, protocol::state::Blank);
     if (wrong.isEmpty())
         pass(QStringLiteral("blank-table"));
     else
@@ -688,14 +674,8 @@ QStringList DeviceCheck::stateReplies(const QString& state)
 {
     // 5.3: what a keyed or certified device answers to what its state does not allow.
     const bool v3 = m_device.protocol >= protocol::ChunkedVersion;
-    struct Expect {
-        QString op;
-        QCborMap args;
-        QString code;
-        bool applies = true;
-    };
     const bool keyed = state == protocol::state::Keyed;
-    const QList<Expect> table {
+    const QList<Expected> table {
         { op::Lock, {}, err::BadState, keyed },
         { op::ReadCertificate, {}, err::NoCertificate, keyed },
         { op::SetSerial, map({ { QStringLiteral("serial"), QStringLiteral("DEVCHECK-1") } }), err::BadState },
@@ -703,8 +683,13 @@ QStringList DeviceCheck::stateReplies(const QString& state)
         { op::StageChunk, map({ { QStringLiteral("offset"), 0 }, { QStringLiteral("data"), QByteArray(10, 'd') } }),
             err::BadState, v3 },
     };
+    return wrongReplies(table, state);
+}
+
+QStringList DeviceCheck::wrongReplies(const QList<Expected>& table, const QString& state)
+{
     QStringList wrong;
-    for (const Expect& e : table) {
+    for (const Expected& e : table) {
         if (!e.applies)
             continue;
         const QString got = call(e.op, e.args).summary();

@@ -97,6 +97,15 @@ private:
     bool checkInstall();
     /// The replies of a keyed or certified device to what 5.3 refuses there; the wrong ones.
     QStringList stateReplies(const QString& state);
+    /// One row of the state table (5.3): an operation and the error it must get.
+    struct Expected {
+        QString op;
+        QCborMap args;
+        QString code;
+        bool applies = true; ///< false: the device does not claim what the row needs
+    };
+    /// Sends each row that applies; the replies that differ, for a rule's detail.
+    QStringList wrongReplies(const QList<Expected>& table, const QString& state);
     void checkReadBack();
     void checkChallenge();
     void checkLock();
