@@ -225,7 +225,6 @@ struct BatchIssued {
     QString serialHex;
     QString sha256;
     QString publicKeySha256;
-    QString keyType;
     QByteArray request; ///< the request file's PKCS#10 (DER)
 };
 

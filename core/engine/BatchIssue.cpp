@@ -20,7 +20,6 @@ namespace {
 struct Checked {
     QByteArray spki;
     QString spkiSha256;
-    QString keyType;
 };
 
 /// The page cache of each of the batch's two connections: their indexes' upper levels fit,
@@ -91,7 +90,7 @@ Result<void> BatchIssue::readAndCheck(RequestSource& requests, Chunk& chunk, int
             return {};
         }
         o.deviceSerial = r->subjectSerial;
-        chunk.checked[static_cast<size_t>(i)] = Checked { std::move(r->publicKeyDer), r->publicKeySha256, r->keyType };
+        chunk.checked[static_cast<size_t>(i)] = Checked { std::move(r->publicKeyDer), r->publicKeySha256 };
         // The request stays with its chunk until recorded: the upstream is sent this very PKCS#10.
         return {};
     });
@@ -213,7 +212,7 @@ QList<BatchIssued> BatchIssue::issuedOf(const Chunk& chunk)
             continue;
         const Checked& c = chunk.checked[static_cast<size_t>(i)];
         records.append(BatchIssued { o.deviceSerial, o.source, o.certificate.der, o.certificate.serialHex,
-            o.certificate.sha256, c.spkiSha256, c.keyType, chunk.requests[i].der });
+            o.certificate.sha256, c.spkiSha256, chunk.requests[i].der });
     }
     return records;
 }
@@ -378,7 +377,12 @@ Result<BatchSummary> BatchIssue::run(RequestSource& requests, const Sink& sink, 
             pending.assign(inFlight.chunks.begin(), inFlight.chunks.end());
         }
         Chunk& chunk = *current.chunk;
-        if (auto r = classify(chunk, pending, lookup, runFirstJob); !r)
+        if (auto r =
+                [&] {
+                    auto snapshot = lookup.snapshot(); // the chunk's lookups in one read of the store
+                    return classify(chunk, pending, lookup, runFirstJob);
+                }();
+            !r)
             outcome = std::unexpected(r.error());
         else if (auto s = sign(chunk, threads); !s)
             outcome = std::unexpected(s.error());

@@ -126,7 +126,10 @@ Result<QList<bool>> CertificateLedger::reserve(const QList<IssueIntent>& intents
     Transaction tx(m_connection); // see Durability: rides along with the next synced commit
     if (!tx.active())
         return sql::fail(QStringLiteral("start writing"), tx.error());
-    Statement drawn(tx.db(), QStringLiteral("SELECT 1 FROM serials WHERE serial = ?"));
+    // A serial is taken once reserved, or once recorded with its certificate (a batch's).
+    Statement drawn(tx.db(),
+        QStringLiteral(
+            "SELECT 1 FROM serials WHERE serial = ?1 UNION ALL SELECT 1 FROM certificates WHERE serial = ?1"));
     Statement reserve(
         tx.db(), QStringLiteral("INSERT INTO serials(serial, job_id, state, reserved) VALUES(?, ?, ?, ?)"));
     JobLog::Writer steps(tx);
@@ -199,7 +202,6 @@ CertificateLedger::BatchRecorder::BatchRecorder(
     const CertificateLedger& ledger, const QString& station, const QString& operatorName)
     : m_tx(ledger.m_connection, Durability::Synced)
     , m_cert(certificateInsert(m_tx))
-    , m_serial(m_tx.db(), QStringLiteral("INSERT INTO serials(serial, job_id, state, reserved) VALUES(?, ?, ?, ?)"))
     , m_jobs(m_tx)
     , m_outbox(m_tx)
     , m_audit(m_tx)
@@ -216,25 +218,20 @@ Result<void> CertificateLedger::BatchRecorder::add(const QList<BatchIssued>& iss
     if (!m_tx.active())
         return sql::fail(QStringLiteral("start writing"), m_tx.error());
     const QString issuedState = text(CertificateState::Issued);
-    const QString used = text(SerialState::Used);
     for (const BatchIssued& b : issued) {
         const qint64 id = m_jobs.fileJob(b.deviceSerial, b.source, m_station, m_operator, m_at);
         if (id == 0)
             return sql::fail(QStringLiteral("record the batch"), m_jobs.error());
+        // The certificate's serial is recorded with it in this very transaction: no
+        // write-ahead row in `serials` is needed (reserve() also looks in `certificates`).
+        // Nor a step: the job, finished as issued, and its certificate tell the request
+        // file's story (DeviceRecords::timeline shows it as one).
         if (!m_cert.run(
                 { b.serialHex, b.deviceSerial, id, b.der, b.sha256, b.publicKeySha256, issuedState, m_at, b.request })
-            || !m_serial.run({ b.serialHex, id, used, m_at })
             || !m_outbox.add(OutboxKind::Certificate, b.serialHex, {}, m_at))
             return sql::fail(QStringLiteral("record an issued certificate"),
-                m_cert.error().isValid()         ? m_cert.error()
-                    : m_serial.error().isValid() ? m_serial.error()
-                                                 : m_outbox.error());
+                m_cert.error().isValid() ? m_cert.error() : m_outbox.error());
         m_digest.add(id, b.serialHex, b.deviceSerial, b.sha256);
-        // One step tells the whole story of a request file's job (checked, issued, done: the
-        // job itself is recorded as finished); a batch of a million writes a million, not three.
-        if (!m_jobs.step(id, StepName::Issue, StepStatus::Done,
-                QStringLiteral("certificate %1 for a checked %2 request").arg(b.serialHex, b.keyType), m_at))
-            return sql::fail(QStringLiteral("record the batch"), m_jobs.error());
     }
     return {};
 }
@@ -323,10 +320,11 @@ Result<std::optional<PendingCertificate>> CertificateLedger::pending(const QStri
 }
 
 CertificateLedger::Lookup::Lookup(const CertificateLedger& ledger)
-    : m_newest(ledger.m_connection.db(),
-        selectCertificates()
-            + QStringLiteral(", c.spki_sha256, j.port FROM certificates c JOIN jobs j ON j.id = c.job_id "
-                             "WHERE c.device_serial = ? ORDER BY c.issued_at DESC, c.rowid DESC LIMIT 1"))
+    : m_connection(ledger.m_connection)
+    , m_newest(ledger.m_connection.db(),
+          selectCertificates()
+              + QStringLiteral(", c.spki_sha256, j.port FROM certificates c JOIN jobs j ON j.id = c.job_id "
+                               "WHERE c.device_serial = ? ORDER BY c.issued_at DESC, c.rowid DESC LIMIT 1"))
     , m_owner(ledger.m_connection.db(),
           QStringLiteral("SELECT device_serial FROM certificates WHERE spki_sha256 = ? LIMIT 1"))
 {

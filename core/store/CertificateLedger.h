@@ -14,6 +14,7 @@
 #include "store/Sql.h"
 
 #include <QList>
+#include <memory>
 
 #include <functional>
 #include <optional>
@@ -48,8 +49,16 @@ public:
         [[nodiscard]] Result<std::optional<HeldCertificate>> newest(const QString& deviceSerial);
         /// The device that holds a certificate for this public key, if any.
         [[nodiscard]] Result<std::optional<QString>> keyOwner(const QString& publicKeySha256);
+        /// Holds one read of the store open while it lives: the lookups made meanwhile (a
+        /// batch's chunk) see one state and cost less each. Nothing may be written through
+        /// this connection meanwhile.
+        [[nodiscard]] std::unique_ptr<ReadTransaction> snapshot() const
+        {
+            return std::make_unique<ReadTransaction>(m_connection);
+        }
 
     private:
+        Connection m_connection;
         Statement m_newest;
         Statement m_owner;
     };
@@ -61,14 +70,16 @@ public:
 
     /// Write-ahead: records each job's checked request and reserves the certificate serial
     /// for it, in one transaction, before anything is signed with them. An entry is
-    /// false when its serial was ever reserved or used before (nothing is recorded for it).
+    /// false when its serial was ever reserved, or recorded with a certificate, before
+    /// (nothing is recorded for it).
     [[nodiscard]] Result<QList<bool>> reserve(const QList<IssueIntent>& intents);
     /// Durably commits issued certificates (all or none, one synced transaction); must
     /// succeed before a certificate leaves the station.
     [[nodiscard]] Result<void> recordIssued(const QList<IssuedRecord>& issued);
     /// Records certificates issued from request files in one fully synced transaction held
-    /// open over several add()s (a batch's chunks): each as a device, a job and one step,
-    /// and one audit entry for all of them at commit(). Nothing is recorded without commit().
+    /// open over several add()s (a batch's chunks): each as a device, a job finished as
+    /// issued, the certificate with its request, and its outbox entry; one audit entry for
+    /// all of them at commit(). Nothing is recorded without commit().
     class BatchRecorder {
     public:
         BatchRecorder(const CertificateLedger& ledger, const QString& station, const QString& operatorName);
@@ -81,7 +92,6 @@ public:
     private:
         Transaction m_tx;
         Statement m_cert;
-        Statement m_serial;
         JobLog::Writer m_jobs;
         Outbox::Appender m_outbox;
         AuditLog::Appender m_audit;
@@ -91,9 +101,8 @@ public:
         QString m_at;
     };
 
-    /// Records certificates issued from request files, each as a device, a job and one step,
-    /// with one audit entry for them all (AuditLog::BatchDigest), in one fully synced
-    /// transaction: all of them or none.
+    /// Records certificates issued from request files as BatchRecorder does, with one audit entry for them all
+    /// (AuditLog::BatchDigest), in one fully synced transaction: all of them or none.
     [[nodiscard]] Result<void> recordBatch(
         const QList<BatchIssued>& issued, const QString& station, const QString& operatorName);
     /// Moves a certificate on, with its step and audit entry, in one transaction:

@@ -169,10 +169,23 @@ Result<QList<QPair<DeviceStatus, int>>> DeviceRecords::countsWhere(
 
 Result<QList<StepRecord>> DeviceRecords::timeline(const QString& deviceSerial, int limit) const
 {
+    // The steps in the order they were recorded. A request file's job from sign-batch has
+    // none (see CertificateLedger::BatchRecorder): it shows as the one step it stands for,
+    // after the steps recorded before it.
     return sql::rows<StepRecord>(m_connection,
-        QStringLiteral("SELECT s.job_id, s.step, s.status, s.detail, s.at, j.station, j.operator FROM job_steps s "
-                       "JOIN jobs j ON j.id = s.job_id WHERE j.device_serial = ? ORDER BY s.id LIMIT ?"),
-        { deviceSerial, limit }, QStringLiteral("look up the device's steps"),
+        QStringLiteral(
+            "SELECT job_id, step, status, detail, at, station, operator FROM ("
+            "SELECT s.id AS n, 0 AS derived, s.job_id, s.step, s.status, s.detail, s.at, j.station, j.operator "
+            "FROM job_steps s JOIN jobs j ON j.id = s.job_id WHERE j.device_serial = ? "
+            "UNION ALL "
+            "SELECT COALESCE((SELECT MAX(s.id) FROM job_steps s JOIN jobs e ON e.id = s.job_id "
+            "WHERE e.device_serial = ? AND e.id < j.id), 0), 1, j.id, %1, %2, "
+            "'certificate ' || c.serial || ' for request file ' || substr(j.port, 6), j.finished, j.station, "
+            "j.operator FROM jobs j JOIN certificates c ON c.job_id = j.id WHERE j.device_serial = ? "
+            "AND j.port LIKE 'file:%' AND NOT EXISTS (SELECT 1 FROM job_steps s WHERE s.job_id = j.id)"
+            ") ORDER BY n, derived, job_id LIMIT ?")
+            .arg(sql::literal(StepName::Issue), sql::literal(StepStatus::Done)),
+        { deviceSerial, deviceSerial, deviceSerial, limit }, QStringLiteral("look up the device's steps"),
         [](const QSqlQuery& q, sql::States& states) {
             return StepRecord { q.value(0).toLongLong(), states.read<StepName>(q.value(1)),
                 states.read<StepStatus>(q.value(2)), q.value(3).toString(), sql::parseTime(q.value(4)),

@@ -28,6 +28,18 @@ Transaction::~Transaction()
         QSqlQuery(m_db).exec(QStringLiteral("PRAGMA synchronous = NORMAL"));
 }
 
+ReadTransaction::ReadTransaction(const Connection& connection)
+    : m_db(connection.db())
+{
+    m_active = QSqlQuery(m_db).exec(QStringLiteral("BEGIN DEFERRED"));
+}
+
+ReadTransaction::~ReadTransaction()
+{
+    if (m_active)
+        QSqlQuery(m_db).exec(QStringLiteral("COMMIT"));
+}
+
 bool Transaction::commit()
 {
     QSqlQuery q(m_db);

@@ -76,6 +76,21 @@ private:
     QSqlError m_error;
 };
 
+/// One read transaction over many lookups: they see one state of the store, and each
+/// skips taking and releasing SQLite's read lock of its own. Ended when it goes; when it
+/// cannot begin, the lookups go on, each with its own read as before.
+class ReadTransaction {
+public:
+    explicit ReadTransaction(const Connection& connection);
+    ~ReadTransaction();
+    ReadTransaction(const ReadTransaction&) = delete;
+    ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+private:
+    QSqlDatabase m_db;
+    bool m_active = false;
+};
+
 /// A statement prepared once (on its first run) and run many times with positional values:
 /// the store's hot path (every write, and lookups made many times in a row). It works on
 /// SQLite's own handle of the connection, inside whatever transaction is open on it, and

@@ -75,7 +75,7 @@ int main(int argc, char** argv)
                     rng->fillRange(reinterpret_cast<quint32*>(serial.data()), 4);
                     batch.append(core::BatchIssued { serialOf(i), QStringLiteral("gen"), der,
                         QString::fromLatin1(serial.toHex().toUpper()), core::ossl::sha256Hex(der),
-                        core::ossl::sha256Hex(serial), QStringLiteral("EC-P256"), {} });
+                        core::ossl::sha256Hex(serial), {} });
                 }
                 if (auto r = store->ledger().recordBatch(batch, QStringLiteral("bench"), QStringLiteral("bench")); !r) {
                     err << r.error().text() << Qt::endl;

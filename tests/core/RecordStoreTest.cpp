@@ -704,6 +704,49 @@ TEST_CASE("The store keeps each state as the text it always had, and refuses one
     CHECK(d.error().message.contains(QStringLiteral("\"melted\"")));
 }
 
+TEST_CASE("A request file's job tells its story without steps of its own, and its serial is never drawn again")
+{
+    QTemporaryDir tmp;
+    auto store = RecordStore::open(tmp.filePath(QStringLiteral("imprint.sqlite")));
+    REQUIRE(store.has_value());
+    // The device failed on the line first (no certificate), then its request came in a batch.
+    auto job = store->jobs().begin(
+        device(QStringLiteral("F-1")), QStringLiteral("/dev/pts/9"), QStringLiteral("st"), QStringLiteral("alice"));
+    REQUIRE(job.has_value());
+    REQUIRE(
+        store->jobs().finish(*job, QStringLiteral("F-1"), JobOutcome::Failed, QStringLiteral("no-reply")).has_value());
+    auto before = store->records().timeline(QStringLiteral("F-1"));
+    REQUIRE(before.has_value());
+    REQUIRE_FALSE(before->isEmpty());
+    REQUIRE(store->ledger()
+                .recordBatch({ BatchIssued { QStringLiteral("F-1"), QStringLiteral("in/F-1.der"), "DER",
+                                 QStringLiteral("5B01"), QStringLiteral("h"), QStringLiteral("key"), "REQ" } },
+                    QStringLiteral("st"), QStringLiteral("bob"))
+                .has_value());
+    CHECK(imprint::test::query(tmp.path(), QStringLiteral("SELECT COUNT(*) FROM job_steps WHERE job_id > %1").arg(*job))
+        == QStringList { QStringLiteral("0") });
+    auto steps = store->records().timeline(QStringLiteral("F-1"));
+    REQUIRE(steps.has_value());
+    REQUIRE(steps->size() == before->size() + 1);
+    const StepRecord& last = steps->last();
+    CHECK(last.jobId > *job);
+    CHECK(last.step == StepName::Issue);
+    CHECK(last.status == StepStatus::Done);
+    CHECK(last.detail == QLatin1String("certificate 5B01 for request file in/F-1.der"));
+    CHECK(last.operatorName == QLatin1String("bob"));
+    CHECK(last.at.isValid());
+    // The earlier job's steps come first, as recorded.
+    for (qsizetype i = 0; i < before->size(); ++i)
+        CHECK((*steps)[i].detail == (*before)[i].detail);
+    // The batch recorded no write-ahead serial; the line still never draws it again.
+    auto next = store->jobs().begin(
+        device(QStringLiteral("F-2")), QStringLiteral("/dev/pts/9"), QStringLiteral("st"), QStringLiteral("alice"));
+    REQUIRE(next.has_value());
+    auto again = store->ledger().reserve({ { *next, QStringLiteral("EC-P256"), QStringLiteral("5B01") } });
+    REQUIRE(again.has_value());
+    CHECK(*again == QList<bool> { false });
+}
+
 TEST_CASE("One audit entry vouches for a batch's certificates, and names any one changed behind its back")
 {
     QTemporaryDir tmp;
@@ -715,10 +758,9 @@ TEST_CASE("One audit entry vouches for a batch's certificates, and names any one
             QList<BatchIssued> batch;
             for (int i = 0; i < 5; ++i) {
                 const QByteArray der = QByteArray("DER-") + QByteArray::number(chunk * 10 + i);
-                batch.append(
-                    BatchIssued { QStringLiteral("B-%1-%2").arg(chunk).arg(i), QStringLiteral("b%1.der").arg(i), der,
-                        QStringLiteral("BA%1%2").arg(chunk).arg(i), imprint::core::ossl::sha256Hex(der),
-                        QStringLiteral("key-%1-%2").arg(chunk).arg(i), QStringLiteral("EC-P256"), {} });
+                batch.append(BatchIssued { QStringLiteral("B-%1-%2").arg(chunk).arg(i),
+                    QStringLiteral("b%1.der").arg(i), der, QStringLiteral("BA%1%2").arg(chunk).arg(i),
+                    imprint::core::ossl::sha256Hex(der), QStringLiteral("key-%1-%2").arg(chunk).arg(i), {} });
             }
             REQUIRE(store->ledger().recordBatch(batch, QStringLiteral("st"), QStringLiteral("op")).has_value());
         }
