@@ -26,6 +26,9 @@ struct Checked {
 /// and the batch's memory stays bounded.
 constexpr int BatchCacheMiB = 16;
 
+/// The write-ahead log the recorder's commits let grow before one copies it into the store.
+constexpr int BatchCheckpointMiB = 256;
+
 /// Requests recorded per transaction, at most: a batch stopped loses at most this many
 /// signatures (never a certificate that left: none leaves before its commit).
 constexpr qsizetype CommitEvery = 16384;
@@ -252,6 +255,13 @@ Result<BatchSummary> BatchIssue::run(RequestSource& requests, const Sink& sink, 
         if (!store)
             return fail(store.error());
         store->setCacheSize(BatchCacheMiB);
+        store->setCheckpointEvery(BatchCheckpointMiB);
+        // However the recording ends, what the log holds is copied in (the log then starts
+        // over instead of staying large for the next writer).
+        struct Checkpointed {
+            RecordStore& store;
+            ~Checkpointed() { store.checkpoint(); }
+        } checkpointed { *store };
         std::optional<CertificateLedger::BatchRecorder> open;
         qsizetype added = 0; // chunks at the front of the queue that are in the open transaction
         while (true) {

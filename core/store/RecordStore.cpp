@@ -122,6 +122,20 @@ void RecordStore::setCacheSize(int mebibytes)
     QSqlQuery(m_connection.db()).exec(QStringLiteral("PRAGMA cache_size = -%1").arg(std::max(1, mebibytes) * 1024));
 }
 
+void RecordStore::setCheckpointEvery(int mebibytes)
+{
+    QSqlQuery q(m_connection.db());
+    const int pageSize = q.exec(QStringLiteral("PRAGMA page_size")) && q.next() ? q.value(0).toInt() : 4096;
+    q.finish();
+    q.exec(QStringLiteral("PRAGMA wal_autocheckpoint = %1")
+               .arg(qint64(std::max(1, mebibytes)) * 1024 * 1024 / std::max(512, pageSize)));
+}
+
+void RecordStore::checkpoint()
+{
+    QSqlQuery(m_connection.db()).exec(QStringLiteral("PRAGMA wal_checkpoint(PASSIVE)"));
+}
+
 Result<void> RecordStore::snapshotTo(const QString& path) const
 {
     QSqlQuery q(m_connection.db());

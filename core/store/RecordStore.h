@@ -42,6 +42,14 @@ public:
     /// Sets the page cache of this connection (64 MiB by default): a batch with two
     /// connections keeps its memory bound with less.
     void setCacheSize(int mebibytes);
+    /// How much this connection's commits let the write-ahead log grow before one of them
+    /// copies it into the store (SQLite's wal_autocheckpoint; 4 MiB by default). A batch's
+    /// commits of thousands of certificates each write again many of the pages the commit
+    /// before wrote (the tails of tables and indexes, the key index's leaves): copying
+    /// them in every few hundred MiB instead of after every commit copies each once.
+    void setCheckpointEvery(int mebibytes);
+    /// Copies what the write-ahead log holds into the store, as far as readers allow.
+    void checkpoint();
     /// A consistent copy of the whole store in a new file (VACUUM INTO), taken while others
     /// go on writing: what a backup holds.
     [[nodiscard]] Result<void> snapshotTo(const QString& path) const;
