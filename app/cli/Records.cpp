@@ -133,7 +133,11 @@ int show(const QStringList& args)
         return 0;
     }
 
-    out() << "Device " << d.serial << "  (" << d.model << ", firmware " << d.firmware << ")" << Qt::endl
+    // A device known only from its request file (sign-batch) has no model or firmware.
+    const QString made = d.model.isEmpty() && d.firmware.isEmpty()
+        ? QString()
+        : QStringLiteral("  (%1, firmware %2)").arg(d.model, d.firmware);
+    out() << "Device " << d.serial << made << Qt::endl
           << "Status:  " << text(d.status)
           << (d.statusReason.isEmpty() ? QString() : QStringLiteral(" — ") + d.statusReason) << Qt::endl
           << "Updated: " << d.updated.toString(Qt::ISODate) << Qt::endl
