@@ -26,7 +26,10 @@ struct Checked {
 /// and the batch's memory stays bounded.
 constexpr int BatchCacheMiB = 16;
 
-/// The write-ahead log the recorder's commits let grow before one copies it into the store.
+/// The write-ahead log the recorder's commits let grow before one copies it into the store
+/// (64 MiB measured 8-15 % slower over 100,000 requests on a store of a million). Other
+/// connections keep SQLite's 4 MiB: a station or the sync service committing beside a
+/// batch may do part of this copying in one of its commits.
 constexpr int BatchCheckpointMiB = 256;
 
 /// Requests recorded per transaction, at most: a batch stopped loses at most this many
@@ -256,8 +259,9 @@ Result<BatchSummary> BatchIssue::run(RequestSource& requests, const Sink& sink, 
             return fail(store.error());
         store->setCacheSize(BatchCacheMiB);
         store->setCheckpointEvery(BatchCheckpointMiB);
-        // However the recording ends, what the log holds is copied in (the log then starts
-        // over instead of staying large for the next writer).
+        // However the recording ends (after its transaction is rolled back, on an error),
+        // what the log holds is copied in: the next writer starts the log over instead of
+        // copying it (the file keeps its size until the store's last connection closes).
         struct Checkpointed {
             RecordStore& store;
             ~Checkpointed() { store.checkpoint(); }

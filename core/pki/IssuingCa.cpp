@@ -150,7 +150,8 @@ Result<qsizetype> IssuingCa::certificateSizeBound(
 Result<IssuedCertificate> IssuingCa::issue(
     const CertificateTemplate& profile, const DeviceIdentity& device, const QByteArray& publicKey) const
 {
-    // The store refuses a serial it has seen (UNIQUE), so a repeat can never be recorded twice.
+    // The store refuses a certificate whose serial it holds (UNIQUE), so a repeat can never be
+    // recorded twice.
     auto serial = newSerial();
     if (!serial)
         return std::unexpected(serial.error());

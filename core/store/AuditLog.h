@@ -62,8 +62,8 @@ public:
 
     /// What one `issued-batch` entry vouches for: the certificates of the consecutive jobs
     /// firstJob..lastJob (request files recorded in one transaction), by a SHA-256 over each
-    /// one's serial, device and SHA-256 in job order. One entry for a chunk of a batch
-    /// instead of one per certificate; verify() recomputes it from the store.
+    /// one's serial, device and SHA-256 in job order. One entry for each commit of a batch
+    /// (a few chunks) instead of one per certificate; verify() recomputes it from the store.
     class BatchDigest {
     public:
         void add(qint64 jobId, const QString& serialHex, const QString& deviceSerial, const QString& sha256);

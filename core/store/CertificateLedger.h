@@ -1,9 +1,11 @@
 #pragma once
 
-// The certificate ledger: owns the tables `serials` (every serial ever drawn: reserved
-// before signing, used by a certificate, or void; never handed out twice) and
-// `certificates` (each certificate and its state). An issuance writes the certificate, its
-// step, its audit entry and its outbox row in one synced transaction.
+// The certificate ledger: owns the tables `serials` (the line's serials: reserved before
+// signing, used by a certificate, or void) and `certificates` (each certificate and its
+// state). A serial in either is never handed out again. An issuance writes the
+// certificate, its step, its audit entry and its outbox row in one synced transaction; a
+// batch's certificates need no write-ahead serial, since each is recorded in the same
+// transaction as its certificate row.
 
 #include "Error.h"
 #include "domain/Records.h"

@@ -171,7 +171,7 @@ Result<QList<StepRecord>> DeviceRecords::timeline(const QString& deviceSerial, i
 {
     // The steps in the order they were recorded. A request file's job from sign-batch has
     // none (see CertificateLedger::BatchRecorder): it shows as the one step it stands for,
-    // after the steps recorded before it.
+    // after the steps recorded before it (a step an earlier job was given later comes after).
     return sql::rows<StepRecord>(m_connection,
         QStringLiteral(
             "SELECT job_id, step, status, detail, at, station, operator FROM ("
@@ -179,7 +179,7 @@ Result<QList<StepRecord>> DeviceRecords::timeline(const QString& deviceSerial, i
             "FROM job_steps s JOIN jobs j ON j.id = s.job_id WHERE j.device_serial = ? "
             "UNION ALL "
             "SELECT COALESCE((SELECT MAX(s.id) FROM job_steps s JOIN jobs e ON e.id = s.job_id "
-            "WHERE e.device_serial = ? AND e.id < j.id), 0), 1, j.id, %1, %2, "
+            "WHERE e.device_serial = ? AND e.id < j.id AND s.at <= j.finished), 0), 1, j.id, %1, %2, "
             "'certificate ' || c.serial || ' for request file ' || substr(j.port, 6), j.finished, j.station, "
             "j.operator FROM jobs j JOIN certificates c ON c.job_id = j.id WHERE j.device_serial = ? "
             "AND j.port LIKE 'file:%' AND NOT EXISTS (SELECT 1 FROM job_steps s WHERE s.job_id = j.id)"

@@ -31,7 +31,8 @@ public:
         const QDateTime& since, const QDateTime& until, int bucketMinutes = 15) const;
     /// A lot's devices by status.
     [[nodiscard]] Result<QList<QPair<DeviceStatus, int>>> lotCounts(const QString& lot) const;
-    /// The device's timeline: every step of every job, oldest first, with station and operator.
+    /// The device's timeline: every step of every job, oldest first, with station and operator;
+    /// a request file's job from sign-batch, which records no steps, as the one it stands for.
     [[nodiscard]] Result<QList<StepRecord>> timeline(const QString& deviceSerial, int limit = 200) const;
 
 private:

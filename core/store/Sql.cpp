@@ -36,8 +36,9 @@ ReadTransaction::ReadTransaction(const Connection& connection)
 
 ReadTransaction::~ReadTransaction()
 {
-    if (m_active)
-        QSqlQuery(m_db).exec(QStringLiteral("COMMIT"));
+    // Never left open: a read held would show the next lookups an old state of the store.
+    if (m_active && !QSqlQuery(m_db).exec(QStringLiteral("COMMIT")))
+        QSqlQuery(m_db).exec(QStringLiteral("ROLLBACK"));
 }
 
 bool Transaction::commit()

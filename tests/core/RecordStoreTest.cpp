@@ -1,8 +1,10 @@
 #include "store/RecordStore.h"
 #include "TestSupport.h"
+
 #include "engine/Registrar.h"
 #include "pki/EvpSigner.h"
 #include "pki/OpenSsl.h"
+#include <QThread>
 
 #include <QFile>
 #include <QSet>
@@ -745,6 +747,31 @@ TEST_CASE("A request file's job tells its story without steps of its own, and it
     auto again = store->ledger().reserve({ { *next, QStringLiteral("EC-P256"), QStringLiteral("5B01") } });
     REQUIRE(again.has_value());
     CHECK(*again == QList<bool> { false });
+
+    // A job the station never finished is closed when its device comes back: that step,
+    // written after the batch, comes after the batch's step.
+    auto unfinished = store->jobs().begin(
+        device(QStringLiteral("G-1")), QStringLiteral("/dev/pts/9"), QStringLiteral("st"), QStringLiteral("alice"));
+    REQUIRE(unfinished.has_value());
+    auto open = store->records().timeline(QStringLiteral("G-1"));
+    REQUIRE(open.has_value());
+    REQUIRE(store->ledger()
+                .recordBatch({ BatchIssued { QStringLiteral("G-1"), QStringLiteral("in/G-1.der"), "DER",
+                                 QStringLiteral("5B02"), QStringLiteral("h2"), QStringLiteral("key2"), "REQ" } },
+                    QStringLiteral("st"), QStringLiteral("bob"))
+                .has_value());
+    QThread::msleep(5); // the steps' times have milliseconds
+    REQUIRE(store->jobs()
+                .begin(device(QStringLiteral("G-1")), QStringLiteral("/dev/pts/9"), QStringLiteral("st"),
+                    QStringLiteral("alice"))
+                .has_value());
+    auto later = store->records().timeline(QStringLiteral("G-1"));
+    REQUIRE(later.has_value());
+    REQUIRE(later->size() > open->size() + 1);
+    CHECK((*later)[open->size()].detail == QLatin1String("certificate 5B02 for request file in/G-1.der"));
+    CHECK(imprint::test::query(
+              tmp.path(), QStringLiteral("SELECT COUNT(*) FROM job_steps WHERE job_id = %1").arg(*unfinished))
+        != QStringList { QString::number(open->size()) }); // the old job was given a step after the batch
 }
 
 TEST_CASE("One audit entry vouches for a batch's certificates, and names any one changed behind its back")
