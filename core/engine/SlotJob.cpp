@@ -1,3 +1,6 @@
+// A slot's pipeline: identify, key, issue, verify, lock, and how a job fails or ends. A device
+// that goes away and comes back is SlotJobReturn.cpp; certificate transfers SlotJobTransfer.cpp.
+
 #include "engine/SlotJob.h"
 
 #include "device/DeviceLink.h"
@@ -148,47 +151,6 @@ void SlotJob::openLink()
     m_link->transport()->open();
 }
 
-void SlotJob::waitForReturn(const Error& why)
-{
-    m_awayReason = why;
-    m_away.start();
-    m_resuming = true;
-    m_continueWhenJob = false; // the next resume() decides again
-    if (m_link)
-        m_link->transport()->close();
-    if (m_jobId != 0) {
-        const qint64 job = m_jobId;
-        m_station->submit<Result<void>>(
-            this,
-            [=](Registrar& r) { return r.recordStep(job, StepName::Disconnect, StepStatus::Waiting, why.message); },
-            [this](Result<void> r) {
-                if (!r) // the slot carries on; the gap in its timeline is logged
-                    qCCritical(IMPRINT_SLOT) << m_port << r.error().text();
-            });
-    }
-    setStep(Step::Reconnecting);
-    if (!m_returnPoll) {
-        m_returnPoll = new QTimer(this);
-        m_returnPoll->setInterval(300);
-        connect(m_returnPoll, &QTimer::timeout, this, [this] {
-            if (m_step != Step::Reconnecting) {
-                m_returnPoll->stop();
-                return;
-            }
-            if (m_away.elapsed() > m_timeouts.reconnectMs) {
-                m_returnPoll->stop();
-                Error gone = m_awayReason;
-                gone.message
-                    += QStringLiteral(" It did not come back within %1 s.").arg(m_timeouts.reconnectMs / 1000.0);
-                m_resuming = false;
-                return failNow(gone);
-            }
-            openLink();
-        });
-    }
-    m_returnPoll->start();
-}
-
 void SlotJob::callIdentify(std::function<void(DeviceIdentity)> then)
 {
     setStep(Step::Identifying);
@@ -208,81 +170,6 @@ void SlotJob::callIdentify(std::function<void(DeviceIdentity)> then)
             then(std::move(*identity));
         },
         m_timeouts.attempts);
-}
-
-void SlotJob::resume()
-{
-    m_returnPoll->stop();
-    callIdentify([this](DeviceIdentity identity) {
-        if (identity.serial != m_device.serial)
-            return failWith(Error { ErrorCode::DeviceRefused,
-                QStringLiteral("Device %1 went away and %2 came back in its place; the job for %1 ends here.")
-                    .arg(m_device.serial, identity.serial),
-                {}, QStringLiteral("device-swapped") });
-        m_device = identity;
-        if (m_jobId == 0) {
-            // Gone before its job was on record: the job's answer goes on from here.
-            m_continueWhenJob = true;
-            return;
-        }
-        const qint64 job = m_jobId;
-        const QString state = m_device.state;
-        m_station->submit<Result<void>>(
-            this,
-            [=](Registrar& r) {
-                return r.recordStep(job, StepName::Reconnect, StepStatus::Done, QStringLiteral("device is ") + state);
-            },
-            [this](Result<void> r) {
-                if (!r) // the slot carries on; the gap in its timeline is logged
-                    qCCritical(IMPRINT_SLOT) << m_port << r.error().text();
-            });
-        m_mayBeStale = !m_issued.certificate.der.isEmpty();
-        continueFromDevice(QStringLiteral("the device came back blank"));
-    });
-}
-
-void SlotJob::continueFromDevice(const QString& blankWhy)
-{
-    // Where the device is decides where the job goes on.
-    const QString& state = m_device.state;
-    if (m_issued.certificate.der.isEmpty())
-        return rekey();
-    if (state == protocol::state::Certified || state == protocol::state::Locked)
-        return readBack();
-    if (state == protocol::state::Keyed)
-        return inject(); // refused if the key is not the certified one: see inject()
-    supersede(blankWhy);
-}
-
-void SlotJob::rekey()
-{
-    // A device that makes its own P-256 key does; one that cannot receives one.
-    if (m_device.canGenerateKey && m_device.keyTypes.contains(QLatin1String("p256")))
-        generateKey();
-    else if (m_device.canReceiveKey)
-        injectKey();
-    else
-        failWith(Error { ErrorCode::DeviceRefused,
-            QStringLiteral("Device %1 can neither make a P-256 key nor receive one.").arg(m_device.serial), {},
-            QStringLiteral("unsupported") });
-}
-
-void SlotJob::supersede(const QString& why)
-{
-    // Issued, never shipped: the certificate stays on record as superseded, and the
-    // device gets a new key and a new certificate.
-    const qint64 job = m_jobId;
-    const QString serial = m_issued.certificate.serialHex;
-    m_issued = {};
-    m_mayBeStale = false; // once: a device that refuses a fresh certificate fails
-    m_station->submit<Result<void>>(
-        this, [=](Registrar& r) { return r.certificateSuperseded(job, serial, why); },
-        thisRun<Result<void>>([this](Result<void> r) {
-            if (!r)
-                return failWith(r.error());
-            if (!isFinished())
-                rekey();
-        }));
 }
 
 void SlotJob::retry()
@@ -578,17 +465,9 @@ void SlotJob::challenge()
                     {}, QStringLiteral("challenge-failed") });
             if (std::exchange(m_checkingDoneEarlier, false))
                 return recordDoneEarlier();
-            const qint64 job = m_jobId;
-            const QString serial = m_issued.certificate.serialHex;
-            m_station->submit<Result<void>>(
-                this, [=](Registrar& r) { return r.certificateVerified(job, serial); },
-                thisRun<Result<void>>([this](Result<void> r) {
-                    if (!r)
-                        return failWith(r.error());
-                    if (isFinished() || m_step == Step::Reconnecting)
-                        return;
-                    lock();
-                }));
+            recordThen([job = m_jobId, serial = m_issued.certificate.serialHex](
+                           Registrar& r) { return r.certificateVerified(job, serial); },
+                [this] { lock(); });
         },
         m_timeouts.attempts);
 }
@@ -597,18 +476,12 @@ void SlotJob::lock()
 {
     setStep(Step::Locking);
     auto finish = [this] {
-        const qint64 job = m_jobId;
-        const QString serial = m_device.serial;
-        m_station->submit<Result<void>>(
-            this, [=](Registrar& r) { return r.finishJob(job, serial, JobOutcome::Passed, {}); },
-            thisRun<Result<void>>([this](Result<void> r) {
-                if (!r)
-                    return failWith(r.error());
-                if (isFinished() || m_step == Step::Reconnecting)
-                    return;
+        recordThen([job = m_jobId, serial = m_device.serial](
+                       Registrar& r) { return r.finishJob(job, serial, JobOutcome::Passed, {}); },
+            [this] {
                 m_link->transport()->close();
                 setStep(Step::Passed);
-            }));
+            });
     };
     // Locked already: the station stopped after locking it, before the job was closed.
     if (m_device.state == protocol::state::Locked)
@@ -621,6 +494,18 @@ void SlotJob::lock()
             finish();
         },
         m_timeouts.attempts);
+}
+
+void SlotJob::recordThen(std::function<Result<void>(Registrar&)> write, std::function<void()> next)
+{
+    m_station->submit<Result<void>>(
+        this, std::move(write), thisRun<Result<void>>([this, next = std::move(next)](Result<void> r) {
+            if (!r)
+                return failWith(r.error());
+            if (isFinished() || m_step == Step::Reconnecting)
+                return;
+            next();
+        }));
 }
 
 } // namespace imprint::core

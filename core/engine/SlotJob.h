@@ -131,6 +131,10 @@ private:
     int m_stepCalls = 1;
     void challenge();
     void lock();
+    /// Records what the device just did (`write`, on the registrar's thread), then goes on
+    /// with `next` unless the record failed (the slot fails), or the slot stopped or the
+    /// device went away meanwhile (the record stands; the job went on without waiting).
+    void recordThen(std::function<Result<void>(Registrar&)> write, std::function<void()> next);
     /// The device is locked and passed before: it must hold the certificate on record.
     void checkDoneEarlier(const CertificateRecord& record);
     void recordDoneEarlier();

@@ -98,17 +98,9 @@ void SlotJob::install(const QCborMap& args)
                 return supersede(QStringLiteral("the device came back with another key"));
             if (!reply)
                 return failWith(reply.error());
-            const qint64 job = m_jobId;
-            const QString serial = m_issued.certificate.serialHex;
-            m_station->submit<Result<void>>(
-                this, [=](Registrar& r) { return r.certificateInstalled(job, serial); },
-                thisRun<Result<void>>([this](Result<void> r) {
-                    if (!r)
-                        return failWith(r.error());
-                    if (isFinished() || m_step == Step::Reconnecting)
-                        return; // the record stands; the job went on without waiting for it
-                    readBack();
-                }));
+            recordThen([job = m_jobId, serial = m_issued.certificate.serialHex](
+                           Registrar& r) { return r.certificateInstalled(job, serial); },
+                [this] { readBack(); });
         },
         m_timeouts.attempts);
 }
