@@ -106,7 +106,7 @@ Backoffice::Wiring StationContext::backofficeWiring() const
 Station::RegistrarFactory StationContext::registrarFactory() const
 {
     return [signer = caSigner, chain = chain, db = dir.database(), name = config.stationName, profile = profile,
-               sealing = AuditSealing { auditSigner, config.auditCheckpointEvery }, lot = lot,
+               lot = lot, grace = config.unshippedGraceMinutes,
                settings = settingsFingerprint(dir, profile.name),
                crlFile = dir.crlFile()]() -> Result<std::unique_ptr<Registrar>> {
         // The CA is checked before anything is written: a key and chain that do not belong
@@ -130,8 +130,12 @@ Station::RegistrarFactory StationContext::registrarFactory() const
                 return std::unexpected(r.error());
         }
         auto registrar
-            = std::make_unique<Registrar>(std::move(*store), std::move(*ca), std::move(*prepared), name, sealing, lot);
+            = std::make_unique<Registrar>(std::move(*store), std::move(*ca), std::move(*prepared), name, lot);
         registrar->setCrlFile(crlFile);
+        registrar->setUnshippedGrace(grace);
+        // What an earlier run left issued, never shipped, and is past its grace goes now.
+        if (auto swept = registrar->revokeUnshipped(true); !swept)
+            return std::unexpected(swept.error());
         return registrar;
     };
 }
@@ -247,7 +251,7 @@ Result<StationContext> openStation(
     if (!signer)
         return std::unexpected(signer.error());
     ctx.caSigner = *signer;
-    auto audit = hsm::openAuditKey(ctx.caKey);
+    auto audit = hsm::openAuditKey(ctx.caKey, ctx.dir, ctx.config);
     if (!audit)
         return std::unexpected(audit.error());
     ctx.auditSigner = *audit;

@@ -54,6 +54,17 @@ core::Result<UpstreamClient> openUpstreamClient(const core::StationConfig& confi
             u.messageTimeoutS, u.totalTimeoutS });
     if (!client)
         return std::unexpected(client.error());
+    // The upstream's signer, when the settings pin one ([upstream] server-cert or
+    // server-name): answers signed by anyone else the anchors vouch for are refused.
+    core::CmpSignerPin pin { {}, u.serverName };
+    if (!u.serverCertFile.isEmpty()) {
+        auto signer = readCertificateFile(u.serverCertFile, QStringLiteral("pinned upstream signer"));
+        if (!signer)
+            return std::unexpected(signer.error());
+        pin.certificate = signer->first();
+    }
+    if (auto r = (*client)->pinSigner(pin); !r)
+        return std::unexpected(r.error());
     return UpstreamClient { std::move(*client), *ra, *raChain };
 }
 

@@ -98,15 +98,17 @@ const QHash<QString, QStringList>& knownSettings()
         { QStringLiteral("timeouts"),
             { QStringLiteral("identify-ms"), QStringLiteral("keygen-ms"), QStringLiteral("exchange-ms"),
                 QStringLiteral("attempts"), QStringLiteral("reconnect-ms") } },
-        { QStringLiteral("audit"), { QStringLiteral("checkpoint-every") } },
+        { QStringLiteral("audit"), { QStringLiteral("checkpoint-every"), QStringLiteral("key-sha256") } },
         { QStringLiteral("upstream"),
-            { QStringLiteral("url"), QStringLiteral("trusted"), QStringLiteral("recipient"), QStringLiteral("ra-key"),
+            { QStringLiteral("url"), QStringLiteral("trusted"), QStringLiteral("recipient"),
+                QStringLiteral("server-cert"), QStringLiteral("server-name"), QStringLiteral("ra-key"),
                 QStringLiteral("ra-cert"), QStringLiteral("batch-size"), QStringLiteral("message-timeout-s"),
                 QStringLiteral("total-timeout-s"), QStringLiteral("retry-min-s"), QStringLiteral("retry-max-s"),
                 QStringLiteral("sync-every-s") } },
         { QStringLiteral("line"),
             { QStringLiteral("rows"), QStringLiteral("columns"), QStringLiteral("names"), QStringLiteral("shifts") } },
         { QStringLiteral("roles"), { QStringLiteral("idle-minutes") } },
+        { QStringLiteral("certificates"), { QStringLiteral("unshipped-grace-minutes") } },
     };
     return known;
 }
@@ -299,14 +301,17 @@ Result<StationConfig> DataDir::loadConfig() const
             QStringLiteral("The settings file %1 has [audit] checkpoint-every out of range (1-1000000).")
                 .arg(configFile()));
     c.auditCheckpointEvery = *every;
+    c.auditKeySha256 = s.value(QStringLiteral("audit/key-sha256")).toString().trimmed().toLower();
 
     UpstreamConfig& u = c.upstream;
     u.url = s.value(QStringLiteral("upstream/url")).toString().trimmed();
     u.trustedFile = s.value(QStringLiteral("upstream/trusted")).toString();
     u.recipient = s.value(QStringLiteral("upstream/recipient")).toString();
+    u.serverCertFile = s.value(QStringLiteral("upstream/server-cert")).toString();
+    u.serverName = s.value(QStringLiteral("upstream/server-name")).toString().trimmed();
     u.raKeyUri = s.value(QStringLiteral("upstream/ra-key")).toString();
     u.raCertFile = s.value(QStringLiteral("upstream/ra-cert")).toString();
-    for (QString* path : { &u.trustedFile, &u.raCertFile }) {
+    for (QString* path : { &u.trustedFile, &u.raCertFile, &u.serverCertFile }) {
         if (!path->isEmpty())
             *path = absolute(*path);
     }
@@ -323,7 +328,8 @@ Result<StationConfig> DataDir::loadConfig() const
              Range { "upstream/retry-max-s", &u.retryMaxS, 1, 604800 },
              Range { "upstream/sync-every-s", &u.syncEveryS, 1, 86400 }, Range { "line/rows", &c.line.rows, 0, 64 },
              Range { "line/columns", &c.line.columns, 0, 64 },
-             Range { "roles/idle-minutes", &c.line.roleIdleMinutes, 1, 1440 } }) {
+             Range { "roles/idle-minutes", &c.line.roleIdleMinutes, 1, 1440 },
+             Range { "certificates/unshipped-grace-minutes", &c.unshippedGraceMinutes, 0, 525600 } }) {
         const auto v = timeout(r.key, *r.value, r.lowest, r.highest);
         if (!v)
             return fail(ErrorCode::BadInput,
@@ -392,14 +398,22 @@ Result<void> DataDir::saveConfig(const StationConfig& c) const
         keyUri.replace(m.capturedStart(1), m.capturedLength(1), relative(m.captured(1)));
     s.setValue(QStringLiteral("hsm/ca-key"), keyUri);
     s.setValue(QStringLiteral("hsm/softhsm2-conf"), relative(c.softhsmConf));
+    if (!c.auditKeySha256.isEmpty())
+        s.setValue(QStringLiteral("audit/key-sha256"), c.auditKeySha256);
     const UpstreamConfig& u = c.upstream;
     const std::pair<const char*, QString> upstreamValues[] = { { "upstream/url", u.url },
         { "upstream/trusted", relative(u.trustedFile) }, { "upstream/recipient", u.recipient },
+        { "upstream/server-cert", relative(u.serverCertFile) }, { "upstream/server-name", u.serverName },
         { "upstream/ra-key", u.raKeyUri }, { "upstream/ra-cert", relative(u.raCertFile) } };
     for (const auto& [key, value] : upstreamValues) {
         if (!value.isEmpty())
             s.setValue(QLatin1String(key), value);
     }
+    // The signer is pinned by certificate or by name: `upstream configure` setting one
+    // replaces the other, which would otherwise stay in the file and still be checked.
+    if (u.serverCertFile.isEmpty() != u.serverName.isEmpty())
+        s.remove(u.serverCertFile.isEmpty() ? QStringLiteral("upstream/server-cert")
+                                            : QStringLiteral("upstream/server-name"));
     s.sync();
     if (s.status() != QSettings::NoError)
         return fail(ErrorCode::Io, QStringLiteral("The settings file %1 could not be written.").arg(configFile()));
@@ -436,6 +450,11 @@ QString DataDir::qaPassphraseFile() const
 QString DataDir::upstreamTrustFile() const
 {
     return m_path + QStringLiteral("/upstream/trusted.pem");
+}
+
+QString DataDir::upstreamServerCertFile() const
+{
+    return m_path + QStringLiteral("/upstream/server-cert.pem");
 }
 
 QString DataDir::profileDir() const

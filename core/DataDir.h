@@ -14,6 +14,13 @@ struct UpstreamConfig {
     QString url; ///< the CMP server, http://host[:port]/path (RFC 6712) or https://
     QString trustedFile; ///< the upstream's trust anchors (PEM): answers and certificates verify to them
     QString recipient; ///< the upstream CA's name, e.g. "/CN=Corporate Device CA"; empty: the server's own
+    /// [upstream] server-cert: the upstream's CMP signer certificate (PEM, first in the file),
+    /// pinned: only answers signed with its key are accepted. Empty: any signer the anchors
+    /// vouch for, unless serverName names one.
+    QString serverCertFile;
+    /// [upstream] server-name: the name answers must be sent by ("/CN=Corporate CMP"), their
+    /// signer's certificate verifying to the anchors; a pin that survives the signer's renewal.
+    QString serverName;
     QString raKeyUri; ///< PKCS#11 URI of the RA key in the token
     QString raCertFile; ///< the RA certificate and its issuers (PEM)
     int batchSize = 50; ///< rows per round of the sync
@@ -51,6 +58,13 @@ struct StationConfig {
     QString softhsmConf; ///< SOFTHSM2_CONF for the embedded token, or empty for another module
     StepTimeouts timeouts;
     int auditCheckpointEvery = 100; ///< [audit] checkpoint-every: entries between signed checkpoints
+    /// [audit] key-sha256: the pinned audit key (SHA-256 of its SubjectPublicKeyInfo), recorded
+    /// when the station is set up; checkpoints signed by any other key are refused.
+    QString auditKeySha256;
+    /// [certificates] unshipped-grace-minutes: how long a certificate issued to a device that
+    /// then failed stays valid for the same key to come back and pass with it (re-used), before
+    /// it is revoked as issued, never shipped (cessationOfOperation).
+    int unshippedGraceMinutes = 1440;
     UpstreamConfig upstream;
     LineConfig line;
 };
@@ -77,6 +91,7 @@ public:
     QString crlFile() const; ///< the local CA's newest CRL (PEM)
     QString raCertFile() const; ///< where `ra import` puts the RA certificate and its issuers
     QString upstreamTrustFile() const; ///< where `upstream configure` puts the upstream's anchors
+    QString upstreamServerCertFile() const; ///< where `upstream configure` puts the pinned CMP signer
     QString qaPassphraseFile() const; ///< the QA role's passphrase, as a salted scrypt hash only
 
     [[nodiscard]] bool isInitialized() const;

@@ -367,7 +367,9 @@ Result<std::shared_ptr<core::Signer>> SigningService::signer(const QString& labe
     auto priv = t.findObject(session.handle(), CKO_PRIVATE_KEY, lbl);
     if (!priv)
         return std::unexpected(priv.error());
-    auto pub = t.findObject(session.handle(), CKO_PUBLIC_KEY, lbl);
+    // The public half is the one with the private key's CKA_ID: a public key anyone wrote
+    // to the token under the same label is not taken for it.
+    auto pub = t.findObject(session.handle(), CKO_PUBLIC_KEY, lbl, t.objectId(session.handle(), *priv));
     if (!pub)
         return fail(ErrorCode::NotFound,
             QStringLiteral("The token holds no public key labelled \"%1\" next to the private one.").arg(label));

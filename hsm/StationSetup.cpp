@@ -1,5 +1,7 @@
 #include "StationSetup.h"
 
+#include "store/AuditLog.h"
+
 #include "Pkcs11Uri.h"
 #include "pki/CertificateBuilder.h"
 #include "pki/EvpSigner.h"
@@ -82,7 +84,7 @@ Result<void> initDemoStation(const core::DataDir& dir, const InitOptions& option
     if (auto r = dir.saveConfig(config); !r)
         return r;
 
-    CaKey ca { SigningService::create(std::move(*token)), uri };
+    CaKey ca { SigningService::create(std::move(*token)), uri, {} };
     if (auto r = ca.service->unlock(*userPin); !r)
         return r;
     if (auto r = generateCaKey(dir, ca, options.keyLabel, options.keyType); !r)
@@ -142,8 +144,12 @@ Result<void> initDemoStation(const core::DataDir& dir, const InitOptions& option
         dir, ca, core::ossl::certToDer(caCert->get()), { core::ossl::certToDer(rootCert->get()) });
     if (!imported)
         return std::unexpected(imported.error());
-    // The audit key, next to the CA key: it signs the audit log's checkpoints.
-    if (auto audit = openAuditKey(ca); !audit)
+    // The audit key, next to the CA key: it signs the audit log's checkpoints. Its public
+    // key is pinned in station.ini here.
+    auto saved = dir.loadConfig();
+    if (!saved)
+        return std::unexpected(saved.error());
+    if (auto audit = openAuditKey(ca, dir, *saved); !audit)
         return std::unexpected(audit.error());
     return {};
 }
@@ -174,33 +180,80 @@ Result<CaKey> openCaKey(const core::StationConfig& config, core::PinPrompt* prom
     }
     if (!pin)
         return std::unexpected(pin.error());
-    CaKey ca { SigningService::create(std::move(*token)), *uri };
+    CaKey ca { SigningService::create(std::move(*token)), *uri, {} };
     if (auto r = ca.service->unlock(*pin); !r)
         return std::unexpected(r.error());
     return ca;
 }
 
-Result<std::shared_ptr<core::Signer>> openAuditKey(CaKey& ca, bool* created)
+Result<std::shared_ptr<core::Signer>> openAuditKey(
+    CaKey& ca, const core::DataDir& dir, core::StationConfig& config, bool* created)
 {
     if (created)
         *created = false;
     auto signer = ca.service->signer(AuditKeyLabel);
-    if (signer || signer.error().code != ErrorCode::NotFound)
+    if (!signer && signer.error().code == ErrorCode::NotFound) {
+        if (!config.auditKeySha256.isEmpty())
+            // A pinned key that is gone is not quietly replaced by a new one: the log's
+            // checkpoints would then be checked against a key that never signed them.
+            return fail(ErrorCode::Hsm,
+                QStringLiteral("The token no longer holds the station's audit key (pinned in %1 as sha256 %2). The "
+                               "station will not make a new one by itself; restore the token from its backup.")
+                    .arg(dir.configFile(), config.auditKeySha256.left(16)));
+        unsigned char id[8];
+        if (RAND_bytes(id, sizeof id) != 1)
+            return core::ossl::cryptoFail(QStringLiteral("The random generator failed."));
+        auto spki = ca.service->token().generateKey(
+            AuditKeyLabel, QByteArray(reinterpret_cast<const char*>(id), sizeof id), KeyType::EcP256);
+        if (!spki)
+            return std::unexpected(spki.error());
+        if (created)
+            *created = true;
+        signer = ca.service->signer(AuditKeyLabel);
+    }
+    if (!signer)
         return signer;
-    unsigned char id[8];
-    if (RAND_bytes(id, sizeof id) != 1)
+    // The public key found must be the private key's own: a signature made inside the token
+    // must verify with it.
+    const QByteArray spki = (*signer)->publicKey();
+    auto pub = core::ossl::publicKeyFromDer(spki);
+    if (!pub)
+        return std::unexpected(pub.error());
+    unsigned char nonce[32];
+    if (RAND_bytes(nonce, sizeof nonce) != 1)
         return core::ossl::cryptoFail(QStringLiteral("The random generator failed."));
-    auto spki = ca.service->token().generateKey(
-        AuditKeyLabel, QByteArray(reinterpret_cast<const char*>(id), sizeof id), KeyType::EcP256);
-    if (!spki)
-        return std::unexpected(spki.error());
-    if (created)
-        *created = true;
-    return ca.service->signer(AuditKeyLabel);
+    const QByteArray challenge("IMPRINT-AUDIT-KEY-CHECK" + QByteArray(reinterpret_cast<const char*>(nonce), sizeof nonce));
+    auto signature = (*signer)->signSha256(challenge);
+    if (!signature)
+        return std::unexpected(signature.error());
+    if (!core::ossl::verifySha256(pub->get(), challenge, *signature))
+        return fail(ErrorCode::Hsm,
+            QStringLiteral("The public key labelled \"%1\" in the token is not the audit key's own; the station "
+                           "will not use it. A PKI admin must remove the public key that does not belong.")
+                .arg(AuditKeyLabel));
+    const QString fingerprint = core::ossl::sha256Hex(spki);
+    if (config.auditKeySha256.isEmpty()) {
+        // Pinned the first time: at set-up, or the first start of a station from before pins.
+        config.auditKeySha256 = fingerprint;
+        if (auto r = dir.saveConfig(config); !r)
+            return std::unexpected(r.error());
+    } else if (config.auditKeySha256 != fingerprint) {
+        return fail(ErrorCode::Hsm,
+            QStringLiteral("The token's audit key (sha256 %1) is not the one this station pinned in %2 (sha256 %3). "
+                           "The station will not sign or check its audit log with it.")
+                .arg(fingerprint.left(16), dir.configFile(), config.auditKeySha256.left(16)));
+    }
+    ca.auditKey = *signer;
+    core::AuditLog::sealWith(*signer, config.auditCheckpointEvery);
+    return signer;
 }
 
 Result<QByteArray> readAuditPublicKey(const core::StationConfig& config)
 {
+    if (config.auditKeySha256.isEmpty())
+        return fail(ErrorCode::NotFound,
+            QStringLiteral("No audit key is pinned in station.ini ([audit] key-sha256): the station pins it when it "
+                           "first starts with its token unlocked."));
     auto uri = Pkcs11Uri::parse(config.keyUri);
     if (!uri)
         return std::unexpected(uri.error());
@@ -208,7 +261,15 @@ Result<QByteArray> readAuditPublicKey(const core::StationConfig& config)
     auto token = Token::open(uri->modulePath.isEmpty() ? config.modulePath : uri->modulePath, uri->token);
     if (!token)
         return std::unexpected(token.error());
-    return (*token)->publicKey(AuditKeyLabel);
+    auto spki = (*token)->publicKey(AuditKeyLabel);
+    if (!spki)
+        return spki;
+    if (core::ossl::sha256Hex(*spki) != config.auditKeySha256)
+        return fail(ErrorCode::Hsm,
+            QStringLiteral("The public key labelled \"%1\" in the token (sha256 %2) is not the audit key this "
+                           "station pinned (sha256 %3): it was replaced.")
+                .arg(AuditKeyLabel, core::ossl::sha256Hex(*spki).left(16), config.auditKeySha256.left(16)));
+    return spki;
 }
 
 namespace {

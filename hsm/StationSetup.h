@@ -25,6 +25,9 @@ struct InitOptions {
 struct CaKey {
     std::shared_ptr<SigningService> service;
     Pkcs11Uri keyUri;
+    /// The audit key once openAuditKey opened it: kept here while the token is, since the
+    /// audit log only borrows it to seal (AuditLog::sealWith).
+    std::shared_ptr<core::Signer> auditKey;
 
     /// The CA key as a Signer, usable from any thread.
     [[nodiscard]] core::Result<std::shared_ptr<core::Signer>> signer() const;
@@ -59,9 +62,14 @@ inline const QString AuditKeyLabel = QStringLiteral("imprint-audit");
 
 /// The audit key in the station's token as a Signer; made (EC P-256, inside the token, never
 /// extractable) the first time a station runs without one. `created` tells whether it was.
-[[nodiscard]] core::Result<std::shared_ptr<core::Signer>> openAuditKey(CaKey& ca, bool* created = nullptr);
+/// Its public key must be its own (a signature is checked) and the one pinned in
+/// station.ini ([audit] key-sha256; pinned here when there is none yet). From then on the
+/// process seals the audit log with it (AuditLog::sealWith).
+[[nodiscard]] core::Result<std::shared_ptr<core::Signer>> openAuditKey(
+    CaKey& ca, const core::DataDir& dir, core::StationConfig& config, bool* created = nullptr);
 
-/// The audit key's public key, read from the token without logging in (for audit verify).
+/// The audit key's public key, read from the token without logging in (for audit verify):
+/// the one object with its label, and the one pinned in station.ini; else an error.
 [[nodiscard]] core::Result<QByteArray> readAuditPublicKey(const core::StationConfig& config);
 
 /// The RA key's default label: it signs every CMP message to the upstream, nothing else.

@@ -1,5 +1,7 @@
 #include "Token.h"
 
+#include <vector>
+
 #include "TokenImpl.h"
 
 #include "pki/OpenSsl.h"
@@ -140,25 +142,49 @@ QString Token::Impl::pinState() const
 }
 
 Result<CK_OBJECT_HANDLE> Token::Impl::findObject(
-    CK_SESSION_HANDLE session, CK_OBJECT_CLASS cls, const QByteArray& objectLabel) const
+    CK_SESSION_HANDLE session, CK_OBJECT_CLASS cls, const QByteArray& objectLabel, const QByteArray& id) const
 {
-    CK_ATTRIBUTE tmpl[] = {
+    std::vector<CK_ATTRIBUTE> tmpl {
         { CKA_CLASS, &cls, sizeof cls },
         { CKA_LABEL, const_cast<char*>(objectLabel.constData()), static_cast<CK_ULONG>(objectLabel.size()) },
     };
-    CK_RV rv = fn->C_FindObjectsInit(session, tmpl, 2);
+    if (!id.isEmpty())
+        tmpl.push_back({ CKA_ID, const_cast<char*>(id.constData()), static_cast<CK_ULONG>(id.size()) });
+    CK_RV rv = fn->C_FindObjectsInit(session, tmpl.data(), static_cast<CK_ULONG>(tmpl.size()));
     if (rv != CKR_OK)
         return hsmFail("C_FindObjectsInit", rv, QStringLiteral("The token could not be searched."));
-    CK_OBJECT_HANDLE handle = 0;
+    // Two asked for: a label names one key. A second object under it (a public key anyone
+    // may write to the token without logging in) is refused, never used in its place.
+    CK_OBJECT_HANDLE handles[2] = { 0, 0 };
     CK_ULONG count = 0;
-    rv = fn->C_FindObjects(session, &handle, 1, &count);
+    rv = fn->C_FindObjects(session, handles, 2, &count);
     fn->C_FindObjectsFinal(session);
     if (rv != CKR_OK)
         return hsmFail("C_FindObjects", rv, QStringLiteral("The token could not be searched."));
     if (count == 0)
         return fail(ErrorCode::NotFound,
             QStringLiteral("The token holds no key labelled \"%1\".").arg(QString::fromUtf8(objectLabel)));
-    return handle;
+    if (count > 1)
+        return fail(ErrorCode::Hsm,
+            QStringLiteral("The token holds more than one %1 labelled \"%2\": one was added to it besides the "
+                           "station's own. The station uses neither. A PKI admin must remove the one that does not "
+                           "belong (pkcs11-tool --list-objects shows them).")
+                .arg(cls == CKO_PUBLIC_KEY ? QStringLiteral("public key") : QStringLiteral("key"),
+                    QString::fromUtf8(objectLabel)),
+            QStringLiteral("C_FindObjects found several objects with this class and label"));
+    return handles[0];
+}
+
+QByteArray Token::Impl::objectId(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object) const
+{
+    CK_ATTRIBUTE a { CKA_ID, nullptr, 0 };
+    if (fn->C_GetAttributeValue(session, object, &a, 1) != CKR_OK || a.ulValueLen == CK_UNAVAILABLE_INFORMATION)
+        return {};
+    QByteArray id(static_cast<qsizetype>(a.ulValueLen), '\0');
+    a.pValue = id.data();
+    if (fn->C_GetAttributeValue(session, object, &a, 1) != CKR_OK)
+        return {};
+    return id;
 }
 
 Result<void> Token::Impl::login(CK_SESSION_HANDLE session, const core::Secret& pin) const

@@ -96,8 +96,11 @@ struct Token::Impl {
     [[nodiscard]] Result<CK_SLOT_ID> findSlot() const;
     /// Plain words for the token's PIN state (count low, final try, locked), read fresh.
     [[nodiscard]] QString pinState() const;
+    /// The one object of this class and label (and CKA_ID, when given); two are refused.
     [[nodiscard]] Result<CK_OBJECT_HANDLE> findObject(
-        CK_SESSION_HANDLE session, CK_OBJECT_CLASS cls, const QByteArray& label) const;
+        CK_SESSION_HANDLE session, CK_OBJECT_CLASS cls, const QByteArray& label, const QByteArray& id = {}) const;
+    /// An object's CKA_ID (empty when it has none).
+    [[nodiscard]] QByteArray objectId(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object) const;
     /// The DER SubjectPublicKeyInfo of a public key object (EC or RSA).
     [[nodiscard]] Result<QByteArray> publicKeyInfo(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE publicKey) const;
     /// C_Login as the user on `session`; refusals in plain words with the PIN flags.

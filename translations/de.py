@@ -261,6 +261,11 @@ DE = {
 'Remove the device.': 'Gerät entnehmen.',
 'Passed %1. Remove it: it is good.': 'Bestanden %1. Entnehmen: es ist gut.',
 'No serial yet: scan the label on it.': 'Noch keine Seriennummer: Etikett scannen.',
+"Its firmware cannot take a certificate this large: set it aside for a firmware update.": 'Seine Firmware kann ein so großes Zertifikat nicht aufnehmen: für ein Firmware-Update beiseitelegen.',
+"Its serial breaks the protocol's rules: check its firmware.": 'Seine Seriennummer verletzt die Regeln des Protokolls: Firmware prüfen.',
+"Its model name breaks the protocol's rules: check its firmware.": 'Sein Modellname verletzt die Regeln des Protokolls: Firmware prüfen.',
+"Its firmware version breaks the protocol's rules: check its firmware.": 'Seine Firmware-Version verletzt die Regeln des Protokolls: Firmware prüfen.',
+"⚠ Issued, never shipped: the device failed after it was issued. It is revoked after the grace period, unless the device comes back with the same key and passes.": '⚠ Ausgestellt, nie ausgeliefert: das Gerät ist nach der Ausstellung gescheitert. Es wird nach der Frist widerrufen, außer das Gerät kommt mit demselben Schlüssel zurück und besteht.',
 }
 PLURAL = {
 '%n record(s) not yet confirmed by the upstream': ('%n Datensatz noch nicht von der Konzern-CA bestätigt', '%n Datensätze noch nicht von der Konzern-CA bestätigt'),
@@ -278,4 +283,6 @@ PLURAL = {
 '%n job(s) were interrupted when the station last stopped': ('%n Auftrag wurde beim letzten Stopp der Station unterbrochen', '%n Aufträge wurden beim letzten Stopp der Station unterbrochen'),
 'idle for %n minute(s)': ('%n Minute untätig', '%n Minuten untätig'),
 '✔ The audit log is intact (%n entries).': ('✔ Das Prüfprotokoll ist unversehrt (%n Eintrag).', '✔ Das Prüfprotokoll ist unversehrt (%n Einträge).'),
+"✖ The audit log could not be verified: the station's audit key could not be read, so its %n signed checkpoint(s) were not checked.": ('✖ Das Prüfprotokoll konnte nicht geprüft werden: der Prüfschlüssel der Station war nicht lesbar, also wurde sein %n signierter Kontrollpunkt nicht geprüft.', '✖ Das Prüfprotokoll konnte nicht geprüft werden: der Prüfschlüssel der Station war nicht lesbar, also wurden seine %n signierten Kontrollpunkte nicht geprüft.'),
+' %n newest entries are not under a checkpoint yet.': (' %n neuester Eintrag steht noch unter keinem Kontrollpunkt.', ' %n neueste Einträge stehen noch unter keinem Kontrollpunkt.'),
 }

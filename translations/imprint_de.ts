@@ -341,6 +341,14 @@
         <source>%1 of %2 records written</source>
         <translation>%1 von %2 Datensätzen geschrieben</translation>
     </message>
+    <message numerus="yes">
+        <source>✖ The audit log could not be verified: the station's audit key could not be read, so its %n signed checkpoint(s) were not checked.</source>
+        <translation><numerusform>✖ Das Prüfprotokoll konnte nicht geprüft werden: der Prüfschlüssel der Station war nicht lesbar, also wurde sein %n signierter Kontrollpunkt nicht geprüft.</numerusform><numerusform>✖ Das Prüfprotokoll konnte nicht geprüft werden: der Prüfschlüssel der Station war nicht lesbar, also wurden seine %n signierten Kontrollpunkte nicht geprüft.</numerusform></translation>
+    </message>
+    <message numerus="yes">
+        <source> %n newest entries are not under a checkpoint yet.</source>
+        <translation><numerusform> %n neuester Eintrag steht noch unter keinem Kontrollpunkt.</numerusform><numerusform> %n neueste Einträge stehen noch unter keinem Kontrollpunkt.</numerusform></translation>
+    </message>
 </context>
 <context>
     <name>imprint::ui::DeviceListModel</name>
@@ -959,6 +967,10 @@ Warum wird es verschrottet?</translation>
     <message>
         <source>✖ upstream chain: %1</source>
         <translation>✖ Kette der Konzern-CA: %1</translation>
+    </message>
+    <message>
+        <source>⚠ Issued, never shipped: the device failed after it was issued. It is revoked after the grace period, unless the device comes back with the same key and passes.</source>
+        <translation>⚠ Ausgestellt, nie ausgeliefert: das Gerät ist nach der Ausstellung gescheitert. Es wird nach der Frist widerrufen, außer das Gerät kommt mit demselben Schlüssel zurück und besteht.</translation>
     </message>
 </context>
 <context>

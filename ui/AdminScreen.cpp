@@ -418,14 +418,20 @@ void AdminScreen::verifyAudit()
                 m_auditVerdict->setText(v.error().code == core::ErrorCode::Cancelled
                         ? tr("The check was stopped; nothing was found wrong in the part checked.")
                         : tr("✖ The audit log could not be checked: %1").arg(v.error().message));
+            else if (v->problem.isEmpty() && !v->signaturesChecked)
+                // Fails closed: a chain anyone can recompute is not a verified log.
+                m_auditVerdict->setText(tr("✖ The audit log could not be verified: the station's audit key could not "
+                                           "be read, so its %n signed checkpoint(s) were not checked.",
+                    nullptr, static_cast<int>(v->checkpoints)));
             else if (v->problem.isEmpty())
                 m_auditVerdict->setText(
                     tr("✔ The audit log is intact: %n entries, each following the one before, and every certificate "
                        "it names as recorded.",
                         nullptr, static_cast<int>(v->entries))
-                    + (v->signaturesChecked
-                            ? tr(" %n signed checkpoint(s) verified.", nullptr, static_cast<int>(v->checkpoints))
-                            : QString()));
+                    + tr(" %n signed checkpoint(s) verified.", nullptr, static_cast<int>(v->checkpoints))
+                    + (v->unsealed() > 0 ? tr(" %n newest entries are not under a checkpoint yet.", nullptr,
+                                               static_cast<int>(v->unsealed()))
+                                         : QString()));
             else
                 m_auditVerdict->setText(
                     tr("✖ The audit log is damaged at entry %1: %2").arg(v->firstBadEntry).arg(v->problem));

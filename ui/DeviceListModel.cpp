@@ -3,6 +3,7 @@
 #include "engine/Backoffice.h"
 
 #include <QLocale>
+#include <QTextDocument>
 
 namespace imprint::ui {
 
@@ -83,6 +84,12 @@ QVariant DeviceListModel::data(const QModelIndex& index, int role) const
 {
     if (!index.isValid() || index.row() >= m_rows.size() || (role != Qt::DisplayRole && role != Qt::ToolTipRole))
         return {};
+    if (role == Qt::ToolTipRole) {
+        // A tooltip is read as rich text when it looks like markup; model, firmware and
+        // reason are a device's words: given escaped, they show as they are.
+        const QString words = data(index, Qt::DisplayRole).toString();
+        return words.isEmpty() ? QVariant() : QVariant(Qt::convertFromPlainText(words));
+    }
     const core::DeviceRecord& d = m_rows.at(index.row());
     switch (index.column()) {
     case Serial: return d.serial;

@@ -80,6 +80,8 @@ QaScreen::QaScreen(core::Backoffice* backoffice, core::Station* station, std::fu
             writeReport(path);
     });
     m_verdict->setWordWrap(true);
+    // It may repeat what was scanned or a device's words in an error: text, never markup.
+    m_verdict->setTextFormat(Qt::PlainText);
 
     auto* actions = new QHBoxLayout;
     actions->addWidget(m_reverify);
@@ -232,6 +234,11 @@ QString QaScreen::storyHtml(const core::DeviceStory& s) const
     for (const core::CertificateStory& c : s.certificates) {
         h += QStringLiteral("<p><b>%1</b> — %2, %3<br>")
                  .arg(c.record.serialHex, text(c.record.state), when(c.record.issuedAt));
+        if (d.status == core::DeviceStatus::Failed
+            && (c.record.state == core::CertificateState::Issued || c.record.state == core::CertificateState::Installed))
+            h += QStringLiteral("<b>%1</b><br>")
+                     .arg(tr("⚠ Issued, never shipped: the device failed after it was issued. It is revoked after the "
+                             "grace period, unless the device comes back with the same key and passes."));
         h += tr("SHA-256 %1").arg(c.record.sha256) + QStringLiteral("<br>");
         h += (c.chainVerified ? tr("✔ chain verifies (strict)") : tr("✖ chain: %1").arg(c.chainProblem.toHtmlEscaped()))
             + QStringLiteral("<br>");

@@ -7,6 +7,7 @@
 #include <QColor>
 #include <QFont>
 #include <QHash>
+#include <QTextDocument>
 
 namespace imprint::ui {
 
@@ -197,7 +198,13 @@ QVariant SlotModel::data(const QModelIndex& index, int role) const
         if (role == Qt::TextAlignmentRole)
             return Qt::AlignCenter;
     }
-    if (role != Qt::DisplayRole && role != Qt::ToolTipRole)
+    if (role == Qt::ToolTipRole) {
+        // A tooltip is read as rich text when it looks like markup, and Detail holds a
+        // device's own words (a refusal's message): given escaped, they show as they are.
+        const QString words = data(index, Qt::DisplayRole).toString();
+        return words.isEmpty() ? QVariant() : QVariant(Qt::convertFromPlainText(words));
+    }
+    if (role != Qt::DisplayRole)
         return {};
 
     switch (index.column()) {

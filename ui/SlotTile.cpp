@@ -7,6 +7,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QProgressBar>
+#include <QTextDocument>
 #include <QVBoxLayout>
 
 namespace imprint::ui {
@@ -47,6 +48,10 @@ SlotTile::SlotTile(SlotModel* model, int row, QWidget* parent)
     serialFont.setPointSizeF(serialFont.pointSizeF() * 1.3);
     m_serial->setFont(serialFont);
     m_serial->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    // The serial and the detail carry a device's own words (a refusal's message): shown as
+    // text, never read as markup, whatever they hold.
+    for (QLabel* label : { m_name, m_serial, m_verdict, m_time, m_detail, m_warning })
+        label->setTextFormat(Qt::PlainText);
     QFont verdictFont = m_verdict->font();
     verdictFont.setBold(true);
     m_verdict->setFont(verdictFont);
@@ -120,7 +125,7 @@ QString SlotTile::verdictText() const
 
 QString SlotTile::detailText() const
 {
-    return toolTip();
+    return m_detailText;
 }
 
 QString SlotTile::warningText() const
@@ -188,7 +193,10 @@ void SlotTile::refresh()
     // A failed tile's bar shows how far it got; the words are in its tooltip.
     m_progress->setTextVisible(verdict == SlotModel::Verdict::None);
     m_detail->setText(at.data(SlotModel::ShortDetailRole).toString());
-    setToolTip(m_model->index(m_row, SlotModel::Detail).data().toString());
+    // A tooltip is read as rich text when it looks like markup: given escaped, it shows the
+    // words as they are.
+    m_detailText = m_model->index(m_row, SlotModel::Detail).data().toString();
+    setToolTip(m_detailText.isEmpty() ? QString() : Qt::convertFromPlainText(m_detailText));
     const QString warning = at.data(SlotModel::CheckSlotRole).toString();
     m_warning->setText(QStringLiteral("⚠ ") + warning);
     m_warning->setVisible(!warning.isEmpty());

@@ -47,6 +47,7 @@ private:
     QLabel* m_time;
     QLabel* m_detail;
     QLabel* m_warning;
+    QString m_detailText; ///< the tooltip's words, as plain text
 };
 
 } // namespace imprint::ui

@@ -1,8 +1,11 @@
 // imprintctl audit verify, audit show: the audit log, checked and read.
 
+#include "StationContext.h"
 #include "StationSetup.h"
 #include "cli/Command.h"
 #include "pki/OpenSsl.h"
+
+#include <QRegularExpression>
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -12,15 +15,67 @@
 
 namespace imprint::app::cli {
 
+namespace {
+
+/// Exit statuses of `audit verify` besides 0 (intact) and 1 (tampered): a script must
+/// never read "could not check" as "checked".
+constexpr int Unverifiable = 4; ///< the pinned audit key could not be read: signatures unchecked
+constexpr int Unsealed = 5; ///< newest entries under no checkpoint (a station that stops seals them)
+
+/// A signed head as `audit head` writes it and `audit verify --since` reads it.
+QJsonObject headJson(const core::AuditCheckpoint& c, const core::StationConfig& config)
+{
+    return QJsonObject { { QStringLiteral("imprint_audit_head"), 1 },
+        { QStringLiteral("station"), config.stationName }, { QStringLiteral("station_id"), config.stationId },
+        { QStringLiteral("entry"), static_cast<double>(c.seq) }, { QStringLiteral("hash"), c.hash },
+        { QStringLiteral("at"), c.at }, { QStringLiteral("key_sha256"), c.keySha256 },
+        { QStringLiteral("signature"), QString::fromLatin1(c.signature.toBase64()) } };
+}
+
+core::Result<core::AuditCheckpoint> readHead(const QString& path)
+{
+    auto bytes = readInput(path, 64 * 1024);
+    if (!bytes)
+        return std::unexpected(bytes.error());
+    const QJsonObject o = QJsonDocument::fromJson(*bytes).object();
+    core::AuditCheckpoint c;
+    c.seq = static_cast<qint64>(o.value(QStringLiteral("entry")).toDouble());
+    c.hash = o.value(QStringLiteral("hash")).toString();
+    c.at = o.value(QStringLiteral("at")).toString();
+    c.keySha256 = o.value(QStringLiteral("key_sha256")).toString();
+    c.signature = QByteArray::fromBase64(o.value(QStringLiteral("signature")).toString().toLatin1());
+    static const QRegularExpression hex(QStringLiteral("^[0-9a-f]{64}$"));
+    if (o.value(QStringLiteral("imprint_audit_head")).toInt() != 1 || c.seq < 1 || !hex.match(c.hash).hasMatch()
+        || c.signature.isEmpty())
+        return core::fail(core::ErrorCode::BadInput,
+            QStringLiteral("%1 is not an audit head written by imprintctl audit head.").arg(path));
+    return c;
+}
+
+} // namespace
+
 int auditVerify(const QStringList& args)
 {
-    CommandLine p(QStringLiteral("Check the audit log's hash chain and the certificates it covers; name the first "
-                                 "edited, missing or reordered entry. Exit 0 only if intact."),
+    CommandLine p(QStringLiteral("Check the audit log's hash chain, its checkpoints (signed by the station's pinned "
+                                 "audit key) and the certificates it covers; name the first edited, missing or "
+                                 "reordered entry. Exit 0 only if intact and sealed: 1 tampered, 4 signatures could "
+                                 "not be checked, 5 too many newest entries under no checkpoint."),
         CommandLine::DataDirAndJson);
+    QCommandLineOption since(QStringLiteral("since"),
+        QStringLiteral("A head kept elsewhere (imprintctl audit head): the log must still extend it."),
+        QStringLiteral("HEAD_FILE"));
+    p.addOption(since);
     p.parse(args);
+    std::optional<core::AuditCheckpoint> kept;
+    if (p.isSet(since)) {
+        auto head = readHead(p.value(since));
+        if (!head)
+            return report(head.error());
+        kept = *head;
+    }
     return withRecords(p, Access::Read, [&](core::RecordStore& records, const core::StationConfig& config) {
         // Checkpoint signatures are checked with the audit key's public half, read from the
-        // token (no PIN needed).
+        // token (no PIN needed): the one object with its label, matching the pin.
         core::CheckpointVerifier verifier;
         QString keyProblem;
         if (auto spki = hsm::readAuditPublicKey(config); !spki) {
@@ -32,36 +87,120 @@ int auditVerify(const QStringList& args)
                 = [key = std::make_shared<core::ossl::PKey>(std::move(*key))](const QByteArray& message,
                       const QByteArray& signature) { return core::ossl::verifySha256(key->get(), message, signature); };
         }
-        auto v = records.audit().verify(verifier);
+        if (kept && verifier && !verifier(core::AuditLog::checkpointMessage(kept->seq, kept->hash), kept->signature)) {
+            err() << "The head in " << p.value(since)
+                  << " is not signed by this station's pinned audit key: it is not this station's, or it was edited."
+                  << Qt::endl;
+            return 1;
+        }
+        auto v = records.audit().verify(verifier, {}, kept);
         if (!v)
             return report(v.error());
+        int status = 0;
+        QString verdict = QStringLiteral("intact");
+        if (!v->problem.isEmpty()) {
+            status = 1;
+            verdict = QStringLiteral("tampered");
+        } else if (!v->signaturesChecked) {
+            status = Unverifiable;
+            verdict = QStringLiteral("unverifiable");
+        } else if (v->unsealed() > 0) {
+            status = Unsealed;
+            verdict = QStringLiteral("unsealed");
+        }
         if (p.json()) {
             out() << QJsonDocument(
-                QJsonObject { { QStringLiteral("entries"), static_cast<double>(v->entries) },
-                    { QStringLiteral("intact"), v->problem.isEmpty() }, { QStringLiteral("problem"), v->problem },
+                QJsonObject { { QStringLiteral("verdict"), verdict }, { QStringLiteral("intact"), status == 0 },
+                    { QStringLiteral("entries"), static_cast<double>(v->entries) },
+                    { QStringLiteral("problem"), status == Unverifiable ? keyProblem : v->problem },
                     { QStringLiteral("first_bad_entry"), static_cast<double>(v->firstBadEntry) },
                     { QStringLiteral("checkpoints"), static_cast<double>(v->checkpoints) },
                     { QStringLiteral("last_checkpoint"), static_cast<double>(v->lastCheckpoint) },
-                    { QStringLiteral("signatures_checked"), v->signaturesChecked } })
+                    { QStringLiteral("unsealed"), static_cast<double>(v->unsealed()) },
+                    { QStringLiteral("signatures_checked"), v->signaturesChecked },
+                    { QStringLiteral("extends_head"), kept ? QJsonValue(status != 1) : QJsonValue() } })
                          .toJson(QJsonDocument::Compact)
                   << Qt::endl;
-        } else if (v->problem.isEmpty()) {
-            out() << "The audit log is intact: " << v->entries << " entries, and every certificate they name."
-                  << Qt::endl
-                  << v->checkpoints << " checkpoints"
-                  << (v->signaturesChecked ? QStringLiteral(" signed by the audit key in the token")
-                                           : QStringLiteral(" (signatures NOT checked: ") + keyProblem + u')')
-                  << "; the newest vouches for entries 1-" << v->lastCheckpoint << "." << Qt::endl;
-            if (v->entries > v->lastCheckpoint)
-                out() << "Entries " << v->lastCheckpoint + 1 << "-" << v->entries
-                      << " are chained but not yet under a checkpoint (the station seals them every N entries and "
-                         "when it stops)."
-                      << Qt::endl;
-        } else {
-            out() << "TAMPERED: " << v->problem << Qt::endl;
+            return status;
         }
-        return v->problem.isEmpty() ? 0 : 1;
+        if (status == 1) {
+            out() << "TAMPERED: " << v->problem << Qt::endl;
+            return status;
+        }
+        if (status == Unverifiable) {
+            out() << "NOT VERIFIED: the checkpoints' signatures could not be checked (" << keyProblem
+                  << "). The hash chain of " << v->entries
+                  << " entries holds together, but anyone with the store file can recompute it." << Qt::endl;
+            return status;
+        }
+        out() << "The audit log is intact: " << v->entries << " entries, and every certificate they name." << Qt::endl
+              << v->checkpoints << " checkpoint(s) signed by the station's pinned audit key; the newest is entry "
+              << v->lastCheckpoint << "." << Qt::endl;
+        if (kept)
+            out() << "It extends the head you kept (entry " << kept->seq << " of " << kept->at << ")." << Qt::endl;
+        if (status == Unsealed)
+            out() << "UNSEALED: entries " << v->lastCheckpoint + 1 << "-" << v->entries
+                  << " are chained but under no signed checkpoint. A running station seals every "
+                  << config.auditCheckpointEvery
+                  << " entries and when it stops, and the next start seals what a crash left; unsealed entries "
+                     "after that mean checkpoints were removed and the entries after them rewritten. Compare with "
+                     "a head kept elsewhere (--since)."
+                  << Qt::endl;
+        else
+            out() << "Truncation of the newest entries shows only against a head kept elsewhere (imprintctl audit "
+                     "head, then audit verify --since FILE)."
+                  << Qt::endl;
+        return status;
     });
+}
+
+int auditHead(const QStringList& args)
+{
+    CommandLine p(QStringLiteral("Seal the audit log now (a checkpoint signed by the station's audit key in the token) "
+                                 "and print its signed head: keep it elsewhere (a file of the MES, a printed "
+                                 "report, the plant record); imprintctl audit verify --since FILE later shows the "
+                                 "log still extends it."));
+    QCommandLineOption outFile(QStringLiteral("out"), QStringLiteral("Write the head to FILE."), QStringLiteral("FILE"));
+    p.addOption(outFile);
+    p.parse(args);
+    const core::DataDir dir = p.dataDir();
+    core::StationConfig config;
+    auto ca = openCeremonyKey(dir, &config);
+    if (!ca)
+        return report(ca.error());
+    auto key = hsm::openAuditKey(*ca, dir, config);
+    if (!key)
+        return report(key.error());
+    auto store = app::openStationStore(dir, config);
+    if (!store)
+        return report(store.error());
+    if (auto sealed = store->audit().seal(); !sealed)
+        return report(sealed.error());
+    // Signed now, over the log's newest entry: a head vouches for what the key holder saw,
+    // never for a checkpoint entry read back from the store.
+    auto newest = store->audit().head();
+    if (!newest)
+        return report(newest.error());
+    if (newest->seq == 0)
+        return report(core::fail(core::ErrorCode::NotFound, QStringLiteral("The audit log is empty: no head yet."))
+                .error());
+    auto signature = (*key)->signSha256(core::AuditLog::checkpointMessage(newest->seq, newest->hash));
+    if (!signature)
+        return report(signature.error());
+    core::AuditCheckpoint head = *newest;
+    head.at = core::sql::now();
+    head.keySha256 = core::ossl::sha256Hex((*key)->publicKey());
+    head.signature = *signature;
+    const QByteArray json = QJsonDocument(headJson(head, config)).toJson(QJsonDocument::Indented);
+    if (p.isSet(outFile)) {
+        if (auto r = writeOutput(p.value(outFile), json); !r)
+            return report(r.error());
+        out() << "Audit head: entry " << head.seq << ", hash " << head.hash << ", written to "
+              << p.value(outFile) << Qt::endl;
+    } else {
+        out() << json;
+    }
+    return 0;
 }
 
 int auditShow(const QStringList& args)

@@ -402,7 +402,7 @@ int signBatch(const QStringList& args)
             ctx->config.stationName, p.value(op));
         !r)
         return report(r.error());
-    if (auto r = core::sealAuditLog(*store, *ctx->auditSigner); !r)
+    if (auto r = store->audit().seal(); !r)
         return report(r.error());
     const double seconds = static_cast<double>(timer.nsecsElapsed()) / 1e9;
     if (p.isSet(reportFile)) {

@@ -39,17 +39,21 @@ QJsonObject certSummary(const QByteArray& der)
 core::Result<void> auditAct(const core::DataDir& dir, const core::StationConfig& config, hsm::CaKey& ca,
     core::AuditKind kind, const QString& subject, const QString& detail)
 {
-    auto store = app::openStationStore(dir, config);
+    core::StationConfig pinned = config;
+    auto signer = hsm::openAuditKey(ca, dir, pinned);
+    if (!signer)
+        return std::unexpected(signer.error());
+    auto store = app::openStationStore(dir, pinned);
     if (!store)
         return std::unexpected(store.error());
     if (auto r = store->audit().append(
             kind, subject, detail, config.stationName, qEnvironmentVariable("USER", QStringLiteral("cli")));
         !r)
         return r;
-    auto signer = hsm::openAuditKey(ca);
-    if (!signer)
-        return std::unexpected(signer.error());
-    return core::sealAuditLog(*store, **signer);
+    auto sealed = store->audit().seal();
+    if (!sealed)
+        return std::unexpected(sealed.error());
+    return {};
 }
 
 core::Result<hsm::CaKey> openCeremonyKey(const core::DataDir& dir, core::StationConfig* config)
@@ -58,8 +62,17 @@ core::Result<hsm::CaKey> openCeremonyKey(const core::DataDir& dir, core::Station
     if (!loaded)
         return std::unexpected(loaded.error());
     *config = *loaded;
+    if (processKey())
+        return *processKey();
     app::TerminalPinPrompt prompt;
-    return hsm::openCaKey(*config, &prompt);
+    auto ca = hsm::openCaKey(*config, &prompt);
+    if (!ca)
+        return ca;
+    // What this process writes to the audit log is sealed with the pinned audit key.
+    if (auto audit = hsm::openAuditKey(*ca, dir, *config); !audit)
+        return std::unexpected(audit.error());
+    processKey() = *ca;
+    return ca;
 }
 
 void printChain(const QList<QByteArray>& chain)
@@ -320,6 +333,11 @@ core::Result<core::PublishedCrl> issueCrl(const core::DataDir& dir, const hsm::C
     auto store = app::openStationStore(dir, *config);
     if (!store)
         return std::unexpected(store.error());
+    // Issued, never shipped and past its grace: revoked before the CRL is signed.
+    if (auto swept = store->ledger().revokeUnshipped(
+            QDateTime::currentDateTimeUtc().addSecs(-60LL * config->unshippedGraceMinutes));
+        !swept)
+        return std::unexpected(swept.error());
     return core::publishCrl(*store, *signer, caCert->get(), dir.crlFile(), nextUpdateDays);
 }
 

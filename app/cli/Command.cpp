@@ -1,5 +1,7 @@
 #include "cli/Command.h"
 
+#include "StationSetup.h"
+
 #include "Bench.h"
 #include "StationContext.h"
 
@@ -57,8 +59,12 @@ const QList<Command>& commands()
             u"restore a backup into a new or empty data directory: --in FILE [--force]"_s,
             u"--in FILE [--force]"_s },
         { u"audit verify"_s, auditVerify,
-            u"check the audit log's hash chain and the certificates it covers [--json]"_s,
-            u"[--json]"_s },
+            u"check the audit log's hash chain, its signed checkpoints and the certificates it covers "
+            u"[--since HEAD_FILE] [--json]"_s,
+            u"[--since HEAD_FILE] [--json]"_s },
+        { u"audit head"_s, auditHead,
+            u"seal the audit log now and print its signed head, to keep elsewhere: [--out FILE]"_s,
+            u"[--out FILE]"_s },
         { u"audit show"_s, auditShow,
             u"list audit log entries: [--after SEQ] [--limit N] [--json]"_s,
             u"[--after SEQ] [--limit N] [--json]"_s },
@@ -168,7 +174,11 @@ int dispatch(QStringList args)
         if (exact || (!twoWords.isEmpty() && c.name == twoWords)) {
             args.remove(1, exact ? 1 : 2);
             args[0] = QStringLiteral("imprintctl ") + c.name;
-            return c.run(args);
+            const int status = c.run(args);
+            // The token goes before the program's statics do (its module is finalised here).
+            core::AuditLog::sealWith(nullptr, 100);
+            processKey().reset();
+            return status;
         }
         isGroup |= c.name.startsWith(word + u' ');
     }
@@ -251,10 +261,26 @@ int withRecords(const CommandLine& p, Access access,
     auto config = dir.loadConfig();
     if (!config)
         return report(config.error());
+    if (access == Access::Write && !processKey()) {
+        // What a command records is sealed with the audit key when the token opens without
+        // asking anyone (a pin-source); otherwise the entries wait for the station's next
+        // checkpoint, and audit verify says so.
+        if (auto ca = hsm::openCaKey(*config, nullptr)) {
+            core::StationConfig pinned = *config;
+            if (hsm::openAuditKey(*ca, dir, pinned))
+                processKey() = *ca;
+        }
+    }
     auto records = app::openStationStore(dir, *config, access == Access::Read);
     if (!records)
         return report(records.error());
     return body(*records, *config);
+}
+
+std::optional<hsm::CaKey>& processKey()
+{
+    static std::optional<hsm::CaKey> key;
+    return key;
 }
 
 core::Result<QByteArray> readInput(const QString& path, qsizetype limit)

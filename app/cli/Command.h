@@ -15,6 +15,7 @@
 #include <QTextStream>
 
 #include <functional>
+#include <optional>
 
 namespace imprint::app::cli {
 
@@ -92,6 +93,10 @@ namespace imprint::app::cli {
 // What the key ceremony commands share (Ca.cpp).
 /// The station's CA key and its token, unlocked (from the pin-source, or asked at the terminal).
 [[nodiscard]] core::Result<hsm::CaKey> openCeremonyKey(const core::DataDir& dir, core::StationConfig* config);
+/// The token this process opened with its audit key (openCeremonyKey, or a command that
+/// records): one per process, since two libp11 contexts on one module invalidate each
+/// other's sessions. Closed when the command ends.
+[[nodiscard]] std::optional<hsm::CaKey>& processKey();
 /// Records an administrator's act (setting change, export) in the audit log and seals it
 /// with a checkpoint signed by the audit key in the token.
 [[nodiscard]] core::Result<void> auditAct(const core::DataDir& dir, const core::StationConfig& config, hsm::CaKey& ca,
@@ -125,6 +130,7 @@ int backup(const QStringList& args); // Backup.cpp
 int restore(const QStringList& args);
 int auditVerify(const QStringList& args); // Audit.cpp
 int auditShow(const QStringList& args);
+int auditHead(const QStringList& args);
 int issue(const QStringList& args); // Batch.cpp
 int signBatch(const QStringList& args);
 int caShow(const QStringList& args); // Ca.cpp

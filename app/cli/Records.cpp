@@ -4,6 +4,7 @@
 #include "StationContext.h"
 #include "StationSetup.h"
 #include "cli/Command.h"
+#include "device/Protocol.h"
 #include "pki/IssuingCa.h"
 #include "pki/OpenSsl.h"
 
@@ -14,6 +15,14 @@
 namespace imprint::app::cli {
 
 namespace {
+
+/// Issued, never shipped: the device failed after its certificate was issued, and the
+/// certificate is still valid (until the grace period ends, or the device passes with it).
+bool unshipped(const core::DeviceRecord& d, const core::CertificateRecord& c)
+{
+    return d.status == core::DeviceStatus::Failed
+        && (c.state == core::CertificateState::Issued || c.state == core::CertificateState::Installed);
+}
 
 /// Where a certificate stands with the upstream CA: its row's state and the upstream's
 /// answer, its revocation's state, and the upstream's certificate once recorded.
@@ -45,6 +54,14 @@ QJsonObject upstreamOf(core::RecordStore& store, const QString& serialHex)
         }
     }
     return o;
+}
+
+/// A recorded text as the terminal should get it. Model, firmware and step details hold a
+/// device's own words, and the upstream's answers its own: a control character in them
+/// (an escape sequence, a bidi override) is written as an escape, never sent as it is.
+QString shown(const QString& recorded)
+{
+    return core::protocol::escapeUnprintable(recorded);
 }
 
 } // namespace
@@ -102,6 +119,7 @@ int show(const QStringList& args)
             co[QStringLiteral("serial")] = c.serialHex;
             co[QStringLiteral("sha256")] = c.sha256;
             co[QStringLiteral("state")] = text(c.state);
+            co[QStringLiteral("not_shipped")] = unshipped(d, c);
             co[QStringLiteral("issued_at")] = c.issuedAt.toString(Qt::ISODateWithMs);
             auto verified = core::verifyChain(c.der, *chain);
             co[QStringLiteral("chain_verified")] = verified.has_value();
@@ -136,40 +154,45 @@ int show(const QStringList& args)
     // A device known only from its request file (sign-batch) has no model or firmware.
     const QString made = d.model.isEmpty() && d.firmware.isEmpty()
         ? QString()
-        : QStringLiteral("  (%1, firmware %2)").arg(d.model, d.firmware);
-    out() << "Device " << d.serial << made << Qt::endl
+        : QStringLiteral("  (%1, firmware %2)").arg(shown(d.model), shown(d.firmware));
+    out() << "Device " << shown(d.serial) << made << Qt::endl
           << "Status:  " << text(d.status)
-          << (d.statusReason.isEmpty() ? QString() : QStringLiteral(" — ") + d.statusReason) << Qt::endl
+          << (d.statusReason.isEmpty() ? QString() : QStringLiteral(" — ") + shown(d.statusReason)) << Qt::endl
           << "Updated: " << d.updated.toString(Qt::ISODate) << Qt::endl
-          << (d.lot.isEmpty() ? QString() : QStringLiteral("Lot:     ") + d.lot + u'\n') << Qt::endl
+          << (d.lot.isEmpty() ? QString() : QStringLiteral("Lot:     ") + shown(d.lot) + u'\n') << Qt::endl
           << "Timeline:" << Qt::endl;
     for (const auto& s : *steps)
-        out() << "  " << s.at.toString(Qt::ISODateWithMs) << "  job " << s.jobId << "  " << s.station << "/"
-              << s.operatorName << "  " << text(s.step) << "  " << text(s.status)
-              << (s.detail.isEmpty() ? QString() : QStringLiteral("  ") + s.detail) << Qt::endl;
+        out() << "  " << s.at.toString(Qt::ISODateWithMs) << "  job " << s.jobId << "  " << shown(s.station) << "/"
+              << shown(s.operatorName) << "  " << text(s.step) << "  " << text(s.status)
+              << (s.detail.isEmpty() ? QString() : QStringLiteral("  ") + shown(s.detail)) << Qt::endl;
     for (const auto& c : *certs) {
         auto verified = core::verifyChain(c.der, *chain);
         out() << Qt::endl
               << "Certificate " << c.serialHex << " (" << text(c.state) << ", issued "
               << c.issuedAt.toString(Qt::ISODate) << ")" << Qt::endl
+              << (unshipped(d, c) ? QStringLiteral("Issued, never shipped: the device failed after it was issued. It is "
+                                                   "revoked after the grace period ([certificates] "
+                                                   "unshipped-grace-minutes), unless the device comes back with the "
+                                                   "same key and passes.\n")
+                                  : QString())
               << "SHA-256 " << c.sha256 << Qt::endl
               << "Chain:  "
               << (verified ? QStringLiteral("verifies to the root in the station's chain")
-                           : QStringLiteral("DOES NOT VERIFY: ") + verified.error().text())
+                           : QStringLiteral("DOES NOT VERIFY: ") + shown(verified.error().text()))
               << Qt::endl
               << core::ossl::derToPem(c.der);
         const QJsonObject up = upstreamOf(*store, c.serialHex);
-        out() << "Upstream: " << up[QStringLiteral("state")].toString();
+        out() << "Upstream: " << shown(up[QStringLiteral("state")].toString());
         if (!up[QStringLiteral("status")].toString().isEmpty())
-            out() << " (" << up[QStringLiteral("status")].toString() << ")";
+            out() << " (" << shown(up[QStringLiteral("status")].toString()) << ")";
         if (!up[QStringLiteral("last_error")].toString().isEmpty())
-            out() << " — " << up[QStringLiteral("last_error")].toString();
+            out() << " — " << shown(up[QStringLiteral("last_error")].toString());
         out() << Qt::endl;
         if (up.contains(QStringLiteral("revocation")))
             out() << "Upstream revocation: " << up[QStringLiteral("revocation")].toString() << Qt::endl;
         if (up.contains(QStringLiteral("certificate_pem")))
             out() << "Upstream certificate " << up[QStringLiteral("certificate_serial")].toString() << " from "
-                  << up[QStringLiteral("certificate_issuer")].toString() << Qt::endl
+                  << shown(up[QStringLiteral("certificate_issuer")].toString()) << Qt::endl
                   << up[QStringLiteral("certificate_pem")].toString();
     }
     out() << Qt::endl << "Chain:" << Qt::endl;

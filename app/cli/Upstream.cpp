@@ -7,6 +7,7 @@
 #include "cli/Command.h"
 #include "engine/OfflineBatch.h"
 #include "engine/UpstreamSync.h"
+#include "pki/CertificateBuilder.h"
 #include "pki/OpenSsl.h"
 #include "upstream/CmpClient.h"
 
@@ -28,6 +29,16 @@ struct UpstreamLink {
     hsm::CaKey ca;
     app::UpstreamClient upstream;
 };
+
+/// Whose answers the station accepts, in words.
+QString answersFrom(const core::UpstreamConfig& u)
+{
+    if (!u.serverCertFile.isEmpty())
+        return QStringLiteral("the signer pinned in %1 only").arg(u.serverCertFile);
+    if (!u.serverName.isEmpty())
+        return QStringLiteral("\"%1\" only").arg(u.serverName);
+    return QStringLiteral("any signer the trust anchors vouch for");
+}
 
 /// `offline`: for an export, which needs no URL (the messages are written, not sent).
 core::Result<UpstreamLink> openUpstream(const core::DataDir& dir, core::StationConfig* config, bool offline = false)
@@ -72,7 +83,7 @@ void printRound(const core::SyncRound& r)
 int upstreamConfigure(const QStringList& args)
 {
     CommandLine p(QStringLiteral("Point the station at the upstream CA: its CMP URL, its trust anchors (copied into "
-                                 "the data directory) and its name."));
+                                 "the data directory), its name, and the one signer whose answers it accepts."));
     QCommandLineOption url(QStringLiteral("url"), QStringLiteral("The CMP server, e.g. http://ca.corp:8080/pkix/."),
         QStringLiteral("URL"));
     QCommandLineOption trusted(QStringLiteral("trusted"),
@@ -80,10 +91,21 @@ int upstreamConfigure(const QStringList& args)
         QStringLiteral("FILE"));
     QCommandLineOption recipient(QStringLiteral("recipient"),
         QStringLiteral("The upstream CA's name, e.g. \"/CN=Corporate Device CA\"."), QStringLiteral("NAME"));
-    p.addOptions({ url, trusted, recipient });
+    QCommandLineOption serverCert(QStringLiteral("server-cert"),
+        QStringLiteral("The certificate the upstream signs its CMP answers with (PEM; its issuers may follow): only "
+                       "answers signed with its key are accepted. Copied into the data directory; kept until "
+                       "another --server-cert or --server-name is given."),
+        QStringLiteral("FILE"));
+    QCommandLineOption serverName(QStringLiteral("server-name"),
+        QStringLiteral("Instead of --server-cert: the name the upstream's answers must be sent by, e.g. "
+                       "\"/CN=Corporate CMP\", signed by a certificate of that name the trust anchors vouch for."),
+        QStringLiteral("NAME"));
+    p.addOptions({ url, trusted, recipient, serverCert, serverName });
     p.parse(args);
-    if (!p.isSet(url) || !p.isSet(trusted))
-        return usageError(args, QStringLiteral("give --url URL and --trusted FILE [--recipient NAME]"));
+    if (!p.isSet(url) || !p.isSet(trusted) || (p.isSet(serverCert) && p.isSet(serverName)))
+        return usageError(args,
+            QStringLiteral("give --url URL and --trusted FILE [--recipient NAME] [--server-cert FILE | --server-name "
+                           "NAME]"));
     auto anchors = app::readCertificateFile(p.value(trusted), QStringLiteral("trust anchor"));
     if (!anchors)
         return report(anchors.error());
@@ -91,23 +113,68 @@ int upstreamConfigure(const QStringList& args)
     auto config = dir.loadConfig();
     if (!config)
         return report(config.error());
+    core::UpstreamConfig& u = config->upstream;
+    // The pin is checked before anything is written: the one given, or the one kept against
+    // the anchors given now.
+    QList<QByteArray> signer;
+    if (p.isSet(serverCert) || (!p.isSet(serverName) && !u.serverCertFile.isEmpty())) {
+        auto certs = app::readCertificateFile(p.isSet(serverCert) ? p.value(serverCert) : u.serverCertFile,
+            QStringLiteral("upstream signer certificate"));
+        if (!certs)
+            return report(certs.error());
+        if (auto r = core::CmpClient::checkSignerPin(*anchors, *certs); !r) {
+            core::Error e = r.error();
+            e.message += p.isSet(serverCert)
+                ? QStringLiteral(" Give the certificate the upstream signs its CMP answers with (its issuers may "
+                                 "follow it in the file) and the anchors it chains to; nothing was changed.")
+                : QStringLiteral(" It is the signer pinned in %1: give its new certificate with --server-cert FILE, "
+                                 "or --server-name NAME; nothing was changed.")
+                      .arg(u.serverCertFile);
+            return report(e);
+        }
+        signer = *certs;
+    }
+    if (p.isSet(serverName)) {
+        auto entries = core::parseName(p.value(serverName));
+        if (!entries)
+            return report(entries.error());
+        if (auto name = core::makeName(*entries); !name)
+            return report(name.error());
+    }
     QByteArray pem;
     for (const QByteArray& der : *anchors)
         pem += core::ossl::derToPem(der);
     QDir().mkpath(QFileInfo(dir.upstreamTrustFile()).absolutePath());
     if (auto r = writeOutput(dir.upstreamTrustFile(), pem); !r)
         return report(r.error());
-    config->upstream.url = p.value(url);
-    config->upstream.trustedFile = dir.upstreamTrustFile();
+    if (p.isSet(serverCert)) {
+        QByteArray signerPem;
+        for (const QByteArray& der : signer)
+            signerPem += core::ossl::derToPem(der);
+        if (auto r = writeOutput(dir.upstreamServerCertFile(), signerPem); !r)
+            return report(r.error());
+        u.serverCertFile = dir.upstreamServerCertFile();
+        u.serverName.clear();
+    } else if (p.isSet(serverName)) {
+        u.serverName = p.value(serverName).trimmed();
+        u.serverCertFile.clear();
+    }
+    u.url = p.value(url);
+    u.trustedFile = dir.upstreamTrustFile();
     if (p.isSet(recipient))
-        config->upstream.recipient = p.value(recipient);
+        u.recipient = p.value(recipient);
     if (auto r = dir.saveConfig(*config); !r)
         return report(r.error());
     auto reloaded = dir.loadConfig(); // the URL is checked as every start checks it
     if (!reloaded)
         return report(reloaded.error());
-    out() << "The upstream CA is " << config->upstream.url << " (" << anchors->size() << " trust anchor(s) in "
+    out() << "The upstream CA is " << u.url << " (" << anchors->size() << " trust anchor(s) in "
           << dir.upstreamTrustFile() << ")" << Qt::endl;
+    out() << "Answers are accepted from " << answersFrom(u) << "." << Qt::endl;
+    if (u.serverCertFile.isEmpty() && u.serverName.isEmpty() && u.url.startsWith(QLatin1String("http://")))
+        err() << "Over http:// any holder of a certificate the trust anchors vouch for can answer in the upstream's "
+                 "place: give --server-cert FILE or --server-name NAME, or use https://."
+              << Qt::endl;
     return 0;
 }
 
@@ -143,6 +210,8 @@ int upstreamStatus(const QStringList& args)
             { QStringLiteral("last_attempt"), contact->attempted.toString(Qt::ISODateWithMs) },
             { QStringLiteral("last_contact"), contact->reached.toString(Qt::ISODateWithMs) },
             { QStringLiteral("last_error"), contact->lastError }, { QStringLiteral("rows"), rows },
+            { QStringLiteral("server_cert"), config.upstream.serverCertFile },
+            { QStringLiteral("server_name"), config.upstream.serverName },
             { QStringLiteral("oldest_unsynced_age_s"), *oldest ? QJsonValue((*oldest)->secsTo(now)) : QJsonValue() },
             { QStringLiteral("syncing"), *lease ? QJsonValue((*lease)->first) : QJsonValue() } };
         if (p.json()) {
@@ -159,7 +228,8 @@ int upstreamStatus(const QStringList& args)
                                                     : QStringLiteral("no"))
                   << Qt::endl
                   << "  last contact:  "
-                  << (everReached ? contact->reached.toString(Qt::ISODate) : QStringLiteral("never")) << Qt::endl;
+                  << (everReached ? contact->reached.toString(Qt::ISODate) : QStringLiteral("never")) << Qt::endl
+                  << "  answers from:  " << answersFrom(config.upstream) << Qt::endl;
         if (!contact->lastError.isEmpty())
             out() << "  last error:    " << contact->lastError << Qt::endl;
         out() << "Rows:";

@@ -1,5 +1,7 @@
 #include "device/KeyInjection.h"
 
+#include "pki/CsrCheck.h"
+
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/kdf.h>
@@ -14,6 +16,9 @@ using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, ossl::Deleter<EVP_CIPHER_CTX_f
 using Group = std::unique_ptr<EC_GROUP, ossl::Deleter<EC_GROUP_free>>;
 using Point = std::unique_ptr<EC_POINT, ossl::Deleter<EC_POINT_free>>;
 using BnCtx = std::unique_ptr<BN_CTX, ossl::Deleter<BN_CTX_free>>;
+/// A BIGNUM that holds a private scalar: its limbs are zeroed when it goes (ossl::BigNum's
+/// BN_free leaves them in the freed memory).
+using SecretBigNum = std::unique_ptr<BIGNUM, ossl::Deleter<BN_clear_free>>;
 
 std::unexpected<Error> cryptoFail(const QString& message)
 {
@@ -32,8 +37,10 @@ Result<ossl::PKey> p256Key(const QByteArray& point, const BIGNUM* priv = nullptr
         OSSL_PKEY_PARAM_PUB_KEY, const_cast<char*>(point.constData()), static_cast<size_t>(point.size()));
     unsigned char scalar[ScalarSize];
     if (priv) {
-        if (BN_bn2nativepad(priv, scalar, sizeof scalar) != sizeof scalar)
+        if (BN_bn2nativepad(priv, scalar, sizeof scalar) != sizeof scalar) {
+            OPENSSL_cleanse(scalar, sizeof scalar);
             return cryptoFail(QStringLiteral("A private scalar does not fit P-256."));
+        }
         params[n++] = OSSL_PARAM_construct_BN(OSSL_PKEY_PARAM_PRIV_KEY, scalar, sizeof scalar);
     }
     params[n] = OSSL_PARAM_construct_end();
@@ -81,8 +88,10 @@ Result<Secret> sessionKey(const Ephemeral& own, const QByteArray& peerPoint, con
     unsigned char z[32];
     size_t zLen = sizeof z;
     if (!dh || EVP_PKEY_derive_init(dh.get()) != 1 || EVP_PKEY_derive_set_peer(dh.get(), peer->get()) != 1
-        || EVP_PKEY_derive(dh.get(), z, &zLen) != 1)
+        || EVP_PKEY_derive(dh.get(), z, &zLen) != 1) {
+        OPENSSL_cleanse(z, sizeof z);
         return cryptoFail(QStringLiteral("The key agreement failed."));
+    }
 
     std::unique_ptr<EVP_KDF, ossl::Deleter<EVP_KDF_free>> kdf { EVP_KDF_fetch(nullptr, "HKDF", nullptr) };
     KdfCtx kctx { kdf ? EVP_KDF_CTX_new(kdf.get()) : nullptr };
@@ -109,7 +118,7 @@ Result<Ephemeral> keyFromScalar(QByteArrayView scalar)
     if (scalar.size() != ScalarSize)
         return cryptoFail(QStringLiteral("A private scalar is not 32 bytes."));
     Group group { EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1) };
-    ossl::BigNum d { BN_bin2bn(reinterpret_cast<const unsigned char*>(scalar.data()), ScalarSize, nullptr) };
+    SecretBigNum d { BN_bin2bn(reinterpret_cast<const unsigned char*>(scalar.data()), ScalarSize, nullptr) };
     if (!group || !d)
         return cryptoFail(QStringLiteral("Out of memory."));
     // 1 <= d < n: zero and the order or above are not private keys.
@@ -169,7 +178,8 @@ Result<Sealed> sealKey(const QByteArray& deviceEphemeral, const QString& deviceS
     auto ciphertext = sealScalarUnchecked(deviceEphemeral, deviceSerial, stationEphemeral, deviceScalar, nonce);
     if (!ciphertext)
         return std::unexpected(ciphertext.error());
-    return Sealed { stationEphemeral.point, nonce, *ciphertext, ossl::publicKeyDer(deviceKey->key.get()) };
+    // The form CsrCheck gives the device's request for this key: the two are compared.
+    return Sealed { stationEphemeral.point, nonce, *ciphertext, CsrCheck::canonicalPublicKey(deviceKey->key.get()) };
 }
 
 const TestVector& testVector()

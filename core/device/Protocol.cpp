@@ -35,6 +35,39 @@ qsizetype characters(const QString& s)
     return s.toUcs4().size();
 }
 
+bool printable(char32_t c)
+{
+    if (c == U' ')
+        return true;
+    switch (QChar::category(c)) {
+    case QChar::Other_Control: // C0, DEL, C1
+    case QChar::Other_Format: // bidi controls (U+202A-202E, U+2066-2069, LRM, RLM, ALM), ZWSP/ZWJ, BOM
+    case QChar::Other_Surrogate:
+    case QChar::Other_PrivateUse:
+    case QChar::Other_NotAssigned:
+    case QChar::Separator_Space: // every space but U+0020
+    case QChar::Separator_Line:
+    case QChar::Separator_Paragraph: return false;
+    default: return true;
+    }
+}
+
+/// Calls `each(codePoint, index, length)` for every code point of `text`; a lone surrogate
+/// comes as itself (category Other_Surrogate).
+template <typename F> void forEachCodePoint(QStringView text, F each)
+{
+    for (qsizetype i = 0; i < text.size();) {
+        const QChar c = text[i];
+        if (c.isHighSurrogate() && i + 1 < text.size() && text[i + 1].isLowSurrogate()) {
+            each(QChar::surrogateToUcs4(c, text[i + 1]), i, 2);
+            i += 2;
+        } else {
+            each(static_cast<char32_t>(c.unicode()), i, 1);
+            ++i;
+        }
+    }
+}
+
 // One CBOR map and nothing after it.
 Result<QCborMap> parseMap(const QByteArray& payload)
 {
@@ -147,8 +180,10 @@ Result<Response> decodeResponse(const QByteArray& payload)
         auto message = textField(err.toMap(), kMessage);
         if (!message)
             return std::unexpected(message.error());
-        r.errorCode = *code;
-        r.errorMessage = *message;
+        // A device's words go to the operator's window, the terminal and the log: escaped
+        // here, once, so no escape sequence or bidi override of a device reaches any of them.
+        r.errorCode = escapeUnprintable(*code);
+        r.errorMessage = escapeUnprintable(*message);
     }
     return r;
 }
@@ -158,15 +193,37 @@ Result<void> checkSerial(const QString& serial)
     if (serial.isEmpty() || serial.size() > limit::Serial)
         return fail(ErrorCode::BadInput,
             QStringLiteral("a device serial has 1 to 64 characters (\"%1\" has %2)")
-                .arg(serial.left(limit::Serial))
+                .arg(escapeUnprintable(serial.left(limit::Serial)))
                 .arg(serial.size()));
     for (const QChar c : serial) {
         if (!(c.isLetterOrNumber() && c.unicode() < 128) && c != u'-' && c != u'.')
             return fail(ErrorCode::BadInput,
                 QStringLiteral("a device serial has only A-Z, a-z, 0-9, '-' and '.' (\"%1\")")
-                    .arg(serial.left(limit::Serial)));
+                    .arg(escapeUnprintable(serial.left(limit::Serial))));
     }
     return {};
+}
+
+bool isPrintableText(QStringView text)
+{
+    bool ok = true;
+    forEachCodePoint(text, [&ok](char32_t c, qsizetype, qsizetype) { ok = ok && printable(c); });
+    return ok;
+}
+
+QString escapeUnprintable(QStringView text)
+{
+    QString out;
+    out.reserve(text.size());
+    forEachCodePoint(text, [&](char32_t c, qsizetype at, qsizetype length) {
+        if (printable(c))
+            out += text.sliced(at, length);
+        else if (c < 0x100)
+            out += QStringLiteral("\\x%1").arg(static_cast<uint>(c), 2, 16, QLatin1Char('0'));
+        else
+            out += QStringLiteral("\\u{%1}").arg(static_cast<uint>(c), 4, 16, QLatin1Char('0'));
+    });
+    return out;
 }
 
 QCborMap identityToCbor(const DeviceIdentity& identity)
@@ -208,7 +265,7 @@ Result<DeviceIdentity> identityFromCbor(const QCborMap& body)
     id.state = *state;
     static const QStringList states { state::Blank, state::Keyed, state::Certified, state::Locked };
     if (!states.contains(id.state))
-        return bad(QStringLiteral("unknown device state \"%1\"").arg(id.state.left(32)));
+        return bad(QStringLiteral("unknown device state \"%1\"").arg(escapeUnprintable(id.state.left(32))));
     // No serial yet: allowed on a blank device only, which then waits for set-serial.
     if (!(id.serial.isEmpty() && id.state == state::Blank)) {
         if (auto ok = checkSerial(id.serial); !ok)
@@ -220,13 +277,25 @@ Result<DeviceIdentity> identityFromCbor(const QCborMap& body)
             QStringLiteral("The device's model name has %1 characters; the protocol allows 1 to %2 (\"%3\").")
                 .arg(characters(id.model))
                 .arg(limit::Model)
-                .arg(id.model.left(72)));
+                .arg(escapeUnprintable(id.model.left(72))));
+    // The model becomes the certificate's CN and, with the firmware, is shown in the window,
+    // by imprintctl and in reports: printable characters only (see isPrintableText).
+    if (!isPrintableText(id.model))
+        return badIdentity("bad-model",
+            QStringLiteral("The device's model name has characters that cannot be shown (control, format or "
+                           "unassigned characters): \"%1\".")
+                .arg(escapeUnprintable(id.model.left(72))));
     if (characters(id.firmware) > limit::Firmware)
         return badIdentity("bad-firmware",
             QStringLiteral("The device's firmware version has %1 characters; the protocol allows at most %2 (\"%3\").")
                 .arg(characters(id.firmware))
                 .arg(limit::Firmware)
-                .arg(id.firmware.left(72)));
+                .arg(escapeUnprintable(id.firmware.left(72))));
+    if (!isPrintableText(id.firmware))
+        return badIdentity("bad-firmware",
+            QStringLiteral("The device's firmware version has characters that cannot be shown (control, format or "
+                           "unassigned characters): \"%1\".")
+                .arg(escapeUnprintable(id.firmware.left(72))));
     const QCborValue version = body.value(QStringLiteral("protocol"));
     if (!version.isInteger() || !SupportedVersions.contains(static_cast<int>(version.toInteger())))
         return bad(QStringLiteral("the device chose protocol version %1, which the station does not speak")

@@ -10,6 +10,7 @@
 #include <QCborMap>
 #include <QList>
 #include <QString>
+#include <QStringView>
 
 namespace imprint::core::protocol {
 
@@ -115,6 +116,18 @@ struct Response {
 /// One alphabet for the protocol, set-serial and the certificate's serialNumber
 /// (PrintableString).
 [[nodiscard]] Result<void> checkSerial(const QString& serial);
+
+/// Whether `text` is fit to be shown and to go into a certificate as it is: letters, marks,
+/// digits, punctuation and symbols of any script, and U+0020 as the only space. Refused:
+/// control characters (C0, DEL, C1: a terminal acts on ESC and CSI), format characters
+/// (bidirectional embeddings, overrides, isolates and marks, zero-width characters: they
+/// make a text read otherwise than it is), line and paragraph separators, other spaces,
+/// private-use, unassigned and lone surrogate code points. The rule for identify's model
+/// and firmware (PROTOCOL.md 4.2).
+[[nodiscard]] bool isPrintableText(QStringView text);
+/// `text` with every character isPrintableText refuses written as an escape ("\x1b",
+/// "\u{202e}"): a device's own words, safe to show on a terminal, in a log or a window.
+[[nodiscard]] QString escapeUnprintable(QStringView text);
 
 /// install-cert's arguments: the certificate and its chain, issuing CA first.
 [[nodiscard]] QCborMap installArgs(const QByteArray& cert, const QList<QByteArray>& chain);

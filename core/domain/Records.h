@@ -89,6 +89,7 @@ struct OutboxEntry {
     QString upstreamStatus; ///< the upstream's status and text, as it answered
     QString exportBatch; ///< the offline batch that carried it, if one did
     QDateTime updated;
+    int reason = -1; ///< a revocation's RFC 5280 CRLReason (-1: none recorded)
 };
 
 /// An outbox row with what it carries, for the upstream sync.
@@ -151,8 +152,10 @@ struct AuditVerdict {
     QString problem;
     qint64 firstBadEntry = 0;
     qint64 checkpoints = 0; ///< signed checkpoints checked
-    qint64 lastCheckpoint = 0; ///< the entry the newest checkpoint vouches for
+    qint64 lastCheckpoint = 0; ///< the newest checkpoint entry: it and all before are signed
     bool signaturesChecked = false;
+    /// The newest entries no checkpoint covers yet (entries - lastCheckpoint).
+    [[nodiscard]] qint64 unsealed() const { return entries - lastCheckpoint; }
 };
 
 /// Checks a checkpoint's signature over AuditLog::checkpointMessage(); true when valid.

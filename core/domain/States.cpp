@@ -103,7 +103,7 @@ template <> struct StateNames<OutboxState> {
 };
 
 template <> struct StateNames<AuditKind> {
-    static constexpr Names<AuditKind, 19> names { {
+    static constexpr Names<AuditKind, 20> names { {
         { AuditKind::Issued, "issued" },
         { AuditKind::IssuedBatch, "issued-batch" },
         { AuditKind::Installed, "installed" },
@@ -123,6 +123,7 @@ template <> struct StateNames<AuditKind> {
         { AuditKind::UpstreamRefused, "upstream-refused" },
         { AuditKind::Imported, "imported" },
         { AuditKind::CrlIssued, "crl-issued" },
+        { AuditKind::Checkpoint, "checkpoint" },
     } };
 };
 

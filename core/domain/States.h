@@ -82,7 +82,15 @@ enum class AuditKind {
     UpstreamRefused, ///< the station refused an upstream answer that failed a check
     Imported, ///< an upstream answer carried in by hand
     CrlIssued, ///< the local CA signed a CRL
+    Checkpoint, ///< the audit key's signature over the chain up to the entry before
 };
+
+/// The reasons a certificate is revoked for (RFC 5280 5.3.1 CRLReason), as CRLs, CMP `rr`
+/// and the store carry them.
+namespace crl_reason {
+constexpr int Superseded = 4; ///< replaced before it shipped (the device has a new key)
+constexpr int CessationOfOperation = 5; ///< taken out of production, or never shipped
+} // namespace crl_reason
 
 /// The stored (and printed) text of a state.
 [[nodiscard]] QString text(DeviceStatus s);

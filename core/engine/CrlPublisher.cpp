@@ -5,18 +5,43 @@
 #include <QDir>
 #include <QFileInfo>
 #include <QSaveFile>
+#include <QSet>
 
 namespace imprint::core {
 
 Result<PublishedCrl> publishCrl(
     RecordStore& store, std::shared_ptr<Signer> caKey, const X509* caCert, const QString& crlFile, int nextUpdateDays)
 {
+    // What the store says is revoked, what the audit log recorded as revoked, and what the
+    // last CRL listed: an edit of the certificates table can add to a CRL, never take away.
     auto revoked = store.ledger().revoked();
     if (!revoked)
         return std::unexpected(revoked.error());
+    auto audited = store.audit().auditedRevocations();
+    if (!audited)
+        return std::unexpected(audited.error());
+    auto previous = store.ledger().newestCrl();
+    if (!previous)
+        return std::unexpected(previous.error());
     QList<RevokedCertificate> entries;
+    QSet<QString> listed;
+    auto list = [&](const RevokedCertificate& e) {
+        if (!listed.contains(e.serialHex)) {
+            listed.insert(e.serialHex);
+            entries << e;
+        }
+    };
     for (const auto& [entry, state] : *revoked)
-        entries << entry;
+        list(entry);
+    for (const RevokedCertificate& e : *audited)
+        list(e);
+    if (*previous) {
+        auto before = crlEntries(**previous);
+        if (!before)
+            return std::unexpected(before.error());
+        for (const RevokedCertificate& e : *before)
+            list(e);
+    }
     const QDateTime now = QDateTime::currentDateTimeUtc();
     const QDateTime next = now.addDays(nextUpdateDays);
     QByteArray der;

@@ -16,64 +16,23 @@ Q_LOGGING_CATEGORY(IMPRINT_REGISTRAR, "imprint.registrar", QtInfoMsg)
 
 namespace imprint::core {
 
-Result<void> sealAuditLog(RecordStore& store, Signer& signer)
-{
-    auto head = store.audit().head();
-    if (!head)
-        return std::unexpected(head.error());
-    auto last = store.audit().lastCheckpoint();
-    if (!last)
-        return std::unexpected(last.error());
-    if (head->seq == 0 || head->seq <= *last)
-        return {};
-    auto signature = signer.signSha256(AuditLog::checkpointMessage(head->seq, head->hash));
-    if (!signature)
-        return std::unexpected(signature.error());
-    AuditCheckpoint c = *head;
-    c.keySha256 = ossl::sha256Hex(signer.publicKey());
-    c.signature = *signature;
-    return store.audit().addCheckpoint(c);
-}
-
 Registrar::Registrar(
-    RecordStore store, IssuingCa ca, CertificateTemplate profile, QString station, AuditSealing sealing, QString lot)
+    RecordStore store, IssuingCa ca, CertificateTemplate profile, QString station, QString lot)
     : m_store(std::move(store))
     , m_ca(std::move(ca))
     , m_profile(std::move(profile))
     , m_check(m_profile.profile().csrPolicy)
     , m_station(std::move(station))
-    , m_sealing(std::move(sealing))
     , m_lot(std::move(lot))
 {
 }
 
-void Registrar::sealIfDue()
-{
-    if (!m_sealing.signer)
-        return;
-    if (m_sealedUpTo < 0) {
-        auto last = m_store.audit().lastCheckpoint();
-        if (!last)
-            return;
-        m_sealedUpTo = *last;
-    }
-    auto head = m_store.audit().head();
-    if (!head || head->seq - m_sealedUpTo < std::max(1, m_sealing.every))
-        return;
-    // A checkpoint that cannot be signed now (token away) is signed at the next chance;
-    // the chain itself is already durable.
-    // Tried again after another `every` entries (or at shutdown), not on every call while
-    // the token is away.
-    if (auto r = sealAuditLog(m_store, *m_sealing.signer); !r)
-        qCWarning(IMPRINT_REGISTRAR) << "audit checkpoint not signed:" << r.error().text();
-    m_sealedUpTo = head->seq;
-}
-
 Result<void> Registrar::sealAudit()
 {
-    if (!m_sealing.signer)
-        return {};
-    return sealAuditLog(m_store, *m_sealing.signer);
+    auto sealed = m_store.audit().seal();
+    if (!sealed)
+        return std::unexpected(sealed.error());
+    return {};
 }
 
 Result<JobStart> Registrar::beginJob(const DeviceIdentity& device, const QString& port, const QString& operatorName)
@@ -146,7 +105,6 @@ Result<JobStart> Registrar::beginJob(const DeviceIdentity& device, const QString
 Result<void> Registrar::recordStep(qint64 jobId, StepName step, StepStatus status, const QString& detail)
 {
     auto r = m_store.jobs().recordStep(jobId, step, status, detail);
-    sealIfDue();
     return r;
 }
 
@@ -296,14 +254,12 @@ QList<Result<Issuance>> Registrar::issue(const QList<IssueRequest>& requests)
                 results[k] = std::unexpected(r.error());
         }
     }
-    sealIfDue();
     return results;
 }
 
 Result<void> Registrar::certificateInstalled(qint64 jobId, const QString& serialHex)
 {
     auto r = m_store.ledger().setState(jobId, serialHex, CertificateState::Installed);
-    sealIfDue();
     return r;
 }
 
@@ -311,7 +267,6 @@ Result<void> Registrar::certificateVerified(qint64 jobId, const QString& serialH
 {
     auto r = m_store.ledger().setState(
         jobId, serialHex, CertificateState::Verified, QStringLiteral("read back and challenge signed"));
-    sealIfDue();
     return r;
 }
 
@@ -323,20 +278,41 @@ Result<void> Registrar::certificateSuperseded(qint64 jobId, const QString& seria
             qCWarning(IMPRINT_REGISTRAR).noquote()
                 << "The CRL was not signed after a supersede:" << crl.error().text() << "(run imprintctl ca crl)";
     }
-    sealIfDue();
     return r;
 }
 
 Result<void> Registrar::finishJob(qint64 jobId, const QString& deviceSerial, JobOutcome outcome, const QString& reason)
 {
-    return m_store.jobs().finish(jobId, deviceSerial, outcome, reason);
+    auto r = m_store.jobs().finish(jobId, deviceSerial, outcome, reason);
+    if (r && outcome == JobOutcome::Failed) {
+        if (auto swept = revokeUnshipped(); !swept)
+            qCWarning(IMPRINT_REGISTRAR).noquote()
+                << "Certificates never shipped were not revoked:" << swept.error().text();
+    }
+    return r;
+}
+
+Result<QStringList> Registrar::revokeUnshipped(bool now)
+{
+    if (m_unshippedGraceMinutes < 0)
+        return QStringList {};
+    const QDateTime t = QDateTime::currentDateTimeUtc();
+    if (!now && m_unshippedSwept.isValid() && m_unshippedSwept.secsTo(t) < 60 && m_unshippedGraceMinutes > 0)
+        return QStringList {};
+    m_unshippedSwept = t;
+    auto revoked = m_store.ledger().revokeUnshipped(t.addSecs(-60LL * m_unshippedGraceMinutes));
+    if (revoked && !revoked->isEmpty() && !m_crlFile.isEmpty()) {
+        if (auto crl = publishCrl(m_store, m_ca.signer(), m_ca.certificate(), m_crlFile); !crl)
+            qCWarning(IMPRINT_REGISTRAR).noquote()
+                << "The CRL was not signed after a revocation:" << crl.error().text() << "(run imprintctl ca crl)";
+    }
+    return revoked;
 }
 
 Result<void> Registrar::audit(
     AuditKind kind, const QString& subject, const QString& detail, const QString& operatorName)
 {
     auto r = m_store.audit().append(kind, subject, detail, m_station, operatorName);
-    sealIfDue();
     return r;
 }
 

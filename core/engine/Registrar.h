@@ -1,5 +1,7 @@
 #pragma once
 
+#include <QDateTime>
+
 #include "Error.h"
 #include "domain/DeviceIdentity.h"
 #include "pki/CertificateProfile.h"
@@ -37,20 +39,12 @@ struct IssueRequest {
     QByteArray expectedKey; ///< the SubjectPublicKeyInfo the station injected, if it did
 };
 
-/// How the audit log is sealed: a key in the HSM signs a checkpoint every `every` entries
-/// and when the station stops.
-struct AuditSealing {
-    std::shared_ptr<Signer> signer;
-    int every = 100;
-};
-
 /// The station acting as registration authority: checks requests, has the issuing CA
 /// sign them and records everything. It is the store's one writer and lives on its own
 /// thread (see Station), so HSM and disk latency never reach the GUI thread.
 class Registrar {
 public:
-    Registrar(RecordStore store, IssuingCa ca, CertificateTemplate profile, QString station, AuditSealing sealing = {},
-        QString lot = {});
+    Registrar(RecordStore store, IssuingCa ca, CertificateTemplate profile, QString station, QString lot = {});
 
     /// Starts a job, unless the device is locked with its job done (then jobId is 0 and
     /// nothing is recorded). Refused (serial-in-use) for an unlocked device under the serial
@@ -81,32 +75,35 @@ public:
     [[nodiscard]] Result<void> audit(
         AuditKind kind, const QString& subject, const QString& detail, const QString& operatorName);
 
-    /// Signs a checkpoint over the audit log's newest entry now (at shutdown), if there
-    /// is an entry no checkpoint covers yet.
+    /// Seals the audit log now (at shutdown), if this process has the audit key and an
+    /// entry no checkpoint covers yet (see AuditLog::sealWith: it also seals every N entries).
     [[nodiscard]] Result<void> sealAudit();
 
     RecordStore& store() { return m_store; }
     /// Where the CRL goes: once set, a new CRL is signed and written whenever a certificate
     /// is superseded (a failure to is logged; `imprintctl ca crl` makes one again).
     void setCrlFile(const QString& path) { m_crlFile = path; }
+    /// How long a certificate issued to a device that then failed stays valid for the
+    /// device to come back with the same key ([certificates] unshipped-grace-minutes);
+    /// negative: never revoked by this station (a test double's default).
+    void setUnshippedGrace(int minutes) { m_unshippedGraceMinutes = minutes; }
+    /// Revokes what is issued, never shipped and past its grace (see
+    /// CertificateLedger::revokeUnshipped), then signs a CRL when one was revoked. At most
+    /// once a minute unless `now` is asked for; the station does it at start and as jobs end.
+    [[nodiscard]] Result<QStringList> revokeUnshipped(bool now = false);
 
 private:
-    /// A checkpoint once `every` entries have gone by since the last.
-    void sealIfDue();
-
     RecordStore m_store;
     IssuingCa m_ca;
     CertificateTemplate m_profile;
     CsrCheck m_check;
     QString m_station;
-    AuditSealing m_sealing;
     QString m_lot;
-    qint64 m_sealedUpTo = -1; ///< the newest checkpoint's entry; -1: not read yet
     QString m_crlFile;
+    int m_unshippedGraceMinutes = -1;
+    QDateTime m_unshippedSwept;
 };
 
-/// Signs a checkpoint for the audit log's newest entry with `signer` (the HSM's audit key),
-/// unless one covers it already.
-[[nodiscard]] Result<void> sealAuditLog(RecordStore& store, Signer& signer);
+
 
 } // namespace imprint::core

@@ -73,8 +73,8 @@ Readiness readiness(const OutboxWork& row)
 
 int revocationReason(const OutboxWork& row)
 {
-    return row.entry.detail.startsWith(QLatin1String("superseded")) ? crl_reason::Superseded
-                                                                    : crl_reason::CessationOfOperation;
+    // Recorded with the revocation (schema 8 set it for the rows before it).
+    return row.entry.reason >= 0 ? row.entry.reason : crl_reason::CessationOfOperation;
 }
 
 UpstreamSync::UpstreamSync(RecordStore& store, CmpClient& client, const UpstreamConfig& config)

@@ -1,5 +1,7 @@
 #include "pki/Crl.h"
 
+#include "domain/States.h"
+
 #include "pki/SignerKey.h"
 
 namespace imprint::core {
@@ -67,6 +69,32 @@ Result<QByteArray> makeCrl(std::shared_ptr<Signer> caKey, const X509* caCert, qi
     QByteArray der(reinterpret_cast<const char*>(buf), len);
     OPENSSL_free(buf);
     return der;
+}
+
+Result<QList<RevokedCertificate>> crlEntries(const QByteArray& crlDer)
+{
+    const auto* p = reinterpret_cast<const unsigned char*>(crlDer.constData());
+    std::unique_ptr<X509_CRL, decltype(&X509_CRL_free)> crl(
+        d2i_X509_CRL(nullptr, &p, static_cast<long>(crlDer.size())), &X509_CRL_free);
+    if (!crl)
+        return ossl::cryptoFail(QStringLiteral("The station's last CRL on record could not be read."));
+    QList<RevokedCertificate> out;
+    STACK_OF(X509_REVOKED)* entries = X509_CRL_get_REVOKED(crl.get());
+    for (int i = 0; i < sk_X509_REVOKED_num(entries); ++i) {
+        const X509_REVOKED* r = sk_X509_REVOKED_value(entries, i);
+        RevokedCertificate e;
+        e.serialHex = ossl::serialHex(X509_REVOKED_get0_serialNumber(r));
+        e.revokedAt = QDateTime::fromString(ossl::timeToIso(X509_REVOKED_get0_revocationDate(r)), Qt::ISODate);
+        e.reason = crl_reason::CessationOfOperation;
+        int critical = 0;
+        std::unique_ptr<ASN1_ENUMERATED, decltype(&ASN1_ENUMERATED_free)> reason(
+            static_cast<ASN1_ENUMERATED*>(X509_REVOKED_get_ext_d2i(r, NID_crl_reason, &critical, nullptr)),
+            &ASN1_ENUMERATED_free);
+        if (reason)
+            e.reason = static_cast<int>(ASN1_ENUMERATED_get(reason.get()));
+        out << e;
+    }
+    return out;
 }
 
 } // namespace imprint::core

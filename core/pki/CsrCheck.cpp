@@ -23,6 +23,7 @@ std::unexpected<Error> malformed(const char* what)
 // AlgorithmIdentifiers of the named-curve keys the fast path decodes (RFC 5480 2.1.1).
 const QByteArray EcP256Alg = QByteArray::fromHex("301306072a8648ce3d020106082a8648ce3d030107");
 const QByteArray EcP384Alg = QByteArray::fromHex("301006072a8648ce3d020106052b81040022");
+const QByteArray EcPublicKeyOid = QByteArray::fromHex("06072a8648ce3d0201"); // id-ecPublicKey, 1.2.840.10045.2.1
 const QByteArray SerialNumberOid = QByteArray::fromHex("0603550405"); // X.520 serialNumber, 2.5.4.5
 
 struct SignatureAlgorithm {
@@ -69,14 +70,32 @@ struct DecodedKey {
     QString type;
 };
 
+/// Whether an EC key's AlgorithmIdentifier names its curve. RFC 5480 2.1.1: in PKIX the
+/// parameters MUST be a namedCurve OID; specifiedCurve (explicit parameters) and
+/// implicitCurve MUST NOT be used. OpenSSL decodes explicit P-256 parameters into a key
+/// that reports the group "prime256v1", so this is read from the request's own bytes.
+bool namesItsCurve(const der::Element& algorithm)
+{
+    der::Reader fields(algorithm.content);
+    auto oid = fields.next(der::Oid);
+    if (!oid || oid->whole != EcPublicKeyOid)
+        return true; // not an EC key: its type is judged by the policy
+    return fields.next(der::Oid).has_value() && fields.atEnd();
+}
+
 /// Decodes a SubjectPublicKeyInfo. Uncompressed P-256/P-384 points take the fast path,
 /// where the request's own bytes are already the canonical encoding; anything else goes
-/// through OpenSSL's decoder and is re-encoded, so one key always hashes the same.
+/// through OpenSSL's decoder and is re-encoded (CsrCheck::canonicalPublicKey), so one key
+/// always hashes the same.
 Result<DecodedKey> decodeKey(const der::Element& spki)
 {
     der::Reader r(spki.content);
     auto alg = r.next(der::Sequence);
     auto bits = r.next(der::BitString);
+    if (alg && !namesItsCurve(*alg))
+        return reject("key-not-allowed",
+            QStringLiteral("The device's key gives its curve as a list of parameters instead of by name; the "
+                           "station accepts only named curves."));
     if (alg && bits && r.atEnd() && !bits->content.isEmpty() && bits->content[0] == 0) {
         const QByteArrayView point = bits->content.sliced(1);
         const char* group = nullptr;
@@ -102,11 +121,12 @@ Result<DecodedKey> decodeKey(const der::Element& spki)
     if (!key)
         return reject(
             "malformed", QStringLiteral("The certificate request has no usable public key."), ossl::drainErrors());
-    // One key, one encoding: compressed points are re-encoded uncompressed (RFC 5480 2.2).
-    if (EVP_PKEY_get_base_id(key.get()) == EVP_PKEY_EC)
-        EVP_PKEY_set_utf8_string_param(key.get(), OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, "uncompressed");
+    QByteArray canonical = CsrCheck::canonicalPublicKey(key.get());
+    if (canonical.isEmpty())
+        return reject("malformed", QStringLiteral("The certificate request has no usable public key."),
+            QStringLiteral("the key has no canonical SubjectPublicKeyInfo: ") + ossl::drainErrors());
     QString type = CsrCheck::describeKey(key.get());
-    return DecodedKey { std::move(key), {}, std::move(type) };
+    return DecodedKey { std::move(key), std::move(canonical), std::move(type) };
 }
 
 QString stringValue(const der::Element& e)
@@ -125,6 +145,31 @@ QString stringValue(const der::Element& e)
 CsrCheck::CsrCheck(CsrPolicy policy)
     : m_policy(std::move(policy))
 {
+}
+
+QByteArray CsrCheck::canonicalPublicKey(const EVP_PKEY* key)
+{
+    if (!key)
+        return {};
+    if (EVP_PKEY_get_base_id(key) != EVP_PKEY_EC)
+        return ossl::publicKeyDer(key);
+    // On a copy: the caller's key stays as it came. A curve OpenSSL recognises (explicit
+    // parameters of a named curve included) is then written by its OID, and the point
+    // uncompressed (RFC 5480 2.1.1, 2.2); a curve with no name has no such form: empty.
+    ossl::PKey copy { EVP_PKEY_dup(const_cast<EVP_PKEY*>(key)) };
+    if (!copy
+        || EVP_PKEY_set_utf8_string_param(copy.get(), OSSL_PKEY_PARAM_EC_ENCODING, OSSL_PKEY_EC_ENCODING_GROUP) != 1
+        || EVP_PKEY_set_utf8_string_param(copy.get(), OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+               OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_UNCOMPRESSED)
+            != 1)
+        return {};
+    return ossl::publicKeyDer(copy.get());
+}
+
+QString CsrCheck::publicKeySha256(const EVP_PKEY* key)
+{
+    const QByteArray spki = canonicalPublicKey(key);
+    return spki.isEmpty() ? QString() : ossl::sha256Hex(spki);
 }
 
 QString CsrCheck::describeKey(const EVP_PKEY* key)
@@ -251,7 +296,7 @@ Result<CheckedCsr> CsrCheck::check(
 
     CheckedCsr out;
     out.subjectSerial = serials.first();
-    out.publicKeyDer = key->spki.isEmpty() ? ossl::publicKeyDer(key->key.get()) : key->spki;
+    out.publicKeyDer = key->spki; // canonical: the same bytes for every form of one key
     out.publicKeySha256 = ossl::sha256Hex(out.publicKeyDer);
     out.keyType = key->type;
 

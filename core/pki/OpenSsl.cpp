@@ -130,7 +130,12 @@ QString timeToIso(const ASN1_TIME* time)
 
 QString serialHex(const X509* cert)
 {
-    BigNum bn { ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr) };
+    return serialHex(X509_get0_serialNumber(cert));
+}
+
+QString serialHex(const ASN1_INTEGER* serial)
+{
+    BigNum bn { ASN1_INTEGER_to_BN(serial, nullptr) };
     if (!bn)
         return {};
     char* hex = BN_bn2hex(bn.get());

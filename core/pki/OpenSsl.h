@@ -66,6 +66,7 @@ using CertStack = std::unique_ptr<STACK_OF(X509), Deleter<freeCertStack>>; ///< 
 
 /// Hex of the certificate serial number, upper case, no separators.
 [[nodiscard]] QString serialHex(const X509* cert);
+[[nodiscard]] QString serialHex(const ASN1_INTEGER* serial);
 /// SHA-256 over the DER, lower-case hex.
 [[nodiscard]] QString sha256Hex(const QByteArray& data);
 

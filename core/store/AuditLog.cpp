@@ -1,17 +1,41 @@
 #include "store/AuditLog.h"
 
 #include "pki/OpenSsl.h"
+#include "pki/Signer.h"
 
+#include <QHash>
+#include <QLoggingCategory>
 #include <QRegularExpression>
+#include <QSet>
 #include <QtEndian>
 
 #include <climits>
 
 #include <algorithm>
+#include <mutex>
+
+Q_LOGGING_CATEGORY(IMPRINT_AUDIT, "imprint.audit", QtInfoMsg)
 
 namespace imprint::core {
 
 namespace {
+
+/// This process's audit key and interval (AuditLog::sealWith), and the connections that
+/// appended entries (sealed when they close).
+struct Sealing {
+    std::mutex mutex;
+    /// Not owned: the key's owner (the station's context, the command's token) decides how
+    /// long it lives, and with it the PKCS#11 module's session.
+    std::weak_ptr<Signer> signer;
+    int every = 100;
+    QSet<QString> wrote;
+};
+
+Sealing& processSealing()
+{
+    static Sealing s;
+    return s;
+}
 
 const QString GenesisHash = QString(64, u'0');
 
@@ -48,12 +72,28 @@ AuditEntry entryFrom(const QSqlQuery& q, sql::States& /*kinds are kept as text*/
 
 } // namespace
 
+void AuditLog::sealWith(std::shared_ptr<Signer> signer, int every)
+{
+    Sealing& s = processSealing();
+    std::lock_guard lock(s.mutex);
+    s.signer = std::move(signer);
+    s.every = std::max(1, every);
+}
+
+bool AuditLog::sealing()
+{
+    Sealing& s = processSealing();
+    std::lock_guard lock(s.mutex);
+    return !s.signer.expired();
+}
+
 AuditLog::Appender::Appender(Transaction& tx)
     : m_insert(tx.db(),
         QStringLiteral("INSERT INTO audit(seq, at, station, operator, kind, subject, detail, prev_hash, hash) "
                        "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"))
     , m_who(tx.db(), QStringLiteral("SELECT station, operator FROM jobs WHERE id = ?"))
     , m_head(tx.db())
+    , m_connection(tx.db().connectionName())
 {
 }
 
@@ -71,20 +111,71 @@ bool AuditLog::Appender::readHead()
         m_hash = GenesisHash;
     }
     m_head.finish();
+    if (!sql::exec(m_head, QStringLiteral("SELECT COALESCE(MAX(seq), 0) FROM audit WHERE kind = ?"),
+            { text(AuditKind::Checkpoint) })
+        || !m_head.next())
+        return false;
+    m_sealed = m_head.value(0).toLongLong();
+    m_head.finish();
     m_headRead = true;
     return true;
 }
 
-bool AuditLog::Appender::append(const AuditEntry& e)
+bool AuditLog::Appender::insert(const AuditEntry& e)
 {
-    if (!readHead())
-        return false;
     const qint64 seq = m_seq + 1;
     const QString hash = entryHash(m_hash, seq, e);
     if (!m_insert.run({ seq, e.at, e.station, e.operatorName, e.kind, e.subject, e.detail, m_hash, hash }))
         return false;
     m_seq = seq;
     m_hash = hash;
+    return true;
+}
+
+bool AuditLog::Appender::append(const AuditEntry& e)
+{
+    if (!readHead() || !insert(e))
+        return false;
+    std::shared_ptr<Signer> signer;
+    int every = 0;
+    {
+        Sealing& s = processSealing();
+        std::lock_guard lock(s.mutex);
+        s.wrote.insert(m_connection);
+        signer = s.signer.lock();
+        every = s.every;
+    }
+    if (signer && m_seq - m_sealed >= every)
+        return seal();
+    return true;
+}
+
+bool AuditLog::Appender::seal()
+{
+    if (!readHead())
+        return false;
+    std::shared_ptr<Signer> signer;
+    {
+        Sealing& s = processSealing();
+        std::lock_guard lock(s.mutex);
+        signer = s.signer.lock();
+    }
+    if (!signer || m_seq == 0 || m_seq == m_sealed)
+        return true;
+    auto signature = signer->signSha256(checkpointMessage(m_seq, m_hash));
+    if (!signature) {
+        // The chain is durable without it; the entries wait for the next checkpoint (after
+        // another `every` entries, or when the store closes), and `audit verify` counts them.
+        qCWarning(IMPRINT_AUDIT) << "audit checkpoint not signed:" << signature.error().text();
+        m_sealed = m_seq;
+        return true;
+    }
+    AuditCheckpoint c { m_seq, m_hash, sql::now(), ossl::sha256Hex(signer->publicKey()), *signature };
+    AuditEntry entry { 0, c.at, {}, {}, text(AuditKind::Checkpoint), QStringLiteral("audit-log"),
+        checkpointDetail(c) };
+    if (!insert(entry))
+        return false;
+    m_sealed = m_seq;
     return true;
 }
 
@@ -131,12 +222,14 @@ Result<void> AuditLog::append(
 
 Result<std::optional<AuditCheckpoint>> AuditLog::newestCheckpoint() const
 {
-    return sql::first<AuditCheckpoint>(m_connection,
-        QStringLiteral("SELECT seq, hash, at, key_sha256, signature FROM audit_checkpoints ORDER BY seq DESC LIMIT 1"),
-        {}, QStringLiteral("read the audit log's checkpoints"), [](const QSqlQuery& q, sql::States&) {
-            return AuditCheckpoint { q.value(0).toLongLong(), q.value(1).toString(), q.value(2).toString(),
-                q.value(3).toString(), q.value(4).toByteArray() };
-        });
+    auto entry = last(AuditKind::Checkpoint, QStringLiteral("audit-log"));
+    if (!entry)
+        return std::unexpected(entry.error());
+    AuditCheckpoint c;
+    if (!*entry || !parseCheckpoint((*entry)->detail, &c))
+        return std::optional<AuditCheckpoint> {};
+    c.at = (*entry)->at;
+    return std::optional<AuditCheckpoint> { c };
 }
 
 Result<std::optional<AuditEntry>> AuditLog::last(AuditKind kind, const QString& subject) const
@@ -162,24 +255,42 @@ Result<AuditCheckpoint> AuditLog::head() const
 
 Result<qint64> AuditLog::lastCheckpoint() const
 {
-    return sql::count(m_connection, QStringLiteral("SELECT COALESCE(MAX(seq), 0) FROM audit_checkpoints"),
+    return sql::count(m_connection,
+        QStringLiteral("SELECT COALESCE(MAX(seq), 0) FROM audit WHERE kind = %1").arg(sql::literal(AuditKind::Checkpoint)),
         QStringLiteral("read the audit checkpoints"));
 }
 
-Result<void> AuditLog::addCheckpoint(const AuditCheckpoint& c)
+Result<bool> AuditLog::seal()
 {
-    // Synced: a checkpoint must never outlive (in a power cut) the entries it vouches for.
+    if (!sealing())
+        return false;
+    // Synced: a checkpoint must never outlive (in a power cut) the entries it vouches for;
+    // being in the chain, it cannot.
     Transaction tx(m_connection, Durability::Synced);
     if (!tx.active())
         return sql::fail(QStringLiteral("start writing"), tx.error());
-    QSqlQuery q(tx.db());
-    if (!sql::exec(q,
-            QStringLiteral("INSERT OR IGNORE INTO audit_checkpoints(seq, hash, at, key_sha256, signature) "
-                           "VALUES(?, ?, ?, ?, ?)"),
-            { c.seq, c.hash, c.at.isEmpty() ? sql::now() : c.at, c.keySha256, c.signature })
-        || !tx.commit())
-        return sql::fail(QStringLiteral("record an audit checkpoint"), q.lastError());
-    return {};
+    Appender audit(tx);
+    auto before = lastCheckpoint();
+    if (!before)
+        return std::unexpected(before.error());
+    if (!audit.seal() || !tx.commit())
+        return sql::fail(QStringLiteral("seal the audit log"), audit.error());
+    auto after = lastCheckpoint();
+    if (!after)
+        return std::unexpected(after.error());
+    return *after != *before;
+}
+
+void AuditLog::sealOnClose(const Connection& connection)
+{
+    {
+        Sealing& s = processSealing();
+        std::lock_guard lock(s.mutex);
+        if (!s.wrote.remove(connection.name()) || s.signer.expired())
+            return;
+    }
+    if (auto r = AuditLog(connection).seal(); !r)
+        qCWarning(IMPRINT_AUDIT) << "audit log not sealed at close:" << r.error().text();
 }
 
 QByteArray AuditLog::checkpointMessage(qint64 seq, const QString& hash)
@@ -190,6 +301,27 @@ QByteArray AuditLog::checkpointMessage(qint64 seq, const QString& hash)
     data.append(be, 8);
     data += QByteArray::fromHex(hash.toLatin1());
     return data;
+}
+
+QString AuditLog::checkpointDetail(const AuditCheckpoint& c)
+{
+    return QStringLiteral("entry %1 hash %2 key-sha256 %3 signature %4")
+        .arg(c.seq)
+        .arg(c.hash, c.keySha256, QString::fromLatin1(c.signature.toBase64()));
+}
+
+bool AuditLog::parseCheckpoint(const QString& detail, AuditCheckpoint* c)
+{
+    static const QRegularExpression format(QStringLiteral(
+        "^entry (\\d+) hash ([0-9a-f]{64}) key-sha256 ([0-9a-f]{64}) signature ([A-Za-z0-9+/=]+)$"));
+    const QRegularExpressionMatch m = format.match(detail);
+    if (!m.hasMatch())
+        return false;
+    c->seq = m.captured(1).toLongLong();
+    c->hash = m.captured(2);
+    c->keySha256 = m.captured(3);
+    c->signature = QByteArray::fromBase64(m.captured(4).toLatin1());
+    return true;
 }
 
 QString AuditLog::issuedDetail(const QString& deviceSerial, const QString& sha256)
@@ -235,8 +367,8 @@ bool AuditLog::BatchDigest::parse(
     return true;
 }
 
-Result<AuditVerdict> AuditLog::verify(
-    const CheckpointVerifier& verifier, const std::function<bool(qint64, qint64)>& progress) const
+Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier,
+    const std::function<bool(qint64, qint64)>& progress, const std::optional<AuditCheckpoint>& since) const
 {
     QSqlDatabase db = m_connection.db();
     // One snapshot for the whole walk: a station writing meanwhile (a checkpoint sealed
@@ -264,6 +396,11 @@ Result<AuditVerdict> AuditLog::verify(
     };
     const QString issued = text(AuditKind::Issued);
     const QString issuedBatch = text(AuditKind::IssuedBatch);
+    const QString checkpoint = text(AuditKind::Checkpoint);
+    const QStringList revocations { text(AuditKind::Superseded), text(AuditKind::Revoked) };
+    QHash<QString, qint64> revokedAt; // certificates the log says were revoked, by entry
+    v.signaturesChecked = static_cast<bool>(verifier);
+    bool sinceFound = false;
     QList<QPair<qint64, qint64>> batchJobs; // the job ranges issued-batch entries vouch for
     sql::States kinds;
     qint64 newest = 0;
@@ -304,6 +441,35 @@ Result<AuditVerdict> AuditLog::verify(
                     QStringLiteral("Entry %1 (%2 %3) was edited: its contents do not match its hash.")
                         .arg(e.seq)
                         .arg(e.kind, e.subject));
+            if (e.kind == checkpoint) {
+                // It vouches for the entry just before it: a checkpoint cannot be moved, and
+                // a chain rewritten before it no longer matches what it signed.
+                AuditCheckpoint c;
+                if (!parseCheckpoint(e.detail, &c) || c.seq != e.seq - 1 || c.hash != prevHash)
+                    return bad(e.seq,
+                        QStringLiteral("Checkpoint entry %1 does not vouch for the entry before it: entries were "
+                                       "removed, replaced or reordered.")
+                            .arg(e.seq));
+                if (verifier && !verifier(checkpointMessage(c.seq, c.hash), c.signature))
+                    return bad(e.seq,
+                        QStringLiteral("Checkpoint entry %1 does not carry a valid signature of the station's pinned "
+                                       "audit key: it was forged or edited, or signed by another key (it names key "
+                                       "sha256 %2).")
+                            .arg(e.seq)
+                            .arg(c.keySha256.left(16)));
+                ++v.checkpoints;
+                v.lastCheckpoint = e.seq;
+            }
+            if (revocations.contains(e.kind) && !revokedAt.contains(e.subject))
+                revokedAt.insert(e.subject, e.seq);
+            if (since && e.seq == since->seq) {
+                if (hash != since->hash)
+                    return bad(e.seq,
+                        QStringLiteral("The log does not extend the head you kept: its entry %1 is not the one the "
+                                       "head vouches for. The log was rewritten from entry %1 or before.")
+                            .arg(e.seq));
+                sinceFound = true;
+            }
             if (e.kind == issued) {
                 if (!sql::exec(cert,
                         QStringLiteral("SELECT device_serial, sha256, der FROM certificates WHERE serial = ?"),
@@ -358,35 +524,28 @@ Result<AuditVerdict> AuditLog::verify(
         if (rows < 1000)
             break;
     }
-    // Checkpoints: each vouches for the chain up to its entry, signed by the audit key.
-    if (!q.exec(QStringLiteral("SELECT c.seq, c.hash, c.signature, a.hash, c.key_sha256 FROM audit_checkpoints c "
-                               "LEFT JOIN audit a ON a.seq = c.seq ORDER BY c.seq")))
-        return sql::fail(QStringLiteral("read the audit checkpoints"), q.lastError());
-    v.signaturesChecked = static_cast<bool>(verifier);
-    while (q.next()) {
-        const qint64 seq = q.value(0).toLongLong();
-        const QString hash = q.value(1).toString();
-        if (verifier && !verifier(checkpointMessage(seq, hash), q.value(2).toByteArray()))
-            return bad(seq,
-                QStringLiteral("The checkpoint at entry %1 does not carry a valid signature of the audit key in the "
-                               "token: it was forged or edited, or signed by another audit key (it names key sha256 "
-                               "%2).")
-                    .arg(seq)
-                    .arg(q.value(4).toString().left(16)));
-        if (seq > v.entries)
-            return bad(v.entries + 1,
-                QStringLiteral("Entries %1 to %2 were removed from the end of the log: a signed checkpoint vouches "
-                               "for %2 entries, the log has %3.")
-                    .arg(v.entries + 1)
-                    .arg(seq)
-                    .arg(v.entries));
-        if (q.value(3).toString() != hash)
-            return bad(seq,
-                QStringLiteral("The log up to entry %1 is not the one the signed checkpoint vouches for: entries were "
-                               "rewritten.")
-                    .arg(seq));
-        ++v.checkpoints;
-        v.lastCheckpoint = seq;
+    if (since && !sinceFound)
+        return bad(v.entries + 1,
+            QStringLiteral("Entries %1 to %2 were removed from the end of the log: the head you kept vouches for %2 "
+                           "entries, the log has %3.")
+                .arg(v.entries + 1)
+                .arg(since->seq)
+                .arg(v.entries));
+    // A revocation the log recorded stays: a certificate it names must still be revoked in
+    // the store (the CRL is built from the log as well, so an edit drops nothing from it).
+    for (auto it = revokedAt.cbegin(); it != revokedAt.cend(); ++it) {
+        if (!sql::exec(cert, QStringLiteral("SELECT state FROM certificates WHERE serial = ?"), { it.key() }))
+            return sql::fail(QStringLiteral("read a certificate"), cert.lastError());
+        if (!cert.next())
+            continue; // a certificate that is gone is named by its issued entry above
+        const QString state = cert.value(0).toString();
+        if (state != text(CertificateState::Superseded) && state != text(CertificateState::Revoked))
+            return bad(it.value(),
+                QStringLiteral("Certificate %1 was revoked (entry %2), but the store now says it is %3: the store was "
+                               "edited behind the log's back.")
+                    .arg(it.key())
+                    .arg(it.value())
+                    .arg(state));
     }
     // A certificate the log never saw was put in behind its back: it has no entry of its
     // own, and no batch entry covers its job.
@@ -407,6 +566,18 @@ Result<AuditVerdict> AuditLog::verify(
                     .arg(q.value(0).toString()));
     }
     return v;
+}
+
+Result<QList<RevokedCertificate>> AuditLog::auditedRevocations() const
+{
+    return sql::rows<RevokedCertificate>(m_connection,
+        QStringLiteral("SELECT subject, kind, at FROM audit WHERE kind IN (%1, %2) ORDER BY seq")
+            .arg(sql::literal(AuditKind::Superseded), sql::literal(AuditKind::Revoked)),
+        {}, QStringLiteral("read the audit log's revocations"), [](const QSqlQuery& q, sql::States&) {
+            return RevokedCertificate { q.value(0).toString(), sql::parseTime(q.value(2)),
+                q.value(1).toString() == text(AuditKind::Superseded) ? crl_reason::Superseded
+                                                                     : crl_reason::CessationOfOperation };
+        });
 }
 
 Result<QList<AuditEntry>> AuditLog::entries(qint64 afterSeq, int limit) const

@@ -2,24 +2,44 @@
 
 #include <functional>
 
-// The audit log: owns the tables `audit` (a SHA-256 hash chain, one entry per act) and
-// `audit_checkpoints` (signed statements that the chain had N entries ending in a hash).
+// The audit log: owns the table `audit`, a SHA-256 hash chain with one entry per act.
 // Other parts append their entries inside their own transactions (Appender), so an act and
-// its entry are written together or not at all.
+// its entry are written together or not at all. Checkpoints are entries of the chain too:
+// a `checkpoint` entry carries the audit key's signature over the entry before it (its
+// number and hash), so a checkpoint can neither be dropped nor moved without breaking the
+// chain, and a chain rewritten by someone without the key has no valid checkpoint after
+// the rewritten entry. Every process that writes entries with the audit key at hand seals
+// (sealWith): every N entries inside the transaction that reaches N, and when its store
+// closes.
 
 #include "Error.h"
 #include "domain/Records.h"
+#include "pki/Crl.h"
 #include "store/Sql.h"
 
 #include <QList>
 
+#include <memory>
 #include <optional>
 
 namespace imprint::core {
 
+class Signer;
+
 class AuditLog : public StorePart {
 public:
     using StorePart::StorePart;
+
+    /// How this process seals the log: `signer` (the audit key) signs a checkpoint entry
+    /// once `every` entries have no checkpoint after them, inside the transaction that
+    /// appends the last of them, and when a store that appended entries closes. For every
+    /// store this process opens from now on, while its owner keeps `signer` (it is not kept
+    /// here); a null signer stops sealing.
+    static void sealWith(std::shared_ptr<Signer> signer, int every);
+    /// Whether this process seals (sealWith was given a key).
+    [[nodiscard]] static bool sealing();
+    /// For RecordStore, as a connection closes: seals what it appended, if this process seals.
+    static void sealOnClose(const Connection& connection);
 
     /// Appends entries inside a transaction of the caller's: reads the newest entry once,
     /// then links each new one to the last.
@@ -31,16 +51,23 @@ public:
         /// Appends an entry with the station and operator of job `jobId` (none when 0).
         [[nodiscard]] bool append(
             AuditKind kind, const QString& subject, const QString& detail, qint64 jobId, const QString& at);
+        /// Appends a checkpoint for the newest entry now, unless it is one (or there is
+        /// none, or this process has no audit key). False only when writing failed; a key
+        /// that cannot sign now (token away) leaves the entries for the next checkpoint.
+        [[nodiscard]] bool seal();
         [[nodiscard]] QSqlError error() const;
 
     private:
         bool readHead();
+        bool insert(const AuditEntry& e);
         Statement m_insert;
         Statement m_who;
         QSqlQuery m_head;
+        QString m_connection;
         bool m_headRead = false;
         qint64 m_seq = 0;
         QString m_hash;
+        qint64 m_sealed = 0; ///< the newest checkpoint entry
     };
 
     /// An entry of its own (login, setting change, export, ...), synced.
@@ -50,13 +77,20 @@ public:
     [[nodiscard]] Result<std::optional<AuditEntry>> last(AuditKind kind, const QString& subject) const;
     /// The newest entry's number and hash (seq 0 when the log is empty).
     [[nodiscard]] Result<AuditCheckpoint> head() const;
-    /// The newest signed checkpoint, if there is one.
+    /// The newest signed checkpoint, if there is one: the entry it vouches for, and its
+    /// signature (a signed head, as `audit head` hands it out).
     [[nodiscard]] Result<std::optional<AuditCheckpoint>> newestCheckpoint() const;
-    /// The entry the newest checkpoint vouches for (0: none yet).
+    /// The newest checkpoint entry's number (0: none yet): it and every entry before it are
+    /// under a signature.
     [[nodiscard]] Result<qint64> lastCheckpoint() const;
-    [[nodiscard]] Result<void> addCheckpoint(const AuditCheckpoint& checkpoint);
+    /// Seals the log now with this process's audit key (see Appender::seal), synced.
+    /// True when a checkpoint was added.
+    [[nodiscard]] Result<bool> seal();
     /// What a checkpoint's signature covers.
     [[nodiscard]] static QByteArray checkpointMessage(qint64 seq, const QString& hash);
+    /// The detail of a checkpoint entry, and its reading back (false: not one).
+    [[nodiscard]] static QString checkpointDetail(const AuditCheckpoint& c);
+    [[nodiscard]] static bool parseCheckpoint(const QString& detail, AuditCheckpoint* c);
     /// The detail of an `issued` entry: what verify() compares with the certificate itself.
     [[nodiscard]] static QString issuedDetail(const QString& deviceSerial, const QString& sha256);
 
@@ -83,14 +117,20 @@ public:
 
     /// Walks the hash chain from the first entry, and checks every issued certificate
     /// against its entry: the first edited, missing or reordered entry, or certificate
-    /// edited, removed or added behind the log's back, is named. Also checks every signed
-    /// checkpoint: its hash against the chain (a checkpoint beyond the newest entry means
-    /// entries were cut off the end) and, with `verifier`, its signature (without one,
-    /// signatures are left unchecked and the verdict says so).
+    /// edited, removed or added behind the log's back, is named. Every checkpoint entry
+    /// must vouch for the entry before it, and, with `verifier` (the pinned audit key),
+    /// carry a valid signature; without one signatures are left unchecked and the verdict
+    /// says so (the caller fails closed). A certificate whose revocation the log records
+    /// must be revoked in the store. `since`, when given, is a signed head kept elsewhere:
+    /// the log must still hold its entry with its hash (it extends that head).
     /// `progress` (optional) is told the entries checked so far and the newest entry's number
     /// after every thousand; returning false stops the walk (ErrorCode::Cancelled).
     [[nodiscard]] Result<AuditVerdict> verify(const CheckpointVerifier& verifier = {},
-        const std::function<bool(qint64 checked, qint64 newest)>& progress = {}) const;
+        const std::function<bool(qint64 checked, qint64 newest)>& progress = {},
+        const std::optional<AuditCheckpoint>& since = {}) const;
+    /// The certificates whose revocation (superseded or revoked) the log records, with when
+    /// and why: what every CRL must list whatever the certificates table says.
+    [[nodiscard]] Result<QList<RevokedCertificate>> auditedRevocations() const;
     /// A page of the log, after entry `afterSeq`.
     [[nodiscard]] Result<QList<AuditEntry>> entries(qint64 afterSeq, int limit) const;
     /// The entries whose subject is one of `subjects` (a device and its certificates), oldest first.

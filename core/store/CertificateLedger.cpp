@@ -108,16 +108,32 @@ Result<void> CertificateLedger::revokeDevice(Transaction& tx, const QString& dev
         return sql::fail(QStringLiteral("scrap the device"), q.lastError());
     while (q.next())
         live << q.value(0).toString();
-    const QString failed = QStringLiteral("revoke the scrapped device's certificates");
+    const QString failed = QStringLiteral("revoke the device's certificates");
     for (const QString& cert : live) {
-        if (!sql::exec(q, QStringLiteral("UPDATE certificates SET state = ? WHERE serial = ?"),
-                { text(CertificateState::Revoked), cert }))
-            return sql::fail(failed, q.lastError());
-        if (!outbox.add(OutboxKind::Revocation, cert, why, at))
-            return sql::fail(failed, outbox.error());
-        if (!audit.append(AuditKind::Revoked, cert, QStringLiteral("device scrapped"), jobId, at))
-            return sql::fail(failed, audit.error());
+        if (auto r = revoke(tx, cert, crl_reason::CessationOfOperation, why, jobId, at, audit, outbox); !r)
+            return r;
     }
+    return {};
+}
+
+Result<void> CertificateLedger::revoke(Transaction& tx, const QString& serialHex, int reason, const QString& why,
+    qint64 jobId, const QString& at, AuditLog::Appender& audit, Outbox::Appender& outbox)
+{
+    const QString failed = QStringLiteral("revoke certificate %1").arg(serialHex);
+    QSqlQuery q(tx.db());
+    if (!sql::exec(q,
+            QStringLiteral("UPDATE certificates SET state = ?, revocation_reason = ? WHERE serial = ? AND state NOT IN "
+                           "(%1, %2)")
+                .arg(sql::literal(CertificateState::Superseded), sql::literal(CertificateState::Revoked)),
+            { text(CertificateState::Revoked), reason, serialHex }))
+        return sql::fail(failed, q.lastError());
+    if (q.numRowsAffected() != 1)
+        return fail(ErrorCode::Store,
+            QStringLiteral("Certificate %1 is not on record, or is revoked already.").arg(serialHex));
+    if (!outbox.addRevocation(serialHex, reason, why, at))
+        return sql::fail(failed, outbox.error());
+    if (!audit.append(AuditKind::Revoked, serialHex, why, jobId, at))
+        return sql::fail(failed, audit.error());
     return {};
 }
 
@@ -270,8 +286,10 @@ Result<void> CertificateLedger::setState(
         return sql::fail(QStringLiteral("start writing"), tx.error());
     QSqlQuery q(tx.db());
     const QString t = sql::now();
-    if (!sql::exec(q, QStringLiteral("UPDATE certificates SET state = ? WHERE serial = ? AND ") + move->from,
-            { text(state), serialHex }))
+    if (!sql::exec(q,
+            QStringLiteral("UPDATE certificates SET state = ?, revocation_reason = ? WHERE serial = ? AND ") + move->from,
+            { text(state), state == CertificateState::Superseded ? QVariant(crl_reason::Superseded) : QVariant(),
+                serialHex }))
         return sql::fail(QStringLiteral("update a certificate"), q.lastError());
     if (q.numRowsAffected() != 1) {
         if (!sql::exec(q, QStringLiteral("SELECT state FROM certificates WHERE serial = ?"), { serialHex }))
@@ -294,7 +312,7 @@ Result<void> CertificateLedger::setState(
     // Issued, never shipped: upstream must learn that the certificate is not to be trusted.
     Outbox::Appender outbox(tx);
     if (state == CertificateState::Superseded
-        && !outbox.add(OutboxKind::Revocation, serialHex, QStringLiteral("superseded: ") + detail, t))
+        && !outbox.addRevocation(serialHex, crl_reason::Superseded, QStringLiteral("superseded: ") + detail, t))
         return sql::fail(QStringLiteral("record a revocation"), outbox.error());
     if (!tx.commit())
         return sql::fail(QStringLiteral("update a certificate"), tx.error());
@@ -390,17 +408,72 @@ Result<QList<std::pair<RevokedCertificate, CertificateState>>> CertificateLedger
 {
     return sql::rows<std::pair<RevokedCertificate, CertificateState>>(m_connection,
         QStringLiteral("SELECT c.serial, COALESCE((SELECT MIN(o.created) FROM outbox o WHERE o.subject = c.serial AND "
-                       "o.kind = %1), c.issued_at), c.state FROM certificates c WHERE c.state IN (%2, %3) ORDER BY 2")
+                       "o.kind = %1), c.issued_at), c.state, c.revocation_reason FROM certificates c WHERE c.state IN "
+                       "(%2, %3) ORDER BY 2")
             .arg(sql::literal(OutboxKind::Revocation), sql::literal(CertificateState::Superseded),
                 sql::literal(CertificateState::Revoked)),
         {}, QStringLiteral("read the revoked certificates"), [](const QSqlQuery& q, sql::States& states) {
             const CertificateState state = states.read<CertificateState>(q.value(2));
-            // RFC 5280 5.3.1: superseded (4) for a certificate replaced before it shipped,
-            // cessationOfOperation (5) for a device taken out of production.
-            return std::pair { RevokedCertificate { q.value(0).toString(), sql::parseTime(q.value(1)),
-                                   state == CertificateState::Superseded ? 4 : 5 },
+            const int reason = !q.value(3).isNull()   ? q.value(3).toInt()
+                : state == CertificateState::Superseded ? crl_reason::Superseded
+                                                        : crl_reason::CessationOfOperation;
+            return std::pair { RevokedCertificate { q.value(0).toString(), sql::parseTime(q.value(1)), reason },
                 state };
         });
+}
+
+Result<QStringList> CertificateLedger::revokeUnshipped(const QDateTime& failedBefore, const QString& lot)
+{
+    Transaction tx(m_connection, Durability::Synced);
+    if (!tx.active())
+        return sql::fail(QStringLiteral("start writing"), tx.error());
+    QSqlQuery q(tx.db());
+    // Failed jobs are few (jobs_failed); their certificates by job. A device on a slot now
+    // (a newer job unfinished) may yet pass with its certificate.
+    if (!sql::exec(q,
+            QStringLiteral("SELECT c.serial, j.id, j.reason FROM jobs j JOIN certificates c ON c.job_id = j.id "
+                           "WHERE j.result = %1 AND j.finished <= ? AND (? = '' OR j.lot = ?) AND c.state IN (%2, %3) "
+                           "AND NOT EXISTS (SELECT 1 FROM jobs k WHERE k.device_serial = j.device_serial AND k.id > "
+                           "j.id AND k.finished IS NULL) ORDER BY j.id")
+                .arg(sql::literal(JobOutcome::Failed), sql::literal(CertificateState::Issued),
+                    sql::literal(CertificateState::Installed)),
+            { sql::time(failedBefore), lot, lot }))
+        return sql::fail(QStringLiteral("look up certificates never shipped"), q.lastError());
+    struct Unshipped {
+        QString serial;
+        qint64 job;
+        QString reason;
+    };
+    QList<Unshipped> found;
+    while (q.next())
+        found.append({ q.value(0).toString(), q.value(1).toLongLong(), q.value(2).toString() });
+    q.finish();
+    AuditLog::Appender audit(tx);
+    Outbox::Appender outbox(tx);
+    const QString t = sql::now();
+    QStringList revoked;
+    for (const Unshipped& u : found) {
+        const QString why = QStringLiteral("issued, never shipped: its job %1 failed%2")
+                                .arg(u.job)
+                                .arg(u.reason.isEmpty() ? QString() : QStringLiteral(" (%1)").arg(u.reason));
+        if (auto r = revoke(tx, u.serial, crl_reason::CessationOfOperation, why, u.job, t, audit, outbox); !r)
+            return std::unexpected(r.error());
+        revoked << u.serial;
+    }
+    if (!revoked.isEmpty() && !tx.commit())
+        return sql::fail(QStringLiteral("revoke certificates never shipped"), tx.error());
+    return revoked;
+}
+
+Result<std::optional<QByteArray>> CertificateLedger::newestCrl() const
+{
+    auto der = sql::scalar(m_connection, QStringLiteral("SELECT der FROM crls ORDER BY number DESC LIMIT 1"), {},
+        QStringLiteral("read the newest CRL"));
+    if (!der)
+        return std::unexpected(der.error());
+    if (der->isNull())
+        return std::optional<QByteArray> {};
+    return std::optional<QByteArray> { der->toByteArray() };
 }
 
 Result<qint64> CertificateLedger::recordCrl(const std::function<Result<QByteArray>(qint64 number)>& sign,

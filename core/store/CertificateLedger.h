@@ -65,9 +65,13 @@ public:
         Statement m_owner;
     };
 
-    /// Revokes every live certificate of a device inside the caller's transaction, with an
-    /// audit entry and an outbox revocation (detail `why`) each.
+    /// Revokes every live certificate of a device inside the caller's transaction
+    /// (cessationOfOperation), as revoke() does each.
     [[nodiscard]] static Result<void> revokeDevice(Transaction& tx, const QString& deviceSerial, const QString& why,
+        qint64 jobId, const QString& at, AuditLog::Appender& audit, Outbox::Appender& outbox);
+    /// Revokes one live certificate inside the caller's transaction: its state and reason
+    /// (RFC 5280 CRLReason), an audit entry and an outbox revocation (detail `why`).
+    [[nodiscard]] static Result<void> revoke(Transaction& tx, const QString& serialHex, int reason, const QString& why,
         qint64 jobId, const QString& at, AuditLog::Appender& audit, Outbox::Appender& outbox);
 
     /// Write-ahead: records each job's checked request and reserves the certificate serial
@@ -120,6 +124,14 @@ public:
     /// Every certificate of this CA that is superseded or revoked, with when (its revocation
     /// row was recorded) and its state, oldest first: what the CRL lists.
     [[nodiscard]] Result<QList<std::pair<RevokedCertificate, CertificateState>>> revoked() const;
+    /// Issued, never shipped: revokes (cessationOfOperation) the live certificates, issued
+    /// or installed and never verified, of jobs that failed before `failedBefore` (of lot
+    /// `lot` only, when given) whose device is on no slot now, each with its audit entry and
+    /// outbox revocation, in one synced transaction. The device's certificate stays
+    /// re-usable until then: the same key back on a slot passes with it. Returns the serials.
+    [[nodiscard]] Result<QStringList> revokeUnshipped(const QDateTime& failedBefore, const QString& lot = {});
+    /// The newest CRL the CA signed (DER), if any: every serial on it stays on the next.
+    [[nodiscard]] Result<std::optional<QByteArray>> newestCrl() const;
     /// Records a CRL the CA signed under the next number (numbers only grow): `sign` makes
     /// it for the number it is given. Returns the number.
     [[nodiscard]] Result<qint64> recordCrl(const std::function<Result<QByteArray>(qint64 number)>& sign,

@@ -1,5 +1,7 @@
 #include "store/Lots.h"
 
+#include "store/CertificateLedger.h"
+
 #include "store/AuditLog.h"
 
 #include <algorithm>
@@ -70,6 +72,11 @@ Result<void> Lots::close(const QString& id, const QString& station, const QStrin
             QStringLiteral("lot closed: it takes no more devices") })
         || !tx.commit())
         return sql::fail(QStringLiteral("close the lot"), audit.error());
+    // A closed lot ships nothing more: what it issued to devices that failed is revoked now
+    // (the next CRL lists them).
+    auto revoked = CertificateLedger(m_connection).revokeUnshipped(QDateTime::currentDateTimeUtc().addSecs(1), id);
+    if (!revoked)
+        return std::unexpected(revoked.error());
     return {};
 }
 

@@ -12,8 +12,8 @@ namespace {
 
 const QString EntryColumns
     = QStringLiteral("o.id, o.kind, o.subject, o.detail, o.created, o.state, o.attempts, o.last_error, o.next_attempt, "
-                     "o.upstream_status, o.export_batch, o.updated");
-constexpr int EntryColumnCount = 12;
+                     "o.upstream_status, o.export_batch, o.updated, o.reason");
+constexpr int EntryColumnCount = 13;
 
 OutboxEntry entryFrom(const QSqlQuery& q, sql::States& states)
 {
@@ -30,6 +30,7 @@ OutboxEntry entryFrom(const QSqlQuery& q, sql::States& states)
     e.upstreamStatus = q.value(9).toString();
     e.exportBatch = q.value(10).toString();
     e.updated = sql::parseTime(q.value(11));
+    e.reason = q.value(12).isNull() ? -1 : q.value(12).toInt();
     return e;
 }
 
@@ -97,13 +98,18 @@ Result<void> change(const Connection& connection, Durability durability, const Q
 } // namespace
 
 Outbox::Appender::Appender(Transaction& tx)
-    : m_insert(tx.db(), QStringLiteral("INSERT INTO outbox(kind, subject, detail, created) VALUES(?, ?, ?, ?)"))
+    : m_insert(tx.db(), QStringLiteral("INSERT INTO outbox(kind, subject, detail, created, reason) VALUES(?, ?, ?, ?, ?)"))
 {
 }
 
 bool Outbox::Appender::add(OutboxKind kind, const QString& subject, const QString& detail, const QString& at)
 {
-    return m_insert.run({ text(kind), subject, detail, at });
+    return m_insert.run({ text(kind), subject, detail, at, QVariant() });
+}
+
+bool Outbox::Appender::addRevocation(const QString& subject, int reason, const QString& detail, const QString& at)
+{
+    return m_insert.run({ text(OutboxKind::Revocation), subject, detail, at, reason });
 }
 
 Result<QList<OutboxEntry>> Outbox::pending(int limit) const

@@ -25,6 +25,8 @@ public:
     public:
         explicit Appender(Transaction& tx);
         [[nodiscard]] bool add(OutboxKind kind, const QString& subject, const QString& detail, const QString& at);
+        /// A revocation of certificate `subject` for `reason` (RFC 5280 CRLReason).
+        [[nodiscard]] bool addRevocation(const QString& subject, int reason, const QString& detail, const QString& at);
         [[nodiscard]] QSqlError error() const { return m_insert.error(); }
 
     private:

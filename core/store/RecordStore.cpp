@@ -28,6 +28,9 @@ RecordStore::~RecordStore()
 {
     if (m_connection.name().isEmpty())
         return;
+    // A process's last word in the log is sealed: what this connection appended since the
+    // last checkpoint gets one now, with the audit key (when this process has it).
+    AuditLog::sealOnClose(m_connection);
     {
         QSqlDatabase db = m_connection.db();
         db.close();
@@ -114,6 +117,12 @@ Result<RecordStore> RecordStore::open(const QString& path, bool readOnly)
     }
     if (auto r = schema::migrate(store.m_connection, version); !r)
         return std::unexpected(r.error());
+    // Entries an earlier process left under no checkpoint (it was killed, or wrote without
+    // the audit key) are sealed by the first process that has the key.
+    if (AuditLog::sealing()) {
+        if (auto r = store.audit().seal(); !r)
+            return std::unexpected(r.error());
+    }
     return store;
 }
 

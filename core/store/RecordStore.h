@@ -5,7 +5,7 @@
 // concern, each owning its tables:
 //   JobLog             jobs, job_steps (and the devices' rows they move)
 //   CertificateLedger  serials, certificates
-//   AuditLog           audit, audit_checkpoints
+//   AuditLog           audit (its checkpoints are entries of the chain)
 //   Outbox             outbox
 //   Lots               lots
 //   DeviceRecords      the read side for QA (record, timeline, pages, counts)

@@ -217,6 +217,26 @@ const Migration migrations[] = {
     { [](QSqlQuery& q, Transaction&, QSqlError*) {
         return runScript(q, QStringLiteral("CREATE TABLE station (id TEXT NOT NULL);"));
     } },
+    // 8: checkpoints are entries of the chain (a row beside it could be deleted with the
+    // entries it vouched for). The old rows go: the chain they covered is still checked
+    // hash by hash, and the first checkpoint after the upgrade signs all of it. A
+    // revocation's reason is a column of its own (RFC 5280 code), on the certificate and on
+    // its outbox row, not read back from a detail text. Failed jobs are found by time
+    // (their certificates, issued never shipped, are revoked after a grace period).
+    { [](QSqlQuery& q, Transaction&, QSqlError*) {
+        return runScript(q,
+            QStringLiteral(R"(
+        DROP TABLE audit_checkpoints;
+        CREATE INDEX audit_by_kind ON audit(kind, seq);
+        CREATE INDEX jobs_failed ON jobs(finished) WHERE result = %4;
+        ALTER TABLE certificates ADD COLUMN revocation_reason INTEGER;
+        ALTER TABLE outbox ADD COLUMN reason INTEGER;
+        UPDATE certificates SET revocation_reason = CASE state WHEN %1 THEN 4 ELSE 5 END WHERE state IN (%1, %2);
+        UPDATE outbox SET reason = CASE WHEN detail LIKE 'superseded%' THEN 4 ELSE 5 END WHERE kind = %3;
+        )")
+                .arg(sql::literal(CertificateState::Superseded), sql::literal(CertificateState::Revoked),
+                    sql::literal(OutboxKind::Revocation), sql::literal(JobOutcome::Failed)));
+    } },
 };
 
 } // namespace

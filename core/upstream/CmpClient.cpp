@@ -6,6 +6,8 @@
 #include "pki/SignerKey.h"
 #include "upstream/HttpTransport.h"
 
+#include <QStringList>
+
 #include <openssl/cmp.h>
 #include <openssl/err.h>
 
@@ -50,6 +52,9 @@ struct CmpClient::Impl {
     ossl::Cert raCert;
     ossl::CertStack raIssuers;
     ossl::Name recipient;
+    ossl::Cert pinnedSigner; ///< answers must be signed with its key (CmpSignerPin::certificate)
+    ossl::Name pinnedSender; ///< answers must be sent by this name (CmpSignerPin::name)
+    QString pinText; ///< the pin in words, for the message of a refused answer
     std::unique_ptr<HttpTransport> transport;
     // What the exchange in progress saw.
     bool capture = false;
@@ -81,8 +86,20 @@ struct CmpClient::Impl {
 
     /// Reads the anchors and the recipient, and opens the transport for the URL.
     Result<void> setUp();
+    /// Parses the anchors into the store every verification uses.
+    Result<void> loadAnchors();
 
-    /// A context for one transaction, with the RA's key and certificate and the anchors.
+    /// OpenSSL names a pinned signer as the requests' recipient when none is set; the station
+    /// keeps naming what it names without a pin, the issuer of `reference` (the RA certificate,
+    /// or the certificate to revoke), so that a pin changes what is accepted, never what is sent.
+    bool keepRecipient(OSSL_CMP_CTX* ctx, const X509* reference) const
+    {
+        return recipient || !pinnedSigner || !reference
+            || OSSL_CMP_CTX_set1_recipient(ctx, X509_get_issuer_name(reference)) == 1;
+    }
+
+    /// A context for one transaction, with the RA's key and certificate, the anchors and the
+    /// signer pin.
     Result<CmpCtx> context()
     {
         CmpCtx ctx { OSSL_CMP_CTX_new(nullptr, nullptr) };
@@ -96,6 +113,13 @@ struct CmpClient::Impl {
             || (raCert && OSSL_CMP_CTX_set1_pkey(ctx.get(), raKey.get()) != 1)
             || (raIssuers && OSSL_CMP_CTX_set1_untrusted(ctx.get(), raIssuers.get()) != 1)
             || (recipient && OSSL_CMP_CTX_set1_recipient(ctx.get(), recipient.get()) != 1)
+            // A pinned certificate replaces the anchors for the answers' protection (OpenSSL
+            // then checks the signature with its key and the sender against its subject); a
+            // pinned name is checked against every answer's sender, whose certificate must
+            // still verify to the anchors.
+            || (pinnedSigner && OSSL_CMP_CTX_set1_srvCert(ctx.get(), pinnedSigner.get()) != 1)
+            || (pinnedSender && OSSL_CMP_CTX_set1_expected_sender(ctx.get(), pinnedSender.get()) != 1)
+            || !keepRecipient(ctx.get(), raCert.get())
             || OSSL_CMP_CTX_set_option(ctx.get(), OSSL_CMP_OPT_MSG_TIMEOUT, options.messageTimeoutS) != 1
             || OSSL_CMP_CTX_set_option(ctx.get(), OSSL_CMP_OPT_TOTAL_TIMEOUT, options.totalTimeoutS) != 1
             || OSSL_CMP_CTX_set_transfer_cb(ctx.get(), transfer) != 1
@@ -183,6 +207,8 @@ struct CmpClient::Impl {
             a.kind = CmpAnswer::Kind::Refused;
             a.error = QStringLiteral("The upstream's answer to the %1 failed a check and was not accepted (%2).")
                           .arg(what, detail);
+            if (!pinText.isEmpty())
+                a.error += QStringLiteral(" The station accepts answers %1 only.").arg(pinText);
         } else {
             a.kind = CmpAnswer::Kind::Unreachable;
             a.error = QStringLiteral("The upstream CA at %1 could not be reached (%2).").arg(options.url, detail);
@@ -254,7 +280,60 @@ Result<std::unique_ptr<CmpClient>> CmpClient::create(const CmpIdentity& identity
     return std::unique_ptr<CmpClient>(new CmpClient(std::move(d)));
 }
 
-Result<void> CmpClient::Impl::setUp()
+Result<void> CmpClient::pinSigner(const CmpSignerPin& pin)
+{
+    ossl::Cert signer;
+    ossl::Name sender;
+    QStringList words;
+    if (!pin.certificate.isEmpty()) {
+        auto cert = ossl::certFromDer(pin.certificate);
+        if (!cert)
+            return fail(ErrorCode::BadInput, QStringLiteral("The pinned upstream signer is not a certificate."),
+                cert.error().detail);
+        signer = std::move(*cert);
+        words << QStringLiteral("signed by the pinned upstream signer \"%1\" (sha256 %2, [upstream] server-cert)")
+                     .arg(ossl::nameToString(X509_get_subject_name(signer.get())), ossl::sha256Hex(pin.certificate));
+    }
+    if (!pin.name.isEmpty()) {
+        auto entries = parseName(pin.name);
+        if (!entries)
+            return std::unexpected(entries.error());
+        auto name = makeName(*entries);
+        if (!name)
+            return std::unexpected(name.error());
+        sender = std::move(*name);
+        words << QStringLiteral("sent by \"%1\" ([upstream] server-name)").arg(ossl::nameToString(sender.get()));
+    }
+    d->pinnedSigner = std::move(signer);
+    d->pinnedSender = std::move(sender);
+    d->pinText = words.join(QStringLiteral(" and "));
+    return {};
+}
+
+Result<void> CmpClient::checkSignerPin(const QList<QByteArray>& anchors, const QList<QByteArray>& signerChain)
+{
+    auto cert = ossl::certFromDer(signerChain.value(0));
+    if (!cert)
+        return fail(ErrorCode::BadInput, QStringLiteral("The upstream signer to pin is not a certificate."),
+            cert.error().detail);
+    ossl::CertStack issuers { sk_X509_new_null() };
+    for (qsizetype i = 1; i < signerChain.size(); ++i) {
+        if (auto c = ossl::certFromDer(signerChain[i]))
+            sk_X509_push(issuers.get(), c->release());
+    }
+    Impl d;
+    d.identity.anchors = anchors;
+    if (auto r = d.loadAnchors(); !r)
+        return r;
+    if (QString why; !d.verifies(cert->get(), issuers.get(), &why))
+        return fail(ErrorCode::BadInput,
+            QStringLiteral("The upstream signer \"%1\" does not verify to the upstream's trust anchors.")
+                .arg(ossl::nameToString(X509_get_subject_name(cert->get()))),
+            why);
+    return {};
+}
+
+Result<void> CmpClient::Impl::loadAnchors()
 {
     anchors.reset(X509_STORE_new());
     for (const QByteArray& der : identity.anchors) {
@@ -264,6 +343,13 @@ Result<void> CmpClient::Impl::setUp()
         X509_STORE_add_cert(anchors.get(), anchor->get());
     }
     X509_STORE_set_flags(anchors.get(), X509_V_FLAG_X509_STRICT);
+    return {};
+}
+
+Result<void> CmpClient::Impl::setUp()
+{
+    if (auto r = loadAnchors(); !r)
+        return r;
     if (!options.recipient.isEmpty()) {
         auto entries = parseName(options.recipient);
         if (!entries)
@@ -355,7 +441,7 @@ CmpAnswer CmpClient::revoke(const QByteArray& certificateDer, int reason)
     }
     d->answered = false;
     ERR_clear_error();
-    if (OSSL_CMP_CTX_set1_oldCert(ctx->get(), cert->get()) == 1
+    if (OSSL_CMP_CTX_set1_oldCert(ctx->get(), cert->get()) == 1 && d->keepRecipient(ctx->get(), cert->get())
         && OSSL_CMP_CTX_set_option(ctx->get(), OSSL_CMP_OPT_REVOCATION_REASON, reason) == 1
         && OSSL_CMP_exec_RR_ses(ctx->get()) == 1) {
         CmpAnswer a;
@@ -392,7 +478,7 @@ Result<QByteArray> CmpClient::revocationMessage(const QByteArray& certificateDer
         return std::unexpected(ctx.error());
     d->capture = true;
     d->captured.clear();
-    if (OSSL_CMP_CTX_set1_oldCert(ctx->get(), cert->get()) == 1
+    if (OSSL_CMP_CTX_set1_oldCert(ctx->get(), cert->get()) == 1 && d->keepRecipient(ctx->get(), cert->get())
         && OSSL_CMP_CTX_set_option(ctx->get(), OSSL_CMP_OPT_REVOCATION_REASON, reason) == 1)
         (void)OSSL_CMP_exec_RR_ses(ctx->get());
     d->capture = false;

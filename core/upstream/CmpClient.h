@@ -9,6 +9,7 @@
 // or HTTPS on one kept-alive connection.
 
 #include "Error.h"
+#include "domain/States.h"
 #include "Secret.h"
 #include "pki/Signer.h"
 
@@ -33,6 +34,21 @@ struct CmpOptions {
     QString recipient; ///< the upstream CA's name ("/CN=..."); empty: none named
     int messageTimeoutS = 30;
     int totalTimeoutS = 600;
+};
+
+/// Whom the station accepts the upstream's answers from. The anchors alone let any certificate
+/// they vouch for sign an answer (another station's RA certificate too), and over http whoever
+/// holds one can answer in the upstream's place: "revoked", "rejected". A pin names the
+/// upstream's own CMP signer. Both set: both are checked.
+struct CmpSignerPin {
+    /// The upstream's CMP signer certificate (DER): an answer must be signed with its key
+    /// and sent by its subject (OSSL_CMP_CTX_set1_srvCert; OpenSSL trusts it directly).
+    QByteArray certificate;
+    /// The name an answer must be sent by, e.g. "/CN=Corporate CMP": signed by a certificate
+    /// of that subject the anchors vouch for; survives a renewal of the signer's certificate
+    /// (OSSL_CMP_CTX_set1_expected_sender).
+    QString name;
+    [[nodiscard]] bool isEmpty() const { return certificate.isEmpty() && name.isEmpty(); }
 };
 
 /// What the upstream answered to one request, in the station's words.
@@ -60,6 +76,16 @@ public:
 
     [[nodiscard]] static Result<std::unique_ptr<CmpClient>> create(
         const CmpIdentity& identity, const CmpOptions& options);
+    /// From now on, accepts only answers signed as `pin` says; an empty pin changes nothing.
+    /// Fails on a certificate or name that cannot be read. The requests stay as they were:
+    /// the recipient they name is not the pinned signer unless CmpOptions::recipient says so.
+    [[nodiscard]] Result<void> pinSigner(const CmpSignerPin& pin);
+    /// For `upstream configure`: refuses a signer certificate to pin (DER, first in
+    /// `signerChain`, then any issuers below the anchors) that does not verify to `anchors`
+    /// now: the wrong file, another PKI, expired. Checked when it is set, because OpenSSL
+    /// trusts a pinned certificate as it is, expired too.
+    [[nodiscard]] static Result<void> checkSignerPin(
+        const QList<QByteArray>& anchors, const QList<QByteArray>& signerChain);
     ~CmpClient();
     CmpClient(const CmpClient&) = delete;
     CmpClient& operator=(const CmpClient&) = delete;
@@ -87,7 +113,8 @@ public:
     /// `subject`, under MAC-based protection (RFC 9483 3.3) with the one-time `secret` and its
     /// `reference` from the upstream's administrator. The certificate that comes back must be
     /// for the RA key and verify to `anchors`; returns it first, then the issuers the answer
-    /// brought.
+    /// brought. No signer pin applies: the one-time secret's MAC is what authenticates the
+    /// upstream here (and a signed answer still has to bring a certificate for the RA key).
     [[nodiscard]] static Result<QList<QByteArray>> enrollRaKey(const CmpOptions& options,
         const QList<QByteArray>& anchors, std::shared_ptr<Signer> raKey, const QString& subject,
         const QByteArray& reference, const Secret& secret);
@@ -101,11 +128,5 @@ private:
     explicit CmpClient(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> d;
 };
-
-/// CRLReason codes the station sends (RFC 5280 5.3.1).
-namespace crl_reason {
-constexpr int Superseded = 4;
-constexpr int CessationOfOperation = 5;
-} // namespace crl_reason
 
 } // namespace imprint::core

@@ -1,6 +1,10 @@
 #include "pki/CsrCheck.h"
 #include "TestSupport.h"
 
+#include <QSet>
+
+#include <openssl/core_names.h>
+
 #include <catch2/catch.hpp>
 
 using namespace imprint;
@@ -27,6 +31,44 @@ QString rejection(const Result<CheckedCsr>& r)
     CHECK_FALSE(r.error().message.isEmpty());
     return r.error().reason;
 }
+
+/// A copy of `key` that OpenSSL writes another way: `param` (EC encoding or point format)
+/// set to `value`. One key, other bytes on the wire.
+ossl::PKey writtenAs(const EVP_PKEY* key, const char* param, const char* value)
+{
+    ossl::PKey copy { EVP_PKEY_dup(const_cast<EVP_PKEY*>(key)) };
+    REQUIRE(copy);
+    REQUIRE(EVP_PKEY_set_utf8_string_param(copy.get(), param, value) == 1);
+    return copy;
+}
+
+ossl::PKey withExplicitCurve(const EVP_PKEY* key)
+{
+    return writtenAs(key, OSSL_PKEY_PARAM_EC_ENCODING, OSSL_PKEY_EC_ENCODING_EXPLICIT);
+}
+
+ossl::PKey withCompressedPoint(const EVP_PKEY* key)
+{
+    return writtenAs(key, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_COMPRESSED);
+}
+
+/// The prime256v1 OID (1.2.840.10045.3.1.7), as a named-curve key carries it.
+const QByteArray P256Oid = QByteArray::fromHex("06082a8648ce3d030107");
+
+/// A request as a device's own OpenSSL makes it from a key with explicit curve parameters:
+///   openssl ecparam -name prime256v1 -param_enc explicit -genkey -noout -out k.pem
+///   openssl req -new -key k.pem -subj "/CN=Test Device/serialNumber=SN-1" -outform DER | base64
+/// Its signature is good, and OpenSSL reads its key as a P-256 key ("prime256v1").
+const char ExplicitCurveCsr[] = "MIIB1jCCAXsCAQAwJTEUMBIGA1UEAwwLVGVzdCBEZXZpY2UxDTALBgNVBAUTBFNO"
+                                "LTEwggFLMIIBAwYHKoZIzj0CATCB9wIBATAsBgcqhkjOPQEBAiEA/////wAAAAEA"
+                                "AAAAAAAAAAAAAAD///////////////8wWwQg/////wAAAAEAAAAAAAAAAAAAAAD/"
+                                "//////////////wEIFrGNdiqOpPns+u9VXaYhrxlHQawzFOw9jvOPD4n0mBLAxUA"
+                                "xJ02CIbnBJNqZnjhE50mt4GffpAEQQRrF9Hy4SxCR/i85uVjpEDydwN9gS3rM6D0"
+                                "oTlF2JjClk/jQuL+Gn+bjufrSnwPnhYrzjNXazFezsu2QGg3v1H1AiEA/////wAA"
+                                "AAD//////////7zm+q2nF56E87nKwvxjJVECAQEDQgAE6Rb5dT6Q4NxVC2zHPDA9"
+                                "+niGA6jt/LAetHUSfxQvzCTdBcJCSh0x5Lbv7j+rBvc7l9muAeDlnSWJJcAadDmC"
+                                "MKAAMAoGCCqGSM49BAMCA0kAMEYCIQDRYH5Rr+idbV1vcrzqGSWEPjMyqXICWpZc"
+                                "ZO+4j7FSswIhAI8L5v01ssoyRtUxrQMQkp4O1ysr8SaBCEK79CV37qMN";
 
 } // namespace
 
@@ -116,4 +158,71 @@ TEST_CASE("The same device presenting its own key again is not a reuse")
     };
     CHECK(
         CsrCheck().check(test::makeCsr(key.get(), QStringLiteral("SN-1")), QStringLiteral("SN-1"), owner).has_value());
+}
+
+TEST_CASE("A key whose curve is given by explicit parameters instead of its name is refused (RFC 5480 2.1.1)")
+{
+    SECTION("a request made by openssl req")
+    {
+        const QByteArray csr = QByteArray::fromBase64(ExplicitCurveCsr);
+        REQUIRE(csr.size() == 474);
+        REQUIRE_FALSE(csr.contains(P256Oid));
+        CHECK(rejection(CsrCheck().check(csr, QStringLiteral("SN-1"), noOwner())) == QLatin1String("key-not-allowed"));
+    }
+    SECTION("a fresh P-256 key: refused in explicit form, its named form passes")
+    {
+        auto key = ecKey("P-256");
+        auto spelt = withExplicitCurve(key.get());
+        const QByteArray csr = test::makeCsr(spelt.get(), QStringLiteral("SN-1"));
+        REQUIRE_FALSE(csr.contains(P256Oid));
+        CHECK(rejection(CsrCheck().check(csr, QStringLiteral("SN-1"), noOwner())) == QLatin1String("key-not-allowed"));
+        CHECK(CsrCheck()
+                  .check(test::makeCsr(key.get(), QStringLiteral("SN-1")), QStringLiteral("SN-1"), noOwner())
+                  .has_value());
+    }
+    SECTION("compressed point and explicit parameters together")
+    {
+        auto key = ecKey("P-256");
+        auto spelt = withCompressedPoint(withExplicitCurve(key.get()).get());
+        CHECK(rejection(CsrCheck().check(
+                  test::makeCsr(spelt.get(), QStringLiteral("SN-1")), QStringLiteral("SN-1"), noOwner()))
+            == QLatin1String("key-not-allowed"));
+    }
+}
+
+TEST_CASE("One key has one hash: named or explicit curve, compressed or uncompressed point")
+{
+    auto key = ecKey("P-256");
+    const QByteArray named = ossl::publicKeyDer(key.get());
+    REQUIRE(named.contains(P256Oid));
+    const QByteArray spelt = ossl::publicKeyDer(withExplicitCurve(key.get()).get());
+    const QByteArray compressed = ossl::publicKeyDer(withCompressedPoint(key.get()).get());
+    const QByteArray speltCompressed
+        = ossl::publicKeyDer(withCompressedPoint(withExplicitCurve(key.get()).get()).get());
+    // Four encodings on the wire...
+    REQUIRE(QSet<QByteArray> { named, spelt, compressed, speltCompressed }.size() == 4);
+    // ...of one key, read back as a request brings it.
+    for (const QByteArray& der : { named, spelt, compressed, speltCompressed }) {
+        auto back = ossl::publicKeyFromDer(der);
+        REQUIRE(back.has_value());
+        CHECK(CsrCheck::canonicalPublicKey(back->get()) == named);
+        CHECK(CsrCheck::publicKeySha256(back->get()) == ossl::sha256Hex(named));
+    }
+
+    // Through the check: a request with the compressed point is known by the named key's hash,
+    // so a key certified for another device is caught whichever form it comes in.
+    auto fromNamed
+        = CsrCheck().check(test::makeCsr(key.get(), QStringLiteral("SN-1")), QStringLiteral("SN-1"), noOwner());
+    REQUIRE(fromNamed.has_value());
+    auto compressedKey = withCompressedPoint(key.get());
+    const QByteArray compressedCsr = test::makeCsr(compressedKey.get(), QStringLiteral("SN-1"));
+    auto fromCompressed = CsrCheck().check(compressedCsr, QStringLiteral("SN-1"), noOwner());
+    REQUIRE(fromCompressed.has_value());
+    CHECK(fromCompressed->publicKeyDer == named);
+    CHECK(fromCompressed->publicKeySha256 == fromNamed->publicKeySha256);
+    const QString namedHash = fromNamed->publicKeySha256;
+    auto owner = [namedHash](const QString& hash) -> Result<std::optional<QString>> {
+        return hash == namedHash ? std::optional<QString> { QStringLiteral("SN-OTHER") } : std::optional<QString> {};
+    };
+    CHECK(rejection(CsrCheck().check(compressedCsr, QStringLiteral("SN-1"), owner)) == QLatin1String("key-reused"));
 }

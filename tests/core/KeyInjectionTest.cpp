@@ -1,9 +1,13 @@
 #include "device/KeyInjection.h"
+#include "TestSupport.h"
+#include "pki/CsrCheck.h"
 
 #include <QFile>
 #include <QMap>
 
 #include <cstdio>
+
+#include <openssl/core_names.h>
 
 #include <catch2/catch.hpp>
 
@@ -235,4 +239,35 @@ TEST_CASE("Print the key-injection test vector", "[.vector]")
     line("nonce", in.nonce);
     line("ciphertext", sealed->ciphertext);
     line("public key", d->point);
+}
+
+TEST_CASE("The public key kept for an injected key is the one the device's request for it yields, in any form")
+{
+    // The station refuses the device's request when its key is not the one injected
+    // (injected-key-mismatch): both sides must be one encoding, CsrCheck::canonicalPublicKey.
+    auto device = injection::makeEphemeral();
+    REQUIRE(device.has_value());
+    auto sealed = injection::sealNewKey(device->point, QStringLiteral("INJ-1"));
+    REQUIRE(sealed.has_value());
+    auto opened = injection::openSealedKey(
+        *device, QStringLiteral("INJ-1"), sealed->stationEphemeral, sealed->nonce, sealed->ciphertext);
+    REQUIRE(opened.has_value());
+    CHECK(sealed->publicKey == CsrCheck::canonicalPublicKey(opened->get()));
+
+    auto noOwner = [](const QString&) -> Result<std::optional<QString>> { return std::optional<QString> {}; };
+    auto request = CsrCheck().check(
+        imprint::test::makeCsr(opened->get(), QStringLiteral("INJ-1")), QStringLiteral("INJ-1"), noOwner);
+    REQUIRE(request.has_value());
+    CHECK(request->publicKeyDer == sealed->publicKey);
+
+    // A device whose library writes the point compressed asks for the same key.
+    ossl::PKey compressed { EVP_PKEY_dup(opened->get()) };
+    REQUIRE(compressed);
+    REQUIRE(EVP_PKEY_set_utf8_string_param(compressed.get(), OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+                OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_COMPRESSED)
+        == 1);
+    auto compressedRequest = CsrCheck().check(
+        imprint::test::makeCsr(compressed.get(), QStringLiteral("INJ-1")), QStringLiteral("INJ-1"), noOwner);
+    REQUIRE(compressedRequest.has_value());
+    CHECK(compressedRequest->publicKeyDer == sealed->publicKey);
 }

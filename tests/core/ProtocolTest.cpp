@@ -445,3 +445,66 @@ TEST_CASE("Version 3 parts fit the device's frames at the smallest max-frame and
         CHECK(answer.size() <= maxFrame);
     }
 }
+
+TEST_CASE("Identify refuses a model or firmware with characters that cannot be shown, with its code")
+{
+    DeviceIdentity id = goodIdentity();
+    REQUIRE(verdict(id).isEmpty());
+    SECTION("an escape sequence in the model: refused, and the message does not carry it")
+    {
+        id.model = QStringLiteral("Sensor \x1b[31m9");
+        CHECK(verdict(id) == QLatin1String("bad-model"));
+        auto r = protocol::identityFromCbor(protocol::identityToCbor(id));
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().code == ErrorCode::Protocol);
+        CHECK_FALSE(r.error().message.contains(QChar(0x1b)));
+        CHECK(r.error().message.contains(QStringLiteral("\\x1b[31m")));
+    }
+    SECTION("other control, format and separator characters in the model")
+    {
+        for (const char16_t c : { u'\0', u'\t', u'\n', u'\r', u'\x7f', u'\x85', u'\x9b', u'\u061c', u'\u200b',
+                 u'\u200e', u'\u202e', u'\u2028', u'\u2066', u'\u00a0', u'\ufeff', u'\ue000' }) {
+            INFO(static_cast<int>(c));
+            id.model = QStringLiteral("Sensor") + QChar(c) + u'9';
+            CHECK(verdict(id) == QLatin1String("bad-model"));
+        }
+        // CBOR text is UTF-8, which cannot carry a lone surrogate; the rule refuses one all the same.
+        CHECK_FALSE(protocol::isPrintableText(QStringLiteral("Sensor") + QChar(0xd800) + u'9'));
+    }
+    SECTION("the firmware")
+    {
+        id.firmware = QStringLiteral("1.4.2\x1b]0;pwned\x07");
+        CHECK(verdict(id) == QLatin1String("bad-firmware"));
+        id.firmware = QStringLiteral("1.4.2") + QChar(0x202e);
+        CHECK(verdict(id) == QLatin1String("bad-firmware"));
+    }
+    SECTION("letters, digits, punctuation and symbols of any script, and the space, pass")
+    {
+        id.model = QStringLiteral("Capteur thermique été (rév. B) – 9/10 °C");
+        CHECK(verdict(id).isEmpty());
+        id.model = QStringLiteral("温度センサー 9");
+        CHECK(verdict(id).isEmpty());
+        id.model = QStringLiteral("Sensor ") + QString::fromUcs4(U"\U0001F321"); // outside the BMP: a pair
+        CHECK(verdict(id).isEmpty());
+        id.firmware = QStringLiteral("1.4.2+build.7 <rc>");
+        CHECK(verdict(id).isEmpty());
+    }
+}
+
+TEST_CASE("A device's error words reach the station with their control characters escaped")
+{
+    auto answer = [](const QString& code, const QString& message) {
+        auto r = protocol::decodeResponse(protocol::encode(protocol::Response { 1, false, code, message, {} }));
+        REQUIRE(r.has_value());
+        return *r;
+    };
+    const auto r = answer(QStringLiteral("refused\x1b[2J"),
+        QStringLiteral("full\x1b[2J\x1b[31mFAKE PASS") + QChar(0x9b) + QStringLiteral("0m") + QChar(0x202e) + u'x');
+    CHECK(r.errorMessage == QStringLiteral("full\\x1b[2J\\x1b[31mFAKE PASS\\x9b0m\\u{202e}x"));
+    CHECK(r.errorCode == QStringLiteral("refused\\x1b[2J"));
+    CHECK(protocol::isPrintableText(r.errorMessage));
+    // Plain words are left as they are.
+    CHECK(answer(protocol::error::Refused, QStringLiteral("secure élément busy, retry <later>")).errorMessage
+        == QStringLiteral("secure élément busy, retry <later>"));
+    CHECK(protocol::escapeUnprintable(QStringLiteral("a\tb")) == QStringLiteral("a\\x09b"));
+}

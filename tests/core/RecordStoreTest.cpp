@@ -30,13 +30,13 @@ TEST_CASE("A new store is created at the latest schema, in WAL mode")
     {
         auto store = RecordStore::open(path);
         REQUIRE(store.has_value());
-        CHECK(store->schemaVersion() == 7);
+        CHECK(store->schemaVersion() == 8);
     }
     {
         // Reopening does not migrate again and keeps the version.
         auto store = RecordStore::open(path);
         REQUIRE(store.has_value());
-        CHECK(store->schemaVersion() == 7);
+        CHECK(store->schemaVersion() == 8);
     }
     QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("probe"));
     db.setDatabaseName(path);
@@ -178,7 +178,8 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
         QSqlQuery q(db);
         for (const char* sql : { "DROP INDEX devices_by_lot_updated", "DROP INDEX jobs_unfinished",
                  "DROP INDEX jobs_by_finished", "DROP INDEX certificates_by_job", "DROP TABLE serials",
-                 "DROP TABLE lots", "DROP TABLE outbox", "DROP TABLE audit_checkpoints",
+                 "DROP TABLE lots", "DROP TABLE outbox", "DROP INDEX audit_by_kind", "DROP INDEX jobs_failed",
+                 "ALTER TABLE certificates DROP COLUMN revocation_reason",
                  "ALTER TABLE jobs DROP COLUMN lot", "ALTER TABLE devices DROP COLUMN lot", "DROP TABLE leases",
                  "DROP TABLE upstream_contact", "DROP TABLE crls", "ALTER TABLE certificates DROP COLUMN request",
                  "ALTER TABLE certificates DROP COLUMN upstream_der", "DROP TABLE station" })
@@ -195,7 +196,7 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
     }
     auto store = RecordStore::open(path);
     REQUIRE(store.has_value());
-    CHECK(store->schemaVersion() == 7);
+    CHECK(store->schemaVersion() == 8);
     auto old = store->records().device(QStringLiteral("OLD-1"));
     REQUIRE(old.has_value());
     CHECK(old->has_value());
@@ -384,16 +385,26 @@ TEST_CASE("The audit log shows tampering with itself or with the certificates, a
     }
 }
 
-TEST_CASE("Signed checkpoints catch entries cut off the end, and forged checkpoints")
+namespace {
+/// Seals every store this process opens meanwhile with `key`, every `every` entries.
+struct SealingWith {
+    SealingWith(std::shared_ptr<Signer> key, int every) { AuditLog::sealWith(std::move(key), every); }
+    ~SealingWith() { AuditLog::sealWith(nullptr, 100); }
+};
+} // namespace
+
+TEST_CASE("Checkpoints are entries of the chain, made every N entries and when a store closes")
 {
     QTemporaryDir tmp;
     const QString path = tmp.filePath(QStringLiteral("s.sqlite"));
-    auto key = EvpSigner::generateP256();
-    REQUIRE(key.has_value());
+    auto made = EvpSigner::generateP256();
+    REQUIRE(made.has_value());
+    auto key = std::make_shared<EvpSigner>(std::move(*made));
     auto verifier = [&](const QByteArray& message, const QByteArray& signature) {
         return ossl::verifySha256(key->key(), message, signature);
     };
     {
+        SealingWith sealing(key, 3);
         auto store = RecordStore::open(path);
         REQUIRE(store.has_value());
         for (int i = 1; i <= 4; ++i)
@@ -401,38 +412,65 @@ TEST_CASE("Signed checkpoints catch entries cut off the end, and forged checkpoi
                         .append(AuditKind::Login, QStringLiteral("op%1").arg(i), {}, QStringLiteral("st"),
                             QStringLiteral("op%1").arg(i))
                         .has_value());
-        REQUIRE(sealAuditLog(*store, *key).has_value());
+        // Entries 1-3, the checkpoint for them (4), then op4 (5).
         REQUIRE(*store->audit().lastCheckpoint() == 4);
-        // Sealing again with nothing new adds nothing.
-        REQUIRE(sealAuditLog(*store, *key).has_value());
-        REQUIRE(
-            store->audit().append(AuditKind::Setting, QStringLiteral("x"), {}, QStringLiteral("st"), {}).has_value());
         auto v = store->audit().verify(verifier);
         REQUIRE(v.has_value());
         CHECK(v->problem.isEmpty());
+        CHECK(v->entries == 5);
         CHECK(v->checkpoints == 1);
-        CHECK(v->lastCheckpoint == 4);
-        CHECK(v->signaturesChecked);
-    }
+        CHECK(v->unsealed() == 1);
+        // Sealing now seals op4; sealing again with nothing new adds nothing.
+        CHECK(*store->audit().seal());
+        CHECK_FALSE(*store->audit().seal());
+        REQUIRE(
+            store->audit().append(AuditKind::Setting, QStringLiteral("x"), {}, QStringLiteral("st"), {}).has_value());
+    } // the store closes: the setting entry is sealed
+    auto store = RecordStore::open(path);
+    REQUIRE(store.has_value());
+    auto v = store->audit().verify(verifier);
+    REQUIRE(v.has_value());
+    CHECK(v->problem.isEmpty());
+    CHECK(v->checkpoints == 3);
+    CHECK(v->entries == 8);
+    CHECK(v->lastCheckpoint == 8);
+    CHECK(v->signaturesChecked);
+    auto head = store->audit().newestCheckpoint();
+    REQUIRE(head.has_value());
+    REQUIRE(head->has_value());
+    CHECK((*head)->seq == 7);
+
     auto verdictAfter = [&](const QString& sql) { return verdictAfterTamper(tmp, path, sql, verifier); };
-    SECTION("the newest entries deleted: the chain alone cannot tell, the checkpoint can")
+    SECTION("a checkpoint deleted: the chain breaks")
     {
-        auto v = verdictAfter(QStringLiteral("DELETE FROM audit WHERE seq >= 3"));
-        CHECK(v.firstBadEntry == 3);
-        CHECK(v.problem.contains(QStringLiteral("removed from the end")));
+        auto v2 = verdictAfter(QStringLiteral("DELETE FROM audit WHERE seq = 4"));
+        CHECK(v2.firstBadEntry == 4);
     }
-    SECTION("the chain rewritten under the checkpoint")
+    SECTION("a checkpoint checked against another key")
     {
-        // Even a consistent rewrite of entry 4 (hash recomputed) no longer matches the checkpoint.
-        auto v = verdictAfter(QStringLiteral("UPDATE audit SET hash = 'ab' || substr(hash, 3) WHERE seq = 4"));
-        CHECK_FALSE(v.problem.isEmpty());
+        auto other = EvpSigner::generateP256();
+        REQUIRE(other.has_value());
+        auto foreign = [&](const QByteArray& message, const QByteArray& signature) {
+            return ossl::verifySha256(other->key(), message, signature);
+        };
+        auto v2 = verdictAfterTamper(tmp, path, QStringLiteral("SELECT 1"), foreign);
+        CHECK(v2.firstBadEntry == 4);
+        CHECK(v2.problem.contains(QStringLiteral("valid signature")));
     }
-    SECTION("a checkpoint forged or edited")
+    SECTION("a head kept elsewhere shows entries cut off the end")
     {
-        auto v = verdictAfter(QStringLiteral("UPDATE audit_checkpoints SET signature = X'3006020101020101'"));
-        CHECK(v.problem.contains(QStringLiteral("valid signature")));
-        auto moved = verdictAfter(QStringLiteral("UPDATE audit_checkpoints SET seq = 5"));
-        CHECK_FALSE(moved.problem.isEmpty());
+        auto copy = tmp.filePath(QStringLiteral("cut.sqlite"));
+        REQUIRE(QFile::copy(path, copy));
+        tamper(copy, QStringLiteral("DELETE FROM audit WHERE seq >= 6"));
+        auto cut = RecordStore::open(copy);
+        REQUIRE(cut.has_value());
+        auto v2 = cut->audit().verify(verifier, {}, **head);
+        REQUIRE(v2.has_value());
+        CHECK(v2->problem.contains(QStringLiteral("removed from the end")));
+        // Without the head, the shorter log is consistent.
+        auto alone = cut->audit().verify(verifier);
+        REQUIRE(alone.has_value());
+        CHECK(alone->problem.isEmpty());
     }
 }
 
@@ -650,7 +688,7 @@ TEST_CASE("Every state has one text that reads back as itself")
         AuditKind::Superseded, AuditKind::Revoked, AuditKind::Rejected, AuditKind::Scrapped, AuditKind::LotCreated,
         AuditKind::LotClosed, AuditKind::Login, AuditKind::Setting, AuditKind::Exported, AuditKind::UpstreamCertified,
         AuditKind::UpstreamRevoked, AuditKind::UpstreamRejected, AuditKind::UpstreamRefused, AuditKind::Imported,
-        AuditKind::CrlIssued });
+        AuditKind::CrlIssued, AuditKind::Checkpoint });
 }
 
 TEST_CASE("The store keeps each state as the text it always had, and refuses one it does not know")

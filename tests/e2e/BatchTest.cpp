@@ -8,6 +8,7 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -365,19 +366,33 @@ TEST_CASE("A batch killed at random moments and run again ends as one uninterrup
         killedMidway += batch.state() != QProcess::NotRunning;
         batch.kill(); // SIGKILL
         batch.waitForFinished(10000);
-        // After each kill: no device holds two certificates, and the log is intact.
+        // After each kill: no device holds two certificates, and the store is whole. A kill
+        // in the first moments lands before the store exists, or before its first migration
+        // committed (each runs in a transaction of its own): then there is nothing to check,
+        // and the file is not made here (opening it would create it).
+        const QString storeFile = dataDir + QStringLiteral("/imprint.sqlite");
+        if (!QFileInfo::exists(storeFile))
+            continue;
         QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("after-kill"));
-        db.setDatabaseName(dataDir + QStringLiteral("/imprint.sqlite"));
+        db.setDatabaseName(storeFile);
+        db.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY"));
         REQUIRE(db.open());
         {
             QSqlQuery q(db);
             REQUIRE(q.exec(QStringLiteral("PRAGMA integrity_check")));
             REQUIRE(q.next());
             CHECK(q.value(0).toString() == QLatin1String("ok"));
-            REQUIRE(q.exec(QStringLiteral("SELECT COUNT(*) FROM (SELECT device_serial FROM certificates GROUP BY "
-                                          "device_serial HAVING COUNT(*) > 1)")));
+            REQUIRE(q.exec(QStringLiteral("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'certificates'")));
             REQUIRE(q.next());
-            CHECK(q.value(0).toInt() == 0);
+            const bool migrated = q.value(0).toInt() == 1;
+            q.finish();
+            if (migrated)
+                REQUIRE(q.exec(QStringLiteral("SELECT COUNT(*) FROM (SELECT device_serial FROM certificates GROUP BY "
+                                          "device_serial HAVING COUNT(*) > 1)")));
+            if (migrated) {
+                REQUIRE(q.next());
+                CHECK(q.value(0).toInt() == 0);
+            }
         }
         db.close();
         db = QSqlDatabase();
