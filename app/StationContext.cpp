@@ -50,6 +50,7 @@ Backoffice::Wiring StationContext::backofficeWiring() const
     w.unlock = [service](const Secret& pin) { return service->unlock(pin); };
     w.lock = [service] { service->lock(); };
     w.checkPin = [service](const Secret& pin) { return service->pinMatches(pin); };
+    w.pinState = [service] { return service->pinState(); };
     w.keyAttributes = [service, label = caKey.keyUri.object, uri = config.keyUri,
                           signer = caSigner]() -> Result<QList<QPair<QString, QString>>> {
         auto a = service->token().keyAttributes(label);

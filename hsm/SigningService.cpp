@@ -295,20 +295,23 @@ Result<void> SigningService::unlock(const core::Secret& pin)
 
 core::Result<bool> SigningService::pinMatches(const core::Secret& pin)
 {
-    {
-        std::lock_guard lock(m_pool->mutex);
-        if (m_pool->pin) {
-            const core::Secret& kept = *m_pool->pin;
-            return kept.size() == pin.size()
-                && CRYPTO_memcmp(kept.data(), pin.data(), static_cast<size_t>(pin.size())) == 0;
-        }
-    }
-    if (auto r = unlock(pin); !r) {
-        if (r.error().code == ErrorCode::PinRejected)
-            return false;
-        return std::unexpected(r.error());
-    }
-    return true;
+    // Compared with the PIN the unlocked token was opened with: a guess never reaches
+    // C_Login (each wrong one there costs one of the token's tries). A locked token is
+    // unlocked by an act of its own (unlock()), never by a check.
+    std::lock_guard lock(m_pool->mutex);
+    if (!m_pool->pin)
+        return fail(ErrorCode::Hsm,
+            QStringLiteral("The HSM is locked: a PIN can only be tried by unlocking it, which costs a try at the "
+                           "token when it is wrong."),
+            {}, QStringLiteral("token-locked"));
+    const core::Secret& kept = *m_pool->pin;
+    return kept.size() == pin.size() && CRYPTO_memcmp(kept.data(), pin.data(), static_cast<size_t>(pin.size())) == 0;
+}
+
+QString SigningService::pinState() const
+{
+    std::lock_guard lock(m_pool->mutex);
+    return m_pool->token.pinState();
 }
 
 void SigningService::lock()

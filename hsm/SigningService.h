@@ -33,9 +33,11 @@ public:
     [[nodiscard]] core::Result<void> unlock(const core::Secret& pin);
 
     /// Whether `pin` is the token's PIN: compared with the one the service was unlocked with
-    /// (which the token accepted); when it holds none, a login with `pin` decides (and, if
-    /// the token takes it, unlocks the service). Never a second try at the token.
+    /// (which the token accepted). Never reaches the token: when the service is locked it is
+    /// an error (reason token-locked); unlocking is an act of its own (unlock()).
     [[nodiscard]] core::Result<bool> pinMatches(const core::Secret& pin);
+    /// The token's PIN counters in plain words (count low, final try, locked), or empty.
+    [[nodiscard]] QString pinState() const;
 
     /// Logs out and forgets the PIN (end of shift): every call then fails until unlock().
     void lock();

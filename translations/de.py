@@ -266,6 +266,12 @@ DE = {
 "Its model name breaks the protocol's rules: check its firmware.": 'Sein Modellname verletzt die Regeln des Protokolls: Firmware prüfen.',
 "Its firmware version breaks the protocol's rules: check its firmware.": 'Seine Firmware-Version verletzt die Regeln des Protokolls: Firmware prüfen.',
 "⚠ Issued, never shipped: the device failed after it was issued. It is revoked after the grace period, unless the device comes back with the same key and passes.": '⚠ Ausgestellt, nie ausgeliefert: das Gerät ist nach der Ausstellung gescheitert. Es wird nach der Frist widerrufen, außer das Gerät kommt mit demselben Schlüssel zurück und besteht.',
+"%1 sign-in is paused until %2 after %3 wrong attempts in a row; nothing was checked. Wait, or ask another %1.": 'Die Anmeldung als %1 ist nach %3 falschen Versuchen in Folge bis %2 gesperrt; nichts wurde geprüft. Warten, oder eine andere Person mit der Rolle %1 fragen.',
+"%1 wrong in a row: %2 sign-in is paused until %3.": '%1 falsch in Folge: die Anmeldung als %2 ist bis %3 gesperrt.',
+"The HSM is locked. Signing in unlocks it: the PIN goes to the token itself, and a wrong one costs one of its tries. %1": 'Das HSM ist gesperrt. Die Anmeldung entsperrt es: die PIN geht an das Token selbst, und eine falsche kostet einen seiner Versuche. %1',
+"The token reports no wrong PINs so far.": 'Das Token meldet bisher keine falschen PINs.',
+"The token reports: %1": 'Das Token meldet: %1',
+"unlocked the HSM and signed in as %1": 'hat das HSM entsperrt und sich als %1 angemeldet',
 }
 PLURAL = {
 '%n record(s) not yet confirmed by the upstream': ('%n Datensatz noch nicht von der Konzern-CA bestätigt', '%n Datensätze noch nicht von der Konzern-CA bestätigt'),

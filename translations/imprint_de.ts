@@ -651,10 +651,6 @@
         <translation>Das ist nicht die QS-Passphrase.</translation>
     </message>
     <message>
-        <source>refused: wrong credential for %1</source>
-        <translation>abgelehnt: falscher Nachweis für %1</translation>
-    </message>
-    <message>
         <source>Sign in as %1</source>
         <translation>Als %1 anmelden</translation>
     </message>
@@ -723,8 +719,32 @@
         <translation>Der QS-Bildschirm braucht die QS-Passphrase (ein angemeldeter Admin darf ihn auch öffnen).</translation>
     </message>
     <message>
-        <source>Three wrong PINs in a row: admin sign-in is paused for five minutes, so the token is not locked out.</source>
-        <translation>Dreimal hintereinander eine falsche PIN: die Admin-Anmeldung pausiert fünf Minuten, damit das Token nicht gesperrt wird.</translation>
+        <source>%1 sign-in is paused until %2 after %3 wrong attempts in a row; nothing was checked. Wait, or ask another %1.</source>
+        <translation>Die Anmeldung als %1 ist nach %3 falschen Versuchen in Folge bis %2 gesperrt; nichts wurde geprüft. Warten, oder eine andere Person mit der Rolle %1 fragen.</translation>
+    </message>
+    <message>
+        <source>%1 wrong in a row: %2 sign-in is paused until %3.</source>
+        <translation>%1 falsch in Folge: die Anmeldung als %2 ist bis %3 gesperrt.</translation>
+    </message>
+    <message>
+        <source>The HSM is locked. Signing in unlocks it: the PIN goes to the token itself, and a wrong one costs one of its tries. %1</source>
+        <translation>Das HSM ist gesperrt. Die Anmeldung entsperrt es: die PIN geht an das Token selbst, und eine falsche kostet einen seiner Versuche. %1</translation>
+    </message>
+    <message>
+        <source>The token reports no wrong PINs so far.</source>
+        <translation>Das Token meldet bisher keine falschen PINs.</translation>
+    </message>
+    <message>
+        <source>The token reports: %1</source>
+        <translation>Das Token meldet: %1</translation>
+    </message>
+    <message>
+        <source>Unlock the HSM</source>
+        <translation>HSM entsperren</translation>
+    </message>
+    <message>
+        <source>unlocked the HSM and signed in as %1</source>
+        <translation>hat das HSM entsperrt und sich als %1 angemeldet</translation>
     </message>
 </context>
 <context>

@@ -304,59 +304,115 @@ bool MainWindow::openScreen(Screen s)
     return true;
 }
 
-bool MainWindow::check(Role role, const Credential& c)
+template <typename T> std::optional<T> MainWindow::onBackoffice(std::function<T(core::RecordStore&)> work)
 {
-    // A wrong PIN may cost a try at the token (when it is locked and the PIN must unlock it):
-    // after three wrong ones in a row, admin sign-in waits five minutes.
-    if (role == Role::Admin && m_wrongPins >= 3 && m_pinPause.isValid() && m_pinPause.elapsed() < 5 * 60000) {
-        statusBar()->showMessage(
-            tr("Three wrong PINs in a row: admin sign-in is paused for five minutes, so the token is not locked out."),
-            15000);
-        return false;
-    }
-    // scrypt takes a moment and the PIN goes to the token: both off the GUI thread, with
-    // this dialog's flow waiting for the answer.
-    auto secret = std::make_shared<core::Secret>(QByteArray(c.secret.data(), c.secret.size()));
-    std::optional<core::Result<bool>> answer;
+    // The store, scrypt and the token are off the GUI thread; this dialog's flow waits.
+    std::optional<T> answer;
     QEventLoop wait;
-    m_backoffice->run<core::Result<bool>>(
-        this,
-        [bo = m_backoffice, role, secret](core::RecordStore&) -> core::Result<bool> {
-            core::Result<bool> r = false;
-            if (role == Role::Admin) {
-                r = bo->wiring().checkPin
+    m_backoffice->run<T>(this, std::move(work), [&answer, &wait](T r) {
+        answer = std::move(r);
+        wait.quit();
+    });
+    if (!answer)
+        wait.exec();
+    return answer; // empty: the application is quitting
+}
+
+std::optional<QString> MainWindow::tokenLocked()
+{
+    auto state = onBackoffice<std::optional<QString>>(
+        [bo = m_backoffice](core::RecordStore&) -> std::optional<QString> {
+            const core::TokenStatus t = bo->wiring().tokenStatus ? bo->wiring().tokenStatus() : core::TokenStatus {};
+            if (!t.present || t.unlocked)
+                return std::nullopt;
+            return bo->wiring().pinState ? bo->wiring().pinState() : QString();
+        });
+    return state ? *state : std::nullopt;
+}
+
+bool MainWindow::check(Role role, const Credential& c, bool unlocking)
+{
+    // Wrong credentials are counted per role in the store (a restart keeps them) and earn a
+    // growing pause (SignInAttempts); under a pause nothing is checked, and a PIN never
+    // reaches the token except in the explicit act of unlocking it.
+    struct Outcome {
+        core::Result<bool> ok = false;
+        core::SignInAttempts::State state;
+        bool paused = false;
+    };
+    auto secret = std::make_shared<core::Secret>(QByteArray(c.secret.data(), c.secret.size()));
+    const QString key = role == Role::Admin ? QStringLiteral("admin") : QStringLiteral("qa");
+    auto outcome = onBackoffice<Outcome>(
+        [bo = m_backoffice, role, secret, key, unlocking, person = c.person](core::RecordStore& store) -> Outcome {
+            Outcome o;
+            const QString station = bo->config().stationName;
+            auto state = store.signIns().state(key);
+            if (!state) {
+                secret->wipe();
+                return Outcome { std::unexpected(state.error()), {}, false };
+            }
+            if (state->pausedUntil.isValid() && state->pausedUntil > QDateTime::currentDateTimeUtc()) {
+                secret->wipe();
+                (void)store.signIns().refusedPaused(key, person, station, *state);
+                return Outcome { false, *state, true };
+            }
+            if (role == Role::Admin && unlocking) {
+                if (!bo->wiring().unlock)
+                    o.ok = core::fail(core::ErrorCode::Hsm, tr("This station has no PIN to check."));
+                else if (auto r = bo->wiring().unlock(*secret); r)
+                    o.ok = true;
+                else if (r.error().code == core::ErrorCode::PinRejected)
+                    o.ok = false;
+                else
+                    o.ok = std::unexpected(r.error());
+            } else if (role == Role::Admin) {
+                o.ok = bo->wiring().checkPin
                     ? bo->wiring().checkPin(*secret)
                     : core::Result<bool>(core::fail(core::ErrorCode::Hsm, tr("This station has no PIN to check.")));
             } else {
                 QFile f(bo->dir().qaPassphraseFile());
                 if (!f.exists())
-                    r = core::fail(core::ErrorCode::NotFound,
+                    o.ok = core::fail(core::ErrorCode::NotFound,
                         tr("No QA passphrase is set yet: the PKI admin sets it on the admin screen."));
                 else if (auto stored = core::DataDir::readSecretFile(f.fileName()); !stored)
-                    r = std::unexpected(stored.error());
+                    o.ok = std::unexpected(stored.error());
                 else
-                    r = core::checkPassphrase(*secret, QByteArray(stored->data(), stored->size()));
+                    o.ok = core::checkPassphrase(*secret, QByteArray(stored->data(), stored->size()));
             }
             secret->wipe();
-            return r;
-        },
-        [&answer, &wait](core::Result<bool> r) {
-            answer = std::move(r);
-            wait.quit();
+            if (o.ok && !*o.ok) {
+                auto after = store.signIns().refused(key, person, station);
+                if (!after)
+                    return Outcome { std::unexpected(after.error()), {}, false };
+                o.state = *after;
+            } else if (o.ok && *o.ok) {
+                (void)store.signIns().accepted(key);
+            }
+            return o;
         });
-    if (!answer)
-        wait.exec();
-    if (!answer)
+    if (!outcome)
         return false; // the application is quitting
-    if (!*answer) {
-        statusBar()->showMessage(answer->error().message, 15000);
+    const QString local = outcome->state.pausedUntil.toLocalTime().toString(QStringLiteral("HH:mm:ss"));
+    if (outcome->paused) {
+        statusBar()->showMessage(tr("%1 sign-in is paused until %2 after %3 wrong attempts in a row; nothing was "
+                                    "checked. Wait, or ask another %1.")
+                                     .arg(roleName(role), local)
+                                     .arg(outcome->state.failures),
+            15000);
         return false;
     }
-    if (!**answer) {
-        statusBar()->showMessage(
-            role == Role::Admin ? tr("That is not the token's PIN.") : tr("That is not the QA passphrase."), 15000);
-        m_backoffice->audit(this, core::AuditKind::Login, c.person,
-            tr("refused: wrong credential for %1").arg(roleName(role)), c.person);
+    if (!outcome->ok) {
+        statusBar()->showMessage(outcome->ok.error().message, 15000);
+        return false;
+    }
+    if (!*outcome->ok) {
+        QString message = role == Role::Admin ? tr("That is not the token's PIN.") : tr("That is not the QA passphrase.");
+        if (outcome->state.pausedUntil.isValid())
+            message += u' '
+                + tr("%1 wrong in a row: %2 sign-in is paused until %3.")
+                      .arg(outcome->state.failures)
+                      .arg(roleName(role), local);
+        statusBar()->showMessage(message, 15000);
         return false;
     }
     return true;
@@ -364,11 +420,25 @@ bool MainWindow::check(Role role, const Credential& c)
 
 bool MainWindow::signIn(Role role, const QString& what)
 {
+    // With the token locked the admin's PIN can only be tried at the token itself: signing
+    // in is then the explicit act of unlocking it, said as such, with what the token reports
+    // of its tries.
+    bool unlocking = false;
+    QString text = what;
+    if (role == Role::Admin) {
+        if (const auto locked = tokenLocked()) {
+            unlocking = true;
+            text = tr("The HSM is locked. Signing in unlocks it: the PIN goes to the token itself, and a wrong one "
+                      "costs one of its tries. %1")
+                       .arg(locked->isEmpty() ? tr("The token reports no wrong PINs so far.")
+                                              : tr("The token reports: %1").arg(*locked));
+        }
+    }
     std::optional<Credential> c;
     if (m_prompt) {
-        c = m_prompt(role, what);
+        c = m_prompt(role, text);
     } else {
-        SignInDialog dialog(tr("Sign in as %1").arg(roleName(role)), what,
+        SignInDialog dialog(unlocking ? tr("Unlock the HSM") : tr("Sign in as %1").arg(roleName(role)), text,
             role == Role::Admin ? tr("Token PIN") : tr("QA passphrase"), this);
         if (auto a = dialog.ask(m_person))
             c = Credential { a->person, std::move(a->credential) };
@@ -377,15 +447,20 @@ bool MainWindow::signIn(Role role, const QString& what)
         return false;
     // The admin's PIN also opens the QA screen; QA's passphrase only that.
     const Role as = role == Role::Qa && check(Role::Qa, *c) ? Role::Qa
-        : role == Role::Admin && check(Role::Admin, *c)     ? Role::Admin
-                                                            : Role::Operator;
+        : role == Role::Admin && check(Role::Admin, *c, unlocking) ? Role::Admin
+                                                                   : Role::Operator;
     if (as == Role::Operator)
         return false;
     m_role = as;
     m_person = c->person;
     m_idle.restart();
-    m_backoffice->audit(this, core::AuditKind::Login, m_person, tr("signed in as %1").arg(roleName(as)), m_person);
+    m_backoffice->audit(this, core::AuditKind::Login, m_person,
+        unlocking ? tr("unlocked the HSM and signed in as %1").arg(roleName(as))
+                  : tr("signed in as %1").arg(roleName(as)),
+        m_person);
     statusBar()->showMessage(tr("%1 signed in as %2.").arg(m_person, roleName(as)), 8000);
+    if (unlocking)
+        refreshHealth();
     updateRoleBar();
     emit roleChanged(m_role);
     return true;

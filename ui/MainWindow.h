@@ -15,6 +15,7 @@ class QStackedWidget;
 
 namespace imprint::core {
 class Backoffice;
+class RecordStore;
 class Station;
 class SlotJob;
 } // namespace imprint::core
@@ -99,7 +100,13 @@ protected:
 
 private:
     /// Checks `credential` for `role` on the back office's thread (scrypt, or the PIN).
-    bool check(Role role, const Credential& credential);
+    /// Whether the credential is right for `role`, counted and paused (SignInAttempts);
+    /// `unlocking`: the admin's PIN goes to the locked token (the explicit unlock act).
+    bool check(Role role, const Credential& credential, bool unlocking = false);
+    /// The token's PIN counters in words when it is locked (empty words: none reported).
+    std::optional<QString> tokenLocked();
+    /// Runs `work` on the back office's thread and waits for its answer (empty: quitting).
+    template <typename T> std::optional<T> onBackoffice(std::function<T(core::RecordStore&)> work);
     bool signIn(Role role, const QString& what);
     void showScreen(Screen screen);
     core::SlotJob* selectedJob() const;
@@ -131,8 +138,6 @@ private:
     QString m_scanBuffer;
     QElapsedTimer m_scanClock;
     bool m_shiftPending = false;
-    int m_wrongPins = 0; ///< wrong admin PINs in a row
-    QElapsedTimer m_pinPause;
 };
 
 } // namespace imprint::ui

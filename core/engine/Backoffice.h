@@ -81,6 +81,8 @@ public:
         std::function<void()> lock;
         /// Whether this is the token's PIN (the admin's credential), without locking it out.
         std::function<Result<bool>(const Secret& pin)> checkPin;
+        /// The token's PIN counters in plain words (count low, final try, locked), or empty.
+        std::function<QString()> pinState;
         /// The CA key's attributes as the token reports them (name, value).
         std::function<Result<QList<QPair<QString, QString>>>()> keyAttributes;
         /// Signs and publishes the CRL now.

@@ -15,6 +15,7 @@ RecordStore::RecordStore(Connection connection)
     , m_audit(connection)
     , m_outbox(connection)
     , m_lots(connection)
+    , m_signIns(connection)
     , m_records(connection)
 {
 }

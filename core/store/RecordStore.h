@@ -8,6 +8,7 @@
 //   AuditLog           audit (its checkpoints are entries of the chain)
 //   Outbox             outbox
 //   Lots               lots
+//   SignInAttempts     sign_in_attempts
 //   DeviceRecords      the read side for QA (record, timeline, pages, counts)
 // The parts work on the same connection, so one transaction spans them (an issuance writes
 // certificate, step, audit entry and outbox row together). One instance per thread: the
@@ -20,6 +21,7 @@
 #include "store/JobLog.h"
 #include "store/Lots.h"
 #include "store/Outbox.h"
+#include "store/SignInAttempts.h"
 
 namespace imprint::core {
 
@@ -61,6 +63,7 @@ public:
     AuditLog& audit() { return m_audit; }
     Outbox& outbox() { return m_outbox; }
     Lots& lots() { return m_lots; }
+    SignInAttempts& signIns() { return m_signIns; }
     const JobLog& jobs() const { return m_jobs; }
     const CertificateLedger& ledger() const { return m_ledger; }
     const AuditLog& audit() const { return m_audit; }
@@ -77,6 +80,7 @@ private:
     AuditLog m_audit;
     Outbox m_outbox;
     Lots m_lots;
+    SignInAttempts m_signIns;
     DeviceRecords m_records;
 };
 

@@ -237,6 +237,12 @@ const Migration migrations[] = {
                 .arg(sql::literal(CertificateState::Superseded), sql::literal(CertificateState::Revoked),
                     sql::literal(OutboxKind::Revocation), sql::literal(JobOutcome::Failed)));
     } },
+    // 9: wrong credentials in a row, per role, so that a restart does not reset the pause.
+    { [](QSqlQuery& q, Transaction&, QSqlError*) {
+        return runScript(q,
+            QStringLiteral("CREATE TABLE sign_in_attempts (role TEXT PRIMARY KEY, failures INTEGER NOT NULL, last "
+                           "TEXT NOT NULL);"));
+    } },
 };
 
 } // namespace

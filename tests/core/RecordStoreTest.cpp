@@ -30,13 +30,13 @@ TEST_CASE("A new store is created at the latest schema, in WAL mode")
     {
         auto store = RecordStore::open(path);
         REQUIRE(store.has_value());
-        CHECK(store->schemaVersion() == 8);
+        CHECK(store->schemaVersion() == 9);
     }
     {
         // Reopening does not migrate again and keeps the version.
         auto store = RecordStore::open(path);
         REQUIRE(store.has_value());
-        CHECK(store->schemaVersion() == 8);
+        CHECK(store->schemaVersion() == 9);
     }
     QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("probe"));
     db.setDatabaseName(path);
@@ -178,7 +178,7 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
         QSqlQuery q(db);
         for (const char* sql : { "DROP INDEX devices_by_lot_updated", "DROP INDEX jobs_unfinished",
                  "DROP INDEX jobs_by_finished", "DROP INDEX certificates_by_job", "DROP TABLE serials",
-                 "DROP TABLE lots", "DROP TABLE outbox", "DROP INDEX audit_by_kind", "DROP INDEX jobs_failed",
+                 "DROP TABLE lots", "DROP TABLE outbox", "DROP INDEX audit_by_kind", "DROP INDEX jobs_failed", "DROP TABLE sign_in_attempts",
                  "ALTER TABLE certificates DROP COLUMN revocation_reason",
                  "ALTER TABLE jobs DROP COLUMN lot", "ALTER TABLE devices DROP COLUMN lot", "DROP TABLE leases",
                  "DROP TABLE upstream_contact", "DROP TABLE crls", "ALTER TABLE certificates DROP COLUMN request",
@@ -196,7 +196,7 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
     }
     auto store = RecordStore::open(path);
     REQUIRE(store.has_value());
-    CHECK(store->schemaVersion() == 8);
+    CHECK(store->schemaVersion() == 9);
     auto old = store->records().device(QStringLiteral("OLD-1"));
     REQUIRE(old.has_value());
     CHECK(old->has_value());

@@ -1,14 +1,16 @@
 // A PKCS#11 module for tests that forwards every call to a real module (SoftHSM2) and can
 // be unplugged: while the file named by $IMPRINT_UNPLUG_FILE exists, the token is absent,
 // as when a USB HSM is pulled. Sessions opened before an unplug are dead afterwards and
-// the login is gone, as on real hardware. A test double at the PKCS#11 seam only: the
-// keys, sessions and signatures are SoftHSM2's.
+// the login is gone, as on real hardware. When $IMPRINT_LOGIN_COUNT_FILE names a file, each
+// C_Login appends a line to it (what a guess at the PIN costs on a real token). A test double
+// at the PKCS#11 seam only: the keys, sessions and signatures are SoftHSM2's.
 
 #include <p11-kit/pkcs11.h>
 
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -95,6 +97,12 @@ CK_RV login(CK_SESSION_HANDLE session, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, C
     if (const CK_RV rv = usable(session, false); rv != CKR_OK)
         return rv;
     CK_RV rv = real->C_Login(session, user, pin, len);
+    if (const char* count = std::getenv("IMPRINT_LOGIN_COUNT_FILE")) {
+        if (FILE* f = std::fopen(count, "a")) {
+            std::fputs(rv == CKR_OK ? "ok\n" : "refused\n", f);
+            std::fclose(f);
+        }
+    }
     std::lock_guard lock(mutex);
     if (rv == CKR_USER_ALREADY_LOGGED_IN && loginGeneration != generation)
         rv = CKR_OK; // SoftHSM2 never saw the unplug; the application must not notice

@@ -85,11 +85,18 @@ struct Window {
         station = std::make_unique<core::Station>(QStringLiteral("ann"));
         station->setAcceptsScannedSerials(true);
         REQUIRE(station->start(ctx->registrarFactory()).has_value());
+        openWindow();
+    }
+    /// The window (again, after a restart of it): on the same station and store.
+    void openWindow()
+    {
+        window.reset();
         backoffice = std::make_unique<core::Backoffice>(ctx->dir, ctx->config, ctx->chain, ctx->backofficeWiring());
         REQUIRE(backoffice->start().has_value());
         window = std::make_unique<ui::MainWindow>(station.get(), backoffice.get(), ctx->caSubject());
-        window->setCredentialPrompt([this](Role role, const QString&) -> std::optional<ui::MainWindow::Credential> {
+        window->setCredentialPrompt([this](Role role, const QString& what) -> std::optional<ui::MainWindow::Credential> {
             ++prompts;
+            lastPrompt = what;
             if (answers.isEmpty())
                 return std::nullopt;
             auto [person, secret] = answers.takeFirst();
@@ -139,6 +146,7 @@ struct Window {
     std::unique_ptr<ui::MainWindow> window;
     QList<std::pair<QString, QByteArray>> answers;
     int prompts = 0;
+    QString lastPrompt;
 };
 
 } // namespace
@@ -474,6 +482,80 @@ TEST_CASE("The health strip turns red when the token is pulled and green when it
     QFile::remove(unplugFile);
     CHECK(hsmLevel().level == ui::HealthItem::Level::Good);
     qunsetenv("IMPRINT_UNPLUG_FILE");
+}
+
+TEST_CASE("Guessing the admin PIN or the QA passphrase is paused, the pause outlives the window, and no guess "
+          "reaches the token")
+{
+    QTemporaryDir tmp;
+    const QString logins = tmp.filePath(QStringLiteral("logins"));
+    qputenv("IMPRINT_LOGIN_COUNT_FILE", QFile::encodeName(logins));
+    Window w([](const core::DataDir& dir) {
+        QSettings s(dir.configFile(), QSettings::IniFormat);
+        s.setValue(QStringLiteral("hsm/module"), QStringLiteral(IMPRINT_UNPLUG_MODULE));
+    });
+    auto loginCount = [&] {
+        QFile f(logins);
+        return f.open(QIODevice::ReadOnly) ? f.readAll().count('\n') : 0;
+    };
+    const qsizetype atStart = loginCount();
+    CHECK(atStart >= 1); // the station's own unlock at start
+    auto attempt = [&](Screen screen, const QString& person, const QByteArray& secret) {
+        w.answers << std::pair { person, secret };
+        return w.window->openScreen(screen);
+    };
+    auto state = [&](const QString& role) {
+        auto store = core::RecordStore::open(w.demo.dir().database());
+        REQUIRE(store.has_value());
+        auto s = store->signIns().state(role);
+        REQUIRE(s.has_value());
+        return *s;
+    };
+    for (int i = 0; i < 3; ++i)
+        CHECK_FALSE(attempt(Screen::Admin, QStringLiteral("mallory"), QByteArray("guess-") + QByteArray::number(i)));
+    CHECK(state(QStringLiteral("admin")).failures == 3);
+    CHECK(state(QStringLiteral("admin")).pausedUntil > QDateTime::currentDateTimeUtc());
+    // Paused: even the right PIN is not looked at.
+    CHECK_FALSE(attempt(Screen::Admin, QStringLiteral("mallory"), w.pin()));
+    CHECK(w.window->role() == Role::Operator);
+    // The token saw none of it: the window compares with the PIN it was unlocked with.
+    CHECK(loginCount() == atStart);
+
+    // QA's passphrase likewise.
+    for (int i = 0; i < 3; ++i)
+        CHECK_FALSE(attempt(Screen::Qa, QStringLiteral("mallory"), QByteArray("qa-guess-") + QByteArray::number(i)));
+    CHECK_FALSE(attempt(Screen::Qa, QStringLiteral("mallory"), QaPassphrase));
+    CHECK(w.window->role() == Role::Operator);
+
+    // Closing the window (or restarting the station) does not reset the count.
+    w.openWindow();
+    CHECK_FALSE(attempt(Screen::Admin, QStringLiteral("mallory"), w.pin()));
+    CHECK_FALSE(attempt(Screen::Qa, QStringLiteral("mallory"), QaPassphrase));
+    int refusals = 0, unchecked = 0;
+    for (const core::AuditEntry& e : w.audit()) {
+        refusals += e.kind == QLatin1String("login") && e.detail.startsWith(QStringLiteral("refused: wrong"));
+        unchecked += e.kind == QLatin1String("login") && e.detail.contains(QStringLiteral("was not checked"));
+    }
+    CHECK(refusals == 6);
+    CHECK(unchecked == 4);
+
+    // The pause over (as if an hour had passed), with the token locked: signing in is the
+    // explicit act of unlocking it, said as such, and only that reaches the token.
+    test::tamper(w.demo.dir().database(), QStringLiteral("UPDATE sign_in_attempts SET last = '2000-01-01T00:00:00.000Z'"));
+    w.ctx->caKey.service->lock();
+    REQUIRE(attempt(Screen::Admin, QStringLiteral("pat"), w.pin()));
+    CHECK(w.lastPrompt.contains(QStringLiteral("unlocks it")));
+    CHECK(loginCount() == atStart + 1);
+    CHECK(w.window->role() == Role::Admin);
+    CHECK(w.ctx->caKey.service->health().unlocked);
+    CHECK(state(QStringLiteral("admin")).failures == 0);
+    // A wrong PIN in that act costs one try at the token, and counts.
+    w.window->signOut(QStringLiteral("end of shift"));
+    w.ctx->caKey.service->lock();
+    CHECK_FALSE(attempt(Screen::Admin, QStringLiteral("pat"), QByteArray("still-wrong")));
+    CHECK(loginCount() == atStart + 2);
+    CHECK(state(QStringLiteral("admin")).failures == 1);
+    qunsetenv("IMPRINT_LOGIN_COUNT_FILE");
 }
 
 TEST_CASE("The device list passes the model tester and reads no more than a page and a half ahead of the view")
