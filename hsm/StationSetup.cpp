@@ -1,6 +1,6 @@
 #include "StationSetup.h"
 
-#include "store/AuditLog.h"
+#include "store/RecordStore.h"
 
 #include "Pkcs11Uri.h"
 #include "pki/CertificateBuilder.h"
@@ -27,7 +27,8 @@ Result<core::Secret> randomPin()
     unsigned char raw[12];
     if (RAND_bytes(raw, sizeof raw) != 1)
         return core::ossl::cryptoFail(QStringLiteral("The random generator failed."));
-    QByteArray hex = QByteArray(reinterpret_cast<const char*>(raw), sizeof raw).toHex();
+    // fromRawData: no copy of the raw bytes is left behind uncleansed.
+    QByteArray hex = QByteArray::fromRawData(reinterpret_cast<const char*>(raw), sizeof raw).toHex();
     OPENSSL_cleanse(raw, sizeof raw);
     return core::Secret(std::move(hex));
 }
@@ -63,9 +64,12 @@ Result<void> initDemoStation(const core::DataDir& dir, const InitOptions& option
         return std::unexpected(userPin.error());
     // The demo keeps its PINs in owner-only files; a production station is unlocked by a
     // person, or from a pin-source the administrator protects.
-    if (auto r = core::DataDir::writePrivateFile(dir.soPinFile(), QByteArray(soPin->data(), soPin->size())); !r)
+    // fromRawData: the files are written from the Secrets' own (cleansed) buffers.
+    if (auto r = core::DataDir::writePrivateFile(dir.soPinFile(), QByteArray::fromRawData(soPin->data(), soPin->size()));
+        !r)
         return r;
-    if (auto r = core::DataDir::writePrivateFile(dir.pinFile(), QByteArray(userPin->data(), userPin->size())); !r)
+    if (auto r = core::DataDir::writePrivateFile(dir.pinFile(), QByteArray::fromRawData(userPin->data(), userPin->size()));
+        !r)
         return r;
 
     auto token = Token::initialize(options.modulePath, options.tokenLabel, *soPin, *userPin);
@@ -204,7 +208,7 @@ Result<std::shared_ptr<core::Signer>> openAuditKey(
         if (RAND_bytes(id, sizeof id) != 1)
             return core::ossl::cryptoFail(QStringLiteral("The random generator failed."));
         auto spki = ca.service->token().generateKey(
-            AuditKeyLabel, QByteArray(reinterpret_cast<const char*>(id), sizeof id), KeyType::EcP256);
+            AuditKeyLabel, QByteArray(reinterpret_cast<const char*>(id), sizeof id), KeyType::EcP256, true);
         if (!spki)
             return std::unexpected(spki.error());
         if (created)
@@ -234,8 +238,24 @@ Result<std::shared_ptr<core::Signer>> openAuditKey(
     const QString fingerprint = core::ossl::sha256Hex(spki);
     if (config.auditKeySha256.isEmpty()) {
         // Pinned the first time: at set-up, or the first start of a station from before pins.
+        // The log gets its first checkpoint now, over an entry that names the key: the
+        // station seals by itself only what follows a checkpoint of its own (a log stripped
+        // of them is not signed again unseen), and a station upgraded from before pins has
+        // its log, as it finds it, signed here once.
+        auto store = core::RecordStore::open(dir.database());
+        if (!store)
+            return std::unexpected(store.error());
         config.auditKeySha256 = fingerprint;
         if (auto r = dir.saveConfig(config); !r)
+            return std::unexpected(r.error());
+        ca.auditKey = *signer;
+        core::AuditLog::sealWith(*signer, config.auditCheckpointEvery);
+        if (auto r = store->audit().append(core::AuditKind::Setting, QStringLiteral("audit-key"),
+                QStringLiteral("audit key pinned: sha256 %1").arg(fingerprint), config.stationName,
+                QStringLiteral("station"));
+            !r)
+            return std::unexpected(r.error());
+        if (auto r = store->audit().seal(true); !r)
             return std::unexpected(r.error());
     } else if (config.auditKeySha256 != fingerprint) {
         return fail(ErrorCode::Hsm,

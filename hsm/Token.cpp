@@ -337,14 +337,15 @@ Result<std::unique_ptr<Token>> Token::initialize(
     }
     if (!blank)
         return fail(ErrorCode::Hsm, QStringLiteral("The HSM has no free (uninitialised) token."));
-    const std::string so(soPin.data(), static_cast<size_t>(soPin.size()));
-    const std::string user(userPin.data(), static_cast<size_t>(userPin.size()));
     // A token label is a 32-byte field padded with blanks (PKCS#11 2.40, C_InitToken): the
-    // module reads all 32 bytes, whatever the string's length.
+    // module reads all 32 bytes, whatever the string's length. Checked before the PINs are
+    // copied: every way out after the copies cleanses them.
     const QByteArray utf8 = label.toUtf8();
     if (utf8.size() > 32)
         return fail(ErrorCode::BadInput, QStringLiteral("A token label is at most 32 bytes: \"%1\".").arg(label));
     const QByteArray lbl = utf8.leftJustified(32, ' ');
+    const std::string so(soPin.data(), static_cast<size_t>(soPin.size()));
+    const std::string user(userPin.data(), static_cast<size_t>(userPin.size()));
     auto cleanup = [&] {
         OPENSSL_cleanse(const_cast<char*>(so.data()), so.size());
         OPENSSL_cleanse(const_cast<char*>(user.data()), user.size());
@@ -387,7 +388,7 @@ Result<void> Token::login(const core::Secret& pin)
     return d->login(d->anchor, pin);
 }
 
-Result<QByteArray> Token::generateKey(const QString& label, const QByteArray& id, KeyType type)
+Result<QByteArray> Token::generateKey(const QString& label, const QByteArray& id, KeyType type, bool fixedPublicKey)
 {
     std::lock_guard lock(d->mutex);
     RawSession session(d->fn, d->slot, true);
@@ -408,6 +409,12 @@ Result<QByteArray> Token::generateKey(const QString& label, const QByteArray& id
         { CKA_LABEL, const_cast<char*>(lbl.constData()), static_cast<CK_ULONG>(lbl.size()) },
         { CKA_ID, const_cast<char*>(id.constData()), static_cast<CK_ULONG>(id.size()) },
     };
+    if (fixedPublicKey) {
+        // Anyone may touch a token's public objects without logging in: a public key that
+        // checks signatures (the audit key's) can be neither changed nor destroyed.
+        pub.push_back({ CKA_MODIFIABLE, &no, sizeof no });
+        pub.push_back({ CKA_DESTROYABLE, &no, sizeof no });
+    }
     if (rsa) {
         pub.push_back({ CKA_MODULUS_BITS, &bits, sizeof bits });
         pub.push_back({ CKA_PUBLIC_EXPONENT, exponent, sizeof exponent });

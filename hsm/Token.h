@@ -47,7 +47,9 @@ public:
 
     /// Generates a key pair inside the token: the private key sensitive, private and never
     /// extractable; returns the public key (SubjectPublicKeyInfo DER).
-    [[nodiscard]] core::Result<QByteArray> generateKey(const QString& label, const QByteArray& id, KeyType type);
+    /// `fixedPublicKey`: the public key object can be neither modified nor destroyed.
+    [[nodiscard]] core::Result<QByteArray> generateKey(
+        const QString& label, const QByteArray& id, KeyType type, bool fixedPublicKey = false);
 
     [[nodiscard]] core::Result<KeyAttributes> keyAttributes(const QString& label) const;
     /// The public key labelled `label` (DER SubjectPublicKeyInfo); needs no login.

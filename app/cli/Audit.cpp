@@ -64,7 +64,11 @@ int auditVerify(const QStringList& args)
     QCommandLineOption since(QStringLiteral("since"),
         QStringLiteral("A head kept elsewhere (imprintctl audit head): the log must still extend it."),
         QStringLiteral("HEAD_FILE"));
-    p.addOption(since);
+    QCommandLineOption expectKey(QStringLiteral("expect-key"),
+        QStringLiteral("The audit key's SHA-256 as recorded off the station (printed by init and audit head): the "
+                       "pin in station.ini must be this one."),
+        QStringLiteral("SHA256"));
+    p.addOptions({ since, expectKey });
     p.parse(args);
     std::optional<core::AuditCheckpoint> kept;
     if (p.isSet(since)) {
@@ -78,7 +82,10 @@ int auditVerify(const QStringList& args)
         // token (no PIN needed): the one object with its label, matching the pin.
         core::CheckpointVerifier verifier;
         QString keyProblem;
-        if (auto spki = hsm::readAuditPublicKey(config); !spki) {
+        if (p.isSet(expectKey) && p.value(expectKey).trimmed().toLower() != config.auditKeySha256) {
+            keyProblem = QStringLiteral("the audit key pinned in station.ini (sha256 %1) is not the one you expect")
+                             .arg(config.auditKeySha256.left(16));
+        } else if (auto spki = hsm::readAuditPublicKey(config); !spki) {
             keyProblem = spki.error().message;
         } else if (auto key = core::ossl::publicKeyFromDer(*spki); !key) {
             keyProblem = key.error().message;
@@ -93,7 +100,7 @@ int auditVerify(const QStringList& args)
                   << Qt::endl;
             return 1;
         }
-        auto v = records.audit().verify(verifier, {}, kept);
+        auto v = records.audit().verify(verifier, {}, kept, config.auditKeySha256);
         if (!v)
             return report(v.error());
         int status = 0;
@@ -174,7 +181,9 @@ int auditHead(const QStringList& args)
     auto store = app::openStationStore(dir, config);
     if (!store)
         return report(store.error());
-    if (auto sealed = store->audit().seal(); !sealed)
+    // A person's act: what the log holds now is sealed as it is (the station by itself seals
+    // only a short tail after a checkpoint of its own), so look with audit verify first.
+    if (auto sealed = store->audit().seal(true); !sealed)
         return report(sealed.error());
     // Signed now, over the log's newest entry: a head vouches for what the key holder saw,
     // never for a checkpoint entry read back from the store.

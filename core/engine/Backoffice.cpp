@@ -237,7 +237,7 @@ void Backoffice::verifyAudit(
                             progress(checked, newest);
                     });
                 return !m_cancel.load();
-            });
+            }, {}, m_config.auditKeySha256);
         },
         std::move(done));
 }

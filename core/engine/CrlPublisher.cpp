@@ -5,7 +5,10 @@
 #include <QDir>
 #include <QFileInfo>
 #include <QSaveFile>
+#include <QLoggingCategory>
 #include <QSet>
+
+Q_LOGGING_CATEGORY(IMPRINT_CRL, "imprint.crl", QtInfoMsg)
 
 namespace imprint::core {
 
@@ -31,16 +34,28 @@ Result<PublishedCrl> publishCrl(
             entries << e;
         }
     };
-    for (const auto& [entry, state] : *revoked)
-        list(entry);
+    // The log's own first: its date and reason (superseded or cessationOfOperation) are
+    // those its hash chain vouches for, not columns anyone with the file could set.
     for (const RevokedCertificate& e : *audited)
         list(e);
+    for (const auto& [entry, state] : *revoked)
+        list(entry);
     if (*previous) {
-        auto before = crlEntries(**previous);
-        if (!before)
-            return std::unexpected(before.error());
-        for (const RevokedCertificate& e : *before)
-            list(e);
+        // Only a CRL this CA signed and the log recorded (crl-issued names its SHA-256);
+        // another in its place is left out, and audit verify names it.
+        const auto& [number, der] = **previous;
+        auto recorded = store.audit().last(AuditKind::CrlIssued, QStringLiteral("crl-%1").arg(number));
+        if (!recorded)
+            return std::unexpected(recorded.error());
+        auto before = crlEntries(der, caCert);
+        if (*recorded && (*recorded)->detail.contains(QStringLiteral("sha256 ") + ossl::sha256Hex(der)) && before) {
+            for (const RevokedCertificate& e : *before)
+                list(e);
+        } else {
+            qCWarning(IMPRINT_CRL).noquote() << "CRL" << number
+                                             << "on record is not the one the audit log recorded; the new CRL is "
+                                                "made from the log and the store (run imprintctl audit verify)";
+        }
     }
     const QDateTime now = QDateTime::currentDateTimeUtc();
     const QDateTime next = now.addDays(nextUpdateDays);

@@ -71,13 +71,15 @@ Result<QByteArray> makeCrl(std::shared_ptr<Signer> caKey, const X509* caCert, qi
     return der;
 }
 
-Result<QList<RevokedCertificate>> crlEntries(const QByteArray& crlDer)
+Result<QList<RevokedCertificate>> crlEntries(const QByteArray& crlDer, const X509* caCert)
 {
     const auto* p = reinterpret_cast<const unsigned char*>(crlDer.constData());
     std::unique_ptr<X509_CRL, decltype(&X509_CRL_free)> crl(
         d2i_X509_CRL(nullptr, &p, static_cast<long>(crlDer.size())), &X509_CRL_free);
     if (!crl)
         return ossl::cryptoFail(QStringLiteral("The station's last CRL on record could not be read."));
+    if (X509_CRL_verify(crl.get(), X509_get0_pubkey(caCert)) != 1)
+        return ossl::cryptoFail(QStringLiteral("The station's last CRL on record is not signed by its CA."));
     QList<RevokedCertificate> out;
     STACK_OF(X509_REVOKED)* entries = X509_CRL_get_REVOKED(crl.get());
     for (int i = 0; i < sk_X509_REVOKED_num(entries); ++i) {

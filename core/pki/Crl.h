@@ -23,7 +23,8 @@ struct RevokedCertificate {
 [[nodiscard]] Result<QByteArray> makeCrl(std::shared_ptr<Signer> caKey, const X509* caCert, qint64 number,
     const QList<RevokedCertificate>& revoked, const QDateTime& thisUpdate, const QDateTime& nextUpdate);
 
-/// The entries of a CRL (DER) read back: what the next CRL must list again.
-[[nodiscard]] Result<QList<RevokedCertificate>> crlEntries(const QByteArray& crlDer);
+/// The entries of a CRL (DER) read back, once its signature verifies with `caCert`'s key:
+/// what the next CRL must list again.
+[[nodiscard]] Result<QList<RevokedCertificate>> crlEntries(const QByteArray& crlDer, const X509* caCert);
 
 } // namespace imprint::core

@@ -45,13 +45,13 @@ Result<QList<QByteArray>> checkIssuingCaChain(
     if (!(flags & EXFLAG_KUSAGE) || !(X509_get_key_usage(cert->get()) & KU_KEY_CERT_SIGN))
         return refuse(QStringLiteral("its keyUsage does not allow signing certificates (keyCertSign)"));
 
-    auto verified = verifyChain(caCert, others);
+    auto verified = verifyChain(caCert, others, true);
     if (!verified)
         return refuse(verified.error().message, verified.error().detail);
     return verified;
 }
 
-Result<QList<QByteArray>> verifyChain(const QByteArray& der, const QList<QByteArray>& others)
+Result<QList<QByteArray>> verifyChain(const QByteArray& der, const QList<QByteArray>& others, bool mayBeRoot)
 {
     QList<QByteArray> roots;
     QList<QByteArray> intermediates;
@@ -66,7 +66,10 @@ Result<QList<QByteArray>> verifyChain(const QByteArray& der, const QList<QByteAr
         else
             intermediates << otherDer;
     }
-    if (auto cert = ossl::certFromDer(der); cert && X509_check_issued(cert->get(), cert->get()) == X509_V_OK)
+    // Only a CA certificate being checked may be its own root: a device's self-signed
+    // certificate verifies to nothing.
+    if (auto cert = ossl::certFromDer(der);
+        mayBeRoot && cert && X509_check_issued(cert->get(), cert->get()) == X509_V_OK)
         roots << der;
     if (roots.isEmpty())
         return fail(ErrorCode::VerificationFailed,

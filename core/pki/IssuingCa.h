@@ -70,8 +70,10 @@ private:
     const QByteArray& caCert, const QList<QByteArray>& others, const QByteArray& tokenKey);
 
 /// Verifies `der` strictly (X509_V_FLAG_X509_STRICT) up to a self-signed root among
-/// `others` (or itself); returns the verified chain, `der` first, root last.
-[[nodiscard]] Result<QList<QByteArray>> verifyChain(const QByteArray& der, const QList<QByteArray>& others);
+/// `others` (or itself, when `mayBeRoot`: a CA certificate being imported); returns the
+/// verified chain, `der` first, root last.
+[[nodiscard]] Result<QList<QByteArray>> verifyChain(
+    const QByteArray& der, const QList<QByteArray>& others, bool mayBeRoot = false);
 
 /// Verifies `der` strictly up to one of `anchors` (trusted whatever they are), through
 /// `intermediates` (trusted for nothing); returns the verified chain, `der` first.

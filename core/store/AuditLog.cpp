@@ -1,7 +1,10 @@
 #include "store/AuditLog.h"
 
+#include "pki/CsrCheck.h"
 #include "pki/OpenSsl.h"
 #include "pki/Signer.h"
+
+#include <QCryptographicHash>
 
 #include <QHash>
 #include <QLoggingCategory>
@@ -60,6 +63,20 @@ QString entryHash(const QString& prevHash, qint64 seq, const AuditEntry& e)
 }
 
 const QString EntryColumns = QStringLiteral("SELECT seq, at, station, operator, kind, subject, detail FROM audit");
+
+/// Whether a certificate row's columns have the types the station writes (a BLOB serial or
+/// job id reads back as the same text but escapes the queries that select by them).
+const QString CertificateTypes = QStringLiteral(
+    "(typeof(serial) = 'text' AND typeof(device_serial) = 'text' AND typeof(job_id) = 'integer' AND typeof(sha256) = "
+    "'text' AND typeof(spki_sha256) = 'text' AND typeof(state) = 'text')");
+
+/// Whether the key hash on record is the certificate's own key's: the repeated-key check
+/// reads the hash, so an edited one would let a key be certified twice.
+bool keyMatches(const QByteArray& der, const QString& recordedSpkiSha256)
+{
+    auto cert = ossl::certFromDer(der);
+    return cert && CsrCheck::publicKeySha256(X509_get0_pubkey(cert->get())) == recordedSpkiSha256;
+}
 
 const QString HeadQuery = QStringLiteral("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
 
@@ -150,18 +167,74 @@ bool AuditLog::Appender::append(const AuditEntry& e)
     return true;
 }
 
-bool AuditLog::Appender::seal()
+QString AuditLog::Appender::untrustedTail(Signer& signer, int every)
+{
+    // A checkpoint vouches for what it follows. Sealed by itself, a tail rewritten behind
+    // the station's back (its checkpoints stripped, the chain recomputed) would come out
+    // signed; so the station seals only a short tail that follows a checkpoint of its own
+    // key, link by link. Anything else waits for a person (imprintctl audit head).
+    if (m_sealed == 0)
+        return QStringLiteral("the log has no checkpoint to follow");
+    if (m_seq - m_sealed > 4LL * every + 64)
+        return QStringLiteral("%1 entries follow the newest checkpoint, more than the station leaves unsealed")
+            .arg(m_seq - m_sealed);
+    QSqlQuery q(QSqlDatabase::database(m_connection, false));
+    q.setForwardOnly(true);
+    if (!sql::exec(q,
+            QStringLiteral("SELECT seq, at, station, operator, kind, subject, detail, prev_hash, hash FROM audit WHERE "
+                           "seq >= ? ORDER BY seq"),
+            { m_sealed - 1 }))
+        return QStringLiteral("the log could not be read");
+    QString prev;
+    AuditCheckpoint c;
+    sql::States kinds;
+    auto pub = ossl::publicKeyFromDer(signer.publicKey());
+    if (!pub)
+        return QStringLiteral("the audit key could not be read");
+    while (q.next()) {
+        const AuditEntry e = entryFrom(q, kinds);
+        const QString hash = q.value(8).toString();
+        if (e.seq == m_sealed - 1) {
+            prev = hash;
+            continue;
+        }
+        if (q.value(7).toString() != prev || entryHash(prev, e.seq, e) != hash)
+            return QStringLiteral("entry %1 does not follow the entry before it").arg(e.seq);
+        if (e.seq == m_sealed
+            && (!parseCheckpoint(e.detail, &c) || c.seq != e.seq - 1 || c.hash != prev
+                || !ossl::verifySha256(pub->get(), checkpointMessage(c.seq, c.hash), c.signature)))
+            return QStringLiteral("the newest checkpoint (entry %1) is not one of the audit key's").arg(e.seq);
+        prev = hash;
+    }
+    if (prev != m_hash)
+        return QStringLiteral("the log's newest entry is not where the chain leads");
+    return {};
+}
+
+bool AuditLog::Appender::seal(bool force)
 {
     if (!readHead())
         return false;
     std::shared_ptr<Signer> signer;
+    int every = 100;
     {
         Sealing& s = processSealing();
         std::lock_guard lock(s.mutex);
         signer = s.signer.lock();
+        every = s.every;
     }
     if (!signer || m_seq == 0 || m_seq == m_sealed)
         return true;
+    if (!force) {
+        if (const QString why = untrustedTail(*signer, every); !why.isEmpty()) {
+            qCWarning(IMPRINT_AUDIT).noquote()
+                << "The audit log was not sealed:" << why
+                << "- entries written behind the station's back would be signed with it. Run imprintctl audit verify; "
+                   "once a person has looked, imprintctl audit head seals it.";
+            m_sealed = m_seq; // not again in this transaction
+            return true;
+        }
+    }
     auto signature = signer->signSha256(checkpointMessage(m_seq, m_hash));
     if (!signature) {
         // The chain is durable without it; the entries wait for the next checkpoint (after
@@ -260,7 +333,7 @@ Result<qint64> AuditLog::lastCheckpoint() const
         QStringLiteral("read the audit checkpoints"));
 }
 
-Result<bool> AuditLog::seal()
+Result<bool> AuditLog::seal(bool force)
 {
     if (!sealing())
         return false;
@@ -273,7 +346,7 @@ Result<bool> AuditLog::seal()
     auto before = lastCheckpoint();
     if (!before)
         return std::unexpected(before.error());
-    if (!audit.seal() || !tx.commit())
+    if (!audit.seal(force) || !tx.commit())
         return sql::fail(QStringLiteral("seal the audit log"), audit.error());
     auto after = lastCheckpoint();
     if (!after)
@@ -368,7 +441,8 @@ bool AuditLog::BatchDigest::parse(
 }
 
 Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier,
-    const std::function<bool(qint64, qint64)>& progress, const std::optional<AuditCheckpoint>& since) const
+    const std::function<bool(qint64, qint64)>& progress, const std::optional<AuditCheckpoint>& since,
+    const QString& keySha256) const
 {
     QSqlDatabase db = m_connection.db();
     // One snapshot for the whole walk: a station writing meanwhile (a checkpoint sealed
@@ -398,7 +472,13 @@ Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier,
     const QString issuedBatch = text(AuditKind::IssuedBatch);
     const QString checkpoint = text(AuditKind::Checkpoint);
     const QStringList revocations { text(AuditKind::Superseded), text(AuditKind::Revoked) };
-    QHash<QString, qint64> revokedAt; // certificates the log says were revoked, by entry
+    struct Revocation {
+        qint64 entry = 0;
+        bool superseded = false;
+    };
+    QHash<QString, Revocation> revokedAt; // certificates the log says were revoked
+    const QString crlIssued = text(AuditKind::CrlIssued);
+    QHash<QString, QString> crlEntries; // crl-N -> the crl-issued entry's detail
     v.signaturesChecked = static_cast<bool>(verifier);
     bool sinceFound = false;
     QList<QPair<qint64, qint64>> batchJobs; // the job ranges issued-batch entries vouch for
@@ -413,8 +493,11 @@ Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier,
         if (progress && !progress(v.entries, newest))
             return fail(ErrorCode::Cancelled, QStringLiteral("The audit log check was stopped."));
         if (!sql::exec(q,
-                QStringLiteral("SELECT seq, at, station, operator, kind, subject, detail, prev_hash, hash FROM audit "
-                               "WHERE seq >= ? ORDER BY seq LIMIT 1000"),
+                QStringLiteral("SELECT seq, at, station, operator, kind, subject, detail, prev_hash, hash, "
+                               "typeof(seq) = 'integer' AND typeof(at) = 'text' AND typeof(station) = 'text' AND "
+                               "typeof(operator) = 'text' AND typeof(kind) = 'text' AND typeof(subject) = 'text' AND "
+                               "typeof(detail) = 'text' AND typeof(prev_hash) = 'text' AND typeof(hash) = 'text' "
+                               "FROM audit WHERE seq >= ? ORDER BY seq LIMIT 1000"),
                 { expected }))
             return sql::fail(QStringLiteral("read the audit log"), q.lastError());
         int rows = 0;
@@ -436,6 +519,12 @@ Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier,
                         .arg(e.seq)
                         .arg(e.kind, e.subject)
                         .arg(e.seq - 1));
+            // Stored as text, as the station writes it: the same bytes as a BLOB hash the same
+            // but slip past every query that picks entries by kind (a CRL's revocations).
+            if (!q.value(9).toBool())
+                return bad(e.seq,
+                    QStringLiteral("Entry %1 was edited: a field of it is stored as something other than text.")
+                        .arg(e.seq));
             if (entryHash(prevHash, e.seq, e) != hash)
                 return bad(e.seq,
                     QStringLiteral("Entry %1 (%2 %3) was edited: its contents do not match its hash.")
@@ -445,12 +534,14 @@ Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier,
                 // It vouches for the entry just before it: a checkpoint cannot be moved, and
                 // a chain rewritten before it no longer matches what it signed.
                 AuditCheckpoint c;
-                if (!parseCheckpoint(e.detail, &c) || c.seq != e.seq - 1 || c.hash != prevHash)
+                if (!parseCheckpoint(e.detail, &c) || c.seq != e.seq - 1 || c.hash != prevHash
+                    || e.subject != QLatin1String("audit-log") || !e.station.isEmpty() || !e.operatorName.isEmpty())
                     return bad(e.seq,
                         QStringLiteral("Checkpoint entry %1 does not vouch for the entry before it: entries were "
                                        "removed, replaced or reordered.")
                             .arg(e.seq));
-                if (verifier && !verifier(checkpointMessage(c.seq, c.hash), c.signature))
+                if ((verifier && !verifier(checkpointMessage(c.seq, c.hash), c.signature))
+                    || (!keySha256.isEmpty() && c.keySha256 != keySha256))
                     return bad(e.seq,
                         QStringLiteral("Checkpoint entry %1 does not carry a valid signature of the station's pinned "
                                        "audit key: it was forged or edited, or signed by another key (it names key "
@@ -461,7 +552,9 @@ Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier,
                 v.lastCheckpoint = e.seq;
             }
             if (revocations.contains(e.kind) && !revokedAt.contains(e.subject))
-                revokedAt.insert(e.subject, e.seq);
+                revokedAt.insert(e.subject, { e.seq, e.kind == revocations.first() });
+            if (e.kind == crlIssued)
+                crlEntries.insert(e.subject, e.detail);
             if (since && e.seq == since->seq) {
                 if (hash != since->hash)
                     return bad(e.seq,
@@ -472,7 +565,8 @@ Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier,
             }
             if (e.kind == issued) {
                 if (!sql::exec(cert,
-                        QStringLiteral("SELECT device_serial, sha256, der FROM certificates WHERE serial = ?"),
+                        QStringLiteral("SELECT device_serial, sha256, der, spki_sha256, ") + CertificateTypes
+                            + QStringLiteral(" FROM certificates WHERE serial = ?"),
                         { e.subject }))
                     return sql::fail(QStringLiteral("read a certificate"), cert.lastError());
                 if (!cert.next())
@@ -481,7 +575,8 @@ Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier,
                             .arg(e.subject)
                             .arg(e.seq));
                 const QString recorded = issuedDetail(cert.value(0).toString(), cert.value(1).toString());
-                if (recorded != e.detail || ossl::sha256Hex(cert.value(2).toByteArray()) != cert.value(1).toString())
+                if (recorded != e.detail || ossl::sha256Hex(cert.value(2).toByteArray()) != cert.value(1).toString()
+                    || !cert.value(4).toBool() || !keyMatches(cert.value(2).toByteArray(), cert.value(3).toString()))
                     return bad(e.seq,
                         QStringLiteral("Certificate %1 (entry %2) was edited in the store.").arg(e.subject).arg(e.seq));
             }
@@ -494,13 +589,15 @@ Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier,
                             .arg(e.seq)
                             .arg(e.kind));
                 if (!sql::exec(cert,
-                        QStringLiteral("SELECT serial, device_serial, sha256, der, job_id FROM certificates WHERE "
-                                       "job_id BETWEEN ? AND ? ORDER BY job_id"),
+                        QStringLiteral("SELECT serial, device_serial, sha256, der, job_id, spki_sha256, ")
+                            + CertificateTypes
+                            + QStringLiteral(" FROM certificates WHERE job_id BETWEEN ? AND ? ORDER BY job_id"),
                         { first, last }))
                     return sql::fail(QStringLiteral("read a certificate"), cert.lastError());
                 BatchDigest recomputed;
                 while (cert.next()) {
-                    if (ossl::sha256Hex(cert.value(3).toByteArray()) != cert.value(2).toString())
+                    if (ossl::sha256Hex(cert.value(3).toByteArray()) != cert.value(2).toString() || !cert.value(6).toBool()
+                        || !keyMatches(cert.value(3).toByteArray(), cert.value(5).toString()))
                         return bad(e.seq,
                             QStringLiteral("Certificate %1 (entry %2) was edited in the store.")
                                 .arg(cert.value(0).toString())
@@ -534,18 +631,36 @@ Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier,
     // A revocation the log recorded stays: a certificate it names must still be revoked in
     // the store (the CRL is built from the log as well, so an edit drops nothing from it).
     for (auto it = revokedAt.cbegin(); it != revokedAt.cend(); ++it) {
-        if (!sql::exec(cert, QStringLiteral("SELECT state FROM certificates WHERE serial = ?"), { it.key() }))
+        if (!sql::exec(cert,
+                QStringLiteral("SELECT state, typeof(state) = 'text', revocation_reason FROM certificates WHERE serial = ?"),
+                { it.key() }))
             return sql::fail(QStringLiteral("read a certificate"), cert.lastError());
         if (!cert.next())
             continue; // a certificate that is gone is named by its issued entry above
         const QString state = cert.value(0).toString();
-        if (state != text(CertificateState::Superseded) && state != text(CertificateState::Revoked))
-            return bad(it.value(),
-                QStringLiteral("Certificate %1 was revoked (entry %2), but the store now says it is %3: the store was "
-                               "edited behind the log's back.")
+        const int reason = it->superseded ? crl_reason::Superseded : crl_reason::CessationOfOperation;
+        if ((state != text(CertificateState::Superseded) && state != text(CertificateState::Revoked))
+            || !cert.value(1).toBool() || cert.value(2).isNull() || cert.value(2).toInt() != reason)
+            return bad(it->entry,
+                QStringLiteral("Certificate %1 was revoked (entry %2), but the store now says it is %3 (reason %4): the "
+                               "store was edited behind the log's back.")
                     .arg(it.key())
-                    .arg(it.value())
-                    .arg(state));
+                    .arg(it->entry)
+                    .arg(state, cert.value(2).isNull() ? QStringLiteral("none") : cert.value(2).toString()));
+    }
+    // Every CRL on record is the one its crl-issued entry names: the next CRL lists again
+    // what the last one did, so a CRL swapped in the store would drop revocations.
+    if (!q.exec(QStringLiteral("SELECT number, der FROM crls ORDER BY number")))
+        return sql::fail(QStringLiteral("read the CRLs"), q.lastError());
+    while (q.next()) {
+        const QString subject = QStringLiteral("crl-%1").arg(q.value(0).toLongLong());
+        const QString digest = QString::fromLatin1(
+            QCryptographicHash::hash(q.value(1).toByteArray(), QCryptographicHash::Sha256).toHex());
+        if (!crlEntries.value(subject).contains(QStringLiteral("sha256 ") + digest))
+            return bad(0,
+                QStringLiteral("CRL %1 in the store is not the one the audit log recorded: it was replaced or added "
+                               "behind the log's back.")
+                    .arg(q.value(0).toLongLong()));
     }
     // A certificate the log never saw was put in behind its back: it has no entry of its
     // own, and no batch entry covers its job.
@@ -555,12 +670,12 @@ Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier,
         return it != batchJobs.cbegin() && job <= std::prev(it)->second;
     };
     if (!sql::exec(q,
-            QStringLiteral("SELECT serial, job_id FROM certificates c WHERE NOT EXISTS (SELECT 1 FROM audit a WHERE "
-                           "a.kind = ? AND a.subject = c.serial)"),
+            QStringLiteral("SELECT serial, job_id, typeof(job_id) = 'integer' FROM certificates c WHERE NOT EXISTS "
+                           "(SELECT 1 FROM audit a WHERE a.kind = ? AND a.subject = c.serial)"),
             { issued }))
         return sql::fail(QStringLiteral("read the certificates"), q.lastError());
     while (q.next()) {
-        if (!inBatch(q.value(1).toLongLong()))
+        if (!q.value(2).toBool() || !inBatch(q.value(1).toLongLong()))
             return bad(0,
                 QStringLiteral("Certificate %1 is in the store but the audit log never recorded it as issued.")
                     .arg(q.value(0).toString()));
@@ -571,7 +686,10 @@ Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier,
 Result<QList<RevokedCertificate>> AuditLog::auditedRevocations() const
 {
     return sql::rows<RevokedCertificate>(m_connection,
-        QStringLiteral("SELECT subject, kind, at FROM audit WHERE kind IN (%1, %2) ORDER BY seq")
+        // The BLOB forms too: an entry whose kind was rewritten as a BLOB hashes the same, and
+        // audit verify names it; until then it still lists its certificate.
+        QStringLiteral("SELECT subject, CAST(kind AS TEXT), at FROM audit WHERE kind IN (%1, %2, CAST(%1 AS BLOB), "
+                       "CAST(%2 AS BLOB)) ORDER BY seq")
             .arg(sql::literal(AuditKind::Superseded), sql::literal(AuditKind::Revoked)),
         {}, QStringLiteral("read the audit log's revocations"), [](const QSqlQuery& q, sql::States&) {
             return RevokedCertificate { q.value(0).toString(), sql::parseTime(q.value(2)),

@@ -52,14 +52,19 @@ public:
         [[nodiscard]] bool append(
             AuditKind kind, const QString& subject, const QString& detail, qint64 jobId, const QString& at);
         /// Appends a checkpoint for the newest entry now, unless it is one (or there is
-        /// none, or this process has no audit key). False only when writing failed; a key
-        /// that cannot sign now (token away) leaves the entries for the next checkpoint.
-        [[nodiscard]] bool seal();
+        /// none, or this process has no audit key). Unless `force`d (a person's act), only
+        /// a short tail that follows a checkpoint of the audit key link by link is sealed
+        /// (untrustedTail). False only when writing failed; a key that cannot sign now
+        /// (token away) leaves the entries for the next checkpoint.
+        [[nodiscard]] bool seal(bool force = false);
         [[nodiscard]] QSqlError error() const;
 
     private:
         bool readHead();
         bool insert(const AuditEntry& e);
+        /// Why the entries after the newest checkpoint must not be sealed automatically
+        /// (empty: they may).
+        QString untrustedTail(Signer& signer, int every);
         Statement m_insert;
         Statement m_who;
         QSqlQuery m_head;
@@ -85,7 +90,7 @@ public:
     [[nodiscard]] Result<qint64> lastCheckpoint() const;
     /// Seals the log now with this process's audit key (see Appender::seal), synced.
     /// True when a checkpoint was added.
-    [[nodiscard]] Result<bool> seal();
+    [[nodiscard]] Result<bool> seal(bool force = false);
     /// What a checkpoint's signature covers.
     [[nodiscard]] static QByteArray checkpointMessage(qint64 seq, const QString& hash);
     /// The detail of a checkpoint entry, and its reading back (false: not one).
@@ -122,12 +127,14 @@ public:
     /// carry a valid signature; without one signatures are left unchecked and the verdict
     /// says so (the caller fails closed). A certificate whose revocation the log records
     /// must be revoked in the store. `since`, when given, is a signed head kept elsewhere:
-    /// the log must still hold its entry with its hash (it extends that head).
+    /// the log must still hold its entry with its hash (it extends that head). `keySha256`,
+    /// when given, is the pinned key every checkpoint must name. Every CRL on record must be
+    /// the one its crl-issued entry names.
     /// `progress` (optional) is told the entries checked so far and the newest entry's number
     /// after every thousand; returning false stops the walk (ErrorCode::Cancelled).
     [[nodiscard]] Result<AuditVerdict> verify(const CheckpointVerifier& verifier = {},
         const std::function<bool(qint64 checked, qint64 newest)>& progress = {},
-        const std::optional<AuditCheckpoint>& since = {}) const;
+        const std::optional<AuditCheckpoint>& since = {}, const QString& keySha256 = {}) const;
     /// The certificates whose revocation (superseded or revoked) the log records, with when
     /// and why: what every CRL must list whatever the certificates table says.
     [[nodiscard]] Result<QList<RevokedCertificate>> auditedRevocations() const;

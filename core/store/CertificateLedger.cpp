@@ -408,8 +408,8 @@ Result<QList<std::pair<RevokedCertificate, CertificateState>>> CertificateLedger
 {
     return sql::rows<std::pair<RevokedCertificate, CertificateState>>(m_connection,
         QStringLiteral("SELECT c.serial, COALESCE((SELECT MIN(o.created) FROM outbox o WHERE o.subject = c.serial AND "
-                       "o.kind = %1), c.issued_at), c.state, c.revocation_reason FROM certificates c WHERE c.state IN "
-                       "(%2, %3) ORDER BY 2")
+                       "o.kind = %1), c.issued_at), CAST(c.state AS TEXT), c.revocation_reason FROM certificates c "
+                       "WHERE c.state IN (%2, %3, CAST(%2 AS BLOB), CAST(%3 AS BLOB)) ORDER BY 2")
             .arg(sql::literal(OutboxKind::Revocation), sql::literal(CertificateState::Superseded),
                 sql::literal(CertificateState::Revoked)),
         {}, QStringLiteral("read the revoked certificates"), [](const QSqlQuery& q, sql::States& states) {
@@ -465,15 +465,14 @@ Result<QStringList> CertificateLedger::revokeUnshipped(const QDateTime& failedBe
     return revoked;
 }
 
-Result<std::optional<QByteArray>> CertificateLedger::newestCrl() const
+Result<std::optional<std::pair<qint64, QByteArray>>> CertificateLedger::newestCrl() const
 {
-    auto der = sql::scalar(m_connection, QStringLiteral("SELECT der FROM crls ORDER BY number DESC LIMIT 1"), {},
-        QStringLiteral("read the newest CRL"));
-    if (!der)
-        return std::unexpected(der.error());
-    if (der->isNull())
-        return std::optional<QByteArray> {};
-    return std::optional<QByteArray> { der->toByteArray() };
+    QSqlQuery q(m_connection.db());
+    if (!q.exec(QStringLiteral("SELECT number, der FROM crls ORDER BY number DESC LIMIT 1")))
+        return sql::fail(QStringLiteral("read the newest CRL"), q.lastError());
+    if (!q.next())
+        return std::optional<std::pair<qint64, QByteArray>> {};
+    return std::optional<std::pair<qint64, QByteArray>> { std::pair { q.value(0).toLongLong(), q.value(1).toByteArray() } };
 }
 
 Result<qint64> CertificateLedger::recordCrl(const std::function<Result<QByteArray>(qint64 number)>& sign,

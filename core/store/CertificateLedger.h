@@ -130,8 +130,9 @@ public:
     /// outbox revocation, in one synced transaction. The device's certificate stays
     /// re-usable until then: the same key back on a slot passes with it. Returns the serials.
     [[nodiscard]] Result<QStringList> revokeUnshipped(const QDateTime& failedBefore, const QString& lot = {});
-    /// The newest CRL the CA signed (DER), if any: every serial on it stays on the next.
-    [[nodiscard]] Result<std::optional<QByteArray>> newestCrl() const;
+    /// The newest CRL the CA signed (its number and DER), if any: every serial on it stays
+    /// on the next.
+    [[nodiscard]] Result<std::optional<std::pair<qint64, QByteArray>>> newestCrl() const;
     /// Records a CRL the CA signed under the next number (numbers only grow): `sign` makes
     /// it for the number it is given. Returns the number.
     [[nodiscard]] Result<qint64> recordCrl(const std::function<Result<QByteArray>(qint64 number)>& sign,

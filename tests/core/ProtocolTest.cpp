@@ -414,7 +414,7 @@ TEST_CASE("Every limit of identify is enforced: at the limit accepted, one past 
     }
 }
 
-TEST_CASE("Text fields are at most 256 bytes; an error message one byte over is refused")
+TEST_CASE("Text fields are at most 256 bytes, and an error message one byte over is refused")
 {
     auto answer = [](const QString& message) {
         return protocol::decodeResponse(

@@ -2,6 +2,8 @@
 #include "TestSupport.h"
 
 #include "engine/Registrar.h"
+#include "pki/CertificateBuilder.h"
+#include "pki/CsrCheck.h"
 #include "pki/EvpSigner.h"
 #include "pki/OpenSsl.h"
 #include <QThread>
@@ -17,6 +19,30 @@
 using namespace imprint::core;
 
 namespace {
+
+/// A real certificate (self-signed, for a fresh P-256 key) and what the ledger records of
+/// it: audit verify reads the key of every certificate it checks.
+struct TestCert {
+    QByteArray der;
+    QString sha256;
+    QString spkiSha256;
+};
+
+TestCert testCert(const QString& cn)
+{
+    auto key = EvpSigner::generateP256();
+    REQUIRE(key.has_value());
+    auto name = makeName({ { QStringLiteral("CN"), cn } });
+    REQUIRE(name.has_value());
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    CertificateBuilder b;
+    b.subject(name->get()).publicKey(key->key()).validity(now, now.addYears(1));
+    REQUIRE(b.randomSerial().has_value());
+    auto cert = b.sign(*key);
+    REQUIRE(cert.has_value());
+    const QByteArray der = ossl::certToDer(cert->get());
+    return { der, ossl::sha256Hex(der), CsrCheck::publicKeySha256(key->key()) };
+}
 DeviceIdentity device(const QString& serial)
 {
     return { serial, QStringLiteral("Model"), QStringLiteral("1.0"), QStringLiteral("blank"), {} };
@@ -165,9 +191,10 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
         auto job = store->jobs().begin(
             device(QStringLiteral("OLD-1")), QStringLiteral("p"), QStringLiteral("st"), QStringLiteral("op"));
         REQUIRE(job.has_value());
+        const TestCert c = testCert(QStringLiteral("OLD-1"));
         REQUIRE(store->ledger()
-                    .recordIssued({ { *job, QStringLiteral("OLD-1"), "DER", QStringLiteral("0C"),
-                        imprint::core::ossl::sha256Hex("DER"), QStringLiteral("k"), {} } })
+                    .recordIssued({ { *job, QStringLiteral("OLD-1"), c.der, QStringLiteral("0C"), c.sha256,
+                        c.spkiSha256, {} } })
                     .has_value());
     }
     {
@@ -323,10 +350,9 @@ TEST_CASE("The audit log shows tampering with itself or with the certificates, a
             auto job
                 = store->jobs().begin(device(sn), QStringLiteral("p"), QStringLiteral("st-1"), QStringLiteral("dave"));
             REQUIRE(job.has_value());
-            const QByteArray der = "DER-" + sn.toLatin1();
+            const TestCert c = testCert(sn);
             REQUIRE(store->ledger()
-                        .recordIssued({ { *job, sn, der, QStringLiteral("C%1").arg(i),
-                            imprint::core::ossl::sha256Hex(der), QStringLiteral("k%1").arg(i), {} } })
+                        .recordIssued({ { *job, sn, c.der, QStringLiteral("C%1").arg(i), c.sha256, c.spkiSha256, {} } })
                         .has_value());
             REQUIRE(
                 store->ledger().setState(*job, QStringLiteral("C%1").arg(i), CertificateState::Verified).has_value());
@@ -407,20 +433,29 @@ TEST_CASE("Checkpoints are entries of the chain, made every N entries and when a
         SealingWith sealing(key, 3);
         auto store = RecordStore::open(path);
         REQUIRE(store.has_value());
-        for (int i = 1; i <= 4; ++i)
+        auto login = [&](int i) {
             REQUIRE(store->audit()
                         .append(AuditKind::Login, QStringLiteral("op%1").arg(i), {}, QStringLiteral("st"),
                             QStringLiteral("op%1").arg(i))
                         .has_value());
-        // Entries 1-3, the checkpoint for them (4), then op4 (5).
-        REQUIRE(*store->audit().lastCheckpoint() == 4);
+        };
+        // A log with no checkpoint is not sealed by itself (it could be one rewritten
+        // behind the station's back): a person's act seals it first (the station's set-up).
+        login(1);
+        CHECK_FALSE(*store->audit().seal());
+        CHECK(*store->audit().seal(true));
+        for (int i = 2; i <= 4; ++i)
+            login(i);
+        // op1, its checkpoint (2), op2-op4 (3-5), the checkpoint for them (6).
+        REQUIRE(*store->audit().lastCheckpoint() == 6);
+        login(5);
         auto v = store->audit().verify(verifier);
         REQUIRE(v.has_value());
         CHECK(v->problem.isEmpty());
-        CHECK(v->entries == 5);
-        CHECK(v->checkpoints == 1);
+        CHECK(v->entries == 7);
+        CHECK(v->checkpoints == 2);
         CHECK(v->unsealed() == 1);
-        // Sealing now seals op4; sealing again with nothing new adds nothing.
+        // Sealing now seals op5; sealing again with nothing new adds nothing.
         CHECK(*store->audit().seal());
         CHECK_FALSE(*store->audit().seal());
         REQUIRE(
@@ -431,20 +466,20 @@ TEST_CASE("Checkpoints are entries of the chain, made every N entries and when a
     auto v = store->audit().verify(verifier);
     REQUIRE(v.has_value());
     CHECK(v->problem.isEmpty());
-    CHECK(v->checkpoints == 3);
-    CHECK(v->entries == 8);
-    CHECK(v->lastCheckpoint == 8);
+    CHECK(v->checkpoints == 4);
+    CHECK(v->entries == 10);
+    CHECK(v->lastCheckpoint == 10);
     CHECK(v->signaturesChecked);
     auto head = store->audit().newestCheckpoint();
     REQUIRE(head.has_value());
     REQUIRE(head->has_value());
-    CHECK((*head)->seq == 7);
+    CHECK((*head)->seq == 9);
 
     auto verdictAfter = [&](const QString& sql) { return verdictAfterTamper(tmp, path, sql, verifier); };
     SECTION("a checkpoint deleted: the chain breaks")
     {
-        auto v2 = verdictAfter(QStringLiteral("DELETE FROM audit WHERE seq = 4"));
-        CHECK(v2.firstBadEntry == 4);
+        auto v2 = verdictAfter(QStringLiteral("DELETE FROM audit WHERE seq = 6"));
+        CHECK(v2.firstBadEntry == 6);
     }
     SECTION("a checkpoint checked against another key")
     {
@@ -454,14 +489,14 @@ TEST_CASE("Checkpoints are entries of the chain, made every N entries and when a
             return ossl::verifySha256(other->key(), message, signature);
         };
         auto v2 = verdictAfterTamper(tmp, path, QStringLiteral("SELECT 1"), foreign);
-        CHECK(v2.firstBadEntry == 4);
+        CHECK(v2.firstBadEntry == 2);
         CHECK(v2.problem.contains(QStringLiteral("valid signature")));
     }
     SECTION("a head kept elsewhere shows entries cut off the end")
     {
         auto copy = tmp.filePath(QStringLiteral("cut.sqlite"));
         REQUIRE(QFile::copy(path, copy));
-        tamper(copy, QStringLiteral("DELETE FROM audit WHERE seq >= 6"));
+        tamper(copy, QStringLiteral("DELETE FROM audit WHERE seq >= 8"));
         auto cut = RecordStore::open(copy);
         REQUIRE(cut.has_value());
         auto v2 = cut->audit().verify(verifier, {}, **head);
@@ -517,9 +552,10 @@ TEST_CASE("Write-ahead: serials are reserved once, unfinished jobs are listed, c
     CHECK(resumed);
 
     // A certificate issued and installed is what the next job continues with.
+    const TestCert w1 = testCert(QStringLiteral("W-1"));
     REQUIRE(store->ledger()
-                .recordIssued({ { *next, QStringLiteral("W-1"), "DER", QStringLiteral("5A02"), ossl::sha256Hex("DER"),
-                    QStringLiteral("k"), {} } })
+                .recordIssued({ { *next, QStringLiteral("W-1"), w1.der, QStringLiteral("5A02"), w1.sha256,
+                    w1.spkiSha256, {} } })
                 .has_value());
     REQUIRE(store->ledger().setState(*next, QStringLiteral("5A02"), CertificateState::Installed).has_value());
     auto pending = store->ledger().pending(QStringLiteral("W-1"));
@@ -565,9 +601,9 @@ TEST_CASE("Scrapping revokes the device's certificates and closes its unfinished
         QStringLiteral("ann"), QStringLiteral("WO-1"));
     REQUIRE(a.has_value());
     REQUIRE(b.has_value());
+    const TestCert s1 = testCert(QStringLiteral("S-1"));
     REQUIRE(store->ledger()
-                .recordIssued({ { *a, QStringLiteral("S-1"), "D1", QStringLiteral("51"), ossl::sha256Hex("D1"),
-                    QStringLiteral("k1"), {} } })
+                .recordIssued({ { *a, QStringLiteral("S-1"), s1.der, QStringLiteral("51"), s1.sha256, s1.spkiSha256, {} } })
                 .has_value());
     REQUIRE(store->jobs().finish(*b, QStringLiteral("S-2"), JobOutcome::Passed, {}).has_value());
     auto counts = store->records().lotCounts(QStringLiteral("WO-1"));
@@ -822,10 +858,10 @@ TEST_CASE("One audit entry vouches for a batch's certificates, and names any one
         for (int chunk = 0; chunk < 2; ++chunk) {
             QList<BatchIssued> batch;
             for (int i = 0; i < 5; ++i) {
-                const QByteArray der = QByteArray("DER-") + QByteArray::number(chunk * 10 + i);
+                const TestCert c = testCert(QStringLiteral("B-%1-%2").arg(chunk).arg(i));
                 batch.append(BatchIssued { QStringLiteral("B-%1-%2").arg(chunk).arg(i),
-                    QStringLiteral("b%1.der").arg(i), der, QStringLiteral("BA%1%2").arg(chunk).arg(i),
-                    imprint::core::ossl::sha256Hex(der), QStringLiteral("key-%1-%2").arg(chunk).arg(i), {} });
+                    QStringLiteral("b%1.der").arg(i), c.der, QStringLiteral("BA%1%2").arg(chunk).arg(i), c.sha256,
+                    c.spkiSha256, {} });
             }
             REQUIRE(store->ledger().recordBatch(batch, QStringLiteral("st"), QStringLiteral("op")).has_value());
         }
@@ -852,7 +888,8 @@ TEST_CASE("One audit entry vouches for a batch's certificates, and names any one
                                           "serial = 'BA03'")
                                .arg(sha));
         CHECK(v.firstBadEntry == 1);
-        CHECK(v.problem.contains(QStringLiteral("are not the ones it recorded")));
+        // Named by its key (no longer the one on record) before the digest is reached.
+        CHECK(v.problem.contains(QStringLiteral("Certificate BA03 (entry 1) was edited")));
     }
     SECTION("a certificate removed")
     {

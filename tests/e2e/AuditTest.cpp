@@ -66,7 +66,7 @@ QString firstSerial(const QString& dataDir)
 
 } // namespace
 
-TEST_CASE("A sealed station verifies; a rewritten chain, stripped or moved checkpoints and foreign keys do not")
+TEST_CASE("A sealed station verifies, and a rewritten chain, stripped or moved checkpoints and foreign keys do not")
 {
     QTemporaryDir tmp;
     const QString dataDir = tmp.filePath(QStringLiteral("station"));
@@ -128,8 +128,9 @@ TEST_CASE("A sealed station verifies; a rewritten chain, stripped or moved check
         CHECK(status == 1);
         CHECK(v[QStringLiteral("problem")].toString().contains(QStringLiteral("valid signature")));
 
-        // Her public key written to the token under the audit key's label, without a PIN:
-        // refused, not used.
+        // Her public key written to the token under the audit key's label, without a PIN, over
+        // the genuine log: refused, not used.
+        restore();
         const QString pub = tmp.filePath(QStringLiteral("mallory.der"));
         REQUIRE(test::run(QStringLiteral("openssl"),
                     { QStringLiteral("pkey"), QStringLiteral("-in"), key, QStringLiteral("-pubout"),
@@ -160,6 +161,60 @@ TEST_CASE("A sealed station verifies; a rewritten chain, stripped or moved check
         QSettings ini(dataDir + QStringLiteral("/station.ini"), QSettings::IniFormat);
         CHECK(QJsonDocument::fromJson(head.out).object()[QStringLiteral("key_sha256")].toString()
             == ini.value(QStringLiteral("audit/key-sha256")).toString());
+    }
+    SECTION("the checkpoints stripped and the chain recomputed, then the station goes on: it does not sign it")
+    {
+        rewrite(dataDir, QStringLiteral("DELETE FROM audit WHERE kind = 'checkpoint'"));
+        // A keyed command that records (a CRL) and closes its store: nothing sealed by itself.
+        auto crl = test::ctl(dataDir, { QStringLiteral("ca"), QStringLiteral("crl") });
+        INFO(crl.out.toStdString() + crl.err.toStdString());
+        REQUIRE(crl.exitCode == 0);
+        CHECK(crl.err.contains("was not sealed"));
+        auto [status, v] = verify(dataDir);
+        CHECK(status == 5);
+        CHECK(v[QStringLiteral("checkpoints")].toInt() == 0);
+        restore();
+    }
+    SECTION("a field stored as a BLOB, which hashes as the same text")
+    {
+        test::tamper(store, QStringLiteral("UPDATE audit SET kind = CAST(kind AS BLOB) WHERE seq = 1"));
+        auto [status, v] = verify(dataDir);
+        CHECK(status == 1);
+        CHECK(v[QStringLiteral("problem")].toString().contains(QStringLiteral("other than text")));
+        restore();
+    }
+    SECTION("a certificate slipped in under a job id stored as a BLOB")
+    {
+        test::tamper(store,
+            QStringLiteral("INSERT INTO certificates(serial, device_serial, job_id, der, sha256, spki_sha256, state, "
+                           "issued_at) SELECT 'ROGUE', device_serial, CAST(job_id AS BLOB), der, sha256, spki_sha256, "
+                           "state, issued_at FROM certificates LIMIT 1"));
+        auto [status, v] = verify(dataDir);
+        CHECK(status == 1);
+        CHECK(v[QStringLiteral("problem")].toString().contains(QStringLiteral("ROGUE")));
+        restore();
+    }
+    SECTION("a key hash edited (the repeated-key check reads it)")
+    {
+        test::tamper(store, QStringLiteral("UPDATE certificates SET spki_sha256 = '00' WHERE rowid = 1"));
+        auto [status, v] = verify(dataDir);
+        CHECK(status == 1);
+        CHECK(v[QStringLiteral("problem")].toString().contains(QStringLiteral("edited")));
+        restore();
+    }
+    SECTION("the genuine audit public key cannot be deleted from the token (to put another in its place)")
+    {
+        QProcess tool;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("SOFTHSM2_CONF"), dataDir + QStringLiteral("/softhsm2.conf"));
+        tool.setProcessEnvironment(env);
+        tool.start(QStringLiteral("pkcs11-tool"),
+            { QStringLiteral("--module"), QStringLiteral(IMPRINT_DEFAULT_PKCS11_MODULE), QStringLiteral("--token-label"),
+                QStringLiteral("Imprint"), QStringLiteral("--delete-object"), QStringLiteral("--type"),
+                QStringLiteral("pubkey"), QStringLiteral("--label"), QStringLiteral("imprint-audit") });
+        REQUIRE(tool.waitForFinished(30000));
+        CHECK(tool.exitCode() != 0);
+        CHECK(verify(dataDir).first == 0);
     }
     SECTION("the token gone: signatures cannot be checked, and that is a failure")
     {
@@ -231,4 +286,29 @@ TEST_CASE("A revocation stays: un-revoking a certificate in the store is found, 
     CHECK(v[QStringLiteral("problem")].toString().contains(serial));
     CHECK(v[QStringLiteral("problem")].toString().contains(QStringLiteral("was revoked")));
     CHECK(listed());
+
+    SECTION("its revocation hidden as a BLOB, and the CRL on record swapped for the first")
+    {
+        test::tamper(dataDir + QStringLiteral("/imprint.sqlite"),
+            QStringLiteral("UPDATE audit SET kind = CAST(kind AS BLOB) WHERE kind = 'revoked'; UPDATE crls SET der = "
+                           "(SELECT der FROM crls WHERE number = 1) WHERE number > 1"));
+        CHECK(verify(dataDir).first == 1);
+        CHECK(listed());
+    }
+    SECTION("its reason set to removeFromCRL")
+    {
+        test::tamper(dataDir + QStringLiteral("/imprint.sqlite"),
+            QStringLiteral("UPDATE certificates SET state = 'revoked', revocation_reason = 8 WHERE serial = '%1'")
+                .arg(serial));
+        auto [reasonStatus, w] = verify(dataDir);
+        CHECK(reasonStatus == 1);
+        CHECK(w[QStringLiteral("problem")].toString().contains(QStringLiteral("reason 8")));
+        // The CRL takes the reason the log vouches for.
+        REQUIRE(listed());
+        auto text = test::run(QStringLiteral("openssl"),
+            { QStringLiteral("crl"), QStringLiteral("-noout"), QStringLiteral("-text"), QStringLiteral("-in"),
+                dataDir + QStringLiteral("/ca/crl.pem") });
+        CHECK(text.out.contains("Cessation Of Operation"));
+        CHECK_FALSE(text.out.contains("Remove From CRL"));
+    }
 }

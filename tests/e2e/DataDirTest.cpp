@@ -399,7 +399,7 @@ TEST_CASE("A damaged store is said to be damaged, with what to do, and is left a
     CHECK(readAll(store) == damaged);
 }
 
-TEST_CASE("A station takes an id on its first start, in station.ini and its store; one from before ids is claimed")
+TEST_CASE("A station takes an id on its first start, in station.ini and its store, and one from before ids is claimed")
 {
     QTemporaryDir tmp;
     const QString dir = tmp.filePath(QStringLiteral("station"));

@@ -126,7 +126,7 @@ TEST_CASE("imprint-devcheck: each simulator fault fails the rule it breaks, and 
     }
 }
 
-TEST_CASE("imprint-devcheck --identify prints the device's answer and changes nothing; a bad port is exit 2")
+TEST_CASE("imprint-devcheck --identify prints the device's answer and changes nothing, and a bad port is exit 2")
 {
     test::DevSim sim(
         { QStringLiteral("--serial"), QStringLiteral("DC-ID"), QStringLiteral("--max-frame"), QStringLiteral("512") });

@@ -80,7 +80,7 @@ TEST_CASE("Over ptys, each device fault ends its slot with its documented code, 
     }
 }
 
-TEST_CASE("A model or firmware one past its limit, or a serial outside the alphabet, is refused at identify; the "
+TEST_CASE("A model or firmware one past its limit, or a serial outside the alphabet, is refused at identify, and the "
           "device stays blank")
 {
     QTemporaryDir tmp;

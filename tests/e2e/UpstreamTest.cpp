@@ -367,6 +367,72 @@ TEST_CASE("A scrapped device: its revocation follows its certificate upstream, a
     REQUIRE(test::ctl(dataDir, { QStringLiteral("ca"), QStringLiteral("crl") }).out.contains("CRL 2"));
 }
 
+TEST_CASE("A device that fails the challenge: its certificate is issued, never shipped, then revoked after the grace "
+          "period, on the CRL, and its revocation follows its certificate upstream")
+{
+    QTemporaryDir tmp;
+    UpstreamPki pki(tmp.path());
+    const quint16 port = freePort();
+    const QString dataDir = tmp.filePath(QStringLiteral("station"));
+    enrollStation(dataDir, pki, urlOf(port));
+    const QString serial = QStringLiteral("CHAL-0001");
+    {
+        test::DevSim sim({ QStringLiteral("--serial"), serial, QStringLiteral("--fault"),
+            QStringLiteral("bad-challenge"), QStringLiteral("--link-dir"), tmp.path() });
+        auto prov = test::run(Ctl,
+            QStringList { QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--json") }
+                + sim.portArgs());
+        INFO(prov.out.toStdString() + prov.err.toStdString());
+        REQUIRE(prov.exitCode == 1);
+    }
+    auto record = [&] {
+        auto r = test::ctl(dataDir, { QStringLiteral("show"), QStringLiteral("--device-serial"), serial,
+                                        QStringLiteral("--json") });
+        REQUIRE(r.exitCode == 0);
+        return QJsonDocument::fromJson(r.out).object()[QStringLiteral("certificates")].toArray().first().toObject();
+    };
+    // Within the grace period (a day by default) it is still valid, and said to be unshipped.
+    QJsonObject cert = record();
+    CHECK(cert[QStringLiteral("state")].toString() == QLatin1String("installed"));
+    CHECK(cert[QStringLiteral("not_shipped")].toBool());
+    auto shown = test::ctl(dataDir, { QStringLiteral("show"), QStringLiteral("--device-serial"), serial });
+    CHECK(shown.out.contains("Issued, never shipped"));
+    // Its certificate does not go upstream while it waits.
+    {
+        TestUpstream upstream(pki, port);
+        REQUIRE(syncOnce(dataDir).exitCode == 0);
+        CHECK(query(dataDir, QStringLiteral("SELECT kind, state FROM outbox ORDER BY id"))
+            == QStringList { QStringLiteral("certificate|pending") });
+    }
+
+    // The grace period over: the next CRL revokes it, as cessationOfOperation.
+    QSettings(dataDir + QStringLiteral("/station.ini"), QSettings::IniFormat)
+        .setValue(QStringLiteral("certificates/unshipped-grace-minutes"), 0);
+    auto crl = test::ctl(dataDir, { QStringLiteral("ca"), QStringLiteral("crl") });
+    INFO(crl.out.toStdString() + crl.err.toStdString());
+    REQUIRE(crl.exitCode == 0);
+    cert = record();
+    CHECK(cert[QStringLiteral("state")].toString() == QLatin1String("revoked"));
+    CHECK_FALSE(cert[QStringLiteral("not_shipped")].toBool());
+    const QString text = QString::fromLatin1(openssl({ QStringLiteral("crl"), QStringLiteral("-in"),
+        dataDir + QStringLiteral("/ca/crl.pem"), QStringLiteral("-noout"), QStringLiteral("-text") })
+                                                 .out);
+    CHECK(text.contains(QStringLiteral("Serial Number: ") + cert[QStringLiteral("serial")].toString()));
+    CHECK(text.contains(QStringLiteral("Cessation Of Operation")));
+    CHECK(query(dataDir, QStringLiteral("SELECT reason FROM outbox WHERE kind = 'revocation'"))
+        == QStringList { QStringLiteral("5") });
+
+    // Upstream: the certificate first, then its revocation; both confirmed, none left pending.
+    TestUpstream upstream(pki, port);
+    REQUIRE(syncOnce(dataDir).exitCode == 0);
+    CHECK(query(dataDir, QStringLiteral("SELECT kind, state FROM outbox ORDER BY id"))
+        == QStringList { QStringLiteral("certificate|confirmed"), QStringLiteral("revocation|confirmed") });
+    CHECK(upstream.counts()[QStringLiteral("revoked")].toObject().size() == 1);
+    auto audited = test::ctl(dataDir, { QStringLiteral("audit"), QStringLiteral("verify") });
+    INFO(audited.out.toStdString());
+    CHECK(audited.exitCode == 0);
+}
+
 TEST_CASE("The openssl cmp mock server takes the RA's p10cr, polls, rr and rejection")
 {
     QTemporaryDir tmp;
