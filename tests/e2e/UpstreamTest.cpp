@@ -508,6 +508,80 @@ TEST_CASE("The openssl cmp mock server takes the RA's p10cr, polls, rr and rejec
     }
 }
 
+TEST_CASE("With the upstream's signer pinned, an answer signed by another certificate of the same PKI is refused: "
+          "a revocation is not taken as done")
+{
+    QTemporaryDir tmp;
+    UpstreamPki pki(tmp.path());
+    // The upstream's own CMP signer, and another certificate the same corporate CA issued
+    // (another station's RA, say): both verify to the anchors.
+    for (const char* who : { "srv", "other" }) {
+        const QString name = QString::fromLatin1(who);
+        openssl({ QStringLiteral("req"), QStringLiteral("-newkey"), QStringLiteral("ec"), QStringLiteral("-pkeyopt"),
+            QStringLiteral("ec_paramgen_curve:P-256"), QStringLiteral("-nodes"), QStringLiteral("-keyout"),
+            pki.file(name + QStringLiteral(".key")), QStringLiteral("-out"), pki.file(name + QStringLiteral(".csr")),
+            QStringLiteral("-subj"),
+            name == QLatin1String("srv") ? QStringLiteral("/O=Corp/CN=Corp CMP") : QStringLiteral("/O=Acme/CN=Line 4 RA") });
+        pki.certify(pki.file(name + QStringLiteral(".csr")), pki.file(name + QStringLiteral(".pem")));
+    }
+    const quint16 port = freePort();
+    const QString dataDir = tmp.filePath(QStringLiteral("station"));
+    enrollStation(dataDir, pki, urlOf(port));
+    const QStringList csrs = issueRequests(dataDir, tmp.filePath(QStringLiteral("reqs")), QStringLiteral("P"), 1);
+    const QString answer = pki.certify(csrs.first(), pki.file(QStringLiteral("p1.pem")), true);
+    auto mock = [&](const QString& signer) {
+        auto p = std::make_unique<QProcess>();
+        p->setProcessChannelMode(QProcess::MergedChannels);
+        p->start(QStringLiteral("openssl"),
+            QStringList { QStringLiteral("cmp"), QStringLiteral("-port"), QString::number(port),
+                QStringLiteral("-srv_key"), pki.file(signer + QStringLiteral(".key")), QStringLiteral("-srv_cert"),
+                pki.file(signer + QStringLiteral(".pem")), QStringLiteral("-srv_trusted"), pki.cert(),
+                QStringLiteral("-rsp_cert"), answer, QStringLiteral("-rsp_extracerts"), pki.cert() });
+        REQUIRE(p->waitForStarted());
+        for (int i = 0; i < 50 && !p->readAll().contains("ACCEPT"); ++i)
+            p->waitForReadyRead(100);
+        return p;
+    };
+    auto syncWith = [&](const QString& signer) {
+        auto server = mock(signer);
+        auto r = syncOnce(dataDir);
+        server->kill();
+        server->waitForFinished();
+        return r;
+    };
+    // Unpinned, the anchors alone decide: the other certificate's answer is taken (the reason
+    // to pin).
+    (void)syncWith(QStringLiteral("other"));
+    REQUIRE(query(dataDir, QStringLiteral("SELECT state FROM outbox")) == QStringList { QStringLiteral("confirmed") });
+
+    auto pinned = test::ctl(dataDir,
+        { QStringLiteral("upstream"), QStringLiteral("configure"), QStringLiteral("--url"), urlOf(port),
+            QStringLiteral("--trusted"), pki.cert(), QStringLiteral("--server-cert"), pki.file(QStringLiteral("srv.pem")) });
+    if (pinned.exitCode != 0)
+        qWarning("%s%s", pinned.out.constData(), pinned.err.constData());
+    REQUIRE(pinned.exitCode == 0);
+    REQUIRE(test::ctl(dataDir,
+                { QStringLiteral("scrap"), QStringLiteral("--device-serial"), QStringLiteral("P-000001"),
+                    QStringLiteral("--reason"), QStringLiteral("returned") })
+                .exitCode
+        == 0);
+    // The other certificate "accepts" the revocation: refused, the row stays open.
+    (void)syncWith(QStringLiteral("other"));
+    const QStringList refused
+        = query(dataDir, QStringLiteral("SELECT state, last_error FROM outbox WHERE kind = 'revocation'"));
+    REQUIRE(refused.size() == 1);
+    CHECK_FALSE(refused.first().startsWith(QLatin1String("confirmed")));
+    CHECK(refused.first().contains(QLatin1String("pinned")));
+    // The upstream's own signer (the row sent again now, not after its back-off): done.
+    REQUIRE(test::ctl(dataDir,
+                { QStringLiteral("upstream"), QStringLiteral("retry"), QStringLiteral("--row"), QStringLiteral("2") })
+                .exitCode
+        == 0);
+    REQUIRE(syncWith(QStringLiteral("srv")).exitCode == 0);
+    CHECK(query(dataDir, QStringLiteral("SELECT kind, state FROM outbox ORDER BY id"))
+        == QStringList { QStringLiteral("certificate|confirmed"), QStringLiteral("revocation|confirmed") });
+}
+
 TEST_CASE("Two processes never sync at once")
 {
     QTemporaryDir tmp;
