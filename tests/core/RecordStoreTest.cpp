@@ -476,7 +476,7 @@ TEST_CASE("Checkpoints are entries of the chain, made every N entries and when a
     CHECK((*head)->seq == 9);
 
     auto verdictAfter = [&](const QString& sql) { return verdictAfterTamper(tmp, path, sql, verifier); };
-    SECTION("a checkpoint deleted: the chain breaks")
+    SECTION("a checkpoint deleted breaks the chain")
     {
         auto v2 = verdictAfter(QStringLiteral("DELETE FROM audit WHERE seq = 6"));
         CHECK(v2.firstBadEntry == 6);

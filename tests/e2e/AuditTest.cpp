@@ -87,7 +87,7 @@ TEST_CASE("A sealed station verifies, and a rewritten chain, stripped or moved c
         REQUIRE(QFile::copy(tmp.filePath(QStringLiteral("kept.sqlite")), store));
     };
 
-    SECTION("the checkpoints stripped and the chain recomputed: entries under no signature")
+    SECTION("the checkpoints stripped and the chain recomputed leave entries under no signature")
     {
         rewrite(dataDir, QStringLiteral("DELETE FROM audit WHERE kind = 'checkpoint'"));
         auto [status, v] = verify(dataDir);
@@ -162,7 +162,7 @@ TEST_CASE("A sealed station verifies, and a rewritten chain, stripped or moved c
         CHECK(QJsonDocument::fromJson(head.out).object()[QStringLiteral("key_sha256")].toString()
             == ini.value(QStringLiteral("audit/key-sha256")).toString());
     }
-    SECTION("the checkpoints stripped and the chain recomputed, then the station goes on: it does not sign it")
+    SECTION("the checkpoints stripped and the chain recomputed are not signed by the station going on")
     {
         rewrite(dataDir, QStringLiteral("DELETE FROM audit WHERE kind = 'checkpoint'"));
         // A keyed command that records (a CRL) and closes its store: nothing sealed by itself.
@@ -216,7 +216,7 @@ TEST_CASE("A sealed station verifies, and a rewritten chain, stripped or moved c
         CHECK(tool.exitCode() != 0);
         CHECK(verify(dataDir).first == 0);
     }
-    SECTION("the token gone: signatures cannot be checked, and that is a failure")
+    SECTION("the token gone means signatures cannot be checked, and that is a failure")
     {
         REQUIRE(QDir().rename(dataDir + QStringLiteral("/tokens"), tmp.filePath(QStringLiteral("tokens-away"))));
         auto [status, v] = verify(dataDir);
@@ -225,7 +225,7 @@ TEST_CASE("A sealed station verifies, and a rewritten chain, stripped or moved c
         CHECK_FALSE(v[QStringLiteral("signatures_checked")].toBool());
         REQUIRE(QDir().rename(tmp.filePath(QStringLiteral("tokens-away")), dataDir + QStringLiteral("/tokens")));
     }
-    SECTION("the newest entries cut off: found against a head kept elsewhere")
+    SECTION("the newest entries cut off are found against a head kept elsewhere")
     {
         const QString head = tmp.filePath(QStringLiteral("head.json"));
         auto made = test::ctl(dataDir, { QStringLiteral("audit"), QStringLiteral("head"), QStringLiteral("--out"), head });
