@@ -206,14 +206,20 @@ as_imprint imprintctl show --data-dir /var/lib/imprint --device-serial PKGA-0001
 if [[ -z "${IMPRINT_PACKAGE_OLD_DIR:-}" ]]; then
     # The older package here is the same programs under a lower version, so the store it left
     # is already at the newest schema. Wind it back to schema 6, as the release before station
-    # ids (schema 7) left its stores, so that the upgrade crosses a real migration; the window
-    # and imprint-sync are not running.
+    # ids (schema 7), checkpoints in the chain and revocation reasons (8) and sign-in counts (9)
+    # left its stores, so that the upgrade crosses real migrations; the window and imprint-sync
+    # are not running.
     step "wind the store back to schema 6 (before station ids), as an older release left it"
     python3 - /var/lib/imprint/imprint.sqlite <<'PY' || fail "could not wind the store back to schema 6"
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-assert db.execute("PRAGMA user_version").fetchone()[0] == 7
-db.execute("DROP TABLE station")
+assert db.execute("PRAGMA user_version").fetchone()[0] == 9
+for statement in ("DROP TABLE sign_in_attempts", "DROP INDEX audit_by_kind", "DROP INDEX jobs_failed",
+                  "ALTER TABLE certificates DROP COLUMN revocation_reason", "ALTER TABLE outbox DROP COLUMN reason",
+                  "CREATE TABLE audit_checkpoints (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, at TEXT NOT NULL, "
+                  "key_sha256 TEXT NOT NULL, signature BLOB NOT NULL)",
+                  "DROP TABLE station"):
+    db.execute(statement)
 db.execute("PRAGMA user_version = 6")
 db.commit()
 PY
@@ -232,7 +238,7 @@ as_imprint imprintctl audit verify --data-dir /var/lib/imprint || fail "audit ve
 python3 - /var/lib/imprint/imprint.sqlite <<'PY' || fail "the store was not migrated by the upgraded programs"
 import sqlite3, sys
 version = sqlite3.connect(sys.argv[1]).execute("PRAGMA user_version").fetchone()[0]
-assert version == 7, f"schema {version}"
+assert version == 9, f"schema {version}"
 PY
 
 step "the installed window, offscreen, provisions a second device"
