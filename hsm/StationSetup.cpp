@@ -7,7 +7,9 @@
 #include "pki/EvpSigner.h"
 #include "pki/IssuingCa.h"
 
+#include <QDebug>
 #include <QDir>
+#include <QFileInfo>
 #include <QFile>
 #include <QSaveFile>
 #include <QSysInfo>
@@ -163,14 +165,83 @@ Result<std::shared_ptr<core::Signer>> CaKey::signer() const
     return service->signer(keyUri.object);
 }
 
+namespace {
+
+/// The embedded SoftHSM2's token folders (empty for another module).
+QStringList softHsmTokenFolders(const core::StationConfig& config)
+{
+    if (config.softhsmConf.isEmpty())
+        return {};
+    const QDir tokens(core::DataDir(QFileInfo(config.softhsmConf).absolutePath()).tokenDir());
+    QStringList folders;
+    for (const QString& name : tokens.entryList(QDir::Dirs | QDir::NoDotAndDotDot))
+        folders << tokens.filePath(name);
+    return folders;
+}
+
+// SoftHSM2's file store rewrites a token's token.object in place at every login (it keeps
+// the PIN counters there): a kill or power cut in that moment leaves it cut short, and the
+// token — the CA key with it — is gone for every later start. The embedded token keeps the
+// copy that last opened (token.last-good, a name SoftHSM2 does not read) and puts it back
+// when the token is not found.
+const QString LastGood = QStringLiteral("token.last-good");
+
+void keepTokenCopies(const core::StationConfig& config)
+{
+    for (const QString& folder : softHsmTokenFolders(config)) {
+        QFile current(folder + QStringLiteral("/token.object"));
+        if (!current.open(QIODevice::ReadOnly))
+            continue;
+        const QByteArray bytes = current.readAll();
+        QSaveFile copy(folder + u'/' + LastGood);
+        if (!bytes.isEmpty() && copy.open(QIODevice::WriteOnly) && copy.write(bytes) == bytes.size())
+            (void)copy.commit();
+    }
+}
+
+/// Puts back the copies that last opened; true when one differed from what was there.
+bool restoreTokenCopies(const core::StationConfig& config)
+{
+    bool restored = false;
+    for (const QString& folder : softHsmTokenFolders(config)) {
+        QFile good(folder + u'/' + LastGood);
+        QFile current(folder + QStringLiteral("/token.object"));
+        if (!good.open(QIODevice::ReadOnly))
+            continue;
+        const QByteArray bytes = good.readAll();
+        const QByteArray now = current.open(QIODevice::ReadOnly) ? current.readAll() : QByteArray();
+        current.close();
+        if (bytes.isEmpty() || bytes == now)
+            continue;
+        QSaveFile put(current.fileName());
+        if (put.open(QIODevice::WriteOnly) && put.write(bytes) == bytes.size() && put.commit())
+            restored = true;
+    }
+    return restored;
+}
+
+/// The station's token, as openCaKey and readAuditPublicKey find it.
+Result<std::unique_ptr<Token>> openStationToken(const core::StationConfig& config, const Pkcs11Uri& uri)
+{
+    useSoftHsmConfig(config.softhsmConf);
+    const QString module = uri.modulePath.isEmpty() ? config.modulePath : uri.modulePath;
+    auto token = Token::open(module, uri.token);
+    if (!token && token.error().code == ErrorCode::NotFound && restoreTokenCopies(config)) {
+        qWarning().noquote() << "The embedded token's state was cut short (a stop while it was being written); the "
+                                "copy that last opened was put back.";
+        token = Token::open(module, uri.token);
+    }
+    return token;
+}
+
+} // namespace
+
 Result<CaKey> openCaKey(const core::StationConfig& config, core::PinPrompt* prompt)
 {
     auto uri = Pkcs11Uri::parse(config.keyUri);
     if (!uri)
         return std::unexpected(uri.error());
-    useSoftHsmConfig(config.softhsmConf);
-    const QString module = uri->modulePath.isEmpty() ? config.modulePath : uri->modulePath;
-    auto token = Token::open(module, uri->token);
+    auto token = openStationToken(config, *uri);
     if (!token)
         return std::unexpected(token.error());
     Result<core::Secret> pin = fail(ErrorCode::Cancelled, QString());
@@ -187,6 +258,7 @@ Result<CaKey> openCaKey(const core::StationConfig& config, core::PinPrompt* prom
     CaKey ca { SigningService::create(std::move(*token)), *uri, {} };
     if (auto r = ca.service->unlock(*pin); !r)
         return std::unexpected(r.error());
+    keepTokenCopies(config); // the login has just written token.object whole
     return ca;
 }
 
@@ -277,8 +349,7 @@ Result<QByteArray> readAuditPublicKey(const core::StationConfig& config)
     auto uri = Pkcs11Uri::parse(config.keyUri);
     if (!uri)
         return std::unexpected(uri.error());
-    useSoftHsmConfig(config.softhsmConf);
-    auto token = Token::open(uri->modulePath.isEmpty() ? config.modulePath : uri->modulePath, uri->token);
+    auto token = openStationToken(config, *uri);
     if (!token)
         return std::unexpected(token.error());
     auto spki = (*token)->publicKey(AuditKeyLabel);

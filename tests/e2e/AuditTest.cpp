@@ -8,6 +8,7 @@
 
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
@@ -311,4 +312,26 @@ TEST_CASE("A revocation stays: un-revoking a certificate in the store is found, 
         CHECK(text.out.contains("Cessation Of Operation"));
         CHECK_FALSE(text.out.contains("Remove From CRL"));
     }
+}
+
+TEST_CASE("A token state cut short by a stop while SoftHSM2 wrote it is put back from the copy that last opened")
+{
+    QTemporaryDir tmp;
+    const QString dataDir = tmp.filePath(QStringLiteral("station"));
+    stationWithRecords(dataDir);
+    // SoftHSM2 rewrites token.object in place at every login; a kill in that moment leaves it
+    // cut short, and without the copy the token (the CA key with it) would be gone.
+    const QStringList folders = QDir(dataDir + QStringLiteral("/tokens")).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    REQUIRE(folders.size() == 1);
+    const QString object = dataDir + QStringLiteral("/tokens/") + folders.first() + QStringLiteral("/token.object");
+    REQUIRE(QFile::exists(dataDir + QStringLiteral("/tokens/") + folders.first() + QStringLiteral("/token.last-good")));
+    QFile cut(object);
+    REQUIRE(cut.open(QIODevice::ReadWrite));
+    REQUIRE(cut.resize(20));
+    cut.close();
+    CHECK(verify(dataDir).first == 0);
+    auto shown = test::ctl(dataDir, { QStringLiteral("ca"), QStringLiteral("show") });
+    INFO(shown.out.toStdString() + shown.err.toStdString());
+    CHECK(shown.exitCode == 0);
+    CHECK(QFileInfo(object).size() > 20);
 }
