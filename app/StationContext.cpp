@@ -107,8 +107,7 @@ Backoffice::Wiring StationContext::backofficeWiring() const
 Station::RegistrarFactory StationContext::registrarFactory() const
 {
     return [signer = caSigner, chain = chain, db = dir.database(), name = config.stationName, profile = profile,
-               lot = lot, grace = config.unshippedGraceMinutes,
-               settings = settingsFingerprint(dir, profile.name),
+               lot = lot, grace = config.unshippedGraceMinutes, settings = settingsFingerprint(dir, profile.name),
                crlFile = dir.crlFile()]() -> Result<std::unique_ptr<Registrar>> {
         // The CA is checked before anything is written: a key and chain that do not belong
         // together stop the station with the records untouched.

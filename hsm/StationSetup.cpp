@@ -9,8 +9,8 @@
 
 #include <QDebug>
 #include <QDir>
-#include <QFileInfo>
 #include <QFile>
+#include <QFileInfo>
 #include <QSaveFile>
 #include <QSysInfo>
 
@@ -67,10 +67,12 @@ Result<void> initDemoStation(const core::DataDir& dir, const InitOptions& option
     // The demo keeps its PINs in owner-only files; a production station is unlocked by a
     // person, or from a pin-source the administrator protects.
     // fromRawData: the files are written from the Secrets' own (cleansed) buffers.
-    if (auto r = core::DataDir::writePrivateFile(dir.soPinFile(), QByteArray::fromRawData(soPin->data(), soPin->size()));
+    if (auto r
+        = core::DataDir::writePrivateFile(dir.soPinFile(), QByteArray::fromRawData(soPin->data(), soPin->size()));
         !r)
         return r;
-    if (auto r = core::DataDir::writePrivateFile(dir.pinFile(), QByteArray::fromRawData(userPin->data(), userPin->size()));
+    if (auto r
+        = core::DataDir::writePrivateFile(dir.pinFile(), QByteArray::fromRawData(userPin->data(), userPin->size()));
         !r)
         return r;
 
@@ -298,7 +300,8 @@ Result<std::shared_ptr<core::Signer>> openAuditKey(
     unsigned char nonce[32];
     if (RAND_bytes(nonce, sizeof nonce) != 1)
         return core::ossl::cryptoFail(QStringLiteral("The random generator failed."));
-    const QByteArray challenge("IMPRINT-AUDIT-KEY-CHECK" + QByteArray(reinterpret_cast<const char*>(nonce), sizeof nonce));
+    const QByteArray challenge(
+        "IMPRINT-AUDIT-KEY-CHECK" + QByteArray(reinterpret_cast<const char*>(nonce), sizeof nonce));
     auto signature = (*signer)->signSha256(challenge);
     if (!signature)
         return std::unexpected(signature.error());

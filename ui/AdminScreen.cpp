@@ -430,7 +430,7 @@ void AdminScreen::verifyAudit()
                         nullptr, static_cast<int>(v->entries))
                     + tr(" %n signed checkpoint(s) verified.", nullptr, static_cast<int>(v->checkpoints))
                     + (v->unsealed() > 0 ? tr(" %n newest entries are not under a checkpoint yet.", nullptr,
-                                               static_cast<int>(v->unsealed()))
+                           static_cast<int>(v->unsealed()))
                                          : QString()));
             else
                 m_auditVerdict->setText(

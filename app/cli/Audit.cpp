@@ -25,10 +25,10 @@ constexpr int Unsealed = 5; ///< newest entries under no checkpoint (a station t
 /// A signed head as `audit head` writes it and `audit verify --since` reads it.
 QJsonObject headJson(const core::AuditCheckpoint& c, const core::StationConfig& config)
 {
-    return QJsonObject { { QStringLiteral("imprint_audit_head"), 1 },
-        { QStringLiteral("station"), config.stationName }, { QStringLiteral("station_id"), config.stationId },
-        { QStringLiteral("entry"), static_cast<double>(c.seq) }, { QStringLiteral("hash"), c.hash },
-        { QStringLiteral("at"), c.at }, { QStringLiteral("key_sha256"), c.keySha256 },
+    return QJsonObject { { QStringLiteral("imprint_audit_head"), 1 }, { QStringLiteral("station"), config.stationName },
+        { QStringLiteral("station_id"), config.stationId }, { QStringLiteral("entry"), static_cast<double>(c.seq) },
+        { QStringLiteral("hash"), c.hash }, { QStringLiteral("at"), c.at },
+        { QStringLiteral("key_sha256"), c.keySha256 },
         { QStringLiteral("signature"), QString::fromLatin1(c.signature.toBase64()) } };
 }
 
@@ -167,7 +167,8 @@ int auditHead(const QStringList& args)
                                  "and print its signed head: keep it elsewhere (a file of the MES, a printed "
                                  "report, the plant record); imprintctl audit verify --since FILE later shows the "
                                  "log still extends it."));
-    QCommandLineOption outFile(QStringLiteral("out"), QStringLiteral("Write the head to FILE."), QStringLiteral("FILE"));
+    QCommandLineOption outFile(
+        QStringLiteral("out"), QStringLiteral("Write the head to FILE."), QStringLiteral("FILE"));
     p.addOption(outFile);
     p.parse(args);
     const core::DataDir dir = p.dataDir();
@@ -191,8 +192,8 @@ int auditHead(const QStringList& args)
     if (!newest)
         return report(newest.error());
     if (newest->seq == 0)
-        return report(core::fail(core::ErrorCode::NotFound, QStringLiteral("The audit log is empty: no head yet."))
-                .error());
+        return report(
+            core::fail(core::ErrorCode::NotFound, QStringLiteral("The audit log is empty: no head yet.")).error());
     auto signature = (*key)->signSha256(core::AuditLog::checkpointMessage(newest->seq, newest->hash));
     if (!signature)
         return report(signature.error());
@@ -204,8 +205,8 @@ int auditHead(const QStringList& args)
     if (p.isSet(outFile)) {
         if (auto r = writeOutput(p.value(outFile), json); !r)
             return report(r.error());
-        out() << "Audit head: entry " << head.seq << ", hash " << head.hash << ", written to "
-              << p.value(outFile) << Qt::endl;
+        out() << "Audit head: entry " << head.seq << ", hash " << head.hash << ", written to " << p.value(outFile)
+              << Qt::endl;
     } else {
         out() << json;
     }

@@ -170,11 +170,12 @@ int show(const QStringList& args)
         out() << Qt::endl
               << "Certificate " << c.serialHex << " (" << text(c.state) << ", issued "
               << c.issuedAt.toString(Qt::ISODate) << ")" << Qt::endl
-              << (unshipped(d, c) ? QStringLiteral("Issued, never shipped: the device failed after it was issued. It is "
-                                                   "revoked after the grace period ([certificates] "
-                                                   "unshipped-grace-minutes), unless the device comes back with the "
-                                                   "same key and passes.\n")
-                                  : QString())
+              << (unshipped(d, c)
+                         ? QStringLiteral("Issued, never shipped: the device failed after it was issued. It is "
+                                          "revoked after the grace period ([certificates] "
+                                          "unshipped-grace-minutes), unless the device comes back with the "
+                                          "same key and passes.\n")
+                         : QString())
               << "SHA-256 " << c.sha256 << Qt::endl
               << "Chain:  "
               << (verified ? QStringLiteral("verifies to the root in the station's chain")

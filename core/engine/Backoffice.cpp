@@ -230,14 +230,17 @@ void Backoffice::verifyAudit(
     run<Result<AuditVerdict>>(
         context,
         [this, guard, progress = std::move(progress)](RecordStore& store) {
-            return store.audit().verify(m_wiring.checkpointVerifier, [&](qint64 checked, qint64 newest) {
-                if (progress)
-                    QMetaObject::invokeMethod(this, [guard, progress, checked, newest] {
-                        if (guard)
-                            progress(checked, newest);
-                    });
-                return !m_cancel.load();
-            }, {}, m_config.auditKeySha256);
+            return store.audit().verify(
+                m_wiring.checkpointVerifier,
+                [&](qint64 checked, qint64 newest) {
+                    if (progress)
+                        QMetaObject::invokeMethod(this, [guard, progress, checked, newest] {
+                            if (guard)
+                                progress(checked, newest);
+                        });
+                    return !m_cancel.load();
+                },
+                {}, m_config.auditKeySha256);
         },
         std::move(done));
 }

@@ -4,8 +4,8 @@
 
 #include <QDir>
 #include <QFileInfo>
-#include <QSaveFile>
 #include <QLoggingCategory>
+#include <QSaveFile>
 #include <QSet>
 
 Q_LOGGING_CATEGORY(IMPRINT_CRL, "imprint.crl", QtInfoMsg)

@@ -16,8 +16,7 @@ Q_LOGGING_CATEGORY(IMPRINT_REGISTRAR, "imprint.registrar", QtInfoMsg)
 
 namespace imprint::core {
 
-Registrar::Registrar(
-    RecordStore store, IssuingCa ca, CertificateTemplate profile, QString station, QString lot)
+Registrar::Registrar(RecordStore store, IssuingCa ca, CertificateTemplate profile, QString station, QString lot)
     : m_store(std::move(store))
     , m_ca(std::move(ca))
     , m_profile(std::move(profile))

@@ -104,6 +104,4 @@ private:
     QDateTime m_unshippedSwept;
 };
 
-
-
 } // namespace imprint::core

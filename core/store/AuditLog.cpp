@@ -244,8 +244,7 @@ bool AuditLog::Appender::seal(bool force)
         return true;
     }
     AuditCheckpoint c { m_seq, m_hash, sql::now(), ossl::sha256Hex(signer->publicKey()), *signature };
-    AuditEntry entry { 0, c.at, {}, {}, text(AuditKind::Checkpoint), QStringLiteral("audit-log"),
-        checkpointDetail(c) };
+    AuditEntry entry { 0, c.at, {}, {}, text(AuditKind::Checkpoint), QStringLiteral("audit-log"), checkpointDetail(c) };
     if (!insert(entry))
         return false;
     m_sealed = m_seq;
@@ -329,7 +328,8 @@ Result<AuditCheckpoint> AuditLog::head() const
 Result<qint64> AuditLog::lastCheckpoint() const
 {
     return sql::count(m_connection,
-        QStringLiteral("SELECT COALESCE(MAX(seq), 0) FROM audit WHERE kind = %1").arg(sql::literal(AuditKind::Checkpoint)),
+        QStringLiteral("SELECT COALESCE(MAX(seq), 0) FROM audit WHERE kind = %1")
+            .arg(sql::literal(AuditKind::Checkpoint)),
         QStringLiteral("read the audit checkpoints"));
 }
 
@@ -385,8 +385,8 @@ QString AuditLog::checkpointDetail(const AuditCheckpoint& c)
 
 bool AuditLog::parseCheckpoint(const QString& detail, AuditCheckpoint* c)
 {
-    static const QRegularExpression format(QStringLiteral(
-        "^entry (\\d+) hash ([0-9a-f]{64}) key-sha256 ([0-9a-f]{64}) signature ([A-Za-z0-9+/=]+)$"));
+    static const QRegularExpression format(
+        QStringLiteral("^entry (\\d+) hash ([0-9a-f]{64}) key-sha256 ([0-9a-f]{64}) signature ([A-Za-z0-9+/=]+)$"));
     const QRegularExpressionMatch m = format.match(detail);
     if (!m.hasMatch())
         return false;
@@ -596,7 +596,8 @@ Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier,
                     return sql::fail(QStringLiteral("read a certificate"), cert.lastError());
                 BatchDigest recomputed;
                 while (cert.next()) {
-                    if (ossl::sha256Hex(cert.value(3).toByteArray()) != cert.value(2).toString() || !cert.value(6).toBool()
+                    if (ossl::sha256Hex(cert.value(3).toByteArray()) != cert.value(2).toString()
+                        || !cert.value(6).toBool()
                         || !keyMatches(cert.value(3).toByteArray(), cert.value(5).toString()))
                         return bad(e.seq,
                             QStringLiteral("Certificate %1 (entry %2) was edited in the store.")
@@ -632,7 +633,8 @@ Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier,
     // the store (the CRL is built from the log as well, so an edit drops nothing from it).
     for (auto it = revokedAt.cbegin(); it != revokedAt.cend(); ++it) {
         if (!sql::exec(cert,
-                QStringLiteral("SELECT state, typeof(state) = 'text', revocation_reason FROM certificates WHERE serial = ?"),
+                QStringLiteral(
+                    "SELECT state, typeof(state) = 'text', revocation_reason FROM certificates WHERE serial = ?"),
                 { it.key() }))
             return sql::fail(QStringLiteral("read a certificate"), cert.lastError());
         if (!cert.next())
@@ -642,8 +644,9 @@ Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier,
         if ((state != text(CertificateState::Superseded) && state != text(CertificateState::Revoked))
             || !cert.value(1).toBool() || cert.value(2).isNull() || cert.value(2).toInt() != reason)
             return bad(it->entry,
-                QStringLiteral("Certificate %1 was revoked (entry %2), but the store now says it is %3 (reason %4): the "
-                               "store was edited behind the log's back.")
+                QStringLiteral(
+                    "Certificate %1 was revoked (entry %2), but the store now says it is %3 (reason %4): the "
+                    "store was edited behind the log's back.")
                     .arg(it.key())
                     .arg(it->entry)
                     .arg(state, cert.value(2).isNull() ? QStringLiteral("none") : cert.value(2).toString()));

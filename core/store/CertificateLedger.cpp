@@ -128,8 +128,8 @@ Result<void> CertificateLedger::revoke(Transaction& tx, const QString& serialHex
             { text(CertificateState::Revoked), reason, serialHex }))
         return sql::fail(failed, q.lastError());
     if (q.numRowsAffected() != 1)
-        return fail(ErrorCode::Store,
-            QStringLiteral("Certificate %1 is not on record, or is revoked already.").arg(serialHex));
+        return fail(
+            ErrorCode::Store, QStringLiteral("Certificate %1 is not on record, or is revoked already.").arg(serialHex));
     if (!outbox.addRevocation(serialHex, reason, why, at))
         return sql::fail(failed, outbox.error());
     if (!audit.append(AuditKind::Revoked, serialHex, why, jobId, at))
@@ -287,7 +287,8 @@ Result<void> CertificateLedger::setState(
     QSqlQuery q(tx.db());
     const QString t = sql::now();
     if (!sql::exec(q,
-            QStringLiteral("UPDATE certificates SET state = ?, revocation_reason = ? WHERE serial = ? AND ") + move->from,
+            QStringLiteral("UPDATE certificates SET state = ?, revocation_reason = ? WHERE serial = ? AND ")
+                + move->from,
             { text(state), state == CertificateState::Superseded ? QVariant(crl_reason::Superseded) : QVariant(),
                 serialHex }))
         return sql::fail(QStringLiteral("update a certificate"), q.lastError());
@@ -414,7 +415,7 @@ Result<QList<std::pair<RevokedCertificate, CertificateState>>> CertificateLedger
                 sql::literal(CertificateState::Revoked)),
         {}, QStringLiteral("read the revoked certificates"), [](const QSqlQuery& q, sql::States& states) {
             const CertificateState state = states.read<CertificateState>(q.value(2));
-            const int reason = !q.value(3).isNull()   ? q.value(3).toInt()
+            const int reason = !q.value(3).isNull()     ? q.value(3).toInt()
                 : state == CertificateState::Superseded ? crl_reason::Superseded
                                                         : crl_reason::CessationOfOperation;
             return std::pair { RevokedCertificate { q.value(0).toString(), sql::parseTime(q.value(1)), reason },
@@ -472,7 +473,8 @@ Result<std::optional<std::pair<qint64, QByteArray>>> CertificateLedger::newestCr
         return sql::fail(QStringLiteral("read the newest CRL"), q.lastError());
     if (!q.next())
         return std::optional<std::pair<qint64, QByteArray>> {};
-    return std::optional<std::pair<qint64, QByteArray>> { std::pair { q.value(0).toLongLong(), q.value(1).toByteArray() } };
+    return std::optional<std::pair<qint64, QByteArray>> { std::pair {
+        q.value(0).toLongLong(), q.value(1).toByteArray() } };
 }
 
 Result<qint64> CertificateLedger::recordCrl(const std::function<Result<QByteArray>(qint64 number)>& sign,

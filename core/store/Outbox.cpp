@@ -98,7 +98,8 @@ Result<void> change(const Connection& connection, Durability durability, const Q
 } // namespace
 
 Outbox::Appender::Appender(Transaction& tx)
-    : m_insert(tx.db(), QStringLiteral("INSERT INTO outbox(kind, subject, detail, created, reason) VALUES(?, ?, ?, ?, ?)"))
+    : m_insert(
+        tx.db(), QStringLiteral("INSERT INTO outbox(kind, subject, detail, created, reason) VALUES(?, ?, ?, ?, ?)"))
 {
 }
 

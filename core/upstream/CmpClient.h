@@ -9,8 +9,8 @@
 // or HTTPS on one kept-alive connection.
 
 #include "Error.h"
-#include "domain/States.h"
 #include "Secret.h"
+#include "domain/States.h"
 #include "pki/Signer.h"
 
 #include <QByteArray>

@@ -193,8 +193,8 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
         REQUIRE(job.has_value());
         const TestCert c = testCert(QStringLiteral("OLD-1"));
         REQUIRE(store->ledger()
-                    .recordIssued({ { *job, QStringLiteral("OLD-1"), c.der, QStringLiteral("0C"), c.sha256,
-                        c.spkiSha256, {} } })
+                    .recordIssued(
+                        { { *job, QStringLiteral("OLD-1"), c.der, QStringLiteral("0C"), c.sha256, c.spkiSha256, {} } })
                     .has_value());
     }
     {
@@ -205,8 +205,8 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
         QSqlQuery q(db);
         for (const char* sql : { "DROP INDEX devices_by_lot_updated", "DROP INDEX jobs_unfinished",
                  "DROP INDEX jobs_by_finished", "DROP INDEX certificates_by_job", "DROP TABLE serials",
-                 "DROP TABLE lots", "DROP TABLE outbox", "DROP INDEX audit_by_kind", "DROP INDEX jobs_failed", "DROP TABLE sign_in_attempts",
-                 "ALTER TABLE certificates DROP COLUMN revocation_reason",
+                 "DROP TABLE lots", "DROP TABLE outbox", "DROP INDEX audit_by_kind", "DROP INDEX jobs_failed",
+                 "DROP TABLE sign_in_attempts", "ALTER TABLE certificates DROP COLUMN revocation_reason",
                  "ALTER TABLE jobs DROP COLUMN lot", "ALTER TABLE devices DROP COLUMN lot", "DROP TABLE leases",
                  "DROP TABLE upstream_contact", "DROP TABLE crls", "ALTER TABLE certificates DROP COLUMN request",
                  "ALTER TABLE certificates DROP COLUMN upstream_der", "DROP TABLE station" })
@@ -554,8 +554,8 @@ TEST_CASE("Write-ahead: serials are reserved once, unfinished jobs are listed, c
     // A certificate issued and installed is what the next job continues with.
     const TestCert w1 = testCert(QStringLiteral("W-1"));
     REQUIRE(store->ledger()
-                .recordIssued({ { *next, QStringLiteral("W-1"), w1.der, QStringLiteral("5A02"), w1.sha256,
-                    w1.spkiSha256, {} } })
+                .recordIssued(
+                    { { *next, QStringLiteral("W-1"), w1.der, QStringLiteral("5A02"), w1.sha256, w1.spkiSha256, {} } })
                 .has_value());
     REQUIRE(store->ledger().setState(*next, QStringLiteral("5A02"), CertificateState::Installed).has_value());
     auto pending = store->ledger().pending(QStringLiteral("W-1"));
@@ -602,9 +602,10 @@ TEST_CASE("Scrapping revokes the device's certificates and closes its unfinished
     REQUIRE(a.has_value());
     REQUIRE(b.has_value());
     const TestCert s1 = testCert(QStringLiteral("S-1"));
-    REQUIRE(store->ledger()
-                .recordIssued({ { *a, QStringLiteral("S-1"), s1.der, QStringLiteral("51"), s1.sha256, s1.spkiSha256, {} } })
-                .has_value());
+    REQUIRE(
+        store->ledger()
+            .recordIssued({ { *a, QStringLiteral("S-1"), s1.der, QStringLiteral("51"), s1.sha256, s1.spkiSha256, {} } })
+            .has_value());
     REQUIRE(store->jobs().finish(*b, QStringLiteral("S-2"), JobOutcome::Passed, {}).has_value());
     auto counts = store->records().lotCounts(QStringLiteral("WO-1"));
     REQUIRE(counts.has_value());
@@ -859,9 +860,9 @@ TEST_CASE("One audit entry vouches for a batch's certificates, and names any one
             QList<BatchIssued> batch;
             for (int i = 0; i < 5; ++i) {
                 const TestCert c = testCert(QStringLiteral("B-%1-%2").arg(chunk).arg(i));
-                batch.append(BatchIssued { QStringLiteral("B-%1-%2").arg(chunk).arg(i),
-                    QStringLiteral("b%1.der").arg(i), c.der, QStringLiteral("BA%1%2").arg(chunk).arg(i), c.sha256,
-                    c.spkiSha256, {} });
+                batch.append(
+                    BatchIssued { QStringLiteral("B-%1-%2").arg(chunk).arg(i), QStringLiteral("b%1.der").arg(i), c.der,
+                        QStringLiteral("BA%1%2").arg(chunk).arg(i), c.sha256, c.spkiSha256, {} });
             }
             REQUIRE(store->ledger().recordBatch(batch, QStringLiteral("st"), QStringLiteral("op")).has_value());
         }

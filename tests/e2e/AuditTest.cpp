@@ -45,15 +45,16 @@ void stationWithRecords(const QString& dataDir)
 /// `audit verify --json` (and more arguments): its exit status and its answer.
 std::pair<int, QJsonObject> verify(const QString& dataDir, const QStringList& more = {})
 {
-    auto r = test::ctl(dataDir, QStringList { QStringLiteral("audit"), QStringLiteral("verify"), QStringLiteral("--json") } + more);
+    auto r = test::ctl(
+        dataDir, QStringList { QStringLiteral("audit"), QStringLiteral("verify"), QStringLiteral("--json") } + more);
     INFO(r.out.toStdString() + r.err.toStdString());
     return { r.exitCode, QJsonDocument::fromJson(r.out).object() };
 }
 
 void rewrite(const QString& dataDir, const QString& sql, const QStringList& options = {})
 {
-    auto r = test::run(QStringLiteral("python3"),
-        QStringList { Rewrite, dataDir + QStringLiteral("/imprint.sqlite"), sql } + options);
+    auto r = test::run(
+        QStringLiteral("python3"), QStringList { Rewrite, dataDir + QStringLiteral("/imprint.sqlite"), sql } + options);
     INFO(r.out.toStdString() + r.err.toStdString());
     REQUIRE(r.exitCode == 0);
 }
@@ -143,9 +144,10 @@ TEST_CASE("A sealed station verifies, and a rewritten chain, stripped or moved c
         env.insert(QStringLiteral("SOFTHSM2_CONF"), dataDir + QStringLiteral("/softhsm2.conf"));
         tool.setProcessEnvironment(env);
         tool.start(QStringLiteral("pkcs11-tool"),
-            { QStringLiteral("--module"), QStringLiteral(IMPRINT_DEFAULT_PKCS11_MODULE), QStringLiteral("--token-label"),
-                QStringLiteral("Imprint"), QStringLiteral("--write-object"), pub, QStringLiteral("--type"),
-                QStringLiteral("pubkey"), QStringLiteral("--label"), QStringLiteral("imprint-audit") });
+            { QStringLiteral("--module"), QStringLiteral(IMPRINT_DEFAULT_PKCS11_MODULE),
+                QStringLiteral("--token-label"), QStringLiteral("Imprint"), QStringLiteral("--write-object"), pub,
+                QStringLiteral("--type"), QStringLiteral("pubkey"), QStringLiteral("--label"),
+                QStringLiteral("imprint-audit") });
         REQUIRE(tool.waitForFinished(30000));
         INFO(tool.readAllStandardError().toStdString());
         REQUIRE(tool.exitCode() == 0);
@@ -210,9 +212,10 @@ TEST_CASE("A sealed station verifies, and a rewritten chain, stripped or moved c
         env.insert(QStringLiteral("SOFTHSM2_CONF"), dataDir + QStringLiteral("/softhsm2.conf"));
         tool.setProcessEnvironment(env);
         tool.start(QStringLiteral("pkcs11-tool"),
-            { QStringLiteral("--module"), QStringLiteral(IMPRINT_DEFAULT_PKCS11_MODULE), QStringLiteral("--token-label"),
-                QStringLiteral("Imprint"), QStringLiteral("--delete-object"), QStringLiteral("--type"),
-                QStringLiteral("pubkey"), QStringLiteral("--label"), QStringLiteral("imprint-audit") });
+            { QStringLiteral("--module"), QStringLiteral(IMPRINT_DEFAULT_PKCS11_MODULE),
+                QStringLiteral("--token-label"), QStringLiteral("Imprint"), QStringLiteral("--delete-object"),
+                QStringLiteral("--type"), QStringLiteral("pubkey"), QStringLiteral("--label"),
+                QStringLiteral("imprint-audit") });
         REQUIRE(tool.waitForFinished(30000));
         CHECK(tool.exitCode() != 0);
         CHECK(verify(dataDir).first == 0);
@@ -229,7 +232,8 @@ TEST_CASE("A sealed station verifies, and a rewritten chain, stripped or moved c
     SECTION("the newest entries cut off are found against a head kept elsewhere")
     {
         const QString head = tmp.filePath(QStringLiteral("head.json"));
-        auto made = test::ctl(dataDir, { QStringLiteral("audit"), QStringLiteral("head"), QStringLiteral("--out"), head });
+        auto made
+            = test::ctl(dataDir, { QStringLiteral("audit"), QStringLiteral("head"), QStringLiteral("--out"), head });
         INFO(made.out.toStdString() + made.err.toStdString());
         REQUIRE(made.exitCode == 0);
         CHECK(verify(dataDir, { QStringLiteral("--since"), head }).first == 0);
@@ -275,7 +279,8 @@ TEST_CASE("A revocation stays: un-revoking a certificate in the store is found, 
         return QString::fromLatin1(text.out).contains(QStringLiteral("Serial Number: ") + serial);
     };
     CHECK(listed());
-    CHECK(test::query(dataDir, QStringLiteral("SELECT revocation_reason FROM certificates WHERE serial = '%1'").arg(serial))
+    CHECK(test::query(
+              dataDir, QStringLiteral("SELECT revocation_reason FROM certificates WHERE serial = '%1'").arg(serial))
               .first()
         == QLatin1String("5"));
 

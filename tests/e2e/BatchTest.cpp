@@ -388,7 +388,7 @@ TEST_CASE("A batch killed at random moments and run again ends as one uninterrup
             q.finish();
             if (migrated)
                 REQUIRE(q.exec(QStringLiteral("SELECT COUNT(*) FROM (SELECT device_serial FROM certificates GROUP BY "
-                                          "device_serial HAVING COUNT(*) > 1)")));
+                                              "device_serial HAVING COUNT(*) > 1)")));
             if (migrated) {
                 REQUIRE(q.next());
                 CHECK(q.value(0).toInt() == 0);

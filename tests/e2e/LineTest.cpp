@@ -89,16 +89,14 @@ TEST_CASE("32 devices on 32 ptys at once all pass, counted in their lot, under a
     // Cutting the newest entries off leaves a chain that is whole on its own: a head kept
     // elsewhere tells.
     const QString head = dataDir + QStringLiteral("-head.json");
-    REQUIRE(test::run(Ctl, QStringList { QStringLiteral("audit"), QStringLiteral("head"), QStringLiteral("--out"), head }
-                               + dd)
+    REQUIRE(test::run(Ctl,
+                QStringList { QStringLiteral("audit"), QStringLiteral("head"), QStringLiteral("--out"), head } + dd)
                 .exitCode
         == 0);
     test::tamper(dataDir + QStringLiteral("/imprint.sqlite"),
         QStringLiteral("DELETE FROM audit WHERE seq > (SELECT MAX(seq) - 5 FROM audit)"));
-    const QJsonObject cut = ctlJson(QStringList { QStringLiteral("audit"), QStringLiteral("verify"),
-                                        QStringLiteral("--since"), head }
-                                        + dd,
-        1)
+    const QJsonObject cut = ctlJson(
+        QStringList { QStringLiteral("audit"), QStringLiteral("verify"), QStringLiteral("--since"), head } + dd, 1)
                                 .object();
     CHECK_FALSE(cut[QStringLiteral("intact")].toBool());
     CHECK(cut[QStringLiteral("problem")].toString().contains(QStringLiteral("removed from the end")));

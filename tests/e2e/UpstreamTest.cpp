@@ -386,8 +386,8 @@ TEST_CASE("A device that fails the challenge: its certificate is issued, never s
         REQUIRE(prov.exitCode == 1);
     }
     auto record = [&] {
-        auto r = test::ctl(dataDir, { QStringLiteral("show"), QStringLiteral("--device-serial"), serial,
-                                        QStringLiteral("--json") });
+        auto r = test::ctl(
+            dataDir, { QStringLiteral("show"), QStringLiteral("--device-serial"), serial, QStringLiteral("--json") });
         REQUIRE(r.exitCode == 0);
         return QJsonDocument::fromJson(r.out).object()[QStringLiteral("certificates")].toArray().first().toObject();
     };
@@ -414,9 +414,10 @@ TEST_CASE("A device that fails the challenge: its certificate is issued, never s
     cert = record();
     CHECK(cert[QStringLiteral("state")].toString() == QLatin1String("revoked"));
     CHECK_FALSE(cert[QStringLiteral("not_shipped")].toBool());
-    const QString text = QString::fromLatin1(openssl({ QStringLiteral("crl"), QStringLiteral("-in"),
-        dataDir + QStringLiteral("/ca/crl.pem"), QStringLiteral("-noout"), QStringLiteral("-text") })
-                                                 .out);
+    const QString text = QString::fromLatin1(
+        openssl({ QStringLiteral("crl"), QStringLiteral("-in"), dataDir + QStringLiteral("/ca/crl.pem"),
+                    QStringLiteral("-noout"), QStringLiteral("-text") })
+            .out);
     CHECK(text.contains(QStringLiteral("Serial Number: ") + cert[QStringLiteral("serial")].toString()));
     CHECK(text.contains(QStringLiteral("Cessation Of Operation")));
     CHECK(query(dataDir, QStringLiteral("SELECT reason FROM outbox WHERE kind = 'revocation'"))
@@ -520,7 +521,8 @@ TEST_CASE("With the upstream's signer pinned, another certificate of the same PK
             QStringLiteral("ec_paramgen_curve:P-256"), QStringLiteral("-nodes"), QStringLiteral("-keyout"),
             pki.file(name + QStringLiteral(".key")), QStringLiteral("-out"), pki.file(name + QStringLiteral(".csr")),
             QStringLiteral("-subj"),
-            name == QLatin1String("srv") ? QStringLiteral("/O=Corp/CN=Corp CMP") : QStringLiteral("/O=Acme/CN=Line 4 RA") });
+            name == QLatin1String("srv") ? QStringLiteral("/O=Corp/CN=Corp CMP")
+                                         : QStringLiteral("/O=Acme/CN=Line 4 RA") });
         pki.certify(pki.file(name + QStringLiteral(".csr")), pki.file(name + QStringLiteral(".pem")));
     }
     const quint16 port = freePort();
@@ -555,7 +557,8 @@ TEST_CASE("With the upstream's signer pinned, another certificate of the same PK
 
     auto pinned = test::ctl(dataDir,
         { QStringLiteral("upstream"), QStringLiteral("configure"), QStringLiteral("--url"), urlOf(port),
-            QStringLiteral("--trusted"), pki.cert(), QStringLiteral("--server-cert"), pki.file(QStringLiteral("srv.pem")) });
+            QStringLiteral("--trusted"), pki.cert(), QStringLiteral("--server-cert"),
+            pki.file(QStringLiteral("srv.pem")) });
     if (pinned.exitCode != 0)
         qWarning("%s%s", pinned.out.constData(), pinned.err.constData());
     REQUIRE(pinned.exitCode == 0);

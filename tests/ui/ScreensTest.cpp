@@ -94,15 +94,16 @@ struct Window {
         backoffice = std::make_unique<core::Backoffice>(ctx->dir, ctx->config, ctx->chain, ctx->backofficeWiring());
         REQUIRE(backoffice->start().has_value());
         window = std::make_unique<ui::MainWindow>(station.get(), backoffice.get(), ctx->caSubject());
-        window->setCredentialPrompt([this](Role role, const QString& what) -> std::optional<ui::MainWindow::Credential> {
-            ++prompts;
-            lastPrompt = what;
-            if (answers.isEmpty())
-                return std::nullopt;
-            auto [person, secret] = answers.takeFirst();
-            (void)role;
-            return ui::MainWindow::Credential { person, core::Secret(secret) };
-        });
+        window->setCredentialPrompt(
+            [this](Role role, const QString& what) -> std::optional<ui::MainWindow::Credential> {
+                ++prompts;
+                lastPrompt = what;
+                if (answers.isEmpty())
+                    return std::nullopt;
+                auto [person, secret] = answers.takeFirst();
+                (void)role;
+                return ui::MainWindow::Credential { person, core::Secret(secret) };
+            });
         window->show();
         REQUIRE(QTest::qWaitForWindowExposed(window.get()));
     }
@@ -541,7 +542,8 @@ TEST_CASE("Guessing the admin PIN or the QA passphrase is paused, the pause outl
 
     // The pause over (as if an hour had passed), with the token locked: signing in is the
     // explicit act of unlocking it, said as such, and only that reaches the token.
-    test::tamper(w.demo.dir().database(), QStringLiteral("UPDATE sign_in_attempts SET last = '2000-01-01T00:00:00.000Z'"));
+    test::tamper(
+        w.demo.dir().database(), QStringLiteral("UPDATE sign_in_attempts SET last = '2000-01-01T00:00:00.000Z'"));
     w.ctx->caKey.service->lock();
     REQUIRE(attempt(Screen::Admin, QStringLiteral("pat"), w.pin()));
     CHECK(w.lastPrompt.contains(QStringLiteral("unlocks it")));
