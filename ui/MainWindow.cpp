@@ -320,13 +320,13 @@ template <typename T> std::optional<T> MainWindow::onBackoffice(std::function<T(
 
 std::optional<QString> MainWindow::tokenLocked()
 {
-    auto state = onBackoffice<std::optional<QString>>(
-        [bo = m_backoffice](core::RecordStore&) -> std::optional<QString> {
-            const core::TokenStatus t = bo->wiring().tokenStatus ? bo->wiring().tokenStatus() : core::TokenStatus {};
-            if (!t.present || t.unlocked)
-                return std::nullopt;
-            return bo->wiring().pinState ? bo->wiring().pinState() : QString();
-        });
+    auto state
+        = onBackoffice<std::optional<QString>>([bo = m_backoffice](core::RecordStore&) -> std::optional<QString> {
+              const core::TokenStatus t = bo->wiring().tokenStatus ? bo->wiring().tokenStatus() : core::TokenStatus {};
+              if (!t.present || t.unlocked)
+                  return std::nullopt;
+              return bo->wiring().pinState ? bo->wiring().pinState() : QString();
+          });
     return state ? *state : std::nullopt;
 }
 
@@ -406,7 +406,8 @@ bool MainWindow::check(Role role, const Credential& c, bool unlocking)
         return false;
     }
     if (!*outcome->ok) {
-        QString message = role == Role::Admin ? tr("That is not the token's PIN.") : tr("That is not the QA passphrase.");
+        QString message
+            = role == Role::Admin ? tr("That is not the token's PIN.") : tr("That is not the QA passphrase.");
         if (outcome->state.pausedUntil.isValid())
             message += u' '
                 + tr("%1 wrong in a row: %2 sign-in is paused until %3.")
@@ -446,7 +447,7 @@ bool MainWindow::signIn(Role role, const QString& what)
     if (!c)
         return false;
     // The admin's PIN also opens the QA screen; QA's passphrase only that.
-    const Role as = role == Role::Qa && check(Role::Qa, *c) ? Role::Qa
+    const Role as = role == Role::Qa && check(Role::Qa, *c)        ? Role::Qa
         : role == Role::Admin && check(Role::Admin, *c, unlocking) ? Role::Admin
                                                                    : Role::Operator;
     if (as == Role::Operator)

@@ -235,7 +235,8 @@ QString QaScreen::storyHtml(const core::DeviceStory& s) const
         h += QStringLiteral("<p><b>%1</b> — %2, %3<br>")
                  .arg(c.record.serialHex, text(c.record.state), when(c.record.issuedAt));
         if (d.status == core::DeviceStatus::Failed
-            && (c.record.state == core::CertificateState::Issued || c.record.state == core::CertificateState::Installed))
+            && (c.record.state == core::CertificateState::Issued
+                || c.record.state == core::CertificateState::Installed))
             h += QStringLiteral("<b>%1</b><br>")
                      .arg(tr("⚠ Issued, never shipped: the device failed after it was issued. It is revoked after the "
                              "grace period, unless the device comes back with the same key and passes."));

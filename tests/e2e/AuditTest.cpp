@@ -59,6 +59,21 @@ void rewrite(const QString& dataDir, const QString& sql, const QStringList& opti
     REQUIRE(r.exitCode == 0);
 }
 
+/// pkcs11-tool on the station's token, as anyone may run it: no PIN. Its exit status.
+int pkcs11Tool(const QString& dataDir, const QStringList& args)
+{
+    QProcess tool;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("SOFTHSM2_CONF"), dataDir + QStringLiteral("/softhsm2.conf"));
+    tool.setProcessEnvironment(env);
+    tool.start(QStringLiteral("pkcs11-tool"),
+        QStringList { QStringLiteral("--module"), QStringLiteral(IMPRINT_DEFAULT_PKCS11_MODULE),
+            QStringLiteral("--token-label"), QStringLiteral("Imprint") }
+            + args);
+    REQUIRE(tool.waitForFinished(30000));
+    return tool.exitCode();
+}
+
 QString firstSerial(const QString& dataDir)
 {
     const QStringList serials = test::query(dataDir, QStringLiteral("SELECT serial FROM certificates ORDER BY job_id"));
@@ -87,6 +102,14 @@ TEST_CASE("A sealed station verifies, and a rewritten chain, stripped or moved c
     auto restore = [&] {
         QFile::remove(store);
         REQUIRE(QFile::copy(tmp.filePath(QStringLiteral("kept.sqlite")), store));
+    };
+    // An edit behind the station's back: verify says tampered (exit 1), naming `words`.
+    auto tamperedAs = [&](const QString& sql, const QString& words) {
+        test::tamper(store, sql);
+        auto [status, v] = verify(dataDir);
+        CHECK(status == 1);
+        CHECK(v[QStringLiteral("problem")].toString().contains(words));
+        restore();
     };
 
     SECTION("the checkpoints stripped and the chain recomputed leave entries under no signature")
@@ -139,18 +162,10 @@ TEST_CASE("A sealed station verifies, and a rewritten chain, stripped or moved c
                         QStringLiteral("-outform"), QStringLiteral("DER"), QStringLiteral("-out"), pub })
                     .exitCode
             == 0);
-        QProcess tool;
-        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-        env.insert(QStringLiteral("SOFTHSM2_CONF"), dataDir + QStringLiteral("/softhsm2.conf"));
-        tool.setProcessEnvironment(env);
-        tool.start(QStringLiteral("pkcs11-tool"),
-            { QStringLiteral("--module"), QStringLiteral(IMPRINT_DEFAULT_PKCS11_MODULE),
-                QStringLiteral("--token-label"), QStringLiteral("Imprint"), QStringLiteral("--write-object"), pub,
-                QStringLiteral("--type"), QStringLiteral("pubkey"), QStringLiteral("--label"),
-                QStringLiteral("imprint-audit") });
-        REQUIRE(tool.waitForFinished(30000));
-        INFO(tool.readAllStandardError().toStdString());
-        REQUIRE(tool.exitCode() == 0);
+        REQUIRE(pkcs11Tool(dataDir,
+                    { QStringLiteral("--write-object"), pub, QStringLiteral("--type"), QStringLiteral("pubkey"),
+                        QStringLiteral("--label"), QStringLiteral("imprint-audit") })
+            == 0);
         auto [dup, w] = verify(dataDir);
         CHECK(dup == 4);
         CHECK(w[QStringLiteral("verdict")].toString() == QLatin1String("unverifiable"));
@@ -180,44 +195,28 @@ TEST_CASE("A sealed station verifies, and a rewritten chain, stripped or moved c
     }
     SECTION("a field stored as a BLOB, which hashes as the same text")
     {
-        test::tamper(store, QStringLiteral("UPDATE audit SET kind = CAST(kind AS BLOB) WHERE seq = 1"));
-        auto [status, v] = verify(dataDir);
-        CHECK(status == 1);
-        CHECK(v[QStringLiteral("problem")].toString().contains(QStringLiteral("other than text")));
-        restore();
+        tamperedAs(QStringLiteral("UPDATE audit SET kind = CAST(kind AS BLOB) WHERE seq = 1"),
+            QStringLiteral("other than text"));
     }
     SECTION("a certificate slipped in under a job id stored as a BLOB")
     {
-        test::tamper(store,
+        tamperedAs(
             QStringLiteral("INSERT INTO certificates(serial, device_serial, job_id, der, sha256, spki_sha256, state, "
                            "issued_at) SELECT 'ROGUE', device_serial, CAST(job_id AS BLOB), der, sha256, spki_sha256, "
-                           "state, issued_at FROM certificates LIMIT 1"));
-        auto [status, v] = verify(dataDir);
-        CHECK(status == 1);
-        CHECK(v[QStringLiteral("problem")].toString().contains(QStringLiteral("ROGUE")));
-        restore();
+                           "state, issued_at FROM certificates LIMIT 1"),
+            QStringLiteral("ROGUE"));
     }
     SECTION("a key hash edited (the repeated-key check reads it)")
     {
-        test::tamper(store, QStringLiteral("UPDATE certificates SET spki_sha256 = '00' WHERE rowid = 1"));
-        auto [status, v] = verify(dataDir);
-        CHECK(status == 1);
-        CHECK(v[QStringLiteral("problem")].toString().contains(QStringLiteral("edited")));
-        restore();
+        tamperedAs(
+            QStringLiteral("UPDATE certificates SET spki_sha256 = '00' WHERE rowid = 1"), QStringLiteral("edited"));
     }
     SECTION("the genuine audit public key cannot be deleted from the token (to put another in its place)")
     {
-        QProcess tool;
-        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-        env.insert(QStringLiteral("SOFTHSM2_CONF"), dataDir + QStringLiteral("/softhsm2.conf"));
-        tool.setProcessEnvironment(env);
-        tool.start(QStringLiteral("pkcs11-tool"),
-            { QStringLiteral("--module"), QStringLiteral(IMPRINT_DEFAULT_PKCS11_MODULE),
-                QStringLiteral("--token-label"), QStringLiteral("Imprint"), QStringLiteral("--delete-object"),
-                QStringLiteral("--type"), QStringLiteral("pubkey"), QStringLiteral("--label"),
-                QStringLiteral("imprint-audit") });
-        REQUIRE(tool.waitForFinished(30000));
-        CHECK(tool.exitCode() != 0);
+        CHECK(pkcs11Tool(dataDir,
+                  { QStringLiteral("--delete-object"), QStringLiteral("--type"), QStringLiteral("pubkey"),
+                      QStringLiteral("--label"), QStringLiteral("imprint-audit") })
+            != 0);
         CHECK(verify(dataDir).first == 0);
     }
     SECTION("the token gone means signatures cannot be checked, and that is a failure")
