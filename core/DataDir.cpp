@@ -375,6 +375,28 @@ Result<StationConfig> DataDir::loadConfig() const
     return c;
 }
 
+std::pair<QDateTime, QDateTime> LineConfig::shiftAround(const QDateTime& now) const
+{
+    const QDateTime local = now.toLocalTime();
+    const QList<int> starts = shiftStartsMin.isEmpty() ? QList<int> { 0 } : shiftStartsMin;
+    auto at = [](QDate d, int minutes) { return QDateTime(d, QTime(0, 0)).addSecs(qint64(minutes) * 60); };
+    // The newest start at or before now: today's, else yesterday's last.
+    QDateTime start = at(local.date().addDays(-1), starts.last());
+    for (int m : starts) {
+        if (at(local.date(), m) <= local)
+            start = at(local.date(), m);
+    }
+    QDateTime end = at(start.date().addDays(1), starts.first());
+    for (int m : starts) {
+        const QDateTime candidate = at(start.date(), m);
+        if (candidate > start) {
+            end = candidate;
+            break;
+        }
+    }
+    return { start.toUTC(), end.toUTC() };
+}
+
 QString LineConfig::slotName(int index) const
 {
     if (index >= 0 && index < names.size())
@@ -430,6 +452,11 @@ Result<QList<QByteArray>> DataDir::loadChain() const
     if (!certs)
         return fail(ErrorCode::BadInput, QStringLiteral("The CA chain %1 holds no certificate.").arg(chainFile()));
     return certs;
+}
+
+QString DataDir::serviceLockFile() const
+{
+    return m_path + QStringLiteral("/service.lock");
 }
 
 QString DataDir::crlFile() const

@@ -4,6 +4,7 @@
 #include "Secret.h"
 #include "engine/StepTimeouts.h"
 
+#include <QDateTime>
 #include <QList>
 #include <QString>
 
@@ -44,6 +45,8 @@ struct LineConfig {
     /// The name of the tile at `index` (the slot added index-th): from `names`, else the
     /// fixture's row letter and column number (A1, A2, ... B1), else its number.
     [[nodiscard]] QString slotName(int index) const;
+    /// The shift `now` falls in: from its start to the next shift's (UTC).
+    [[nodiscard]] std::pair<QDateTime, QDateTime> shiftAround(const QDateTime& now) const;
 };
 
 /// The station's settings, kept in station.ini in the data directory. Holds no secret:
@@ -89,6 +92,8 @@ public:
     QString chainFile() const;
     QString profileDir() const; ///< certificate profiles, NAME.json
     QString crlFile() const; ///< the local CA's newest CRL (PEM)
+    /// Held (flock) by the station service while it runs on this directory.
+    QString serviceLockFile() const;
     QString raCertFile() const; ///< where `ra import` puts the RA certificate and its issuers
     QString upstreamTrustFile() const; ///< where `upstream configure` puts the upstream's anchors
     QString upstreamServerCertFile() const; ///< where `upstream configure` puts the pinned CMP signer

@@ -42,6 +42,14 @@
         <source>No RA key and upstream settings: set them up first (imprintctl ra keygen, upstream configure).</source>
         <translation>Kein RA-Schlüssel und keine Konzern-CA-Einstellungen: zuerst einrichten (imprintctl ra keygen, upstream configure).</translation>
     </message>
+    <message>
+        <source>This station has no PIN to check.</source>
+        <translation>Diese Station hat keine PIN zu prüfen.</translation>
+    </message>
+    <message>
+        <source>No QA passphrase is set yet: the PKI admin sets it on the admin screen.</source>
+        <translation>Noch keine QS-Passphrase festgelegt: der PKI-Admin legt sie im Admin-Bildschirm fest.</translation>
+    </message>
 </context>
 <context>
     <name>imprint::ui::AdminScreen</name>
@@ -633,14 +641,6 @@
     <message>
         <source>The admin screen needs the HSM token's PIN.</source>
         <translation>Der Admin-Bildschirm braucht die PIN des HSM-Tokens.</translation>
-    </message>
-    <message>
-        <source>This station has no PIN to check.</source>
-        <translation>Diese Station hat keine PIN zu prüfen.</translation>
-    </message>
-    <message>
-        <source>No QA passphrase is set yet: the PKI admin sets it on the admin screen.</source>
-        <translation>Noch keine QS-Passphrase festgelegt: der PKI-Admin legt sie im Admin-Bildschirm fest.</translation>
     </message>
     <message>
         <source>That is not the token's PIN.</source>

@@ -249,7 +249,7 @@ void MainWindow::refreshShift()
 {
     if (!m_backoffice)
         return;
-    const auto [since, until] = ShiftPanel::shiftAround(m_backoffice->config().line, QDateTime::currentDateTimeUtc());
+    const auto [since, until] = m_backoffice->config().line.shiftAround(QDateTime::currentDateTimeUtc());
     m_backoffice->shift(this, since, until, [this](core::Result<core::ShiftFigures> f) {
         if (!f) {
             statusBar()->showMessage(f.error().message, 15000);
@@ -335,61 +335,11 @@ bool MainWindow::check(Role role, const Credential& c, bool unlocking)
     // Wrong credentials are counted per role in the store (a restart keeps them) and earn a
     // growing pause (SignInAttempts); under a pause nothing is checked, and a PIN never
     // reaches the token except in the explicit act of unlocking it.
-    struct Outcome {
-        core::Result<bool> ok = false;
-        core::SignInAttempts::State state;
-        bool paused = false;
-    };
     auto secret = std::make_shared<core::Secret>(QByteArray(c.secret.data(), c.secret.size()));
     const QString key = role == Role::Admin ? QStringLiteral("admin") : QStringLiteral("qa");
-    auto outcome = onBackoffice<Outcome>(
-        [bo = m_backoffice, role, secret, key, unlocking, person = c.person](core::RecordStore& store) -> Outcome {
-            Outcome o;
-            const QString station = bo->config().stationName;
-            auto state = store.signIns().state(key);
-            if (!state) {
-                secret->wipe();
-                return Outcome { std::unexpected(state.error()), {}, false };
-            }
-            if (state->pausedUntil.isValid() && state->pausedUntil > QDateTime::currentDateTimeUtc()) {
-                secret->wipe();
-                (void)store.signIns().refusedPaused(key, person, station, *state);
-                return Outcome { false, *state, true };
-            }
-            if (role == Role::Admin && unlocking) {
-                if (!bo->wiring().unlock)
-                    o.ok = core::fail(core::ErrorCode::Hsm, tr("This station has no PIN to check."));
-                else if (auto r = bo->wiring().unlock(*secret); r)
-                    o.ok = true;
-                else if (r.error().code == core::ErrorCode::PinRejected)
-                    o.ok = false;
-                else
-                    o.ok = std::unexpected(r.error());
-            } else if (role == Role::Admin) {
-                o.ok = bo->wiring().checkPin
-                    ? bo->wiring().checkPin(*secret)
-                    : core::Result<bool>(core::fail(core::ErrorCode::Hsm, tr("This station has no PIN to check.")));
-            } else {
-                QFile f(bo->dir().qaPassphraseFile());
-                if (!f.exists())
-                    o.ok = core::fail(core::ErrorCode::NotFound,
-                        tr("No QA passphrase is set yet: the PKI admin sets it on the admin screen."));
-                else if (auto stored = core::DataDir::readSecretFile(f.fileName()); !stored)
-                    o.ok = std::unexpected(stored.error());
-                else
-                    o.ok = core::checkPassphrase(*secret, QByteArray(stored->data(), stored->size()));
-            }
-            secret->wipe();
-            if (o.ok && !*o.ok) {
-                auto after = store.signIns().refused(key, person, station);
-                if (!after)
-                    return Outcome { std::unexpected(after.error()), {}, false };
-                o.state = *after;
-            } else if (o.ok && *o.ok) {
-                (void)store.signIns().accepted(key);
-            }
-            return o;
-        });
+    auto outcome = onBackoffice<core::SignInOutcome>(
+        [bo = m_backoffice, secret, key, unlocking, person = c.person](
+            core::RecordStore& store) { return bo->checkCredential(store, key, *secret, person, unlocking); });
     if (!outcome)
         return false; // the application is quitting
     const QString local = outcome->state.pausedUntil.toLocalTime().toString(QStringLiteral("HH:mm:ss"));

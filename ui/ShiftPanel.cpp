@@ -15,28 +15,6 @@
 
 namespace imprint::ui {
 
-std::pair<QDateTime, QDateTime> ShiftPanel::shiftAround(const core::LineConfig& line, const QDateTime& now)
-{
-    const QDateTime local = now.toLocalTime();
-    const QList<int> starts = line.shiftStartsMin.isEmpty() ? QList<int> { 0 } : line.shiftStartsMin;
-    auto at = [](QDate d, int minutes) { return QDateTime(d, QTime(0, 0)).addSecs(qint64(minutes) * 60); };
-    // The newest start at or before now: today's, else yesterday's last.
-    QDateTime start = at(local.date().addDays(-1), starts.last());
-    for (int m : starts) {
-        if (at(local.date(), m) <= local)
-            start = at(local.date(), m);
-    }
-    QDateTime end = at(start.date().addDays(1), starts.first());
-    for (int m : starts) {
-        const QDateTime candidate = at(start.date(), m);
-        if (candidate > start) {
-            end = candidate;
-            break;
-        }
-    }
-    return { start.toUTC(), end.toUTC() };
-}
-
 ShiftPanel::ShiftPanel(QWidget* parent)
     : QWidget(parent)
     , m_title(new QLabel(this))

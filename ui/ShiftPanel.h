@@ -17,9 +17,6 @@ class ShiftPanel : public QWidget {
 public:
     explicit ShiftPanel(QWidget* parent = nullptr);
 
-    /// The shift `now` falls in, by the shifts' start times: [start, end).
-    [[nodiscard]] static std::pair<QDateTime, QDateTime> shiftAround(
-        const core::LineConfig& line, const QDateTime& now);
 
     void show(const core::ShiftFigures& figures);
     const core::ShiftFigures& figures() const { return m_figures; }

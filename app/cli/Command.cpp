@@ -21,107 +21,107 @@ const QList<Command>& commands()
     static const QList<Command> table {
         { u"init"_s, init,
             u"set up a data directory (token, CA key, demo root and CA certificate)"_s,
-            u"[--module PATH] [--station-name NAME]"_s },
+            u"[--module PATH] [--station-name NAME]"_s, Reach::Direct },
         { u"provision"_s, provision,
             u"provision the devices on --port PATH [--port PATH ...] [--lot LOT] [--json]"_s,
-            u"--port PATH ... | --usb VVVV:PPPP [--count N] [--lot LOT] [--scan] [--json] [--progress]"_s },
+            u"--port PATH ... | --usb VVVV:PPPP [--count N] [--lot LOT] [--scan] [--json] [--progress]"_s, Reach::Line },
         { u"show"_s, show,
             u"show a device's record: --device-serial SN [--json]"_s,
-            u"--device-serial SN [--json]"_s },
+            u"--device-serial SN [--json]"_s, Reach::Line },
         { u"list"_s, list,
             u"list devices: [--status S] [--lot LOT] [--since WHEN] [--until WHEN] [--limit N] [--json]; --counts"_s,
-            u"[--status S] [--lot LOT] [--since WHEN] [--until WHEN] [--limit N] [--before SN] [--json] | --counts"_s },
+            u"[--status S] [--lot LOT] [--since WHEN] [--until WHEN] [--limit N] [--before SN] [--json] | --counts"_s, Reach::Line },
         { u"scrap"_s, scrap,
             u"take a device out of production: --device-serial SN --reason TEXT"_s,
-            u"--device-serial SN --reason TEXT [--operator NAME]"_s },
+            u"--device-serial SN --reason TEXT [--operator NAME]"_s, Reach::Qa },
         { u"jobs"_s, jobs,
             u"list jobs that never finished (the station stopped under them) [--json]"_s,
-            u"[--json]"_s },
+            u"[--json]"_s, Reach::Line },
         { u"lot create"_s, lotCreate,
             u"create a lot (work order): --id LOT --expected N [--profile P]"_s,
-            u"--id LOT --expected N [--profile NAME] [--note TEXT]"_s },
+            u"--id LOT --expected N [--profile NAME] [--note TEXT]"_s, Reach::Admin },
         { u"lot show"_s, lotShow,
             u"a lot's progress: --id LOT [--json]"_s,
-            u"--id LOT [--json]"_s },
+            u"--id LOT [--json]"_s, Reach::Line },
         { u"lot close"_s, lotClose,
             u"close a lot: the station takes no more devices for it: --id LOT"_s,
-            u"--id LOT [--operator NAME]"_s },
+            u"--id LOT [--operator NAME]"_s, Reach::Admin },
         { u"lot list"_s, lotList,
             u"list the lots [--json]"_s,
-            u"[--json]"_s },
+            u"[--json]"_s, Reach::Line },
         { u"outbox"_s, outbox,
             u"list records on their way to the upstream CA, with their state [--state S] [--json]"_s,
-            u"[--state S] [--limit N] [--json]"_s },
+            u"[--state S] [--limit N] [--json]"_s, Reach::Line },
         { u"backup"_s, backup,
             u"back the data directory up to one archive, while the station runs: --out FILE"_s,
-            u"--out FILE"_s },
+            u"--out FILE"_s, Reach::Admin },
         { u"restore"_s, restore,
             u"restore a backup into a new or empty data directory: --in FILE [--force]"_s,
-            u"--in FILE [--force]"_s },
+            u"--in FILE [--force]"_s, Reach::Direct },
         { u"audit verify"_s, auditVerify,
             u"check the audit log's hash chain, its signed checkpoints and the certificates it covers "
             u"[--since HEAD_FILE] [--json]"_s,
-            u"[--since HEAD_FILE] [--json]"_s },
+            u"[--since HEAD_FILE] [--json]"_s, Reach::Qa },
         { u"audit head"_s, auditHead,
             u"seal the audit log now and print its signed head, to keep elsewhere: [--out FILE]"_s,
-            u"[--out FILE]"_s },
+            u"[--out FILE]"_s, Reach::Qa },
         { u"audit show"_s, auditShow,
             u"list audit log entries: [--after SEQ] [--limit N] [--json]"_s,
-            u"[--after SEQ] [--limit N] [--json]"_s },
+            u"[--after SEQ] [--limit N] [--json]"_s, Reach::Qa },
         { u"issue"_s, issue,
             u"issue a certificate from a request file: --csr FILE --device-serial SN [--out FILE]"_s,
-            u"--csr FILE --device-serial SN [--out FILE]"_s },
+            u"--csr FILE --device-serial SN [--out FILE]"_s, Reach::Admin },
         { u"sign-batch"_s, signBatch,
             u"issue for a folder of requests: --in DIR --out FILE.p7b [--report FILE.json]"_s,
-            u"--in DIR --out FILE.p7b [--report FILE.json] [--threads N]"_s },
+            u"--in DIR --out FILE.p7b [--report FILE.json] [--threads N]"_s, Reach::Admin },
         { u"bench issue"_s, benchIssue,
             u"measure issuance against the raw HSM sign rate: [--count N]"_s,
-            u"[--count N]"_s },
+            u"[--count N]"_s, Reach::Direct },
         { u"ca show"_s, caShow,
             u"show the issuing CA key (attributes read from the token), certificate and chain"_s,
-            u"[--json]"_s },
+            u"[--json]"_s, Reach::Line },
         { u"ca keygen"_s, caKeygen,
             u"generate a new issuing CA key inside the token: --label LABEL [--type ec-p256|ec-p384|rsa-3072]"_s,
-            u"--label LABEL [--type ec-p256|ec-p384|rsa-3072]"_s },
+            u"--label LABEL [--type ec-p256|ec-p384|rsa-3072]"_s, Reach::Direct },
         { u"ca csr"_s, caCsr,
             u"write a request for the CA key to the upstream root: --subject NAME --out FILE"_s,
-            u"--subject \"/O=.../CN=...\" --out FILE"_s },
+            u"--subject \"/O=.../CN=...\" --out FILE"_s, Reach::Direct },
         { u"ca import"_s, caImport,
             u"install the CA certificate and chain: --cert FILE [--chain FILE]"_s,
-            u"--cert FILE [--chain FILE]"_s },
+            u"--cert FILE [--chain FILE]"_s, Reach::Direct },
         { u"ca crl"_s, caCrl,
             u"sign the local CA's CRL inside the HSM: [--out FILE] [--next-update-days N]"_s,
-            u"[--out FILE] [--next-update-days N]"_s },
+            u"[--out FILE] [--next-update-days N]"_s, Reach::Admin },
         { u"ra keygen"_s, raKeygen,
             u"generate the RA key (signs every message upstream) inside the token [--label LABEL]"_s,
-            u"[--label LABEL] [--type ec-p256|ec-p384]"_s },
+            u"[--label LABEL] [--type ec-p256|ec-p384]"_s, Reach::Direct },
         { u"ra csr"_s, raCsr,
             u"write a request for the RA key to the upstream CA: --subject NAME --out FILE"_s,
-            u"--subject \"/O=.../CN=...\" --out FILE"_s },
+            u"--subject \"/O=.../CN=...\" --out FILE"_s, Reach::Direct },
         { u"ra import"_s, raImport,
             u"install the RA certificate and its issuers: --cert FILE [--chain FILE]"_s,
-            u"--cert FILE [--chain FILE]"_s },
+            u"--cert FILE [--chain FILE]"_s, Reach::Direct },
         { u"upstream configure"_s, upstreamConfigure,
             u"point the station at the upstream CA: --url URL --trusted FILE [--recipient NAME]"_s,
-            u"--url URL --trusted FILE [--recipient NAME]"_s },
+            u"--url URL --trusted FILE [--recipient NAME]"_s, Reach::Admin },
         { u"upstream enroll"_s, upstreamEnroll,
             u"enroll the RA key online with a one-time secret (CMP ir): --subject NAME --reference REF"_s,
-            u"--subject NAME --reference REF [--secret-file FILE]"_s },
+            u"--subject NAME --reference REF [--secret-file FILE]"_s, Reach::Direct },
         { u"upstream status"_s, upstreamStatus,
             u"the way upstream: reachable, last contact, rows by state, oldest unsynced, last error [--json]"_s,
-            u"[--json]"_s },
+            u"[--json]"_s, Reach::Line },
         { u"upstream sync"_s, upstreamSync,
             u"send the outbox to the upstream CA over CMP, in the foreground [--once]"_s,
-            u"[--once]"_s },
+            u"[--once]"_s, Reach::Admin },
         { u"export"_s, exportBatch,
             u"write the records not yet upstream as a signed batch, for a plant with no link: --out DIR"_s,
-            u"--out DIR [--again BATCH]"_s },
+            u"--out DIR [--again BATCH]"_s, Reach::Admin },
         { u"import"_s, importAnswers,
             u"record the upstream's certificates for an exported batch: --in DIR|FILE"_s,
-            u"--in DIR|FILE"_s },
+            u"--in DIR|FILE"_s, Reach::Admin },
         { u"upstream retry"_s, upstreamRetry,
             u"send rejected rows again: --row N | --rejected"_s,
-            u"--row N | --rejected"_s },
+            u"--row N | --rejected"_s, Reach::Admin },
     };
     // clang-format on
     return table;
@@ -156,6 +156,16 @@ int groupUsage(const QString& group)
 
 } // namespace
 
+const Command* findCommand(const QStringList& args)
+{
+    const QString twoWords = args.size() >= 2 ? args[0] + u' ' + args[1] : QString();
+    for (const Command& c : commands()) {
+        if (c.name == args.value(0) || (!twoWords.isEmpty() && c.name == twoWords))
+            return &c;
+    }
+    return nullptr;
+}
+
 int dispatch(QStringList args)
 {
     if (args.size() < 2 || args[1] == QLatin1String("--help") || args[1] == QLatin1String("-h")) {
@@ -167,21 +177,29 @@ int dispatch(QStringList args)
         return 0;
     }
     const QString word = args[1];
-    const QString twoWords = args.size() >= 3 ? word + u' ' + args[2] : QString();
-    bool isGroup = false;
-    for (const Command& c : commands()) {
-        const bool exact = c.name == word;
-        if (exact || (!twoWords.isEmpty() && c.name == twoWords)) {
-            args.remove(1, exact ? 1 : 2);
-            args[0] = QStringLiteral("imprintctl ") + c.name;
-            const int status = c.run(args);
-            // The token goes before the program's statics do (its module is finalised here).
-            core::AuditLog::sealWith(nullptr, 100);
-            processKey().reset();
-            return status;
+    if (const Command* c = findCommand(args.mid(1))) {
+        args.remove(1, c->name.count(u' ') + 1);
+        args[0] = QStringLiteral("imprintctl ") + c->name;
+        // A command's --help is answered here; everything else goes to the station service
+        // when it runs (a command it runs for a caller is marked so, and works directly).
+        const bool help = args.contains(QStringLiteral("--help")) || args.contains(QStringLiteral("-h"));
+        if (!help && !qEnvironmentVariableIsSet("IMPRINT_SERVICE_CHILD")) {
+            if (auto status = throughService(*c, args))
+                return *status;
+            if (auto stopped = checkServiceStopped(args); !stopped) {
+                err() << "imprintctl: " << stopped.error().message << Qt::endl;
+                return notAllowedStatus;
+            }
         }
-        isGroup |= c.name.startsWith(word + u' ');
+        const int status = c->run(args);
+        // The token goes before the program's statics do (its module is finalised here).
+        core::AuditLog::sealWith(nullptr, 100);
+        processKey().reset();
+        return status;
     }
+    bool isGroup = false;
+    for (const Command& c : commands())
+        isGroup |= c.name.startsWith(word + u' ');
     if (isGroup)
         return groupUsage(word);
     err() << "imprintctl: unknown command \"" << word << "\"\n";

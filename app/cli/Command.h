@@ -19,6 +19,13 @@
 
 namespace imprint::app::cli {
 
+/// Who may run a command through the station service (the service checks it, never the
+/// client): anyone on the line (a member of the line group), QA or the PKI admin (signed in
+/// with their credential), or nobody: a command that works on the data directory itself
+/// (set-up, the CA ceremony, restore), run directly as the service user while the service is
+/// stopped.
+enum class Reach { Line, Qa, Admin, Direct };
+
 /// One command: `imprintctl NAME ...` (a name of two words is a command of a group, such
 /// as "ca show"), the function that runs it with its arguments (args[0] is "imprintctl NAME";
 /// it returns the exit status), a one-line summary for `imprintctl --help`, and its synopsis.
@@ -27,13 +34,26 @@ struct Command {
     int (*run)(const QStringList& args);
     QString summary;
     QString synopsis; ///< after "imprintctl NAME"
+    Reach reach = Reach::Direct;
 };
 
 /// Every command, in the order `imprintctl --help` lists them.
 [[nodiscard]] const QList<Command>& commands();
 
 /// Runs the command `args` name (after the program name); prints the usage when there is none.
+/// Through the station service when it runs (throughService), else on the data directory.
 int dispatch(QStringList args);
+/// The command `args` names (its first one or two words), or nullptr.
+[[nodiscard]] const Command* findCommand(const QStringList& args);
+
+/// The exit status of an act the station service did not allow (not on the line, no or a
+/// wrong credential, a direct-only command while it runs).
+constexpr int notAllowedStatus = 7;
+/// Runs `command` (args[0] is "imprintctl NAME") through the station service, with the same
+/// output and exit status; nothing when no service listens (Client.cpp).
+[[nodiscard]] std::optional<int> throughService(const Command& command, const QStringList& args);
+/// Refuses to work on a data directory directly while the station service runs on it.
+[[nodiscard]] core::Result<void> checkServiceStopped(const QStringList& args);
 
 QTextStream& out();
 QTextStream& err();

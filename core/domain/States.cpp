@@ -103,7 +103,7 @@ template <> struct StateNames<OutboxState> {
 };
 
 template <> struct StateNames<AuditKind> {
-    static constexpr Names<AuditKind, 20> names { {
+    static constexpr Names<AuditKind, 21> names { {
         { AuditKind::Issued, "issued" },
         { AuditKind::IssuedBatch, "issued-batch" },
         { AuditKind::Installed, "installed" },
@@ -124,6 +124,7 @@ template <> struct StateNames<AuditKind> {
         { AuditKind::Imported, "imported" },
         { AuditKind::CrlIssued, "crl-issued" },
         { AuditKind::Checkpoint, "checkpoint" },
+        { AuditKind::Refused, "refused" },
     } };
 };
 

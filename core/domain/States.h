@@ -83,6 +83,7 @@ enum class AuditKind {
     Imported, ///< an upstream answer carried in by hand
     CrlIssued, ///< the local CA signed a CRL
     Checkpoint, ///< the audit key's signature over the chain up to the entry before
+    Refused, ///< the station service refused a caller an act (not on the line, no credential)
 };
 
 /// The reasons a certificate is revoked for (RFC 5280 5.3.1 CRLReason), as CRLs, CMP `rr`

@@ -2,6 +2,7 @@
 
 #include "pki/IssuingCa.h"
 #include "pki/OpenSsl.h"
+#include "pki/Passphrase.h"
 
 #include <QFile>
 #include <QStorageInfo>
@@ -339,6 +340,56 @@ void Backoffice::lock(QObject* context, std::function<void()> done)
             return true;
         },
         [done = std::move(done)](bool) { done(); });
+}
+
+SignInOutcome Backoffice::checkCredential(
+    RecordStore& store, const QString& role, Secret& secret, const QString& person, bool unlocking)
+{
+    SignInOutcome o;
+    const QString station = m_config.stationName;
+    auto state = store.signIns().state(role);
+    if (!state) {
+        secret.wipe();
+        return SignInOutcome { std::unexpected(state.error()), {}, false };
+    }
+    if (state->pausedUntil.isValid() && state->pausedUntil > QDateTime::currentDateTimeUtc()) {
+        secret.wipe();
+        (void)store.signIns().refusedPaused(role, person, station, *state);
+        return SignInOutcome { false, *state, true };
+    }
+    const bool admin = role == QLatin1String("admin");
+    if (admin && unlocking) {
+        if (!m_wiring.unlock)
+            o.ok = fail(ErrorCode::Hsm, tr("This station has no PIN to check."));
+        else if (auto r = m_wiring.unlock(secret); r)
+            o.ok = true;
+        else if (r.error().code == ErrorCode::PinRejected)
+            o.ok = false;
+        else
+            o.ok = std::unexpected(r.error());
+    } else if (admin) {
+        o.ok = m_wiring.checkPin ? m_wiring.checkPin(secret)
+                                 : Result<bool>(fail(ErrorCode::Hsm, tr("This station has no PIN to check.")));
+    } else {
+        QFile f(m_dir.qaPassphraseFile());
+        if (!f.exists())
+            o.ok = fail(
+                ErrorCode::NotFound, tr("No QA passphrase is set yet: the PKI admin sets it on the admin screen."));
+        else if (auto stored = DataDir::readSecretFile(f.fileName()); !stored)
+            o.ok = std::unexpected(stored.error());
+        else
+            o.ok = checkPassphrase(secret, QByteArray(stored->data(), stored->size()));
+    }
+    secret.wipe();
+    if (o.ok && !*o.ok) {
+        auto after = store.signIns().refused(role, person, station);
+        if (!after)
+            return SignInOutcome { std::unexpected(after.error()), {}, false };
+        o.state = *after;
+    } else if (o.ok && *o.ok) {
+        (void)store.signIns().accepted(role);
+    }
+    return o;
 }
 
 } // namespace imprint::core

@@ -71,6 +71,13 @@ struct LotProgress {
     int inProgress = 0;
 };
 
+/// A credential presented for QA or the PKI admin, checked by checkCredential.
+struct SignInOutcome {
+    Result<bool> ok = false; ///< right or wrong; an error when it could not be checked
+    SignInAttempts::State state; ///< the role's wrong attempts in a row, after this one
+    bool paused = false; ///< refused unchecked: the role is paused (state.pausedUntil)
+};
+
 class Backoffice : public QObject {
     Q_OBJECT
 public:
@@ -146,6 +153,13 @@ public:
     void lock(QObject* context, std::function<void()> done);
 
     Wiring& wiring() { return m_wiring; }
+    /// Checks `secret` for `role` ("admin": the token's PIN, "qa": the QA passphrase) on the
+    /// back office's thread (inside run()). Wrong credentials are counted per role in the
+    /// store, so a restart keeps them, and earn a growing pause (SignInAttempts): under a pause
+    /// nothing is checked. A PIN never reaches the token's login except with `unlocking`,
+    /// the explicit act of unlocking a locked token. The secret is wiped.
+    [[nodiscard]] SignInOutcome checkCredential(
+        RecordStore& store, const QString& role, Secret& secret, const QString& person, bool unlocking);
 
     /// The CRL state of a certificate against a CRL (PEM), in plain words.
     [[nodiscard]] static QString crlStateOf(const QByteArray& der, const QByteArray& crlPem);

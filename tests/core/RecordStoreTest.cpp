@@ -725,7 +725,7 @@ TEST_CASE("Every state has one text that reads back as itself")
         AuditKind::Superseded, AuditKind::Revoked, AuditKind::Rejected, AuditKind::Scrapped, AuditKind::LotCreated,
         AuditKind::LotClosed, AuditKind::Login, AuditKind::Setting, AuditKind::Exported, AuditKind::UpstreamCertified,
         AuditKind::UpstreamRevoked, AuditKind::UpstreamRejected, AuditKind::UpstreamRefused, AuditKind::Imported,
-        AuditKind::CrlIssued, AuditKind::Checkpoint });
+        AuditKind::CrlIssued, AuditKind::Checkpoint, AuditKind::Refused });
 }
 
 TEST_CASE("The store keeps each state as the text it always had, and refuses one it does not know")

@@ -17,6 +17,10 @@ int main(int argc, char** argv)
     if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
         qputenv("QT_QPA_PLATFORM", "offscreen");
 #endif
+    // imprintctl goes through a station service when one listens: the tests' commands work
+    // on their own data directories unless a test starts a service and says so.
+    if (qEnvironmentVariableIsEmpty("IMPRINT_SOCKET"))
+        qputenv("IMPRINT_SOCKET", "/nonexistent/imprint-tests/station.sock");
     int qtArgc = 1;
     TestApp app(qtArgc, argv);
     return Catch::Session().run(argc, argv);

@@ -88,10 +88,15 @@ void initQuickStation(const QString& dataDir)
     s.sync();
 }
 
-DevSim::DevSim(const QStringList& args)
+DevSim::DevSim(const QStringList& args, const QStringList& as)
 {
-    m_process.setProgram(QStringLiteral(IMPRINT_DEVSIM));
-    m_process.setArguments(args);
+    if (as.isEmpty()) {
+        m_process.setProgram(QStringLiteral(IMPRINT_DEVSIM));
+        m_process.setArguments(args);
+    } else {
+        m_process.setProgram(as.first());
+        m_process.setArguments(as.mid(1) + QStringList { QStringLiteral(IMPRINT_DEVSIM) } + args);
+    }
     m_process.setProcessChannelMode(QProcess::ForwardedErrorChannel);
     m_process.start();
     REQUIRE(m_process.waitForStarted(10000));

@@ -36,7 +36,8 @@ struct FreshSoftHsm {
 /// imprint-devsim in the background; knows the pty paths it printed. Killed with the object.
 class DevSim {
 public:
-    explicit DevSim(const QStringList& args);
+    /// `as`: a program and its arguments the simulator runs under (setpriv as another user).
+    explicit DevSim(const QStringList& args, const QStringList& as = {});
     ~DevSim();
     const QStringList& ports() const { return m_ports; }
     /// "--port P1 --port P2 ..."

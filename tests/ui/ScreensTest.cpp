@@ -194,7 +194,7 @@ TEST_CASE("32 tiles laid out as the fixture reach PASS, and the shift's figures 
     core::Backoffice again(w.ctx->dir, w.ctx->config, w.ctx->chain, {});
     REQUIRE(again.start().has_value());
     std::optional<core::Result<core::ShiftFigures>> read;
-    const auto [since, until] = ui::ShiftPanel::shiftAround(w.ctx->config.line, QDateTime::currentDateTimeUtc());
+    const auto [since, until] = w.ctx->config.line.shiftAround(QDateTime::currentDateTimeUtc());
     again.shift(w.window.get(), since, until, [&](core::Result<core::ShiftFigures> r) { read = std::move(r); });
     REQUIRE(QTest::qWaitFor([&] { return read.has_value(); }, 10000));
     REQUIRE(read->has_value());

@@ -1,0 +1,607 @@
+#include "StationService.h"
+
+#include "SlotReport.h"
+#include "StationContext.h"
+#include "cli/Command.h"
+#include "engine/Backoffice.h"
+#include "engine/SlotJob.h"
+#include "engine/Station.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QLocalServer>
+#include <QLocalSocket>
+#include <QProcess>
+#include <QTimer>
+
+#include <cerrno>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace imprint::app {
+
+namespace {
+
+constexpr qsizetype maxRequestBytes = 1024 * 1024;
+/// A client that reads nothing while this much waits for it is dropped: the line never
+/// waits for a client.
+constexpr qint64 maxPendingBytes = 8 * 1024 * 1024;
+
+QString jsonString(const QJsonObject& o, const char* key)
+{
+    return o.value(QLatin1String(key)).toString();
+}
+
+QString loginOf(uid_t uid)
+{
+    std::vector<char> buffer(16384);
+    passwd pw {};
+    passwd* found = nullptr;
+    if (getpwuid_r(uid, &pw, buffer.data(), buffer.size(), &found) == 0 && found)
+        return QString::fromLocal8Bit(found->pw_name);
+    return QString::number(uid);
+}
+
+std::optional<gid_t> groupId(const QString& name)
+{
+    std::vector<char> buffer(65536);
+    group gr {};
+    group* found = nullptr;
+    if (getgrnam_r(name.toLocal8Bit().constData(), &gr, buffer.data(), buffer.size(), &found) == 0 && found)
+        return found->gr_gid;
+    return std::nullopt;
+}
+
+QJsonValue optionalTime(const std::optional<QDateTime>& t)
+{
+    return t && t->isValid() ? QJsonValue(t->toString(Qt::ISODate)) : QJsonValue();
+}
+
+} // namespace
+
+core::Result<Caller> Caller::ofSocket(int fd, const QString& lineGroup)
+{
+    ucred cred {};
+    socklen_t length = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &length) != 0)
+        return core::fail(core::ErrorCode::Io, QStringLiteral("Could not tell who is calling."),
+            QString::fromLocal8Bit(strerror(errno)));
+    Caller c;
+    c.uid = cred.uid;
+    c.pid = cred.pid;
+    c.login = loginOf(cred.uid);
+    c.owner = cred.uid == geteuid() || cred.uid == 0;
+    // The groups the caller's process had when it connected, from the kernel: a group added
+    // to the account later counts from its next login, as everywhere on Linux.
+    std::vector<gid_t> groups(64);
+    for (;;) {
+        socklen_t size = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &size) == 0) {
+            groups.resize(size / sizeof(gid_t));
+            break;
+        }
+        if (errno != ERANGE || groups.size() > 65536)
+            return core::fail(core::ErrorCode::Io, QStringLiteral("Could not tell the caller's groups."),
+                QString::fromLocal8Bit(strerror(errno)));
+        groups.resize(std::max<size_t>(size / sizeof(gid_t), groups.size() * 2));
+    }
+    if (const auto line = groupId(lineGroup))
+        c.onLine = cred.gid == *line || std::find(groups.begin(), groups.end(), *line) != groups.end();
+    return c;
+}
+
+struct StationService::Client {
+    QPointer<QLocalSocket> socket;
+    Caller caller;
+    Role base = Role::None; ///< what the account alone gives
+    Role role = Role::None; ///< with the credential given on this connection
+    QString person; ///< recorded with every act
+    bool subscribed = false;
+    QByteArray input;
+};
+
+StationService::StationService(
+    StationContext& ctx, core::Station& station, core::Backoffice& backoffice, Options options, QObject* parent)
+    : QObject(parent)
+    , m_ctx(ctx)
+    , m_station(station)
+    , m_backoffice(backoffice)
+    , m_options(std::move(options))
+    , m_server(new QLocalServer(this))
+    , m_figures(new QTimer(this))
+{
+    auto slotEvent = [this](int index) {
+        if (index < 0 || index >= m_station.slotJobs().size())
+            return;
+        broadcast(QJsonObject { { QStringLiteral("event"), QStringLiteral("slot") },
+            { QStringLiteral("slot"), slotJson(*m_station.slotJobs().at(index), m_ctx.config.line) } });
+    };
+    connect(&m_station, &core::Station::slotAdded, this, slotEvent);
+    connect(&m_station, &core::Station::slotChanged, this, slotEvent);
+    connect(&m_station, &core::Station::operatorChanged, this, [this](const QString& name) {
+        broadcast(QJsonObject {
+            { QStringLiteral("event"), QStringLiteral("operator") }, { QStringLiteral("operator"), name } });
+    });
+    // The shift's figures and the station's health go out when they change: after a device
+    // finishes, and every few seconds (the upstream, the disk, the token change on their own).
+    connect(&m_station, &core::Station::finished, this, &StationService::pushFigures);
+    connect(m_figures, &QTimer::timeout, this, &StationService::pushFigures);
+    m_figures->start(5000);
+    connect(m_server, &QLocalServer::newConnection, this, &StationService::accept);
+}
+
+StationService::~StationService()
+{
+    for (Client* c : std::as_const(m_clients)) {
+        if (c->socket)
+            c->socket->abort();
+        delete c;
+    }
+    m_clients.clear();
+}
+
+core::Result<void> StationService::listen()
+{
+    // Who may call is the service's decision, made from the kernel's word on each
+    // connection, so the socket itself is open to every local account (a refusal is then
+    // recorded, which a closed socket could not do).
+    m_server->setSocketOptions(QLocalServer::WorldAccessOption);
+    QLocalServer::removeServer(m_options.socketPath);
+    if (!m_server->listen(m_options.socketPath))
+        return core::fail(core::ErrorCode::Io,
+            QStringLiteral("The station service could not listen on %1.").arg(m_options.socketPath),
+            m_server->errorString());
+    pushFigures();
+    return {};
+}
+
+QJsonObject StationService::slotJson(const core::SlotJob& job, const core::LineConfig& line)
+{
+    using Step = core::SlotJob::Step;
+    QJsonObject o;
+    o[QStringLiteral("slot")] = job.index() + 1;
+    o[QStringLiteral("name")] = line.slotName(job.index());
+    o[QStringLiteral("port")] = job.port();
+    o[QStringLiteral("step")] = core::SlotJob::stepName(job.step());
+    o[QStringLiteral("position")] = core::SlotJob::pipelinePosition(job.step());
+    o[QStringLiteral("steps")] = core::SlotJob::pipelineSteps();
+    o[QStringLiteral("finished")] = job.isFinished();
+    o[QStringLiteral("serial")] = job.device().serial;
+    o[QStringLiteral("model")] = job.device().model;
+    const char* verdict = job.step() == Step::Passed ? "passed"
+        : job.step() == Step::Failed                 ? "failed"
+        : job.step() == Step::DoneEarlier            ? "done-earlier"
+                                                     : nullptr;
+    o[QStringLiteral("verdict")] = verdict ? QJsonValue(QLatin1String(verdict)) : QJsonValue();
+    if (job.step() == Step::Failed) {
+        o[QStringLiteral("code")] = job.failureCode();
+        o[QStringLiteral("reason")] = job.failure();
+        o[QStringLiteral("failed_step")] = core::SlotJob::stepName(job.failedStep());
+    }
+    if (!job.certificate().serialHex.isEmpty())
+        o[QStringLiteral("certificate")] = QJsonObject { { QStringLiteral("serial"), job.certificate().serialHex },
+            { QStringLiteral("sha256"), job.certificate().sha256 } };
+    o[QStringLiteral("elapsed_ms")] = job.elapsedMs();
+    o[QStringLiteral("step_elapsed_ms")] = job.stepElapsedMs();
+    o[QStringLiteral("step_limit_ms")] = job.stepLimitMs();
+    o[QStringLiteral("recent_failures")] = job.recentFailures();
+    if (job.isFinished()) {
+        // The device's outcome exactly as imprintctl provision prints it.
+        o[QStringLiteral("result")] = slotResultJson(job);
+        o[QStringLiteral("result_line")] = slotResultLine(job);
+    }
+    return o;
+}
+
+void StationService::accept()
+{
+    while (QLocalSocket* socket = m_server->nextPendingConnection()) {
+        auto caller = Caller::ofSocket(static_cast<int>(socket->socketDescriptor()), m_options.lineGroup);
+        if (!caller) {
+            socket->abort();
+            socket->deleteLater();
+            continue;
+        }
+        auto* c = new Client;
+        c->socket = socket;
+        c->caller = *caller;
+        c->person = caller->login;
+        c->base = caller->owner ? Role::Admin : caller->onLine ? Role::Operator : Role::None;
+        c->role = c->base;
+        m_clients << c;
+        connect(socket, &QLocalSocket::readyRead, this, [this, c] { readFrom(c); });
+        connect(socket, &QLocalSocket::disconnected, this, [this, c] { drop(c); });
+        if (c->base == Role::None) {
+            // Nothing for a caller outside the line group, not even the station's name.
+            refuse(c, QJsonValue(), QStringLiteral("connected"), m_options.lineGroup);
+            socket->disconnectFromServer();
+        }
+    }
+}
+
+void StationService::drop(Client* c)
+{
+    if (!m_clients.removeOne(c))
+        return;
+    if (c->socket)
+        c->socket->deleteLater();
+    delete c;
+}
+
+void StationService::readFrom(Client* c)
+{
+    if (!c->socket)
+        return;
+    c->input += c->socket->readAll();
+    qsizetype newline;
+    while (m_clients.contains(c) && c->base != Role::None && (newline = c->input.indexOf('\n')) >= 0) {
+        const QByteArray line = c->input.left(newline);
+        c->input.remove(0, newline + 1);
+        if (line.trimmed().isEmpty())
+            continue;
+        QJsonParseError error;
+        const QJsonDocument doc = QJsonDocument::fromJson(line, &error);
+        if (!doc.isObject()) {
+            fail(c, QJsonValue(), QStringLiteral("bad-request"),
+                QStringLiteral("A request is one JSON object on one line: %1.").arg(error.errorString()));
+            continue;
+        }
+        handle(c, doc.object());
+    }
+    if (m_clients.contains(c) && c->input.size() > maxRequestBytes) {
+        fail(c, QJsonValue(), QStringLiteral("bad-request"), QStringLiteral("A request may be at most 1 MiB."));
+        c->socket->disconnectFromServer();
+    }
+}
+
+void StationService::send(Client* c, const QJsonObject& message)
+{
+    QLocalSocket* socket = c->socket.data();
+    if (!socket || socket->state() != QLocalSocket::ConnectedState)
+        return;
+    if (socket->bytesToWrite() > maxPendingBytes) {
+        // A client that stopped reading: let it go rather than hold the line's events for it.
+        socket->abort();
+        return;
+    }
+    socket->write(QJsonDocument(message).toJson(QJsonDocument::Compact) + '\n');
+}
+
+void StationService::reply(Client* c, const QJsonValue& id, const QJsonObject& result)
+{
+    send(c, QJsonObject { { QStringLiteral("id"), id }, { QStringLiteral("result"), result } });
+}
+
+void StationService::fail(Client* c, const QJsonValue& id, const QString& code, const QString& message)
+{
+    send(c,
+        QJsonObject { { QStringLiteral("id"), id },
+            { QStringLiteral("error"),
+                QJsonObject { { QStringLiteral("code"), code }, { QStringLiteral("message"), message } } } });
+}
+
+void StationService::refuse(Client* c, const QJsonValue& id, const QString& what, const QString& needs)
+{
+    const QString detail
+        = QStringLiteral("%1 (uid %2) %3: needs %4").arg(c->caller.login).arg(c->caller.uid).arg(what, needs);
+    m_backoffice.audit(this, core::AuditKind::Refused, c->caller.login, detail, c->person);
+    QString message;
+    if (c->base == Role::None)
+        message = QStringLiteral("The account %1 may not use this station: only members of the group %2 may. Ask the "
+                                 "station's administrator to add it (usermod -aG %2 %1), then log in again.")
+                      .arg(c->caller.login, m_options.lineGroup);
+    else if (needs == QLatin1String("qa"))
+        message = QStringLiteral("Only QA may do that: sign in with the QA passphrase.");
+    else if (needs == QLatin1String("admin"))
+        message = QStringLiteral("Only the PKI admin may do that: sign in with the token's PIN.");
+    else
+        message = QStringLiteral("That is not done through the station service: %1.").arg(needs);
+    send(c,
+        QJsonObject { { QStringLiteral("id"), id },
+            { QStringLiteral("error"),
+                QJsonObject {
+                    { QStringLiteral("code"),
+                        c->base == Role::None || (needs != QLatin1String("qa") && needs != QLatin1String("admin"))
+                            ? QStringLiteral("forbidden")
+                            : QStringLiteral("credential-required") },
+                    { QStringLiteral("needs"), needs }, { QStringLiteral("message"), message } } } });
+}
+
+void StationService::broadcast(const QJsonObject& event)
+{
+    const QList<Client*> clients = m_clients;
+    for (Client* c : clients) {
+        if (c->subscribed)
+            send(c, event);
+    }
+}
+
+void StationService::handle(Client* c, const QJsonObject& request)
+{
+    const QJsonValue id = request.value(QStringLiteral("id"));
+    const QString method = jsonString(request, "method");
+    const QJsonObject params = request.value(QStringLiteral("params")).toObject();
+    if (method == QLatin1String("hello")) {
+        static const char* names[] = { "none", "operator", "qa", "admin" };
+        reply(c, id,
+            QJsonObject { { QStringLiteral("api"), 1 }, { QStringLiteral("station"), m_ctx.config.stationName },
+                { QStringLiteral("station_id"), m_ctx.config.stationId },
+                { QStringLiteral("version"), QCoreApplication::applicationVersion() },
+                { QStringLiteral("caller"),
+                    QJsonObject { { QStringLiteral("uid"), static_cast<qint64>(c->caller.uid) },
+                        { QStringLiteral("login"), c->caller.login },
+                        { QStringLiteral("role"), QLatin1String(names[static_cast<int>(c->role)]) } } } });
+    } else if (method == QLatin1String("line")) {
+        lineSnapshot(c, id);
+    } else if (method == QLatin1String("subscribe")) {
+        // The line as it is, then the shift's figures and the health as they are now (worked
+        // out after everything recorded so far), then every change.
+        c->subscribed = true;
+        lineSnapshot(c, id);
+        QPointer<QLocalSocket> socket = c->socket;
+        auto toClient = [this, c, socket](QJsonObject event) {
+            if (socket && m_clients.contains(c))
+                send(c, event);
+        };
+        shiftFigures(toClient);
+        health(toClient);
+    } else if (method == QLatin1String("slot.add")) {
+        addSlot(c, id, params);
+    } else if (method == QLatin1String("slot.retry") || method == QLatin1String("slot.abort")) {
+        slotAct(c, id, method, params);
+    } else if (method == QLatin1String("slot.scan")) {
+        scan(c, id, params);
+    } else if (method == QLatin1String("sign-in")) {
+        signIn(c, id, params);
+    } else if (method == QLatin1String("sign-out")) {
+        c->role = c->base;
+        c->person = c->caller.login;
+        reply(c, id, {});
+    } else if (method == QLatin1String("run")) {
+        runCommand(c, id, params);
+    } else {
+        fail(c, id, QStringLiteral("unknown-method"), QStringLiteral("There is no method \"%1\".").arg(method));
+    }
+}
+
+void StationService::lineSnapshot(Client* c, const QJsonValue& id)
+{
+    QJsonArray jobs;
+    for (const core::SlotJob* job : m_station.slotJobs())
+        jobs.append(slotJson(*job, m_ctx.config.line));
+    reply(c, id,
+        QJsonObject { { QStringLiteral("station"), m_ctx.config.stationName },
+            { QStringLiteral("operator"), m_station.operatorName() }, { QStringLiteral("lot"), m_ctx.lot },
+            { QStringLiteral("ca"), m_ctx.caSubject() }, { QStringLiteral("slots"), jobs } });
+}
+
+void StationService::addSlot(Client* c, const QJsonValue& id, const QJsonObject& params)
+{
+    const QString port = jsonString(params, "port");
+    if (auto ok = core::Station::checkPort(port); !ok)
+        return fail(c, id, QStringLiteral("bad-port"), ok.error().message);
+    // The service opens ports the caller may not: only a device (a character device under
+    // /dev, or USB), never a file of the caller's choosing.
+    if (!port.startsWith(QLatin1String("usb:"))) {
+        const QString path = port.section(u'@', 0, 0);
+        const QString real = QFileInfo(path).canonicalFilePath();
+        struct stat st { };
+        if (QDir::isRelativePath(path) || real.isEmpty() || !real.startsWith(QLatin1String("/dev/"))
+            || ::stat(QFile::encodeName(real).constData(), &st) != 0 || !S_ISCHR(st.st_mode))
+            return fail(c, id, QStringLiteral("bad-port"),
+                QStringLiteral(
+                    "%1 is not a device port: give the full path of a serial port under /dev (or usb:VVVV:PPPP).")
+                    .arg(path));
+    }
+    const QString name = jsonString(params, "operator").trimmed();
+    const QString person = name.isEmpty() || name == c->caller.login
+        ? c->caller.login
+        : QStringLiteral("%1 (%2)").arg(name.left(64), c->caller.login);
+    m_station.setOperator(person);
+    core::SlotJob* job = m_station.addSlot(port);
+    reply(c, id, QJsonObject { { QStringLiteral("slot"), slotJson(*job, m_ctx.config.line) } });
+}
+
+void StationService::slotAct(Client* c, const QJsonValue& id, const QString& method, const QJsonObject& params)
+{
+    const int slot = params.value(QStringLiteral("slot")).toInt();
+    if (slot < 1 || slot > m_station.slotJobs().size())
+        return fail(c, id, QStringLiteral("not-found"), QStringLiteral("There is no slot %1.").arg(slot));
+    core::SlotJob* job = m_station.slotJobs().at(slot - 1);
+    if (method == QLatin1String("slot.retry")) {
+        if (!job->isFinished())
+            return fail(c, id, QStringLiteral("busy"), QStringLiteral("Slot %1 is still at work.").arg(slot));
+        job->retry();
+    } else {
+        if (job->isFinished())
+            return fail(c, id, QStringLiteral("finished"), QStringLiteral("Slot %1 has finished already.").arg(slot));
+        job->abort(jsonString(params, "why").left(200));
+    }
+    reply(c, id, QJsonObject { { QStringLiteral("slot"), slotJson(*job, m_ctx.config.line) } });
+}
+
+void StationService::scan(Client* c, const QJsonValue& id, const QJsonObject& params)
+{
+    const int slot = params.value(QStringLiteral("slot")).toInt();
+    core::SlotJob* job = slot >= 1 && slot <= m_station.slotJobs().size() ? m_station.slotJobs().at(slot - 1)
+                                                                          : m_station.awaitingSerial();
+    if (!job)
+        return fail(c, id, QStringLiteral("not-waiting"), QStringLiteral("No slot is waiting for a serial label."));
+    if (auto r = job->assignSerial(jsonString(params, "serial")); !r)
+        return fail(c, id, QStringLiteral("refused"), r.error().message);
+    reply(c, id, QJsonObject { { QStringLiteral("slot"), slotJson(*job, m_ctx.config.line) } });
+}
+
+void StationService::signIn(Client* c, const QJsonValue& id, const QJsonObject& params)
+{
+    const QString role = jsonString(params, "role");
+    if (role != QLatin1String("qa") && role != QLatin1String("admin"))
+        return fail(c, id, QStringLiteral("bad-request"), QStringLiteral("Sign in as \"qa\" or \"admin\"."));
+    const QString name = jsonString(params, "person").trimmed().left(64);
+    const QString person = name.isEmpty() || name == c->caller.login
+        ? c->caller.login
+        : QStringLiteral("%1 (%2)").arg(name, c->caller.login);
+    auto secret = std::make_shared<core::Secret>(params.value(QStringLiteral("secret")).toString().toUtf8());
+    const bool unlocking = params.value(QStringLiteral("unlock")).toBool();
+    QPointer<QLocalSocket> socket = c->socket;
+    m_backoffice.run<core::SignInOutcome>(
+        this,
+        [bo = &m_backoffice, role, secret, person, unlocking](
+            core::RecordStore& store) { return bo->checkCredential(store, role, *secret, person, unlocking); },
+        [this, c, socket, id, role, person](core::SignInOutcome o) {
+            if (!socket || !m_clients.contains(c))
+                return;
+            if (o.paused)
+                return fail(c, id, QStringLiteral("paused"),
+                    QStringLiteral("Sign-in as %1 is paused until %2 after %3 wrong attempts in a row; nothing was "
+                                   "checked.")
+                        .arg(role, o.state.pausedUntil.toString(Qt::ISODate))
+                        .arg(o.state.failures));
+            if (!o.ok)
+                return fail(c, id, QStringLiteral("unavailable"), o.ok.error().message);
+            if (!*o.ok) {
+                QString message = role == QLatin1String("admin") ? QStringLiteral("That is not the token's PIN.")
+                                                                 : QStringLiteral("That is not the QA passphrase.");
+                if (o.state.pausedUntil.isValid())
+                    message += QStringLiteral(" %1 wrong in a row: sign-in as %2 is paused until %3.")
+                                   .arg(o.state.failures)
+                                   .arg(role, o.state.pausedUntil.toString(Qt::ISODate));
+                return fail(c, id, QStringLiteral("wrong-credential"), message);
+            }
+            const Role granted = role == QLatin1String("admin") ? Role::Admin : Role::Qa;
+            c->role = std::max(c->role, granted);
+            c->person = person;
+            reply(c, id, QJsonObject { { QStringLiteral("role"), role }, { QStringLiteral("person"), person } });
+        });
+}
+
+void StationService::runCommand(Client* c, const QJsonValue& id, const QJsonObject& params)
+{
+    QStringList args;
+    for (const QJsonValue& v : params.value(QStringLiteral("args")).toArray())
+        args << v.toString();
+    const cli::Command* command = cli::findCommand(args);
+    if (!command)
+        return fail(
+            c, id, QStringLiteral("unknown-command"), QStringLiteral("There is no command \"%1\".").arg(args.value(0)));
+    const Role needed = command->reach == cli::Reach::Line ? Role::Operator
+        : command->reach == cli::Reach::Qa                 ? Role::Qa
+                                                           : Role::Admin;
+    if (command->reach == cli::Reach::Direct)
+        return refuse(c, id, command->name,
+            QStringLiteral("it works on the data directory itself: stop the service and run it as the service's "
+                           "user"));
+    if (c->role < needed)
+        return refuse(c, id, command->name, needed == Role::Qa ? QStringLiteral("qa") : QStringLiteral("admin"));
+
+    // The command runs as the service's account, on the service's data directory, with the
+    // caller's name for what it records: whatever the client said of a data directory or a
+    // person is replaced.
+    QStringList childArgs;
+    for (qsizetype i = 0; i < args.size(); ++i) {
+        const QString& a = args[i];
+        if (a == QLatin1String("--data-dir") || a == QLatin1String("--operator")) {
+            ++i;
+            continue;
+        }
+        if (a.startsWith(QLatin1String("--data-dir=")) || a.startsWith(QLatin1String("--operator=")))
+            continue;
+        childArgs << a;
+    }
+    childArgs << QStringLiteral("--data-dir") << m_options.dataDir;
+    auto* process = new QProcess(this);
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("IMPRINT_SERVICE_CHILD"), QStringLiteral("1"));
+    env.insert(QStringLiteral("USER"), c->person);
+    env.remove(QStringLiteral("IMPRINT_DATA_DIR"));
+    env.remove(QStringLiteral("IMPRINT_SOCKET"));
+    process->setProcessEnvironment(env);
+    const QString cwd = jsonString(params, "cwd");
+    process->setWorkingDirectory(
+        !cwd.isEmpty() && QFileInfo(cwd).isDir() && QFileInfo(cwd).isExecutable() ? cwd : m_options.dataDir);
+    QPointer<QLocalSocket> socket = c->socket;
+    connect(
+        process, &QProcess::finished, this, [this, process, c, socket, id](int exitCode, QProcess::ExitStatus status) {
+            process->deleteLater();
+            if (!socket || !m_clients.contains(c))
+                return;
+            reply(c, id,
+                QJsonObject { { QStringLiteral("exit"), status == QProcess::NormalExit ? exitCode : 1 },
+                    { QStringLiteral("stdout"), QString::fromUtf8(process->readAllStandardOutput()) },
+                    { QStringLiteral("stderr"), QString::fromUtf8(process->readAllStandardError()) } });
+        });
+    connect(process, &QProcess::errorOccurred, this, [this, process, c, socket, id](QProcess::ProcessError e) {
+        if (e != QProcess::FailedToStart)
+            return;
+        process->deleteLater();
+        if (socket && m_clients.contains(c))
+            fail(c, id, QStringLiteral("unavailable"),
+                QStringLiteral("The station service could not run %1.").arg(m_options.ctlProgram));
+    });
+    process->start(m_options.ctlProgram, childArgs);
+    process->closeWriteChannel();
+}
+
+void StationService::shiftFigures(std::function<void(QJsonObject)> done)
+{
+    const auto [since, until] = m_ctx.config.line.shiftAround(QDateTime::currentDateTimeUtc());
+    m_backoffice.shift(this, since, until, [done = std::move(done)](core::Result<core::ShiftFigures> f) {
+        if (!f)
+            return;
+        QJsonArray reasons;
+        for (const auto& [code, count] : f->failureReasons)
+            reasons.append(QJsonObject { { QStringLiteral("code"), code }, { QStringLiteral("count"), count } });
+        done(QJsonObject { { QStringLiteral("event"), QStringLiteral("shift") },
+            { QStringLiteral("since"), f->since.toString(Qt::ISODate) },
+            { QStringLiteral("until"), f->until.toString(Qt::ISODate) }, { QStringLiteral("passed"), f->passed },
+            { QStringLiteral("failed"), f->failed }, { QStringLiteral("done_earlier"), f->doneEarlier },
+            { QStringLiteral("first_pass"), f->firstPass }, { QStringLiteral("devices"), f->devices },
+            { QStringLiteral("first_pass_yield"), f->firstPassYield() < 0 ? QJsonValue() : f->firstPassYield() },
+            { QStringLiteral("failures"), reasons } });
+    });
+}
+
+void StationService::health(std::function<void(QJsonObject)> done)
+{
+    m_backoffice.health(this, [done = std::move(done)](core::StationHealth h) {
+        done(QJsonObject { { QStringLiteral("event"), QStringLiteral("health") },
+            { QStringLiteral("token"),
+                QJsonObject { { QStringLiteral("present"), h.token.present },
+                    { QStringLiteral("unlocked"), h.token.unlocked },
+                    { QStringLiteral("problem"), h.token.problem } } },
+            { QStringLiteral("ca"), h.caSubject },
+            { QStringLiteral("ca_not_after"), h.caNotAfter.toString(Qt::ISODate) },
+            { QStringLiteral("crl_next_update"), optionalTime(h.crlNextUpdate) },
+            { QStringLiteral("upstream"),
+                QJsonObject { { QStringLiteral("configured"), h.upstreamConfigured },
+                    { QStringLiteral("open"), h.upstreamOpen }, { QStringLiteral("rejected"), h.upstreamRejected },
+                    { QStringLiteral("oldest_unsynced"), optionalTime(h.oldestUnsynced) },
+                    { QStringLiteral("reached"), optionalTime(h.contact.reached) },
+                    { QStringLiteral("last_error"), h.contact.lastError } } },
+            { QStringLiteral("disk_free"), h.diskFree }, { QStringLiteral("interrupted_jobs"), h.interruptedJobs },
+            { QStringLiteral("store_problem"), h.storeProblem } });
+    });
+}
+
+void StationService::pushFigures()
+{
+    shiftFigures([this](QJsonObject event) {
+        if (event != m_lastShift) {
+            m_lastShift = event;
+            broadcast(event);
+        }
+    });
+    health([this](QJsonObject event) {
+        if (event != m_lastHealth) {
+            m_lastHealth = event;
+            broadcast(event);
+        }
+    });
+}
+
+} // namespace imprint::app

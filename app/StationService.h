@@ -1,0 +1,102 @@
+#pragma once
+
+// The station service's local API: one Unix socket, newline-delimited JSON (API.md in the
+// README). The kernel says who is calling (SO_PEERCRED, SO_PEERGROUPS), never the client;
+// the service decides what each caller may do.
+
+#include "Error.h"
+
+#include <QJsonObject>
+#include <QObject>
+#include <QPointer>
+
+#include <functional>
+#include <memory>
+#include <sys/types.h>
+
+class QLocalServer;
+class QLocalSocket;
+class QTimer;
+
+namespace imprint::core {
+class Backoffice;
+class SlotJob;
+class Station;
+struct LineConfig;
+} // namespace imprint::core
+
+namespace imprint::app {
+
+struct StationContext;
+
+/// Who is at the other end of a connection, as the kernel vouches for it at connect time.
+struct Caller {
+    uid_t uid = static_cast<uid_t>(-1);
+    pid_t pid = 0;
+    QString login; ///< the account's name (or its uid, when it has none)
+    bool onLine = false; ///< a member of the line group
+    bool owner = false; ///< the service's own account, or root: the data directory is theirs anyway
+
+    /// Reads the peer of a connected Unix socket; `lineGroup` is the group whose members run
+    /// the line.
+    [[nodiscard]] static core::Result<Caller> ofSocket(int fd, const QString& lineGroup);
+};
+
+/// The station service's API: slots, the line's events and the commands of imprintctl, each
+/// allowed by who the caller is (the line group) and what credential they gave (QA, admin).
+class StationService : public QObject {
+    Q_OBJECT
+public:
+    struct Options {
+        QString socketPath;
+        QString lineGroup = QStringLiteral("imprint-line");
+        QString ctlProgram; ///< imprintctl, run for the commands callers ask for
+        QString dataDir;
+    };
+    StationService(StationContext& ctx, core::Station& station, core::Backoffice& backoffice, Options options,
+        QObject* parent = nullptr);
+    ~StationService() override;
+
+    /// Listens on the socket (a stale one from a stopped service is replaced).
+    [[nodiscard]] core::Result<void> listen();
+
+    /// A slot as the API shows it.
+    [[nodiscard]] static QJsonObject slotJson(const core::SlotJob& job, const core::LineConfig& line);
+
+private:
+    enum class Role { None, Operator, Qa, Admin };
+    struct Client;
+
+    void accept();
+    void readFrom(Client* c);
+    void handle(Client* c, const QJsonObject& request);
+    void send(Client* c, const QJsonObject& message);
+    void reply(Client* c, const QJsonValue& id, const QJsonObject& result);
+    void fail(Client* c, const QJsonValue& id, const QString& code, const QString& message);
+    /// Refuses a request in plain words and records the refusal in the audit log.
+    void refuse(Client* c, const QJsonValue& id, const QString& what, const QString& needs);
+    void broadcast(const QJsonObject& event);
+    void drop(Client* c);
+
+    void lineSnapshot(Client* c, const QJsonValue& id);
+    void addSlot(Client* c, const QJsonValue& id, const QJsonObject& params);
+    void slotAct(Client* c, const QJsonValue& id, const QString& method, const QJsonObject& params);
+    void scan(Client* c, const QJsonValue& id, const QJsonObject& params);
+    void signIn(Client* c, const QJsonValue& id, const QJsonObject& params);
+    void runCommand(Client* c, const QJsonValue& id, const QJsonObject& params);
+    void pushFigures();
+    void shiftFigures(std::function<void(QJsonObject)> done);
+    void health(std::function<void(QJsonObject)> done);
+
+    StationContext& m_ctx;
+    core::Station& m_station;
+    core::Backoffice& m_backoffice;
+    Options m_options;
+    QLocalServer* m_server = nullptr;
+    QTimer* m_figures = nullptr;
+    QList<Client*> m_clients;
+    QJsonObject m_lastShift;
+    QJsonObject m_lastHealth;
+};
+
+} // namespace imprint::app
