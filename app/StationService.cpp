@@ -27,6 +27,18 @@ namespace imprint::app {
 
 namespace {
 
+/// A text a caller gives (a badge, a person, why a slot was stopped): printable characters
+/// only, at most `max`, so that it cannot carry escape sequences into the records or a terminal.
+QString printableName(const QString& name, qsizetype max = 64)
+{
+    QString out;
+    for (const QChar ch : name.trimmed().left(max)) {
+        if (ch.isPrint())
+            out += ch;
+    }
+    return out;
+}
+
 constexpr qsizetype maxRequestBytes = 1024 * 1024;
 /// A client that reads nothing while this much waits for it is dropped: the line never
 /// waits for a client.
@@ -398,10 +410,10 @@ void StationService::addSlot(Client* c, const QJsonValue& id, const QJsonObject&
                     "%1 is not a device port: give the full path of a serial port under /dev (or usb:VVVV:PPPP).")
                     .arg(path));
     }
-    const QString name = jsonString(params, "operator").trimmed();
+    const QString name = printableName(jsonString(params, "operator"));
     const QString person = name.isEmpty() || name == c->caller.login
         ? c->caller.login
-        : QStringLiteral("%1 (%2)").arg(name.left(64), c->caller.login);
+        : QStringLiteral("%1 (%2)").arg(name, c->caller.login);
     m_station.setOperator(person);
     core::SlotJob* job = m_station.addSlot(port);
     reply(c, id, QJsonObject { { QStringLiteral("slot"), slotJson(*job, m_ctx.config.line) } });
@@ -420,7 +432,7 @@ void StationService::slotAct(Client* c, const QJsonValue& id, const QString& met
     } else {
         if (job->isFinished())
             return fail(c, id, QStringLiteral("finished"), QStringLiteral("Slot %1 has finished already.").arg(slot));
-        job->abort(jsonString(params, "why").left(200));
+        job->abort(printableName(jsonString(params, "why"), 200));
     }
     reply(c, id, QJsonObject { { QStringLiteral("slot"), slotJson(*job, m_ctx.config.line) } });
 }
@@ -442,7 +454,7 @@ void StationService::signIn(Client* c, const QJsonValue& id, const QJsonObject& 
     const QString role = jsonString(params, "role");
     if (role != QLatin1String("qa") && role != QLatin1String("admin"))
         return fail(c, id, QStringLiteral("bad-request"), QStringLiteral("Sign in as \"qa\" or \"admin\"."));
-    const QString name = jsonString(params, "person").trimmed().left(64);
+    const QString name = printableName(jsonString(params, "person"));
     const QString person = name.isEmpty() || name == c->caller.login
         ? c->caller.login
         : QStringLiteral("%1 (%2)").arg(name, c->caller.login);
@@ -498,6 +510,21 @@ void StationService::runCommand(Client* c, const QJsonValue& id, const QJsonObje
                            "user"));
     if (c->role < needed)
         return refuse(c, id, command->name, needed == Role::Qa ? QStringLiteral("qa") : QStringLiteral("admin"));
+    if (command->name == QLatin1String("provision"))
+        return fail(c, id, QStringLiteral("bad-request"),
+            QStringLiteral("The line's devices run on the service's slots: add them with slot.add."));
+    // A file named in a command is opened by the service's account, which may read and write
+    // what the caller may not: only the PKI admin, who holds the CA's PIN, names files. Others
+    // read a command's output from its answer (audit head > FILE).
+    if (c->role < Role::Admin) {
+        const bool namesFile = std::any_of(args.begin(), args.end(), [&](const QString& a) {
+            return a == QLatin1String("--out") || a.startsWith(QLatin1String("--out="))
+                || (command->name == QLatin1String("audit verify")
+                    && (a == QLatin1String("--since") || a.startsWith(QLatin1String("--since="))));
+        });
+        if (namesFile)
+            return refuse(c, id, command->name + QStringLiteral(" with a file"), QStringLiteral("admin"));
+    }
 
     // The command runs as the service's account, on the service's data directory, with the
     // caller's name for what it records: whatever the client said of a data directory or a

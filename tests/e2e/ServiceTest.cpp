@@ -403,6 +403,23 @@ TEST_CASE("Roles are the service's: an operator runs the line but not the CA, QA
         CHECK(crl.exitCode == 0);
         CHECK(crl.out.contains("CRL"));
     }
+    // QA names no file the service would write (it reads the head from the answer instead).
+    {
+        auto r = runWith(socket, op.as(), Ctl,
+            { QStringLiteral("audit"), QStringLiteral("head"), QStringLiteral("--out"),
+                dataDir + QStringLiteral("/station.ini") },
+            "qa-passphrase-1\n");
+        CHECK(r.exitCode == 7);
+        auto head = runWith(socket, op.as(), Ctl, { QStringLiteral("audit"), QStringLiteral("head") }, "qa-passphrase-1\n");
+        CHECK(head.exitCode == 0);
+        CHECK(head.out.contains("\"signature\""));
+    }
+    // The line's devices run on the service's slots, never in a command it starts.
+    {
+        const QJsonObject r = ask(socket, QStringLiteral("run"),
+            { { QStringLiteral("args"), QJsonArray { QStringLiteral("provision"), QStringLiteral("--port"), QStringLiteral("/dev/null") } } });
+        CHECK(r.value(QStringLiteral("error")).toObject().value(QStringLiteral("code")).toString() == QLatin1String("bad-request"));
+    }
     const auto refusals = auditEntries(socket, QStringLiteral("refused"));
     int byOperator = 0;
     int byStranger = 0;

@@ -10,7 +10,8 @@
 # station up in /var/lib/imprint as the service user and provisions a simulated device
 # through the installed programs; upgrades to this version and checks every record is kept;
 # runs the installed window offscreen on a second device; syncs both records upstream with
-# the command line of imprint-sync.service; checks "imprint --help" with no display; removes
+# imprint-station.service's command line (the station service, as imprint); provisions a
+# device as an operator account in imprint-line through the service; checks "imprint --help" with no display; removes
 # the packages (the records stay) and purges them (the records are moved to /var/backups).
 #
 # It changes the machine (packages, the system user "imprint"), so it needs root or
@@ -69,9 +70,11 @@ cleanup() {
         [[ -d "$dir" ]] || continue
         grep -qxF "$dir" <<<"$backups_before" || rm -rf "$dir"
     done
-    rm -rf /var/lib/imprint
+    rm -rf /var/lib/imprint /run/imprint
+    userdel imprint-pkgop >/dev/null 2>&1 || true
     if ((!user_existed)) && getent passwd imprint >/dev/null; then
         deluser --system --quiet imprint >/dev/null 2>&1 || true
+        if getent group imprint-line >/dev/null; then delgroup --system --quiet imprint-line >/dev/null 2>&1 || true; fi
         if getent group imprint >/dev/null; then delgroup --system --quiet imprint >/dev/null 2>&1 || true; fi
     fi
     rm -rf "$work"
@@ -135,7 +138,7 @@ dpkg-deb -x "$cur/$deb" "$work/root"
 dpkg-deb -x "$cur/$tools_deb" "$work/root-tools"
 for f in usr/bin/imprint usr/bin/imprintctl usr/lib/udev/rules.d/70-imprint-devices.rules \
     usr/share/applications/imprint.desktop usr/share/icons/hicolor/scalable/apps/imprint.svg \
-    usr/lib/systemd/system/imprint-sync.service usr/share/man/man1/imprint.1.gz \
+    usr/lib/systemd/system/imprint-station.service usr/share/man/man1/imprint.1.gz \
     usr/share/man/man1/imprintctl.1.gz usr/share/doc/imprint/copyright usr/share/doc/imprint/changelog.gz; do
     [[ -e "$work/root/$f" ]] || fail "$deb lacks /$f"
 done
@@ -207,8 +210,8 @@ if [[ -z "${IMPRINT_PACKAGE_OLD_DIR:-}" ]]; then
     # The older package here is the same programs under a lower version, so the store it left
     # is already at the newest schema. Wind it back to schema 6, as the release before station
     # ids (schema 7), checkpoints in the chain and revocation reasons (8) and sign-in counts (9)
-    # left its stores, so that the upgrade crosses real migrations; the window and imprint-sync
-    # are not running.
+    # left its stores, so that the upgrade crosses real migrations; the window and the station
+    # service are not running.
     step "wind the store back to schema 6 (before station ids), as an older release left it"
     python3 - /var/lib/imprint/imprint.sqlite <<'PY' || fail "could not wind the store back to schema 6"
 import sqlite3, sys
@@ -259,7 +262,7 @@ ids = [r[0] for r in sqlite3.connect(sys.argv[1]).execute("SELECT id FROM statio
 assert ids == [ini["station"]["id"]], ids
 PY
 
-step "imprint-sync.service's command syncs both records upstream as the service user"
+step "imprint-station.service as the service user: the records go upstream"
 # A corporate CA certifies the station's RA key (made in the token); the test upstream
 # (imprint-upstream, from the build tree) serves it on a free port.
 shared="$work/upstream"
@@ -282,7 +285,7 @@ for _ in $(seq 100); do [[ -s port ]] && break; sleep 0.1; done
 as_imprint imprintctl upstream configure --data-dir /var/lib/imprint --url "http://127.0.0.1:$(cat port)/pkix/" \
     --trusted "$shared/ca.pem" >/dev/null
 cd /
-unit=/usr/lib/systemd/system/imprint-sync.service
+unit=/usr/lib/systemd/system/imprint-station.service
 if command -v systemd-analyze >/dev/null; then
     systemd-analyze verify "$unit" || fail "systemd-analyze verify refuses $unit"
     # The sandbox stays tight: systemd 252 rates the unit 1.5 ("OK"; 5.5 before its capability
@@ -295,24 +298,54 @@ if command -v systemd-analyze >/dev/null; then
     fi
 fi
 [[ $(sed -n 's/^User=//p' "$unit") == imprint ]] || fail "$unit does not run as imprint"
+[[ $(sed -n 's/^Type=//p' "$unit") == notify ]] || fail "$unit is not Type=notify"
 read -r -a exec_start <<<"$(sed -n 's/^ExecStart=//p' "$unit")"
 if [[ -d /run/systemd/system ]]; then
     systemctl daemon-reload
-    systemctl start imprint-sync.service
-    for _ in $(seq 60); do
-        confirmed=$(as_imprint imprintctl upstream status --data-dir /var/lib/imprint --json | json 'd["rows"]["confirmed"]')
-        ((confirmed >= 2)) && break
-        sleep 1
-    done
-    systemctl is-active --quiet imprint-sync.service || fail "imprint-sync.service is not running"
-    journalctl -u imprint-sync.service --no-pager | tail -n 5
-    systemctl stop imprint-sync.service
+    systemctl start imprint-station.service
 else
-    # No systemd here (a container): the unit's own command line, once, as its user.
-    as_imprint "${exec_start[@]}" --once || fail "\"${exec_start[*]} --once\" as imprint"
+    # No systemd here (a container): the unit's own command line, as its user, with the
+    # runtime directory systemd would make.
+    install -d -o imprint -g imprint -m 0755 /run/imprint
+    (cd / && exec "${imprint_user[@]}" "${exec_start[@]}") >"$work/imprintd.log" 2>&1 &
+    service_pid=$!
+    pids+=($service_pid)
 fi
-confirmed=$(as_imprint imprintctl upstream status --data-dir /var/lib/imprint --json | json 'd["rows"]["confirmed"]')
+for _ in $(seq 100); do [[ -S /run/imprint/station.sock ]] && break; sleep 0.1; done
+[[ -S /run/imprint/station.sock ]] || fail "the station service made no socket: $(cat "$work/imprintd.log" 2>/dev/null)"
+# The service syncs: the records go upstream with no window and no command.
+for _ in $(seq 60); do
+    confirmed=$(as_imprint imprintctl upstream status --json | json 'd["rows"]["confirmed"]')
+    ((confirmed >= 2)) && break
+    sleep 1
+done
+confirmed=$(as_imprint imprintctl upstream status --json | json 'd["rows"]["confirmed"]')
 ((confirmed == 2)) || fail "$confirmed of 2 records confirmed upstream"
+
+step "an operator in imprint-line provisions a device through the station service"
+getent group imprint-line >/dev/null || fail "the package made no group imprint-line"
+useradd --no-create-home --shell /usr/sbin/nologin --groups imprint-line imprint-pkgop
+operator=(setpriv --reuid=imprint-pkgop --regid=imprint-pkgop --init-groups -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin
+    LC_ALL=C.UTF-8)
+device PKGC
+(cd / && "${operator[@]}" imprintctl provision --port "$port" --json) >"$work/provision-op.json" \
+    || { cat "$work/provision-op.json"; fail "imprintctl provision as an operator through the service"; }
+[[ $(json 'd["status"]' <"$work/provision-op.json") == passed ]] || fail "the operator's device did not pass"
+# The operator reads no secret and signs nothing without the admin's PIN.
+! (cd / && "${operator[@]}" cat /var/lib/imprint/secrets/user.pin) 2>/dev/null || fail "the operator reads the PIN file"
+status=0
+(cd / && "${operator[@]}" imprintctl ca crl </dev/null) >/dev/null 2>&1 || status=$?
+((status == 7)) || fail "the operator's ca crl was not refused (exit $status)"
+userdel imprint-pkgop
+if [[ -d /run/systemd/system ]]; then
+    systemctl is-active --quiet imprint-station.service || fail "imprint-station.service is not running"
+    journalctl -u imprint-station.service --no-pager | tail -n 5
+    systemctl stop imprint-station.service
+else
+    kill -TERM "$service_pid"
+    wait "$service_pid" || fail "the station service did not stop cleanly on SIGTERM: $(cat "$work/imprintd.log")"
+    cat "$work/imprintd.log"
+fi
 
 step "imprint --help and --version with no display"
 env -u DISPLAY -u WAYLAND_DISPLAY -u QT_QPA_PLATFORM imprint --help >"$work/help.txt" 2>&1 \
