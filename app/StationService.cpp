@@ -8,6 +8,7 @@
 #include "engine/Station.h"
 
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -42,7 +43,14 @@ QString printableName(const QString& name, qsizetype max = 64)
 constexpr qsizetype maxRequestBytes = 1024 * 1024;
 /// A client that reads nothing while this much waits for it is dropped: the line never
 /// waits for a client.
-constexpr qint64 maxPendingBytes = 8 * 1024 * 1024;
+constexpr qint64 maxPendingBytes = 2 * 1024 * 1024;
+/// Connections at once, in all and per account; slots on the line; commands waiting.
+constexpr int maxConnections = 128;
+constexpr int maxConnectionsPerAccount = 16;
+constexpr int maxSlots = 256;
+constexpr int maxQueued = 32;
+/// A command that runs longer is stopped.
+constexpr int commandTimeoutMs = 30 * 60 * 1000;
 
 QString jsonString(const QJsonObject& o, const char* key)
 {
@@ -114,6 +122,8 @@ struct StationService::Client {
     Role role = Role::None; ///< with the credential given on this connection
     QString person; ///< recorded with every act
     bool subscribed = false;
+    int refusals = 0;
+    QElapsedTimer lastAct; ///< a signed-in role ends after [roles] idle-minutes without a request
     QByteArray input;
 };
 
@@ -202,6 +212,9 @@ QJsonObject StationService::slotJson(const core::SlotJob& job, const core::LineC
     o[QStringLiteral("step_elapsed_ms")] = job.stepElapsedMs();
     o[QStringLiteral("step_limit_ms")] = job.stepLimitMs();
     o[QStringLiteral("recent_failures")] = job.recentFailures();
+    o[QStringLiteral("recent_verdicts")] = job.recentVerdicts();
+    if (job.doneEarlierAt().isValid())
+        o[QStringLiteral("done_earlier_at")] = job.doneEarlierAt().toString(Qt::ISODateWithMs);
     if (job.isFinished()) {
         // The device's outcome exactly as imprintctl provision prints it.
         o[QStringLiteral("result")] = slotResultJson(job);
@@ -219,9 +232,17 @@ void StationService::accept()
             socket->deleteLater();
             continue;
         }
+        const auto sameAccount = std::count_if(
+            m_clients.begin(), m_clients.end(), [&](const Client* o) { return o->caller.uid == caller->uid; });
+        if (m_clients.size() >= maxConnections || sameAccount >= maxConnectionsPerAccount) {
+            socket->abort();
+            socket->deleteLater();
+            continue;
+        }
         auto* c = new Client;
         c->socket = socket;
         c->caller = *caller;
+        c->lastAct.start();
         c->person = caller->login;
         c->base = caller->owner ? Role::Admin : caller->onLine ? Role::Operator : Role::None;
         c->role = c->base;
@@ -229,9 +250,9 @@ void StationService::accept()
         connect(socket, &QLocalSocket::readyRead, this, [this, c] { readFrom(c); });
         connect(socket, &QLocalSocket::disconnected, this, [this, c] { drop(c); });
         if (c->base == Role::None) {
-            // Nothing for a caller outside the line group, not even the station's name.
-            refuse(c, QJsonValue(), QStringLiteral("connected"), m_options.lineGroup);
-            socket->disconnectFromServer();
+            // Nothing for a caller outside the line group, not even the station's name: the
+            // connection is recorded once, and each request answered with the refusal.
+            recordOutsider(c->caller, QStringLiteral("connected"));
         }
     }
 }
@@ -251,7 +272,7 @@ void StationService::readFrom(Client* c)
         return;
     c->input += c->socket->readAll();
     qsizetype newline;
-    while (m_clients.contains(c) && c->base != Role::None && (newline = c->input.indexOf('\n')) >= 0) {
+    while (m_clients.contains(c) && (newline = c->input.indexOf('\n')) >= 0) {
         const QByteArray line = c->input.left(newline);
         c->input.remove(0, newline + 1);
         if (line.trimmed().isEmpty())
@@ -261,6 +282,12 @@ void StationService::readFrom(Client* c)
         if (!doc.isObject()) {
             fail(c, QJsonValue(), QStringLiteral("bad-request"),
                 QStringLiteral("A request is one JSON object on one line: %1.").arg(error.errorString()));
+            continue;
+        }
+        if (c->base == Role::None) {
+            refuse(c, doc.object().value(QStringLiteral("id")), QString(), m_options.lineGroup);
+            if (++c->refusals >= 16)
+                c->socket->disconnectFromServer();
             continue;
         }
         handle(c, doc.object());
@@ -297,11 +324,34 @@ void StationService::fail(Client* c, const QJsonValue& id, const QString& code, 
                 QJsonObject { { QStringLiteral("code"), code }, { QStringLiteral("message"), message } } } });
 }
 
+void StationService::recordOutsider(const Caller& caller, const QString& what)
+{
+    Outsider& o = m_outsiders[caller.uid];
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    if (o.recorded.isValid() && o.recorded.secsTo(now) < 60) {
+        ++o.since;
+        return;
+    }
+    QString detail = QStringLiteral("%1 (uid %2) %3: not in the group %4")
+                         .arg(caller.login)
+                         .arg(caller.uid)
+                         .arg(what, m_options.lineGroup);
+    if (o.since > 0)
+        detail += QStringLiteral("; %1 more refusal(s) of this account since the last entry").arg(o.since);
+    m_backoffice.audit(this, core::AuditKind::Refused, caller.login, detail, caller.login);
+    o.recorded = now;
+    o.since = 0;
+}
+
 void StationService::refuse(Client* c, const QJsonValue& id, const QString& what, const QString& needs)
 {
-    const QString detail
-        = QStringLiteral("%1 (uid %2) %3: needs %4").arg(c->caller.login).arg(c->caller.uid).arg(what, needs);
-    m_backoffice.audit(this, core::AuditKind::Refused, c->caller.login, detail, c->person);
+    // A caller outside the line group was recorded when it connected (recordOutsider); every
+    // other refusal is recorded as it happens.
+    if (c->base != Role::None) {
+        const QString detail
+            = QStringLiteral("%1 (uid %2) %3: needs %4").arg(c->caller.login).arg(c->caller.uid).arg(what, needs);
+        m_backoffice.audit(this, core::AuditKind::Refused, c->caller.login, detail, c->person);
+    }
     QString message;
     if (c->base == Role::None)
         message = QStringLiteral("The account %1 may not use this station: only members of the group %2 may. Ask the "
@@ -337,6 +387,12 @@ void StationService::handle(Client* c, const QJsonObject& request)
 {
     const QJsonValue id = request.value(QStringLiteral("id"));
     const QString method = jsonString(request, "method");
+    // A QA or admin sign-in lasts while it is used, as at the window.
+    if (c->role > c->base && c->lastAct.elapsed() > qint64(m_ctx.config.line.roleIdleMinutes) * 60000) {
+        c->role = c->base;
+        c->person = c->caller.login;
+    }
+    c->lastAct.restart();
     const QJsonObject params = request.value(QStringLiteral("params")).toObject();
     if (method == QLatin1String("hello")) {
         static const char* names[] = { "none", "operator", "qa", "admin" };
@@ -366,6 +422,12 @@ void StationService::handle(Client* c, const QJsonObject& request)
         addSlot(c, id, params);
     } else if (method == QLatin1String("slot.retry") || method == QLatin1String("slot.abort")) {
         slotAct(c, id, method, params);
+    } else if (method == QLatin1String("operator")) {
+        const QString name = printableName(jsonString(params, "name"));
+        if (name.isEmpty())
+            return fail(c, id, QStringLiteral("bad-request"), QStringLiteral("Give the operator's name."));
+        m_station.setOperator(name == c->caller.login ? name : QStringLiteral("%1 (%2)").arg(name, c->caller.login));
+        reply(c, id, QJsonObject { { QStringLiteral("operator"), m_station.operatorName() } });
     } else if (method == QLatin1String("slot.scan")) {
         scan(c, id, params);
     } else if (method == QLatin1String("sign-in")) {
@@ -394,11 +456,16 @@ void StationService::lineSnapshot(Client* c, const QJsonValue& id)
 
 void StationService::addSlot(Client* c, const QJsonValue& id, const QJsonObject& params)
 {
-    const QString port = jsonString(params, "port");
+    QString port = jsonString(params, "port");
     if (auto ok = core::Station::checkPort(port); !ok)
         return fail(c, id, QStringLiteral("bad-port"), ok.error().message);
+    if (m_station.slotJobs().size() >= maxSlots)
+        return fail(c, id, QStringLiteral("bad-port"),
+            QStringLiteral("The line has %1 slots, as many as it takes.").arg(maxSlots));
     // The service opens ports the caller may not: only a device (a character device under
-    // /dev, or USB), never a file of the caller's choosing.
+    // /dev, or USB), never a file of the caller's choosing, and never one the caller owns (a
+    // pseudo-terminal a program of theirs answers on would be a device of their making). The
+    // slot keeps the path it was checked at, so that a link cannot be turned elsewhere later.
     if (!port.startsWith(QLatin1String("usb:"))) {
         const QString path = port.section(u'@', 0, 0);
         const QString real = QFileInfo(path).canonicalFilePath();
@@ -409,6 +476,17 @@ void StationService::addSlot(Client* c, const QJsonValue& id, const QJsonObject&
                 QStringLiteral(
                     "%1 is not a device port: give the full path of a serial port under /dev (or usb:VVVV:PPPP).")
                     .arg(path));
+        if (!c->caller.owner && st.st_uid == c->caller.uid)
+            return fail(c, id, QStringLiteral("bad-port"),
+                QStringLiteral("%1 belongs to your own account, so it is no fixture's port: the line takes devices on "
+                               "the station's ports.")
+                    .arg(path));
+        port = real + (port.contains(u'@') ? u'@' + port.section(u'@', 1) : QString());
+    }
+    for (const core::SlotJob* job : m_station.slotJobs()) {
+        if (!job->isFinished() && job->port().section(u'@', 0, 0) == port.section(u'@', 0, 0))
+            return fail(c, id, QStringLiteral("busy"),
+                QStringLiteral("Slot %1 is at work on %2.").arg(job->index() + 1).arg(port.section(u'@', 0, 0)));
     }
     const QString name = printableName(jsonString(params, "operator"));
     const QString person = name.isEmpty() || name == c->caller.login
@@ -463,8 +541,11 @@ void StationService::signIn(Client* c, const QJsonValue& id, const QJsonObject& 
     QPointer<QLocalSocket> socket = c->socket;
     m_backoffice.run<core::SignInOutcome>(
         this,
-        [bo = &m_backoffice, role, secret, person, unlocking](
-            core::RecordStore& store) { return bo->checkCredential(store, role, *secret, person, unlocking); },
+        [bo = &m_backoffice, role, secret, person, unlocking, uid = c->caller.uid](core::RecordStore& store) {
+            // Counted per account: one account's guesses pause only its own sign-in.
+            return bo->checkCredential(
+                store, role, *secret, person, unlocking, QStringLiteral("%1 uid %2").arg(role).arg(uid));
+        },
         [this, c, socket, id, role, person](core::SignInOutcome o) {
             if (!socket || !m_clients.contains(c))
                 return;
@@ -495,8 +576,20 @@ void StationService::signIn(Client* c, const QJsonValue& id, const QJsonObject& 
 void StationService::runCommand(Client* c, const QJsonValue& id, const QJsonObject& params)
 {
     QStringList args;
-    for (const QJsonValue& v : params.value(QStringLiteral("args")).toArray())
-        args << v.toString();
+    for (const QJsonValue& v : params.value(QStringLiteral("args")).toArray()) {
+        const QString a = v.toString();
+        // Nothing that could end an argument early (a NUL ends it where the program reads
+        // it), end the options ("--" would make the data directory below an argument), or
+        // carry escape sequences into the records.
+        const bool control
+            = std::any_of(a.begin(), a.end(), [](QChar ch) { return ch.unicode() < 0x20 || ch.unicode() == 0x7f; });
+        if (control || a == QLatin1String("--") || a.size() > 4096 || args.size() >= 64)
+            return fail(c, id, QStringLiteral("bad-request"),
+                QStringLiteral("A command's arguments are at most 64 plain texts, none of them \"--\"."));
+        args << a;
+    }
+    if (!args.isEmpty() && args.first().contains(u' '))
+        return fail(c, id, QStringLiteral("bad-request"), QStringLiteral("Give a command's words one by one."));
     const cli::Command* command = cli::findCommand(args);
     if (!command)
         return fail(
@@ -525,6 +618,9 @@ void StationService::runCommand(Client* c, const QJsonValue& id, const QJsonObje
         if (namesFile)
             return refuse(c, id, command->name + QStringLiteral(" with a file"), QStringLiteral("admin"));
     }
+    if (m_queue.size() >= maxQueued)
+        return fail(c, id, QStringLiteral("busy"),
+            QStringLiteral("The station has %1 commands waiting: try again shortly.").arg(maxQueued));
 
     // The command runs as the service's account, on the service's data directory, with the
     // caller's name for what it records: whatever the client said of a data directory or a
@@ -541,6 +637,20 @@ void StationService::runCommand(Client* c, const QJsonValue& id, const QJsonObje
         childArgs << a;
     }
     childArgs << QStringLiteral("--data-dir") << m_options.dataDir;
+    m_queue << Queued { c->socket, c, id, childArgs, jsonString(params, "cwd") };
+    runNext();
+}
+
+void StationService::runNext()
+{
+    // One command at a time: each opens the store and the token beside the service's own.
+    if (m_running || m_queue.isEmpty())
+        return;
+    const Queued q = m_queue.takeFirst();
+    if (!q.socket || !m_clients.contains(q.client))
+        return runNext();
+    m_running = true;
+    Client* c = q.client;
     auto* process = new QProcess(this);
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert(QStringLiteral("IMPRINT_SERVICE_CHILD"), QStringLiteral("1"));
@@ -548,13 +658,21 @@ void StationService::runCommand(Client* c, const QJsonValue& id, const QJsonObje
     env.remove(QStringLiteral("IMPRINT_DATA_DIR"));
     env.remove(QStringLiteral("IMPRINT_SOCKET"));
     process->setProcessEnvironment(env);
-    const QString cwd = jsonString(params, "cwd");
     process->setWorkingDirectory(
-        !cwd.isEmpty() && QFileInfo(cwd).isDir() && QFileInfo(cwd).isExecutable() ? cwd : m_options.dataDir);
-    QPointer<QLocalSocket> socket = c->socket;
-    connect(
-        process, &QProcess::finished, this, [this, process, c, socket, id](int exitCode, QProcess::ExitStatus status) {
-            process->deleteLater();
+        !q.cwd.isEmpty() && QFileInfo(q.cwd).isDir() && QFileInfo(q.cwd).isExecutable() ? q.cwd : m_options.dataDir);
+    auto* timeout = new QTimer(process);
+    timeout->setSingleShot(true);
+    connect(timeout, &QTimer::timeout, process, [process] { process->kill(); });
+    QPointer<QLocalSocket> socket = q.socket;
+    const QJsonValue id = q.id;
+    auto finish = [this, process] {
+        process->deleteLater();
+        m_running = false;
+        QTimer::singleShot(0, this, &StationService::runNext);
+    };
+    connect(process, &QProcess::finished, this,
+        [this, process, c, socket, id, finish](int exitCode, QProcess::ExitStatus status) {
+            finish();
             if (!socket || !m_clients.contains(c))
                 return;
             reply(c, id,
@@ -562,16 +680,17 @@ void StationService::runCommand(Client* c, const QJsonValue& id, const QJsonObje
                     { QStringLiteral("stdout"), QString::fromUtf8(process->readAllStandardOutput()) },
                     { QStringLiteral("stderr"), QString::fromUtf8(process->readAllStandardError()) } });
         });
-    connect(process, &QProcess::errorOccurred, this, [this, process, c, socket, id](QProcess::ProcessError e) {
+    connect(process, &QProcess::errorOccurred, this, [this, c, socket, id, finish](QProcess::ProcessError e) {
         if (e != QProcess::FailedToStart)
             return;
-        process->deleteLater();
+        finish();
         if (socket && m_clients.contains(c))
             fail(c, id, QStringLiteral("unavailable"),
                 QStringLiteral("The station service could not run %1.").arg(m_options.ctlProgram));
     });
-    process->start(m_options.ctlProgram, childArgs);
+    process->start(m_options.ctlProgram, q.args);
     process->closeWriteChannel();
+    timeout->start(commandTimeoutMs);
 }
 
 void StationService::shiftFigures(std::function<void(QJsonObject)> done)
@@ -583,13 +702,17 @@ void StationService::shiftFigures(std::function<void(QJsonObject)> done)
         QJsonArray reasons;
         for (const auto& [code, count] : f->failureReasons)
             reasons.append(QJsonObject { { QStringLiteral("code"), code }, { QStringLiteral("count"), count } });
+        QJsonArray buckets;
+        for (const core::ShiftFigures::Bucket& b : f->buckets)
+            buckets.append(QJsonObject { { QStringLiteral("start"), b.start.toString(Qt::ISODate) },
+                { QStringLiteral("passed"), b.passed }, { QStringLiteral("failed"), b.failed } });
         done(QJsonObject { { QStringLiteral("event"), QStringLiteral("shift") },
             { QStringLiteral("since"), f->since.toString(Qt::ISODate) },
             { QStringLiteral("until"), f->until.toString(Qt::ISODate) }, { QStringLiteral("passed"), f->passed },
             { QStringLiteral("failed"), f->failed }, { QStringLiteral("done_earlier"), f->doneEarlier },
             { QStringLiteral("first_pass"), f->firstPass }, { QStringLiteral("devices"), f->devices },
             { QStringLiteral("first_pass_yield"), f->firstPassYield() < 0 ? QJsonValue() : f->firstPassYield() },
-            { QStringLiteral("failures"), reasons } });
+            { QStringLiteral("failures"), reasons }, { QStringLiteral("buckets"), buckets } });
     });
 }
 

@@ -6,6 +6,7 @@
 
 #include "Error.h"
 
+#include <QHash>
 #include <QJsonObject>
 #include <QObject>
 #include <QPointer>
@@ -85,6 +86,10 @@ private:
     void signIn(Client* c, const QJsonValue& id, const QJsonObject& params);
     void runCommand(Client* c, const QJsonValue& id, const QJsonObject& params);
     void pushFigures();
+    void runNext();
+    /// Records a refusal of a caller outside the line group: once a minute per account at
+    /// most, with how many came since, so that a script that loops cannot fill the log.
+    void recordOutsider(const Caller& caller, const QString& what);
     void shiftFigures(std::function<void(QJsonObject)> done);
     void health(std::function<void(QJsonObject)> done);
 
@@ -95,6 +100,20 @@ private:
     QLocalServer* m_server = nullptr;
     QTimer* m_figures = nullptr;
     QList<Client*> m_clients;
+    struct Queued {
+        QPointer<QLocalSocket> socket;
+        Client* client;
+        QJsonValue id;
+        QStringList args;
+        QString cwd;
+    };
+    QList<Queued> m_queue; ///< commands waiting: one runs at a time
+    bool m_running = false;
+    struct Outsider {
+        QDateTime recorded;
+        int since = 0;
+    };
+    QHash<uid_t, Outsider> m_outsiders;
     QJsonObject m_lastShift;
     QJsonObject m_lastHealth;
 };

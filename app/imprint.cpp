@@ -2,17 +2,22 @@
 
 #include "MainWindow.h"
 #include "PinDialog.h"
+#include "RemoteLine.h"
+#include "ServiceClient.h"
 #include "SlotReport.h"
 #include "StationContext.h"
 #include "UpstreamWorker.h"
 #include "device/SerialTransport.h"
 #include "device/UsbTransport.h"
 #include "engine/Backoffice.h"
+#include "engine/Line.h"
 #include "engine/SlotJob.h"
 #include "engine/Station.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QDir>
+#include <QFileInfo>
 #include <QInputDialog>
 #include <QLibraryInfo>
 #include <QLineEdit>
@@ -123,6 +128,104 @@ int main(int argc, char** argv)
     QTextStream out(stdout);
     QTextStream err(stderr);
 
+    // Who works the line: every step carries the name (a badge scan types it here).
+    auto askOperator = [&]() -> std::optional<QString> {
+        QString name = p.value(options.op).trimmed();
+        if (name.isEmpty() && QGuiApplication::platformName() == QLatin1String("offscreen"))
+            name = qEnvironmentVariable("USER", QStringLiteral("operator"));
+        while (name.isEmpty()) {
+            bool ok = false;
+            name = QInputDialog::getText(nullptr, QStringLiteral("Imprint"),
+                QStringLiteral("Operator (scan your badge or type your name):"), QLineEdit::Normal, QString(), &ok)
+                       .trimmed();
+            if (!ok)
+                return std::nullopt;
+        }
+        return name;
+    };
+    // When the line is done: the picture, and with --exit-when-done one line per device.
+    auto whenDone = [&](ui::MainWindow& window, core::Line& line, std::function<QStringList()> results) {
+        auto done = std::make_shared<bool>(false);
+        auto check = [&window, &line, &p, &options, &err, &out, results, done] {
+            if (*done || !line.allFinished() || line.slotCount() == 0 || line.slotsBeingAdded() > 0)
+                return;
+            *done = true;
+            // Let the last repaint happen before the picture is taken.
+            QTimer::singleShot(300, &window, [&window, &p, &options, &err, &out, results] {
+                if (p.isSet(options.screenshot)) {
+                    if (!window.grab().save(p.value(options.screenshot)))
+                        err << "imprint: could not save the screenshot to " << p.value(options.screenshot) << Qt::endl;
+                }
+                if (!p.isSet(options.exitWhenDone))
+                    return;
+                int failed = 0;
+                for (const QString& r : results()) {
+                    out << r << Qt::endl;
+                    failed += r.startsWith(QLatin1String("FAIL")) ? 1 : 0;
+                }
+                QApplication::exit(failed == 0 ? 0 : 1);
+            });
+        };
+        // The picture shows the shift's figures with the last device in them; should they
+        // not change (a device that failed before anything was recorded), the line's end is
+        // enough.
+        QObject::connect(&window, &ui::MainWindow::shiftShown, &window, check);
+        QObject::connect(
+            &line, &core::Line::finished, &window, [&window, check] { QTimer::singleShot(2000, &window, check); });
+        // A line that had finished before this window came (the service's, seen as it is).
+        QTimer::singleShot(2000, &window, check);
+    };
+    auto sizeWindow = [](ui::MainWindow& window) {
+        // A station's screen is the window's: as large as the screen allows.
+        if (const QScreen* screen = QGuiApplication::primaryScreen())
+            window.resize(screen->availableSize());
+        window.show();
+    };
+
+    // With the station service running, the window is its client: the line, the token and
+    // the records are the service's, and closing the window stops no device.
+    const QString socketPath = app::serviceSocketPath();
+    if (QFileInfo::exists(socketPath)) {
+        auto remote = std::make_unique<app::RemoteLine>(socketPath);
+        if (remote->connectNow(5000)) {
+            if (p.isSet(options.usb) || p.isSet(options.lot) || p.isSet(options.profile)) {
+                err << "imprint: --usb, --lot and --profile are the station service's own settings (imprintd); the "
+                       "window as its client takes --port only."
+                    << Qt::endl;
+                return 2;
+            }
+            const auto name = askOperator();
+            if (!name)
+                return 2;
+            remote->setOperator(*name);
+            ui::MainWindow window(remote.get(), nullptr, remote->caSubject());
+            sizeWindow(window);
+            app::RemoteLine* line = remote.get();
+            whenDone(window, *line, [line] {
+                QStringList lines;
+                for (int i = 0; i < line->slotCount(); ++i)
+                    lines << line->slotAt(i).resultLine;
+                return lines;
+            });
+            line->replayFigures();
+            for (const QString& spec : p.values(options.port)) {
+                const QString path = spec.section(u'@', 0, 0);
+                line->addSlot(spec.startsWith(QLatin1String("usb:")) || QDir::isAbsolutePath(path)
+                        ? spec
+                        : QFileInfo(path).absoluteFilePath()
+                            + (spec.contains(u'@') ? u'@' + spec.section(u'@', 1) : QString()));
+            }
+            return QApplication::exec();
+        }
+    }
+
+    // In this process: only while no station service runs on the data directory.
+    if (auto held = core::DataDir(core::DataDir::resolve(p.value(options.dataDir))).holdDirectly(); !held) {
+        err << "imprint: " << held.error().message << Qt::endl;
+        if (QGuiApplication::platformName() != QLatin1String("offscreen"))
+            QMessageBox::critical(nullptr, QStringLiteral("Imprint"), held.error().message);
+        return 2;
+    }
     // Unlocking is a person's act: a refused PIN is shown with the token's PIN state, and
     // asked again only if the person chooses to try again.
     ui::PinDialog pinDialog;
@@ -139,19 +242,10 @@ int main(int argc, char** argv)
             QMessageBox::critical(nullptr, QStringLiteral("Imprint"), ctx.error().message);
         return 2;
     }
-    // Who works the line: every step carries the name (a badge scan types it here).
-    QString operatorName = p.value(options.op).trimmed();
-    if (operatorName.isEmpty() && QGuiApplication::platformName() == QLatin1String("offscreen"))
-        operatorName = qEnvironmentVariable("USER", QStringLiteral("operator"));
-    while (operatorName.isEmpty()) {
-        bool ok = false;
-        operatorName = QInputDialog::getText(nullptr, QStringLiteral("Imprint"),
-            QStringLiteral("Operator (scan your badge or type your name):"), QLineEdit::Normal, QString(), &ok)
-                           .trimmed();
-        if (!ok)
-            return 2;
-    }
-    core::Station station(operatorName);
+    const auto operatorName = askOperator();
+    if (!operatorName)
+        return 2;
+    core::Station station(*operatorName);
     station.setAcceptsScannedSerials(true);
     station.setTimeouts(ctx->config.timeouts);
     if (auto r = station.start(ctx->registrarFactory()); !r) {
@@ -166,11 +260,9 @@ int main(int argc, char** argv)
         err << "imprint: " << r.error().text() << Qt::endl;
         return 2;
     }
-    ui::MainWindow window(&station, &backoffice, ctx->caSubject());
-    // A station's screen is the window's: as large as the screen allows.
-    if (const QScreen* screen = QGuiApplication::primaryScreen())
-        window.resize(screen->availableSize());
-    window.show();
+    core::LocalLine line(&station);
+    ui::MainWindow window(&line, &backoffice, ctx->caSubject());
+    sizeWindow(window);
 
     // The window's process syncs the outbox upstream, on a thread of its own.
     app::UpstreamWorker upstream(ctx->dir, ctx->config, ctx->caKey);
@@ -189,25 +281,11 @@ int main(int argc, char** argv)
         // The picture shows the shift's figures as the store has them now.
         window.refreshShift();
     });
-    QObject::connect(&window, &ui::MainWindow::shiftShown, &window, [&] {
-        if (!station.allFinished() || station.slotJobs().isEmpty())
-            return;
-        // Let the last repaint happen before the picture is taken.
-        QTimer::singleShot(300, &window, [&] {
-            if (p.isSet(options.screenshot)) {
-                if (!window.grab().save(p.value(options.screenshot)))
-                    err << "imprint: could not save the screenshot to " << p.value(options.screenshot) << Qt::endl;
-            }
-            if (!p.isSet(options.exitWhenDone))
-                return;
-            int failed = 0;
-            for (const core::SlotJob* job : station.slotJobs()) {
-                out << app::slotResultLine(*job) << Qt::endl;
-                if (job->step() == core::SlotJob::Step::Failed)
-                    ++failed;
-            }
-            QApplication::exit(failed == 0 ? 0 : 1);
-        });
+    whenDone(window, line, [&station] {
+        QStringList lines;
+        for (const core::SlotJob* job : station.slotJobs())
+            lines << app::slotResultLine(*job);
+        return lines;
     });
     for (const QString& spec : p.values(options.port)) {
         if (auto ok = core::Station::checkPort(spec); !ok) {

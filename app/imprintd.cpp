@@ -94,7 +94,8 @@ int main(int argc, char** argv)
         return 1;
     }
     if (lockFd >= 0 && ::flock(lockFd, LOCK_EX | LOCK_NB) != 0) {
-        err << "imprintd: another station service runs on " << dir.path() << Qt::endl;
+        err << "imprintd: another station service, or a command working on it directly, holds " << dir.path()
+            << "; start the service when it is done." << Qt::endl;
         return 1;
     }
 

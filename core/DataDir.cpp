@@ -16,6 +16,7 @@
 #include <optional>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -457,6 +458,25 @@ Result<QList<QByteArray>> DataDir::loadChain() const
 QString DataDir::serviceLockFile() const
 {
     return m_path + QStringLiteral("/service.lock");
+}
+
+Result<void> DataDir::holdDirectly() const
+{
+    if (!QFile::exists(configFile()))
+        return {};
+    const int fd
+        = ::open(QFile::encodeName(serviceLockFile()).constData(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return {}; // not ours to write: the data directory's own files will say so
+    if (::flock(fd, LOCK_SH | LOCK_NB) != 0) {
+        ::close(fd);
+        return fail(ErrorCode::BadInput,
+            QStringLiteral("The station service runs on %1: its commands go through it, and set-up, the CA ceremony "
+                           "and restore wait until it is stopped (systemctl stop imprint-station).")
+                .arg(m_path));
+    }
+    // Kept open (and the claim with it) until the process ends.
+    return {};
 }
 
 QString DataDir::crlFile() const

@@ -92,8 +92,13 @@ public:
     QString chainFile() const;
     QString profileDir() const; ///< certificate profiles, NAME.json
     QString crlFile() const; ///< the local CA's newest CRL (PEM)
-    /// Held (flock) by the station service while it runs on this directory.
+    /// Held (flock) by the station service while it runs on this directory, exclusively;
+    /// shared by every program that works on it directly (holdDirectly).
     QString serviceLockFile() const;
+    /// Claims the directory for this process's direct work until it ends: refused in plain
+    /// words while the station service runs on it, and the service does not start while the
+    /// claim is held. A directory not set up yet, or not ours to write, claims nothing.
+    [[nodiscard]] Result<void> holdDirectly() const;
     QString raCertFile() const; ///< where `ra import` puts the RA certificate and its issuers
     QString upstreamTrustFile() const; ///< where `upstream configure` puts the upstream's anchors
     QString upstreamServerCertFile() const; ///< where `upstream configure` puts the pinned CMP signer

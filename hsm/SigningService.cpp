@@ -284,10 +284,20 @@ std::shared_ptr<SigningService> SigningService::create(std::unique_ptr<Token> to
 Result<void> SigningService::unlock(const core::Secret& pin)
 {
     std::lock_guard lock(m_pool->mutex);
+    // Unlocked already: the PIN is compared with the one the token was opened with, never
+    // put in its place (the token, logged in, would take any PIN, and the right one would
+    // then be refused).
+    if (m_pool->pin) {
+        const core::Secret& kept = *m_pool->pin;
+        if (kept.size() == pin.size() && CRYPTO_memcmp(kept.data(), pin.data(), static_cast<size_t>(pin.size())) == 0)
+            return {};
+        return fail(ErrorCode::PinRejected, QStringLiteral("That is not the token's PIN."),
+            QStringLiteral("compared with the PIN the token is unlocked with"));
+    }
+    // Kept only once the token took it.
     m_pool->pin.emplace(pin.copy());
     if (auto r = m_pool->reconnect(); !r) {
-        if (r.error().code != ErrorCode::PinRejected)
-            m_pool->pin.reset();
+        m_pool->pin.reset();
         return r;
     }
     return {};

@@ -228,7 +228,10 @@ Result<std::unique_ptr<Token>> openStationToken(const core::StationConfig& confi
     useSoftHsmConfig(config.softhsmConf);
     const QString module = uri.modulePath.isEmpty() ? config.modulePath : uri.modulePath;
     auto token = Token::open(module, uri.token);
-    if (!token && token.error().code == ErrorCode::NotFound && restoreTokenCopies(config)) {
+    // A command the station service runs for a caller never puts a copy back under the
+    // running service: the service does that when it starts.
+    if (!token && token.error().code == ErrorCode::NotFound && !qEnvironmentVariableIsSet("IMPRINT_SERVICE_CHILD")
+        && restoreTokenCopies(config)) {
         qWarning().noquote() << "The embedded token's state was cut short (a stop while it was being written); the "
                                 "copy that last opened was put back.";
         token = Token::open(module, uri.token);

@@ -272,6 +272,9 @@ DE = {
 "The token reports no wrong PINs so far.": 'Das Token meldet bisher keine falschen PINs.',
 "The token reports: %1": 'Das Token meldet: %1',
 "unlocked the HSM and signed in as %1": 'hat das HSM entsperrt und sich als %1 angemeldet',
+'Connected to the station service.': 'Mit dem Stationsdienst verbunden.',
+'The station service is not reachable: the line goes on there; this window shows it again as soon as it is back.': 'Der Stationsdienst ist nicht erreichbar: die Linie läuft dort weiter; dieses Fenster zeigt sie wieder, sobald er zurück ist.',
+'The station service is not reachable: scan the label again when it is back.': 'Der Stationsdienst ist nicht erreichbar: das Etikett erneut scannen, wenn er zurück ist.',
 }
 PLURAL = {
 '%n record(s) not yet confirmed by the upstream': ('%n Datensatz noch nicht von der Konzern-CA bestätigt', '%n Datensätze noch nicht von der Konzern-CA bestätigt'),

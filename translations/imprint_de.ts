@@ -1,6 +1,21 @@
 <?xml version='1.0' encoding='utf-8'?>
 <TS version="2.1" language="de">
 <context>
+    <name>imprint::app::RemoteLine</name>
+    <message>
+        <source>Connected to the station service.</source>
+        <translation>Mit dem Stationsdienst verbunden.</translation>
+    </message>
+    <message>
+        <source>The station service is not reachable: the line goes on there; this window shows it again as soon as it is back.</source>
+        <translation>Der Stationsdienst ist nicht erreichbar: die Linie läuft dort weiter; dieses Fenster zeigt sie wieder, sobald er zurück ist.</translation>
+    </message>
+    <message>
+        <source>The station service is not reachable: scan the label again when it is back.</source>
+        <translation>Der Stationsdienst ist nicht erreichbar: das Etikett erneut scannen, wenn er zurück ist.</translation>
+    </message>
+</context>
+<context>
     <name>imprint::core::Backoffice</name>
     <message>
         <source>no CRL signed yet</source>

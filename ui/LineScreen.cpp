@@ -14,9 +14,8 @@
 
 namespace imprint::ui {
 
-LineScreen::LineScreen(core::Station* station, SlotModel* model, QWidget* parent)
+LineScreen::LineScreen(SlotModel* model, QWidget* parent)
     : QWidget(parent)
-    , m_station(station)
     , m_model(model)
     , m_grid(new QWidget(this))
     , m_gridLayout(new QGridLayout(m_grid))
@@ -35,6 +34,15 @@ LineScreen::LineScreen(core::Station* station, SlotModel* model, QWidget* parent
     layout->addWidget(m_shift);
 
     connect(m_model, &QAbstractItemModel::rowsInserted, this, &LineScreen::addTiles);
+    connect(m_model, &QAbstractItemModel::modelReset, this, [this] {
+        while (m_tiles.size() > m_model->rowCount())
+            delete m_tiles.takeLast();
+        if (m_selected >= m_model->rowCount())
+            selectRow(-1);
+        for (SlotTile* t : std::as_const(m_tiles))
+            t->refresh();
+        addTiles();
+    });
     connect(m_model, &QAbstractItemModel::dataChanged, this, [this](const QModelIndex& from, const QModelIndex& to) {
         for (int r = from.row(); r <= to.row() && r < m_tiles.size(); ++r)
             m_tiles.at(r)->refresh();

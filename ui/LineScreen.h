@@ -6,11 +6,6 @@ class QGridLayout;
 class QLabel;
 class QScrollArea;
 
-namespace imprint::core {
-class Station;
-class SlotJob;
-} // namespace imprint::core
-
 namespace imprint::ui {
 
 class ShiftPanel;
@@ -22,7 +17,7 @@ class SlotTile;
 class LineScreen : public QWidget {
     Q_OBJECT
 public:
-    LineScreen(core::Station* station, SlotModel* model, QWidget* parent = nullptr);
+    LineScreen(SlotModel* model, QWidget* parent = nullptr);
 
     ShiftPanel* shiftPanel() const { return m_shift; }
     const QList<SlotTile*>& tiles() const { return m_tiles; }
@@ -37,7 +32,6 @@ private:
     void addTiles();
     void place();
 
-    core::Station* m_station;
     SlotModel* m_model;
     QWidget* m_grid;
     QGridLayout* m_gridLayout;

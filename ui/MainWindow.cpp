@@ -1,5 +1,7 @@
 #include "MainWindow.h"
 
+#include "engine/Line.h"
+
 #include "AdminScreen.h"
 #include "DeviceListModel.h"
 #include "HealthStrip.h"
@@ -62,14 +64,21 @@ bool takesText(const QWidget* w)
 } // namespace
 
 MainWindow::MainWindow(core::Station* station, core::Backoffice* backoffice, const QString& caSubject, QWidget* parent)
+    : MainWindow(new core::LocalLine(station), backoffice, caSubject, parent)
+{
+    m_lineSource->setParent(this);
+}
+
+MainWindow::MainWindow(core::Line* line, core::Backoffice* backoffice, const QString& caSubject, QWidget* parent)
     : QMainWindow(parent)
-    , m_station(station)
+    , m_lineSource(line)
     , m_backoffice(backoffice)
-    , m_model(new SlotModel(station, backoffice ? backoffice->config().line : core::LineConfig {}, this))
+    , m_model(new SlotModel(line, backoffice ? backoffice->config().line : core::LineConfig {}, this))
     , m_stack(new QStackedWidget(this))
-    , m_line(new LineScreen(station, m_model, this))
+    , m_line(new LineScreen(m_model, this))
     , m_health(new HealthStrip(this))
     , m_notice(new QLabel(this))
+    , m_link(new QLabel(this))
     , m_operator(new QLabel(this))
     , m_roleLabel(new QLabel(this))
     , m_scan(new QLineEdit(this))
@@ -115,7 +124,7 @@ MainWindow::MainWindow(core::Station* station, core::Backoffice* backoffice, con
 
     if (backoffice) {
         m_qa = new QaScreen(
-            backoffice, station, [this](const QString& what) { return confirmPerson(what); }, this);
+            backoffice, line, [this](const QString& what) { return confirmPerson(what); }, this);
         m_admin = new AdminScreen(backoffice, this);
         m_admin->person = [this] { return m_person; };
         m_admin->syncNow = [this] {
@@ -147,7 +156,7 @@ MainWindow::MainWindow(core::Station* station, core::Backoffice* backoffice, con
     m_health->setVisible(backoffice != nullptr);
     // Jobs the station was stopped under (a crash, a power cut): their devices continue
     // where they were when they are back on a slot.
-    const auto& interrupted = station->interruptedJobs();
+    const QList<core::UnfinishedJob> interrupted = line->interruptedJobs();
     if (!interrupted.isEmpty()) {
         QStringList serials;
         for (qsizetype i = 0; i < std::min<qsizetype>(interrupted.size(), 8); ++i)
@@ -165,22 +174,45 @@ MainWindow::MainWindow(core::Station* station, core::Backoffice* backoffice, con
     }
     m_notice->setVisible(!interrupted.isEmpty());
     layout->addWidget(m_notice);
+    m_link->setWordWrap(true);
+    m_link->setStyleSheet(QStringLiteral("QLabel { background: #f8d7da; color: #58151c; padding: 8px; "
+                                         "border: 1px solid #f1aeb5; font-weight: bold; }"));
+    m_link->setVisible(false);
+    layout->addWidget(m_link);
+    connect(line, &core::Line::connectionChanged, this, [this](bool connected, const QString& message) {
+        m_link->setText(message);
+        m_link->setVisible(!connected);
+        if (connected)
+            statusBar()->showMessage(message, 5000);
+    });
     layout->addWidget(m_stack, 1);
     setCentralWidget(central);
 
     statusBar()->addWidget(new QLabel(tr("Issuing CA: %1").arg(caSubject), this));
     statusBar()->addPermanentWidget(m_roleLabel);
     statusBar()->addPermanentWidget(m_operator);
-    m_operator->setText(tr("Operator: %1").arg(station->operatorName()));
-    connect(station, &core::Station::operatorChanged, this,
+    m_operator->setText(tr("Operator: %1").arg(line->operatorName()));
+    connect(line, &core::Line::operatorChanged, this,
         [this](const QString& name) { m_operator->setText(tr("Operator: %1").arg(name)); });
-    connect(station, &core::Station::slotChanged, this, [this](int index) {
-        const core::SlotJob* job = m_station->slotJobs().at(index);
+    connect(
+        line, &core::Line::refused, this, [this](const QString& message) { statusBar()->showMessage(message, 8000); });
+    // The station service pushes the shift's figures and the health as they change.
+    connect(line, &core::Line::shiftFigures, this, [this](const core::ShiftFigures& f) {
+        m_line->shiftPanel()->show(f);
+        emit shiftShown();
+    });
+    connect(line, &core::Line::health, this, [this](const core::StationHealth& h) {
+        m_health->setVisible(true);
+        m_health->show(h);
+        emit healthShown();
+    });
+    connect(line, &core::Line::slotChanged, this, [this](int index) {
+        const core::SlotView job = m_lineSource->slotAt(index);
         // A device waiting for its label: the scanner's field is where the next scan goes.
-        if (job->step() == core::SlotJob::Step::AwaitingSerial && screen() == Screen::Line && !takesText(focusWidget()))
+        if (job.step == core::SlotJob::Step::AwaitingSerial && screen() == Screen::Line && !takesText(focusWidget()))
             m_scan->setFocus();
         // A verdict changes the shift's figures: read them again (once for a burst).
-        if (job->isFinished() && !m_shiftPending) {
+        if (m_backoffice && job.isFinished() && !m_shiftPending) {
             m_shiftPending = true;
             QTimer::singleShot(500, this, [this] {
                 m_shiftPending = false;
@@ -487,7 +519,7 @@ void MainWindow::routeScan(const QString& text)
 {
     if (text.isEmpty())
         return;
-    if (screen() != Screen::Qa && m_station->awaitingSerial()) {
+    if (screen() != Screen::Qa && m_lineSource->awaitingSerial() >= 0) {
         takeScannedSerial(text);
         return;
     }
@@ -500,46 +532,43 @@ void MainWindow::routeScan(const QString& text)
         tr("%1 was scanned, but no slot is waiting for a label. QA can look it up on the QA screen.").arg(text), 10000);
 }
 
-core::SlotJob* MainWindow::selectedJob() const
+int MainWindow::selectedSlot() const
 {
     const int row = m_line->selectedRow();
-    if (row < 0 || row >= m_station->slotJobs().size())
-        return nullptr;
-    return m_station->slotJobs().at(row);
+    return row >= 0 && row < m_lineSource->slotCount() ? row : -1;
 }
 
 bool MainWindow::takeScannedSerial(const QString& label)
 {
     if (label.isEmpty())
         return false;
-    core::SlotJob* job = selectedJob();
-    if (!job || job->step() != core::SlotJob::Step::AwaitingSerial)
-        job = m_station->awaitingSerial();
-    if (!job) {
+    int row = selectedSlot();
+    if (row < 0 || m_lineSource->slotAt(row).step != core::SlotJob::Step::AwaitingSerial)
+        row = m_lineSource->awaitingSerial();
+    if (row < 0) {
         statusBar()->showMessage(tr("No device is waiting for a serial label."), 8000);
         return false;
     }
-    if (auto r = job->assignSerial(label); !r) {
+    if (auto r = m_lineSource->assignSerial(row, label); !r) {
         statusBar()->showMessage(r.error().message, 8000);
         return false;
     }
-    statusBar()->showMessage(
-        tr("Serial %1 given to slot %2.").arg(label, m_model->line().slotName(job->index())), 5000);
+    statusBar()->showMessage(tr("Serial %1 given to slot %2.").arg(label, m_model->line().slotName(row)), 5000);
     return true;
 }
 
 void MainWindow::retrySelected()
 {
-    if (core::SlotJob* job = selectedJob())
-        job->retry();
+    if (const int row = selectedSlot(); row >= 0)
+        m_lineSource->retry(row);
     else
         statusBar()->showMessage(tr("Click a slot first, then Retry."), 5000);
 }
 
 void MainWindow::abortSelected()
 {
-    if (core::SlotJob* job = selectedJob())
-        job->abort();
+    if (const int row = selectedSlot(); row >= 0)
+        m_lineSource->abort(row);
     else
         statusBar()->showMessage(tr("Click a slot first, then Abort."), 5000);
 }
@@ -551,7 +580,7 @@ void MainWindow::changeOperator()
         tr("The operator taking over (scan your badge or type your name):"), QLineEdit::Normal, QString(), &ok)
                              .trimmed();
     if (ok && !name.isEmpty())
-        m_station->setOperator(name);
+        m_lineSource->setOperator(name);
 }
 
 } // namespace imprint::ui

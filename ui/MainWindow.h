@@ -15,9 +15,9 @@ class QStackedWidget;
 
 namespace imprint::core {
 class Backoffice;
+class Line;
 class RecordStore;
 class Station;
-class SlotJob;
 } // namespace imprint::core
 
 namespace imprint::ui {
@@ -49,6 +49,10 @@ public:
     /// window's own asks with a dialog; tests put theirs here.
     using CredentialPrompt = std::function<std::optional<Credential>(Role role, const QString& what)>;
 
+    /// The window over `line`: a Station in this process, or the station service's line (the
+    /// window as its client: no back office here, QA and admin work go through imprintctl).
+    MainWindow(core::Line* line, core::Backoffice* backoffice, const QString& caSubject, QWidget* parent = nullptr);
+    /// The window over a Station in this process.
     MainWindow(
         core::Station* station, core::Backoffice* backoffice, const QString& caSubject, QWidget* parent = nullptr);
     ~MainWindow() override;
@@ -62,6 +66,8 @@ public:
     QLineEdit* scanField() const { return m_scan; }
     /// The notice of interrupted jobs (hidden when there are none).
     QLabel* notice() const { return m_notice; }
+    /// The notice that the station service is not reachable (hidden while it is).
+    QLabel* linkNotice() const { return m_link; }
     QString statusText() const;
 
     Role role() const { return m_role; }
@@ -109,13 +115,14 @@ private:
     template <typename T> std::optional<T> onBackoffice(std::function<T(core::RecordStore&)> work);
     bool signIn(Role role, const QString& what);
     void showScreen(Screen screen);
-    core::SlotJob* selectedJob() const;
+    /// The selected slot's row, or -1.
+    int selectedSlot() const;
     void retrySelected();
     void abortSelected();
     void changeOperator();
     void updateRoleBar();
 
-    core::Station* m_station;
+    core::Line* m_lineSource;
     core::Backoffice* m_backoffice;
     SlotModel* m_model;
     QStackedWidget* m_stack;
@@ -124,6 +131,7 @@ private:
     AdminScreen* m_admin = nullptr;
     HealthStrip* m_health;
     QLabel* m_notice;
+    QLabel* m_link; ///< the station service is not reachable (the window as its client)
     QLabel* m_operator;
     QLabel* m_roleLabel;
     QLineEdit* m_scan;

@@ -1,8 +1,7 @@
 #include "QaScreen.h"
 
 #include "DeviceListModel.h"
-#include "engine/SlotJob.h"
-#include "engine/Station.h"
+#include "engine/Line.h"
 #include "pki/OpenSsl.h"
 
 #include <QCheckBox>
@@ -43,11 +42,11 @@ QString cell(const QString& s)
 
 } // namespace
 
-QaScreen::QaScreen(core::Backoffice* backoffice, core::Station* station, std::function<QString(const QString&)> confirm,
-    QWidget* parent)
+QaScreen::QaScreen(
+    core::Backoffice* backoffice, core::Line* line, std::function<QString(const QString&)> confirm, QWidget* parent)
     : QWidget(parent)
     , m_backoffice(backoffice)
-    , m_station(station)
+    , m_lineSource(line)
     , m_confirm(std::move(confirm))
     , m_search(new QLineEdit(this))
     , m_text(new QTextBrowser(this))
@@ -294,12 +293,12 @@ void QaScreen::reverifyShown()
         return;
     const QString serial = m_story->device.serial;
     // With the device on a slot: read back and a fresh challenge, through the pipeline.
-    for (core::SlotJob* job : m_station ? m_station->slotJobs() : QList<core::SlotJob*> {}) {
-        if (job->device().serial == serial && job->isFinished()) {
-            job->retry();
-            emit status(tr("Device %1 is on slot %2: reading its certificate back and challenging it.")
-                            .arg(serial)
-                            .arg(job->index() + 1));
+    for (int i = 0; m_lineSource && i < m_lineSource->slotCount(); ++i) {
+        const core::SlotView job = m_lineSource->slotAt(i);
+        if (job.serial == serial && job.isFinished()) {
+            m_lineSource->retry(i);
+            emit status(
+                tr("Device %1 is on slot %2: reading its certificate back and challenging it.").arg(serial).arg(i + 1));
         }
     }
     m_auditVerdict = tr("Checking the audit log…");

@@ -15,7 +15,7 @@ class QTableView;
 class QTextBrowser;
 
 namespace imprint::core {
-class Station;
+class Line;
 }
 
 namespace imprint::ui {
@@ -30,7 +30,7 @@ class QaScreen : public QWidget {
 public:
     /// `confirm` asks the person again for their credential before an act that cannot be
     /// undone (scrap); it returns the person's name, or empty when they declined.
-    QaScreen(core::Backoffice* backoffice, core::Station* station, std::function<QString(const QString& what)> confirm,
+    QaScreen(core::Backoffice* backoffice, core::Line* line, std::function<QString(const QString& what)> confirm,
         QWidget* parent = nullptr);
 
     /// Shows the device's story (a scan or the search field lands here).
@@ -57,7 +57,7 @@ private:
     void display();
 
     core::Backoffice* m_backoffice;
-    core::Station* m_station;
+    core::Line* m_lineSource;
     std::function<QString(const QString&)> m_confirm;
     QLineEdit* m_search;
     QTextBrowser* m_text;

@@ -1,7 +1,7 @@
 #include "SlotModel.h"
 
+#include "engine/Line.h"
 #include "engine/SlotJob.h"
-#include "engine/Station.h"
 
 #include <QBrush>
 #include <QColor>
@@ -15,9 +15,9 @@ using core::SlotJob;
 
 namespace {
 
-SlotModel::Verdict verdictOf(const SlotJob& job)
+SlotModel::Verdict verdictOf(const core::SlotView& job)
 {
-    switch (job.step()) {
+    switch (job.step) {
     case SlotJob::Step::Passed: return SlotModel::Verdict::Pass;
     case SlotJob::Step::Failed: return SlotModel::Verdict::Fail;
     case SlotJob::Step::DoneEarlier: return SlotModel::Verdict::DoneEarlier;
@@ -112,20 +112,25 @@ QString SlotModel::verdictText(Verdict v)
     return {};
 }
 
-SlotModel::SlotModel(core::Station* station, core::LineConfig line, QObject* parent)
+SlotModel::SlotModel(core::Line* line, core::LineConfig config, QObject* parent)
     : QAbstractTableModel(parent)
-    , m_station(station)
-    , m_line(std::move(line))
-    , m_rows(static_cast<int>(station->slotJobs().size()))
+    , m_lineSource(line)
+    , m_line(std::move(config))
+    , m_rows(line->slotCount())
 {
-    connect(station, &core::Station::slotAdded, this, [this](int index) {
+    connect(line, &core::Line::slotAdded, this, [this](int index) {
         if (index < m_rows)
             return;
         beginInsertRows({}, m_rows, index);
         m_rows = index + 1;
         endInsertRows();
     });
-    connect(station, &core::Station::slotChanged, this, [this](int index) {
+    connect(line, &core::Line::reset, this, [this] {
+        beginResetModel();
+        m_rows = m_lineSource->slotCount();
+        endResetModel();
+    });
+    connect(line, &core::Line::slotChanged, this, [this](int index) {
         if (index < m_rows)
             emit dataChanged(this->index(index, 0), this->index(index, ColumnCount - 1));
     });
@@ -145,41 +150,42 @@ QVariant SlotModel::data(const QModelIndex& index, int role) const
 {
     if (!index.isValid() || index.row() >= m_rows)
         return {};
-    const SlotJob* job = m_station->slotJobs().at(index.row());
+    const core::SlotView slot = m_lineSource->slotAt(index.row());
+    const core::SlotView* job = &slot;
     const Verdict verdict = verdictOf(*job);
-    const QString name = m_line.slotName(index.row());
+    const QString name = job->name.isEmpty() ? m_line.slotName(index.row()) : job->name;
 
     switch (role) {
-    case StepRole: return static_cast<int>(job->step());
+    case StepRole: return static_cast<int>(job->step);
     case VerdictRole: return static_cast<int>(verdict);
     case NameRole: return name;
     case ProgressRole:
-        return SlotJob::pipelinePosition(job->step() == SlotJob::Step::Failed ? job->failedStep() : job->step());
+        return SlotJob::pipelinePosition(job->step == SlotJob::Step::Failed ? job->failedStep : job->step);
     case StepElapsedRole: return job->stepElapsedMs();
-    case StepLimitRole: return job->stepLimitMs();
-    case WhenRole: return job->doneEarlierAt();
+    case StepLimitRole: return job->stepLimitMs;
+    case WhenRole: return job->doneEarlierAt;
     case ShortDetailRole:
         switch (verdict) {
         case Verdict::Fail: {
-            const QString words = reasonWords(job->failureCode());
-            return tr("%1 Press Retry.").arg(words.isEmpty() ? job->failure() : words);
+            const QString words = reasonWords(job->failureCode);
+            return tr("%1 Press Retry.").arg(words.isEmpty() ? job->failure : words);
         }
         case Verdict::Pass: return tr("Remove the device.");
         case Verdict::DoneEarlier:
             return tr("Passed %1. Remove it: it is good.")
-                .arg(QLocale().toString(job->doneEarlierAt().toLocalTime(), QLocale::ShortFormat));
+                .arg(QLocale().toString(job->doneEarlierAt.toLocalTime(), QLocale::ShortFormat));
         case Verdict::None: break;
         }
-        if (job->step() == SlotJob::Step::AwaitingSerial)
+        if (job->step == SlotJob::Step::AwaitingSerial)
             return tr("No serial yet: scan the label on it.");
         return QString();
     case CheckSlotRole:
         // A bent pin or a bad cable fails device after device on the same slot.
-        if (job->recentFailures() >= 3)
+        if (job->recentFailures >= 3)
             return tr("Check slot %1: %2 of its last %3 devices failed (a bent pin or a bad cable?).")
                 .arg(name)
-                .arg(job->recentFailures())
-                .arg(job->recentVerdicts());
+                .arg(job->recentFailures)
+                .arg(job->recentVerdicts);
         return QString();
     default: break;
     }
@@ -208,26 +214,25 @@ QVariant SlotModel::data(const QModelIndex& index, int role) const
         return {};
 
     switch (index.column()) {
-    case Slot: return QStringLiteral("%1  %2").arg(name, job->port());
-    case Device: return job->device().serial.isEmpty() ? QStringLiteral("—") : job->device().serial;
+    case Slot: return QStringLiteral("%1  %2").arg(name, job->port);
+    case Device: return job->serial.isEmpty() ? QStringLiteral("—") : job->serial;
     case Step:
         if (verdict == Verdict::Fail)
-            return tr("stopped while %1").arg(stepWords(job->failedStep()));
-        return stepWords(job->step());
+            return tr("stopped while %1").arg(stepWords(job->failedStep));
+        return stepWords(job->step);
     case Result: return verdictText(verdict);
     case Detail:
         switch (verdict) {
-        case Verdict::Fail: return tr("%1 — Fix the device or its connection, then press Retry.").arg(job->failure());
+        case Verdict::Fail: return tr("%1 — Fix the device or its connection, then press Retry.").arg(job->failure);
         case Verdict::Pass:
-            return tr("Certificate %1 installed and verified. Remove the device.")
-                .arg(job->certificate().serialHex.left(16));
+            return tr("Certificate %1 installed and verified. Remove the device.").arg(job->certificateSerial.left(16));
         case Verdict::DoneEarlier:
             return tr("Passed on %1 with certificate %2; nothing was done to it. Remove the device: it is good.")
-                .arg(QLocale().toString(job->doneEarlierAt().toLocalTime(), QLocale::ShortFormat),
-                    job->certificate().serialHex.left(16));
+                .arg(QLocale().toString(job->doneEarlierAt.toLocalTime(), QLocale::ShortFormat),
+                    job->certificateSerial.left(16));
         case Verdict::None: break;
         }
-        if (job->step() == SlotJob::Step::AwaitingSerial)
+        if (job->step == SlotJob::Step::AwaitingSerial)
             return tr("The device has no serial yet: scan the label on it.");
         return QString();
     default: return {};

@@ -5,7 +5,7 @@
 #include <QAbstractTableModel>
 
 namespace imprint::core {
-class Station;
+class Line;
 }
 
 namespace imprint::ui {
@@ -29,7 +29,7 @@ public:
     };
     enum class Verdict { None, Pass, Fail, DoneEarlier };
 
-    explicit SlotModel(core::Station* station, core::LineConfig line = {}, QObject* parent = nullptr);
+    explicit SlotModel(core::Line* line, core::LineConfig config = {}, QObject* parent = nullptr);
 
     int rowCount(const QModelIndex& parent = {}) const override;
     int columnCount(const QModelIndex& parent = {}) const override;
@@ -41,7 +41,7 @@ public:
     static QString verdictText(Verdict v);
 
 private:
-    core::Station* m_station;
+    core::Line* m_lineSource;
     core::LineConfig m_line;
     int m_rows = 0;
 };

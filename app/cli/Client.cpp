@@ -15,8 +15,6 @@
 #include <QSet>
 
 #include <cstdio>
-#include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 namespace imprint::app::cli {
@@ -238,18 +236,11 @@ core::Result<void> checkServiceStopped(const QStringList& args)
 {
     const QStringList given = optionValues(args, QStringLiteral("data-dir"));
     const core::DataDir dir(core::DataDir::resolve(given.isEmpty() ? QString() : given.last()));
-    const QString lock = dir.serviceLockFile();
-    const int fd = ::open(QFile::encodeName(lock).constData(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return {}; // no service has run here, or the file is not ours to read
-    const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-    ::close(fd);
-    if (held)
+    if (auto held = dir.holdDirectly(); !held)
         return core::fail(core::ErrorCode::BadInput,
-            QStringLiteral("The station service runs on %1: its commands go through it (set IMPRINT_SOCKET to its "
-                           "socket if it is not %2), and set-up, the CA ceremony and restore wait until it is stopped "
-                           "(systemctl stop imprint-station).")
-                .arg(dir.path(), serviceSocketPath()));
+            held.error().message
+                + QStringLiteral(" (Set IMPRINT_SOCKET to the service's socket if it is not %1.)")
+                      .arg(serviceSocketPath()));
     return {};
 }
 

@@ -342,19 +342,20 @@ void Backoffice::lock(QObject* context, std::function<void()> done)
         [done = std::move(done)](bool) { done(); });
 }
 
-SignInOutcome Backoffice::checkCredential(
-    RecordStore& store, const QString& role, Secret& secret, const QString& person, bool unlocking)
+SignInOutcome Backoffice::checkCredential(RecordStore& store, const QString& role, Secret& secret,
+    const QString& person, bool unlocking, const QString& throttleKey)
 {
     SignInOutcome o;
     const QString station = m_config.stationName;
-    auto state = store.signIns().state(role);
+    const QString key = unlocking || throttleKey.isEmpty() ? role : throttleKey;
+    auto state = store.signIns().state(key);
     if (!state) {
         secret.wipe();
         return SignInOutcome { std::unexpected(state.error()), {}, false };
     }
     if (state->pausedUntil.isValid() && state->pausedUntil > QDateTime::currentDateTimeUtc()) {
         secret.wipe();
-        (void)store.signIns().refusedPaused(role, person, station, *state);
+        (void)store.signIns().refusedPaused(key, person, station, *state);
         return SignInOutcome { false, *state, true };
     }
     const bool admin = role == QLatin1String("admin");
@@ -382,12 +383,12 @@ SignInOutcome Backoffice::checkCredential(
     }
     secret.wipe();
     if (o.ok && !*o.ok) {
-        auto after = store.signIns().refused(role, person, station);
+        auto after = store.signIns().refused(key, person, station);
         if (!after)
             return SignInOutcome { std::unexpected(after.error()), {}, false };
         o.state = *after;
     } else if (o.ok && *o.ok) {
-        (void)store.signIns().accepted(role);
+        (void)store.signIns().accepted(key);
     }
     return o;
 }

@@ -158,8 +158,12 @@ public:
     /// store, so a restart keeps them, and earn a growing pause (SignInAttempts): under a pause
     /// nothing is checked. A PIN never reaches the token's login except with `unlocking`,
     /// the explicit act of unlocking a locked token. The secret is wiped.
-    [[nodiscard]] SignInOutcome checkCredential(
-        RecordStore& store, const QString& role, Secret& secret, const QString& person, bool unlocking);
+    /// `throttleKey` counts the wrong attempts under a name of their own (the station
+    /// service counts each account apart, so that one cannot pause everyone); `role` when
+    /// empty. Unlocking is always counted under the role: each try there costs one of the
+    /// token's own.
+    [[nodiscard]] SignInOutcome checkCredential(RecordStore& store, const QString& role, Secret& secret,
+        const QString& person, bool unlocking, const QString& throttleKey = {});
 
     /// The CRL state of a certificate against a CRL (PEM), in plain words.
     [[nodiscard]] static QString crlStateOf(const QByteArray& der, const QByteArray& crlPem);

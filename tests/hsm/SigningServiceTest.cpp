@@ -211,3 +211,20 @@ TEST_CASE("A locked service signs nothing until a person unlocks it again")
     REQUIRE(again.has_value());
     CHECK(verifies(t.spki, "again", *again));
 }
+
+TEST_CASE("An unlocked service takes no other PIN: unlocking it again with a wrong one is refused, the right one stays")
+{
+    ServiceOnFreshToken t { QStringLiteral(IMPRINT_DEFAULT_PKCS11_MODULE) };
+    REQUIRE(t.service->unlock(secret("user-1234")).has_value());
+    // The token is logged in: C_Login would answer CKR_USER_ALREADY_LOGGED_IN to any PIN.
+    auto wrong = t.service->unlock(secret("guess-0000"));
+    REQUIRE_FALSE(wrong.has_value());
+    CHECK(wrong.error().code == ErrorCode::PinRejected);
+    auto right = t.service->pinMatches(secret("user-1234"));
+    REQUIRE(right.has_value());
+    CHECK(*right);
+    auto guess = t.service->pinMatches(secret("guess-0000"));
+    REQUIRE(guess.has_value());
+    CHECK_FALSE(*guess);
+    CHECK(t.service->unlock(secret("user-1234")).has_value());
+}
