@@ -159,12 +159,14 @@ StationService::StationService(
 
 StationService::~StationService()
 {
-    for (Client* c : std::as_const(m_clients)) {
+    // Taken first: closing a socket says "disconnected" at once, and drop() must find no
+    // client left to delete a second time.
+    const QList<Client*> clients = std::exchange(m_clients, {});
+    for (Client* c : clients) {
         if (c->socket)
             c->socket->abort();
         delete c;
     }
-    m_clients.clear();
 }
 
 core::Result<void> StationService::listen()

@@ -55,14 +55,17 @@ public:
         }
     }
     ~Service() { stop(); }
-    void stop()
+    /// Stops it as systemd does (SIGTERM); whether it ended cleanly (exit 0, no crash).
+    bool stop()
     {
         if (m_process.state() == QProcess::NotRunning)
-            return;
+            return m_clean;
         m_process.terminate();
         if (!m_process.waitForFinished(20000))
             m_process.kill();
         m_process.waitForFinished(5000);
+        m_clean = m_process.exitStatus() == QProcess::NormalExit && m_process.exitCode() == 0;
+        return m_clean;
     }
     void kill()
     {
@@ -74,6 +77,7 @@ public:
 private:
     QString m_socket;
     QProcess m_process;
+    bool m_clean = false;
 };
 
 /// Runs `program args` (as `as`, when given) with the station's socket, `input` on stdin.
@@ -286,6 +290,13 @@ TEST_CASE("The station service runs the line for imprintctl and an MES; a client
         CHECK(r.value(QStringLiteral("error")).toObject().value(QStringLiteral("code")).toString()
             == QLatin1String("bad-port"));
     }
+    // A stop with clients connected (subscribed ones among them) ends cleanly.
+    QLocalSocket subscriber;
+    subscriber.connectToServer(socket);
+    REQUIRE(subscriber.waitForConnected(5000));
+    subscriber.write("{\"id\":1,\"method\":\"subscribe\"}\n");
+    REQUIRE(subscriber.waitForReadyRead(5000));
+    CHECK(service.stop());
 }
 
 TEST_CASE("Roles are the service's: an operator runs the line but not the CA, QA and admin need their credential")
@@ -491,7 +502,7 @@ TEST_CASE("Roles are the service's: an operator runs the line but not the CA, QA
     for (const QJsonObject& e : auditEntries(socket, QStringLiteral("scrapped")))
         scrapBy |= e.value(QStringLiteral("operator")).toString() == op2.name;
     CHECK(scrapBy);
-    service.stop();
+    CHECK(service.stop());
 }
 
 TEST_CASE(
