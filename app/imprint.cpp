@@ -207,7 +207,6 @@ int main(int argc, char** argv)
                     lines << line->slotAt(i).resultLine;
                 return lines;
             });
-            line->replayFigures();
             for (const QString& spec : p.values(options.port)) {
                 const QString path = spec.section(u'@', 0, 0);
                 line->addSlot(spec.startsWith(QLatin1String("usb:")) || QDir::isAbsolutePath(path)
@@ -215,6 +214,9 @@ int main(int argc, char** argv)
                         : QFileInfo(path).absoluteFilePath()
                             + (spec.contains(u'@') ? u'@' + spec.section(u'@', 1) : QString()));
             }
+            // The figures that came before the window was there, once its slots are asked for
+            // (a line that had finished is not this window's end).
+            line->replayFigures();
             return QApplication::exec();
         }
     }

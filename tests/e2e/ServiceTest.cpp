@@ -352,7 +352,7 @@ TEST_CASE("Roles are the service's: an operator runs the line but not the CA, QA
                              QStringLiteral("ROLE-") + tag },
             svc.as());
         auto r = runWith(socket, op.as(), Ctl, QStringList { QStringLiteral("provision") } + sim.portArgs());
-        INFO(r.err.toStdString());
+        INFO(r.out.toStdString() << r.err.toStdString());
         CHECK(r.exitCode == 0);
         CHECK(r.out.count("PASS  ROLE-") == 2);
         auto list = runWith(socket, op.as(), Ctl, { QStringLiteral("list") });
