@@ -107,6 +107,9 @@ void RemoteLine::request(const QString& method, const QJsonObject& params,
 
 void RemoteLine::readAll()
 {
+    // What came at once is told at once: a slot that changed three times in the batch is
+    // drawn once, in its newest state (a busy line sends bursts; the window must not redraw
+    // for each).
     m_input += m_socket->readAll();
     qsizetype newline;
     while ((newline = m_input.indexOf('\n')) >= 0) {
@@ -115,6 +118,16 @@ void RemoteLine::readAll()
         if (doc.isObject())
             handle(doc.object());
     }
+    const int before = m_announced;
+    m_announced = static_cast<int>(m_slots.size());
+    for (int i = before; i < m_announced; ++i)
+        emit slotAdded(i);
+    const QList<int> changed(m_changed.begin(), m_changed.end());
+    m_changed.clear();
+    for (int index : changed)
+        emit slotChanged(index);
+    if (std::exchange(m_finishing, false) && allFinished())
+        emit finished();
 }
 
 void RemoteLine::handle(const QJsonObject& message)
@@ -156,6 +169,8 @@ void RemoteLine::snapshot(const QJsonObject& line)
     for (const QJsonValue& v : line.value(QStringLiteral("slots")).toArray())
         m_slots << slotOf(v.toObject());
     m_haveLine = true;
+    m_announced = static_cast<int>(m_slots.size());
+    m_changed.clear();
     emit reset();
     // A service that restarted has none of this window's slots: ask for them again, and
     // their devices resume where they were.
@@ -184,11 +199,10 @@ void RemoteLine::slotEvent(const QJsonObject& slot)
     }
     const bool wasFinished = m_slots.at(index).isFinished();
     m_slots[index] = view;
-    if (added)
-        emit slotAdded(index);
-    emit slotChanged(index);
-    if (view.isFinished() && !wasFinished && allFinished())
-        emit finished();
+    (void)added; // told after the batch (readAll)
+    m_changed.insert(index);
+    if (view.isFinished() && !wasFinished)
+        m_finishing = true;
 }
 
 core::SlotView RemoteLine::slotOf(const QJsonObject& o)

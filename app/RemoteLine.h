@@ -4,6 +4,7 @@
 
 #include <QHash>
 #include <QJsonObject>
+#include <QSet>
 
 #include <functional>
 #include <optional>
@@ -69,6 +70,9 @@ private:
     bool m_haveLine = false;
     bool m_connected = false;
     int m_adding = 0;
+    int m_announced = 0; ///< slots the window has been told of
+    QSet<int> m_changed; ///< slots changed in the batch being read
+    bool m_finishing = false; ///< a slot finished in the batch being read
     std::optional<core::ShiftFigures> m_shift;
     std::optional<core::StationHealth> m_health;
     qint64 m_nextId = 1;

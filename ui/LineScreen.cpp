@@ -5,6 +5,7 @@
 #include "SlotTile.h"
 #include "engine/Station.h"
 
+#include <QElapsedTimer>
 #include <QGridLayout>
 #include <QScrollArea>
 #include <QTimer>
@@ -43,9 +44,30 @@ LineScreen::LineScreen(SlotModel* model, QWidget* parent)
             t->refresh();
         addTiles();
     });
+    // Tiles are redrawn a few at a time, from the event loop: a busy line changes many slots
+    // at once (and the service's events come in bursts), and a scan or a click must not wait
+    // for all of them.
+    m_refresher = new QTimer(this);
+    m_refresher->setSingleShot(true);
+    m_refresher->setInterval(0);
+    connect(m_refresher, &QTimer::timeout, this, [this] {
+        QElapsedTimer slice;
+        slice.start();
+        while (!m_dirty.isEmpty() && slice.elapsed() < 8) {
+            const int row = m_dirty.takeFirst();
+            if (row < m_tiles.size())
+                m_tiles.at(row)->refresh();
+        }
+        if (!m_dirty.isEmpty())
+            m_refresher->start();
+    });
     connect(m_model, &QAbstractItemModel::dataChanged, this, [this](const QModelIndex& from, const QModelIndex& to) {
-        for (int r = from.row(); r <= to.row() && r < m_tiles.size(); ++r)
-            m_tiles.at(r)->refresh();
+        for (int r = from.row(); r <= to.row() && r < m_tiles.size(); ++r) {
+            if (!m_dirty.contains(r))
+                m_dirty.append(r);
+        }
+        if (!m_refresher->isActive())
+            m_refresher->start();
     });
     // The clocks on the tiles that are working.
     auto* tick = new QTimer(this);

@@ -5,6 +5,7 @@
 class QGridLayout;
 class QLabel;
 class QScrollArea;
+class QTimer;
 
 namespace imprint::ui {
 
@@ -38,6 +39,8 @@ private:
     QScrollArea* m_scroll;
     ShiftPanel* m_shift;
     QList<SlotTile*> m_tiles;
+    QList<int> m_dirty; ///< tiles whose slot changed, redrawn a few at a time
+    QTimer* m_refresher;
     int m_selected = -1;
 };
 

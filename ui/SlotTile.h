@@ -48,6 +48,8 @@ private:
     QLabel* m_detail;
     QLabel* m_warning;
     QString m_detailText; ///< the tooltip's words, as plain text
+    QString m_verdictStyle; ///< the style sheets last set, so that they are set only when they change
+    QString m_tileStyle;
 };
 
 } // namespace imprint::ui

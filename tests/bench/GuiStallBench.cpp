@@ -4,7 +4,11 @@
 // thread measures the gaps between its ticks; the same timer with the window idle, in the
 // same run, is the reference.
 //
-//   imprint-bench-gui --data-dir DIR [--devices 32] [--store-devices 1000000] [--scroll-s 20]
+//   imprint-bench-gui --data-dir DIR [--devices 32] [--store-devices 1000000] [--scroll-s 20] [--service]
+//
+// With --service the line runs in the station service (imprintd on DIR, a process of its own)
+// and the window is its client: the stall is the window's, across the API (QA's screen is
+// not the client's, so nobody scrolls).
 //
 // DIR is an initialised station (with [upstream] set, its sync runs too). The store gets
 // --store-devices device rows first (one SQL statement), as a plant's years of records.
@@ -12,6 +16,7 @@
 #include "DeviceListModel.h"
 #include "MainWindow.h"
 #include "QaScreen.h"
+#include "RemoteLine.h"
 #include "StationContext.h"
 #include "UpstreamWorker.h"
 #include "engine/Backoffice.h"
@@ -25,6 +30,7 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QElapsedTimer>
+#include <QFile>
 #include <QProcess>
 #include <QScrollBar>
 #include <QSqlDatabase>
@@ -32,6 +38,7 @@
 #include <QSqlQuery>
 #include <QTableView>
 #include <QTextStream>
+#include <QThread>
 #include <QTimer>
 
 #include <algorithm>
@@ -106,6 +113,84 @@ bool fillStore(const QString& database, int devices, QTextStream& err)
 
 } // namespace
 
+/// The window as the station service's client: its event loop's gaps while the service runs
+/// the line, against the same window idle.
+int throughService(const core::DataDir& dir, int n, double fillS, int storeDevices, QTextStream& out, QTextStream& err)
+{
+    const QString socket = dir.path() + QStringLiteral("/station.sock");
+    QProcess service;
+    service.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    service.start(QStringLiteral(IMPRINT_DAEMON),
+        { QStringLiteral("--data-dir"), dir.path(), QStringLiteral("--socket"), socket });
+    app::RemoteLine line(socket);
+    bool connected = false;
+    for (int i = 0; i < 100 && !connected; ++i) {
+        QThread::msleep(100);
+        connected = QFile::exists(socket) && line.connectNow(3000).has_value();
+    }
+    if (!connected) {
+        err << "imprint-bench-gui: the station service did not answer" << Qt::endl;
+        return 1;
+    }
+    line.setOperator(QStringLiteral("bench"));
+    ui::MainWindow window(&line, nullptr, line.caSubject());
+    window.resize(1920, 1080);
+    window.show();
+    line.replayFigures();
+
+    StallMeter meter;
+    {
+        meter.start();
+        QEventLoop idle;
+        QTimer::singleShot(3000, &idle, &QEventLoop::quit);
+        idle.exec();
+    }
+    const std::vector<double> idleGaps = meter.stop();
+
+    QProcess sim;
+    const QStringList ports = bench::startDevsim(sim,
+        { QStringLiteral("--count"), QString::number(n), QStringLiteral("--serial-prefix"), QStringLiteral("GUI") }, n);
+    if (ports.size() < n) {
+        err << "imprint-bench-gui: the simulator did not start" << Qt::endl;
+        return 1;
+    }
+    QElapsedTimer busy;
+    busy.start();
+    meter.start();
+    for (const QString& port : ports)
+        line.addSlot(port);
+    QEventLoop run;
+    QTimer check;
+    check.setInterval(100);
+    QObject::connect(&check, &QTimer::timeout, &run, [&] {
+        if (line.slotCount() >= n && line.slotsBeingAdded() == 0 && line.allFinished())
+            run.quit();
+    });
+    check.start();
+    QTimer::singleShot(180000, &run, &QEventLoop::quit);
+    run.exec();
+    std::vector<double> gaps = meter.stop();
+    const double busyS = static_cast<double>(busy.elapsed()) / 1000.0;
+    int passed = 0;
+    for (int i = 0; i < line.slotCount(); ++i)
+        passed += line.slotAt(i).step == core::SlotJob::Step::Passed;
+    sim.terminate();
+    sim.waitForFinished();
+    service.terminate();
+    service.waitForFinished(20000);
+
+    const double maxIdle = idleGaps.empty() ? 0 : *std::max_element(idleGaps.begin(), idleGaps.end());
+    const double maxBusy = gaps.empty() ? 0 : *std::max_element(gaps.begin(), gaps.end());
+    const auto over50 = std::count_if(gaps.begin(), gaps.end(), [](double g) { return g > 50.0; });
+    out << "{\"through_service\":true,\"store_devices\":" << storeDevices << ",\"fill_s\":" << fillS
+        << ",\"slots\":" << n << ",\"passed\":" << passed << ",\"busy_s\":" << busyS << ",\"ticks\":" << gaps.size()
+        << ",\"max_stall_ms\":" << maxBusy << ",\"p99_gap_ms\":" << percentile(gaps, 99)
+        << ",\"stalls_over_50ms\":" << over50 << ",\"idle_max_gap_ms\":" << maxIdle
+        << ",\"idle_p99_gap_ms\":" << percentile(idleGaps, 99)
+        << ",\"target_ms\":50,\"target_met\":" << (maxBusy <= 50.0 ? "true" : "false") << "}" << Qt::endl;
+    return passed == n ? 0 : 3;
+}
+
 int main(int argc, char** argv)
 {
     qputenv("QT_QPA_PLATFORM", "offscreen");
@@ -122,7 +207,9 @@ int main(int argc, char** argv)
         QStringLiteral("1000000"));
     QCommandLineOption scrollS(QStringLiteral("scroll-s"),
         QStringLiteral("How long QA scrolls the list (default 20 s)."), QStringLiteral("S"), QStringLiteral("20"));
-    p.addOptions({ dataDir, devices, storeDevices, scrollS });
+    QCommandLineOption viaService(
+        QStringLiteral("service"), QStringLiteral("The line in the station service, the window as its client."));
+    p.addOptions({ dataDir, devices, storeDevices, scrollS, viaService });
     p.process(app);
     QTextStream out(stdout), err(stderr);
     const int n = std::clamp(p.value(devices).toInt(), 1, 256);
@@ -134,6 +221,8 @@ int main(int argc, char** argv)
         return 1;
     const double fillS = static_cast<double>(fillClock.elapsed()) / 1000.0;
 
+    if (p.isSet(viaService))
+        return throughService(dir, n, fillS, p.value(storeDevices).toInt(), out, err);
     auto ctx = app::openStation(dir.path());
     if (!ctx) {
         err << ctx.error().text() << Qt::endl;
