@@ -22,6 +22,7 @@
 #include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 namespace imprint::app {
@@ -250,7 +251,10 @@ void StationService::accept()
         c->role = c->base;
         m_clients << c;
         connect(socket, &QLocalSocket::readyRead, this, [this, c] { readFrom(c); });
-        connect(socket, &QLocalSocket::disconnected, this, [this, c] { drop(c); });
+        // Later, never inside a call: closing a socket (a client that reads nothing, a refusal)
+        // says "disconnected" at once, and the code that closed it still holds the client.
+        connect(
+            socket, &QLocalSocket::disconnected, this, [this, c] { drop(c); }, Qt::QueuedConnection);
         if (c->base == Role::None) {
             // Nothing for a caller outside the line group, not even the station's name: the
             // connection is recorded once, and each request answered with the refusal.
@@ -287,7 +291,8 @@ void StationService::readFrom(Client* c)
             continue;
         }
         if (c->base == Role::None) {
-            refuse(c, doc.object().value(QStringLiteral("id")), QString(), m_options.lineGroup);
+            const QJsonValue id = doc.object().value(QStringLiteral("id"));
+            refuse(c, id.isDouble() ? id : QJsonValue(), QString(), m_options.lineGroup);
             if (++c->refusals >= 16)
                 c->socket->disconnectFromServer();
             continue;
@@ -345,15 +350,32 @@ void StationService::recordOutsider(const Caller& caller, const QString& what)
     o.since = 0;
 }
 
-void StationService::refuse(Client* c, const QJsonValue& id, const QString& what, const QString& needs)
+void StationService::refuse(Client* c, const QJsonValue& id, const QString& what, const QString& needs, bool answer)
 {
     // A caller outside the line group was recorded when it connected (recordOutsider); every
     // other refusal is recorded as it happens.
     if (c->base != Role::None) {
-        const QString detail
-            = QStringLiteral("%1 (uid %2) %3: needs %4").arg(c->caller.login).arg(c->caller.uid).arg(what, needs);
-        m_backoffice.audit(this, core::AuditKind::Refused, c->caller.login, detail, c->person);
+        // Each one recorded, but an account's refusals beyond a few a minute are recorded as a
+        // count with the next entry: a loop must not fill the log.
+        Outsider& o = m_refused[c->caller.uid];
+        const QDateTime now = QDateTime::currentDateTimeUtc();
+        if (!o.recorded.isValid() || o.recorded.secsTo(now) >= 60) {
+            o.recorded = now;
+            o.inWindow = 0;
+        }
+        if (++o.inWindow <= 10) {
+            QString detail
+                = QStringLiteral("%1 (uid %2) %3: needs %4").arg(c->caller.login).arg(c->caller.uid).arg(what, needs);
+            if (o.since > 0)
+                detail += QStringLiteral("; %1 more refusal(s) of this account before this one").arg(o.since);
+            o.since = 0;
+            m_backoffice.audit(this, core::AuditKind::Refused, c->caller.login, detail, c->person);
+        } else {
+            ++o.since;
+        }
     }
+    if (!answer)
+        return;
     QString message;
     if (c->base == Role::None)
         message = QStringLiteral("The account %1 may not use this station: only members of the group %2 may. Ask the "
@@ -387,7 +409,10 @@ void StationService::broadcast(const QJsonObject& event)
 
 void StationService::handle(Client* c, const QJsonObject& request)
 {
-    const QJsonValue id = request.value(QStringLiteral("id"));
+    QJsonValue id = request.value(QStringLiteral("id"));
+    if (!(id.isDouble() || id.isNull() || (id.isString() && id.toString().size() <= 64)))
+        return fail(c, QJsonValue(), QStringLiteral("bad-request"),
+            QStringLiteral("A request's id is a number or a short text."));
     const QString method = jsonString(request, "method");
     // A QA or admin sign-in lasts while it is used, as at the window.
     if (c->role > c->base && c->lastAct.elapsed() > qint64(m_ctx.config.line.roleIdleMinutes) * 60000) {
@@ -428,7 +453,7 @@ void StationService::handle(Client* c, const QJsonObject& request)
         const QString name = printableName(jsonString(params, "name"));
         if (name.isEmpty())
             return fail(c, id, QStringLiteral("bad-request"), QStringLiteral("Give the operator's name."));
-        m_station.setOperator(name == c->caller.login ? name : QStringLiteral("%1 (%2)").arg(name, c->caller.login));
+        takeOver(c, name);
         reply(c, id, QJsonObject { { QStringLiteral("operator"), m_station.operatorName() } });
     } else if (method == QLatin1String("slot.scan")) {
         scan(c, id, params);
@@ -456,47 +481,105 @@ void StationService::lineSnapshot(Client* c, const QJsonValue& id)
             { QStringLiteral("ca"), m_ctx.caSubject() }, { QStringLiteral("slots"), jobs } });
 }
 
+namespace {
+
+/// The major numbers of the Unix 98 pseudo-terminals' slaves (Documentation/admin-guide/devices.txt).
+bool isPseudoTerminal(dev_t device)
+{
+    return major(device) >= 136 && major(device) <= 143;
+}
+
+/// Whether a character device is a terminal (a serial port): the kernel's class for it
+/// (pseudo-terminals are terminals too, though sysfs does not list them).
+bool isTerminal(dev_t device)
+{
+    if (isPseudoTerminal(device))
+        return true;
+    const QString subsystem
+        = QFileInfo(QStringLiteral("/sys/dev/char/%1:%2/subsystem").arg(major(device)).arg(minor(device)))
+              .symLinkTarget();
+    return subsystem.endsWith(QLatin1String("/tty"));
+}
+
+} // namespace
+
+QString StationService::portRefusal(const Client* c, const QString& port, QString* checked) const
+{
+    // The service opens ports the caller may not: only a serial port (a terminal device under
+    // /dev) or USB, never a file of the caller's choosing, and never one the caller owns (a
+    // pseudo-terminal a program of theirs answers on would be a device of their making).
+    // Pseudo-terminals at all only where the service was told to take them (simulated
+    // devices); a fixture's ports are real. The slot keeps the path it was checked at, and
+    // the check is made again each time the slot starts.
+    if (port.startsWith(QLatin1String("usb:"))) {
+        *checked = port;
+        return {};
+    }
+    if (port.count(u'@') > 1)
+        return QStringLiteral("%1: give a port's settings once, after one @.").arg(port);
+    const QString path = port.section(u'@', 0, 0);
+    const QString real = QFileInfo(path).canonicalFilePath();
+    struct stat st { };
+    if (QDir::isRelativePath(path) || real.isEmpty() || !real.startsWith(QLatin1String("/dev/"))
+        || ::stat(QFile::encodeName(real).constData(), &st) != 0 || !S_ISCHR(st.st_mode) || !isTerminal(st.st_rdev))
+        return QStringLiteral("%1 is not a serial port: give the full path of one under /dev (or usb:VVVV:PPPP).")
+            .arg(path);
+    if (isPseudoTerminal(st.st_rdev) && !m_options.allowPseudoTerminals)
+        return QStringLiteral("%1 is a pseudo-terminal, which no fixture is: this station takes serial ports and USB "
+                              "devices (imprintd --allow-pty is for simulated devices).")
+            .arg(path);
+    if (!c->caller.owner && st.st_uid == c->caller.uid)
+        return QStringLiteral("%1 belongs to your own account, so it is no fixture's port: the line takes devices on "
+                              "the station's ports.")
+            .arg(path);
+    *checked = real + (port.contains(u'@') ? u'@' + port.section(u'@', 1) : QString());
+    return {};
+}
+
 void StationService::addSlot(Client* c, const QJsonValue& id, const QJsonObject& params)
 {
-    QString port = jsonString(params, "port");
-    if (auto ok = core::Station::checkPort(port); !ok)
+    const QString asked = jsonString(params, "port");
+    if (auto ok = core::Station::checkPort(asked); !ok)
         return fail(c, id, QStringLiteral("bad-port"), ok.error().message);
-    if (m_station.slotJobs().size() >= maxSlots)
-        return fail(c, id, QStringLiteral("bad-port"),
-            QStringLiteral("The line has %1 slots, as many as it takes.").arg(maxSlots));
-    // The service opens ports the caller may not: only a device (a character device under
-    // /dev, or USB), never a file of the caller's choosing, and never one the caller owns (a
-    // pseudo-terminal a program of theirs answers on would be a device of their making). The
-    // slot keeps the path it was checked at, so that a link cannot be turned elsewhere later.
-    if (!port.startsWith(QLatin1String("usb:"))) {
-        const QString path = port.section(u'@', 0, 0);
-        const QString real = QFileInfo(path).canonicalFilePath();
-        struct stat st { };
-        if (QDir::isRelativePath(path) || real.isEmpty() || !real.startsWith(QLatin1String("/dev/"))
-            || ::stat(QFile::encodeName(real).constData(), &st) != 0 || !S_ISCHR(st.st_mode))
-            return fail(c, id, QStringLiteral("bad-port"),
-                QStringLiteral(
-                    "%1 is not a device port: give the full path of a serial port under /dev (or usb:VVVV:PPPP).")
-                    .arg(path));
-        if (!c->caller.owner && st.st_uid == c->caller.uid)
-            return fail(c, id, QStringLiteral("bad-port"),
-                QStringLiteral("%1 belongs to your own account, so it is no fixture's port: the line takes devices on "
-                               "the station's ports.")
-                    .arg(path));
-        port = real + (port.contains(u'@') ? u'@' + port.section(u'@', 1) : QString());
-    }
-    for (const core::SlotJob* job : m_station.slotJobs()) {
-        if (!job->isFinished() && job->port().section(u'@', 0, 0) == port.section(u'@', 0, 0))
+    QString port;
+    if (const QString why = portRefusal(c, asked, &port); !why.isEmpty())
+        return fail(c, id, QStringLiteral("bad-port"), why);
+    core::SlotJob* reuse = nullptr;
+    for (core::SlotJob* job : m_station.slotJobs()) {
+        if (job->port().section(u'@', 0, 0) != port.section(u'@', 0, 0))
+            continue;
+        if (!job->isFinished())
             return fail(c, id, QStringLiteral("busy"),
                 QStringLiteral("Slot %1 is at work on %2.").arg(job->index() + 1).arg(port.section(u'@', 0, 0)));
+        reuse = job;
     }
-    const QString name = printableName(jsonString(params, "operator"));
+    takeOver(c, printableName(jsonString(params, "operator")));
+    // A port is a place in the fixture: the next device there goes on its slot.
+    core::SlotJob* job = reuse;
+    if (job && job->port() == port)
+        job->retry();
+    else if (m_station.slotJobs().size() >= maxSlots)
+        return fail(c, id, QStringLiteral("bad-port"),
+            QStringLiteral("The line has %1 slots, as many as it takes.").arg(maxSlots));
+    else
+        job = m_station.addSlot(port);
+    reply(c, id, QJsonObject { { QStringLiteral("slot"), slotJson(*job, m_ctx.config.line) } });
+}
+
+void StationService::takeOver(Client* c, const QString& name)
+{
+    // Who works the line is recorded when it changes, at most every few seconds an account:
+    // names sent in a loop must not fill the log, nor keep the line's record thread busy.
     const QString person = name.isEmpty() || name == c->caller.login
         ? c->caller.login
         : QStringLiteral("%1 (%2)").arg(name, c->caller.login);
+    if (person == m_station.operatorName())
+        return;
+    QElapsedTimer& last = m_operatorChanged[c->caller.uid];
+    if (last.isValid() && last.elapsed() < 5000)
+        return;
+    last.start();
     m_station.setOperator(person);
-    core::SlotJob* job = m_station.addSlot(port);
-    reply(c, id, QJsonObject { { QStringLiteral("slot"), slotJson(*job, m_ctx.config.line) } });
 }
 
 void StationService::slotAct(Client* c, const QJsonValue& id, const QString& method, const QJsonObject& params)
@@ -508,6 +591,9 @@ void StationService::slotAct(Client* c, const QJsonValue& id, const QString& met
     if (method == QLatin1String("slot.retry")) {
         if (!job->isFinished())
             return fail(c, id, QStringLiteral("busy"), QStringLiteral("Slot %1 is still at work.").arg(slot));
+        QString checked;
+        if (const QString why = portRefusal(c, job->port(), &checked); !why.isEmpty())
+            return fail(c, id, QStringLiteral("bad-port"), why);
         job->retry();
     } else {
         if (job->isFinished())
@@ -539,16 +625,32 @@ void StationService::signIn(Client* c, const QJsonValue& id, const QJsonObject& 
         ? c->caller.login
         : QStringLiteral("%1 (%2)").arg(name, c->caller.login);
     auto secret = std::make_shared<core::Secret>(params.value(QStringLiteral("secret")).toString().toUtf8());
-    const bool unlocking = params.value(QStringLiteral("unlock")).toBool();
+    // While the account's sign-in is paused the service answers itself: a loop of tries
+    // reaches neither the store nor the token, and is recorded as refusals (a few a minute,
+    // then as a count).
+    const QString throttleKey = QStringLiteral("%1 uid %2").arg(role).arg(c->caller.uid);
+    if (const QDateTime until = m_pausedUntil.value(throttleKey);
+        until.isValid() && until > QDateTime::currentDateTimeUtc()) {
+        secret->wipe();
+        refuse(c, QJsonValue(), QStringLiteral("sign-in as %1 while paused").arg(role), role, false);
+        return fail(c, id, QStringLiteral("paused"),
+            QStringLiteral("Sign-in as %1 is paused until %2 after wrong attempts in a row; nothing was checked.")
+                .arg(role, until.toString(Qt::ISODate)));
+    }
+    // Unlocking is only for a locked token; with it unlocked the PIN is compared, and counted
+    // under the account, like any sign-in.
+    const auto token = m_backoffice.wiring().tokenStatus ? m_backoffice.wiring().tokenStatus() : core::TokenStatus {};
+    const bool unlocking = params.value(QStringLiteral("unlock")).toBool() && !token.unlocked;
     QPointer<QLocalSocket> socket = c->socket;
     m_backoffice.run<core::SignInOutcome>(
         this,
-        [bo = &m_backoffice, role, secret, person, unlocking, uid = c->caller.uid](core::RecordStore& store) {
+        [bo = &m_backoffice, role, secret, person, unlocking, throttleKey](core::RecordStore& store) {
             // Counted per account: one account's guesses pause only its own sign-in.
-            return bo->checkCredential(
-                store, role, *secret, person, unlocking, QStringLiteral("%1 uid %2").arg(role).arg(uid));
+            return bo->checkCredential(store, role, *secret, person, unlocking, throttleKey);
         },
-        [this, c, socket, id, role, person](core::SignInOutcome o) {
+        [this, c, socket, id, role, person, throttleKey, unlocking](core::SignInOutcome o) {
+            if (!unlocking)
+                m_pausedUntil.insert(throttleKey, o.state.pausedUntil);
             if (!socket || !m_clients.contains(c))
                 return;
             if (o.paused)
@@ -638,7 +740,9 @@ void StationService::runCommand(Client* c, const QJsonValue& id, const QJsonObje
             continue;
         childArgs << a;
     }
-    childArgs << QStringLiteral("--data-dir") << m_options.dataDir;
+    // Right after the command's words, as one argument: no option left without its value can
+    // take it.
+    childArgs.insert(command->name.count(u' ') + 1, QStringLiteral("--data-dir=") + m_options.dataDir);
     m_queue << Queued { c->socket, c, id, childArgs, jsonString(params, "cwd") };
     runNext();
 }
@@ -657,7 +761,7 @@ void StationService::runNext()
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert(QStringLiteral("IMPRINT_SERVICE_CHILD"), QStringLiteral("1"));
     env.insert(QStringLiteral("USER"), c->person);
-    env.remove(QStringLiteral("IMPRINT_DATA_DIR"));
+    env.insert(QStringLiteral("IMPRINT_DATA_DIR"), m_options.dataDir);
     env.remove(QStringLiteral("IMPRINT_SOCKET"));
     process->setProcessEnvironment(env);
     process->setWorkingDirectory(

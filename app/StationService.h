@@ -6,6 +6,8 @@
 
 #include "Error.h"
 
+#include <QDateTime>
+#include <QElapsedTimer>
 #include <QHash>
 #include <QJsonObject>
 #include <QObject>
@@ -53,6 +55,7 @@ public:
         QString lineGroup = QStringLiteral("imprint-line");
         QString ctlProgram; ///< imprintctl, run for the commands callers ask for
         QString dataDir;
+        bool allowPseudoTerminals = false; ///< ports that are pseudo-terminals (simulated devices)
     };
     StationService(StationContext& ctx, core::Station& station, core::Backoffice& backoffice, Options options,
         QObject* parent = nullptr);
@@ -75,12 +78,16 @@ private:
     void reply(Client* c, const QJsonValue& id, const QJsonObject& result);
     void fail(Client* c, const QJsonValue& id, const QString& code, const QString& message);
     /// Refuses a request in plain words and records the refusal in the audit log.
-    void refuse(Client* c, const QJsonValue& id, const QString& what, const QString& needs);
+    void refuse(Client* c, const QJsonValue& id, const QString& what, const QString& needs, bool answer = true);
     void broadcast(const QJsonObject& event);
     void drop(Client* c);
 
     void lineSnapshot(Client* c, const QJsonValue& id);
     void addSlot(Client* c, const QJsonValue& id, const QJsonObject& params);
+    /// Why `port` may not be a slot for this caller, or empty (`checked`: the path to keep).
+    QString portRefusal(const Client* c, const QString& port, QString* checked) const;
+    /// The caller takes over the line (recorded, at most every few seconds an account).
+    void takeOver(Client* c, const QString& name);
     void slotAct(Client* c, const QJsonValue& id, const QString& method, const QJsonObject& params);
     void scan(Client* c, const QJsonValue& id, const QJsonObject& params);
     void signIn(Client* c, const QJsonValue& id, const QJsonObject& params);
@@ -112,8 +119,12 @@ private:
     struct Outsider {
         QDateTime recorded;
         int since = 0;
+        int inWindow = 0;
     };
     QHash<uid_t, Outsider> m_outsiders;
+    QHash<uid_t, Outsider> m_refused; ///< refusals of callers on the line, per account
+    QHash<uid_t, QElapsedTimer> m_operatorChanged;
+    QHash<QString, QDateTime> m_pausedUntil; ///< sign-ins paused, per role and account, as last checked
     QJsonObject m_lastShift;
     QJsonObject m_lastHealth;
 };

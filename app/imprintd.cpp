@@ -82,7 +82,10 @@ int main(int argc, char** argv)
     QCommandLineOption op(QStringLiteral("operator"),
         QStringLiteral("Recorded with the slots the service starts itself (--port, --usb) until someone takes over."),
         QStringLiteral("NAME"), QStringLiteral("station"));
-    p.addOptions({ dataDir, socket, lineGroup, port, usb, lot, profile, op });
+    QCommandLineOption allowPty(QStringLiteral("allow-pty"),
+        QStringLiteral("Take pseudo-terminals as ports (simulated devices: imprint-devsim). A fixture's ports are "
+                       "real serial ports; without this a pty is refused."));
+    p.addOptions({ dataDir, socket, lineGroup, port, usb, lot, profile, op, allowPty });
     p.process(app);
 
     const core::DataDir dir(core::DataDir::resolve(p.value(dataDir)));
@@ -141,6 +144,7 @@ int main(int argc, char** argv)
     options.lineGroup = p.value(lineGroup);
     options.ctlProgram = QCoreApplication::applicationDirPath() + QStringLiteral("/imprintctl");
     options.dataDir = ctx->dir.path();
+    options.allowPseudoTerminals = p.isSet(allowPty);
     app::StationService service(*ctx, station, backoffice, options);
     if (auto r = service.listen(); !r) {
         err << "imprintd: " << r.error().text() << Qt::endl;

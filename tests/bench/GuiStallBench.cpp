@@ -121,7 +121,7 @@ int throughService(const core::DataDir& dir, int n, double fillS, int storeDevic
     QProcess service;
     service.setProcessChannelMode(QProcess::ForwardedErrorChannel);
     service.start(QStringLiteral(IMPRINT_DAEMON),
-        { QStringLiteral("--data-dir"), dir.path(), QStringLiteral("--socket"), socket });
+        { QStringLiteral("--data-dir"), dir.path(), QStringLiteral("--socket"), socket, QStringLiteral("--allow-pty") });
     app::RemoteLine line(socket);
     bool connected = false;
     for (int i = 0; i < 100 && !connected; ++i) {

@@ -72,7 +72,7 @@ Figures throughService(const QString& dataDir, const QStringList& ports, int n, 
     service.setProcessEnvironment(serviceEnv);
     service.setProcessChannelMode(QProcess::ForwardedErrorChannel);
     service.start(
-        QStringLiteral(IMPRINT_DAEMON), { QStringLiteral("--data-dir"), dataDir, QStringLiteral("--socket"), socket });
+        QStringLiteral(IMPRINT_DAEMON), { QStringLiteral("--data-dir"), dataDir, QStringLiteral("--socket"), socket, QStringLiteral("--allow-pty") });
     std::unique_ptr<app::ServiceClient> client;
     for (int i = 0; i < 200 && !client; ++i) {
         if (auto c = app::ServiceClient::connectIfRunning(socket); c && *c)

@@ -9,6 +9,7 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -28,12 +29,16 @@ namespace {
 const QString Ctl = QStringLiteral(IMPRINT_CTL);
 const QString Daemon = QStringLiteral(IMPRINT_DAEMON);
 
-/// imprintd on a data directory, listening on `socket`; stopped (SIGTERM) at the end.
+/// imprintd on a data directory, listening on `socket`; stopped (SIGTERM) at the end. The
+/// tests' devices are simulated, on pseudo-terminals: --allow-pty unless `extra` says
+/// otherwise ("--no-pty").
 class Service {
 public:
-    Service(const QString& dataDir, const QString& socket, const QStringList& as = {}, const QStringList& extra = {})
+    Service(const QString& dataDir, const QString& socket, const QStringList& as = {}, QStringList extra = {})
         : m_socket(socket)
     {
+        if (!extra.removeAll(QStringLiteral("--no-pty")))
+            extra << QStringLiteral("--allow-pty");
         const QStringList args
             = QStringList { QStringLiteral("--data-dir"), dataDir, QStringLiteral("--socket"), socket } + extra;
         if (as.isEmpty())
@@ -127,22 +132,35 @@ QJsonObject ask(const QString& socket, const QString& method, const QJsonObject&
     return QJsonDocument::fromJson(in.left(in.indexOf('\n'))).object();
 }
 
-/// Waits until every slot of the line has a verdict; returns the slots.
-QJsonArray waitForVerdicts(const QString& socket, int count, int timeoutMs = 90000)
+/// The line's slots whose device's serial starts with `prefix` (a slot is a port: a port the
+/// kernel gives again to the next simulator is the same slot, for the next device).
+QJsonArray slotsOf(const QString& socket, const QString& prefix)
+{
+    QJsonArray out;
+    for (const QJsonValue& v : ask(socket, QStringLiteral("line"))
+                                   .value(QStringLiteral("result"))
+                                   .toObject()
+                                   .value(QStringLiteral("slots"))
+                                   .toArray()) {
+        if (v.toObject().value(QStringLiteral("serial")).toString().startsWith(prefix))
+            out.append(v);
+    }
+    return out;
+}
+
+/// Waits until `count` devices whose serial starts with `prefix` are on the line, each with a
+/// verdict; returns their slots.
+QJsonArray waitForVerdicts(const QString& socket, const QString& prefix, int count, int timeoutMs = 90000)
 {
     QElapsedTimer t;
     t.start();
     for (;;) {
-        const QJsonArray all = ask(socket, QStringLiteral("line"))
-                                   .value(QStringLiteral("result"))
-                                   .toObject()
-                                   .value(QStringLiteral("slots"))
-                                   .toArray();
+        const QJsonArray mine = slotsOf(socket, prefix);
         int finished = 0;
-        for (const QJsonValue& v : all)
+        for (const QJsonValue& v : mine)
             finished += v.toObject().value(QStringLiteral("finished")).toBool() ? 1 : 0;
-        if (all.size() >= count && finished == all.size())
-            return all;
+        if (mine.size() >= count && finished == mine.size())
+            return mine;
         REQUIRE(t.elapsed() < timeoutMs);
         QThread::msleep(100);
     }
@@ -252,19 +270,12 @@ TEST_CASE("The station service runs the line for imprintctl and an MES; a client
         REQUIRE(client.waitForStarted(10000));
         QElapsedTimer t;
         t.start();
-        while (t.elapsed() < 20000) {
-            const QJsonArray all = ask(socket, QStringLiteral("line"))
-                                       .value(QStringLiteral("result"))
-                                       .toObject()
-                                       .value(QStringLiteral("slots"))
-                                       .toArray();
-            if (all.size() == 9)
-                break;
+        // Every device identified (its serial known), none finished yet: the key takes 1.5 s.
+        while (t.elapsed() < 20000 && slotsOf(socket, QStringLiteral("SVC-K")).size() < 4)
             QThread::msleep(20);
-        }
         client.kill();
         REQUIRE(client.waitForFinished(5000));
-        const QJsonArray all = waitForVerdicts(socket, 9);
+        const QJsonArray all = waitForVerdicts(socket, QStringLiteral("SVC-K"), 4);
         int passed = 0;
         for (const QJsonValue& v : all) {
             const QJsonObject slot = v.toObject();
@@ -283,10 +294,12 @@ TEST_CASE("The station service runs the line for imprintctl and an MES; a client
         CHECK(s.readAll().contains("\"bad-request\""));
         CHECK(ask(socket, QStringLiteral("hello")).contains(QStringLiteral("result")));
     }
-    // A port that is not a device is refused: the service opens no file a caller names.
-    {
-        auto r = ask(socket, QStringLiteral("slot.add"),
-            { { QStringLiteral("port"), dataDir + QStringLiteral("/station.ini") } });
+    // A port that is not a serial port is refused: the service opens no file a caller names,
+    // nor a device that is no terminal.
+    for (const QString& port : { dataDir + QStringLiteral("/station.ini"), QStringLiteral("/dev/null"),
+             QStringLiteral("/dev/zero@9600,8N1") }) {
+        auto r = ask(socket, QStringLiteral("slot.add"), { { QStringLiteral("port"), port } });
+        INFO(port.toStdString());
         CHECK(r.value(QStringLiteral("error")).toObject().value(QStringLiteral("code")).toString()
             == QLatin1String("bad-port"));
     }
@@ -414,6 +427,31 @@ TEST_CASE("Roles are the service's: an operator runs the line but not the CA, QA
         CHECK(r.exitCode != 0);
         CHECK(r.err.contains("belongs to your own account"));
     }
+    // A slot's port is checked again each time it starts: a port that became the caller's
+    // since (a pseudo-terminal freed and taken again) is refused on retry.
+    {
+        test::DevSim other(
+            { QStringLiteral("--count"), QStringLiteral("1"), QStringLiteral("--serial-prefix"),
+                QStringLiteral("RETRY-") + tag, QStringLiteral("--fault"), QStringLiteral("refuse-cert") },
+            svc.as());
+        auto r = runWith(socket, op.as(), Ctl, QStringList { QStringLiteral("provision") } + other.portArgs());
+        CHECK(r.exitCode == 1); // the device refused its certificate: the slot finished, failed
+        const QString pty = QFileInfo(other.ports().first()).canonicalFilePath();
+        REQUIRE(test::run(QStringLiteral("chown"), { op.name, pty }).exitCode == 0);
+        const QString script
+            = QStringLiteral("import json, socket, sys\n"
+                             "s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile('rwb')\n"
+                             "f.write(json.dumps({'id': 1, 'method': 'line'}).encode() + b'\\n'); f.flush()\n"
+                             "slots = json.loads(f.readline())['result']['slots']\n"
+                             "n = [x['slot'] for x in slots if x['port'] == sys.argv[2]][-1]\n"
+                             "f.write(json.dumps({'id': 2, 'method': 'slot.retry', 'params': {'slot': n}}).encode() + "
+                             "b'\\n'); f.flush()\n"
+                             "print(f.readline().decode().strip())\n");
+        auto retry = runWith(
+            socket, op.as(), QStringLiteral("/usr/bin/python3"), { QStringLiteral("-c"), script, socket, pty });
+        INFO(retry.out.toStdString() << retry.err.toStdString());
+        CHECK(retry.out.contains("belongs to your own account"));
+    }
     // Raw requests: an argument that could cut the command short, a command's two words as
     // one, and an "unlock" with a guessed PIN while the token is unlocked (a logged-in token
     // would take any PIN) are refused.
@@ -505,6 +543,26 @@ TEST_CASE("Roles are the service's: an operator runs the line but not the CA, QA
     CHECK(service.stop());
 }
 
+TEST_CASE("Without --allow-pty the service takes no pseudo-terminal as a port: a fixture's ports are real")
+{
+    QTemporaryDir tmp;
+    const QString dataDir = tmp.filePath(QStringLiteral("station"));
+    const QString socket = tmp.filePath(QStringLiteral("station.sock"));
+    test::initQuickStation(dataDir);
+    Service service(dataDir, socket, {}, { QStringLiteral("--no-pty") });
+    test::DevSim sim(
+        { QStringLiteral("--count"), QStringLiteral("1"), QStringLiteral("--serial-prefix"), QStringLiteral("PTY") });
+    const QJsonObject r = ask(socket, QStringLiteral("slot.add"), { { QStringLiteral("port"), sim.ports().first() } });
+    CHECK(r.value(QStringLiteral("error")).toObject().value(QStringLiteral("code")).toString()
+        == QLatin1String("bad-port"));
+    CHECK(r.value(QStringLiteral("error"))
+              .toObject()
+              .value(QStringLiteral("message"))
+              .toString()
+              .contains(QLatin1String("pseudo-terminal")));
+    CHECK(service.stop());
+}
+
 TEST_CASE(
     "The window is the service's client: killed mid-line no device stops, and it follows the service through a restart")
 {
@@ -543,7 +601,7 @@ TEST_CASE(
         REQUIRE(working == 8); // every device past identify, none finished
         window.kill();
         REQUIRE(window.waitForFinished(5000));
-        const QJsonArray all = waitForVerdicts(socket, 8);
+        const QJsonArray all = waitForVerdicts(socket, QStringLiteral("WIN-A"), 8);
         for (const QJsonValue& v : all)
             CHECK(v.toObject().value(QStringLiteral("verdict")).toString() == QLatin1String("passed"));
         // A new window shows the line as it is.

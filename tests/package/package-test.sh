@@ -300,7 +300,11 @@ fi
 [[ $(sed -n 's/^User=//p' "$unit") == imprint ]] || fail "$unit does not run as imprint"
 [[ $(sed -n 's/^Type=//p' "$unit") == notify ]] || fail "$unit is not Type=notify"
 read -r -a exec_start <<<"$(sed -n 's/^ExecStart=//p' "$unit")"
+# The test's devices are simulated, on pseudo-terminals, which a station takes only when told.
+exec_start+=(--allow-pty)
 if [[ -d /run/systemd/system ]]; then
+    install -d /run/systemd/system/imprint-station.service.d
+    printf '[Service]\nExecStart=\nExecStart=%s\n' "${exec_start[*]}" >/run/systemd/system/imprint-station.service.d/test.conf
     systemctl daemon-reload
     systemctl start imprint-station.service
 else
@@ -341,6 +345,8 @@ if [[ -d /run/systemd/system ]]; then
     systemctl is-active --quiet imprint-station.service || fail "imprint-station.service is not running"
     journalctl -u imprint-station.service --no-pager | tail -n 5
     systemctl stop imprint-station.service
+    rm -rf /run/systemd/system/imprint-station.service.d
+    systemctl daemon-reload
 else
     kill -TERM "$service_pid"
     wait "$service_pid" || fail "the station service did not stop cleanly on SIGTERM: $(cat "$work/imprintd.log")"
