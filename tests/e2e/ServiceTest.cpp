@@ -284,6 +284,21 @@ TEST_CASE("The station service runs the line for imprintctl and an MES; a client
         }
         CHECK(passed == 4);
     }
+    // An id that is no number nor short text is not echoed back: a client cannot make the
+    // service hold megabytes of answers for it.
+    {
+        const QJsonObject r = ask(socket, QStringLiteral("hello"), {});
+        CHECK(r.contains(QStringLiteral("result")));
+        QLocalSocket s;
+        s.connectToServer(socket);
+        REQUIRE(s.waitForConnected(5000));
+        s.write("{\"id\":\"" + QByteArray(500000, 'x') + "\",\"method\":\"hello\"}\n");
+        QByteArray in;
+        while (!in.contains('\n') && s.waitForReadyRead(5000))
+            in += s.readAll();
+        CHECK(in.contains("\"bad-request\""));
+        CHECK(in.size() < 1000);
+    }
     // A request that is not JSON is answered with an error, and the service goes on.
     {
         QLocalSocket s;
@@ -302,6 +317,24 @@ TEST_CASE("The station service runs the line for imprintctl and an MES; a client
         INFO(port.toStdString());
         CHECK(r.value(QStringLiteral("error")).toObject().value(QStringLiteral("code")).toString()
             == QLatin1String("bad-port"));
+    }
+    // A client that asks and never reads is let go once 2 MiB wait for it; the service goes on.
+    {
+        QLocalSocket greedy;
+        greedy.connectToServer(socket);
+        REQUIRE(greedy.waitForConnected(5000));
+        greedy.setReadBufferSize(1); // reads nothing: the kernel's buffers fill, then the service's
+        QByteArray burst;
+        // Answers in the middle of which it is let go (a subscribe goes on after its answer).
+        for (int i = 0; i < 40000; ++i)
+            burst += "{\"id\":" + QByteArray::number(i) + ",\"method\":\"" + (i % 2 ? "hello" : "subscribe") + "\"}\n";
+        greedy.write(burst);
+        QElapsedTimer t;
+        t.start();
+        while (greedy.state() == QLocalSocket::ConnectedState && t.elapsed() < 20000)
+            greedy.waitForBytesWritten(100);
+        CHECK(greedy.state() != QLocalSocket::ConnectedState);
+        CHECK(ask(socket, QStringLiteral("hello")).contains(QStringLiteral("result")));
     }
     // A stop with clients connected (subscribed ones among them) ends cleanly.
     QLocalSocket subscriber;
