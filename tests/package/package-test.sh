@@ -11,7 +11,8 @@
 # through the installed programs; upgrades to this version and checks every record is kept;
 # runs the installed window offscreen on a second device; syncs both records upstream with
 # imprint-station.service's command line (the station service, as imprint); provisions a
-# device as an operator account in imprint-line through the service; checks "imprint --help" with no display; removes
+# device as an operator account in imprint-line through the service with imprintctl and
+# another with the window offscreen; checks "imprint --help" with no display; removes
 # the packages (the records stay) and purges them (the records are moved to /var/backups).
 #
 # It changes the machine (packages, the system user "imprint"), so it needs root or
@@ -335,6 +336,12 @@ device PKGC
 (cd / && "${operator[@]}" imprintctl provision --port "$port" --json) >"$work/provision-op.json" \
     || { cat "$work/provision-op.json"; fail "imprintctl provision as an operator through the service"; }
 [[ $(json 'd["status"]' <"$work/provision-op.json") == passed ]] || fail "the operator's device did not pass"
+# The window, offscreen, as the same operator: the service's client.
+device PKGD
+(cd / && "${operator[@]}" QT_QPA_PLATFORM=offscreen XDG_RUNTIME_DIR=/tmp timeout 120 imprint --port "$port" \
+    --operator pkgop --exit-when-done) >"$work/window-op.out" 2>"$work/window-op.err" \
+    || { cat "$work/window-op.out" "$work/window-op.err"; fail "the window as an operator through the service"; }
+grep -q '^PASS  PKGD-0001' "$work/window-op.out" || fail "the operator's window printed no PASS for PKGD-0001"
 # The operator reads no secret and signs nothing without the admin's PIN.
 ! (cd / && "${operator[@]}" cat /var/lib/imprint/secrets/user.pin) 2>/dev/null || fail "the operator reads the PIN file"
 status=0
