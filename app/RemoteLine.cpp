@@ -1,7 +1,11 @@
 #include "RemoteLine.h"
 
+#include "StoryJson.h"
+
 #include <QCoreApplication>
 #include <QDeadlineTimer>
+#include <QEventLoop>
+#include <QPointer>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QLocalSocket>
@@ -340,6 +344,122 @@ void RemoteLine::requestSlot(const QString& port)
             --m_adding;
             if (!error.isEmpty())
                 emit refused(error.value(QStringLiteral("message")).toString());
+        });
+}
+
+namespace {
+
+/// The service's error as an Error: its words, its code as the reason.
+core::Error errorOf(const QJsonObject& e)
+{
+    const QString code = e.value(QStringLiteral("code")).toString();
+    return core::Error { code == QLatin1String("not-found") ? core::ErrorCode::NotFound : core::ErrorCode::BadInput,
+        e.value(QStringLiteral("message")).toString(), {}, code };
+}
+
+} // namespace
+
+std::optional<core::SignInOutcome> RemoteLine::signIn(
+    const QString& role, const core::Secret& secret, const QString& person)
+{
+    core::SignInOutcome outcome;
+    if (!m_connected) {
+        outcome.ok = core::fail(core::ErrorCode::Io, tr("The station service is not reachable."));
+        return outcome;
+    }
+    // A person's act: the window waits for the service's answer, as it waits for its own check.
+    QEventLoop wait;
+    bool answered = false;
+    request(QStringLiteral("sign-in"),
+        { { QStringLiteral("role"), role },
+            { QStringLiteral("secret"), QString::fromUtf8(QByteArray(secret.data(), secret.size())) },
+            { QStringLiteral("person"), person } },
+        [&](const QJsonObject&, const QJsonObject& error) {
+            answered = true;
+            const QString code = error.value(QStringLiteral("code")).toString();
+            if (error.isEmpty())
+                outcome.ok = true;
+            else if (code == QLatin1String("wrong-credential"))
+                outcome.ok = false;
+            else if (code == QLatin1String("paused")) {
+                outcome.ok = false;
+                outcome.paused = true;
+                outcome.state.pausedUntil = QDateTime::fromString(
+                    error.value(QStringLiteral("until")).toString(), Qt::ISODate);
+                outcome.state.failures = error.value(QStringLiteral("failures")).toInt();
+            } else
+                outcome.ok = std::unexpected(errorOf(error));
+            wait.quit();
+        });
+    QTimer::singleShot(30000, &wait, &QEventLoop::quit);
+    connect(m_socket, &QLocalSocket::disconnected, &wait, &QEventLoop::quit);
+    if (!answered)
+        wait.exec();
+    if (!answered)
+        outcome.ok = core::fail(core::ErrorCode::Io, tr("The station service did not answer."));
+    return outcome;
+}
+
+void RemoteLine::signOut()
+{
+    request(QStringLiteral("sign-out"), {});
+}
+
+void RemoteLine::story(QObject* context, QString serial, std::function<void(core::Result<core::DeviceStory>)> done)
+{
+    QPointer<QObject> guard(context);
+    request(QStringLiteral("device.story"), { { QStringLiteral("serial"), serial } },
+        [guard, done = std::move(done)](const QJsonObject& result, const QJsonObject& error) {
+            if (!guard)
+                return;
+            if (!error.isEmpty())
+                return done(std::unexpected(errorOf(error)));
+            done(storyOf(result));
+        });
+}
+
+void RemoteLine::devices(
+    QObject* context, core::DeviceQuery query, std::function<void(core::Result<QList<core::DeviceRecord>>)> done)
+{
+    QPointer<QObject> guard(context);
+    request(QStringLiteral("devices.page"), queryJson(query),
+        [guard, done = std::move(done)](const QJsonObject& result, const QJsonObject& error) {
+            if (!guard)
+                return;
+            if (!error.isEmpty())
+                return done(std::unexpected(errorOf(error)));
+            QList<core::DeviceRecord> rows;
+            for (const QJsonValue& v : result.value(QStringLiteral("devices")).toArray())
+                rows << deviceOf(v.toObject());
+            done(rows);
+        });
+}
+
+void RemoteLine::checkAudit(QObject* context, std::function<void(core::Result<core::AuditVerdict>)> done)
+{
+    QPointer<QObject> guard(context);
+    request(QStringLiteral("audit.verify"), {},
+        [guard, done = std::move(done)](const QJsonObject& result, const QJsonObject& error) {
+            if (!guard)
+                return;
+            if (!error.isEmpty())
+                return done(std::unexpected(errorOf(error)));
+            done(verdictOf(result));
+        });
+}
+
+void RemoteLine::scrap(
+    QObject* context, QString serial, QString reason, QString person, std::function<void(core::Result<QString>)> done)
+{
+    (void)person; // the service records the person who signed in on this connection
+    QPointer<QObject> guard(context);
+    request(QStringLiteral("scrap"), { { QStringLiteral("serial"), serial }, { QStringLiteral("reason"), reason } },
+        [guard, done = std::move(done)](const QJsonObject& result, const QJsonObject& error) {
+            if (!guard)
+                return;
+            if (!error.isEmpty())
+                return done(std::unexpected(errorOf(error)));
+            done(result.value(QStringLiteral("done")).toString());
         });
 }
 

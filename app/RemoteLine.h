@@ -17,7 +17,7 @@ namespace imprint::app {
 /// The station service's line, for the window as its client: the slots as the service's
 /// events say, the operator's acts sent to it. When the service goes away the window keeps
 /// what it last saw, says so, and connects again; the line itself never waited for it.
-class RemoteLine final : public core::Line {
+class RemoteLine final : public core::Line, public core::QaDesk {
     Q_OBJECT
 public:
     RemoteLine(QString socketPath, QObject* parent = nullptr);
@@ -33,6 +33,17 @@ public:
     void abort(int index) override;
     core::Result<void> assignSerial(int index, const QString& serial) override;
     void setOperator(const QString& name) override;
+    std::optional<core::SignInOutcome> signIn(
+        const QString& role, const core::Secret& secret, const QString& person) override;
+    void signOut() override;
+
+    // QA's screen, through the service.
+    void story(QObject* context, QString serial, std::function<void(core::Result<core::DeviceStory>)> done) override;
+    void devices(QObject* context, core::DeviceQuery query,
+        std::function<void(core::Result<QList<core::DeviceRecord>>)> done) override;
+    void checkAudit(QObject* context, std::function<void(core::Result<core::AuditVerdict>)> done) override;
+    void scrap(QObject* context, QString serial, QString reason, QString person,
+        std::function<void(core::Result<QString>)> done) override;
 
     /// Asks the service for a slot on `port` (the window's --port); asked again when the
     /// service restarts without it, so that its device resumes there.

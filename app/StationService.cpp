@@ -2,6 +2,7 @@
 
 #include "SlotReport.h"
 #include "StationContext.h"
+#include "StoryJson.h"
 #include "cli/Command.h"
 #include "engine/Backoffice.h"
 #include "engine/SlotJob.h"
@@ -465,6 +466,9 @@ void StationService::handle(Client* c, const QJsonObject& request)
         reply(c, id, {});
     } else if (method == QLatin1String("run")) {
         runCommand(c, id, params);
+    } else if (method == QLatin1String("device.story") || method == QLatin1String("devices.page")
+        || method == QLatin1String("audit.verify") || method == QLatin1String("scrap")) {
+        qaDesk(c, id, method, params);
     } else {
         fail(c, id, QStringLiteral("unknown-method"), QStringLiteral("There is no method \"%1\".").arg(method));
     }
@@ -615,6 +619,20 @@ void StationService::scan(Client* c, const QJsonValue& id, const QJsonObject& pa
     reply(c, id, QJsonObject { { QStringLiteral("slot"), slotJson(*job, m_ctx.config.line) } });
 }
 
+void StationService::failPaused(
+    Client* c, const QJsonValue& id, const QString& role, const QDateTime& until, int failures)
+{
+    send(c,
+        QJsonObject { { QStringLiteral("id"), id },
+            { QStringLiteral("error"),
+                QJsonObject { { QStringLiteral("code"), QStringLiteral("paused") },
+                    { QStringLiteral("until"), until.toString(Qt::ISODate) }, { QStringLiteral("failures"), failures },
+                    { QStringLiteral("message"),
+                        QStringLiteral("Sign-in as %1 is paused until %2 after wrong attempts in a row; nothing was "
+                                       "checked.")
+                            .arg(role, until.toString(Qt::ISODate)) } } } });
+}
+
 void StationService::signIn(Client* c, const QJsonValue& id, const QJsonObject& params)
 {
     const QString role = jsonString(params, "role");
@@ -633,9 +651,7 @@ void StationService::signIn(Client* c, const QJsonValue& id, const QJsonObject& 
         until.isValid() && until > QDateTime::currentDateTimeUtc()) {
         secret->wipe();
         refuse(c, QJsonValue(), QStringLiteral("sign-in as %1 while paused").arg(role), role, false);
-        return fail(c, id, QStringLiteral("paused"),
-            QStringLiteral("Sign-in as %1 is paused until %2 after wrong attempts in a row; nothing was checked.")
-                .arg(role, until.toString(Qt::ISODate)));
+        return failPaused(c, id, role, until, 0);
     }
     // Unlocking is only for a locked token; with it unlocked the PIN is compared, and counted
     // under the account, like any sign-in.
@@ -654,11 +670,7 @@ void StationService::signIn(Client* c, const QJsonValue& id, const QJsonObject& 
             if (!socket || !m_clients.contains(c))
                 return;
             if (o.paused)
-                return fail(c, id, QStringLiteral("paused"),
-                    QStringLiteral("Sign-in as %1 is paused until %2 after %3 wrong attempts in a row; nothing was "
-                                   "checked.")
-                        .arg(role, o.state.pausedUntil.toString(Qt::ISODate))
-                        .arg(o.state.failures));
+                return failPaused(c, id, role, o.state.pausedUntil, o.state.failures);
             if (!o.ok)
                 return fail(c, id, QStringLiteral("unavailable"), o.ok.error().message);
             if (!*o.ok) {
@@ -673,8 +685,67 @@ void StationService::signIn(Client* c, const QJsonValue& id, const QJsonObject& 
             const Role granted = role == QLatin1String("admin") ? Role::Admin : Role::Qa;
             c->role = std::max(c->role, granted);
             c->person = person;
+            m_backoffice.audit(this, core::AuditKind::Login, person,
+                QStringLiteral("signed in as %1 through the station service (uid %2)").arg(role).arg(c->caller.uid),
+                person);
             reply(c, id, QJsonObject { { QStringLiteral("role"), role }, { QStringLiteral("person"), person } });
         });
+}
+
+void StationService::qaDesk(Client* c, const QJsonValue& id, const QString& method, const QJsonObject& params)
+{
+    // QA's screen, for a window that is the service's client: reading a device's record is
+    // the line's (as imprintctl show is); checking the audit log and scrapping are QA's.
+    QPointer<QLocalSocket> socket = c->socket;
+    auto alive = [this, c, socket] { return socket && m_clients.contains(c); };
+    if (method == QLatin1String("device.story")) {
+        m_backoffice.story(this, jsonString(params, "serial"), [this, c, id, alive](core::Result<core::DeviceStory> r) {
+            if (!alive())
+                return;
+            if (!r)
+                return fail(c, id,
+                    r.error().code == core::ErrorCode::NotFound ? QStringLiteral("not-found")
+                                                                : QStringLiteral("unavailable"),
+                    r.error().message);
+            reply(c, id, storyJson(*r));
+        });
+    } else if (method == QLatin1String("devices.page")) {
+        m_backoffice.devices(this, queryOf(params), [this, c, id, alive](core::Result<QList<core::DeviceRecord>> r) {
+            if (!alive())
+                return;
+            if (!r)
+                return fail(c, id, QStringLiteral("unavailable"), r.error().message);
+            QJsonArray rows;
+            for (const core::DeviceRecord& d : *r)
+                rows.append(deviceJson(d));
+            reply(c, id, QJsonObject { { QStringLiteral("devices"), rows } });
+        });
+    } else if (c->role < Role::Qa) {
+        refuse(c, id, method, QStringLiteral("qa"));
+    } else if (method == QLatin1String("audit.verify")) {
+        m_backoffice.checkAudit(this, [this, c, id, alive](core::Result<core::AuditVerdict> r) {
+            if (!alive())
+                return;
+            if (!r)
+                return fail(c, id, QStringLiteral("unavailable"), r.error().message);
+            reply(c, id, verdictJson(*r));
+        });
+    } else {
+        const QString reason = printableName(jsonString(params, "reason"), 200);
+        if (reason.isEmpty())
+            return fail(c, id, QStringLiteral("bad-request"), QStringLiteral("Say why the device is scrapped."));
+        m_backoffice.scrap(
+            this, jsonString(params, "serial"), reason, c->person, [this, c, id, alive](core::Result<QString> r) {
+                if (!alive())
+                    return;
+                if (!r)
+                    return fail(c, id,
+                        r.error().code == core::ErrorCode::NotFound ? QStringLiteral("not-found")
+                                                                    : QStringLiteral("refused"),
+                        r.error().message);
+                reply(c, id, QJsonObject { { QStringLiteral("done"), *r } });
+            });
+    }
 }
 
 void StationService::runCommand(Client* c, const QJsonValue& id, const QJsonObject& params)

@@ -91,7 +91,9 @@ private:
     void slotAct(Client* c, const QJsonValue& id, const QString& method, const QJsonObject& params);
     void scan(Client* c, const QJsonValue& id, const QJsonObject& params);
     void signIn(Client* c, const QJsonValue& id, const QJsonObject& params);
+    void failPaused(Client* c, const QJsonValue& id, const QString& role, const QDateTime& until, int failures);
     void runCommand(Client* c, const QJsonValue& id, const QJsonObject& params);
+    void qaDesk(Client* c, const QJsonValue& id, const QString& method, const QJsonObject& params);
     void pushFigures();
     void runNext();
     /// Records a refusal of a caller outside the line group: once a minute per account at

@@ -275,6 +275,8 @@ DE = {
 'Connected to the station service.': 'Mit dem Stationsdienst verbunden.',
 'The station service is not reachable: the line goes on there; this window shows it again as soon as it is back.': 'Der Stationsdienst ist nicht erreichbar: die Linie läuft dort weiter; dieses Fenster zeigt sie wieder, sobald er zurück ist.',
 'The station service is not reachable: scan the label again when it is back.': 'Der Stationsdienst ist nicht erreichbar: das Etikett erneut scannen, wenn er zurück ist.',
+'The station service is not reachable.': 'Der Stationsdienst ist nicht erreichbar.',
+'The station service did not answer.': 'Der Stationsdienst hat nicht geantwortet.',
 }
 PLURAL = {
 '%n record(s) not yet confirmed by the upstream': ('%n Datensatz noch nicht von der Konzern-CA bestätigt', '%n Datensätze noch nicht von der Konzern-CA bestätigt'),

@@ -14,6 +14,14 @@
         <source>The station service is not reachable: scan the label again when it is back.</source>
         <translation>Der Stationsdienst ist nicht erreichbar: das Etikett erneut scannen, wenn er zurück ist.</translation>
     </message>
+    <message>
+        <source>The station service is not reachable.</source>
+        <translation>Der Stationsdienst ist nicht erreichbar.</translation>
+    </message>
+    <message>
+        <source>The station service did not answer.</source>
+        <translation>Der Stationsdienst hat nicht geantwortet.</translation>
+    </message>
 </context>
 <context>
     <name>imprint::core::Backoffice</name>

@@ -1,5 +1,7 @@
 #include "DeviceListModel.h"
 
+#include "engine/QaDesk.h"
+
 #include "engine/Backoffice.h"
 
 #include <QLocale>
@@ -7,9 +9,9 @@
 
 namespace imprint::ui {
 
-DeviceListModel::DeviceListModel(core::Backoffice* backoffice, QObject* parent)
+DeviceListModel::DeviceListModel(core::QaDesk* desk, QObject* parent)
     : QAbstractTableModel(parent)
-    , m_backoffice(backoffice)
+    , m_desk(desk)
 {
 }
 
@@ -54,8 +56,7 @@ void DeviceListModel::fetchMore(const QModelIndex& parent)
     q.before = m_rows.isEmpty() ? QString() : m_rows.last().serial;
     q.beforeUpdated = m_rows.isEmpty() ? QDateTime() : m_rows.last().updated;
     const quint64 generation = m_generation;
-    m_backoffice->run<core::Result<QList<core::DeviceRecord>>>(
-        this, [q](core::RecordStore& store) { return store.records().devices(q); },
+    m_desk->devices(this, q,
         [this, generation](core::Result<QList<core::DeviceRecord>> page) {
             if (generation != m_generation)
                 return;

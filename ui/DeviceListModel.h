@@ -5,7 +5,7 @@
 #include <QAbstractTableModel>
 
 namespace imprint::core {
-class Backoffice;
+class QaDesk;
 }
 
 namespace imprint::ui {
@@ -19,7 +19,7 @@ public:
     enum Column { Serial, Status, Lot, Model, Firmware, Updated, Reason, ColumnCount };
     static constexpr int PageSize = 64;
 
-    explicit DeviceListModel(core::Backoffice* backoffice, QObject* parent = nullptr);
+    explicit DeviceListModel(core::QaDesk* desk, QObject* parent = nullptr);
 
     /// Starts over with these filters (limit and paging are the model's).
     void setQuery(const core::DeviceQuery& query);
@@ -42,7 +42,7 @@ signals:
     void pageArrived();
 
 private:
-    core::Backoffice* m_backoffice;
+    core::QaDesk* m_desk;
     core::DeviceQuery m_query;
     QList<core::DeviceRecord> m_rows;
     bool m_atEnd = false;

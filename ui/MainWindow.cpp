@@ -1,6 +1,7 @@
 #include "MainWindow.h"
 
 #include "engine/Line.h"
+#include "engine/QaDesk.h"
 
 #include "AdminScreen.h"
 #include "DeviceListModel.h"
@@ -96,7 +97,10 @@ MainWindow::MainWindow(core::Line* line, core::Backoffice* backoffice, const QSt
     for (QAction* a : { m_lineAction, m_qaAction, m_adminAction })
         a->setCheckable(true);
     m_lineAction->setChecked(true);
-    m_qaAction->setEnabled(backoffice != nullptr);
+    // QA's screen works on the back office here, or on the station service's (a line that
+    // is the service's); the admin's only here (as the service's client, imprintctl).
+    core::QaDesk* desk = backoffice ? static_cast<core::QaDesk*>(backoffice) : dynamic_cast<core::QaDesk*>(line);
+    m_qaAction->setEnabled(desk != nullptr);
     m_adminAction->setEnabled(backoffice != nullptr);
     nav->addSeparator();
     nav->addAction(tr("Retry slot (F5)"), this, &MainWindow::retrySelected);
@@ -122,16 +126,17 @@ MainWindow::MainWindow(core::Line* line, core::Backoffice* backoffice, const QSt
     auto* f8 = new QShortcut(QKeySequence(Qt::Key_F8), this);
     connect(f8, &QShortcut::activated, this, &MainWindow::abortSelected);
 
+    if (desk) {
+        m_qa = new QaScreen(desk, line, [this](const QString& what) { return confirmPerson(what); }, this);
+        connect(m_qa, &QaScreen::status, this, [this](const QString& m) { statusBar()->showMessage(m, 15000); });
+    }
     if (backoffice) {
-        m_qa = new QaScreen(
-            backoffice, line, [this](const QString& what) { return confirmPerson(what); }, this);
         m_admin = new AdminScreen(backoffice, this);
         m_admin->person = [this] { return m_person; };
         m_admin->syncNow = [this] {
             if (syncNow)
                 syncNow();
         };
-        connect(m_qa, &QaScreen::status, this, [this](const QString& m) { statusBar()->showMessage(m, 15000); });
         connect(m_admin, &AdminScreen::status, this, [this](const QString& m) {
             statusBar()->showMessage(m, 15000);
             refreshHealth();
@@ -227,9 +232,8 @@ MainWindow::MainWindow(core::Line* line, core::Backoffice* backoffice, const QSt
     auto* idleCheck = new QTimer(this);
     idleCheck->setInterval(5000);
     connect(idleCheck, &QTimer::timeout, this, [this] {
-        if (m_role != Role::Operator && m_backoffice
-            && m_idle.elapsed() > qint64(m_backoffice->config().line.roleIdleMinutes) * 60000)
-            signOut(tr("idle for %n minute(s)", nullptr, m_backoffice->config().line.roleIdleMinutes));
+        if (m_role != Role::Operator && m_idle.elapsed() > qint64(m_model->line().roleIdleMinutes) * 60000)
+            signOut(tr("idle for %n minute(s)", nullptr, m_model->line().roleIdleMinutes));
     });
     idleCheck->start();
     if (m_backoffice) {
@@ -327,7 +331,7 @@ bool MainWindow::openScreen(Screen s)
         const QString what = s == Screen::Admin
             ? tr("The admin screen needs the HSM token's PIN.")
             : tr("The QA screen needs the QA passphrase (an admin signed in may open it too).");
-        if (!m_backoffice || !signIn(needed, what)) {
+        if ((needed == Role::Admin ? !m_admin : !m_qa) || !signIn(needed, what)) {
             updateRoleBar();
             return false;
         }
@@ -352,6 +356,8 @@ template <typename T> std::optional<T> MainWindow::onBackoffice(std::function<T(
 
 std::optional<QString> MainWindow::tokenLocked()
 {
+    if (!m_backoffice)
+        return std::nullopt;
     auto state
         = onBackoffice<std::optional<QString>>([bo = m_backoffice](core::RecordStore&) -> std::optional<QString> {
               const core::TokenStatus t = bo->wiring().tokenStatus ? bo->wiring().tokenStatus() : core::TokenStatus {};
@@ -369,7 +375,8 @@ bool MainWindow::check(Role role, const Credential& c, bool unlocking)
     // reaches the token except in the explicit act of unlocking it.
     auto secret = std::make_shared<core::Secret>(QByteArray(c.secret.data(), c.secret.size()));
     const QString key = role == Role::Admin ? QStringLiteral("admin") : QStringLiteral("qa");
-    auto outcome = onBackoffice<core::SignInOutcome>(
+    // As the station service's client the service checks it, counts it and records it.
+    auto outcome = !m_backoffice ? m_lineSource->signIn(key, *secret, c.person) : onBackoffice<core::SignInOutcome>(
         [bo = m_backoffice, secret, key, unlocking, person = c.person](
             core::RecordStore& store) { return bo->checkCredential(store, key, *secret, person, unlocking); });
     if (!outcome)
@@ -437,10 +444,11 @@ bool MainWindow::signIn(Role role, const QString& what)
     m_role = as;
     m_person = c->person;
     m_idle.restart();
-    m_backoffice->audit(this, core::AuditKind::Login, m_person,
-        unlocking ? tr("unlocked the HSM and signed in as %1").arg(roleName(as))
-                  : tr("signed in as %1").arg(roleName(as)),
-        m_person);
+    if (m_backoffice)
+        m_backoffice->audit(this, core::AuditKind::Login, m_person,
+            unlocking ? tr("unlocked the HSM and signed in as %1").arg(roleName(as))
+                      : tr("signed in as %1").arg(roleName(as)),
+            m_person);
     statusBar()->showMessage(tr("%1 signed in as %2.").arg(m_person, roleName(as)), 8000);
     if (unlocking)
         refreshHealth();
@@ -456,6 +464,8 @@ void MainWindow::signOut(const QString& why)
     if (m_backoffice)
         m_backoffice->audit(
             this, core::AuditKind::Login, m_person, tr("%1 role ended: %2").arg(roleName(m_role), why), m_person);
+    else
+        m_lineSource->signOut();
     statusBar()->showMessage(tr("The %1 role of %2 ended: %3.").arg(roleName(m_role), m_person, why), 15000);
     m_role = Role::Operator;
     m_person.clear();

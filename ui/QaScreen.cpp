@@ -43,9 +43,9 @@ QString cell(const QString& s)
 } // namespace
 
 QaScreen::QaScreen(
-    core::Backoffice* backoffice, core::Line* line, std::function<QString(const QString&)> confirm, QWidget* parent)
+    core::QaDesk* desk, core::Line* line, std::function<QString(const QString&)> confirm, QWidget* parent)
     : QWidget(parent)
-    , m_backoffice(backoffice)
+    , m_desk(desk)
     , m_lineSource(line)
     , m_confirm(std::move(confirm))
     , m_search(new QLineEdit(this))
@@ -59,7 +59,7 @@ QaScreen::QaScreen(
     , m_status(new QComboBox(this))
     , m_since(new QDateEdit(this))
     , m_until(new QDateEdit(this))
-    , m_list(new DeviceListModel(backoffice, this))
+    , m_list(new DeviceListModel(desk, this))
     , m_view(new QTableView(this))
 {
     m_search->setPlaceholderText(tr("Scan or type a device serial, then Enter"));
@@ -168,7 +168,7 @@ void QaScreen::showDevice(const QString& serial)
         return;
     m_search->setText(serial);
     m_auditVerdict.clear();
-    m_backoffice->story(this, serial, [this, serial](core::Result<core::DeviceStory> story) {
+    m_desk->story(this, serial, [this, serial](core::Result<core::DeviceStory> story) {
         if (!story) {
             m_story.reset();
             display();
@@ -302,8 +302,7 @@ void QaScreen::reverifyShown()
         }
     }
     m_auditVerdict = tr("Checking the audit log…");
-    m_backoffice->verifyAudit(
-        this, [](qint64, qint64) {},
+    m_desk->checkAudit(this,
         [this, serial](core::Result<core::AuditVerdict> v) {
             if (!v)
                 m_auditVerdict = tr("✖ The audit log could not be checked: %1").arg(v.error().message);
@@ -338,7 +337,7 @@ void QaScreen::scrapShown(const QString& givenReason)
         emit status(tr("Not scrapped: the QA passphrase was not given."));
         return;
     }
-    m_backoffice->scrap(this, serial, reason, person, [this, serial](core::Result<QString> done) {
+    m_desk->scrap(this, serial, reason, person, [this, serial](core::Result<QString> done) {
         emit status(done ? *done : done.error().message);
         showDevice(serial);
     });

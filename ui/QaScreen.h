@@ -30,7 +30,7 @@ class QaScreen : public QWidget {
 public:
     /// `confirm` asks the person again for their credential before an act that cannot be
     /// undone (scrap); it returns the person's name, or empty when they declined.
-    QaScreen(core::Backoffice* backoffice, core::Line* line, std::function<QString(const QString& what)> confirm,
+    QaScreen(core::QaDesk* desk, core::Line* line, std::function<QString(const QString& what)> confirm,
         QWidget* parent = nullptr);
 
     /// Shows the device's story (a scan or the search field lands here).
@@ -56,7 +56,7 @@ private:
     QString storyHtml(const core::DeviceStory& story) const;
     void display();
 
-    core::Backoffice* m_backoffice;
+    core::QaDesk* m_desk;
     core::Line* m_lineSource;
     std::function<QString(const QString&)> m_confirm;
     QLineEdit* m_search;

@@ -342,6 +342,13 @@ void Backoffice::lock(QObject* context, std::function<void()> done)
         [done = std::move(done)](bool) { done(); });
 }
 
+void Backoffice::devices(
+    QObject* context, DeviceQuery query, std::function<void(Result<QList<DeviceRecord>>)> done)
+{
+    run<Result<QList<DeviceRecord>>>(
+        context, [query](RecordStore& store) { return store.records().devices(query); }, std::move(done));
+}
+
 SignInOutcome Backoffice::checkCredential(RecordStore& store, const QString& role, Secret& secret,
     const QString& person, bool unlocking, const QString& throttleKey)
 {

@@ -13,6 +13,7 @@
 #include "domain/Records.h"
 #include "engine/CrlPublisher.h"
 #include "engine/OfflineBatch.h"
+#include "engine/QaDesk.h"
 #include "store/RecordStore.h"
 
 #include <QObject>
@@ -78,7 +79,7 @@ struct SignInOutcome {
     bool paused = false; ///< refused unchecked: the role is paused (state.pausedUntil)
 };
 
-class Backoffice : public QObject {
+class Backoffice : public QObject, public QaDesk {
     Q_OBJECT
 public:
     /// What the executable provides: the HSM and the upstream, behind plain functions.
@@ -133,11 +134,16 @@ public:
     // Each of these runs on the thread and answers on the caller's.
     void health(QObject* context, std::function<void(StationHealth)> done);
     void shift(QObject* context, QDateTime since, QDateTime until, std::function<void(Result<ShiftFigures>)> done);
-    void story(QObject* context, QString serial, std::function<void(Result<DeviceStory>)> done);
+    void story(QObject* context, QString serial, std::function<void(Result<DeviceStory>)> done) override;
+    void devices(QObject* context, DeviceQuery query, std::function<void(Result<QList<DeviceRecord>>)> done) override;
+    void checkAudit(QObject* context, std::function<void(Result<AuditVerdict>)> done) override
+    {
+        verifyAudit(context, [](qint64, qint64) {}, std::move(done));
+    }
     /// Scraps the device (its certificates revoked, a revocation each queued upstream) and
     /// signs the CRL that lists them.
-    void scrap(
-        QObject* context, QString serial, QString reason, QString person, std::function<void(Result<QString>)> done);
+    void scrap(QObject* context, QString serial, QString reason, QString person,
+        std::function<void(Result<QString>)> done) override;
     /// Checks the audit log; `progress` is called on the caller's thread (checked, newest).
     void verifyAudit(
         QObject* context, std::function<void(qint64, qint64)> progress, std::function<void(Result<AuditVerdict>)> done);

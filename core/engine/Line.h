@@ -69,6 +69,16 @@ public:
     /// later (from the service) is reported through refused().
     [[nodiscard]] virtual Result<void> assignSerial(int index, const QString& serial) = 0;
     virtual void setOperator(const QString& name) = 0;
+    /// Signs in as "qa" or "admin" where the line's credentials are checked elsewhere (the
+    /// station service); waits for the answer. Nothing where the window checks them itself.
+    [[nodiscard]] virtual std::optional<SignInOutcome> signIn(
+        const QString& role, const Secret& secret, const QString& person)
+    {
+        (void)role, (void)secret, (void)person;
+        return std::nullopt;
+    }
+    /// Ends a signed-in role there.
+    virtual void signOut() { }
 
 signals:
     void slotAdded(int index);

@@ -499,6 +499,8 @@ TEST_CASE("Roles are the service's: an operator runs the line but not the CA, QA
 {"id":2,"method":"run","params":{"args":["ca show","--json"]}}
 {"id":3,"method":"sign-in","params":{"role":"admin","unlock":true,"secret":"guess-1"}}
 {"id":4,"method":"hello"}
+{"id":5,"method":"scrap","params":{"serial":"ANY-1","reason":"x"}}
+{"id":6,"method":"audit.verify"}
 )";
         auto r = runWith(
             socket, op.as(), QStringLiteral("/usr/bin/python3"), { QStringLiteral("-c"), script, socket }, requests);
@@ -509,6 +511,9 @@ TEST_CASE("Roles are the service's: an operator runs the line but not the CA, QA
         CHECK(answers[1].contains("\"bad-request\""));
         CHECK(answers[2].contains("\"wrong-credential\""));
         CHECK(answers[3].contains("\"role\":\"operator\""));
+        REQUIRE(answers.size() >= 6);
+        CHECK(answers[4].contains("\"credential-required\"")); // QA's acts through the API need QA
+        CHECK(answers[5].contains("\"credential-required\""));
     }
     // One account's wrong guesses pause its own sign-in, not everyone's.
     for (int i = 0; i < 3; ++i) {
