@@ -96,10 +96,11 @@ Backoffice::Wiring StationContext::backofficeWiring() const
     if (!config.upstream.trustedFile.isEmpty())
         w.upstreamAnchors = [config = config] { return readUpstreamAnchors(config); };
     if (auditSigner) {
-        if (auto key = ossl::publicKeyFromDer(auditSigner->publicKey()))
-            w.checkpointVerifier
-                = [key = std::make_shared<ossl::PKey>(std::move(*key))](const QByteArray& message,
-                      const QByteArray& signature) { return ossl::verifySha256(key->get(), message, signature); };
+        // The key in use and those rotated out: the log says which signed where.
+        QList<QByteArray> keys { auditSigner->publicKey() };
+        if (auto retired = hsm::readRetiredAuditKeys(config))
+            keys += *retired;
+        w.checkpointVerifier = AuditLog::verifierFor(keys);
     }
     return w;
 }

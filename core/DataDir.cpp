@@ -99,7 +99,9 @@ const QHash<QString, QStringList>& knownSettings()
         { QStringLiteral("timeouts"),
             { QStringLiteral("identify-ms"), QStringLiteral("keygen-ms"), QStringLiteral("exchange-ms"),
                 QStringLiteral("attempts"), QStringLiteral("reconnect-ms") } },
-        { QStringLiteral("audit"), { QStringLiteral("checkpoint-every"), QStringLiteral("key-sha256") } },
+        { QStringLiteral("audit"),
+            { QStringLiteral("checkpoint-every"), QStringLiteral("key-sha256"), QStringLiteral("key-label"),
+                QStringLiteral("retired-keys") } },
         { QStringLiteral("upstream"),
             { QStringLiteral("url"), QStringLiteral("trusted"), QStringLiteral("recipient"),
                 QStringLiteral("server-cert"), QStringLiteral("server-name"), QStringLiteral("ra-key"),
@@ -303,6 +305,11 @@ Result<StationConfig> DataDir::loadConfig() const
                 .arg(configFile()));
     c.auditCheckpointEvery = *every;
     c.auditKeySha256 = s.value(QStringLiteral("audit/key-sha256")).toString().trimmed().toLower();
+    if (const QString label = s.value(QStringLiteral("audit/key-label")).toString().trimmed(); !label.isEmpty())
+        c.auditKeyLabel = label;
+    for (const QString& label :
+        s.value(QStringLiteral("audit/retired-keys")).toString().split(u',', Qt::SkipEmptyParts))
+        c.auditRetiredLabels << label.trimmed();
 
     UpstreamConfig& u = c.upstream;
     u.url = s.value(QStringLiteral("upstream/url")).toString().trimmed();
@@ -423,6 +430,10 @@ Result<void> DataDir::saveConfig(const StationConfig& c) const
     s.setValue(QStringLiteral("hsm/softhsm2-conf"), relative(c.softhsmConf));
     if (!c.auditKeySha256.isEmpty())
         s.setValue(QStringLiteral("audit/key-sha256"), c.auditKeySha256);
+    if (c.auditKeyLabel != QLatin1String("imprint-audit"))
+        s.setValue(QStringLiteral("audit/key-label"), c.auditKeyLabel);
+    if (!c.auditRetiredLabels.isEmpty())
+        s.setValue(QStringLiteral("audit/retired-keys"), c.auditRetiredLabels.join(u','));
     const UpstreamConfig& u = c.upstream;
     const std::pair<const char*, QString> upstreamValues[] = { { "upstream/url", u.url },
         { "upstream/trusted", relative(u.trustedFile) }, { "upstream/recipient", u.recipient },

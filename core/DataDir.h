@@ -64,6 +64,11 @@ struct StationConfig {
     /// [audit] key-sha256: the pinned audit key (SHA-256 of its SubjectPublicKeyInfo), recorded
     /// when the station is set up; checkpoints signed by any other key are refused.
     QString auditKeySha256;
+    /// [audit] key-label: the token's label of the audit key in use (a rotation makes a new one).
+    QString auditKeyLabel = QStringLiteral("imprint-audit");
+    /// [audit] retired-keys: the labels of audit keys rotated out; their public halves stay in
+    /// the token, so that the checkpoints they signed are checked still.
+    QStringList auditRetiredLabels;
     /// [certificates] unshipped-grace-minutes: how long a certificate issued to a device that
     /// then failed stays valid for the same key to come back and pass with it (re-used), before
     /// it is revoked as issued, never shipped (cessationOfOperation).

@@ -272,7 +272,7 @@ Result<std::shared_ptr<core::Signer>> openAuditKey(
 {
     if (created)
         *created = false;
-    auto signer = ca.service->signer(AuditKeyLabel);
+    auto signer = ca.service->signer(config.auditKeyLabel);
     if (!signer && signer.error().code == ErrorCode::NotFound) {
         if (!config.auditKeySha256.isEmpty())
             // A pinned key that is gone is not quietly replaced by a new one: the log's
@@ -285,12 +285,12 @@ Result<std::shared_ptr<core::Signer>> openAuditKey(
         if (RAND_bytes(id, sizeof id) != 1)
             return core::ossl::cryptoFail(QStringLiteral("The random generator failed."));
         auto spki = ca.service->token().generateKey(
-            AuditKeyLabel, QByteArray(reinterpret_cast<const char*>(id), sizeof id), KeyType::EcP256, true);
+            config.auditKeyLabel, QByteArray(reinterpret_cast<const char*>(id), sizeof id), KeyType::EcP256, true);
         if (!spki)
             return std::unexpected(spki.error());
         if (created)
             *created = true;
-        signer = ca.service->signer(AuditKeyLabel);
+        signer = ca.service->signer(config.auditKeyLabel);
     }
     if (!signer)
         return signer;
@@ -312,7 +312,7 @@ Result<std::shared_ptr<core::Signer>> openAuditKey(
         return fail(ErrorCode::Hsm,
             QStringLiteral("The public key labelled \"%1\" in the token is not the audit key's own; the station "
                            "will not use it. A PKI admin must remove the public key that does not belong.")
-                .arg(AuditKeyLabel));
+                .arg(config.auditKeyLabel));
     const QString fingerprint = core::ossl::sha256Hex(spki);
     if (config.auditKeySha256.isEmpty()) {
         // Pinned the first time: at set-up, or the first start of a station from before pins.
@@ -358,15 +358,35 @@ Result<QByteArray> readAuditPublicKey(const core::StationConfig& config)
     auto token = openStationToken(config, *uri);
     if (!token)
         return std::unexpected(token.error());
-    auto spki = (*token)->publicKey(AuditKeyLabel);
+    auto spki = (*token)->publicKey(config.auditKeyLabel);
     if (!spki)
         return spki;
     if (core::ossl::sha256Hex(*spki) != config.auditKeySha256)
         return fail(ErrorCode::Hsm,
             QStringLiteral("The public key labelled \"%1\" in the token (sha256 %2) is not the audit key this "
                            "station pinned (sha256 %3): it was replaced.")
-                .arg(AuditKeyLabel, core::ossl::sha256Hex(*spki).left(16), config.auditKeySha256.left(16)));
+                .arg(config.auditKeyLabel, core::ossl::sha256Hex(*spki).left(16), config.auditKeySha256.left(16)));
     return spki;
+}
+
+Result<QList<QByteArray>> readRetiredAuditKeys(const core::StationConfig& config)
+{
+    QList<QByteArray> keys;
+    if (config.auditRetiredLabels.isEmpty())
+        return keys;
+    auto uri = Pkcs11Uri::parse(config.keyUri);
+    if (!uri)
+        return std::unexpected(uri.error());
+    auto token = openStationToken(config, *uri);
+    if (!token)
+        return std::unexpected(token.error());
+    for (const QString& label : config.auditRetiredLabels) {
+        auto spki = (*token)->publicKey(label);
+        if (!spki)
+            return std::unexpected(spki.error());
+        keys << *spki;
+    }
+    return keys;
 }
 
 namespace {

@@ -71,6 +71,9 @@ inline const QString AuditKeyLabel = QStringLiteral("imprint-audit");
 /// The audit key's public key, read from the token without logging in (for audit verify):
 /// the one object with its label, and the one pinned in station.ini; else an error.
 [[nodiscard]] core::Result<QByteArray> readAuditPublicKey(const core::StationConfig& config);
+/// The public halves of the audit keys rotated out ([audit] retired-keys), from the token.
+/// Which checkpoints each may have signed the log itself says (AuditLog::verify).
+[[nodiscard]] core::Result<QList<QByteArray>> readRetiredAuditKeys(const core::StationConfig& config);
 
 /// The RA key's default label: it signs every CMP message to the upstream, nothing else.
 inline const QString RaKeyLabel = QStringLiteral("imprint-ra");

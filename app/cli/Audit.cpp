@@ -13,6 +13,8 @@
 
 #include <memory>
 
+#include <openssl/rand.h>
+
 namespace imprint::app::cli {
 
 namespace {
@@ -87,14 +89,13 @@ int auditVerify(const QStringList& args)
                              .arg(config.auditKeySha256.left(16));
         } else if (auto spki = hsm::readAuditPublicKey(config); !spki) {
             keyProblem = spki.error().message;
-        } else if (auto key = core::ossl::publicKeyFromDer(*spki); !key) {
-            keyProblem = key.error().message;
-        } else {
-            verifier
-                = [key = std::make_shared<core::ossl::PKey>(std::move(*key))](const QByteArray& message,
-                      const QByteArray& signature) { return core::ossl::verifySha256(key->get(), message, signature); };
+        } else if (auto retired = hsm::readRetiredAuditKeys(config); !retired) {
+            keyProblem = retired.error().message;
+        } else if (verifier = core::AuditLog::verifierFor(QList<QByteArray> { *spki } + *retired); !verifier) {
+            keyProblem = QStringLiteral("an audit key in the token does not parse");
         }
-        if (kept && verifier && !verifier(core::AuditLog::checkpointMessage(kept->seq, kept->hash), kept->signature)) {
+        if (kept && verifier
+            && !verifier(kept->keySha256, core::AuditLog::checkpointMessage(kept->seq, kept->hash), kept->signature)) {
             err() << "The head in " << p.value(since)
                   << " is not signed by this station's pinned audit key: it is not this station's, or it was edited."
                   << Qt::endl;
@@ -244,6 +245,76 @@ int auditShow(const QStringList& args)
             out() << QJsonDocument(a).toJson(QJsonDocument::Compact) << Qt::endl;
         return 0;
     });
+}
+
+} // namespace imprint::app::cli
+
+namespace imprint::app::cli {
+
+int auditRotateKey(const QStringList& args)
+{
+    CommandLine p(QStringLiteral(
+        "Make a new audit key in the token and hand the log to it: the key in use signs the handover (an entry naming "
+        "the new key), the new key signs from then on, and station.ini pins it. The old key's public half stays in the "
+        "token (listed as retired), so that the checkpoints it signed are checked still; only a checkpoint in the span "
+        "the log gave each key passes. Run it as the station's user with the service stopped."));
+    QCommandLineOption label(QStringLiteral("label"),
+        QStringLiteral("The new key's label in the token (default: imprint-audit- and 8 random hex digits)."),
+        QStringLiteral("LABEL"));
+    const QCommandLineOption op = option::operatorName(QStringLiteral("Recorded with the handover."));
+    p.addOptions({ label, op });
+    p.parse(args);
+    const core::DataDir dir = p.dataDir();
+    core::StationConfig config;
+    auto ca = openCeremonyKey(dir, &config);
+    if (!ca)
+        return report(ca.error());
+    auto oldKey = hsm::openAuditKey(*ca, dir, config); // pins it first on a station that has none yet
+    if (!oldKey)
+        return report(oldKey.error());
+    unsigned char random[8];
+    if (RAND_bytes(random, sizeof random) != 1)
+        return report(core::fail(core::ErrorCode::Crypto, QStringLiteral("The random generator failed.")).error());
+    const QByteArray id(reinterpret_cast<const char*>(random), sizeof random);
+    const QString newLabel = p.isSet(label)
+        ? p.value(label).trimmed()
+        : QStringLiteral("imprint-audit-") + QString::fromLatin1(id.left(4).toHex());
+    if (newLabel.isEmpty() || newLabel == config.auditKeyLabel || config.auditRetiredLabels.contains(newLabel))
+        return usageError(args, QStringLiteral("give a label no audit key has had (--label)"));
+    if (ca->service->token().publicKey(newLabel))
+        return usageError(args, QStringLiteral("the token already holds a key labelled %1").arg(newLabel));
+    auto spki = ca->service->token().generateKey(newLabel, id, hsm::KeyType::EcP256, true);
+    if (!spki)
+        return report(spki.error());
+    auto newKey = ca->service->signer(newLabel);
+    if (!newKey)
+        return report(newKey.error());
+    const QString oldSha = config.auditKeySha256;
+    const QString newSha = core::ossl::sha256Hex((*newKey)->publicKey());
+    auto store = app::openStationStore(dir, config);
+    if (!store)
+        return report(store.error());
+    // The handover, sealed by the key in use; then the new key seals it too.
+    if (auto r = store->audit().append(core::AuditKind::Setting, QStringLiteral("audit-key"),
+            QStringLiteral("audit key rotated: sha256 %1 (label %2), after sha256 %3 (label %4)")
+                .arg(newSha, newLabel, oldSha, config.auditKeyLabel),
+            config.stationName, p.value(op));
+        !r)
+        return report(r.error());
+    if (auto r = store->audit().seal(true); !r)
+        return report(r.error());
+    core::AuditLog::sealWith(*newKey, config.auditCheckpointEvery);
+    if (auto r = store->audit().seal(true); !r)
+        return report(r.error());
+    config.auditRetiredLabels << config.auditKeyLabel;
+    config.auditKeyLabel = newLabel;
+    config.auditKeySha256 = newSha;
+    ca->auditKey = *newKey;
+    if (auto r = dir.saveConfig(config); !r)
+        return report(r.error());
+    out() << "The audit log is handed to the new key " << newLabel << ", sha256 " << newSha << " (was "
+          << oldSha.left(16) << "...). station.ini pins it; keep the new value with the station's records." << Qt::endl;
+    return 0;
 }
 
 } // namespace imprint::app::cli

@@ -151,6 +151,7 @@ int restore(const QStringList& args);
 int auditVerify(const QStringList& args); // Audit.cpp
 int auditShow(const QStringList& args);
 int auditHead(const QStringList& args);
+int auditRotateKey(const QStringList& args);
 int issue(const QStringList& args); // Batch.cpp
 int signBatch(const QStringList& args);
 int caShow(const QStringList& args); // Ca.cpp

@@ -158,8 +158,10 @@ struct AuditVerdict {
     [[nodiscard]] qint64 unsealed() const { return entries - lastCheckpoint; }
 };
 
-/// Checks a checkpoint's signature over AuditLog::checkpointMessage(); true when valid.
-using CheckpointVerifier = std::function<bool(const QByteArray& message, const QByteArray& signature)>;
+/// Checks a checkpoint's signature over AuditLog::checkpointMessage() with the audit key it
+/// names (the SHA-256 of its SubjectPublicKeyInfo); true when valid.
+using CheckpointVerifier
+    = std::function<bool(const QString& keySha256, const QByteArray& message, const QByteArray& signature)>;
 
 /// A shift's figures, from the jobs that ended in it (the store's, so a restart keeps them).
 struct ShiftFigures {

@@ -366,6 +366,21 @@ void AuditLog::sealOnClose(const Connection& connection)
         qCWarning(IMPRINT_AUDIT) << "audit log not sealed at close:" << r.error().text();
 }
 
+CheckpointVerifier AuditLog::verifierFor(const QList<QByteArray>& publicKeys)
+{
+    auto keys = std::make_shared<QHash<QString, std::shared_ptr<ossl::PKey>>>();
+    for (const QByteArray& spki : publicKeys) {
+        auto key = ossl::publicKeyFromDer(spki);
+        if (!key)
+            return {};
+        keys->insert(ossl::sha256Hex(spki), std::make_shared<ossl::PKey>(std::move(*key)));
+    }
+    return [keys](const QString& keySha256, const QByteArray& message, const QByteArray& signature) {
+        const auto key = keys->value(keySha256);
+        return key && ossl::verifySha256(key->get(), message, signature);
+    };
+}
+
 QByteArray AuditLog::checkpointMessage(qint64 seq, const QString& hash)
 {
     QByteArray data("IMPRINT-AUDIT-CHECKPOINT-V1", 28); // with its terminating zero
@@ -478,6 +493,11 @@ Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier,
     };
     QHash<QString, Revocation> revokedAt; // certificates the log says were revoked
     const QString crlIssued = text(AuditKind::CrlIssued);
+    const QString setting = text(AuditKind::Setting);
+    static const QRegularExpression PinnedKey(QStringLiteral("^audit key pinned: sha256 ([0-9a-f]{64})$"));
+    static const QRegularExpression RotatedKey(QStringLiteral("^audit key rotated: sha256 ([0-9a-f]{64})\\b"));
+    QString currentKey; // the key the log was handed to, as far as the walk has come
+    QString rotatedTo; // a rotation not sealed yet
     QHash<QString, QString> crlEntries; // crl-N -> the crl-issued entry's detail
     v.signaturesChecked = static_cast<bool>(verifier);
     bool sinceFound = false;
@@ -540,8 +560,11 @@ Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier,
                         QStringLiteral("Checkpoint entry %1 does not vouch for the entry before it: entries were "
                                        "removed, replaced or reordered.")
                             .arg(e.seq));
-                if ((verifier && !verifier(checkpointMessage(c.seq, c.hash), c.signature))
-                    || (!keySha256.isEmpty() && c.keySha256 != keySha256))
+                // The key that may sign here: the pinned one, or the one the log was last
+                // handed to (a rotation counts once the key before it sealed it).
+                const QString expectedKey = currentKey.isEmpty() ? keySha256 : currentKey;
+                if ((verifier && !verifier(c.keySha256, checkpointMessage(c.seq, c.hash), c.signature))
+                    || (!expectedKey.isEmpty() && c.keySha256 != expectedKey))
                     return bad(e.seq,
                         QStringLiteral("Checkpoint entry %1 does not carry a valid signature of the station's pinned "
                                        "audit key: it was forged or edited, or signed by another key (it names key "
@@ -550,6 +573,17 @@ Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier,
                             .arg(c.keySha256.left(16)));
                 ++v.checkpoints;
                 v.lastCheckpoint = e.seq;
+                if (!rotatedTo.isEmpty())
+                    currentKey = std::exchange(rotatedTo, QString());
+            }
+            if (e.kind == setting && e.subject == QLatin1String("audit-key")) {
+                // "audit key pinned: sha256 K" starts the keys; "audit key rotated: sha256 N
+                // ..." hands the log to N from the next checkpoint on, which the key before
+                // must sign.
+                if (const auto m = PinnedKey.match(e.detail); m.hasMatch() && currentKey.isEmpty())
+                    currentKey = m.captured(1);
+                else if (const auto r = RotatedKey.match(e.detail); r.hasMatch())
+                    rotatedTo = r.captured(1);
             }
             if (revocations.contains(e.kind) && !revokedAt.contains(e.subject))
                 revokedAt.insert(e.subject, { e.seq, e.kind == revocations.first() });
@@ -629,6 +663,13 @@ Result<AuditVerdict> AuditLog::verify(const CheckpointVerifier& verifier,
                 .arg(v.entries + 1)
                 .arg(since->seq)
                 .arg(v.entries));
+    // The pin names the key the log was last handed to: a station.ini pointed back at a key
+    // rotated out (to have its checkpoints pass again) is caught.
+    if (!keySha256.isEmpty() && !currentKey.isEmpty() && currentKey != keySha256)
+        return bad(v.lastCheckpoint,
+            QStringLiteral("The audit key pinned in station.ini (sha256 %1) is not the one the log was handed to "
+                           "last (sha256 %2).")
+                .arg(keySha256.left(16), currentKey.left(16)));
     // A revocation the log recorded stays: a certificate it names must still be revoked in
     // the store (the CRL is built from the log as well, so an edit drops nothing from it).
     for (auto it = revokedAt.cbegin(); it != revokedAt.cend(); ++it) {

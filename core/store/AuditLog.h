@@ -93,6 +93,9 @@ public:
     [[nodiscard]] Result<bool> seal(bool force = false);
     /// What a checkpoint's signature covers.
     [[nodiscard]] static QByteArray checkpointMessage(qint64 seq, const QString& hash);
+    /// Checks checkpoints with these audit keys' public halves (DER SubjectPublicKeyInfo),
+    /// each by the key the checkpoint names; empty when a key does not parse.
+    [[nodiscard]] static CheckpointVerifier verifierFor(const QList<QByteArray>& publicKeys);
     /// The detail of a checkpoint entry, and its reading back (false: not one).
     [[nodiscard]] static QString checkpointDetail(const AuditCheckpoint& c);
     [[nodiscard]] static bool parseCheckpoint(const QString& detail, AuditCheckpoint* c);
@@ -128,7 +131,9 @@ public:
     /// says so (the caller fails closed). A certificate whose revocation the log records
     /// must be revoked in the store. `since`, when given, is a signed head kept elsewhere:
     /// the log must still hold its entry with its hash (it extends that head). `keySha256`,
-    /// when given, is the pinned key every checkpoint must name. Every CRL on record must be
+    /// when given, is the pinned key: checkpoints name the key the log was handed to (the one
+    /// its pin entry names, then each rotation's new key once the key before it sealed the
+    /// rotation), and the newest must be the pinned one. Every CRL on record must be
     /// the one its crl-issued entry names.
     /// `progress` (optional) is told the entries checked so far and the newest entry's number
     /// after every thousand; returning false stops the walk (ErrorCode::Cancelled).

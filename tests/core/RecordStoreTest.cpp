@@ -426,7 +426,7 @@ TEST_CASE("Checkpoints are entries of the chain, made every N entries and when a
     auto made = EvpSigner::generateP256();
     REQUIRE(made.has_value());
     auto key = std::make_shared<EvpSigner>(std::move(*made));
-    auto verifier = [&](const QByteArray& message, const QByteArray& signature) {
+    auto verifier = [&](const QString&, const QByteArray& message, const QByteArray& signature) {
         return ossl::verifySha256(key->key(), message, signature);
     };
     {
@@ -485,7 +485,7 @@ TEST_CASE("Checkpoints are entries of the chain, made every N entries and when a
     {
         auto other = EvpSigner::generateP256();
         REQUIRE(other.has_value());
-        auto foreign = [&](const QByteArray& message, const QByteArray& signature) {
+        auto foreign = [&](const QString&, const QByteArray& message, const QByteArray& signature) {
             return ossl::verifySha256(other->key(), message, signature);
         };
         auto v2 = verdictAfterTamper(tmp, path, QStringLiteral("SELECT 1"), foreign);
