@@ -73,7 +73,7 @@ TEST_CASE("A line screen and a QA desk on one station service: QA signs in with 
     test::DevSim sim({ QStringLiteral("--serial"), QStringLiteral("DESK-0001") });
     lineScreen.line.addSlot(sim.ports().first());
     REQUIRE(QTest::qWaitFor([&] { return lineScreen.line.slotCount() == 1 && lineScreen.line.allFinished(); }, 60000));
-    REQUIRE(QTest::qWaitFor([&] { return desk.window->slotModel()->rowCount() == 1 && desk.line.allFinished(); }, 10000));
+    REQUIRE(QTest::qWaitFor([&] { return desk.window->slotModel()->rowCount() == 1 && desk.line.allFinished(); }, 30000));
     CHECK(desk.line.slotAt(0).step == core::SlotJob::Step::Passed);
 
     // A wrong passphrase opens nothing; the right one opens the desk's QA screen, and only its.
@@ -89,19 +89,19 @@ TEST_CASE("A line screen and a QA desk on one station service: QA signs in with 
     ui::QaScreen* qa = desk.window->qaScreen();
     QSignalSpy shown(qa, &ui::QaScreen::storyShown);
     qa->showDevice(QStringLiteral("DESK-0001"));
-    const bool storyCame = shown.wait(10000);
+    const bool storyCame = shown.wait(30000);
     INFO(desk.window->statusText().toStdString());
     REQUIRE(storyCame);
     REQUIRE(qa->story()->certificates.size() == 1);
     CHECK(qa->story()->certificates.first().chainVerified);
     CHECK(qa->storyText().contains(QStringLiteral("DESK-0001")));
     // The device list pages through the service.
-    REQUIRE(QTest::qWaitFor([&] { return qa->deviceList()->rowCount() >= 1; }, 10000));
+    REQUIRE(QTest::qWaitFor([&] { return qa->deviceList()->rowCount() >= 1; }, 30000));
 
     desk.answers << std::pair { QStringLiteral("quinn"), QaPassphrase };
     qa->scrapShown(QStringLiteral("cracked housing"));
     REQUIRE(QTest::qWaitFor(
-        [&] { return qa->story() && qa->story()->device.status == core::DeviceStatus::Scrapped; }, 10000));
+        [&] { return qa->story() && qa->story()->device.status == core::DeviceStatus::Scrapped; }, 30000));
     CHECK(qa->story()->certificates.first().record.state == core::CertificateState::Revoked);
     bool scrappedBy = false;
     for (const core::AuditEntry& e : qa->story()->audit)
