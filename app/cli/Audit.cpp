@@ -24,7 +24,8 @@ namespace {
 constexpr int Unverifiable = 4; ///< the pinned audit key could not be read: signatures unchecked
 constexpr int Unsealed = 5; ///< newest entries under no checkpoint (a station that stops seals them)
 
-/// A signed head as `audit head` writes it and `audit verify --since` reads it.
+} // namespace
+
 QJsonObject headJson(const core::AuditCheckpoint& c, const core::StationConfig& config)
 {
     return QJsonObject { { QStringLiteral("imprint_audit_head"), 1 }, { QStringLiteral("station"), config.stationName },
@@ -33,6 +34,8 @@ QJsonObject headJson(const core::AuditCheckpoint& c, const core::StationConfig& 
         { QStringLiteral("key_sha256"), c.keySha256 },
         { QStringLiteral("signature"), QString::fromLatin1(c.signature.toBase64()) } };
 }
+
+namespace {
 
 core::Result<core::AuditCheckpoint> readHead(const QString& path)
 {

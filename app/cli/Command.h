@@ -11,6 +11,7 @@
 
 #include <QCommandLineOption>
 #include <QCommandLineParser>
+#include <QJsonObject>
 #include <QStringList>
 #include <QTextStream>
 
@@ -129,6 +130,9 @@ void printChain(const QList<QByteArray>& chain);
 /// chain file (PEM, optional), as DER.
 [[nodiscard]] core::Result<std::pair<QByteArray, QList<QByteArray>>> readCertificateAndChain(
     const QString& certFile, const QString& chainFile);
+
+/// A signed head as `audit head` writes it and `audit verify --since` reads it (Audit.cpp).
+[[nodiscard]] QJsonObject headJson(const core::AuditCheckpoint& c, const core::StationConfig& config);
 
 /// Signs the CA's CRL inside the HSM, records it and writes DATA_DIR/ca/crl.pem.
 [[nodiscard]] core::Result<core::PublishedCrl> issueCrl(

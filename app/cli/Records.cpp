@@ -240,7 +240,7 @@ int list(const QStringList& args)
             return 2;
         }
     }
-    return withRecords(p, Access::Read, [&](core::RecordStore& records, const core::StationConfig&) {
+    return withRecords(p, Access::Read, [&](core::RecordStore& records, const core::StationConfig& config) {
         if (p.isSet(counts)) {
             const QDateTime from = p.isSet(since) ? parseWhen(p.value(since)) : QDate::currentDate().startOfDay();
             const QDateTime to = p.isSet(until) ? parseWhen(p.value(until)) : from.addDays(1);
@@ -250,12 +250,29 @@ int list(const QStringList& args)
             QJsonObject o;
             for (const auto& [s, n] : *c)
                 o[text(s)] = n;
+            // The shift report carries the log's newest signed head (its newest checkpoint): a
+            // witness kept on paper or by the MES, which audit verify --since checks later.
+            std::optional<core::AuditCheckpoint> head;
+            if (auto cp = records.audit().last(core::AuditKind::Checkpoint, QStringLiteral("audit-log")); cp && *cp) {
+                core::AuditCheckpoint parsed;
+                if (core::AuditLog::parseCheckpoint((*cp)->detail, &parsed)) {
+                    parsed.at = (*cp)->at;
+                    head = parsed;
+                }
+            }
             if (p.json()) {
+                if (head)
+                    o[QStringLiteral("audit_head")] = headJson(*head, config);
                 out() << QJsonDocument(o).toJson(QJsonDocument::Compact) << Qt::endl;
             } else {
                 out() << "From " << from.toString(Qt::ISODate) << " to " << to.toString(Qt::ISODate) << Qt::endl;
                 for (const auto& [s, n] : *c)
                     out() << "  " << text(s) << ": " << n << Qt::endl;
+                if (head)
+                    out() << "Audit log signed head: entry " << head->seq << ", hash " << head->hash << ", key sha256 "
+                          << head->keySha256.left(16) << "…, signature " << head->signature.toBase64() << Qt::endl;
+                else
+                    out() << "Audit log: no signed head yet." << Qt::endl;
             }
             return 0;
         }

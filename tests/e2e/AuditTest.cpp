@@ -405,3 +405,28 @@ TEST_CASE("audit rotate-key hands the log to a new key: both keys' checkpoints v
     CHECK(back == 1);
     CHECK(backAnswer.value(QStringLiteral("problem")).toString().contains(QStringLiteral("handed to last")));
 }
+
+TEST_CASE("The shift's counts carry the log's signed head, which audit verify --since takes as a witness")
+{
+    QTemporaryDir tmp;
+    const QString dataDir = tmp.filePath(QStringLiteral("station"));
+    stationWithRecords(dataDir);
+    auto counts = test::ctl(dataDir, { QStringLiteral("list"), QStringLiteral("--counts"), QStringLiteral("--json") });
+    REQUIRE(counts.exitCode == 0);
+    const QJsonObject head
+        = QJsonDocument::fromJson(counts.out).object().value(QStringLiteral("audit_head")).toObject();
+    REQUIRE(head.value(QStringLiteral("entry")).toInteger() > 0);
+    const QString file = tmp.filePath(QStringLiteral("shift-head.json"));
+    {
+        QFile f(file);
+        REQUIRE(f.open(QIODevice::WriteOnly));
+        f.write(QJsonDocument(head).toJson());
+    }
+    CHECK(verify(dataDir, { QStringLiteral("--since"), file }).first == 0);
+    auto text = test::ctl(dataDir, { QStringLiteral("list"), QStringLiteral("--counts") });
+    CHECK(text.out.contains("Audit log signed head: entry"));
+    // The log cut back before that head no longer extends it.
+    rewrite(dataDir,
+        QStringLiteral("DELETE FROM audit WHERE seq >= %1").arg(head.value(QStringLiteral("entry")).toInteger()));
+    CHECK(verify(dataDir, { QStringLiteral("--since"), file }).first != 0);
+}
