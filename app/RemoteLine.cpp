@@ -5,11 +5,11 @@
 #include <QCoreApplication>
 #include <QDeadlineTimer>
 #include <QEventLoop>
-#include <QPointer>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QLocalSocket>
 #include <QMetaEnum>
+#include <QPointer>
 #include <QTimer>
 
 namespace imprint::app {
@@ -384,8 +384,8 @@ std::optional<core::SignInOutcome> RemoteLine::signIn(
             else if (code == QLatin1String("paused")) {
                 outcome.ok = false;
                 outcome.paused = true;
-                outcome.state.pausedUntil = QDateTime::fromString(
-                    error.value(QStringLiteral("until")).toString(), Qt::ISODate);
+                outcome.state.pausedUntil
+                    = QDateTime::fromString(error.value(QStringLiteral("until")).toString(), Qt::ISODate);
                 outcome.state.failures = error.value(QStringLiteral("failures")).toInt();
             } else
                 outcome.ok = std::unexpected(errorOf(error));

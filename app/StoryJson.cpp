@@ -72,7 +72,8 @@ QJsonObject storyJson(const core::DeviceStory& story)
             { QStringLiteral("chain_verified"), c.chainVerified }, { QStringLiteral("chain_problem"), c.chainProblem },
             { QStringLiteral("crl_state"), c.crlState },
             { QStringLiteral("upstream_der"), QString::fromLatin1(c.upstreamDer.toBase64()) },
-            { QStringLiteral("upstream_verified"), c.upstreamVerified ? QJsonValue(*c.upstreamVerified) : QJsonValue() },
+            { QStringLiteral("upstream_verified"),
+                c.upstreamVerified ? QJsonValue(*c.upstreamVerified) : QJsonValue() },
             { QStringLiteral("upstream_problem"), c.upstreamProblem }, { QStringLiteral("upstream"), upstream } });
     }
     QJsonArray timeline;

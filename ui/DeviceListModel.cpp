@@ -56,29 +56,28 @@ void DeviceListModel::fetchMore(const QModelIndex& parent)
     q.before = m_rows.isEmpty() ? QString() : m_rows.last().serial;
     q.beforeUpdated = m_rows.isEmpty() ? QDateTime() : m_rows.last().updated;
     const quint64 generation = m_generation;
-    m_desk->devices(this, q,
-        [this, generation](core::Result<QList<core::DeviceRecord>> page) {
-            if (generation != m_generation)
-                return;
-            if (!page) {
-                m_fetching = false;
-                m_atEnd = true;
-                emit failed(page.error().message);
-                return;
-            }
-            if (page->size() < PageSize)
-                m_atEnd = true;
-            // Still fetching while the rows go in: a view that asks for more from inside
-            // the insertion must not start the same page again.
-            if (!page->isEmpty()) {
-                const int first = static_cast<int>(m_rows.size());
-                beginInsertRows({}, first, first + static_cast<int>(page->size()) - 1);
-                m_rows.append(*page);
-                endInsertRows();
-            }
+    m_desk->devices(this, q, [this, generation](core::Result<QList<core::DeviceRecord>> page) {
+        if (generation != m_generation)
+            return;
+        if (!page) {
             m_fetching = false;
-            emit pageArrived();
-        });
+            m_atEnd = true;
+            emit failed(page.error().message);
+            return;
+        }
+        if (page->size() < PageSize)
+            m_atEnd = true;
+        // Still fetching while the rows go in: a view that asks for more from inside
+        // the insertion must not start the same page again.
+        if (!page->isEmpty()) {
+            const int first = static_cast<int>(m_rows.size());
+            beginInsertRows({}, first, first + static_cast<int>(page->size()) - 1);
+            m_rows.append(*page);
+            endInsertRows();
+        }
+        m_fetching = false;
+        emit pageArrived();
+    });
 }
 
 QVariant DeviceListModel::data(const QModelIndex& index, int role) const

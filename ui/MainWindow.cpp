@@ -127,7 +127,8 @@ MainWindow::MainWindow(core::Line* line, core::Backoffice* backoffice, const QSt
     connect(f8, &QShortcut::activated, this, &MainWindow::abortSelected);
 
     if (desk) {
-        m_qa = new QaScreen(desk, line, [this](const QString& what) { return confirmPerson(what); }, this);
+        m_qa = new QaScreen(
+            desk, line, [this](const QString& what) { return confirmPerson(what); }, this);
         connect(m_qa, &QaScreen::status, this, [this](const QString& m) { statusBar()->showMessage(m, 15000); });
     }
     if (backoffice) {
@@ -376,9 +377,11 @@ bool MainWindow::check(Role role, const Credential& c, bool unlocking)
     auto secret = std::make_shared<core::Secret>(QByteArray(c.secret.data(), c.secret.size()));
     const QString key = role == Role::Admin ? QStringLiteral("admin") : QStringLiteral("qa");
     // As the station service's client the service checks it, counts it and records it.
-    auto outcome = !m_backoffice ? m_lineSource->signIn(key, *secret, c.person) : onBackoffice<core::SignInOutcome>(
-        [bo = m_backoffice, secret, key, unlocking, person = c.person](
-            core::RecordStore& store) { return bo->checkCredential(store, key, *secret, person, unlocking); });
+    auto outcome = !m_backoffice ? m_lineSource->signIn(key, *secret, c.person)
+                                 : onBackoffice<core::SignInOutcome>([bo = m_backoffice, secret, key, unlocking,
+                                                                         person = c.person](core::RecordStore& store) {
+                                       return bo->checkCredential(store, key, *secret, person, unlocking);
+                                   });
     if (!outcome)
         return false; // the application is quitting
     const QString local = outcome->state.pausedUntil.toLocalTime().toString(QStringLiteral("HH:mm:ss"));

@@ -302,18 +302,17 @@ void QaScreen::reverifyShown()
         }
     }
     m_auditVerdict = tr("Checking the audit log…");
-    m_desk->checkAudit(this,
-        [this, serial](core::Result<core::AuditVerdict> v) {
-            if (!v)
-                m_auditVerdict = tr("✖ The audit log could not be checked: %1").arg(v.error().message);
-            else if (v->problem.isEmpty())
-                m_auditVerdict = tr("✔ The audit log is intact (%n entries).", nullptr, static_cast<int>(v->entries));
-            else
-                m_auditVerdict = tr("✖ The audit log is damaged: %1").arg(v->problem);
-            const QString keep = m_auditVerdict;
-            showDevice(serial);
-            m_auditVerdict = keep;
-        });
+    m_desk->checkAudit(this, [this, serial](core::Result<core::AuditVerdict> v) {
+        if (!v)
+            m_auditVerdict = tr("✖ The audit log could not be checked: %1").arg(v.error().message);
+        else if (v->problem.isEmpty())
+            m_auditVerdict = tr("✔ The audit log is intact (%n entries).", nullptr, static_cast<int>(v->entries));
+        else
+            m_auditVerdict = tr("✖ The audit log is damaged: %1").arg(v->problem);
+        const QString keep = m_auditVerdict;
+        showDevice(serial);
+        m_auditVerdict = keep;
+    });
 }
 
 void QaScreen::scrapShown(const QString& givenReason)

@@ -17,7 +17,6 @@ class ShiftPanel : public QWidget {
 public:
     explicit ShiftPanel(QWidget* parent = nullptr);
 
-
     void show(const core::ShiftFigures& figures);
     const core::ShiftFigures& figures() const { return m_figures; }
     QString countersText() const;

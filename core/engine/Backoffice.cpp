@@ -342,8 +342,7 @@ void Backoffice::lock(QObject* context, std::function<void()> done)
         [done = std::move(done)](bool) { done(); });
 }
 
-void Backoffice::devices(
-    QObject* context, DeviceQuery query, std::function<void(Result<QList<DeviceRecord>>)> done)
+void Backoffice::devices(QObject* context, DeviceQuery query, std::function<void(Result<QList<DeviceRecord>>)> done)
 {
     run<Result<QList<DeviceRecord>>>(
         context, [query](RecordStore& store) { return store.records().devices(query); }, std::move(done));

@@ -138,7 +138,8 @@ public:
     void devices(QObject* context, DeviceQuery query, std::function<void(Result<QList<DeviceRecord>>)> done) override;
     void checkAudit(QObject* context, std::function<void(Result<AuditVerdict>)> done) override
     {
-        verifyAudit(context, [](qint64, qint64) {}, std::move(done));
+        verifyAudit(
+            context, [](qint64, qint64) {}, std::move(done));
     }
     /// Scraps the device (its certificates revoked, a revocation each queued upstream) and
     /// signs the CRL that lists them.

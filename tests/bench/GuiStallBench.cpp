@@ -113,6 +113,16 @@ bool fillStore(const QString& database, int devices, QTextStream& err)
 
 } // namespace
 
+/// The reference: the same timer for 3 s, the window idle.
+std::vector<double> idleReference(StallMeter& meter)
+{
+    meter.start();
+    QEventLoop idle;
+    QTimer::singleShot(3000, &idle, &QEventLoop::quit);
+    idle.exec();
+    return meter.stop();
+}
+
 /// The window as the station service's client: its event loop's gaps while the service runs
 /// the line, against the same window idle.
 int throughService(const core::DataDir& dir, int n, double fillS, int storeDevices, QTextStream& out, QTextStream& err)
@@ -121,7 +131,8 @@ int throughService(const core::DataDir& dir, int n, double fillS, int storeDevic
     QProcess service;
     service.setProcessChannelMode(QProcess::ForwardedErrorChannel);
     service.start(QStringLiteral(IMPRINT_DAEMON),
-        { QStringLiteral("--data-dir"), dir.path(), QStringLiteral("--socket"), socket, QStringLiteral("--allow-pty") });
+        { QStringLiteral("--data-dir"), dir.path(), QStringLiteral("--socket"), socket,
+            QStringLiteral("--allow-pty") });
     app::RemoteLine line(socket);
     bool connected = false;
     for (int i = 0; i < 100 && !connected; ++i) {
@@ -139,13 +150,7 @@ int throughService(const core::DataDir& dir, int n, double fillS, int storeDevic
     line.replayFigures();
 
     StallMeter meter;
-    {
-        meter.start();
-        QEventLoop idle;
-        QTimer::singleShot(3000, &idle, &QEventLoop::quit);
-        idle.exec();
-    }
-    const std::vector<double> idleGaps = meter.stop();
+    const std::vector<double> idleGaps = idleReference(meter);
 
     QProcess sim;
     const QStringList ports = bench::startDevsim(sim,
@@ -257,15 +262,8 @@ int main(int argc, char** argv)
         QObject::connect(&station, &core::Station::slotChanged, &upstream, [&](int) { upstream.syncNow(); });
     }
 
-    // The reference: the same timer, the window idle.
     StallMeter meter;
-    {
-        meter.start();
-        QEventLoop idle;
-        QTimer::singleShot(3000, &idle, &QEventLoop::quit);
-        idle.exec();
-    }
-    const std::vector<double> idleGaps = meter.stop();
+    const std::vector<double> idleGaps = idleReference(meter);
 
     QProcess sim;
     const QStringList ports = bench::startDevsim(sim,

@@ -71,8 +71,8 @@ Figures throughService(const QString& dataDir, const QStringList& ports, int n, 
     serviceEnv.remove(QStringLiteral("SOFTHSM2_CONF"));
     service.setProcessEnvironment(serviceEnv);
     service.setProcessChannelMode(QProcess::ForwardedErrorChannel);
-    service.start(
-        QStringLiteral(IMPRINT_DAEMON), { QStringLiteral("--data-dir"), dataDir, QStringLiteral("--socket"), socket, QStringLiteral("--allow-pty") });
+    service.start(QStringLiteral(IMPRINT_DAEMON),
+        { QStringLiteral("--data-dir"), dataDir, QStringLiteral("--socket"), socket, QStringLiteral("--allow-pty") });
     std::unique_ptr<app::ServiceClient> client;
     for (int i = 0; i < 200 && !client; ++i) {
         if (auto c = app::ServiceClient::connectIfRunning(socket); c && *c)

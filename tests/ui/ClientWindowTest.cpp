@@ -2,8 +2,8 @@
 // each with its own role; QA's credential checked by the service, QA's acts done by it.
 
 #include "DataDir.h"
-#include "MainWindow.h"
 #include "DeviceListModel.h"
+#include "MainWindow.h"
 #include "QaScreen.h"
 #include "RemoteLine.h"
 #include "SlotModel.h"
@@ -37,18 +37,20 @@ struct ClientWindow {
         REQUIRE(line.connectNow(10000).has_value());
         line.setOperator(QStringLiteral("desk"));
         window = std::make_unique<ui::MainWindow>(&line, nullptr, line.caSubject());
-        window->setCredentialPrompt([this](ui::MainWindow::Role, const QString&) -> std::optional<ui::MainWindow::Credential> {
-            if (answers.isEmpty())
-                return std::nullopt;
-            auto [person, secret] = answers.takeFirst();
-            return ui::MainWindow::Credential { person, core::Secret(secret) };
-        });
+        window->setCredentialPrompt(
+            [this](ui::MainWindow::Role, const QString&) -> std::optional<ui::MainWindow::Credential> {
+                if (answers.isEmpty())
+                    return std::nullopt;
+                auto [person, secret] = answers.takeFirst();
+                return ui::MainWindow::Credential { person, core::Secret(secret) };
+            });
     }
 };
 
 } // namespace
 
-TEST_CASE("A line screen and a QA desk on one station service: QA signs in with the service, sees a device and scraps it")
+TEST_CASE(
+    "A line screen and a QA desk on one station service: QA signs in with the service, sees a device and scraps it")
 {
     QTemporaryDir tmp;
     const QString dataDir = tmp.filePath(QStringLiteral("station"));
@@ -73,7 +75,8 @@ TEST_CASE("A line screen and a QA desk on one station service: QA signs in with 
     test::DevSim sim({ QStringLiteral("--serial"), QStringLiteral("DESK-0001") });
     lineScreen.line.addSlot(sim.ports().first());
     REQUIRE(QTest::qWaitFor([&] { return lineScreen.line.slotCount() == 1 && lineScreen.line.allFinished(); }, 60000));
-    REQUIRE(QTest::qWaitFor([&] { return desk.window->slotModel()->rowCount() == 1 && desk.line.allFinished(); }, 30000));
+    REQUIRE(
+        QTest::qWaitFor([&] { return desk.window->slotModel()->rowCount() == 1 && desk.line.allFinished(); }, 30000));
     CHECK(desk.line.slotAt(0).step == core::SlotJob::Step::Passed);
 
     // A wrong passphrase opens nothing; the right one opens the desk's QA screen, and only its.
@@ -105,7 +108,8 @@ TEST_CASE("A line screen and a QA desk on one station service: QA signs in with 
     CHECK(qa->story()->certificates.first().record.state == core::CertificateState::Revoked);
     bool scrappedBy = false;
     for (const core::AuditEntry& e : qa->story()->audit)
-        scrappedBy = scrappedBy || (e.kind == QLatin1String("scrapped") && e.operatorName.startsWith(QLatin1String("quinn")));
+        scrappedBy
+            = scrappedBy || (e.kind == QLatin1String("scrapped") && e.operatorName.startsWith(QLatin1String("quinn")));
     CHECK(scrappedBy);
 
     service.terminate();
