@@ -233,25 +233,7 @@ core::SlotView RemoteLine::slotOf(const QJsonObject& o)
 
 core::ShiftFigures RemoteLine::shiftOf(const QJsonObject& e)
 {
-    core::ShiftFigures f;
-    f.since = timeOf(e.value(QStringLiteral("since")));
-    f.until = timeOf(e.value(QStringLiteral("until")));
-    f.passed = e.value(QStringLiteral("passed")).toInt();
-    f.failed = e.value(QStringLiteral("failed")).toInt();
-    f.doneEarlier = e.value(QStringLiteral("done_earlier")).toInt();
-    f.firstPass = e.value(QStringLiteral("first_pass")).toInt();
-    f.devices = e.value(QStringLiteral("devices")).toInt();
-    for (const QJsonValue& v : e.value(QStringLiteral("buckets")).toArray()) {
-        const QJsonObject b = v.toObject();
-        f.buckets << core::ShiftFigures::Bucket { timeOf(b.value(QStringLiteral("start"))),
-            b.value(QStringLiteral("passed")).toInt(), b.value(QStringLiteral("failed")).toInt() };
-    }
-    for (const QJsonValue& v : e.value(QStringLiteral("failures")).toArray()) {
-        const QJsonObject r = v.toObject();
-        f.failureReasons << qMakePair(
-            r.value(QStringLiteral("code")).toString(), r.value(QStringLiteral("count")).toInt());
-    }
-    return f;
+    return app::shiftOf(e);
 }
 
 core::StationHealth RemoteLine::healthOf(const QJsonObject& e)

@@ -83,3 +83,68 @@ QString unfinishedJobLine(const core::UnfinishedJob& j)
 }
 
 } // namespace imprint::app
+
+namespace imprint::app {
+
+QString countOf(qint64 n, const QString& singular, const QString& plural)
+{
+    return QStringLiteral("%1 %2").arg(n).arg(
+        n == 1 ? singular : (plural.isEmpty() ? singular + QLatin1Char('s') : plural));
+}
+
+QString shiftText(const core::ShiftFigures& f)
+{
+    QString s;
+    s += QStringLiteral("From %1 to %2 (local time)\n")
+             .arg(f.since.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm")),
+                 f.until.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm")));
+    s += QStringLiteral("  passed: %1\n  failed: %2\n  no device identified: %3\n  done earlier: %4 (counted apart)\n")
+             .arg(f.passed)
+             .arg(f.failed)
+             .arg(f.noDevice)
+             .arg(f.doneEarlier);
+    s += f.firstPassYield() < 0
+        ? QStringLiteral("  first-pass yield: none yet\n")
+        : QStringLiteral("  first-pass yield: %1 % (%2 of %3)\n")
+              .arg(100.0 * f.firstPassYield(), 0, 'f', 1)
+              .arg(f.firstPass)
+              .arg(countOf(f.devices, QStringLiteral("device")));
+    s += QStringLiteral("  rate: %1 per hour\n").arg(f.perHour(), 0, 'f', 1);
+    if (!f.failureReasons.isEmpty()) {
+        QStringList parts;
+        for (const auto& [code, n] : f.failureReasons)
+            parts << QStringLiteral("%1 %2").arg(code).arg(n);
+        s += QStringLiteral("  failures by code: %1\n").arg(parts.join(QStringLiteral(", ")));
+    }
+    return s;
+}
+
+void ProvisionTally::add(const QString& verdict, const QString& code)
+{
+    if (verdict == text(core::DeviceStatus::Passed))
+        ++passed;
+    else if (verdict == text(core::JobOutcome::DoneEarlier))
+        ++doneEarlier;
+    else {
+        ++failed;
+        ++failedBy[code.isEmpty() ? QStringLiteral("unknown") : code];
+    }
+}
+
+QString ProvisionTally::line() const
+{
+    QString s = QStringLiteral("%1: %2 passed, %3 done earlier, %4 failed")
+                    .arg(countOf(passed + doneEarlier + failed, QStringLiteral("device")))
+                    .arg(passed)
+                    .arg(doneEarlier)
+                    .arg(failed);
+    if (!failedBy.isEmpty()) {
+        QStringList parts;
+        for (auto it = failedBy.cbegin(); it != failedBy.cend(); ++it)
+            parts << QStringLiteral("%1 %2").arg(it.key()).arg(it.value());
+        s += QStringLiteral(" (%1)").arg(parts.join(QStringLiteral(", ")));
+    }
+    return s + QLatin1Char('.');
+}
+
+} // namespace imprint::app

@@ -876,20 +876,9 @@ void StationService::shiftFigures(std::function<void(QJsonObject)> done)
     m_backoffice.shift(this, since, until, [done = std::move(done)](core::Result<core::ShiftFigures> f) {
         if (!f)
             return;
-        QJsonArray reasons;
-        for (const auto& [code, count] : f->failureReasons)
-            reasons.append(QJsonObject { { QStringLiteral("code"), code }, { QStringLiteral("count"), count } });
-        QJsonArray buckets;
-        for (const core::ShiftFigures::Bucket& b : f->buckets)
-            buckets.append(QJsonObject { { QStringLiteral("start"), b.start.toString(Qt::ISODate) },
-                { QStringLiteral("passed"), b.passed }, { QStringLiteral("failed"), b.failed } });
-        done(QJsonObject { { QStringLiteral("event"), QStringLiteral("shift") },
-            { QStringLiteral("since"), f->since.toString(Qt::ISODate) },
-            { QStringLiteral("until"), f->until.toString(Qt::ISODate) }, { QStringLiteral("passed"), f->passed },
-            { QStringLiteral("failed"), f->failed }, { QStringLiteral("done_earlier"), f->doneEarlier },
-            { QStringLiteral("first_pass"), f->firstPass }, { QStringLiteral("devices"), f->devices },
-            { QStringLiteral("first_pass_yield"), f->firstPassYield() < 0 ? QJsonValue() : f->firstPassYield() },
-            { QStringLiteral("failures"), reasons }, { QStringLiteral("buckets"), buckets } });
+        QJsonObject e = shiftJson(*f);
+        e.insert(QStringLiteral("event"), QStringLiteral("shift"));
+        done(e);
     });
 }
 

@@ -197,4 +197,61 @@ core::AuditVerdict verdictOf(const QJsonObject& o)
     return v;
 }
 
+QJsonObject shiftJson(const core::ShiftFigures& f)
+{
+    QJsonArray reasons;
+    for (const auto& [code, count] : f.failureReasons)
+        reasons.append(QJsonObject { { QStringLiteral("code"), code }, { QStringLiteral("count"), count } });
+    QJsonArray buckets;
+    for (const core::ShiftFigures::Bucket& b : f.buckets)
+        buckets.append(QJsonObject { { QStringLiteral("start"), timeJson(b.start) },
+            { QStringLiteral("passed"), b.passed }, { QStringLiteral("failed"), b.failed },
+            { QStringLiteral("no_device"), b.noDevice } });
+    return QJsonObject { { QStringLiteral("since"), timeJson(f.since) }, { QStringLiteral("until"), timeJson(f.until) },
+        { QStringLiteral("as_of"), timeJson(f.asOf) }, { QStringLiteral("passed"), f.passed },
+        { QStringLiteral("failed"), f.failed }, { QStringLiteral("no_device"), f.noDevice },
+        { QStringLiteral("done_earlier"), f.doneEarlier }, { QStringLiteral("first_pass"), f.firstPass },
+        { QStringLiteral("devices"), f.devices },
+        { QStringLiteral("first_pass_yield"), f.firstPassYield() < 0 ? QJsonValue() : f.firstPassYield() },
+        { QStringLiteral("per_hour"), f.perHour() }, { QStringLiteral("failures"), reasons },
+        { QStringLiteral("buckets"), buckets } };
+}
+
+core::ShiftFigures shiftOf(const QJsonObject& e)
+{
+    core::ShiftFigures f;
+    f.since = timeOf(e.value(QStringLiteral("since")));
+    f.until = timeOf(e.value(QStringLiteral("until")));
+    f.asOf = timeOf(e.value(QStringLiteral("as_of")));
+    f.passed = e.value(QStringLiteral("passed")).toInt();
+    f.failed = e.value(QStringLiteral("failed")).toInt();
+    f.noDevice = e.value(QStringLiteral("no_device")).toInt();
+    f.doneEarlier = e.value(QStringLiteral("done_earlier")).toInt();
+    f.firstPass = e.value(QStringLiteral("first_pass")).toInt();
+    f.devices = e.value(QStringLiteral("devices")).toInt();
+    for (const QJsonValue& v : e.value(QStringLiteral("buckets")).toArray()) {
+        const QJsonObject b = v.toObject();
+        f.buckets << core::ShiftFigures::Bucket { timeOf(b.value(QStringLiteral("start"))),
+            b.value(QStringLiteral("passed")).toInt(), b.value(QStringLiteral("failed")).toInt(),
+            b.value(QStringLiteral("no_device")).toInt() };
+    }
+    for (const QJsonValue& v : e.value(QStringLiteral("failures")).toArray()) {
+        const QJsonObject r = v.toObject();
+        f.failureReasons << qMakePair(
+            r.value(QStringLiteral("code")).toString(), r.value(QStringLiteral("count")).toInt());
+    }
+    return f;
+}
+
+QJsonObject attemptJson(const core::Attempt& a)
+{
+    return QJsonObject { { QStringLiteral("serial"), QJsonValue() }, { QStringLiteral("device_identified"), false },
+        { QStringLiteral("attempt"), a.id }, { QStringLiteral("port"), a.port },
+        { QStringLiteral("status"), QStringLiteral("failed") }, { QStringLiteral("code"), a.code },
+        { QStringLiteral("reason"), a.reason }, { QStringLiteral("claimed_serial"), a.claimedSerial },
+        { QStringLiteral("dropped_frames"), a.droppedFrames }, { QStringLiteral("lot"), a.lot },
+        { QStringLiteral("operator"), a.operatorName }, { QStringLiteral("started"), timeJson(a.started) },
+        { QStringLiteral("updated"), timeJson(a.finished) } };
+}
+
 } // namespace imprint::app

@@ -3,6 +3,7 @@
 // runs; its output and exit status are the command's own.
 
 #include "ServiceClient.h"
+#include "SlotReport.h"
 #include "TerminalPinPrompt.h"
 #include "cli/Command.h"
 #include "engine/SlotJob.h"
@@ -123,8 +124,7 @@ int provisionThroughService(ServiceClient& client, const QStringList& args)
             return report(added.error());
         mine << added->value(QStringLiteral("slot")).toObject().value(QStringLiteral("slot")).toInt();
     }
-    int failed = 0;
-    int doneEarlier = 0;
+    ProvisionTally tally;
     while (done.size() < mine.size()) {
         auto event = client.nextEvent(-1);
         if (!event) {
@@ -170,18 +170,14 @@ int provisionThroughService(ServiceClient& client, const QStringList& args)
         }
         done << number;
         const QJsonObject result = slot.value(QStringLiteral("result")).toObject();
-        if (slot.value(QStringLiteral("verdict")).toString() == QLatin1String("failed"))
-            ++failed;
-        else if (slot.value(QStringLiteral("verdict")).toString() == QLatin1String("done-earlier"))
-            ++doneEarlier;
+        tally.add(result.value(QStringLiteral("status")).toString(), result.value(QStringLiteral("code")).toString());
         if (json)
             out() << QJsonDocument(result).toJson(QJsonDocument::Compact) << Qt::endl;
         else
             out() << slot.value(QStringLiteral("result_line")).toString() << Qt::endl;
     }
-    if (doneEarlier > 0)
-        err() << doneEarlier << " device(s) had passed before and were left as they are (done earlier)." << Qt::endl;
-    return failed == 0 ? 0 : 1;
+    (json ? err() : out()) << tally.line() << Qt::endl;
+    return tally.failed == 0 ? 0 : 1;
 }
 
 } // namespace

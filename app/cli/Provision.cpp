@@ -136,8 +136,7 @@ int provision(const QStringList& args)
     }
 
     const bool json = p.json();
-    int failed = 0;
-    int doneEarlier = 0;
+    app::ProvisionTally tally;
     QObject::connect(&station, &core::Station::slotChanged, &station, [&](int index) {
         // Later, not from inside this change: handing out may stop a slot, which reports again.
         if (station.slotJobs().at(index)->step() == core::SlotJob::Step::AwaitingSerial)
@@ -155,10 +154,7 @@ int provision(const QStringList& args)
                       << Qt::endl;
             return;
         }
-        if (job->step() == core::SlotJob::Step::Failed)
-            ++failed;
-        else if (job->step() == core::SlotJob::Step::DoneEarlier)
-            ++doneEarlier;
+        tally.add(app::slotResultJson(*job).value(QStringLiteral("status")).toString(), job->failureCode());
         if (json)
             out() << QJsonDocument(app::slotResultJson(*job)).toJson(QJsonDocument::Compact) << Qt::endl;
         else
@@ -178,9 +174,9 @@ int provision(const QStringList& args)
     }
     if (watch || !station.allFinished())
         QCoreApplication::exec();
-    if (doneEarlier > 0)
-        err() << doneEarlier << " device(s) had passed before and were left as they are (done earlier)." << Qt::endl;
-    return failed == 0 ? 0 : 1;
+    // The run in one line: on stdout for people, on stderr beside --json's one object per device.
+    (json ? err() : out()) << tally.line() << Qt::endl;
+    return tally.failed == 0 ? 0 : 1;
 }
 
 } // namespace imprint::app::cli

@@ -3,6 +3,7 @@
 #include "SlotReport.h"
 #include "StationContext.h"
 #include "StationSetup.h"
+#include "StoryJson.h"
 #include "cli/Command.h"
 #include "device/Protocol.h"
 #include "pki/IssuingCa.h"
@@ -11,6 +12,8 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+
+#include <variant>
 
 namespace imprint::app::cli {
 
@@ -221,15 +224,17 @@ int list(const QStringList& args)
     QCommandLineOption status(QStringLiteral("status"),
         QStringLiteral("Only devices in this state: %1.").arg(core::stateTexts<core::DeviceStatus>().join(u", ")),
         QStringLiteral("STATUS"));
-    QCommandLineOption since(QStringLiteral("since"), QStringLiteral("Updated at or after (2026-11-22 or ISO time)."),
-        QStringLiteral("WHEN"));
-    QCommandLineOption until(QStringLiteral("until"), QStringLiteral("Updated before."), QStringLiteral("WHEN"));
+    QCommandLineOption since(QStringLiteral("since"),
+        QStringLiteral("Updated (with --counts: ended) at or after (2026-11-22 or ISO time)."), QStringLiteral("WHEN"));
+    QCommandLineOption until(QStringLiteral("until"), QStringLiteral("Updated (ended) before."), QStringLiteral("WHEN"));
     QCommandLineOption limit(QStringLiteral("limit"), QStringLiteral("Rows per page (default 50)."),
         QStringLiteral("N"), QStringLiteral("50"));
     QCommandLineOption before(QStringLiteral("before"),
         QStringLiteral("Next page: the serial of the last row of the previous page."), QStringLiteral("SN"));
     QCommandLineOption counts(QStringLiteral("counts"),
-        QStringLiteral("Count devices per status instead (a shift: --since/--until; default today)."));
+        QStringLiteral("The figures instead: jobs passed and failed, attempts with no device identified, done earlier "
+                       "(counted apart), first-pass yield and failures by code; for the current shift (the window's), "
+                       "or --since/--until."));
     QCommandLineOption lot(QStringLiteral("lot"), QStringLiteral("Only devices of this lot."), QStringLiteral("LOT"));
     p.addOptions({ status, since, until, limit, before, counts, lot });
     p.parse(args);
@@ -242,14 +247,18 @@ int list(const QStringList& args)
     }
     return withRecords(p, Access::Read, [&](core::RecordStore& records, const core::StationConfig& config) {
         if (p.isSet(counts)) {
-            const QDateTime from = p.isSet(since) ? parseWhen(p.value(since)) : QDate::currentDate().startOfDay();
-            const QDateTime to = p.isSet(until) ? parseWhen(p.value(until)) : from.addDays(1);
-            auto c = records.records().statusCounts(from, to);
-            if (!c)
-                return report(c.error());
-            QJsonObject o;
-            for (const auto& [s, n] : *c)
-                o[text(s)] = n;
+            // The same figures as the window's shift panel: by default the shift now running.
+            const QDateTime now = QDateTime::currentDateTimeUtc();
+            auto [from, to] = config.line.shiftAround(now);
+            if (p.isSet(since)) {
+                from = parseWhen(p.value(since));
+                to = now.addSecs(1);
+            }
+            if (p.isSet(until))
+                to = parseWhen(p.value(until));
+            auto f = records.records().shift(from, to);
+            if (!f)
+                return report(f.error());
             // The shift report carries the log's newest signed head (its newest checkpoint): a
             // witness kept on paper or by the MES, which audit verify --since checks later.
             std::optional<core::AuditCheckpoint> head;
@@ -261,13 +270,13 @@ int list(const QStringList& args)
                 }
             }
             if (p.json()) {
+                QJsonObject o = shiftJson(*f);
+                o.remove(QStringLiteral("buckets"));
                 if (head)
                     o[QStringLiteral("audit_head")] = headJson(*head, config);
                 out() << QJsonDocument(o).toJson(QJsonDocument::Compact) << Qt::endl;
             } else {
-                out() << "From " << from.toString(Qt::ISODate) << " to " << to.toString(Qt::ISODate) << Qt::endl;
-                for (const auto& [s, n] : *c)
-                    out() << "  " << text(s) << ": " << n << Qt::endl;
+                out() << shiftText(*f);
                 if (head)
                     out() << "Audit log signed head: entry " << head->seq << ", hash " << head->hash << ", key sha256 "
                           << head->keySha256.left(16) << "…, signature " << head->signature.toBase64() << Qt::endl;
@@ -291,18 +300,59 @@ int list(const QStringList& args)
         auto rows = records.records().devices(q);
         if (!rows)
             return report(rows.error());
+        // Attempts that failed before a device was identified, over the same span of time as
+        // this page of devices (from its last row, or from --since when it is the last page).
+        core::DeviceQuery span = q;
+        span.limit = 10000;
+        if (rows->size() == q.limit)
+            span.since = rows->last().updated;
+        if (!q.before.isEmpty()) {
+            auto anchor = records.records().device(q.before);
+            if (!anchor)
+                return report(anchor.error());
+            if (*anchor)
+                span.until = (*anchor)->updated;
+        }
+        auto attempts = records.records().attempts(span);
+        if (!attempts)
+            return report(attempts.error());
+        // Newest first, devices and attempts together.
+        QList<std::variant<core::DeviceRecord, core::Attempt>> merged;
+        qsizetype a = 0;
+        for (const auto& d : *rows) {
+            while (a < attempts->size() && attempts->at(a).finished > d.updated)
+                merged << attempts->at(a++);
+            merged << d;
+        }
+        while (a < attempts->size())
+            merged << attempts->at(a++);
         if (p.json()) {
-            QJsonArray a;
-            for (const auto& d : *rows)
-                a.append(QJsonObject { { QStringLiteral("serial"), d.serial }, { QStringLiteral("model"), d.model },
-                    { QStringLiteral("status"), text(d.status) }, { QStringLiteral("reason"), d.statusReason },
-                    { QStringLiteral("updated"), d.updated.toString(Qt::ISODateWithMs) } });
-            out() << QJsonDocument(a).toJson(QJsonDocument::Compact) << Qt::endl;
+            QJsonArray array;
+            for (const auto& row : merged) {
+                if (const auto* d = std::get_if<core::DeviceRecord>(&row))
+                    array.append(QJsonObject { { QStringLiteral("serial"), d->serial },
+                        { QStringLiteral("model"), d->model }, { QStringLiteral("status"), text(d->status) },
+                        { QStringLiteral("reason"), d->statusReason },
+                        { QStringLiteral("updated"), d->updated.toString(Qt::ISODateWithMs) } });
+                else
+                    array.append(attemptJson(std::get<core::Attempt>(row)));
+            }
+            out() << QJsonDocument(array).toJson(QJsonDocument::Compact) << Qt::endl;
             return 0;
         }
-        for (const auto& d : *rows)
-            out() << d.updated.toString(Qt::ISODate) << "  " << text(d.status).leftJustified(11) << "  " << d.serial
-                  << (d.statusReason.isEmpty() ? QString() : QStringLiteral("  ") + d.statusReason) << Qt::endl;
+        for (const auto& row : merged) {
+            if (const auto* d = std::get_if<core::DeviceRecord>(&row)) {
+                out() << d->updated.toString(Qt::ISODate) << "  " << text(d->status).leftJustified(11)
+                      << "  " << d->serial
+                      << (d->statusReason.isEmpty() ? QString() : QStringLiteral("  ") + d->statusReason) << Qt::endl;
+                continue;
+            }
+            const auto& t = std::get<core::Attempt>(row);
+            out() << t.finished.toString(Qt::ISODate) << "  " << QStringLiteral("failed").leftJustified(11)
+                  << "  (no device identified)  port " << t.port
+                  << (t.claimedSerial.isEmpty() ? QString() : QStringLiteral(", it said ") + t.claimedSerial) << "  "
+                  << t.code << ": " << t.reason << Qt::endl;
+        }
         if (rows->size() == q.limit)
             out() << "(more: --before " << rows->last().serial << ")" << Qt::endl;
         return 0;

@@ -10,6 +10,7 @@ DeviceLink::DeviceLink(DeviceTransport* transport, QObject* parent)
     , m_transport(transport)
     , m_nextSeq(QRandomGenerator::global()->bounded(1u << 30) + 1ull)
 {
+    m_decoder.setDropLimit(DropLimit);
     m_transport->setParent(this);
     connect(m_transport, &DeviceTransport::bytesReceived, this, &DeviceLink::onBytes);
     connect(m_transport, &DeviceTransport::failed, this, &DeviceLink::failAll);
@@ -72,6 +73,8 @@ void DeviceLink::onBytes(const QByteArray& bytes)
             ++m_noise;
             m_lastNoise = event.error;
             emit protocolNoise(event.error);
+            if (event.giveUp)
+                return giveUp();
             continue;
         }
         auto response = protocol::decodeResponse(event.payload);
@@ -79,6 +82,9 @@ void DeviceLink::onBytes(const QByteArray& bytes)
             ++m_noise;
             m_lastNoise = response.error().text();
             emit protocolNoise(response.error().text());
+            m_decoder.countDropped();
+            if (m_decoder.gaveUp())
+                return giveUp();
             continue;
         }
         if (!m_pending.contains(response->seq)) {
@@ -95,6 +101,22 @@ void DeviceLink::onBytes(const QByteArray& bytes)
                     {}, response->errorCode));
         }
     }
+}
+
+void DeviceLink::giveUp()
+{
+    const auto& stats = m_decoder.stats();
+    const Error error { ErrorCode::Protocol,
+        QStringLiteral("The device sent %1 broken frames (and %2 bytes of noise); the station stopped listening to it. "
+                       "Check the cable and the port settings, then press Retry; if it happens again, set the device "
+                       "aside.")
+            .arg(stats.droppedFrames)
+            .arg(stats.noiseBytes),
+        m_lastNoise, QStringLiteral("bad-frames") };
+    QPointer<DeviceLink> guard(this);
+    failAll(error);
+    if (guard)
+        emit broken(error);
 }
 
 void DeviceLink::finish(quint64 seq, Result<QCborMap> result)

@@ -34,9 +34,21 @@ public:
     /// answer a repeated seq from their last reply (PROTOCOL.md, "Repeats").
     void call(const QString& op, const QCborMap& args, int timeoutMs, Reply reply, int attempts = 3);
 
+    /// The largest payload taken from the device from now on (see protocol::receiveLimit):
+    /// a frame announcing more is dropped on its header.
+    void setReceiveLimit(qsizetype maxPayload) { m_decoder.setMaxPayload(maxPayload); }
+    /// What the device's bytes cost so far: checksums computed, frames dropped.
+    const frame::Decoder::Stats& receiveStats() const { return m_decoder.stats(); }
+
+    /// Broken frames after which the link stops listening and fails (bad-frames).
+    static constexpr int DropLimit = 32;
+
 signals:
     /// A frame or message that was not a reply to anything, or broken framing.
     void protocolNoise(const QString& description);
+    /// The device sent DropLimit broken frames: the link listens no more. Every call in
+    /// flight failed with the same error.
+    void broken(const Error& error);
 
 private:
     struct Pending {
@@ -52,6 +64,7 @@ private:
     void onBytes(const QByteArray& bytes);
     void finish(quint64 seq, Result<QCborMap> result);
     void failAll(const Error& error);
+    void giveUp();
 
     DeviceTransport* m_transport;
     frame::Decoder m_decoder;

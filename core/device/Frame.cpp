@@ -54,12 +54,24 @@ QByteArray encode(const QByteArray& payload)
 QList<Decoder::Event> Decoder::feed(const QByteArray& bytes)
 {
     QList<Event> events;
+    if (m_gaveUp)
+        return events;
     m_buffer += bytes;
     qsizetype skipped = 0;
     auto flushSkipped = [&] {
         if (skipped > 0)
             events.append({ {}, QStringLiteral("%1 byte(s) of noise between frames were dropped").arg(skipped) });
+        m_stats.noiseBytes += skipped;
         skipped = 0;
+    };
+    // A frame was dropped (its event appended): true when that was one too many.
+    auto dropped = [&] {
+        ++m_stats.droppedFrames;
+        if (m_dropLimit <= 0 || m_stats.droppedFrames < m_dropLimit)
+            return false;
+        m_gaveUp = true;
+        events.back().giveUp = true;
+        return true;
     };
 
     qsizetype pos = 0;
@@ -75,26 +87,41 @@ QList<Decoder::Event> Decoder::feed(const QByteArray& bytes)
             break;
         const char* h = m_buffer.constData() + pos;
         const auto length = static_cast<qsizetype>(qFromBigEndian<quint32>(h + 4));
-        if (static_cast<std::uint8_t>(h[2]) != Version || length == 0 || length > m_maxPayload) {
+        if (static_cast<std::uint8_t>(h[2]) != Version) {
+            // Another framing version, or a magic by chance in noise: noise, not a frame.
+            flushSkipped();
+            ++m_stats.noiseBytes;
+            events.append({ {},
+                QStringLiteral("a frame of unknown protocol version %1 was dropped")
+                    .arg(static_cast<std::uint8_t>(h[2])) });
+            ++pos; // resynchronise after this false header
+            continue;
+        }
+        if (length == 0 || length > m_maxPayload) {
+            // Dropped on its header alone: none of the bytes it announces is waited for or checked.
             flushSkipped();
             events.append({ {},
-                static_cast<std::uint8_t>(h[2]) != Version
-                    ? QStringLiteral("a frame of unknown protocol version %1 was dropped")
-                          .arg(static_cast<std::uint8_t>(h[2]))
-                    : QStringLiteral("a frame announcing %1 payload bytes was dropped (at most %2)")
-                          .arg(length)
-                          .arg(m_maxPayload) });
-            ++pos; // resynchronise after this false or broken header
+                QStringLiteral("a frame announcing %1 payload bytes was dropped (at most %2)")
+                    .arg(length)
+                    .arg(m_maxPayload),
+                true });
+            ++pos;
+            if (dropped())
+                break;
             continue;
         }
         const qsizetype total = HeaderSize + length + TrailerSize;
         if (m_buffer.size() - pos < total)
             break;
         const auto expected = qFromBigEndian<quint32>(h + HeaderSize + length);
+        ++m_stats.crcs;
+        m_stats.crcBytes += HeaderSize + length;
         if (crc32(h, HeaderSize + length) != expected) {
             flushSkipped();
-            events.append({ {}, QStringLiteral("a frame with a bad checksum was dropped") });
+            events.append({ {}, QStringLiteral("a frame with a bad checksum was dropped"), true });
             ++pos;
+            if (dropped())
+                break;
             continue;
         }
         flushSkipped();
@@ -102,8 +129,20 @@ QList<Decoder::Event> Decoder::feed(const QByteArray& bytes)
         pos += total;
     }
     flushSkipped();
-    m_buffer.remove(0, pos);
+    if (m_gaveUp)
+        m_buffer.clear();
+    else
+        m_buffer.remove(0, pos);
     return events;
+}
+
+void Decoder::countDropped()
+{
+    ++m_stats.droppedFrames;
+    if (m_dropLimit > 0 && m_stats.droppedFrames >= m_dropLimit) {
+        m_gaveUp = true;
+        m_buffer.clear();
+    }
 }
 
 } // namespace imprint::core::frame

@@ -36,6 +36,15 @@ public:
     struct Event {
         QByteArray payload; ///< set for a good frame
         QString error; ///< set for a dropped frame or garbage
+        bool frameDropped = false; ///< the error is a frame dropped (not noise between frames)
+        bool giveUp = false; ///< the drop limit was reached: nothing more is decoded
+    };
+    /// What the decoder has done so far: the work a sender can cause is bounded by these.
+    struct Stats {
+        qint64 crcs = 0; ///< checksums computed
+        qint64 crcBytes = 0; ///< bytes they covered
+        qint64 droppedFrames = 0; ///< frames dropped: a bad length, a bad checksum (see countDropped)
+        qint64 noiseBytes = 0; ///< bytes between frames, and headers of other versions
     };
 
     /// `maxPayload`: the largest payload this receiver accepts (at most MaxPayload); a
@@ -45,8 +54,21 @@ public:
     {
     }
 
-    /// Feeds bytes and returns the good frames and errors found, in stream order.
+    /// Feeds bytes and returns the good frames and errors found, in stream order. Once
+    /// `dropLimit` frames were dropped, the last event says so (giveUp) and every later
+    /// byte is ignored: a sender of broken frames cannot keep the receiver checksumming.
     [[nodiscard]] QList<Event> feed(const QByteArray& bytes);
+
+    /// The largest payload accepted from now on: a header announcing more is dropped
+    /// before any of its bytes are checked.
+    void setMaxPayload(qsizetype maxPayload) { m_maxPayload = std::clamp<qsizetype>(maxPayload, 1, MaxPayload); }
+    qsizetype maxPayload() const { return m_maxPayload; }
+    /// How many dropped frames end the decoding (0: no limit).
+    void setDropLimit(qint64 limit) { m_dropLimit = limit; }
+    /// A frame dropped after decoding (its payload was not a message): counted as dropped.
+    void countDropped();
+    bool gaveUp() const { return m_gaveUp; }
+    const Stats& stats() const { return m_stats; }
 
     void reset() { m_buffer.clear(); }
     qsizetype buffered() const { return m_buffer.size(); }
@@ -54,6 +76,9 @@ public:
 private:
     QByteArray m_buffer;
     qsizetype m_maxPayload;
+    qint64 m_dropLimit = 0;
+    bool m_gaveUp = false;
+    Stats m_stats;
 };
 
 } // namespace imprint::core::frame

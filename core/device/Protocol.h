@@ -1,5 +1,7 @@
 #pragma once
 
+#include <algorithm>
+
 // The station <-> device message layer, versions 2 and 3. The one place that knows message
 // names, keys and limits; core/device/PROTOCOL.md documents it for firmware authors.
 
@@ -45,6 +47,14 @@ inline constexpr int PartOverhead = 128;
 [[nodiscard]] constexpr int minFrame(int version)
 {
     return version >= ChunkedVersion ? limit::MinFrameV3 : limit::MinFrameV2;
+}
+/// The largest payload the station takes from a device of `version` that announced
+/// `maxFrame`: one of version 3 sends nothing larger (it answers in parts); one of version 2
+/// may answer with its whole request or certificate in one frame.
+[[nodiscard]] constexpr qsizetype receiveLimit(int version, int maxFrame)
+{
+    return version >= ChunkedVersion ? qsizetype(maxFrame)
+                                     : std::max<qsizetype>(maxFrame, std::max(limit::Csr, limit::Certificate) + 1024);
 }
 /// Data bytes one stage-chunk or read-cert part carries for a device of `maxFrame`.
 [[nodiscard]] constexpr int partCapacity(int maxFrame)

@@ -12,6 +12,7 @@
 #include <QPair>
 #include <QString>
 
+#include <algorithm>
 #include <functional>
 #include <optional>
 
@@ -113,6 +114,24 @@ struct UpstreamContact {
     QString lastError;
 };
 
+/// A slot's attempt that ended before a device's job could start: nothing answered, the
+/// frames were broken, the device's identity was not valid, its label did not match, the
+/// port was missing, or the device was refused before a job (a serial in use, a closed lot).
+/// Kept apart from jobs (no device record is made for it) and counted with them.
+struct Attempt {
+    qint64 id = 0;
+    QString port;
+    QString station;
+    QString operatorName;
+    QString lot;
+    QDateTime started;
+    QDateTime finished;
+    QString code; ///< the failure code, as a failed job's
+    QString reason; ///< in plain words
+    QString claimedSerial; ///< what the device said it is, when it said anything valid
+    qint64 droppedFrames = 0; ///< broken frames the station dropped
+};
+
 /// A signed statement that the audit log had `seq` entries ending in `hash`.
 struct AuditCheckpoint {
     qint64 seq = 0;
@@ -170,15 +189,28 @@ struct ShiftFigures {
     int passed = 0;
     int failed = 0;
     int doneEarlier = 0; ///< passed before and back on a slot: counted apart
+    int noDevice = 0; ///< attempts that failed before a device's job started (see Attempt)
     int firstPass = 0; ///< passed on the device's first job
     int devices = 0; ///< distinct devices that passed or failed
     struct Bucket {
         QDateTime start;
         int passed = 0;
         int failed = 0;
+        int noDevice = 0;
     };
     QList<Bucket> buckets; ///< every bucket of the shift so far, oldest first
-    QList<QPair<QString, int>> failureReasons; ///< failure code and count, most first
+    QList<QPair<QString, int>> failureReasons; ///< failure code and count, most first (attempts included)
+    QDateTime asOf; ///< when the figures were read
+
+    /// Every failure: failed jobs and attempts with no device.
+    [[nodiscard]] int allFailed() const { return failed + noDevice; }
+    /// Devices passed or failed (attempts included) per hour, over the shift so far.
+    [[nodiscard]] double perHour() const
+    {
+        const QDateTime end = asOf.isValid() && asOf < until ? asOf : until;
+        const double hours = std::max(1.0 / 60, static_cast<double>(since.secsTo(end)) / 3600.0);
+        return (passed + allFailed()) / hours;
+    }
 
     /// Passed on the first job, of the devices that passed or failed; -1 when none did.
     [[nodiscard]] double firstPassYield() const { return devices > 0 ? double(firstPass) / devices : -1.0; }
@@ -193,6 +225,7 @@ struct DeviceQuery {
     QString serialPrefix; ///< serials that begin with this
     QString before; ///< paging: the serial of the last row of the previous page
     QDateTime beforeUpdated; ///< and its `updated` as listed (else read again, which a busy line may have moved)
+    qint64 beforeAttempt = 0; ///< paging attempts: the id of the last attempt of the previous page
     int limit = 100;
 };
 
@@ -201,7 +234,16 @@ struct IssueIntent {
     qint64 jobId = 0;
     QString keyType;
     QString serialHex;
+    bool injected = false; ///< the station made the key and injected it (else the device made it)
 };
+
+/// The timeline's key step: who made the key pair.
+[[nodiscard]] inline QString keyStepDetail(const QString& keyType, bool injected)
+{
+    const QString key = keyType.isEmpty() ? QStringLiteral("key") : keyType + QStringLiteral(" key");
+    return injected ? QStringLiteral("%1 made by the station and injected, sealed to the device").arg(key)
+                    : QStringLiteral("%1 made by the device; its request received").arg(key);
+}
 
 /// A certificate signed for a job, to be committed before it leaves the station.
 struct IssuedRecord {

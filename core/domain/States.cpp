@@ -53,7 +53,7 @@ template <> struct StateNames<JobOutcome> {
 };
 
 template <> struct StateNames<StepName> {
-    static constexpr Names<StepName, 11> names { {
+    static constexpr Names<StepName, 17> names { {
         { StepName::Identify, "identify" },
         { StepName::Resume, "resume" },
         { StepName::CheckCsr, "check-csr" },
@@ -65,6 +65,12 @@ template <> struct StateNames<StepName> {
         { StepName::Reconnect, "reconnect" },
         { StepName::Scrap, "scrap" },
         { StepName::Finish, "finish" },
+        { StepName::Keygen, "keygen" },
+        { StepName::InjectKey, "inject-key" },
+        { StepName::Install, "install" },
+        { StepName::ReadBack, "read-back" },
+        { StepName::Challenge, "challenge" },
+        { StepName::Lock, "lock" },
     } };
 };
 

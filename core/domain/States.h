@@ -37,13 +37,19 @@ enum class StepName {
     Resume, ///< the job continues one the station stopped under
     CheckCsr, ///< the request was checked
     Issue, ///< a serial was reserved (intent), then the certificate committed (done)
-    Inject, ///< the device took its certificate
-    Verify, ///< read back and challenge signed
+    Inject, ///< the device took its certificate (written by stores before schema 10; now Install)
+    Verify, ///< read back and challenge signed (written by stores before schema 10; now ReadBack, Challenge)
     Supersede, ///< an issued certificate will never ship
     Disconnect, ///< the device went away in the middle of its job
     Reconnect, ///< and came back
     Scrap, ///< taken out of production
     Finish, ///< the job's end; its status is the job's outcome
+    Keygen, ///< the device made its key pair and sent its request
+    InjectKey, ///< the station made the key pair and the device took it, sealed
+    Install, ///< the device took its certificate
+    ReadBack, ///< the certificate read back from the device matched the one issued
+    Challenge, ///< the device signed a fresh challenge with the certified key
+    Lock, ///< the device was locked: it takes no other key or certificate
 };
 
 /// What a step's entry says happened.

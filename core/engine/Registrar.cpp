@@ -89,7 +89,16 @@ Result<JobStart> Registrar::beginJob(const DeviceIdentity& device, const QString
                            "provision it again.")
                 .arg(device.serial, (*pending)->certificate.serialHex),
             {}, QStringLiteral("serial-in-use"));
-    auto id = m_store.jobs().begin(device, port, m_station, operatorName, m_lot);
+    // A device keeps its lot unless the station runs one (a retry, a rework on another line).
+    QString lot = m_lot;
+    if (lot.isEmpty()) {
+        auto known = m_store.records().device(device.serial);
+        if (!known)
+            return std::unexpected(known.error());
+        if (*known)
+            lot = (*known)->lot;
+    }
+    auto id = m_store.jobs().begin(device, port, m_station, operatorName, lot);
     if (!id)
         return std::unexpected(id.error());
     JobStart start;
@@ -99,6 +108,14 @@ Result<JobStart> Registrar::beginJob(const DeviceIdentity& device, const QString
         start.pending = Issuance { IssuedCertificate { c.der, c.serialHex, c.sha256 }, m_ca.chain() };
     }
     return start;
+}
+
+Result<qint64> Registrar::recordAttempt(Attempt attempt)
+{
+    attempt.station = m_station;
+    if (attempt.lot.isEmpty())
+        attempt.lot = m_lot;
+    return m_store.jobs().recordAttempt(attempt);
 }
 
 Result<void> Registrar::recordStep(qint64 jobId, StepName step, StepStatus status, const QString& detail)
@@ -188,6 +205,9 @@ QList<Result<Issuance>> Registrar::issue(const QList<IssueRequest>& requests)
         }
         if (!c) {
             // A rejection is part of the device's story; a store failure here is secondary.
+            if (req.device.state != device_state::Offline)
+                (void)recordStep(req.jobId, req.expectedKey.isEmpty() ? StepName::Keygen : StepName::InjectKey,
+                    StepStatus::Done, keyStepDetail({}, !req.expectedKey.isEmpty()));
             (void)recordStep(req.jobId, StepName::CheckCsr, StepStatus::Rejected,
                 c.error().reason + QStringLiteral(": ") + c.error().message);
             results[i] = std::unexpected(c.error());
@@ -213,7 +233,7 @@ QList<Result<Issuance>> Registrar::issue(const QList<IssueRequest>& requests)
                 return failAll(serial.error());
             checked[k].serial = *serial;
             intents.append(IssueIntent { requests[checked[k].index].jobId, checked[k].csr.keyType,
-                QString::fromLatin1(serial->toHex().toUpper()) });
+                QString::fromLatin1(serial->toHex().toUpper()), !requests[checked[k].index].expectedKey.isEmpty() });
             which.append(k);
         }
         if (intents.isEmpty())

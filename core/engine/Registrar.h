@@ -52,6 +52,8 @@ public:
     [[nodiscard]] Result<JobStart> beginJob(
         const DeviceIdentity& device, const QString& port, const QString& operatorName);
     [[nodiscard]] Result<void> recordStep(qint64 jobId, StepName step, StepStatus status, const QString& detail = {});
+    /// A slot's attempt that ended before a job started, with this station and its lot.
+    [[nodiscard]] Result<qint64> recordAttempt(Attempt attempt);
     /// Checks the request, reserves a serial (write-ahead: durable before signing), issues,
     /// and commits the certificate before returning it. `expectedKey`
     /// (SubjectPublicKeyInfo), when given, is the key the station injected: a request for

@@ -105,6 +105,16 @@ void SlotJob::setStep(Step step)
             m_recent.removeFirst();
     }
     qCDebug(IMPRINT_SLOT) << m_port << stepName(step);
+    if (m_link && isFinished() && m_failureCode != u"bad-frames") {
+        // Noise the device's answers came through, said once per verdict.
+        const auto& received = m_link->receiveStats();
+        if (received.droppedFrames > 0 || received.noiseBytes > 0)
+            qCWarning(IMPRINT_SLOT).noquote()
+                << m_port << QStringLiteral("%1 with %2 broken frame(s) and %3 byte(s) of noise dropped on the way")
+                                 .arg(stepName(step))
+                                 .arg(received.droppedFrames)
+                                 .arg(received.noiseBytes);
+    }
     emit changed();
 }
 
@@ -125,6 +135,8 @@ void SlotJob::start()
     m_stationNs = -1;
     m_doneEarlierAt = {};
     m_checkingDoneEarlier = false;
+    m_beginInFlight = false;
+    m_startedAt = QDateTime::currentDateTimeUtc();
     m_elapsed.start();
     setStep(Step::Connecting);
     openLink();
@@ -146,8 +158,10 @@ void SlotJob::openLink()
             return; // not back yet; the poll tries again
         failWith(e);
     });
+    // Noise is counted by the link; the slot says it once (its failure, or its verdict).
     connect(m_link, &DeviceLink::protocolNoise, this,
-        [this](const QString& what) { qCWarning(IMPRINT_SLOT) << m_port << "protocol noise:" << what; });
+        [this](const QString& what) { qCDebug(IMPRINT_SLOT) << m_port << "protocol noise:" << what; });
+    connect(m_link, &DeviceLink::broken, this, [this](const Error& e) { failWith(e); });
     m_link->transport()->open();
 }
 
@@ -167,6 +181,8 @@ void SlotJob::callIdentify(std::function<void(DeviceIdentity)> then)
             auto identity = protocol::identityFromCbor(*reply);
             if (!identity)
                 return failWith(identity.error());
+            // From now on nothing larger than the device may send is waited for or checked.
+            m_link->setReceiveLimit(protocol::receiveLimit(identity->protocol, identity->maxFrame));
             then(std::move(*identity));
         },
         m_timeouts.attempts);
@@ -257,6 +273,23 @@ void SlotJob::failNow(const Error& error)
                 if (!r)
                     qCCritical(IMPRINT_SLOT) << m_port << r.error().text();
             });
+    } else if (!m_beginInFlight) {
+        // No job: the device was never identified, or refused before its job started. The
+        // attempt is recorded all the same (a job being recorded ends failed by itself).
+        Attempt attempt;
+        attempt.port = m_port;
+        attempt.operatorName = m_station->operatorName();
+        attempt.started = m_startedAt;
+        attempt.code = m_failureCode;
+        attempt.reason = m_failure;
+        attempt.claimedSerial = m_device.serial;
+        attempt.droppedFrames = m_link ? m_link->receiveStats().droppedFrames : 0;
+        m_station->submit<Result<qint64>>(
+            this, [attempt](Registrar& r) { return r.recordAttempt(attempt); },
+            [port = m_port](Result<qint64> r) {
+                if (!r)
+                    qCCritical(IMPRINT_SLOT) << port << r.error().text();
+            });
     }
     setStep(Step::Failed);
 }
@@ -270,9 +303,12 @@ void SlotJob::identify()
         const DeviceIdentity device = m_device;
         const QString port = m_port;
         const QString op = m_station->operatorName();
+        m_beginInFlight = true;
         m_station->submit<Result<JobStart>>(
             this, [=](Registrar& r) { return r.beginJob(device, port, op); },
             [this, run = m_run](Result<JobStart> job) {
+                if (run == m_run)
+                    m_beginInFlight = false;
                 if (!job)
                     return run == m_run ? failWith(job.error()) : void();
                 if (isFinished() || run != m_run) {
@@ -476,8 +512,12 @@ void SlotJob::lock()
 {
     setStep(Step::Locking);
     auto finish = [this] {
-        recordThen([job = m_jobId, serial = m_device.serial](
-                       Registrar& r) { return r.finishJob(job, serial, JobOutcome::Passed, {}); },
+        // A pass's reason is its lock step's detail.
+        const QString how = m_device.state == protocol::state::Locked
+            ? QStringLiteral("locked already: the station had stopped after locking it")
+            : QStringLiteral("locked: it takes no other key or certificate");
+        recordThen([job = m_jobId, serial = m_device.serial, how](
+                       Registrar& r) { return r.finishJob(job, serial, JobOutcome::Passed, how); },
             [this] {
                 m_link->transport()->close();
                 setStep(Step::Passed);

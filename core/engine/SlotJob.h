@@ -5,6 +5,7 @@
 #include "engine/Registrar.h"
 #include "engine/StepTimeouts.h"
 
+#include <QDateTime>
 #include <QElapsedTimer>
 #include <QObject>
 #include <QTimer>
@@ -166,6 +167,8 @@ private:
     /// device went away and came back): a refusal to install it means supersede, once.
     bool m_mayBeStale = false;
     bool m_continueWhenJob = false; ///< resume() found no job yet; its answer goes on
+    bool m_beginInFlight = false; ///< the job is being recorded: a failure meanwhile ends it
+    QDateTime m_startedAt; ///< when this run of the slot started
     quint64 m_run = 0; ///< which run of the slot (start() counts); older answers are dropped
 
     /// `f`, for this run only: a registrar answer that arrives after the slot was stopped

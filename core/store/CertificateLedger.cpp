@@ -38,9 +38,9 @@ std::optional<Move> moveTo(CertificateState state)
                                               "WHERE j.id = certificates.job_id AND j.result = %4)))")
                                    .arg(issued, installed, verified, sql::literal(JobOutcome::Passed));
     switch (state) {
-    case CertificateState::Installed: return Move { StepName::Inject, notShipped };
+    case CertificateState::Installed: return Move { StepName::Install, notShipped };
     case CertificateState::Verified:
-        return Move { StepName::Verify, QStringLiteral("state IN (%1, %2, %3)").arg(issued, installed, verified) };
+        return Move { StepName::Challenge, QStringLiteral("state IN (%1, %2, %3)").arg(issued, installed, verified) };
     case CertificateState::Superseded: return Move { StepName::Supersede, notShipped };
     case CertificateState::Issued:
     case CertificateState::Revoked: return std::nullopt; // issued by recordIssued, revoked by revokeDevice
@@ -161,7 +161,9 @@ Result<QList<bool>> CertificateLedger::reserve(const QList<IssueIntent>& intents
             reserved << false;
             continue;
         }
-        if (!steps.step(i.jobId, StepName::CheckCsr, StepStatus::Done, i.keyType, t))
+        if (!steps.step(i.jobId, i.injected ? StepName::InjectKey : StepName::Keygen, StepStatus::Done,
+                keyStepDetail(i.keyType, i.injected), t)
+            || !steps.step(i.jobId, StepName::CheckCsr, StepStatus::Done, i.keyType, t))
             return sql::fail(failed, steps.error());
         if (!reserve.run({ i.serialHex, i.jobId, text(SerialState::Reserved), t }))
             return sql::fail(failed, reserve.error());
@@ -306,7 +308,16 @@ Result<void> CertificateLedger::setState(
                                                 : QStringLiteral("certificate %1: %2").arg(serialHex, detail);
     JobLog::Writer steps(tx);
     AuditLog::Appender audit(tx);
-    if (!steps.step(jobId, move->step, StepStatus::Done, stepDetail, t))
+    // Verified: the device gave the certificate back as issued, then signed a challenge with its key.
+    if (state == CertificateState::Verified
+        && !steps.step(jobId, StepName::ReadBack, StepStatus::Done,
+            QStringLiteral("certificate %1 read back from the device: the one issued").arg(serialHex), t))
+        return sql::fail(QStringLiteral("update a certificate"), steps.error());
+    if (!steps.step(jobId, move->step, StepStatus::Done,
+            state == CertificateState::Verified && detail.isEmpty()
+                ? QStringLiteral("certificate %1: the device signed a fresh challenge with its key").arg(serialHex)
+                : stepDetail,
+            t))
         return sql::fail(QStringLiteral("update a certificate"), steps.error());
     if (!audit.append(auditKindOf(state), serialHex, detail, jobId, t))
         return sql::fail(QStringLiteral("update a certificate"), audit.error());

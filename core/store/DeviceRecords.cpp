@@ -78,11 +78,38 @@ Result<QList<DeviceRecord>> DeviceRecords::devices(const DeviceQuery& query) con
     return sql::rows<DeviceRecord>(m_connection, statement, values, QStringLiteral("list devices"), deviceFrom);
 }
 
-Result<QList<QPair<DeviceStatus, int>>> DeviceRecords::statusCounts(
-    const QDateTime& since, const QDateTime& until) const
+Result<QList<Attempt>> DeviceRecords::attempts(const DeviceQuery& query) const
 {
-    return countsWhere(QStringLiteral("updated >= ? AND updated < ?"), { storedTime(since), storedTime(until) },
-        QStringLiteral("count devices"));
+    if (!query.serialPrefix.isEmpty() || (query.status && *query.status != DeviceStatus::Failed))
+        return QList<Attempt> {};
+    QString statement = QStringLiteral("SELECT id, port, station, operator, lot, started, finished, code, reason, "
+                                       "claimed_serial, dropped_frames FROM attempts WHERE 1 = 1");
+    QVariantList values;
+    if (!query.lot.isEmpty()) {
+        statement += QStringLiteral(" AND lot = ?");
+        values << query.lot;
+    }
+    if (query.since.isValid()) {
+        statement += QStringLiteral(" AND finished >= ?");
+        values << storedTime(query.since);
+    }
+    if (query.until.isValid()) {
+        statement += QStringLiteral(" AND finished < ?");
+        values << storedTime(query.until);
+    }
+    if (query.beforeAttempt > 0) {
+        statement += QStringLiteral(" AND id < ?");
+        values << query.beforeAttempt;
+    }
+    // Ids grow with time: newest first is by id (the primary key, never a sort).
+    statement += QStringLiteral(" ORDER BY id DESC LIMIT ?");
+    values << std::clamp(query.limit, 1, 10000);
+    return sql::rows<Attempt>(m_connection, statement, values, QStringLiteral("list attempts"),
+        [](const QSqlQuery& q, sql::States&) {
+            return Attempt { q.value(0).toLongLong(), q.value(1).toString(), q.value(2).toString(),
+                q.value(3).toString(), q.value(4).toString(), sql::parseTime(q.value(5)), sql::parseTime(q.value(6)),
+                q.value(7).toString(), q.value(8).toString(), q.value(9).toString(), q.value(10).toLongLong() };
+        });
 }
 
 Result<ShiftFigures> DeviceRecords::shift(const QDateTime& since, const QDateTime& until, int bucketMinutes) const
@@ -90,6 +117,7 @@ Result<ShiftFigures> DeviceRecords::shift(const QDateTime& since, const QDateTim
     ShiftFigures f;
     f.since = since;
     f.until = until;
+    f.asOf = QDateTime::currentDateTimeUtc();
     const qint64 bucketS = std::max(1, bucketMinutes) * 60;
     const qint64 startS = since.toSecsSinceEpoch();
     const QVariantList window { storedTime(since), storedTime(until) };
@@ -119,6 +147,23 @@ Result<ShiftFigures> DeviceRecords::shift(const QDateTime& since, const QDateTim
         if (bucket >= 0 && bucket < f.buckets.size() && (pass || fail))
             (pass ? f.buckets[bucket].passed : f.buckets[bucket].failed) += n;
     }
+    // Attempts that failed before a device's job started, by bucket.
+    const QString attemptsInShift = QStringLiteral("a.finished >= ? AND a.finished < ?");
+    auto attempts = sql::rows<QPair<qint64, int>>(m_connection,
+        QStringLiteral("SELECT (CAST(strftime('%s', a.finished) AS INTEGER) - ?) / ?, COUNT(*) FROM attempts a WHERE "
+                       "%1 GROUP BY 1")
+            .arg(attemptsInShift),
+        QVariantList { startS, bucketS } + window, QStringLiteral("count the shift's attempts"),
+        [](const QSqlQuery& q, sql::States&) {
+            return QPair<qint64, int> { q.value(0).toLongLong(), q.value(1).toInt() };
+        });
+    if (!attempts)
+        return std::unexpected(attempts.error());
+    for (const auto& [bucket, n] : *attempts) {
+        f.noDevice += n;
+        if (bucket >= 0 && bucket < f.buckets.size())
+            f.buckets[bucket].noDevice += n;
+    }
 
     // First-pass yield: of the devices that passed or failed in the shift, those that passed
     // on their first job (no earlier job of theirs failed or passed).
@@ -137,13 +182,13 @@ Result<ShiftFigures> DeviceRecords::shift(const QDateTime& since, const QDateTim
         f.firstPass = devices->first().second;
     }
 
-    // The failures by reason: the code before the reason's first colon.
+    // The failures by reason: the code before a job's reason's first colon, an attempt's code.
     auto reasons = sql::rows<QPair<QString, int>>(m_connection,
-        QStringLiteral("SELECT CASE WHEN instr(j.reason, ':') > 0 THEN substr(j.reason, 1, instr(j.reason, ':') - 1) "
-                       "ELSE j.reason END AS code, COUNT(*) FROM jobs j WHERE %1 AND j.result = %2 GROUP BY code "
-                       "ORDER BY 2 DESC, code")
-            .arg(inShift, failed),
-        window, QStringLiteral("count the shift's failures"), [](const QSqlQuery& q, sql::States&) {
+        QStringLiteral("SELECT code, COUNT(*) FROM (SELECT CASE WHEN instr(j.reason, ':') > 0 THEN substr(j.reason, 1, "
+                       "instr(j.reason, ':') - 1) ELSE j.reason END AS code FROM jobs j WHERE %1 AND j.result = %2 "
+                       "UNION ALL SELECT a.code FROM attempts a WHERE %3) GROUP BY code ORDER BY 2 DESC, code")
+            .arg(inShift, failed, attemptsInShift),
+        window + window, QStringLiteral("count the shift's failures"), [](const QSqlQuery& q, sql::States&) {
             return QPair<QString, int> { q.value(0).toString(), q.value(1).toInt() };
         });
     if (!reasons)

@@ -22,11 +22,13 @@ public:
     [[nodiscard]] Result<std::optional<DeviceRecord>> device(const QString& serial) const;
     /// A page of devices, newest first (indexed; never the whole table).
     [[nodiscard]] Result<QList<DeviceRecord>> devices(const DeviceQuery& query) const;
-    /// Devices by status, updated in [since, until): a shift's counts.
-    [[nodiscard]] Result<QList<QPair<DeviceStatus, int>>> statusCounts(
-        const QDateTime& since, const QDateTime& until) const;
-    /// The figures of the jobs that ended in [since, until), in buckets of `bucketMinutes`
-    /// (indexed by the jobs' end; the shift's jobs only).
+    /// A page of the attempts that ended before a device's job started (see Attempt), newest
+    /// first, by the query's time and lot; none when it asks for a serial or a status other
+    /// than failed. Paging: `beforeAttempt`.
+    [[nodiscard]] Result<QList<Attempt>> attempts(const DeviceQuery& query) const;
+    /// The figures of the jobs and attempts that ended in [since, until), in buckets of
+    /// `bucketMinutes` (indexed by their end; the period's rows only). Every count of the
+    /// station's figures — the window, list --counts, the service — is this one.
     [[nodiscard]] Result<ShiftFigures> shift(
         const QDateTime& since, const QDateTime& until, int bucketMinutes = 15) const;
     /// A lot's devices by status.

@@ -58,7 +58,8 @@ Result<qint64> JobLog::begin(const DeviceIdentity& device, const QString& port, 
                            "VALUES(?, ?, ?, ?, ?, ?, ?) "
                            "ON CONFLICT(serial) DO UPDATE SET model = excluded.model, "
                            "firmware = excluded.firmware, status = excluded.status, status_reason = '', "
-                           "updated = excluded.updated, lot = excluded.lot"),
+                           "updated = excluded.updated, lot = CASE WHEN excluded.lot = '' THEN devices.lot ELSE "
+                           "excluded.lot END"),
             { device.serial, device.model, device.firmware, inProgress, t, t, lot }))
         return sql::fail(QStringLiteral("record the device"), q.lastError());
     // Jobs of this device the station never finished (it stopped under them).
@@ -97,6 +98,26 @@ Result<qint64> JobLog::begin(const DeviceIdentity& device, const QString& port, 
     return id;
 }
 
+Result<qint64> JobLog::recordAttempt(const Attempt& a)
+{
+    Transaction tx(m_connection);
+    if (!tx.active())
+        return sql::fail(QStringLiteral("start writing"), tx.error());
+    QSqlQuery q(tx.db());
+    const QString t = sql::now();
+    const QString started = a.started.isValid() ? a.started.toUTC().toString(Qt::ISODateWithMs) : t;
+    if (!sql::exec(q,
+            QStringLiteral("INSERT INTO attempts(port, station, operator, lot, started, finished, code, reason, "
+                           "claimed_serial, dropped_frames) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+            { a.port, a.station, a.operatorName, a.lot, started, t, a.code, a.reason, a.claimedSerial,
+                a.droppedFrames }))
+        return sql::fail(QStringLiteral("record the slot's attempt"), q.lastError());
+    const qint64 id = q.lastInsertId().toLongLong();
+    if (!tx.commit())
+        return sql::fail(QStringLiteral("record the slot's attempt"), tx.error());
+    return id;
+}
+
 Result<void> JobLog::recordStep(qint64 jobId, StepName step, StepStatus status, const QString& detail)
 {
     Transaction tx(m_connection);
@@ -132,7 +153,7 @@ Result<void> JobLog::finish(qint64 jobId, const QString& deviceSerial, JobOutcom
     // its end, and only the device's newest job sets its status.
     if (!sql::exec(q,
             QStringLiteral("UPDATE jobs SET finished = ?, result = ?, reason = ? WHERE id = ? AND finished IS NULL"),
-            { t, text(outcome), reason, jobId }))
+            { t, text(outcome), outcome == JobOutcome::Passed ? QString() : reason, jobId }))
         return sql::fail(QStringLiteral("finish the job"), q.lastError());
     if (q.numRowsAffected() != 1) {
         // Closed already (the device started again on another slot, or was scrapped): a
@@ -150,9 +171,16 @@ Result<void> JobLog::finish(qint64 jobId, const QString& deviceSerial, JobOutcom
     if (!sql::exec(q,
             QStringLiteral("UPDATE devices SET status = ?, status_reason = ?, updated = ? WHERE serial = ? AND NOT "
                            "EXISTS (SELECT 1 FROM jobs WHERE device_serial = ? AND id > ?)"),
-            { text(deviceStatus(outcome)), reason, t, deviceSerial, deviceSerial, jobId }))
+            { text(deviceStatus(outcome)), outcome == JobOutcome::Passed ? QString() : reason, t, deviceSerial,
+                deviceSerial, jobId }))
         return sql::fail(QStringLiteral("finish the job"), q.lastError());
-    if (!serials.voidReserved(jobId) || !steps.step(jobId, StepName::Finish, finishStatus(outcome), reason, t)
+    // A pass ends with the device locked: the lock is a step of its own (a pass's reason says how).
+    if (!serials.voidReserved(jobId)
+        || (outcome == JobOutcome::Passed
+            && !steps.step(jobId, StepName::Lock, StepStatus::Done,
+                reason.isEmpty() ? QStringLiteral("locked: it takes no other key or certificate") : reason, t))
+        || !steps.step(jobId, StepName::Finish, finishStatus(outcome), outcome == JobOutcome::Passed ? QString() : reason,
+            t)
         || !tx.commit())
         return sql::fail(QStringLiteral("finish the job"),
             serials.error().isValid()     ? serials.error()
@@ -222,11 +250,32 @@ Result<void> JobLog::scrap(
         return sql::fail(QStringLiteral("start writing"), tx.error());
     QSqlQuery q(tx.db());
     const QString t = sql::now();
-    if (!sql::exec(q, QStringLiteral("UPDATE devices SET status = ?, status_reason = ?, updated = ? WHERE serial = ?"),
-            { text(DeviceStatus::Scrapped), reason, t, serial }))
+    if (!sql::exec(q,
+            QStringLiteral("UPDATE devices SET status = ?, status_reason = ?, updated = ? WHERE serial = ? AND status "
+                           "<> ?"),
+            { text(DeviceStatus::Scrapped), reason, t, serial, text(DeviceStatus::Scrapped) }))
         return sql::fail(QStringLiteral("scrap the device"), q.lastError());
-    if (q.numRowsAffected() != 1)
-        return fail(ErrorCode::NotFound, QStringLiteral("No device with serial %1 is recorded.").arg(serial));
+    if (q.numRowsAffected() != 1) {
+        // Not recorded, or scrapped already: the first scrap's record stands as it is.
+        if (!sql::exec(q,
+                QStringLiteral("SELECT d.status_reason, j.finished, j.operator, j.station FROM devices d LEFT JOIN jobs "
+                               "j ON j.id = (SELECT MAX(id) FROM jobs WHERE device_serial = d.serial AND result = ?) "
+                               "WHERE d.serial = ?"),
+                { text(JobOutcome::Scrapped), serial }))
+            return sql::fail(QStringLiteral("scrap the device"), q.lastError());
+        if (!q.next())
+            return fail(ErrorCode::NotFound, QStringLiteral("No device with serial %1 is recorded.").arg(serial));
+        return fail(ErrorCode::BadInput,
+            QStringLiteral("Device %1 was scrapped already%2: \"%3\". Nothing was changed and no CRL was signed.")
+                .arg(serial,
+                    q.value(1).isNull() ? QString()
+                                        : QStringLiteral(" on %1 by %2 at station %3")
+                                              .arg(sql::parseTime(q.value(1)).toLocalTime().toString(
+                                                       QStringLiteral("yyyy-MM-dd HH:mm")),
+                                                  q.value(2).toString(), q.value(3).toString()),
+                    q.value(0).toString()),
+            {}, QStringLiteral("already-scrapped"));
+    }
     // A job of its own, so the timeline says who scrapped it, where and when.
     if (!sql::exec(q,
             QStringLiteral(

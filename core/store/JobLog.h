@@ -1,6 +1,6 @@
 #pragma once
 
-// The job log: owns the tables `jobs` and `job_steps`, and writes `devices` (a device's row
+// The job log: owns the tables `jobs`, `job_steps` and `attempts`, and writes `devices` (a device's row
 // follows its newest job). A job is one device's run through the pipeline on one slot;
 // its steps are the device's timeline. Other parts add their steps inside their own
 // transactions (Writer).
@@ -41,9 +41,12 @@ public:
     /// new job's timeline says which one it continues.
     [[nodiscard]] Result<qint64> begin(const DeviceIdentity& device, const QString& port, const QString& station,
         const QString& operatorName, const QString& lot = {});
+    /// A slot's attempt that ended before a device's job started (see Attempt); returns its id.
+    [[nodiscard]] Result<qint64> recordAttempt(const Attempt& attempt);
     /// A step on the job's timeline; a rejected request is audited with its device.
     [[nodiscard]] Result<void> recordStep(qint64 jobId, StepName step, StepStatus status, const QString& detail = {});
-    /// Ends a job once; only the device's newest job sets its status. A pass for a job that
+    /// Ends a job once; only the device's newest job sets its status. A pass ends with the
+    /// device locked: its `reason` is the lock step's detail (the job keeps no reason). A pass for a job that
     /// was closed already is an error (it must not look recorded); a failure is dropped.
     [[nodiscard]] Result<void> finish(
         qint64 jobId, const QString& deviceSerial, JobOutcome outcome, const QString& reason);

@@ -243,6 +243,21 @@ const Migration migrations[] = {
             QStringLiteral("CREATE TABLE sign_in_attempts (role TEXT PRIMARY KEY, failures INTEGER NOT NULL, last "
                            "TEXT NOT NULL);"));
     } },
+    // 10: a slot's attempts that ended before a device's job started (nothing answered,
+    // broken frames, an identity not valid, a label that did not match): counted with the jobs.
+    { [](QSqlQuery& q, Transaction&, QSqlError*) {
+        return runScript(q, QStringLiteral(R"(
+        CREATE TABLE attempts (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            port TEXT NOT NULL, station TEXT NOT NULL, operator TEXT NOT NULL,
+            lot TEXT NOT NULL DEFAULT '',
+            started TEXT NOT NULL, finished TEXT NOT NULL,
+            code TEXT NOT NULL, reason TEXT NOT NULL,
+            claimed_serial TEXT NOT NULL DEFAULT '',
+            dropped_frames INTEGER NOT NULL DEFAULT 0);
+        CREATE INDEX attempts_by_finished ON attempts(finished, id);
+        )"));
+    } },
 };
 
 } // namespace

@@ -56,13 +56,13 @@ TEST_CASE("A new store is created at the latest schema, in WAL mode")
     {
         auto store = RecordStore::open(path);
         REQUIRE(store.has_value());
-        CHECK(store->schemaVersion() == 9);
+        CHECK(store->schemaVersion() == 10);
     }
     {
         // Reopening does not migrate again and keeps the version.
         auto store = RecordStore::open(path);
         REQUIRE(store.has_value());
-        CHECK(store->schemaVersion() == 9);
+        CHECK(store->schemaVersion() == 10);
     }
     QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("probe"));
     db.setDatabaseName(path);
@@ -107,8 +107,8 @@ TEST_CASE("A job's story is recorded and read back")
     for (const auto& s : *steps)
         names << text(s.step);
     CHECK(names
-        == QStringList {
-            QStringLiteral("identify"), QStringLiteral("issue"), QStringLiteral("verify"), QStringLiteral("finish") });
+        == QStringList { QStringLiteral("identify"), QStringLiteral("issue"), QStringLiteral("read-back"),
+            QStringLiteral("challenge"), QStringLiteral("lock"), QStringLiteral("finish") });
 
     auto owner = store->ledger().keyOwner(QStringLiteral("keyhash"));
     REQUIRE(owner.has_value());
@@ -209,7 +209,7 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
                  "DROP TABLE sign_in_attempts", "ALTER TABLE certificates DROP COLUMN revocation_reason",
                  "ALTER TABLE jobs DROP COLUMN lot", "ALTER TABLE devices DROP COLUMN lot", "DROP TABLE leases",
                  "DROP TABLE upstream_contact", "DROP TABLE crls", "ALTER TABLE certificates DROP COLUMN request",
-                 "ALTER TABLE certificates DROP COLUMN upstream_der", "DROP TABLE station" })
+                 "ALTER TABLE certificates DROP COLUMN upstream_der", "DROP TABLE station", "DROP TABLE attempts" })
             REQUIRE(q.exec(QString::fromLatin1(sql)));
         REQUIRE(q.exec(QStringLiteral("DROP TABLE audit")));
         REQUIRE(q.exec(QStringLiteral("DROP INDEX IF EXISTS audit_by_subject")));
@@ -223,7 +223,7 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
     }
     auto store = RecordStore::open(path);
     REQUIRE(store.has_value());
-    CHECK(store->schemaVersion() == 9);
+    CHECK(store->schemaVersion() == 10);
     auto old = store->records().device(QStringLiteral("OLD-1"));
     REQUIRE(old.has_value());
     CHECK(old->has_value());
@@ -298,9 +298,33 @@ TEST_CASE("Devices are listed by status and time a page at a time, counted per s
     CHECK(seen.size() == 20);
     CHECK(QSet<QString>(seen.begin(), seen.end()).size() == 20); // no row twice across pages
 
-    auto counts = store->records().statusCounts(start, QDateTime::currentDateTimeUtc().addSecs(1));
-    REQUIRE(counts.has_value());
-    CHECK(*counts == QList<QPair<DeviceStatus, int>> { { DeviceStatus::Failed, 5 }, { DeviceStatus::Passed, 20 } });
+    // Two attempts that never identified a device: counted beside the jobs, listed as failed.
+    for (const char* code : { "timeout", "bad-frames" }) {
+        Attempt a;
+        a.port = QStringLiteral("/dev/ttyUSB9");
+        a.station = QStringLiteral("st");
+        a.code = QString::fromLatin1(code);
+        a.reason = QStringLiteral("nothing usable came back");
+        REQUIRE(store->jobs().recordAttempt(a).has_value());
+    }
+    auto figures = store->records().shift(start, QDateTime::currentDateTimeUtc().addSecs(1));
+    REQUIRE(figures.has_value());
+    CHECK(figures->passed == 20);
+    CHECK(figures->failed == 5);
+    CHECK(figures->noDevice == 2);
+    CHECK(figures->allFailed() == 7);
+    int bucketed = 0;
+    for (const auto& b : figures->buckets)
+        bucketed += b.noDevice;
+    CHECK(bucketed == 2);
+    CHECK(figures->failureReasons.contains(qMakePair(QStringLiteral("bad-frames"), 1)));
+    DeviceQuery failedOnes;
+    failedOnes.status = DeviceStatus::Failed;
+    auto attempts = store->records().attempts(failedOnes);
+    REQUIRE(attempts.has_value());
+    REQUIRE(attempts->size() == 2);
+    CHECK(attempts->first().code == QLatin1String("bad-frames")); // newest first
+    CHECK(store->records().attempts(passed)->isEmpty()); // not for other statuses
 
     REQUIRE(store->jobs()
                 .scrap(QStringLiteral("Q-00"), QStringLiteral("cracked housing"), QStringLiteral("st"),
@@ -313,6 +337,15 @@ TEST_CASE("Devices are listed by status and time a page at a time, counted per s
     auto steps = store->records().timeline(QStringLiteral("Q-00"));
     REQUIRE(steps.has_value());
     CHECK(steps->last().step == StepName::Scrap);
+    // A second scrap changes nothing and says what the first one recorded.
+    auto again = store->jobs().scrap(
+        QStringLiteral("Q-00"), QStringLiteral("dropped"), QStringLiteral("st"), QStringLiteral("qa-dave"));
+    REQUIRE_FALSE(again.has_value());
+    CHECK(again.error().reason == QLatin1String("already-scrapped"));
+    CHECK(again.error().message.contains(QStringLiteral("cracked housing")));
+    CHECK(again.error().message.contains(QStringLiteral("qa-carol")));
+    CHECK(store->records().device(QStringLiteral("Q-00")).value()->statusReason == QLatin1String("cracked housing"));
+    CHECK(store->records().timeline(QStringLiteral("Q-00"))->size() == steps->size());
     auto missing
         = store->jobs().scrap(QStringLiteral("NOPE"), QStringLiteral("x"), QStringLiteral("st"), QStringLiteral("op"));
     REQUIRE_FALSE(missing.has_value());
@@ -715,7 +748,9 @@ TEST_CASE("Every state has one text that reads back as itself")
         JobOutcome::Scrapped, JobOutcome::DoneEarlier });
     roundTrips(
         { StepName::Identify, StepName::Resume, StepName::CheckCsr, StepName::Issue, StepName::Inject, StepName::Verify,
-            StepName::Supersede, StepName::Disconnect, StepName::Reconnect, StepName::Scrap, StepName::Finish });
+            StepName::Supersede, StepName::Disconnect, StepName::Reconnect, StepName::Scrap, StepName::Finish,
+            StepName::Keygen, StepName::InjectKey, StepName::Install, StepName::ReadBack, StepName::Challenge,
+            StepName::Lock });
     roundTrips({ StepStatus::Done, StepStatus::Intent, StepStatus::Rejected, StepStatus::Waiting, StepStatus::Passed,
         StepStatus::Failed, StepStatus::Issued, StepStatus::Interrupted, StepStatus::DoneEarlier });
     roundTrips({ OutboxKind::Certificate, OutboxKind::Revocation });
@@ -762,7 +797,8 @@ TEST_CASE("The store keeps each state as the text it always had, and refuses one
         CHECK(one("SELECT result FROM jobs") == QLatin1String("failed"));
         CHECK(one("SELECT group_concat(step || '/' || status, ' ') FROM (SELECT step, status FROM job_steps ORDER BY "
                   "id)")
-            == QLatin1String("identify/done check-csr/done issue/intent issue/done supersede/done finish/failed"));
+            == QLatin1String(
+                "identify/done keygen/done check-csr/done issue/intent issue/done supersede/done finish/failed"));
         CHECK(one("SELECT group_concat(kind, ' ') FROM (SELECT kind FROM outbox ORDER BY id)")
             == QLatin1String("certificate revocation"));
         CHECK(one("SELECT group_concat(kind, ' ') FROM (SELECT kind FROM audit ORDER BY seq)")

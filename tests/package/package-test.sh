@@ -217,8 +217,8 @@ if [[ -z "${IMPRINT_PACKAGE_OLD_DIR:-}" ]]; then
     python3 - /var/lib/imprint/imprint.sqlite <<'PY' || fail "could not wind the store back to schema 6"
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-assert db.execute("PRAGMA user_version").fetchone()[0] == 9
-for statement in ("DROP TABLE sign_in_attempts", "DROP INDEX audit_by_kind", "DROP INDEX jobs_failed",
+assert db.execute("PRAGMA user_version").fetchone()[0] == 10
+for statement in ("DROP TABLE attempts", "DROP TABLE sign_in_attempts", "DROP INDEX audit_by_kind", "DROP INDEX jobs_failed",
                   "ALTER TABLE certificates DROP COLUMN revocation_reason", "ALTER TABLE outbox DROP COLUMN reason",
                   "CREATE TABLE audit_checkpoints (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, at TEXT NOT NULL, "
                   "key_sha256 TEXT NOT NULL, signature BLOB NOT NULL)",
