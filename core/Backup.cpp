@@ -204,10 +204,21 @@ Result<BackupReport> backup(const DataDir& dir, const QString& archivePath, Sign
         return fail(ErrorCode::NotInitialized,
             QStringLiteral("The data directory %1 is not set up; there is nothing to back up.").arg(dir.path()));
     // The snapshot is made beside the archive (a store can be larger than /tmp).
-    QTemporaryDir work(QFileInfo(archivePath).absolutePath() + QStringLiteral("/.imprint-backup-XXXXXX"));
+    const QFileInfo outFolder(QFileInfo(archivePath).absolutePath());
+    if (!outFolder.isDir())
+        return fail(ErrorCode::NotFound,
+            QStringLiteral("The folder %1 does not exist: make it (mkdir -p %1), or give --out a file in a folder that "
+                           "does.")
+                .arg(outFolder.filePath()));
+    if (!outFolder.isWritable())
+        return fail(ErrorCode::Io,
+            QStringLiteral("This account may not write in %1: give --out a file in a folder it may write to.")
+                .arg(outFolder.filePath()));
+    QTemporaryDir work(outFolder.filePath() + QStringLiteral("/.imprint-backup-XXXXXX"));
     if (!work.isValid())
         return fail(ErrorCode::Io,
-            QStringLiteral("Could not make a temporary folder beside %1 for the backup.").arg(archivePath));
+            QStringLiteral("Could not make a temporary folder in %1 for the backup.").arg(outFolder.filePath()),
+            work.errorString());
     BackupReport report;
     // What goes in: (name in the archive, file on disk).
     QList<std::pair<QString, QString>> entries;

@@ -118,7 +118,9 @@ const QHash<QString, QStringList>& knownSettings()
 
 /// Refuses a settings file with a line that does not parse, a section or a key this
 /// station does not know, naming the line.
-Result<void> checkSettingsFile(const QString& path)
+/// Checks every line of station.ini against the known sections and keys; returns where each
+/// setting is ("section/key" -> line number), for messages about its value.
+Result<QHash<QString, int>> checkSettingsFile(const QString& path)
 {
     QFile f(path);
     if (!f.open(QIODevice::ReadOnly))
@@ -128,6 +130,7 @@ Result<void> checkSettingsFile(const QString& path)
     static const QRegularExpression entry(QStringLiteral("^([A-Za-z0-9_.-]+)\\s*=(.*)$"));
     QString current;
     int number = 0;
+    QHash<QString, int> lines;
     auto refuse = [&](const QString& what) {
         return fail(ErrorCode::BadInput,
             QStringLiteral("The settings file %1, line %2: %3. Correct or remove the line; nothing was changed.")
@@ -155,8 +158,9 @@ Result<void> checkSettingsFile(const QString& path)
         if (!knownSettings().value(current).contains(m.captured(1)))
             return refuse(QStringLiteral("\"%1\" is not a setting of [%2] (known: %3)")
                               .arg(m.captured(1), current, knownSettings().value(current).join(QStringLiteral(", "))));
+        lines.insert(current + u'/' + m.captured(1), number);
     }
-    return {};
+    return lines;
 }
 
 } // namespace
@@ -254,13 +258,50 @@ bool DataDir::isInitialized() const
     return QFileInfo::exists(configFile()) && QFileInfo::exists(chainFile());
 }
 
+QStringList DataDir::knownStations()
+{
+    QStringList found;
+    for (const QString& candidate : { resolve({}), qEnvironmentVariable("IMPRINT_DATA_DIR"),
+             QStringLiteral("/var/lib/imprint") }) {
+        if (candidate.isEmpty())
+            continue;
+        const QString path = QDir(candidate).absolutePath();
+        if (!found.contains(path) && QFileInfo::exists(path + QStringLiteral("/station.ini")))
+            found << path;
+    }
+    return found;
+}
+
+QString DataDir::ctlArg() const
+{
+    if (QDir(m_path).absolutePath() == resolve({}))
+        return {};
+    QString path = m_path;
+    if (path.contains(u' ') || path.contains(u'\'') || path.contains(u'"'))
+        path = QStringLiteral("'") + path.replace(QStringLiteral("'"), QStringLiteral("'\\''")) + QStringLiteral("'");
+    return QStringLiteral(" --data-dir ") + path;
+}
+
 Result<StationConfig> DataDir::loadConfig() const
 {
+    if (!QFileInfo(m_path).isDir()) {
+        // A typo, not a station to be set up: say so, and which stations there are.
+        const QStringList known = knownStations();
+        return fail(ErrorCode::NotFound,
+            QStringLiteral("The data directory %1 does not exist. %2")
+                .arg(m_path,
+                    known.isEmpty()
+                        ? QStringLiteral("No station is set up for this account; \"imprintctl init\" sets one up.")
+                        : QStringLiteral("Stations set up here: %1. Check --data-dir (or IMPRINT_DATA_DIR).")
+                              .arg(known.join(QStringLiteral(", ")))));
+    }
     if (!QFileInfo::exists(configFile()))
         return fail(ErrorCode::NotInitialized,
-            QStringLiteral("The data directory %1 is not set up; run \"imprintctl init\" first.").arg(m_path));
-    if (auto checked = checkSettingsFile(configFile()); !checked)
-        return std::unexpected(checked.error());
+            QStringLiteral("The data directory %1 is not set up; run \"imprintctl init%2\" first.")
+                .arg(m_path, ctlArg()));
+    auto lines = checkSettingsFile(configFile());
+    if (!lines)
+        return std::unexpected(lines.error());
     QSettings s(configFile(), QSettings::IniFormat);
     if (s.status() != QSettings::NoError)
         return fail(ErrorCode::BadInput, QStringLiteral("The settings file %1 cannot be read.").arg(configFile()));
@@ -277,15 +318,32 @@ Result<StationConfig> DataDir::loadConfig() const
                 .arg(configFile()));
     if (c.stationName.isEmpty())
         c.stationName = QStringLiteral("station");
-    auto timeout = [&s](const char* key, int fallback, int lowest, int highest) -> std::optional<int> {
+    // A whole number in its range; the first one that is not is said with its line.
+    std::optional<Error> badNumber;
+    auto timeout = [&](const char* key, int fallback, int lowest, int highest) -> std::optional<int> {
         const QVariant v = s.value(QLatin1String(key));
         if (!v.isValid())
             return fallback;
         bool ok = false;
-        const int n = v.toInt(&ok);
-        if (!ok || n < lowest || n > highest)
-            return std::nullopt;
-        return n;
+        const int n = v.toString().trimmed().toInt(&ok);
+        if (ok && n >= lowest && n <= highest)
+            return n;
+        if (!badNumber) {
+            const QString name = QString::fromLatin1(key);
+            badNumber = Error { ErrorCode::BadInput,
+                QStringLiteral("The settings file %1, line %2: [%3] %4 = %5 is %6 (%7 to %8)%9. Correct the line; "
+                               "nothing was changed.")
+                    .arg(configFile())
+                    .arg(lines->value(name))
+                    .arg(name.section(u'/', 0, 0), name.section(u'/', 1), v.toString().left(40),
+                        ok ? QStringLiteral("out of range") : QStringLiteral("not a whole number"))
+                    .arg(lowest)
+                    .arg(highest)
+                    .arg(name.endsWith(QLatin1String("-ms")) ? QStringLiteral(", in milliseconds: 5 s is 5000")
+                                                             : QString()),
+                {}, QStringLiteral("setting") };
+        }
+        return std::nullopt;
     };
     const auto identify = timeout("timeouts/identify-ms", c.timeouts.identifyMs, 100, 600000);
     const auto keygen = timeout("timeouts/keygen-ms", c.timeouts.keygenMs, 100, 3600000);
@@ -293,16 +351,11 @@ Result<StationConfig> DataDir::loadConfig() const
     const auto attempts = timeout("timeouts/attempts", c.timeouts.attempts, 1, 10);
     const auto reconnect = timeout("timeouts/reconnect-ms", c.timeouts.reconnectMs, 0, 3600000);
     if (!identify || !keygen || !exchange || !attempts || !reconnect)
-        return fail(ErrorCode::BadInput,
-            QStringLiteral("The settings file %1 has a timeout out of range ([timeouts]: identify-ms, exchange-ms "
-                           "100-600000, keygen-ms 100-3600000, attempts 1-10, reconnect-ms 0-3600000).")
-                .arg(configFile()));
+        return std::unexpected(*badNumber);
     c.timeouts = StepTimeouts { *identify, *keygen, *exchange, *attempts, *reconnect };
     const auto every = timeout("audit/checkpoint-every", c.auditCheckpointEvery, 1, 1000000);
     if (!every)
-        return fail(ErrorCode::BadInput,
-            QStringLiteral("The settings file %1 has [audit] checkpoint-every out of range (1-1000000).")
-                .arg(configFile()));
+        return std::unexpected(*badNumber);
     c.auditCheckpointEvery = *every;
     c.auditKeySha256 = s.value(QStringLiteral("audit/key-sha256")).toString().trimmed().toLower();
     if (const QString label = s.value(QStringLiteral("audit/key-label")).toString().trimmed(); !label.isEmpty())
@@ -340,11 +393,7 @@ Result<StationConfig> DataDir::loadConfig() const
              Range { "certificates/unshipped-grace-minutes", &c.unshippedGraceMinutes, 0, 525600 } }) {
         const auto v = timeout(r.key, *r.value, r.lowest, r.highest);
         if (!v)
-            return fail(ErrorCode::BadInput,
-                QStringLiteral("The settings file %1 has %2 out of range (%3-%4).")
-                    .arg(configFile(), QString::fromLatin1(r.key).replace(u'/', QStringLiteral(" ")))
-                    .arg(r.lowest)
-                    .arg(r.highest));
+            return std::unexpected(*badNumber);
         *r.value = *v;
     }
     if (!u.url.isEmpty() && !u.url.startsWith(QLatin1String("http://")) && !u.url.startsWith(QLatin1String("https://")))

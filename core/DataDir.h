@@ -110,6 +110,12 @@ public:
     QString qaPassphraseFile() const; ///< the QA role's passphrase, as a salted scrypt hash only
 
     [[nodiscard]] bool isInitialized() const;
+    /// The stations this account can name without a --data-dir: the default folder,
+    /// $IMPRINT_DATA_DIR and the packaged service's /var/lib/imprint, those set up.
+    [[nodiscard]] static QStringList knownStations();
+    /// " --data-dir PATH" for a hint printed as a command, when this is not the folder a
+    /// command finds without it (else empty): copied as printed, it acts on this station.
+    [[nodiscard]] QString ctlArg() const;
     [[nodiscard]] Result<StationConfig> loadConfig() const;
     [[nodiscard]] Result<void> saveConfig(const StationConfig& config) const;
     /// The issuing CA certificate first, then its issuers up to the root (DER).

@@ -261,8 +261,17 @@ Result<CaKey> openCaKey(const core::StationConfig& config, core::PinPrompt* prom
     if (!pin)
         return std::unexpected(pin.error());
     CaKey ca { SigningService::create(std::move(*token)), *uri, {} };
-    if (auto r = ca.service->unlock(*pin); !r)
-        return std::unexpected(r.error());
+    if (auto r = ca.service->unlock(*pin); !r) {
+        core::Error e = r.error();
+        // Which PIN was tried: the one to correct.
+        if (e.code == ErrorCode::PinRejected)
+            e.message += uri->pinFile().isEmpty()
+                ? QStringLiteral(" The PIN tried was the one typed.")
+                : QStringLiteral(" The PIN tried was read from %1 (the pin-source of [hsm] ca-key in station.ini); "
+                                 "correct that file.")
+                      .arg(uri->pinFile());
+        return std::unexpected(e);
+    }
     keepTokenCopies(config); // the login has just written token.object whole
     return ca;
 }

@@ -135,9 +135,11 @@ QString Token::Impl::pinState() const
     if (info.flags & CKF_USER_PIN_LOCKED)
         return QStringLiteral("The user PIN is now locked: a Security Officer must unblock it.");
     if (info.flags & CKF_USER_PIN_FINAL_TRY)
-        return QStringLiteral("Careful: one more wrong PIN will lock the token.");
+        return QStringLiteral("The token says one try is left: one more wrong PIN locks it.");
+    // PKCS#11: COUNT_LOW is "a wrong PIN since the last right one"; no token says how many tries remain.
     if (info.flags & CKF_USER_PIN_COUNT_LOW)
-        return QStringLiteral("Several wrong PINs have been entered; few tries are left.");
+        return QStringLiteral("A wrong PIN was entered since the last right one; the token does not say how many "
+                              "tries are left before it locks.");
     return {};
 }
 

@@ -106,9 +106,10 @@ int restore(const QStringList& args)
           << Qt::endl;
     if (!QFileInfo::exists(dir.pinFile()))
         out() << "Put the token's PIN file back at " << dir.pinFile()
-              << " (mode 0600), or unlock at the prompt; then check with \"imprintctl audit verify\"." << Qt::endl;
+              << " (mode 0600), or unlock at the prompt; then check with \"imprintctl audit verify" << dir.ctlArg()
+              << "\"." << Qt::endl;
     else
-        out() << "Check it with \"imprintctl audit verify\"." << Qt::endl;
+        out() << "Check it with \"imprintctl audit verify" << dir.ctlArg() << "\"." << Qt::endl;
     return 0;
 }
 

@@ -5,6 +5,7 @@
 #include "cli/Command.h"
 #include "engine/BatchIssue.h"
 #include "engine/Registrar.h"
+#include "pki/CsrCheck.h"
 #include "pki/Der.h"
 #include "pki/IssuingCa.h"
 #include "pki/OpenSsl.h"
@@ -60,6 +61,8 @@ int issue(const QStringList& args)
     if (!job)
         return report(job.error());
     auto issued = (*registrar)->issue(job->jobId, device, der);
+    if (!issued && issued.error().code == core::ErrorCode::CsrRejected)
+        issued = std::unexpected(core::CsrCheck::aboutFile(issued.error(), p.value(csr)));
     if (!issued) {
         (void)(*registrar)
             ->finishJob(job->jobId, device.serial, core::JobOutcome::Failed,

@@ -163,12 +163,12 @@ int caShow(const QStringList& args)
     o[QStringLiteral("chain")] = issuers;
 
     // Shown either way; the exit status says whether the station can issue with it.
-    auto usable = [](const QJsonObject& shown) {
+    auto usable = [&dir](const QJsonObject& shown) {
         if (shown[QStringLiteral("key_matches_certificate")].toBool())
             return 0;
         err() << "imprintctl: The issuing CA certificate does not belong to the key in the token: the station issues "
-                 "nothing until \"imprintctl ca import\" installs the key's certificate."
-              << Qt::endl;
+                 "nothing until \"imprintctl ca import"
+              << dir.ctlArg() << " --cert FILE --chain FILE\" installs the key's certificate." << Qt::endl;
         return 2;
     };
     if (p.json()) {
@@ -240,8 +240,9 @@ int caKeygen(const QStringList& args)
           << "  URI:            " << ca->keyUri.toString() << Qt::endl
           << "  public key SHA-256: " << core::ossl::sha256Hex(*spki) << Qt::endl
           << "The station signs nothing with it until its certificate is imported:" << Qt::endl
-          << "  imprintctl ca csr --subject \"/O=.../CN=...\" --out ca.csr   (to the upstream root)" << Qt::endl
-          << "  imprintctl ca import --cert ca.pem --chain root.pem" << Qt::endl;
+          << "  imprintctl ca csr" << dir.ctlArg() << " --subject \"/O=.../CN=...\" --out ca.csr   (to the upstream root)"
+          << Qt::endl
+          << "  imprintctl ca import" << dir.ctlArg() << " --cert ca.pem --chain root.pem" << Qt::endl;
     return 0;
 }
 
@@ -273,7 +274,7 @@ int caCsr(const QStringList& args)
     if (auto r = writeOutput(p.value(outFile), requestPem(*request)); !r)
         return report(r.error());
     err() << "Wrote the CA certificate request to " << p.value(outFile) << "; have the upstream root sign it, then "
-          << "run \"imprintctl ca import --cert FILE --chain FILE\"." << Qt::endl;
+          << "run \"imprintctl ca import" << dir.ctlArg() << " --cert FILE --chain FILE\"." << Qt::endl;
     return 0;
 }
 

@@ -6,6 +6,7 @@
 #include "SlotReport.h"
 #include "TerminalPinPrompt.h"
 #include "cli/Command.h"
+#include "device/SerialTransport.h"
 #include "engine/SlotJob.h"
 
 #include <QDir>
@@ -113,8 +114,8 @@ int provisionThroughService(ServiceClient& client, const QStringList& args)
     for (const QString& port : ports) {
         // The service does not share this shell's working directory.
         QString spec = port;
-        if (!port.startsWith(QLatin1String("usb:")) && QDir::isRelativePath(port.section(u'@', 0, 0)))
-            spec = QFileInfo(port.section(u'@', 0, 0)).absoluteFilePath()
+        if (!port.startsWith(QLatin1String("usb:")))
+            spec = core::absolutePortPath(port.section(u'@', 0, 0))
                 + (port.contains(u'@') ? u'@' + port.section(u'@', 1) : QString());
         QJsonObject params { { QStringLiteral("port"), spec } };
         if (!person.isEmpty())

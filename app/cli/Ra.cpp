@@ -38,8 +38,8 @@ int raKeygen(const QStringList& args)
     out() << "Generated " << t << " RA key \"" << p.value(label) << "\" inside the token" << Qt::endl
           << "  public key SHA-256: " << core::ossl::sha256Hex(*spki) << Qt::endl
           << "Its certificate comes from the upstream CA:" << Qt::endl
-          << "  imprintctl ra csr --subject \"/O=.../CN=... RA\" --out ra.csr" << Qt::endl
-          << "  imprintctl ra import --cert ra.pem --chain upstream-root.pem" << Qt::endl;
+          << "  imprintctl ra csr" << dir.ctlArg() << " --subject \"/O=.../CN=... RA\" --out ra.csr" << Qt::endl
+          << "  imprintctl ra import" << dir.ctlArg() << " --cert ra.pem --chain upstream-root.pem" << Qt::endl;
     return 0;
 }
 
@@ -72,7 +72,7 @@ int raCsr(const QStringList& args)
     if (auto r = writeOutput(p.value(outFile), requestPem(*request)); !r)
         return report(r.error());
     err() << "Wrote the RA certificate request to " << p.value(outFile) << "; have the upstream CA certify it, then "
-          << "run \"imprintctl ra import --cert FILE --chain FILE\"." << Qt::endl;
+          << "run \"imprintctl ra import" << dir.ctlArg() << " --cert FILE --chain FILE\"." << Qt::endl;
     return 0;
 }
 

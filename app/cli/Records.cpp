@@ -380,7 +380,8 @@ int scrap(const QStringList& args)
         auto ca = openCeremonyKey(p.dataDir(), &withKey);
         auto crl = ca ? issueCrl(p.dataDir(), *ca, 7) : core::Result<core::PublishedCrl>(std::unexpected(ca.error()));
         if (!crl) {
-            err() << "The CRL was not signed (" << crl.error().text() << "); run \"imprintctl ca crl\"." << Qt::endl;
+            err() << "The CRL was not signed (" << crl.error().text() << "); run \"imprintctl ca crl"
+                  << p.dataDir().ctlArg() << "\"." << Qt::endl;
             return 0;
         }
         out() << "CRL " << crl->number << " lists its certificates: " << p.dataDir().crlFile() << Qt::endl;

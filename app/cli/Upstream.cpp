@@ -219,7 +219,8 @@ int upstreamStatus(const QStringList& args)
             return 0;
         }
         if (!config.upstream.configured())
-            out() << "No upstream CA is configured (imprintctl upstream configure)." << Qt::endl;
+            out() << "No upstream CA is configured (imprintctl upstream configure" << p.dataDir().ctlArg()
+                  << " --url URL --trusted FILE)." << Qt::endl;
         else
             out() << "Upstream CA: " << config.upstream.url << Qt::endl
                   << "  reachable:     "
@@ -245,8 +246,9 @@ int upstreamStatus(const QStringList& args)
             out() << "Being synced by " << (*lease)->first << Qt::endl;
         if (counts->value(core::OutboxState::Rejected) > 0)
             out() << counts->value(core::OutboxState::Rejected)
-                  << " row(s) rejected by the upstream: see \"imprintctl outbox --state rejected\"; after fixing the "
-                     "cause, \"imprintctl upstream retry --rejected\"."
+                  << " row(s) rejected by the upstream: see \"imprintctl outbox" << p.dataDir().ctlArg()
+                  << " --state rejected\"; after fixing the cause, \"imprintctl upstream retry" << p.dataDir().ctlArg()
+                  << " --rejected\"."
                   << Qt::endl;
         return 0;
     });
@@ -458,8 +460,9 @@ int upstreamEnroll(const QStringList& args)
         return report(ca.error());
     if (!config.upstream.configured())
         return report(core::Error { core::ErrorCode::NotInitialized,
-            QStringLiteral(
-                "No upstream CA is configured; run \"imprintctl upstream configure --url URL --trusted FILE\"."),
+            QStringLiteral("No upstream CA is configured; run \"imprintctl upstream configure%1 --url URL --trusted "
+                           "FILE\".")
+                .arg(dir.ctlArg()),
             {}, {} });
     auto ra = hsm::openRaKey(*ca, config);
     if (!ra)

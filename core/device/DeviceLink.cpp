@@ -1,5 +1,6 @@
 #include "device/DeviceLink.h"
 
+#include <QLocale>
 #include <QRandomGenerator>
 #include <QTimer>
 
@@ -31,8 +32,9 @@ void DeviceLink::call(const QString& op, const QCborMap& args, int timeoutMs, Re
     timer->setSingleShot(true);
     connect(timer, &QTimer::timeout, this, [this, seq] { onTimeout(seq); });
     const QByteArray frame = frame::encode(protocol::encode(protocol::Request { op, seq, args }));
-    m_pending.insert(
-        seq, Pending { op, std::move(reply), timer, frame, std::max(1, attempts) - 1, timeoutMs, m_noise });
+    Pending pending { op, std::move(reply), timer, frame, std::max(1, attempts) - 1, timeoutMs, m_noise, {}, 1 };
+    pending.since.start();
+    m_pending.insert(seq, std::move(pending));
     timer->start(timeoutMs);
     m_transport->write(frame);
 }
@@ -44,6 +46,7 @@ void DeviceLink::onTimeout(quint64 seq)
         return;
     if (it->attemptsLeft > 0) {
         --it->attemptsLeft;
+        ++it->sends;
         it->timer->start(it->timeoutMs);
         m_transport->write(it->frame);
         return;
@@ -60,10 +63,18 @@ void DeviceLink::onTimeout(quint64 seq)
                 m_lastNoise, QStringLiteral("bad-frames")));
         return;
     }
-    finish(seq,
-        fail(ErrorCode::Timeout,
-            QStringLiteral("The device did not answer \"%1\" within %2 s.").arg(it->op).arg(it->timeoutMs / 1000.0), {},
-            QStringLiteral("timeout")));
+    // The time really waited: every send counted.
+    const QString waited = QLocale::c().toString(double(it->since.elapsed()) / 1000.0, 'f', 1);
+    QString message = it->sends > 1
+        ? QStringLiteral("The device did not answer \"%1\" in %2 s (asked %3 times, %4 s each).")
+              .arg(it->op, waited)
+              .arg(it->sends)
+              .arg(QLocale::c().toString(it->timeoutMs / 1000.0))
+        : QStringLiteral("The device did not answer \"%1\" in %2 s.").arg(it->op, waited);
+    message += it->op == protocol::op::Identify
+        ? QStringLiteral(" Check that a device is on this port, powered, and that the port settings match it.")
+        : QStringLiteral(" Check that it is powered and its cable is in, then press Retry.");
+    finish(seq, fail(ErrorCode::Timeout, message, {}, QStringLiteral("timeout")));
 }
 
 void DeviceLink::onBytes(const QByteArray& bytes)
@@ -94,10 +105,16 @@ void DeviceLink::onBytes(const QByteArray& bytes)
         if (response->ok) {
             finish(response->seq, std::move(response->body));
         } else {
+            // The device's own words, as a sentence, then what to do about it.
+            QString said = response->errorMessage.trimmed();
+            if (!said.isEmpty() && !said.endsWith(u'.') && !said.endsWith(u'!') && !said.endsWith(u'?'))
+                said += u'.';
             finish(response->seq,
                 fail(ErrorCode::DeviceRefused,
-                    QStringLiteral("The device refused \"%1\": %2")
-                        .arg(m_pending.value(response->seq).op, response->errorMessage),
+                    QStringLiteral("The device refused \"%1\"%2 %3")
+                        .arg(m_pending.value(response->seq).op,
+                            said.isEmpty() ? QStringLiteral(".") : QStringLiteral(": ") + said,
+                            protocol::refusalAdvice(response->errorCode)),
                     {}, response->errorCode));
         }
     }

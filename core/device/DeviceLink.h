@@ -4,6 +4,7 @@
 #include "device/Frame.h"
 #include "device/Protocol.h"
 
+#include <QElapsedTimer>
 #include <QHash>
 #include <QObject>
 #include <QPointer>
@@ -59,6 +60,8 @@ private:
         int attemptsLeft = 0;
         int timeoutMs = 0;
         int noiseAtStart = 0;
+        QElapsedTimer since; ///< since it was first sent
+        int sends = 1;
     };
     void onTimeout(quint64 seq);
     void onBytes(const QByteArray& bytes);

@@ -363,4 +363,32 @@ Result<QByteArray> bytesField(const QCborMap& map, const QString& key, qsizetype
     return b;
 }
 
+QString refusalAdvice(const QString& code)
+{
+    if (code == error::BadArgs)
+        return QStringLiteral("The station and the device's firmware disagree on a request; set the device aside "
+                              "for the firmware engineers.");
+    if (code == error::BadState)
+        return QStringLiteral("The device was not ready for this step; press Retry, and if it happens again, reset "
+                              "the device.");
+    if (code == error::Locked)
+        return QStringLiteral("The device is locked and takes nothing more; set it aside for QA.");
+    if (code == error::NoKey)
+        return QStringLiteral("The device holds no key (was it reset or power-cycled mid-job?); press Retry.");
+    if (code == error::NoCertificate)
+        return QStringLiteral("The device holds no certificate; press Retry.");
+    if (code == error::Unsupported)
+        return QStringLiteral("Its firmware lacks this operation; set the device aside for a firmware update.");
+    if (code == error::Refused)
+        return QStringLiteral("Its secure element declined; press Retry once, and if it refuses again, set the "
+                              "device aside as faulty.");
+    if (code == error::Crypto)
+        return QStringLiteral("The sealed key did not open on the device; press Retry, and if it happens again, its "
+                              "secure element is faulty.");
+    if (code == error::Internal)
+        return QStringLiteral("The device failed inside; power-cycle it and press Retry.");
+    return QStringLiteral("The device answered with a code the protocol does not define (%1); check its firmware.")
+        .arg(code.left(64));
+}
+
 } // namespace imprint::core::protocol

@@ -93,6 +93,9 @@ inline const QString Crypto = QStringLiteral("crypto");
 inline const QString Internal = QStringLiteral("internal");
 } // namespace error
 
+/// What to do about a device's refusal with error `code`, as a sentence for the operator.
+[[nodiscard]] QString refusalAdvice(const QString& code);
+
 /// The bytes a device signs for sign-challenge: a fixed context string, then the nonce,
 /// so that the signature cannot be replayed as anything else.
 inline constexpr char ChallengeContext[] = "IMPRINT-CHALLENGE-V1";

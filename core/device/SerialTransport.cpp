@@ -1,20 +1,32 @@
 #include "device/SerialTransport.h"
 
 #include <QDateTime>
+#include <QDir>
 #include <QFile>
 #include <QFileInfo>
 #include <QTimer>
 
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 namespace imprint::core {
 
+QString absolutePortPath(const QString& path)
+{
+    if (path.isEmpty() || QDir::isAbsolutePath(path))
+        return path;
+    const QString underDev = QStringLiteral("/dev/") + path;
+    if (!path.contains(u'/') && (QFileInfo::exists(underDev) || !QFileInfo::exists(path)))
+        return underDev;
+    return QFileInfo(path).absoluteFilePath();
+}
+
 SerialTransport::SerialTransport(QString portPath, SerialSettings settings, QObject* parent)
     : DeviceTransport(parent)
-    , m_path(std::move(portPath))
+    , m_path(absolutePortPath(portPath))
     , m_settings(settings)
 {
     m_port.setPortName(m_path);
@@ -126,7 +138,7 @@ void removeAbandonedLock(const QString& systemLocation)
 
 void SerialTransport::open()
 {
-    removeAbandonedLock(m_path.startsWith(u'/') ? m_path : QStringLiteral("/dev/") + m_path);
+    removeAbandonedLock(m_path);
     m_port.setBaudRate(m_settings.baudRate);
     m_port.setDataBits(m_settings.dataBits);
     m_port.setParity(m_settings.parity);
@@ -137,6 +149,7 @@ void SerialTransport::open()
         // open() returns, so callers see one asynchronous contract.
         return;
     }
+    m_wasOpen = true;
     QTimer::singleShot(0, this, [this] { emit opened(); });
 }
 
@@ -156,17 +169,50 @@ void SerialTransport::onError(QSerialPort::SerialPortError error)
 {
     if (error == QSerialPort::NoError || error == QSerialPort::TimeoutError)
         return;
-    // Once the port is open, any failure means the device went away: a pulled USB-serial
-    // adapter gives ResourceError, a hung-up pty an ioctl or read error.
-    const bool gone = error == QSerialPort::ResourceError || error == QSerialPort::DeviceNotFoundError
-        || (m_port.isOpen() && error != QSerialPort::PermissionError && error != QSerialPort::OpenError);
-    Error e { gone ? ErrorCode::Disconnected : ErrorCode::Io,
-        gone ? QStringLiteral("The device on %1 is gone (unplugged or switched off).").arg(m_path)
-             : QStringLiteral("The serial port %1 failed.").arg(m_path),
-        m_port.errorString(), {} };
+    Error e { ErrorCode::Io, {}, m_port.errorString(), {} };
+    if (m_wasOpen) {
+        // Once the port was open, any failure means the device went away: a pulled USB-serial
+        // adapter gives ResourceError, a hung-up pty an ioctl or read error; reopening a port
+        // that vanished gives DeviceNotFoundError.
+        e.code = ErrorCode::Disconnected;
+        e.message = QStringLiteral("The device on %1 is gone (unplugged or switched off).").arg(m_path);
+    } else {
+        e = openFailure(error);
+    }
     if (m_port.isOpen())
         m_port.close();
     QTimer::singleShot(0, this, [this, e] { emit failed(e); });
+}
+
+Error SerialTransport::openFailure(QSerialPort::SerialPortError error) const
+{
+    const QByteArray path = QFile::encodeName(m_path);
+    struct stat st { };
+    if (error == QSerialPort::DeviceNotFoundError || ::stat(path.constData(), &st) != 0)
+        return Error { ErrorCode::NotFound,
+            QStringLiteral("There is no port %1. Check the name and that the fixture's cable is plugged in (ls "
+                           "/dev/ttyUSB* /dev/ttyACM*); a path relative to this folder is written with its folder, "
+                           "./NAME.")
+                .arg(m_path),
+            m_port.errorString(), QStringLiteral("no-port") };
+    if (error == QSerialPort::PermissionError && ::access(path.constData(), R_OK | W_OK) != 0) {
+        const group* g = ::getgrgid(st.st_gid);
+        const QString groupName = g ? QString::fromLocal8Bit(g->gr_name) : QString::number(st.st_gid);
+        return Error { ErrorCode::Io,
+            QStringLiteral("This account may not open %1: it belongs to group \"%2\". Add the account to that group "
+                           "(sudo usermod -aG %2 $USER), then log in again; or run the station service, which may.")
+                .arg(m_path, groupName),
+            m_port.errorString(), QStringLiteral("port-permission") };
+    }
+    if (error == QSerialPort::PermissionError)
+        return Error { ErrorCode::Io,
+            QStringLiteral("%1 is in use by another program (it holds the port's lock). Close that program, or "
+                           "choose another port.")
+                .arg(m_path),
+            m_port.errorString(), QStringLiteral("port-busy") };
+    return Error { ErrorCode::Io,
+        QStringLiteral("The port %1 could not be opened; check that it is a serial port.").arg(m_path),
+        m_port.errorString(), QStringLiteral("port-open") };
 }
 
 } // namespace imprint::core

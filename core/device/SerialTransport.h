@@ -31,6 +31,11 @@ struct SerialPortSpec {
 };
 
 /// A device on a serial port (UART, USB CDC-ACM, or a pty in tests) through QSerialPort.
+/// A serial port's path as the station opens it: an absolute path as it is; a relative one
+/// with a folder in it (sim/LINE-0001, ./ttyV0) from the working directory; a bare name
+/// (ttyUSB0) under /dev/, unless only the working directory has it.
+[[nodiscard]] QString absolutePortPath(const QString& path);
+
 class SerialTransport final : public DeviceTransport {
     Q_OBJECT
 public:
@@ -43,8 +48,11 @@ public:
 
 private:
     void onError(QSerialPort::SerialPortError error);
+    /// Why the port did not open, in words that name the next act.
+    [[nodiscard]] Error openFailure(QSerialPort::SerialPortError error) const;
 
     QString m_path;
+    bool m_wasOpen = false; ///< it opened once: a failure from now on means the device went away
     SerialSettings m_settings;
     QSerialPort m_port;
 };

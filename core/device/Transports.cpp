@@ -12,7 +12,8 @@ std::function<DeviceTransport*()> transportFactory(const QString& port, QString*
     if (auto usb = UsbAddress::parse(port); usb && UsbAddress::looksLikeUsb(port))
         return [address = *usb] { return new UsbTransport(address); };
     auto parsed = SerialPortSpec::parse(port);
-    const SerialPortSpec spec = parsed ? *parsed : SerialPortSpec { port, {} };
+    SerialPortSpec spec = parsed ? *parsed : SerialPortSpec { port, {} };
+    spec.path = absolutePortPath(spec.path);
     if (name)
         *name = spec.path;
     return [spec] { return new SerialTransport(spec.path, spec.settings); };

@@ -92,7 +92,7 @@ Result<void> BatchIssue::readAndCheck(RequestSource& requests, Chunk& chunk, int
         auto r = check.check(chunk.requests[i].der, QString(), {});
         if (!r) {
             o.code = r.error().reason.isEmpty() ? errorCodeName(r.error().code) : r.error().reason;
-            o.reason = r.error().message;
+            o.reason = CsrCheck::aboutFile(r.error(), o.source).message;
             return {};
         }
         o.deviceSerial = r->subjectSerial;

@@ -77,7 +77,7 @@ qint64 SlotJob::stepLimitMs() const
     const qint64 attempts = m_timeouts.attempts;
     switch (m_step) {
     case Step::Identifying: return m_timeouts.identifyMs * attempts;
-    case Step::Keying: return m_timeouts.keygenMs * attempts;
+    case Step::Keying: return m_timeouts.keygenMs * std::min<qint64>(attempts, 2); // generateKey asks at most twice
     case Step::Injecting:
     case Step::Verifying: return m_timeouts.exchangeMs * attempts * m_stepCalls;
     case Step::Locking: return m_timeouts.exchangeMs * attempts;

@@ -142,6 +142,16 @@ QString stringValue(const der::Element& e)
 
 } // namespace
 
+Error CsrCheck::aboutFile(Error error, const QString& file)
+{
+    if (error.reason == QLatin1String("malformed"))
+        error.message = QStringLiteral("The file %1 is not a certificate request (PKCS#10, in PEM or DER).").arg(file);
+    else
+        error.message = QStringLiteral("The request in %1 is refused: %2")
+                            .arg(file, error.message.replace(QStringLiteral("The device's "), QStringLiteral("Its ")));
+    return error;
+}
+
 CsrCheck::CsrCheck(CsrPolicy policy)
     : m_policy(std::move(policy))
 {

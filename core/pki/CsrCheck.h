@@ -45,6 +45,9 @@ public:
     [[nodiscard]] Result<CheckedCsr> check(
         const QByteArray& der, const QString& deviceSerial, const KeyOwnerLookup& keyOwner) const;
 
+    /// The same refusal for a request read from `file`: it speaks of the file, not of a device.
+    [[nodiscard]] static Error aboutFile(Error error, const QString& file);
+
     /// The one SubjectPublicKeyInfo of a key, however it was encoded: an EC key with its
     /// curve's OID (never explicit parameters) and its point uncompressed (RFC 5480 2.1.1,
     /// 2.2), any other key as i2d_PUBKEY writes it. Empty for an EC key on a curve with no

@@ -71,10 +71,28 @@ Result<QList<QByteArray>> verifyChain(const QByteArray& der, const QList<QByteAr
     if (auto cert = ossl::certFromDer(der);
         mayBeRoot && cert && X509_check_issued(cert->get(), cert->get()) == X509_V_OK)
         roots << der;
-    if (roots.isEmpty())
+    if (roots.isEmpty()) {
+        // Name the certificate the chain lacks: the issuer of the topmost one that is there.
+        auto top = ossl::certFromDer(der);
+        for (int hops = 0; top && hops < 8; ++hops) {
+            std::optional<ossl::Cert> next;
+            for (const QByteArray& otherDer : intermediates) {
+                auto other = ossl::certFromDer(otherDer);
+                if (other && otherDer != der
+                    && X509_NAME_cmp(X509_get_subject_name(other->get()), X509_get_issuer_name(top->get())) == 0)
+                    next = std::move(*other);
+            }
+            if (!next)
+                break;
+            top = std::move(*next);
+        }
         return fail(ErrorCode::VerificationFailed,
-            QStringLiteral("no root (self-signed) certificate was given; pass the chain with --chain"), {},
-            QStringLiteral("chain"));
+            top ? QStringLiteral("the chain does not reach a root: the certificate of its issuer \"%1\" is missing; "
+                                 "add it (and its issuers up to the self-signed root) to the --chain file")
+                      .arg(ossl::nameToString(X509_get_issuer_name(top->get())))
+                : QStringLiteral("no root (self-signed) certificate was given; pass the chain with --chain"),
+            {}, QStringLiteral("chain"));
+    }
     return verifyToAnchors(der, roots, intermediates);
 }
 
@@ -108,6 +126,15 @@ Result<QList<QByteArray>> verifyToAnchors(
         return ossl::cryptoFail(QStringLiteral("Could not prepare the chain check."));
     if (X509_verify_cert(ctx.get()) != 1) {
         const int err = X509_STORE_CTX_get_error(ctx.get());
+        X509* at = X509_STORE_CTX_get_current_cert(ctx.get());
+        if (at
+            && (err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT || err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+                || err == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE))
+            return reject(QStringLiteral("its chain does not verify to the given root: the certificate of \"%1\", "
+                                         "issuer of \"%2\", is missing; add it to the --chain file")
+                              .arg(ossl::nameToString(X509_get_issuer_name(at)),
+                                  ossl::nameToString(X509_get_subject_name(at))),
+                QString::fromLatin1(X509_verify_cert_error_string(err)));
         return reject(QStringLiteral("its chain does not verify to the given root"),
             QString::fromLatin1(X509_verify_cert_error_string(err)));
     }

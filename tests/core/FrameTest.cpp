@@ -88,3 +88,48 @@ TEST_CASE("A frame of another protocol version (the first, 1) is refused")
     CHECK(payloads(events).isEmpty());
     CHECK(errors(events) >= 1);
 }
+
+namespace {
+/// Headers 8 bytes apart, each announcing `length` payload bytes: a flood that makes a
+/// receiver which waits for and checksums each announced frame work per byte received.
+QByteArray headerFlood(quint32 length, int count)
+{
+    QByteArray header("IM\x02\x00\x00\x00\x00\x00", 8);
+    header[4] = static_cast<char>(length >> 24);
+    header[5] = static_cast<char>(length >> 16);
+    header[6] = static_cast<char>(length >> 8);
+    header[7] = static_cast<char>(length);
+    return header.repeated(count);
+}
+} // namespace
+
+TEST_CASE("A flood of frame headers costs a bounded number of checksums, then the decoder gives up")
+{
+    // 1 MiB of headers announcing 65520 bytes each, fed as a pty delivers it.
+    const QByteArray flood = headerFlood(65520, 131072);
+    frame::Decoder d;
+    d.setDropLimit(32);
+    bool gaveUp = false;
+    for (qsizetype at = 0; at < flood.size(); at += 4096) {
+        for (const auto& e : d.feed(flood.mid(at, 4096)))
+            gaveUp = gaveUp || e.giveUp;
+    }
+    CHECK(gaveUp);
+    CHECK(d.gaveUp());
+    CHECK(d.stats().droppedFrames == 32);
+    CHECK(d.stats().crcs <= 32); // without the limit: one per 8 bytes once 64 KiB are in, about 122,000
+    CHECK(d.stats().crcBytes <= 32 * (8 + 65520));
+    CHECK(d.buffered() == 0);
+    CHECK(d.feed(frame::encode("late")).isEmpty()); // nothing more is decoded
+}
+
+TEST_CASE("Headers announcing more than the device may send are dropped before any checksum")
+{
+    frame::Decoder d;
+    d.setMaxPayload(1024); // a device of protocol version 3 with max-frame 1024
+    d.setDropLimit(32);
+    auto events = d.feed(headerFlood(65520, 16) + frame::encode("after"));
+    CHECK(payloads(events) == QList<QByteArray> { "after" });
+    CHECK(d.stats().crcs == 1); // the good frame's own
+    CHECK(d.stats().droppedFrames == 16);
+}

@@ -4,6 +4,7 @@
 
 #include "TestSupport.h"
 
+#include <QDir>
 #include <QElapsedTimer>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -12,6 +13,9 @@
 #include <QTemporaryDir>
 
 #include <catch2/catch.hpp>
+
+#include <memory>
+#include <vector>
 
 using namespace imprint;
 
@@ -312,4 +316,101 @@ TEST_CASE("imprint-devsim on emulated USB, imprintctl beside it: the device is f
     CHECK(run.out.contains("usb:1209:0001:USBX-1"));
     const QJsonObject device = record(dataDir, QStringLiteral("USBX-1"));
     CHECK(device[QStringLiteral("status")].toString() == QLatin1String("passed"));
+}
+
+TEST_CASE("Every attempt is a record: slots that fail before a device's job starts are listed, counted and in the "
+          "Pareto by cause, and a header flood ends its slot with one log line")
+{
+    QTemporaryDir tmp;
+    const QString dataDir = quickStation(tmp);
+    // A device that passes, so that a second one under its serial is a label that does not match.
+    test::DevSim first({ QStringLiteral("--serial"), QStringLiteral("ATT-OK"), QStringLiteral("--link-dir"),
+        tmp.path() });
+    auto ok = test::run(Ctl,
+        QStringList { QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir } + first.portArgs());
+    REQUIRE(ok.exitCode == 0);
+    CHECK(ok.out.contains("1 device: 1 passed, 0 done earlier, 0 failed."));
+
+    struct Case {
+        QStringList args;
+        const char* code;
+    };
+    const QList<Case> cases {
+        { { QStringLiteral("--fault"), QStringLiteral("silent") }, "timeout" },
+        { { QStringLiteral("--fault"), QStringLiteral("corrupt-frame") }, "bad-frames" },
+        { { QStringLiteral("--fault"), QStringLiteral("header-flood") }, "bad-frames" },
+        { { QStringLiteral("--serial"), QStringLiteral("ATT_BAD") }, "bad-serial" },
+        { { QStringLiteral("--unassigned") }, "serial-unassigned" },
+        { { QStringLiteral("--serial"), QStringLiteral("ATT-OK") }, "serial-in-use" },
+    };
+    std::vector<std::unique_ptr<test::DevSim>> sims;
+    QStringList ports;
+    int n = 0;
+    for (const Case& c : cases) {
+        QStringList args = c.args;
+        if (!args.contains(QStringLiteral("--serial")) && !args.contains(QStringLiteral("--unassigned")))
+            args << QStringLiteral("--serial") << QStringLiteral("ATT-%1").arg(++n);
+        args << QStringLiteral("--link-dir") << tmp.path();
+        sims.push_back(std::make_unique<test::DevSim>(args));
+        ports << sims.back()->portArgs();
+    }
+    // And a port that is not there, given as a relative path (a path, not a name under /dev).
+    const QString missing = QStringLiteral("no-such-folder/ttyNONE");
+    ports << QStringLiteral("--port") << missing;
+    auto prov = test::run(Ctl,
+        QStringList { QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--json") }
+            + ports);
+    INFO(prov.err.toStdString());
+    CHECK(prov.exitCode == 1);
+    QMap<QString, int> codes;
+    for (const QJsonObject& r : test::jsonLines(prov.out))
+        ++codes[r[QStringLiteral("code")].toString()];
+    CHECK(codes.value(QStringLiteral("bad-frames")) == 2);
+    CHECK(codes.value(QStringLiteral("no-port")) == 1);
+    CHECK(prov.err.contains("7 devices: 0 passed, 0 done earlier, 7 failed"));
+    // The missing port is said as such, at the path it was given as.
+    CHECK(prov.err.contains((QStringLiteral("There is no port ") + QDir(QDir::currentPath()).filePath(missing)).toUtf8()));
+    CHECK_FALSE(prov.err.contains("is gone"));
+    // The flood: one line for its slot (its failure, saying how many frames were dropped), no noise line each.
+    const QString floodPort = sims.at(2)->ports().first();
+    int floodLines = 0;
+    for (const QByteArray& line : prov.err.split('\n'))
+        floodLines += line.contains(floodPort.toUtf8()) ? 1 : 0;
+    CHECK(floodLines == 1);
+    CHECK(prov.err.contains("broken frames"));
+
+    // Listed, as "no device identified", with the port and the cause.
+    auto listed = test::run(Ctl, { QStringLiteral("list"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--json") });
+    REQUIRE(listed.exitCode == 0);
+    QMap<QString, int> listedCodes;
+    QJsonObject flood;
+    for (const QJsonValue& v : QJsonDocument::fromJson(listed.out).array()) {
+        const QJsonObject row = v.toObject();
+        if (row[QStringLiteral("device_identified")].toBool(true))
+            continue;
+        ++listedCodes[row[QStringLiteral("code")].toString()];
+        if (row[QStringLiteral("port")].toString() == floodPort)
+            flood = row;
+    }
+    CHECK(listedCodes
+        == QMap<QString, int> { { QStringLiteral("timeout"), 1 }, { QStringLiteral("bad-frames"), 2 },
+            { QStringLiteral("bad-serial"), 1 }, { QStringLiteral("serial-unassigned"), 1 },
+            { QStringLiteral("serial-in-use"), 1 }, { QStringLiteral("no-port"), 1 } });
+    CHECK(flood[QStringLiteral("dropped_frames")].toInteger() == 32);
+    auto text = test::run(Ctl, { QStringLiteral("list"), QStringLiteral("--data-dir"), dataDir });
+    CHECK(text.out.count("(no device identified)") == 7);
+
+    // Counted in the figures and the Pareto by cause; the device that passed stays passed.
+    auto counts = test::run(
+        Ctl, { QStringLiteral("list"), QStringLiteral("--counts"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--json") });
+    REQUIRE(counts.exitCode == 0);
+    const QJsonObject f = QJsonDocument::fromJson(counts.out).object();
+    CHECK(f[QStringLiteral("passed")].toInt() == 1);
+    CHECK(f[QStringLiteral("failed")].toInt() == 0);
+    CHECK(f[QStringLiteral("no_device")].toInt() == 7);
+    QMap<QString, int> pareto;
+    for (const QJsonValue& v : f[QStringLiteral("failures")].toArray())
+        pareto[v.toObject()[QStringLiteral("code")].toString()] = v.toObject()[QStringLiteral("count")].toInt();
+    CHECK(pareto == listedCodes);
+    CHECK(record(dataDir, QStringLiteral("ATT-OK"))[QStringLiteral("status")].toString() == QLatin1String("passed"));
 }

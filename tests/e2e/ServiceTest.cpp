@@ -215,7 +215,7 @@ QList<QJsonObject> auditEntries(const QString& socket, const QString& kind)
 
 } // namespace
 
-TEST_CASE("The station service runs the line for imprintctl and an MES; a client killed mid-line stops no device")
+TEST_CASE("The station service runs the line for imprintctl and an MES, and a client killed mid-line stops no device")
 {
     QTemporaryDir tmp;
     const QString dataDir = tmp.filePath(QStringLiteral("station"));

@@ -242,7 +242,7 @@ as_imprint imprintctl audit verify --data-dir /var/lib/imprint || fail "audit ve
 python3 - /var/lib/imprint/imprint.sqlite <<'PY' || fail "the store was not migrated by the upgraded programs"
 import sqlite3, sys
 version = sqlite3.connect(sys.argv[1]).execute("PRAGMA user_version").fetchone()[0]
-assert version == 9, f"schema {version}"
+assert version == 10, f"schema {version}"
 PY
 
 step "the installed window, offscreen, provisions a second device"

@@ -155,6 +155,8 @@ const QList<DeviceScenario>& deviceScenarios()
         { "corrupt-frame", "bad-frames", 0 },
         { "truncated-frame", "bad-frames", 0 },
         { "oversized-frame", "bad-frames", 0 },
+        { "header-flood", "bad-frames", 0 },
+        { "silent", "timeout", 0 },
         { "bad-csr-signature", "bad-signature", 0 },
         { "csr-other-serial", "serial-mismatch", 0 },
         { "refuse-cert", "refused", 1, "issued" },
