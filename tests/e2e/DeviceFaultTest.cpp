@@ -414,3 +414,76 @@ TEST_CASE("Every attempt is a record: slots that fail before a device's job star
     CHECK(pareto == listedCodes);
     CHECK(record(dataDir, QStringLiteral("ATT-OK"))[QStringLiteral("status")].toString() == QLatin1String("passed"));
 }
+
+namespace {
+/// The device's timeline as "step/status" words, from show --json.
+QStringList timelineOf(const QString& dataDir, const QString& serial)
+{
+    QStringList steps;
+    for (const QJsonValue& s : record(dataDir, serial)[QStringLiteral("steps")].toArray())
+        steps << s.toObject()[QStringLiteral("step")].toString() + u'/' + s.toObject()[QStringLiteral("status")].toString();
+    return steps;
+}
+} // namespace
+
+TEST_CASE("The timeline is as it happened: who made the key, install, read-back, challenge and lock")
+{
+    QTemporaryDir tmp;
+    const QString dataDir = quickStation(tmp);
+    test::DevSim made({ QStringLiteral("--serial"), QStringLiteral("TL-KEYGEN") });
+    test::DevSim given({ QStringLiteral("--serial"), QStringLiteral("TL-INJECT"), QStringLiteral("--key-mode"),
+        QStringLiteral("inject") });
+    auto prov = test::run(Ctl,
+        QStringList { QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir } + made.portArgs()
+            + given.portArgs());
+    INFO(prov.err.toStdString());
+    REQUIRE(prov.exitCode == 0);
+    const QStringList tail { QStringLiteral("check-csr/done"), QStringLiteral("issue/intent"),
+        QStringLiteral("issue/done"), QStringLiteral("install/done"), QStringLiteral("read-back/done"),
+        QStringLiteral("challenge/done"), QStringLiteral("lock/done"), QStringLiteral("finish/passed") };
+    CHECK(timelineOf(dataDir, QStringLiteral("TL-KEYGEN"))
+        == QStringList { QStringLiteral("identify/done"), QStringLiteral("keygen/done") } + tail);
+    CHECK(timelineOf(dataDir, QStringLiteral("TL-INJECT"))
+        == QStringList { QStringLiteral("identify/done"), QStringLiteral("inject-key/done") } + tail);
+}
+
+TEST_CASE("A retry without --lot keeps the device in its lot, and with --lot it moves")
+{
+    QTemporaryDir tmp;
+    const QString dataDir = quickStation(tmp);
+    for (const char* id : { "WO-A", "WO-B" })
+        REQUIRE(test::ctl(dataDir,
+            { QStringLiteral("lot"), QStringLiteral("create"), QStringLiteral("--id"), QString::fromLatin1(id),
+                QStringLiteral("--expected"), QStringLiteral("5") })
+                    .exitCode
+            == 0);
+    auto lotOf = [&] { return record(dataDir, QStringLiteral("LOT-1"))[QStringLiteral("lot")].toString(); };
+    {
+        test::DevSim failing({ QStringLiteral("--serial"), QStringLiteral("LOT-1"), QStringLiteral("--fault"),
+            QStringLiteral("bad-challenge") });
+        auto first = test::run(Ctl,
+            QStringList { QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--lot"),
+                QStringLiteral("WO-A") }
+                + failing.portArgs());
+        CHECK(first.exitCode == 1);
+    }
+    CHECK(lotOf() == QLatin1String("WO-A"));
+    {
+        test::DevSim again({ QStringLiteral("--serial"), QStringLiteral("LOT-1"), QStringLiteral("--fault"),
+            QStringLiteral("bad-challenge") });
+        auto retry = test::run(
+            Ctl, QStringList { QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir } + again.portArgs());
+        CHECK(retry.exitCode == 1);
+    }
+    CHECK(lotOf() == QLatin1String("WO-A")); // kept
+    {
+        test::DevSim moved({ QStringLiteral("--serial"), QStringLiteral("LOT-1"), QStringLiteral("--fault"),
+            QStringLiteral("bad-challenge") });
+        auto other = test::run(Ctl,
+            QStringList { QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--lot"),
+                QStringLiteral("WO-B") }
+                + moved.portArgs());
+        CHECK(other.exitCode == 1);
+    }
+    CHECK(lotOf() == QLatin1String("WO-B")); // told otherwise
+}
