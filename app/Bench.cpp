@@ -1,6 +1,7 @@
 #include "Bench.h"
 
 #include "StationSetup.h"
+#include "cli/Command.h"
 #include "engine/ParallelFor.h"
 #include "engine/Registrar.h"
 #include "pki/CertificateBuilder.h"
@@ -32,22 +33,18 @@ Result<QByteArray> deviceRequest(const QString& serial)
 
 int benchIssue(const QStringList& args)
 {
-    QCommandLineParser p;
-    p.setApplicationDescription(QStringLiteral("Measure issuance against the raw HSM sign rate of the CA key."));
-    p.addHelpOption();
-    QCommandLineOption dataDir(
-        QStringLiteral("data-dir"), QStringLiteral("Station data directory."), QStringLiteral("DIR"));
+    cli::CommandLine p(QStringLiteral("Measure issuance against the raw HSM sign rate of the CA key."));
     QCommandLineOption count(QStringLiteral("count"), QStringLiteral("Certificates to issue (default 2000)."),
         QStringLiteral("N"), QStringLiteral("2000"));
-    p.addOptions({ dataDir, count });
-    p.process(args);
+    p.addOptions({ count });
+    p.parse(args);
     QTextStream out(stdout);
     QTextStream err(stderr);
     const int n = std::max(1, p.value(count).toInt());
 
     // One token (one libp11 context) per module and process: the raw baseline and the
     // issuing signer share it.
-    const DataDir dir(DataDir::resolve(p.value(dataDir)));
+    const DataDir dir = p.dataDir();
     auto config = dir.loadConfig();
     auto chain = config ? dir.loadChain() : Result<QList<QByteArray>>(std::unexpected(config.error()));
     auto caKey = chain ? hsm::openCaKey(*config) : Result<hsm::CaKey>(std::unexpected(chain.error()));

@@ -48,6 +48,10 @@ struct WindowOptions {
         QStringLiteral("Quit once every slot has passed or failed; print a summary.") };
     QCommandLineOption screenshot { QStringLiteral("screenshot"),
         QStringLiteral("Save a picture of the window to FILE when the line is done."), QStringLiteral("FILE") };
+    QCommandLineOption screenshotAfter { QStringLiteral("screenshot-after"),
+        QStringLiteral("With --screenshot: take the picture MS milliseconds after the start instead, as the line is "
+                       "(devices mid-step included), then quit."),
+        QStringLiteral("MS") };
     QCommandLineOption profile { QStringLiteral("profile"),
         QStringLiteral("Certificate profile: idevid (built in), NAME in DATA_DIR/profiles, or a file."),
         QStringLiteral("NAME") };
@@ -62,7 +66,7 @@ struct WindowOptions {
         p.setApplicationDescription(QStringLiteral("Imprint provisioning station."));
         p.addHelpOption();
         p.addVersionOption();
-        p.addOptions({ dataDir, port, op, exitWhenDone, screenshot, profile, usb, lot, lang });
+        p.addOptions({ dataDir, port, op, exitWhenDone, screenshot, screenshotAfter, profile, usb, lot, lang });
     }
 };
 
@@ -122,6 +126,9 @@ int main(int argc, char** argv)
         else if (p.isSet(options.lang))
             QTextStream(stderr) << "imprint: no translation for \"" << p.value(options.lang)
                                 << "\"; the window stays in English." << Qt::endl;
+    } else if (translator.load(QStringLiteral("imprint_en"), QStringLiteral(":/i18n"))) {
+        // English needs its plurals only ("1 record", not "1 record(s)").
+        QApplication::installTranslator(&translator);
     }
     QLocale::setDefault(locale);
 
@@ -145,8 +152,27 @@ int main(int argc, char** argv)
     };
     // When the line is done: the picture, and with --exit-when-done one line per device.
     auto whenDone = [&](ui::MainWindow& window, core::Line& line, std::function<QStringList()> results) {
+        if (p.isSet(options.screenshot) && p.isSet(options.screenshotAfter)) {
+            // The line as it is at that moment, then the end.
+            QTimer::singleShot(std::max(0, p.value(options.screenshotAfter).toInt()), &window, [&window, &p, &options, &err] {
+                if (!window.grab().save(p.value(options.screenshot)))
+                    err << "imprint: could not save the screenshot to " << p.value(options.screenshot) << Qt::endl;
+                QApplication::exit(0);
+            });
+            return;
+        }
         auto done = std::make_shared<bool>(false);
         auto check = [&window, &line, &p, &options, &err, &out, results, done] {
+            if (!*done && line.slotCount() == 0 && line.slotsBeingAdded() == 0 && p.isSet(options.exitWhenDone)
+                && !p.isSet(options.usb)) {
+                // Nothing to wait for: no slot, and none coming.
+                *done = true;
+                err << "imprint: the line has no slot, so there is nothing to wait for (give --port PATH or --usb "
+                       "VVVV:PPPP)."
+                    << Qt::endl;
+                QApplication::exit(0);
+                return;
+            }
             if (*done || !line.allFinished() || line.slotCount() == 0 || line.slotsBeingAdded() > 0)
                 return;
             *done = true;
@@ -176,8 +202,11 @@ int main(int argc, char** argv)
         QTimer::singleShot(2000, &window, check);
     };
     auto sizeWindow = [](ui::MainWindow& window) {
-        // A station's screen is the window's: as large as the screen allows.
-        if (const QScreen* screen = QGuiApplication::primaryScreen())
+        // A station's screen is the window's: as large as the screen allows. Drawn off screen
+        // (a screenshot, a test), the size of a small station screen, not the platform's square.
+        if (QGuiApplication::platformName() == QLatin1String("offscreen"))
+            window.resize(1280, 800);
+        else if (const QScreen* screen = QGuiApplication::primaryScreen())
             window.resize(screen->availableSize());
         window.show();
     };

@@ -458,9 +458,20 @@ QString LineConfig::slotName(int index) const
 {
     if (index >= 0 && index < names.size())
         return names.at(index);
-    if (columns > 0 && index / columns < 26)
-        return QStringLiteral("%1%2").arg(QChar(u'A' + index / columns)).arg(index % columns + 1);
+    // Named as the tiles are laid out when `rows` is not set (with rows, the columns grow with the slots).
+    const int across = columns > 0 ? columns : DefaultColumns;
+    if ((columns > 0 || rows <= 0) && index / across < 26)
+        return QStringLiteral("%1%2").arg(QChar(u'A' + index / across)).arg(index % across + 1);
     return QString::number(index + 1);
+}
+
+int LineConfig::columnsFor(int slots) const
+{
+    if (columns > 0)
+        return columns;
+    if (rows > 0)
+        return std::max(1, (slots + rows - 1) / rows);
+    return DefaultColumns;
 }
 
 Result<void> DataDir::saveConfig(const StationConfig& c) const

@@ -37,14 +37,17 @@ struct UpstreamConfig {
 /// signed-in QA or admin role lasts without a touch.
 struct LineConfig {
     int rows = 0; ///< tiles down; 0: as many as the slots need
-    int columns = 0; ///< tiles across; 0: as many as suit the slots
+    int columns = 0; ///< tiles across; 0: as many as the slots need with `rows`, else DefaultColumns
+    static constexpr int DefaultColumns = 8;
     QStringList names; ///< the slots' names in the fixture, in the order they are added (e.g. A1, A2, B1)
     QList<int> shiftStartsMin { 6 * 60, 14 * 60, 22 * 60 }; ///< minutes after local midnight, ascending
     int roleIdleMinutes = 10; ///< a QA or admin role ends after this long idle
 
     /// The name of the tile at `index` (the slot added index-th): from `names`, else the
-    /// fixture's row letter and column number (A1, A2, ... B1), else its number.
+    /// fixture's row letter and column number (A1, A2, ... B1; columns, or DefaultColumns), else its number.
     [[nodiscard]] QString slotName(int index) const;
+    /// Tiles across for `slots` slots: `columns`; else as `rows` needs; else DefaultColumns.
+    [[nodiscard]] int columnsFor(int slots) const;
     /// The shift `now` falls in: from its start to the next shift's (UTC).
     [[nodiscard]] std::pair<QDateTime, QDateTime> shiftAround(const QDateTime& now) const;
 };

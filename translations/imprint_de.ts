@@ -413,6 +413,385 @@
     </message>
 </context>
 <context>
+    <name>imprint::ui::FailureWords</name>
+    <message>
+        <source>no answer</source>
+        <translation>keine Antwort</translation>
+    </message>
+    <message>
+        <source>The device did not answer.</source>
+        <translation>Das Gerät hat nicht geantwortet.</translation>
+    </message>
+    <message>
+        <source>damaged answers</source>
+        <translation>beschädigte Antworten</translation>
+    </message>
+    <message>
+        <source>Its answers came damaged: check the cable and the port.</source>
+        <translation>Seine Antworten kamen beschädigt an: Kabel und Anschluss prüfen.</translation>
+    </message>
+    <message>
+        <source>went away</source>
+        <translation>getrennt</translation>
+    </message>
+    <message>
+        <source>The device went away and did not come back in time.</source>
+        <translation>Das Gerät wurde getrennt und kam nicht rechtzeitig zurück.</translation>
+    </message>
+    <message>
+        <source>other device</source>
+        <translation>anderes Gerät</translation>
+    </message>
+    <message>
+        <source>Another device came back.</source>
+        <translation>Ein anderes Gerät kam zurück.</translation>
+    </message>
+    <message>
+        <source>key reused</source>
+        <translation>Schlüssel doppelt</translation>
+    </message>
+    <message>
+        <source>Its key is another device's: its random generator is broken.</source>
+        <translation>Sein Schlüssel gehört einem anderen Gerät: sein Zufallsgenerator ist defekt.</translation>
+    </message>
+    <message>
+        <source>read-back wrong</source>
+        <translation>Rücklesen falsch</translation>
+    </message>
+    <message>
+        <source>It did not store its certificate correctly.</source>
+        <translation>Es hat sein Zertifikat nicht richtig gespeichert.</translation>
+    </message>
+    <message>
+        <source>no key proof</source>
+        <translation>kein Schlüsselnachweis</translation>
+    </message>
+    <message>
+        <source>It could not prove it holds its key.</source>
+        <translation>Es konnte nicht nachweisen, dass es seinen Schlüssel besitzt.</translation>
+    </message>
+    <message>
+        <source>locked, no pass</source>
+        <translation>gesperrt, ohne Bestanden</translation>
+    </message>
+    <message>
+        <source>Locked, but with no pass on record here: set it aside for QA.</source>
+        <translation>Gesperrt, aber hier ohne Bestanden erfasst: für die QS beiseitelegen.</translation>
+    </message>
+    <message>
+        <source>other certificate</source>
+        <translation>anderes Zertifikat</translation>
+    </message>
+    <message>
+        <source>It holds another certificate than on record: set it aside for QA.</source>
+        <translation>Es trägt ein anderes Zertifikat als erfasst: für die QS beiseitelegen.</translation>
+    </message>
+    <message>
+        <source>scrapped</source>
+        <translation>verschrottet</translation>
+    </message>
+    <message>
+        <source>This device was scrapped: set it aside.</source>
+        <translation>Dieses Gerät wurde verschrottet: beiseitelegen.</translation>
+    </message>
+    <message>
+        <source>serial in use</source>
+        <translation>Seriennummer vergeben</translation>
+    </message>
+    <message>
+        <source>Its serial belongs to a device that passed: check the label.</source>
+        <translation>Seine Seriennummer gehört einem Gerät, das bestanden hat: Etikett prüfen.</translation>
+    </message>
+    <message>
+        <source>frames too small</source>
+        <translation>Rahmen zu klein</translation>
+    </message>
+    <message>
+        <source>Its firmware cannot take a certificate this large: set it aside for a firmware update.</source>
+        <translation>Seine Firmware kann ein so großes Zertifikat nicht aufnehmen: für ein Firmware-Update beiseitelegen.</translation>
+    </message>
+    <message>
+        <source>bad serial</source>
+        <translation>ungültige Seriennummer</translation>
+    </message>
+    <message>
+        <source>Its serial breaks the protocol's rules: check its firmware.</source>
+        <translation>Seine Seriennummer verletzt die Regeln des Protokolls: Firmware prüfen.</translation>
+    </message>
+    <message>
+        <source>bad model name</source>
+        <translation>ungültiger Modellname</translation>
+    </message>
+    <message>
+        <source>Its model name breaks the protocol's rules: check its firmware.</source>
+        <translation>Sein Modellname verletzt die Regeln des Protokolls: Firmware prüfen.</translation>
+    </message>
+    <message>
+        <source>bad firmware name</source>
+        <translation>ungültige Firmwareversion</translation>
+    </message>
+    <message>
+        <source>Its firmware version breaks the protocol's rules: check its firmware.</source>
+        <translation>Seine Firmwareversion verletzt die Regeln des Protokolls: Firmware prüfen.</translation>
+    </message>
+    <message>
+        <source>unsupported</source>
+        <translation>nicht unterstützt</translation>
+    </message>
+    <message>
+        <source>Its firmware lacks what this step needs: set it aside for a firmware update.</source>
+        <translation>Seiner Firmware fehlt, was dieser Schritt braucht: für ein Firmware-Update beiseitelegen.</translation>
+    </message>
+    <message>
+        <source>no serial</source>
+        <translation>keine Seriennummer</translation>
+    </message>
+    <message>
+        <source>It has no serial and no one scans labels.</source>
+        <translation>Es hat keine Seriennummer, und niemand scannt Etiketten.</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>angehalten</translation>
+    </message>
+    <message>
+        <source>Stopped by the operator.</source>
+        <translation>Vom Bediener angehalten.</translation>
+    </message>
+    <message>
+        <source>HSM gone</source>
+        <translation>HSM fehlt</translation>
+    </message>
+    <message>
+        <source>The HSM token is gone: nothing was signed.</source>
+        <translation>Das HSM-Token ist weg: nichts wurde signiert.</translation>
+    </message>
+    <message>
+        <source>bad request</source>
+        <translation>ungültige Anforderung</translation>
+    </message>
+    <message>
+        <source>Its certificate request is not signed by its key: set it aside.</source>
+        <translation>Seine Zertifikatsanforderung ist nicht mit seinem Schlüssel signiert: beiseitelegen.</translation>
+    </message>
+    <message>
+        <source>wrong serial</source>
+        <translation>falsche Seriennummer</translation>
+    </message>
+    <message>
+        <source>Its request names another serial than the device: check its firmware.</source>
+        <translation>Seine Anforderung nennt eine andere Seriennummer als das Gerät: Firmware prüfen.</translation>
+    </message>
+    <message>
+        <source>no serial in request</source>
+        <translation>Anforderung ohne Seriennummer</translation>
+    </message>
+    <message>
+        <source>Its request names no serial: check its firmware.</source>
+        <translation>Seine Anforderung nennt keine Seriennummer: Firmware prüfen.</translation>
+    </message>
+    <message>
+        <source>key type refused</source>
+        <translation>Schlüsseltyp abgelehnt</translation>
+    </message>
+    <message>
+        <source>Its key type is not allowed by the profile.</source>
+        <translation>Sein Schlüsseltyp ist im Profil nicht erlaubt.</translation>
+    </message>
+    <message>
+        <source>It sent something that is not a certificate request.</source>
+        <translation>Es hat etwas gesendet, das keine Zertifikatsanforderung ist.</translation>
+    </message>
+    <message>
+        <source>request too large</source>
+        <translation>Anforderung zu groß</translation>
+    </message>
+    <message>
+        <source>Its certificate request is too large.</source>
+        <translation>Seine Zertifikatsanforderung ist zu groß.</translation>
+    </message>
+    <message>
+        <source>Its certificate request has bytes after its end.</source>
+        <translation>Seine Zertifikatsanforderung hat Bytes nach ihrem Ende.</translation>
+    </message>
+    <message>
+        <source>wrong key</source>
+        <translation>falscher Schlüssel</translation>
+    </message>
+    <message>
+        <source>It asked for a certificate for another key than it was given.</source>
+        <translation>Es hat ein Zertifikat für einen anderen Schlüssel angefordert als den erhaltenen.</translation>
+    </message>
+    <message>
+        <source>refused</source>
+        <translation>abgelehnt</translation>
+    </message>
+    <message>
+        <source>Its secure element declined: press Retry once, then set it aside.</source>
+        <translation>Sein Secure Element hat abgelehnt: einmal Wiederholen drücken, dann beiseitelegen.</translation>
+    </message>
+    <message>
+        <source>firmware mismatch</source>
+        <translation>Firmware passt nicht</translation>
+    </message>
+    <message>
+        <source>It and the station disagree on a request: set it aside for the firmware engineers.</source>
+        <translation>Gerät und Station sind sich über eine Anfrage uneinig: für die Firmware-Entwicklung beiseitelegen.</translation>
+    </message>
+    <message>
+        <source>not ready</source>
+        <translation>nicht bereit</translation>
+    </message>
+    <message>
+        <source>It was not ready for this step: if it happens again, reset it.</source>
+        <translation>Es war für diesen Schritt nicht bereit: wenn es wieder vorkommt, zurücksetzen.</translation>
+    </message>
+    <message>
+        <source>locked</source>
+        <translation>gesperrt</translation>
+    </message>
+    <message>
+        <source>It is locked and takes nothing more: set it aside for QA.</source>
+        <translation>Es ist gesperrt und nimmt nichts mehr an: für die QS beiseitelegen.</translation>
+    </message>
+    <message>
+        <source>no key</source>
+        <translation>kein Schlüssel</translation>
+    </message>
+    <message>
+        <source>It holds no key (reset mid-job?).</source>
+        <translation>Es hat keinen Schlüssel (mitten im Auftrag zurückgesetzt?).</translation>
+    </message>
+    <message>
+        <source>no certificate</source>
+        <translation>kein Zertifikat</translation>
+    </message>
+    <message>
+        <source>It holds no certificate.</source>
+        <translation>Es hat kein Zertifikat.</translation>
+    </message>
+    <message>
+        <source>sealed key failed</source>
+        <translation>versiegelter Schlüssel fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>The sealed key did not open on it: its secure element may be faulty.</source>
+        <translation>Der versiegelte Schlüssel ließ sich darauf nicht öffnen: sein Secure Element ist womöglich defekt.</translation>
+    </message>
+    <message>
+        <source>device fault</source>
+        <translation>Gerätefehler</translation>
+    </message>
+    <message>
+        <source>It failed inside: power-cycle it.</source>
+        <translation>Es hat intern versagt: aus- und wieder einschalten.</translation>
+    </message>
+    <message>
+        <source>lot closed</source>
+        <translation>Los geschlossen</translation>
+    </message>
+    <message>
+        <source>The lot is closed: start with a new lot.</source>
+        <translation>Das Los ist geschlossen: mit einem neuen Los beginnen.</translation>
+    </message>
+    <message>
+        <source>no port</source>
+        <translation>kein Anschluss</translation>
+    </message>
+    <message>
+        <source>There is no such port: check the name and the cable.</source>
+        <translation>Diesen Anschluss gibt es nicht: Namen und Kabel prüfen.</translation>
+    </message>
+    <message>
+        <source>port not allowed</source>
+        <translation>Anschluss nicht erlaubt</translation>
+    </message>
+    <message>
+        <source>The station may not open this port: ask IT for the port's group.</source>
+        <translation>Die Station darf diesen Anschluss nicht öffnen: die IT nach der Gruppe des Anschlusses fragen.</translation>
+    </message>
+    <message>
+        <source>port in use</source>
+        <translation>Anschluss belegt</translation>
+    </message>
+    <message>
+        <source>Another program holds this port.</source>
+        <translation>Ein anderes Programm belegt diesen Anschluss.</translation>
+    </message>
+    <message>
+        <source>port failed</source>
+        <translation>Anschlussfehler</translation>
+    </message>
+    <message>
+        <source>The port could not be opened.</source>
+        <translation>Der Anschluss ließ sich nicht öffnen.</translation>
+    </message>
+    <message>
+        <source>protocol error</source>
+        <translation>Protokollfehler</translation>
+    </message>
+    <message>
+        <source>It broke the protocol: check its firmware.</source>
+        <translation>Es hat das Protokoll verletzt: Firmware prüfen.</translation>
+    </message>
+    <message>
+        <source>The port failed.</source>
+        <translation>Der Anschluss hat versagt.</translation>
+    </message>
+    <message>
+        <source>HSM failed</source>
+        <translation>HSM-Fehler</translation>
+    </message>
+    <message>
+        <source>The HSM failed: nothing was signed.</source>
+        <translation>Das HSM hat versagt: nichts wurde signiert.</translation>
+    </message>
+    <message>
+        <source>records failed</source>
+        <translation>Aufzeichnung fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>The records could not be written: call the PKI admin.</source>
+        <translation>Die Aufzeichnungen konnten nicht geschrieben werden: den PKI-Administrator rufen.</translation>
+    </message>
+    <message>
+        <source>crypto failed</source>
+        <translation>Kryptofehler</translation>
+    </message>
+    <message>
+        <source>A cryptographic step failed.</source>
+        <translation>Ein kryptografischer Schritt ist fehlgeschlagen.</translation>
+    </message>
+    <message>
+        <source>not verified</source>
+        <translation>nicht geprüft</translation>
+    </message>
+    <message>
+        <source>Its certificate could not be verified.</source>
+        <translation>Sein Zertifikat konnte nicht geprüft werden.</translation>
+    </message>
+    <message>
+        <source>Stopped.</source>
+        <translation>Angehalten.</translation>
+    </message>
+    <message>
+        <source>request refused</source>
+        <translation>Anforderung abgelehnt</translation>
+    </message>
+    <message>
+        <source>Its certificate request was refused.</source>
+        <translation>Seine Zertifikatsanforderung wurde abgelehnt.</translation>
+    </message>
+    <message>
+        <source>The device refused.</source>
+        <translation>Das Gerät hat abgelehnt.</translation>
+    </message>
+    <message>
+        <source>It failed (%1): the details are in the tooltip.</source>
+        <translation>Fehlgeschlagen (%1): die Einzelheiten stehen im Tooltip.</translation>
+    </message>
+</context>
+<context>
     <name>imprint::ui::HealthStrip</name>
     <message numerus="yes">
         <source>%n second(s) ago</source>
@@ -519,10 +898,6 @@
         <translation>der freie Platz des Datenverzeichnisses ist unbekannt</translation>
     </message>
     <message>
-        <source>%1 free (%2 %)</source>
-        <translation>%1 frei (%2 %)</translation>
-    </message>
-    <message>
         <source>: the data directory is nearly full; records may stop; plant IT frees space</source>
         <translation>: das Datenverzeichnis ist fast voll; Aufzeichnungen können stoppen; die Werks-IT schafft Platz</translation>
     </message>
@@ -561,6 +936,21 @@
     <message>
         <source>OFF</source>
         <translation>AUS</translation>
+    </message>
+    <message>
+        <source>%1 free (%2)</source>
+        <translation>%1 frei (%2)</translation>
+    </message>
+</context>
+<context>
+    <name>imprint::ui::LineScreen</name>
+    <message>
+        <source>No slots on this line yet.
+
+Start the window with --port PATH for each fixture position (a serial port, e.g. /dev/ttyUSB0), or --usb VVVV:PPPP to give every device with these USB ids a slot as it is plugged in. With the station service, the ports given to imprintctl provision appear here.</source>
+        <translation>Diese Linie hat noch keine Plätze.
+
+Das Fenster mit --port PFAD für jede Position der Vorrichtung starten (eine serielle Schnittstelle, z. B. /dev/ttyUSB0), oder mit --usb VVVV:PPPP, damit jedes Gerät mit diesen USB-Kennungen beim Einstecken einen Platz bekommt. Mit dem Stationsdienst erscheinen hier die Anschlüsse, die imprintctl provision übergeben werden.</translation>
     </message>
 </context>
 <context>
@@ -1023,10 +1413,6 @@ Warum wird es verschrottet?</translation>
         <translation>Schicht vom %1, %2 – %3</translation>
     </message>
     <message>
-        <source>Passed %1    Failed %2    Done earlier %3    First-pass yield %4    %5 devices/h</source>
-        <translation>Bestanden %1    Fehlgeschlagen %2    Schon erledigt %3    Erstausbeute %4    %5 Geräte/h</translation>
-    </message>
-    <message>
         <source>Devices per 15 minutes</source>
         <translation>Geräte je 15 Minuten</translation>
     </message>
@@ -1047,12 +1433,44 @@ Warum wird es verschrottet?</translation>
         <translation>Fehler</translation>
     </message>
     <message>
-        <source>Running share %</source>
-        <translation>Kumulierter Anteil %</translation>
-    </message>
-    <message>
         <source>none</source>
         <translation>keine</translation>
+    </message>
+    <message>
+        <source>Passed %L1</source>
+        <translation>Bestanden %L1</translation>
+    </message>
+    <message>
+        <source>Failed %L1</source>
+        <translation>Fehlgeschlagen %L1</translation>
+    </message>
+    <message>
+        <source>No device identified %L1</source>
+        <translation>Kein Gerät erkannt %L1</translation>
+    </message>
+    <message>
+        <source>Done earlier %L1</source>
+        <translation>Schon erledigt %L1</translation>
+    </message>
+    <message>
+        <source>First-pass yield %1</source>
+        <translation>Erstausbeute %1</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n device(s)/h</source>
+        <translation><numerusform>%n Gerät/h</numerusform><numerusform>%n Geräte/h</numerusform></translation>
+    </message>
+    <message>
+        <source>No device identified</source>
+        <translation>Kein Gerät erkannt</translation>
+    </message>
+    <message>
+        <source>%1 · %2</source>
+        <translation>%1 · %2</translation>
+    </message>
+    <message>
+        <source>other · %1</source>
+        <translation>sonstige · %1</translation>
     </message>
 </context>
 <context>
@@ -1114,7 +1532,7 @@ Warum wird es verschrottet?</translation>
     </message>
     <message>
         <source>stopped</source>
-        <translation>gestoppt</translation>
+        <translation>angehalten</translation>
     </message>
     <message>
         <source>passed earlier, left as it is</source>
@@ -1192,82 +1610,6 @@ Warum wird es verschrottet?</translation>
         <source>No serial yet: scan the label on it.</source>
         <translation>Noch keine Seriennummer: Etikett scannen.</translation>
     </message>
-    <message>
-        <source>The device did not answer.</source>
-        <translation>Das Gerät hat nicht geantwortet.</translation>
-    </message>
-    <message>
-        <source>Its answers came damaged: check the cable and the port.</source>
-        <translation>Seine Antworten kamen beschädigt an: Kabel und Anschluss prüfen.</translation>
-    </message>
-    <message>
-        <source>The device went away and did not come back in time.</source>
-        <translation>Das Gerät war weg und kam nicht rechtzeitig zurück.</translation>
-    </message>
-    <message>
-        <source>Another device came back.</source>
-        <translation>Ein anderes Gerät kam zurück.</translation>
-    </message>
-    <message>
-        <source>Its key is another device's: its random generator is broken.</source>
-        <translation>Sein Schlüssel gehört einem anderen Gerät: sein Zufallsgenerator ist defekt.</translation>
-    </message>
-    <message>
-        <source>It did not store its certificate correctly.</source>
-        <translation>Es hat sein Zertifikat nicht richtig gespeichert.</translation>
-    </message>
-    <message>
-        <source>It could not prove it holds its key.</source>
-        <translation>Es konnte nicht beweisen, dass es seinen Schlüssel hat.</translation>
-    </message>
-    <message>
-        <source>Locked, but with no pass on record here: set it aside for QA.</source>
-        <translation>Gesperrt, aber hier ohne erfasstes Bestehen: für die QS beiseitelegen.</translation>
-    </message>
-    <message>
-        <source>It holds another certificate than on record: set it aside for QA.</source>
-        <translation>Es hat ein anderes Zertifikat als erfasst: für die QS beiseitelegen.</translation>
-    </message>
-    <message>
-        <source>This device was scrapped: set it aside.</source>
-        <translation>Dieses Gerät wurde verschrottet: beiseitelegen.</translation>
-    </message>
-    <message>
-        <source>Its serial belongs to a device that passed: check the label.</source>
-        <translation>Seine Seriennummer gehört einem bestandenen Gerät: Etikett prüfen.</translation>
-    </message>
-    <message>
-        <source>Its firmware cannot take a certificate this large: set it aside for a firmware update.</source>
-        <translation>Seine Firmware kann ein so großes Zertifikat nicht aufnehmen: für ein Firmware-Update beiseitelegen.</translation>
-    </message>
-    <message>
-        <source>Its serial breaks the protocol's rules: check its firmware.</source>
-        <translation>Seine Seriennummer verletzt die Regeln des Protokolls: Firmware prüfen.</translation>
-    </message>
-    <message>
-        <source>Its model name breaks the protocol's rules: check its firmware.</source>
-        <translation>Sein Modellname verletzt die Regeln des Protokolls: Firmware prüfen.</translation>
-    </message>
-    <message>
-        <source>Its firmware version breaks the protocol's rules: check its firmware.</source>
-        <translation>Seine Firmware-Version verletzt die Regeln des Protokolls: Firmware prüfen.</translation>
-    </message>
-    <message>
-        <source>It can neither make nor receive a P-256 key.</source>
-        <translation>Es kann einen P-256-Schlüssel weder erzeugen noch empfangen.</translation>
-    </message>
-    <message>
-        <source>It has no serial and no one scans labels.</source>
-        <translation>Es hat keine Seriennummer, und niemand scannt Etiketten.</translation>
-    </message>
-    <message>
-        <source>Stopped by the operator.</source>
-        <translation>Vom Bediener gestoppt.</translation>
-    </message>
-    <message>
-        <source>The HSM token is gone: nothing was signed.</source>
-        <translation>Das HSM-Token ist weg: nichts wurde signiert.</translation>
-    </message>
 </context>
 <context>
     <name>imprint::ui::SlotTile</name>
@@ -1276,12 +1618,16 @@ Warum wird es verschrottet?</translation>
         <translation>%1 (Schritt %2 von %3)</translation>
     </message>
     <message>
-        <source>%1 in this step, %2 left before it times out</source>
-        <translation>%1 in diesem Schritt, noch %2 bis zur Zeitüberschreitung</translation>
+        <source>%1 · %2 in it, %3 left</source>
+        <translation>%1 · %2 darin, noch %3</translation>
     </message>
     <message>
-        <source>%1 in this step</source>
-        <translation>%1 in diesem Schritt</translation>
+        <source>%1 · %2 in it</source>
+        <translation>%1 · %2 darin</translation>
+    </message>
+    <message>
+        <source>Step %1 of %2: %3</source>
+        <translation>Schritt %1 von %2: %3</translation>
     </message>
 </context>
 </TS>

@@ -32,6 +32,26 @@ for message in tree.getroot().iter('message'):
     elif translation.get('type') not in ('vanished', 'obsolete'):
         missing.append(source)
 tree.write(ts, encoding='utf-8', xml_declaration=True)
+
+# English: the sources are English; only the %n strings get their two forms (en.py).
+from en import english_plural  # noqa: E402
+en_ts = os.path.join(here, 'imprint_en.ts')
+en_tree = ET.parse(ts)
+en_tree.getroot().set('language', 'en_US')
+for context in en_tree.getroot().iter('context'):
+    for message in list(context.findall('message')):
+        if message.get('numerus') != 'yes':
+            context.remove(message)
+            continue
+        translation = message.find('translation')
+        for f in list(translation):
+            translation.remove(f)
+        translation.text = None
+        translation.attrib.pop('type', None)
+        for form in english_plural(message.find('source').text or ''):
+            ET.SubElement(translation, 'numerusform').text = form
+en_tree.write(en_ts, encoding='utf-8', xml_declaration=True)
+
 for m in missing:
     print('no German for: %r' % m)
 sys.exit(1 if missing else 0)

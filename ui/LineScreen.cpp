@@ -7,6 +7,7 @@
 
 #include <QElapsedTimer>
 #include <QGridLayout>
+#include <QLabel>
 #include <QScrollArea>
 #include <QTimer>
 #include <QVBoxLayout>
@@ -28,6 +29,21 @@ LineScreen::LineScreen(SlotModel* model, QWidget* parent)
     m_scroll->setWidget(m_grid);
     m_scroll->setWidgetResizable(true);
     m_scroll->setFrameShape(QFrame::NoFrame);
+    // An empty line is not a grey void: it says how a slot comes.
+    m_empty = new QLabel(tr("No slots on this line yet.\n\nStart the window with --port PATH for each fixture "
+                            "position (a serial port, e.g. /dev/ttyUSB0), or --usb VVVV:PPPP to give every device "
+                            "with these USB ids a slot as it is plugged in. With the station service, the ports "
+                            "given to imprintctl provision appear here."),
+        m_grid);
+    m_empty->setObjectName(QStringLiteral("emptyLine"));
+    m_empty->setWordWrap(true);
+    m_empty->setAlignment(Qt::AlignCenter);
+    m_empty->setTextFormat(Qt::PlainText);
+    QFont emptyFont = m_empty->font();
+    emptyFont.setPointSizeF(emptyFont.pointSizeF() * 1.4);
+    m_empty->setFont(emptyFont);
+    m_empty->setStyleSheet(QStringLiteral("QLabel { color: #555555; }"));
+    m_gridLayout->addWidget(m_empty, 0, 0);
     // The tiles take what the shift's strip leaves: they are what a line lead looks at.
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
@@ -85,7 +101,7 @@ LineScreen::LineScreen(SlotModel* model, QWidget* parent)
 void LineScreen::resizeEvent(QResizeEvent* event)
 {
     // The shift's strip keeps about a third of the screen, enough for its charts to be read.
-    m_shift->setFixedHeight(std::clamp(height() * 3 / 10, 190, 340));
+    m_shift->setFixedHeight(std::clamp(height() * 3 / 10, 250, 340));
     QWidget::resizeEvent(event);
 }
 
@@ -110,12 +126,12 @@ void LineScreen::place()
 {
     // As the fixture: its columns from the settings, else a near-square grid.
     const int n = static_cast<int>(m_tiles.size());
-    int columns = m_model->line().columns;
-    if (columns <= 0) {
-        const int rows = m_model->line().rows;
-        columns = rows > 0 ? std::max(1, (n + rows - 1) / rows)
-                           : std::max(1, static_cast<int>(std::ceil(std::sqrt(double(std::max(1, n)) * 1.6))));
-    }
+    if (n == 0 && m_gridLayout->indexOf(m_empty) < 0)
+        m_gridLayout->addWidget(m_empty, 0, 0);
+    else if (n > 0)
+        m_gridLayout->removeWidget(m_empty);
+    m_empty->setVisible(n == 0);
+    const int columns = m_model->line().columnsFor(n);
     for (int i = 0; i < n; ++i)
         m_gridLayout->addWidget(m_tiles.at(i), i / columns, i % columns);
 }

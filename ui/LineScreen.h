@@ -37,6 +37,7 @@ private:
     QWidget* m_grid;
     QGridLayout* m_gridLayout;
     QScrollArea* m_scroll;
+    QLabel* m_empty; ///< says how to add a slot while there is none
     ShiftPanel* m_shift;
     QList<SlotTile*> m_tiles;
     QList<int> m_dirty; ///< tiles whose slot changed, redrawn a few at a time

@@ -1,5 +1,6 @@
 #include "SlotModel.h"
 
+#include "FailureWords.h"
 #include "engine/Line.h"
 #include "engine/SlotJob.h"
 
@@ -44,59 +45,6 @@ QString stepWords(SlotJob::Step step)
     case SlotJob::Step::DoneEarlier: return SlotModel::tr("passed earlier, left as it is");
     }
     return {};
-}
-
-/// A failure in the tile's few words, by its stable code (README, "The command line"): the
-/// engine's own sentence, with every detail, stays in the tooltip and the Detail column.
-QString reasonWords(const QString& code)
-{
-    static const QHash<QString, const char*> words {
-        { QStringLiteral("timeout"), QT_TRANSLATE_NOOP("imprint::ui::SlotModel", "The device did not answer.") },
-        { QStringLiteral("bad-frames"),
-            QT_TRANSLATE_NOOP("imprint::ui::SlotModel", "Its answers came damaged: check the cable and the port.") },
-        { QStringLiteral("disconnected"),
-            QT_TRANSLATE_NOOP("imprint::ui::SlotModel", "The device went away and did not come back in time.") },
-        { QStringLiteral("device-swapped"), QT_TRANSLATE_NOOP("imprint::ui::SlotModel", "Another device came back.") },
-        { QStringLiteral("key-reused"),
-            QT_TRANSLATE_NOOP(
-                "imprint::ui::SlotModel", "Its key is another device's: its random generator is broken.") },
-        { QStringLiteral("readback-mismatch"),
-            QT_TRANSLATE_NOOP("imprint::ui::SlotModel", "It did not store its certificate correctly.") },
-        { QStringLiteral("challenge-failed"),
-            QT_TRANSLATE_NOOP("imprint::ui::SlotModel", "It could not prove it holds its key.") },
-        { QStringLiteral("already-locked"),
-            QT_TRANSLATE_NOOP(
-                "imprint::ui::SlotModel", "Locked, but with no pass on record here: set it aside for QA.") },
-        { QStringLiteral("certificate-mismatch"),
-            QT_TRANSLATE_NOOP(
-                "imprint::ui::SlotModel", "It holds another certificate than on record: set it aside for QA.") },
-        { QStringLiteral("scrapped"),
-            QT_TRANSLATE_NOOP("imprint::ui::SlotModel", "This device was scrapped: set it aside.") },
-        { QStringLiteral("serial-in-use"),
-            QT_TRANSLATE_NOOP(
-                "imprint::ui::SlotModel", "Its serial belongs to a device that passed: check the label.") },
-        { QStringLiteral("frame-too-large"),
-            QT_TRANSLATE_NOOP("imprint::ui::SlotModel",
-                "Its firmware cannot take a certificate this large: set it aside for a firmware update.") },
-        { QStringLiteral("bad-serial"),
-            QT_TRANSLATE_NOOP(
-                "imprint::ui::SlotModel", "Its serial breaks the protocol's rules: check its firmware.") },
-        { QStringLiteral("bad-model"),
-            QT_TRANSLATE_NOOP(
-                "imprint::ui::SlotModel", "Its model name breaks the protocol's rules: check its firmware.") },
-        { QStringLiteral("bad-firmware"),
-            QT_TRANSLATE_NOOP(
-                "imprint::ui::SlotModel", "Its firmware version breaks the protocol's rules: check its firmware.") },
-        { QStringLiteral("unsupported"),
-            QT_TRANSLATE_NOOP("imprint::ui::SlotModel", "It can neither make nor receive a P-256 key.") },
-        { QStringLiteral("serial-unassigned"),
-            QT_TRANSLATE_NOOP("imprint::ui::SlotModel", "It has no serial and no one scans labels.") },
-        { QStringLiteral("aborted"), QT_TRANSLATE_NOOP("imprint::ui::SlotModel", "Stopped by the operator.") },
-        { QStringLiteral("token-lost"),
-            QT_TRANSLATE_NOOP("imprint::ui::SlotModel", "The HSM token is gone: nothing was signed.") },
-    };
-    const char* w = words.value(code);
-    return w ? SlotModel::tr(w) : QString();
 }
 
 } // namespace
@@ -159,6 +107,7 @@ QVariant SlotModel::data(const QModelIndex& index, int role) const
     case StepRole: return static_cast<int>(job->step);
     case VerdictRole: return static_cast<int>(verdict);
     case NameRole: return name;
+    case PortRole: return job->port;
     case ProgressRole:
         return SlotJob::pipelinePosition(job->step == SlotJob::Step::Failed ? job->failedStep : job->step);
     case StepElapsedRole: return job->stepElapsedMs();
@@ -167,8 +116,8 @@ QVariant SlotModel::data(const QModelIndex& index, int role) const
     case ShortDetailRole:
         switch (verdict) {
         case Verdict::Fail: {
-            const QString words = reasonWords(job->failureCode);
-            return tr("%1 Press Retry.").arg(words.isEmpty() ? job->failure : words);
+            // Words by the failure's code, never the engine's English sentence (that is the tooltip's).
+            return tr("%1 Press Retry.").arg(FailureWords::sentence(job->failureCode));
         }
         case Verdict::Pass: return tr("Remove the device.");
         case Verdict::DoneEarlier:

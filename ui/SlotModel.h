@@ -26,6 +26,7 @@ public:
         CheckSlotRole, ///< "check slot A3: ..." when the slot fails again and again, else empty
         WhenRole, ///< a device done earlier: when it passed
         ShortDetailRole, ///< what to do, in as few words as a tile has room for
+        PortRole, ///< the port the slot works (a tile shows it until the device says its serial)
     };
     enum class Verdict { None, Pass, Fail, DoneEarlier };
 

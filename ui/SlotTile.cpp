@@ -57,8 +57,13 @@ SlotTile::SlotTile(SlotModel* model, int row, QWidget* parent)
     m_verdict->setFont(verdictFont);
     m_verdict->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred); // fitted to the tile, see fitVerdict
     m_progress->setRange(0, core::SlotJob::pipelineSteps());
-    m_progress->setTextVisible(true);
+    // The step in words goes on the line below: text on the bar is cut where the fill meets it.
+    m_progress->setTextVisible(false);
+    m_progress->setMaximumHeight(10);
     m_detail->setWordWrap(true);
+    m_time->setWordWrap(true);
+    m_time->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    m_serial->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred); // fitted, see fitVerdict
     m_detail->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Ignored); // long reasons wrap, never widen the tile
     m_detail->setAlignment(Qt::AlignTop | Qt::AlignLeft);
     m_warning->setWordWrap(true);
@@ -69,8 +74,7 @@ SlotTile::SlotTile(SlotModel* model, int row, QWidget* parent)
     m_verdict->setAlignment(Qt::AlignCenter);
     auto* top = new QHBoxLayout;
     top->addWidget(m_name);
-    top->addStretch();
-    top->addWidget(m_serial);
+    top->addWidget(m_serial, 1);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(8, 6, 8, 6);
     layout->setSpacing(2);
@@ -90,11 +94,17 @@ void SlotTile::fitVerdict()
     const int room = std::max(40, width() - 24);
     double size = QFont().pointSizeF() * 2.0;
     f.setPointSizeF(size);
-    while (size > QFont().pointSizeF() && QFontMetrics(f).horizontalAdvance(m_verdict->text()) > room) {
+    while (size > QFont().pointSizeF() * 0.6 && QFontMetrics(f).horizontalAdvance(m_verdict->text()) > room) {
         size -= 0.5;
         f.setPointSizeF(size);
     }
     m_verdict->setFont(f);
+    // The serial (or port) takes what the name leaves; a long one loses its start, not its
+    // distinctive end ("…LINE-0001"), and the tooltip has it whole.
+    const int serialRoom = std::max(30, width() - 24 - m_name->sizeHint().width() - 8);
+    const QString elided = QFontMetrics(m_serial->font()).elidedText(m_serialText, Qt::ElideLeft, serialRoom);
+    if (m_serial->text() != elided)
+        m_serial->setText(elided);
 }
 
 void SlotTile::resizeEvent(QResizeEvent* event)
@@ -140,22 +150,35 @@ void SlotTile::refresh()
         return;
     const auto verdict = static_cast<SlotModel::Verdict>(at.data(SlotModel::VerdictRole).toInt());
     m_name->setText(at.data(SlotModel::NameRole).toString());
-    m_serial->setText(m_model->index(m_row, SlotModel::Device).data().toString());
+    // Until the device says its serial, the tile shows its port: which fixture position it is.
+    const QString serial = m_model->index(m_row, SlotModel::Device).data().toString();
+    const QString port = at.data(SlotModel::PortRole).toString();
+    const bool known = serial != QStringLiteral("—");
+    const QString shown = known ? serial
+        : port.startsWith(QLatin1String("usb:")) ? port
+                                                 : port.section(u'/', -1);
+    if (m_serialText != shown) {
+        m_serialText = shown;
+        m_serial->setText(shown);
+        m_serial->setStyleSheet(known ? QString() : QStringLiteral("QLabel { color: #555555; }"));
+    }
+    m_serial->setToolTip(known ? serial + QStringLiteral("\n") + port : port);
     const int position = at.data(SlotModel::ProgressRole).toInt();
     const QString step = m_model->index(m_row, SlotModel::Step).data().toString();
-    m_progress->setValue(verdict == SlotModel::Verdict::Pass || verdict == SlotModel::Verdict::DoneEarlier
-            ? core::SlotJob::pipelineSteps()
-            : position);
-    m_progress->setFormat(verdict == SlotModel::Verdict::None
-            ? tr("%1 (step %2 of %3)").arg(step).arg(position).arg(core::SlotJob::pipelineSteps())
-            : step);
+    m_progress->setValue(position);
 
     if (verdict == SlotModel::Verdict::None) {
         const qint64 elapsed = at.data(SlotModel::StepElapsedRole).toLongLong();
         const qint64 limit = at.data(SlotModel::StepLimitRole).toLongLong();
-        m_time->setText(limit > 0 ? tr("%1 in this step, %2 left before it times out")
-                                        .arg(seconds(elapsed), seconds(std::max<qint64>(0, limit - elapsed)))
-                                  : tr("%1 in this step").arg(seconds(elapsed)));
+        const QString where = position > 0
+            ? tr("%1 (step %2 of %3)").arg(step).arg(position).arg(core::SlotJob::pipelineSteps())
+            : step;
+        m_time->setText(limit > 0 ? tr("%1 · %2 in it, %3 left")
+                                        .arg(where, seconds(elapsed), seconds(std::max<qint64>(0, limit - elapsed)))
+                                  : tr("%1 · %2 in it").arg(where, seconds(elapsed)));
+        m_time->show();
+    } else if (verdict == SlotModel::Verdict::Fail && position > 0) {
+        m_time->setText(tr("Step %1 of %2: %3").arg(position).arg(core::SlotJob::pipelineSteps()).arg(step));
         m_time->show();
     } else {
         m_time->hide();
@@ -195,9 +218,8 @@ void SlotTile::refresh()
     }
     m_verdict->setVisible(verdict != SlotModel::Verdict::None);
     fitVerdict();
-    m_progress->setVisible(verdict == SlotModel::Verdict::None || verdict == SlotModel::Verdict::Fail);
-    // A failed tile's bar shows how far it got; the words are in its tooltip.
-    m_progress->setTextVisible(verdict == SlotModel::Verdict::None);
+    // A finished tile has no bar: its verdict says it all, and a failed one says where it stopped.
+    m_progress->setVisible(verdict == SlotModel::Verdict::None);
     m_detail->setText(at.data(SlotModel::ShortDetailRole).toString());
     // A tooltip is read as rich text when it looks like markup: given escaped, it shows the
     // words as they are.

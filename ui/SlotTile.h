@@ -42,6 +42,7 @@ private:
     bool m_selected = false;
     QLabel* m_name;
     QLabel* m_serial;
+    QString m_serialText; ///< the serial (or port) in full; the label may hold it elided
     QLabel* m_verdict;
     QProgressBar* m_progress;
     QLabel* m_time;

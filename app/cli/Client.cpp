@@ -93,6 +93,7 @@ core::Result<void> signIn(ServiceClient& client, const QString& role, const QStr
 /// one's outcome as provision does.
 int provisionThroughService(ServiceClient& client, const QStringList& args)
 {
+    parseProvisionOptions(args); // a mistyped option is said here too (exit 2)
     for (const char* own : { "lot", "profile", "usb", "count" }) {
         if (!optionValues(args, QLatin1String(own)).isEmpty())
             return usageError(args,

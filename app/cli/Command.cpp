@@ -9,6 +9,9 @@
 #include <QFile>
 #include <QSaveFile>
 
+#include <algorithm>
+#include <cstdlib>
+
 using namespace Qt::StringLiterals;
 
 namespace imprint::app::cli {
@@ -29,8 +32,8 @@ const QList<Command>& commands()
             u"show a device's record: --device-serial SN [--json]"_s,
             u"--device-serial SN [--json]"_s, Reach::Line },
         { u"list"_s, list,
-            u"list devices: [--status S] [--lot LOT] [--since WHEN] [--until WHEN] [--limit N] [--json]; --counts"_s,
-            u"[--status S] [--lot LOT] [--since WHEN] [--until WHEN] [--limit N] [--before SN] [--json] | --counts"_s, Reach::Line },
+            u"list devices and failed attempts: [--status S] [--lot LOT] [--since WHEN] [--until WHEN] [--json]; the shift's figures: --counts"_s,
+            u"[--status S] [--lot LOT] [--since WHEN] [--until WHEN] [--limit N] [--before SN] [--json] | --counts [--since WHEN] [--until WHEN] [--json]"_s, Reach::Line },
         { u"scrap"_s, scrap,
             u"take a device out of production: --device-serial SN --reason TEXT"_s,
             u"--device-serial SN --reason TEXT [--operator NAME]"_s, Reach::Qa },
@@ -132,30 +135,87 @@ const QList<Command>& commands()
 
 namespace {
 
-void usage()
+void usage(QTextStream& to)
 {
-    err() << "usage: imprintctl COMMAND [options]\n\ncommands:\n";
+    to << "usage: imprintctl COMMAND [options]\n\ncommands:\n";
     qsizetype width = 0;
     for (const Command& c : commands())
         width = std::max(width, c.name.size());
     for (const Command& c : commands())
-        err() << "  " << c.name.leftJustified(width + 2) << c.summary << '\n';
-    err() << "\n\"imprintctl COMMAND --help\" describes a command; \"imprintctl --version\" prints the version.\n";
+        to << "  " << c.name.leftJustified(width + 2) << c.summary << '\n';
+    to << "\n\"imprintctl COMMAND --help\" describes a command; \"imprintctl --version\" prints the version.\n";
+    to.flush();
 }
 
-/// The usage of a group's commands (imprintctl ca, imprintctl lot, ...).
-int groupUsage(const QString& group)
+/// The usage of a group's commands (imprintctl ca, imprintctl lot, ...): asked for with
+/// --help on standard output (0), else on standard error (2: a command word is missing).
+int groupUsage(const QString& group, bool asked)
 {
+    QTextStream& to = asked ? out() : err();
     QString prefix = QStringLiteral("usage: ");
     for (const Command& c : commands()) {
         if (c.name.section(u' ', 0, 0) != group)
             continue;
-        err() << prefix << "imprintctl " << c.name << (c.synopsis.isEmpty() ? QString() : u' ' + c.synopsis) << '\n';
+        to << prefix << "imprintctl " << c.name << (c.synopsis.isEmpty() ? QString() : u' ' + c.synopsis) << '\n';
         prefix = QStringLiteral("       ");
     }
-    err() << "(each takes --data-dir DIR and --help)" << Qt::endl;
-    return 2;
+    to << "(each takes --data-dir DIR and --help)" << Qt::endl;
+    return asked ? 0 : 2;
 }
+
+/// Optimal string alignment distance: edits, with a swap of neighbours as one.
+int editDistance(const QString& a, const QString& b)
+{
+    const qsizetype n = a.size();
+    const qsizetype m = b.size();
+    QList<QList<int>> d(n + 1, QList<int>(m + 1, 0));
+    for (qsizetype i = 0; i <= n; ++i)
+        d[i][0] = int(i);
+    for (qsizetype j = 0; j <= m; ++j)
+        d[0][j] = int(j);
+    for (qsizetype i = 1; i <= n; ++i) {
+        for (qsizetype j = 1; j <= m; ++j) {
+            const int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            d[i][j] = std::min({ d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost });
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+        }
+    }
+    return d[n][m];
+}
+
+} // namespace
+
+QString nearest(const QString& word, const QStringList& candidates)
+{
+    if (word.isEmpty())
+        return {};
+    // A unique prefix first ("prov" -> provision).
+    QStringList prefixed;
+    for (const QString& c : candidates) {
+        if (c.startsWith(word) && !prefixed.contains(c))
+            prefixed << c;
+    }
+    if (prefixed.size() == 1)
+        return prefixed.first();
+    const int allowed = std::clamp(int(word.size()) / 3, 1, 3);
+    QString best;
+    int bestDistance = allowed + 1;
+    bool tie = false;
+    for (const QString& c : candidates) {
+        const int distance = editDistance(word, c);
+        if (distance < bestDistance) {
+            best = c;
+            bestDistance = distance;
+            tie = false;
+        } else if (distance == bestDistance && c != best) {
+            tie = true;
+        }
+    }
+    return tie ? QString() : best;
+}
+
+namespace {
 
 } // namespace
 
@@ -172,7 +232,8 @@ const Command* findCommand(const QStringList& args)
 int dispatch(QStringList args)
 {
     if (args.size() < 2 || args[1] == QLatin1String("--help") || args[1] == QLatin1String("-h")) {
-        usage();
+        // Asked for: on standard output; missing the command: on standard error.
+        usage(args.size() < 2 ? err() : out());
         return args.size() < 2 ? 2 : 0;
     }
     if (args[1] == QLatin1String("--version") || args[1] == QLatin1String("-v")) {
@@ -201,12 +262,32 @@ int dispatch(QStringList args)
         return status;
     }
     bool isGroup = false;
-    for (const Command& c : commands())
+    QStringList words;
+    for (const Command& c : commands()) {
         isGroup |= c.name.startsWith(word + u' ');
-    if (isGroup)
-        return groupUsage(word);
-    err() << "imprintctl: unknown command \"" << word << "\"\n";
-    usage();
+        if (!words.contains(c.name.section(u' ', 0, 0)))
+            words << c.name.section(u' ', 0, 0);
+    }
+    if (isGroup) {
+        const QString sub = args.value(2);
+        if (!sub.isEmpty() && !sub.startsWith(u'-')) {
+            // A group's command mistyped: the nearest of that group's commands.
+            QStringList subs;
+            for (const Command& c : commands()) {
+                if (c.name.section(u' ', 0, 0) == word)
+                    subs << c.name.section(u' ', 1);
+            }
+            const QString guess = nearest(sub, subs);
+            err() << "imprintctl: \"" << word << ' ' << sub << "\" is not a command"
+                  << (guess.isEmpty() ? QString() : QStringLiteral("; did you mean \"%1 %2\"?").arg(word, guess))
+                  << Qt::endl;
+        }
+        return groupUsage(word, args.contains(QStringLiteral("--help")) || args.contains(QStringLiteral("-h")));
+    }
+    const QString guess = nearest(word, words);
+    err() << "imprintctl: unknown command \"" << word << "\""
+          << (guess.isEmpty() ? QString() : QStringLiteral("; did you mean \"%1\"?").arg(guess))
+          << " (\"imprintctl --help\" lists the commands)" << Qt::endl;
     return 2;
 }
 
@@ -262,12 +343,67 @@ QCommandLineOption operatorName(const QString& description)
 
 CommandLine::CommandLine(const QString& description, Shared shared)
     : m_json(shared == DataDirAndJson)
+    , m_help({ QStringLiteral("h"), QStringLiteral("help") }, QStringLiteral("Show this help."))
 {
     setApplicationDescription(description);
-    addHelpOption();
+    // Not addHelpOption(): it adds Qt's own --help-all, which says nothing of this program.
+    addOption(m_help);
     addOption(option::dataDir);
     if (m_json)
         addOption(option::json);
+}
+
+bool CommandLine::addOption(const QCommandLineOption& option)
+{
+    for (const QString& name : option.names())
+        m_known << name;
+    return QCommandLineParser::addOption(option);
+}
+
+bool CommandLine::addOptions(const QList<QCommandLineOption>& options)
+{
+    bool all = true;
+    for (const QCommandLineOption& o : options)
+        all = addOption(o) && all;
+    return all;
+}
+
+QString CommandLine::help(const QString& name) const
+{
+    const Command* c = findCommand(name.split(u' ').mid(1));
+    QString text = helpText();
+    // Qt's first line is "Usage: PROGRAM [options]": the command's own, with its options.
+    text = text.mid(text.indexOf(u'\n') + 1);
+    return QStringLiteral("Usage: %1%2 [--data-dir DIR] [--help]\n")
+               .arg(name, c && !c->synopsis.isEmpty() ? u' ' + c->synopsis : QString())
+        + text;
+}
+
+void CommandLine::parse(const QStringList& args)
+{
+    const QString name = args.value(0);
+    if (!QCommandLineParser::parse(args)) {
+        // One line that says what was wrong, the nearest option if one is, and where the rest is.
+        QString said = errorText();
+        const QStringList unknown = unknownOptionNames();
+        if (!unknown.isEmpty()) {
+            const QString word = unknown.first();
+            const QString guess = nearest(word, m_known);
+            const QString dashes = word.size() == 1 ? QStringLiteral("-") : QStringLiteral("--");
+            said = QStringLiteral("unknown option %1%2").arg(dashes, word)
+                + (guess.isEmpty() ? QString()
+                                   : QStringLiteral("; did you mean %1%2?")
+                                         .arg(guess.size() == 1 ? QStringLiteral("-") : QStringLiteral("--"), guess));
+        }
+        err() << name << ": " << said << " (\"" << name << " --help\" lists its options)" << Qt::endl;
+        out().flush();
+        std::exit(2);
+    }
+    if (isSet(m_help)) {
+        out() << help(name);
+        out().flush();
+        std::exit(0);
+    }
 }
 
 core::DataDir CommandLine::dataDir() const

@@ -79,14 +79,29 @@ class CommandLine : public QCommandLineParser {
 public:
     enum Shared { DataDirOnly, DataDirAndJson };
     CommandLine(const QString& description, Shared shared = DataDirOnly);
-    /// Parses `args` (exits on --help or an unknown option, as Qt's parser does).
-    void parse(const QStringList& args) { process(args); }
+    /// Parses `args`: --help prints the command's help on standard output and exits 0; an
+    /// unknown option or a missing value is said, with the nearest option, and exits 2.
+    void parse(const QStringList& args);
+    /// As QCommandLineParser's, remembering the names for "did you mean".
+    bool addOption(const QCommandLineOption& option);
+    bool addOptions(const QList<QCommandLineOption>& options);
+    /// The help of command `name` ("imprintctl list"): its usage line with its own options.
+    [[nodiscard]] QString help(const QString& name) const;
     [[nodiscard]] bool json() const { return m_json && isSet(option::json); }
     [[nodiscard]] core::DataDir dataDir() const;
 
 private:
     bool m_json = false;
+    QCommandLineOption m_help;
+    QStringList m_known; ///< every option name, without dashes
 };
+
+/// The candidate nearest to `word` (a typo: an edit or two away, or a unique prefix), or
+/// empty when none is near or two are as near.
+[[nodiscard]] QString nearest(const QString& word, const QStringList& candidates);
+
+/// Checks provision's options as provision does (--help, a mistyped option: exits).
+void parseProvisionOptions(const QStringList& args);
 
 /// What a command does with the records.
 enum class Access { Read, Write };

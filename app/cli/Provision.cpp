@@ -18,41 +18,59 @@
 
 namespace imprint::app::cli {
 
-int provision(const QStringList& args)
-{
-    CommandLine p(
-        QStringLiteral("Provision the devices on the given ports. Exit status 0 when no device failed (each passed, "
-                       "or had passed before: done earlier), 1 when one failed."),
-        CommandLine::DataDirAndJson);
-    QCommandLineOption port(QStringLiteral("port"),
+namespace {
+
+/// provision's options, for the command itself and for its way through the station service.
+struct ProvisionOptions {
+    CommandLine p { QStringLiteral("Provision the devices on the given ports. Exit status 0 when no device failed "
+                                   "(each passed, or had passed before: done earlier), 1 when one failed."),
+        CommandLine::DataDirAndJson };
+    QCommandLineOption port { QStringLiteral("port"),
         QStringLiteral("A device's port (repeatable): a serial port, with line settings after @, e.g. "
                        "/dev/ttyUSB0@9600,8N1 (default 115200,8N1, no flow control); or a USB device, "
                        "usb:VVVV:PPPP[:SERIAL]."),
-        QStringLiteral("PATH"));
-    const QCommandLineOption op = option::operatorName(QStringLiteral("Operator recorded with every step."));
-    QCommandLineOption usb(QStringLiteral("usb"),
+        QStringLiteral("PATH") };
+    QCommandLineOption op = option::operatorName(QStringLiteral("Operator recorded with every step."));
+    QCommandLineOption usb { QStringLiteral("usb"),
         QStringLiteral("Provision every USB device with these ids as it is plugged in (and those already there)."),
-        QStringLiteral("VVVV:PPPP"));
-    QCommandLineOption count(QStringLiteral("count"),
+        QStringLiteral("VVVV:PPPP") };
+    QCommandLineOption count { QStringLiteral("count"),
         QStringLiteral("With --usb: stop after this many devices have finished (default 1)."), QStringLiteral("N"),
-        QStringLiteral("1"));
-    p.addOption(port);
-    p.addOption(op);
-    p.addOption(option::profile);
-    p.addOption(usb);
-    p.addOption(count);
-    QCommandLineOption lot(QStringLiteral("lot"),
+        QStringLiteral("1") };
+    QCommandLineOption lot { QStringLiteral("lot"),
         QStringLiteral("The lot (work order) being made; its profile is used (imprintctl lot create)."),
-        QStringLiteral("LOT"));
-    QCommandLineOption scan(QStringLiteral("scan"),
+        QStringLiteral("LOT") };
+    QCommandLineOption scan { QStringLiteral("scan"),
         QStringLiteral("Serial labels arrive on standard input, one per line (a barcode scanner): each goes to the "
-                       "first device waiting for its serial. Without it, a device with no serial fails."));
-    QCommandLineOption progress(QStringLiteral("progress"),
-        QStringLiteral("Print every slot's step as it changes, one JSON object per line on standard error."));
-    p.addOption(lot);
-    p.addOption(scan);
-    p.addOption(progress);
-    p.parse(args);
+                       "first device waiting for its serial. Without it, a device with no serial fails.") };
+    QCommandLineOption progress { QStringLiteral("progress"),
+        QStringLiteral("Print every slot's step as it changes, one JSON object per line on standard error.") };
+
+    explicit ProvisionOptions(const QStringList& args)
+    {
+        p.addOptions({ port, op, option::profile, usb, count, lot, scan, progress });
+        p.parse(args);
+    }
+};
+
+} // namespace
+
+void parseProvisionOptions(const QStringList& args)
+{
+    ProvisionOptions parsed(args);
+}
+
+int provision(const QStringList& args)
+{
+    ProvisionOptions o(args);
+    CommandLine& p = o.p;
+    const QCommandLineOption& port = o.port;
+    const QCommandLineOption& op = o.op;
+    const QCommandLineOption& usb = o.usb;
+    const QCommandLineOption& count = o.count;
+    const QCommandLineOption& lot = o.lot;
+    const QCommandLineOption& scan = o.scan;
+    const QCommandLineOption& progress = o.progress;
     const QStringList ports = p.values(port);
     if (ports.isEmpty() && !p.isSet(usb)) {
         return usageError(args, QStringLiteral("give at least one --port PATH, or --usb VVVV:PPPP"));

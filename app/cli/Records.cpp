@@ -219,7 +219,8 @@ QDateTime parseWhen(const QString& text)
 
 int list(const QStringList& args)
 {
-    CommandLine p(QStringLiteral("List devices, newest first, a page at a time; or count them by status."),
+    CommandLine p(QStringLiteral("List devices, newest first, a page at a time, with the attempts that identified no "
+                                 "device; or give the shift's figures, as the window's shift panel counts them."),
         CommandLine::DataDirAndJson);
     QCommandLineOption status(QStringLiteral("status"),
         QStringLiteral("Only devices in this state: %1.").arg(core::stateTexts<core::DeviceStatus>().join(u", ")),

@@ -30,6 +30,7 @@ void DeviceLink::call(const QString& op, const QCborMap& args, int timeoutMs, Re
     const quint64 seq = m_nextSeq++;
     auto* timer = new QTimer(this);
     timer->setSingleShot(true);
+    timer->setTimerType(Qt::PreciseTimer); // a coarse timer may fire 5% early: a timeout says the time it waited
     connect(timer, &QTimer::timeout, this, [this, seq] { onTimeout(seq); });
     const QByteArray frame = frame::encode(protocol::encode(protocol::Request { op, seq, args }));
     Pending pending { op, std::move(reply), timer, frame, std::max(1, attempts) - 1, timeoutMs, m_noise, {}, 1 };

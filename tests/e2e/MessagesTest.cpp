@@ -173,3 +173,46 @@ TEST_CASE("A device that does not answer says the time really waited, and a refu
     CHECK(refused.contains(QStringLiteral("press Retry once")));
     CHECK(refused.contains(QStringLiteral(". Its secure element declined")));
 }
+
+TEST_CASE("The command line follows the conventions: help on stdout, usage per command, a mistyped word suggested")
+{
+    auto top = test::run(Ctl, { QStringLiteral("--help") });
+    CHECK(top.exitCode == 0);
+    CHECK(top.out.contains("commands:"));
+    CHECK(top.err.isEmpty());
+    // Every command's help: on stdout, its own usage line, none of Qt's own options.
+    QStringList commands;
+    bool inList = false;
+    for (const QByteArray& line : top.out.split('\n')) {
+        if (line == "commands:") {
+            inList = true;
+            continue;
+        }
+        if (inList && line.startsWith("  ") && line.size() > 2 && line[2] != ' ')
+            commands << QString::fromUtf8(line.mid(2)).section(QStringLiteral("  "), 0, 0).trimmed();
+        else if (inList && line.isEmpty())
+            inList = false;
+    }
+    REQUIRE(commands.size() > 20);
+    for (const QString& command : commands) {
+        INFO(command.toStdString());
+        auto help = test::run(Ctl, command.split(u' ') + QStringList { QStringLiteral("--help") });
+        CHECK(help.exitCode == 0);
+        CHECK(help.out.startsWith(("Usage: imprintctl " + command.toUtf8() + ' ')));
+        CHECK_FALSE(help.out.contains("--help-all"));
+    }
+    auto group = test::run(Ctl, { QStringLiteral("ca"), QStringLiteral("--help") });
+    CHECK(group.exitCode == 0);
+    CHECK(group.out.contains("imprintctl ca keygen"));
+
+    auto option = test::run(Ctl, { QStringLiteral("list"), QStringLiteral("--sinse"), QStringLiteral("2026-12-01") });
+    CHECK(option.exitCode == 2);
+    CHECK(option.err.contains("unknown option --sinse; did you mean --since?"));
+    auto typo = test::run(Ctl, { QStringLiteral("lsit") });
+    CHECK(typo.exitCode == 2);
+    CHECK(typo.err.contains("did you mean \"list\"?"));
+    CHECK_FALSE(typo.err.contains("commands:")); // not the whole help
+    auto sub = test::run(Ctl, { QStringLiteral("ca"), QStringLiteral("kegen") });
+    CHECK(sub.exitCode == 2);
+    CHECK(sub.err.contains("did you mean \"ca keygen\"?"));
+}

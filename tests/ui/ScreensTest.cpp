@@ -8,6 +8,7 @@
 #include "MainWindow.h"
 #include "QaScreen.h"
 #include "ShiftPanel.h"
+#include "StoryJson.h"
 #include "SlotModel.h"
 #include "SlotTile.h"
 #include "StationContext.h"
@@ -29,6 +30,9 @@
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QTranslator>
 
 #include <catch2/catch.hpp>
@@ -228,6 +232,57 @@ TEST_CASE("A device done earlier shows DONE EARLIER, not FAIL, and is counted ap
     keepPicture(*w.window, QStringLiteral("done-earlier"));
 }
 
+TEST_CASE("The window's shift figures, list --counts and the service's count the same things for the same shift")
+{
+    Window w([](const core::DataDir& dir) {
+        QSettings s(dir.configFile(), QSettings::IniFormat);
+        s.setValue(QStringLiteral("timeouts/identify-ms"), 800);
+        s.setValue(QStringLiteral("timeouts/attempts"), 1);
+    });
+    test::DevSim good({ QStringLiteral("--serial"), QStringLiteral("FIG-OK") });
+    test::DevSim failing({ QStringLiteral("--serial"), QStringLiteral("FIG-FAIL"), QStringLiteral("--fault"),
+        QStringLiteral("bad-challenge") });
+    test::DevSim silent({ QStringLiteral("--serial"), QStringLiteral("FIG-QUIET"), QStringLiteral("--fault"),
+        QStringLiteral("silent") });
+    for (const test::DevSim* sim : { &good, &failing, &silent })
+        w.station->addSlot(sim->ports().first());
+    REQUIRE(w.waitFinished());
+    w.station->slotJobs().first()->retry(); // the good one again: done earlier
+    REQUIRE(w.waitFinished());
+    QSignalSpy shown(w.window.get(), &ui::MainWindow::shiftShown);
+    w.window->refreshShift();
+    REQUIRE(shown.wait(10000));
+    const core::ShiftFigures window = w.window->lineScreen()->shiftPanel()->figures();
+    CHECK(window.passed == 1);
+    CHECK(window.failed == 1);
+    CHECK(window.noDevice == 1);
+    CHECK(window.doneEarlier == 1);
+    CHECK(w.window->lineScreen()->shiftPanel()->countersText().contains(QStringLiteral("No device identified 1")));
+
+    auto counted = test::run(QStringLiteral(IMPRINT_CTL),
+        { QStringLiteral("list"), QStringLiteral("--counts"), QStringLiteral("--json"), QStringLiteral("--data-dir"),
+            w.demo.path() });
+    INFO(counted.err.toStdString());
+    REQUIRE(counted.exitCode == 0);
+    const QJsonObject cli = QJsonDocument::fromJson(counted.out).object();
+    CHECK(cli[QStringLiteral("since")].toString() == window.since.toString(Qt::ISODateWithMs));
+    CHECK(cli[QStringLiteral("until")].toString() == window.until.toString(Qt::ISODateWithMs));
+    CHECK(cli[QStringLiteral("passed")].toInt() == window.passed);
+    CHECK(cli[QStringLiteral("failed")].toInt() == window.failed);
+    CHECK(cli[QStringLiteral("no_device")].toInt() == window.noDevice);
+    CHECK(cli[QStringLiteral("done_earlier")].toInt() == window.doneEarlier);
+    CHECK(cli[QStringLiteral("first_pass")].toInt() == window.firstPass);
+    QList<QPair<QString, int>> failures;
+    for (const QJsonValue& v : cli[QStringLiteral("failures")].toArray())
+        failures << qMakePair(v.toObject()[QStringLiteral("code")].toString(), v.toObject()[QStringLiteral("count")].toInt());
+    CHECK(failures == window.failureReasons);
+    // What the service sends its window clients reads back as the same figures.
+    const core::ShiftFigures carried = app::shiftOf(app::shiftJson(window));
+    CHECK(carried.passed == window.passed);
+    CHECK(carried.noDevice == window.noDevice);
+    CHECK(carried.failureReasons == window.failureReasons);
+}
+
 TEST_CASE("A slot that fails 3 of its last 5 devices says: check slot")
 {
     Window w;
@@ -242,7 +297,7 @@ TEST_CASE("A slot that fails 3 of its last 5 devices says: check slot")
         if (run < 3)
             CHECK(warning.isEmpty());
         else
-            CHECK(warning.contains(QStringLiteral("Check slot 1: 3 of its last 3")));
+            CHECK(warning.contains(QStringLiteral("Check slot A1: 3 of its last 3")));
         if (run < 3)
             w.station->slotJobs().first()->retry();
     }
