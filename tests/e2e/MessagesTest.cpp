@@ -216,3 +216,22 @@ TEST_CASE("The command line follows the conventions: help on stdout, usage per c
     CHECK(sub.exitCode == 2);
     CHECK(sub.err.contains("did you mean \"ca keygen\"?"));
 }
+
+TEST_CASE("The window with no slot and --exit-when-done has nothing to wait for, and says so")
+{
+    QTemporaryDir tmp;
+    const QString dataDir = quickStation(tmp);
+    QProcess gui;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+    gui.setProcessEnvironment(env);
+    gui.start(QStringLiteral(IMPRINT_GUI),
+        { QStringLiteral("--data-dir"), dataDir, QStringLiteral("--exit-when-done"), QStringLiteral("--operator"),
+            QStringLiteral("ann") });
+    const bool ended = gui.waitForFinished(30000);
+    if (!ended)
+        gui.kill();
+    REQUIRE(ended);
+    CHECK(gui.exitCode() == 0);
+    CHECK(gui.readAllStandardError().contains("the line has no slot"));
+}

@@ -31,6 +31,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include <QJsonArray>
+#include <QLabel>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QTranslator>
@@ -239,6 +240,11 @@ TEST_CASE("The window's shift figures, list --counts and the service's count the
         s.setValue(QStringLiteral("timeouts/identify-ms"), 800);
         s.setValue(QStringLiteral("timeouts/attempts"), 1);
     });
+    // With no slot yet, the line screen says how a slot comes.
+    const QLabel* empty = w.window->lineScreen()->findChild<QLabel*>(QStringLiteral("emptyLine"));
+    REQUIRE(empty);
+    CHECK(empty->isVisible());
+    CHECK(empty->text().contains(QStringLiteral("--port PATH")));
     test::DevSim good({ QStringLiteral("--serial"), QStringLiteral("FIG-OK") });
     test::DevSim failing({ QStringLiteral("--serial"), QStringLiteral("FIG-FAIL"), QStringLiteral("--fault"),
         QStringLiteral("bad-challenge") });
@@ -247,6 +253,7 @@ TEST_CASE("The window's shift figures, list --counts and the service's count the
     for (const test::DevSim* sim : { &good, &failing, &silent })
         w.station->addSlot(sim->ports().first());
     REQUIRE(w.waitFinished());
+    CHECK_FALSE(empty->isVisible());
     w.station->slotJobs().first()->retry(); // the good one again: done earlier
     REQUIRE(w.waitFinished());
     QSignalSpy shown(w.window.get(), &ui::MainWindow::shiftShown);
