@@ -276,8 +276,10 @@ QString DataDir::ctlArg() const
 {
     if (QDir(m_path).absolutePath() == resolve({}))
         return {};
+    // Quoted for a POSIX shell unless it is plain: copied as printed, it names this folder.
     QString path = m_path;
-    if (path.contains(u' ') || path.contains(u'\'') || path.contains(u'"'))
+    static const QRegularExpression plain(QStringLiteral("^[A-Za-z0-9_./+:,@%=-]+$"));
+    if (!plain.match(path).hasMatch())
         path = QStringLiteral("'") + path.replace(QStringLiteral("'"), QStringLiteral("'\\''")) + QStringLiteral("'");
     return QStringLiteral(" --data-dir ") + path;
 }

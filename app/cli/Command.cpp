@@ -188,8 +188,8 @@ int editDistance(const QString& a, const QString& b)
 
 QString nearest(const QString& word, const QStringList& candidates)
 {
-    if (word.isEmpty())
-        return {};
+    if (word.size() < 2)
+        return {}; // one letter is no typo to guess from
     // A unique prefix first ("prov" -> provision).
     QStringList prefixed;
     for (const QString& c : candidates) {

@@ -231,7 +231,8 @@ int list(const QStringList& args)
     QCommandLineOption limit(QStringLiteral("limit"), QStringLiteral("Rows per page (default 50)."),
         QStringLiteral("N"), QStringLiteral("50"));
     QCommandLineOption before(QStringLiteral("before"),
-        QStringLiteral("Next page: the serial of the last row of the previous page."), QStringLiteral("SN"));
+        QStringLiteral("Next page: the last row of the previous page, its serial or attempt:ID."),
+        QStringLiteral("SN"));
     QCommandLineOption counts(QStringLiteral("counts"),
         QStringLiteral("The figures instead: jobs passed and failed, attempts with no device identified, done earlier "
                        "(counted apart), first-pass yield and failures by code; for the current shift (the window's), "
@@ -296,28 +297,43 @@ int list(const QStringList& args)
         }
         q.since = p.isSet(since) ? parseWhen(p.value(since)) : QDateTime();
         q.until = p.isSet(until) ? parseWhen(p.value(until)) : QDateTime();
-        q.before = p.value(before);
         q.limit = std::clamp(p.value(limit).toInt(), 1, 10000);
+        // Devices and the attempts that identified none, newest first, one page of both: the
+        // next page starts after the last row shown (--before SERIAL, or --before attempt:ID).
+        core::DeviceQuery attemptQuery = q;
+        const QString anchor = p.value(before);
+        if (anchor.startsWith(QLatin1String("attempt:"))) {
+            bool ok = false;
+            const qint64 id = anchor.mid(8).toLongLong(&ok);
+            core::DeviceQuery one;
+            one.beforeAttempt = id + 1;
+            one.limit = 1;
+            auto at = ok ? records.records().attempts(one) : core::Result<QList<core::Attempt>>(QList<core::Attempt> {});
+            if (!at)
+                return report(at.error());
+            if (at->isEmpty() || at->first().id != id)
+                return usageError(args, QStringLiteral("%1 names no recorded attempt").arg(anchor));
+            // Devices that ended at the same moment came before it on the page it was on.
+            q.until = at->first().finished;
+            attemptQuery.beforeAttempt = id;
+        } else if (!anchor.isEmpty()) {
+            q.before = anchor;
+            auto device = records.records().device(anchor);
+            if (!device)
+                return report(device.error());
+            if (!*device)
+                return report(core::Error { core::ErrorCode::NotFound,
+                    QStringLiteral("No device with serial %1 is recorded.").arg(anchor), {}, {} });
+            q.beforeUpdated = (*device)->updated;
+            // Attempts that ended at the same moment come after it.
+            attemptQuery.until = (*device)->updated.addMSecs(1);
+        }
         auto rows = records.records().devices(q);
         if (!rows)
             return report(rows.error());
-        // Attempts that failed before a device was identified, over the same span of time as
-        // this page of devices (from its last row, or from --since when it is the last page).
-        core::DeviceQuery span = q;
-        span.limit = 10000;
-        if (rows->size() == q.limit)
-            span.since = rows->last().updated;
-        if (!q.before.isEmpty()) {
-            auto anchor = records.records().device(q.before);
-            if (!anchor)
-                return report(anchor.error());
-            if (*anchor)
-                span.until = (*anchor)->updated;
-        }
-        auto attempts = records.records().attempts(span);
+        auto attempts = records.records().attempts(attemptQuery);
         if (!attempts)
             return report(attempts.error());
-        // Newest first, devices and attempts together.
         QList<std::variant<core::DeviceRecord, core::Attempt>> merged;
         qsizetype a = 0;
         for (const auto& d : *rows) {
@@ -327,6 +343,8 @@ int list(const QStringList& args)
         }
         while (a < attempts->size())
             merged << attempts->at(a++);
+        const bool more = merged.size() > q.limit;
+        merged = merged.mid(0, q.limit);
         if (p.json()) {
             QJsonArray array;
             for (const auto& row : merged) {
@@ -354,8 +372,14 @@ int list(const QStringList& args)
                   << (t.claimedSerial.isEmpty() ? QString() : QStringLiteral(", it said ") + t.claimedSerial) << "  "
                   << t.code << ": " << t.reason << Qt::endl;
         }
-        if (rows->size() == q.limit)
-            out() << "(more: --before " << rows->last().serial << ")" << Qt::endl;
+        if (more || rows->size() == q.limit || attempts->size() == q.limit) {
+            const auto& last = merged.last();
+            out() << "(more: --before "
+                  << (std::holds_alternative<core::DeviceRecord>(last)
+                             ? std::get<core::DeviceRecord>(last).serial
+                             : QStringLiteral("attempt:%1").arg(std::get<core::Attempt>(last).id))
+                  << ")" << Qt::endl;
+        }
         return 0;
     });
 }

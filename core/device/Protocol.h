@@ -48,13 +48,14 @@ inline constexpr int PartOverhead = 128;
 {
     return version >= ChunkedVersion ? limit::MinFrameV3 : limit::MinFrameV2;
 }
-/// The largest payload the station takes from a device of `version` that announced
-/// `maxFrame`: one of version 3 sends nothing larger (it answers in parts); one of version 2
-/// may answer with its whole request or certificate in one frame.
+/// The largest payload the station takes from a device that announced `maxFrame`: its
+/// largest legal answer. A device answers generate-key and inject-key with its whole request
+/// in one frame (5.1, 5.4; version 3 splits only read-cert), and a version 2 device its whole
+/// certificate too: a request or a certificate at its limit, with the answer's own fields.
 [[nodiscard]] constexpr qsizetype receiveLimit(int version, int maxFrame)
 {
-    return version >= ChunkedVersion ? qsizetype(maxFrame)
-                                     : std::max<qsizetype>(maxFrame, std::max(limit::Csr, limit::Certificate) + 1024);
+    (void)version;
+    return std::max<qsizetype>(maxFrame, std::max(limit::Csr, limit::Certificate) + 1024);
 }
 /// Data bytes one stage-chunk or read-cert part carries for a device of `maxFrame`.
 [[nodiscard]] constexpr int partCapacity(int maxFrame)

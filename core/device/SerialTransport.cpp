@@ -191,8 +191,7 @@ Error SerialTransport::openFailure(QSerialPort::SerialPortError error) const
     if (error == QSerialPort::DeviceNotFoundError || ::stat(path.constData(), &st) != 0)
         return Error { ErrorCode::NotFound,
             QStringLiteral("There is no port %1. Check the name and that the fixture's cable is plugged in (ls "
-                           "/dev/ttyUSB* /dev/ttyACM*); a path relative to this folder is written with its folder, "
-                           "./NAME.")
+                           "/dev/ttyUSB* /dev/ttyACM*).")
                 .arg(m_path),
             m_port.errorString(), QStringLiteral("no-port") };
     if (error == QSerialPort::PermissionError && ::access(path.constData(), R_OK | W_OK) != 0) {

@@ -204,12 +204,13 @@ struct ShiftFigures {
 
     /// Every failure: failed jobs and attempts with no device.
     [[nodiscard]] int allFailed() const { return failed + noDevice; }
-    /// Devices passed or failed (attempts included) per hour, over the shift so far.
+    /// Devices passed or failed per hour, over the shift so far (jobs: an attempt with no
+    /// device is not a device made).
     [[nodiscard]] double perHour() const
     {
         const QDateTime end = asOf.isValid() && asOf < until ? asOf : until;
         const double hours = std::max(1.0 / 60, static_cast<double>(since.secsTo(end)) / 3600.0);
-        return (passed + allFailed()) / hours;
+        return (passed + failed) / hours;
     }
 
     /// Passed on the first job, of the devices that passed or failed; -1 when none did.

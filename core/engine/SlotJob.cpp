@@ -276,22 +276,30 @@ void SlotJob::failNow(const Error& error)
     } else if (!m_beginInFlight) {
         // No job: the device was never identified, or refused before its job started. The
         // attempt is recorded all the same (a job being recorded ends failed by itself).
-        Attempt attempt;
-        attempt.port = m_port;
-        attempt.operatorName = m_station->operatorName();
-        attempt.started = m_startedAt;
-        attempt.code = m_failureCode;
-        attempt.reason = m_failure;
-        attempt.claimedSerial = m_device.serial;
-        attempt.droppedFrames = m_link ? m_link->receiveStats().droppedFrames : 0;
-        m_station->submit<Result<qint64>>(
-            this, [attempt](Registrar& r) { return r.recordAttempt(attempt); },
-            [port = m_port](Result<qint64> r) {
-                if (!r)
-                    qCCritical(IMPRINT_SLOT) << port << r.error().text();
-            });
+        recordAttempt();
     }
     setStep(Step::Failed);
+}
+
+void SlotJob::recordAttempt()
+{
+    // An operator's stop is not the line failing (the slot's own verdicts leave it out too).
+    if (m_failureCode == u"aborted")
+        return;
+    Attempt attempt;
+    attempt.port = m_port;
+    attempt.operatorName = m_station->operatorName();
+    attempt.started = m_startedAt;
+    attempt.code = m_failureCode;
+    attempt.reason = m_failure;
+    attempt.claimedSerial = m_device.serial;
+    attempt.droppedFrames = m_link ? m_link->receiveStats().droppedFrames : 0;
+    m_station->submit<Result<qint64>>(
+        this, [attempt](Registrar& r) { return r.recordAttempt(attempt); },
+        [port = m_port](Result<qint64> r) {
+            if (!r)
+                qCCritical(IMPRINT_SLOT) << port << r.error().text();
+        });
 }
 
 void SlotJob::identify()
@@ -309,6 +317,10 @@ void SlotJob::identify()
             [this, run = m_run](Result<JobStart> job) {
                 if (run == m_run)
                     m_beginInFlight = false;
+                // The slot failed while the job was being recorded, and no job came of it: the
+                // attempt is recorded instead.
+                if (run == m_run && isFinished() && (!job || job->jobId == 0))
+                    return recordAttempt();
                 if (!job)
                     return run == m_run ? failWith(job.error()) : void();
                 if (isFinished() || run != m_run) {

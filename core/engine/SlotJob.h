@@ -103,6 +103,8 @@ private:
     void setStep(Step step);
     void failWith(const Error& error);
     void failNow(const Error& error);
+    /// Records this run as an attempt with no job (see Attempt), unless an operator stopped it.
+    void recordAttempt();
     void openLink();
     void waitForReturn(const Error& why);
     void resume();

@@ -9,12 +9,14 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QSet>
 #include <QSettings>
 #include <QTemporaryDir>
 
 #include <catch2/catch.hpp>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 using namespace imprint;
@@ -96,6 +98,13 @@ TEST_CASE("A model or firmware one past its limit, or a serial outside the alpha
     };
     const QList<Case> cases {
         { "model of 64 characters", { QStringLiteral("--model"), QString(64, u'M') }, "" },
+        // Its request (which names the model) is larger than its max-frame: a request comes in
+        // one frame, whatever the device's max-frame.
+        { "model of 64 four-byte characters, version 3, max-frame 512",
+            { QStringLiteral("--model"), QString::fromUcs4(std::u32string(64, U'\U0001D544').c_str(), 64),
+                QStringLiteral("--serial"), QStringLiteral("W-") + QString(62, u'7'), QStringLiteral("--protocol"),
+                QStringLiteral("3"), QStringLiteral("--max-frame"), QStringLiteral("512") },
+            "" },
         { "model of 65 characters", { QStringLiteral("--model"), QString(65, u'M') }, "bad-model" },
         { "firmware of 64 characters", { QStringLiteral("--firmware"), QString(64, u'1') }, "" },
         { "firmware of 65 characters", { QStringLiteral("--firmware"), QString(65, u'1') }, "bad-firmware" },
@@ -399,6 +408,29 @@ TEST_CASE("Every attempt is a record: slots that fail before a device's job star
     CHECK(flood[QStringLiteral("dropped_frames")].toInteger() == 32);
     auto text = test::run(Ctl, { QStringLiteral("list"), QStringLiteral("--data-dir"), dataDir });
     CHECK(text.out.count("(no device identified)") == 7);
+    // A page at a time, devices and attempts together: every row once, in order.
+    QStringList seen;
+    QString before;
+    for (int page = 0; page < 10; ++page) {
+        QStringList args { QStringLiteral("list"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--limit"),
+            QStringLiteral("3") };
+        if (!before.isEmpty())
+            args << QStringLiteral("--before") << before;
+        auto r = test::run(Ctl, args);
+        REQUIRE(r.exitCode == 0);
+        before.clear();
+        for (const QByteArray& line : r.out.split('\n')) {
+            if (line.startsWith("(more: --before "))
+                before = QString::fromUtf8(line.mid(16).chopped(1));
+            else if (!line.isEmpty())
+                seen << QString::fromUtf8(line);
+        }
+        CHECK(r.out.count('\n') <= 4);
+        if (before.isEmpty())
+            break;
+    }
+    CHECK(seen.size() == 8); // ATT-OK and the seven attempts
+    CHECK(QSet<QString>(seen.begin(), seen.end()).size() == 8);
 
     // Counted in the figures and the Pareto by cause; the device that passed stays passed.
     auto counts = test::run(

@@ -57,7 +57,9 @@ def main():
     count = 0
     shift = None
     def total(figures):
-        return figures["passed"] + figures["failed"] + figures["done_earlier"]
+        # Every slot's run is counted: a job passed, failed or done earlier, or an attempt that
+        # identified no device.
+        return figures["passed"] + figures["failed"] + figures["done_earlier"] + figures.get("no_device", 0)
 
     while len(verdicts) < len(slots) or shift is None or total(shift) < total(before) + len(slots):
         event = station.event()
