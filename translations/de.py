@@ -383,8 +383,14 @@ DE = {
 '%1 · %2 in it, %3 left': '%1 · %2 darin, noch %3',
 '%1 · %2 in it': '%1 · %2 darin',
 'Step %1 of %2: %3': 'Schritt %1 von %2: %3',
+'Batch %1 written to %2: %3, %4.': 'Stapel %1 nach %2 geschrieben: %3, %4.',
+'%1, %2 already on record, %3 refused.%4': '%1, %2 schon erfasst, %3 abgelehnt.%4',
 }
 PLURAL = {
+'CRL %1 signed: %n certificate(s) listed, next update %2.': ('Sperrliste %1 signiert: %n Zertifikat gelistet, nächste Aktualisierung %2.', 'Sperrliste %1 signiert: %n Zertifikate gelistet, nächste Aktualisierung %2.'),
+'%n certificate request(s)': ('%n Zertifikatsanforderung', '%n Zertifikatsanforderungen'),
+'%n revocation(s)': ('%n Sperrung', '%n Sperrungen'),
+'%n certificate(s) recorded': ('%n Zertifikat erfasst', '%n Zertifikate erfasst'),
 '%n device(s)/h': ('%n Gerät/h', '%n Geräte/h'),
 '%n record(s) not yet confirmed by the upstream': ('%n Datensatz noch nicht von der Konzern-CA bestätigt', '%n Datensätze noch nicht von der Konzern-CA bestätigt'),
 '%n refused by the upstream: see imprintctl outbox --state rejected': ('%n von der Konzern-CA abgelehnt: siehe imprintctl outbox --state rejected', '%n von der Konzern-CA abgelehnt: siehe imprintctl outbox --state rejected'),

@@ -313,20 +313,8 @@
         <translation>Diese Station kann im Fenster keine Sperrliste signieren.</translation>
     </message>
     <message>
-        <source>CRL %1 signed: %2 certificate(s) listed, next update %3.</source>
-        <translation>Sperrliste %1 signiert: %2 Zertifikat(e) gelistet, nächste Aktualisierung %3.</translation>
-    </message>
-    <message>
-        <source>Batch %1 written to %2: %3 certificate request(s), %4 revocation(s).</source>
-        <translation>Stapel %1 nach %2 geschrieben: %3 Zertifikatsanforderung(en), %4 Sperrung(en).</translation>
-    </message>
-    <message>
         <source>No upstream trust anchors are set up.</source>
         <translation>Keine Vertrauensanker der Konzern-CA eingerichtet.</translation>
-    </message>
-    <message>
-        <source>%1 certificate(s) recorded, %2 already on record, %3 refused.%4</source>
-        <translation>%1 Zertifikat(e) erfasst, %2 bereits erfasst, %3 abgelehnt.%4</translation>
     </message>
     <message>
         <source>The QA passphrase is set (kept as a salted scrypt hash only).</source>
@@ -379,6 +367,30 @@
     <message numerus="yes">
         <source> %n newest entries are not under a checkpoint yet.</source>
         <translation><numerusform> %n neuester Eintrag steht noch unter keinem Kontrollpunkt.</numerusform><numerusform> %n neueste Einträge stehen noch unter keinem Kontrollpunkt.</numerusform></translation>
+    </message>
+    <message numerus="yes">
+        <source>CRL %1 signed: %n certificate(s) listed, next update %2.</source>
+        <translation><numerusform>Sperrliste %1 signiert: %n Zertifikat gelistet, nächste Aktualisierung %2.</numerusform><numerusform>Sperrliste %1 signiert: %n Zertifikate gelistet, nächste Aktualisierung %2.</numerusform></translation>
+    </message>
+    <message>
+        <source>Batch %1 written to %2: %3, %4.</source>
+        <translation>Stapel %1 nach %2 geschrieben: %3, %4.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n certificate request(s)</source>
+        <translation><numerusform>%n Zertifikatsanforderung</numerusform><numerusform>%n Zertifikatsanforderungen</numerusform></translation>
+    </message>
+    <message numerus="yes">
+        <source>%n revocation(s)</source>
+        <translation><numerusform>%n Sperrung</numerusform><numerusform>%n Sperrungen</numerusform></translation>
+    </message>
+    <message>
+        <source>%1, %2 already on record, %3 refused.%4</source>
+        <translation>%1, %2 schon erfasst, %3 abgelehnt.%4</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n certificate(s) recorded</source>
+        <translation><numerusform>%n Zertifikat erfasst</numerusform><numerusform>%n Zertifikate erfasst</numerusform></translation>
     </message>
 </context>
 <context>

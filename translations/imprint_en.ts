@@ -32,6 +32,22 @@
         <source> %n newest entries are not under a checkpoint yet.</source>
         <translation><numerusform> %n newest entry is not under a checkpoint yet.</numerusform><numerusform> %n newest entries are not under a checkpoint yet.</numerusform></translation>
     </message>
+    <message numerus="yes">
+        <source>CRL %1 signed: %n certificate(s) listed, next update %2.</source>
+        <translation><numerusform>CRL %1 signed: %n certificate listed, next update %2.</numerusform><numerusform>CRL %1 signed: %n certificates listed, next update %2.</numerusform></translation>
+    </message>
+    <message numerus="yes">
+        <source>%n certificate request(s)</source>
+        <translation><numerusform>%n certificate request</numerusform><numerusform>%n certificate requests</numerusform></translation>
+    </message>
+    <message numerus="yes">
+        <source>%n revocation(s)</source>
+        <translation><numerusform>%n revocation</numerusform><numerusform>%n revocations</numerusform></translation>
+    </message>
+    <message numerus="yes">
+        <source>%n certificate(s) recorded</source>
+        <translation><numerusform>%n certificate recorded</numerusform><numerusform>%n certificates recorded</numerusform></translation>
+    </message>
 </context>
 <context>
     <name>imprint::ui::DeviceListModel</name>

@@ -451,9 +451,8 @@ void AdminScreen::issueCrl()
         },
         [this](core::Result<core::PublishedCrl> crl) {
             busy(false);
-            emit status(crl ? tr("CRL %1 signed: %2 certificate(s) listed, next update %3.")
+            emit status(crl ? tr("CRL %1 signed: %n certificate(s) listed, next update %2.", nullptr, crl->entries)
                                   .arg(crl->number)
-                                  .arg(crl->entries)
                                   .arg(when(crl->nextUpdate))
                             : crl.error().message);
             emit finishedWork(QStringLiteral("crl"));
@@ -472,10 +471,10 @@ void AdminScreen::exportTo(const QString& folder)
         },
         [this, folder](core::Result<core::ExportReport> r) {
             busy(false);
-            emit status(r ? tr("Batch %1 written to %2: %3 certificate request(s), %4 revocation(s).")
-                                .arg(r->batch, folder)
-                                .arg(r->certificates)
-                                .arg(r->revocations)
+            emit status(r ? tr("Batch %1 written to %2: %3, %4.")
+                                .arg(r->batch, folder,
+                                    tr("%n certificate request(s)", nullptr, r->certificates),
+                                    tr("%n revocation(s)", nullptr, r->revocations))
                           : r.error().message);
             emit finishedWork(QStringLiteral("export"));
             refresh();
@@ -498,8 +497,8 @@ void AdminScreen::importFrom(const QString& path)
         },
         [this](core::Result<core::ImportReport> r) {
             busy(false);
-            emit status(r ? tr("%1 certificate(s) recorded, %2 already on record, %3 refused.%4")
-                                .arg(r->recorded)
+            emit status(r ? tr("%1, %2 already on record, %3 refused.%4")
+                                .arg(tr("%n certificate(s) recorded", nullptr, r->recorded))
                                 .arg(r->already)
                                 .arg(r->refused.size())
                                 .arg(r->refused.isEmpty() ? QString() : QStringLiteral(" ") + r->refused.join(u' '))
