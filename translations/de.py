@@ -385,6 +385,9 @@ DE = {
 'Step %1 of %2: %3': 'Schritt %1 von %2: %3',
 'Batch %1 written to %2: %3, %4.': 'Stapel %1 nach %2 geschrieben: %3, %4.',
 '%1, %2 already on record, %3 refused.%4': '%1, %2 schon erfasst, %3 abgelehnt.%4',
+'yes': 'ja',
+'no': 'nein',
+'Algorithm': 'Algorithmus',
 }
 PLURAL = {
 'CRL %1 signed: %n certificate(s) listed, next update %2.': ('Sperrliste %1 signiert: %n Zertifikat gelistet, nächste Aktualisierung %2.', 'Sperrliste %1 signiert: %n Zertifikate gelistet, nächste Aktualisierung %2.'),

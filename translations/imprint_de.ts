@@ -392,6 +392,18 @@
         <source>%n certificate(s) recorded</source>
         <translation><numerusform>%n Zertifikat erfasst</numerusform><numerusform>%n Zertifikate erfasst</numerusform></translation>
     </message>
+    <message>
+        <source>yes</source>
+        <translation>ja</translation>
+    </message>
+    <message>
+        <source>no</source>
+        <translation>nein</translation>
+    </message>
+    <message>
+        <source>Algorithm</source>
+        <translation>Algorithmus</translation>
+    </message>
 </context>
 <context>
     <name>imprint::ui::DeviceListModel</name>

@@ -48,7 +48,7 @@
         <source>%n certificate(s) recorded</source>
         <translation><numerusform>%n certificate recorded</numerusform><numerusform>%n certificates recorded</numerusform></translation>
     </message>
-</context>
+    </context>
 <context>
     <name>imprint::ui::DeviceListModel</name>
     </context>

@@ -275,9 +275,13 @@ void AdminScreen::refresh()
             if (!attributes)
                 h += QStringLiteral("<tr><td>%1</td></tr>").arg(attributes.error().message.toHtmlEscaped());
             else
-                for (const auto& [k, v] : *attributes)
+                for (const auto& [k, v] : *attributes) {
+                    // The token's flags in the window's language; the names stay PKCS#11's.
+                    const QString value = v == QLatin1String("yes") ? tr("yes") : v == QLatin1String("no") ? tr("no") : v;
+                    const QString key = k == QLatin1String("Algorithm") ? tr("Algorithm") : k;
                     h += QStringLiteral("<tr><td><b>%1</b></td><td>%2</td></tr>")
-                             .arg(k.toHtmlEscaped(), v.toHtmlEscaped());
+                             .arg(key.toHtmlEscaped(), value.toHtmlEscaped());
+                }
             h += QStringLiteral("</table><h3>%1</h3>").arg(tr("Chain"));
             auto chain = bo->dir().loadChain();
             if (chain) {

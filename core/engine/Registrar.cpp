@@ -285,7 +285,8 @@ Result<void> Registrar::certificateInstalled(qint64 jobId, const QString& serial
 Result<void> Registrar::certificateVerified(qint64 jobId, const QString& serialHex)
 {
     auto r = m_store.ledger().setState(
-        jobId, serialHex, CertificateState::Verified, QStringLiteral("read back and challenge signed"));
+        jobId, serialHex, CertificateState::Verified,
+        QStringLiteral("read back as issued; a fresh challenge signed with its key"));
     return r;
 }
 

@@ -314,7 +314,7 @@ Result<void> CertificateLedger::setState(
             QStringLiteral("certificate %1 read back from the device: the one issued").arg(serialHex), t))
         return sql::fail(QStringLiteral("update a certificate"), steps.error());
     if (!steps.step(jobId, move->step, StepStatus::Done,
-            state == CertificateState::Verified && detail.isEmpty()
+            state == CertificateState::Verified
                 ? QStringLiteral("certificate %1: the device signed a fresh challenge with its key").arg(serialHex)
                 : stepDetail,
             t))
