@@ -159,7 +159,7 @@ QJsonObject queryJson(const core::DeviceQuery& q)
         { QStringLiteral("lot"), q.lot }, { QStringLiteral("since"), timeJson(q.since) },
         { QStringLiteral("until"), timeJson(q.until) }, { QStringLiteral("serial_prefix"), q.serialPrefix },
         { QStringLiteral("before"), q.before }, { QStringLiteral("before_updated"), timeJson(q.beforeUpdated) },
-        { QStringLiteral("limit"), q.limit } };
+        { QStringLiteral("limit"), q.limit }, { QStringLiteral("no_device"), q.noDevice } };
 }
 
 core::DeviceQuery queryOf(const QJsonObject& o)
@@ -174,6 +174,7 @@ core::DeviceQuery queryOf(const QJsonObject& o)
     q.before = str(o, "before");
     q.beforeUpdated = timeOf(o.value(QStringLiteral("before_updated")));
     q.limit = std::clamp(o.value(QStringLiteral("limit")).toInt(100), 1, 1000);
+    q.noDevice = o.value(QStringLiteral("no_device")).toBool();
     return q;
 }
 

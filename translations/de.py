@@ -388,6 +388,8 @@ DE = {
 'yes': 'ja',
 'no': 'nein',
 'Algorithm': 'Algorithmus',
+'no device identified': 'kein Gerät erkannt',
+'(no device identified)': '(kein Gerät erkannt)',
 }
 PLURAL = {
 'CRL %1 signed: %n certificate(s) listed, next update %2.': ('Sperrliste %1 signiert: %n Zertifikat gelistet, nächste Aktualisierung %2.', 'Sperrliste %1 signiert: %n Zertifikate gelistet, nächste Aktualisierung %2.'),

@@ -435,6 +435,10 @@
         <source>Reason</source>
         <translation>Grund</translation>
     </message>
+    <message>
+        <source>(no device identified)</source>
+        <translation>(kein Gerät erkannt)</translation>
+    </message>
 </context>
 <context>
     <name>imprint::ui::FailureWords</name>
@@ -1428,6 +1432,10 @@ Warum wird es verschrottet?</translation>
     <message>
         <source>⚠ Issued, never shipped: the device failed after it was issued. It is revoked after the grace period, unless the device comes back with the same key and passes.</source>
         <translation>⚠ Ausgestellt, nie ausgeliefert: das Gerät ist nach der Ausstellung gescheitert. Es wird nach der Frist widerrufen, außer das Gerät kommt mit demselben Schlüssel zurück und besteht.</translation>
+    </message>
+    <message>
+        <source>no device identified</source>
+        <translation>kein Gerät erkannt</translation>
     </message>
 </context>
 <context>

@@ -92,7 +92,7 @@ QVariant DeviceListModel::data(const QModelIndex& index, int role) const
     }
     const core::DeviceRecord& d = m_rows.at(index.row());
     switch (index.column()) {
-    case Serial: return d.serial;
+    case Serial: return d.serial.isEmpty() ? tr("(no device identified)") : d.serial;
     case Status: return text(d.status);
     case Lot: return d.lot;
     case Model: return d.model;

@@ -99,6 +99,8 @@ QaScreen::QaScreen(
     m_status->addItem(tr("any status"), QString());
     for (const QString& s : core::stateTexts<core::DeviceStatus>())
         m_status->addItem(s, s);
+    // Slot runs that ended before a device was identified (no answer, broken frames, ...).
+    m_status->addItem(tr("no device identified"), QStringLiteral("no-device"));
     for (QDateEdit* d : { m_since, m_until }) {
         d->setCalendarPopup(true);
         d->setDisplayFormat(QStringLiteral("yyyy-MM-dd"));
@@ -126,10 +128,13 @@ QaScreen::QaScreen(
     m_view->setSelectionMode(QAbstractItemView::SingleSelection);
     m_view->verticalHeader()->hide();
     m_view->horizontalHeader()->setStretchLastSection(true);
-    connect(m_view, &QTableView::activated, this,
-        [this](const QModelIndex& i) { showDevice(m_list->device(i.row()).serial); });
-    connect(m_view, &QTableView::clicked, this,
-        [this](const QModelIndex& i) { showDevice(m_list->device(i.row()).serial); });
+    // A row with no serial is an attempt that identified no device: it has no story to open.
+    auto open = [this](const QModelIndex& i) {
+        if (const QString serial = m_list->device(i.row()).serial; !serial.isEmpty())
+            showDevice(serial);
+    };
+    connect(m_view, &QTableView::activated, this, open);
+    connect(m_view, &QTableView::clicked, this, open);
     connect(m_list, &DeviceListModel::failed, this, &QaScreen::status);
     auto* listBox = new QWidget(this);
     auto* listLayout = new QVBoxLayout(listBox);
@@ -153,7 +158,9 @@ void QaScreen::refreshList()
     core::DeviceQuery q;
     q.serialPrefix = m_prefix->text().trimmed();
     q.lot = m_lot->text().trimmed();
-    if (const QString s = m_status->currentData().toString(); !s.isEmpty())
+    if (const QString s = m_status->currentData().toString(); s == QLatin1String("no-device"))
+        q.noDevice = true;
+    else if (!s.isEmpty())
         q.status = core::parseState<core::DeviceStatus>(s);
     if (m_since->date() > m_since->minimumDate())
         q.since = QDateTime(m_since->date(), QTime(0, 0));

@@ -227,6 +227,8 @@ struct DeviceQuery {
     QString before; ///< paging: the serial of the last row of the previous page
     QDateTime beforeUpdated; ///< and its `updated` as listed (else read again, which a busy line may have moved)
     qint64 beforeAttempt = 0; ///< paging attempts: the id of the last attempt of the previous page
+    /// The attempts that identified no device instead, as device rows (see DeviceRecords::devices).
+    bool noDevice = false;
     int limit = 100;
 };
 

@@ -32,6 +32,16 @@ Result<std::optional<DeviceRecord>> DeviceRecords::device(const QString& serial)
 
 Result<QList<DeviceRecord>> DeviceRecords::devices(const DeviceQuery& query) const
 {
+    if (query.noDevice) {
+        auto found = attempts(query);
+        if (!found)
+            return std::unexpected(found.error());
+        QList<DeviceRecord> rows;
+        for (const Attempt& a : *found)
+            rows << DeviceRecord { {}, a.port, a.code, DeviceStatus::Failed,
+                QStringLiteral("%1: %2").arg(a.code, a.reason), a.started, a.finished, a.lot };
+        return rows;
+    }
     QString statement = DeviceColumns + QStringLiteral(" WHERE 1 = 1");
     QVariantList values;
     if (query.status) {
@@ -100,6 +110,10 @@ Result<QList<Attempt>> DeviceRecords::attempts(const DeviceQuery& query) const
     if (query.beforeAttempt > 0) {
         statement += QStringLiteral(" AND id < ?");
         values << query.beforeAttempt;
+    } else if (query.noDevice && query.beforeUpdated.isValid()) {
+        // The next page of a list that shows attempts as rows: after its last row's time.
+        statement += QStringLiteral(" AND finished < ?");
+        values << storedTime(query.beforeUpdated);
     }
     // Ids grow with time: newest first is by id (the primary key, never a sort).
     statement += QStringLiteral(" ORDER BY id DESC LIMIT ?");

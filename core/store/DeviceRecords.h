@@ -20,7 +20,9 @@ public:
     using StorePart::StorePart;
 
     [[nodiscard]] Result<std::optional<DeviceRecord>> device(const QString& serial) const;
-    /// A page of devices, newest first (indexed; never the whole table).
+    /// A page of devices, newest first (indexed; never the whole table). With `noDevice`, a
+    /// page of the attempts that identified none, each as a row with no serial: the port as
+    /// its model, the failure code as its firmware, code and reason as its status reason.
     [[nodiscard]] Result<QList<DeviceRecord>> devices(const DeviceQuery& query) const;
     /// A page of the attempts that ended before a device's job started (see Attempt), newest
     /// first, by the query's time and lot; none when it asks for a serial or a status other

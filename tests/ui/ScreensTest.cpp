@@ -285,6 +285,17 @@ TEST_CASE("The window's shift figures, list --counts and the service's count the
     for (const QJsonValue& v : cli[QStringLiteral("failures")].toArray())
         failures << qMakePair(v.toObject()[QStringLiteral("code")].toString(), v.toObject()[QStringLiteral("count")].toInt());
     CHECK(failures == window.failureReasons);
+    // The QA screen lists the attempt that identified no device, as such.
+    w.signInQa();
+    ui::DeviceListModel* list = w.window->qaScreen()->deviceList();
+    core::DeviceQuery noDevice;
+    noDevice.noDevice = true;
+    list->setQuery(app::queryOf(app::queryJson(noDevice))); // as the service carries it, too
+    REQUIRE(QTest::qWaitFor([&] { return list->rowCount() > 0 && !list->isFetching(); }, 10000));
+    CHECK(list->rowCount() == 1);
+    CHECK(list->index(0, 0).data().toString() == QLatin1String("(no device identified)"));
+    CHECK(list->device(0).firmware == QLatin1String("timeout"));
+    CHECK(list->device(0).model == silent.ports().first());
     // What the service sends its window clients reads back as the same figures.
     const core::ShiftFigures carried = app::shiftOf(app::shiftJson(window));
     CHECK(carried.passed == window.passed);
