@@ -103,12 +103,11 @@ QString shiftText(const core::ShiftFigures& f)
              .arg(f.failed)
              .arg(f.noDevice)
              .arg(f.doneEarlier);
-    s += f.firstPassYield() < 0
-        ? QStringLiteral("  first-pass yield: none yet\n")
-        : QStringLiteral("  first-pass yield: %1 % (%2 of %3)\n")
-              .arg(100.0 * f.firstPassYield(), 0, 'f', 1)
-              .arg(f.firstPass)
-              .arg(countOf(f.devices, QStringLiteral("device")));
+    s += f.firstPassYield() < 0 ? QStringLiteral("  first-pass yield: none yet\n")
+                                : QStringLiteral("  first-pass yield: %1 % (%2 of %3)\n")
+                                      .arg(100.0 * f.firstPassYield(), 0, 'f', 1)
+                                      .arg(f.firstPass)
+                                      .arg(countOf(f.devices, QStringLiteral("device")));
     s += QStringLiteral("  rate: %1 per hour\n").arg(f.perHour(), 0, 'f', 1);
     if (!f.failureReasons.isEmpty()) {
         QStringList parts;

@@ -205,9 +205,9 @@ QJsonObject shiftJson(const core::ShiftFigures& f)
         reasons.append(QJsonObject { { QStringLiteral("code"), code }, { QStringLiteral("count"), count } });
     QJsonArray buckets;
     for (const core::ShiftFigures::Bucket& b : f.buckets)
-        buckets.append(QJsonObject { { QStringLiteral("start"), timeJson(b.start) },
-            { QStringLiteral("passed"), b.passed }, { QStringLiteral("failed"), b.failed },
-            { QStringLiteral("no_device"), b.noDevice } });
+        buckets.append(
+            QJsonObject { { QStringLiteral("start"), timeJson(b.start) }, { QStringLiteral("passed"), b.passed },
+                { QStringLiteral("failed"), b.failed }, { QStringLiteral("no_device"), b.noDevice } });
     return QJsonObject { { QStringLiteral("since"), timeJson(f.since) }, { QStringLiteral("until"), timeJson(f.until) },
         { QStringLiteral("as_of"), timeJson(f.asOf) }, { QStringLiteral("passed"), f.passed },
         { QStringLiteral("failed"), f.failed }, { QStringLiteral("no_device"), f.noDevice },

@@ -154,11 +154,12 @@ int main(int argc, char** argv)
     auto whenDone = [&](ui::MainWindow& window, core::Line& line, std::function<QStringList()> results) {
         if (p.isSet(options.screenshot) && p.isSet(options.screenshotAfter)) {
             // The line as it is at that moment, then the end.
-            QTimer::singleShot(std::max(0, p.value(options.screenshotAfter).toInt()), &window, [&window, &p, &options, &err] {
-                if (!window.grab().save(p.value(options.screenshot)))
-                    err << "imprint: could not save the screenshot to " << p.value(options.screenshot) << Qt::endl;
-                QApplication::exit(0);
-            });
+            QTimer::singleShot(
+                std::max(0, p.value(options.screenshotAfter).toInt()), &window, [&window, &p, &options, &err] {
+                    if (!window.grab().save(p.value(options.screenshot)))
+                        err << "imprint: could not save the screenshot to " << p.value(options.screenshot) << Qt::endl;
+                    QApplication::exit(0);
+                });
             return;
         }
         auto done = std::make_shared<bool>(false);

@@ -261,8 +261,8 @@ bool DataDir::isInitialized() const
 QStringList DataDir::knownStations()
 {
     QStringList found;
-    for (const QString& candidate : { resolve({}), qEnvironmentVariable("IMPRINT_DATA_DIR"),
-             QStringLiteral("/var/lib/imprint") }) {
+    for (const QString& candidate :
+        { resolve({}), qEnvironmentVariable("IMPRINT_DATA_DIR"), QStringLiteral("/var/lib/imprint") }) {
         if (candidate.isEmpty())
             continue;
         const QString path = QDir(candidate).absolutePath();

@@ -277,7 +277,9 @@ void AdminScreen::refresh()
             else
                 for (const auto& [k, v] : *attributes) {
                     // The token's flags in the window's language; the names stay PKCS#11's.
-                    const QString value = v == QLatin1String("yes") ? tr("yes") : v == QLatin1String("no") ? tr("no") : v;
+                    const QString value = v == QLatin1String("yes") ? tr("yes")
+                        : v == QLatin1String("no")                  ? tr("no")
+                                                                    : v;
                     const QString key = k == QLatin1String("Algorithm") ? tr("Algorithm") : k;
                     h += QStringLiteral("<tr><td><b>%1</b></td><td>%2</td></tr>")
                              .arg(key.toHtmlEscaped(), value.toHtmlEscaped());
@@ -476,8 +478,7 @@ void AdminScreen::exportTo(const QString& folder)
         [this, folder](core::Result<core::ExportReport> r) {
             busy(false);
             emit status(r ? tr("Batch %1 written to %2: %3, %4.")
-                                .arg(r->batch, folder,
-                                    tr("%n certificate request(s)", nullptr, r->certificates),
+                                .arg(r->batch, folder, tr("%n certificate request(s)", nullptr, r->certificates),
                                     tr("%n revocation(s)", nullptr, r->revocations))
                           : r.error().message);
             emit finishedWork(QStringLiteral("export"));

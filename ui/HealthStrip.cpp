@@ -113,8 +113,9 @@ QList<HealthItem> assessHealth(const core::StationHealth& h, const QDateTime& no
     } else {
         const double share = h.diskTotal > 0 ? double(h.diskFree) / double(h.diskTotal) : 1.0;
         const QLocale locale;
-        disk.sentence = HealthStrip::tr("%1 free (%2)").arg(gib(h.diskFree),
-            locale.toString(100.0 * share, 'f', 0) + QChar(0x202F) + locale.percent());
+        disk.sentence
+            = HealthStrip::tr("%1 free (%2)")
+                  .arg(gib(h.diskFree), locale.toString(100.0 * share, 'f', 0) + QChar(0x202F) + locale.percent());
         constexpr qint64 GiB = 1024ll * 1024 * 1024;
         if (h.diskFree < GiB / 2 || share < 0.02) {
             disk.level = Level::Alarm;

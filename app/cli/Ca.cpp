@@ -240,8 +240,8 @@ int caKeygen(const QStringList& args)
           << "  URI:            " << ca->keyUri.toString() << Qt::endl
           << "  public key SHA-256: " << core::ossl::sha256Hex(*spki) << Qt::endl
           << "The station signs nothing with it until its certificate is imported:" << Qt::endl
-          << "  imprintctl ca csr" << dir.ctlArg() << " --subject \"/O=.../CN=...\" --out ca.csr   (to the upstream root)"
-          << Qt::endl
+          << "  imprintctl ca csr" << dir.ctlArg()
+          << " --subject \"/O=.../CN=...\" --out ca.csr   (to the upstream root)" << Qt::endl
           << "  imprintctl ca import" << dir.ctlArg() << " --cert ca.pem --chain root.pem" << Qt::endl;
     return 0;
 }

@@ -227,7 +227,8 @@ int list(const QStringList& args)
         QStringLiteral("STATUS"));
     QCommandLineOption since(QStringLiteral("since"),
         QStringLiteral("Updated (with --counts: ended) at or after (2026-11-22 or ISO time)."), QStringLiteral("WHEN"));
-    QCommandLineOption until(QStringLiteral("until"), QStringLiteral("Updated (ended) before."), QStringLiteral("WHEN"));
+    QCommandLineOption until(
+        QStringLiteral("until"), QStringLiteral("Updated (ended) before."), QStringLiteral("WHEN"));
     QCommandLineOption limit(QStringLiteral("limit"), QStringLiteral("Rows per page (default 50)."),
         QStringLiteral("N"), QStringLiteral("50"));
     QCommandLineOption before(QStringLiteral("before"),
@@ -308,7 +309,8 @@ int list(const QStringList& args)
             core::DeviceQuery one;
             one.beforeAttempt = id + 1;
             one.limit = 1;
-            auto at = ok ? records.records().attempts(one) : core::Result<QList<core::Attempt>>(QList<core::Attempt> {});
+            auto at
+                = ok ? records.records().attempts(one) : core::Result<QList<core::Attempt>>(QList<core::Attempt> {});
             if (!at)
                 return report(at.error());
             if (at->isEmpty() || at->first().id != id)
@@ -361,9 +363,9 @@ int list(const QStringList& args)
         }
         for (const auto& row : merged) {
             if (const auto* d = std::get_if<core::DeviceRecord>(&row)) {
-                out() << d->updated.toString(Qt::ISODate) << "  " << text(d->status).leftJustified(11)
-                      << "  " << d->serial
-                      << (d->statusReason.isEmpty() ? QString() : QStringLiteral("  ") + d->statusReason) << Qt::endl;
+                out() << d->updated.toString(Qt::ISODate) << "  " << text(d->status).leftJustified(11) << "  "
+                      << d->serial << (d->statusReason.isEmpty() ? QString() : QStringLiteral("  ") + d->statusReason)
+                      << Qt::endl;
                 continue;
             }
             const auto& t = std::get<core::Attempt>(row);

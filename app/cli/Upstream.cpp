@@ -248,8 +248,7 @@ int upstreamStatus(const QStringList& args)
             out() << counts->value(core::OutboxState::Rejected)
                   << " row(s) rejected by the upstream: see \"imprintctl outbox" << p.dataDir().ctlArg()
                   << " --state rejected\"; after fixing the cause, \"imprintctl upstream retry" << p.dataDir().ctlArg()
-                  << " --rejected\"."
-                  << Qt::endl;
+                  << " --rejected\"." << Qt::endl;
         return 0;
     });
 }

@@ -284,8 +284,7 @@ Result<void> Registrar::certificateInstalled(qint64 jobId, const QString& serial
 
 Result<void> Registrar::certificateVerified(qint64 jobId, const QString& serialHex)
 {
-    auto r = m_store.ledger().setState(
-        jobId, serialHex, CertificateState::Verified,
+    auto r = m_store.ledger().setState(jobId, serialHex, CertificateState::Verified,
         QStringLiteral("read back as issued; a fresh challenge signed with its key"));
     return r;
 }

@@ -110,10 +110,11 @@ void SlotJob::setStep(Step step)
         const auto& received = m_link->receiveStats();
         if (received.droppedFrames > 0 || received.noiseBytes > 0)
             qCWarning(IMPRINT_SLOT).noquote()
-                << m_port << QStringLiteral("%1 with %2 broken frame(s) and %3 byte(s) of noise dropped on the way")
-                                 .arg(stepName(step))
-                                 .arg(received.droppedFrames)
-                                 .arg(received.noiseBytes);
+                << m_port
+                << QStringLiteral("%1 with %2 broken frame(s) and %3 byte(s) of noise dropped on the way")
+                       .arg(stepName(step))
+                       .arg(received.droppedFrames)
+                       .arg(received.noiseBytes);
     }
     emit changed();
 }

@@ -130,10 +130,10 @@ Result<QList<QByteArray>> verifyToAnchors(
         if (at
             && (err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT || err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
                 || err == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE))
-            return reject(QStringLiteral("its chain does not verify to the given root: the certificate of \"%1\", "
-                                         "issuer of \"%2\", is missing; add it to the --chain file")
-                              .arg(ossl::nameToString(X509_get_issuer_name(at)),
-                                  ossl::nameToString(X509_get_subject_name(at))),
+            return reject(
+                QStringLiteral("its chain does not verify to the given root: the certificate of \"%1\", "
+                               "issuer of \"%2\", is missing; add it to the --chain file")
+                    .arg(ossl::nameToString(X509_get_issuer_name(at)), ossl::nameToString(X509_get_subject_name(at))),
                 QString::fromLatin1(X509_verify_cert_error_string(err)));
         return reject(QStringLiteral("its chain does not verify to the given root"),
             QString::fromLatin1(X509_verify_cert_error_string(err)));

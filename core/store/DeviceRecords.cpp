@@ -118,8 +118,8 @@ Result<QList<Attempt>> DeviceRecords::attempts(const DeviceQuery& query) const
     // Ids grow with time: newest first is by id (the primary key, never a sort).
     statement += QStringLiteral(" ORDER BY id DESC LIMIT ?");
     values << std::clamp(query.limit, 1, 10000);
-    return sql::rows<Attempt>(m_connection, statement, values, QStringLiteral("list attempts"),
-        [](const QSqlQuery& q, sql::States&) {
+    return sql::rows<Attempt>(
+        m_connection, statement, values, QStringLiteral("list attempts"), [](const QSqlQuery& q, sql::States&) {
             return Attempt { q.value(0).toLongLong(), q.value(1).toString(), q.value(2).toString(),
                 q.value(3).toString(), q.value(4).toString(), sql::parseTime(q.value(5)), sql::parseTime(q.value(6)),
                 q.value(7).toString(), q.value(8).toString(), q.value(9).toString(), q.value(10).toLongLong() };

@@ -179,8 +179,8 @@ Result<void> JobLog::finish(qint64 jobId, const QString& deviceSerial, JobOutcom
         || (outcome == JobOutcome::Passed
             && !steps.step(jobId, StepName::Lock, StepStatus::Done,
                 reason.isEmpty() ? QStringLiteral("locked: it takes no other key or certificate") : reason, t))
-        || !steps.step(jobId, StepName::Finish, finishStatus(outcome), outcome == JobOutcome::Passed ? QString() : reason,
-            t)
+        || !steps.step(
+            jobId, StepName::Finish, finishStatus(outcome), outcome == JobOutcome::Passed ? QString() : reason, t)
         || !tx.commit())
         return sql::fail(QStringLiteral("finish the job"),
             serials.error().isValid()     ? serials.error()
@@ -258,9 +258,10 @@ Result<void> JobLog::scrap(
     if (q.numRowsAffected() != 1) {
         // Not recorded, or scrapped already: the first scrap's record stands as it is.
         if (!sql::exec(q,
-                QStringLiteral("SELECT d.status_reason, j.finished, j.operator, j.station FROM devices d LEFT JOIN jobs "
-                               "j ON j.id = (SELECT MAX(id) FROM jobs WHERE device_serial = d.serial AND result = ?) "
-                               "WHERE d.serial = ?"),
+                QStringLiteral(
+                    "SELECT d.status_reason, j.finished, j.operator, j.station FROM devices d LEFT JOIN jobs "
+                    "j ON j.id = (SELECT MAX(id) FROM jobs WHERE device_serial = d.serial AND result = ?) "
+                    "WHERE d.serial = ?"),
                 { text(JobOutcome::Scrapped), serial }))
             return sql::fail(QStringLiteral("scrap the device"), q.lastError());
         if (!q.next())
@@ -268,11 +269,12 @@ Result<void> JobLog::scrap(
         return fail(ErrorCode::BadInput,
             QStringLiteral("Device %1 was scrapped already%2: \"%3\". Nothing was changed and no CRL was signed.")
                 .arg(serial,
-                    q.value(1).isNull() ? QString()
-                                        : QStringLiteral(" on %1 by %2 at station %3")
-                                              .arg(sql::parseTime(q.value(1)).toLocalTime().toString(
-                                                       QStringLiteral("yyyy-MM-dd HH:mm")),
-                                                  q.value(2).toString(), q.value(3).toString()),
+                    q.value(1).isNull()
+                        ? QString()
+                        : QStringLiteral(" on %1 by %2 at station %3")
+                              .arg(
+                                  sql::parseTime(q.value(1)).toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm")),
+                                  q.value(2).toString(), q.value(3).toString()),
                     q.value(0).toString()),
             {}, QStringLiteral("already-scrapped"));
     }

@@ -746,11 +746,10 @@ TEST_CASE("Every state has one text that reads back as itself")
     roundTrips({ SerialState::Reserved, SerialState::Used, SerialState::Void });
     roundTrips({ JobOutcome::Passed, JobOutcome::Failed, JobOutcome::Issued, JobOutcome::Interrupted,
         JobOutcome::Scrapped, JobOutcome::DoneEarlier });
-    roundTrips(
-        { StepName::Identify, StepName::Resume, StepName::CheckCsr, StepName::Issue, StepName::Inject, StepName::Verify,
-            StepName::Supersede, StepName::Disconnect, StepName::Reconnect, StepName::Scrap, StepName::Finish,
-            StepName::Keygen, StepName::InjectKey, StepName::Install, StepName::ReadBack, StepName::Challenge,
-            StepName::Lock });
+    roundTrips({ StepName::Identify, StepName::Resume, StepName::CheckCsr, StepName::Issue, StepName::Inject,
+        StepName::Verify, StepName::Supersede, StepName::Disconnect, StepName::Reconnect, StepName::Scrap,
+        StepName::Finish, StepName::Keygen, StepName::InjectKey, StepName::Install, StepName::ReadBack,
+        StepName::Challenge, StepName::Lock });
     roundTrips({ StepStatus::Done, StepStatus::Intent, StepStatus::Rejected, StepStatus::Waiting, StepStatus::Passed,
         StepStatus::Failed, StepStatus::Issued, StepStatus::Interrupted, StepStatus::DoneEarlier });
     roundTrips({ OutboxKind::Certificate, OutboxKind::Revocation });

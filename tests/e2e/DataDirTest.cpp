@@ -456,7 +456,8 @@ TEST_CASE("After the programs are upgraded, a command that only reads migrates t
     // As the release before station ids left its store (schema 6: no station table, the
     // checkpoints beside the chain, no revocation reasons).
     test::tamper(db,
-        QStringLiteral("DROP TABLE attempts; DROP TABLE station; DROP TABLE sign_in_attempts; DROP INDEX audit_by_kind; DROP INDEX "
+        QStringLiteral("DROP TABLE attempts; DROP TABLE station; DROP TABLE sign_in_attempts; DROP INDEX "
+                       "audit_by_kind; DROP INDEX "
                        "jobs_failed; ALTER TABLE certificates "
                        "DROP COLUMN revocation_reason; ALTER TABLE outbox DROP COLUMN reason; CREATE TABLE "
                        "audit_checkpoints (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, at TEXT NOT NULL, key_sha256 "

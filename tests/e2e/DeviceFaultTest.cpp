@@ -25,14 +25,6 @@ namespace {
 
 const QString Ctl = QStringLiteral(IMPRINT_CTL);
 
-/// An initialised station whose slots give up quickly.
-QString quickStation(const QTemporaryDir& tmp)
-{
-    const QString dataDir = tmp.filePath(QStringLiteral("station"));
-    test::initQuickStation(dataDir);
-    return dataDir;
-}
-
 /// The device's record, or an empty object when the station never identified it.
 QJsonObject record(const QString& dataDir, const QString& serial)
 {
@@ -50,7 +42,7 @@ QJsonObject record(const QString& dataDir, const QString& serial)
 TEST_CASE("Over ptys, each device fault ends its slot with its documented code, and nothing unproven passes")
 {
     QTemporaryDir tmp;
-    const QString dataDir = quickStation(tmp);
+    const QString dataDir = test::quickStation(tmp);
 
     for (const test::DeviceScenario& c : test::deviceScenarios()) {
         DYNAMIC_SECTION(c.name().toStdString())
@@ -90,7 +82,7 @@ TEST_CASE("A model or firmware one past its limit, or a serial outside the alpha
           "device stays blank")
 {
     QTemporaryDir tmp;
-    const QString dataDir = quickStation(tmp);
+    const QString dataDir = test::quickStation(tmp);
     struct Case {
         const char* name;
         QStringList args;
@@ -143,7 +135,7 @@ TEST_CASE("A model or firmware one past its limit, or a serial outside the alpha
 TEST_CASE("Two devices with one key (a broken RNG): the second is refused as key-reused")
 {
     QTemporaryDir tmp;
-    const QString dataDir = quickStation(tmp);
+    const QString dataDir = test::quickStation(tmp);
     test::DevSim sim({ QStringLiteral("--count"), QStringLiteral("2"), QStringLiteral("--serial-prefix"),
         QStringLiteral("RNG"), QStringLiteral("--fault"), QStringLiteral("same-key") });
     // One at a time, so which one comes second is known.
@@ -164,7 +156,7 @@ TEST_CASE("Two devices with one key (a broken RNG): the second is refused as key
 TEST_CASE("Noise on the line and injected keys: the station gets through")
 {
     QTemporaryDir tmp;
-    const QString dataDir = quickStation(tmp);
+    const QString dataDir = test::quickStation(tmp);
     SECTION("a flood of garbage before every answer is skipped")
     {
         test::DevSim sim({ QStringLiteral("--serial"), QStringLiteral("NOISY-1"), QStringLiteral("--fault"),
@@ -238,7 +230,7 @@ TEST_CASE("Noise on the line and injected keys: the station gets through")
 TEST_CASE("A device that goes away and comes back is resumed where it is")
 {
     QTemporaryDir tmp;
-    const QString dataDir = quickStation(tmp);
+    const QString dataDir = test::quickStation(tmp);
     QSettings(dataDir + QStringLiteral("/station.ini"), QSettings::IniFormat)
         .setValue(QStringLiteral("timeouts/reconnect-ms"), 5000);
 
@@ -312,7 +304,7 @@ TEST_CASE("A device that goes away and comes back is resumed where it is")
 TEST_CASE("imprint-devsim on emulated USB, imprintctl beside it: the device is found by its ids and provisioned")
 {
     QTemporaryDir tmp;
-    const QString dataDir = quickStation(tmp);
+    const QString dataDir = test::quickStation(tmp);
     // Two processes, as on a line: the simulator serves the emulated device, the station
     // runs with umockdev's preload library and finds it through libusb's hotplug.
     auto run = test::run(QStringLiteral(IMPRINT_DEVSIM),
@@ -331,12 +323,12 @@ TEST_CASE("Every attempt is a record: slots that fail before a device's job star
           "Pareto by cause, and a header flood ends its slot with one log line")
 {
     QTemporaryDir tmp;
-    const QString dataDir = quickStation(tmp);
+    const QString dataDir = test::quickStation(tmp);
     // A device that passes, so that a second one under its serial is a label that does not match.
-    test::DevSim first({ QStringLiteral("--serial"), QStringLiteral("ATT-OK"), QStringLiteral("--link-dir"),
-        tmp.path() });
-    auto ok = test::run(Ctl,
-        QStringList { QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir } + first.portArgs());
+    test::DevSim first(
+        { QStringLiteral("--serial"), QStringLiteral("ATT-OK"), QStringLiteral("--link-dir"), tmp.path() });
+    auto ok = test::run(
+        Ctl, QStringList { QStringLiteral("provision"), QStringLiteral("--data-dir"), dataDir } + first.portArgs());
     REQUIRE(ok.exitCode == 0);
     CHECK(ok.out.contains("1 device: 1 passed, 0 done earlier, 0 failed."));
 
@@ -378,7 +370,8 @@ TEST_CASE("Every attempt is a record: slots that fail before a device's job star
     CHECK(codes.value(QStringLiteral("no-port")) == 1);
     CHECK(prov.err.contains("7 devices: 0 passed, 0 done earlier, 7 failed"));
     // The missing port is said as such, at the path it was given as.
-    CHECK(prov.err.contains((QStringLiteral("There is no port ") + QDir(QDir::currentPath()).filePath(missing)).toUtf8()));
+    CHECK(prov.err.contains(
+        (QStringLiteral("There is no port ") + QDir(QDir::currentPath()).filePath(missing)).toUtf8()));
     CHECK_FALSE(prov.err.contains("is gone"));
     // The flood: one line for its slot (its failure, saying how many frames were dropped), no noise line each.
     const QString floodPort = sims.at(2)->ports().first();
@@ -389,7 +382,8 @@ TEST_CASE("Every attempt is a record: slots that fail before a device's job star
     CHECK(prov.err.contains("broken frames"));
 
     // Listed, as "no device identified", with the port and the cause.
-    auto listed = test::run(Ctl, { QStringLiteral("list"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--json") });
+    auto listed
+        = test::run(Ctl, { QStringLiteral("list"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--json") });
     REQUIRE(listed.exitCode == 0);
     QMap<QString, int> listedCodes;
     QJsonObject flood;
@@ -433,8 +427,9 @@ TEST_CASE("Every attempt is a record: slots that fail before a device's job star
     CHECK(QSet<QString>(seen.begin(), seen.end()).size() == 8);
 
     // Counted in the figures and the Pareto by cause; the device that passed stays passed.
-    auto counts = test::run(
-        Ctl, { QStringLiteral("list"), QStringLiteral("--counts"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--json") });
+    auto counts = test::run(Ctl,
+        { QStringLiteral("list"), QStringLiteral("--counts"), QStringLiteral("--data-dir"), dataDir,
+            QStringLiteral("--json") });
     REQUIRE(counts.exitCode == 0);
     const QJsonObject f = QJsonDocument::fromJson(counts.out).object();
     CHECK(f[QStringLiteral("passed")].toInt() == 1);
@@ -453,7 +448,8 @@ QStringList timelineOf(const QString& dataDir, const QString& serial)
 {
     QStringList steps;
     for (const QJsonValue& s : record(dataDir, serial)[QStringLiteral("steps")].toArray())
-        steps << s.toObject()[QStringLiteral("step")].toString() + u'/' + s.toObject()[QStringLiteral("status")].toString();
+        steps << s.toObject()[QStringLiteral("step")].toString() + u'/'
+                + s.toObject()[QStringLiteral("status")].toString();
     return steps;
 }
 } // namespace
@@ -461,7 +457,7 @@ QStringList timelineOf(const QString& dataDir, const QString& serial)
 TEST_CASE("The timeline is as it happened: who made the key, install, read-back, challenge and lock")
 {
     QTemporaryDir tmp;
-    const QString dataDir = quickStation(tmp);
+    const QString dataDir = test::quickStation(tmp);
     test::DevSim made({ QStringLiteral("--serial"), QStringLiteral("TL-KEYGEN") });
     test::DevSim given({ QStringLiteral("--serial"), QStringLiteral("TL-INJECT"), QStringLiteral("--key-mode"),
         QStringLiteral("inject") });
@@ -482,11 +478,11 @@ TEST_CASE("The timeline is as it happened: who made the key, install, read-back,
 TEST_CASE("A retry without --lot keeps the device in its lot, and with --lot it moves")
 {
     QTemporaryDir tmp;
-    const QString dataDir = quickStation(tmp);
+    const QString dataDir = test::quickStation(tmp);
     for (const char* id : { "WO-A", "WO-B" })
         REQUIRE(test::ctl(dataDir,
-            { QStringLiteral("lot"), QStringLiteral("create"), QStringLiteral("--id"), QString::fromLatin1(id),
-                QStringLiteral("--expected"), QStringLiteral("5") })
+                    { QStringLiteral("lot"), QStringLiteral("create"), QStringLiteral("--id"), QString::fromLatin1(id),
+                        QStringLiteral("--expected"), QStringLiteral("5") })
                     .exitCode
             == 0);
     auto lotOf = [&] { return record(dataDir, QStringLiteral("LOT-1"))[QStringLiteral("lot")].toString(); };

@@ -19,13 +19,6 @@ namespace {
 
 const QString Ctl = QStringLiteral(IMPRINT_CTL);
 
-QString quickStation(const QTemporaryDir& tmp)
-{
-    const QString dataDir = tmp.filePath(QStringLiteral("station"));
-    test::initQuickStation(dataDir);
-    return dataDir;
-}
-
 test::ProcessResult runWithEnv(const QStringList& args, const QString& name, const QString& value)
 {
     QProcess p;
@@ -58,7 +51,7 @@ void replaceInFile(const QString& path, const QByteArray& from, const QByteArray
 TEST_CASE("A data directory that does not exist is said not to exist, with the stations there are, and is not made")
 {
     QTemporaryDir tmp;
-    const QString dataDir = quickStation(tmp);
+    const QString dataDir = test::quickStation(tmp);
     const QString typo = tmp.filePath(QStringLiteral("statoin"));
     auto r = runWithEnv(
         { QStringLiteral("list"), QStringLiteral("--data-dir"), typo }, QStringLiteral("IMPRINT_DATA_DIR"), dataDir);
@@ -72,7 +65,7 @@ TEST_CASE("A data directory that does not exist is said not to exist, with the s
 TEST_CASE("A number in station.ini that is not one is refused with its line and what to write")
 {
     QTemporaryDir tmp;
-    const QString dataDir = quickStation(tmp);
+    const QString dataDir = test::quickStation(tmp);
     const QString ini = dataDir + QStringLiteral("/station.ini");
     replaceInFile(ini, "identify-ms=1500", "identify-ms = 5s");
     QFile f(ini);
@@ -84,14 +77,15 @@ TEST_CASE("A number in station.ini that is not one is refused with its line and 
     REQUIRE(line > 0);
     auto r = test::ctl(dataDir, { QStringLiteral("list") });
     CHECK(r.exitCode == 2);
-    CHECK(r.err.contains(QStringLiteral("line %1: [timeouts] identify-ms = 5s is not a whole number").arg(line).toUtf8()));
+    CHECK(r.err.contains(
+        QStringLiteral("line %1: [timeouts] identify-ms = 5s is not a whole number").arg(line).toUtf8()));
     CHECK(r.err.contains("5 s is 5000"));
 }
 
 TEST_CASE("A wrong PIN in the PIN file says what the token says and which file it came from")
 {
     QTemporaryDir tmp;
-    const QString dataDir = quickStation(tmp);
+    const QString dataDir = test::quickStation(tmp);
     const QString pinFile = dataDir + QStringLiteral("/secrets/user.pin");
     REQUIRE(QFileInfo::exists(pinFile));
     QFile f(pinFile);
@@ -108,7 +102,7 @@ TEST_CASE("A wrong PIN in the PIN file says what the token says and which file i
 TEST_CASE("A request file that does not parse is spoken of as a file, and a backup into a missing folder says so")
 {
     QTemporaryDir tmp;
-    const QString dataDir = quickStation(tmp);
+    const QString dataDir = test::quickStation(tmp);
     const QString garbage = tmp.filePath(QStringLiteral("request.txt"));
     {
         QFile f(garbage);
@@ -119,12 +113,14 @@ TEST_CASE("A request file that does not parse is spoken of as a file, and a back
         { QStringLiteral("issue"), QStringLiteral("--csr"), garbage, QStringLiteral("--device-serial"),
             QStringLiteral("FILE-1"), QStringLiteral("--out"), tmp.filePath(QStringLiteral("cert.pem")) });
     CHECK(issued.exitCode != 0);
-    CHECK(issued.err.contains((QStringLiteral("The file ") + garbage + QStringLiteral(" is not a certificate request")).toUtf8()));
+    CHECK(issued.err.contains(
+        (QStringLiteral("The file ") + garbage + QStringLiteral(" is not a certificate request")).toUtf8()));
     CHECK(issued.err.contains("code: malformed"));
     CHECK_FALSE(issued.err.contains("The device sent"));
 
     const QString missing = tmp.filePath(QStringLiteral("no-such-folder"));
-    auto backup = test::ctl(dataDir, { QStringLiteral("backup"), QStringLiteral("--out"), missing + QStringLiteral("/b.tar") });
+    auto backup
+        = test::ctl(dataDir, { QStringLiteral("backup"), QStringLiteral("--out"), missing + QStringLiteral("/b.tar") });
     CHECK(backup.exitCode == 3);
     CHECK(backup.err.contains((QStringLiteral("The folder ") + missing + QStringLiteral(" does not exist")).toUtf8()));
     CHECK(backup.err.contains("mkdir -p"));
@@ -133,7 +129,7 @@ TEST_CASE("A request file that does not parse is spoken of as a file, and a back
 TEST_CASE("A hint printed as a command names the station it was printed for")
 {
     QTemporaryDir tmp;
-    const QString dataDir = quickStation(tmp);
+    const QString dataDir = test::quickStation(tmp);
     auto keygen = test::ctl(dataDir,
         { QStringLiteral("ca"), QStringLiteral("keygen"), QStringLiteral("--label"), QStringLiteral("line-ca-2"),
             QStringLiteral("--type"), QStringLiteral("ec-p256") });
@@ -141,8 +137,8 @@ TEST_CASE("A hint printed as a command names the station it was printed for")
     REQUIRE(keygen.exitCode == 0);
     CHECK(keygen.out.contains((QStringLiteral("imprintctl ca csr --data-dir ") + dataDir).toUtf8()));
     CHECK(keygen.out.contains((QStringLiteral("imprintctl ca import --data-dir ") + dataDir).toUtf8()));
-    auto ra = test::ctl(dataDir,
-        { QStringLiteral("ra"), QStringLiteral("keygen"), QStringLiteral("--label"), QStringLiteral("ra-1") });
+    auto ra = test::ctl(
+        dataDir, { QStringLiteral("ra"), QStringLiteral("keygen"), QStringLiteral("--label"), QStringLiteral("ra-1") });
     INFO(ra.err.toStdString());
     REQUIRE(ra.exitCode == 0);
     CHECK(ra.out.contains((QStringLiteral("imprintctl ra csr --data-dir ") + dataDir).toUtf8()));
@@ -151,7 +147,7 @@ TEST_CASE("A hint printed as a command names the station it was printed for")
 TEST_CASE("A device that does not answer says the time really waited, and a refusal is a sentence with advice")
 {
     QTemporaryDir tmp;
-    const QString dataDir = quickStation(tmp);
+    const QString dataDir = test::quickStation(tmp);
     test::DevSim silent({ QStringLiteral("--serial"), QStringLiteral("MSG-1"), QStringLiteral("--fault"),
         QStringLiteral("silent"), QStringLiteral("--link-dir"), tmp.path() });
     test::DevSim refusing({ QStringLiteral("--serial"), QStringLiteral("MSG-2"), QStringLiteral("--fault"),
@@ -220,7 +216,7 @@ TEST_CASE("The command line follows the conventions: help on stdout, usage per c
 TEST_CASE("The window with no slot and --exit-when-done has nothing to wait for, and says so")
 {
     QTemporaryDir tmp;
-    const QString dataDir = quickStation(tmp);
+    const QString dataDir = test::quickStation(tmp);
     QProcess gui;
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));

@@ -88,6 +88,13 @@ void initQuickStation(const QString& dataDir)
     s.sync();
 }
 
+QString quickStation(const QTemporaryDir& tmp)
+{
+    const QString dataDir = tmp.filePath(QStringLiteral("station"));
+    initQuickStation(dataDir);
+    return dataDir;
+}
+
 DevSim::DevSim(const QStringList& args, const QStringList& as)
 {
     if (as.isEmpty()) {

@@ -51,6 +51,8 @@ private:
 /// `imprintctl init` into `dataDir`, with slot timeouts short enough for tests but with room
 /// for a loaded 2-core CI machine (a passing device must never time out).
 void initQuickStation(const QString& dataDir);
+/// initQuickStation in `tmp`/station; returns its path.
+QString quickStation(const QTemporaryDir& tmp);
 
 /// Runs SQL statements (separated by ';') on a database file behind the station's back, as
 /// a tamperer would.

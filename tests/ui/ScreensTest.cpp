@@ -8,10 +8,10 @@
 #include "MainWindow.h"
 #include "QaScreen.h"
 #include "ShiftPanel.h"
-#include "StoryJson.h"
 #include "SlotModel.h"
 #include "SlotTile.h"
 #include "StationContext.h"
+#include "StoryJson.h"
 #include "TestSupport.h"
 #include "engine/Backoffice.h"
 #include "engine/SlotJob.h"
@@ -22,6 +22,10 @@
 #include <QAbstractItemModelTester>
 #include <QFile>
 #include <QHeaderView>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLabel>
 #include <QLineEdit>
 #include <QProgressBar>
 #include <QScrollBar>
@@ -30,10 +34,6 @@
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
-#include <QJsonArray>
-#include <QLabel>
-#include <QJsonDocument>
-#include <QJsonObject>
 #include <QTranslator>
 
 #include <catch2/catch.hpp>
@@ -283,7 +283,8 @@ TEST_CASE("The window's shift figures, list --counts and the service's count the
     CHECK(cli[QStringLiteral("first_pass")].toInt() == window.firstPass);
     QList<QPair<QString, int>> failures;
     for (const QJsonValue& v : cli[QStringLiteral("failures")].toArray())
-        failures << qMakePair(v.toObject()[QStringLiteral("code")].toString(), v.toObject()[QStringLiteral("count")].toInt());
+        failures << qMakePair(
+            v.toObject()[QStringLiteral("code")].toString(), v.toObject()[QStringLiteral("count")].toInt());
     CHECK(failures == window.failureReasons);
     // The QA screen lists the attempt that identified no device, as such.
     w.signInQa();
