@@ -7,10 +7,14 @@
 
 #include <QDir>
 #include <QElapsedTimer>
+#include <QEventLoop>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QNetworkAccessManager>
+#include <QNetworkReply>
+#include <QNetworkRequest>
 #include <QProcess>
 #include <QRandomGenerator>
 #include <QSettings>
@@ -19,6 +23,8 @@
 #include <QSqlRecord>
 #include <QTemporaryDir>
 #include <QThread>
+#include <QTimer>
+#include <QUrl>
 
 #include <catch2/catch.hpp>
 
@@ -41,11 +47,13 @@ quint16 freePort()
     return static_cast<quint16>(20000 + QRandomGenerator::global()->bounded(20000));
 }
 
-/// imprint-upstream in the background; its counts per key. Killed with the object.
+/// imprint-upstream in the background; its counts per key. Stopped with the object.
 class TestUpstream {
 public:
     TestUpstream(const UpstreamPki& pki, quint16 port, const QStringList& extra = {})
         : m_counts(pki.file(QStringLiteral("counts-%1.json").arg(port)))
+        , m_port(port)
+        , m_tls(extra.contains(QStringLiteral("--tls")))
     {
         m_process.setProgram(UpstreamBin);
         m_process.setArguments(QStringList { QStringLiteral("--port"), QString::number(port),
@@ -62,12 +70,33 @@ public:
     void stop()
     {
         if (m_process.state() != QProcess::NotRunning) {
-            m_process.kill();
+            m_process.terminate(); // it writes its counts and exits
+            if (!m_process.waitForFinished(5000))
+                m_process.kill();
             m_process.waitForFinished();
         }
     }
+    /// Asked of the running upstream (GET /counts); once it has stopped, from the file it
+    /// wrote at exit.
     QJsonObject counts() const
     {
+        if (m_process.state() == QProcess::Running) {
+            QNetworkAccessManager net;
+            QNetworkReply* reply = net.get(QNetworkRequest(QUrl(QStringLiteral("%1://127.0.0.1:%2/counts")
+                    .arg(m_tls ? QStringLiteral("https") : QStringLiteral("http"))
+                    .arg(m_port))));
+            if (m_tls)
+                reply->ignoreSslErrors(); // the test reads its own fixture's figures
+            QEventLoop wait;
+            QObject::connect(reply, &QNetworkReply::finished, &wait, &QEventLoop::quit);
+            QTimer::singleShot(10000, &wait, &QEventLoop::quit);
+            wait.exec();
+            REQUIRE(reply->isFinished());
+            REQUIRE(reply->error() == QNetworkReply::NoError);
+            const QJsonObject o = QJsonDocument::fromJson(reply->readAll()).object();
+            reply->deleteLater();
+            return o;
+        }
         QFile f(m_counts);
         REQUIRE(f.open(QIODevice::ReadOnly));
         return QJsonDocument::fromJson(f.readAll()).object();
@@ -75,6 +104,8 @@ public:
 
 private:
     QString m_counts;
+    quint16 m_port;
+    bool m_tls;
     QProcess m_process;
 };
 
