@@ -51,7 +51,7 @@ core::Result<UpstreamClient> openUpstreamClient(const core::StationConfig& confi
         return std::unexpected(anchors.error());
     auto client = core::CmpClient::create(core::CmpIdentity { *ra, *raChain, *anchors },
         core::CmpOptions { u.configured() ? u.url : QStringLiteral("http://offline.invalid/"), u.recipient,
-            u.messageTimeoutS, u.totalTimeoutS });
+            u.messageTimeoutS, u.totalTimeoutS, u.connectTimeoutS, u.implicitConfirm });
     if (!client)
         return std::unexpected(client.error());
     // The upstream's signer, when the settings pin one ([upstream] server-cert or

@@ -107,7 +107,8 @@ const QHash<QString, QStringList>& knownSettings()
                 QStringLiteral("server-cert"), QStringLiteral("server-name"), QStringLiteral("ra-key"),
                 QStringLiteral("ra-cert"), QStringLiteral("batch-size"), QStringLiteral("message-timeout-s"),
                 QStringLiteral("total-timeout-s"), QStringLiteral("retry-min-s"), QStringLiteral("retry-max-s"),
-                QStringLiteral("sync-every-s") } },
+                QStringLiteral("sync-every-s"), QStringLiteral("in-flight"), QStringLiteral("connect-timeout-s"),
+                QStringLiteral("implicit-confirm") } },
         { QStringLiteral("line"),
             { QStringLiteral("rows"), QStringLiteral("columns"), QStringLiteral("names"), QStringLiteral("shifts") } },
         { QStringLiteral("roles"), { QStringLiteral("idle-minutes") } },
@@ -374,6 +375,12 @@ Result<StationConfig> DataDir::loadConfig() const
     u.serverName = s.value(QStringLiteral("upstream/server-name")).toString().trimmed();
     u.raKeyUri = s.value(QStringLiteral("upstream/ra-key")).toString();
     u.raCertFile = s.value(QStringLiteral("upstream/ra-cert")).toString();
+    const QString implicit = s.value(QStringLiteral("upstream/implicit-confirm")).toString().trimmed().toLower();
+    if (!implicit.isEmpty() && implicit != QLatin1String("true") && implicit != QLatin1String("false"))
+        return fail(ErrorCode::BadInput,
+            QStringLiteral("The settings file %1 has [upstream] implicit-confirm \"%2\"; it is true or false.")
+                .arg(configFile(), implicit));
+    u.implicitConfirm = implicit == QLatin1String("true");
     for (QString* path : { &u.trustedFile, &u.raCertFile, &u.serverCertFile }) {
         if (!path->isEmpty())
             *path = absolute(*path);
@@ -389,7 +396,9 @@ Result<StationConfig> DataDir::loadConfig() const
              Range { "upstream/total-timeout-s", &u.totalTimeoutS, 1, 86400 },
              Range { "upstream/retry-min-s", &u.retryMinS, 1, 86400 },
              Range { "upstream/retry-max-s", &u.retryMaxS, 1, 604800 },
-             Range { "upstream/sync-every-s", &u.syncEveryS, 1, 86400 }, Range { "line/rows", &c.line.rows, 0, 64 },
+             Range { "upstream/sync-every-s", &u.syncEveryS, 1, 86400 },
+             Range { "upstream/in-flight", &u.inFlight, 1, 64 },
+             Range { "upstream/connect-timeout-s", &u.connectTimeoutS, 1, 600 }, Range { "line/rows", &c.line.rows, 0, 64 },
              Range { "line/columns", &c.line.columns, 0, 64 },
              Range { "roles/idle-minutes", &c.line.roleIdleMinutes, 1, 1440 },
              Range { "certificates/unshipped-grace-minutes", &c.unshippedGraceMinutes, 0, 525600 } }) {

@@ -76,6 +76,8 @@ void printRound(const core::SyncRound& r)
     out() << Qt::endl;
     if (!r.lastError.isEmpty())
         err() << r.lastError << Qt::endl;
+    if (!r.lastDetail.isEmpty())
+        err() << "  detail: " << r.lastDetail << Qt::endl;
 }
 
 } // namespace
@@ -478,7 +480,7 @@ int upstreamEnroll(const QStringList& args)
         return report(secret.error());
     const core::UpstreamConfig& u = config.upstream;
     auto chain
-        = core::CmpClient::enrollRaKey(core::CmpOptions { u.url, u.recipient, u.messageTimeoutS, u.totalTimeoutS },
+        = core::CmpClient::enrollRaKey(core::CmpOptions { u.url, u.recipient, u.messageTimeoutS, u.totalTimeoutS, u.connectTimeoutS },
             *anchors, *ra, p.value(subject), p.value(reference).toUtf8(), *secret);
     secret->wipe();
     if (!chain)

@@ -3,6 +3,7 @@
 #include <QRandomGenerator>
 #include <QRegularExpression>
 #include <QSysInfo>
+#include <QElapsedTimer>
 #include <QThread>
 #include <QUuid>
 
@@ -40,6 +41,23 @@ bool holderGone(const QString& holder)
 }
 
 } // namespace
+
+void SyncRound::add(const SyncRound& r)
+{
+    certified += r.certified;
+    answered += r.answered;
+    revoked += r.revoked;
+    waiting = r.waiting;
+    rejected += r.rejected;
+    failed += r.failed;
+    skipped += r.skipped;
+    unreachable = r.unreachable;
+    leaseHolder = r.leaseHolder;
+    if (!r.lastError.isEmpty()) {
+        lastError = r.lastError;
+        lastDetail = r.lastDetail;
+    }
+}
 
 Readiness readiness(const OutboxWork& row)
 {
@@ -123,6 +141,33 @@ Result<bool> UpstreamSync::holdLease(SyncRound& r)
     return false;
 }
 
+void UpstreamSync::requestStop()
+{
+    m_stop = true;
+    if (m_connector)
+        m_connector->requestStop();
+}
+
+Result<CmpConnector*> UpstreamSync::connector()
+{
+    if (!m_connector) {
+        // One lane per transaction in flight: the client given, and copies of it on
+        // connections of their own.
+        std::vector<CmpClient*> clients { &m_client };
+        for (int i = 1; i < m_config.inFlight; ++i) {
+            auto c = m_client.clone();
+            if (!c)
+                return std::unexpected(c.error());
+            clients.push_back(c->get());
+            m_clones.push_back(std::move(*c));
+        }
+        m_connector = std::make_unique<CmpConnector>(clients, [this](int attempts) { return backoff(attempts); });
+        if (m_stop)
+            m_connector->requestStop();
+    }
+    return m_connector.get();
+}
+
 Result<SyncRound> UpstreamSync::round()
 {
     SyncRound r;
@@ -131,130 +176,88 @@ Result<SyncRound> UpstreamSync::round()
         return std::unexpected(held.error());
     if (!*held)
         return r;
-    // Up to batch-size rows acted on; rows that must wait (a certificate its device has not
-    // proven yet, a revocation behind its certificate) are paged past, never in the way.
+    auto lanes = connector();
+    if (!lanes)
+        return std::unexpected(lanes.error());
+    CmpConnector& out = **lanes;
+    out.resume();
+    Outbox::Writer answers = m_store.outbox().writer();
+    // Up to batch-size rows taken; rows that must wait (a certificate its device has not
+    // proven yet, a revocation behind its certificate's answer) are paged past, never in the
+    // way. The lease is renewed as the round goes (its own transaction: the answers so far
+    // are committed first).
     const QDateTime now = QDateTime::currentDateTimeUtc();
-    for (qint64 after = 0; r.acted() < m_config.batchSize && !m_stop;) {
+    QElapsedTimer sinceLease;
+    sinceLease.start();
+    const qint64 renewMs = 1000LL * std::max(120, 6 * m_config.messageTimeoutS) / 4;
+    int taken = 0;
+    auto stopped = [&] { return m_stop || out.halted() || taken >= m_config.batchSize; };
+    for (qint64 after = 0; !stopped();) {
         auto due = m_store.outbox().due(now, m_config.batchSize, after);
         if (!due)
             return std::unexpected(due.error());
         for (const OutboxWork& row : *due) {
-            if (m_stop || r.acted() >= m_config.batchSize)
-                return r;
-            auto still = holdLease(r);
-            if (!still)
-                return std::unexpected(still.error());
-            if (!*still)
-                return r;
-            if (auto h = handle(row, r); !h)
-                return std::unexpected(h.error());
-            if (r.unreachable)
-                return r; // the rest waits for the upstream to come back
+            if (stopped())
+                break;
+            if (sinceLease.elapsed() > renewMs) {
+                if (auto c = answers.commit(); !c)
+                    return std::unexpected(c.error());
+                auto still = holdLease(r);
+                if (!still)
+                    return std::unexpected(still.error());
+                if (!*still)
+                    break;
+                sinceLease.restart();
+            }
+            const Readiness ready = out.carries(row);
+            if (ready.verdict == Readiness::Verdict::Wait)
+                continue;
+            ++taken;
+            if (ready.verdict == Readiness::Verdict::Skip) {
+                ++r.skipped;
+                if (auto s = answers.skip(row.entry.id, ready.why); !s)
+                    return std::unexpected(s.error());
+                continue;
+            }
+            if (auto s = out.submit(row, answers, r); !s)
+                return std::unexpected(s.error());
+            if (progress) {
+                SyncRound sofar = m_sofar;
+                sofar.add(r);
+                progress(sofar);
+            }
         }
         if (due->size() < m_config.batchSize)
             break;
         after = due->last().entry.id;
     }
+    if (auto f = out.flush(answers, r); !f)
+        return std::unexpected(f.error());
     return r;
 }
 
 Result<SyncRound> UpstreamSync::drain()
 {
     SyncRound total;
+    m_sofar = {};
     const QDateTime until = QDateTime::currentDateTimeUtc().addSecs(m_config.totalTimeoutS);
     while (!m_stop) {
         auto r = round();
         if (!r)
             return r;
-        total.certified += r->certified;
-        total.answered += r->answered;
-        total.revoked += r->revoked;
-        total.waiting = r->waiting;
-        total.rejected += r->rejected;
-        total.failed += r->failed;
-        total.skipped += r->skipped;
-        total.unreachable = r->unreachable;
-        total.leaseHolder = r->leaseHolder;
-        if (!r->lastError.isEmpty())
-            total.lastError = r->lastError;
+        total.add(*r);
+        m_sofar = total;
+        if (progress)
+            progress(total);
         if (r->unreachable || !r->leaseHolder.isEmpty())
             return total;
         if (r->acted() > r->waiting)
             continue; // more may be due now
-        if (m_stop || m_waiting.isEmpty() || QDateTime::currentDateTimeUtc() > until)
+        if (m_stop || !m_connector || m_connector->waiting() == 0 || QDateTime::currentDateTimeUtc() > until)
             return total;
         QThread::msleep(200); // a row waits for its checkAfter
     }
     return total;
-}
-
-Result<void> UpstreamSync::handle(const OutboxWork& row, SyncRound& round)
-{
-    Outbox& outbox = m_store.outbox();
-    const qint64 id = row.entry.id;
-    CmpAnswer answer;
-    const Readiness ready = readiness(row);
-    if (ready.verdict == Readiness::Verdict::Wait)
-        return {};
-    if (ready.verdict == Readiness::Verdict::Skip) {
-        ++round.skipped;
-        return outbox.skip(id, ready.why);
-    }
-    if (row.entry.kind == OutboxKind::Certificate) {
-        std::shared_ptr<CmpClient::Enrollment> enrollment = m_waiting.value(id);
-        if (!enrollment) {
-            auto made = m_client.enrollment(row.request);
-            if (!made) {
-                ++round.failed;
-                return outbox.recordFailure(row, made.error().text(), backoff(row.entry.attempts + 1));
-            }
-            enrollment = std::move(*made);
-            if (auto r = outbox.markSent(id); !r)
-                return r;
-        }
-        const CmpClient::Record record
-            = [&](const QByteArray& upstreamDer) { return outbox.recordCertificate(row, upstreamDer); };
-        answer = m_client.step(*enrollment, record);
-        if (answer.kind == CmpAnswer::Kind::Waiting)
-            m_waiting.insert(id, enrollment);
-        else
-            m_waiting.remove(id);
-    } else {
-        if (auto r = outbox.markSent(id); !r)
-            return r;
-        answer = m_client.revoke(row.upstreamDer, revocationReason(row));
-    }
-
-    // Reached: an answer that passed OpenSSL's checks came (not one that failed them).
-    if (answer.kind != CmpAnswer::Kind::Unreachable && answer.kind != CmpAnswer::Kind::Refused) {
-        if (auto r = outbox.recordContact(true, {}); !r)
-            return r;
-    }
-    switch (answer.kind) {
-    case CmpAnswer::Kind::Done:
-        if (row.entry.kind == OutboxKind::Certificate)
-            ++round.certified;
-        else
-            ++round.revoked;
-        return outbox.confirm(row, answer.status);
-    case CmpAnswer::Kind::Answered: ++round.answered; return {};
-    case CmpAnswer::Kind::Waiting:
-        ++round.waiting;
-        return outbox.recordWaiting(id, QDateTime::currentDateTimeUtc().addSecs(answer.checkAfterS), answer.status);
-    case CmpAnswer::Kind::Rejected: ++round.rejected; return outbox.reject(row, answer.status);
-    case CmpAnswer::Kind::Refused:
-        ++round.failed;
-        round.lastError = answer.error;
-        return outbox.recordFailure(row, answer.error, backoff(row.entry.attempts + 1), answer.error);
-    case CmpAnswer::Kind::Unreachable:
-        ++round.failed;
-        round.unreachable = true;
-        round.lastError = answer.error;
-        if (auto r = outbox.recordContact(false, answer.error); !r)
-            return r;
-        return outbox.recordFailure(row, answer.error, backoff(row.entry.attempts + 1));
-    }
-    return {};
 }
 
 } // namespace imprint::core

@@ -1,11 +1,14 @@
 #pragma once
 
 #include "DataDir.h"
+#include "engine/Connector.h"
 #include "Error.h"
 #include "store/RecordStore.h"
 #include "upstream/CmpClient.h"
+#include "engine/CmpConnector.h"
 
-#include <QHash>
+#include <functional>
+#include <vector>
 
 #include <atomic>
 
@@ -13,40 +16,15 @@
 
 namespace imprint::core {
 
-/// Whether an outbox row can go upstream now: a certificate once it has left the station
-/// (verified on a device, or issued from a request file) and its request is on record; a
-/// revocation once the upstream certified that key. Shared by the sync and the offline export.
-struct Readiness {
-    enum class Verdict { Send, Wait, Skip };
-    Verdict verdict = Verdict::Wait;
-    QString why; ///< Skip: the reason the row keeps
-};
-[[nodiscard]] Readiness readiness(const OutboxWork& row);
-/// The CRLReason of a revocation row: superseded, or cessationOfOperation (scrapped).
-[[nodiscard]] int revocationReason(const OutboxWork& row);
-
-/// What one round of the sync did.
-struct SyncRound {
-    int certified = 0; ///< certificate rows confirmed
-    int answered = 0; ///< certified and recorded, confirmation not acknowledged
-    int revoked = 0;
-    int waiting = 0; ///< the upstream asked to poll
-    int rejected = 0;
-    int failed = 0; ///< did not get through (or the answer was refused); tried again later
-    int skipped = 0;
-    bool unreachable = false; ///< the round stopped: the upstream could not be reached
-    QString lastError;
-    QString leaseHolder; ///< not empty: another process syncs; this round did nothing
-    [[nodiscard]] int acted() const { return certified + answered + revoked + waiting + rejected + failed + skipped; }
-};
-
-/// The sync worker's logic: through the outbox in order, in batches, with one CMP client
-/// (one kept-alive connection). A certificate goes up once it has left the station
+/// The sync worker's logic: through the outbox in order, in rounds of up to batch-size rows,
+/// with [upstream] in-flight CMP transactions at once (CmpConnector: a client and connection
+/// per lane, the first the one given). A certificate goes up once it has left the station
 /// (verified on a device, or issued from a request file); a revocation only after its
-/// certificate, and only when the upstream certified that key. Each answer is recorded in
-/// the row's state with what it brings. A row the upstream makes wait is polled within
-/// this process; after a restart its request is made afresh (OpenSSL keeps the transaction
-/// only in memory). Runs on one thread, on a store connection of its own.
+/// certificate's answer is recorded, and only when the upstream certified that key. Each
+/// answer is recorded in the row's state with what it brings, answers that come together in
+/// one commit. A row the upstream makes wait is polled within this process; after a restart
+/// its request is made afresh (OpenSSL keeps the transaction only in memory). Driven from one
+/// thread, on a store connection of its own; the lanes never touch the store.
 class UpstreamSync {
 public:
     UpstreamSync(RecordStore& store, CmpClient& client, const UpstreamConfig& config);
@@ -59,26 +37,31 @@ public:
     [[nodiscard]] Result<SyncRound> drain();
     /// Gives the sync lease back (the process is stopping).
     void release();
-    /// Asks a round or drain in progress (on another thread) to end after its current row.
-    void requestStop() { m_stop = true; }
+    /// Asks a round or drain in progress (on another thread) to end: no more rows are sent,
+    /// the ones in flight end with their current message.
+    void requestStop();
+    /// Told the rows acted on so far in a drain (optional; the driver's thread).
+    std::function<void(const SyncRound& sofar)> progress;
 
     /// The lease's name and this process's holder name.
     static const QString LeaseName;
     [[nodiscard]] const QString& holder() const { return m_holder; }
 
 private:
-    struct Outcome;
-    Result<void> handle(const OutboxWork& row, SyncRound& round);
     /// Takes or renews the sync lease; false (with the holder in `r`) while another has it.
     Result<bool> holdLease(SyncRound& r);
     QDateTime backoff(int attempts) const;
+    /// The lanes, opened at the first round.
+    Result<CmpConnector*> connector();
 
     RecordStore& m_store;
     CmpClient& m_client;
     UpstreamConfig m_config;
     QString m_holder;
-    QHash<qint64, std::shared_ptr<CmpClient::Enrollment>> m_waiting;
+    std::vector<std::unique_ptr<CmpClient>> m_clones;
+    std::unique_ptr<CmpConnector> m_connector;
     std::atomic<bool> m_stop { false };
+    SyncRound m_sofar; ///< a drain's rows so far, for progress
 };
 
 } // namespace imprint::core

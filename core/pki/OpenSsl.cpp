@@ -87,12 +87,25 @@ QByteArray certToPem(const X509* cert)
 
 QByteArray publicKeyDer(const EVP_PKEY* key)
 {
-    const int len = i2d_PUBKEY(key, nullptr);
+    // One encoding (OpenSSL allocates): each i2d_PUBKEY builds an encoder context of its own.
+    unsigned char* der = nullptr;
+    const int len = i2d_PUBKEY(key, &der);
     if (len <= 0)
         return {};
-    QByteArray out(len, Qt::Uninitialized);
-    auto* p = reinterpret_cast<unsigned char*>(out.data());
-    i2d_PUBKEY(key, &p);
+    QByteArray out(reinterpret_cast<const char*>(der), len);
+    OPENSSL_free(der);
+    return out;
+}
+
+QByteArray publicKeyDer(const X509_PUBKEY* key)
+{
+    // The SubjectPublicKeyInfo as it was read: no key encoder is involved.
+    unsigned char* der = nullptr;
+    const int len = key ? i2d_X509_PUBKEY(key, &der) : 0;
+    if (len <= 0)
+        return {};
+    QByteArray out(reinterpret_cast<const char*>(der), len);
+    OPENSSL_free(der);
     return out;
 }
 

@@ -57,6 +57,9 @@ using CertStack = std::unique_ptr<STACK_OF(X509), Deleter<freeCertStack>>; ///< 
 /// "CERTIFICATE REQUEST".
 [[nodiscard]] QByteArray derToPem(const QByteArray& der, const char* label = "CERTIFICATE");
 [[nodiscard]] QByteArray publicKeyDer(const EVP_PKEY* key); ///< SubjectPublicKeyInfo
+/// The SubjectPublicKeyInfo of a certificate or request as read (X509_get_X509_PUBKEY), cheaper than
+/// encoding its EVP_PKEY again.
+[[nodiscard]] QByteArray publicKeyDer(const X509_PUBKEY* key);
 [[nodiscard]] Result<PKey> publicKeyFromDer(const QByteArray& spki);
 
 /// A name in RFC 2253 form, e.g. "CN=Imprint Demo Issuing CA,O=Imprint Demo".

@@ -70,10 +70,9 @@ OutboxWork workFrom(const QSqlQuery& q, sql::States& states)
     return w;
 }
 
-/// One change to rows, with its audit entry when `audit` names a kind, in one transaction.
+/// One statement in a transaction of its own.
 Result<void> change(const Connection& connection, Durability durability, const QString& statement,
-    const QVariantList& values, const QString& what, std::optional<AuditKind> audit = {},
-    const OutboxWork* row = nullptr, const QString& detail = {}, QList<std::pair<QString, QVariantList>> more = {})
+    const QVariantList& values, const QString& what)
 {
     Transaction tx(connection, durability);
     if (!tx.active())
@@ -81,21 +80,151 @@ Result<void> change(const Connection& connection, Durability durability, const Q
     QSqlQuery q(tx.db());
     if (!sql::exec(q, statement, values))
         return sql::fail(what, q.lastError());
-    for (const auto& [s, v] : more) {
-        if (!sql::exec(q, s, v))
-            return sql::fail(what, q.lastError());
-    }
-    if (audit && row) {
-        AuditLog::Appender appender(tx);
-        if (!appender.append(*audit, row->entry.subject, detail, row->jobId, sql::now()))
-            return sql::fail(QStringLiteral("audit the upstream's answer"), appender.error());
-    }
     if (!tx.commit())
         return sql::fail(what, tx.error());
     return {};
 }
 
 } // namespace
+
+Outbox::Writer::Writer(const Connection& connection)
+    : m_connection(connection)
+{
+}
+
+Outbox::Writer::~Writer() = default;
+
+Result<void> Outbox::Writer::run(const QString& statement, const QVariantList& values, const QString& what,
+    Durability durability, std::optional<AuditKind> audit, const OutboxWork* row, const QString& detail)
+{
+    if (!m_tx) {
+        m_tx = std::make_unique<Transaction>(m_connection, Durability::Written);
+        if (!m_tx->active()) {
+            const QSqlError e = m_tx->error();
+            m_tx.reset();
+            return sql::fail(QStringLiteral("start writing"), e);
+        }
+    }
+    if (durability == Durability::Synced)
+        m_tx->requireSync();
+    auto& prepared = m_statements[statement];
+    if (!prepared)
+        prepared = std::make_unique<Statement>(m_tx->db(), statement);
+    if (!prepared->run(values))
+        return sql::fail(what, prepared->error());
+    if (audit && row) {
+        AuditLog::Appender appender(*m_tx);
+        if (!appender.append(*audit, row->entry.subject, detail, row->jobId, sql::now()))
+            return sql::fail(QStringLiteral("audit the upstream's answer"), appender.error());
+    }
+    ++m_changes;
+    return {};
+}
+
+Result<void> Outbox::Writer::commit()
+{
+    if (!m_tx)
+        return {};
+    m_statements.clear(); // prepared on this transaction's connection state; made again as needed
+    const bool ok = m_tx->commit();
+    const QSqlError e = m_tx->error();
+    m_tx.reset();
+    m_changes = 0;
+    if (!ok)
+        return sql::fail(QStringLiteral("record the upstream's answers"), e);
+    return {};
+}
+
+Result<void> Outbox::Writer::markSent(qint64 id)
+{
+    const QString t = sql::now();
+    return run(QStringLiteral("UPDATE outbox SET state = ?, sent = ?, attempts = attempts + 1, updated = ? WHERE id = ?"),
+        { text(OutboxState::Sent), t, t, id }, QStringLiteral("record a request as sent"), Durability::Written);
+}
+
+Result<void> Outbox::Writer::recordCertificate(const OutboxWork& row, const QByteArray& upstreamDer)
+{
+    // Synced: the upstream's certificate is on record before the station confirms it.
+    if (auto r = run(QStringLiteral("UPDATE certificates SET upstream_der = ? WHERE serial = ?"),
+            { upstreamDer, row.entry.subject }, QStringLiteral("record the upstream's certificate"), Durability::Synced);
+        !r)
+        return r;
+    return run(QStringLiteral("UPDATE outbox SET state = ?, last_error = '', updated = ? WHERE id = ?"),
+        { text(OutboxState::Answered), sql::now(), row.entry.id }, QStringLiteral("record the upstream's certificate"),
+        Durability::Synced, AuditKind::UpstreamCertified, &row,
+        QStringLiteral("device %1, upstream certificate sha256 %2")
+            .arg(row.deviceSerial,
+                QString::fromLatin1(QCryptographicHash::hash(upstreamDer, QCryptographicHash::Sha256).toHex())));
+}
+
+Result<void> Outbox::Writer::confirm(const OutboxWork& row, const QString& status)
+{
+    // A certificate's confirmation rides along with the next synced commit: lost to a power
+    // cut, the row is back at answered, its certificate recorded, and is never sent again.
+    // A revocation's answer is synced: lost, the rr would be sent again.
+    const bool revocation = row.entry.kind == OutboxKind::Revocation;
+    return run(
+        QStringLiteral("UPDATE outbox SET state = ?, upstream_status = ?, last_error = '', updated = ? WHERE id = ?"),
+        { text(OutboxState::Confirmed), status, sql::now(), row.entry.id }, QStringLiteral("record the confirmation"),
+        revocation ? Durability::Synced : Durability::Written,
+        revocation ? std::optional<AuditKind> { AuditKind::UpstreamRevoked } : std::nullopt, &row,
+        QStringLiteral("device %1: %2").arg(row.deviceSerial, status));
+}
+
+Result<void> Outbox::Writer::recordWaiting(qint64 id, const QDateTime& checkAfter, const QString& status)
+{
+    return run(
+        QStringLiteral("UPDATE outbox SET state = ?, next_attempt = ?, upstream_status = ?, updated = ? WHERE id = ?"),
+        { text(OutboxState::Waiting), sql::time(checkAfter), status, sql::now(), id },
+        QStringLiteral("record the upstream's request to wait"), Durability::Written);
+}
+
+Result<void> Outbox::Writer::reject(const OutboxWork& row, const QString& status)
+{
+    return run(
+        QStringLiteral("UPDATE outbox SET state = ?, upstream_status = ?, last_error = ?, updated = ? WHERE id = ?"),
+        { text(OutboxState::Rejected), status, status, sql::now(), row.entry.id },
+        QStringLiteral("record the upstream's rejection"), Durability::Synced, AuditKind::UpstreamRejected, &row,
+        QStringLiteral("device %1: %2").arg(row.deviceSerial, status));
+}
+
+Result<void> Outbox::Writer::recordFailure(
+    const OutboxWork& row, const QString& error, const QDateTime& next, const QString& refused)
+{
+    return run(QStringLiteral("UPDATE outbox SET state = ?, last_error = ?, next_attempt = ?, updated = ? WHERE id = ?"),
+        { text(OutboxState::Failed), error, sql::time(next), sql::now(), row.entry.id },
+        QStringLiteral("record a failed attempt"), refused.isEmpty() ? Durability::Written : Durability::Synced,
+        refused.isEmpty() ? std::nullopt : std::optional<AuditKind> { AuditKind::UpstreamRefused }, &row,
+        QStringLiteral("device %1: %2").arg(row.deviceSerial, refused));
+}
+
+Result<void> Outbox::Writer::skip(qint64 id, const QString& why)
+{
+    return run(QStringLiteral("UPDATE outbox SET state = ?, last_error = ?, updated = ? WHERE id = ?"),
+        { text(OutboxState::Skipped), why, sql::now(), id }, QStringLiteral("record a row as not to be sent"),
+        Durability::Written);
+}
+
+Result<void> Outbox::Writer::recordContact(bool reached, const QString& error)
+{
+    const QString t = sql::now();
+    return run(reached ? QStringLiteral("INSERT INTO upstream_contact(id, attempted, reached, last_error) VALUES(1, ?, "
+                                        "?, '') ON CONFLICT(id) DO UPDATE SET attempted = excluded.attempted, reached "
+                                        "= excluded.reached, last_error = ''")
+                       : QStringLiteral("INSERT INTO upstream_contact(id, attempted, last_error) VALUES(1, ?, ?) ON "
+                                        "CONFLICT(id) DO UPDATE SET attempted = excluded.attempted, last_error = "
+                                        "excluded.last_error"),
+        reached ? QVariantList { t, t } : QVariantList { t, error }, QStringLiteral("record the upstream's contact"),
+        Durability::Written);
+}
+
+Result<void> Outbox::Writer::markExported(qint64 first, qint64 last, const QString& batch)
+{
+    return run(QStringLiteral("UPDATE outbox SET export_batch = ?, updated = ? WHERE id BETWEEN ? AND ? AND "
+                              "export_batch = '' AND state NOT IN %1")
+                   .arg(finished()),
+        { batch, sql::now(), first, last }, QStringLiteral("mark the exported rows"), Durability::Synced);
+}
 
 Outbox::Appender::Appender(Transaction& tx)
     : m_insert(
@@ -207,71 +336,59 @@ Result<std::optional<QDateTime>> Outbox::oldestUnsynced() const
 
 Result<void> Outbox::markSent(qint64 id)
 {
-    return change(m_connection, Durability::Written,
-        QStringLiteral("UPDATE outbox SET state = ?, sent = ?, attempts = attempts + 1, updated = ? WHERE id = ?"),
-        { text(OutboxState::Sent), sql::now(), sql::now(), id }, QStringLiteral("record a request as sent"));
+    Writer w(m_connection);
+    if (auto r = w.markSent(id); !r)
+        return r;
+    return w.commit();
 }
 
 Result<void> Outbox::recordCertificate(const OutboxWork& row, const QByteArray& upstreamDer)
 {
-    const QString t = sql::now();
-    return change(m_connection, Durability::Synced,
-        QStringLiteral("UPDATE outbox SET state = ?, last_error = '', updated = ? WHERE id = ?"),
-        { text(OutboxState::Answered), t, row.entry.id }, QStringLiteral("record the upstream's certificate"),
-        AuditKind::UpstreamCertified, &row,
-        QStringLiteral("device %1, upstream certificate sha256 %2")
-            .arg(row.deviceSerial,
-                QString::fromLatin1(QCryptographicHash::hash(upstreamDer, QCryptographicHash::Sha256).toHex())),
-        { { QStringLiteral("UPDATE certificates SET upstream_der = ? WHERE serial = ?"),
-            { upstreamDer, row.entry.subject } } });
+    Writer w(m_connection);
+    if (auto r = w.recordCertificate(row, upstreamDer); !r)
+        return r;
+    return w.commit();
 }
 
 Result<void> Outbox::confirm(const OutboxWork& row, const QString& status)
 {
-    // A certificate's confirmation rides along with the next synced commit: lost to a power
-    // cut, the row is back at answered, its certificate recorded, and is never sent again.
-    // A revocation's answer is synced: lost, the rr would be sent again.
-    const bool revocation = row.entry.kind == OutboxKind::Revocation;
-    return change(m_connection, revocation ? Durability::Synced : Durability::Written,
-        QStringLiteral("UPDATE outbox SET state = ?, upstream_status = ?, last_error = '', updated = ? WHERE id = ?"),
-        { text(OutboxState::Confirmed), status, sql::now(), row.entry.id }, QStringLiteral("record the confirmation"),
-        revocation ? std::optional<AuditKind> { AuditKind::UpstreamRevoked } : std::nullopt, &row,
-        QStringLiteral("device %1: %2").arg(row.deviceSerial, status));
+    Writer w(m_connection);
+    if (auto r = w.confirm(row, status); !r)
+        return r;
+    return w.commit();
 }
 
 Result<void> Outbox::recordWaiting(qint64 id, const QDateTime& checkAfter, const QString& status)
 {
-    return change(m_connection, Durability::Written,
-        QStringLiteral("UPDATE outbox SET state = ?, next_attempt = ?, upstream_status = ?, updated = ? WHERE id = ?"),
-        { text(OutboxState::Waiting), sql::time(checkAfter), status, sql::now(), id },
-        QStringLiteral("record the upstream's request to wait"));
+    Writer w(m_connection);
+    if (auto r = w.recordWaiting(id, checkAfter, status); !r)
+        return r;
+    return w.commit();
 }
 
 Result<void> Outbox::reject(const OutboxWork& row, const QString& status)
 {
-    return change(m_connection, Durability::Synced,
-        QStringLiteral("UPDATE outbox SET state = ?, upstream_status = ?, last_error = ?, updated = ? WHERE id = ?"),
-        { text(OutboxState::Rejected), status, status, sql::now(), row.entry.id },
-        QStringLiteral("record the upstream's rejection"), AuditKind::UpstreamRejected, &row,
-        QStringLiteral("device %1: %2").arg(row.deviceSerial, status));
+    Writer w(m_connection);
+    if (auto r = w.reject(row, status); !r)
+        return r;
+    return w.commit();
 }
 
 Result<void> Outbox::recordFailure(
     const OutboxWork& row, const QString& error, const QDateTime& next, const QString& refused)
 {
-    return change(m_connection, refused.isEmpty() ? Durability::Written : Durability::Synced,
-        QStringLiteral("UPDATE outbox SET state = ?, last_error = ?, next_attempt = ?, updated = ? WHERE id = ?"),
-        { text(OutboxState::Failed), error, sql::time(next), sql::now(), row.entry.id },
-        QStringLiteral("record a failed attempt"),
-        refused.isEmpty() ? std::nullopt : std::optional<AuditKind> { AuditKind::UpstreamRefused }, &row,
-        QStringLiteral("device %1: %2").arg(row.deviceSerial, refused));
+    Writer w(m_connection);
+    if (auto r = w.recordFailure(row, error, next, refused); !r)
+        return r;
+    return w.commit();
 }
 
 Result<void> Outbox::skip(qint64 id, const QString& why)
 {
-    return change(m_connection, Durability::Written,
-        QStringLiteral("UPDATE outbox SET state = ?, last_error = ?, updated = ? WHERE id = ?"),
-        { text(OutboxState::Skipped), why, sql::now(), id }, QStringLiteral("record a row as not to be sent"));
+    Writer w(m_connection);
+    if (auto r = w.skip(id, why); !r)
+        return r;
+    return w.commit();
 }
 
 Result<qint64> Outbox::retry(qint64 id)
@@ -320,15 +437,10 @@ Result<QList<qint64>> Outbox::exportedIn(const QString& batch) const
 
 Result<void> Outbox::recordContact(bool reached, const QString& error)
 {
-    const QString t = sql::now();
-    return change(m_connection, Durability::Written,
-        reached ? QStringLiteral("INSERT INTO upstream_contact(id, attempted, reached, last_error) VALUES(1, ?, ?, '') "
-                                 "ON CONFLICT(id) DO UPDATE SET attempted = excluded.attempted, reached = "
-                                 "excluded.reached, last_error = ''")
-                : QStringLiteral("INSERT INTO upstream_contact(id, attempted, last_error) VALUES(1, ?, ?) ON "
-                                 "CONFLICT(id) DO UPDATE SET attempted = excluded.attempted, last_error = "
-                                 "excluded.last_error"),
-        reached ? QVariantList { t, t } : QVariantList { t, error }, QStringLiteral("record the upstream's contact"));
+    Writer w(m_connection);
+    if (auto r = w.recordContact(reached, error); !r)
+        return r;
+    return w.commit();
 }
 
 Result<UpstreamContact> Outbox::contact() const

@@ -9,10 +9,15 @@
 
 #include "Error.h"
 #include "domain/Records.h"
+#include "store/AuditLog.h"
 #include "store/Sql.h"
 
 #include <QList>
 #include <QMap>
+
+#include <map>
+#include <memory>
+#include <optional>
 
 namespace imprint::core {
 
@@ -32,6 +37,46 @@ public:
     private:
         Statement m_insert;
     };
+
+    /// The sync's answers, many rows in one transaction (a group commit): begun at the first
+    /// change, synced when one of them must survive a power cut, committed by commit() (or
+    /// rolled back when it goes uncommitted). Each change is as its one-row method below
+    /// describes it.
+    class Writer {
+    public:
+        explicit Writer(const Connection& connection);
+        ~Writer();
+        Writer(const Writer&) = delete;
+        Writer& operator=(const Writer&) = delete;
+
+        [[nodiscard]] Result<void> markSent(qint64 id);
+        [[nodiscard]] Result<void> recordCertificate(const OutboxWork& row, const QByteArray& upstreamDer);
+        [[nodiscard]] Result<void> confirm(const OutboxWork& row, const QString& status);
+        [[nodiscard]] Result<void> recordWaiting(qint64 id, const QDateTime& checkAfter, const QString& status);
+        [[nodiscard]] Result<void> reject(const OutboxWork& row, const QString& status);
+        [[nodiscard]] Result<void> recordFailure(
+            const OutboxWork& row, const QString& error, const QDateTime& next, const QString& refused = {});
+        [[nodiscard]] Result<void> skip(qint64 id, const QString& why);
+        [[nodiscard]] Result<void> recordContact(bool reached, const QString& error);
+        /// Marks the rows first..last not finished with and not yet exported as carried by
+        /// the offline batch `batch` (an export marks the runs of rows it carried).
+        [[nodiscard]] Result<void> markExported(qint64 first, qint64 last, const QString& batch);
+        /// Changes written since the last commit.
+        [[nodiscard]] int pending() const { return m_changes; }
+        [[nodiscard]] Result<void> commit();
+
+    private:
+        Result<void> run(const QString& statement, const QVariantList& values, const QString& what,
+            Durability durability, std::optional<AuditKind> audit = {}, const OutboxWork* row = nullptr,
+            const QString& detail = {});
+
+        const Connection& m_connection;
+        std::unique_ptr<Transaction> m_tx;
+        std::map<QString, std::unique_ptr<Statement>> m_statements;
+        int m_changes = 0;
+    };
+
+    [[nodiscard]] Writer writer() const { return Writer(m_connection); }
 
     /// Rows not finished with (neither confirmed, rejected nor skipped), oldest first.
     [[nodiscard]] Result<QList<OutboxEntry>> pending(int limit = 100) const;

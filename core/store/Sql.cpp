@@ -41,6 +41,13 @@ ReadTransaction::~ReadTransaction()
         QSqlQuery(m_db).exec(QStringLiteral("ROLLBACK"));
 }
 
+void Transaction::requireSync()
+{
+    // The connection's synchronous level applies when the transaction commits.
+    if (!m_synced && m_active)
+        m_synced = QSqlQuery(m_db).exec(QStringLiteral("PRAGMA synchronous = FULL"));
+}
+
 bool Transaction::commit()
 {
     QSqlQuery q(m_db);

@@ -68,6 +68,9 @@ public:
     [[nodiscard]] const QSqlError& error() const { return m_error; }
     [[nodiscard]] QSqlDatabase db() const { return m_db; }
     [[nodiscard]] bool commit();
+    /// From now on the commit is synced (a transaction begun as Written that takes a write
+    /// that must survive a power cut).
+    void requireSync();
 
 private:
     QSqlDatabase m_db;

@@ -122,6 +122,7 @@ struct CmpClient::Impl {
             || !keepRecipient(ctx.get(), raCert.get())
             || OSSL_CMP_CTX_set_option(ctx.get(), OSSL_CMP_OPT_MSG_TIMEOUT, options.messageTimeoutS) != 1
             || OSSL_CMP_CTX_set_option(ctx.get(), OSSL_CMP_OPT_TOTAL_TIMEOUT, options.totalTimeoutS) != 1
+            || OSSL_CMP_CTX_set_option(ctx.get(), OSSL_CMP_OPT_IMPLICIT_CONFIRM, options.implicitConfirm ? 1 : 0) != 1
             || OSSL_CMP_CTX_set_transfer_cb(ctx.get(), transfer) != 1
             || OSSL_CMP_CTX_set_transfer_cb_arg(ctx.get(), this) != 1)
             return ossl::cryptoFail(QStringLiteral("Could not set up the CMP transaction."));
@@ -166,7 +167,7 @@ struct CmpClient::Impl {
     /// the answer's certificates. Returns the failInfo to confirm with (0: accepted).
     int checkAnswer(OSSL_CMP_CTX* ctx, X509* cert, int failInfo, AnswerCheck& check, const char** text) const
     {
-        if (ossl::publicKeyDer(X509_get0_pubkey(cert)) != check.key)
+        if (ossl::publicKeyDer(X509_get_X509_PUBKEY(cert)) != check.key)
             return check.refuse(
                 QStringLiteral("the upstream's certificate is for another key than the %1").arg(check.whose), failInfo,
                 OSSL_CMP_PKIFAILUREINFO_incorrectData, text);
@@ -211,9 +212,43 @@ struct CmpClient::Impl {
                 a.error += QStringLiteral(" The station accepts answers %1 only.").arg(pinText);
         } else {
             a.kind = CmpAnswer::Kind::Unreachable;
-            a.error = QStringLiteral("The upstream CA at %1 could not be reached (%2).").arg(options.url, detail);
+            a.error = unreachable(detail);
+            a.detail = detail;
         }
         return a;
+    }
+
+    /// Why no answer came, in plain words; OpenSSL's text goes on the detail line.
+    QString unreachable(const QString& detail) const
+    {
+        const QString where = transport->hostPort();
+        auto has = [&](const char* words) { return detail.contains(QLatin1String(words), Qt::CaseInsensitive); };
+        QString why;
+        if (transport->connectFailed()) {
+            if (has("timeout") || has("timed out"))
+                why = QStringLiteral("nothing answered at %1 within %2 s (connect timeout): the host is down, or a "
+                                     "firewall drops the way to it")
+                          .arg(where)
+                          .arg(transport->connectTimeoutS());
+            else if (has("refused") || has("connect error") || has("connect_error"))
+                why = QStringLiteral("%1 refused the connection: nothing listens there (the upstream service is "
+                                     "stopped, or the URL's port is wrong)")
+                          .arg(where);
+            else if (has("lookup") || has("getaddrinfo") || has("name or service") || has("nodename"))
+                why = QStringLiteral("the name in the URL cannot be found (DNS): check [upstream] url");
+            else if (has("certificate") || has("ssl") || has("tls"))
+                why = QStringLiteral("its TLS certificate could not be verified to the upstream's trust anchors");
+            else
+                why = QStringLiteral("no connection could be made to %1").arg(where);
+        } else if (has("timeout") || has("timed out")) {
+            why = QStringLiteral("it took the request but sent no answer within the message timeout of %1 s (timeout)")
+                      .arg(options.messageTimeoutS);
+        } else if (has("status code") || has("http")) {
+            why = QStringLiteral("it answered with an HTTP error instead of a CMP message");
+        } else {
+            why = QStringLiteral("the connection closed before an answer came");
+        }
+        return QStringLiteral("The upstream CA at %1 could not be reached: %2.").arg(options.url, why);
     }
 };
 
@@ -359,7 +394,7 @@ Result<void> CmpClient::Impl::setUp()
             return std::unexpected(name.error());
         recipient = std::move(*name);
     }
-    auto opened = HttpTransport::open(options.url, identity.anchors);
+    auto opened = HttpTransport::open(options.url, identity.anchors, options.connectTimeoutS);
     if (!opened)
         return std::unexpected(opened.error());
     transport = std::move(*opened);
@@ -381,7 +416,7 @@ Result<CmpClient::EnrollmentPtr> CmpClient::enrollment(const QByteArray& request
     if (!ctx)
         return std::unexpected(ctx.error());
     EnrollmentPtr e { new Enrollment };
-    e->check.key = ossl::publicKeyDer(X509_REQ_get0_pubkey(req.get()));
+    e->check.key = ossl::publicKeyDer(X509_REQ_get_X509_PUBKEY(req.get()));
     e->check.whose = QStringLiteral("device's");
     e->impl = d.get();
     if (OSSL_CMP_CTX_set1_p10CSR(ctx->get(), req.get()) != 1
@@ -394,7 +429,11 @@ Result<CmpClient::EnrollmentPtr> CmpClient::enrollment(const QByteArray& request
 
 CmpAnswer CmpClient::step(Enrollment& e, const Record& record)
 {
+    // An enrollment the upstream made wait may be polled by another client than the one that
+    // sent it: its messages go over this one's connection.
     e.record = &record;
+    e.impl = d.get();
+    (void)OSSL_CMP_CTX_set_transfer_cb_arg(e.ctx.get(), d.get());
     d->answered = false;
     int checkAfter = 0;
     ERR_clear_error();
@@ -554,5 +593,34 @@ int CmpClient::connections() const
 {
     return d->transport->connections();
 }
+
+Result<std::unique_ptr<CmpClient>> CmpClient::clone() const
+{
+    auto c = std::make_unique<Impl>();
+    c->identity = d->identity;
+    c->options = d->options;
+    EVP_PKEY_up_ref(d->raKey.get());
+    c->raKey.reset(d->raKey.get());
+    X509_up_ref(d->raCert.get());
+    c->raCert.reset(d->raCert.get());
+    c->raIssuers.reset(X509_chain_up_ref(d->raIssuers.get()));
+    if (d->pinnedSigner) {
+        X509_up_ref(d->pinnedSigner.get());
+        c->pinnedSigner.reset(d->pinnedSigner.get());
+    }
+    if (d->recipient)
+        c->recipient.reset(X509_NAME_dup(d->recipient.get()));
+    if (d->pinnedSender)
+        c->pinnedSender.reset(X509_NAME_dup(d->pinnedSender.get()));
+    c->pinText = d->pinText;
+    X509_STORE_up_ref(d->anchors.get());
+    c->anchors.reset(d->anchors.get());
+    auto opened = HttpTransport::open(c->options.url, c->identity.anchors, c->options.connectTimeoutS);
+    if (!opened)
+        return std::unexpected(opened.error());
+    c->transport = std::move(*opened);
+    return std::unique_ptr<CmpClient>(new CmpClient(std::move(c)));
+}
+
 
 } // namespace imprint::core

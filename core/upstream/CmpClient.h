@@ -34,6 +34,12 @@ struct CmpOptions {
     QString recipient; ///< the upstream CA's name ("/CN=..."); empty: none named
     int messageTimeoutS = 30;
     int totalTimeoutS = 600;
+    int connectTimeoutS = 5; ///< making a connection (TLS included), apart from the message timeout
+    /// Ask the upstream for implicit confirmation (RFC 4210 5.1.1.1): where it grants it, a
+    /// certificate is final when it arrives, with no certConf round trip and one signature fewer.
+    /// Its cost: a certificate the station refuses, or loses to a crash before recording it,
+    /// stays issued upstream (with certConf it is never confirmed). Off by default.
+    bool implicitConfirm = false;
 };
 
 /// Whom the station accepts the upstream's answers from. The anchors alone let any certificate
@@ -65,7 +71,8 @@ struct CmpAnswer {
     QByteArray certificate; ///< Done/Answered for a request: the upstream's certificate (DER)
     int checkAfterS = 0;
     QString status; ///< the upstream's PKIStatus and text
-    QString error; ///< Unreachable/Refused: a plain sentence and OpenSSL's detail
+    QString error; ///< Unreachable/Refused: a plain sentence
+    QString detail; ///< Unreachable/Refused: OpenSSL's own words, for a detail line
 };
 
 class CmpClient {
@@ -121,6 +128,11 @@ public:
 
     /// Connections opened so far (one, while the upstream keeps it alive).
     [[nodiscard]] int connections() const;
+
+    /// Another client with the same identity, options and pin, on a connection of its own: one
+    /// per transaction kept in flight at once (CmpClient is used by one thread at a time).
+    [[nodiscard]] Result<std::unique_ptr<CmpClient>> clone() const;
+
 
     struct Impl;
 

@@ -24,7 +24,8 @@ using OwnedString = std::unique_ptr<char, ossl::Deleter<freeOpenSslString>>;
 
 } // namespace
 
-Result<std::unique_ptr<HttpTransport>> HttpTransport::open(const QString& url, const QList<QByteArray>& anchors)
+Result<std::unique_ptr<HttpTransport>> HttpTransport::open(
+    const QString& url, const QList<QByteArray>& anchors, int connectTimeoutS)
 {
     int useTls = 0;
     char* host = nullptr;
@@ -39,6 +40,7 @@ Result<std::unique_ptr<HttpTransport>> HttpTransport::open(const QString& url, c
     t->m_host = host;
     t->m_port = port;
     t->m_path = path;
+    t->m_connectTimeoutS = connectTimeoutS;
     if (useTls) {
         t->m_ssl = SSL_CTX_new(TLS_client_method());
         if (!t->m_ssl)
@@ -67,8 +69,19 @@ std::optional<QByteArray> HttpTransport::post(const QByteArray& message, int tim
         OSSL_HTTP_close(m_http, 0);
         m_http = nullptr;
     }
-    if (!m_http)
+    m_connectFailed = false;
+    if (!m_http) {
+        // Connected first, under a time limit of its own: an upstream that cannot be reached
+        // is known in seconds, whatever the message timeout.
         ++m_connections;
+        m_http = OSSL_HTTP_open(m_host.constData(), m_port.constData(), nullptr, nullptr, m_ssl ? 1 : 0, nullptr,
+            nullptr, connectCallback, this, 0, m_connectTimeoutS);
+        if (!m_http) {
+            m_connectFailed = true;
+            m_socket = -1;
+            return std::nullopt;
+        }
+    }
     ossl::Bio req { BIO_new_mem_buf(message.constData(), static_cast<int>(message.size())) };
     BIO* rsp = OSSL_HTTP_transfer(&m_http, m_host.constData(), m_port.constData(), m_path.constData(), m_ssl ? 1 : 0,
         nullptr, nullptr, nullptr, nullptr, connectCallback, this, 0, nullptr, "application/pkixcmp", req.get(),

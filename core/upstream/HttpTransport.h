@@ -20,9 +20,10 @@ namespace imprint::core {
 class HttpTransport {
 public:
     /// For `url` (http:// or https://); an HTTPS server's certificate must verify to
-    /// `anchors` or the system's CAs and name the URL's host.
+    /// `anchors` or the system's CAs and name the URL's host. A connection (TLS included) that
+    /// takes longer than `connectTimeoutS` fails.
     [[nodiscard]] static Result<std::unique_ptr<HttpTransport>> open(
-        const QString& url, const QList<QByteArray>& anchors);
+        const QString& url, const QList<QByteArray>& anchors, int connectTimeoutS = 5);
     ~HttpTransport();
     HttpTransport(const HttpTransport&) = delete;
     HttpTransport& operator=(const HttpTransport&) = delete;
@@ -34,6 +35,13 @@ public:
 
     /// Connections opened so far (one, while the upstream keeps it alive).
     [[nodiscard]] int connections() const { return m_connections; }
+    /// The last post failed before a connection was made (refused, no route, connect timeout).
+    [[nodiscard]] bool connectFailed() const { return m_connectFailed; }
+    [[nodiscard]] int connectTimeoutS() const { return m_connectTimeoutS; }
+    [[nodiscard]] QString hostPort() const
+    {
+        return QString::fromUtf8(m_host) + u':' + QString::fromUtf8(m_port);
+    }
 
 private:
     HttpTransport() = default;
@@ -48,6 +56,8 @@ private:
     OSSL_HTTP_REQ_CTX* m_http = nullptr; ///< the kept-alive connection, if open
     int m_socket = -1;
     int m_connections = 0;
+    int m_connectTimeoutS = 5;
+    bool m_connectFailed = false;
 };
 
 } // namespace imprint::core

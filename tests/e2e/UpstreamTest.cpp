@@ -232,7 +232,7 @@ TEST_CASE("Every upstream fault ends in its row state and a plain message, and r
     };
     const QList<Fault> faults {
         { { QStringLiteral("--fault"), QStringLiteral("http500") }, "failed", "could not be reached" },
-        { { QStringLiteral("--fault"), QStringLiteral("slow"), QStringLiteral("--delay-ms"), QStringLiteral("7000") },
+        { { QStringLiteral("--fault"), QStringLiteral("slow"), QStringLiteral("--delay-ms"), QStringLiteral("3500") },
             "failed", "timeout" },
         { { QStringLiteral("--fault"), QStringLiteral("drop") }, "failed", "could not be reached" },
         { { QStringLiteral("--fault"), QStringLiteral("reject"), QStringLiteral("--reject-text"),
@@ -963,10 +963,10 @@ TEST_CASE("upstream sync as a service: a refused PIN ends it with 6 (not to be t
 
     SECTION("SIGTERM in the middle of a round: it stops within seconds, not after the round's time-out")
     {
-        // Every answer takes 3 s: a round of 3 rows would take about 10 s.
+        // Every message takes 3 s (1.5 s each way): a round of 3 rows would take about 10 s.
         TestUpstream slow(pki, port,
             { QStringLiteral("--fault"), QStringLiteral("slow"), QStringLiteral("--delay-ms"),
-                QStringLiteral("3000") });
+                QStringLiteral("1500") });
         QProcess sync;
         sync.start(Ctl, { QStringLiteral("upstream"), QStringLiteral("sync"), QStringLiteral("--data-dir"), dataDir });
         REQUIRE(sync.waitForStarted());
