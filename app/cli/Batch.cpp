@@ -280,13 +280,6 @@ private:
 };
 
 /// "1:05" / "1:02:05"
-QString clock(double seconds)
-{
-    const auto s = static_cast<qint64>(seconds + 0.5);
-    return s >= 3600
-        ? QStringLiteral("%1:%2:%3").arg(s / 3600).arg(s / 60 % 60, 2, 10, QChar(u'0')).arg(s % 60, 2, 10, QChar(u'0'))
-        : QStringLiteral("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QChar(u'0'));
-}
 
 } // namespace
 
@@ -353,7 +346,7 @@ int signBatch(const QStringList& args)
     core::BatchIssue batch(*ca, *prepared, *store);
     batch.setChunkSize(std::clamp(p.value(chunk).toInt(), 1, 65536));
     const int workers = std::clamp(p.value(threads).toInt(), 1, 64);
-    const bool terminal = ::isatty(STDERR_FILENO) == 1;
+    Progress shown(p.isSet(progress), QStringLiteral("requests"));
     auto outcomes = batch.run(
         **requests,
         [&](const core::BatchOutcome& o) -> core::Result<void> {
@@ -368,26 +361,8 @@ int signBatch(const QStringList& args)
             return bundle.add(o.certificate.der);
         },
         workers, ctx->config.stationName, p.value(op),
-        [&](qsizetype done, qsizetype total) {
-            const double seconds = static_cast<double>(timer.nsecsElapsed()) / 1e9;
-            const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
-            const double left = total > 0 && rate > 0 ? static_cast<double>(total - done) / rate : -1;
-            if (p.isSet(progress)) {
-                err() << QJsonDocument(QJsonObject { { QStringLiteral("done"), static_cast<double>(done) },
-                                           { QStringLiteral("total"), static_cast<double>(total) },
-                                           { QStringLiteral("per_second"), std::round(rate) },
-                                           { QStringLiteral("seconds_left"), std::round(left) } })
-                             .toJson(QJsonDocument::Compact)
-                      << Qt::endl;
-            } else if (terminal) {
-                err() << "\r  " << done << (total > 0 ? QStringLiteral(" of %1").arg(total) : QString())
-                      << " requests  " << qRound(rate) << "/s"
-                      << (left >= 0 ? QStringLiteral("  %1 left   ").arg(clock(left)) : QStringLiteral("   "))
-                      << Qt::flush;
-            }
-        });
-    if (terminal && !p.isSet(progress))
-        err() << Qt::endl;
+        [&](qsizetype done, qsizetype total) { shown(done, total); });
+    shown.finish();
     out() << Qt::flush;
     if (!outcomes) {
         report(outcomes.error());

@@ -7,10 +7,14 @@
 
 #include <QCoreApplication>
 #include <QFile>
+#include <QJsonDocument>
 #include <QSaveFile>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
+
+#include <unistd.h>
 
 using namespace Qt::StringLiterals;
 
@@ -456,6 +460,65 @@ core::Result<void> writeOutput(const QString& path, const QByteArray& contents)
     if (!f.open(QIODevice::WriteOnly) || f.write(contents) != contents.size() || !f.commit())
         return core::fail(core::ErrorCode::Io, QStringLiteral("Cannot write %1.").arg(path), f.errorString());
     return {};
+}
+
+namespace {
+
+QString clockText(double seconds)
+{
+    const auto s = static_cast<qint64>(seconds + 0.5);
+    return s >= 3600
+        ? QStringLiteral("%1:%2:%3").arg(s / 3600).arg(s / 60 % 60, 2, 10, QChar(u'0')).arg(s % 60, 2, 10, QChar(u'0'))
+        : QStringLiteral("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QChar(u'0'));
+}
+
+} // namespace
+
+Progress::Progress(bool json, QString noun)
+    : m_json(json)
+    , m_terminal(::isatty(STDERR_FILENO) == 1)
+    , m_noun(std::move(noun))
+{
+    m_timer.start();
+}
+
+void Progress::operator()(qint64 done, qint64 total)
+{
+    m_done = done;
+    m_total = total;
+    if (m_timer.elapsed() - m_lastMs >= 100)
+        print(false);
+}
+
+void Progress::finish()
+{
+    if (m_done > 0 || m_total > 0)
+        print(true);
+    if (m_terminal && !m_json && m_lastMs >= 0)
+        err() << Qt::endl;
+}
+
+void Progress::print(bool last)
+{
+    if (!m_json && !m_terminal)
+        return;
+    m_lastMs = m_timer.elapsed();
+    const double seconds = static_cast<double>(m_timer.nsecsElapsed()) / 1e9;
+    const double rate = seconds > 0 ? static_cast<double>(m_done) / seconds : 0;
+    const double left = m_total > 0 && rate > 0 ? static_cast<double>(std::max<qint64>(0, m_total - m_done)) / rate : -1;
+    if (m_json) {
+        err() << QJsonDocument(QJsonObject { { QStringLiteral("done"), static_cast<double>(m_done) },
+                                   { QStringLiteral("total"), static_cast<double>(m_total) },
+                                   { QStringLiteral("per_second"), std::round(rate) },
+                                   { QStringLiteral("seconds_left"), last ? 0.0 : std::round(left) } })
+                     .toJson(QJsonDocument::Compact)
+              << Qt::endl;
+        return;
+    }
+    err() << "\r  " << m_done << (m_total > 0 ? QStringLiteral(" of %1").arg(m_total) : QString()) << ' ' << m_noun
+          << "  " << qRound(rate) << "/s"
+          << (left >= 0 && !last ? QStringLiteral("  %1 left   ").arg(clockText(left)) : QStringLiteral("          "))
+          << Qt::flush;
 }
 
 } // namespace imprint::app::cli

@@ -11,6 +11,7 @@
 
 #include <QCommandLineOption>
 #include <QCommandLineParser>
+#include <QElapsedTimer>
 #include <QJsonObject>
 #include <QStringList>
 #include <QTextStream>
@@ -160,6 +161,27 @@ int show(const QStringList& args); // Records.cpp
 int list(const QStringList& args);
 int scrap(const QStringList& args);
 int jobs(const QStringList& args);
+/// The progress of a long command (sign-batch, export, upstream sync): on a terminal one line
+/// on stderr, redrawn (count, rate, time left); with `json` (--progress), a JSON line on stderr
+/// for programs: done, total, per_second, seconds_left. At most ten a second, and the last.
+class Progress {
+public:
+    Progress(bool json, QString noun);
+    void operator()(qint64 done, qint64 total);
+    /// Ends the terminal's line (after the last figure).
+    void finish();
+
+private:
+    bool m_json;
+    bool m_terminal;
+    QString m_noun;
+    QElapsedTimer m_timer;
+    qint64 m_lastMs = -1000;
+    qint64 m_done = 0;
+    qint64 m_total = 0;
+    void print(bool last);
+};
+
 int outbox(const QStringList& args);
 int lotCreate(const QStringList& args); // Lots.cpp
 int lotShow(const QStringList& args);

@@ -488,7 +488,19 @@ int outbox(const QStringList& args)
                   << Qt::endl;
             return 0;
         }
-        out() << *pending << " record(s) not yet through to the upstream" << Qt::endl;
+        // The header says what the list below it holds, and the rows not yet through apart.
+        const int limitRows = p.value(limit).toInt();
+        const QString shown = rows->size() >= limitRows ? QStringLiteral("the first %1").arg(rows->size())
+                                                        : QString::number(rows->size());
+        if (only)
+            out() << shown << " row(s) " << text(*only) << "; " << *pending
+                  << " row(s) in all not yet through to the upstream" << Qt::endl;
+        else
+            out() << *pending << " row(s) not yet through to the upstream"
+                  << (rows->size() < *pending ? QStringLiteral(" (%1 shown)").arg(shown) : QString()) << Qt::endl;
+        if (rows->isEmpty())
+            return 0;
+        out() << "  row  kind         state      local certificate  (device)  — last error" << Qt::endl;
         for (const auto& r : *rows)
             out() << "  " << r.id << "  " << text(r.kind).leftJustified(11) << "  " << text(r.state).leftJustified(9)
                   << "  " << r.subject << (r.detail.isEmpty() ? QString() : QStringLiteral("  ") + r.detail)

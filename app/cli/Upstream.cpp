@@ -261,7 +261,9 @@ int upstreamSync(const QStringList& args)
                                  "(or once, with --once: for cron, an MES, a station without the window)."));
     QCommandLineOption once(QStringLiteral("once"),
         QStringLiteral("Send what is due, poll what the upstream makes wait (within total-timeout-s), and stop."));
-    p.addOption(once);
+    QCommandLineOption progress(QStringLiteral("progress"),
+        QStringLiteral("Print the progress as JSON lines on standard error (done, total, per second, seconds left)."));
+    p.addOptions({ once, progress });
     p.parse(args);
     core::DataDir dir = p.dataDir();
     core::StationConfig config;
@@ -273,7 +275,12 @@ int upstreamSync(const QStringList& args)
         return report(records.error());
     core::UpstreamSync sync(*records, *link->upstream.client, config.upstream);
     if (p.isSet(once)) {
+        // Count, rate and time left of the rows due now, on a terminal or as JSON lines.
+        Progress shown(p.isSet(progress), QStringLiteral("rows"));
+        const qint64 due = records->outbox().pendingCount().value_or(0);
+        sync.progress = [&](const core::SyncRound& sofar) { shown(sofar.acted(), std::max<qint64>(due, sofar.acted())); };
         auto r = sync.drain();
+        shown.finish();
         sync.release();
         if (!r)
             return syncFailure(r.error());
@@ -361,7 +368,12 @@ int exportBatch(const QStringList& args)
         QStringLiteral("out"), QStringLiteral("A new folder for the batch."), QStringLiteral("DIR"));
     QCommandLineOption again(
         QStringLiteral("again"), QStringLiteral("Write an earlier batch once more."), QStringLiteral("BATCH"));
-    p.addOptions({ outDir, again });
+    QCommandLineOption partRows(QStringLiteral("part-rows"),
+        QStringLiteral("Rows per part (each part one archive, its manifest and signature); default 20000."),
+        QStringLiteral("N"), QStringLiteral("20000"));
+    QCommandLineOption progress(QStringLiteral("progress"),
+        QStringLiteral("Print the progress as JSON lines on standard error (done, total, per second, seconds left)."));
+    p.addOptions({ outDir, again, partRows, progress });
     p.parse(args);
     if (!p.isSet(outDir))
         return usageError(args, QStringLiteral("give --out DIR [--again BATCH]"));
@@ -379,21 +391,33 @@ int exportBatch(const QStringList& args)
     auto records = app::openStationStore(dir, config);
     if (!records)
         return report(records.error());
-    auto written = core::exportBatch(*records, *link->upstream.client,
-        core::ExportInputs {
-            config.stationName, link->upstream.raKey, link->upstream.raChain, *chain, crl->pem, {}, {} },
-        p.value(outDir), p.value(again));
-    if (!written)
-        return report(written.error());
+    bool rowsOk = false;
+    const int perPart = p.value(partRows).toInt(&rowsOk);
+    if (!rowsOk || perPart < 1 || perPart > 30000)
+        return usageError(args, QStringLiteral("--part-rows is from 1 to 30000 (a part's folder, unpacked, stays "
+                                               "under FAT32's 65,534 entries)"));
+    Progress shown(p.isSet(progress), QStringLiteral("rows"));
+    core::ExportInputs inputs {
+        config.stationName, link->upstream.raKey, link->upstream.raChain, *chain, crl->pem, {}, {}, perPart };
+    inputs.progress = [&](qint64 done, qint64 total) { shown(done, total); };
+    auto written = core::exportBatch(*records, *link->upstream.client, inputs, p.value(outDir), p.value(again));
+    shown.finish();
+    if (!written) {
+        const int status = report(written.error());
+        if (written.error().code != core::ErrorCode::NotFound && written.error().code != core::ErrorCode::BadInput)
+            err() << "Nothing was marked exported; run the same command again to write the batch whole." << Qt::endl;
+        return status;
+    }
     out() << "Batch " << written->batch << ": " << written->certificates << " certificate request(s), "
-          << written->revocations << " revocation(s) in " << p.value(outDir) << Qt::endl;
+          << written->revocations << " revocation(s) in " << written->parts << " part(s) in " << p.value(outDir)
+          << Qt::endl;
     if (written->held)
         out() << written->held
               << " revocation(s) wait for their certificate's answer from the upstream (a later batch)." << Qt::endl;
-    out() << "Check it: openssl cms -verify -binary -inform DER -in " << p.value(outDir)
-          << "/manifest.json.p7s -content " << p.value(outDir) << "/manifest.json -CAfile "
-          << config.upstream.trustedFile << Qt::endl
-          << "  and each file's SHA-256 against manifest.json (files)." << Qt::endl;
+    out() << "Check each part: openssl cms -verify -binary -inform DER -in " << p.value(outDir)
+          << "/part-0001.json.p7s -content " << p.value(outDir) << "/part-0001.json -CAfile "
+          << config.upstream.trustedFile << " -out /dev/null" << Qt::endl
+          << "  then sha256sum part-0001.tar against its manifest (archive), and the files in it (files)." << Qt::endl;
     return 0;
 }
 
@@ -402,7 +426,8 @@ int importAnswers(const QStringList& args)
     CommandLine p(QStringLiteral("Record the upstream's answer to an exported batch: its certificates (PKCS#7 or "
                                  "PEM, a file or a folder of them), each matched to its device by public key and "
                                  "checked to the upstream's trust anchors. Importing twice is harmless."));
-    QCommandLineOption in(QStringLiteral("in"), QStringLiteral("A file or folder (*.p7b, *.p7c, *.pem, *.crt)."),
+    QCommandLineOption in(QStringLiteral("in"),
+        QStringLiteral("A file or folder (*.p7b, *.p7c, *.pem, *.crt; *.crl for revocations)."),
         QStringLiteral("DIR|FILE"));
     p.addOption(in);
     p.parse(args);
@@ -413,7 +438,8 @@ int importAnswers(const QStringList& args)
     if (where.isDir()) {
         for (const QFileInfo& f : QDir(where.filePath())
                                       .entryInfoList({ QStringLiteral("*.p7b"), QStringLiteral("*.p7c"),
-                                                         QStringLiteral("*.pem"), QStringLiteral("*.crt") },
+                                                         QStringLiteral("*.pem"), QStringLiteral("*.crt"),
+                                                         QStringLiteral("*.crl") },
                                           QDir::Files, QDir::Name))
             files << f.filePath();
         if (files.isEmpty())
@@ -430,7 +456,8 @@ int importAnswers(const QStringList& args)
         if (!imported)
             return report(imported.error());
         out() << imported->recorded << " upstream certificate(s) recorded, " << imported->already
-              << " already on record, " << imported->refused.size() << " refused." << Qt::endl;
+              << " already on record, " << imported->revoked << " revocation(s) ended, " << imported->refused.size()
+              << " refused." << Qt::endl;
         for (const QString& line : imported->refused)
             out() << "  refused: " << line << Qt::endl;
         return imported->refused.isEmpty() ? 0 : 6;

@@ -1,6 +1,6 @@
 #include "engine/OfflineBatch.h"
 
-#include "engine/UpstreamSync.h"
+#include "engine/Connector.h"
 #include "pki/Cms.h"
 #include "pki/Der.h"
 #include "pki/IssuingCa.h"
@@ -12,7 +12,16 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QCryptographicHash>
+#include <QRegularExpression>
 #include <QSaveFile>
+
+#include <archive.h>
+#include <openssl/pem.h>
+#include <openssl/err.h>
+#include <archive_entry.h>
+
+#include <memory>
 
 namespace imprint::core {
 
@@ -39,49 +48,30 @@ QString safe(const QString& s)
 
 } // namespace
 
-Result<ExportReport> exportBatch(
-    RecordStore& store, CmpClient& client, const ExportInputs& in, const QString& dir, const QString& again)
-{
-    if (QDir(dir).exists() && !QDir(dir).isEmpty())
-        return fail(ErrorCode::BadInput, QStringLiteral("%1 is not empty; export writes into a new folder.").arg(dir));
-    QList<qint64> ids;
-    if (!again.isEmpty()) {
-        auto exported = store.outbox().exportedIn(again);
-        if (!exported)
-            return std::unexpected(exported.error());
-        if (exported->isEmpty())
-            return fail(ErrorCode::NotFound, QStringLiteral("No batch %1 was exported from this station.").arg(again));
-        ids = *exported;
-    } else {
-        for (qint64 after = 0;;) {
-            auto page = store.outbox().list(
-                { OutboxState::Pending, OutboxState::Sent, OutboxState::Failed, OutboxState::Waiting }, 10000, after);
-            if (!page)
-                return std::unexpected(page.error());
-            for (const OutboxEntry& e : *page) {
-                if (e.exportBatch.isEmpty())
-                    ids << e.id;
-            }
-            if (page->size() < 10000)
-                break;
-            after = page->last().id;
-        }
-    }
-    auto rows = store.outbox().work(ids);
-    if (!rows)
-        return std::unexpected(rows.error());
+namespace {
 
-    ExportReport report;
-    report.batch = again.isEmpty() ? QStringLiteral("%1-%2").arg(
-                       safe(in.station), QDateTime::currentDateTimeUtc().toString(QStringLiteral("yyyyMMddTHHmmssZ")))
-                                   : again;
-    QJsonArray manifestRows;
-    QList<QByteArray> localCertificates;
-    QList<qint64> carried;
-    for (const OutboxWork& row : *rows) {
-        if (readiness(row).verdict != Readiness::Verdict::Send) {
-            report.held += row.entry.kind == OutboxKind::Revocation ? 1 : 0;
-            continue;
+/// The export's connector: rows become files in the current part's tar archive; a part is
+/// closed (its certificates, CRL and audit head added, its manifest written and signed) when
+/// it holds part-rows rows, and at the end.
+class ExportConnector : public Connector {
+public:
+    ExportConnector(CmpClient& client, const ExportInputs& in, QString dir, QString batch, QJsonObject audit)
+        : m_client(client)
+        , m_in(in)
+        , m_dir(std::move(dir))
+        , m_batch(std::move(batch))
+        , m_audit(std::move(audit))
+    {
+    }
+    ~ExportConnector() override { closeArchive(); }
+
+    [[nodiscard]] QString name() const override { return QStringLiteral("export"); }
+
+    [[nodiscard]] Result<void> submit(const OutboxWork& row, Outbox::Writer&, SyncRound&) override
+    {
+        if (!m_archive) {
+            if (auto r = openPart(); !r)
+                return r;
         }
         const QString stem
             = QStringLiteral("%1-%2").arg(row.entry.id, 6, 10, QLatin1Char('0')).arg(safe(row.deviceSerial));
@@ -89,44 +79,232 @@ Result<ExportReport> exportBatch(
             { QStringLiteral("device"), row.deviceSerial },
             { QStringLiteral("local_certificate"), row.entry.subject } };
         if (row.entry.kind == OutboxKind::Certificate) {
-            auto message = client.requestMessage(row.request);
+            auto message = m_client.requestMessage(row.request);
             if (!message)
                 return std::unexpected(message.error());
             const QString cmp = QStringLiteral("cmp/%1.p10cr.der").arg(stem);
             const QString p10 = QStringLiteral("pkcs10/%1.csr").arg(stem);
             for (const auto& [name, data] : { std::pair { cmp, *message }, std::pair { p10, row.request } }) {
-                if (auto w = writeFile(dir + u'/' + name, data); !w)
-                    return std::unexpected(w.error());
-                report.files << name;
+                if (auto w = add(name, data); !w)
+                    return w;
             }
             o[QStringLiteral("cmp")] = cmp;
             o[QStringLiteral("pkcs10")] = p10;
-            localCertificates << row.localDer;
+            m_localCertificates << row.localDer;
+            ++m_partCertificates;
             ++report.certificates;
         } else {
-            auto message = client.revocationMessage(row.upstreamDer, revocationReason(row));
+            auto message = m_client.revocationMessage(row.upstreamDer, revocationReason(row));
             if (!message)
                 return std::unexpected(message.error());
             const QString cmp = QStringLiteral("cmp/%1.rr.der").arg(stem);
-            if (auto w = writeFile(dir + u'/' + cmp, *message); !w)
-                return std::unexpected(w.error());
-            report.files << cmp;
+            if (auto w = add(cmp, *message); !w)
+                return w;
             o[QStringLiteral("cmp")] = cmp;
             o[QStringLiteral("reason")] = revocationReason(row);
+            ++m_partRevocations;
             ++report.revocations;
         }
-        manifestRows.append(o);
-        carried << row.entry.id;
-        if (in.progress)
-            in.progress(static_cast<int>(carried.size()), static_cast<int>(rows->size()));
+        m_rows.append(o);
+        // The runs of consecutive rows carried: what is marked exported at the end.
+        if (!m_runs.isEmpty() && m_runs.last().second == m_lastSeen && m_lastSeen != 0)
+            m_runs.last().second = row.entry.id;
+        else
+            m_runs.append({ row.entry.id, row.entry.id });
+        m_lastSeen = row.entry.id;
+        ++m_carried;
+        if (m_rows.size() >= m_in.partRows)
+            return closePart();
+        return {};
     }
-    if (carried.isEmpty())
-        return fail(ErrorCode::NotFound,
-            QStringLiteral("Nothing is waiting to go upstream%1; no batch was written.")
-                .arg(report.held
-                        ? QStringLiteral(" (%1 revocation(s) wait for their certificate's answer)").arg(report.held)
-                        : QString()));
 
+    /// A row the export passed over: it breaks the run of rows carried.
+    void passed(qint64 id) { m_lastSeen = id; }
+
+    [[nodiscard]] Result<void> flush(Outbox::Writer&, SyncRound&) override
+    {
+        return m_archive ? closePart() : Result<void> {};
+    }
+
+    [[nodiscard]] qint64 carried() const { return m_carried; }
+    [[nodiscard]] const QList<std::pair<qint64, qint64>>& runs() const { return m_runs; }
+    [[nodiscard]] const QJsonArray& parts() const { return m_parts; }
+
+    ExportReport report;
+
+private:
+    Result<void> openPart()
+    {
+        ++report.parts;
+        m_partName = QStringLiteral("part-%1").arg(report.parts, 4, 10, QLatin1Char('0'));
+        m_path = m_dir + u'/' + m_partName + QStringLiteral(".tar.partial");
+        m_archive = archive_write_new();
+        archive_write_set_format_pax_restricted(m_archive);
+        if (archive_write_open_filename(m_archive, QFile::encodeName(m_path).constData()) != ARCHIVE_OK)
+            return fail(ErrorCode::Io, QStringLiteral("Could not write %1.").arg(m_path),
+                QString::fromUtf8(archive_error_string(m_archive)));
+        m_rows = {};
+        m_files = {};
+        m_localCertificates.clear();
+        m_partCertificates = 0;
+        m_partRevocations = 0;
+        return {};
+    }
+
+    Result<void> add(const QString& name, const QByteArray& data)
+    {
+        std::unique_ptr<archive_entry, void (*)(archive_entry*)> e(archive_entry_new(), archive_entry_free);
+        archive_entry_set_pathname_utf8(e.get(), name.toUtf8().constData());
+        archive_entry_set_filetype(e.get(), AE_IFREG);
+        archive_entry_set_perm(e.get(), 0644);
+        archive_entry_set_size(e.get(), data.size());
+        archive_entry_set_mtime(e.get(), m_now, 0);
+        if (archive_write_header(m_archive, e.get()) != ARCHIVE_OK
+            || archive_write_data(m_archive, data.constData(), static_cast<size_t>(data.size())) != data.size())
+            return fail(ErrorCode::Io, QStringLiteral("Could not write %1 into %2.").arg(name, m_path),
+                QString::fromUtf8(archive_error_string(m_archive)));
+        m_files[name] = ossl::sha256Hex(data);
+        return {};
+    }
+
+    void closeArchive()
+    {
+        if (m_archive) {
+            archive_write_free(m_archive);
+            m_archive = nullptr;
+        }
+    }
+
+    Result<void> closePart()
+    {
+        const std::pair<QString, QByteArray> fixed[] = {
+            { QStringLiteral("certificates.p7b"), der::certificateBundle(m_localCertificates + m_in.caChain) },
+            { QStringLiteral("crl.pem"), m_in.crlPem },
+            { QStringLiteral("audit-head.json"), QJsonDocument(m_audit).toJson(QJsonDocument::Indented) },
+        };
+        for (const auto& [name, data] : fixed) {
+            if (data.isEmpty())
+                continue;
+            if (auto w = add(name, data); !w)
+                return w;
+        }
+        const bool closed = archive_write_close(m_archive) == ARCHIVE_OK;
+        const QString why = QString::fromUtf8(archive_error_string(m_archive));
+        closeArchive();
+        if (!closed)
+            return fail(ErrorCode::Io, QStringLiteral("Could not write %1.").arg(m_path), why);
+        // The archive's own SHA-256, read back a piece at a time.
+        QFile tar(m_path);
+        if (!tar.open(QIODevice::ReadOnly))
+            return fail(ErrorCode::Io, QStringLiteral("Could not read back %1.").arg(m_path), tar.errorString());
+        QCryptographicHash sum(QCryptographicHash::Sha256);
+        if (!sum.addData(&tar))
+            return fail(ErrorCode::Io, QStringLiteral("Could not read back %1.").arg(m_path), tar.errorString());
+        const qint64 size = tar.size();
+        tar.close();
+        const QString archiveName = m_partName + QStringLiteral(".tar");
+        const QJsonObject manifest { { QStringLiteral("format"), QStringLiteral("imprint-upstream-batch-part/1") },
+            { QStringLiteral("station"), m_in.station }, { QStringLiteral("batch"), m_batch },
+            { QStringLiteral("part"), report.parts },
+            { QStringLiteral("created"), QDateTime::currentDateTimeUtc().toString(Qt::ISODate) },
+            { QStringLiteral("archive"),
+                QJsonObject { { QStringLiteral("name"), archiveName },
+                    { QStringLiteral("sha256"), QString::fromLatin1(sum.result().toHex()) },
+                    { QStringLiteral("size"), size } } },
+            { QStringLiteral("counts"),
+                QJsonObject { { QStringLiteral("certificates"), m_partCertificates },
+                    { QStringLiteral("revocations"), m_partRevocations } } },
+            { QStringLiteral("rows"), m_rows }, { QStringLiteral("files"), m_files } };
+        const QByteArray json = QJsonDocument(manifest).toJson(QJsonDocument::Indented);
+        auto signature = signDetached(json, m_in.raKey, m_in.raChain);
+        if (!signature)
+            return std::unexpected(signature.error());
+        const QString manifestName = m_partName + QStringLiteral(".json");
+        for (const auto& [name, data] :
+            { std::pair { manifestName, json }, std::pair { manifestName + QStringLiteral(".p7s"), *signature } }) {
+            if (auto w = writeFile(m_dir + u'/' + name, data); !w)
+                return w;
+        }
+        if (!QFile::rename(m_path, m_dir + u'/' + archiveName))
+            return fail(ErrorCode::Io, QStringLiteral("Could not name %1 %2.").arg(m_path, archiveName));
+        report.files << archiveName << manifestName << manifestName + QStringLiteral(".p7s");
+        m_parts.append(QJsonObject { { QStringLiteral("part"), report.parts },
+            { QStringLiteral("archive"), archiveName }, { QStringLiteral("manifest"), manifestName },
+            { QStringLiteral("manifest_sha256"), ossl::sha256Hex(json) },
+            { QStringLiteral("rows"), static_cast<qint64>(m_rows.size()) } });
+        m_rows = {};
+        m_files = {};
+        m_localCertificates.clear();
+        return {};
+    }
+
+    CmpClient& m_client;
+    const ExportInputs& m_in;
+    QString m_dir;
+    QString m_batch;
+    QJsonObject m_audit;
+    qint64 m_now = QDateTime::currentSecsSinceEpoch();
+    archive* m_archive = nullptr;
+    QString m_partName;
+    QString m_path;
+    QJsonArray m_rows;
+    QJsonObject m_files;
+    QList<QByteArray> m_localCertificates;
+    int m_partCertificates = 0;
+    int m_partRevocations = 0;
+    QJsonArray m_parts;
+    QList<std::pair<qint64, qint64>> m_runs;
+    qint64 m_lastSeen = 0;
+    qint64 m_carried = 0;
+};
+
+/// Clears what an export that was stopped left in `dir` (its parts, never another file):
+/// true when `dir` can take a new batch.
+bool clearStoppedExport(const QString& dir)
+{
+    QDir d(dir);
+    if (!d.exists() || d.isEmpty())
+        return true;
+    if (d.exists(QStringLiteral("batch.json")))
+        return false; // a whole batch: never overwritten
+    static const QRegularExpression ours(QStringLiteral("^part-\\d{4}\\.(tar|tar\\.partial|json|json\\.p7s)$"));
+    const QStringList entries = d.entryList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden);
+    for (const QString& e : entries) {
+        if (!ours.match(e).hasMatch())
+            return false;
+    }
+    for (const QString& e : entries)
+        d.remove(e);
+    return true;
+}
+
+} // namespace
+
+Result<ExportReport> exportBatch(
+    RecordStore& store, CmpClient& client, const ExportInputs& in, const QString& dir, const QString& again)
+{
+    if (!clearStoppedExport(dir))
+        return fail(ErrorCode::BadInput,
+            QStringLiteral("%1 is not empty; export writes into a new folder (or completes an export that was "
+                           "stopped there).")
+                .arg(dir));
+    if (!QDir().mkpath(dir))
+        return fail(ErrorCode::Io, QStringLiteral("Could not make the folder %1.").arg(dir));
+    Outbox& outbox = store.outbox();
+    qint64 total = 0;
+    if (!again.isEmpty()) {
+        auto exported = outbox.exportedIn(again);
+        if (!exported)
+            return std::unexpected(exported.error());
+        if (exported->isEmpty())
+            return fail(ErrorCode::NotFound, QStringLiteral("No batch %1 was exported from this station.").arg(again));
+        total = exported->size();
+    } else if (auto pending = outbox.pendingCount(); pending) {
+        total = *pending;
+    }
+    const QString batch = again.isEmpty() ? QStringLiteral("%1-%2").arg(safe(in.station),
+                              QDateTime::currentDateTimeUtc().toString(QStringLiteral("yyyyMMddTHHmmssZ")))
+                                          : again;
     auto head = store.audit().head();
     auto checkpoint = store.audit().newestCheckpoint();
     if (!head)
@@ -139,52 +317,77 @@ Result<ExportReport> exportBatch(
             { QStringLiteral("hash"), (*checkpoint)->hash }, { QStringLiteral("at"), (*checkpoint)->at },
             { QStringLiteral("key_sha256"), (*checkpoint)->keySha256 },
             { QStringLiteral("signature"), QString::fromLatin1((*checkpoint)->signature.toBase64()) } };
-    const std::pair<QString, QByteArray> fixed[] = {
-        { QStringLiteral("certificates.p7b"), der::certificateBundle(localCertificates + in.caChain) },
-        { QStringLiteral("crl.pem"), in.crlPem },
-        { QStringLiteral("audit-head.json"), QJsonDocument(audit).toJson(QJsonDocument::Indented) },
-    };
-    for (const auto& [name, data] : fixed) {
-        if (data.isEmpty())
-            continue;
-        if (auto w = writeFile(dir + u'/' + name, data); !w)
-            return std::unexpected(w.error());
-        report.files << name;
+
+    // A page at a time, as it is read: memory holds one page and one part, whatever the batch.
+    ExportConnector out(client, in, dir, batch, audit);
+    Outbox::Writer answers = outbox.writer();
+    SyncRound round;
+    qint64 seen = 0;
+    for (qint64 after = 0;;) {
+        auto page = outbox.exportable(again, after, 1000);
+        if (!page)
+            return std::unexpected(page.error());
+        for (const OutboxWork& row : *page) {
+            ++seen;
+            if (out.carries(row).verdict != Readiness::Verdict::Send) {
+                out.report.held += row.entry.kind == OutboxKind::Revocation ? 1 : 0;
+                out.passed(row.entry.id);
+                continue;
+            }
+            if (auto r = out.submit(row, answers, round); !r)
+                return std::unexpected(r.error());
+            if (in.progress)
+                in.progress(seen, std::max(total, seen));
+        }
+        if (page->size() < 1000)
+            break;
+        after = page->last().entry.id;
     }
-    QJsonObject hashes;
-    for (const QString& name : report.files) {
-        QFile f(dir + u'/' + name);
-        if (!f.open(QIODevice::ReadOnly))
-            return fail(ErrorCode::Io, QStringLiteral("Could not read back %1.").arg(f.fileName()));
-        hashes[name] = ossl::sha256Hex(f.readAll());
+    if (auto r = out.flush(answers, round); !r)
+        return std::unexpected(r.error());
+    ExportReport report = out.report;
+    if (out.carried() == 0) {
+        QDir(dir).removeRecursively();
+        return fail(ErrorCode::NotFound,
+            QStringLiteral("Nothing is waiting to go upstream%1; no batch was written.")
+                .arg(report.held
+                        ? QStringLiteral(" (%1 revocation(s) wait for their certificate's answer)").arg(report.held)
+                        : QString()));
     }
-    const QJsonObject manifest { { QStringLiteral("format"), QStringLiteral("imprint-upstream-batch/1") },
-        { QStringLiteral("station"), in.station }, { QStringLiteral("batch"), report.batch },
+    // The batch is whole once batch.json is there: written last, signed, then the rows are marked.
+    report.batch = batch;
+    const QJsonObject index { { QStringLiteral("format"), QStringLiteral("imprint-upstream-batch/2") },
+        { QStringLiteral("station"), in.station }, { QStringLiteral("batch"), batch },
         { QStringLiteral("created"), QDateTime::currentDateTimeUtc().toString(Qt::ISODate) },
         { QStringLiteral("counts"),
             QJsonObject { { QStringLiteral("certificates"), report.certificates },
                 { QStringLiteral("revocations"), report.revocations } } },
-        { QStringLiteral("rows"), manifestRows }, { QStringLiteral("files"), hashes } };
-    const QByteArray manifestJson = QJsonDocument(manifest).toJson(QJsonDocument::Indented);
-    auto signature = signDetached(manifestJson, in.raKey, in.raChain);
+        { QStringLiteral("parts"), out.parts() } };
+    const QByteArray indexJson = QJsonDocument(index).toJson(QJsonDocument::Indented);
+    auto signature = signDetached(indexJson, in.raKey, in.raChain);
     if (!signature)
         return std::unexpected(signature.error());
-    for (const auto& [name, data] : { std::pair { QStringLiteral("manifest.json"), manifestJson },
-             std::pair { QStringLiteral("manifest.json.p7s"), *signature } }) {
+    for (const auto& [name, data] : { std::pair { QStringLiteral("batch.json.p7s"), *signature },
+             std::pair { QStringLiteral("batch.json"), indexJson } }) {
         if (auto w = writeFile(dir + u'/' + name, data); !w)
             return std::unexpected(w.error());
-        report.files << name;
     }
+    report.files << QStringLiteral("batch.json.p7s") << QStringLiteral("batch.json");
     if (again.isEmpty()) {
-        if (auto r = store.outbox().markExported(carried, report.batch); !r)
+        for (const auto& [first, last] : out.runs()) {
+            if (auto r = answers.markExported(first, last, batch); !r)
+                return std::unexpected(r.error());
+        }
+        if (auto r = answers.commit(); !r)
             return std::unexpected(r.error());
     }
     if (auto r = store.audit().append(AuditKind::Exported, report.batch,
-            QStringLiteral("%1 batch %2: %3 certificate(s), %4 revocation(s), manifest sha256 %5")
+            QStringLiteral("%1 batch %2: %3 certificate(s), %4 revocation(s) in %5 part(s), batch.json sha256 %6")
                 .arg(again.isEmpty() ? QStringLiteral("exported") : QStringLiteral("exported again"), report.batch)
                 .arg(report.certificates)
                 .arg(report.revocations)
-                .arg(ossl::sha256Hex(manifestJson)),
+                .arg(report.parts)
+                .arg(ossl::sha256Hex(indexJson)),
             in.station, in.person.isEmpty() ? qEnvironmentVariable("USER", QStringLiteral("cli")) : in.person);
         !r)
         return std::unexpected(r.error());
@@ -195,11 +398,17 @@ Result<ImportReport> importAnswers(RecordStore& store, const QList<QByteArray>& 
     const QString& station, const QString& person)
 {
     QList<QByteArray> all;
+    QList<std::pair<QString, QByteArray>> crls;
     for (const QString& path : files) {
         QFile f(path);
         if (!f.open(QIODevice::ReadOnly))
             return fail(ErrorCode::BadInput, QStringLiteral("Cannot read %1.").arg(path), f.errorString());
-        auto certs = certificatesIn(f.readAll());
+        const QByteArray bytes = f.readAll();
+        if (path.endsWith(QLatin1String(".crl")) || bytes.contains("-----BEGIN X509 CRL")) {
+            crls.append({ path, bytes });
+            continue;
+        }
+        auto certs = certificatesIn(bytes);
         if (!certs)
             return fail(ErrorCode::BadInput, QStringLiteral("%1: %2").arg(path, certs.error().message));
         all += *certs;
@@ -214,7 +423,14 @@ Result<ImportReport> importAnswers(RecordStore& store, const QList<QByteArray>& 
             leaves << der;
     }
     ImportReport report;
+    // Many answers, a few commits (each synced): a part of tens of thousands of certificates
+    // is not tens of thousands of fsyncs.
+    Outbox::Writer answers = store.outbox().writer();
     for (const QByteArray& der : leaves) {
+        if (answers.pending() >= 2000) {
+            if (auto r = answers.commit(); !r)
+                return std::unexpected(r.error());
+        }
         auto cert = ossl::certFromDer(der);
         if (!cert) {
             report.refused << QStringLiteral("an entry that is not a certificate");
@@ -263,16 +479,72 @@ Result<ImportReport> importAnswers(RecordStore& store, const QList<QByteArray>& 
             report.refused << who + QStringLiteral(": its certificate has no row on the way upstream");
             continue;
         }
-        if (auto r = store.outbox().recordCertificate(work->first(), der); !r)
+        if (auto r = answers.recordCertificate(work->first(), der); !r)
             return std::unexpected(r.error());
-        if (auto r = store.outbox().confirm(work->first(), QStringLiteral("imported")); !r)
+        if (auto r = answers.confirm(work->first(), QStringLiteral("imported")); !r)
             return std::unexpected(r.error());
         ++report.recorded;
     }
+    if (auto r = answers.commit(); !r)
+        return std::unexpected(r.error());
+
+    // The upstream's CRLs end the revocations they list: a CRL signed by an issuer that
+    // verifies to the anchors, naming the upstream certificate's serial.
+    for (const auto& [path, bytes] : crls) {
+        ossl::Bio bio { BIO_new_mem_buf(bytes.constData(), static_cast<int>(bytes.size())) };
+        std::unique_ptr<X509_CRL, ossl::Deleter<X509_CRL_free>> crl { bytes.contains("-----BEGIN X509 CRL")
+                ? PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)
+                : d2i_X509_CRL_bio(bio.get(), nullptr) };
+        ERR_clear_error();
+        if (!crl) {
+            report.refused << QStringLiteral("%1: not a CRL (PEM or DER)").arg(path);
+            continue;
+        }
+        const QString issuerName = ossl::nameToString(X509_CRL_get_issuer(crl.get()));
+        bool vouched = false;
+        for (const QByteArray& candidate : issuers + anchors) {
+            auto c = ossl::certFromDer(candidate);
+            if (!c || X509_NAME_cmp(X509_get_subject_name(c->get()), X509_CRL_get_issuer(crl.get())) != 0)
+                continue;
+            if (X509_CRL_verify(crl.get(), X509_get0_pubkey(c->get())) != 1) {
+                ERR_clear_error();
+                continue;
+            }
+            if (verifyToAnchors(candidate, anchors, issuers)) {
+                vouched = true;
+                break;
+            }
+        }
+        if (!vouched) {
+            report.refused << QStringLiteral("%1: a CRL of \"%2\" whose signature does not verify to the upstream's "
+                                             "trust anchors")
+                                  .arg(path, issuerName);
+            continue;
+        }
+        auto open = store.outbox().openRevocations();
+        if (!open)
+            return std::unexpected(open.error());
+        const QString when = ossl::timeToIso(X509_CRL_get0_lastUpdate(crl.get()));
+        for (const OutboxWork& row : *open) {
+            auto cert = ossl::certFromDer(row.upstreamDer);
+            if (!cert || X509_NAME_cmp(X509_get_issuer_name(cert->get()), X509_CRL_get_issuer(crl.get())) != 0)
+                continue;
+            X509_REVOKED* entry = nullptr;
+            if (X509_CRL_get0_by_serial(crl.get(), &entry, X509_get_serialNumber(cert->get())) != 1)
+                continue;
+            if (auto r = answers.confirm(row, QStringLiteral("revoked in the upstream's CRL of %1").arg(when)); !r)
+                return std::unexpected(r.error());
+            ++report.revoked;
+        }
+        if (auto r = answers.commit(); !r)
+            return std::unexpected(r.error());
+    }
     if (auto r = store.audit().append(AuditKind::Imported, QStringLiteral("upstream-answer"),
-            QStringLiteral("%1 upstream certificate(s) recorded, %2 already on record, %3 refused, from %4")
+            QStringLiteral("%1 upstream certificate(s) recorded, %2 already on record, %3 revocation(s) ended, %4 "
+                           "refused, from %5")
                 .arg(report.recorded)
                 .arg(report.already)
+                .arg(report.revoked)
                 .arg(report.refused.size())
                 .arg(files.join(QStringLiteral(", "))),
             station, person.isEmpty() ? qEnvironmentVariable("USER", QStringLiteral("cli")) : person);

@@ -435,6 +435,26 @@ Result<QList<qint64>> Outbox::exportedIn(const QString& batch) const
         [](const QSqlQuery& q, sql::States&) { return q.value(0).toLongLong(); });
 }
 
+Result<QList<OutboxWork>> Outbox::exportable(const QString& batch, qint64 after, int limit) const
+{
+    return sql::rows<OutboxWork>(m_connection,
+        workQuery(batch.isEmpty()
+                ? QStringLiteral("o.state NOT IN %1 AND o.export_batch = '' AND o.id > ? ORDER BY o.id LIMIT ?")
+                      .arg(finished())
+                : QStringLiteral("o.export_batch = ? AND o.id > ? ORDER BY o.id LIMIT ?")),
+        batch.isEmpty() ? QVariantList { after, std::clamp(limit, 1, 100000) }
+                        : QVariantList { batch, after, std::clamp(limit, 1, 100000) },
+        QStringLiteral("read the outbox"), workFrom);
+}
+
+Result<QList<OutboxWork>> Outbox::openRevocations() const
+{
+    return sql::rows<OutboxWork>(m_connection,
+        workQuery(QStringLiteral("o.kind = %1 AND o.state NOT IN %2 ORDER BY o.id")
+                      .arg(sql::literal(OutboxKind::Revocation), finished())),
+        {}, QStringLiteral("read the outbox"), workFrom);
+}
+
 Result<void> Outbox::recordContact(bool reached, const QString& error)
 {
     Writer w(m_connection);

@@ -122,6 +122,11 @@ public:
     /// Marks rows as carried by the offline batch `batch`.
     [[nodiscard]] Result<void> markExported(const QList<qint64>& ids, const QString& batch);
     [[nodiscard]] Result<QList<qint64>> exportedIn(const QString& batch) const;
+    /// A page of what an export carries, from id `after` on, with what the rows carry: rows
+    /// not yet exported nor finished with (`batch` empty), or the rows of the batch `batch`.
+    [[nodiscard]] Result<QList<OutboxWork>> exportable(const QString& batch, qint64 after, int limit) const;
+    /// Revocation rows not finished with (an import matches them to the upstream's CRL).
+    [[nodiscard]] Result<QList<OutboxWork>> openRevocations() const;
 
     /// Records an attempt to reach the upstream: reached, or not with the error.
     [[nodiscard]] Result<void> recordContact(bool reached, const QString& error);

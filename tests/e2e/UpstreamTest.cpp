@@ -28,6 +28,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <tuple>
+
 using namespace imprint;
 
 using test::batchVerifies;
@@ -694,16 +696,19 @@ TEST_CASE("kill -9 of a syncing station, again and again: nothing lost, nothing 
 
 namespace {
 
-/// What the upstream's side checks of a batch: the manifest's CMS signature to the upstream
-/// anchors (openssl cms), and every file's SHA-256 against the signed manifest.
 QStringList filesUnder(const QString& dir)
 {
-    QStringList out;
-    QDir d(dir);
-    for (const QString& sub : { QString(), QStringLiteral("cmp"), QStringLiteral("pkcs10") })
-        for (const QString& f : QDir(d.filePath(sub)).entryList(QDir::Files, QDir::Name))
-            out << (sub.isEmpty() ? f : sub + u'/' + f);
-    return out;
+    return QDir(dir).entryList(QDir::Files, QDir::Name);
+}
+
+/// The names in a part's archive, as tar lists them.
+QStringList tarNames(const QString& tar)
+{
+    auto listed = test::run(QStringLiteral("tar"), { QStringLiteral("-tf"), tar });
+    REQUIRE(listed.exitCode == 0);
+    QStringList names = QString::fromUtf8(listed.out).split(u'\n', Qt::SkipEmptyParts);
+    names.sort();
+    return names;
 }
 
 } // namespace
@@ -716,18 +721,35 @@ TEST_CASE("Offline: an exported batch is signed by the RA key, the upstream's an
     enrollStation(dataDir, pki, urlOf(freePort())); // the URL is never reached
     issueRequests(dataDir, tmp.filePath(QStringLiteral("reqs")), QStringLiteral("X"), 3);
 
+    // Two rows a part: a batch larger than one part.
     const QString batch = tmp.filePath(QStringLiteral("batch1"));
-    auto exported = test::ctl(dataDir, { QStringLiteral("export"), QStringLiteral("--out"), batch });
+    auto exported = test::ctl(
+        dataDir, { QStringLiteral("export"), QStringLiteral("--out"), batch, QStringLiteral("--part-rows"), QStringLiteral("2") });
     INFO(exported.out.toStdString() << exported.err.toStdString());
     REQUIRE(exported.exitCode == 0);
+    CHECK(exported.out.contains("in 2 part(s)"));
     CHECK(filesUnder(batch)
+        == QStringList { QStringLiteral("batch.json"), QStringLiteral("batch.json.p7s"), QStringLiteral("part-0001.json"),
+            QStringLiteral("part-0001.json.p7s"), QStringLiteral("part-0001.tar"), QStringLiteral("part-0002.json"),
+            QStringLiteral("part-0002.json.p7s"), QStringLiteral("part-0002.tar") });
+    CHECK(tarNames(batch + QStringLiteral("/part-0001.tar"))
         == QStringList { QStringLiteral("audit-head.json"), QStringLiteral("certificates.p7b"),
-            QStringLiteral("crl.pem"), QStringLiteral("manifest.json"), QStringLiteral("manifest.json.p7s"),
             QStringLiteral("cmp/000001-X-000001.p10cr.der"), QStringLiteral("cmp/000002-X-000002.p10cr.der"),
-            QStringLiteral("cmp/000003-X-000003.p10cr.der"), QStringLiteral("pkcs10/000001-X-000001.csr"),
-            QStringLiteral("pkcs10/000002-X-000002.csr"), QStringLiteral("pkcs10/000003-X-000003.csr") });
+            QStringLiteral("crl.pem"), QStringLiteral("pkcs10/000001-X-000001.csr"),
+            QStringLiteral("pkcs10/000002-X-000002.csr") });
     REQUIRE(batchVerifies(batch, pki.cert()));
-    CHECK(test::bundleCertificates(batch + QStringLiteral("/certificates.p7b")).size() == 3 + 2); // and the CA chain
+    // Each part checks alone, as a stick with one part on it would.
+    CHECK(test::partVerifies(batch, QStringLiteral("part-0001"), pki.cert()));
+    CHECK(test::partVerifies(batch, QStringLiteral("part-0002"), pki.cert()));
+    {
+        QTemporaryDir unpacked;
+        REQUIRE(test::run(QStringLiteral("tar"),
+                    { QStringLiteral("-xf"), batch + QStringLiteral("/part-0001.tar"), QStringLiteral("-C"), unpacked.path() })
+                    .exitCode
+            == 0);
+        CHECK(test::bundleCertificates(unpacked.filePath(QStringLiteral("certificates.p7b"))).size()
+            == 2 + 2); // and the CA chain
+    }
 
     // A byte of any file changed (in its middle, or its last): the batch no longer verifies.
     for (const QString& name : filesUnder(batch)) {
@@ -745,6 +767,8 @@ TEST_CASE("Offline: an exported batch is signed by the RA key, the upstream's an
             f.close();
             INFO(name.toStdString() << " byte " << at);
             CHECK_FALSE(batchVerifies(copy, pki.cert()));
+            if (name.startsWith(QLatin1String("part-")))
+                CHECK_FALSE(test::partVerifies(copy, name.left(9), pki.cert()));
         }
     }
 
@@ -753,39 +777,50 @@ TEST_CASE("Offline: an exported batch is signed by the RA key, the upstream's an
         test::ctl(dataDir, { QStringLiteral("export"), QStringLiteral("--out"), tmp.filePath(QStringLiteral("none")) })
             .exitCode
         == 3);
-    QFile manifest(batch + QStringLiteral("/manifest.json"));
+    QFile manifest(batch + QStringLiteral("/batch.json"));
     REQUIRE(manifest.open(QIODevice::ReadOnly));
     const QString id = QJsonDocument::fromJson(manifest.readAll()).object()[QStringLiteral("batch")].toString();
     const QString again = tmp.filePath(QStringLiteral("again"));
     REQUIRE(
-        test::ctl(dataDir, { QStringLiteral("export"), QStringLiteral("--again"), id, QStringLiteral("--out"), again })
+        test::ctl(dataDir,
+                { QStringLiteral("export"), QStringLiteral("--again"), id, QStringLiteral("--out"), again,
+                    QStringLiteral("--part-rows"), QStringLiteral("2") })
             .exitCode
         == 0);
     CHECK(filesUnder(again) == filesUnder(batch));
     CHECK(batchVerifies(again, pki.cert()));
 
-    // The upstream answers the batch's CMP messages (it checks the RA's signature on each).
+    // The upstream answers the batch's CMP messages a part at a time (it checks the RA's
+    // signature on each); the answers are imported part by part.
     const QString answer = tmp.filePath(QStringLiteral("answer.p7b"));
-    auto answered = test::run(UpstreamBin,
-        { QStringLiteral("--ca-cert"), pki.cert(), QStringLiteral("--ca-key"), pki.key(), QStringLiteral("--trusted"),
-            pki.cert(), QStringLiteral("--answer-batch"), batch, QStringLiteral("--answer-out"), answer });
-    INFO(answered.out.toStdString() << answered.err.toStdString());
-    REQUIRE(answered.exitCode == 0);
-    auto imported = test::ctl(dataDir, { QStringLiteral("import"), QStringLiteral("--in"), answer });
-    INFO(imported.out.toStdString());
-    REQUIRE(imported.exitCode == 0);
-    CHECK(imported.out.contains("3 upstream certificate(s) recorded"));
-    CHECK(status(dataDir)[QStringLiteral("rows")].toObject()[QStringLiteral("confirmed")].toInt() == 3);
+    for (const auto& [part, recorded, confirmed] : { std::tuple { "part-0002", "1 upstream", 1 },
+             std::tuple { "part-0001", "2 upstream", 3 } }) {
+        auto answered = test::run(UpstreamBin,
+            { QStringLiteral("--ca-cert"), pki.cert(), QStringLiteral("--ca-key"), pki.key(),
+                QStringLiteral("--trusted"), pki.cert(), QStringLiteral("--answer-batch"),
+                batch + u'/' + QLatin1String(part) + QStringLiteral(".tar"), QStringLiteral("--answer-out"), answer });
+        INFO(answered.out.toStdString() << answered.err.toStdString());
+        REQUIRE(answered.exitCode == 0);
+        auto imported = test::ctl(dataDir, { QStringLiteral("import"), QStringLiteral("--in"), answer });
+        INFO(imported.out.toStdString());
+        REQUIRE(imported.exitCode == 0);
+        CHECK(imported.out.contains(recorded));
+        CHECK(status(dataDir)[QStringLiteral("rows")].toObject()[QStringLiteral("confirmed")].toInt() == confirmed);
+    }
     const QStringList before = query(dataDir, QStringLiteral("SELECT serial, hex(upstream_der) FROM certificates"));
     auto twice = test::ctl(dataDir, { QStringLiteral("import"), QStringLiteral("--in"), answer });
     CHECK(twice.exitCode == 0);
-    CHECK(twice.out.contains("3 already on record"));
+    CHECK(twice.out.contains("2 already on record"));
     CHECK(query(dataDir, QStringLiteral("SELECT serial, hex(upstream_der) FROM certificates")) == before);
 
     // A second batch answered by hand with the openssl CLI, as a CA that does not speak CMP.
     issueRequests(dataDir, tmp.filePath(QStringLiteral("reqs2")), QStringLiteral("Y"), 2);
     const QString batch2 = tmp.filePath(QStringLiteral("batch2"));
     REQUIRE(test::ctl(dataDir, { QStringLiteral("export"), QStringLiteral("--out"), batch2 }).exitCode == 0);
+    REQUIRE(test::run(QStringLiteral("tar"),
+                { QStringLiteral("-xf"), batch2 + QStringLiteral("/part-0001.tar"), QStringLiteral("-C"), batch2 })
+                .exitCode
+        == 0);
     QStringList certArgs { QStringLiteral("crl2pkcs7"), QStringLiteral("-nocrl"), QStringLiteral("-outform"),
         QStringLiteral("DER"), QStringLiteral("-out"), tmp.filePath(QStringLiteral("byhand.p7b")) };
     for (const QString& csr : QDir(batch2 + QStringLiteral("/pkcs10")).entryList(QDir::Files)) {
@@ -828,7 +863,7 @@ TEST_CASE("Offline: an exported batch is signed by the RA key, the upstream's an
     CHECK(byHand.out.contains("2 upstream certificate(s) recorded"));
     CHECK(status(dataDir)[QStringLiteral("rows")].toObject()[QStringLiteral("confirmed")].toInt() == 5);
     CHECK(query(dataDir, QStringLiteral("SELECT COUNT(*) FROM audit WHERE kind IN ('exported', 'imported')"))
-        == QStringList { QStringLiteral("8") });
+        == QStringList { QStringLiteral("9") }); // 3 exports, 6 imports
     CHECK(test::ctl(dataDir, { QStringLiteral("audit"), QStringLiteral("verify") }).exitCode == 0);
 }
 
@@ -990,4 +1025,92 @@ TEST_CASE("upstream sync as a service: a refused PIN ends it with 6 (not to be t
         CHECK(r.exitCode == 6);
         CHECK(status(dataDir)[QStringLiteral("rows")].toObject()[QStringLiteral("confirmed")].toInt() == 0);
     }
+}
+
+TEST_CASE("Offline: an exported revocation is ended by the upstream's CRL, and an export killed midway marks nothing")
+{
+    QTemporaryDir tmp;
+    UpstreamPki pki(tmp.path());
+    const quint16 port = freePort();
+    const QString dataDir = tmp.filePath(QStringLiteral("station"));
+    enrollStation(dataDir, pki, urlOf(port));
+    issueRequests(dataDir, tmp.filePath(QStringLiteral("reqs")), QStringLiteral("R"), 1);
+    {
+        TestUpstream upstream(pki, port); // the certificate goes up online
+        REQUIRE(syncOnce(dataDir).exitCode == 0);
+    }
+    REQUIRE(test::ctl(dataDir,
+                { QStringLiteral("scrap"), QStringLiteral("--device-serial"), QStringLiteral("R-000001"),
+                    QStringLiteral("--reason"), QStringLiteral("dropped") })
+                .exitCode
+        == 0);
+    // The link is down now: the revocation leaves on a stick.
+    const QString batch = tmp.filePath(QStringLiteral("batch"));
+    auto exported = test::ctl(dataDir, { QStringLiteral("export"), QStringLiteral("--out"), batch });
+    INFO(exported.out.toStdString() << exported.err.toStdString());
+    REQUIRE(exported.exitCode == 0);
+    CHECK(exported.out.contains("1 revocation(s)"));
+    REQUIRE(batchVerifies(batch, pki.cert()));
+    CHECK(query(dataDir, QStringLiteral("SELECT state FROM outbox WHERE kind = 'revocation'"))
+        != QStringList { QStringLiteral("confirmed") });
+    const QString answer = tmp.filePath(QStringLiteral("answer.p7b"));
+    auto answered = test::run(UpstreamBin,
+        { QStringLiteral("--ca-cert"), pki.cert(), QStringLiteral("--ca-key"), pki.key(), QStringLiteral("--trusted"),
+            pki.cert(), QStringLiteral("--answer-batch"), batch, QStringLiteral("--answer-out"), answer });
+    INFO(answered.out.toStdString() << answered.err.toStdString());
+    REQUIRE(answered.exitCode == 0);
+    REQUIRE(QFile::exists(tmp.filePath(QStringLiteral("answer.crl"))));
+    // A CRL signed by another CA ends nothing.
+    openssl({ QStringLiteral("req"), QStringLiteral("-x509"), QStringLiteral("-newkey"), QStringLiteral("ec"),
+        QStringLiteral("-pkeyopt"), QStringLiteral("ec_paramgen_curve:P-256"), QStringLiteral("-nodes"),
+        QStringLiteral("-keyout"), tmp.filePath(QStringLiteral("evil.key")), QStringLiteral("-out"),
+        tmp.filePath(QStringLiteral("evil.pem")), QStringLiteral("-subj"), QStringLiteral("/O=Corp/CN=Corp Device CA") });
+    QFile crl(tmp.filePath(QStringLiteral("answer.crl")));
+    REQUIRE(crl.open(QIODevice::ReadOnly));
+    const QByteArray genuine = crl.readAll();
+    QByteArray forged = genuine;
+    const qsizetype mid = forged.indexOf("-----END") - 10;
+    forged[mid] = forged[mid] == 'A' ? 'B' : 'A';
+    QFile bad(tmp.filePath(QStringLiteral("forged.crl")));
+    REQUIRE(bad.open(QIODevice::WriteOnly));
+    bad.write(forged);
+    bad.close();
+    auto refused = test::ctl(dataDir, { QStringLiteral("import"), QStringLiteral("--in"), bad.fileName() });
+    INFO(refused.out.toStdString() << refused.err.toStdString());
+    CHECK(refused.exitCode != 0);
+    CHECK(query(dataDir, QStringLiteral("SELECT state FROM outbox WHERE kind = 'revocation'"))
+        != QStringList { QStringLiteral("confirmed") });
+    auto imported = test::ctl(dataDir, { QStringLiteral("import"), QStringLiteral("--in"), crl.fileName() });
+    INFO(imported.out.toStdString() << imported.err.toStdString());
+    REQUIRE(imported.exitCode == 0);
+    CHECK(imported.out.contains("1 revocation(s) ended"));
+    CHECK(query(dataDir, QStringLiteral("SELECT state FROM outbox WHERE kind = 'revocation'"))
+        == QStringList { QStringLiteral("confirmed") });
+
+    // An export killed midway: nothing is marked, and the same command completes it.
+    issueRequests(dataDir, tmp.filePath(QStringLiteral("reqs2")), QStringLiteral("K"), 40);
+    const QString killed = tmp.filePath(QStringLiteral("killed"));
+    QProcess run;
+    run.start(Ctl,
+        { QStringLiteral("export"), QStringLiteral("--data-dir"), dataDir, QStringLiteral("--out"), killed,
+            QStringLiteral("--part-rows"), QStringLiteral("5") });
+    REQUIRE(run.waitForStarted());
+    for (int i = 0; i < 200 && !QFile::exists(killed + QStringLiteral("/part-0002.json")); ++i)
+        QThread::msleep(10);
+    run.kill();
+    run.waitForFinished();
+    CHECK_FALSE(QFile::exists(killed + QStringLiteral("/batch.json")));
+    CHECK(query(dataDir, QStringLiteral("SELECT COUNT(*) FROM outbox WHERE export_batch != '' AND subject IN (SELECT "
+                                        "serial FROM certificates WHERE device_serial LIKE 'K-%')"))
+        == QStringList { QStringLiteral("0") });
+    auto again = test::ctl(
+        dataDir, { QStringLiteral("export"), QStringLiteral("--out"), killed, QStringLiteral("--part-rows"), QStringLiteral("5") });
+    INFO(again.out.toStdString() << again.err.toStdString());
+    REQUIRE(again.exitCode == 0);
+    CHECK(again.out.contains("40 certificate request(s)"));
+    CHECK(batchVerifies(killed, pki.cert()));
+    CHECK(query(dataDir, QStringLiteral("SELECT COUNT(*) FROM outbox WHERE export_batch != '' AND subject IN (SELECT "
+                                        "serial FROM certificates WHERE device_serial LIKE 'K-%')"))
+        == QStringList { QStringLiteral("40") });
+    CHECK(test::ctl(dataDir, { QStringLiteral("audit"), QStringLiteral("verify") }).exitCode == 0);
 }

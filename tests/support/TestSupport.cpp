@@ -6,6 +6,8 @@
 
 #include <QDir>
 #include <QFile>
+#include <QJsonArray>
+#include <QTemporaryDir>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QSettings>
@@ -296,24 +298,74 @@ void enrollStation(const QString& dataDir, const UpstreamPki& pki, const QString
     s.sync();
 }
 
-bool batchVerifies(const QString& batch, const QString& anchors)
+namespace {
+
+bool cmsVerifies(const QString& content, const QString& anchors)
 {
-    auto cms = test::run(QStringLiteral("openssl"),
-        { QStringLiteral("cms"), QStringLiteral("-verify"), QStringLiteral("-binary"), QStringLiteral("-inform"),
-            QStringLiteral("DER"), QStringLiteral("-in"), batch + QStringLiteral("/manifest.json.p7s"),
-            QStringLiteral("-content"), batch + QStringLiteral("/manifest.json"), QStringLiteral("-CAfile"), anchors,
-            QStringLiteral("-out"), QStringLiteral("/dev/null") });
-    if (cms.exitCode != 0)
+    return test::run(QStringLiteral("openssl"),
+               { QStringLiteral("cms"), QStringLiteral("-verify"), QStringLiteral("-binary"),
+                   QStringLiteral("-inform"), QStringLiteral("DER"), QStringLiteral("-in"),
+                   content + QStringLiteral(".p7s"), QStringLiteral("-content"), content, QStringLiteral("-CAfile"),
+                   anchors, QStringLiteral("-out"), QStringLiteral("/dev/null") })
+               .exitCode
+        == 0;
+}
+
+QString fileSha256(const QString& path)
+{
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? core::ossl::sha256Hex(f.readAll()) : QString();
+}
+
+} // namespace
+
+bool partVerifies(const QString& batch, const QString& part, const QString& anchors)
+{
+    // As the upstream's side checks it, with openssl and tar alone: the manifest's signature,
+    // the archive's SHA-256, then every file in it against the manifest.
+    const QString manifestPath = batch + u'/' + part + QStringLiteral(".json");
+    if (!cmsVerifies(manifestPath, anchors))
         return false;
-    QFile m(batch + QStringLiteral("/manifest.json"));
+    QFile m(manifestPath);
     if (!m.open(QIODevice::ReadOnly))
         return false;
-    const QJsonObject files = QJsonDocument::fromJson(m.readAll()).object()[QStringLiteral("files")].toObject();
+    const QJsonObject manifest = QJsonDocument::fromJson(m.readAll()).object();
+    const QJsonObject archive = manifest[QStringLiteral("archive")].toObject();
+    const QString tar = batch + u'/' + archive[QStringLiteral("name")].toString();
+    if (archive[QStringLiteral("name")].toString() != part + QStringLiteral(".tar")
+        || fileSha256(tar) != archive[QStringLiteral("sha256")].toString())
+        return false;
+    QTemporaryDir unpacked;
+    if (test::run(QStringLiteral("tar"), { QStringLiteral("-xf"), tar, QStringLiteral("-C"), unpacked.path() }).exitCode
+        != 0)
+        return false;
+    const QJsonObject files = manifest[QStringLiteral("files")].toObject();
     if (files.isEmpty())
         return false;
     for (auto it = files.begin(); it != files.end(); ++it) {
-        QFile f(batch + u'/' + it.key());
-        if (!f.open(QIODevice::ReadOnly) || core::ossl::sha256Hex(f.readAll()) != it.value().toString())
+        if (fileSha256(unpacked.filePath(it.key())) != it.value().toString())
+            return false;
+    }
+    return true;
+}
+
+bool batchVerifies(const QString& batch, const QString& anchors)
+{
+    const QString index = batch + QStringLiteral("/batch.json");
+    if (!cmsVerifies(index, anchors))
+        return false;
+    QFile f(index);
+    if (!f.open(QIODevice::ReadOnly))
+        return false;
+    const QJsonArray parts = QJsonDocument::fromJson(f.readAll()).object()[QStringLiteral("parts")].toArray();
+    if (parts.isEmpty())
+        return false;
+    for (const QJsonValue& v : parts) {
+        const QJsonObject part = v.toObject();
+        const QString name = part[QStringLiteral("manifest")].toString().chopped(5); // "part-NNNN"
+        if (fileSha256(batch + u'/' + part[QStringLiteral("manifest")].toString())
+                != part[QStringLiteral("manifest_sha256")].toString()
+            || !partVerifies(batch, name, anchors))
             return false;
     }
     return true;

@@ -115,8 +115,11 @@ struct UpstreamPki {
 /// A station with its RA key certified by the corporate CA, pointed at `url`.
 void enrollStation(const QString& dataDir, const UpstreamPki& pki, const QString& url);
 
-/// Whether an exported batch's manifest verifies (openssl cms) to `anchors` and every file
-/// matches its SHA-256 in the manifest.
+/// One part of an exported batch checks alone: openssl cms -verify of its manifest, the
+/// archive's SHA-256, each file's in it.
+[[nodiscard]] bool partVerifies(const QString& batch, const QString& part, const QString& anchors);
+/// Whether an exported batch's batch.json verifies (openssl cms) to `anchors`, and every part it
+/// lists (partVerifies).
 bool batchVerifies(const QString& batch, const QString& anchors);
 
 } // namespace imprint::test
