@@ -12,8 +12,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.
 openssl x509 -req -in ra.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out ra.pem -days 30 -extfile ee.ext 2>/dev/null
 "$ctl" ra import --data-dir station --cert ra.pem --chain ca.pem >/dev/null
 "$build/fixtures/imprint-upstream" --port 0 --port-file port --ca-cert ca.pem --ca-key ca.key --trusted ca.pem \
-    --counts counts.json >upstream.log 2>&1 &
+    --counts counts.json --delay-ms "${delay:-0}" $([[ ${IMPLICIT_CONFIRM:-} == true ]] && echo --grant-implicit-confirm) >upstream.log 2>&1 &
 upstream_pid=$!
 for _ in $(seq 50); do [[ -s port ]] && break; sleep 0.1; done
 port=$(cat port)
 "$ctl" upstream configure --data-dir station --url "http://127.0.0.1:$port/pkix/" --trusted ca.pem >/dev/null
+sed -i "/^\[upstream\]/a in-flight=${IN_FLIGHT:-8}\nimplicit-confirm=${IMPLICIT_CONFIRM:-false}" station/station.ini

@@ -111,6 +111,13 @@ private:
     QProcess m_process;
 };
 
+/// `openssl cmp -port` serves one connection at a time: one transaction in flight.
+void oneAtATime(const QString& dataDir)
+{
+    QSettings ini(dataDir + QStringLiteral("/station.ini"), QSettings::IniFormat);
+    ini.setValue(QStringLiteral("upstream/in-flight"), 1);
+}
+
 QString urlOf(quint16 port)
 {
     return QStringLiteral("http://127.0.0.1:%1/pkix/").arg(port);
@@ -480,6 +487,7 @@ TEST_CASE("The openssl cmp mock server takes the RA's p10cr, polls, rr and rejec
     const quint16 port = freePort();
     const QString dataDir = tmp.filePath(QStringLiteral("station"));
     enrollStation(dataDir, pki, urlOf(port));
+    oneAtATime(dataDir);
     const QStringList csrs = issueRequests(dataDir, tmp.filePath(QStringLiteral("reqs")), QStringLiteral("M"), 1);
     const QString answer = pki.certify(csrs.first(), pki.file(QStringLiteral("m1.pem")), true);
 
@@ -561,6 +569,7 @@ TEST_CASE("With the upstream's signer pinned, another certificate of the same PK
     const quint16 port = freePort();
     const QString dataDir = tmp.filePath(QStringLiteral("station"));
     enrollStation(dataDir, pki, urlOf(port));
+    oneAtATime(dataDir);
     const QStringList csrs = issueRequests(dataDir, tmp.filePath(QStringLiteral("reqs")), QStringLiteral("P"), 1);
     const QString answer = pki.certify(csrs.first(), pki.file(QStringLiteral("p1.pem")), true);
     auto mock = [&](const QString& signer) {
