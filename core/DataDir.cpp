@@ -398,8 +398,8 @@ Result<StationConfig> DataDir::loadConfig() const
              Range { "upstream/retry-max-s", &u.retryMaxS, 1, 604800 },
              Range { "upstream/sync-every-s", &u.syncEveryS, 1, 86400 },
              Range { "upstream/in-flight", &u.inFlight, 1, 64 },
-             Range { "upstream/connect-timeout-s", &u.connectTimeoutS, 1, 600 }, Range { "line/rows", &c.line.rows, 0, 64 },
-             Range { "line/columns", &c.line.columns, 0, 64 },
+             Range { "upstream/connect-timeout-s", &u.connectTimeoutS, 1, 600 },
+             Range { "line/rows", &c.line.rows, 0, 64 }, Range { "line/columns", &c.line.columns, 0, 64 },
              Range { "roles/idle-minutes", &c.line.roleIdleMinutes, 1, 1440 },
              Range { "certificates/unshipped-grace-minutes", &c.unshippedGraceMinutes, 0, 525600 } }) {
         const auto v = timeout(r.key, *r.value, r.lowest, r.highest);

@@ -6,18 +6,18 @@
 #include <QBarSeries>
 #include <QBarSet>
 #include <QCategoryAxis>
-#include <QHorizontalBarSeries>
 #include <QChart>
 #include <QChartView>
 #include <QHBoxLayout>
+#include <QHorizontalBarSeries>
 #include <QLabel>
 #include <QLineSeries>
 #include <QLocale>
 #include <QStackedBarSeries>
 #include <QVBoxLayout>
 
-#include <algorithm>
 #include <QValueAxis>
+#include <algorithm>
 
 namespace imprint::ui {
 
@@ -70,9 +70,8 @@ void ShiftPanel::show(const core::ShiftFigures& f)
                              f.until.toLocalTime().toString(QStringLiteral("HH:mm"))));
     // The same figures as imprintctl list --counts (one computation, DeviceRecords::shift).
     const double yield = f.firstPassYield();
-    const QString percent = yield < 0
-        ? QStringLiteral("—")
-        : locale.toString(100.0 * yield, 'f', 1) + QChar(0x202F) + locale.percent();
+    const QString percent
+        = yield < 0 ? QStringLiteral("—") : locale.toString(100.0 * yield, 'f', 1) + QChar(0x202F) + locale.percent();
     const QStringList parts { tr("Passed %L1").arg(f.passed), tr("Failed %L1").arg(f.failed),
         tr("No device identified %L1").arg(f.noDevice), tr("Done earlier %L1").arg(f.doneEarlier),
         tr("First-pass yield %1").arg(percent), tr("%n device(s)/h", nullptr, qRound(f.perHour())) };

@@ -154,9 +154,7 @@ void SlotTile::refresh()
     const QString serial = m_model->index(m_row, SlotModel::Device).data().toString();
     const QString port = at.data(SlotModel::PortRole).toString();
     const bool known = serial != QStringLiteral("—");
-    const QString shown = known ? serial
-        : port.startsWith(QLatin1String("usb:")) ? port
-                                                 : port.section(u'/', -1);
+    const QString shown = known ? serial : port.startsWith(QLatin1String("usb:")) ? port : port.section(u'/', -1);
     if (m_serialText != shown) {
         m_serialText = shown;
         m_serial->setText(shown);

@@ -360,8 +360,7 @@ int signBatch(const QStringList& args)
             }
             return bundle.add(o.certificate.der);
         },
-        workers, ctx->config.stationName, p.value(op),
-        [&](qsizetype done, qsizetype total) { shown(done, total); });
+        workers, ctx->config.stationName, p.value(op), [&](qsizetype done, qsizetype total) { shown(done, total); });
     shown.finish();
     out() << Qt::flush;
     if (!outcomes) {

@@ -505,7 +505,8 @@ void Progress::print(bool last)
     m_lastMs = m_timer.elapsed();
     const double seconds = static_cast<double>(m_timer.nsecsElapsed()) / 1e9;
     const double rate = seconds > 0 ? static_cast<double>(m_done) / seconds : 0;
-    const double left = m_total > 0 && rate > 0 ? static_cast<double>(std::max<qint64>(0, m_total - m_done)) / rate : -1;
+    const double left
+        = m_total > 0 && rate > 0 ? static_cast<double>(std::max<qint64>(0, m_total - m_done)) / rate : -1;
     if (m_json) {
         err() << QJsonDocument(QJsonObject { { QStringLiteral("done"), static_cast<double>(m_done) },
                                    { QStringLiteral("total"), static_cast<double>(m_total) },

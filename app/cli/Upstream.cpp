@@ -278,7 +278,8 @@ int upstreamSync(const QStringList& args)
         // Count, rate and time left of the rows due now, on a terminal or as JSON lines.
         Progress shown(p.isSet(progress), QStringLiteral("rows"));
         const qint64 due = records->outbox().pendingCount().value_or(0);
-        sync.progress = [&](const core::SyncRound& sofar) { shown(sofar.acted(), std::max<qint64>(due, sofar.acted())); };
+        sync.progress
+            = [&](const core::SyncRound& sofar) { shown(sofar.acted(), std::max<qint64>(due, sofar.acted())); };
         auto r = sync.drain();
         shown.finish();
         sync.release();
@@ -394,11 +395,12 @@ int exportBatch(const QStringList& args)
     bool rowsOk = false;
     const int perPart = p.value(partRows).toInt(&rowsOk);
     if (!rowsOk || perPart < 1 || perPart > 30000)
-        return usageError(args, QStringLiteral("--part-rows is from 1 to 30000 (a part's folder, unpacked, stays "
-                                               "under FAT32's 65,534 entries)"));
+        return usageError(args,
+            QStringLiteral("--part-rows is from 1 to 30000 (a part's folder, unpacked, stays "
+                           "under FAT32's 65,534 entries)"));
     Progress shown(p.isSet(progress), QStringLiteral("rows"));
-    core::ExportInputs inputs {
-        config.stationName, link->upstream.raKey, link->upstream.raChain, *chain, crl->pem, {}, {}, perPart };
+    core::ExportInputs inputs { config.stationName, link->upstream.raKey, link->upstream.raChain, *chain, crl->pem, {},
+        {}, perPart };
     inputs.progress = [&](qint64 done, qint64 total) { shown(done, total); };
     auto written = core::exportBatch(*records, *link->upstream.client, inputs, p.value(outDir), p.value(again));
     shown.finish();
@@ -436,11 +438,11 @@ int importAnswers(const QStringList& args)
     QStringList files;
     const QFileInfo where(p.value(in));
     if (where.isDir()) {
-        for (const QFileInfo& f : QDir(where.filePath())
-                                      .entryInfoList({ QStringLiteral("*.p7b"), QStringLiteral("*.p7c"),
-                                                         QStringLiteral("*.pem"), QStringLiteral("*.crt"),
-                                                         QStringLiteral("*.crl") },
-                                          QDir::Files, QDir::Name))
+        for (const QFileInfo& f :
+            QDir(where.filePath())
+                .entryInfoList({ QStringLiteral("*.p7b"), QStringLiteral("*.p7c"), QStringLiteral("*.pem"),
+                                   QStringLiteral("*.crt"), QStringLiteral("*.crl") },
+                    QDir::Files, QDir::Name))
             files << f.filePath();
         if (files.isEmpty())
             return report(core::Error { core::ErrorCode::BadInput,
@@ -506,9 +508,9 @@ int upstreamEnroll(const QStringList& args)
     if (!secret)
         return report(secret.error());
     const core::UpstreamConfig& u = config.upstream;
-    auto chain
-        = core::CmpClient::enrollRaKey(core::CmpOptions { u.url, u.recipient, u.messageTimeoutS, u.totalTimeoutS, u.connectTimeoutS },
-            *anchors, *ra, p.value(subject), p.value(reference).toUtf8(), *secret);
+    auto chain = core::CmpClient::enrollRaKey(
+        core::CmpOptions { u.url, u.recipient, u.messageTimeoutS, u.totalTimeoutS, u.connectTimeoutS }, *anchors, *ra,
+        p.value(subject), p.value(reference).toUtf8(), *secret);
     secret->wipe();
     if (!chain)
         return report(chain.error());

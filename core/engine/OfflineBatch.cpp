@@ -6,20 +6,20 @@
 #include "pki/IssuingCa.h"
 #include "pki/OpenSsl.h"
 
+#include <QCryptographicHash>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QCryptographicHash>
 #include <QRegularExpression>
 #include <QSaveFile>
 
 #include <archive.h>
-#include <openssl/pem.h>
-#include <openssl/err.h>
 #include <archive_entry.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 
 #include <memory>
 

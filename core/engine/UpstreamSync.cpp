@@ -1,9 +1,9 @@
 #include "engine/UpstreamSync.h"
 
+#include <QElapsedTimer>
 #include <QRandomGenerator>
 #include <QRegularExpression>
 #include <QSysInfo>
-#include <QElapsedTimer>
 #include <QThread>
 #include <QUuid>
 

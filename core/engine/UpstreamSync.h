@@ -1,11 +1,11 @@
 #pragma once
 
 #include "DataDir.h"
-#include "engine/Connector.h"
 #include "Error.h"
+#include "engine/CmpConnector.h"
+#include "engine/Connector.h"
 #include "store/RecordStore.h"
 #include "upstream/CmpClient.h"
-#include "engine/CmpConnector.h"
 
 #include <functional>
 #include <vector>

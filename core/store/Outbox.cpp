@@ -138,7 +138,8 @@ Result<void> Outbox::Writer::commit()
 Result<void> Outbox::Writer::markSent(qint64 id)
 {
     const QString t = sql::now();
-    return run(QStringLiteral("UPDATE outbox SET state = ?, sent = ?, attempts = attempts + 1, updated = ? WHERE id = ?"),
+    return run(
+        QStringLiteral("UPDATE outbox SET state = ?, sent = ?, attempts = attempts + 1, updated = ? WHERE id = ?"),
         { text(OutboxState::Sent), t, t, id }, QStringLiteral("record a request as sent"), Durability::Written);
 }
 
@@ -146,7 +147,8 @@ Result<void> Outbox::Writer::recordCertificate(const OutboxWork& row, const QByt
 {
     // Synced: the upstream's certificate is on record before the station confirms it.
     if (auto r = run(QStringLiteral("UPDATE certificates SET upstream_der = ? WHERE serial = ?"),
-            { upstreamDer, row.entry.subject }, QStringLiteral("record the upstream's certificate"), Durability::Synced);
+            { upstreamDer, row.entry.subject }, QStringLiteral("record the upstream's certificate"),
+            Durability::Synced);
         !r)
         return r;
     return run(QStringLiteral("UPDATE outbox SET state = ?, last_error = '', updated = ? WHERE id = ?"),
@@ -191,7 +193,8 @@ Result<void> Outbox::Writer::reject(const OutboxWork& row, const QString& status
 Result<void> Outbox::Writer::recordFailure(
     const OutboxWork& row, const QString& error, const QDateTime& next, const QString& refused)
 {
-    return run(QStringLiteral("UPDATE outbox SET state = ?, last_error = ?, next_attempt = ?, updated = ? WHERE id = ?"),
+    return run(
+        QStringLiteral("UPDATE outbox SET state = ?, last_error = ?, next_attempt = ?, updated = ? WHERE id = ?"),
         { text(OutboxState::Failed), error, sql::time(next), sql::now(), row.entry.id },
         QStringLiteral("record a failed attempt"), refused.isEmpty() ? Durability::Written : Durability::Synced,
         refused.isEmpty() ? std::nullopt : std::optional<AuditKind> { AuditKind::UpstreamRefused }, &row,

@@ -622,5 +622,4 @@ Result<std::unique_ptr<CmpClient>> CmpClient::clone() const
     return std::unique_ptr<CmpClient>(new CmpClient(std::move(c)));
 }
 
-
 } // namespace imprint::core

@@ -133,7 +133,6 @@ public:
     /// per transaction kept in flight at once (CmpClient is used by one thread at a time).
     [[nodiscard]] Result<std::unique_ptr<CmpClient>> clone() const;
 
-
     struct Impl;
 
 private:

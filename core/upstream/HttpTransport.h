@@ -38,10 +38,7 @@ public:
     /// The last post failed before a connection was made (refused, no route, connect timeout).
     [[nodiscard]] bool connectFailed() const { return m_connectFailed; }
     [[nodiscard]] int connectTimeoutS() const { return m_connectTimeoutS; }
-    [[nodiscard]] QString hostPort() const
-    {
-        return QString::fromUtf8(m_host) + u':' + QString::fromUtf8(m_port);
-    }
+    [[nodiscard]] QString hostPort() const { return QString::fromUtf8(m_host) + u':' + QString::fromUtf8(m_port); }
 
 private:
     HttpTransport() = default;

@@ -84,9 +84,10 @@ public:
     {
         if (m_process.state() == QProcess::Running) {
             QNetworkAccessManager net;
-            QNetworkReply* reply = net.get(QNetworkRequest(QUrl(QStringLiteral("%1://127.0.0.1:%2/counts")
-                    .arg(m_tls ? QStringLiteral("https") : QStringLiteral("http"))
-                    .arg(m_port))));
+            QNetworkReply* reply
+                = net.get(QNetworkRequest(QUrl(QStringLiteral("%1://127.0.0.1:%2/counts")
+                                                   .arg(m_tls ? QStringLiteral("https") : QStringLiteral("http"))
+                                                   .arg(m_port))));
             if (m_tls)
                 reply->ignoreSslErrors(); // the test reads its own fixture's figures
             QEventLoop wait;
@@ -732,15 +733,16 @@ TEST_CASE("Offline: an exported batch is signed by the RA key, the upstream's an
 
     // Two rows a part: a batch larger than one part.
     const QString batch = tmp.filePath(QStringLiteral("batch1"));
-    auto exported = test::ctl(
-        dataDir, { QStringLiteral("export"), QStringLiteral("--out"), batch, QStringLiteral("--part-rows"), QStringLiteral("2") });
+    auto exported = test::ctl(dataDir,
+        { QStringLiteral("export"), QStringLiteral("--out"), batch, QStringLiteral("--part-rows"),
+            QStringLiteral("2") });
     INFO(exported.out.toStdString() << exported.err.toStdString());
     REQUIRE(exported.exitCode == 0);
     CHECK(exported.out.contains("in 2 part(s)"));
     CHECK(filesUnder(batch)
-        == QStringList { QStringLiteral("batch.json"), QStringLiteral("batch.json.p7s"), QStringLiteral("part-0001.json"),
-            QStringLiteral("part-0001.json.p7s"), QStringLiteral("part-0001.tar"), QStringLiteral("part-0002.json"),
-            QStringLiteral("part-0002.json.p7s"), QStringLiteral("part-0002.tar") });
+        == QStringList { QStringLiteral("batch.json"), QStringLiteral("batch.json.p7s"),
+            QStringLiteral("part-0001.json"), QStringLiteral("part-0001.json.p7s"), QStringLiteral("part-0001.tar"),
+            QStringLiteral("part-0002.json"), QStringLiteral("part-0002.json.p7s"), QStringLiteral("part-0002.tar") });
     CHECK(tarNames(batch + QStringLiteral("/part-0001.tar"))
         == QStringList { QStringLiteral("audit-head.json"), QStringLiteral("certificates.p7b"),
             QStringLiteral("cmp/000001-X-000001.p10cr.der"), QStringLiteral("cmp/000002-X-000002.p10cr.der"),
@@ -753,7 +755,8 @@ TEST_CASE("Offline: an exported batch is signed by the RA key, the upstream's an
     {
         QTemporaryDir unpacked;
         REQUIRE(test::run(QStringLiteral("tar"),
-                    { QStringLiteral("-xf"), batch + QStringLiteral("/part-0001.tar"), QStringLiteral("-C"), unpacked.path() })
+                    { QStringLiteral("-xf"), batch + QStringLiteral("/part-0001.tar"), QStringLiteral("-C"),
+                        unpacked.path() })
                     .exitCode
             == 0);
         CHECK(test::bundleCertificates(unpacked.filePath(QStringLiteral("certificates.p7b"))).size()
@@ -790,11 +793,10 @@ TEST_CASE("Offline: an exported batch is signed by the RA key, the upstream's an
     REQUIRE(manifest.open(QIODevice::ReadOnly));
     const QString id = QJsonDocument::fromJson(manifest.readAll()).object()[QStringLiteral("batch")].toString();
     const QString again = tmp.filePath(QStringLiteral("again"));
-    REQUIRE(
-        test::ctl(dataDir,
+    REQUIRE(test::ctl(dataDir,
                 { QStringLiteral("export"), QStringLiteral("--again"), id, QStringLiteral("--out"), again,
                     QStringLiteral("--part-rows"), QStringLiteral("2") })
-            .exitCode
+                .exitCode
         == 0);
     CHECK(filesUnder(again) == filesUnder(batch));
     CHECK(batchVerifies(again, pki.cert()));
@@ -802,8 +804,8 @@ TEST_CASE("Offline: an exported batch is signed by the RA key, the upstream's an
     // The upstream answers the batch's CMP messages a part at a time (it checks the RA's
     // signature on each); the answers are imported part by part.
     const QString answer = tmp.filePath(QStringLiteral("answer.p7b"));
-    for (const auto& [part, recorded, confirmed] : { std::tuple { "part-0002", "1 upstream", 1 },
-             std::tuple { "part-0001", "2 upstream", 3 } }) {
+    for (const auto& [part, recorded, confirmed] :
+        { std::tuple { "part-0002", "1 upstream", 1 }, std::tuple { "part-0001", "2 upstream", 3 } }) {
         auto answered = test::run(UpstreamBin,
             { QStringLiteral("--ca-cert"), pki.cert(), QStringLiteral("--ca-key"), pki.key(),
                 QStringLiteral("--trusted"), pki.cert(), QStringLiteral("--answer-batch"),
@@ -1073,7 +1075,8 @@ TEST_CASE("Offline: an exported revocation is ended by the upstream's CRL, and a
     openssl({ QStringLiteral("req"), QStringLiteral("-x509"), QStringLiteral("-newkey"), QStringLiteral("ec"),
         QStringLiteral("-pkeyopt"), QStringLiteral("ec_paramgen_curve:P-256"), QStringLiteral("-nodes"),
         QStringLiteral("-keyout"), tmp.filePath(QStringLiteral("evil.key")), QStringLiteral("-out"),
-        tmp.filePath(QStringLiteral("evil.pem")), QStringLiteral("-subj"), QStringLiteral("/O=Corp/CN=Corp Device CA") });
+        tmp.filePath(QStringLiteral("evil.pem")), QStringLiteral("-subj"),
+        QStringLiteral("/O=Corp/CN=Corp Device CA") });
     QFile crl(tmp.filePath(QStringLiteral("answer.crl")));
     REQUIRE(crl.open(QIODevice::ReadOnly));
     const QByteArray genuine = crl.readAll();
@@ -1109,17 +1112,20 @@ TEST_CASE("Offline: an exported revocation is ended by the upstream's CRL, and a
     run.kill();
     run.waitForFinished();
     CHECK_FALSE(QFile::exists(killed + QStringLiteral("/batch.json")));
-    CHECK(query(dataDir, QStringLiteral("SELECT COUNT(*) FROM outbox WHERE export_batch != '' AND subject IN (SELECT "
-                                        "serial FROM certificates WHERE device_serial LIKE 'K-%')"))
+    CHECK(query(dataDir,
+              QStringLiteral("SELECT COUNT(*) FROM outbox WHERE export_batch != '' AND subject IN (SELECT "
+                             "serial FROM certificates WHERE device_serial LIKE 'K-%')"))
         == QStringList { QStringLiteral("0") });
-    auto again = test::ctl(
-        dataDir, { QStringLiteral("export"), QStringLiteral("--out"), killed, QStringLiteral("--part-rows"), QStringLiteral("5") });
+    auto again = test::ctl(dataDir,
+        { QStringLiteral("export"), QStringLiteral("--out"), killed, QStringLiteral("--part-rows"),
+            QStringLiteral("5") });
     INFO(again.out.toStdString() << again.err.toStdString());
     REQUIRE(again.exitCode == 0);
     CHECK(again.out.contains("40 certificate request(s)"));
     CHECK(batchVerifies(killed, pki.cert()));
-    CHECK(query(dataDir, QStringLiteral("SELECT COUNT(*) FROM outbox WHERE export_batch != '' AND subject IN (SELECT "
-                                        "serial FROM certificates WHERE device_serial LIKE 'K-%')"))
+    CHECK(query(dataDir,
+              QStringLiteral("SELECT COUNT(*) FROM outbox WHERE export_batch != '' AND subject IN (SELECT "
+                             "serial FROM certificates WHERE device_serial LIKE 'K-%')"))
         == QStringList { QStringLiteral("40") });
     CHECK(test::ctl(dataDir, { QStringLiteral("audit"), QStringLiteral("verify") }).exitCode == 0);
 }

@@ -7,13 +7,13 @@
 #include <QDir>
 #include <QFile>
 #include <QJsonArray>
-#include <QTemporaryDir>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QSettings>
 #include <QSqlDatabase>
 #include <QSqlQuery>
 #include <QSqlRecord>
+#include <QTemporaryDir>
 
 #include <catch2/catch.hpp>
 
@@ -303,10 +303,10 @@ namespace {
 bool cmsVerifies(const QString& content, const QString& anchors)
 {
     return test::run(QStringLiteral("openssl"),
-               { QStringLiteral("cms"), QStringLiteral("-verify"), QStringLiteral("-binary"),
-                   QStringLiteral("-inform"), QStringLiteral("DER"), QStringLiteral("-in"),
-                   content + QStringLiteral(".p7s"), QStringLiteral("-content"), content, QStringLiteral("-CAfile"),
-                   anchors, QStringLiteral("-out"), QStringLiteral("/dev/null") })
+               { QStringLiteral("cms"), QStringLiteral("-verify"), QStringLiteral("-binary"), QStringLiteral("-inform"),
+                   QStringLiteral("DER"), QStringLiteral("-in"), content + QStringLiteral(".p7s"),
+                   QStringLiteral("-content"), content, QStringLiteral("-CAfile"), anchors, QStringLiteral("-out"),
+                   QStringLiteral("/dev/null") })
                .exitCode
         == 0;
 }
