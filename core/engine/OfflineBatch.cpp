@@ -1,6 +1,7 @@
 #include "engine/OfflineBatch.h"
 
 #include "engine/Connector.h"
+#include "engine/ParallelFor.h"
 #include "pki/Cms.h"
 #include "pki/Der.h"
 #include "pki/IssuingCa.h"
@@ -15,13 +16,16 @@
 #include <QJsonObject>
 #include <QRegularExpression>
 #include <QSaveFile>
+#include <QThread>
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include <algorithm>
 #include <memory>
+#include <vector>
 
 namespace imprint::core {
 
@@ -55,8 +59,10 @@ namespace {
 /// it holds part-rows rows, and at the end.
 class ExportConnector : public Connector {
 public:
-    ExportConnector(CmpClient& client, const ExportInputs& in, QString dir, QString batch, QJsonObject audit)
-        : m_client(client)
+    /// `clients`: one per thread that makes messages.
+    ExportConnector(std::vector<CmpClient*> clients, const ExportInputs& in, QString dir, QString batch,
+        QJsonObject audit)
+        : m_clients(std::move(clients))
         , m_in(in)
         , m_dir(std::move(dir))
         , m_batch(std::move(batch))
@@ -69,43 +75,6 @@ public:
 
     [[nodiscard]] Result<void> submit(const OutboxWork& row, Outbox::Writer&, SyncRound&) override
     {
-        if (!m_archive) {
-            if (auto r = openPart(); !r)
-                return r;
-        }
-        const QString stem
-            = QStringLiteral("%1-%2").arg(row.entry.id, 6, 10, QLatin1Char('0')).arg(safe(row.deviceSerial));
-        QJsonObject o { { QStringLiteral("row"), row.entry.id }, { QStringLiteral("kind"), text(row.entry.kind) },
-            { QStringLiteral("device"), row.deviceSerial },
-            { QStringLiteral("local_certificate"), row.entry.subject } };
-        if (row.entry.kind == OutboxKind::Certificate) {
-            auto message = m_client.requestMessage(row.request);
-            if (!message)
-                return std::unexpected(message.error());
-            const QString cmp = QStringLiteral("cmp/%1.p10cr.der").arg(stem);
-            const QString p10 = QStringLiteral("pkcs10/%1.csr").arg(stem);
-            for (const auto& [name, data] : { std::pair { cmp, *message }, std::pair { p10, row.request } }) {
-                if (auto w = add(name, data); !w)
-                    return w;
-            }
-            o[QStringLiteral("cmp")] = cmp;
-            o[QStringLiteral("pkcs10")] = p10;
-            m_localCertificates << row.localDer;
-            ++m_partCertificates;
-            ++report.certificates;
-        } else {
-            auto message = m_client.revocationMessage(row.upstreamDer, revocationReason(row));
-            if (!message)
-                return std::unexpected(message.error());
-            const QString cmp = QStringLiteral("cmp/%1.rr.der").arg(stem);
-            if (auto w = add(cmp, *message); !w)
-                return w;
-            o[QStringLiteral("cmp")] = cmp;
-            o[QStringLiteral("reason")] = revocationReason(row);
-            ++m_partRevocations;
-            ++report.revocations;
-        }
-        m_rows.append(o);
         // The runs of consecutive rows carried: what is marked exported at the end.
         if (!m_runs.isEmpty() && m_runs.last().second == m_lastSeen && m_lastSeen != 0)
             m_runs.last().second = row.entry.id;
@@ -113,8 +82,9 @@ public:
             m_runs.append({ row.entry.id, row.entry.id });
         m_lastSeen = row.entry.id;
         ++m_carried;
-        if (m_rows.size() >= m_in.partRows)
-            return closePart();
+        m_pending.push_back({ row, {} });
+        if (std::ssize(m_pending) >= Chunk || m_rows.size() + std::ssize(m_pending) >= m_in.partRows)
+            return drain();
         return {};
     }
 
@@ -123,6 +93,8 @@ public:
 
     [[nodiscard]] Result<void> flush(Outbox::Writer&, SyncRound&) override
     {
+        if (auto r = drain(); !r)
+            return r;
         return m_archive ? closePart() : Result<void> {};
     }
 
@@ -133,6 +105,76 @@ public:
     ExportReport report;
 
 private:
+    /// Rows whose messages are made together, one client per thread; then written in order.
+    static constexpr qsizetype Chunk = 256;
+
+    /// Makes the waiting rows' CMP messages (each signed by the RA key: the export's cost) on
+    /// every client's thread at once, then writes the rows in order.
+    Result<void> drain()
+    {
+        if (m_pending.empty())
+            return {};
+        auto made = parallelForEach(std::ssize(m_pending), static_cast<int>(m_clients.size()),
+            [this](qsizetype i, int worker) -> Result<void> {
+                auto& [row, message] = m_pending[static_cast<size_t>(i)];
+                CmpClient& client = *m_clients[static_cast<size_t>(worker)];
+                auto m = row.entry.kind == OutboxKind::Certificate
+                    ? client.requestMessage(row.request)
+                    : client.revocationMessage(row.upstreamDer, revocationReason(row));
+                if (!m)
+                    return std::unexpected(m.error());
+                message = std::move(*m);
+                return {};
+            });
+        if (!made)
+            return made;
+        for (const auto& [row, message] : m_pending) {
+            if (auto r = write(row, message); !r)
+                return r;
+        }
+        m_pending.clear();
+        return {};
+    }
+
+    /// Writes one row (its message made) into the current part, closing the part when full.
+    Result<void> write(const OutboxWork& row, const QByteArray& message)
+    {
+        if (!m_archive) {
+            if (auto r = openPart(); !r)
+                return r;
+        }
+        const QString stem
+            = QStringLiteral("%1-%2").arg(row.entry.id, 6, 10, QLatin1Char('0')).arg(safe(row.deviceSerial));
+        QJsonObject o { { QStringLiteral("row"), row.entry.id }, { QStringLiteral("kind"), text(row.entry.kind) },
+            { QStringLiteral("device"), row.deviceSerial },
+            { QStringLiteral("local_certificate"), row.entry.subject } };
+        if (row.entry.kind == OutboxKind::Certificate) {
+            const QString cmp = QStringLiteral("cmp/%1.p10cr.der").arg(stem);
+            const QString p10 = QStringLiteral("pkcs10/%1.csr").arg(stem);
+            for (const auto& [name, data] : { std::pair { cmp, message }, std::pair { p10, row.request } }) {
+                if (auto w = add(name, data); !w)
+                    return w;
+            }
+            o[QStringLiteral("cmp")] = cmp;
+            o[QStringLiteral("pkcs10")] = p10;
+            m_localCertificates << row.localDer;
+            ++m_partCertificates;
+            ++report.certificates;
+        } else {
+            const QString cmp = QStringLiteral("cmp/%1.rr.der").arg(stem);
+            if (auto w = add(cmp, message); !w)
+                return w;
+            o[QStringLiteral("cmp")] = cmp;
+            o[QStringLiteral("reason")] = revocationReason(row);
+            ++m_partRevocations;
+            ++report.revocations;
+        }
+        m_rows.append(o);
+        if (m_rows.size() >= m_in.partRows)
+            return closePart();
+        return {};
+    }
+
     Result<void> openPart()
     {
         ++report.parts;
@@ -238,7 +280,8 @@ private:
         return {};
     }
 
-    CmpClient& m_client;
+    std::vector<CmpClient*> m_clients;
+    std::vector<std::pair<OutboxWork, QByteArray>> m_pending; ///< rows carried, their messages not yet made
     const ExportInputs& m_in;
     QString m_dir;
     QString m_batch;
@@ -318,8 +361,18 @@ Result<ExportReport> exportBatch(
             { QStringLiteral("key_sha256"), (*checkpoint)->keySha256 },
             { QStringLiteral("signature"), QString::fromLatin1((*checkpoint)->signature.toBase64()) } };
 
+    // The messages are made on every core (a client each); the rows are written in order.
+    std::vector<std::unique_ptr<CmpClient>> clones;
+    std::vector<CmpClient*> clients { &client };
+    for (int t = 1; t < std::clamp(in.threads > 0 ? in.threads : QThread::idealThreadCount(), 1, 16); ++t) {
+        auto c = client.clone();
+        if (!c)
+            return std::unexpected(c.error());
+        clients.push_back(c->get());
+        clones.push_back(std::move(*c));
+    }
     // A page at a time, as it is read: memory holds one page and one part, whatever the batch.
-    ExportConnector out(client, in, dir, batch, audit);
+    ExportConnector out(std::move(clients), in, dir, batch, audit);
     Outbox::Writer answers = outbox.writer();
     SyncRound round;
     qint64 seen = 0;

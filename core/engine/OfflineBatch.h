@@ -33,6 +33,7 @@ struct ExportInputs {
     /// Told the rows written so far and the rows in the batch, after each row (optional).
     std::function<void(qint64 written, qint64 rows)> progress;
     int partRows = 20000; ///< rows per part
+    int threads = 0; ///< threads that make the CMP messages (0: one per core)
 };
 
 struct ExportReport {

@@ -12,4 +12,9 @@ namespace imprint::core {
 [[nodiscard]] Result<void> parallelFor(
     qsizetype count, int threads, const std::function<Result<void>(qsizetype)>& work);
 
+/// The same, telling `work` which of the `threads` workers (0 .. threads-1) runs it, for work
+/// that needs an object of its own per thread (a CMP client, a token session).
+[[nodiscard]] Result<void> parallelForEach(
+    qsizetype count, int threads, const std::function<Result<void>(qsizetype index, int worker)>& work);
+
 } // namespace imprint::core
