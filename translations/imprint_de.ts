@@ -384,10 +384,6 @@
         <source>%n revocation(s)</source>
         <translation><numerusform>%n Sperrung</numerusform><numerusform>%n Sperrungen</numerusform></translation>
     </message>
-    <message>
-        <source>%1, %2 already on record, %3 refused.%4</source>
-        <translation>%1, %2 schon erfasst, %3 abgelehnt.%4</translation>
-    </message>
     <message numerus="yes">
         <source>%n certificate(s) recorded</source>
         <translation><numerusform>%n Zertifikat erfasst</numerusform><numerusform>%n Zertifikate erfasst</numerusform></translation>
@@ -403,6 +399,14 @@
     <message>
         <source>Algorithm</source>
         <translation>Algorithmus</translation>
+    </message>
+    <message>
+        <source>%1, %2 already on record, %3, %4 refused.%5</source>
+        <translation>%1, %2 schon erfasst, %3, %4 abgelehnt.%5</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n revocation(s) ended</source>
+        <translation><numerusform>%n Sperrung abgeschlossen</numerusform><numerusform>%n Sperrungen abgeschlossen</numerusform></translation>
     </message>
 </context>
 <context>

@@ -48,7 +48,11 @@
         <source>%n certificate(s) recorded</source>
         <translation><numerusform>%n certificate recorded</numerusform><numerusform>%n certificates recorded</numerusform></translation>
     </message>
-    </context>
+    <message numerus="yes">
+        <source>%n revocation(s) ended</source>
+        <translation><numerusform>%n revocation ended</numerusform><numerusform>%n revocations ended</numerusform></translation>
+    </message>
+</context>
 <context>
     <name>imprint::ui::DeviceListModel</name>
     </context>

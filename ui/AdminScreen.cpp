@@ -502,9 +502,10 @@ void AdminScreen::importFrom(const QString& path)
         },
         [this](core::Result<core::ImportReport> r) {
             busy(false);
-            emit status(r ? tr("%1, %2 already on record, %3 refused.%4")
+            emit status(r ? tr("%1, %2 already on record, %3, %4 refused.%5")
                                 .arg(tr("%n certificate(s) recorded", nullptr, r->recorded))
                                 .arg(r->already)
+                                .arg(tr("%n revocation(s) ended", nullptr, r->revoked))
                                 .arg(r->refused.size())
                                 .arg(r->refused.isEmpty() ? QString() : QStringLiteral(" ") + r->refused.join(u' '))
                           : r.error().message);
