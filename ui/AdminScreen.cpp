@@ -356,7 +356,9 @@ void AdminScreen::refresh()
             lines << tr("Upstream: %1").arg(m_backoffice->config().upstream.url);
         lines << tr("Last attempt: %1; last reached: %2").arg(when(h.contact.attempted), when(h.contact.reached));
         if (!h.contact.lastError.isEmpty())
-            lines << tr("Last error: %1").arg(h.contact.lastError);
+            lines << tr("Last error: %1").arg(h.contact.plainError());
+        if (!h.contact.errorDetail().isEmpty())
+            lines << tr("Detail: %1").arg(h.contact.errorDetail());
         lines << tr("%n record(s) not yet confirmed by the upstream", nullptr, static_cast<int>(h.upstreamOpen));
         if (h.oldestUnsynced)
             lines << tr("Oldest unsynced record from %1").arg(when(*h.oldestUnsynced));

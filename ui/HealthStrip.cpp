@@ -97,7 +97,7 @@ QList<HealthItem> assessHealth(const core::StationHealth& h, const QDateTime& no
             parts << HealthStrip::tr(
                 "%n refused by the upstream (Admin, Upstream)", nullptr, static_cast<int>(h.upstreamRejected));
         if (!reached && !h.contact.lastError.isEmpty())
-            parts << h.contact.lastError;
+            parts << h.contact.plainError(); // OpenSSL's text is for the Admin screen's detail line
         if ((!reached && h.contact.attempted.isValid() && oldest > 24 * 3600) || h.upstreamRejected > 0)
             up.level = Level::Alarm;
         else if ((!reached && h.contact.attempted.isValid()) || oldest > 3600)

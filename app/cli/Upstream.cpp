@@ -211,7 +211,8 @@ int upstreamStatus(const QStringList& args)
             { QStringLiteral("url"), config.upstream.url }, { QStringLiteral("reachable"), reachable },
             { QStringLiteral("last_attempt"), contact->attempted.toString(Qt::ISODateWithMs) },
             { QStringLiteral("last_contact"), contact->reached.toString(Qt::ISODateWithMs) },
-            { QStringLiteral("last_error"), contact->lastError }, { QStringLiteral("rows"), rows },
+            { QStringLiteral("last_error"), contact->plainError() },
+            { QStringLiteral("last_error_detail"), contact->errorDetail() }, { QStringLiteral("rows"), rows },
             { QStringLiteral("server_cert"), config.upstream.serverCertFile },
             { QStringLiteral("server_name"), config.upstream.serverName },
             { QStringLiteral("oldest_unsynced_age_s"), *oldest ? QJsonValue((*oldest)->secsTo(now)) : QJsonValue() },
@@ -234,7 +235,9 @@ int upstreamStatus(const QStringList& args)
                   << (everReached ? contact->reached.toString(Qt::ISODate) : QStringLiteral("never")) << Qt::endl
                   << "  answers from:  " << answersFrom(config.upstream) << Qt::endl;
         if (!contact->lastError.isEmpty())
-            out() << "  last error:    " << contact->lastError << Qt::endl;
+            out() << "  last error:    " << contact->plainError() << Qt::endl;
+        if (!contact->errorDetail().isEmpty())
+            out() << "  detail:        " << contact->errorDetail() << Qt::endl;
         out() << "Rows:";
         for (auto it = rows.begin(); it != rows.end(); ++it) {
             if (it.value().toInteger() > 0)

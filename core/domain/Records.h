@@ -111,7 +111,12 @@ struct OutboxWork {
 struct UpstreamContact {
     QDateTime attempted;
     QDateTime reached;
-    QString lastError;
+    QString lastError; ///< the station's plain words, then OpenSSL's text on the lines after
+
+    /// What went wrong, in plain words (for the health strip and the first line of status).
+    [[nodiscard]] QString plainError() const { return lastError.section(u'\n', 0, 0); }
+    /// OpenSSL's own text, for the detail line (empty when there is none).
+    [[nodiscard]] QString errorDetail() const { return lastError.section(u'\n', 1).trimmed(); }
 };
 
 /// A slot's attempt that ended before a device's job could start: nothing answered, the

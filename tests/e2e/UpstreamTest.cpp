@@ -29,6 +29,12 @@
 #include <catch2/catch.hpp>
 
 #include <tuple>
+#include <vector>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 using namespace imprint;
 
@@ -231,6 +237,63 @@ TEST_CASE("50 devices provisioned while the upstream is down reach it exactly on
     auto verify = test::ctl(dataDir, { QStringLiteral("audit"), QStringLiteral("verify") });
     INFO(verify.out.toStdString() << verify.err.toStdString());
     CHECK(verify.exitCode == 0);
+}
+
+TEST_CASE("An upstream whose host drops connections is given up on at the connect timeout, in plain words")
+{
+    QTemporaryDir tmp;
+    UpstreamPki pki(tmp.path());
+    // A listener whose queue is full: the kernel drops every further connection attempt
+    // unanswered, as a firewall in the way would.
+    const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(listener >= 0);
+    sockaddr_in addr {};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), len) == 0);
+    REQUIRE(::listen(listener, 0) == 0);
+    REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    std::vector<int> fillers;
+    for (int i = 0; i < 2; ++i) { // the queue's one place taken (the second attempt stays pending)
+        const int c = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        REQUIRE(c >= 0);
+        (void)::connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+        fillers.push_back(c);
+    }
+    QThread::msleep(200);
+    const quint16 port = ntohs(addr.sin_port);
+    const QString dataDir = tmp.filePath(QStringLiteral("station"));
+    enrollStation(dataDir, pki, urlOf(port));
+    {
+        QSettings ini(dataDir + QStringLiteral("/station.ini"), QSettings::IniFormat);
+        ini.setValue(QStringLiteral("upstream/connect-timeout-s"), 2);
+    }
+    issueRequests(dataDir, tmp.filePath(QStringLiteral("reqs")), QStringLiteral("T"), 3);
+
+    QElapsedTimer clock;
+    clock.start();
+    auto down = syncOnce(dataDir);
+    const qint64 took = clock.elapsed();
+    INFO(down.out.toStdString() << down.err.toStdString());
+    CHECK(down.exitCode == 5);
+    CHECK(took < 15000); // one attempt, given up on at the connect timeout (not the message timeout)
+    const QString said = QString::fromUtf8(down.err);
+    CHECK(said.contains(QStringLiteral("nothing answered at 127.0.0.1:%1 within 2 s (connect timeout)").arg(port)));
+    CHECK(said.contains(QStringLiteral("  detail: "))); // OpenSSL's text, on a line of its own
+    const QJsonObject st = status(dataDir);
+    CHECK(st[QStringLiteral("last_error")].toString().contains(QStringLiteral("(connect timeout)")));
+    CHECK_FALSE(st[QStringLiteral("last_error")].toString().contains(QStringLiteral("error:")));
+    CHECK_FALSE(st[QStringLiteral("last_error_detail")].toString().isEmpty());
+    auto human = test::ctl(dataDir, { QStringLiteral("upstream"), QStringLiteral("status") });
+    CHECK(human.out.contains("  last error:    The upstream CA at"));
+    CHECK(human.out.contains("  detail:        "));
+    // One row tried; the others wait for the upstream to come back, nothing lost.
+    CHECK(st[QStringLiteral("rows")].toObject()[QStringLiteral("failed")].toInt() == 1);
+    CHECK(st[QStringLiteral("rows")].toObject()[QStringLiteral("pending")].toInt() == 2);
+    for (int c : fillers)
+        ::close(c);
+    ::close(listener);
 }
 
 TEST_CASE("Every upstream fault ends in its row state and a plain message, and records nothing untrusted")

@@ -710,11 +710,13 @@ TEST_CASE("The health reads amber and red with a plain sentence when someone is 
     h.crlNextUpdate = now.addDays(5);
     h.contact.attempted = now.addSecs(-10);
     h.contact.reached = now.addSecs(-7200);
-    h.contact.lastError = QStringLiteral("connection refused");
+    h.contact.lastError = QStringLiteral("connection refused\nerror:10000067:BIO routines::connect error");
     h.upstreamOpen = 4;
     h.oldestUnsynced = now.addSecs(-7200);
     CHECK(levels().at(1) == L::Attention);
     CHECK(ui::assessHealth(h, now).at(1).sentence.contains(QStringLiteral("connection refused")));
+    // OpenSSL's own text stays off the strip (the Admin screen shows it as a detail).
+    CHECK_FALSE(ui::assessHealth(h, now).at(1).sentence.contains(QStringLiteral("BIO routines")));
     h.oldestUnsynced = now.addDays(-2);
     CHECK(levels().at(1) == L::Alarm);
     h.diskFree = 100ll << 20;
