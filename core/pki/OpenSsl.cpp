@@ -4,6 +4,7 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/provider.h>
 
 namespace imprint::core::ossl {
 
@@ -33,6 +34,30 @@ Result<Cert> certFromDer(const QByteArray& der)
     if (p != reinterpret_cast<const unsigned char*>(der.constData()) + der.size())
         return fail(ErrorCode::BadInput, QStringLiteral("The certificate has trailing bytes after its DER encoding."));
     return cert;
+}
+
+Result<Req> requestToPassOn(const QByteArray& der)
+{
+    // A library context with no algorithms at all (only the null provider): a key decoder
+    // there finds nothing and costs nothing, and the request keeps its key as read.
+    static OSSL_LIB_CTX* const none = [] {
+        OSSL_LIB_CTX* ctx = OSSL_LIB_CTX_new();
+        if (ctx && !OSSL_PROVIDER_load(ctx, "null")) {
+            OSSL_LIB_CTX_free(ctx);
+            ctx = nullptr;
+        }
+        return ctx;
+    }();
+    const auto* p = reinterpret_cast<const unsigned char*>(der.constData());
+    Req req { none ? reinterpret_cast<X509_REQ*>(
+                  ASN1_item_d2i_ex(nullptr, &p, der.size(), ASN1_ITEM_rptr(X509_REQ), none, nullptr))
+                   : d2i_X509_REQ(nullptr, &p, der.size()) };
+    ERR_clear_error(); // the key not decoded is no error here
+    if (!req)
+        return fail(ErrorCode::BadInput, QStringLiteral("The data is not a PKCS#10 request."));
+    if (p != reinterpret_cast<const unsigned char*>(der.constData()) + der.size())
+        return fail(ErrorCode::BadInput, QStringLiteral("The request has trailing bytes after its DER encoding."));
+    return req;
 }
 
 Result<QList<QByteArray>> certsDerFromPem(const QByteArray& pem)

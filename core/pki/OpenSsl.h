@@ -49,6 +49,11 @@ using CertStack = std::unique_ptr<STACK_OF(X509), Deleter<freeCertStack>>; ///< 
 [[nodiscard]] std::unexpected<Error> cryptoFail(QString message);
 
 [[nodiscard]] Result<Cert> certFromDer(const QByteArray& der);
+/// A PKCS#10 request read to be passed on (into a CMP p10cr), not checked: its public key is
+/// kept as read, never decoded into a key object. OpenSSL 3.0 builds a key decoder for every
+/// request it reads and for every copy of it (X509_REQ_dup) made of a decoded one; this
+/// request and its first copy skip that. Its signature cannot be verified (no key).
+[[nodiscard]] Result<Req> requestToPassOn(const QByteArray& der);
 [[nodiscard]] Result<Cert> certFromPem(const QByteArray& pem);
 [[nodiscard]] Result<QList<QByteArray>> certsDerFromPem(const QByteArray& pem);
 [[nodiscard]] QByteArray certToDer(const X509* cert);

@@ -408,10 +408,11 @@ void CmpClient::EnrollmentDeleter::operator()(Enrollment* e) const
 
 Result<CmpClient::EnrollmentPtr> CmpClient::enrollment(const QByteArray& requestDer)
 {
-    const auto* p = reinterpret_cast<const unsigned char*>(requestDer.constData());
-    ossl::Req req { d2i_X509_REQ(nullptr, &p, static_cast<long>(requestDer.size())) };
-    if (!req)
+    // Checked when it was signed; here only carried into the p10cr.
+    auto read = ossl::requestToPassOn(requestDer);
+    if (!read)
         return fail(ErrorCode::BadInput, QStringLiteral("The stored request is not a PKCS#10 request."));
+    ossl::Req req = std::move(*read);
     auto ctx = d->context();
     if (!ctx)
         return std::unexpected(ctx.error());
