@@ -6,6 +6,8 @@
 #include <openssl/pem.h>
 #include <openssl/provider.h>
 
+#include <cstring>
+
 namespace imprint::core::ossl {
 
 QString drainErrors()
@@ -36,10 +38,12 @@ Result<Cert> certFromDer(const QByteArray& der)
     return cert;
 }
 
-Result<Req> requestToPassOn(const QByteArray& der)
+namespace {
+
+/// A library context with no algorithms at all (only the null provider): a key decoder
+/// there finds nothing and costs nothing.
+OSSL_LIB_CTX* noAlgorithms()
 {
-    // A library context with no algorithms at all (only the null provider): a key decoder
-    // there finds nothing and costs nothing, and the request keeps its key as read.
     static OSSL_LIB_CTX* const none = [] {
         OSSL_LIB_CTX* ctx = OSSL_LIB_CTX_new();
         if (ctx && !OSSL_PROVIDER_load(ctx, "null")) {
@@ -48,16 +52,80 @@ Result<Req> requestToPassOn(const QByteArray& der)
         }
         return ctx;
     }();
+    return none;
+}
+
+/// `read` again as a request of the context with no algorithms, its fields set one by one
+/// (the key as an algorithm and bits, never decoded): copies of it (X509_REQ_dup) are made in
+/// that context too. Null when a field cannot be set.
+Req rebuiltWithoutKey(const X509_REQ* read)
+{
+    auto* from = const_cast<X509_REQ*>(read); // OpenSSL 3.0's getters take non-const
+    Req req { X509_REQ_new_ex(noAlgorithms(), nullptr) };
+    ASN1_OBJECT* keyType = nullptr;
+    const unsigned char* bits = nullptr;
+    int bitsLength = 0;
+    X509_ALGOR* keyAlgorithm = nullptr;
+    if (!req || X509_REQ_set_version(req.get(), X509_REQ_get_version(from)) != 1
+        || X509_REQ_set_subject_name(req.get(), X509_REQ_get_subject_name(from)) != 1
+        || X509_PUBKEY_get0_param(&keyType, &bits, &bitsLength, &keyAlgorithm, X509_REQ_get_X509_PUBKEY(from)) != 1)
+        return {};
+    const ASN1_OBJECT* algorithm = nullptr;
+    int parameterType = V_ASN1_UNDEF;
+    const void* parameter = nullptr;
+    X509_ALGOR_get0(&algorithm, &parameterType, &parameter, keyAlgorithm);
+    void* parameterCopy = nullptr;
+    if (parameterType == V_ASN1_OBJECT)
+        parameterCopy = OBJ_dup(static_cast<const ASN1_OBJECT*>(parameter));
+    else if (parameterType == V_ASN1_SEQUENCE)
+        parameterCopy = ASN1_STRING_dup(static_cast<const ASN1_STRING*>(parameter));
+    else if (parameterType != V_ASN1_UNDEF && parameterType != V_ASN1_NULL)
+        return {}; // a parameter form not met in requests: read the usual way
+    auto* bitsCopy = static_cast<unsigned char*>(OPENSSL_memdup(bits, static_cast<size_t>(bitsLength)));
+    if (X509_PUBKEY_set0_param(X509_REQ_get_X509_PUBKEY(req.get()), OBJ_dup(algorithm), parameterType,
+            parameterCopy, bitsCopy, bitsLength)
+        != 1)
+        return {};
+    for (int i = 0; i < X509_REQ_get_attr_count(from); ++i) {
+        if (X509_REQ_add1_attr(req.get(), X509_REQ_get_attr(from, i)) != 1)
+            return {};
+    }
+    const ASN1_BIT_STRING* signature = nullptr;
+    const X509_ALGOR* signatureAlgorithm = nullptr;
+    X509_REQ_get0_signature(from, &signature, &signatureAlgorithm);
+    ASN1_BIT_STRING* signatureCopy = ASN1_STRING_dup(signature);
+    if (!signatureCopy || X509_REQ_set1_signature_algo(req.get(), const_cast<X509_ALGOR*>(signatureAlgorithm)) != 1)
+        return {};
+    X509_REQ_set0_signature(req.get(), signatureCopy);
+    return req;
+}
+
+} // namespace
+
+Result<Req> requestToPassOn(const QByteArray& der)
+{
     const auto* p = reinterpret_cast<const unsigned char*>(der.constData());
-    Req req { none ? reinterpret_cast<X509_REQ*>(
-                  ASN1_item_d2i_ex(nullptr, &p, der.size(), ASN1_ITEM_rptr(X509_REQ), none, nullptr))
-                   : d2i_X509_REQ(nullptr, &p, der.size()) };
-    ERR_clear_error(); // the key not decoded is no error here
-    if (!req)
+    Req read { noAlgorithms() ? reinterpret_cast<X509_REQ*>(ASN1_item_d2i_ex(
+                                    nullptr, &p, der.size(), ASN1_ITEM_rptr(X509_REQ), noAlgorithms(), nullptr))
+                              : d2i_X509_REQ(nullptr, &p, der.size()) };
+    if (!read) {
+        ERR_clear_error();
         return fail(ErrorCode::BadInput, QStringLiteral("The data is not a PKCS#10 request."));
+    }
     if (p != reinterpret_cast<const unsigned char*>(der.constData()) + der.size())
         return fail(ErrorCode::BadInput, QStringLiteral("The request has trailing bytes after its DER encoding."));
-    return req;
+    // Taken only when it encodes to the very bytes read (its signature covers them).
+    Req rebuilt = noAlgorithms() ? rebuiltWithoutKey(read.get()) : Req {};
+    ERR_clear_error(); // the key not decoded is no error here
+    if (rebuilt) {
+        unsigned char* out = nullptr;
+        const int length = i2d_X509_REQ(rebuilt.get(), &out);
+        const bool same = length == der.size() && std::memcmp(out, der.constData(), static_cast<size_t>(length)) == 0;
+        OPENSSL_free(out);
+        if (same)
+            return rebuilt;
+    }
+    return read;
 }
 
 Result<QList<QByteArray>> certsDerFromPem(const QByteArray& pem)
