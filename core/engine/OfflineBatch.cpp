@@ -554,21 +554,26 @@ Result<ImportReport> importAnswers(RecordStore& store, const QList<QByteArray>& 
             continue;
         }
         const QString issuerName = ossl::nameToString(X509_CRL_get_issuer(crl.get()));
-        bool vouched = false;
+        // Its signer: a CA certificate allowed to sign CRLs, of the CRL's issuer name, whose
+        // key verifies the CRL, vouched for by the anchors.
+        ossl::Cert signer;
         for (const QByteArray& candidate : issuers + anchors) {
             auto c = ossl::certFromDer(candidate);
-            if (!c || X509_NAME_cmp(X509_get_subject_name(c->get()), X509_CRL_get_issuer(crl.get())) != 0)
+            if (!c || X509_NAME_cmp(X509_get_subject_name(c->get()), X509_CRL_get_issuer(crl.get())) != 0
+                || X509_check_ca(c->get()) == 0
+                || ((X509_get_extension_flags(c->get()) & EXFLAG_KUSAGE) != 0
+                    && (X509_get_key_usage(c->get()) & KU_CRL_SIGN) == 0))
                 continue;
             if (X509_CRL_verify(crl.get(), X509_get0_pubkey(c->get())) != 1) {
                 ERR_clear_error();
                 continue;
             }
             if (verifyToAnchors(candidate, anchors, issuers)) {
-                vouched = true;
+                signer = std::move(*c);
                 break;
             }
         }
-        if (!vouched) {
+        if (!signer) {
             report.refused << QStringLiteral("%1: a CRL of \"%2\" whose signature does not verify to the upstream's "
                                              "trust anchors")
                                   .arg(path, issuerName);
@@ -579,11 +584,26 @@ Result<ImportReport> importAnswers(RecordStore& store, const QList<QByteArray>& 
             return std::unexpected(open.error());
         const QString when = ossl::timeToIso(X509_CRL_get0_lastUpdate(crl.get()));
         for (const OutboxWork& row : *open) {
+            // The certificate's own issuer: the same name, and the key that signed the CRL
+            // signed it too (another CA of the same name cannot end it).
             auto cert = ossl::certFromDer(row.upstreamDer);
             if (!cert || X509_NAME_cmp(X509_get_issuer_name(cert->get()), X509_CRL_get_issuer(crl.get())) != 0)
                 continue;
+            if (X509_verify(cert->get(), X509_get0_pubkey(signer.get())) != 1) {
+                ERR_clear_error();
+                continue;
+            }
             X509_REVOKED* entry = nullptr;
             if (X509_CRL_get0_by_serial(crl.get(), &entry, X509_get_serialNumber(cert->get())) != 1)
+                continue;
+            // Listed to be taken off (a delta CRL's removeFromCRL) or only on hold: not ended.
+            const int reason = X509_REVOKED_get_ext_by_NID(entry, NID_crl_reason, -1) >= 0 ? [&] {
+                std::unique_ptr<ASN1_ENUMERATED, ossl::Deleter<ASN1_ENUMERATED_free>> code { static_cast<ASN1_ENUMERATED*>(
+                    X509_REVOKED_get_ext_d2i(entry, NID_crl_reason, nullptr, nullptr)) };
+                return code ? static_cast<int>(ASN1_ENUMERATED_get(code.get())) : -1;
+            }()
+                                                                                          : -1;
+            if (reason == CRL_REASON_REMOVE_FROM_CRL || reason == CRL_REASON_CERTIFICATE_HOLD)
                 continue;
             if (auto r = answers.confirm(row, QStringLiteral("revoked in the upstream's CRL of %1").arg(when)); !r)
                 return std::unexpected(r.error());

@@ -1175,6 +1175,54 @@ TEST_CASE("Offline: an exported revocation is ended by the upstream's CRL, and a
     CHECK(refused.exitCode != 0);
     CHECK(query(dataDir, QStringLiteral("SELECT state FROM outbox WHERE kind = 'revocation'"))
         != QStringList { QStringLiteral("confirmed") });
+    // Another CA of the same name, itself a trust anchor, signs a CRL listing the upstream
+    // certificate's serial: it did not issue that certificate, so it ends nothing.
+    {
+        QFile bundle(tmp.filePath(QStringLiteral("anchors.pem")));
+        REQUIRE(bundle.open(QIODevice::WriteOnly));
+        for (const QString& f : { pki.cert(), tmp.filePath(QStringLiteral("evil.pem")) }) {
+            QFile part(f);
+            REQUIRE(part.open(QIODevice::ReadOnly));
+            bundle.write(part.readAll());
+        }
+        bundle.close();
+        REQUIRE(test::ctl(dataDir,
+                    { QStringLiteral("upstream"), QStringLiteral("configure"), QStringLiteral("--url"), urlOf(port),
+                        QStringLiteral("--trusted"), bundle.fileName() })
+                    .exitCode
+            == 0);
+        const QStringList upstreamDer = query(dataDir,
+            QStringLiteral("SELECT hex(upstream_der) FROM certificates WHERE upstream_der IS NOT NULL"));
+        REQUIRE(upstreamDer.size() == 1);
+        auto cert = core::ossl::certFromDer(QByteArray::fromHex(upstreamDer.first().toLatin1()));
+        REQUIRE(cert.has_value());
+        const QString caDir = tmp.filePath(QStringLiteral("evil-ca"));
+        QDir().mkpath(caDir);
+        QFile index(caDir + QStringLiteral("/index.txt"));
+        REQUIRE(index.open(QIODevice::WriteOnly));
+        index.write(QStringLiteral("R\t351231235959Z\t261201000000Z,keyCompromise\t%1\tunknown\t/CN=x\n")
+                        .arg(core::ossl::serialHex(cert->get()))
+                        .toUtf8());
+        index.close();
+        QFile conf(caDir + QStringLiteral("/ca.cnf"));
+        REQUIRE(conf.open(QIODevice::WriteOnly));
+        conf.write(QStringLiteral("[ca]\ndefault_ca = evil\n[evil]\ndatabase = %1/index.txt\ndefault_md = "
+                                  "sha256\ndefault_crl_days = 30\n")
+                       .arg(caDir)
+                       .toUtf8());
+        conf.close();
+        const QString evilCrl = tmp.filePath(QStringLiteral("evil.crl"));
+        auto made = openssl({ QStringLiteral("ca"), QStringLiteral("-gencrl"), QStringLiteral("-config"),
+            conf.fileName(), QStringLiteral("-cert"), tmp.filePath(QStringLiteral("evil.pem")),
+            QStringLiteral("-keyfile"), tmp.filePath(QStringLiteral("evil.key")), QStringLiteral("-out"), evilCrl });
+        INFO(made.err.toStdString());
+        REQUIRE(made.exitCode == 0);
+        auto other = test::ctl(dataDir, { QStringLiteral("import"), QStringLiteral("--in"), evilCrl });
+        INFO(other.out.toStdString() << other.err.toStdString());
+        CHECK(other.out.contains("0 revocation(s) ended"));
+        CHECK(query(dataDir, QStringLiteral("SELECT state FROM outbox WHERE kind = 'revocation'"))
+            != QStringList { QStringLiteral("confirmed") });
+    }
     auto imported = test::ctl(dataDir, { QStringLiteral("import"), QStringLiteral("--in"), crl.fileName() });
     INFO(imported.out.toStdString() << imported.err.toStdString());
     REQUIRE(imported.exitCode == 0);
