@@ -17,4 +17,4 @@ upstream_pid=$!
 for _ in $(seq 50); do [[ -s port ]] && break; sleep 0.1; done
 port=$(cat port)
 "$ctl" upstream configure --data-dir station --url "http://127.0.0.1:$port/pkix/" --trusted ca.pem >/dev/null
-sed -i "/^\[upstream\]/a in-flight=${IN_FLIGHT:-8}\nimplicit-confirm=${IMPLICIT_CONFIRM:-false}" station/station.ini
+sed -i "/^\[upstream\]/a in-flight=${IN_FLIGHT:-32}\nimplicit-confirm=${IMPLICIT_CONFIRM:-false}" station/station.ini
