@@ -391,6 +391,7 @@ DE = {
 'Algorithm': 'Algorithmus',
 'no device identified': 'kein Gerät erkannt',
 '(no device identified)': '(kein Gerät erkannt)',
+'Detail: %1': 'Einzelheit: %1',
 }
 PLURAL = {
 'CRL %1 signed: %n certificate(s) listed, next update %2.': ('Sperrliste %1 signiert: %n Zertifikat gelistet, nächste Aktualisierung %2.', 'Sperrliste %1 signiert: %n Zertifikate gelistet, nächste Aktualisierung %2.'),

@@ -408,6 +408,10 @@
         <source>%n revocation(s) ended</source>
         <translation><numerusform>%n Sperrung abgeschlossen</numerusform><numerusform>%n Sperrungen abgeschlossen</numerusform></translation>
     </message>
+    <message>
+        <source>Detail: %1</source>
+        <translation>Einzelheit: %1</translation>
+    </message>
 </context>
 <context>
     <name>imprint::ui::DeviceListModel</name>

@@ -52,7 +52,7 @@
         <source>%n revocation(s) ended</source>
         <translation><numerusform>%n revocation ended</numerusform><numerusform>%n revocations ended</numerusform></translation>
     </message>
-</context>
+    </context>
 <context>
     <name>imprint::ui::DeviceListModel</name>
     </context>
