@@ -22,6 +22,7 @@
 #include <archive_entry.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <memory>
@@ -447,16 +448,95 @@ Result<ExportReport> exportBatch(
     return report;
 }
 
+namespace {
+
+/// The largest answer file read (a part of 20,000 certificates in PEM is about 30 MiB).
+constexpr qint64 MaxAnswerFileBytes = 256LL * 1024 * 1024;
+/// The most CA certificates an answer may carry.
+constexpr qsizetype MaxAnswerIssuers = 64;
+
+/// The CA certificates of an answer that may be in `cert`'s chain: its issuer by name, then
+/// theirs (at most a few levels).
+QList<QByteArray> issuersOf(X509* cert, const std::vector<std::pair<ossl::Cert, QByteArray>>& issuers)
+{
+    QList<QByteArray> chain;
+    QList<const X509_NAME*> wanted { X509_get_issuer_name(cert) };
+    for (int depth = 0; depth < 8 && !wanted.isEmpty(); ++depth) {
+        QList<const X509_NAME*> next;
+        for (const auto& [c, der] : issuers) {
+            if (chain.contains(der))
+                continue;
+            for (const X509_NAME* name : wanted) {
+                if (X509_NAME_cmp(X509_get_subject_name(c.get()), name) == 0) {
+                    chain << der;
+                    next << X509_get_issuer_name(c.get());
+                    break;
+                }
+            }
+        }
+        wanted = next;
+    }
+    return chain;
+}
+
+/// True when every critical extension of a CRL entry is one this station reads.
+bool criticalExtensionsKnown(const X509_REVOKED* entry)
+{
+    for (int i = 0; i < X509_REVOKED_get_ext_count(entry); ++i) {
+        X509_EXTENSION* ext = X509_REVOKED_get_ext(entry, i);
+        const int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+        if (X509_EXTENSION_get_critical(ext) && nid != NID_crl_reason && nid != NID_invalidity_date
+            && nid != NID_certificate_issuer)
+            return false;
+    }
+    return true;
+}
+
+/// Why a CRL cannot end a revocation as a whole: a critical extension this station does not
+/// read, or a scope narrower than every certificate for every reason. Empty when none.
+QString crlScopeProblem(X509_CRL* crl)
+{
+    for (int i = 0; i < X509_CRL_get_ext_count(crl); ++i) {
+        X509_EXTENSION* ext = X509_CRL_get_ext(crl, i);
+        const int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+        if (X509_EXTENSION_get_critical(ext) && nid != NID_issuing_distribution_point && nid != NID_delta_crl
+            && nid != NID_crl_number && nid != NID_authority_key_identifier)
+            return QStringLiteral("a CRL with a critical extension this station does not read; it ends nothing");
+    }
+    int critical = 0;
+    std::unique_ptr<ISSUING_DIST_POINT, ossl::Deleter<ISSUING_DIST_POINT_free>> idp { static_cast<ISSUING_DIST_POINT*>(
+        X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, &critical, nullptr)) };
+    ERR_clear_error();
+    if (idp && (idp->onlysomereasons || idp->onlyCA > 0 || idp->onlyattr > 0))
+        return QStringLiteral("a CRL for some reasons or some certificates only; it ends nothing");
+    return {};
+}
+
+} // namespace
+
 Result<ImportReport> importAnswers(RecordStore& store, const QList<QByteArray>& anchors, const QStringList& files,
     const QString& station, const QString& person)
 {
     QList<QByteArray> all;
     QList<std::pair<QString, QByteArray>> crls;
     for (const QString& path : files) {
+        // Regular files only, of a bounded size: a link to a device or a pipe is never read.
+        const QFileInfo info(path);
+        if (!info.isFile())
+            return fail(ErrorCode::BadInput,
+                QStringLiteral("%1 is not a regular file (a device, a pipe or a folder); nothing was imported.").arg(path));
+        if (info.size() > MaxAnswerFileBytes)
+            return fail(ErrorCode::BadInput,
+                QStringLiteral("%1 is larger than an answer part can be (%2 MiB); nothing was imported.")
+                    .arg(path)
+                    .arg(MaxAnswerFileBytes / (1024 * 1024)));
         QFile f(path);
         if (!f.open(QIODevice::ReadOnly))
             return fail(ErrorCode::BadInput, QStringLiteral("Cannot read %1.").arg(path), f.errorString());
-        const QByteArray bytes = f.readAll();
+        const QByteArray bytes = f.read(MaxAnswerFileBytes + 1);
+        if (bytes.size() > MaxAnswerFileBytes)
+            return fail(ErrorCode::BadInput,
+                QStringLiteral("%1 is larger than an answer part can be; nothing was imported.").arg(path));
         if (path.endsWith(QLatin1String(".crl")) || bytes.contains("-----BEGIN X509 CRL")) {
             crls.append({ path, bytes });
             continue;
@@ -475,15 +555,24 @@ Result<ImportReport> importAnswers(RecordStore& store, const QList<QByteArray>& 
         else
             leaves << der;
     }
+    std::vector<std::pair<ossl::Cert, QByteArray>> parsedIssuers;
+    for (const QByteArray& der : issuers.mid(0, MaxAnswerIssuers + 1)) {
+        if (auto c = ossl::certFromDer(der))
+            parsedIssuers.emplace_back(std::move(*c), der);
+    }
     ImportReport report;
-    // Many answers, a few commits (each synced): a part of tens of thousands of certificates
-    // is not tens of thousands of fsyncs.
-    Outbox::Writer answers = store.outbox().writer();
+    // An answer carries its certificates' chain: a few CAs. Many more would make every
+    // certificate's check as long as the list (found by name below, but all of one name).
+    if (issuers.size() > MaxAnswerIssuers)
+        return fail(ErrorCode::BadInput,
+            QStringLiteral("The answer holds %1 CA certificates; an upstream's answer carries its chain, at most %2. "
+                           "Nothing was imported.")
+                .arg(issuers.size())
+                .arg(MaxAnswerIssuers));
+    // First every certificate is checked and matched to its row, with nothing written (the
+    // store's write lock is not held while certificates are verified); then they are recorded.
+    QList<std::pair<OutboxWork, QByteArray>> accepted;
     for (const QByteArray& der : leaves) {
-        if (answers.pending() >= 2000) {
-            if (auto r = answers.commit(); !r)
-                return std::unexpected(r.error());
-        }
         auto cert = ossl::certFromDer(der);
         if (!cert) {
             report.refused << QStringLiteral("an entry that is not a certificate");
@@ -493,48 +582,78 @@ Result<ImportReport> importAnswers(RecordStore& store, const QList<QByteArray>& 
             = QStringLiteral("%1 (serial %2)")
                   .arg(ossl::nameToString(X509_get_subject_name(cert->get())), ossl::serialHex(cert->get()));
         const QString keyHash = ossl::sha256Hex(ossl::publicKeyDer(X509_get0_pubkey(cert->get())));
-        auto local = store.ledger().certificateOfKey(keyHash);
-        if (!local)
-            return std::unexpected(local.error());
-        if (!*local) {
+        auto locals = store.ledger().certificatesOfKey(keyHash);
+        if (!locals)
+            return std::unexpected(locals.error());
+        if (locals->isEmpty()) {
             report.refused << who + QStringLiteral(": certifies no key this station issued a certificate for");
             continue;
         }
-        if (auto chain = verifyToAnchors(der, anchors, issuers); !chain) {
+        if (auto chain = verifyToAnchors(der, anchors, issuersOf(cert->get(), parsedIssuers)); !chain) {
             report.refused << who
                     + QStringLiteral(": does not verify to the upstream's trust anchors (%1)")
                           .arg(chain.error().detail);
             continue;
         }
-        auto recorded = store.ledger().upstreamCertificate(**local);
-        if (!recorded)
-            return std::unexpected(recorded.error());
-        if (*recorded == der) {
+        // The row it answers: of the station's certificates for this key (a device may be
+        // issued again with its key), the one whose request went upstream and has no answer
+        // yet; never one that did not go.
+        bool already = false;
+        std::optional<OutboxWork> answered;
+        int open = 0;
+        for (const QString& local : *locals) {
+            auto recorded = store.ledger().upstreamCertificate(local);
+            if (!recorded)
+                return std::unexpected(recorded.error());
+            if (*recorded == der)
+                already = true;
+            if (!recorded->isEmpty())
+                continue;
+            auto rows = store.outbox().ofCertificate(local);
+            if (!rows)
+                return std::unexpected(rows.error());
+            for (const OutboxEntry& e : *rows) {
+                if (e.kind != OutboxKind::Certificate || e.exportBatch.isEmpty()
+                    || (e.state != OutboxState::Pending && e.state != OutboxState::Failed
+                        && e.state != OutboxState::Sent && e.state != OutboxState::Waiting))
+                    continue;
+                auto work = store.outbox().work({ e.id });
+                if (!work)
+                    return std::unexpected(work.error());
+                if (!work->isEmpty() && ++open == 1)
+                    answered = work->first();
+            }
+        }
+        if (already) {
             ++report.already;
             continue;
         }
-        if (!recorded->isEmpty()) {
-            report.refused << who + QStringLiteral(": the device already has another upstream certificate on record");
+        if (open > 1) {
+            report.refused << who
+                    + QStringLiteral(": %1 exported requests of this station are for its key; which one it answers "
+                                     "cannot be told")
+                          .arg(open);
             continue;
         }
-        auto rows = store.outbox().ofCertificate(**local);
-        if (!rows)
-            return std::unexpected(rows.error());
-        qint64 rowId = 0;
-        for (const OutboxEntry& e : *rows) {
-            if (e.kind == OutboxKind::Certificate)
-                rowId = e.id;
-        }
-        auto work = store.outbox().work({ rowId });
-        if (!work)
-            return std::unexpected(work.error());
-        if (work->isEmpty()) {
-            report.refused << who + QStringLiteral(": its certificate has no row on the way upstream");
+        if (!answered) {
+            report.refused << who
+                    + QStringLiteral(": no request for its key went upstream without an answer (the device may "
+                                     "already have another upstream certificate on record)");
             continue;
         }
-        if (auto r = answers.recordCertificate(work->first(), der); !r)
+        accepted.append({ *answered, der });
+    }
+    // Many answers, a few commits (each synced): a part of tens of thousands of certificates
+    // is not tens of thousands of fsyncs.
+    Outbox::Writer answers = store.outbox().writer();
+    for (const auto& [work, der] : accepted) {
+        if (answers.pending() >= 2000) {
+            if (auto r = answers.commit(); !r)
+                return std::unexpected(r.error());
+        }
+        if (auto r = answers.recordCertificate(work, der); !r)
             return std::unexpected(r.error());
-        if (auto r = answers.confirm(work->first(), QStringLiteral("imported")); !r)
+        if (auto r = answers.confirm(work, QStringLiteral("imported")); !r)
             return std::unexpected(r.error());
         ++report.recorded;
     }
@@ -568,10 +687,14 @@ Result<ImportReport> importAnswers(RecordStore& store, const QList<QByteArray>& 
                 ERR_clear_error();
                 continue;
             }
-            if (verifyToAnchors(candidate, anchors, issuers)) {
+            if (verifyToAnchors(candidate, anchors, issuersOf(c->get(), parsedIssuers))) {
                 signer = std::move(*c);
                 break;
             }
+        }
+        if (auto scope = crlScopeProblem(crl.get()); !scope.isEmpty()) {
+            report.refused << QStringLiteral("%1: %2").arg(path, scope);
+            continue;
         }
         if (!signer) {
             report.refused << QStringLiteral("%1: a CRL of \"%2\" whose signature does not verify to the upstream's "
@@ -604,6 +727,12 @@ Result<ImportReport> importAnswers(RecordStore& store, const QList<QByteArray>& 
             }()
                                                                                           : -1;
             if (reason == CRL_REASON_REMOVE_FROM_CRL || reason == CRL_REASON_CERTIFICATE_HOLD)
+                continue;
+            // A reason that cannot be read, a hold instruction, or a critical extension of the
+            // entry this station does not know: not ended (RFC 5280, 5.3).
+            if ((X509_REVOKED_get_ext_by_NID(entry, NID_crl_reason, -1) >= 0 && reason < 0)
+                || X509_REVOKED_get_ext_by_NID(entry, NID_hold_instruction_code, -1) >= 0
+                || !criticalExtensionsKnown(entry))
                 continue;
             if (auto r = answers.confirm(row, QStringLiteral("revoked in the upstream's CRL of %1").arg(when)); !r)
                 return std::unexpected(r.error());

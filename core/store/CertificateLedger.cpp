@@ -407,6 +407,14 @@ Result<std::optional<QString>> CertificateLedger::certificateOfKey(const QString
         [](const QSqlQuery& q, sql::States&) { return q.value(0).toString(); });
 }
 
+Result<QList<QString>> CertificateLedger::certificatesOfKey(const QString& publicKeySha256) const
+{
+    return sql::rows<QString>(m_connection,
+        QStringLiteral("SELECT serial FROM certificates WHERE spki_sha256 = ? ORDER BY issued_at DESC"),
+        { publicKeySha256 }, QStringLiteral("look up a key"),
+        [](const QSqlQuery& q, sql::States&) { return q.value(0).toString(); });
+}
+
 Result<QByteArray> CertificateLedger::upstreamCertificate(const QString& serialHex) const
 {
     auto v = sql::scalar(m_connection, QStringLiteral("SELECT upstream_der FROM certificates WHERE serial = ?"),

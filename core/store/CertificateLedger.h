@@ -138,6 +138,8 @@ public:
     [[nodiscard]] Result<qint64> recordCrl(const std::function<Result<QByteArray>(qint64 number)>& sign,
         const QDateTime& thisUpdate, const QDateTime& nextUpdate);
     /// The newest local certificate for this public key (SHA-256 of its SPKI), if any.
+    /// Every certificate of this key (a device issued again with its key has several), newest first.
+    [[nodiscard]] Result<QList<QString>> certificatesOfKey(const QString& publicKeySha256) const;
     [[nodiscard]] Result<std::optional<QString>> certificateOfKey(const QString& publicKeySha256) const;
     /// The upstream CA's certificate for the same key as the local certificate, once answered.
     [[nodiscard]] Result<QByteArray> upstreamCertificate(const QString& serialHex) const;

@@ -1121,6 +1121,65 @@ TEST_CASE("upstream sync as a service: a refused PIN ends it with 6 (not to be t
     }
 }
 
+TEST_CASE("Offline: an answer is recorded on the request that went out, and import reads regular files only")
+{
+    QTemporaryDir tmp;
+    UpstreamPki pki(tmp.path());
+    const QString dataDir = tmp.filePath(QStringLiteral("station"));
+    enrollStation(dataDir, pki, urlOf(freePort())); // the URL is never reached
+    const QStringList csrs = issueRequests(dataDir, tmp.filePath(QStringLiteral("reqs")), QStringLiteral("Z"), 1);
+    const QString batch = tmp.filePath(QStringLiteral("batch"));
+    REQUIRE(test::ctl(dataDir, { QStringLiteral("export"), QStringLiteral("--out"), batch }).exitCode == 0);
+    // The device is issued again with the same key; that certificate never went upstream.
+    QThread::msleep(1100);
+    REQUIRE(test::ctl(dataDir,
+                { QStringLiteral("issue"), QStringLiteral("--csr"), csrs.first(), QStringLiteral("--device-serial"),
+                    QStringLiteral("Z-000001"), QStringLiteral("--out"), tmp.filePath(QStringLiteral("again.pem")) })
+                .exitCode
+        == 0);
+    const QString answer = tmp.filePath(QStringLiteral("answer.p7b"));
+    REQUIRE(test::run(UpstreamBin,
+                { QStringLiteral("--ca-cert"), pki.cert(), QStringLiteral("--ca-key"), pki.key(),
+                    QStringLiteral("--trusted"), pki.cert(), QStringLiteral("--answer-batch"), batch,
+                    QStringLiteral("--answer-out"), answer })
+                .exitCode
+        == 0);
+
+    // A link to a device or to a pipe beside the answer: refused at once, nothing read.
+    const QString in = tmp.filePath(QStringLiteral("in"));
+    QDir().mkpath(in);
+    REQUIRE(QFile::copy(answer, in + QStringLiteral("/answer.p7b")));
+    REQUIRE(QFile::link(QStringLiteral("/dev/zero"), in + QStringLiteral("/zero.crl")));
+    auto zero = test::ctl(dataDir, { QStringLiteral("import"), QStringLiteral("--in"), in });
+    INFO(zero.out.toStdString() << zero.err.toStdString());
+    CHECK(zero.exitCode == 2);
+    CHECK(zero.err.contains("not a regular file"));
+    REQUIRE(QFile::remove(in + QStringLiteral("/zero.crl")));
+    const QString fifo = tmp.filePath(QStringLiteral("fifo"));
+    REQUIRE(test::run(QStringLiteral("mkfifo"), { fifo }).exitCode == 0);
+    REQUIRE(QFile::link(fifo, in + QStringLiteral("/pipe.pem")));
+    auto pipe = test::ctl(dataDir, { QStringLiteral("import"), QStringLiteral("--in"), in });
+    CHECK(pipe.exitCode == 2);
+    CHECK(pipe.err.contains("not a regular file"));
+    REQUIRE(QFile::remove(in + QStringLiteral("/pipe.pem")));
+    CHECK(query(dataDir, QStringLiteral("SELECT COUNT(*) FROM certificates WHERE upstream_der IS NOT NULL"))
+        == QStringList { QStringLiteral("0") });
+
+    // The answer goes on the certificate whose request was exported, not on the newer one.
+    auto imported = test::ctl(dataDir, { QStringLiteral("import"), QStringLiteral("--in"), in });
+    INFO(imported.out.toStdString() << imported.err.toStdString());
+    REQUIRE(imported.exitCode == 0);
+    CHECK(imported.out.contains("1 upstream certificate(s) recorded"));
+    CHECK(query(dataDir,
+              QStringLiteral("SELECT o.export_batch != '', o.state FROM certificates c JOIN outbox o ON o.subject = "
+                             "c.serial AND o.kind = 'certificate' WHERE c.upstream_der IS NOT NULL"))
+        == QStringList { QStringLiteral("1|confirmed") });
+    CHECK(query(dataDir,
+              QStringLiteral("SELECT o.state FROM certificates c JOIN outbox o ON o.subject = c.serial AND o.kind = "
+                             "'certificate' WHERE c.upstream_der IS NULL"))
+        == QStringList { QStringLiteral("pending") });
+}
+
 TEST_CASE("Offline: an exported revocation is ended by the upstream's CRL, and an export killed midway marks nothing")
 {
     QTemporaryDir tmp;
