@@ -255,6 +255,12 @@ core::StationHealth RemoteLine::healthOf(const QJsonObject& e)
         h.oldestUnsynced = oldest;
     h.contact.reached = timeOf(up.value(QStringLiteral("reached")));
     h.contact.lastError = up.value(QStringLiteral("last_error")).toString();
+    const QJsonObject plant = e.value(QStringLiteral("plant")).toObject();
+    h.plantConfigured = plant.value(QStringLiteral("configured")).toBool();
+    h.plantBacklog = plant.value(QStringLiteral("backlog")).toInteger();
+    h.plantContact.attempted = timeOf(plant.value(QStringLiteral("attempted")));
+    h.plantContact.reached = timeOf(plant.value(QStringLiteral("reached")));
+    h.plantContact.lastError = plant.value(QStringLiteral("last_error")).toString();
     h.diskFree = e.value(QStringLiteral("disk_free")).toInteger(-1);
     h.interruptedJobs = e.value(QStringLiteral("interrupted_jobs")).toInt();
     h.storeProblem = e.value(QStringLiteral("store_problem")).toString();

@@ -899,6 +899,12 @@ void StationService::health(std::function<void(QJsonObject)> done)
                     { QStringLiteral("oldest_unsynced"), optionalTime(h.oldestUnsynced) },
                     { QStringLiteral("reached"), optionalTime(h.contact.reached) },
                     { QStringLiteral("last_error"), h.contact.lastError } } },
+            { QStringLiteral("plant"),
+                QJsonObject { { QStringLiteral("configured"), h.plantConfigured },
+                    { QStringLiteral("backlog"), h.plantBacklog },
+                    { QStringLiteral("attempted"), optionalTime(h.plantContact.attempted) },
+                    { QStringLiteral("reached"), optionalTime(h.plantContact.reached) },
+                    { QStringLiteral("last_error"), h.plantContact.lastError } } },
             { QStringLiteral("disk_free"), h.diskFree }, { QStringLiteral("interrupted_jobs"), h.interruptedJobs },
             { QStringLiteral("store_problem"), h.storeProblem } });
     });

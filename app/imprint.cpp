@@ -6,6 +6,7 @@
 #include "ServiceClient.h"
 #include "SlotReport.h"
 #include "StationContext.h"
+#include "PlantWorker.h"
 #include "UpstreamWorker.h"
 #include "device/SerialTransport.h"
 #include "device/UsbTransport.h"
@@ -307,6 +308,17 @@ int main(int argc, char** argv)
             err << "imprint: " << r.error().text() << Qt::endl;
         QObject::connect(&station, &core::Station::finished, &upstream, &app::UpstreamWorker::syncNow);
         window.syncNow = [&upstream] { upstream.syncNow(); };
+    }
+    // And pushes to the plant record, on another.
+    app::PlantWorker plant(ctx->dir, ctx->config);
+    if (ctx->config.plant.configured()) {
+        QObject::connect(&plant, &app::PlantWorker::pushed, &window,
+            [&err](const QString& summary) { err << "imprint: " << summary << Qt::endl; });
+        QObject::connect(&plant, &app::PlantWorker::failed, &window,
+            [&err](const QString& message) { err << "imprint: plant record: " << message << Qt::endl; });
+        if (auto r = plant.start(); !r)
+            err << "imprint: " << r.error().text() << Qt::endl;
+        QObject::connect(&station, &core::Station::finished, &plant, &app::PlantWorker::pushNow);
     }
 
     QObject::connect(&station, &core::Station::finished, &window, [&] {

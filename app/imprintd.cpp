@@ -5,6 +5,7 @@
 #include "ServiceClient.h"
 #include "StationContext.h"
 #include "StationService.h"
+#include "PlantWorker.h"
 #include "UpstreamWorker.h"
 #include "device/UsbTransport.h"
 #include "engine/Backoffice.h"
@@ -177,10 +178,22 @@ int main(int argc, char** argv)
             return 2;
         }
     }
+    // And its push to the plant record, on another: the line never waits for either.
+    app::PlantWorker plant(ctx->dir, ctx->config);
+    if (ctx->config.plant.configured()) {
+        QObject::connect(&plant, &app::PlantWorker::pushed, &app,
+            [&err](const QString& summary) { err << "imprintd: " << summary << Qt::endl; });
+        QObject::connect(&plant, &app::PlantWorker::failed, &app,
+            [&err](const QString& message) { err << "imprintd: plant record: " << message << Qt::endl; });
+        if (auto r = plant.start(); !r)
+            err << "imprintd: " << r.error().text() << Qt::endl;
+        QObject::connect(&station, &core::Station::finished, &plant, &app::PlantWorker::pushNow);
+    }
     err << "imprintd: station " << ctx->config.stationName << " listening on " << options.socketPath << Qt::endl;
     notify("READY=1");
     const int status = QCoreApplication::exec();
     notify("STOPPING=1");
     upstream.stop();
+    plant.stop();
     return status;
 }

@@ -111,6 +111,10 @@ const QHash<QString, QStringList>& knownSettings()
                 QStringLiteral("implicit-confirm") } },
         { QStringLiteral("line"),
             { QStringLiteral("rows"), QStringLiteral("columns"), QStringLiteral("names"), QStringLiteral("shifts") } },
+        { QStringLiteral("plant"),
+            { QStringLiteral("conninfo"), QStringLiteral("password-file"), QStringLiteral("line"),
+                QStringLiteral("push-every-s"), QStringLiteral("batch-rows"), QStringLiteral("connect-timeout-s"),
+                QStringLiteral("retry-max-s") } },
         { QStringLiteral("roles"), { QStringLiteral("idle-minutes") } },
         { QStringLiteral("certificates"), { QStringLiteral("unshipped-grace-minutes") } },
     };
@@ -381,7 +385,11 @@ Result<StationConfig> DataDir::loadConfig() const
             QStringLiteral("The settings file %1 has [upstream] implicit-confirm \"%2\"; it is true or false.")
                 .arg(configFile(), implicit));
     u.implicitConfirm = implicit == QLatin1String("true");
-    for (QString* path : { &u.trustedFile, &u.raCertFile, &u.serverCertFile }) {
+    PlantConfig& plant = c.plant;
+    plant.conninfo = s.value(QStringLiteral("plant/conninfo")).toString().trimmed();
+    plant.passwordFile = s.value(QStringLiteral("plant/password-file")).toString();
+    plant.line = s.value(QStringLiteral("plant/line")).toString().trimmed();
+    for (QString* path : { &u.trustedFile, &u.raCertFile, &u.serverCertFile, &plant.passwordFile }) {
         if (!path->isEmpty())
             *path = absolute(*path);
     }
@@ -399,6 +407,10 @@ Result<StationConfig> DataDir::loadConfig() const
              Range { "upstream/sync-every-s", &u.syncEveryS, 1, 86400 },
              Range { "upstream/in-flight", &u.inFlight, 1, 64 },
              Range { "upstream/connect-timeout-s", &u.connectTimeoutS, 1, 600 },
+             Range { "plant/push-every-s", &plant.pushEveryS, 1, 86400 },
+             Range { "plant/batch-rows", &plant.batchRows, 1, 50000 },
+             Range { "plant/connect-timeout-s", &plant.connectTimeoutS, 1, 600 },
+             Range { "plant/retry-max-s", &plant.retryMaxS, 1, 86400 },
              Range { "line/rows", &c.line.rows, 0, 64 }, Range { "line/columns", &c.line.columns, 0, 64 },
              Range { "roles/idle-minutes", &c.line.roleIdleMinutes, 1, 1440 },
              Range { "certificates/unshipped-grace-minutes", &c.unshippedGraceMinutes, 0, 525600 } }) {
@@ -511,6 +523,12 @@ Result<void> DataDir::saveConfig(const StationConfig& c) const
         { "upstream/server-cert", relative(u.serverCertFile) }, { "upstream/server-name", u.serverName },
         { "upstream/ra-key", u.raKeyUri }, { "upstream/ra-cert", relative(u.raCertFile) } };
     for (const auto& [key, value] : upstreamValues) {
+        if (!value.isEmpty())
+            s.setValue(QLatin1String(key), value);
+    }
+    const std::pair<const char*, QString> plantValues[] = { { "plant/conninfo", c.plant.conninfo },
+        { "plant/password-file", relative(c.plant.passwordFile) }, { "plant/line", c.plant.line } };
+    for (const auto& [key, value] : plantValues) {
         if (!value.isEmpty())
             s.setValue(QLatin1String(key), value);
     }

@@ -41,6 +41,20 @@ struct UpstreamConfig {
     [[nodiscard]] bool configured() const { return !url.isEmpty(); }
 };
 
+/// [plant]: the plant record, a PostgreSQL database every station of the plant pushes to.
+struct PlantConfig {
+    /// A libpq connection string without a password: host, port, dbname, user, and for a
+    /// host over the network sslmode=verify-full with sslrootcert.
+    QString conninfo;
+    QString passwordFile; ///< the station role's password, in a file only its owner reads (0600)
+    QString line; ///< the line the station stands on, as the plant names it
+    int pushEveryS = 30; ///< the service pushes this often (and when devices pass)
+    int batchRows = 5000; ///< changes in one transaction of the plant database
+    int connectTimeoutS = 5;
+    int retryMaxS = 600; ///< back-off after failed pushes, doubled up to this
+    [[nodiscard]] bool configured() const { return !conninfo.isEmpty(); }
+};
+
 /// [line] and [roles]: how the window lays out the fixture, when shifts start, how long a
 /// signed-in QA or admin role lasts without a touch.
 struct LineConfig {
@@ -85,6 +99,7 @@ struct StationConfig {
     /// it is revoked as issued, never shipped (cessationOfOperation).
     int unshippedGraceMinutes = 1440;
     UpstreamConfig upstream;
+    PlantConfig plant;
     LineConfig line;
 };
 

@@ -392,6 +392,8 @@ DE = {
 'no device identified': 'kein Gerät erkannt',
 '(no device identified)': '(kein Gerät erkannt)',
 'Detail: %1': 'Einzelheit: %1',
+'Plant record': 'Werksregister',
+'pushed %1': 'übertragen %1',
 }
 PLURAL = {
 'CRL %1 signed: %n certificate(s) listed, next update %2.': ('Sperrliste %1 signiert: %n Zertifikat gelistet, nächste Aktualisierung %2.', 'Sperrliste %1 signiert: %n Zertifikate gelistet, nächste Aktualisierung %2.'),
@@ -410,6 +412,7 @@ PLURAL = {
 '%n day(s) ago': ('vor %n Tag', 'vor %n Tagen'),
 'not connected; %n record(s) wait for an offline batch (Admin, Export)': ('nicht verbunden; %n Datensatz wartet auf einen Offline-Stapel (Admin, Export)', 'nicht verbunden; %n Datensätze warten auf einen Offline-Stapel (Admin, Export)'),
 '%n record(s) waiting': ('%n Datensatz wartet', '%n Datensätze warten'),
+'%n change(s) waiting': ('%n Änderung wartet', '%n Änderungen warten'),
 '%n refused by the upstream (Admin, Upstream)': ('%n von der Konzern-CA abgelehnt (Admin, Konzern-CA)', '%n von der Konzern-CA abgelehnt (Admin, Konzern-CA)'),
 '%n job(s) the station was stopped under: put those devices back on a slot': ('%n Auftrag, unter dem die Station stoppte: das Gerät wieder auf einen Platz setzen', '%n Aufträge, unter denen die Station stoppte: die Geräte wieder auf einen Platz setzen'),
 '%n job(s) were interrupted when the station last stopped': ('%n Auftrag wurde beim letzten Stopp der Station unterbrochen', '%n Aufträge wurden beim letzten Stopp der Station unterbrochen'),

@@ -977,6 +977,18 @@
         <source>%1 free (%2)</source>
         <translation>%1 frei (%2)</translation>
     </message>
+    <message>
+        <source>Plant record</source>
+        <translation>Werksregister</translation>
+    </message>
+    <message>
+        <source>pushed %1</source>
+        <translation>übertragen %1</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n change(s) waiting</source>
+        <translation><numerusform>%n Änderung wartet</numerusform><numerusform>%n Änderungen warten</numerusform></translation>
+    </message>
 </context>
 <context>
     <name>imprint::ui::LineScreen</name>

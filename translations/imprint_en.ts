@@ -93,7 +93,11 @@
         <source>%n job(s) the station was stopped under: put those devices back on a slot</source>
         <translation><numerusform>%n job the station was stopped under: put those devices back on a slot</numerusform><numerusform>%n jobs the station was stopped under: put those devices back on a slot</numerusform></translation>
     </message>
-    </context>
+    <message numerus="yes">
+        <source>%n change(s) waiting</source>
+        <translation><numerusform>%n change waiting</numerusform><numerusform>%n changes waiting</numerusform></translation>
+    </message>
+</context>
 <context>
     <name>imprint::ui::LineScreen</name>
     </context>

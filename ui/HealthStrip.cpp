@@ -106,6 +106,31 @@ QList<HealthItem> assessHealth(const core::StationHealth& h, const QDateTime& no
     }
     items << up;
 
+    // The plant record, when the station pushes to one: the line never waits for it, so it
+    // asks for attention (not an alarm) until a day without a push.
+    if (h.plantConfigured) {
+        HealthItem plant { HealthStrip::tr("Plant record"), Level::Good, {} };
+        QStringList parts;
+        const bool reached = h.plantContact.reached.isValid()
+            && (!h.plantContact.attempted.isValid() || h.plantContact.reached >= h.plantContact.attempted);
+        if (reached)
+            parts << HealthStrip::tr("pushed %1").arg(ago(h.plantContact.reached, now));
+        else if (h.plantContact.attempted.isValid())
+            parts << HealthStrip::tr("not reached since %1")
+                         .arg(ago(h.plantContact.reached.isValid() ? h.plantContact.reached : h.plantContact.attempted,
+                             now));
+        else
+            parts << HealthStrip::tr("not tried yet");
+        parts << HealthStrip::tr("%n change(s) waiting", nullptr, static_cast<int>(h.plantBacklog));
+        if (!reached && !h.plantContact.lastError.isEmpty())
+            parts << h.plantContact.plainError();
+        const QDateTime since = h.plantContact.reached.isValid() ? h.plantContact.reached : h.plantContact.attempted;
+        if (!reached && h.plantContact.attempted.isValid())
+            plant.level = since.secsTo(now) > 24 * 3600 ? Level::Alarm : Level::Attention;
+        plant.sentence = parts.join(QStringLiteral(" · "));
+        items << plant;
+    }
+
     HealthItem disk { HealthStrip::tr("Disk"), Level::Good, {} };
     if (h.diskFree < 0) {
         disk.level = Level::Attention;

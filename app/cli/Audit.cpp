@@ -3,6 +3,8 @@
 #include "StationContext.h"
 #include "StationSetup.h"
 #include "cli/Command.h"
+#include "plant/PlantDatabase.h"
+#include "plant/PlantPush.h"
 #include "pki/OpenSsl.h"
 
 #include <QRegularExpression>
@@ -73,7 +75,9 @@ int auditVerify(const QStringList& args)
         QStringLiteral("The audit key's SHA-256 as recorded off the station (printed by init and audit head): the "
                        "pin in station.ini must be this one."),
         QStringLiteral("SHA256"));
-    p.addOptions({ since, expectKey });
+    QCommandLineOption againstPlant(QStringLiteral("against-plant"),
+        QStringLiteral("The newest signed head the plant record holds of this station: the log must still extend it."));
+    p.addOptions({ since, expectKey, againstPlant });
     p.parse(args);
     std::optional<core::AuditCheckpoint> kept;
     if (p.isSet(since)) {
@@ -83,6 +87,25 @@ int auditVerify(const QStringList& args)
         kept = *head;
     }
     return withRecords(p, Access::Read, [&](core::RecordStore& records, const core::StationConfig& config) {
+        QString keptFrom = p.value(since);
+        if (p.isSet(againstPlant)) {
+            auto db = core::openPlant(config.plant);
+            if (!db)
+                return report(db.error());
+            auto heads = core::plant::auditHeads(*db, config.stationId);
+            if (!heads)
+                return report(heads.error());
+            if (heads->isEmpty()) {
+                err() << "The plant record holds no signed audit head of this station yet (imprintctl plant push)."
+                      << Qt::endl;
+                return 1;
+            }
+            kept = heads->last();
+            keptFrom = QStringLiteral("the plant record");
+            if (!p.json())
+                out() << "The plant record holds " << heads->size() << " signed head(s) of this station; the newest "
+                      << "vouches for entry " << kept->seq << "." << Qt::endl;
+        }
         // Checkpoint signatures are checked with the audit key's public half, read from the
         // token (no PIN needed): the one object with its label, matching the pin.
         core::CheckpointVerifier verifier;
@@ -99,7 +122,7 @@ int auditVerify(const QStringList& args)
         }
         if (kept && verifier
             && !verifier(kept->keySha256, core::AuditLog::checkpointMessage(kept->seq, kept->hash), kept->signature)) {
-            err() << "The head in " << p.value(since)
+            err() << "The head in " << keptFrom
                   << " is not signed by this station's pinned audit key: it is not this station's, or it was edited."
                   << Qt::endl;
             return 1;
@@ -148,7 +171,9 @@ int auditVerify(const QStringList& args)
               << v->checkpoints << " checkpoint(s) signed by the station's pinned audit key; the newest is entry "
               << v->lastCheckpoint << "." << Qt::endl;
         if (kept)
-            out() << "It extends the head you kept (entry " << kept->seq << " of " << kept->at << ")." << Qt::endl;
+            out() << "It extends the head " << (p.isSet(againstPlant) ? QStringLiteral("the plant record holds")
+                                                                       : QStringLiteral("you kept"))
+                  << " (entry " << kept->seq << " of " << kept->at << ")." << Qt::endl;
         if (status == Unsealed)
             out() << "UNSEALED: entries " << v->lastCheckpoint + 1 << "-" << v->entries
                   << " are chained but under no signed checkpoint. A running station seals every "

@@ -132,6 +132,21 @@ const QList<Command>& commands()
         { u"upstream retry"_s, upstreamRetry,
             u"send rejected rows again: --row N | --rejected"_s,
             u"--row N | --rejected"_s, Reach::Admin },
+        { u"plant configure"_s, plantConfigure,
+            u"point the station at the plant record (PostgreSQL): --conninfo STRING [--password-file FILE]"_s,
+            u"--conninfo STRING [--password-file FILE] [--line NAME]"_s, Reach::Direct },
+        { u"plant migrate"_s, plantMigrate,
+            u"create or upgrade the plant record's schema (the plant's administrator): --conninfo STRING"_s,
+            u"--conninfo STRING [--password-file FILE]"_s, Reach::Direct },
+        { u"plant add-station"_s, plantAddStation,
+            u"give a station its own role in the plant record: --station-id ID --password-out FILE"_s,
+            u"--conninfo STRING [--password-file FILE] --station-id ID [--line NAME] [--name NAME] --password-out FILE | --qa-role ROLE"_s, Reach::Direct },
+        { u"plant push"_s, plantPush,
+            u"push the station's changes to the plant record now, in the foreground"_s,
+            u"[--progress]"_s, Reach::Admin },
+        { u"plant status"_s, plantStatus,
+            u"the plant record: this station's backlog and last push, every station's push, backlog and audit head"_s,
+            u"[--json]"_s, Reach::Qa },
     };
     // clang-format on
     return table;

@@ -195,6 +195,11 @@ int auditHead(const QStringList& args);
 int auditRotateKey(const QStringList& args);
 int issue(const QStringList& args); // Batch.cpp
 int signBatch(const QStringList& args);
+int plantConfigure(const QStringList& args); // Plant.cpp
+int plantMigrate(const QStringList& args);
+int plantAddStation(const QStringList& args);
+int plantPush(const QStringList& args);
+int plantStatus(const QStringList& args);
 int caShow(const QStringList& args); // Ca.cpp
 int caKeygen(const QStringList& args);
 int caCsr(const QStringList& args);

@@ -4,6 +4,9 @@
 #include "StationContext.h"
 #include "StationSetup.h"
 #include "StoryJson.h"
+#include "UpstreamWorker.h"
+#include "plant/PlantDatabase.h"
+#include "plant/PlantPush.h"
 #include "cli/Command.h"
 #include "device/Protocol.h"
 #include "pki/IssuingCa.h"
@@ -67,6 +70,96 @@ QString shown(const QString& recorded)
     return core::protocol::escapeUnprintable(recorded);
 }
 
+/// A device this station has not recorded, from the plant record: which station and line
+/// made it, its jobs and steps, its certificates (each verified here, to the chain its
+/// station issues under, whose root this station trusts too) and their upstream state.
+int showFromPlant(const core::StationConfig& config, const QList<QByteArray>& ownChain, const QString& sn, bool json)
+{
+    auto db = core::openPlant(config.plant);
+    if (!db)
+        return report(core::Error { core::ErrorCode::NotFound,
+            QStringLiteral("No device with serial %1 is recorded here, and the plant record cannot be read now: %2")
+                .arg(sn, db.error().message),
+            db.error().detail, {} });
+    auto found = core::plant::device(*db, sn);
+    if (!found)
+        return report(found.error());
+    if (found->isEmpty())
+        return report(core::Error { core::ErrorCode::NotFound,
+            QStringLiteral("No device with serial %1 is recorded, here or in the plant record.").arg(sn), {}, {} });
+    QJsonObject o = *found;
+    const QString asOf = QDateTime::currentDateTimeUtc().toString(Qt::ISODate);
+    o[QStringLiteral("source")] = QStringLiteral("plant record");
+    o[QStringLiteral("as_of")] = asOf;
+    // The roots this station trusts: its own, and the upstream's anchors.
+    QList<QByteArray> roots;
+    if (!ownChain.isEmpty())
+        roots << ownChain.last();
+    if (auto anchors = app::readUpstreamAnchors(config))
+        roots += *anchors;
+    QJsonArray certs;
+    for (const QJsonValue& v : o[QStringLiteral("certificates")].toArray()) {
+        QJsonObject c = v.toObject();
+        const QByteArray der = QByteArray::fromBase64(c[QStringLiteral("der")].toString().toLatin1());
+        QString problem = QStringLiteral("its station's chain is not in the plant record");
+        for (const QJsonValue& pem : o[QStringLiteral("chains")].toArray()) {
+            auto chain = core::ossl::certsDerFromPem(pem.toString().toLatin1());
+            if (!chain || chain->isEmpty())
+                continue;
+            if (!roots.contains(chain->last())) {
+                problem = QStringLiteral("its station's root is not one this station trusts");
+                continue;
+            }
+            auto verified = core::verifyChain(der, *chain);
+            problem = verified ? QString() : verified.error().text();
+            if (verified)
+                break;
+        }
+        c[QStringLiteral("chain_verified")] = problem.isEmpty();
+        if (!problem.isEmpty())
+            c[QStringLiteral("chain_problem")] = problem;
+        c[QStringLiteral("pem")] = QString::fromLatin1(core::ossl::derToPem(der));
+        c.remove(QStringLiteral("der"));
+        certs.append(c);
+    }
+    o[QStringLiteral("certificates")] = certs;
+    o.remove(QStringLiteral("chains"));
+    if (json) {
+        out() << QJsonDocument(o).toJson(QJsonDocument::Compact) << Qt::endl;
+        return 0;
+    }
+    const QJsonObject d = o[QStringLiteral("device")].toObject();
+    out() << "From the plant record, as of " << asOf << ": made on station " << o[QStringLiteral("station")].toString()
+          << " (line " << shown(o[QStringLiteral("line")].toString()) << ")" << Qt::endl
+          << "Device " << shown(sn) << "  " << shown(d[QStringLiteral("model")].toString()) << "  firmware "
+          << shown(d[QStringLiteral("firmware")].toString()) << Qt::endl
+          << "  status:  " << d[QStringLiteral("status")].toString() << "  "
+          << shown(d[QStringLiteral("status_reason")].toString()) << Qt::endl
+          << "  lot:     " << shown(d[QStringLiteral("lot")].toString()) << Qt::endl;
+    for (const QJsonValue& v : certs) {
+        const QJsonObject c = v.toObject();
+        out() << "Certificate " << c[QStringLiteral("serial")].toString() << "  "
+              << c[QStringLiteral("state")].toString() << "  issued " << c[QStringLiteral("issued_at")].toString()
+              << "  chain "
+              << (c[QStringLiteral("chain_verified")].toBool()
+                         ? QStringLiteral("verified here")
+                         : QStringLiteral("NOT verified: ") + c[QStringLiteral("chain_problem")].toString())
+              << (c.contains(QStringLiteral("upstream_der")) ? QStringLiteral("  upstream: certified")
+                                                              : QStringLiteral("  upstream: not yet"))
+              << Qt::endl;
+    }
+    out() << "Timeline:" << Qt::endl;
+    for (const QJsonValue& j : o[QStringLiteral("jobs")].toArray()) {
+        for (const QJsonValue& st : j.toObject()[QStringLiteral("steps")].toArray()) {
+            const QJsonObject s = st.toObject();
+            out() << "  " << s[QStringLiteral("at")].toString() << "  " << s[QStringLiteral("step")].toString() << "  "
+                  << s[QStringLiteral("status")].toString() << "  " << shown(s[QStringLiteral("detail")].toString())
+                  << Qt::endl;
+        }
+    }
+    return 0;
+}
+
 } // namespace
 
 int show(const QStringList& args)
@@ -89,21 +182,24 @@ int show(const QStringList& args)
     if (!store)
         return report(store.error());
     const QString sn = p.value(serial);
+    auto chain = dir.loadChain();
+    if (!chain)
+        return report(chain.error());
     auto device = store->records().device(sn);
     if (!device)
         return report(device.error());
-    if (!device->has_value())
+    if (!device->has_value()) {
+        if (config->plant.configured())
+            return showFromPlant(*config, *chain, sn, p.json());
         return report(core::Error {
             core::ErrorCode::NotFound, QStringLiteral("No device with serial %1 is recorded.").arg(sn), {}, {} });
+    }
     auto certs = store->ledger().ofDevice(sn);
     auto steps = store->records().timeline(sn);
-    auto chain = dir.loadChain();
     if (!certs)
         return report(certs.error());
     if (!steps)
         return report(steps.error());
-    if (!chain)
-        return report(chain.error());
     const core::DeviceRecord& d = **device;
 
     if (p.json()) {

@@ -105,6 +105,15 @@ void Backoffice::health(QObject* context, std::function<void(StationHealth)> don
                 h.oldestUnsynced = *oldest;
             else
                 fail(oldest.error());
+            h.plantConfigured = m_config.plant.configured();
+            if (auto backlog = store.plant().backlog())
+                h.plantBacklog = *backlog;
+            else
+                fail(backlog.error());
+            if (auto contact = store.plant().contact())
+                h.plantContact = *contact;
+            else
+                fail(contact.error());
             if (auto unfinished = store.jobs().unfinishedCount(m_jobsBeforeStart))
                 h.interruptedJobs = static_cast<int>(*unfinished);
             else

@@ -58,6 +58,9 @@ struct StationHealth {
     qint64 upstreamOpen = 0; ///< rows not yet confirmed by the upstream (nor skipped)
     qint64 upstreamRejected = 0;
     std::optional<QDateTime> oldestUnsynced;
+    bool plantConfigured = false; ///< [plant]: the station pushes to the plant record
+    qint64 plantBacklog = 0; ///< changes the plant record has not got
+    PlantContact plantContact;
     qint64 diskFree = -1; ///< bytes free for the data directory
     qint64 diskTotal = -1;
     int interruptedJobs = 0; ///< left open by a station that stopped (not the jobs at work now)

@@ -9,6 +9,7 @@
 //   Outbox             outbox
 //   Lots               lots
 //   SignInAttempts     sign_in_attempts
+//   PlantLog           plant_log, plant_contact (the plant record's queue)
 //   DeviceRecords      the read side for QA (record, timeline, pages, counts)
 // The parts work on the same connection, so one transaction spans them (an issuance writes
 // certificate, step, audit entry and outbox row together). One instance per thread: the
@@ -21,6 +22,7 @@
 #include "store/JobLog.h"
 #include "store/Lots.h"
 #include "store/Outbox.h"
+#include "store/PlantLog.h"
 #include "store/SignInAttempts.h"
 
 namespace imprint::core {
@@ -64,6 +66,8 @@ public:
     Outbox& outbox() { return m_outbox; }
     Lots& lots() { return m_lots; }
     SignInAttempts& signIns() { return m_signIns; }
+    PlantLog& plant() { return m_plant; }
+    const PlantLog& plant() const { return m_plant; }
     const JobLog& jobs() const { return m_jobs; }
     const CertificateLedger& ledger() const { return m_ledger; }
     const AuditLog& audit() const { return m_audit; }
@@ -81,6 +85,7 @@ private:
     Outbox m_outbox;
     Lots m_lots;
     SignInAttempts m_signIns;
+    PlantLog m_plant;
     DeviceRecords m_records;
 };
 

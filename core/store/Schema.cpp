@@ -195,6 +195,77 @@ bool upstream(QSqlQuery& q)
                 sql::literal(OutboxState::Rejected), sql::literal(OutboxState::Skipped)));
 }
 
+// 11: the plant record's queue. A trigger notes each change the plant keeps (its kind and
+// its record's key), in the transaction that makes it, under a number that only grows: the
+// line pays for one small row. The plant connector reads the records as they are when it
+// pushes (PlantLog), keeps what it composed for the batch in flight (plant_sent) until the
+// plant database has committed it, then deletes both. What the store held before is queued
+// first, in the order it was made.
+bool plantLog(QSqlQuery& q)
+{
+    auto trigger = [](const QString& name, const QString& when, const QString& kind, const QString& key) {
+        return QStringLiteral("CREATE TRIGGER %1 %2 BEGIN INSERT INTO plant_log(kind, key) VALUES('%3', %4); END;")
+            .arg(name, when, kind, key);
+    };
+    auto backlog = [](const QString& kind, const QString& key, const QString& from) {
+        return QStringLiteral("INSERT INTO plant_log(kind, key) SELECT '%1', %2 FROM %3;").arg(kind, key, from);
+    };
+    const QString checkpoint = text(AuditKind::Checkpoint);
+    const QStringList script {
+        QStringLiteral("CREATE TABLE plant_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, "
+                       "key TEXT NOT NULL);"),
+        QStringLiteral("CREATE TABLE plant_sent (seq INTEGER PRIMARY KEY, payload TEXT NOT NULL);"),
+        QStringLiteral("CREATE TABLE plant_contact (id INTEGER PRIMARY KEY CHECK (id = 1), attempted TEXT, "
+                       "reached TEXT, last_error TEXT NOT NULL DEFAULT '', pushed INTEGER NOT NULL DEFAULT 0);"),
+        backlog(QStringLiteral("device"), QStringLiteral("serial"), QStringLiteral("devices ORDER BY first_seen, serial")),
+        backlog(QStringLiteral("job"), QStringLiteral("id"), QStringLiteral("jobs ORDER BY id")),
+        backlog(QStringLiteral("certificate"), QStringLiteral("serial"),
+            QStringLiteral("certificates ORDER BY issued_at, serial")),
+        backlog(QStringLiteral("certificate-state"), QStringLiteral("serial"),
+            QStringLiteral("certificates WHERE state <> %1 OR upstream_der IS NOT NULL ORDER BY issued_at, serial")
+                .arg(sql::literal(CertificateState::Issued))),
+        backlog(QStringLiteral("crl"), QStringLiteral("number"), QStringLiteral("crls ORDER BY number")),
+        backlog(QStringLiteral("lot"), QStringLiteral("id"), QStringLiteral("lots ORDER BY created, id")),
+        backlog(QStringLiteral("attempt"), QStringLiteral("id"), QStringLiteral("attempts ORDER BY id")),
+        backlog(QStringLiteral("audit-head"), QStringLiteral("seq"),
+            QStringLiteral("audit WHERE kind = '%1' ORDER BY seq").arg(checkpoint)),
+        trigger(QStringLiteral("plant_device_added"), QStringLiteral("AFTER INSERT ON devices"),
+            QStringLiteral("device"), QStringLiteral("NEW.serial")),
+        trigger(QStringLiteral("plant_device_changed"), QStringLiteral("AFTER UPDATE ON devices"),
+            QStringLiteral("device"), QStringLiteral("NEW.serial")),
+        // A job goes when it ends (with its steps); one left open goes when it started too.
+        trigger(QStringLiteral("plant_job_started"), QStringLiteral("AFTER INSERT ON jobs"), QStringLiteral("job"),
+            QStringLiteral("NEW.id")),
+        trigger(QStringLiteral("plant_job_changed"),
+            QStringLiteral("AFTER UPDATE OF finished, result, reason ON jobs"), QStringLiteral("job"),
+            QStringLiteral("NEW.id")),
+        trigger(QStringLiteral("plant_certificate"), QStringLiteral("AFTER INSERT ON certificates"),
+            QStringLiteral("certificate"), QStringLiteral("NEW.serial")),
+        trigger(QStringLiteral("plant_certificate_state"),
+            QStringLiteral("AFTER UPDATE OF state, revocation_reason, upstream_der ON certificates WHEN OLD.state IS "
+                           "NOT NEW.state OR OLD.revocation_reason IS NOT NEW.revocation_reason OR "
+                           "(OLD.upstream_der IS NULL) <> (NEW.upstream_der IS NULL)"),
+            QStringLiteral("certificate-state"), QStringLiteral("NEW.serial")),
+        trigger(QStringLiteral("plant_crl"), QStringLiteral("AFTER INSERT ON crls"), QStringLiteral("crl"),
+            QStringLiteral("NEW.number")),
+        trigger(QStringLiteral("plant_lot_added"), QStringLiteral("AFTER INSERT ON lots"), QStringLiteral("lot"),
+            QStringLiteral("NEW.id")),
+        trigger(QStringLiteral("plant_lot_changed"), QStringLiteral("AFTER UPDATE ON lots"), QStringLiteral("lot"),
+            QStringLiteral("NEW.id")),
+        trigger(QStringLiteral("plant_attempt"), QStringLiteral("AFTER INSERT ON attempts"),
+            QStringLiteral("attempt"), QStringLiteral("NEW.id")),
+        trigger(QStringLiteral("plant_audit_head"),
+            QStringLiteral("AFTER INSERT ON audit WHEN NEW.kind = '%1'").arg(checkpoint),
+            QStringLiteral("audit-head"), QStringLiteral("NEW.seq")),
+    };
+    // Triggers hold ';' inside: each statement runs alone.
+    for (const QString& statement : script) {
+        if (!q.exec(statement))
+            return false;
+    }
+    return true;
+}
+
 struct Migration {
     /// Runs in the caller's transaction; on failure the error is q's, or `*error` when set.
     bool (*run)(QSqlQuery& q, Transaction& tx, QSqlError* error);
@@ -258,6 +329,9 @@ const Migration migrations[] = {
         CREATE INDEX attempts_by_finished ON attempts(finished, id);
         )"));
     } },
+    // 11: the plant record's queue (see PlantLog): every change to what the plant keeps is
+    // written here by a trigger, in the same transaction as the change, as it was then.
+    { [](QSqlQuery& q, Transaction&, QSqlError*) { return plantLog(q); } },
 };
 
 } // namespace

@@ -56,13 +56,13 @@ TEST_CASE("A new store is created at the latest schema, in WAL mode")
     {
         auto store = RecordStore::open(path);
         REQUIRE(store.has_value());
-        CHECK(store->schemaVersion() == 10);
+        CHECK(store->schemaVersion() == 11);
     }
     {
         // Reopening does not migrate again and keeps the version.
         auto store = RecordStore::open(path);
         REQUIRE(store.has_value());
-        CHECK(store->schemaVersion() == 10);
+        CHECK(store->schemaVersion() == 11);
     }
     QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("probe"));
     db.setDatabaseName(path);
@@ -203,7 +203,13 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
         db.setDatabaseName(path);
         REQUIRE(db.open());
         QSqlQuery q(db);
-        for (const char* sql : { "DROP INDEX devices_by_lot_updated", "DROP INDEX jobs_unfinished",
+        QStringList triggers;
+        REQUIRE(q.exec(QStringLiteral("SELECT name FROM sqlite_master WHERE type = 'trigger'")));
+        while (q.next())
+            triggers << q.value(0).toString();
+        for (const QString& t : triggers)
+            REQUIRE(q.exec(QStringLiteral("DROP TRIGGER ") + t));
+        for (const char* sql : { "DROP TABLE plant_log", "DROP TABLE plant_sent", "DROP TABLE plant_contact", "DROP INDEX devices_by_lot_updated", "DROP INDEX jobs_unfinished",
                  "DROP INDEX jobs_by_finished", "DROP INDEX certificates_by_job", "DROP TABLE serials",
                  "DROP TABLE lots", "DROP TABLE outbox", "DROP INDEX audit_by_kind", "DROP INDEX jobs_failed",
                  "DROP TABLE sign_in_attempts", "ALTER TABLE certificates DROP COLUMN revocation_reason",
@@ -223,7 +229,7 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
     }
     auto store = RecordStore::open(path);
     REQUIRE(store.has_value());
-    CHECK(store->schemaVersion() == 10);
+    CHECK(store->schemaVersion() == 11);
     auto old = store->records().device(QStringLiteral("OLD-1"));
     REQUIRE(old.has_value());
     CHECK(old->has_value());

@@ -456,7 +456,12 @@ TEST_CASE("After the programs are upgraded, a command that only reads migrates t
     // As the release before station ids left its store (schema 6: no station table, the
     // checkpoints beside the chain, no revocation reasons).
     test::tamper(db,
-        QStringLiteral("DROP TABLE attempts; DROP TABLE station; DROP TABLE sign_in_attempts; DROP INDEX "
+        QStringLiteral("DROP TRIGGER plant_device_added; DROP TRIGGER plant_device_changed; DROP TRIGGER "
+                       "plant_job_started; DROP TRIGGER plant_job_changed; DROP TRIGGER "
+                       "plant_certificate; DROP TRIGGER plant_certificate_state; DROP TRIGGER plant_crl; DROP TRIGGER "
+                       "plant_lot_added; DROP TRIGGER plant_lot_changed; DROP TRIGGER plant_attempt; DROP TRIGGER "
+                       "plant_audit_head; DROP TABLE plant_log; DROP TABLE plant_sent; DROP TABLE plant_contact; "
+                       "DROP TABLE attempts; DROP TABLE station; DROP TABLE sign_in_attempts; DROP INDEX "
                        "audit_by_kind; DROP INDEX "
                        "jobs_failed; ALTER TABLE certificates "
                        "DROP COLUMN revocation_reason; ALTER TABLE outbox DROP COLUMN reason; CREATE TABLE "

@@ -217,8 +217,10 @@ if [[ -z "${IMPRINT_PACKAGE_OLD_DIR:-}" ]]; then
     python3 - /var/lib/imprint/imprint.sqlite <<'PY' || fail "could not wind the store back to schema 6"
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-assert db.execute("PRAGMA user_version").fetchone()[0] == 10
-for statement in ("DROP TABLE attempts", "DROP TABLE sign_in_attempts", "DROP INDEX audit_by_kind", "DROP INDEX jobs_failed",
+assert db.execute("PRAGMA user_version").fetchone()[0] == 11
+for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'plant%'").fetchall():
+    db.execute("DROP TRIGGER " + name)
+for statement in ("DROP TABLE plant_log", "DROP TABLE plant_sent", "DROP TABLE plant_contact", "DROP TABLE attempts", "DROP TABLE sign_in_attempts", "DROP INDEX audit_by_kind", "DROP INDEX jobs_failed",
                   "ALTER TABLE certificates DROP COLUMN revocation_reason", "ALTER TABLE outbox DROP COLUMN reason",
                   "CREATE TABLE audit_checkpoints (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, at TEXT NOT NULL, "
                   "key_sha256 TEXT NOT NULL, signature BLOB NOT NULL)",
@@ -242,7 +244,7 @@ as_imprint imprintctl audit verify --data-dir /var/lib/imprint || fail "audit ve
 python3 - /var/lib/imprint/imprint.sqlite <<'PY' || fail "the store was not migrated by the upgraded programs"
 import sqlite3, sys
 version = sqlite3.connect(sys.argv[1]).execute("PRAGMA user_version").fetchone()[0]
-assert version == 10, f"schema {version}"
+assert version == 11, f"schema {version}"
 PY
 
 step "the installed window, offscreen, provisions a second device"

@@ -723,4 +723,25 @@ TEST_CASE("The health reads amber and red with a plain sentence when someone is 
     CHECK(levels().at(2) == L::Alarm);
     h.interruptedJobs = 2;
     CHECK(levels().at(3) == L::Attention);
+
+    // The plant record, once configured: green while pushes get through, amber with the
+    // plain words when they do not (the line does not wait), red after a day without one.
+    CHECK(levels().size() == 4);
+    h.plantConfigured = true;
+    h.plantContact.attempted = now.addSecs(-20);
+    h.plantContact.reached = now.addSecs(-20);
+    h.plantBacklog = 0;
+    CHECK(levels().at(2) == L::Good);
+    CHECK(ui::assessHealth(h, now).at(2).name == QStringLiteral("Plant record"));
+    h.plantContact.attempted = now.addSecs(-5);
+    h.plantContact.lastError = QStringLiteral("The plant database could not be reached (db:5432/plant as st).\n"
+                                              "connection to server failed: Connection refused");
+    h.plantBacklog = 12;
+    CHECK(levels().at(2) == L::Attention);
+    const QString sentence = ui::assessHealth(h, now).at(2).sentence;
+    CHECK(sentence.contains(QStringLiteral("12 change")));
+    CHECK(sentence.contains(QStringLiteral("could not be reached")));
+    CHECK_FALSE(sentence.contains(QStringLiteral("Connection refused")));
+    h.plantContact.reached = now.addDays(-2);
+    CHECK(levels().at(2) == L::Alarm);
 }

@@ -1,0 +1,312 @@
+#include "plant/Pg.h"
+
+#include <QDeadlineTimer>
+#include <QTimeZone>
+#include <QtEndian>
+
+#include <openssl/crypto.h>
+
+#include <cstring>
+
+#include <libpq-fe.h>
+
+#include <poll.h>
+
+namespace imprint::core::pg {
+
+namespace {
+
+constexpr unsigned BoolOid = 16;
+constexpr unsigned ByteaOid = 17;
+constexpr unsigned Int8Oid = 20;
+constexpr unsigned TextOid = 25;
+constexpr unsigned TimestamptzOid = 1184;
+constexpr unsigned JsonbOid = 3802;
+
+/// PostgreSQL's epoch for timestamps: 2000-01-01 00:00 UTC.
+const QDateTime& pgEpoch()
+{
+    static const QDateTime epoch(QDate(2000, 1, 1), QTime(0, 0), Qt::UTC);
+    return epoch;
+}
+
+QByteArray bigEndian(qint64 v)
+{
+    QByteArray b(8, Qt::Uninitialized);
+    qToBigEndian(v, b.data());
+    return b;
+}
+
+std::unexpected<Error> failure(const QString& what, const QString& detail)
+{
+    return std::unexpected(Error { ErrorCode::Io, what, detail.trimmed(), {} });
+}
+
+} // namespace
+
+void Params::add(unsigned type, QByteArray value, bool isNull)
+{
+    m_types.push_back(type);
+    m_values.push_back(std::move(value));
+    m_null.push_back(isNull);
+}
+
+Params& Params::text(const QString& v)
+{
+    add(TextOid, v.toUtf8());
+    return *this;
+}
+
+Params& Params::bytes(const QByteArray& v)
+{
+    add(ByteaOid, v);
+    return *this;
+}
+
+Params& Params::int8(qint64 v)
+{
+    add(Int8Oid, bigEndian(v));
+    return *this;
+}
+
+Params& Params::time(const QDateTime& v)
+{
+    if (!v.isValid())
+        return null(TimestamptzOid);
+    add(TimestamptzOid, bigEndian(pgEpoch().msecsTo(v) * 1000));
+    return *this;
+}
+
+Params& Params::jsonb(const QByteArray& json)
+{
+    add(JsonbOid, QByteArray(1, '\x01') + json); // jsonb's send format: version 1, then the text
+    return *this;
+}
+
+Params& Params::null(unsigned typeOid)
+{
+    add(typeOid, {}, true);
+    return *this;
+}
+
+int Result::rows() const
+{
+    return m_result ? PQntuples(m_result.get()) : 0;
+}
+
+bool Result::isNull(int row, int column) const
+{
+    return PQgetisnull(m_result.get(), row, column) != 0;
+}
+
+QString Result::text(int row, int column) const
+{
+    return QString::fromUtf8(PQgetvalue(m_result.get(), row, column), PQgetlength(m_result.get(), row, column));
+}
+
+qint64 Result::int8(int row, int column) const
+{
+    return QByteArray(PQgetvalue(m_result.get(), row, column)).toLongLong();
+}
+
+QByteArray Result::bytes(int row, int column) const
+{
+    if (isNull(row, column))
+        return {};
+    size_t length = 0;
+    unsigned char* raw
+        = PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(m_result.get(), row, column)), &length);
+    if (!raw)
+        return {};
+    QByteArray out(reinterpret_cast<const char*>(raw), static_cast<qsizetype>(length));
+    PQfreemem(raw);
+    return out;
+}
+
+QDateTime Result::time(int row, int column) const
+{
+    if (isNull(row, column))
+        return {};
+    // As the server prints timestamptz with TimeZone UTC (set at connect): 2026-12-07 10:11:12.345+00
+    QString t = text(row, column);
+    t.replace(u' ', u'T');
+    if (t.endsWith(QStringLiteral("+00")))
+        t.chop(3);
+    QDateTime d = QDateTime::fromString(t, Qt::ISODateWithMs);
+    d.setTimeSpec(Qt::UTC);
+    return d;
+}
+
+bool Result::boolean(int row, int column) const
+{
+    return !isNull(row, column) && PQgetvalue(m_result.get(), row, column)[0] == 't';
+}
+
+Connection::Connection() = default;
+
+Connection::~Connection()
+{
+    if (m_conn)
+        PQfinish(m_conn);
+}
+
+Connection::Connection(Connection&& other) noexcept
+    : m_conn(std::exchange(other.m_conn, nullptr))
+    , m_lastState(std::move(other.m_lastState))
+{
+}
+
+Connection& Connection::operator=(Connection&& other) noexcept
+{
+    if (this != &other) {
+        if (m_conn)
+            PQfinish(m_conn);
+        m_conn = std::exchange(other.m_conn, nullptr);
+        m_lastState = std::move(other.m_lastState);
+    }
+    return *this;
+}
+
+core::Result<Connection> Connection::open(const Target& target)
+{
+    const QByteArray conninfo = target.conninfo.toUtf8();
+    QByteArray password(target.password.data(), target.password.size());
+    struct Wipe {
+        QByteArray& bytes;
+        ~Wipe() { OPENSSL_cleanse(bytes.data(), static_cast<size_t>(bytes.size())); }
+    } wipe { password };
+    // The connection string first (expanded), the password after it: a later keyword wins.
+    const char* keywords[] = { "dbname", "password", "application_name", "options", nullptr };
+    const char* values[] = { conninfo.constData(), target.password.isEmpty() ? nullptr : password.constData(),
+        "imprint", "-c TimeZone=UTC", nullptr };
+    Connection c;
+    c.m_conn = PQconnectStartParams(keywords, values, 1);
+    if (!c.m_conn)
+        return failure(QStringLiteral("The plant database could not be reached: out of memory."), {});
+    auto refused = [&] {
+        return failure(QStringLiteral("The plant database could not be reached (%1).").arg(c.where()),
+            QString::fromUtf8(PQerrorMessage(c.m_conn)));
+    };
+    if (PQstatus(c.m_conn) == CONNECTION_BAD)
+        return refused();
+    QDeadlineTimer deadline(std::chrono::seconds(std::max(1, target.connectTimeoutS)));
+    PostgresPollingStatusType state = PGRES_POLLING_WRITING;
+    while (state != PGRES_POLLING_OK) {
+        if (state == PGRES_POLLING_FAILED)
+            return refused();
+        pollfd fd { PQsocket(c.m_conn), static_cast<short>(state == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0 };
+        const qint64 left = deadline.remainingTime();
+        if (left <= 0 || ::poll(&fd, 1, static_cast<int>(left)) == 0)
+            return failure(QStringLiteral("The plant database did not answer within %1 s (%2).")
+                               .arg(std::max(1, target.connectTimeoutS))
+                               .arg(c.where()),
+                {});
+        state = PQconnectPoll(c.m_conn);
+    }
+    return c;
+}
+
+QString Connection::where() const
+{
+    if (!m_conn)
+        return {};
+    const char* host = PQhost(m_conn);
+    return QStringLiteral("%1:%2/%3 as %4")
+        .arg(QString::fromUtf8(host && *host ? host : "local"), QString::fromUtf8(PQport(m_conn)),
+            QString::fromUtf8(PQdb(m_conn)), QString::fromUtf8(PQuser(m_conn)));
+}
+
+core::Result<Result> Connection::check(pg_result* r, const QString& what)
+{
+    Result out;
+    out.m_result = std::shared_ptr<pg_result>(r, PQclear);
+    const auto status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+        m_lastState.clear();
+        return out;
+    }
+    const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+    m_lastState = QString::fromLatin1(state ? state : "");
+    const QString detail = QString::fromUtf8(r ? PQresultErrorMessage(r) : PQerrorMessage(m_conn));
+    if (PQstatus(m_conn) == CONNECTION_BAD)
+        return failure(QStringLiteral("The plant database went away while the station tried to %1.").arg(what), detail);
+    return failure(QStringLiteral("The plant database refused to %1.").arg(what), detail);
+}
+
+core::Result<Result> Connection::exec(const QString& sql, const Params& p, const QString& what)
+{
+    std::vector<const char*> values(p.m_values.size());
+    std::vector<int> lengths(p.m_values.size());
+    std::vector<int> formats(p.m_values.size(), 1);
+    for (size_t i = 0; i < p.m_values.size(); ++i) {
+        values[i] = p.m_null[i] ? nullptr : p.m_values[i].constData();
+        lengths[i] = static_cast<int>(p.m_values[i].size());
+    }
+    std::vector<Oid> types(p.m_types.begin(), p.m_types.end());
+    return check(PQexecParams(m_conn, sql.toUtf8().constData(), p.count(), types.data(), values.data(),
+                     lengths.data(), formats.data(), 0),
+        what);
+}
+
+core::Result<Result> Connection::exec(const QString& sql, const QString& what)
+{
+    return exec(sql, Params {}, what);
+}
+
+core::Result<void> Connection::script(const QString& sql, const QString& what)
+{
+    auto r = check(PQexec(m_conn, sql.toUtf8().constData()), what);
+    if (!r)
+        return std::unexpected(r.error());
+    return {};
+}
+
+QString Connection::quoteIdentifier(const QString& name) const
+{
+    const QByteArray u = name.toUtf8();
+    char* q = PQescapeIdentifier(m_conn, u.constData(), static_cast<size_t>(u.size()));
+    QString out = QString::fromUtf8(q ? q : "");
+    PQfreemem(q);
+    return out;
+}
+
+QString Connection::quoteLiteral(const QByteArray& value) const
+{
+    char* q = PQescapeLiteral(m_conn, value.constData(), static_cast<size_t>(value.size()));
+    QString out = QString::fromUtf8(q ? q : "");
+    if (q) {
+        OPENSSL_cleanse(q, std::strlen(q));
+        PQfreemem(q);
+    }
+    return out;
+}
+
+core::Result<void> checkConninfo(const QString& conninfo)
+{
+    char* error = nullptr;
+    PQconninfoOption* options = PQconninfoParse(conninfo.toUtf8().constData(), &error);
+    if (!options) {
+        const QString why = QString::fromUtf8(error ? error : "out of memory").trimmed();
+        PQfreemem(error);
+        return std::unexpected(Error { ErrorCode::BadInput,
+            QStringLiteral("The plant database's connection string does not parse: %1").arg(why), {}, {} });
+    }
+    PQconninfoFree(options);
+    return {};
+}
+
+QString conninfoValue(const QString& conninfo, const char* keyword)
+{
+    PQconninfoOption* options = PQconninfoParse(conninfo.toUtf8().constData(), nullptr);
+    if (!options)
+        return {};
+    QString value;
+    for (PQconninfoOption* o = options; o->keyword; ++o) {
+        if (std::strcmp(o->keyword, keyword) == 0 && o->val)
+            value = QString::fromUtf8(o->val);
+    }
+    PQconninfoFree(options);
+    return value;
+}
+
+} // namespace imprint::core::pg

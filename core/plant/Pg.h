@@ -1,0 +1,102 @@
+#pragma once
+
+// The plant database through libpq: a connection made without blocking past its timeout,
+// statements with their values sent apart from the text, in binary (PostgreSQL's own send
+// formats of int8, text, bytea and timestamptz), and results read by column.
+
+#include "Error.h"
+#include "Secret.h"
+
+#include <QByteArray>
+#include <QDateTime>
+#include <QList>
+#include <QString>
+
+#include <memory>
+#include <vector>
+
+struct pg_conn;
+struct pg_result;
+
+namespace imprint::core::pg {
+
+/// Values for one statement's $1, $2, ... in binary.
+class Params {
+public:
+    Params& text(const QString& v);
+    Params& bytes(const QByteArray& v); ///< bytea
+    Params& int8(qint64 v);
+    Params& time(const QDateTime& v); ///< timestamptz; an invalid time is NULL
+    Params& jsonb(const QByteArray& json);
+    Params& null(unsigned typeOid);
+    [[nodiscard]] int count() const { return static_cast<int>(m_types.size()); }
+
+private:
+    friend class Connection;
+    void add(unsigned type, QByteArray value, bool isNull = false);
+    std::vector<unsigned> m_types;
+    std::vector<QByteArray> m_values;
+    std::vector<bool> m_null;
+};
+
+/// A statement's result: rows of text columns (asked for in text, they read as they print).
+class Result {
+public:
+    [[nodiscard]] int rows() const;
+    [[nodiscard]] bool isNull(int row, int column) const;
+    [[nodiscard]] QString text(int row, int column) const;
+    [[nodiscard]] qint64 int8(int row, int column) const;
+    [[nodiscard]] QByteArray bytes(int row, int column) const; ///< a bytea column, decoded
+    [[nodiscard]] QDateTime time(int row, int column) const;
+    [[nodiscard]] bool boolean(int row, int column) const;
+
+private:
+    friend class Connection;
+    std::shared_ptr<pg_result> m_result;
+};
+
+/// Where and how: a libpq connection string without a password (host, port, dbname,
+/// user, sslmode, sslrootcert, ...), and the password (from a 0600 file), never in argv.
+struct Target {
+    QString conninfo;
+    Secret password;
+    int connectTimeoutS = 5;
+};
+
+class Connection {
+public:
+    Connection();
+    ~Connection();
+    Connection(Connection&&) noexcept;
+    Connection& operator=(Connection&&) noexcept;
+
+    /// Connects within the target's timeout (never longer), or says in plain words why not.
+    [[nodiscard]] static core::Result<Connection> open(const Target& target);
+
+    /// Runs one statement; `what` says what it was for, in the error.
+    [[nodiscard]] core::Result<Result> exec(const QString& sql, const Params& params, const QString& what);
+    [[nodiscard]] core::Result<Result> exec(const QString& sql, const QString& what);
+    /// Runs statements with no values (a migration's script).
+    [[nodiscard]] core::Result<void> script(const QString& sql, const QString& what);
+    /// The server's error code (SQLSTATE) of the last failure, e.g. "42501" insufficient privilege.
+    [[nodiscard]] const QString& lastState() const { return m_lastState; }
+    [[nodiscard]] bool isOpen() const { return m_conn != nullptr; }
+    /// Where it is connected, for messages: "host:port/dbname as user".
+    [[nodiscard]] QString where() const;
+    /// An identifier quoted for SQL text (a role's name in CREATE ROLE, which takes no $1).
+    [[nodiscard]] QString quoteIdentifier(const QString& name) const;
+    /// A literal quoted for SQL text (a password in CREATE ROLE).
+    [[nodiscard]] QString quoteLiteral(const QByteArray& value) const;
+
+private:
+    core::Result<Result> check(pg_result* r, const QString& what);
+    pg_conn* m_conn = nullptr;
+    QString m_lastState;
+};
+
+/// True when `conninfo` parses; else the parser's words.
+[[nodiscard]] core::Result<void> checkConninfo(const QString& conninfo);
+/// A value of a connection string ("host", "sslmode"), or empty.
+[[nodiscard]] QString conninfoValue(const QString& conninfo, const char* keyword);
+
+} // namespace imprint::core::pg

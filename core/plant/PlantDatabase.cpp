@@ -1,0 +1,442 @@
+#include "plant/PlantDatabase.h"
+
+#include "store/AuditLog.h"
+
+#include <QCryptographicHash>
+#include <QJsonArray>
+#include <QJsonDocument>
+
+namespace imprint::core::plant {
+
+namespace {
+
+// The migrations, in order; entry i brings the schema from version i to i+1. Group roles
+// are the cluster's: made when missing, never dropped.
+const char* const migrations[] = {
+    R"SQL(
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'imprint_station') THEN CREATE ROLE imprint_station NOLOGIN; END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'imprint_qa') THEN CREATE ROLE imprint_qa NOLOGIN; END IF;
+END $$;
+CREATE SCHEMA imprint;
+GRANT USAGE ON SCHEMA imprint TO imprint_station, imprint_qa;
+CREATE TABLE imprint.schema_version (version int NOT NULL);
+INSERT INTO imprint.schema_version VALUES (0);
+GRANT SELECT ON imprint.schema_version TO imprint_station, imprint_qa;
+
+-- Each station: its id (station.ini [station] id), its line, its login role.
+CREATE TABLE imprint.stations (
+  station_id text PRIMARY KEY,
+  line text NOT NULL DEFAULT '',
+  name text NOT NULL DEFAULT '',
+  role name NOT NULL UNIQUE,
+  added timestamptz NOT NULL DEFAULT now());
+GRANT SELECT ON imprint.stations TO imprint_station, imprint_qa;
+-- The station the connected role is (none for any other role).
+CREATE FUNCTION imprint.my_station() RETURNS text LANGUAGE sql STABLE
+  AS $f$ SELECT station_id FROM imprint.stations WHERE role = current_user $f$;
+
+-- Every change each station made to what the plant keeps, in the station's order (seq):
+-- kind device, job (with its steps), certificate, certificate-state, crl, lot, attempt, audit-head;
+-- key: the record's own (device serial, job id, certificate serial, ...); payload: the
+-- record as it was then; at: its time. Inserted, never updated nor deleted.
+CREATE TABLE imprint.changes (
+  station_id text NOT NULL REFERENCES imprint.stations,
+  seq bigint NOT NULL,
+  kind text NOT NULL,
+  key text NOT NULL,
+  at timestamptz,
+  payload jsonb NOT NULL,
+  payload_sha256 bytea NOT NULL,
+  der bytea,
+  request bytea,
+  received timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (station_id, seq));
+CREATE INDEX changes_by_key ON imprint.changes (key, kind);
+CREATE INDEX changes_by_device ON imprint.changes ((payload->>'device_serial'))
+  WHERE kind IN ('job', 'certificate');
+CREATE INDEX changes_by_public_key ON imprint.changes ((payload->>'spki_sha256')) WHERE kind = 'certificate';
+CREATE INDEX changes_by_station_time ON imprint.changes (station_id, at);
+
+-- A change offered under a number the plant already holds with another payload (a station
+-- restored from an old backup, a store edited by hand): kept here, never dropped.
+CREATE TABLE imprint.conflicts (
+  station_id text NOT NULL REFERENCES imprint.stations,
+  seq bigint NOT NULL,
+  kind text NOT NULL,
+  key text NOT NULL,
+  held_sha256 bytea NOT NULL,
+  offered_sha256 bytea NOT NULL,
+  offered jsonb NOT NULL,
+  offered_der bytea,
+  seen timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (station_id, seq, offered_sha256));
+
+-- Each push: how many rows, and what the station still had to send.
+CREATE TABLE imprint.pushes (
+  station_id text NOT NULL REFERENCES imprint.stations,
+  at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  rows bigint NOT NULL,
+  last_seq bigint NOT NULL,
+  backlog bigint NOT NULL);
+CREATE INDEX pushes_by_station ON imprint.pushes (station_id, at);
+
+-- The CA chain each station issues under (PEM), so a certificate is verified where it is read.
+CREATE TABLE imprint.chains (
+  station_id text NOT NULL REFERENCES imprint.stations,
+  sha256 bytea NOT NULL,
+  pem text NOT NULL,
+  received timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (station_id, sha256));
+
+DO $$ DECLARE t text; BEGIN
+  FOREACH t IN ARRAY ARRAY['changes', 'conflicts', 'pushes', 'chains'] LOOP
+    EXECUTE format('ALTER TABLE imprint.%I ENABLE ROW LEVEL SECURITY', t);
+    EXECUTE format('ALTER TABLE imprint.%I FORCE ROW LEVEL SECURITY', t);
+    EXECUTE format('CREATE POLICY %I ON imprint.%I FOR SELECT TO imprint_station, imprint_qa USING (true)', t || '_read', t);
+    EXECUTE format('CREATE POLICY %I ON imprint.%I FOR INSERT TO imprint_station WITH CHECK (station_id = imprint.my_station())', t || '_own', t);
+    EXECUTE format('GRANT SELECT, INSERT ON imprint.%I TO imprint_station', t);
+    EXECUTE format('GRANT SELECT ON imprint.%I TO imprint_qa', t);
+  END LOOP;
+END $$;
+
+-- What the plant's own tools read: the newest state of each record, and the figures.
+CREATE VIEW imprint.devices AS
+  SELECT DISTINCT ON (c.station_id, c.key) c.station_id, s.line, c.key AS serial,
+    c.payload->>'model' AS model, c.payload->>'firmware' AS firmware, c.payload->>'status' AS status,
+    c.payload->>'status_reason' AS status_reason, c.payload->>'lot' AS lot, c.at AS updated
+  FROM imprint.changes c JOIN imprint.stations s USING (station_id)
+  WHERE c.kind = 'device' ORDER BY c.station_id, c.key, c.seq DESC;
+CREATE VIEW imprint.jobs AS
+  SELECT DISTINCT ON (c.station_id, c.key) c.station_id, s.line, (c.key)::bigint AS job_id,
+    c.payload->>'device_serial' AS device_serial, c.payload->>'port' AS port, c.payload->>'operator' AS operator,
+    c.payload->>'lot' AS lot, (c.payload->>'started')::timestamptz AS started,
+    (c.payload->>'finished')::timestamptz AS finished, c.payload->>'result' AS result, c.payload->>'reason' AS reason
+  FROM imprint.changes c JOIN imprint.stations s USING (station_id)
+  WHERE c.kind = 'job' ORDER BY c.station_id, c.key, c.seq DESC;
+-- The shift a time falls in: 06:00, 14:00 and 22:00 in the database's time zone.
+CREATE FUNCTION imprint.shift_of(t timestamptz) RETURNS timestamptz LANGUAGE sql IMMUTABLE
+  AS $f$ SELECT date_trunc('day', t - interval '6 hours') + interval '6 hours'
+            + floor(extract(epoch FROM (t - interval '6 hours') - date_trunc('day', t - interval '6 hours')) / 28800) * interval '8 hours' $f$;
+CREATE VIEW imprint.yield AS
+  SELECT station_id, line, lot, imprint.shift_of(finished) AS shift,
+    count(*) FILTER (WHERE result = 'passed') AS passed,
+    count(*) FILTER (WHERE result = 'failed') AS failed,
+    round(100.0 * count(*) FILTER (WHERE result = 'passed')
+          / nullif(count(*) FILTER (WHERE result IN ('passed', 'failed')), 0), 1) AS yield_percent,
+    min(finished) AS first, max(finished) AS last
+  FROM imprint.jobs WHERE finished IS NOT NULL
+  GROUP BY station_id, line, lot, imprint.shift_of(finished);
+CREATE VIEW imprint.failures AS
+  SELECT station_id, line, lot, imprint.shift_of(finished) AS shift, reason, count(*) AS jobs
+  FROM imprint.jobs WHERE result = 'failed'
+  GROUP BY station_id, line, lot, imprint.shift_of(finished), reason;
+GRANT SELECT ON imprint.devices, imprint.jobs, imprint.yield, imprint.failures TO imprint_station, imprint_qa;
+)SQL",
+};
+
+/// The time a change is about, from its payload.
+QDateTime changeTime(const QString& kind, const QJsonObject& o)
+{
+    static const QHash<QString, QString> field { { QStringLiteral("device"), QStringLiteral("updated") },
+        { QStringLiteral("job"), QStringLiteral("started") },
+        { QStringLiteral("certificate"), QStringLiteral("issued_at") },
+        { QStringLiteral("crl"), QStringLiteral("issued") }, { QStringLiteral("lot"), QStringLiteral("created") },
+        { QStringLiteral("attempt"), QStringLiteral("finished") },
+        { QStringLiteral("audit-head"), QStringLiteral("at") } };
+    QString name = field.value(kind);
+    if (kind == QStringLiteral("job") && o.value(QStringLiteral("finished")).isString())
+        name = QStringLiteral("finished");
+    if (name.isEmpty())
+        return {};
+    return QDateTime::fromString(o.value(name).toString(), Qt::ISODateWithMs);
+}
+
+} // namespace
+
+int latestSchema()
+{
+    return static_cast<int>(std::size(migrations));
+}
+
+Result<int> schemaVersion(pg::Connection& db)
+{
+    auto exists = db.exec(QStringLiteral("SELECT to_regclass('imprint.schema_version') IS NOT NULL"),
+        QStringLiteral("read the plant record's schema version"));
+    if (!exists)
+        return std::unexpected(exists.error());
+    if (!exists->boolean(0, 0))
+        return 0;
+    auto v = db.exec(QStringLiteral("SELECT max(version) FROM imprint.schema_version"),
+        QStringLiteral("read the plant record's schema version"));
+    if (!v)
+        return std::unexpected(v.error());
+    return static_cast<int>(v->int8(0, 0));
+}
+
+Result<int> migrate(pg::Connection& db)
+{
+    auto version = schemaVersion(db);
+    if (!version)
+        return std::unexpected(version.error());
+    if (*version > latestSchema())
+        return std::unexpected(Error { ErrorCode::BadInput,
+            QStringLiteral("The plant record has schema %1, newer than this Imprint knows (%2): upgrade Imprint.")
+                .arg(*version)
+                .arg(latestSchema()),
+            {}, {} });
+    for (int v = *version; v < latestSchema(); ++v) {
+        const QString what = QStringLiteral("take schema %1").arg(v + 1);
+        if (auto r = db.script(QStringLiteral("BEGIN; %1; UPDATE imprint.schema_version SET version = %2; COMMIT;")
+                                   .arg(QString::fromUtf8(migrations[v]))
+                                   .arg(v + 1),
+                what);
+            !r) {
+            (void)db.script(QStringLiteral("ROLLBACK"), QStringLiteral("roll back"));
+            return std::unexpected(r.error());
+        }
+    }
+    return latestSchema();
+}
+
+Result<QString> addStation(
+    pg::Connection& db, const QString& stationId, const QString& line, const QString& name, const Secret& password)
+{
+    const QString role = QStringLiteral("imprint_station_%1").arg(QString(stationId).toLower().remove(u'-'));
+    const QString what = QStringLiteral("add station %1").arg(stationId);
+    const QByteArray pw(password.data(), password.size());
+    // CREATE ROLE takes no parameters: the name and password are quoted by libpq.
+    const QString create = QStringLiteral(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = %1) THEN CREATE ROLE %2 LOGIN; END IF; END "
+        "$$; ALTER ROLE %2 LOGIN PASSWORD %3; GRANT imprint_station TO %2;")
+                               .arg(db.quoteLiteral(role.toUtf8()), db.quoteIdentifier(role), db.quoteLiteral(pw));
+    if (auto r = db.script(QStringLiteral("BEGIN; ") + create, what); !r) {
+        (void)db.script(QStringLiteral("ROLLBACK"), QStringLiteral("roll back"));
+        return std::unexpected(r.error());
+    }
+    auto r = db.exec(QStringLiteral("INSERT INTO imprint.stations(station_id, line, name, role) VALUES($1, $2, $3, $4) "
+                                    "ON CONFLICT (station_id) DO UPDATE SET line = excluded.line, name = excluded.name"),
+        pg::Params().text(stationId).text(line).text(name).text(role), what);
+    if (!r) {
+        (void)db.script(QStringLiteral("ROLLBACK"), QStringLiteral("roll back"));
+        return std::unexpected(r.error());
+    }
+    if (auto c = db.script(QStringLiteral("COMMIT"), what); !c)
+        return std::unexpected(c.error());
+    return role;
+}
+
+Result<void> grantQa(pg::Connection& db, const QString& role)
+{
+    return db.script(QStringLiteral("GRANT imprint_qa TO %1").arg(db.quoteIdentifier(role)),
+        QStringLiteral("give %1 QA's reading rights").arg(role));
+}
+
+Result<Pushed> push(pg::Connection& db, const QString& stationId, const QList<PlantChange>& changes, qint64 backlog,
+    const QByteArray& chainPem)
+{
+    const QString what = QStringLiteral("take the station's changes");
+    if (auto r = db.script(QStringLiteral("BEGIN"), what); !r)
+        return std::unexpected(r.error());
+    auto abort = [&](const Error& e) {
+        (void)db.script(QStringLiteral("ROLLBACK"), QStringLiteral("roll back"));
+        return std::unexpected(e);
+    };
+    if (!chainPem.isEmpty()) {
+        auto r = db.exec(QStringLiteral("INSERT INTO imprint.chains(station_id, sha256, pem) VALUES($1, "
+                                        "sha256(convert_to($2, 'UTF8')), $2) ON CONFLICT DO NOTHING"),
+            pg::Params().text(stationId).text(QString::fromLatin1(chainPem)), QStringLiteral("take the station's chain"));
+        if (!r)
+            return abort(r.error());
+    }
+    Pushed pushed;
+    constexpr int Columns = 9;
+    constexpr qsizetype RowsPerStatement = 1000;
+    for (qsizetype from = 0; from < changes.size(); from += RowsPerStatement) {
+        const qsizetype n = std::min(RowsPerStatement, changes.size() - from);
+        pg::Params p;
+        p.text(stationId);
+        QString values;
+        values.reserve(n * 60);
+        for (qsizetype i = 0; i < n; ++i) {
+            const PlantChange& c = changes[from + i];
+            const QJsonObject o = QJsonDocument::fromJson(c.payload).object();
+            QCryptographicHash h(QCryptographicHash::Sha256);
+            h.addData(c.payload);
+            h.addData(c.der);
+            h.addData(c.request);
+            p.int8(c.seq).text(c.kind).text(c.key).time(changeTime(c.kind, o)).jsonb(c.payload).bytes(h.result());
+            if (c.der.isEmpty() && c.upstreamDer.isEmpty())
+                p.null(17);
+            else
+                p.bytes(c.der.isEmpty() ? c.upstreamDer : c.der);
+            if (c.request.isEmpty())
+                p.null(17);
+            else
+                p.bytes(c.request);
+            const int b = static_cast<int>(2 + i * (Columns - 1));
+            values += QStringLiteral("%1($1, $%2, $%3, $%4, $%5, $%6, $%7, $%8, $%9)")
+                          .arg(i ? QStringLiteral(", ") : QString())
+                          .arg(b)
+                          .arg(b + 1)
+                          .arg(b + 2)
+                          .arg(b + 3)
+                          .arg(b + 4)
+                          .arg(b + 5)
+                          .arg(b + 6)
+                          .arg(b + 7);
+        }
+        // One statement: the new rows go in; those the plant holds already are compared,
+        // and any that differ are kept aside (the CTE's join sees the rows from before it).
+        auto r = db.exec(
+            QStringLiteral(
+                "WITH offered(station_id, seq, kind, key, at, payload, payload_sha256, der, request) AS (VALUES %1), "
+                "added AS (INSERT INTO imprint.changes(station_id, seq, kind, key, at, payload, payload_sha256, der, "
+                "request) SELECT * FROM offered ON CONFLICT (station_id, seq) DO NOTHING RETURNING 1), "
+                "flagged AS (INSERT INTO imprint.conflicts(station_id, seq, kind, key, held_sha256, offered_sha256, "
+                "offered, offered_der) SELECT o.station_id, o.seq, o.kind, o.key, c.payload_sha256, "
+                "o.payload_sha256, o.payload, o.der FROM offered o JOIN imprint.changes c ON c.station_id = "
+                "o.station_id AND c.seq = o.seq WHERE c.payload_sha256 <> o.payload_sha256 ON CONFLICT DO NOTHING "
+                "RETURNING 1) "
+                "SELECT (SELECT count(*) FROM added), (SELECT count(*) FROM flagged), "
+                "(SELECT count(*) FROM offered o JOIN imprint.changes c ON c.station_id = o.station_id AND c.seq = "
+                "o.seq WHERE c.payload_sha256 <> o.payload_sha256)")
+                .arg(values),
+            p, what);
+        if (!r)
+            return abort(r.error());
+        pushed.rows += r->int8(0, 0);
+        const qint64 differing = r->int8(0, 2);
+        pushed.flagged += differing;
+        pushed.again += n - r->int8(0, 0) - differing;
+    }
+    if (!changes.isEmpty()) {
+        auto r = db.exec(QStringLiteral("INSERT INTO imprint.pushes(station_id, rows, last_seq, backlog) VALUES($1, "
+                                        "$2, $3, $4)"),
+            pg::Params().text(stationId).int8(changes.size()).int8(changes.last().seq).int8(backlog),
+            QStringLiteral("record the push"));
+        if (!r)
+            return abort(r.error());
+    }
+    if (auto r = db.script(QStringLiteral("COMMIT"), what); !r)
+        return std::unexpected(r.error());
+    return pushed;
+}
+
+Result<QList<StationState>> stations(pg::Connection& db)
+{
+    auto r = db.exec(QStringLiteral(R"(
+SELECT s.station_id, s.line, s.name, s.role, p.at, coalesce(p.backlog, 0),
+  (SELECT count(*) FROM imprint.changes c WHERE c.station_id = s.station_id),
+  h.seq, coalesce(h.payload->>'hash', ''),
+  (SELECT count(*) FROM imprint.conflicts f WHERE f.station_id = s.station_id)
+FROM imprint.stations s
+LEFT JOIN LATERAL (SELECT at, backlog FROM imprint.pushes p WHERE p.station_id = s.station_id ORDER BY at DESC LIMIT 1) p ON true
+LEFT JOIN LATERAL (SELECT seq, payload FROM imprint.changes c WHERE c.station_id = s.station_id AND c.kind = 'audit-head'
+                   ORDER BY (c.key)::bigint DESC LIMIT 1) h ON true
+ORDER BY s.line, s.name, s.station_id)"),
+        QStringLiteral("list the stations"));
+    if (!r)
+        return std::unexpected(r.error());
+    QList<StationState> out;
+    for (int i = 0; i < r->rows(); ++i) {
+        StationState s { r->text(i, 0), r->text(i, 1), r->text(i, 2), r->text(i, 3), r->time(i, 4), r->int8(i, 5),
+            r->int8(i, 6), 0, r->text(i, 8), r->int8(i, 9) };
+        if (!r->isNull(i, 7)) {
+            auto head = db.exec(QStringLiteral("SELECT key FROM imprint.changes WHERE station_id = $1 AND seq = $2"),
+                pg::Params().text(s.stationId).int8(r->int8(i, 7)), QStringLiteral("read an audit head"));
+            if (head && head->rows())
+                s.auditHead = head->text(0, 0).toLongLong();
+        }
+        out.append(s);
+    }
+    return out;
+}
+
+Result<QJsonObject> device(pg::Connection& db, const QString& serial)
+{
+    const QString what = QStringLiteral("look up device %1").arg(serial);
+    auto d = db.exec(QStringLiteral("SELECT c.station_id, s.line, s.name, c.payload::text, c.at FROM imprint.changes c "
+                                    "JOIN imprint.stations s USING (station_id) WHERE c.key = $1 AND c.kind = "
+                                    "'device' ORDER BY c.at DESC NULLS LAST, c.seq DESC LIMIT 1"),
+        pg::Params().text(serial), what);
+    if (!d)
+        return std::unexpected(d.error());
+    if (d->rows() == 0)
+        return QJsonObject {};
+    const QString station = d->text(0, 0);
+    QJsonObject o;
+    o[QStringLiteral("station")] = station;
+    o[QStringLiteral("line")] = d->text(0, 1);
+    o[QStringLiteral("station_name")] = d->text(0, 2);
+    o[QStringLiteral("device")] = QJsonDocument::fromJson(d->text(0, 3).toUtf8()).object();
+
+    auto jobs = db.exec(QStringLiteral("SELECT DISTINCT ON (station_id, key) station_id, key, payload::text FROM "
+                                       "imprint.changes WHERE payload->>'device_serial' = $1 AND kind = 'job' "
+                                       "ORDER BY station_id, key, seq DESC"),
+        pg::Params().text(serial), what);
+    if (!jobs)
+        return std::unexpected(jobs.error());
+    QJsonArray ja;
+    for (int i = 0; i < jobs->rows(); ++i) {
+        QJsonObject j = QJsonDocument::fromJson(jobs->text(i, 2).toUtf8()).object();
+        j[QStringLiteral("station")] = jobs->text(i, 0); // its steps came with it
+        ja.append(j);
+    }
+    o[QStringLiteral("jobs")] = ja;
+
+    auto certs = db.exec(QStringLiteral("SELECT station_id, key, payload::text, der, request FROM imprint.changes "
+                                        "WHERE payload->>'device_serial' = $1 AND kind = 'certificate' ORDER BY at"),
+        pg::Params().text(serial), what);
+    if (!certs)
+        return std::unexpected(certs.error());
+    QJsonArray ca;
+    for (int i = 0; i < certs->rows(); ++i) {
+        QJsonObject c = QJsonDocument::fromJson(certs->text(i, 2).toUtf8()).object();
+        c[QStringLiteral("station")] = certs->text(i, 0);
+        c[QStringLiteral("der")] = QString::fromLatin1(certs->bytes(i, 3).toBase64());
+        auto states = db.exec(QStringLiteral("SELECT payload::text, der FROM imprint.changes WHERE key = $1 AND kind = "
+                                             "'certificate-state' AND station_id = $2 ORDER BY seq DESC LIMIT 1"),
+            pg::Params().text(certs->text(i, 1)).text(certs->text(i, 0)), what);
+        if (!states)
+            return std::unexpected(states.error());
+        c[QStringLiteral("state")] = QStringLiteral("issued");
+        if (states->rows()) {
+            const QJsonObject s = QJsonDocument::fromJson(states->text(0, 0).toUtf8()).object();
+            c[QStringLiteral("state")] = s.value(QStringLiteral("state"));
+            c[QStringLiteral("revocation_reason")] = s.value(QStringLiteral("revocation_reason"));
+            const QByteArray up = states->bytes(0, 1);
+            if (!up.isEmpty())
+                c[QStringLiteral("upstream_der")] = QString::fromLatin1(up.toBase64());
+        }
+        ca.append(c);
+    }
+    o[QStringLiteral("certificates")] = ca;
+    auto chains = db.exec(QStringLiteral("SELECT pem FROM imprint.chains WHERE station_id = $1 ORDER BY received DESC"),
+        pg::Params().text(station), what);
+    if (!chains)
+        return std::unexpected(chains.error());
+    QJsonArray ch;
+    for (int i = 0; i < chains->rows(); ++i)
+        ch.append(chains->text(i, 0));
+    o[QStringLiteral("chains")] = ch;
+    return o;
+}
+
+Result<QList<AuditCheckpoint>> auditHeads(pg::Connection& db, const QString& stationId)
+{
+    auto r = db.exec(QStringLiteral("SELECT payload->>'detail' FROM imprint.changes WHERE station_id = $1 AND kind = "
+                                    "'audit-head' ORDER BY (key)::bigint"),
+        pg::Params().text(stationId), QStringLiteral("read the station's audit heads"));
+    if (!r)
+        return std::unexpected(r.error());
+    QList<AuditCheckpoint> out;
+    for (int i = 0; i < r->rows(); ++i) {
+        AuditCheckpoint c;
+        if (AuditLog::parseCheckpoint(r->text(i, 0), &c))
+            out.append(c);
+    }
+    return out;
+}
+
+} // namespace imprint::core::plant

@@ -1,0 +1,71 @@
+#pragma once
+
+// The plant record: every station's records in one PostgreSQL database the plant runs.
+// One table of changes, as each station's queue made them (store/PlantLog.h), keyed by
+// station and the station's own number for the change; views over it give the devices,
+// jobs, certificates and figures as they stand now. Rights are the database's: each
+// station's role may insert its own station's rows only (row-level security), never update
+// or delete; QA's role reads.
+
+#include "Error.h"
+#include "plant/Pg.h"
+#include "store/PlantLog.h"
+
+#include <QJsonObject>
+
+namespace imprint::core::plant {
+
+/// The schema this Imprint knows; `migrate` brings a database to it.
+[[nodiscard]] int latestSchema();
+/// The database's schema version (0: none).
+[[nodiscard]] Result<int> schemaVersion(pg::Connection& db);
+/// Applies the migrations the database has not had, each in a transaction of its own;
+/// needs a role that may create schemas and roles (the plant's administrator).
+[[nodiscard]] Result<int> migrate(pg::Connection& db);
+
+/// Adds a station: a login role of its own (named from the station id), with `password`,
+/// member of imprint_station; its rows will say `line`. Returns the role's name.
+[[nodiscard]] Result<QString> addStation(
+    pg::Connection& db, const QString& stationId, const QString& line, const QString& name, const Secret& password);
+/// Gives a person's or tool's login role QA's read-only rights.
+[[nodiscard]] Result<void> grantQa(pg::Connection& db, const QString& role);
+
+/// What one push did.
+struct Pushed {
+    qint64 rows = 0; ///< new in the plant record
+    qint64 again = 0; ///< already there with the same payload (a push repeated)
+    qint64 flagged = 0; ///< already there with another payload: kept aside as conflicts
+};
+
+/// Pushes `changes` of station `stationId` in one transaction: each new one inserted, one
+/// already there with the same payload passed over, one with another payload flagged (kept
+/// in imprint.conflicts, with what was offered). `chain` (the station's CA chain, PEM) is
+/// recorded once. `backlog`: what is left at the station after these.
+[[nodiscard]] Result<Pushed> push(pg::Connection& db, const QString& stationId, const QList<PlantChange>& changes,
+    qint64 backlog, const QByteArray& chainPem);
+
+/// One station as the plant record sees it.
+struct StationState {
+    QString stationId;
+    QString line;
+    QString name;
+    QString role;
+    QDateTime lastPush;
+    qint64 backlog = 0; ///< as its last push said
+    qint64 rows = 0;
+    qint64 auditHead = 0; ///< the newest signed audit head's entry number
+    QString auditHash;
+    qint64 conflicts = 0;
+};
+[[nodiscard]] Result<QList<StationState>> stations(pg::Connection& db);
+
+/// A device's whole story as the plant record holds it (the newest station that made or
+/// worked on it first), as JSON: station, line, device, jobs with steps, certificates with
+/// their state, upstream answer and the issuing station's chain; empty when none has it.
+[[nodiscard]] Result<QJsonObject> device(pg::Connection& db, const QString& serial);
+
+/// The signed audit heads the plant holds for a station, oldest first, each as its
+/// checkpoint entry signed it (the entry before it, its hash, the key and the signature).
+[[nodiscard]] Result<QList<AuditCheckpoint>> auditHeads(pg::Connection& db, const QString& stationId);
+
+} // namespace imprint::core::plant

@@ -1,0 +1,438 @@
+// The plant record with a real PostgreSQL (started by the test): three stations push their
+// lines, QA anywhere reads any device, rights are the database's, a push cut by a stopped
+// server loses nothing and repeats nothing, and a truncated audit log is caught.
+
+#include "TestPostgres.h"
+#include "TestSupport.h"
+
+#include <catch2/catch.hpp>
+
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QSettings>
+#include <QTemporaryDir>
+#include <QThread>
+
+#include <functional>
+
+using namespace imprint;
+using test::ctl;
+using test::query;
+using test::TestPostgres;
+
+namespace {
+
+/// A station set up for the plant: its own data directory, a role of its own in the plant
+/// database (made by the administrator), and [plant] pointing at it.
+struct PlantStation {
+    QString dataDir;
+    QString id;
+    QString role;
+    QString password;
+};
+
+PlantStation plantStation(const QTemporaryDir& tmp, const TestPostgres& pg, const QString& name, const QString& line)
+{
+    PlantStation s;
+    s.dataDir = tmp.filePath(name);
+    test::initQuickStation(s.dataDir);
+    // configure first: it gives the station its id, which the administrator needs.
+    auto first = ctl(s.dataDir, { QStringLiteral("plant"), QStringLiteral("configure"), QStringLiteral("--conninfo"),
+                                    pg.roleConninfo(QStringLiteral("nobody")) });
+    INFO(first.out.toStdString() << first.err.toStdString());
+    REQUIRE(first.exitCode == 0);
+    s.id = QSettings(s.dataDir + QStringLiteral("/station.ini"), QSettings::IniFormat)
+               .value(QStringLiteral("station/id"))
+               .toString();
+    REQUIRE(!s.id.isEmpty());
+    const QString pwFile = tmp.filePath(name + QStringLiteral(".pw"));
+    auto added = test::run(QStringLiteral(IMPRINT_CTL),
+        { QStringLiteral("plant"), QStringLiteral("add-station"), QStringLiteral("--conninfo"), pg.adminConninfo(),
+            QStringLiteral("--station-id"), s.id, QStringLiteral("--line"), line, QStringLiteral("--name"), name,
+            QStringLiteral("--password-out"), pwFile });
+    INFO(added.out.toStdString() << added.err.toStdString());
+    REQUIRE(added.exitCode == 0);
+    s.role = QStringLiteral("imprint_station_") + QString(s.id).remove(u'-');
+    QFile pw(pwFile);
+    REQUIRE(pw.open(QIODevice::ReadOnly));
+    s.password = QString::fromUtf8(pw.readAll());
+    CHECK((pw.permissions() & (QFileDevice::ReadGroup | QFileDevice::ReadOther)) == 0);
+    auto configured = ctl(s.dataDir,
+        { QStringLiteral("plant"), QStringLiteral("configure"), QStringLiteral("--conninfo"), pg.roleConninfo(s.role),
+            QStringLiteral("--password-file"), pwFile, QStringLiteral("--line"), line });
+    INFO(configured.out.toStdString() << configured.err.toStdString());
+    REQUIRE(configured.exitCode == 0);
+    CHECK(configured.out.contains("schema 1"));
+    // The password is in the station's own 0600 file, never in station.ini.
+    QFile ini(s.dataDir + QStringLiteral("/station.ini"));
+    REQUIRE(ini.open(QIODevice::ReadOnly));
+    CHECK_FALSE(ini.readAll().contains(s.password.toUtf8()));
+    return s;
+}
+
+/// Issues `count` devices PREFIX-000001... from request files.
+void issue(const QTemporaryDir& tmp, const PlantStation& s, const QString& prefix, int count)
+{
+    const QString dir = tmp.filePath(QStringLiteral("reqs-") + prefix);
+    REQUIRE(test::run(QStringLiteral(IMPRINT_MAKECSR),
+                { QStringLiteral("--out"), dir, QStringLiteral("--count"), QString::number(count),
+                    QStringLiteral("--serial-prefix"), prefix })
+                .exitCode
+        == 0);
+    for (int i = 1; i <= count; ++i) {
+        const QString serial = QStringLiteral("%1-%2").arg(prefix).arg(i, 6, 10, QLatin1Char('0'));
+        auto issued = ctl(s.dataDir,
+            { QStringLiteral("issue"), QStringLiteral("--csr"), dir + QStringLiteral("/%1.der").arg(serial),
+                QStringLiteral("--device-serial"), serial, QStringLiteral("--out"),
+                dir + QStringLiteral("/%1.pem").arg(serial) });
+        INFO(issued.err.toStdString());
+        REQUIRE(issued.exitCode == 0);
+    }
+}
+
+test::ProcessResult push(const PlantStation& s)
+{
+    return ctl(s.dataDir, { QStringLiteral("plant"), QStringLiteral("push") });
+}
+
+qint64 plantCount(const TestPostgres& pg, const QString& sql)
+{
+    auto r = pg.psql(sql);
+    INFO(r.err.toStdString());
+    REQUIRE(r.exitCode == 0);
+    return r.out.toLongLong();
+}
+
+} // namespace
+
+TEST_CASE("Three stations push their lines to the plant record, and QA on one finds a device made on another")
+{
+    TestPostgres pg;
+    REQUIRE(pg.ok());
+    QTemporaryDir tmp;
+    auto migrated = test::run(QStringLiteral(IMPRINT_CTL),
+        { QStringLiteral("plant"), QStringLiteral("migrate"), QStringLiteral("--conninfo"), pg.adminConninfo() });
+    INFO(migrated.out.toStdString() << migrated.err.toStdString());
+    REQUIRE(migrated.exitCode == 0);
+    CHECK(migrated.out.contains("now has schema 1 (was 0)"));
+    const PlantStation a = plantStation(tmp, pg, QStringLiteral("A"), QStringLiteral("L1"));
+    const PlantStation b = plantStation(tmp, pg, QStringLiteral("B"), QStringLiteral("L2"));
+    const PlantStation c = plantStation(tmp, pg, QStringLiteral("C"), QStringLiteral("L3"));
+    issue(tmp, a, QStringLiteral("A"), 2);
+    issue(tmp, b, QStringLiteral("B"), 2);
+    issue(tmp, c, QStringLiteral("C"), 3);
+    REQUIRE(ctl(c.dataDir,
+                { QStringLiteral("scrap"), QStringLiteral("--device-serial"), QStringLiteral("C-000003"),
+                    QStringLiteral("--reason"), QStringLiteral("dropped") })
+                .exitCode
+        == 0);
+    for (const PlantStation* s : { &a, &b, &c }) {
+        auto pushed = push(*s);
+        INFO(pushed.out.toStdString() << pushed.err.toStdString());
+        REQUIRE(pushed.exitCode == 0);
+        CHECK(pushed.out.contains(" 0 waiting"));
+        CHECK(query(s->dataDir, QStringLiteral("SELECT COUNT(*) FROM plant_log")) == QStringList { QStringLiteral("0") });
+    }
+    CHECK(plantCount(pg, QStringLiteral("SELECT count(*) FROM imprint.devices")) == 7);
+    CHECK(plantCount(pg,
+              QStringLiteral("SELECT count(*) FROM imprint.devices WHERE serial = 'C-000003' AND status = 'scrapped'"))
+        == 1);
+
+    // QA at station A scans a device made on station C. Station A trusts C's root (as a plant
+    // whose stations share a corporate root would): the chain is verified here.
+    REQUIRE(ctl(a.dataDir,
+                { QStringLiteral("upstream"), QStringLiteral("configure"), QStringLiteral("--url"),
+                    QStringLiteral("http://127.0.0.1:9/"), QStringLiteral("--trusted"),
+                    c.dataDir + QStringLiteral("/ca/root.pem") })
+                .exitCode
+        == 0);
+    auto shown = ctl(a.dataDir,
+        { QStringLiteral("show"), QStringLiteral("--device-serial"), QStringLiteral("C-000003"), QStringLiteral("--json") });
+    INFO(shown.out.toStdString() << shown.err.toStdString());
+    REQUIRE(shown.exitCode == 0);
+    const QJsonObject o = QJsonDocument::fromJson(shown.out).object();
+    CHECK(o[QStringLiteral("source")].toString() == QStringLiteral("plant record"));
+    CHECK(o[QStringLiteral("station")].toString() == c.id);
+    CHECK(o[QStringLiteral("line")].toString() == QStringLiteral("L3"));
+    CHECK(o[QStringLiteral("device")].toObject()[QStringLiteral("status")].toString() == QStringLiteral("scrapped"));
+    const QJsonArray certs = o[QStringLiteral("certificates")].toArray();
+    REQUIRE(certs.size() == 1);
+    CHECK(certs[0].toObject()[QStringLiteral("chain_verified")].toBool());
+    CHECK(certs[0].toObject()[QStringLiteral("state")].toString() == QStringLiteral("revoked"));
+    const QJsonArray jobs = o[QStringLiteral("jobs")].toArray();
+    REQUIRE(jobs.size() >= 1);
+    CHECK(jobs[0].toObject()[QStringLiteral("steps")].toArray().size() >= 4);
+    // Station B does not trust C's root: it says so.
+    auto untrusted = ctl(b.dataDir,
+        { QStringLiteral("show"), QStringLiteral("--device-serial"), QStringLiteral("C-000001") });
+    INFO(untrusted.out.toStdString());
+    CHECK(untrusted.exitCode == 0);
+    CHECK(untrusted.out.contains("From the plant record"));
+    CHECK(untrusted.out.contains("NOT verified: its station's root is not one this station trusts"));
+    CHECK(ctl(a.dataDir, { QStringLiteral("show"), QStringLiteral("--device-serial"), QStringLiteral("Z-9") })
+              .exitCode
+        == 3);
+
+    // plant status: every station, its last push, backlog and audit head.
+    auto status = ctl(b.dataDir, { QStringLiteral("plant"), QStringLiteral("status"), QStringLiteral("--json") });
+    INFO(status.out.toStdString());
+    REQUIRE(status.exitCode == 0);
+    const QJsonArray stations = QJsonDocument::fromJson(status.out).object()[QStringLiteral("stations")].toArray();
+    REQUIRE(stations.size() == 3);
+    for (const QJsonValue& v : stations) {
+        CHECK(v.toObject()[QStringLiteral("audit_head")].toInteger() > 0);
+        CHECK(v.toObject()[QStringLiteral("backlog")].toInteger() == 0);
+        CHECK_FALSE(v.toObject()[QStringLiteral("last_push")].toString().isEmpty());
+    }
+
+    // Rights are the database's: B may not write A's rows, nor change or delete its own.
+    auto forged = pg.psql(QStringLiteral("INSERT INTO imprint.changes(station_id, seq, kind, key, payload, "
+                                         "payload_sha256) VALUES ('%1', 999999, 'device', 'A-000001', "
+                                         "'{\"status\": \"passed\"}', '\\x00')")
+                              .arg(a.id),
+        b.role, b.password);
+    CHECK(forged.exitCode != 0);
+    CHECK(forged.err.contains("row-level security"));
+    auto deleted = pg.psql(QStringLiteral("DELETE FROM imprint.changes WHERE station_id = '%1'").arg(b.id), b.role,
+        b.password);
+    CHECK(deleted.exitCode != 0);
+    CHECK(deleted.err.contains("permission denied"));
+    auto updated = pg.psql(QStringLiteral("UPDATE imprint.changes SET key = 'x' WHERE station_id = '%1'").arg(b.id),
+        b.role, b.password);
+    CHECK(updated.exitCode != 0);
+    auto claimed = pg.psql(
+        QStringLiteral("UPDATE imprint.stations SET role = '%1' WHERE station_id = '%2'").arg(b.role, a.id), b.role,
+        b.password);
+    CHECK(claimed.exitCode != 0);
+    // QA reads and writes nothing.
+    REQUIRE(pg.psql(QStringLiteral("CREATE ROLE qa_desk LOGIN PASSWORD 'qa-desk-pw'")).exitCode == 0);
+    REQUIRE(test::run(QStringLiteral(IMPRINT_CTL),
+                { QStringLiteral("plant"), QStringLiteral("add-station"), QStringLiteral("--conninfo"),
+                    pg.adminConninfo(), QStringLiteral("--qa-role"), QStringLiteral("qa_desk") })
+                .exitCode
+        == 0);
+    auto qaRead = pg.psql(QStringLiteral("SELECT count(*) FROM imprint.yield"), QStringLiteral("qa_desk"),
+        QStringLiteral("qa-desk-pw"));
+    INFO(qaRead.err.toStdString());
+    CHECK(qaRead.exitCode == 0);
+    CHECK(pg.psql(QStringLiteral("INSERT INTO imprint.pushes(station_id, rows, last_seq, backlog) VALUES ('%1', 1, 1, "
+                                 "0)")
+                      .arg(a.id),
+                QStringLiteral("qa_desk"), QStringLiteral("qa-desk-pw"))
+              .exitCode
+        != 0);
+    CHECK(plantCount(pg, QStringLiteral("SELECT count(*) FROM imprint.changes WHERE station_id = '%1' AND seq = 999999")
+                             .arg(a.id))
+        == 0);
+}
+
+TEST_CASE("The plant database stopped mid-push loses nothing and keeps nothing twice, and a changed payload is flagged")
+{
+    TestPostgres pg;
+    REQUIRE(pg.ok());
+    QTemporaryDir tmp;
+    REQUIRE(test::run(QStringLiteral(IMPRINT_CTL),
+                { QStringLiteral("plant"), QStringLiteral("migrate"), QStringLiteral("--conninfo"), pg.adminConninfo() })
+                .exitCode
+        == 0);
+    const PlantStation s = plantStation(tmp, pg, QStringLiteral("S"), QStringLiteral("L9"));
+    {
+        QSettings ini(s.dataDir + QStringLiteral("/station.ini"), QSettings::IniFormat);
+        ini.setValue(QStringLiteral("plant/batch-rows"), 100); // many transactions to cut between
+        ini.setValue(QStringLiteral("plant/connect-timeout-s"), 2);
+    }
+    issue(tmp, s, QStringLiteral("P"), 12);
+    // And a long tail of attempts (a shift's worth of empty slots), so that the push takes
+    // long enough to be cut in the middle.
+    test::tamper(s.dataDir + QStringLiteral("/imprint.sqlite"),
+        QStringLiteral("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30000) "
+                       "INSERT INTO attempts(port, station, operator, started, finished, code, reason) SELECT "
+                       "'/dev/pts/' || i, 'S', 'op', '2026-12-07T06:00:00.000Z', '2026-12-07T06:00:01.000Z', "
+                       "'timeout', 'nothing answered' FROM n"));
+    const qint64 queued = query(s.dataDir, QStringLiteral("SELECT COUNT(*) FROM plant_log")).value(0).toLongLong();
+    REQUIRE(queued > 30000);
+
+    // The server stops (as in a crash) while the push runs.
+    QProcess running;
+    running.start(QStringLiteral(IMPRINT_CTL),
+        { QStringLiteral("plant"), QStringLiteral("push"), QStringLiteral("--progress"), QStringLiteral("--data-dir"),
+            s.dataDir });
+    REQUIRE(running.waitForStarted());
+    // Cut once a few thousand are in.
+    while (query(s.dataDir, QStringLiteral("SELECT COUNT(*) FROM plant_log")).value(0).toLongLong() > queued - 3000
+        && running.state() == QProcess::Running)
+        QThread::msleep(20);
+    REQUIRE(pg.stop(QStringLiteral("immediate")));
+    REQUIRE(running.waitForFinished(30000));
+    CHECK(running.exitCode() != 0);
+    const qint64 left = query(s.dataDir, QStringLiteral("SELECT COUNT(*) FROM plant_log")).value(0).toLongLong();
+    INFO("queued " << queued << ", left after the cut " << left);
+    REQUIRE(left > 0);
+    REQUIRE(left < queued);
+
+    // Down: the push says so in plain words, keeps every change, and the status says it too.
+    auto down = push(s);
+    CHECK(down.exitCode != 0);
+    CHECK(down.err.contains("The plant database could not be reached"));
+    CHECK(query(s.dataDir, QStringLiteral("SELECT COUNT(*) FROM plant_log")).value(0).toLongLong() == left);
+    auto status = ctl(s.dataDir, { QStringLiteral("plant"), QStringLiteral("status") });
+    CHECK(status.out.contains("last error:  The plant database could not be reached"));
+    CHECK(status.out.contains("The plant record cannot be read now"));
+    // The line does not wait for it: a device is issued while the plant is down.
+    issue(tmp, s, QStringLiteral("Q"), 1);
+
+    REQUIRE(pg.start());
+    auto up = push(s);
+    INFO(up.out.toStdString() << up.err.toStdString());
+    REQUIRE(up.exitCode == 0);
+    CHECK(query(s.dataDir, QStringLiteral("SELECT COUNT(*) FROM plant_log")) == QStringList { QStringLiteral("0") });
+    const qint64 lastSeq
+        = query(s.dataDir, QStringLiteral("SELECT seq FROM sqlite_sequence WHERE name = 'plant_log'")).value(0).toLongLong();
+    // Every change once: as many rows as numbers, none missing, none twice.
+    CHECK(plantCount(pg, QStringLiteral("SELECT count(*) FROM imprint.changes WHERE station_id = '%1'").arg(s.id))
+        == lastSeq);
+    CHECK(plantCount(pg, QStringLiteral("SELECT count(DISTINCT seq) FROM imprint.changes WHERE station_id = '%1'")
+                             .arg(s.id))
+        == lastSeq);
+    CHECK(plantCount(pg, QStringLiteral("SELECT count(*) FROM imprint.devices WHERE station_id = '%1'").arg(s.id)) == 13);
+
+    // The same change pushed again is taken once; another payload under the same number
+    // (a store put back from an old copy) is flagged and kept, the plant's row unchanged.
+    test::tamper(s.dataDir + QStringLiteral("/imprint.sqlite"),
+        QStringLiteral("INSERT INTO plant_log(seq, kind, key) VALUES (1, 'device', 'P-000002')"));
+    const QString before
+        = QString::fromUtf8(pg.psql(QStringLiteral("SELECT payload::text FROM imprint.changes WHERE station_id = '%1' AND "
+                                                   "seq = 1")
+                                        .arg(s.id))
+                                .out);
+    auto flagged = push(s);
+    INFO(flagged.out.toStdString() << flagged.err.toStdString());
+    REQUIRE(flagged.exitCode == 0);
+    CHECK(flagged.out.contains("1 flagged"));
+    CHECK(plantCount(pg, QStringLiteral("SELECT count(*) FROM imprint.conflicts WHERE station_id = '%1' AND seq = 1 AND "
+                                        "offered->>'serial' = 'P-000002'")
+                             .arg(s.id))
+        == 1);
+    CHECK(QString::fromUtf8(pg.psql(QStringLiteral("SELECT payload::text FROM imprint.changes WHERE station_id = '%1' "
+                                                   "AND seq = 1")
+                                        .arg(s.id))
+                                .out)
+        == before);
+    auto conflicts = ctl(s.dataDir, { QStringLiteral("plant"), QStringLiteral("status") });
+    CHECK(conflicts.out.contains("1 CONFLICT(S)"));
+}
+
+TEST_CASE("A station whose audit log was cut short after its head reached the plant fails audit verify --against-plant")
+{
+    TestPostgres pg;
+    REQUIRE(pg.ok());
+    QTemporaryDir tmp;
+    REQUIRE(test::run(QStringLiteral(IMPRINT_CTL),
+                { QStringLiteral("plant"), QStringLiteral("migrate"), QStringLiteral("--conninfo"), pg.adminConninfo() })
+                .exitCode
+        == 0);
+    const PlantStation s = plantStation(tmp, pg, QStringLiteral("T"), QStringLiteral("L4"));
+    issue(tmp, s, QStringLiteral("T"), 3);
+    REQUIRE(ctl(s.dataDir, { QStringLiteral("audit"), QStringLiteral("head") }).exitCode == 0);
+    REQUIRE(push(s).exitCode == 0);
+    auto intact = ctl(s.dataDir, { QStringLiteral("audit"), QStringLiteral("verify"), QStringLiteral("--against-plant") });
+    INFO(intact.out.toStdString() << intact.err.toStdString());
+    CHECK(intact.exitCode == 0);
+    CHECK(intact.out.contains("It extends the head the plant record holds"));
+
+    // The newest entries and their checkpoints go, as a station rewriting its past would
+    // leave it: the store agrees with itself, the plant does not.
+    const qint64 newest
+        = query(s.dataDir, QStringLiteral("SELECT MAX(seq) FROM audit WHERE kind = 'checkpoint'")).value(0).toLongLong();
+    REQUIRE(newest > 3);
+    test::tamper(s.dataDir + QStringLiteral("/imprint.sqlite"),
+        QStringLiteral("DELETE FROM audit WHERE seq >= %1").arg(newest - 1));
+    auto cut = ctl(s.dataDir, { QStringLiteral("audit"), QStringLiteral("verify"), QStringLiteral("--against-plant") });
+    INFO(cut.out.toStdString() << cut.err.toStdString());
+    CHECK(cut.exitCode == 1);
+    CHECK(cut.out.contains("TAMPERED"));
+}
+
+TEST_CASE("The station service pushes to the plant record on its own, and a stopped plant database only delays it")
+{
+    TestPostgres pg;
+    REQUIRE(pg.ok());
+    QTemporaryDir tmp;
+    REQUIRE(test::run(QStringLiteral(IMPRINT_CTL),
+                { QStringLiteral("plant"), QStringLiteral("migrate"), QStringLiteral("--conninfo"), pg.adminConninfo() })
+                .exitCode
+        == 0);
+    const PlantStation s = plantStation(tmp, pg, QStringLiteral("V"), QStringLiteral("L5"));
+    {
+        QSettings ini(s.dataDir + QStringLiteral("/station.ini"), QSettings::IniFormat);
+        ini.setValue(QStringLiteral("plant/push-every-s"), 1);
+        ini.setValue(QStringLiteral("plant/retry-max-s"), 2);
+    }
+    issue(tmp, s, QStringLiteral("V"), 3);
+    // A network server is named with TLS checked, and no password goes in the string.
+    auto plain = ctl(s.dataDir, { QStringLiteral("plant"), QStringLiteral("configure"), QStringLiteral("--conninfo"),
+                                    QStringLiteral("host=db.plant.example dbname=imprint_plant") });
+    CHECK(plain.exitCode == 2);
+    CHECK(plain.err.contains("sslmode=verify-full"));
+    auto inline_ = ctl(s.dataDir, { QStringLiteral("plant"), QStringLiteral("configure"), QStringLiteral("--conninfo"),
+                                      QStringLiteral("host=127.0.0.1 dbname=x password=hunter2") });
+    CHECK(inline_.exitCode == 2);
+    CHECK(inline_.err.contains("--password-file"));
+
+    const QString socket = tmp.filePath(QStringLiteral("imprint.sock"));
+    QProcess service;
+    service.start(QStringLiteral(IMPRINT_DAEMON),
+        { QStringLiteral("--data-dir"), s.dataDir, QStringLiteral("--socket"), socket, QStringLiteral("--allow-pty") });
+    REQUIRE(service.waitForStarted(10000));
+    auto waitFor = [&](const std::function<bool()>& done, int seconds) {
+        QElapsedTimer t;
+        t.start();
+        while (!done() && t.elapsed() < seconds * 1000) {
+            REQUIRE(service.state() == QProcess::Running);
+            QThread::msleep(100);
+        }
+        return done();
+    };
+    auto devices = [&] {
+        return plantCount(pg, QStringLiteral("SELECT count(*) FROM imprint.devices WHERE station_id = '%1'").arg(s.id));
+    };
+    CHECK(waitFor([&] { return devices() == 3; }, 30));
+
+    // The plant database stops; changes keep being recorded (here, a shift's empty slots
+    // written behind the service's back) and wait.
+    REQUIRE(pg.stop());
+    test::tamper(s.dataDir + QStringLiteral("/imprint.sqlite"),
+        QStringLiteral("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5) INSERT INTO "
+                       "attempts(port, station, operator, started, finished, code, reason) SELECT '/dev/pts/' || i, "
+                       "'V', 'op', '2026-12-07T06:00:00.000Z', '2026-12-07T06:00:01.000Z', 'timeout', 'nothing "
+                       "answered' FROM n"));
+    CHECK(waitFor(
+        [&] {
+            return query(s.dataDir, QStringLiteral("SELECT last_error FROM plant_contact"))
+                .value(0)
+                .contains(QStringLiteral("could not be reached"));
+        },
+        30));
+    CHECK(query(s.dataDir, QStringLiteral("SELECT COUNT(*) FROM plant_log")) == QStringList { QStringLiteral("5") });
+
+    // Back: the service finds it on its own (its back-off is at most retry-max-s).
+    REQUIRE(pg.start());
+    CHECK(waitFor(
+        [&] {
+            return plantCount(pg,
+                       QStringLiteral("SELECT count(*) FROM imprint.changes WHERE station_id = '%1' AND kind = "
+                                      "'attempt'")
+                           .arg(s.id))
+                == 5;
+        },
+        30));
+    CHECK(query(s.dataDir, QStringLiteral("SELECT COUNT(*) FROM plant_log")) == QStringList { QStringLiteral("0") });
+    service.terminate();
+    REQUIRE(service.waitForFinished(20000));
+    CHECK(service.exitCode() == 0);
+}
