@@ -3,6 +3,7 @@
 #include "pki/OpenSsl.h"
 
 #include <QDir>
+#include <QUuid>
 #include <QFile>
 #include <QFileInfo>
 #include <QHash>
@@ -633,9 +634,13 @@ Result<void> DataDir::saveChain(const QList<QByteArray>& chain) const
 Result<void> DataDir::writePrivateFile(const QString& path, const QByteArray& contents)
 {
     QDir().mkpath(QFileInfo(path).absolutePath());
-    const QByteArray tmp = QFile::encodeName(path + QStringLiteral(".tmp"));
-    // Created 0600 from the start, so the secret is never readable by others, not even briefly.
-    const int fd = ::open(tmp.constData(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, S_IRUSR | S_IWUSR);
+    // A new file of a name no one can guess, created 0600 from the start (never one that is
+    // there already, nor through a link: in a folder others may write, a file or link put
+    // there first would otherwise receive the secret), then renamed over the path.
+    const QByteArray tmp = QFile::encodeName(
+        path + QStringLiteral(".%1.tmp").arg(QUuid::createUuid().toString(QUuid::Id128).left(12)));
+    const int fd
+        = ::open(tmp.constData(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, S_IRUSR | S_IWUSR);
     if (fd < 0)
         return fail(
             ErrorCode::Io, QStringLiteral("Could not create %1.").arg(path), QString::fromLocal8Bit(strerror(errno)));

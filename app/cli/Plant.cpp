@@ -33,10 +33,17 @@ core::Result<void> checkTransport(const QString& conninfo)
 {
     if (auto c = core::pg::checkConninfo(conninfo); !c)
         return c;
+    // Every host libpq may try (a list, and hostaddr beside it) must be a local socket or the
+    // loopback; a service name may stand for any.
     const QString host = core::pg::conninfoValue(conninfo, "host");
     const QString hostaddr = core::pg::conninfoValue(conninfo, "hostaddr");
-    const bool local = (host.isEmpty() && hostaddr.isEmpty()) || host.startsWith(u'/')
-        || host == QLatin1String("localhost") || host == QLatin1String("127.0.0.1") || host == QLatin1String("::1");
+    auto loopback = [](const QString& h) {
+        return h.isEmpty() || h.startsWith(u'/') || h.startsWith(u'@') || h == QLatin1String("localhost")
+            || h == QLatin1String("127.0.0.1") || h == QLatin1String("::1");
+    };
+    bool local = core::pg::conninfoValue(conninfo, "service").isEmpty();
+    for (const QString& h : host.split(u',') + hostaddr.split(u','))
+        local = local && loopback(h.trimmed());
     if (!local && core::pg::conninfoValue(conninfo, "sslmode") != QLatin1String("verify-full"))
         return core::fail(core::ErrorCode::BadInput,
             QStringLiteral("The plant database %1 is reached over the network: give sslmode=verify-full (and "

@@ -70,9 +70,51 @@ QString shown(const QString& recorded)
     return core::protocol::escapeUnprintable(recorded);
 }
 
-/// A device this station has not recorded, from the plant record: which station and line
-/// made it, its jobs and steps, its certificates (each verified here, to the chain its
-/// station issues under, whose root this station trusts too) and their upstream state.
+/// One station's certificates of a device, each verified here: its DER must be the
+/// certificate the row names (its serial), and verify to the chain its own station issues
+/// under, whose root this station trusts too.
+QJsonArray verifiedCertificates(const QJsonObject& record, const QList<QByteArray>& roots)
+{
+    QJsonArray out;
+    for (const QJsonValue& v : record[QStringLiteral("certificates")].toArray()) {
+        QJsonObject c = v.toObject();
+        const QByteArray der = QByteArray::fromBase64(c[QStringLiteral("der")].toString().toLatin1());
+        QString problem = QStringLiteral("its station's chain is not in the plant record");
+        auto cert = core::ossl::certFromDer(der);
+        if (!cert) {
+            problem = QStringLiteral("the plant holds no certificate for it");
+        } else if (core::ossl::serialHex(cert->get()) != c[QStringLiteral("serial")].toString()) {
+            problem = QStringLiteral("the certificate the plant holds is not the one its row names");
+        } else {
+            for (const QJsonValue& pem : record[QStringLiteral("chains")].toArray()) {
+                auto chain = core::ossl::certsDerFromPem(pem.toString().toLatin1());
+                if (!chain || chain->isEmpty())
+                    continue;
+                if (!roots.contains(chain->last())) {
+                    problem = QStringLiteral("its station's root is not one this station trusts");
+                    continue;
+                }
+                auto verified = core::verifyChain(der, *chain);
+                problem = verified ? QString() : verified.error().text();
+                if (verified)
+                    break;
+            }
+        }
+        c[QStringLiteral("chain_verified")] = problem.isEmpty();
+        if (!problem.isEmpty())
+            c[QStringLiteral("chain_problem")] = problem;
+        if (cert)
+            c[QStringLiteral("pem")] = QString::fromLatin1(core::ossl::derToPem(der));
+        c.remove(QStringLiteral("der"));
+        out.append(c);
+    }
+    return out;
+}
+
+/// A device this station has not recorded, from the plant record: every station that holds
+/// a record of it (more than one is said), which line, its jobs with their steps, its
+/// certificates (each verified here) and their upstream state; everything a station wrote is
+/// shown escaped.
 int showFromPlant(const core::StationConfig& config, const QList<QByteArray>& ownChain, const QString& sn, bool json)
 {
     auto db = core::openPlant(config.plant);
@@ -87,74 +129,63 @@ int showFromPlant(const core::StationConfig& config, const QList<QByteArray>& ow
     if (found->isEmpty())
         return report(core::Error { core::ErrorCode::NotFound,
             QStringLiteral("No device with serial %1 is recorded, here or in the plant record.").arg(sn), {}, {} });
-    QJsonObject o = *found;
     const QString asOf = QDateTime::currentDateTimeUtc().toString(Qt::ISODate);
-    o[QStringLiteral("source")] = QStringLiteral("plant record");
-    o[QStringLiteral("as_of")] = asOf;
     // The roots this station trusts: its own, and the upstream's anchors.
     QList<QByteArray> roots;
     if (!ownChain.isEmpty())
         roots << ownChain.last();
     if (auto anchors = app::readUpstreamAnchors(config))
         roots += *anchors;
-    QJsonArray certs;
-    for (const QJsonValue& v : o[QStringLiteral("certificates")].toArray()) {
-        QJsonObject c = v.toObject();
-        const QByteArray der = QByteArray::fromBase64(c[QStringLiteral("der")].toString().toLatin1());
-        QString problem = QStringLiteral("its station's chain is not in the plant record");
-        for (const QJsonValue& pem : o[QStringLiteral("chains")].toArray()) {
-            auto chain = core::ossl::certsDerFromPem(pem.toString().toLatin1());
-            if (!chain || chain->isEmpty())
-                continue;
-            if (!roots.contains(chain->last())) {
-                problem = QStringLiteral("its station's root is not one this station trusts");
-                continue;
-            }
-            auto verified = core::verifyChain(der, *chain);
-            problem = verified ? QString() : verified.error().text();
-            if (verified)
-                break;
-        }
-        c[QStringLiteral("chain_verified")] = problem.isEmpty();
-        if (!problem.isEmpty())
-            c[QStringLiteral("chain_problem")] = problem;
-        c[QStringLiteral("pem")] = QString::fromLatin1(core::ossl::derToPem(der));
-        c.remove(QStringLiteral("der"));
-        certs.append(c);
+    QJsonArray records;
+    for (const QJsonValue& v : (*found)[QStringLiteral("records")].toArray()) {
+        QJsonObject r = v.toObject();
+        r[QStringLiteral("certificates")] = verifiedCertificates(r, roots);
+        r.remove(QStringLiteral("chains"));
+        records.append(r);
     }
-    o[QStringLiteral("certificates")] = certs;
-    o.remove(QStringLiteral("chains"));
+    QJsonObject o = records.first().toObject();
+    o[QStringLiteral("records")] = records;
+    o[QStringLiteral("source")] = QStringLiteral("plant record");
+    o[QStringLiteral("as_of")] = asOf;
     if (json) {
         out() << QJsonDocument(o).toJson(QJsonDocument::Compact) << Qt::endl;
         return 0;
     }
-    const QJsonObject d = o[QStringLiteral("device")].toObject();
-    out() << "From the plant record, as of " << asOf << ": made on station " << o[QStringLiteral("station")].toString()
-          << " (line " << shown(o[QStringLiteral("line")].toString()) << ")" << Qt::endl
-          << "Device " << shown(sn) << "  " << shown(d[QStringLiteral("model")].toString()) << "  firmware "
-          << shown(d[QStringLiteral("firmware")].toString()) << Qt::endl
-          << "  status:  " << d[QStringLiteral("status")].toString() << "  "
-          << shown(d[QStringLiteral("status_reason")].toString()) << Qt::endl
-          << "  lot:     " << shown(d[QStringLiteral("lot")].toString()) << Qt::endl;
-    for (const QJsonValue& v : certs) {
-        const QJsonObject c = v.toObject();
-        out() << "Certificate " << c[QStringLiteral("serial")].toString() << "  "
-              << c[QStringLiteral("state")].toString() << "  issued " << c[QStringLiteral("issued_at")].toString()
-              << "  chain "
-              << (c[QStringLiteral("chain_verified")].toBool()
-                         ? QStringLiteral("verified here")
-                         : QStringLiteral("NOT verified: ") + c[QStringLiteral("chain_problem")].toString())
-              << (c.contains(QStringLiteral("upstream_der")) ? QStringLiteral("  upstream: certified")
-                                                              : QStringLiteral("  upstream: not yet"))
-              << Qt::endl;
-    }
-    out() << "Timeline:" << Qt::endl;
-    for (const QJsonValue& j : o[QStringLiteral("jobs")].toArray()) {
-        for (const QJsonValue& st : j.toObject()[QStringLiteral("steps")].toArray()) {
-            const QJsonObject s = st.toObject();
-            out() << "  " << s[QStringLiteral("at")].toString() << "  " << s[QStringLiteral("step")].toString() << "  "
-                  << s[QStringLiteral("status")].toString() << "  " << shown(s[QStringLiteral("detail")].toString())
+    auto text = [](const QJsonObject& from, const char* key) {
+        const QJsonValue v = from[QLatin1String(key)];
+        return shown(v.isString() ? v.toString() : v.isDouble() ? QString::number(v.toInteger()) : QString());
+    };
+    out() << "From the plant record, as of " << asOf << "." << Qt::endl;
+    if (records.size() > 1)
+        out() << "NOTE: " << records.size() << " stations hold a record of serial " << shown(sn)
+              << "; each is shown, the one heard from last first." << Qt::endl;
+    for (const QJsonValue& rv : records) {
+        const QJsonObject r = rv.toObject();
+        const QJsonObject d = r[QStringLiteral("device")].toObject();
+        out() << "Made on station " << text(r, "station") << " (line " << text(r, "line") << "), last heard from "
+              << text(r, "received") << Qt::endl
+              << "Device " << shown(sn) << "  " << text(d, "model") << "  firmware " << text(d, "firmware")
+              << Qt::endl
+              << "  status:  " << text(d, "status") << "  " << text(d, "status_reason") << Qt::endl
+              << "  lot:     " << text(d, "lot") << Qt::endl;
+        for (const QJsonValue& v : r[QStringLiteral("certificates")].toArray()) {
+            const QJsonObject c = v.toObject();
+            out() << "Certificate " << text(c, "serial") << "  " << text(c, "state") << "  issued "
+                  << text(c, "issued_at") << "  chain "
+                  << (c[QStringLiteral("chain_verified")].toBool()
+                             ? QStringLiteral("verified here")
+                             : QStringLiteral("NOT verified: ") + text(c, "chain_problem"))
+                  << (c.contains(QStringLiteral("upstream_der")) ? QStringLiteral("  upstream: certified")
+                                                                  : QStringLiteral("  upstream: not yet"))
                   << Qt::endl;
+        }
+        out() << "Timeline (station " << text(r, "station") << "):" << Qt::endl;
+        for (const QJsonValue& j : r[QStringLiteral("jobs")].toArray()) {
+            for (const QJsonValue& st : j.toObject()[QStringLiteral("steps")].toArray()) {
+                const QJsonObject step = st.toObject();
+                out() << "  " << text(step, "at") << "  " << text(step, "step") << "  " << text(step, "status") << "  "
+                      << text(step, "detail") << Qt::endl;
+            }
         }
     }
     return 0;

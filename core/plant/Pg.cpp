@@ -281,6 +281,18 @@ QString Connection::quoteLiteral(const QByteArray& value) const
     return out;
 }
 
+core::Result<QByteArray> Connection::passwordVerifier(const Secret& password, const QString& role) const
+{
+    QByteArray clear(password.data(), password.size());
+    char* verifier = PQencryptPasswordConn(m_conn, clear.constData(), role.toUtf8().constData(), "scram-sha-256");
+    OPENSSL_cleanse(clear.data(), static_cast<size_t>(clear.size()));
+    if (!verifier)
+        return failure(QStringLiteral("No password verifier could be made."), QString::fromUtf8(PQerrorMessage(m_conn)));
+    QByteArray out(verifier);
+    PQfreemem(verifier);
+    return out;
+}
+
 core::Result<void> checkConninfo(const QString& conninfo)
 {
     char* error = nullptr;

@@ -85,8 +85,11 @@ public:
     [[nodiscard]] QString where() const;
     /// An identifier quoted for SQL text (a role's name in CREATE ROLE, which takes no $1).
     [[nodiscard]] QString quoteIdentifier(const QString& name) const;
-    /// A literal quoted for SQL text (a password in CREATE ROLE).
+    /// A literal quoted for SQL text.
     [[nodiscard]] QString quoteLiteral(const QByteArray& value) const;
+    /// The SCRAM-SHA-256 verifier of `password` for `role`, made here (libpq): what ALTER ROLE
+    /// is given, so that no clear password ever reaches the server or its log.
+    [[nodiscard]] core::Result<QByteArray> passwordVerifier(const Secret& password, const QString& role) const;
 
 private:
     core::Result<Result> check(pg_result* r, const QString& what);

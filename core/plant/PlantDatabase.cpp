@@ -51,7 +51,30 @@ CREATE TABLE imprint.changes (
   der bytea,
   request bytea,
   received timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (station_id, seq));
+  PRIMARY KEY (station_id, seq),
+  CHECK (kind IN ('device', 'job', 'certificate', 'certificate-state', 'crl', 'lot', 'attempt', 'audit-head')),
+  CHECK (kind NOT IN ('job', 'crl', 'attempt', 'audit-head') OR key ~ '^[0-9]{1,18}$'));
+-- What the plant vouches for is computed here, not taken from the station: the digest of
+-- what was offered (length-prefixed, every blob in it), and when it arrived.
+CREATE FUNCTION imprint.change_digest(payload jsonb, der bytea, request bytea) RETURNS bytea
+  LANGUAGE sql IMMUTABLE AS $f$
+  SELECT sha256(int8send(octet_length(convert_to(payload::text, 'UTF8'))) || convert_to(payload::text, 'UTF8')
+    || int8send(coalesce(octet_length(der), -1)) || coalesce(der, ''::bytea)
+    || int8send(coalesce(octet_length(request), -1)) || coalesce(request, ''::bytea)) $f$;
+CREATE FUNCTION imprint.stamp_change() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+  NEW.payload_sha256 := imprint.change_digest(NEW.payload, NEW.der, NEW.request);
+  NEW.received := now();
+  RETURN NEW;
+END $f$;
+CREATE TRIGGER stamp BEFORE INSERT ON imprint.changes FOR EACH ROW EXECUTE FUNCTION imprint.stamp_change();
+-- A time from a station's payload, or nothing when it is not one (a view never fails on it).
+CREATE FUNCTION imprint.to_time(t text) RETURNS timestamptz LANGUAGE plpgsql IMMUTABLE AS $f$
+BEGIN
+  RETURN t::timestamptz;
+EXCEPTION WHEN others THEN
+  RETURN NULL;
+END $f$;
 CREATE INDEX changes_by_key ON imprint.changes (key, kind);
 CREATE INDEX changes_by_device ON imprint.changes ((payload->>'device_serial'))
   WHERE kind IN ('job', 'certificate');
@@ -80,6 +103,12 @@ CREATE TABLE imprint.pushes (
   last_seq bigint NOT NULL,
   backlog bigint NOT NULL);
 CREATE INDEX pushes_by_station ON imprint.pushes (station_id, at);
+CREATE FUNCTION imprint.stamp_push() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+  NEW.at := clock_timestamp();
+  RETURN NEW;
+END $f$;
+CREATE TRIGGER stamp BEFORE INSERT ON imprint.pushes FOR EACH ROW EXECUTE FUNCTION imprint.stamp_push();
 
 -- The CA chain each station issues under (PEM), so a certificate is verified where it is read.
 CREATE TABLE imprint.chains (
@@ -110,8 +139,8 @@ CREATE VIEW imprint.devices AS
 CREATE VIEW imprint.jobs AS
   SELECT DISTINCT ON (c.station_id, c.key) c.station_id, s.line, (c.key)::bigint AS job_id,
     c.payload->>'device_serial' AS device_serial, c.payload->>'port' AS port, c.payload->>'operator' AS operator,
-    c.payload->>'lot' AS lot, (c.payload->>'started')::timestamptz AS started,
-    (c.payload->>'finished')::timestamptz AS finished, c.payload->>'result' AS result, c.payload->>'reason' AS reason
+    c.payload->>'lot' AS lot, imprint.to_time(c.payload->>'started') AS started,
+    imprint.to_time(c.payload->>'finished') AS finished, c.payload->>'result' AS result, c.payload->>'reason' AS reason
   FROM imprint.changes c JOIN imprint.stations s USING (station_id)
   WHERE c.kind = 'job' ORDER BY c.station_id, c.key, c.seq DESC;
 -- The shift a time falls in: 06:00, 14:00 and 22:00 in the database's time zone.
@@ -204,12 +233,15 @@ Result<QString> addStation(
 {
     const QString role = QStringLiteral("imprint_station_%1").arg(QString(stationId).toLower().remove(u'-'));
     const QString what = QStringLiteral("add station %1").arg(stationId);
-    const QByteArray pw(password.data(), password.size());
-    // CREATE ROLE takes no parameters: the name and password are quoted by libpq.
+    // CREATE ROLE takes no parameters: the name and the password's SCRAM verifier (made here:
+    // the clear password never reaches the server, nor its log) are quoted by libpq.
+    auto pw = db.passwordVerifier(password, role);
+    if (!pw)
+        return std::unexpected(pw.error());
     const QString create = QStringLiteral(
         "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = %1) THEN CREATE ROLE %2 LOGIN; END IF; END "
         "$$; ALTER ROLE %2 LOGIN PASSWORD %3; GRANT imprint_station TO %2;")
-                               .arg(db.quoteLiteral(role.toUtf8()), db.quoteIdentifier(role), db.quoteLiteral(pw));
+                               .arg(db.quoteLiteral(role.toUtf8()), db.quoteIdentifier(role), db.quoteLiteral(*pw));
     if (auto r = db.script(QStringLiteral("BEGIN; ") + create, what); !r) {
         (void)db.script(QStringLiteral("ROLLBACK"), QStringLiteral("roll back"));
         return std::unexpected(r.error());
@@ -250,7 +282,7 @@ Result<Pushed> push(pg::Connection& db, const QString& stationId, const QList<Pl
             return abort(r.error());
     }
     Pushed pushed;
-    constexpr int Columns = 9;
+    constexpr int Columns = 8;
     constexpr qsizetype RowsPerStatement = 1000;
     for (qsizetype from = 0; from < changes.size(); from += RowsPerStatement) {
         const qsizetype n = std::min(RowsPerStatement, changes.size() - from);
@@ -261,11 +293,15 @@ Result<Pushed> push(pg::Connection& db, const QString& stationId, const QList<Pl
         for (qsizetype i = 0; i < n; ++i) {
             const PlantChange& c = changes[from + i];
             const QJsonObject o = QJsonDocument::fromJson(c.payload).object();
-            QCryptographicHash h(QCryptographicHash::Sha256);
-            h.addData(c.payload);
-            h.addData(c.der);
-            h.addData(c.request);
-            p.int8(c.seq).text(c.kind).text(c.key).time(changeTime(c.kind, o)).jsonb(c.payload).bytes(h.result());
+            // A NUL cannot be in PostgreSQL's text: written as U+FFFD, so that a hand-edited
+            // store never stops the queue.
+            QByteArray payload = c.payload;
+            payload.replace("\\u0000", "\\ufffd");
+            p.int8(c.seq)
+                .text(c.kind)
+                .text(QString(c.key).replace(QChar(0), QChar(0xfffd)))
+                .time(changeTime(c.kind, o))
+                .jsonb(payload);
             if (c.der.isEmpty() && c.upstreamDer.isEmpty())
                 p.null(17);
             else
@@ -275,7 +311,7 @@ Result<Pushed> push(pg::Connection& db, const QString& stationId, const QList<Pl
             else
                 p.bytes(c.request);
             const int b = static_cast<int>(2 + i * (Columns - 1));
-            values += QStringLiteral("%1($1, $%2, $%3, $%4, $%5, $%6, $%7, $%8, $%9)")
+            values += QStringLiteral("%1($1, $%2, $%3, $%4, $%5, $%6, $%7, $%8)")
                           .arg(i ? QStringLiteral(", ") : QString())
                           .arg(b)
                           .arg(b + 1)
@@ -283,24 +319,23 @@ Result<Pushed> push(pg::Connection& db, const QString& stationId, const QList<Pl
                           .arg(b + 3)
                           .arg(b + 4)
                           .arg(b + 5)
-                          .arg(b + 6)
-                          .arg(b + 7);
+                          .arg(b + 6);
         }
         // One statement: the new rows go in; those the plant holds already are compared,
         // and any that differ are kept aside (the CTE's join sees the rows from before it).
         auto r = db.exec(
             QStringLiteral(
-                "WITH offered(station_id, seq, kind, key, at, payload, payload_sha256, der, request) AS (VALUES %1), "
-                "added AS (INSERT INTO imprint.changes(station_id, seq, kind, key, at, payload, payload_sha256, der, "
-                "request) SELECT * FROM offered ON CONFLICT (station_id, seq) DO NOTHING RETURNING 1), "
+                "WITH offered(station_id, seq, kind, key, at, payload, der, request) AS (VALUES %1), "
+                "added AS (INSERT INTO imprint.changes(station_id, seq, kind, key, at, payload, der, request) "
+                "SELECT * FROM offered ON CONFLICT (station_id, seq) DO NOTHING RETURNING 1), "
+                "differing AS (SELECT o.*, c.payload_sha256 AS held, imprint.change_digest(o.payload, o.der, "
+                "o.request) AS digest FROM offered o JOIN imprint.changes c ON c.station_id = o.station_id AND "
+                "c.seq = o.seq WHERE c.payload_sha256 <> imprint.change_digest(o.payload, o.der, o.request)), "
                 "flagged AS (INSERT INTO imprint.conflicts(station_id, seq, kind, key, held_sha256, offered_sha256, "
-                "offered, offered_der) SELECT o.station_id, o.seq, o.kind, o.key, c.payload_sha256, "
-                "o.payload_sha256, o.payload, o.der FROM offered o JOIN imprint.changes c ON c.station_id = "
-                "o.station_id AND c.seq = o.seq WHERE c.payload_sha256 <> o.payload_sha256 ON CONFLICT DO NOTHING "
-                "RETURNING 1) "
+                "offered, offered_der) SELECT station_id, seq, kind, key, held, digest, payload, der FROM "
+                "differing ON CONFLICT DO NOTHING RETURNING 1) "
                 "SELECT (SELECT count(*) FROM added), (SELECT count(*) FROM flagged), "
-                "(SELECT count(*) FROM offered o JOIN imprint.changes c ON c.station_id = o.station_id AND c.seq = "
-                "o.seq WHERE c.payload_sha256 <> o.payload_sha256)")
+                "(SELECT count(*) FROM differing)")
                 .arg(values),
             p, what);
         if (!r)
@@ -328,11 +363,11 @@ Result<QList<StationState>> stations(pg::Connection& db)
     auto r = db.exec(QStringLiteral(R"(
 SELECT s.station_id, s.line, s.name, s.role, p.at, coalesce(p.backlog, 0),
   (SELECT count(*) FROM imprint.changes c WHERE c.station_id = s.station_id),
-  h.seq, coalesce(h.payload->>'hash', ''),
+  h.key, coalesce(h.payload->>'hash', ''),
   (SELECT count(*) FROM imprint.conflicts f WHERE f.station_id = s.station_id)
 FROM imprint.stations s
 LEFT JOIN LATERAL (SELECT at, backlog FROM imprint.pushes p WHERE p.station_id = s.station_id ORDER BY at DESC LIMIT 1) p ON true
-LEFT JOIN LATERAL (SELECT seq, payload FROM imprint.changes c WHERE c.station_id = s.station_id AND c.kind = 'audit-head'
+LEFT JOIN LATERAL (SELECT key, payload FROM imprint.changes c WHERE c.station_id = s.station_id AND c.kind = 'audit-head'
                    ORDER BY (c.key)::bigint DESC LIMIT 1) h ON true
 ORDER BY s.line, s.name, s.station_id)"),
         QStringLiteral("list the stations"));
@@ -341,78 +376,81 @@ ORDER BY s.line, s.name, s.station_id)"),
     QList<StationState> out;
     for (int i = 0; i < r->rows(); ++i) {
         StationState s { r->text(i, 0), r->text(i, 1), r->text(i, 2), r->text(i, 3), r->time(i, 4), r->int8(i, 5),
-            r->int8(i, 6), 0, r->text(i, 8), r->int8(i, 9) };
-        if (!r->isNull(i, 7)) {
-            auto head = db.exec(QStringLiteral("SELECT key FROM imprint.changes WHERE station_id = $1 AND seq = $2"),
-                pg::Params().text(s.stationId).int8(r->int8(i, 7)), QStringLiteral("read an audit head"));
-            if (head && head->rows())
-                s.auditHead = head->text(0, 0).toLongLong();
-        }
+            r->int8(i, 6), r->isNull(i, 7) ? 0 : r->int8(i, 7), r->text(i, 8), r->int8(i, 9) };
         out.append(s);
     }
     return out;
 }
 
-Result<QJsonObject> device(pg::Connection& db, const QString& serial)
+namespace {
+
+/// Rows read for one device at most (jobs, certificates): a device has a few; a station that
+/// pushed thousands under one serial does not flood QA's screen.
+constexpr int MaxPerDevice = 100;
+
+QJsonObject jsonOf(const QString& text)
 {
-    const QString what = QStringLiteral("look up device %1").arg(serial);
-    auto d = db.exec(QStringLiteral("SELECT c.station_id, s.line, s.name, c.payload::text, c.at FROM imprint.changes c "
-                                    "JOIN imprint.stations s USING (station_id) WHERE c.key = $1 AND c.kind = "
-                                    "'device' ORDER BY c.at DESC NULLS LAST, c.seq DESC LIMIT 1"),
-        pg::Params().text(serial), what);
+    return QJsonDocument::fromJson(text.toUtf8()).object();
+}
+
+/// One station's record of a device: its newest device row, its jobs (each as it stands, with
+/// its steps), its certificates with their newest state, and the station's chains.
+Result<QJsonObject> stationRecord(pg::Connection& db, const QString& station, const QString& serial, const QString& what)
+{
+    auto d = db.exec(QStringLiteral("SELECT s.line, s.name, c.payload::text, c.received FROM imprint.changes c JOIN "
+                                    "imprint.stations s USING (station_id) WHERE c.key = $1 AND c.kind = 'device' AND "
+                                    "c.station_id = $2 ORDER BY c.seq DESC LIMIT 1"),
+        pg::Params().text(serial).text(station), what);
     if (!d)
         return std::unexpected(d.error());
-    if (d->rows() == 0)
-        return QJsonObject {};
-    const QString station = d->text(0, 0);
     QJsonObject o;
     o[QStringLiteral("station")] = station;
-    o[QStringLiteral("line")] = d->text(0, 1);
-    o[QStringLiteral("station_name")] = d->text(0, 2);
-    o[QStringLiteral("device")] = QJsonDocument::fromJson(d->text(0, 3).toUtf8()).object();
-
-    auto jobs = db.exec(QStringLiteral("SELECT DISTINCT ON (station_id, key) station_id, key, payload::text FROM "
-                                       "imprint.changes WHERE payload->>'device_serial' = $1 AND kind = 'job' "
-                                       "ORDER BY station_id, key, seq DESC"),
-        pg::Params().text(serial), what);
+    if (d->rows()) {
+        o[QStringLiteral("line")] = d->text(0, 0);
+        o[QStringLiteral("station_name")] = d->text(0, 1);
+        o[QStringLiteral("device")] = jsonOf(d->text(0, 2));
+        o[QStringLiteral("received")] = d->time(0, 3).toString(Qt::ISODateWithMs);
+    }
+    auto jobs = db.exec(QStringLiteral("SELECT payload::text FROM (SELECT DISTINCT ON (key) key, seq, payload FROM "
+                                       "imprint.changes WHERE payload->>'device_serial' = $1 AND kind = 'job' AND "
+                                       "station_id = $2 ORDER BY key, seq DESC) j ORDER BY seq LIMIT %1")
+                            .arg(MaxPerDevice),
+        pg::Params().text(serial).text(station), what);
     if (!jobs)
         return std::unexpected(jobs.error());
     QJsonArray ja;
-    for (int i = 0; i < jobs->rows(); ++i) {
-        QJsonObject j = QJsonDocument::fromJson(jobs->text(i, 2).toUtf8()).object();
-        j[QStringLiteral("station")] = jobs->text(i, 0); // its steps came with it
-        ja.append(j);
-    }
+    for (int i = 0; i < jobs->rows(); ++i)
+        ja.append(jsonOf(jobs->text(i, 0))); // its steps came with it
     o[QStringLiteral("jobs")] = ja;
-
-    auto certs = db.exec(QStringLiteral("SELECT station_id, key, payload::text, der, request FROM imprint.changes "
-                                        "WHERE payload->>'device_serial' = $1 AND kind = 'certificate' ORDER BY at"),
-        pg::Params().text(serial), what);
+    auto certs = db.exec(
+        QStringLiteral("SELECT c.payload::text, c.der, st.payload::text, st.der FROM imprint.changes c "
+                       "LEFT JOIN LATERAL (SELECT payload, der FROM imprint.changes s WHERE s.key = c.key AND s.kind = "
+                       "'certificate-state' AND s.station_id = c.station_id ORDER BY s.seq DESC LIMIT 1) st ON true "
+                       "WHERE c.payload->>'device_serial' = $1 AND c.kind = 'certificate' AND c.station_id = $2 "
+                       "ORDER BY c.seq LIMIT %1")
+            .arg(MaxPerDevice),
+        pg::Params().text(serial).text(station), what);
     if (!certs)
         return std::unexpected(certs.error());
     QJsonArray ca;
     for (int i = 0; i < certs->rows(); ++i) {
-        QJsonObject c = QJsonDocument::fromJson(certs->text(i, 2).toUtf8()).object();
-        c[QStringLiteral("station")] = certs->text(i, 0);
-        c[QStringLiteral("der")] = QString::fromLatin1(certs->bytes(i, 3).toBase64());
-        auto states = db.exec(QStringLiteral("SELECT payload::text, der FROM imprint.changes WHERE key = $1 AND kind = "
-                                             "'certificate-state' AND station_id = $2 ORDER BY seq DESC LIMIT 1"),
-            pg::Params().text(certs->text(i, 1)).text(certs->text(i, 0)), what);
-        if (!states)
-            return std::unexpected(states.error());
+        QJsonObject c = jsonOf(certs->text(i, 0));
+        c[QStringLiteral("station")] = station;
+        c[QStringLiteral("der")] = QString::fromLatin1(certs->bytes(i, 1).toBase64());
         c[QStringLiteral("state")] = QStringLiteral("issued");
-        if (states->rows()) {
-            const QJsonObject s = QJsonDocument::fromJson(states->text(0, 0).toUtf8()).object();
-            c[QStringLiteral("state")] = s.value(QStringLiteral("state"));
-            c[QStringLiteral("revocation_reason")] = s.value(QStringLiteral("revocation_reason"));
-            const QByteArray up = states->bytes(0, 1);
+        if (!certs->isNull(i, 2)) {
+            const QJsonObject st = jsonOf(certs->text(i, 2));
+            c[QStringLiteral("state")] = st.value(QStringLiteral("state"));
+            c[QStringLiteral("revocation_reason")] = st.value(QStringLiteral("revocation_reason"));
+            const QByteArray up = certs->bytes(i, 3);
             if (!up.isEmpty())
                 c[QStringLiteral("upstream_der")] = QString::fromLatin1(up.toBase64());
         }
         ca.append(c);
     }
     o[QStringLiteral("certificates")] = ca;
-    auto chains = db.exec(QStringLiteral("SELECT pem FROM imprint.chains WHERE station_id = $1 ORDER BY received DESC"),
+    auto chains = db.exec(QStringLiteral("SELECT pem FROM imprint.chains WHERE station_id = $1 ORDER BY received DESC "
+                                         "LIMIT 20"),
         pg::Params().text(station), what);
     if (!chains)
         return std::unexpected(chains.error());
@@ -420,6 +458,32 @@ Result<QJsonObject> device(pg::Connection& db, const QString& serial)
     for (int i = 0; i < chains->rows(); ++i)
         ch.append(chains->text(i, 0));
     o[QStringLiteral("chains")] = ch;
+    return o;
+}
+
+} // namespace
+
+Result<QJsonObject> device(pg::Connection& db, const QString& serial)
+{
+    const QString what = QStringLiteral("look up device %1").arg(serial);
+    // Every station that holds a record of this serial, the one heard from last first (by the
+    // plant's own clock: a station cannot date its rows to stay on top).
+    auto holders = db.exec(QStringLiteral("SELECT station_id FROM imprint.changes WHERE key = $1 AND kind = 'device' "
+                                          "GROUP BY station_id ORDER BY max(received) DESC LIMIT 20"),
+        pg::Params().text(serial), what);
+    if (!holders)
+        return std::unexpected(holders.error());
+    if (holders->rows() == 0)
+        return QJsonObject {};
+    QJsonArray records;
+    for (int i = 0; i < holders->rows(); ++i) {
+        auto record = stationRecord(db, holders->text(i, 0), serial, what);
+        if (!record)
+            return std::unexpected(record.error());
+        records.append(*record);
+    }
+    QJsonObject o = records.first().toObject();
+    o[QStringLiteral("records")] = records;
     return o;
 }
 

@@ -80,7 +80,10 @@ Result<PlantRound> PlantPush::drain(const std::function<void(qint64, qint64)>& p
         return std::unexpected(e);
     };
     qint64 done = 0;
-    while (!m_stop) {
+    // At most what was waiting when it began (and a batch): changes made meanwhile go next
+    // time, and the round always ends.
+    const qint64 limit = round.backlog + m_config.batchRows;
+    while (!m_stop && done < limit) {
         auto changes = m_store.plant().next(m_config.batchRows);
         if (!changes)
             return std::unexpected(changes.error());

@@ -229,6 +229,96 @@ TEST_CASE("Three stations push their lines to the plant record, and QA on one fi
     CHECK(plantCount(pg, QStringLiteral("SELECT count(*) FROM imprint.changes WHERE station_id = '%1' AND seq = 999999")
                              .arg(a.id))
         == 0);
+
+    // What the plant vouches for is its own: the digest and the arrival time are computed
+    // there, kinds and numeric keys are checked, a push's time is the server's.
+    auto own = pg.psql(QStringLiteral("INSERT INTO imprint.changes(station_id, seq, kind, key, at, payload, payload_sha256, "
+                                      "received) VALUES ('%1', 999998, 'device', 'B-000001', '9999-12-31', "
+                                      "'{\"status\": \"passed\"}', '\\x00', '9999-12-31')")
+                           .arg(b.id),
+        b.role, b.password);
+    INFO(own.err.toStdString());
+    CHECK(own.exitCode == 0);
+    CHECK(plantCount(pg, QStringLiteral("SELECT count(*) FROM imprint.changes WHERE station_id = '%1' AND seq = 999998 AND "
+                                        "payload_sha256 = imprint.change_digest(payload, der, request) AND received < "
+                                        "now() + interval '1 minute'")
+                             .arg(b.id))
+        == 1);
+    CHECK(pg.psql(QStringLiteral("INSERT INTO imprint.changes(station_id, seq, kind, key, payload) VALUES ('%1', 999997, "
+                                 "'job', 'latest', '{}')")
+                      .arg(b.id),
+                b.role, b.password)
+              .exitCode
+        != 0);
+    CHECK(pg.psql(QStringLiteral("INSERT INTO imprint.changes(station_id, seq, kind, key, payload) VALUES ('%1', 999996, "
+                                 "'anything', 'x', '{}')")
+                      .arg(b.id),
+                b.role, b.password)
+              .exitCode
+        != 0);
+    REQUIRE(pg.psql(QStringLiteral("INSERT INTO imprint.pushes(station_id, at, rows, last_seq, backlog) VALUES ('%1', "
+                                   "'9999-12-31', 1, 1, 0)")
+                        .arg(b.id),
+                  b.role, b.password)
+                .exitCode
+        == 0);
+    CHECK(plantCount(pg, QStringLiteral("SELECT count(*) FROM imprint.pushes WHERE at > now() + interval '1 day'")) == 0);
+
+    // Station B records a serial A made (a label printed twice, or a station lying): QA at C
+    // is told both stations hold it, sees each one's record, and each certificate is checked
+    // against the chain of the station that pushed it. B's forged row naming A's certificate
+    // under another serial, and its escape sequences, are shown for what they are.
+    REQUIRE(ctl(c.dataDir,
+                { QStringLiteral("upstream"), QStringLiteral("configure"), QStringLiteral("--url"),
+                    QStringLiteral("http://127.0.0.1:9/"), QStringLiteral("--trusted"),
+                    a.dataDir + QStringLiteral("/ca/root.pem") })
+                .exitCode
+        == 0);
+    {
+        const QString dir = tmp.filePath(QStringLiteral("dup"));
+        REQUIRE(test::run(QStringLiteral(IMPRINT_MAKECSR),
+                    { QStringLiteral("--out"), dir, QStringLiteral("--count"), QStringLiteral("1"),
+                        QStringLiteral("--serial-prefix"), QStringLiteral("A") })
+                    .exitCode
+            == 0);
+        REQUIRE(ctl(b.dataDir,
+                    { QStringLiteral("issue"), QStringLiteral("--csr"), dir + QStringLiteral("/A-000001.der"),
+                        QStringLiteral("--device-serial"), QStringLiteral("A-000001"), QStringLiteral("--out"),
+                        dir + QStringLiteral("/x.pem") })
+                    .exitCode
+            == 0);
+        REQUIRE(push(b).exitCode == 0);
+    }
+    REQUIRE(pg.psql(QStringLiteral("INSERT INTO imprint.changes(station_id, seq, kind, key, at, payload, der) SELECT "
+                                   "'%1', 999990, 'certificate', 'FEEDFACE', now(), jsonb_build_object('serial', "
+                                   "'FEEDFACE', 'device_serial', 'A-000001', 'issued_at', E'\\u001b[2Jnow'), der FROM "
+                                   "imprint.changes WHERE station_id = '%2' AND kind = 'certificate' AND "
+                                   "payload->>'device_serial' = 'A-000001'")
+                        .arg(b.id, a.id),
+                b.role, b.password)
+                .exitCode
+        == 0);
+    auto both = ctl(c.dataDir, { QStringLiteral("show"), QStringLiteral("--device-serial"), QStringLiteral("A-000001") });
+    INFO(both.out.toStdString() << both.err.toStdString());
+    REQUIRE(both.exitCode == 0);
+    CHECK(both.out.contains("NOTE: 2 stations hold a record of serial A-000001"));
+    CHECK(both.out.contains(QStringLiteral("Made on station %1 (line L1)").arg(a.id).toUtf8()));
+    CHECK(both.out.contains(QStringLiteral("Made on station %1 (line L2)").arg(b.id).toUtf8()));
+    CHECK(both.out.contains("the certificate the plant holds is not the one its row names"));
+    CHECK_FALSE(both.out.contains('\x1b'));
+    auto bothJson = ctl(c.dataDir,
+        { QStringLiteral("show"), QStringLiteral("--device-serial"), QStringLiteral("A-000001"), QStringLiteral("--json") });
+    const QJsonArray records = QJsonDocument::fromJson(bothJson.out).object()[QStringLiteral("records")].toArray();
+    REQUIRE(records.size() == 2);
+    for (const QJsonValue& r : records) {
+        const bool fromA = r.toObject()[QStringLiteral("station")].toString() == a.id;
+        for (const QJsonValue& cv : r.toObject()[QStringLiteral("certificates")].toArray()) {
+            const QJsonObject cert = cv.toObject();
+            INFO(cert[QStringLiteral("serial")].toString().toStdString());
+            // A's own certificate verifies to A's chain; nothing B pushed does.
+            CHECK(cert[QStringLiteral("chain_verified")].toBool() == fromA);
+        }
+    }
 }
 
 TEST_CASE("The plant database stopped mid-push loses nothing and keeps nothing twice, and a changed payload is flagged")
@@ -300,6 +390,14 @@ TEST_CASE("The plant database stopped mid-push loses nothing and keeps nothing t
                              .arg(s.id))
         == lastSeq);
     CHECK(plantCount(pg, QStringLiteral("SELECT count(*) FROM imprint.devices WHERE station_id = '%1'").arg(s.id)) == 13);
+
+    // A NUL written into a record behind the station's back does not stop the queue.
+    test::tamper(s.dataDir + QStringLiteral("/imprint.sqlite"),
+        QStringLiteral("UPDATE devices SET model = CAST(X'4D00' AS TEXT) WHERE serial = 'P-000003'"));
+    auto nul = push(s);
+    INFO(nul.out.toStdString() << nul.err.toStdString());
+    CHECK(nul.exitCode == 0);
+    CHECK(query(s.dataDir, QStringLiteral("SELECT COUNT(*) FROM plant_log")) == QStringList { QStringLiteral("0") });
 
     // The same change pushed again is taken once; another payload under the same number
     // (a store put back from an old copy) is flagged and kept, the plant's row unchanged.
@@ -374,7 +472,18 @@ TEST_CASE("The station service pushes to the plant record on its own, and a stop
         ini.setValue(QStringLiteral("plant/retry-max-s"), 2);
     }
     issue(tmp, s, QStringLiteral("V"), 3);
+    // The station's password never reached the server in clear (its log holds every statement).
+    CHECK_FALSE(pg.log().contains(s.password.toUtf8()));
+    CHECK(pg.log().contains("ALTER ROLE"));
     // A network server is named with TLS checked, and no password goes in the string.
+    for (const QString& conninfo : { QStringLiteral("host=/tmp,db.plant.example dbname=imprint_plant"),
+             QStringLiteral("host=localhost hostaddr=192.0.2.10 dbname=imprint_plant"),
+             QStringLiteral("service=plant") }) {
+        auto listed = ctl(s.dataDir,
+            { QStringLiteral("plant"), QStringLiteral("configure"), QStringLiteral("--conninfo"), conninfo });
+        INFO(conninfo.toStdString());
+        CHECK(listed.exitCode == 2);
+    }
     auto plain = ctl(s.dataDir, { QStringLiteral("plant"), QStringLiteral("configure"), QStringLiteral("--conninfo"),
                                     QStringLiteral("host=db.plant.example dbname=imprint_plant") });
     CHECK(plain.exitCode == 2);

@@ -84,7 +84,8 @@ bool TestPostgres::start()
                { QStringLiteral("-D"), m_dir + QStringLiteral("/data"), QStringLiteral("-l"),
                    m_dir + QStringLiteral("/log"), QStringLiteral("-w"), QStringLiteral("-t"), QStringLiteral("30"),
                    QStringLiteral("-o"),
-                   QStringLiteral("-p %1 -k %2 -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60")
+                   QStringLiteral("-p %1 -k %2 -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60 -c "
+                                  "log_statement=all")
                        .arg(m_port)
                        .arg(m_dir),
                    QStringLiteral("start") })
@@ -99,6 +100,12 @@ bool TestPostgres::stop(const QString& mode)
                    QStringLiteral("-w"), QStringLiteral("stop") })
                .exitCode
         == 0;
+}
+
+QByteArray TestPostgres::log() const
+{
+    QFile f(m_dir + QStringLiteral("/log"));
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
 }
 
 QString TestPostgres::adminConninfo() const

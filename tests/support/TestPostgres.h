@@ -28,6 +28,8 @@ public:
     /// Stops the server: "fast" (a clean stop) or "immediate" (as a crash or a power cut).
     bool stop(const QString& mode = QStringLiteral("fast"));
     bool start();
+    /// The server's log (it logs every statement).
+    [[nodiscard]] QByteArray log() const;
     /// Runs SQL with psql as the administrator (or as `role` with `password`); exit code and output.
     ProcessResult psql(const QString& sql, const QString& role = {}, const QString& password = {}) const;
 
