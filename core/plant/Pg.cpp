@@ -153,6 +153,7 @@ Connection::~Connection()
 Connection::Connection(Connection&& other) noexcept
     : m_conn(std::exchange(other.m_conn, nullptr))
     , m_lastState(std::move(other.m_lastState))
+    , m_prepared(std::move(other.m_prepared))
 {
 }
 
@@ -163,6 +164,7 @@ Connection& Connection::operator=(Connection&& other) noexcept
             PQfinish(m_conn);
         m_conn = std::exchange(other.m_conn, nullptr);
         m_lastState = std::move(other.m_lastState);
+        m_prepared = std::move(other.m_prepared);
     }
     return *this;
 }
@@ -246,6 +248,28 @@ core::Result<Result> Connection::exec(const QString& sql, const Params& p, const
     return check(PQexecParams(m_conn, sql.toUtf8().constData(), p.count(), types.data(), values.data(),
                      lengths.data(), formats.data(), 0),
         what);
+}
+
+core::Result<Result> Connection::execPrepared(
+    const QString& name, const QString& sql, const Params& p, const QString& what)
+{
+    const QByteArray id = name.toUtf8();
+    if (!m_prepared.contains(name)) {
+        std::vector<Oid> types(p.m_types.begin(), p.m_types.end());
+        auto prepared = check(PQprepare(m_conn, id.constData(), sql.toUtf8().constData(), p.count(), types.data()), what);
+        if (!prepared)
+            return prepared;
+        m_prepared << name;
+    }
+    std::vector<const char*> values(p.m_values.size());
+    std::vector<int> lengths(p.m_values.size());
+    std::vector<int> formats(p.m_values.size(), 1);
+    for (size_t i = 0; i < p.m_values.size(); ++i) {
+        values[i] = p.m_null[i] ? nullptr : p.m_values[i].constData();
+        lengths[i] = static_cast<int>(p.m_values[i].size());
+    }
+    return check(
+        PQexecPrepared(m_conn, id.constData(), p.count(), values.data(), lengths.data(), formats.data(), 0), what);
 }
 
 core::Result<Result> Connection::exec(const QString& sql, const QString& what)

@@ -11,6 +11,7 @@
 #include <QDateTime>
 #include <QList>
 #include <QString>
+#include <QStringList>
 
 #include <memory>
 #include <vector>
@@ -76,6 +77,10 @@ public:
     /// Runs one statement; `what` says what it was for, in the error.
     [[nodiscard]] core::Result<Result> exec(const QString& sql, const Params& params, const QString& what);
     [[nodiscard]] core::Result<Result> exec(const QString& sql, const QString& what);
+    /// Runs a statement prepared once on this connection under `name` (parsed and planned
+    /// once: a statement of thousands of values is not parsed again for every batch).
+    [[nodiscard]] core::Result<Result> execPrepared(
+        const QString& name, const QString& sql, const Params& params, const QString& what);
     /// Runs statements with no values (a migration's script).
     [[nodiscard]] core::Result<void> script(const QString& sql, const QString& what);
     /// The server's error code (SQLSTATE) of the last failure, e.g. "42501" insufficient privilege.
@@ -95,6 +100,7 @@ private:
     core::Result<Result> check(pg_result* r, const QString& what);
     pg_conn* m_conn = nullptr;
     QString m_lastState;
+    QStringList m_prepared;
 };
 
 /// True when `conninfo` parses; else the parser's words.

@@ -40,6 +40,13 @@ CREATE FUNCTION imprint.my_station() RETURNS text LANGUAGE sql STABLE
 -- kind device, job (with its steps), certificate, certificate-state, crl, lot, attempt, audit-head;
 -- key: the record's own (device serial, job id, certificate serial, ...); payload: the
 -- record as it was then; at: its time. Inserted, never updated nor deleted.
+-- What the plant vouches for is computed here, not taken from the station: the digest of
+-- what was offered (length-prefixed, every blob in it), and when it arrived.
+CREATE FUNCTION imprint.change_digest(payload jsonb, der bytea, request bytea) RETURNS bytea
+  LANGUAGE sql IMMUTABLE AS $f$
+  SELECT sha256(int8send(octet_length(jsonb_send(payload))) || jsonb_send(payload)
+    || int8send(coalesce(octet_length(der), -1)) || coalesce(der, ''::bytea)
+    || int8send(coalesce(octet_length(request), -1)) || coalesce(request, ''::bytea)) $f$;
 CREATE TABLE imprint.changes (
   station_id text NOT NULL REFERENCES imprint.stations,
   seq bigint NOT NULL,
@@ -47,27 +54,16 @@ CREATE TABLE imprint.changes (
   key text NOT NULL,
   at timestamptz,
   payload jsonb NOT NULL,
-  payload_sha256 bytea NOT NULL,
+  -- imprint.change_digest, written out: a function call here would start an executor per row.
+  payload_sha256 bytea GENERATED ALWAYS AS (sha256(int8send(octet_length(jsonb_send(payload)))
+    || jsonb_send(payload) || int8send(coalesce(octet_length(der), -1)) || coalesce(der, ''::bytea)
+    || int8send(coalesce(octet_length(request), -1)) || coalesce(request, ''::bytea))) STORED,
   der bytea,
   request bytea,
   received timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (station_id, seq),
   CHECK (kind IN ('device', 'job', 'certificate', 'certificate-state', 'crl', 'lot', 'attempt', 'audit-head')),
   CHECK (kind NOT IN ('job', 'crl', 'attempt', 'audit-head') OR key ~ '^[0-9]{1,18}$'));
--- What the plant vouches for is computed here, not taken from the station: the digest of
--- what was offered (length-prefixed, every blob in it), and when it arrived.
-CREATE FUNCTION imprint.change_digest(payload jsonb, der bytea, request bytea) RETURNS bytea
-  LANGUAGE sql IMMUTABLE AS $f$
-  SELECT sha256(int8send(octet_length(convert_to(payload::text, 'UTF8'))) || convert_to(payload::text, 'UTF8')
-    || int8send(coalesce(octet_length(der), -1)) || coalesce(der, ''::bytea)
-    || int8send(coalesce(octet_length(request), -1)) || coalesce(request, ''::bytea)) $f$;
-CREATE FUNCTION imprint.stamp_change() RETURNS trigger LANGUAGE plpgsql AS $f$
-BEGIN
-  NEW.payload_sha256 := imprint.change_digest(NEW.payload, NEW.der, NEW.request);
-  NEW.received := now();
-  RETURN NEW;
-END $f$;
-CREATE TRIGGER stamp BEFORE INSERT ON imprint.changes FOR EACH ROW EXECUTE FUNCTION imprint.stamp_change();
 -- A time from a station's payload, or nothing when it is not one (a view never fails on it).
 CREATE FUNCTION imprint.to_time(t text) RETURNS timestamptz LANGUAGE plpgsql IMMUTABLE AS $f$
 BEGIN
@@ -103,12 +99,7 @@ CREATE TABLE imprint.pushes (
   last_seq bigint NOT NULL,
   backlog bigint NOT NULL);
 CREATE INDEX pushes_by_station ON imprint.pushes (station_id, at);
-CREATE FUNCTION imprint.stamp_push() RETURNS trigger LANGUAGE plpgsql AS $f$
-BEGIN
-  NEW.at := clock_timestamp();
-  RETURN NEW;
-END $f$;
-CREATE TRIGGER stamp BEFORE INSERT ON imprint.pushes FOR EACH ROW EXECUTE FUNCTION imprint.stamp_push();
+
 
 -- The CA chain each station issues under (PEM), so a certificate is verified where it is read.
 CREATE TABLE imprint.chains (
@@ -124,10 +115,15 @@ DO $$ DECLARE t text; BEGIN
     EXECUTE format('ALTER TABLE imprint.%I FORCE ROW LEVEL SECURITY', t);
     EXECUTE format('CREATE POLICY %I ON imprint.%I FOR SELECT TO imprint_station, imprint_qa USING (true)', t || '_read', t);
     EXECUTE format('CREATE POLICY %I ON imprint.%I FOR INSERT TO imprint_station WITH CHECK (station_id = imprint.my_station())', t || '_own', t);
-    EXECUTE format('GRANT SELECT, INSERT ON imprint.%I TO imprint_station', t);
+    EXECUTE format('GRANT SELECT ON imprint.%I TO imprint_station', t);
     EXECUTE format('GRANT SELECT ON imprint.%I TO imprint_qa', t);
   END LOOP;
 END $$;
+-- A station writes the columns of what it offers; the digest is computed (above) and the
+-- arrival and push times are the server's.
+GRANT INSERT (station_id, seq, kind, key, at, payload, der, request) ON imprint.changes TO imprint_station;
+GRANT INSERT ON imprint.conflicts, imprint.chains TO imprint_station;
+GRANT INSERT (station_id, rows, last_seq, backlog) ON imprint.pushes TO imprint_station;
 
 -- What the plant's own tools read: the newest state of each record, and the figures.
 CREATE VIEW imprint.devices AS
@@ -323,21 +319,26 @@ Result<Pushed> push(pg::Connection& db, const QString& stationId, const QList<Pl
         }
         // One statement: the new rows go in; those the plant holds already are compared,
         // and any that differ are kept aside (the CTE's join sees the rows from before it).
-        auto r = db.exec(
-            QStringLiteral(
+        // A full statement is prepared once per connection; a last, shorter one runs as it is.
+        const QString statement = QStringLiteral(
                 "WITH offered(station_id, seq, kind, key, at, payload, der, request) AS (VALUES %1), "
                 "added AS (INSERT INTO imprint.changes(station_id, seq, kind, key, at, payload, der, request) "
                 "SELECT * FROM offered ON CONFLICT (station_id, seq) DO NOTHING RETURNING 1), "
-                "differing AS (SELECT o.*, c.payload_sha256 AS held, imprint.change_digest(o.payload, o.der, "
-                "o.request) AS digest FROM offered o JOIN imprint.changes c ON c.station_id = o.station_id AND "
-                "c.seq = o.seq WHERE c.payload_sha256 <> imprint.change_digest(o.payload, o.der, o.request)), "
+                // Each offered row looked up by its key (a subquery per row, never a join the
+                // planner could turn into a scan of the whole table); its digest computed only
+                // when the plant holds the row already.
+                "held AS (SELECT o.*, (SELECT c.payload_sha256 FROM imprint.changes c WHERE c.station_id = "
+                "o.station_id AND c.seq = o.seq) AS held FROM offered o), "
+                "differing AS (SELECT *, imprint.change_digest(payload, der, request) AS digest FROM held WHERE "
+                "held IS NOT NULL AND held <> imprint.change_digest(payload, der, request)), "
                 "flagged AS (INSERT INTO imprint.conflicts(station_id, seq, kind, key, held_sha256, offered_sha256, "
                 "offered, offered_der) SELECT station_id, seq, kind, key, held, digest, payload, der FROM "
                 "differing ON CONFLICT DO NOTHING RETURNING 1) "
                 "SELECT (SELECT count(*) FROM added), (SELECT count(*) FROM flagged), "
                 "(SELECT count(*) FROM differing)")
-                .arg(values),
-            p, what);
+                                      .arg(values);
+        auto r = n == RowsPerStatement ? db.execPrepared(QStringLiteral("imprint_push_%1").arg(n), statement, p, what)
+                                       : db.exec(statement, p, what);
         if (!r)
             return abort(r.error());
         pushed.rows += r->int8(0, 0);

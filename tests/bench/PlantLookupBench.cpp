@@ -62,8 +62,8 @@ int main(int argc, char** argv)
     const QString script = QStringLiteral(R"(
 INSERT INTO imprint.stations(station_id, line, name, role)
   SELECT 'bench-' || i, 'L' || i, 'Bench ' || i, 'bench_role_' || i FROM generate_series(1, %2) i;
-INSERT INTO imprint.changes(station_id, seq, kind, key, at, payload, payload_sha256, der, request)
-  SELECT 'bench-' || (mod(d, %2) + 1), 3 * (d / %2) + k, kind, key, at, payload, sha256(payload::text::bytea), der, req
+INSERT INTO imprint.changes(station_id, seq, kind, key, at, payload, der, request)
+  SELECT 'bench-' || (mod(d, %2) + 1), 3 * (d / %2) + k, kind, key, at, payload, der, req
   FROM (SELECT d, 'PL-' || lpad(d::text, 9, '0') AS sn, md5(d::text) AS cs,
                to_char(timestamptz '2026-01-01' + d * interval '1 second', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS t
         FROM generate_series(1, %1) d) g,

@@ -191,9 +191,8 @@ TEST_CASE("Three stations push their lines to the plant record, and QA on one fi
     }
 
     // Rights are the database's: B may not write A's rows, nor change or delete its own.
-    auto forged = pg.psql(QStringLiteral("INSERT INTO imprint.changes(station_id, seq, kind, key, payload, "
-                                         "payload_sha256) VALUES ('%1', 999999, 'device', 'A-000001', "
-                                         "'{\"status\": \"passed\"}', '\\x00')")
+    auto forged = pg.psql(QStringLiteral("INSERT INTO imprint.changes(station_id, seq, kind, key, payload) VALUES "
+                                         "('%1', 999999, 'device', 'A-000001', '{\"status\": \"passed\"}')")
                               .arg(a.id),
         b.role, b.password);
     CHECK(forged.exitCode != 0);
@@ -232,9 +231,21 @@ TEST_CASE("Three stations push their lines to the plant record, and QA on one fi
 
     // What the plant vouches for is its own: the digest and the arrival time are computed
     // there, kinds and numeric keys are checked, a push's time is the server's.
-    auto own = pg.psql(QStringLiteral("INSERT INTO imprint.changes(station_id, seq, kind, key, at, payload, payload_sha256, "
-                                      "received) VALUES ('%1', 999998, 'device', 'B-000001', '9999-12-31', "
-                                      "'{\"status\": \"passed\"}', '\\x00', '9999-12-31')")
+    auto stamped = pg.psql(QStringLiteral("INSERT INTO imprint.changes(station_id, seq, kind, key, at, payload, "
+                                          "payload_sha256, received) VALUES ('%1', 999998, 'device', 'B-000001', "
+                                          "'9999-12-31', '{\"status\": \"passed\"}', '\\x00', '9999-12-31')")
+                               .arg(b.id),
+        b.role, b.password);
+    CHECK(stamped.exitCode != 0);
+    CHECK(stamped.err.contains("generated column"));
+    auto arrived = pg.psql(QStringLiteral("INSERT INTO imprint.changes(station_id, seq, kind, key, payload, received) "
+                                          "VALUES ('%1', 999995, 'device', 'B-000001', '{}', '9999-12-31')")
+                               .arg(b.id),
+        b.role, b.password);
+    CHECK(arrived.exitCode != 0);
+    CHECK(arrived.err.contains("permission denied"));
+    auto own = pg.psql(QStringLiteral("INSERT INTO imprint.changes(station_id, seq, kind, key, at, payload) VALUES ('%1', "
+                                      "999998, 'device', 'B-000001', '9999-12-31', '{\"status\": \"passed\"}')")
                            .arg(b.id),
         b.role, b.password);
     INFO(own.err.toStdString());
@@ -256,12 +267,12 @@ TEST_CASE("Three stations push their lines to the plant record, and QA on one fi
                 b.role, b.password)
               .exitCode
         != 0);
-    REQUIRE(pg.psql(QStringLiteral("INSERT INTO imprint.pushes(station_id, at, rows, last_seq, backlog) VALUES ('%1', "
-                                   "'9999-12-31', 1, 1, 0)")
-                        .arg(b.id),
-                  b.role, b.password)
-                .exitCode
-        == 0);
+    CHECK(pg.psql(QStringLiteral("INSERT INTO imprint.pushes(station_id, at, rows, last_seq, backlog) VALUES ('%1', "
+                                 "'9999-12-31', 1, 1, 0)")
+                      .arg(b.id),
+                b.role, b.password)
+              .exitCode
+        != 0);
     CHECK(plantCount(pg, QStringLiteral("SELECT count(*) FROM imprint.pushes WHERE at > now() + interval '1 day'")) == 0);
 
     // Station B records a serial A made (a label printed twice, or a station lying): QA at C
