@@ -88,6 +88,7 @@ int auditVerify(const QStringList& args)
     }
     return withRecords(p, Access::Read, [&](core::RecordStore& records, const core::StationConfig& config) {
         QString keptFrom = p.value(since);
+        std::pair<qint64, QString> plantHead;
         if (p.isSet(againstPlant)) {
             auto db = core::openPlant(config.plant);
             if (!db)
@@ -100,11 +101,14 @@ int auditVerify(const QStringList& args)
                       << Qt::endl;
                 return 1;
             }
-            kept = heads->last();
+            // The newest head's signature is checked as a kept head's is (below); the log must
+            // then still hold that checkpoint entry itself, with the hash the plant holds.
+            kept = heads->last().signedHead;
+            plantHead = { heads->last().seq, heads->last().hash };
             keptFrom = QStringLiteral("the plant record");
             if (!p.json())
                 out() << "The plant record holds " << heads->size() << " signed head(s) of this station; the newest "
-                      << "vouches for entry " << kept->seq << "." << Qt::endl;
+                      << "is entry " << heads->last().seq << "." << Qt::endl;
         }
         // Checkpoint signatures are checked with the audit key's public half, read from the
         // token (no PIN needed): the one object with its label, matching the pin.
@@ -126,6 +130,13 @@ int auditVerify(const QStringList& args)
                   << " is not signed by this station's pinned audit key: it is not this station's, or it was edited."
                   << Qt::endl;
             return 1;
+        }
+        if (p.isSet(againstPlant) && kept) {
+            // Signed: now the checkpoint entry the plant holds, with its hash, stands for it.
+            core::AuditCheckpoint entry = *kept;
+            entry.seq = plantHead.first;
+            entry.hash = plantHead.second;
+            kept = entry;
         }
         auto v = records.audit().verify(verifier, {}, kept, config.auditKeySha256);
         if (!v)

@@ -488,18 +488,18 @@ Result<QJsonObject> device(pg::Connection& db, const QString& serial)
     return o;
 }
 
-Result<QList<AuditCheckpoint>> auditHeads(pg::Connection& db, const QString& stationId)
+Result<QList<PlantHead>> auditHeads(pg::Connection& db, const QString& stationId)
 {
-    auto r = db.exec(QStringLiteral("SELECT payload->>'detail' FROM imprint.changes WHERE station_id = $1 AND kind = "
-                                    "'audit-head' ORDER BY (key)::bigint"),
+    auto r = db.exec(QStringLiteral("SELECT (key)::bigint, payload->>'hash', payload->>'detail' FROM imprint.changes "
+                                    "WHERE station_id = $1 AND kind = 'audit-head' ORDER BY (key)::bigint"),
         pg::Params().text(stationId), QStringLiteral("read the station's audit heads"));
     if (!r)
         return std::unexpected(r.error());
-    QList<AuditCheckpoint> out;
+    QList<PlantHead> out;
     for (int i = 0; i < r->rows(); ++i) {
-        AuditCheckpoint c;
-        if (AuditLog::parseCheckpoint(r->text(i, 0), &c))
-            out.append(c);
+        PlantHead h { r->int8(i, 0), r->text(i, 1), {} };
+        if (AuditLog::parseCheckpoint(r->text(i, 2), &h.signedHead))
+            out.append(h);
     }
     return out;
 }

@@ -64,8 +64,14 @@ struct StationState {
 /// their state, upstream answer and the issuing station's chain; empty when none has it.
 [[nodiscard]] Result<QJsonObject> device(pg::Connection& db, const QString& serial);
 
-/// The signed audit heads the plant holds for a station, oldest first, each as its
-/// checkpoint entry signed it (the entry before it, its hash, the key and the signature).
-[[nodiscard]] Result<QList<AuditCheckpoint>> auditHeads(pg::Connection& db, const QString& stationId);
+/// A signed audit head the plant holds: the checkpoint entry itself (its number and hash in
+/// the chain) and what it signed (the entry before it, with the key and the signature).
+struct PlantHead {
+    qint64 seq = 0;
+    QString hash;
+    AuditCheckpoint signedHead;
+};
+/// The signed audit heads the plant holds for a station, oldest first.
+[[nodiscard]] Result<QList<PlantHead>> auditHeads(pg::Connection& db, const QString& stationId);
 
 } // namespace imprint::core::plant
