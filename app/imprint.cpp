@@ -2,11 +2,11 @@
 
 #include "MainWindow.h"
 #include "PinDialog.h"
+#include "PlantWorker.h"
 #include "RemoteLine.h"
 #include "ServiceClient.h"
 #include "SlotReport.h"
 #include "StationContext.h"
-#include "PlantWorker.h"
 #include "UpstreamWorker.h"
 #include "device/SerialTransport.h"
 #include "device/UsbTransport.h"

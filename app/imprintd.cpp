@@ -2,10 +2,10 @@
 // the device ports; it runs the line's slots, signs, records, publishes CRLs and syncs
 // upstream, and answers the window, imprintctl and an MES over its socket (StationService).
 
+#include "PlantWorker.h"
 #include "ServiceClient.h"
 #include "StationContext.h"
 #include "StationService.h"
-#include "PlantWorker.h"
 #include "UpstreamWorker.h"
 #include "device/UsbTransport.h"
 #include "engine/Backoffice.h"

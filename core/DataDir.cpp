@@ -3,7 +3,6 @@
 #include "pki/OpenSsl.h"
 
 #include <QDir>
-#include <QUuid>
 #include <QFile>
 #include <QFileInfo>
 #include <QHash>
@@ -13,6 +12,7 @@
 #include <QStandardPaths>
 #include <QStorageInfo>
 #include <QTime>
+#include <QUuid>
 
 #include <optional>
 
@@ -411,8 +411,8 @@ Result<StationConfig> DataDir::loadConfig() const
              Range { "plant/push-every-s", &plant.pushEveryS, 1, 86400 },
              Range { "plant/batch-rows", &plant.batchRows, 1, 50000 },
              Range { "plant/connect-timeout-s", &plant.connectTimeoutS, 1, 600 },
-             Range { "plant/retry-max-s", &plant.retryMaxS, 1, 86400 },
-             Range { "line/rows", &c.line.rows, 0, 64 }, Range { "line/columns", &c.line.columns, 0, 64 },
+             Range { "plant/retry-max-s", &plant.retryMaxS, 1, 86400 }, Range { "line/rows", &c.line.rows, 0, 64 },
+             Range { "line/columns", &c.line.columns, 0, 64 },
              Range { "roles/idle-minutes", &c.line.roleIdleMinutes, 1, 1440 },
              Range { "certificates/unshipped-grace-minutes", &c.unshippedGraceMinutes, 0, 525600 } }) {
         const auto v = timeout(r.key, *r.value, r.lowest, r.highest);
@@ -637,10 +637,9 @@ Result<void> DataDir::writePrivateFile(const QString& path, const QByteArray& co
     // A new file of a name no one can guess, created 0600 from the start (never one that is
     // there already, nor through a link: in a folder others may write, a file or link put
     // there first would otherwise receive the secret), then renamed over the path.
-    const QByteArray tmp = QFile::encodeName(
-        path + QStringLiteral(".%1.tmp").arg(QUuid::createUuid().toString(QUuid::Id128).left(12)));
-    const int fd
-        = ::open(tmp.constData(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, S_IRUSR | S_IWUSR);
+    const QByteArray tmp
+        = QFile::encodeName(path + QStringLiteral(".%1.tmp").arg(QUuid::createUuid().toString(QUuid::Id128).left(12)));
+    const int fd = ::open(tmp.constData(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, S_IRUSR | S_IWUSR);
     if (fd < 0)
         return fail(
             ErrorCode::Io, QStringLiteral("Could not create %1.").arg(path), QString::fromLocal8Bit(strerror(errno)));

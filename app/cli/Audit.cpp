@@ -3,9 +3,9 @@
 #include "StationContext.h"
 #include "StationSetup.h"
 #include "cli/Command.h"
+#include "pki/OpenSsl.h"
 #include "plant/PlantDatabase.h"
 #include "plant/PlantPush.h"
-#include "pki/OpenSsl.h"
 
 #include <QRegularExpression>
 
@@ -182,8 +182,8 @@ int auditVerify(const QStringList& args)
               << v->checkpoints << " checkpoint(s) signed by the station's pinned audit key; the newest is entry "
               << v->lastCheckpoint << "." << Qt::endl;
         if (kept)
-            out() << "It extends the head " << (p.isSet(againstPlant) ? QStringLiteral("the plant record holds")
-                                                                       : QStringLiteral("you kept"))
+            out() << "It extends the head "
+                  << (p.isSet(againstPlant) ? QStringLiteral("the plant record holds") : QStringLiteral("you kept"))
                   << " (entry " << kept->seq << " of " << kept->at << ")." << Qt::endl;
         if (status == Unsealed)
             out() << "UNSEALED: entries " << v->lastCheckpoint + 1 << "-" << v->entries

@@ -3,9 +3,9 @@
 
 #include "StationContext.h"
 #include "cli/Command.h"
+#include "pki/OpenSsl.h"
 #include "plant/PlantDatabase.h"
 #include "plant/PlantPush.h"
-#include "pki/OpenSsl.h"
 
 #include <QFile>
 #include <QJsonArray>
@@ -91,8 +91,8 @@ int plantConfigure(const QStringList& args)
 {
     CommandLine p(QStringLiteral("Point the station at the plant record (a PostgreSQL database). The password file is "
                                  "copied into the data directory, readable by the station only."));
-    QCommandLineOption line(QStringLiteral("line"), QStringLiteral("The line this station stands on."),
-        QStringLiteral("NAME"));
+    QCommandLineOption line(
+        QStringLiteral("line"), QStringLiteral("The line this station stands on."), QStringLiteral("NAME"));
     p.addOptions({ conninfoOption, passwordFileOption, line });
     p.parse(args);
     if (!p.isSet(conninfoOption))
@@ -161,8 +161,8 @@ int plantMigrate(const QStringList& args)
     if (*after == *before)
         out() << "The plant record at " << db->where() << " has schema " << *after << " already." << Qt::endl;
     else
-        out() << "The plant record at " << db->where() << " now has schema " << *after << " (was " << *before
-              << ")." << Qt::endl;
+        out() << "The plant record at " << db->where() << " now has schema " << *after << " (was " << *before << ")."
+              << Qt::endl;
     return 0;
 }
 
@@ -172,7 +172,8 @@ int plantAddStation(const QStringList& args)
                                  "administrator): it may insert its own rows only. Its password is written to a "
                                  "new file only you can read, for the station's plant configure."));
     QCommandLineOption station(QStringLiteral("station-id"),
-        QStringLiteral("The station's id ([station] id in its station.ini, or imprintctl status)."), QStringLiteral("ID"));
+        QStringLiteral("The station's id ([station] id in its station.ini, or imprintctl status)."),
+        QStringLiteral("ID"));
     QCommandLineOption line(QStringLiteral("line"), QStringLiteral("Its line."), QStringLiteral("NAME"));
     QCommandLineOption name(QStringLiteral("name"), QStringLiteral("Its name."), QStringLiteral("NAME"));
     QCommandLineOption passwordOut(QStringLiteral("password-out"),
@@ -196,11 +197,11 @@ int plantAddStation(const QStringList& args)
     }
     QByteArray raw(24, Qt::Uninitialized);
     if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size())) != 1)
-        return report(core::Error { core::ErrorCode::Crypto, QStringLiteral("No random password could be made."), {}, {} });
+        return report(
+            core::Error { core::ErrorCode::Crypto, QStringLiteral("No random password could be made."), {}, {} });
     const core::Secret password(raw.toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals));
     OPENSSL_cleanse(raw.data(), static_cast<size_t>(raw.size()));
-    if (auto w = core::DataDir::writePrivateFile(
-            p.value(passwordOut), QByteArray(password.data(), password.size()));
+    if (auto w = core::DataDir::writePrivateFile(p.value(passwordOut), QByteArray(password.data(), password.size()));
         !w)
         return report(w.error());
     auto role = core::plant::addStation(*db, p.value(station), p.value(line), p.value(name), password);
@@ -238,8 +239,8 @@ int plantPush(const QStringList& args)
             return 0;
         }
         out() << round->pushed << " change(s) pushed to the plant record, " << round->again << " it had already, "
-              << round->flagged << " flagged (another record under the same key); " << round->backlog
-              << " waiting." << Qt::endl;
+              << round->flagged << " flagged (another record under the same key); " << round->backlog << " waiting."
+              << Qt::endl;
         return 0;
     });
 }
@@ -311,11 +312,12 @@ int plantStatus(const QStringList& args)
         for (const QJsonValue& v : stations) {
             const QJsonObject s = v.toObject();
             out() << "  " << s[QStringLiteral("line")].toString() << "  " << s[QStringLiteral("station")].toString()
-                  << "  last push " << (s[QStringLiteral("last_push")].toString().isEmpty()
-                                             ? QStringLiteral("never")
-                                             : s[QStringLiteral("last_push")].toString())
-                  << ", backlog " << s[QStringLiteral("backlog")].toInteger() << ", " << s[QStringLiteral("rows")].toInteger()
-                  << " rows, audit head " << s[QStringLiteral("audit_head")].toInteger()
+                  << "  last push "
+                  << (s[QStringLiteral("last_push")].toString().isEmpty() ? QStringLiteral("never")
+                                                                          : s[QStringLiteral("last_push")].toString())
+                  << ", backlog " << s[QStringLiteral("backlog")].toInteger() << ", "
+                  << s[QStringLiteral("rows")].toInteger() << " rows, audit head "
+                  << s[QStringLiteral("audit_head")].toInteger()
                   << (s[QStringLiteral("conflicts")].toInteger() > 0
                              ? QStringLiteral(", %1 CONFLICT(S)").arg(s[QStringLiteral("conflicts")].toInteger())
                              : QString())

@@ -5,12 +5,12 @@
 #include "StationSetup.h"
 #include "StoryJson.h"
 #include "UpstreamWorker.h"
-#include "plant/PlantDatabase.h"
-#include "plant/PlantPush.h"
 #include "cli/Command.h"
 #include "device/Protocol.h"
 #include "pki/IssuingCa.h"
 #include "pki/OpenSsl.h"
+#include "plant/PlantDatabase.h"
+#include "plant/PlantPush.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -164,8 +164,7 @@ int showFromPlant(const core::StationConfig& config, const QList<QByteArray>& ow
         const QJsonObject d = r[QStringLiteral("device")].toObject();
         out() << "Made on station " << text(r, "station") << " (line " << text(r, "line") << "), last heard from "
               << text(r, "received") << Qt::endl
-              << "Device " << shown(sn) << "  " << text(d, "model") << "  firmware " << text(d, "firmware")
-              << Qt::endl
+              << "Device " << shown(sn) << "  " << text(d, "model") << "  firmware " << text(d, "firmware") << Qt::endl
               << "  status:  " << text(d, "status") << "  " << text(d, "status_reason") << Qt::endl
               << "  lot:     " << text(d, "lot") << Qt::endl;
         for (const QJsonValue& v : r[QStringLiteral("certificates")].toArray()) {
@@ -176,7 +175,7 @@ int showFromPlant(const core::StationConfig& config, const QList<QByteArray>& ow
                              ? QStringLiteral("verified here")
                              : QStringLiteral("NOT verified: ") + text(c, "chain_problem"))
                   << (c.contains(QStringLiteral("upstream_der")) ? QStringLiteral("  upstream: certified")
-                                                                  : QStringLiteral("  upstream: not yet"))
+                                                                 : QStringLiteral("  upstream: not yet"))
                   << Qt::endl;
         }
         out() << "Timeline (station " << text(r, "station") << "):" << Qt::endl;

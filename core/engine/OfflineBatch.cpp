@@ -61,8 +61,8 @@ namespace {
 class ExportConnector : public Connector {
 public:
     /// `clients`: one per thread that makes messages.
-    ExportConnector(std::vector<CmpClient*> clients, const ExportInputs& in, QString dir, QString batch,
-        QJsonObject audit)
+    ExportConnector(
+        std::vector<CmpClient*> clients, const ExportInputs& in, QString dir, QString batch, QJsonObject audit)
         : m_clients(std::move(clients))
         , m_in(in)
         , m_dir(std::move(dir))
@@ -115,8 +115,8 @@ private:
     {
         if (m_pending.empty())
             return {};
-        auto made = parallelForEach(std::ssize(m_pending), static_cast<int>(m_clients.size()),
-            [this](qsizetype i, int worker) -> Result<void> {
+        auto made = parallelForEach(
+            std::ssize(m_pending), static_cast<int>(m_clients.size()), [this](qsizetype i, int worker) -> Result<void> {
                 auto& [row, message] = m_pending[static_cast<size_t>(i)];
                 CmpClient& client = *m_clients[static_cast<size_t>(worker)];
                 auto m = row.entry.kind == OutboxKind::Certificate
@@ -524,7 +524,8 @@ Result<ImportReport> importAnswers(RecordStore& store, const QList<QByteArray>& 
         const QFileInfo info(path);
         if (!info.isFile())
             return fail(ErrorCode::BadInput,
-                QStringLiteral("%1 is not a regular file (a device, a pipe or a folder); nothing was imported.").arg(path));
+                QStringLiteral("%1 is not a regular file (a device, a pipe or a folder); nothing was imported.")
+                    .arg(path));
         if (info.size() > MaxAnswerFileBytes)
             return fail(ErrorCode::BadInput,
                 QStringLiteral("%1 is larger than an answer part can be (%2 MiB); nothing was imported.")

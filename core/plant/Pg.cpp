@@ -245,8 +245,8 @@ core::Result<Result> Connection::exec(const QString& sql, const Params& p, const
         lengths[i] = static_cast<int>(p.m_values[i].size());
     }
     std::vector<Oid> types(p.m_types.begin(), p.m_types.end());
-    return check(PQexecParams(m_conn, sql.toUtf8().constData(), p.count(), types.data(), values.data(),
-                     lengths.data(), formats.data(), 0),
+    return check(PQexecParams(m_conn, sql.toUtf8().constData(), p.count(), types.data(), values.data(), lengths.data(),
+                     formats.data(), 0),
         what);
 }
 
@@ -256,7 +256,8 @@ core::Result<Result> Connection::execPrepared(
     const QByteArray id = name.toUtf8();
     if (!m_prepared.contains(name)) {
         std::vector<Oid> types(p.m_types.begin(), p.m_types.end());
-        auto prepared = check(PQprepare(m_conn, id.constData(), sql.toUtf8().constData(), p.count(), types.data()), what);
+        auto prepared
+            = check(PQprepare(m_conn, id.constData(), sql.toUtf8().constData(), p.count(), types.data()), what);
         if (!prepared)
             return prepared;
         m_prepared << name;
@@ -311,7 +312,8 @@ core::Result<QByteArray> Connection::passwordVerifier(const Secret& password, co
     char* verifier = PQencryptPasswordConn(m_conn, clear.constData(), role.toUtf8().constData(), "scram-sha-256");
     OPENSSL_cleanse(clear.data(), static_cast<size_t>(clear.size()));
     if (!verifier)
-        return failure(QStringLiteral("No password verifier could be made."), QString::fromUtf8(PQerrorMessage(m_conn)));
+        return failure(
+            QStringLiteral("No password verifier could be made."), QString::fromUtf8(PQerrorMessage(m_conn)));
     QByteArray out(verifier);
     PQfreemem(verifier);
     return out;

@@ -242,9 +242,10 @@ Result<QString> addStation(
         (void)db.script(QStringLiteral("ROLLBACK"), QStringLiteral("roll back"));
         return std::unexpected(r.error());
     }
-    auto r = db.exec(QStringLiteral("INSERT INTO imprint.stations(station_id, line, name, role) VALUES($1, $2, $3, $4) "
-                                    "ON CONFLICT (station_id) DO UPDATE SET line = excluded.line, name = excluded.name"),
-        pg::Params().text(stationId).text(line).text(name).text(role), what);
+    auto r
+        = db.exec(QStringLiteral("INSERT INTO imprint.stations(station_id, line, name, role) VALUES($1, $2, $3, $4) "
+                                 "ON CONFLICT (station_id) DO UPDATE SET line = excluded.line, name = excluded.name"),
+            pg::Params().text(stationId).text(line).text(name).text(role), what);
     if (!r) {
         (void)db.script(QStringLiteral("ROLLBACK"), QStringLiteral("roll back"));
         return std::unexpected(r.error());
@@ -273,7 +274,8 @@ Result<Pushed> push(pg::Connection& db, const QString& stationId, const QList<Pl
     if (!chainPem.isEmpty()) {
         auto r = db.exec(QStringLiteral("INSERT INTO imprint.chains(station_id, sha256, pem) VALUES($1, "
                                         "sha256(convert_to($2, 'UTF8')), $2) ON CONFLICT DO NOTHING"),
-            pg::Params().text(stationId).text(QString::fromLatin1(chainPem)), QStringLiteral("take the station's chain"));
+            pg::Params().text(stationId).text(QString::fromLatin1(chainPem)),
+            QStringLiteral("take the station's chain"));
         if (!r)
             return abort(r.error());
     }
@@ -321,21 +323,21 @@ Result<Pushed> push(pg::Connection& db, const QString& stationId, const QList<Pl
         // and any that differ are kept aside (the CTE's join sees the rows from before it).
         // A full statement is prepared once per connection; a last, shorter one runs as it is.
         const QString statement = QStringLiteral(
-                "WITH offered(station_id, seq, kind, key, at, payload, der, request) AS (VALUES %1), "
-                "added AS (INSERT INTO imprint.changes(station_id, seq, kind, key, at, payload, der, request) "
-                "SELECT * FROM offered ON CONFLICT (station_id, seq) DO NOTHING RETURNING 1), "
-                // Each offered row looked up by its key (a subquery per row, never a join the
-                // planner could turn into a scan of the whole table); its digest computed only
-                // when the plant holds the row already.
-                "held AS (SELECT o.*, (SELECT c.payload_sha256 FROM imprint.changes c WHERE c.station_id = "
-                "o.station_id AND c.seq = o.seq) AS held FROM offered o), "
-                "differing AS (SELECT *, imprint.change_digest(payload, der, request) AS digest FROM held WHERE "
-                "held IS NOT NULL AND held <> imprint.change_digest(payload, der, request)), "
-                "flagged AS (INSERT INTO imprint.conflicts(station_id, seq, kind, key, held_sha256, offered_sha256, "
-                "offered, offered_der) SELECT station_id, seq, kind, key, held, digest, payload, der FROM "
-                "differing ON CONFLICT DO NOTHING RETURNING 1) "
-                "SELECT (SELECT count(*) FROM added), (SELECT count(*) FROM flagged), "
-                "(SELECT count(*) FROM differing)")
+            "WITH offered(station_id, seq, kind, key, at, payload, der, request) AS (VALUES %1), "
+            "added AS (INSERT INTO imprint.changes(station_id, seq, kind, key, at, payload, der, request) "
+            "SELECT * FROM offered ON CONFLICT (station_id, seq) DO NOTHING RETURNING 1), "
+            // Each offered row looked up by its key (a subquery per row, never a join the
+            // planner could turn into a scan of the whole table); its digest computed only
+            // when the plant holds the row already.
+            "held AS (SELECT o.*, (SELECT c.payload_sha256 FROM imprint.changes c WHERE c.station_id = "
+            "o.station_id AND c.seq = o.seq) AS held FROM offered o), "
+            "differing AS (SELECT *, imprint.change_digest(payload, der, request) AS digest FROM held WHERE "
+            "held IS NOT NULL AND held <> imprint.change_digest(payload, der, request)), "
+            "flagged AS (INSERT INTO imprint.conflicts(station_id, seq, kind, key, held_sha256, offered_sha256, "
+            "offered, offered_der) SELECT station_id, seq, kind, key, held, digest, payload, der FROM "
+            "differing ON CONFLICT DO NOTHING RETURNING 1) "
+            "SELECT (SELECT count(*) FROM added), (SELECT count(*) FROM flagged), "
+            "(SELECT count(*) FROM differing)")
                                       .arg(values);
         auto r = n == RowsPerStatement ? db.execPrepared(QStringLiteral("imprint_push_%1").arg(n), statement, p, what)
                                        : db.exec(statement, p, what);
@@ -396,7 +398,8 @@ QJsonObject jsonOf(const QString& text)
 
 /// One station's record of a device: its newest device row, its jobs (each as it stands, with
 /// its steps), its certificates with their newest state, and the station's chains.
-Result<QJsonObject> stationRecord(pg::Connection& db, const QString& station, const QString& serial, const QString& what)
+Result<QJsonObject> stationRecord(
+    pg::Connection& db, const QString& station, const QString& serial, const QString& what)
 {
     auto d = db.exec(QStringLiteral("SELECT s.line, s.name, c.payload::text, c.received FROM imprint.changes c JOIN "
                                     "imprint.stations s USING (station_id) WHERE c.key = $1 AND c.kind = 'device' AND "

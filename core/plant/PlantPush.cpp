@@ -34,9 +34,9 @@ PlantPush::PlantPush(RecordStore& store, PlantConfig config, QString stationId, 
     , m_password(std::move(password))
     , m_chainPem(std::move(chainPem))
     , m_holder(QStringLiteral("%1 pid %2 (%3)")
-              .arg(QSysInfo::machineHostName())
-              .arg(::getpid())
-              .arg(QUuid::createUuid().toString(QUuid::Id128).left(8)))
+                   .arg(QSysInfo::machineHostName())
+                   .arg(::getpid())
+                   .arg(QUuid::createUuid().toString(QUuid::Id128).left(8)))
 {
 }
 

@@ -89,8 +89,8 @@ Result<RecordStore> RecordStore::open(const QString& path, bool readOnly)
     // indexes' upper levels in memory. Temporary data in memory: a statement that fires the
     // plant record's triggers keeps its statement journal there, not in a file written for
     // every row (a batch of 50,000 certificates wrote 4 GB of them).
-    for (const char* pragma : { "PRAGMA foreign_keys = ON", "PRAGMA synchronous = NORMAL",
-             "PRAGMA cache_size = -65536", "PRAGMA temp_store = MEMORY" }) {
+    for (const char* pragma : { "PRAGMA foreign_keys = ON", "PRAGMA synchronous = NORMAL", "PRAGMA cache_size = -65536",
+             "PRAGMA temp_store = MEMORY" }) {
         if (!q.exec(QString::fromLatin1(pragma)))
             return refuse(QStringLiteral("be configured"), q.lastError());
     }

@@ -217,7 +217,8 @@ bool plantLog(QSqlQuery& q)
         QStringLiteral("CREATE TABLE plant_sent (seq INTEGER PRIMARY KEY, payload TEXT NOT NULL);"),
         QStringLiteral("CREATE TABLE plant_contact (id INTEGER PRIMARY KEY CHECK (id = 1), attempted TEXT, "
                        "reached TEXT, last_error TEXT NOT NULL DEFAULT '', pushed INTEGER NOT NULL DEFAULT 0);"),
-        backlog(QStringLiteral("device"), QStringLiteral("serial"), QStringLiteral("devices ORDER BY first_seen, serial")),
+        backlog(
+            QStringLiteral("device"), QStringLiteral("serial"), QStringLiteral("devices ORDER BY first_seen, serial")),
         backlog(QStringLiteral("job"), QStringLiteral("id"), QStringLiteral("jobs ORDER BY id")),
         backlog(QStringLiteral("certificate"), QStringLiteral("serial"),
             QStringLiteral("certificates ORDER BY issued_at, serial")),
@@ -236,9 +237,8 @@ bool plantLog(QSqlQuery& q)
         // A job goes when it ends (with its steps); one left open goes when it started too.
         trigger(QStringLiteral("plant_job_started"), QStringLiteral("AFTER INSERT ON jobs"), QStringLiteral("job"),
             QStringLiteral("NEW.id")),
-        trigger(QStringLiteral("plant_job_changed"),
-            QStringLiteral("AFTER UPDATE OF finished, result, reason ON jobs"), QStringLiteral("job"),
-            QStringLiteral("NEW.id")),
+        trigger(QStringLiteral("plant_job_changed"), QStringLiteral("AFTER UPDATE OF finished, result, reason ON jobs"),
+            QStringLiteral("job"), QStringLiteral("NEW.id")),
         trigger(QStringLiteral("plant_certificate"), QStringLiteral("AFTER INSERT ON certificates"),
             QStringLiteral("certificate"), QStringLiteral("NEW.serial")),
         trigger(QStringLiteral("plant_certificate_state"),
@@ -252,11 +252,11 @@ bool plantLog(QSqlQuery& q)
             QStringLiteral("NEW.id")),
         trigger(QStringLiteral("plant_lot_changed"), QStringLiteral("AFTER UPDATE ON lots"), QStringLiteral("lot"),
             QStringLiteral("NEW.id")),
-        trigger(QStringLiteral("plant_attempt"), QStringLiteral("AFTER INSERT ON attempts"),
-            QStringLiteral("attempt"), QStringLiteral("NEW.id")),
+        trigger(QStringLiteral("plant_attempt"), QStringLiteral("AFTER INSERT ON attempts"), QStringLiteral("attempt"),
+            QStringLiteral("NEW.id")),
         trigger(QStringLiteral("plant_audit_head"),
-            QStringLiteral("AFTER INSERT ON audit WHEN NEW.kind = '%1'").arg(checkpoint),
-            QStringLiteral("audit-head"), QStringLiteral("NEW.seq")),
+            QStringLiteral("AFTER INSERT ON audit WHEN NEW.kind = '%1'").arg(checkpoint), QStringLiteral("audit-head"),
+            QStringLiteral("NEW.seq")),
     };
     // Triggers hold ';' inside: each statement runs alone.
     for (const QString& statement : script) {

@@ -31,8 +31,8 @@ int main(int argc, char** argv)
         QStringLiteral("1000000"));
     QCommandLineOption stations(QStringLiteral("stations"), QStringLiteral("Stations they come from."),
         QStringLiteral("N"), QStringLiteral("20"));
-    QCommandLineOption lookups(QStringLiteral("lookups"), QStringLiteral("Lookups timed."), QStringLiteral("N"),
-        QStringLiteral("2000"));
+    QCommandLineOption lookups(
+        QStringLiteral("lookups"), QStringLiteral("Lookups timed."), QStringLiteral("N"), QStringLiteral("2000"));
     p.addOptions({ devices, stations, lookups });
     p.process(app);
     QTextStream out(stdout);
@@ -85,7 +85,8 @@ ANALYZE imprint.changes;
         err << r.error().text() << Qt::endl;
         return 1;
     }
-    out << QStringLiteral("plant record:                         %1 devices from %2 stations (%3 changes), made in %4 s")
+    out << QStringLiteral(
+        "plant record:                         %1 devices from %2 stations (%3 changes), made in %4 s")
                .arg(n)
                .arg(s)
                .arg(3 * n)

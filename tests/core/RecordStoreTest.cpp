@@ -209,12 +209,13 @@ TEST_CASE("A store at schema 1 is migrated to the latest, its records kept")
             triggers << q.value(0).toString();
         for (const QString& t : triggers)
             REQUIRE(q.exec(QStringLiteral("DROP TRIGGER ") + t));
-        for (const char* sql : { "DROP TABLE plant_log", "DROP TABLE plant_sent", "DROP TABLE plant_contact", "DROP INDEX devices_by_lot_updated", "DROP INDEX jobs_unfinished",
-                 "DROP INDEX jobs_by_finished", "DROP INDEX certificates_by_job", "DROP TABLE serials",
-                 "DROP TABLE lots", "DROP TABLE outbox", "DROP INDEX audit_by_kind", "DROP INDEX jobs_failed",
-                 "DROP TABLE sign_in_attempts", "ALTER TABLE certificates DROP COLUMN revocation_reason",
-                 "ALTER TABLE jobs DROP COLUMN lot", "ALTER TABLE devices DROP COLUMN lot", "DROP TABLE leases",
-                 "DROP TABLE upstream_contact", "DROP TABLE crls", "ALTER TABLE certificates DROP COLUMN request",
+        for (const char* sql : { "DROP TABLE plant_log", "DROP TABLE plant_sent", "DROP TABLE plant_contact",
+                 "DROP INDEX devices_by_lot_updated", "DROP INDEX jobs_unfinished", "DROP INDEX jobs_by_finished",
+                 "DROP INDEX certificates_by_job", "DROP TABLE serials", "DROP TABLE lots", "DROP TABLE outbox",
+                 "DROP INDEX audit_by_kind", "DROP INDEX jobs_failed", "DROP TABLE sign_in_attempts",
+                 "ALTER TABLE certificates DROP COLUMN revocation_reason", "ALTER TABLE jobs DROP COLUMN lot",
+                 "ALTER TABLE devices DROP COLUMN lot", "DROP TABLE leases", "DROP TABLE upstream_contact",
+                 "DROP TABLE crls", "ALTER TABLE certificates DROP COLUMN request",
                  "ALTER TABLE certificates DROP COLUMN upstream_der", "DROP TABLE station", "DROP TABLE attempts" })
             REQUIRE(q.exec(QString::fromLatin1(sql)));
         REQUIRE(q.exec(QStringLiteral("DROP TABLE audit")));

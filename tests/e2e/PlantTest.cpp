@@ -42,8 +42,9 @@ PlantStation plantStation(const QTemporaryDir& tmp, const TestPostgres& pg, cons
     s.dataDir = tmp.filePath(name);
     test::initQuickStation(s.dataDir);
     // configure first: it gives the station its id, which the administrator needs.
-    auto first = ctl(s.dataDir, { QStringLiteral("plant"), QStringLiteral("configure"), QStringLiteral("--conninfo"),
-                                    pg.roleConninfo(QStringLiteral("nobody")) });
+    auto first = ctl(s.dataDir,
+        { QStringLiteral("plant"), QStringLiteral("configure"), QStringLiteral("--conninfo"),
+            pg.roleConninfo(QStringLiteral("nobody")) });
     INFO(first.out.toStdString() << first.err.toStdString());
     REQUIRE(first.exitCode == 0);
     s.id = QSettings(s.dataDir + QStringLiteral("/station.ini"), QSettings::IniFormat)
@@ -136,7 +137,8 @@ TEST_CASE("Three stations push their lines to the plant record, and QA on one fi
         INFO(pushed.out.toStdString() << pushed.err.toStdString());
         REQUIRE(pushed.exitCode == 0);
         CHECK(pushed.out.contains(" 0 waiting"));
-        CHECK(query(s->dataDir, QStringLiteral("SELECT COUNT(*) FROM plant_log")) == QStringList { QStringLiteral("0") });
+        CHECK(
+            query(s->dataDir, QStringLiteral("SELECT COUNT(*) FROM plant_log")) == QStringList { QStringLiteral("0") });
     }
     CHECK(plantCount(pg, QStringLiteral("SELECT count(*) FROM imprint.devices")) == 7);
     CHECK(plantCount(pg,
@@ -152,7 +154,8 @@ TEST_CASE("Three stations push their lines to the plant record, and QA on one fi
                 .exitCode
         == 0);
     auto shown = ctl(a.dataDir,
-        { QStringLiteral("show"), QStringLiteral("--device-serial"), QStringLiteral("C-000003"), QStringLiteral("--json") });
+        { QStringLiteral("show"), QStringLiteral("--device-serial"), QStringLiteral("C-000003"),
+            QStringLiteral("--json") });
     INFO(shown.out.toStdString() << shown.err.toStdString());
     REQUIRE(shown.exitCode == 0);
     const QJsonObject o = QJsonDocument::fromJson(shown.out).object();
@@ -168,14 +171,13 @@ TEST_CASE("Three stations push their lines to the plant record, and QA on one fi
     REQUIRE(jobs.size() >= 1);
     CHECK(jobs[0].toObject()[QStringLiteral("steps")].toArray().size() >= 4);
     // Station B does not trust C's root: it says so.
-    auto untrusted = ctl(b.dataDir,
-        { QStringLiteral("show"), QStringLiteral("--device-serial"), QStringLiteral("C-000001") });
+    auto untrusted
+        = ctl(b.dataDir, { QStringLiteral("show"), QStringLiteral("--device-serial"), QStringLiteral("C-000001") });
     INFO(untrusted.out.toStdString());
     CHECK(untrusted.exitCode == 0);
     CHECK(untrusted.out.contains("From the plant record"));
     CHECK(untrusted.out.contains("NOT verified: its station's root is not one this station trusts"));
-    CHECK(ctl(a.dataDir, { QStringLiteral("show"), QStringLiteral("--device-serial"), QStringLiteral("Z-9") })
-              .exitCode
+    CHECK(ctl(a.dataDir, { QStringLiteral("show"), QStringLiteral("--device-serial"), QStringLiteral("Z-9") }).exitCode
         == 3);
 
     // plant status: every station, its last push, backlog and audit head.
@@ -197,16 +199,16 @@ TEST_CASE("Three stations push their lines to the plant record, and QA on one fi
         b.role, b.password);
     CHECK(forged.exitCode != 0);
     CHECK(forged.err.contains("row-level security"));
-    auto deleted = pg.psql(QStringLiteral("DELETE FROM imprint.changes WHERE station_id = '%1'").arg(b.id), b.role,
-        b.password);
+    auto deleted
+        = pg.psql(QStringLiteral("DELETE FROM imprint.changes WHERE station_id = '%1'").arg(b.id), b.role, b.password);
     CHECK(deleted.exitCode != 0);
     CHECK(deleted.err.contains("permission denied"));
-    auto updated = pg.psql(QStringLiteral("UPDATE imprint.changes SET key = 'x' WHERE station_id = '%1'").arg(b.id),
-        b.role, b.password);
+    auto updated = pg.psql(
+        QStringLiteral("UPDATE imprint.changes SET key = 'x' WHERE station_id = '%1'").arg(b.id), b.role, b.password);
     CHECK(updated.exitCode != 0);
-    auto claimed = pg.psql(
-        QStringLiteral("UPDATE imprint.stations SET role = '%1' WHERE station_id = '%2'").arg(b.role, a.id), b.role,
-        b.password);
+    auto claimed
+        = pg.psql(QStringLiteral("UPDATE imprint.stations SET role = '%1' WHERE station_id = '%2'").arg(b.role, a.id),
+            b.role, b.password);
     CHECK(claimed.exitCode != 0);
     // QA reads and writes nothing.
     REQUIRE(pg.psql(QStringLiteral("CREATE ROLE qa_desk LOGIN PASSWORD 'qa-desk-pw'")).exitCode == 0);
@@ -215,8 +217,8 @@ TEST_CASE("Three stations push their lines to the plant record, and QA on one fi
                     pg.adminConninfo(), QStringLiteral("--qa-role"), QStringLiteral("qa_desk") })
                 .exitCode
         == 0);
-    auto qaRead = pg.psql(QStringLiteral("SELECT count(*) FROM imprint.yield"), QStringLiteral("qa_desk"),
-        QStringLiteral("qa-desk-pw"));
+    auto qaRead = pg.psql(
+        QStringLiteral("SELECT count(*) FROM imprint.yield"), QStringLiteral("qa_desk"), QStringLiteral("qa-desk-pw"));
     INFO(qaRead.err.toStdString());
     CHECK(qaRead.exitCode == 0);
     CHECK(pg.psql(QStringLiteral("INSERT INTO imprint.pushes(station_id, rows, last_seq, backlog) VALUES ('%1', 1, 1, "
@@ -225,8 +227,8 @@ TEST_CASE("Three stations push their lines to the plant record, and QA on one fi
                 QStringLiteral("qa_desk"), QStringLiteral("qa-desk-pw"))
               .exitCode
         != 0);
-    CHECK(plantCount(pg, QStringLiteral("SELECT count(*) FROM imprint.changes WHERE station_id = '%1' AND seq = 999999")
-                             .arg(a.id))
+    CHECK(plantCount(pg,
+              QStringLiteral("SELECT count(*) FROM imprint.changes WHERE station_id = '%1' AND seq = 999999").arg(a.id))
         == 0);
 
     // What the plant vouches for is its own: the digest and the arrival time are computed
@@ -244,28 +246,32 @@ TEST_CASE("Three stations push their lines to the plant record, and QA on one fi
         b.role, b.password);
     CHECK(arrived.exitCode != 0);
     CHECK(arrived.err.contains("permission denied"));
-    auto own = pg.psql(QStringLiteral("INSERT INTO imprint.changes(station_id, seq, kind, key, at, payload) VALUES ('%1', "
-                                      "999998, 'device', 'B-000001', '9999-12-31', '{\"status\": \"passed\"}')")
-                           .arg(b.id),
-        b.role, b.password);
+    auto own
+        = pg.psql(QStringLiteral("INSERT INTO imprint.changes(station_id, seq, kind, key, at, payload) VALUES ('%1', "
+                                 "999998, 'device', 'B-000001', '9999-12-31', '{\"status\": \"passed\"}')")
+                      .arg(b.id),
+            b.role, b.password);
     INFO(own.err.toStdString());
     CHECK(own.exitCode == 0);
-    CHECK(plantCount(pg, QStringLiteral("SELECT count(*) FROM imprint.changes WHERE station_id = '%1' AND seq = 999998 AND "
-                                        "payload_sha256 = imprint.change_digest(payload, der, request) AND received < "
-                                        "now() + interval '1 minute'")
-                             .arg(b.id))
+    CHECK(plantCount(pg,
+              QStringLiteral("SELECT count(*) FROM imprint.changes WHERE station_id = '%1' AND seq = 999998 AND "
+                             "payload_sha256 = imprint.change_digest(payload, der, request) AND received < "
+                             "now() + interval '1 minute'")
+                  .arg(b.id))
         == 1);
-    CHECK(pg.psql(QStringLiteral("INSERT INTO imprint.changes(station_id, seq, kind, key, payload) VALUES ('%1', 999997, "
-                                 "'job', 'latest', '{}')")
-                      .arg(b.id),
-                b.role, b.password)
-              .exitCode
+    CHECK(
+        pg.psql(QStringLiteral("INSERT INTO imprint.changes(station_id, seq, kind, key, payload) VALUES ('%1', 999997, "
+                               "'job', 'latest', '{}')")
+                    .arg(b.id),
+              b.role, b.password)
+            .exitCode
         != 0);
-    CHECK(pg.psql(QStringLiteral("INSERT INTO imprint.changes(station_id, seq, kind, key, payload) VALUES ('%1', 999996, "
-                                 "'anything', 'x', '{}')")
-                      .arg(b.id),
-                b.role, b.password)
-              .exitCode
+    CHECK(
+        pg.psql(QStringLiteral("INSERT INTO imprint.changes(station_id, seq, kind, key, payload) VALUES ('%1', 999996, "
+                               "'anything', 'x', '{}')")
+                    .arg(b.id),
+              b.role, b.password)
+            .exitCode
         != 0);
     CHECK(pg.psql(QStringLiteral("INSERT INTO imprint.pushes(station_id, at, rows, last_seq, backlog) VALUES ('%1', "
                                  "'9999-12-31', 1, 1, 0)")
@@ -273,7 +279,8 @@ TEST_CASE("Three stations push their lines to the plant record, and QA on one fi
                 b.role, b.password)
               .exitCode
         != 0);
-    CHECK(plantCount(pg, QStringLiteral("SELECT count(*) FROM imprint.pushes WHERE at > now() + interval '1 day'")) == 0);
+    CHECK(
+        plantCount(pg, QStringLiteral("SELECT count(*) FROM imprint.pushes WHERE at > now() + interval '1 day'")) == 0);
 
     // Station B records a serial A made (a label printed twice, or a station lying): QA at C
     // is told both stations hold it, sees each one's record, and each certificate is checked
@@ -306,10 +313,11 @@ TEST_CASE("Three stations push their lines to the plant record, and QA on one fi
                                    "imprint.changes WHERE station_id = '%2' AND kind = 'certificate' AND "
                                    "payload->>'device_serial' = 'A-000001'")
                         .arg(b.id, a.id),
-                b.role, b.password)
+                  b.role, b.password)
                 .exitCode
         == 0);
-    auto both = ctl(c.dataDir, { QStringLiteral("show"), QStringLiteral("--device-serial"), QStringLiteral("A-000001") });
+    auto both
+        = ctl(c.dataDir, { QStringLiteral("show"), QStringLiteral("--device-serial"), QStringLiteral("A-000001") });
     INFO(both.out.toStdString() << both.err.toStdString());
     REQUIRE(both.exitCode == 0);
     CHECK(both.out.contains("NOTE: 2 stations hold a record of serial A-000001"));
@@ -318,7 +326,8 @@ TEST_CASE("Three stations push their lines to the plant record, and QA on one fi
     CHECK(both.out.contains("the certificate the plant holds is not the one its row names"));
     CHECK_FALSE(both.out.contains('\x1b'));
     auto bothJson = ctl(c.dataDir,
-        { QStringLiteral("show"), QStringLiteral("--device-serial"), QStringLiteral("A-000001"), QStringLiteral("--json") });
+        { QStringLiteral("show"), QStringLiteral("--device-serial"), QStringLiteral("A-000001"),
+            QStringLiteral("--json") });
     const QJsonArray records = QJsonDocument::fromJson(bothJson.out).object()[QStringLiteral("records")].toArray();
     REQUIRE(records.size() == 2);
     for (const QJsonValue& r : records) {
@@ -337,9 +346,10 @@ TEST_CASE("The plant database stopped mid-push loses nothing and keeps nothing t
     TestPostgres pg;
     REQUIRE(pg.ok());
     QTemporaryDir tmp;
-    REQUIRE(test::run(QStringLiteral(IMPRINT_CTL),
-                { QStringLiteral("plant"), QStringLiteral("migrate"), QStringLiteral("--conninfo"), pg.adminConninfo() })
-                .exitCode
+    REQUIRE(
+        test::run(QStringLiteral(IMPRINT_CTL),
+            { QStringLiteral("plant"), QStringLiteral("migrate"), QStringLiteral("--conninfo"), pg.adminConninfo() })
+            .exitCode
         == 0);
     const PlantStation s = plantStation(tmp, pg, QStringLiteral("S"), QStringLiteral("L9"));
     {
@@ -392,15 +402,17 @@ TEST_CASE("The plant database stopped mid-push loses nothing and keeps nothing t
     INFO(up.out.toStdString() << up.err.toStdString());
     REQUIRE(up.exitCode == 0);
     CHECK(query(s.dataDir, QStringLiteral("SELECT COUNT(*) FROM plant_log")) == QStringList { QStringLiteral("0") });
-    const qint64 lastSeq
-        = query(s.dataDir, QStringLiteral("SELECT seq FROM sqlite_sequence WHERE name = 'plant_log'")).value(0).toLongLong();
+    const qint64 lastSeq = query(s.dataDir, QStringLiteral("SELECT seq FROM sqlite_sequence WHERE name = 'plant_log'"))
+                               .value(0)
+                               .toLongLong();
     // Every change once: as many rows as numbers, none missing, none twice.
     CHECK(plantCount(pg, QStringLiteral("SELECT count(*) FROM imprint.changes WHERE station_id = '%1'").arg(s.id))
         == lastSeq);
-    CHECK(plantCount(pg, QStringLiteral("SELECT count(DISTINCT seq) FROM imprint.changes WHERE station_id = '%1'")
-                             .arg(s.id))
+    CHECK(plantCount(
+              pg, QStringLiteral("SELECT count(DISTINCT seq) FROM imprint.changes WHERE station_id = '%1'").arg(s.id))
         == lastSeq);
-    CHECK(plantCount(pg, QStringLiteral("SELECT count(*) FROM imprint.devices WHERE station_id = '%1'").arg(s.id)) == 13);
+    CHECK(
+        plantCount(pg, QStringLiteral("SELECT count(*) FROM imprint.devices WHERE station_id = '%1'").arg(s.id)) == 13);
 
     // A NUL written into a record behind the station's back does not stop the queue.
     test::tamper(s.dataDir + QStringLiteral("/imprint.sqlite"),
@@ -414,18 +426,19 @@ TEST_CASE("The plant database stopped mid-push loses nothing and keeps nothing t
     // (a store put back from an old copy) is flagged and kept, the plant's row unchanged.
     test::tamper(s.dataDir + QStringLiteral("/imprint.sqlite"),
         QStringLiteral("INSERT INTO plant_log(seq, kind, key) VALUES (1, 'device', 'P-000002')"));
-    const QString before
-        = QString::fromUtf8(pg.psql(QStringLiteral("SELECT payload::text FROM imprint.changes WHERE station_id = '%1' AND "
-                                                   "seq = 1")
-                                        .arg(s.id))
-                                .out);
+    const QString before = QString::fromUtf8(
+        pg.psql(QStringLiteral("SELECT payload::text FROM imprint.changes WHERE station_id = '%1' AND "
+                               "seq = 1")
+                    .arg(s.id))
+            .out);
     auto flagged = push(s);
     INFO(flagged.out.toStdString() << flagged.err.toStdString());
     REQUIRE(flagged.exitCode == 0);
     CHECK(flagged.out.contains("1 flagged"));
-    CHECK(plantCount(pg, QStringLiteral("SELECT count(*) FROM imprint.conflicts WHERE station_id = '%1' AND seq = 1 AND "
-                                        "offered->>'serial' = 'P-000002'")
-                             .arg(s.id))
+    CHECK(plantCount(pg,
+              QStringLiteral("SELECT count(*) FROM imprint.conflicts WHERE station_id = '%1' AND seq = 1 AND "
+                             "offered->>'serial' = 'P-000002'")
+                  .arg(s.id))
         == 1);
     CHECK(QString::fromUtf8(pg.psql(QStringLiteral("SELECT payload::text FROM imprint.changes WHERE station_id = '%1' "
                                                    "AND seq = 1")
@@ -441,15 +454,17 @@ TEST_CASE("A station whose audit log was cut short after its head reached the pl
     TestPostgres pg;
     REQUIRE(pg.ok());
     QTemporaryDir tmp;
-    REQUIRE(test::run(QStringLiteral(IMPRINT_CTL),
-                { QStringLiteral("plant"), QStringLiteral("migrate"), QStringLiteral("--conninfo"), pg.adminConninfo() })
-                .exitCode
+    REQUIRE(
+        test::run(QStringLiteral(IMPRINT_CTL),
+            { QStringLiteral("plant"), QStringLiteral("migrate"), QStringLiteral("--conninfo"), pg.adminConninfo() })
+            .exitCode
         == 0);
     const PlantStation s = plantStation(tmp, pg, QStringLiteral("T"), QStringLiteral("L4"));
     issue(tmp, s, QStringLiteral("T"), 3);
     REQUIRE(ctl(s.dataDir, { QStringLiteral("audit"), QStringLiteral("head") }).exitCode == 0);
     REQUIRE(push(s).exitCode == 0);
-    auto intact = ctl(s.dataDir, { QStringLiteral("audit"), QStringLiteral("verify"), QStringLiteral("--against-plant") });
+    auto intact
+        = ctl(s.dataDir, { QStringLiteral("audit"), QStringLiteral("verify"), QStringLiteral("--against-plant") });
     INFO(intact.out.toStdString() << intact.err.toStdString());
     CHECK(intact.exitCode == 0);
     CHECK(intact.out.contains("It extends the head the plant record holds"));
@@ -457,11 +472,13 @@ TEST_CASE("A station whose audit log was cut short after its head reached the pl
     // The newest entry (the checkpoint the plant holds) goes, as a station cutting its log
     // short would leave it: the store agrees with itself (its own check finds nothing
     // edited), the plant does not.
-    const qint64 newest
-        = query(s.dataDir, QStringLiteral("SELECT MAX(seq) FROM audit WHERE kind = 'checkpoint'")).value(0).toLongLong();
+    const qint64 newest = query(s.dataDir, QStringLiteral("SELECT MAX(seq) FROM audit WHERE kind = 'checkpoint'"))
+                              .value(0)
+                              .toLongLong();
     REQUIRE(newest > 3);
     REQUIRE(query(s.dataDir, QStringLiteral("SELECT MAX(seq) FROM audit")).value(0).toLongLong() == newest);
-    test::tamper(s.dataDir + QStringLiteral("/imprint.sqlite"), QStringLiteral("DELETE FROM audit WHERE seq = %1").arg(newest));
+    test::tamper(
+        s.dataDir + QStringLiteral("/imprint.sqlite"), QStringLiteral("DELETE FROM audit WHERE seq = %1").arg(newest));
     auto local = ctl(s.dataDir, { QStringLiteral("audit"), QStringLiteral("verify") });
     INFO(local.out.toStdString() << local.err.toStdString());
     CHECK(local.exitCode != 1);
@@ -477,9 +494,10 @@ TEST_CASE("The station service pushes to the plant record on its own, and a stop
     TestPostgres pg;
     REQUIRE(pg.ok());
     QTemporaryDir tmp;
-    REQUIRE(test::run(QStringLiteral(IMPRINT_CTL),
-                { QStringLiteral("plant"), QStringLiteral("migrate"), QStringLiteral("--conninfo"), pg.adminConninfo() })
-                .exitCode
+    REQUIRE(
+        test::run(QStringLiteral(IMPRINT_CTL),
+            { QStringLiteral("plant"), QStringLiteral("migrate"), QStringLiteral("--conninfo"), pg.adminConninfo() })
+            .exitCode
         == 0);
     const PlantStation s = plantStation(tmp, pg, QStringLiteral("V"), QStringLiteral("L5"));
     {
@@ -500,12 +518,14 @@ TEST_CASE("The station service pushes to the plant record on its own, and a stop
         INFO(conninfo.toStdString());
         CHECK(listed.exitCode == 2);
     }
-    auto plain = ctl(s.dataDir, { QStringLiteral("plant"), QStringLiteral("configure"), QStringLiteral("--conninfo"),
-                                    QStringLiteral("host=db.plant.example dbname=imprint_plant") });
+    auto plain = ctl(s.dataDir,
+        { QStringLiteral("plant"), QStringLiteral("configure"), QStringLiteral("--conninfo"),
+            QStringLiteral("host=db.plant.example dbname=imprint_plant") });
     CHECK(plain.exitCode == 2);
     CHECK(plain.err.contains("sslmode=verify-full"));
-    auto inline_ = ctl(s.dataDir, { QStringLiteral("plant"), QStringLiteral("configure"), QStringLiteral("--conninfo"),
-                                      QStringLiteral("host=127.0.0.1 dbname=x password=hunter2") });
+    auto inline_ = ctl(s.dataDir,
+        { QStringLiteral("plant"), QStringLiteral("configure"), QStringLiteral("--conninfo"),
+            QStringLiteral("host=127.0.0.1 dbname=x password=hunter2") });
     CHECK(inline_.exitCode == 2);
     CHECK(inline_.err.contains("--password-file"));
 

@@ -770,8 +770,8 @@ TEST_CASE("kill -9 of a station syncing 16 transactions at once, ten times: noth
     CHECK(certified.size() == devices);
     // Each row's upstream certificate is for its own key, recorded once, and verifies to the
     // corporate CA.
-    const QStringList recorded = query(dataDir,
-        QStringLiteral("SELECT hex(upstream_der) FROM certificates WHERE upstream_der IS NOT NULL"));
+    const QStringList recorded
+        = query(dataDir, QStringLiteral("SELECT hex(upstream_der) FROM certificates WHERE upstream_der IS NOT NULL"));
     CHECK(recorded.size() == devices);
     for (const QString& der : recorded) {
         auto cert = core::ossl::certFromDer(QByteArray::fromHex(der.toLatin1()));
@@ -1250,8 +1250,8 @@ TEST_CASE("Offline: an exported revocation is ended by the upstream's CRL, and a
                         QStringLiteral("--trusted"), bundle.fileName() })
                     .exitCode
             == 0);
-        const QStringList upstreamDer = query(dataDir,
-            QStringLiteral("SELECT hex(upstream_der) FROM certificates WHERE upstream_der IS NOT NULL"));
+        const QStringList upstreamDer = query(
+            dataDir, QStringLiteral("SELECT hex(upstream_der) FROM certificates WHERE upstream_der IS NOT NULL"));
         REQUIRE(upstreamDer.size() == 1);
         auto cert = core::ossl::certFromDer(QByteArray::fromHex(upstreamDer.first().toLatin1()));
         REQUIRE(cert.has_value());

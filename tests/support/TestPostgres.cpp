@@ -15,7 +15,8 @@ namespace {
 QString serverBin()
 {
     QStringList versions = QDir(QStringLiteral("/usr/lib/postgresql")).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
-    std::sort(versions.begin(), versions.end(), [](const QString& a, const QString& b) { return a.toInt() > b.toInt(); });
+    std::sort(
+        versions.begin(), versions.end(), [](const QString& a, const QString& b) { return a.toInt() > b.toInt(); });
     for (const QString& v : versions) {
         const QString bin = QStringLiteral("/usr/lib/postgresql/%1/bin").arg(v);
         if (QFile::exists(bin + QStringLiteral("/initdb")))
@@ -72,9 +73,8 @@ ProcessResult TestPostgres::pg(const QString& program, const QStringList& args) 
 {
     const QString path = m_bin + u'/' + program;
     if (m_asPostgres)
-        return run(QStringLiteral("runuser"), QStringList { QStringLiteral("-u"), QStringLiteral("postgres"),
-                                                  QStringLiteral("--"), path }
-                + args);
+        return run(QStringLiteral("runuser"),
+            QStringList { QStringLiteral("-u"), QStringLiteral("postgres"), QStringLiteral("--"), path } + args);
     return run(path, args);
 }
 
