@@ -5,7 +5,6 @@
 #include <QRegularExpression>
 #include <QSysInfo>
 #include <QThread>
-#include <QUuid>
 
 #include <cmath>
 
@@ -19,15 +18,6 @@ namespace imprint::core {
 const QString UpstreamSync::LeaseName = QStringLiteral("upstream-sync");
 
 namespace {
-
-/// A holder name says where it runs: "HOST pid N (...)".
-QString holderName()
-{
-    return QStringLiteral("%1 pid %2 (%3)")
-        .arg(QSysInfo::machineHostName())
-        .arg(::getpid())
-        .arg(QUuid::createUuid().toString(QUuid::Id128).left(8));
-}
 
 /// True when `holder` ran on this host in a process that no longer exists.
 bool holderGone(const QString& holder)
@@ -99,7 +89,7 @@ UpstreamSync::UpstreamSync(RecordStore& store, CmpClient& client, const Upstream
     : m_store(store)
     , m_client(client)
     , m_config(config)
-    , m_holder(holderName())
+    , m_holder(Outbox::newHolderName())
 {
 }
 

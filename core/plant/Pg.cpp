@@ -152,7 +152,6 @@ Connection::~Connection()
 
 Connection::Connection(Connection&& other) noexcept
     : m_conn(std::exchange(other.m_conn, nullptr))
-    , m_lastState(std::move(other.m_lastState))
     , m_prepared(std::move(other.m_prepared))
 {
 }
@@ -163,7 +162,6 @@ Connection& Connection::operator=(Connection&& other) noexcept
         if (m_conn)
             PQfinish(m_conn);
         m_conn = std::exchange(other.m_conn, nullptr);
-        m_lastState = std::move(other.m_lastState);
         m_prepared = std::move(other.m_prepared);
     }
     return *this;
@@ -225,30 +223,31 @@ core::Result<Result> Connection::check(pg_result* r, const QString& what)
     Result out;
     out.m_result = std::shared_ptr<pg_result>(r, PQclear);
     const auto status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
-        m_lastState.clear();
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
         return out;
-    }
-    const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
-    m_lastState = QString::fromLatin1(state ? state : "");
     const QString detail = QString::fromUtf8(r ? PQresultErrorMessage(r) : PQerrorMessage(m_conn));
     if (PQstatus(m_conn) == CONNECTION_BAD)
         return failure(QStringLiteral("The plant database went away while the station tried to %1.").arg(what), detail);
     return failure(QStringLiteral("The plant database refused to %1.").arg(what), detail);
 }
 
+Params::Wire Params::wire() const
+{
+    Wire w { std::vector<const char*>(m_values.size()), std::vector<int>(m_values.size()),
+        std::vector<int>(m_values.size(), 1) };
+    for (size_t i = 0; i < m_values.size(); ++i) {
+        w.values[i] = m_null[i] ? nullptr : m_values[i].constData();
+        w.lengths[i] = static_cast<int>(m_values[i].size());
+    }
+    return w;
+}
+
 core::Result<Result> Connection::exec(const QString& sql, const Params& p, const QString& what)
 {
-    std::vector<const char*> values(p.m_values.size());
-    std::vector<int> lengths(p.m_values.size());
-    std::vector<int> formats(p.m_values.size(), 1);
-    for (size_t i = 0; i < p.m_values.size(); ++i) {
-        values[i] = p.m_null[i] ? nullptr : p.m_values[i].constData();
-        lengths[i] = static_cast<int>(p.m_values[i].size());
-    }
+    const Params::Wire w = p.wire();
     std::vector<Oid> types(p.m_types.begin(), p.m_types.end());
-    return check(PQexecParams(m_conn, sql.toUtf8().constData(), p.count(), types.data(), values.data(), lengths.data(),
-                     formats.data(), 0),
+    return check(PQexecParams(m_conn, sql.toUtf8().constData(), p.count(), types.data(), w.values.data(),
+                     w.lengths.data(), w.formats.data(), 0),
         what);
 }
 
@@ -264,15 +263,10 @@ core::Result<Result> Connection::execPrepared(
             return prepared;
         m_prepared << name;
     }
-    std::vector<const char*> values(p.m_values.size());
-    std::vector<int> lengths(p.m_values.size());
-    std::vector<int> formats(p.m_values.size(), 1);
-    for (size_t i = 0; i < p.m_values.size(); ++i) {
-        values[i] = p.m_null[i] ? nullptr : p.m_values[i].constData();
-        lengths[i] = static_cast<int>(p.m_values[i].size());
-    }
+    const Params::Wire w = p.wire();
     return check(
-        PQexecPrepared(m_conn, id.constData(), p.count(), values.data(), lengths.data(), formats.data(), 0), what);
+        PQexecPrepared(m_conn, id.constData(), p.count(), w.values.data(), w.lengths.data(), w.formats.data(), 0),
+        what);
 }
 
 core::Result<Result> Connection::exec(const QString& sql, const QString& what)

@@ -35,6 +35,13 @@ public:
 private:
     friend class Connection;
     void add(unsigned type, QByteArray value, bool isNull = false);
+    /// The values as libpq takes them: pointers (null for NULL), lengths, all binary.
+    struct Wire {
+        std::vector<const char*> values;
+        std::vector<int> lengths;
+        std::vector<int> formats;
+    };
+    [[nodiscard]] Wire wire() const;
     std::vector<unsigned> m_types;
     std::vector<QByteArray> m_values;
     std::vector<bool> m_null;
@@ -83,8 +90,6 @@ public:
         const QString& name, const QString& sql, const Params& params, const QString& what);
     /// Runs statements with no values (a migration's script).
     [[nodiscard]] core::Result<void> script(const QString& sql, const QString& what);
-    /// The server's error code (SQLSTATE) of the last failure, e.g. "42501" insufficient privilege.
-    [[nodiscard]] const QString& lastState() const { return m_lastState; }
     [[nodiscard]] bool isOpen() const { return m_conn != nullptr; }
     /// Where it is connected, for messages: "host:port/dbname as user".
     [[nodiscard]] QString where() const;
@@ -99,7 +104,6 @@ public:
 private:
     core::Result<Result> check(pg_result* r, const QString& what);
     pg_conn* m_conn = nullptr;
-    QString m_lastState;
     QStringList m_prepared;
 };
 

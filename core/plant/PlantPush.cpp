@@ -1,10 +1,5 @@
 #include "plant/PlantPush.h"
 
-#include <QSysInfo>
-#include <QUuid>
-
-#include <unistd.h>
-
 namespace imprint::core {
 
 const QString PlantPush::LeaseName = QStringLiteral("plant-push");
@@ -33,10 +28,7 @@ PlantPush::PlantPush(RecordStore& store, PlantConfig config, QString stationId, 
     , m_stationId(std::move(stationId))
     , m_password(std::move(password))
     , m_chainPem(std::move(chainPem))
-    , m_holder(QStringLiteral("%1 pid %2 (%3)")
-                   .arg(QSysInfo::machineHostName())
-                   .arg(::getpid())
-                   .arg(QUuid::createUuid().toString(QUuid::Id128).left(8)))
+    , m_holder(Outbox::newHolderName())
 {
 }
 

@@ -3,8 +3,12 @@
 #include "store/AuditLog.h"
 
 #include <QCryptographicHash>
+#include <QSysInfo>
+#include <QUuid>
 
 #include <algorithm>
+
+#include <unistd.h>
 
 namespace imprint::core {
 
@@ -476,6 +480,14 @@ Result<UpstreamContact> Outbox::contact() const
     if (!c)
         return std::unexpected(c.error());
     return c->value_or(UpstreamContact {});
+}
+
+QString Outbox::newHolderName()
+{
+    return QStringLiteral("%1 pid %2 (%3)")
+        .arg(QSysInfo::machineHostName())
+        .arg(::getpid())
+        .arg(QUuid::createUuid().toString(QUuid::Id128).left(8));
 }
 
 Result<bool> Outbox::takeLease(const QString& name, const QString& holder, int seconds)

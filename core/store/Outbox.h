@@ -135,6 +135,8 @@ public:
     /// Takes (or renews) the lease `name` for `holder` for `seconds`: refused while another
     /// holder's lease runs. A holder that is gone stops renewing; its lease then runs out.
     [[nodiscard]] Result<bool> takeLease(const QString& name, const QString& holder, int seconds);
+    /// A new holder name for this process, saying where it runs: "HOST pid N (...)".
+    [[nodiscard]] static QString newHolderName();
     /// Takes the lease over from `gone`, a holder known to have stopped, unless another took it meanwhile.
     [[nodiscard]] Result<bool> takeLeaseFrom(
         const QString& name, const QString& gone, const QString& holder, int seconds);

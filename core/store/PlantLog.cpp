@@ -141,10 +141,4 @@ Result<PlantContact> PlantLog::contact() const
     return c->value_or(PlantContact {});
 }
 
-Result<qint64> PlantLog::pushedTotal() const
-{
-    return sql::count(m_connection, QStringLiteral("SELECT COALESCE(MAX(pushed), 0) FROM plant_contact"),
-        QStringLiteral("read how many changes reached the plant record"));
-}
-
 } // namespace imprint::core

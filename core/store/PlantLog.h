@@ -46,8 +46,6 @@ public:
     /// Changes waiting.
     [[nodiscard]] Result<qint64> backlog() const;
     [[nodiscard]] Result<PlantContact> contact() const;
-    /// Rows pushed since the store was made.
-    [[nodiscard]] Result<qint64> pushedTotal() const;
 };
 
 } // namespace imprint::core

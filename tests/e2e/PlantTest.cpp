@@ -96,6 +96,15 @@ void issue(const QTemporaryDir& tmp, const PlantStation& s, const QString& prefi
     }
 }
 
+/// The plant's schema, as its administrator makes it.
+void migrate(const TestPostgres& pg)
+{
+    auto migrated = test::run(QStringLiteral(IMPRINT_CTL),
+        { QStringLiteral("plant"), QStringLiteral("migrate"), QStringLiteral("--conninfo"), pg.adminConninfo() });
+    INFO(migrated.out.toStdString() << migrated.err.toStdString());
+    REQUIRE(migrated.exitCode == 0);
+}
+
 test::ProcessResult push(const PlantStation& s)
 {
     return ctl(s.dataDir, { QStringLiteral("plant"), QStringLiteral("push") });
@@ -346,11 +355,7 @@ TEST_CASE("The plant database stopped mid-push loses nothing and keeps nothing t
     TestPostgres pg;
     REQUIRE(pg.ok());
     QTemporaryDir tmp;
-    REQUIRE(
-        test::run(QStringLiteral(IMPRINT_CTL),
-            { QStringLiteral("plant"), QStringLiteral("migrate"), QStringLiteral("--conninfo"), pg.adminConninfo() })
-            .exitCode
-        == 0);
+    migrate(pg);
     const PlantStation s = plantStation(tmp, pg, QStringLiteral("S"), QStringLiteral("L9"));
     {
         QSettings ini(s.dataDir + QStringLiteral("/station.ini"), QSettings::IniFormat);
@@ -454,11 +459,7 @@ TEST_CASE("A station whose audit log was cut short after its head reached the pl
     TestPostgres pg;
     REQUIRE(pg.ok());
     QTemporaryDir tmp;
-    REQUIRE(
-        test::run(QStringLiteral(IMPRINT_CTL),
-            { QStringLiteral("plant"), QStringLiteral("migrate"), QStringLiteral("--conninfo"), pg.adminConninfo() })
-            .exitCode
-        == 0);
+    migrate(pg);
     const PlantStation s = plantStation(tmp, pg, QStringLiteral("T"), QStringLiteral("L4"));
     issue(tmp, s, QStringLiteral("T"), 3);
     REQUIRE(ctl(s.dataDir, { QStringLiteral("audit"), QStringLiteral("head") }).exitCode == 0);
@@ -494,11 +495,7 @@ TEST_CASE("The station service pushes to the plant record on its own, and a stop
     TestPostgres pg;
     REQUIRE(pg.ok());
     QTemporaryDir tmp;
-    REQUIRE(
-        test::run(QStringLiteral(IMPRINT_CTL),
-            { QStringLiteral("plant"), QStringLiteral("migrate"), QStringLiteral("--conninfo"), pg.adminConninfo() })
-            .exitCode
-        == 0);
+    migrate(pg);
     const PlantStation s = plantStation(tmp, pg, QStringLiteral("V"), QStringLiteral("L5"));
     {
         QSettings ini(s.dataDir + QStringLiteral("/station.ini"), QSettings::IniFormat);
