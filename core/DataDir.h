@@ -51,6 +51,7 @@ struct PlantConfig {
     int pushEveryS = 30; ///< the service pushes this often (and when devices pass)
     int batchRows = 5000; ///< changes in one transaction of the plant database
     int connectTimeoutS = 5;
+    int answerTimeoutS = 60; ///< any answer of the plant database, before it is called gone
     int retryMaxS = 600; ///< back-off after failed pushes, doubled up to this
     [[nodiscard]] bool configured() const { return !conninfo.isEmpty(); }
 };

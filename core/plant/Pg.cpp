@@ -6,7 +6,9 @@
 
 #include <openssl/crypto.h>
 
+#include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include <libpq-fe.h>
 
@@ -153,6 +155,8 @@ Connection::~Connection()
 Connection::Connection(Connection&& other) noexcept
     : m_conn(std::exchange(other.m_conn, nullptr))
     , m_prepared(std::move(other.m_prepared))
+    , m_answerTimeoutS(other.m_answerTimeoutS)
+    , m_pending(std::move(other.m_pending))
 {
 }
 
@@ -163,6 +167,8 @@ Connection& Connection::operator=(Connection&& other) noexcept
             PQfinish(m_conn);
         m_conn = std::exchange(other.m_conn, nullptr);
         m_prepared = std::move(other.m_prepared);
+        m_answerTimeoutS = other.m_answerTimeoutS;
+        m_pending = std::move(other.m_pending);
     }
     return *this;
 }
@@ -205,6 +211,10 @@ core::Result<Connection> Connection::open(const Target& target)
                 {});
         state = PQconnectPoll(c.m_conn);
     }
+    // Never blocked by a send either: every wait for the server is bounded (await()).
+    if (PQsetnonblocking(c.m_conn, 1) != 0)
+        return refused();
+    c.m_answerTimeoutS = std::max(1, target.answerTimeoutS);
     return c;
 }
 
@@ -242,13 +252,80 @@ Params::Wire Params::wire() const
     return w;
 }
 
+core::Result<void> Connection::await(bool forResult, const QString& what)
+{
+    QDeadlineTimer deadline { std::chrono::seconds(m_answerTimeoutS) };
+    for (;;) {
+        const int flushed = PQflush(m_conn); // 0: all sent, 1: more to send, -1: failed
+        if (flushed < 0)
+            return failure(QStringLiteral("The plant database went away while the station tried to %1.").arg(what),
+                QString::fromUtf8(PQerrorMessage(m_conn)));
+        if (flushed == 0 && (!forResult || !PQisBusy(m_conn)))
+            return {};
+        pollfd fd { PQsocket(m_conn), static_cast<short>(POLLIN | (flushed ? POLLOUT : 0)), 0 };
+        const qint64 left = deadline.remainingTime();
+        const int ready = left > 0 ? ::poll(&fd, 1, static_cast<int>(left)) : 0;
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready <= 0)
+            return failure(QStringLiteral("The plant database did not answer within %1 s while the station tried to "
+                                          "%2 (%3).")
+                               .arg(m_answerTimeoutS)
+                               .arg(what, where()),
+                {});
+        // Read what has come (results, or the server's word that it is going): a server
+        // blocked writing its answers never waits for the station to finish sending.
+        if ((fd.revents & (POLLIN | POLLHUP | POLLERR)) && !PQconsumeInput(m_conn))
+            return failure(QStringLiteral("The plant database went away while the station tried to %1.").arg(what),
+                QString::fromUtf8(PQerrorMessage(m_conn)));
+    }
+}
+
+core::Result<pg_result*> Connection::nextResult(const QString& what)
+{
+    if (auto ready = await(true, what); !ready)
+        return std::unexpected(ready.error());
+    return PQgetResult(m_conn);
+}
+
+namespace {
+
+/// The sending call's own failure (out of memory, a connection gone), in the words check() uses.
+std::unexpected<Error> notSent(pg_conn* conn, const QString& what)
+{
+    return failure(QStringLiteral("The plant database went away while the station tried to %1.").arg(what),
+        QString::fromUtf8(PQerrorMessage(conn)));
+}
+
+} // namespace
+
 core::Result<Result> Connection::exec(const QString& sql, const Params& p, const QString& what)
 {
     const Params::Wire w = p.wire();
     std::vector<Oid> types(p.m_types.begin(), p.m_types.end());
-    return check(PQexecParams(m_conn, sql.toUtf8().constData(), p.count(), types.data(), w.values.data(),
-                     w.lengths.data(), w.formats.data(), 0),
-        what);
+    if (!PQsendQueryParams(m_conn, sql.toUtf8().constData(), p.count(), types.data(), w.values.data(),
+            w.lengths.data(), w.formats.data(), 0))
+        return notSent(m_conn, what);
+    return collect(what);
+}
+
+core::Result<Result> Connection::collect(const QString& what)
+{
+    // Every result of what was sent, up to libpq's end (NULL); the first error is the answer.
+    std::optional<core::Result<Result>> answer;
+    for (;;) {
+        auto r = nextResult(what);
+        if (!r)
+            return std::unexpected(r.error());
+        if (!*r)
+            break;
+        auto checked = check(*r, what);
+        if (!answer || *answer)
+            answer = std::move(checked);
+    }
+    if (!answer)
+        return failure(QStringLiteral("The plant database sent no answer when the station tried to %1.").arg(what), {});
+    return std::move(*answer);
 }
 
 core::Result<Result> Connection::execPrepared(
@@ -257,16 +334,16 @@ core::Result<Result> Connection::execPrepared(
     const QByteArray id = name.toUtf8();
     if (!m_prepared.contains(name)) {
         std::vector<Oid> types(p.m_types.begin(), p.m_types.end());
-        auto prepared
-            = check(PQprepare(m_conn, id.constData(), sql.toUtf8().constData(), p.count(), types.data()), what);
-        if (!prepared)
+        if (!PQsendPrepare(m_conn, id.constData(), sql.toUtf8().constData(), p.count(), types.data()))
+            return notSent(m_conn, what);
+        if (auto prepared = collect(what); !prepared)
             return prepared;
         m_prepared << name;
     }
     const Params::Wire w = p.wire();
-    return check(
-        PQexecPrepared(m_conn, id.constData(), p.count(), w.values.data(), w.lengths.data(), w.formats.data(), 0),
-        what);
+    if (!PQsendQueryPrepared(m_conn, id.constData(), p.count(), w.values.data(), w.lengths.data(), w.formats.data(), 0))
+        return notSent(m_conn, what);
+    return collect(what);
 }
 
 core::Result<Result> Connection::exec(const QString& sql, const QString& what)
@@ -276,9 +353,99 @@ core::Result<Result> Connection::exec(const QString& sql, const QString& what)
 
 core::Result<void> Connection::script(const QString& sql, const QString& what)
 {
-    auto r = check(PQexec(m_conn, sql.toUtf8().constData()), what);
+    if (!PQsendQuery(m_conn, sql.toUtf8().constData()))
+        return notSent(m_conn, what);
+    auto r = collect(what);
     if (!r)
         return std::unexpected(r.error());
+    return {};
+}
+
+core::Result<void> Connection::beginPipeline()
+{
+    if (!PQenterPipelineMode(m_conn))
+        return notSent(m_conn, QStringLiteral("send several statements at once"));
+    m_pending.clear();
+    return {};
+}
+
+core::Result<void> Connection::send(const QString& sql, const Params& p, const QString& what)
+{
+    const Params::Wire w = p.wire();
+    std::vector<Oid> types(p.m_types.begin(), p.m_types.end());
+    if (!PQsendQueryParams(m_conn, sql.toUtf8().constData(), p.count(), types.data(), w.values.data(),
+            w.lengths.data(), w.formats.data(), 0))
+        return notSent(m_conn, what);
+    m_pending.push_back(Pending::Statement);
+    return {};
+}
+
+core::Result<void> Connection::sendPrepared(
+    const QString& name, const QString& sql, const Params& p, const QString& what)
+{
+    const QByteArray id = name.toUtf8();
+    if (!m_prepared.contains(name)) {
+        std::vector<Oid> types(p.m_types.begin(), p.m_types.end());
+        if (!PQsendPrepare(m_conn, id.constData(), sql.toUtf8().constData(), p.count(), types.data()))
+            return notSent(m_conn, what);
+        m_pending.push_back(Pending::Prepare);
+        // Prepared from here on, as the server sees it; a Prepare that fails fails its unit,
+        // and a connection whose unit failed is not used again.
+        m_prepared << name;
+    }
+    const Params::Wire w = p.wire();
+    if (!PQsendQueryPrepared(m_conn, id.constData(), p.count(), w.values.data(), w.lengths.data(), w.formats.data(), 0))
+        return notSent(m_conn, what);
+    m_pending.push_back(Pending::Statement);
+    return {};
+}
+
+core::Result<void> Connection::sync(const QString& what)
+{
+    if (!PQpipelineSync(m_conn))
+        return notSent(m_conn, what);
+    m_pending.push_back(Pending::Sync);
+    return await(false, what);
+}
+
+core::Result<Result> Connection::receive(const QString& what)
+{
+    for (;;) {
+        if (m_pending.empty() || m_pending.front() == Pending::Sync)
+            return failure(QStringLiteral("The station read an answer it had not asked for while it tried to %1.")
+                               .arg(what),
+                {});
+        const Pending kind = m_pending.front();
+        m_pending.pop_front();
+        auto r = collect(what);
+        if (kind == Pending::Statement || !r)
+            return r;
+    }
+}
+
+core::Result<void> Connection::receiveSync(const QString& what)
+{
+    if (m_pending.empty() || m_pending.front() != Pending::Sync)
+        return failure(
+            QStringLiteral("The station read an answer it had not asked for while it tried to %1.").arg(what), {});
+    m_pending.pop_front();
+    auto r = nextResult(what);
+    if (!r)
+        return std::unexpected(r.error());
+    Result owned;
+    owned.m_result = std::shared_ptr<pg_result>(*r, PQclear);
+    if (!*r || PQresultStatus(*r) != PGRES_PIPELINE_SYNC)
+        return failure(QStringLiteral("The plant database answered out of order while the station tried to %1.")
+                           .arg(what),
+            QString::fromUtf8(PQerrorMessage(m_conn)));
+    return {};
+}
+
+core::Result<void> Connection::endPipeline()
+{
+    if (!PQexitPipelineMode(m_conn))
+        return failure(QStringLiteral("The station could not end its pipeline to the plant database."),
+            QString::fromUtf8(PQerrorMessage(m_conn)));
     return {};
 }
 

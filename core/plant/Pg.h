@@ -13,6 +13,8 @@
 #include <QString>
 #include <QStringList>
 
+#include <algorithm>
+#include <deque>
 #include <memory>
 #include <vector>
 
@@ -69,6 +71,9 @@ struct Target {
     QString conninfo;
     Secret password;
     int connectTimeoutS = 5;
+    /// How long any answer may take before the server is called gone (a network cut without
+    /// a word: a firewall dropping packets).
+    int answerTimeoutS = 60;
 };
 
 class Connection {
@@ -88,6 +93,22 @@ public:
     /// once: a statement of thousands of values is not parsed again for every batch).
     [[nodiscard]] core::Result<Result> execPrepared(
         const QString& name, const QString& sql, const Params& params, const QString& what);
+    /// Pipeline mode (libpq's): statements sent without waiting for the one before, their
+    /// results read later in the order they were sent, so that the station composes its next
+    /// batch while the server takes the last. sync() ends a unit and sends what is buffered;
+    /// an error in a unit skips the rest of that unit, never what follows it.
+    [[nodiscard]] core::Result<void> beginPipeline();
+    [[nodiscard]] core::Result<void> send(const QString& sql, const Params& params, const QString& what);
+    /// As execPrepared, sent: the statement is prepared in the pipeline when it is new here.
+    [[nodiscard]] core::Result<void> sendPrepared(
+        const QString& name, const QString& sql, const Params& params, const QString& what);
+    [[nodiscard]] core::Result<void> sync(const QString& what);
+    /// The next statement's result (each wait for the server is bounded by the target's
+    /// answerTimeoutS, here as everywhere).
+    [[nodiscard]] core::Result<Result> receive(const QString& what);
+    /// The end of a unit sent by sync().
+    [[nodiscard]] core::Result<void> receiveSync(const QString& what);
+    [[nodiscard]] core::Result<void> endPipeline();
     /// Runs statements with no values (a migration's script).
     [[nodiscard]] core::Result<void> script(const QString& sql, const QString& what);
     [[nodiscard]] bool isOpen() const { return m_conn != nullptr; }
@@ -103,8 +124,19 @@ public:
 
 private:
     core::Result<Result> check(pg_result* r, const QString& what);
+    /// Waits until libpq has sent its buffer (pipeline mode, non-blocking) and, with
+    /// `forResult`, until a result can be read without blocking; false past the deadline.
+    core::Result<void> await(bool forResult, const QString& what);
+    core::Result<pg_result*> nextResult(const QString& what);
+    /// Every result of the one query sent; the first error, or the last result.
+    core::Result<Result> collect(const QString& what);
     pg_conn* m_conn = nullptr;
     QStringList m_prepared;
+    int m_answerTimeoutS = 60;
+    /// What each result still to be read in the pipeline is: a Prepare sent ahead of its
+    /// statement (read and dropped by receive()), a statement, or a sync.
+    enum class Pending { Prepare, Statement, Sync };
+    std::deque<Pending> m_pending;
 };
 
 /// True when `conninfo` parses; else the parser's words.

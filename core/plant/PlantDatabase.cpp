@@ -158,6 +158,13 @@ CREATE VIEW imprint.failures AS
   GROUP BY station_id, line, lot, imprint.shift_of(finished), reason;
 GRANT SELECT ON imprint.devices, imprint.jobs, imprint.yield, imprint.failures TO imprint_station, imprint_qa;
 )SQL",
+    // 2: a catch-up at the speed of the table's indexes. The station a role is, found once
+    // per statement, not once per row; the reference from each change to its station, which
+    // ran a query per row, gone: the policy already holds a station to its own id.
+    R"SQL(
+ALTER POLICY changes_own ON imprint.changes WITH CHECK (station_id = (SELECT imprint.my_station()));
+ALTER TABLE imprint.changes DROP CONSTRAINT changes_station_id_fkey;
+)SQL",
 };
 
 /// The time a change is about, from its payload.
@@ -261,25 +268,34 @@ Result<void> grantQa(pg::Connection& db, const QString& role)
         QStringLiteral("give %1 QA's reading rights").arg(role));
 }
 
-Result<Pushed> push(pg::Connection& db, const QString& stationId, const QList<PlantChange>& changes, qint64 backlog,
-    const QByteArray& chainPem)
+namespace {
+
+const QString& pushWhat()
 {
-    const QString what = QStringLiteral("take the station's changes");
-    if (auto r = db.script(QStringLiteral("BEGIN"), what); !r)
+    static const QString what = QStringLiteral("take the station's changes");
+    return what;
+}
+
+} // namespace
+
+Result<SentPush> sendPush(pg::Connection& db, const QString& stationId, const QList<PlantChange>& changes,
+    qint64 backlog, const QByteArray& chainPem)
+{
+    // An error anywhere skips the rest of this unit (the pipeline's), COMMIT included: the
+    // transaction is rolled back, and its answer says why.
+    const QString& what = pushWhat();
+    SentPush sent;
+    if (auto r = db.send(QStringLiteral("BEGIN"), {}, what); !r)
         return std::unexpected(r.error());
-    auto abort = [&](const Error& e) {
-        (void)db.script(QStringLiteral("ROLLBACK"), QStringLiteral("roll back"));
-        return std::unexpected(e);
-    };
     if (!chainPem.isEmpty()) {
-        auto r = db.exec(QStringLiteral("INSERT INTO imprint.chains(station_id, sha256, pem) VALUES($1, "
+        sent.chain = true;
+        auto r = db.send(QStringLiteral("INSERT INTO imprint.chains(station_id, sha256, pem) VALUES($1, "
                                         "sha256(convert_to($2, 'UTF8')), $2) ON CONFLICT DO NOTHING"),
             pg::Params().text(stationId).text(QString::fromLatin1(chainPem)),
             QStringLiteral("take the station's chain"));
         if (!r)
-            return abort(r.error());
+            return std::unexpected(r.error());
     }
-    Pushed pushed;
     constexpr int Columns = 8;
     constexpr qsizetype RowsPerStatement = 1000;
     for (qsizetype from = 0; from < changes.size(); from += RowsPerStatement) {
@@ -325,12 +341,13 @@ Result<Pushed> push(pg::Connection& db, const QString& stationId, const QList<Pl
         const QString statement = QStringLiteral(
             "WITH offered(station_id, seq, kind, key, at, payload, der, request) AS (VALUES %1), "
             "added AS (INSERT INTO imprint.changes(station_id, seq, kind, key, at, payload, der, request) "
-            "SELECT * FROM offered ON CONFLICT (station_id, seq) DO NOTHING RETURNING 1), "
-            // Each offered row looked up by its key (a subquery per row, never a join the
-            // planner could turn into a scan of the whole table); its digest computed only
-            // when the plant holds the row already.
+            "SELECT * FROM offered ON CONFLICT (station_id, seq) DO NOTHING RETURNING seq), "
+            // Each offered row not taken looked up by its key (a subquery per row, never a
+            // join the planner could turn into a scan of the whole table); its digest
+            // computed only when the plant holds the row already. A catch-up looks up none.
             "held AS (SELECT o.*, (SELECT c.payload_sha256 FROM imprint.changes c WHERE c.station_id = "
-            "o.station_id AND c.seq = o.seq) AS held FROM offered o), "
+            "o.station_id AND c.seq = o.seq) AS held FROM offered o WHERE NOT EXISTS (SELECT FROM added a "
+            "WHERE a.seq = o.seq)), "
             "differing AS (SELECT *, imprint.change_digest(payload, der, request) AS digest FROM held WHERE "
             "held IS NOT NULL AND held <> imprint.change_digest(payload, der, request)), "
             "flagged AS (INSERT INTO imprint.conflicts(station_id, seq, kind, key, held_sha256, offered_sha256, "
@@ -339,24 +356,58 @@ Result<Pushed> push(pg::Connection& db, const QString& stationId, const QList<Pl
             "SELECT (SELECT count(*) FROM added), (SELECT count(*) FROM flagged), "
             "(SELECT count(*) FROM differing)")
                                       .arg(values);
-        auto r = n == RowsPerStatement ? db.execPrepared(QStringLiteral("imprint_push_%1").arg(n), statement, p, what)
-                                       : db.exec(statement, p, what);
+        auto r = n == RowsPerStatement ? db.sendPrepared(QStringLiteral("imprint_push_%1").arg(n), statement, p, what)
+                                       : db.send(statement, p, what);
         if (!r)
-            return abort(r.error());
+            return std::unexpected(r.error());
+        sent.statements << n;
+    }
+    if (!changes.isEmpty()) {
+        sent.record = true;
+        auto r = db.send(QStringLiteral("INSERT INTO imprint.pushes(station_id, rows, last_seq, backlog) VALUES($1, "
+                                        "$2, $3, $4)"),
+            pg::Params().text(stationId).int8(changes.size()).int8(changes.last().seq).int8(backlog),
+            QStringLiteral("record the push"));
+        if (!r)
+            return std::unexpected(r.error());
+    }
+    if (auto r = db.send(QStringLiteral("COMMIT"), {}, what); !r)
+        return std::unexpected(r.error());
+    if (auto r = db.sync(what); !r)
+        return std::unexpected(r.error());
+    return sent;
+}
+
+Result<Pushed> receivePush(pg::Connection& db, const SentPush& sent)
+{
+    const QString& what = pushWhat();
+    // The first error of the unit is its answer (the rest of it was skipped): the caller
+    // drops the connection then, and what it sent goes again on a new one.
+    auto step = [&](const QString& doing) { return db.receive(doing); };
+    if (auto r = step(what); !r)
+        return std::unexpected(r.error());
+    if (sent.chain) {
+        if (auto r = step(QStringLiteral("take the station's chain")); !r)
+            return std::unexpected(r.error());
+    }
+    Pushed pushed;
+    for (const qsizetype n : sent.statements) {
+        auto r = step(what);
+        if (!r)
+            return std::unexpected(r.error());
         pushed.rows += r->int8(0, 0);
         const qint64 differing = r->int8(0, 2);
         pushed.flagged += differing;
         pushed.again += n - r->int8(0, 0) - differing;
     }
-    if (!changes.isEmpty()) {
-        auto r = db.exec(QStringLiteral("INSERT INTO imprint.pushes(station_id, rows, last_seq, backlog) VALUES($1, "
-                                        "$2, $3, $4)"),
-            pg::Params().text(stationId).int8(changes.size()).int8(changes.last().seq).int8(backlog),
-            QStringLiteral("record the push"));
-        if (!r)
-            return abort(r.error());
+    if (sent.record) {
+        if (auto r = step(QStringLiteral("record the push")); !r)
+            return std::unexpected(r.error());
     }
-    if (auto r = db.script(QStringLiteral("COMMIT"), what); !r)
+    // Committed only when COMMIT says so.
+    if (auto r = step(what); !r)
+        return std::unexpected(r.error());
+    if (auto r = db.receiveSync(what); !r)
         return std::unexpected(r.error());
     return pushed;
 }

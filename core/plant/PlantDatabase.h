@@ -37,12 +37,23 @@ struct Pushed {
     qint64 flagged = 0; ///< already there with another payload: kept aside as conflicts
 };
 
-/// Pushes `changes` of station `stationId` in one transaction: each new one inserted, one
-/// already there with the same payload passed over, one with another payload flagged (kept
-/// in imprint.conflicts, with what was offered). `chain` (the station's CA chain, PEM) is
-/// recorded once. `backlog`: what is left at the station after these.
-[[nodiscard]] Result<Pushed> push(pg::Connection& db, const QString& stationId, const QList<PlantChange>& changes,
-    qint64 backlog, const QByteArray& chainPem);
+/// A push sent down the connection's pipeline (pg::Connection::beginPipeline), its answer
+/// still to come.
+struct SentPush {
+    QList<qsizetype> statements; ///< the rows each statement of changes carries
+    bool chain = false; ///< the chain went with it
+    bool record = false; ///< a row of imprint.pushes went with it
+};
+
+/// Sends `changes` of station `stationId` as one transaction, without waiting for it: each
+/// new one inserted, one already there with the same payload passed over, one with another
+/// payload flagged (kept in imprint.conflicts, with what was offered). `chain` (the station's
+/// CA chain, PEM) is recorded once. `backlog`: what is left at the station after these.
+[[nodiscard]] Result<SentPush> sendPush(pg::Connection& db, const QString& stationId,
+    const QList<PlantChange>& changes, qint64 backlog, const QByteArray& chainPem);
+/// Reads the answer to a push sent before (in the order they were sent): what it did, once
+/// the plant has committed it.
+[[nodiscard]] Result<Pushed> receivePush(pg::Connection& db, const SentPush& sent);
 
 /// One station as the plant record sees it.
 struct StationState {

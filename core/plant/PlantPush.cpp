@@ -1,5 +1,7 @@
 #include "plant/PlantPush.h"
 
+#include <deque>
+
 namespace imprint::core {
 
 const QString PlantPush::LeaseName = QStringLiteral("plant-push");
@@ -19,7 +21,8 @@ Result<pg::Connection> openPlant(const PlantConfig& config)
     auto password = readPlantPassword(config);
     if (!password)
         return std::unexpected(password.error());
-    return pg::Connection::open(pg::Target { config.conninfo, std::move(*password), config.connectTimeoutS });
+    return pg::Connection::open(
+        pg::Target { config.conninfo, std::move(*password), config.connectTimeoutS, config.answerTimeoutS });
 }
 
 PlantPush::PlantPush(RecordStore& store, PlantConfig config, QString stationId, Secret password, QByteArray chainPem)
@@ -43,9 +46,12 @@ Result<void> PlantPush::connect()
 {
     if (m_db && m_db->isOpen())
         return {};
-    auto db = pg::Connection::open(pg::Target { m_config.conninfo, m_password.copy(), m_config.connectTimeoutS });
+    auto db = pg::Connection::open(
+        pg::Target { m_config.conninfo, m_password.copy(), m_config.connectTimeoutS, m_config.answerTimeoutS });
     if (!db)
         return std::unexpected(db.error());
+    if (auto p = db->beginPipeline(); !p)
+        return std::unexpected(p.error());
     m_db = std::move(*db);
     m_chainSent = false;
     return {};
@@ -71,31 +77,64 @@ Result<PlantRound> PlantPush::drain(const std::function<void(qint64, qint64)>& p
         m_db.reset(); // a connection that failed once is made afresh
         return std::unexpected(e);
     };
-    qint64 done = 0;
     // At most what was waiting when it began (and a batch): changes made meanwhile go next
     // time, and the round always ends.
     const qint64 limit = round.backlog + m_config.batchRows;
-    while (!m_stop && done < limit) {
-        auto changes = m_store.plant().next(m_config.batchRows);
-        if (!changes)
-            return std::unexpected(changes.error());
-        if (changes->isEmpty())
+    qint64 sentRows = 0;
+    qint64 done = 0;
+    // Two batches in flight: the server takes one while the other waits behind it, and the
+    // station composes the third meanwhile. A batch leaves the queue only once its own
+    // COMMIT has answered; on any error none after it does (they all go again).
+    struct InFlight {
+        QList<PlantChange> changes;
+        plant::SentPush sent;
+    };
+    std::deque<InFlight> flight;
+    // Left with answers unread (an error here, at the station), the connection is not used again.
+    struct Drop {
+        PlantPush& push;
+        const std::deque<InFlight>& flight;
+        ~Drop()
+        {
+            if (!flight.empty())
+                push.m_db.reset();
+        }
+    } drop { *this, flight };
+    auto batch = m_store.plant().next(m_config.batchRows);
+    for (;;) {
+        if (!batch)
+            return std::unexpected(batch.error());
+        const bool more = !m_stop && !batch->isEmpty() && sentRows < limit;
+        if (more) {
+            if (auto c = connect(); !c)
+                return fail(c.error());
+            const qint64 left = std::max<qint64>(0, round.backlog - sentRows - batch->size());
+            auto sent = plant::sendPush(*m_db, m_stationId, *batch, left, m_chainSent ? QByteArray() : m_chainPem);
+            if (!sent)
+                return fail(sent.error());
+            m_chainSent = true;
+            sentRows += batch->size();
+            const qint64 last = batch->last().seq;
+            flight.push_back(InFlight { std::move(*batch), std::move(*sent) });
+            batch = sentRows < limit ? m_store.plant().next(m_config.batchRows, last) : QList<PlantChange> {};
+            if (flight.size() < 2)
+                continue;
+        }
+        if (flight.empty())
             break;
-        if (auto c = connect(); !c)
-            return fail(c.error());
-        const qint64 left = std::max<qint64>(0, round.backlog - done - changes->size());
-        auto pushed = plant::push(*m_db, m_stationId, *changes, left, m_chainSent ? QByteArray() : m_chainPem);
+        auto pushed = plant::receivePush(*m_db, flight.front().sent);
         if (!pushed)
             return fail(pushed.error());
-        m_chainSent = true;
+        const QList<PlantChange>& changes = flight.front().changes;
         // Off the queue only now that the plant has committed them.
-        if (auto r = m_store.plant().pushed(changes->last().seq, changes->size()); !r)
+        if (auto r = m_store.plant().pushed(changes.last().seq, changes.size()); !r)
             return std::unexpected(r.error());
         (void)m_store.outbox().takeLease(LeaseName, m_holder, 300);
         round.pushed += pushed->rows;
         round.again += pushed->again;
         round.flagged += pushed->flagged;
-        done += changes->size();
+        done += changes.size();
+        flight.pop_front();
         if (progress)
             progress(done, std::max(done, round.backlog));
     }

@@ -40,7 +40,7 @@ SELECT l.seq, CASE l.kind
   WHEN 'audit-head' THEN (SELECT json_object('seq', CAST(seq AS INTEGER), 'at', CAST(at AS TEXT), 'hash',
       CAST(hash AS TEXT), 'detail', CAST(detail AS TEXT)) FROM audit WHERE seq = CAST(l.key AS INTEGER))
   END
-FROM plant_log l ORDER BY l.seq LIMIT ?)");
+FROM plant_log l WHERE l.seq > ? ORDER BY l.seq LIMIT ?)");
 
 /// The batch in flight (composed before), with the blobs its records carry (never changed
 /// once written: a certificate and its request, a CRL, the upstream's certificate).
@@ -50,29 +50,31 @@ const QString InFlight = QStringLiteral(
     "CASE WHEN l.kind = 'certificate-state' THEN c.upstream_der END "
     "FROM plant_sent s JOIN plant_log l ON l.seq = s.seq "
     "LEFT JOIN certificates c ON l.kind IN ('certificate', 'certificate-state') AND c.serial = l.key "
-    "LEFT JOIN crls r ON l.kind = 'crl' AND r.number = CAST(l.key AS INTEGER) ORDER BY l.seq");
+    "LEFT JOIN crls r ON l.kind = 'crl' AND r.number = CAST(l.key AS INTEGER) WHERE s.seq > ? ORDER BY l.seq");
 
 } // namespace
 
-Result<QList<PlantChange>> PlantLog::next(int limit)
+Result<QList<PlantChange>> PlantLog::next(int limit, qint64 after)
 {
     const QString what = QStringLiteral("read the changes the plant record has not got");
     auto read = [&] {
-        return sql::rows<PlantChange>(m_connection, InFlight, {}, what, [](const QSqlQuery& q, sql::States&) {
+        return sql::rows<PlantChange>(m_connection, InFlight, { after }, what, [](const QSqlQuery& q, sql::States&) {
             return PlantChange { q.value(0).toLongLong(), q.value(1).toString(), q.value(2).toString(),
                 q.value(3).toString().toUtf8(), q.value(4).toByteArray(), q.value(5).toByteArray(),
                 q.value(6).toByteArray() };
         });
     };
-    // A batch cut before the plant answered goes again exactly as it went.
-    auto pending = read();
-    if (!pending || !pending->isEmpty())
-        return pending;
+    // Batches cut before the plant answered go again exactly as they went.
+    if (after == 0) {
+        auto pending = read();
+        if (!pending || !pending->isEmpty())
+            return pending;
+    }
     Transaction tx(m_connection);
     if (!tx.active())
         return sql::fail(QStringLiteral("start writing"), tx.error());
     QSqlQuery q(tx.db());
-    if (!sql::exec(q, Compose, { limit }))
+    if (!sql::exec(q, Compose, { after, limit }))
         return sql::fail(what, q.lastError());
     Statement keep(tx.db(), QStringLiteral("INSERT INTO plant_sent(seq, payload) VALUES(?, ?)"));
     while (q.next()) {

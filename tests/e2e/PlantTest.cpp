@@ -68,7 +68,7 @@ PlantStation plantStation(const QTemporaryDir& tmp, const TestPostgres& pg, cons
             QStringLiteral("--password-file"), pwFile, QStringLiteral("--line"), line });
     INFO(configured.out.toStdString() << configured.err.toStdString());
     REQUIRE(configured.exitCode == 0);
-    CHECK(configured.out.contains("schema 1"));
+    CHECK(configured.out.contains("schema 2"));
     // The password is in the station's own 0600 file, never in station.ini.
     QFile ini(s.dataDir + QStringLiteral("/station.ini"));
     REQUIRE(ini.open(QIODevice::ReadOnly));
@@ -129,7 +129,7 @@ TEST_CASE("Three stations push their lines to the plant record, and QA on one fi
         { QStringLiteral("plant"), QStringLiteral("migrate"), QStringLiteral("--conninfo"), pg.adminConninfo() });
     INFO(migrated.out.toStdString() << migrated.err.toStdString());
     REQUIRE(migrated.exitCode == 0);
-    CHECK(migrated.out.contains("now has schema 1 (was 0)"));
+    CHECK(migrated.out.contains("now has schema 2 (was 0)"));
     const PlantStation a = plantStation(tmp, pg, QStringLiteral("A"), QStringLiteral("L1"));
     const PlantStation b = plantStation(tmp, pg, QStringLiteral("B"), QStringLiteral("L2"));
     const PlantStation c = plantStation(tmp, pg, QStringLiteral("C"), QStringLiteral("L3"));
