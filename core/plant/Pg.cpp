@@ -184,9 +184,10 @@ core::Result<Connection> Connection::open(const Target& target)
     // The connection string first (expanded), the password after it: a later keyword wins.
     // Times are read in UTC; a station's pushes and QA's lookups touch a few rows by index
     // each, which parallel workers only slow down (starting them costs milliseconds).
+    const QByteArray application = target.applicationName.toUtf8();
     const char* keywords[] = { "dbname", "password", "application_name", "options", nullptr };
     const char* values[] = { conninfo.constData(), target.password.isEmpty() ? nullptr : password.constData(),
-        "imprint", "-c TimeZone=UTC -c max_parallel_workers_per_gather=0", nullptr };
+        application.constData(), "-c TimeZone=UTC -c max_parallel_workers_per_gather=0", nullptr };
     Connection c;
     c.m_conn = PQconnectStartParams(keywords, values, 1);
     if (!c.m_conn)

@@ -74,6 +74,8 @@ struct Target {
     /// How long any answer may take before the server is called gone (a network cut without
     /// a word: a firewall dropping packets).
     int answerTimeoutS = 60;
+    /// What the server's session list calls the connection (pg_stat_activity).
+    QString applicationName = QStringLiteral("imprint");
 };
 
 class Connection {

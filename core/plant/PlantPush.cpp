@@ -46,10 +46,22 @@ Result<void> PlantPush::connect()
 {
     if (m_db && m_db->isOpen())
         return {};
-    auto db = pg::Connection::open(
-        pg::Target { m_config.conninfo, m_password.copy(), m_config.connectTimeoutS, m_config.answerTimeoutS });
+    // Named for the station: its own earlier push sessions are found by that name.
+    const QString application = QStringLiteral("imprint-push %1").arg(m_stationId);
+    auto db = pg::Connection::open(pg::Target {
+        m_config.conninfo, m_password.copy(), m_config.connectTimeoutS, m_config.answerTimeoutS, application });
     if (!db)
         return std::unexpected(db.error());
+    // An earlier push of this station whose network was cut without a word may still hold its
+    // session on the server, inside its transaction, with the rows it sent locked: the new
+    // push would wait for them. This process holds the station's push lease, so any other
+    // push session of the station is such a leftover: ended here (a role may end its own).
+    if (auto ended = db->exec(QStringLiteral("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE "
+                                             "usename = current_user AND application_name = $1 AND pid <> "
+                                             "pg_backend_pid()"),
+            pg::Params().text(application), QStringLiteral("end the station's earlier push sessions"));
+        !ended)
+        return std::unexpected(ended.error());
     if (auto p = db->beginPipeline(); !p)
         return std::unexpected(p.error());
     m_db = std::move(*db);

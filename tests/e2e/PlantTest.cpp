@@ -1,7 +1,9 @@
 // The plant record with a real PostgreSQL (started by the test): three stations push their
 // lines, QA anywhere reads any device, rights are the database's, a push cut by a stopped
-// server loses nothing and repeats nothing, and a truncated audit log is caught.
+// server or a network cut without a word loses nothing and repeats nothing, and a truncated
+// audit log is caught.
 
+#include "CutProxy.h"
 #include "TestPostgres.h"
 #include "TestSupport.h"
 
@@ -452,6 +454,80 @@ TEST_CASE("The plant database stopped mid-push loses nothing and keeps nothing t
         == before);
     auto conflicts = ctl(s.dataDir, { QStringLiteral("plant"), QStringLiteral("status") });
     CHECK(conflicts.out.contains("1 CONFLICT(S)"));
+}
+
+TEST_CASE("The network to the plant database cut without a word: the push gives up in bounded time, the line goes on, "
+          "and the next push takes everything once")
+{
+    TestPostgres pg;
+    REQUIRE(pg.ok());
+    test::CutProxy network(pg.port());
+    REQUIRE(network.ok());
+    QTemporaryDir tmp;
+    migrate(pg);
+    const PlantStation s = plantStation(tmp, pg, QStringLiteral("S"), QStringLiteral("L7"));
+    {
+        // The station reaches the plant through the network that will be cut.
+        QSettings ini(s.dataDir + QStringLiteral("/station.ini"), QSettings::IniFormat);
+        ini.setValue(QStringLiteral("plant/conninfo"),
+            QStringLiteral("host=127.0.0.1 port=%1 dbname=plant user=%2").arg(network.port()).arg(s.role));
+        ini.setValue(QStringLiteral("plant/batch-rows"), 500);
+        ini.setValue(QStringLiteral("plant/answer-timeout-s"), 3);
+    }
+    issue(tmp, s, QStringLiteral("N"), 3);
+    test::tamper(s.dataDir + QStringLiteral("/imprint.sqlite"),
+        QStringLiteral("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) "
+                       "INSERT INTO attempts(port, station, operator, started, finished, code, reason) SELECT "
+                       "'/dev/pts/' || i, 'S', 'op', '2026-12-07T06:00:00.000Z', '2026-12-07T06:00:01.000Z', "
+                       "'timeout', 'nothing answered' FROM n"));
+    const qint64 queued = query(s.dataDir, QStringLiteral("SELECT COUNT(*) FROM plant_log")).value(0).toLongLong();
+
+    // Cut once a few batches have gone: the push is left inside its transaction, its rows
+    // sent but never committed, the server's session waiting for the rest.
+    network.cutAfter(1500000);
+    QElapsedTimer clock;
+    clock.start();
+    QProcess cutPush;
+    cutPush.start(QStringLiteral(IMPRINT_CTL),
+        { QStringLiteral("plant"), QStringLiteral("push"), QStringLiteral("--data-dir"), s.dataDir });
+    REQUIRE(cutPush.waitForStarted());
+    while (network.cut() == 0 && cutPush.state() == QProcess::Running)
+        QThread::msleep(10);
+    REQUIRE(network.cut() == 1);
+    // The line does not wait for it: a device is issued while the push hangs on the network.
+    QElapsedTimer line;
+    line.start();
+    issue(tmp, s, QStringLiteral("M"), 1);
+    CHECK(line.elapsed() < 2500);
+    CHECK(cutPush.state() == QProcess::Running);
+    REQUIRE(cutPush.waitForFinished(30000));
+    const QString err = QString::fromUtf8(cutPush.readAllStandardError());
+    INFO(err.toStdString());
+    CHECK(cutPush.exitCode() != 0);
+    CHECK(err.contains(QStringLiteral("The plant database did not answer within 3 s")));
+    CHECK(clock.elapsed() < 20000);
+    const qint64 left = query(s.dataDir, QStringLiteral("SELECT COUNT(*) FROM plant_log")).value(0).toLongLong();
+    INFO("queued " << queued << ", left after the cut " << left);
+    CHECK(left > 0);
+    auto status = ctl(s.dataDir, { QStringLiteral("plant"), QStringLiteral("status") });
+    CHECK(status.out.contains("last error:  The plant database did not answer within 3 s"));
+
+    // The network back: the cut session still hangs on the server (no reset ever reached it),
+    // holding the rows it sent; the next push ends it and takes everything, each change once.
+    network.heal();
+    auto healed = push(s);
+    INFO(healed.out.toStdString() << healed.err.toStdString());
+    REQUIRE(healed.exitCode == 0);
+    CHECK(query(s.dataDir, QStringLiteral("SELECT COUNT(*) FROM plant_log")) == QStringList { QStringLiteral("0") });
+    const qint64 lastSeq = query(s.dataDir, QStringLiteral("SELECT seq FROM sqlite_sequence WHERE name = 'plant_log'"))
+                               .value(0)
+                               .toLongLong();
+    CHECK(plantCount(pg, QStringLiteral("SELECT count(*) FROM imprint.changes WHERE station_id = '%1'").arg(s.id))
+        == lastSeq);
+    CHECK(plantCount(
+              pg, QStringLiteral("SELECT count(DISTINCT seq) FROM imprint.changes WHERE station_id = '%1'").arg(s.id))
+        == lastSeq);
+    CHECK(plantCount(pg, QStringLiteral("SELECT count(*) FROM imprint.devices WHERE station_id = '%1'").arg(s.id)) == 4);
 }
 
 TEST_CASE("A station whose audit log was cut short after its head reached the plant fails audit verify --against-plant")
