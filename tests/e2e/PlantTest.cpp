@@ -471,7 +471,6 @@ TEST_CASE("The network to the plant database cut without a word: the push gives 
         QSettings ini(s.dataDir + QStringLiteral("/station.ini"), QSettings::IniFormat);
         ini.setValue(QStringLiteral("plant/conninfo"),
             QStringLiteral("host=127.0.0.1 port=%1 dbname=plant user=%2").arg(network.port()).arg(s.role));
-        ini.setValue(QStringLiteral("plant/batch-rows"), 500);
         ini.setValue(QStringLiteral("plant/answer-timeout-s"), 3);
     }
     issue(tmp, s, QStringLiteral("N"), 3);
@@ -482,9 +481,10 @@ TEST_CASE("The network to the plant database cut without a word: the push gives 
                        "'timeout', 'nothing answered' FROM n"));
     const qint64 queued = query(s.dataDir, QStringLiteral("SELECT COUNT(*) FROM plant_log")).value(0).toLongLong();
 
-    // Cut once a few batches have gone: the push is left inside its transaction, its rows
-    // sent but never committed, the server's session waiting for the rest.
-    network.cutAfter(1500000);
+    // Cut inside the first transaction, past its first rows (the station's chain): the push
+    // is left inside it, what it wrote never committed, the server's session waiting for the
+    // rest.
+    network.cutAfter(60000);
     QElapsedTimer clock;
     clock.start();
     QProcess cutPush;
@@ -494,6 +494,17 @@ TEST_CASE("The network to the plant database cut without a word: the push gives 
     while (network.cut() == 0 && cutPush.state() == QProcess::Running)
         QThread::msleep(10);
     REQUIRE(network.cut() == 1);
+    auto holding = [&] {
+        return plantCount(pg,
+            QStringLiteral("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'imprint-push %1' AND "
+                           "backend_xid IS NOT NULL")
+                .arg(s.id));
+    };
+    QElapsedTimer settle;
+    settle.start();
+    while (holding() == 0 && settle.elapsed() < 5000)
+        QThread::msleep(50);
+    REQUIRE(holding() == 1);
     // The line does not wait for it: a device is issued while the push hangs on the network.
     QElapsedTimer line;
     line.start();
@@ -513,7 +524,8 @@ TEST_CASE("The network to the plant database cut without a word: the push gives 
     CHECK(status.out.contains("last error:  The plant database did not answer within 3 s"));
 
     // The network back: the cut session still hangs on the server (no reset ever reached it),
-    // holding the rows it sent; the next push ends it and takes everything, each change once.
+    // holding the rows it wrote; the next push ends it and takes everything, each change once.
+    CHECK(holding() == 1);
     network.heal();
     auto healed = push(s);
     INFO(healed.out.toStdString() << healed.err.toStdString());
@@ -528,6 +540,7 @@ TEST_CASE("The network to the plant database cut without a word: the push gives 
               pg, QStringLiteral("SELECT count(DISTINCT seq) FROM imprint.changes WHERE station_id = '%1'").arg(s.id))
         == lastSeq);
     CHECK(plantCount(pg, QStringLiteral("SELECT count(*) FROM imprint.devices WHERE station_id = '%1'").arg(s.id)) == 4);
+    CHECK(holding() == 0);
 }
 
 TEST_CASE("A station whose audit log was cut short after its head reached the plant fails audit verify --against-plant")
