@@ -406,6 +406,32 @@ void RemoteLine::story(QObject* context, QString serial, std::function<void(core
         });
 }
 
+void RemoteLine::plantDevice(QObject* context, QString serial, std::function<void(core::Result<QJsonObject>)> done)
+{
+    QPointer<QObject> guard(context);
+    request(QStringLiteral("plant.device"), { { QStringLiteral("serial"), serial } },
+        [guard, done = std::move(done)](const QJsonObject& result, const QJsonObject& error) {
+            if (!guard)
+                return;
+            if (!error.isEmpty())
+                return done(std::unexpected(errorOf(error)));
+            done(result);
+        });
+}
+
+void RemoteLine::plantFigures(QObject* context, std::function<void(core::Result<QJsonObject>)> done)
+{
+    QPointer<QObject> guard(context);
+    request(QStringLiteral("plant.figures"), {},
+        [guard, done = std::move(done)](const QJsonObject& result, const QJsonObject& error) {
+            if (!guard)
+                return;
+            if (!error.isEmpty())
+                return done(std::unexpected(errorOf(error)));
+            done(result);
+        });
+}
+
 void RemoteLine::devices(
     QObject* context, core::DeviceQuery query, std::function<void(core::Result<QList<core::DeviceRecord>>)> done)
 {

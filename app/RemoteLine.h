@@ -1,5 +1,6 @@
 #pragma once
 
+#include "engine/PlantDesk.h"
 #include "engine/Line.h"
 
 #include <QHash>
@@ -17,7 +18,7 @@ namespace imprint::app {
 /// The station service's line, for the window as its client: the slots as the service's
 /// events say, the operator's acts sent to it. When the service goes away the window keeps
 /// what it last saw, says so, and connects again; the line itself never waited for it.
-class RemoteLine final : public core::Line, public core::QaDesk {
+class RemoteLine final : public core::Line, public core::QaDesk, public core::PlantDesk {
     Q_OBJECT
 public:
     RemoteLine(QString socketPath, QObject* parent = nullptr);
@@ -39,6 +40,8 @@ public:
 
     // QA's screen, through the service.
     void story(QObject* context, QString serial, std::function<void(core::Result<core::DeviceStory>)> done) override;
+    void plantDevice(QObject* context, QString serial, std::function<void(core::Result<QJsonObject>)> done) override;
+    void plantFigures(QObject* context, std::function<void(core::Result<QJsonObject>)> done) override;
     void devices(QObject* context, core::DeviceQuery query,
         std::function<void(core::Result<QList<core::DeviceRecord>>)> done) override;
     void checkAudit(QObject* context, std::function<void(core::Result<core::AuditVerdict>)> done) override;

@@ -135,6 +135,7 @@ StationService::StationService(
     , m_ctx(ctx)
     , m_station(station)
     , m_backoffice(backoffice)
+    , m_plantReader(ctx.config, ctx.chain)
     , m_options(std::move(options))
     , m_server(new QLocalServer(this))
     , m_figures(new QTimer(this))
@@ -469,6 +470,23 @@ void StationService::handle(Client* c, const QJsonObject& request)
     } else if (method == QLatin1String("device.story") || method == QLatin1String("devices.page")
         || method == QLatin1String("audit.verify") || method == QLatin1String("scrap")) {
         qaDesk(c, id, method, params);
+    } else if (method == QLatin1String("plant.device") || method == QLatin1String("plant.figures")) {
+        // Reading the plant record is the line's, as reading the station's own record is.
+        QPointer<QLocalSocket> socket = c->socket;
+        auto answer = [this, c, id, socket](core::Result<QJsonObject> r) {
+            if (!socket || !m_clients.contains(c))
+                return;
+            if (!r)
+                return fail(c, id,
+                    r.error().code == core::ErrorCode::NotFound ? QStringLiteral("not-found")
+                                                                : QStringLiteral("unavailable"),
+                    r.error().message);
+            reply(c, id, *r);
+        };
+        if (method == QLatin1String("plant.device"))
+            m_plantReader.plantDevice(this, jsonString(params, "serial"), answer);
+        else
+            m_plantReader.plantFigures(this, answer);
     } else {
         fail(c, id, QStringLiteral("unknown-method"), QStringLiteral("There is no method \"%1\".").arg(method));
     }

@@ -4,6 +4,7 @@
 // README). The kernel says who is calling (SO_PEERCRED, SO_PEERGROUPS), never the client;
 // the service decides what each caller may do.
 
+#include "PlantReader.h"
 #include "Error.h"
 
 #include <QDateTime>
@@ -105,6 +106,7 @@ private:
     StationContext& m_ctx;
     core::Station& m_station;
     core::Backoffice& m_backoffice;
+    PlantReader m_plantReader; ///< QA's reads of the plant record, with the service's password
     Options m_options;
     QLocalServer* m_server = nullptr;
     QTimer* m_figures = nullptr;

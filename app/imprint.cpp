@@ -2,6 +2,7 @@
 
 #include "MainWindow.h"
 #include "PinDialog.h"
+#include "PlantReader.h"
 #include "PlantWorker.h"
 #include "RemoteLine.h"
 #include "ServiceClient.h"
@@ -230,6 +231,7 @@ int main(int argc, char** argv)
                 return 2;
             remote->setOperator(*name);
             ui::MainWindow window(remote.get(), nullptr, remote->caSubject());
+            window.setPlantDesk(remote.get());
             sizeWindow(window);
             app::RemoteLine* line = remote.get();
             whenDone(window, *line, [line] {
@@ -295,6 +297,9 @@ int main(int argc, char** argv)
     }
     core::LocalLine line(&station);
     ui::MainWindow window(&line, &backoffice, ctx->caSubject());
+    app::PlantReader plantReader(ctx->config, ctx->chain);
+    if (plantReader.configured())
+        window.setPlantDesk(&plantReader);
     sizeWindow(window);
 
     // The window's process syncs the outbox upstream, on a thread of its own.

@@ -272,6 +272,12 @@ MainWindow::Screen MainWindow::screen() const
     return Screen::Line;
 }
 
+void MainWindow::setPlantDesk(core::PlantDesk* plant)
+{
+    if (m_qa)
+        m_qa->setPlantDesk(plant);
+}
+
 void MainWindow::refreshHealth()
 {
     if (!m_backoffice)

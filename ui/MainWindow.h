@@ -16,6 +16,7 @@ class QStackedWidget;
 namespace imprint::core {
 class Backoffice;
 class Line;
+class PlantDesk;
 class RecordStore;
 class Station;
 } // namespace imprint::core
@@ -60,6 +61,8 @@ public:
     SlotModel* slotModel() const { return m_model; }
     LineScreen* lineScreen() const { return m_line; }
     QaScreen* qaScreen() const { return m_qa; }
+    /// QA's screen reads a device no local store holds, and the plant's figures, from here.
+    void setPlantDesk(core::PlantDesk* plant);
     AdminScreen* adminScreen() const { return m_admin; }
     HealthStrip* healthStrip() const { return m_health; }
     /// The field a barcode scanner types serial labels into (Enter hands one over).

@@ -1,6 +1,8 @@
 #include "QaScreen.h"
 
 #include "DeviceListModel.h"
+#include "PlantFigures.h"
+#include "engine/PlantDesk.h"
 #include "engine/Line.h"
 #include "pki/OpenSsl.h"
 
@@ -13,6 +15,7 @@
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QInputDialog>
+#include <QJsonArray>
 #include <QLabel>
 #include <QLineEdit>
 #include <QLocale>
@@ -61,6 +64,7 @@ QaScreen::QaScreen(
     , m_until(new QDateEdit(this))
     , m_list(new DeviceListModel(desk, this))
     , m_view(new QTableView(this))
+    , m_figuresButton(new QPushButton(tr("Plant figures…"), this))
 {
     m_search->setPlaceholderText(tr("Scan or type a device serial, then Enter"));
     m_search->setClearButtonEnabled(true);
@@ -87,6 +91,9 @@ QaScreen::QaScreen(
     actions->addWidget(m_scrap);
     actions->addWidget(m_report);
     actions->addStretch();
+    actions->addWidget(m_figuresButton);
+    m_figuresButton->setVisible(false);
+    connect(m_figuresButton, &QPushButton::clicked, this, &QaScreen::showPlantFigures);
     auto* storyBox = new QWidget(this);
     auto* storyLayout = new QVBoxLayout(storyBox);
     storyLayout->setContentsMargins(0, 0, 0, 0);
@@ -175,10 +182,13 @@ void QaScreen::showDevice(const QString& serial)
         return;
     m_search->setText(serial);
     m_auditVerdict.clear();
+    m_plantRecord.reset();
     m_desk->story(this, serial, [this, serial](core::Result<core::DeviceStory> story) {
         if (!story) {
             m_story.reset();
             display();
+            if (story.error().code == core::ErrorCode::NotFound && m_plant)
+                return lookInPlant(serial, story.error().message);
             m_verdict->setText(story.error().message);
             emit status(story.error().message);
             return;
@@ -187,6 +197,138 @@ void QaScreen::showDevice(const QString& serial)
         display();
         emit storyShown(serial);
     });
+}
+
+void QaScreen::setPlantDesk(core::PlantDesk* plant)
+{
+    m_plant = plant;
+    m_figuresButton->setVisible(plant != nullptr);
+}
+
+void QaScreen::lookInPlant(const QString& serial, const QString& notHere)
+{
+    m_verdict->setText(tr("%1 Looking in the plant record…").arg(notHere));
+    m_plant->plantDevice(this, serial, [this, serial](core::Result<QJsonObject> found) {
+        // A later scan has the screen by now.
+        if (m_search->text() != serial || m_story)
+            return;
+        if (!found) {
+            m_verdict->setText(found.error().message);
+            emit status(found.error().message);
+            return;
+        }
+        m_plantRecord = std::move(*found);
+        m_text->setHtml(plantHtml(*m_plantRecord));
+        bool allGood = true;
+        for (const QJsonValue& r : (*m_plantRecord)[QStringLiteral("records")].toArray())
+            for (const QJsonValue& c : r.toObject()[QStringLiteral("certificates")].toArray())
+                allGood = allGood && c.toObject()[QStringLiteral("chain_verified")].toBool();
+        const QJsonObject& o = *m_plantRecord;
+        m_verdict->setText(
+            tr("From the plant record, as of %1: made on station %2 (line %3).")
+                .arg(when(QDateTime::fromString(o[QStringLiteral("as_of")].toString(), Qt::ISODate)),
+                    o[QStringLiteral("station")].toString(), o[QStringLiteral("line")].toString())
+            + QStringLiteral("  ")
+            + (allGood ? tr("✔ Every certificate verifies here to a root this station trusts (strict).")
+                       : tr("✖ A certificate does not verify here: see below.")));
+        emit storyShown(serial);
+    });
+}
+
+QString QaScreen::verdictText() const
+{
+    return m_verdict->text();
+}
+
+void QaScreen::showPlantFigures()
+{
+    if (!m_plant)
+        return;
+    if (!m_figures) {
+        m_figures = new PlantFigures(this);
+        m_figures->setWindowFlag(Qt::Window);
+        m_figures->setWindowTitle(tr("Plant figures"));
+        m_figures->resize(1100, 650);
+    }
+    m_figures->showError(tr("Reading the plant record…"));
+    m_figures->QWidget::show();
+    m_figures->raise();
+    m_plant->plantFigures(this, [this](core::Result<QJsonObject> figures) {
+        if (figures)
+            m_figures->setFigures(*figures);
+        else
+            m_figures->showError(figures.error().message);
+    });
+}
+
+QString QaScreen::plantHtml(const QJsonObject& device) const
+{
+    // Everything here is a station's own words, read from the plant: escaped, every one.
+    auto value = [](const QJsonObject& o, const char* key) {
+        const QJsonValue v = o[QLatin1String(key)];
+        return (v.isString() ? v.toString() : v.isDouble() ? QString::number(v.toInteger()) : QString())
+            .toHtmlEscaped();
+    };
+    // A time as the station wrote it (UTC, ISO 8601), shown as every time here is.
+    auto time = [&value](const QJsonObject& o, const char* key) {
+        const QDateTime t = QDateTime::fromString(o[QLatin1String(key)].toString(), Qt::ISODateWithMs);
+        return t.isValid() ? when(t) : value(o, key);
+    };
+    const QJsonArray records = device[QStringLiteral("records")].toArray();
+    QString h = QStringLiteral("<h2>%1</h2>").arg(m_search->text().toHtmlEscaped());
+    h += QStringLiteral("<p><b>%1</b></p>")
+             .arg(tr("Read from the plant record, as of %1. This station did not make this device.")
+                      .arg(when(QDateTime::fromString(device[QStringLiteral("as_of")].toString(), Qt::ISODate)))
+                      .toHtmlEscaped());
+    if (records.size() > 1)
+        h += QStringLiteral("<p><b>%1</b></p>")
+                 .arg(tr("⚠ %n stations hold a record of this serial; each is shown, the one heard from last first.",
+                         nullptr, static_cast<int>(records.size()))
+                          .toHtmlEscaped());
+    for (const QJsonValue& rv : records) {
+        const QJsonObject r = rv.toObject();
+        const QJsonObject d = r[QStringLiteral("device")].toObject();
+        h += QStringLiteral("<h3>%1</h3><table cellspacing=0 cellpadding=2>")
+                 .arg(tr("Station %1, line %2").arg(value(r, "station"), value(r, "line")));
+        auto row = [&h](const QString& k, const QString& escaped) {
+            h += QStringLiteral("<tr><td><b>%1</b></td><td>%2</td></tr>").arg(k.toHtmlEscaped(), escaped);
+        };
+        row(tr("Status"), value(d, "status") + QStringLiteral(" ") + value(d, "status_reason"));
+        row(tr("Lot"), value(d, "lot"));
+        row(tr("Model"), value(d, "model"));
+        row(tr("Firmware"), value(d, "firmware"));
+        row(tr("Last heard from"), time(r, "received"));
+        h += QStringLiteral("</table>");
+        for (const QJsonValue& cv : r[QStringLiteral("certificates")].toArray()) {
+            const QJsonObject c = cv.toObject();
+            h += QStringLiteral("<p><b>%1</b> — %2, %3<br>%4<br>%5</p>")
+                     .arg(value(c, "serial"), value(c, "state"), time(c, "issued_at"),
+                         c[QStringLiteral("chain_verified")].toBool()
+                             ? tr("✔ chain verifies here (strict)").toHtmlEscaped()
+                             : tr("✖ chain: %1").arg(c[QStringLiteral("chain_problem")].toString()).toHtmlEscaped(),
+                         (c.contains(QStringLiteral("upstream_der")) ? tr("Upstream: certified")
+                                                                     : tr("Upstream: not yet"))
+                             .toHtmlEscaped());
+        }
+        h += QStringLiteral("<table border=1 cellspacing=0 cellpadding=3><tr><th>%1</th><th>%2</th><th>%3</th>"
+                            "<th>%4</th></tr>")
+                 .arg(tr("When"), tr("Job"), tr("Step"), tr("Detail"));
+        for (const QJsonValue& jv : r[QStringLiteral("jobs")].toArray()) {
+            const QJsonObject j = jv.toObject();
+            h += QStringLiteral("<tr><td>%1</td><td>%2</td><td><b>%3</b></td><td>%4</td></tr>")
+                     .arg(value(j, "finished").isEmpty() ? time(j, "started") : time(j, "finished"), value(j, "id"),
+                         value(j, "result").isEmpty() ? tr("unfinished").toHtmlEscaped() : value(j, "result"),
+                         value(j, "reason"));
+            for (const QJsonValue& sv : j[QStringLiteral("steps")].toArray()) {
+                const QJsonObject st = sv.toObject();
+                h += QStringLiteral("<tr><td>%1</td><td>%2</td><td>%3 %4</td><td>%5</td></tr>")
+                         .arg(time(st, "at"), value(j, "id"), value(st, "step"), value(st, "status"),
+                             value(st, "detail"));
+            }
+        }
+        h += QStringLiteral("</table>");
+    }
+    return h;
 }
 
 QString QaScreen::storyText() const

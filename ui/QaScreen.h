@@ -2,6 +2,7 @@
 
 #include "engine/Backoffice.h"
 
+#include <QJsonObject>
 #include <QWidget>
 
 #include <functional>
@@ -16,11 +17,13 @@ class QTextBrowser;
 
 namespace imprint::core {
 class Line;
+class PlantDesk;
 }
 
 namespace imprint::ui {
 
 class DeviceListModel;
+class PlantFigures;
 
 /// QA's screen: a serial scanned or typed brings up the device's whole story (record,
 /// certificates with a strict chain check, CRL and upstream state, timeline, audit entries);
@@ -47,6 +50,15 @@ public:
     void scrapShown(const QString& reason = {});
     void reverifyShown();
     void refreshList();
+    /// A device no local store holds is looked up in the plant record through `plant`; the
+    /// plant's figures open from here too. Null: this station has no plant record.
+    void setPlantDesk(core::PlantDesk* plant);
+    /// The device as read from the plant record (shown when not recorded here), or empty.
+    const std::optional<QJsonObject>& plantRecord() const { return m_plantRecord; }
+    QString verdictText() const;
+    /// Opens (or brings up) the plant's figures, read afresh.
+    void showPlantFigures();
+    PlantFigures* plantFigures() const { return m_figures; }
 
 signals:
     void status(const QString& message);
@@ -54,6 +66,8 @@ signals:
 
 private:
     QString storyHtml(const core::DeviceStory& story) const;
+    QString plantHtml(const QJsonObject& device) const;
+    void lookInPlant(const QString& serial, const QString& notHere);
     void display();
 
     core::QaDesk* m_desk;
@@ -73,6 +87,10 @@ private:
     DeviceListModel* m_list;
     QTableView* m_view;
     std::optional<core::DeviceStory> m_story;
+    core::PlantDesk* m_plant = nullptr;
+    std::optional<QJsonObject> m_plantRecord;
+    QPushButton* m_figuresButton;
+    PlantFigures* m_figures = nullptr;
     QString m_auditVerdict;
 };
 

@@ -1,5 +1,6 @@
 // imprintctl show, list, scrap, jobs, outbox: the station's records for QA and the line lead.
 
+#include "PlantReader.h"
 #include "SlotReport.h"
 #include "StationContext.h"
 #include "StationSetup.h"
@@ -9,8 +10,7 @@
 #include "device/Protocol.h"
 #include "pki/IssuingCa.h"
 #include "pki/OpenSsl.h"
-#include "plant/PlantDatabase.h"
-#include "plant/PlantPush.h"
+#include "plant/PlantLookup.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -70,83 +70,18 @@ QString shown(const QString& recorded)
     return core::protocol::escapeUnprintable(recorded);
 }
 
-/// One station's certificates of a device, each verified here: its DER must be the
-/// certificate the row names (its serial), and verify to the chain its own station issues
-/// under, whose root this station trusts too.
-QJsonArray verifiedCertificates(const QJsonObject& record, const QList<QByteArray>& roots)
-{
-    QJsonArray out;
-    for (const QJsonValue& v : record[QStringLiteral("certificates")].toArray()) {
-        QJsonObject c = v.toObject();
-        const QByteArray der = QByteArray::fromBase64(c[QStringLiteral("der")].toString().toLatin1());
-        QString problem = QStringLiteral("its station's chain is not in the plant record");
-        auto cert = core::ossl::certFromDer(der);
-        if (!cert) {
-            problem = QStringLiteral("the plant holds no certificate for it");
-        } else if (core::ossl::serialHex(cert->get()) != c[QStringLiteral("serial")].toString()) {
-            problem = QStringLiteral("the certificate the plant holds is not the one its row names");
-        } else {
-            for (const QJsonValue& pem : record[QStringLiteral("chains")].toArray()) {
-                auto chain = core::ossl::certsDerFromPem(pem.toString().toLatin1());
-                if (!chain || chain->isEmpty())
-                    continue;
-                if (!roots.contains(chain->last())) {
-                    problem = QStringLiteral("its station's root is not one this station trusts");
-                    continue;
-                }
-                auto verified = core::verifyChain(der, *chain);
-                problem = verified ? QString() : verified.error().text();
-                if (verified)
-                    break;
-            }
-        }
-        c[QStringLiteral("chain_verified")] = problem.isEmpty();
-        if (!problem.isEmpty())
-            c[QStringLiteral("chain_problem")] = problem;
-        if (cert)
-            c[QStringLiteral("pem")] = QString::fromLatin1(core::ossl::derToPem(der));
-        c.remove(QStringLiteral("der"));
-        out.append(c);
-    }
-    return out;
-}
-
 /// A device this station has not recorded, from the plant record: every station that holds
 /// a record of it (more than one is said), which line, its jobs with their steps, its
 /// certificates (each verified here) and their upstream state; everything a station wrote is
 /// shown escaped.
 int showFromPlant(const core::StationConfig& config, const QList<QByteArray>& ownChain, const QString& sn, bool json)
 {
-    auto db = core::openPlant(config.plant);
-    if (!db)
-        return report(core::Error { core::ErrorCode::NotFound,
-            QStringLiteral("No device with serial %1 is recorded here, and the plant record cannot be read now: %2")
-                .arg(sn, db.error().message),
-            db.error().detail, {} });
-    auto found = core::plant::device(*db, sn);
+    auto found = core::lookUpPlantDevice(config.plant, app::plantRoots(config, ownChain), sn);
     if (!found)
         return report(found.error());
-    if (found->isEmpty())
-        return report(core::Error { core::ErrorCode::NotFound,
-            QStringLiteral("No device with serial %1 is recorded, here or in the plant record.").arg(sn), {}, {} });
-    const QString asOf = QDateTime::currentDateTimeUtc().toString(Qt::ISODate);
-    // The roots this station trusts: its own, and the upstream's anchors.
-    QList<QByteArray> roots;
-    if (!ownChain.isEmpty())
-        roots << ownChain.last();
-    if (auto anchors = app::readUpstreamAnchors(config))
-        roots += *anchors;
-    QJsonArray records;
-    for (const QJsonValue& v : (*found)[QStringLiteral("records")].toArray()) {
-        QJsonObject r = v.toObject();
-        r[QStringLiteral("certificates")] = verifiedCertificates(r, roots);
-        r.remove(QStringLiteral("chains"));
-        records.append(r);
-    }
-    QJsonObject o = records.first().toObject();
-    o[QStringLiteral("records")] = records;
-    o[QStringLiteral("source")] = QStringLiteral("plant record");
-    o[QStringLiteral("as_of")] = asOf;
+    const QJsonObject& o = *found;
+    const QString asOf = o[QStringLiteral("as_of")].toString();
+    const QJsonArray records = o[QStringLiteral("records")].toArray();
     if (json) {
         out() << QJsonDocument(o).toJson(QJsonDocument::Compact) << Qt::endl;
         return 0;

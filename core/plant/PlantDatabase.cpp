@@ -542,6 +542,53 @@ Result<QJsonObject> device(pg::Connection& db, const QString& serial)
     return o;
 }
 
+Result<QJsonObject> figures(pg::Connection& db)
+{
+    const QString what = QStringLiteral("read the plant's figures");
+    // Each job of the week as it stands (its newest change), by the time the plant indexes.
+    const QString jobs = QStringLiteral(
+        "WITH j AS (SELECT DISTINCT ON (c.station_id, c.key) c.station_id, s.line, coalesce(c.payload->>'lot', '') "
+        "AS lot, imprint.to_time(c.payload->>'finished') AS finished, c.payload->>'result' AS result, "
+        "coalesce(c.payload->>'reason', '') AS reason FROM imprint.changes c JOIN imprint.stations s USING "
+        "(station_id) WHERE c.kind = 'job' AND c.at > now() - interval '7 days' ORDER BY c.station_id, c.key, "
+        "c.seq DESC) ");
+    auto yield = db.exec(jobs
+            + QStringLiteral("SELECT station_id, line, lot, imprint.shift_of(finished), count(*) FILTER (WHERE result = "
+                             "'passed'), count(*) FILTER (WHERE result = 'failed') FROM j WHERE finished IS NOT NULL "
+                             "GROUP BY 1, 2, 3, 4 ORDER BY 4 DESC, 2, 1, 3 LIMIT 500"),
+        what);
+    if (!yield)
+        return std::unexpected(yield.error());
+    auto rate = db.exec(jobs
+            + QStringLiteral("SELECT line, date_trunc('hour', finished), count(*) FROM j WHERE result = 'passed' AND "
+                             "finished > now() - interval '24 hours' GROUP BY 1, 2 ORDER BY 2, 1 LIMIT 2000"),
+        what);
+    if (!rate)
+        return std::unexpected(rate.error());
+    auto failures = db.exec(jobs
+            + QStringLiteral("SELECT reason, count(*) FROM j WHERE result = 'failed' GROUP BY 1 ORDER BY 2 DESC, 1 "
+                             "LIMIT 20"),
+        what);
+    if (!failures)
+        return std::unexpected(failures.error());
+    QJsonArray y;
+    for (int i = 0; i < yield->rows(); ++i)
+        y.append(QJsonObject { { QStringLiteral("station_id"), yield->text(i, 0) },
+            { QStringLiteral("line"), yield->text(i, 1) }, { QStringLiteral("lot"), yield->text(i, 2) },
+            { QStringLiteral("shift"), yield->time(i, 3).toString(Qt::ISODate) },
+            { QStringLiteral("passed"), yield->int8(i, 4) }, { QStringLiteral("failed"), yield->int8(i, 5) } });
+    QJsonArray r;
+    for (int i = 0; i < rate->rows(); ++i)
+        r.append(QJsonObject { { QStringLiteral("line"), rate->text(i, 0) },
+            { QStringLiteral("hour"), rate->time(i, 1).toString(Qt::ISODate) },
+            { QStringLiteral("passed"), rate->int8(i, 2) } });
+    QJsonArray f;
+    for (int i = 0; i < failures->rows(); ++i)
+        f.append(QJsonObject {
+            { QStringLiteral("reason"), failures->text(i, 0) }, { QStringLiteral("jobs"), failures->int8(i, 1) } });
+    return QJsonObject { { QStringLiteral("yield"), y }, { QStringLiteral("rate"), r }, { QStringLiteral("failures"), f } };
+}
+
 Result<QList<PlantHead>> auditHeads(pg::Connection& db, const QString& stationId)
 {
     auto r = db.exec(QStringLiteral("SELECT (key)::bigint, payload->>'hash', payload->>'detail' FROM imprint.changes "

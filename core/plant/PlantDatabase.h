@@ -74,6 +74,10 @@ struct StationState {
 /// worked on it first), as JSON: station, line, device, jobs with steps, certificates with
 /// their state, upstream answer and the issuing station's chain; empty when none has it.
 [[nodiscard]] Result<QJsonObject> device(pg::Connection& db, const QString& serial);
+/// The figures of the jobs finished in the last 7 days, each job as it stands: "yield"
+/// (station_id, line, lot, shift, passed, failed), "rate" (line, hour, passed; the last 24
+/// hours) and "failures" (reason, jobs; most first).
+[[nodiscard]] Result<QJsonObject> figures(pg::Connection& db);
 
 /// A signed audit head the plant holds: the checkpoint entry itself (its number and hash in
 /// the chain) and what it signed (the entry before it, with the key and the signature).

@@ -27,100 +27,12 @@ using test::ctl;
 using test::query;
 using test::TestPostgres;
 
-namespace {
-
-/// A station set up for the plant: its own data directory, a role of its own in the plant
-/// database (made by the administrator), and [plant] pointing at it.
-struct PlantStation {
-    QString dataDir;
-    QString id;
-    QString role;
-    QString password;
-};
-
-PlantStation plantStation(const QTemporaryDir& tmp, const TestPostgres& pg, const QString& name, const QString& line)
-{
-    PlantStation s;
-    s.dataDir = tmp.filePath(name);
-    test::initQuickStation(s.dataDir);
-    // configure first: it gives the station its id, which the administrator needs.
-    auto first = ctl(s.dataDir,
-        { QStringLiteral("plant"), QStringLiteral("configure"), QStringLiteral("--conninfo"),
-            pg.roleConninfo(QStringLiteral("nobody")) });
-    INFO(first.out.toStdString() << first.err.toStdString());
-    REQUIRE(first.exitCode == 0);
-    s.id = QSettings(s.dataDir + QStringLiteral("/station.ini"), QSettings::IniFormat)
-               .value(QStringLiteral("station/id"))
-               .toString();
-    REQUIRE(!s.id.isEmpty());
-    const QString pwFile = tmp.filePath(name + QStringLiteral(".pw"));
-    auto added = test::run(QStringLiteral(IMPRINT_CTL),
-        { QStringLiteral("plant"), QStringLiteral("add-station"), QStringLiteral("--conninfo"), pg.adminConninfo(),
-            QStringLiteral("--station-id"), s.id, QStringLiteral("--line"), line, QStringLiteral("--name"), name,
-            QStringLiteral("--password-out"), pwFile });
-    INFO(added.out.toStdString() << added.err.toStdString());
-    REQUIRE(added.exitCode == 0);
-    s.role = QStringLiteral("imprint_station_") + QString(s.id).remove(u'-');
-    QFile pw(pwFile);
-    REQUIRE(pw.open(QIODevice::ReadOnly));
-    s.password = QString::fromUtf8(pw.readAll());
-    CHECK((pw.permissions() & (QFileDevice::ReadGroup | QFileDevice::ReadOther)) == 0);
-    auto configured = ctl(s.dataDir,
-        { QStringLiteral("plant"), QStringLiteral("configure"), QStringLiteral("--conninfo"), pg.roleConninfo(s.role),
-            QStringLiteral("--password-file"), pwFile, QStringLiteral("--line"), line });
-    INFO(configured.out.toStdString() << configured.err.toStdString());
-    REQUIRE(configured.exitCode == 0);
-    CHECK(configured.out.contains("schema 2"));
-    // The password is in the station's own 0600 file, never in station.ini.
-    QFile ini(s.dataDir + QStringLiteral("/station.ini"));
-    REQUIRE(ini.open(QIODevice::ReadOnly));
-    CHECK_FALSE(ini.readAll().contains(s.password.toUtf8()));
-    return s;
-}
-
-/// Issues `count` devices PREFIX-000001... from request files.
-void issue(const QTemporaryDir& tmp, const PlantStation& s, const QString& prefix, int count)
-{
-    const QString dir = tmp.filePath(QStringLiteral("reqs-") + prefix);
-    REQUIRE(test::run(QStringLiteral(IMPRINT_MAKECSR),
-                { QStringLiteral("--out"), dir, QStringLiteral("--count"), QString::number(count),
-                    QStringLiteral("--serial-prefix"), prefix })
-                .exitCode
-        == 0);
-    for (int i = 1; i <= count; ++i) {
-        const QString serial = QStringLiteral("%1-%2").arg(prefix).arg(i, 6, 10, QLatin1Char('0'));
-        auto issued = ctl(s.dataDir,
-            { QStringLiteral("issue"), QStringLiteral("--csr"), dir + QStringLiteral("/%1.der").arg(serial),
-                QStringLiteral("--device-serial"), serial, QStringLiteral("--out"),
-                dir + QStringLiteral("/%1.pem").arg(serial) });
-        INFO(issued.err.toStdString());
-        REQUIRE(issued.exitCode == 0);
-    }
-}
-
-/// The plant's schema, as its administrator makes it.
-void migrate(const TestPostgres& pg)
-{
-    auto migrated = test::run(QStringLiteral(IMPRINT_CTL),
-        { QStringLiteral("plant"), QStringLiteral("migrate"), QStringLiteral("--conninfo"), pg.adminConninfo() });
-    INFO(migrated.out.toStdString() << migrated.err.toStdString());
-    REQUIRE(migrated.exitCode == 0);
-}
-
-test::ProcessResult push(const PlantStation& s)
-{
-    return ctl(s.dataDir, { QStringLiteral("plant"), QStringLiteral("push") });
-}
-
-qint64 plantCount(const TestPostgres& pg, const QString& sql)
-{
-    auto r = pg.psql(sql);
-    INFO(r.err.toStdString());
-    REQUIRE(r.exitCode == 0);
-    return r.out.toLongLong();
-}
-
-} // namespace
+using test::issue;
+using test::migrate;
+using test::PlantStation;
+using test::plantCount;
+using test::plantStation;
+using test::push;
 
 TEST_CASE("Three stations push their lines to the plant record, and QA on one finds a device made on another")
 {

@@ -3,6 +3,7 @@
 #include "TestSupport.h"
 
 #include <QString>
+#include <QTemporaryDir>
 
 namespace imprint::test {
 
@@ -42,5 +43,25 @@ private:
     bool m_asPostgres = false;
     bool m_ok = false;
 };
+
+/// A station set up for the plant: its own data directory, a role of its own in the plant
+/// database (made by the administrator), and [plant] pointing at it.
+struct PlantStation {
+    QString dataDir;
+    QString id;
+    QString role;
+    QString password;
+};
+
+/// A quick station named `name` in `tmp`, on `line`, added to the plant by its administrator.
+PlantStation plantStation(const QTemporaryDir& tmp, const TestPostgres& pg, const QString& name, const QString& line);
+/// Issues `count` devices PREFIX-000001... from request files.
+void issue(const QTemporaryDir& tmp, const PlantStation& s, const QString& prefix, int count);
+/// The plant's schema, as its administrator makes it.
+void migrate(const TestPostgres& pg);
+/// imprintctl plant push on the station.
+ProcessResult push(const PlantStation& s);
+/// A number the administrator reads from the plant with `sql`.
+qint64 plantCount(const TestPostgres& pg, const QString& sql);
 
 } // namespace imprint::test
