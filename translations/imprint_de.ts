@@ -1228,6 +1228,73 @@ Das Fenster mit --port PFAD für jede Position der Vorrichtung starten (eine ser
     </message>
 </context>
 <context>
+    <name>imprint::ui::PlantFigures</name>
+    <message>
+        <source>Station</source>
+        <translation>Station</translation>
+    </message>
+    <message>
+        <source>Line</source>
+        <translation>Linie</translation>
+    </message>
+    <message>
+        <source>Lot</source>
+        <translation>Los</translation>
+    </message>
+    <message>
+        <source>Shift</source>
+        <translation>Schicht</translation>
+    </message>
+    <message>
+        <source>Passed</source>
+        <translation>Bestanden</translation>
+    </message>
+    <message>
+        <source>Failed</source>
+        <translation>Fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>Yield</source>
+        <translation>Ausbeute</translation>
+    </message>
+    <message>
+        <source>Reading the plant record…</source>
+        <translation>Der Werksdatensatz wird gelesen…</translation>
+    </message>
+    <message>
+        <source>From the plant record, as of %1: every station's jobs of the last 7 days.</source>
+        <translation>Aus dem Werksdatensatz, Stand %1: die Aufträge aller Stationen der letzten 7 Tage.</translation>
+    </message>
+    <message>
+        <source>Yield by line (%)</source>
+        <translation>Ausbeute je Linie (%)</translation>
+    </message>
+    <message>
+        <source>yield</source>
+        <translation>Ausbeute</translation>
+    </message>
+    <message>
+        <source>(no line)</source>
+        <translation>(keine Linie)</translation>
+    </message>
+    <message>
+        <source>Passed per hour, last 24 hours</source>
+        <translation>Bestanden je Stunde, letzte 24 Stunden</translation>
+    </message>
+    <message>
+        <source>Failures by reason</source>
+        <translation>Fehler nach Grund</translation>
+    </message>
+    <message>
+        <source>jobs</source>
+        <translation>Aufträge</translation>
+    </message>
+    <message>
+        <source>(no reason)</source>
+        <translation>(kein Grund)</translation>
+    </message>
+</context>
+<context>
     <name>imprint::ui::QaScreen</name>
     <message>
         <source>Re-verify</source>
@@ -1456,6 +1523,66 @@ Warum wird es verschrottet?</translation>
     <message>
         <source>no device identified</source>
         <translation>kein Gerät erkannt</translation>
+    </message>
+    <message>
+        <source>Plant figures…</source>
+        <translation>Werkszahlen…</translation>
+    </message>
+    <message>
+        <source>%1 Looking in the plant record…</source>
+        <translation>%1 Es wird im Werksdatensatz gesucht…</translation>
+    </message>
+    <message>
+        <source>From the plant record, as of %1: made on station %2 (line %3).</source>
+        <translation>Aus dem Werksdatensatz, Stand %1: gefertigt auf Station %2 (Linie %3).</translation>
+    </message>
+    <message>
+        <source>✔ Every certificate verifies here to a root this station trusts (strict).</source>
+        <translation>✔ Jedes Zertifikat lässt sich hier zu einer Wurzel prüfen, der diese Station vertraut (streng).</translation>
+    </message>
+    <message>
+        <source>✖ A certificate does not verify here: see below.</source>
+        <translation>✖ Ein Zertifikat lässt sich hier nicht prüfen: siehe unten.</translation>
+    </message>
+    <message>
+        <source>Plant figures</source>
+        <translation>Werkszahlen</translation>
+    </message>
+    <message>
+        <source>Reading the plant record…</source>
+        <translation>Der Werksdatensatz wird gelesen…</translation>
+    </message>
+    <message>
+        <source>Read from the plant record, as of %1. This station did not make this device.</source>
+        <translation>Aus dem Werksdatensatz gelesen, Stand %1. Diese Station hat das Gerät nicht gefertigt.</translation>
+    </message>
+    <message numerus="yes">
+        <source>⚠ %n stations hold a record of this serial; each is shown, the one heard from last first.</source>
+        <translation><numerusform>⚠ %n Station hält einen Datensatz dieser Seriennummer.</numerusform><numerusform>⚠ %n Stationen halten einen Datensatz dieser Seriennummer; jeder wird gezeigt, der zuletzt gemeldete zuerst.</numerusform></translation>
+    </message>
+    <message>
+        <source>Station %1, line %2</source>
+        <translation>Station %1, Linie %2</translation>
+    </message>
+    <message>
+        <source>Last heard from</source>
+        <translation>Zuletzt gemeldet</translation>
+    </message>
+    <message>
+        <source>✔ chain verifies here (strict)</source>
+        <translation>✔ Kette hier geprüft (streng)</translation>
+    </message>
+    <message>
+        <source>Upstream: certified</source>
+        <translation>Konzern-CA: zertifiziert</translation>
+    </message>
+    <message>
+        <source>Upstream: not yet</source>
+        <translation>Konzern-CA: noch nicht</translation>
+    </message>
+    <message>
+        <source>unfinished</source>
+        <translation>nicht beendet</translation>
     </message>
 </context>
 <context>

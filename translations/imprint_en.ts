@@ -116,10 +116,17 @@
     <name>imprint::ui::PinDialog</name>
     </context>
 <context>
+    <name>imprint::ui::PlantFigures</name>
+    </context>
+<context>
     <name>imprint::ui::QaScreen</name>
     <message numerus="yes">
         <source>✔ The audit log is intact (%n entries).</source>
         <translation><numerusform>✔ The audit log is intact (%n entry).</numerusform><numerusform>✔ The audit log is intact (%n entries).</numerusform></translation>
+    </message>
+    <message numerus="yes">
+        <source>⚠ %n stations hold a record of this serial; each is shown, the one heard from last first.</source>
+        <translation><numerusform>⚠ %n stations hold a record of this serial; each is shown, the one heard from last first.</numerusform><numerusform>⚠ %n stations hold a record of this serial; each is shown, the one heard from last first.</numerusform></translation>
     </message>
     </context>
 <context>
