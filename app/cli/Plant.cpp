@@ -70,7 +70,8 @@ core::Result<core::pg::Connection> adminConnection(const CommandLine& p)
             return std::unexpected(read.error());
         password = std::move(*read);
     }
-    return core::pg::Connection::open(core::pg::Target { conninfo, std::move(password), 10 });
+    // A migration may build an index over every row the plant holds: its answer may take long.
+    return core::pg::Connection::open(core::pg::Target { conninfo, std::move(password), 10, 86400 });
 }
 
 /// The station's CA chain as PEM, for the plant's copy.

@@ -144,6 +144,11 @@ bool Result::boolean(int row, int column) const
     return !isNull(row, column) && PQgetvalue(m_result.get(), row, column)[0] == 't';
 }
 
+QString Result::command() const
+{
+    return m_result ? QString::fromUtf8(PQcmdStatus(m_result.get())) : QString();
+}
+
 Connection::Connection() = default;
 
 Connection::~Connection()
@@ -255,6 +260,8 @@ Params::Wire Params::wire() const
 
 core::Result<void> Connection::await(bool forResult, const QString& what)
 {
+    // The time allowed is without progress: a big batch over a slow link is not cut while its
+    // bytes still move.
     QDeadlineTimer deadline { std::chrono::seconds(m_answerTimeoutS) };
     for (;;) {
         const int flushed = PQflush(m_conn); // 0: all sent, 1: more to send, -1: failed
@@ -268,12 +275,20 @@ core::Result<void> Connection::await(bool forResult, const QString& what)
         const int ready = left > 0 ? ::poll(&fd, 1, static_cast<int>(left)) : 0;
         if (ready < 0 && errno == EINTR)
             continue;
-        if (ready <= 0)
-            return failure(QStringLiteral("The plant database did not answer within %1 s while the station tried to "
-                                          "%2 (%3).")
-                               .arg(m_answerTimeoutS)
-                               .arg(what, where()),
+        if (ready <= 0) {
+            auto said = failure(QStringLiteral("The plant database did not answer within %1 s while the station tried "
+                                               "to %2 (%3).")
+                                    .arg(m_answerTimeoutS)
+                                    .arg(what, where()),
                 {});
+            // What was sent may still run there; this connection is not used again (a
+            // statement on it would be refused as "another command is already in progress").
+            PQfinish(m_conn);
+            m_conn = nullptr;
+            return said;
+        }
+        if (fd.revents & (POLLIN | POLLOUT))
+            deadline.setRemainingTime(std::chrono::seconds(m_answerTimeoutS));
         // Read what has come (results, or the server's word that it is going): a server
         // blocked writing its answers never waits for the station to finish sending.
         if ((fd.revents & (POLLIN | POLLHUP | POLLERR)) && !PQconsumeInput(m_conn))
@@ -284,6 +299,8 @@ core::Result<void> Connection::await(bool forResult, const QString& what)
 
 core::Result<pg_result*> Connection::nextResult(const QString& what)
 {
+    if (!m_conn)
+        return failure(QStringLiteral("The plant database went away while the station tried to %1.").arg(what), {});
     if (auto ready = await(true, what); !ready)
         return std::unexpected(ready.error());
     return PQgetResult(m_conn);
@@ -320,6 +337,14 @@ core::Result<Result> Connection::collect(const QString& what)
             return std::unexpected(r.error());
         if (!*r)
             break;
+        if (const auto status = PQresultStatus(*r); status == PGRES_COPY_IN || status == PGRES_COPY_OUT
+            || status == PGRES_COPY_BOTH) {
+            PQclear(*r);
+            return failure(QStringLiteral("The plant database began a COPY the station did not ask for while it "
+                                          "tried to %1.")
+                               .arg(what),
+                {});
+        }
         auto checked = check(*r, what);
         if (!answer || *answer)
             answer = std::move(checked);

@@ -59,6 +59,8 @@ public:
     [[nodiscard]] QByteArray bytes(int row, int column) const; ///< a bytea column, decoded
     [[nodiscard]] QDateTime time(int row, int column) const;
     [[nodiscard]] bool boolean(int row, int column) const;
+    /// The command's tag ("INSERT 0 5", "COMMIT"; "ROLLBACK" for a COMMIT that rolled back).
+    [[nodiscard]] QString command() const;
 
 private:
     friend class Connection;

@@ -405,8 +405,13 @@ Result<Pushed> receivePush(pg::Connection& db, const SentPush& sent)
             return std::unexpected(r.error());
     }
     // Committed only when COMMIT says so.
-    if (auto r = step(what); !r)
-        return std::unexpected(r.error());
+    auto committed = step(what);
+    if (!committed)
+        return std::unexpected(committed.error());
+    if (committed->command() != QStringLiteral("COMMIT"))
+        return std::unexpected(Error { ErrorCode::Io,
+            QStringLiteral("The plant database rolled the station's changes back (%1).").arg(committed->command()), {},
+            {} });
     if (auto r = db.receiveSync(what); !r)
         return std::unexpected(r.error());
     return pushed;

@@ -115,7 +115,7 @@ Result<PlantRound> PlantPush::drain(const std::function<void(qint64, qint64)>& p
     auto batch = m_store.plant().next(m_config.batchRows);
     for (;;) {
         if (!batch)
-            return std::unexpected(batch.error());
+            return fail(batch.error());
         const bool more = !m_stop && !batch->isEmpty() && sentRows < limit;
         if (more) {
             if (auto c = connect(); !c)
@@ -150,6 +150,9 @@ Result<PlantRound> PlantPush::drain(const std::function<void(qint64, qint64)>& p
         if (progress)
             progress(done, std::max(done, round.backlog));
     }
+    // A connection is not kept between rounds: one the server dropped meanwhile (a restart,
+    // an idle timeout) never fails the next round.
+    m_db.reset();
     auto left = m_store.plant().backlog();
     round.backlog = left ? *left : 0;
     return round;

@@ -43,14 +43,16 @@ SELECT l.seq, CASE l.kind
 FROM plant_log l WHERE l.seq > ? ORDER BY l.seq LIMIT ?)");
 
 /// The batch in flight (composed before), with the blobs its records carry (never changed
-/// once written: a certificate and its request, a CRL, the upstream's certificate).
+/// once written: a certificate and its request, a CRL, the upstream's certificate). Read from
+/// plant_sent outward (CROSS JOIN keeps that order): driven from plant_log, finding nothing in
+/// flight would walk the whole backlog, for every batch.
 const QString InFlight = QStringLiteral(
     "SELECT l.seq, l.kind, l.key, s.payload, CASE l.kind WHEN 'certificate' THEN c.der ELSE r.der END, "
     "CASE l.kind WHEN 'certificate' THEN c.request END, "
     "CASE WHEN l.kind = 'certificate-state' THEN c.upstream_der END "
-    "FROM plant_sent s JOIN plant_log l ON l.seq = s.seq "
+    "FROM plant_sent s CROSS JOIN plant_log l ON l.seq = s.seq "
     "LEFT JOIN certificates c ON l.kind IN ('certificate', 'certificate-state') AND c.serial = l.key "
-    "LEFT JOIN crls r ON l.kind = 'crl' AND r.number = CAST(l.key AS INTEGER) WHERE s.seq > ? ORDER BY l.seq");
+    "LEFT JOIN crls r ON l.kind = 'crl' AND r.number = CAST(l.key AS INTEGER) WHERE s.seq > ? ORDER BY s.seq LIMIT ?");
 
 } // namespace
 
@@ -58,18 +60,16 @@ Result<QList<PlantChange>> PlantLog::next(int limit, qint64 after)
 {
     const QString what = QStringLiteral("read the changes the plant record has not got");
     auto read = [&] {
-        return sql::rows<PlantChange>(m_connection, InFlight, { after }, what, [](const QSqlQuery& q, sql::States&) {
+        return sql::rows<PlantChange>(m_connection, InFlight, { after, limit }, what, [](const QSqlQuery& q, sql::States&) {
             return PlantChange { q.value(0).toLongLong(), q.value(1).toString(), q.value(2).toString(),
                 q.value(3).toString().toUtf8(), q.value(4).toByteArray(), q.value(5).toByteArray(),
                 q.value(6).toByteArray() };
         });
     };
-    // Batches cut before the plant answered go again exactly as they went.
-    if (after == 0) {
-        auto pending = read();
-        if (!pending || !pending->isEmpty())
-            return pending;
-    }
+    // Batches cut before the plant answered go again exactly as they went, a batch at a time.
+    auto pending = read();
+    if (!pending || !pending->isEmpty())
+        return pending;
     Transaction tx(m_connection);
     if (!tx.active())
         return sql::fail(QStringLiteral("start writing"), tx.error());

@@ -35,9 +35,10 @@ class PlantLog : public StorePart {
 public:
     using StorePart::StorePart;
 
-    /// The batch to push: with `after` 0, everything in flight, if a push was cut; else the
-    /// oldest `limit` changes numbered past `after`, composed now from the records and kept as
-    /// composed (beside those still in flight: several batches go at once).
+    /// The next batch to push, of the changes numbered past `after`: at most `limit` of those
+    /// in flight when a push was cut (as they were composed); else the oldest `limit`, composed
+    /// now from the records and kept as composed (beside those still in flight: several
+    /// batches go at once).
     [[nodiscard]] Result<QList<PlantChange>> next(int limit, qint64 after = 0);
     /// The plant committed every change up to `seq`: they leave the queue, and the contact
     /// says so, in one commit.
