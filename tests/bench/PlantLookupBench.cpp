@@ -45,7 +45,8 @@ int main(int argc, char** argv)
     }
     const qint64 n = p.value(devices).toLongLong();
     const int s = p.value(stations).toInt();
-    auto db = core::pg::Connection::open(core::pg::Target { p.positionalArguments().first(), {}, 10 });
+    // Filling the plant is one statement of minutes.
+    auto db = core::pg::Connection::open(core::pg::Target { p.positionalArguments().first(), {}, 10, 86400 });
     if (!db) {
         err << db.error().text() << Qt::endl;
         return 1;
