@@ -22,6 +22,20 @@ namespace imprint::ui {
 
 namespace {
 
+/// A chart's label for a station's own words: Qt Charts draws labels as rich text, so
+/// escaped, and cut short; unique (a category axis drops a repeated one, and every bar after
+/// it would stand against the wrong label).
+QString label(QString text, const QStringList& taken)
+{
+    text = text.simplified();
+    if (text.size() > 40)
+        text = text.left(39) + QStringLiteral("…");
+    QString unique = text;
+    for (int n = 2; taken.contains(unique.toHtmlEscaped()); ++n)
+        unique = QStringLiteral("%1 (%2)").arg(text).arg(n);
+    return unique.toHtmlEscaped();
+}
+
 QDateTime timeOf(const QJsonValue& v)
 {
     return QDateTime::fromString(v.toString(), Qt::ISODate);
@@ -92,14 +106,7 @@ void PlantFigures::setFigures(const QJsonObject& figures)
                                QStringLiteral("yyyy-MM-dd HH:mm"))));
     const QJsonArray yield = figures[QStringLiteral("yield")].toArray();
 
-    // Yield by line: passed of those that ended.
-    QMap<QString, QPair<qint64, qint64>> byLine;
-    for (const QJsonValue& v : yield) {
-        const QJsonObject o = v.toObject();
-        auto& t = byLine[o[QStringLiteral("line")].toString()];
-        t.first += o[QStringLiteral("passed")].toInteger();
-        t.second += o[QStringLiteral("failed")].toInteger();
-    }
+    // Yield by line: passed of those that ended (each line's totals, counted by the plant).
     {
         QChart* chart = m_yield->chart();
         chart->removeAllSeries();
@@ -108,10 +115,13 @@ void PlantFigures::setFigures(const QJsonObject& figures)
         chart->setTitle(tr("Yield by line (%)"));
         auto* set = new QBarSet(tr("yield"));
         QStringList lines;
-        for (auto i = byLine.cbegin(); i != byLine.cend(); ++i) {
-            const qint64 ended = i.value().first + i.value().second;
-            lines << (i.key().isEmpty() ? tr("(no line)") : i.key());
-            *set << (ended ? 100.0 * static_cast<double>(i.value().first) / static_cast<double>(ended) : 0.0);
+        for (const QJsonValue& v : figures[QStringLiteral("lines")].toArray()) {
+            const QJsonObject o = v.toObject();
+            const qint64 passed = o[QStringLiteral("passed")].toInteger();
+            const qint64 ended = passed + o[QStringLiteral("failed")].toInteger();
+            const QString line = o[QStringLiteral("line")].toString();
+            lines << label(line.isEmpty() ? tr("(no line)") : line, lines);
+            *set << (ended ? 100.0 * static_cast<double>(passed) / static_cast<double>(ended) : 0.0);
         }
         auto* series = new QBarSeries;
         series->append(set);
@@ -144,7 +154,7 @@ void PlantFigures::setFigures(const QJsonObject& figures)
             if (!s) {
                 s = new QLineSeries;
                 s->setPointsVisible(true);
-                s->setName(line.isEmpty() ? tr("(no line)") : line);
+                s->setName(label(line.isEmpty() ? tr("(no line)") : line, {}));
             }
             const qint64 passed = o[QStringLiteral("passed")].toInteger();
             top = std::max(top, passed);
@@ -179,8 +189,8 @@ void PlantFigures::setFigures(const QJsonObject& figures)
         // A horizontal bar chart draws its first category at the bottom: the most at the top.
         for (auto i = failures.size(); i-- > 0;) {
             const QJsonObject o = failures[i].toObject();
-            reasons << (o[QStringLiteral("reason")].toString().isEmpty() ? tr("(no reason)")
-                                                                         : o[QStringLiteral("reason")].toString());
+            const QString reason = o[QStringLiteral("reason")].toString();
+            reasons << label(reason.isEmpty() ? tr("(no reason)") : reason, reasons);
             *set << static_cast<qreal>(o[QStringLiteral("jobs")].toInteger());
             most = std::max(most, o[QStringLiteral("jobs")].toInteger());
         }

@@ -220,17 +220,27 @@ void QaScreen::lookInPlant(const QString& serial, const QString& notHere)
         m_plantRecord = std::move(*found);
         m_text->setHtml(plantHtml(*m_plantRecord));
         bool allGood = true;
-        for (const QJsonValue& r : (*m_plantRecord)[QStringLiteral("records")].toArray())
+        const QJsonArray records = (*m_plantRecord)[QStringLiteral("records")].toArray();
+        for (const QJsonValue& r : records)
             for (const QJsonValue& c : r.toObject()[QStringLiteral("certificates")].toArray())
-                allGood = allGood && c.toObject()[QStringLiteral("chain_verified")].toBool();
+                allGood = allGood && c.toObject()[QStringLiteral("chain_verified")].toBool()
+                    && c.toObject()[QStringLiteral("upstream_verified")].toBool(true);
         const QJsonObject& o = *m_plantRecord;
-        m_verdict->setText(
-            tr("From the plant record, as of %1: made on station %2 (line %3).")
-                .arg(when(QDateTime::fromString(o[QStringLiteral("as_of")].toString(), Qt::ISODate)),
-                    o[QStringLiteral("station")].toString(), o[QStringLiteral("line")].toString())
-            + QStringLiteral("  ")
-            + (allGood ? tr("✔ Every certificate verifies here to a root this station trusts (strict).")
-                       : tr("✖ A certificate does not verify here: see below.")));
+        const QString asOf = when(QDateTime::fromString(o[QStringLiteral("as_of")].toString(), Qt::ISODate));
+        // Any station can push a record under any serial: when several did, none is the
+        // device's on its word, and no tick says otherwise.
+        if (records.size() > 1)
+            m_verdict->setText(tr("From the plant record, as of %1: ✖ %2 stations hold a record of this serial; which "
+                                  "one made the device cannot be told from here. Each is shown below.")
+                                   .arg(asOf)
+                                   .arg(records.size()));
+        else
+            m_verdict->setText(
+                tr("From the plant record, as of %1: made on station %2 (line %3).")
+                    .arg(asOf, o[QStringLiteral("station")].toString(), o[QStringLiteral("line")].toString())
+                + QStringLiteral("  ")
+                + (allGood ? tr("✔ Every certificate verifies here to a root this station trusts (strict).")
+                           : tr("✖ A certificate does not verify here: see below.")));
         emit storyShown(serial);
     });
 }
@@ -306,8 +316,11 @@ QString QaScreen::plantHtml(const QJsonObject& device) const
                          c[QStringLiteral("chain_verified")].toBool()
                              ? tr("✔ chain verifies here (strict)").toHtmlEscaped()
                              : tr("✖ chain: %1").arg(c[QStringLiteral("chain_problem")].toString()).toHtmlEscaped(),
-                         (c.contains(QStringLiteral("upstream_der")) ? tr("Upstream: certified")
-                                                                     : tr("Upstream: not yet"))
+                         (!c.contains(QStringLiteral("upstream_verified")) ? tr("Upstream: not yet")
+                                 : c[QStringLiteral("upstream_verified")].toBool()
+                                 ? tr("Upstream: certified (verified here)")
+                                 : tr("✖ Upstream certificate NOT verified: %1")
+                                       .arg(c[QStringLiteral("upstream_problem")].toString()))
                              .toHtmlEscaped());
         }
         h += QStringLiteral("<table border=1 cellspacing=0 cellpadding=3><tr><th>%1</th><th>%2</th><th>%3</th>"

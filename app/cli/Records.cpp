@@ -109,8 +109,11 @@ int showFromPlant(const core::StationConfig& config, const QList<QByteArray>& ow
                   << (c[QStringLiteral("chain_verified")].toBool()
                              ? QStringLiteral("verified here")
                              : QStringLiteral("NOT verified: ") + text(c, "chain_problem"))
-                  << (c.contains(QStringLiteral("upstream_der")) ? QStringLiteral("  upstream: certified")
-                                                                 : QStringLiteral("  upstream: not yet"))
+                  << (!c.contains(QStringLiteral("upstream_verified"))
+                             ? QStringLiteral("  upstream: not yet")
+                             : c[QStringLiteral("upstream_verified")].toBool()
+                             ? QStringLiteral("  upstream: certified (verified here)")
+                             : QStringLiteral("  upstream: certificate NOT verified: ") + text(c, "upstream_problem"))
                   << Qt::endl;
         }
         out() << "Timeline (station " << text(r, "station") << "):" << Qt::endl;

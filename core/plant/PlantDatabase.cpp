@@ -160,10 +160,25 @@ GRANT SELECT ON imprint.devices, imprint.jobs, imprint.yield, imprint.failures T
 )SQL",
     // 2: a catch-up at the speed of the table's indexes. The station a role is, found once
     // per statement, not once per row; the reference from each change to its station, which
-    // ran a query per row, gone: the policy already holds a station to its own id.
+    // ran a query per row, gone: the policy already holds a station to its own id. And the
+    // witness, as the plant's tools read it: every signed audit head each station pushed.
     R"SQL(
 ALTER POLICY changes_own ON imprint.changes WITH CHECK (station_id = (SELECT imprint.my_station()));
 ALTER TABLE imprint.changes DROP CONSTRAINT changes_station_id_fkey;
+CREATE VIEW imprint.audit_heads AS
+  SELECT c.station_id, s.line, (c.key)::bigint AS entry, c.payload->>'hash' AS hash,
+    c.payload->>'detail' AS signed_head, imprint.to_time(c.payload->>'at') AS at, c.received
+  FROM imprint.changes c JOIN imprint.stations s USING (station_id) WHERE c.kind = 'audit-head';
+GRANT SELECT ON imprint.audit_heads TO imprint_station, imprint_qa;
+-- A station's time that is not a finite one ("infinity") is none: a view never fails on it.
+CREATE OR REPLACE FUNCTION imprint.to_time(t text) RETURNS timestamptz LANGUAGE plpgsql IMMUTABLE AS $f$
+DECLARE v timestamptz;
+BEGIN
+  v := t::timestamptz;
+  RETURN CASE WHEN isfinite(v) THEN v END;
+EXCEPTION WHEN others THEN
+  RETURN NULL;
+END $f$;
 )SQL",
 };
 
@@ -243,7 +258,7 @@ Result<QString> addStation(
         return std::unexpected(pw.error());
     const QString create = QStringLiteral(
         "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = %1) THEN CREATE ROLE %2 LOGIN; END IF; END "
-        "$$; ALTER ROLE %2 LOGIN PASSWORD %3; GRANT imprint_station TO %2;")
+        "$$; ALTER ROLE %2 LOGIN CONNECTION LIMIT 8 PASSWORD %3; GRANT imprint_station TO %2;")
                                .arg(db.quoteLiteral(role.toUtf8()), db.quoteIdentifier(role), db.quoteLiteral(*pw));
     if (auto r = db.script(QStringLiteral("BEGIN; ") + create, what); !r) {
         (void)db.script(QStringLiteral("ROLLBACK"), QStringLiteral("roll back"));
@@ -446,6 +461,9 @@ namespace {
 /// Rows read for one device at most (jobs, certificates): a device has a few; a station that
 /// pushed thousands under one serial does not flood QA's screen.
 constexpr int MaxPerDevice = 100;
+/// The largest record (its JSON, a certificate, a chain) a lookup reads: a real one is a few
+/// kilobytes; a station that pushed a huge one does not take QA's memory (it is passed over).
+constexpr int MaxRecordBytes = 256 * 1024;
 
 QJsonObject jsonOf(const QString& text)
 {
@@ -459,7 +477,9 @@ Result<QJsonObject> stationRecord(
 {
     auto d = db.exec(QStringLiteral("SELECT s.line, s.name, c.payload::text, c.received FROM imprint.changes c JOIN "
                                     "imprint.stations s USING (station_id) WHERE c.key = $1 AND c.kind = 'device' AND "
-                                    "c.station_id = $2 ORDER BY c.seq DESC LIMIT 1"),
+                                    "c.station_id = $2 AND octet_length(c.payload::text) < %1 ORDER BY c.seq DESC "
+                                    "LIMIT 1")
+                         .arg(MaxRecordBytes),
         pg::Params().text(serial).text(station), what);
     if (!d)
         return std::unexpected(d.error());
@@ -473,8 +493,10 @@ Result<QJsonObject> stationRecord(
     }
     auto jobs = db.exec(QStringLiteral("SELECT payload::text FROM (SELECT DISTINCT ON (key) key, seq, payload FROM "
                                        "imprint.changes WHERE payload->>'device_serial' = $1 AND kind = 'job' AND "
-                                       "station_id = $2 ORDER BY key, seq DESC) j ORDER BY seq LIMIT %1")
-                            .arg(MaxPerDevice),
+                                       "station_id = $2 ORDER BY key, seq DESC) j WHERE octet_length(payload::text) "
+                                       "< %2 ORDER BY seq LIMIT %1")
+                            .arg(MaxPerDevice)
+                            .arg(MaxRecordBytes),
         pg::Params().text(serial).text(station), what);
     if (!jobs)
         return std::unexpected(jobs.error());
@@ -487,8 +509,11 @@ Result<QJsonObject> stationRecord(
                        "LEFT JOIN LATERAL (SELECT payload, der FROM imprint.changes s WHERE s.key = c.key AND s.kind = "
                        "'certificate-state' AND s.station_id = c.station_id ORDER BY s.seq DESC LIMIT 1) st ON true "
                        "WHERE c.payload->>'device_serial' = $1 AND c.kind = 'certificate' AND c.station_id = $2 "
+                       "AND octet_length(c.payload::text) + coalesce(octet_length(c.der), 0) < %2 AND "
+                       "octet_length(coalesce(st.payload::text, '')) + coalesce(octet_length(st.der), 0) < %2 "
                        "ORDER BY c.seq LIMIT %1")
-            .arg(MaxPerDevice),
+            .arg(MaxPerDevice)
+            .arg(MaxRecordBytes),
         pg::Params().text(serial).text(station), what);
     if (!certs)
         return std::unexpected(certs.error());
@@ -509,8 +534,9 @@ Result<QJsonObject> stationRecord(
         ca.append(c);
     }
     o[QStringLiteral("certificates")] = ca;
-    auto chains = db.exec(QStringLiteral("SELECT pem FROM imprint.chains WHERE station_id = $1 ORDER BY received DESC "
-                                         "LIMIT 20"),
+    auto chains = db.exec(QStringLiteral("SELECT pem FROM imprint.chains WHERE station_id = $1 AND octet_length(pem) < "
+                                         "%1 ORDER BY received DESC LIMIT 5")
+                              .arg(MaxRecordBytes),
         pg::Params().text(station), what);
     if (!chains)
         return std::unexpected(chains.error());
@@ -555,24 +581,39 @@ Result<QJsonObject> figures(pg::Connection& db)
         "WITH j AS (SELECT DISTINCT ON (c.station_id, c.key) c.station_id, s.line, coalesce(c.payload->>'lot', '') "
         "AS lot, imprint.to_time(c.payload->>'finished') AS finished, c.payload->>'result' AS result, "
         "coalesce(c.payload->>'reason', '') AS reason FROM imprint.changes c JOIN imprint.stations s USING "
-        "(station_id) WHERE c.kind = 'job' AND c.at > now() - interval '7 days' ORDER BY c.station_id, c.key, "
-        "c.seq DESC) ");
+        "(station_id) WHERE c.kind = 'job' AND c.at > now() - interval '7 days' AND c.at < now() + interval '1 day' "
+        "ORDER BY c.station_id, c.key, c.seq DESC) ");
+    // A station's own times count only inside the week (a time in the future, or "infinity",
+    // never breaks nor crowds out the others' figures).
+    const QString finished = QStringLiteral(
+        "finished > now() - interval '7 days' AND finished < now() + interval '1 day'");
     auto yield = db.exec(jobs
             + QStringLiteral("SELECT station_id, line, lot, imprint.shift_of(finished), count(*) FILTER (WHERE result = "
-                             "'passed'), count(*) FILTER (WHERE result = 'failed') FROM j WHERE finished IS NOT NULL "
-                             "GROUP BY 1, 2, 3, 4 ORDER BY 4 DESC, 2, 1, 3 LIMIT 500"),
+                             "'passed'), count(*) FILTER (WHERE result = 'failed') FROM j WHERE %1 "
+                             "GROUP BY 1, 2, 3, 4 ORDER BY 4 DESC, 2, 1, 3 LIMIT 500")
+                  .arg(finished),
         what);
     if (!yield)
         return std::unexpected(yield.error());
+    // Each line's totals apart from the table's rows (which a station with many lots could fill).
+    auto lines = db.exec(jobs
+            + QStringLiteral("SELECT line, count(*) FILTER (WHERE result = 'passed'), count(*) FILTER (WHERE result = "
+                             "'failed') FROM j WHERE %1 GROUP BY 1 ORDER BY 1 LIMIT 100")
+                  .arg(finished),
+        what);
+    if (!lines)
+        return std::unexpected(lines.error());
     auto rate = db.exec(jobs
             + QStringLiteral("SELECT line, date_trunc('hour', finished), count(*) FROM j WHERE result = 'passed' AND "
-                             "finished > now() - interval '24 hours' GROUP BY 1, 2 ORDER BY 2, 1 LIMIT 2000"),
+                             "finished > now() - interval '24 hours' AND finished < now() + interval '1 day' GROUP "
+                             "BY 1, 2 ORDER BY 2, 1 LIMIT 2000"),
         what);
     if (!rate)
         return std::unexpected(rate.error());
     auto failures = db.exec(jobs
-            + QStringLiteral("SELECT reason, count(*) FROM j WHERE result = 'failed' GROUP BY 1 ORDER BY 2 DESC, 1 "
-                             "LIMIT 20"),
+            + QStringLiteral("SELECT left(reason, 200), count(*) FROM j WHERE result = 'failed' AND %1 GROUP BY 1 "
+                             "ORDER BY 2 DESC, 1 LIMIT 20")
+                  .arg(finished),
         what);
     if (!failures)
         return std::unexpected(failures.error());
@@ -582,6 +623,10 @@ Result<QJsonObject> figures(pg::Connection& db)
             { QStringLiteral("line"), yield->text(i, 1) }, { QStringLiteral("lot"), yield->text(i, 2) },
             { QStringLiteral("shift"), yield->time(i, 3).toString(Qt::ISODate) },
             { QStringLiteral("passed"), yield->int8(i, 4) }, { QStringLiteral("failed"), yield->int8(i, 5) } });
+    QJsonArray l;
+    for (int i = 0; i < lines->rows(); ++i)
+        l.append(QJsonObject { { QStringLiteral("line"), lines->text(i, 0) },
+            { QStringLiteral("passed"), lines->int8(i, 1) }, { QStringLiteral("failed"), lines->int8(i, 2) } });
     QJsonArray r;
     for (int i = 0; i < rate->rows(); ++i)
         r.append(QJsonObject { { QStringLiteral("line"), rate->text(i, 0) },
@@ -591,7 +636,8 @@ Result<QJsonObject> figures(pg::Connection& db)
     for (int i = 0; i < failures->rows(); ++i)
         f.append(QJsonObject {
             { QStringLiteral("reason"), failures->text(i, 0) }, { QStringLiteral("jobs"), failures->int8(i, 1) } });
-    return QJsonObject { { QStringLiteral("yield"), y }, { QStringLiteral("rate"), r }, { QStringLiteral("failures"), f } };
+    return QJsonObject { { QStringLiteral("yield"), y }, { QStringLiteral("lines"), l }, { QStringLiteral("rate"), r },
+        { QStringLiteral("failures"), f } };
 }
 
 Result<QList<PlantHead>> auditHeads(pg::Connection& db, const QString& stationId)

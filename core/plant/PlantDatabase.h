@@ -75,8 +75,8 @@ struct StationState {
 /// their state, upstream answer and the issuing station's chain; empty when none has it.
 [[nodiscard]] Result<QJsonObject> device(pg::Connection& db, const QString& serial);
 /// The figures of the jobs finished in the last 7 days, each job as it stands: "yield"
-/// (station_id, line, lot, shift, passed, failed), "rate" (line, hour, passed; the last 24
-/// hours) and "failures" (reason, jobs; most first).
+/// (station_id, line, lot, shift, passed, failed), "lines" (line, passed, failed), "rate"
+/// (line, hour, passed; the last 24 hours) and "failures" (reason, jobs; most first).
 [[nodiscard]] Result<QJsonObject> figures(pg::Connection& db);
 
 /// A signed audit head the plant holds: the checkpoint entry itself (its number and hash in

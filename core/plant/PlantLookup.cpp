@@ -8,12 +8,29 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 namespace imprint::core {
 
 namespace {
 
-/// One station's certificates of a device, each verified here.
-QJsonArray verifiedCertificates(const QJsonObject& record, const QList<QByteArray>& roots)
+/// The subject's serialNumber: the device a certificate of this station's profiles is for.
+QString subjectSerialNumber(X509* cert)
+{
+    X509_NAME* name = X509_get_subject_name(cert);
+    const int at = X509_NAME_get_index_by_NID(name, NID_serialNumber, -1);
+    if (at < 0)
+        return {};
+    const ASN1_STRING* value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, at));
+    return QString::fromUtf8(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)), ASN1_STRING_length(value));
+}
+
+/// One station's certificates of device `serial`, each verified here: the certificate its
+/// row names, for this device, verifying to a root this station trusts (the station's chain
+/// from the plant gives the intermediates only: a root in it counts for nothing), and the
+/// upstream's certificate, if any, verifying to those roots for the same key.
+QJsonArray verifiedCertificates(const QJsonObject& record, const QList<QByteArray>& roots, const QString& serial)
 {
     QJsonArray out;
     for (const QJsonValue& v : record[QStringLiteral("certificates")].toArray()) {
@@ -25,6 +42,8 @@ QJsonArray verifiedCertificates(const QJsonObject& record, const QList<QByteArra
             problem = QStringLiteral("the plant holds no certificate for it");
         } else if (ossl::serialHex(cert->get()) != c[QStringLiteral("serial")].toString()) {
             problem = QStringLiteral("the certificate the plant holds is not the one its row names");
+        } else if (const QString named = subjectSerialNumber(cert->get()); named != serial) {
+            problem = QStringLiteral("the certificate is not for device %1 (it names \"%2\")").arg(serial, named);
         } else {
             for (const QJsonValue& pem : record[QStringLiteral("chains")].toArray()) {
                 auto chain = ossl::certsDerFromPem(pem.toString().toLatin1());
@@ -34,11 +53,26 @@ QJsonArray verifiedCertificates(const QJsonObject& record, const QList<QByteArra
                     problem = QStringLiteral("its station's root is not one this station trusts");
                     continue;
                 }
-                auto verified = verifyChain(der, *chain);
+                auto verified = verifyToAnchors(der, roots, *chain);
                 problem = verified ? QString() : verified.error().text();
                 if (verified)
                     break;
             }
+        }
+        if (c.contains(QStringLiteral("upstream_der"))) {
+            const QByteArray up = QByteArray::fromBase64(c[QStringLiteral("upstream_der")].toString().toLatin1());
+            auto upCert = ossl::certFromDer(up);
+            QString upProblem;
+            if (!upCert || !cert)
+                upProblem = QStringLiteral("it is not a certificate");
+            else if (EVP_PKEY_eq(X509_get0_pubkey(upCert->get()), X509_get0_pubkey(cert->get())) != 1)
+                upProblem = QStringLiteral("it is for another key");
+            else if (auto verified = verifyToAnchors(up, roots, {}); !verified)
+                upProblem = verified.error().text();
+            c[QStringLiteral("upstream_verified")] = upProblem.isEmpty();
+            if (!upProblem.isEmpty())
+                c[QStringLiteral("upstream_problem")] = upProblem;
+            c.remove(QStringLiteral("upstream_der"));
         }
         c[QStringLiteral("chain_verified")] = problem.isEmpty();
         if (!problem.isEmpty())
@@ -79,7 +113,7 @@ Result<QJsonObject> lookUpPlantDevice(const PlantConfig& config, const QList<QBy
     QJsonArray records;
     for (const QJsonValue& v : (*found)[QStringLiteral("records")].toArray()) {
         QJsonObject r = v.toObject();
-        r[QStringLiteral("certificates")] = verifiedCertificates(r, roots);
+        r[QStringLiteral("certificates")] = verifiedCertificates(r, roots, serial);
         r.remove(QStringLiteral("chains"));
         records.append(r);
     }

@@ -239,6 +239,32 @@ TEST_CASE("Three stations push their lines to the plant record, and QA on one fi
                   b.role, b.password)
                 .exitCode
         == 0);
+    // B also pushes a chain of its own that ends in A's root (which C trusts), its own root
+    // inside: a root in a station's chain counts for nothing here.
+    {
+        QFile ownChain(b.dataDir + QStringLiteral("/ca/chain.pem"));
+        QFile aRoot(a.dataDir + QStringLiteral("/ca/root.pem"));
+        REQUIRE(ownChain.open(QIODevice::ReadOnly));
+        REQUIRE(aRoot.open(QIODevice::ReadOnly));
+        const QString pem = QString::fromLatin1(ownChain.readAll() + aRoot.readAll());
+        REQUIRE(pg.psql(QStringLiteral("INSERT INTO imprint.chains(station_id, sha256, pem) VALUES ('%1', "
+                                       "sha256(convert_to('%2', 'UTF8')), '%2')")
+                            .arg(b.id, pem),
+                      b.role, b.password)
+                    .exitCode
+            == 0);
+    }
+    // And says its certificate of A's serial came back from the upstream: the "upstream's
+    // certificate" it pushes is its own, which verifies to nothing C trusts.
+    REQUIRE(pg.psql(QStringLiteral("INSERT INTO imprint.changes(station_id, seq, kind, key, at, payload, der) SELECT "
+                                   "'%1', 999989, 'certificate-state', key, now(), jsonb_build_object('serial', key, "
+                                   "'state', 'issued', 'upstream', true), der FROM imprint.changes WHERE station_id = "
+                                   "'%1' AND kind = 'certificate' AND payload->>'device_serial' = 'A-000001' AND seq < "
+                                   "999989")
+                        .arg(b.id),
+                  b.role, b.password)
+                .exitCode
+        == 0);
     auto both
         = ctl(c.dataDir, { QStringLiteral("show"), QStringLiteral("--device-serial"), QStringLiteral("A-000001") });
     INFO(both.out.toStdString() << both.err.toStdString());
@@ -247,6 +273,8 @@ TEST_CASE("Three stations push their lines to the plant record, and QA on one fi
     CHECK(both.out.contains(QStringLiteral("Made on station %1 (line L1)").arg(a.id).toUtf8()));
     CHECK(both.out.contains(QStringLiteral("Made on station %1 (line L2)").arg(b.id).toUtf8()));
     CHECK(both.out.contains("the certificate the plant holds is not the one its row names"));
+    CHECK(both.out.contains("upstream: certificate NOT verified"));
+    CHECK_FALSE(both.out.contains("upstream: certified"));
     CHECK_FALSE(both.out.contains('\x1b'));
     auto bothJson = ctl(c.dataDir,
         { QStringLiteral("show"), QStringLiteral("--device-serial"), QStringLiteral("A-000001"),
@@ -470,13 +498,19 @@ TEST_CASE("A station whose audit log was cut short after its head reached the pl
     INFO(intact.out.toStdString() << intact.err.toStdString());
     CHECK(intact.exitCode == 0);
     CHECK(intact.out.contains("It extends the head the plant record holds"));
+    // The witness as the plant's own tools read it: the station's newest checkpoint, signed.
+    const qint64 newest = query(s.dataDir, QStringLiteral("SELECT MAX(seq) FROM audit WHERE kind = 'checkpoint'"))
+                              .value(0)
+                              .toLongLong();
+    CHECK(plantCount(pg,
+              QStringLiteral("SELECT max(entry) FROM imprint.audit_heads WHERE station_id = '%1' AND line = 'L4' AND "
+                             "signed_head <> '' AND hash ~ '^[0-9a-f]{64}$'")
+                  .arg(s.id))
+        == newest);
 
     // The newest entry (the checkpoint the plant holds) goes, as a station cutting its log
     // short would leave it: the store agrees with itself (its own check finds nothing
     // edited), the plant does not.
-    const qint64 newest = query(s.dataDir, QStringLiteral("SELECT MAX(seq) FROM audit WHERE kind = 'checkpoint'"))
-                              .value(0)
-                              .toLongLong();
     REQUIRE(newest > 3);
     REQUIRE(query(s.dataDir, QStringLiteral("SELECT MAX(seq) FROM audit")).value(0).toLongLong() == newest);
     test::tamper(

@@ -155,11 +155,31 @@ TEST_CASE("QA at a service's window finds a device made on another line in the p
         QStringLiteral("INSERT INTO jobs(device_serial, port, station, operator, started, finished, result, reason) "
                        "VALUES ('C-000001', 'p1', 'C', 'op', '%1', '%1', 'failed', 'no answer'), ('C-000002', 'p2', "
                        "'C', 'op', '%1', '%1', 'failed', 'no answer'), ('C-000002', 'p3', 'C', 'op', '%1', '%1', "
-                       "'failed', 'request refused'), ('C-000001', 'p1', 'C', 'op', '%1', '%1', 'passed', NULL)")
+                       "'failed', 'request refused'), ('C-000001', 'p1', 'C', 'op', '%1', '%1', 'passed', NULL), "
+                       // A station's own words (markup in a reason) and an impossible time.
+                       "('C-000002', 'p4', 'C', 'op', '%1', '%1', 'failed', '<b>ALL LINES OK</b>'), ('C-000002', "
+                       "'p4', 'C', 'op', 'infinity', 'infinity', 'failed', 'no answer')")
             .arg(now));
     auto pushed = test::push(c);
     INFO(pushed.err.toStdString());
     REQUIRE(pushed.exitCode == 0);
+    // Station D, on line L5, records C-000002 too (a label printed twice, or a station lying).
+    const test::PlantStation d = test::plantStation(tmp, pg, QStringLiteral("D"), QStringLiteral("L5"));
+    {
+        const QString dir = tmp.filePath(QStringLiteral("dup"));
+        REQUIRE(test::run(QStringLiteral(IMPRINT_MAKECSR),
+                    { QStringLiteral("--out"), dir, QStringLiteral("--count"), QStringLiteral("2"),
+                        QStringLiteral("--serial-prefix"), QStringLiteral("C") })
+                    .exitCode
+            == 0);
+        REQUIRE(test::ctl(d.dataDir,
+                    { QStringLiteral("issue"), QStringLiteral("--csr"), dir + QStringLiteral("/C-000002.der"),
+                        QStringLiteral("--device-serial"), QStringLiteral("C-000002"), QStringLiteral("--out"),
+                        dir + QStringLiteral("/x.pem") })
+                    .exitCode
+            == 0);
+        REQUIRE(test::push(d).exitCode == 0);
+    }
 
     // Station A, on line L1, runs as the service; its window is the service's client.
     const test::PlantStation a = test::plantStation(tmp, pg, QStringLiteral("A"), QStringLiteral("L1"));
@@ -203,6 +223,13 @@ TEST_CASE("QA at a service's window finds a device made on another line in the p
     CHECK(text.contains(QStringLiteral("no answer"))); // its timeline's failed job
     keepPicture(*desk.window, QStringLiteral("qa-plant-record"));
 
+    // A serial two stations hold: the verdict says so, and ticks nothing.
+    qa->searchField()->setText(QStringLiteral("C-000002"));
+    QTest::keyClick(qa->searchField(), Qt::Key_Return);
+    REQUIRE(QTest::qWaitFor(
+        [&] { return qa->verdictText().contains(QStringLiteral("2 stations hold a record of this serial")); }, 30000));
+    CHECK_FALSE(qa->verdictText().contains(QStringLiteral("✔")));
+
     // A serial no station holds: said in plain words.
     qa->searchField()->setText(QStringLiteral("NOWHERE-1"));
     QTest::keyClick(qa->searchField(), Qt::Key_Return);
@@ -220,11 +247,13 @@ TEST_CASE("QA at a service's window finds a device made on another line in the p
     REQUIRE(pareto);
     auto* reasons = qobject_cast<QBarCategoryAxis*>(figures->paretoChart()->chart()->axes(Qt::Vertical).value(0));
     REQUIRE(reasons);
-    // The most at the top (a horizontal bar chart's last category).
+    // The most at the top (a horizontal bar chart's last category); a station's markup is
+    // shown as text (Qt Charts draws labels as rich text).
     CHECK(reasons->categories().last() == QStringLiteral("no answer"));
+    CHECK(reasons->categories().contains(QStringLiteral("&lt;b&gt;ALL LINES OK&lt;/b&gt;")));
     CHECK(pareto->barSets().first()->at(static_cast<int>(reasons->count()) - 1)
         == static_cast<qreal>(plantCount(pg,
-            QStringLiteral("SELECT sum(jobs) FROM imprint.failures WHERE reason = 'no answer'"))));
+            QStringLiteral("SELECT sum(jobs) FROM imprint.failures WHERE reason = 'no answer' AND shift IS NOT NULL"))));
     CHECK(pareto->barSets().first()->at(static_cast<int>(reasons->count()) - 1) == 2.0);
     auto* yield = qobject_cast<QBarSeries*>(figures->yieldChart()->chart()->series().value(0));
     auto* lines = qobject_cast<QBarCategoryAxis*>(figures->yieldChart()->chart()->axes(Qt::Horizontal).value(0));
@@ -236,7 +265,7 @@ TEST_CASE("QA at a service's window finds a device made on another line in the p
         = plantCount(pg, QStringLiteral("SELECT sum(passed) FROM imprint.yield WHERE line = 'L3'"));
     const qint64 failed
         = plantCount(pg, QStringLiteral("SELECT sum(failed) FROM imprint.yield WHERE line = 'L3'"));
-    REQUIRE(failed == 3);
+    REQUIRE(failed == 4); // the job that finished at "infinity" is in no shift
     CHECK(yield->barSets().first()->at(l3)
         == Approx(100.0 * static_cast<double>(passed) / static_cast<double>(passed + failed)));
     CHECK(figures->table()->rowCount()
