@@ -254,13 +254,35 @@ TEST_CASE("Three stations push their lines to the plant record, and QA on one fi
                     .exitCode
             == 0);
     }
+    // And pushes A's own chain as its, with A's genuine certificate of A-000002 as one of
+    // A-000001: it verifies, but it is not this device's.
+    {
+        QFile aChain(a.dataDir + QStringLiteral("/ca/chain.pem"));
+        REQUIRE(aChain.open(QIODevice::ReadOnly));
+        const QString pem = QString::fromLatin1(aChain.readAll());
+        REQUIRE(pg.psql(QStringLiteral("INSERT INTO imprint.chains(station_id, sha256, pem) VALUES ('%1', "
+                                       "sha256(convert_to('%2', 'UTF8')), '%2') ON CONFLICT DO NOTHING")
+                            .arg(b.id, pem),
+                      b.role, b.password)
+                    .exitCode
+            == 0);
+        auto other = pg.psql(QStringLiteral("INSERT INTO imprint.changes(station_id, seq, kind, key, at, payload, der) "
+                                            "SELECT '%1', 999988, 'certificate', key, now(), jsonb_build_object("
+                                            "'serial', key, 'device_serial', 'A-000001'), der FROM imprint.changes "
+                                            "WHERE station_id = '%2' AND kind = 'certificate' AND "
+                                            "payload->>'device_serial' = 'A-000002'")
+                                 .arg(b.id, a.id),
+            b.role, b.password);
+        INFO(other.err.toStdString());
+        REQUIRE(other.exitCode == 0);
+    }
     // And says its certificate of A's serial came back from the upstream: the "upstream's
     // certificate" it pushes is its own, which verifies to nothing C trusts.
     REQUIRE(pg.psql(QStringLiteral("INSERT INTO imprint.changes(station_id, seq, kind, key, at, payload, der) SELECT "
                                    "'%1', 999989, 'certificate-state', key, now(), jsonb_build_object('serial', key, "
                                    "'state', 'issued', 'upstream', true), der FROM imprint.changes WHERE station_id = "
                                    "'%1' AND kind = 'certificate' AND payload->>'device_serial' = 'A-000001' AND seq < "
-                                   "999989")
+                                   "999988")
                         .arg(b.id),
                   b.role, b.password)
                 .exitCode
@@ -274,6 +296,7 @@ TEST_CASE("Three stations push their lines to the plant record, and QA on one fi
     CHECK(both.out.contains(QStringLiteral("Made on station %1 (line L2)").arg(b.id).toUtf8()));
     CHECK(both.out.contains("the certificate the plant holds is not the one its row names"));
     CHECK(both.out.contains("upstream: certificate NOT verified"));
+    CHECK(both.out.contains("the certificate is not for device A-000001 (it names \"A-000002\")"));
     CHECK_FALSE(both.out.contains("upstream: certified"));
     CHECK_FALSE(both.out.contains('\x1b'));
     auto bothJson = ctl(c.dataDir,
