@@ -414,9 +414,11 @@ DE = {
 'Station %1, line %2': 'Station %1, Linie %2',
 'Last heard from': 'Zuletzt gemeldet',
 '✔ chain verifies here (strict)': '✔ Kette hier geprüft (streng)',
-'Upstream: certified': 'Konzern-CA: zertifiziert',
 'Upstream: not yet': 'Konzern-CA: noch nicht',
 'unfinished': 'nicht beendet',
+'From the plant record, as of %1: ✖ %2 stations hold a record of this serial; which one made the device cannot be told from here. Each is shown below.': 'Aus dem Werksdatensatz, Stand %1: ✖ %2 Stationen halten einen Datensatz dieser Seriennummer; welche das Gerät gefertigt hat, lässt sich von hier nicht sagen. Jeder wird unten gezeigt.',
+'Upstream: certified (verified here)': 'Konzern-CA: zertifiziert (hier geprüft)',
+'✖ Upstream certificate NOT verified: %1': '✖ Zertifikat der Konzern-CA NICHT geprüft: %1',
 }
 PLURAL = {
 'CRL %1 signed: %n certificate(s) listed, next update %2.': ('Sperrliste %1 signiert: %n Zertifikat gelistet, nächste Aktualisierung %2.', 'Sperrliste %1 signiert: %n Zertifikate gelistet, nächste Aktualisierung %2.'),

@@ -1573,16 +1573,24 @@ Warum wird es verschrottet?</translation>
         <translation>✔ Kette hier geprüft (streng)</translation>
     </message>
     <message>
-        <source>Upstream: certified</source>
-        <translation>Konzern-CA: zertifiziert</translation>
-    </message>
-    <message>
         <source>Upstream: not yet</source>
         <translation>Konzern-CA: noch nicht</translation>
     </message>
     <message>
         <source>unfinished</source>
         <translation>nicht beendet</translation>
+    </message>
+    <message>
+        <source>From the plant record, as of %1: ✖ %2 stations hold a record of this serial; which one made the device cannot be told from here. Each is shown below.</source>
+        <translation>Aus dem Werksdatensatz, Stand %1: ✖ %2 Stationen halten einen Datensatz dieser Seriennummer; welche das Gerät gefertigt hat, lässt sich von hier nicht sagen. Jeder wird unten gezeigt.</translation>
+    </message>
+    <message>
+        <source>Upstream: certified (verified here)</source>
+        <translation>Konzern-CA: zertifiziert (hier geprüft)</translation>
+    </message>
+    <message>
+        <source>✖ Upstream certificate NOT verified: %1</source>
+        <translation>✖ Zertifikat der Konzern-CA NICHT geprüft: %1</translation>
     </message>
 </context>
 <context>
