@@ -56,13 +56,15 @@ void PlantReader::run(QObject* context, std::function<core::Result<QJsonObject>(
 void PlantReader::plantDevice(QObject* context, QString serial, std::function<void(core::Result<QJsonObject>)> done)
 {
     run(
-        context, [plant = m_config.plant, roots = m_roots, serial] { return core::lookUpPlantDevice(plant, roots, serial); },
+        context,
+        [plant = m_config.plant, roots = m_roots, serial] { return core::lookUpPlantDevice(plant, roots, serial); },
         std::move(done));
 }
 
 void PlantReader::plantFigures(QObject* context, std::function<void(core::Result<QJsonObject>)> done)
 {
-    run(context, [plant = m_config.plant] { return core::plantFigures(plant); }, std::move(done));
+    run(
+        context, [plant = m_config.plant] { return core::plantFigures(plant); }, std::move(done));
 }
 
 } // namespace imprint::app

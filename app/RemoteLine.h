@@ -1,7 +1,7 @@
 #pragma once
 
-#include "engine/PlantDesk.h"
 #include "engine/Line.h"
+#include "engine/PlantDesk.h"
 
 #include <QHash>
 #include <QJsonObject>

@@ -4,8 +4,8 @@
 // README). The kernel says who is calling (SO_PEERCRED, SO_PEERGROUPS), never the client;
 // the service decides what each caller may do.
 
-#include "PlantReader.h"
 #include "Error.h"
+#include "PlantReader.h"
 
 #include <QDateTime>
 #include <QElapsedTimer>

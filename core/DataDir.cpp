@@ -115,8 +115,7 @@ const QHash<QString, QStringList>& knownSettings()
         { QStringLiteral("plant"),
             { QStringLiteral("conninfo"), QStringLiteral("password-file"), QStringLiteral("line"),
                 QStringLiteral("push-every-s"), QStringLiteral("batch-rows"), QStringLiteral("connect-timeout-s"),
-                QStringLiteral("answer-timeout-s"),
-                QStringLiteral("retry-max-s") } },
+                QStringLiteral("answer-timeout-s"), QStringLiteral("retry-max-s") } },
         { QStringLiteral("roles"), { QStringLiteral("idle-minutes") } },
         { QStringLiteral("certificates"), { QStringLiteral("unshipped-grace-minutes") } },
     };

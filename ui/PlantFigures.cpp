@@ -158,8 +158,8 @@ void PlantFigures::setFigures(const QJsonObject& figures)
             }
             const qint64 passed = o[QStringLiteral("passed")].toInteger();
             top = std::max(top, passed);
-            s->append(static_cast<qreal>(timeOf(o[QStringLiteral("hour")]).toMSecsSinceEpoch()),
-                static_cast<qreal>(passed));
+            s->append(
+                static_cast<qreal>(timeOf(o[QStringLiteral("hour")]).toMSecsSinceEpoch()), static_cast<qreal>(passed));
         }
         auto* x = new QDateTimeAxis;
         x->setFormat(QStringLiteral("HH:mm"));

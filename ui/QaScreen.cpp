@@ -2,8 +2,8 @@
 
 #include "DeviceListModel.h"
 #include "PlantFigures.h"
-#include "engine/PlantDesk.h"
 #include "engine/Line.h"
+#include "engine/PlantDesk.h"
 #include "pki/OpenSsl.h"
 
 #include <QCheckBox>
@@ -276,7 +276,9 @@ QString QaScreen::plantHtml(const QJsonObject& device) const
     // Everything here is a station's own words, read from the plant: escaped, every one.
     auto value = [](const QJsonObject& o, const char* key) {
         const QJsonValue v = o[QLatin1String(key)];
-        return (v.isString() ? v.toString() : v.isDouble() ? QString::number(v.toInteger()) : QString())
+        return (v.isString()   ? v.toString()
+                : v.isDouble() ? QString::number(v.toInteger())
+                               : QString())
             .toHtmlEscaped();
     };
     // A time as the station wrote it (UTC, ISO 8601), shown as every time here is.
@@ -293,7 +295,7 @@ QString QaScreen::plantHtml(const QJsonObject& device) const
     if (records.size() > 1)
         h += QStringLiteral("<p><b>%1</b></p>")
                  .arg(tr("⚠ %n stations hold a record of this serial; each is shown, the one heard from last first.",
-                         nullptr, static_cast<int>(records.size()))
+                     nullptr, static_cast<int>(records.size()))
                           .toHtmlEscaped());
     for (const QJsonValue& rv : records) {
         const QJsonObject r = rv.toObject();

@@ -18,7 +18,7 @@ class QTextBrowser;
 namespace imprint::core {
 class Line;
 class PlantDesk;
-}
+} // namespace imprint::core
 
 namespace imprint::ui {
 

@@ -321,8 +321,8 @@ core::Result<Result> Connection::exec(const QString& sql, const Params& p, const
 {
     const Params::Wire w = p.wire();
     std::vector<Oid> types(p.m_types.begin(), p.m_types.end());
-    if (!PQsendQueryParams(m_conn, sql.toUtf8().constData(), p.count(), types.data(), w.values.data(),
-            w.lengths.data(), w.formats.data(), 0))
+    if (!PQsendQueryParams(m_conn, sql.toUtf8().constData(), p.count(), types.data(), w.values.data(), w.lengths.data(),
+            w.formats.data(), 0))
         return notSent(m_conn, what);
     return collect(what);
 }
@@ -337,8 +337,8 @@ core::Result<Result> Connection::collect(const QString& what)
             return std::unexpected(r.error());
         if (!*r)
             break;
-        if (const auto status = PQresultStatus(*r); status == PGRES_COPY_IN || status == PGRES_COPY_OUT
-            || status == PGRES_COPY_BOTH) {
+        if (const auto status = PQresultStatus(*r);
+            status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH) {
             PQclear(*r);
             return failure(QStringLiteral("The plant database began a COPY the station did not ask for while it "
                                           "tried to %1.")
@@ -399,8 +399,8 @@ core::Result<void> Connection::send(const QString& sql, const Params& p, const Q
 {
     const Params::Wire w = p.wire();
     std::vector<Oid> types(p.m_types.begin(), p.m_types.end());
-    if (!PQsendQueryParams(m_conn, sql.toUtf8().constData(), p.count(), types.data(), w.values.data(),
-            w.lengths.data(), w.formats.data(), 0))
+    if (!PQsendQueryParams(m_conn, sql.toUtf8().constData(), p.count(), types.data(), w.values.data(), w.lengths.data(),
+            w.formats.data(), 0))
         return notSent(m_conn, what);
     m_pending.push_back(Pending::Statement);
     return {};
@@ -438,9 +438,8 @@ core::Result<Result> Connection::receive(const QString& what)
 {
     for (;;) {
         if (m_pending.empty() || m_pending.front() == Pending::Sync)
-            return failure(QStringLiteral("The station read an answer it had not asked for while it tried to %1.")
-                               .arg(what),
-                {});
+            return failure(
+                QStringLiteral("The station read an answer it had not asked for while it tried to %1.").arg(what), {});
         const Pending kind = m_pending.front();
         m_pending.pop_front();
         auto r = collect(what);
@@ -461,8 +460,8 @@ core::Result<void> Connection::receiveSync(const QString& what)
     Result owned;
     owned.m_result = std::shared_ptr<pg_result>(*r, PQclear);
     if (!*r || PQresultStatus(*r) != PGRES_PIPELINE_SYNC)
-        return failure(QStringLiteral("The plant database answered out of order while the station tried to %1.")
-                           .arg(what),
+        return failure(
+            QStringLiteral("The plant database answered out of order while the station tried to %1.").arg(what),
             QString::fromUtf8(PQerrorMessage(m_conn)));
     return {};
 }

@@ -585,12 +585,13 @@ Result<QJsonObject> figures(pg::Connection& db)
         "ORDER BY c.station_id, c.key, c.seq DESC) ");
     // A station's own times count only inside the week (a time in the future, or "infinity",
     // never breaks nor crowds out the others' figures).
-    const QString finished = QStringLiteral(
-        "finished > now() - interval '7 days' AND finished < now() + interval '1 day'");
+    const QString finished
+        = QStringLiteral("finished > now() - interval '7 days' AND finished < now() + interval '1 day'");
     auto yield = db.exec(jobs
-            + QStringLiteral("SELECT station_id, line, lot, imprint.shift_of(finished), count(*) FILTER (WHERE result = "
-                             "'passed'), count(*) FILTER (WHERE result = 'failed') FROM j WHERE %1 "
-                             "GROUP BY 1, 2, 3, 4 ORDER BY 4 DESC, 2, 1, 3 LIMIT 500")
+            + QStringLiteral(
+                "SELECT station_id, line, lot, imprint.shift_of(finished), count(*) FILTER (WHERE result = "
+                "'passed'), count(*) FILTER (WHERE result = 'failed') FROM j WHERE %1 "
+                "GROUP BY 1, 2, 3, 4 ORDER BY 4 DESC, 2, 1, 3 LIMIT 500")
                   .arg(finished),
         what);
     if (!yield)

@@ -49,8 +49,8 @@ struct SentPush {
 /// new one inserted, one already there with the same payload passed over, one with another
 /// payload flagged (kept in imprint.conflicts, with what was offered). `chain` (the station's
 /// CA chain, PEM) is recorded once. `backlog`: what is left at the station after these.
-[[nodiscard]] Result<SentPush> sendPush(pg::Connection& db, const QString& stationId,
-    const QList<PlantChange>& changes, qint64 backlog, const QByteArray& chainPem);
+[[nodiscard]] Result<SentPush> sendPush(pg::Connection& db, const QString& stationId, const QList<PlantChange>& changes,
+    qint64 backlog, const QByteArray& chainPem);
 /// Reads the answer to a push sent before (in the order they were sent): what it did, once
 /// the plant has committed it.
 [[nodiscard]] Result<Pushed> receivePush(pg::Connection& db, const SentPush& sent);

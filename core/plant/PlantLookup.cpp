@@ -89,9 +89,9 @@ Result<pg::Connection> reach(const PlantConfig& config, const QString& cannot)
 {
     auto db = openPlant(config);
     if (!db)
-        return std::unexpected(Error { db.error().code == ErrorCode::NotInitialized ? ErrorCode::NotInitialized
-                                                                                      : ErrorCode::Io,
-            cannot.arg(db.error().message), db.error().detail, {} });
+        return std::unexpected(
+            Error { db.error().code == ErrorCode::NotInitialized ? ErrorCode::NotInitialized : ErrorCode::Io,
+                cannot.arg(db.error().message), db.error().detail, {} });
     return db;
 }
 

@@ -60,11 +60,12 @@ Result<QList<PlantChange>> PlantLog::next(int limit, qint64 after)
 {
     const QString what = QStringLiteral("read the changes the plant record has not got");
     auto read = [&] {
-        return sql::rows<PlantChange>(m_connection, InFlight, { after, limit }, what, [](const QSqlQuery& q, sql::States&) {
-            return PlantChange { q.value(0).toLongLong(), q.value(1).toString(), q.value(2).toString(),
-                q.value(3).toString().toUtf8(), q.value(4).toByteArray(), q.value(5).toByteArray(),
-                q.value(6).toByteArray() };
-        });
+        return sql::rows<PlantChange>(
+            m_connection, InFlight, { after, limit }, what, [](const QSqlQuery& q, sql::States&) {
+                return PlantChange { q.value(0).toLongLong(), q.value(1).toString(), q.value(2).toString(),
+                    q.value(3).toString().toUtf8(), q.value(4).toByteArray(), q.value(5).toByteArray(),
+                    q.value(6).toByteArray() };
+            });
     };
     // Batches cut before the plant answered go again exactly as they went, a batch at a time.
     auto pending = read();

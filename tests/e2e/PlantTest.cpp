@@ -29,8 +29,8 @@ using test::TestPostgres;
 
 using test::issue;
 using test::migrate;
-using test::PlantStation;
 using test::plantCount;
+using test::PlantStation;
 using test::plantStation;
 using test::push;
 
@@ -502,7 +502,8 @@ TEST_CASE("The network to the plant database cut without a word: the push gives 
     CHECK(plantCount(
               pg, QStringLiteral("SELECT count(DISTINCT seq) FROM imprint.changes WHERE station_id = '%1'").arg(s.id))
         == lastSeq);
-    CHECK(plantCount(pg, QStringLiteral("SELECT count(*) FROM imprint.devices WHERE station_id = '%1'").arg(s.id)) == 4);
+    CHECK(
+        plantCount(pg, QStringLiteral("SELECT count(*) FROM imprint.devices WHERE station_id = '%1'").arg(s.id)) == 4);
     CHECK(holding() == 0);
 }
 

@@ -125,8 +125,7 @@ void CutProxy::relay(const std::shared_ptr<Pair>& pair, bool fromClient)
             // stay open; the reading goes on only to notice the relay's end.
             pair->cut = true;
             ++m_cut;
-            while (!m_stopping && ::recv(in, buffer, sizeof buffer, 0) > 0) {
-            }
+            while (!m_stopping && ::recv(in, buffer, sizeof buffer, 0) > 0) { }
             return;
         }
         pair->fromClient += fromClient ? n : 0;

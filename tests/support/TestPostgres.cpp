@@ -220,5 +220,4 @@ qint64 plantCount(const TestPostgres& pg, const QString& sql)
     return r.out.toLongLong();
 }
 
-
 } // namespace imprint::test

@@ -18,13 +18,13 @@
 #include <QBarSet>
 #include <QChart>
 #include <QChartView>
-#include <QHorizontalBarSeries>
-#include <QLineEdit>
-#include <QTableWidget>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QHorizontalBarSeries>
+#include <QLineEdit>
 #include <QProcess>
 #include <QSignalSpy>
+#include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -196,8 +196,8 @@ TEST_CASE("QA at a service's window finds a device made on another line in the p
     const QString socket = tmp.filePath(QStringLiteral("a.sock"));
     QProcess service;
     service.setProcessChannelMode(QProcess::ForwardedErrorChannel);
-    service.start(QStringLiteral(IMPRINT_DAEMON), { QStringLiteral("--data-dir"), a.dataDir, QStringLiteral("--socket"),
-                                                      socket, QStringLiteral("--allow-pty") });
+    service.start(QStringLiteral(IMPRINT_DAEMON),
+        { QStringLiteral("--data-dir"), a.dataDir, QStringLiteral("--socket"), socket, QStringLiteral("--allow-pty") });
     REQUIRE(service.waitForStarted(10000));
     REQUIRE(QTest::qWaitFor([&] { return QFile::exists(socket); }, 30000));
 
@@ -241,8 +241,8 @@ TEST_CASE("QA at a service's window finds a device made on another line in the p
     qa->showPlantFigures();
     ui::PlantFigures* figures = qa->plantFigures();
     REQUIRE(figures);
-    REQUIRE(QTest::qWaitFor([&] { return figures->heading().startsWith(QStringLiteral("From the plant record")); },
-        30000));
+    REQUIRE(
+        QTest::qWaitFor([&] { return figures->heading().startsWith(QStringLiteral("From the plant record")); }, 30000));
     auto* pareto = qobject_cast<QHorizontalBarSeries*>(figures->paretoChart()->chart()->series().value(0));
     REQUIRE(pareto);
     auto* reasons = qobject_cast<QBarCategoryAxis*>(figures->paretoChart()->chart()->axes(Qt::Vertical).value(0));
@@ -253,7 +253,8 @@ TEST_CASE("QA at a service's window finds a device made on another line in the p
     CHECK(reasons->categories().contains(QStringLiteral("&lt;b&gt;ALL LINES OK&lt;/b&gt;")));
     CHECK(pareto->barSets().first()->at(static_cast<int>(reasons->count()) - 1)
         == static_cast<qreal>(plantCount(pg,
-            QStringLiteral("SELECT sum(jobs) FROM imprint.failures WHERE reason = 'no answer' AND shift IS NOT NULL"))));
+            QStringLiteral(
+                "SELECT sum(jobs) FROM imprint.failures WHERE reason = 'no answer' AND shift IS NOT NULL"))));
     CHECK(pareto->barSets().first()->at(static_cast<int>(reasons->count()) - 1) == 2.0);
     auto* yield = qobject_cast<QBarSeries*>(figures->yieldChart()->chart()->series().value(0));
     auto* lines = qobject_cast<QBarCategoryAxis*>(figures->yieldChart()->chart()->axes(Qt::Horizontal).value(0));
@@ -261,15 +262,12 @@ TEST_CASE("QA at a service's window finds a device made on another line in the p
     REQUIRE(lines);
     const int l3 = static_cast<int>(lines->categories().indexOf(QStringLiteral("L3")));
     REQUIRE(l3 >= 0);
-    const qint64 passed
-        = plantCount(pg, QStringLiteral("SELECT sum(passed) FROM imprint.yield WHERE line = 'L3'"));
-    const qint64 failed
-        = plantCount(pg, QStringLiteral("SELECT sum(failed) FROM imprint.yield WHERE line = 'L3'"));
+    const qint64 passed = plantCount(pg, QStringLiteral("SELECT sum(passed) FROM imprint.yield WHERE line = 'L3'"));
+    const qint64 failed = plantCount(pg, QStringLiteral("SELECT sum(failed) FROM imprint.yield WHERE line = 'L3'"));
     REQUIRE(failed == 4); // the job that finished at "infinity" is in no shift
     CHECK(yield->barSets().first()->at(l3)
         == Approx(100.0 * static_cast<double>(passed) / static_cast<double>(passed + failed)));
-    CHECK(figures->table()->rowCount()
-        == plantCount(pg, QStringLiteral("SELECT count(*) FROM imprint.yield")));
+    CHECK(figures->table()->rowCount() == plantCount(pg, QStringLiteral("SELECT count(*) FROM imprint.yield")));
     keepPicture(*figures, QStringLiteral("plant-figures"));
 
     service.terminate();
