@@ -393,43 +393,45 @@ void RemoteLine::signOut()
     request(QStringLiteral("sign-out"), {});
 }
 
-void RemoteLine::story(QObject* context, QString serial, std::function<void(core::Result<core::DeviceStory>)> done)
+template <typename T>
+void RemoteLine::read(QObject* context, const QString& method, const QJsonObject& params,
+    T (*convert)(const QJsonObject&), std::function<void(core::Result<T>)> done)
 {
     QPointer<QObject> guard(context);
-    request(QStringLiteral("device.story"), { { QStringLiteral("serial"), serial } },
-        [guard, done = std::move(done)](const QJsonObject& result, const QJsonObject& error) {
+    request(
+        method, params, [guard, convert, done = std::move(done)](const QJsonObject& result, const QJsonObject& error) {
             if (!guard)
                 return;
             if (!error.isEmpty())
                 return done(std::unexpected(errorOf(error)));
-            done(storyOf(result));
+            done(convert(result));
         });
+}
+
+namespace {
+
+QJsonObject asIs(const QJsonObject& o)
+{
+    return o;
+}
+
+} // namespace
+
+void RemoteLine::story(QObject* context, QString serial, std::function<void(core::Result<core::DeviceStory>)> done)
+{
+    read<core::DeviceStory>(
+        context, QStringLiteral("device.story"), { { QStringLiteral("serial"), serial } }, storyOf, std::move(done));
 }
 
 void RemoteLine::plantDevice(QObject* context, QString serial, std::function<void(core::Result<QJsonObject>)> done)
 {
-    QPointer<QObject> guard(context);
-    request(QStringLiteral("plant.device"), { { QStringLiteral("serial"), serial } },
-        [guard, done = std::move(done)](const QJsonObject& result, const QJsonObject& error) {
-            if (!guard)
-                return;
-            if (!error.isEmpty())
-                return done(std::unexpected(errorOf(error)));
-            done(result);
-        });
+    read<QJsonObject>(
+        context, QStringLiteral("plant.device"), { { QStringLiteral("serial"), serial } }, asIs, std::move(done));
 }
 
 void RemoteLine::plantFigures(QObject* context, std::function<void(core::Result<QJsonObject>)> done)
 {
-    QPointer<QObject> guard(context);
-    request(QStringLiteral("plant.figures"), {},
-        [guard, done = std::move(done)](const QJsonObject& result, const QJsonObject& error) {
-            if (!guard)
-                return;
-            if (!error.isEmpty())
-                return done(std::unexpected(errorOf(error)));
-            done(result);
-        });
+    read<QJsonObject>(context, QStringLiteral("plant.figures"), {}, asIs, std::move(done));
 }
 
 void RemoteLine::devices(

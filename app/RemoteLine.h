@@ -64,6 +64,10 @@ public:
 private:
     void request(const QString& method, const QJsonObject& params,
         std::function<void(const QJsonObject& result, const QJsonObject& error)> done = {});
+    /// A read answered by the service: its result converted, or its error, while `context` lives.
+    template <typename T>
+    void read(QObject* context, const QString& method, const QJsonObject& params, T (*convert)(const QJsonObject&),
+        std::function<void(core::Result<T>)> done);
     void readAll();
     void handle(const QJsonObject& message);
     void snapshot(const QJsonObject& line);

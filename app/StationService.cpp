@@ -333,6 +333,12 @@ void StationService::fail(Client* c, const QJsonValue& id, const QString& code, 
                 QJsonObject { { QStringLiteral("code"), code }, { QStringLiteral("message"), message } } } });
 }
 
+void StationService::failWith(Client* c, const QJsonValue& id, const core::Error& error)
+{
+    fail(c, id, error.code == core::ErrorCode::NotFound ? QStringLiteral("not-found") : QStringLiteral("unavailable"),
+        error.message);
+}
+
 void StationService::recordOutsider(const Caller& caller, const QString& what)
 {
     Outsider& o = m_outsiders[caller.uid];
@@ -477,10 +483,7 @@ void StationService::handle(Client* c, const QJsonObject& request)
             if (!socket || !m_clients.contains(c))
                 return;
             if (!r)
-                return fail(c, id,
-                    r.error().code == core::ErrorCode::NotFound ? QStringLiteral("not-found")
-                                                                : QStringLiteral("unavailable"),
-                    r.error().message);
+                return failWith(c, id, r.error());
             reply(c, id, *r);
         };
         if (method == QLatin1String("plant.device"))
@@ -721,10 +724,7 @@ void StationService::qaDesk(Client* c, const QJsonValue& id, const QString& meth
             if (!alive())
                 return;
             if (!r)
-                return fail(c, id,
-                    r.error().code == core::ErrorCode::NotFound ? QStringLiteral("not-found")
-                                                                : QStringLiteral("unavailable"),
-                    r.error().message);
+                return failWith(c, id, r.error());
             reply(c, id, storyJson(*r));
         });
     } else if (method == QLatin1String("devices.page")) {

@@ -78,6 +78,8 @@ private:
     void send(Client* c, const QJsonObject& message);
     void reply(Client* c, const QJsonValue& id, const QJsonObject& result);
     void fail(Client* c, const QJsonValue& id, const QString& code, const QString& message);
+    /// A read that failed: "not-found" when nothing is recorded, else "unavailable".
+    void failWith(Client* c, const QJsonValue& id, const core::Error& error);
     /// Refuses a request in plain words and records the refusal in the audit log.
     void refuse(Client* c, const QJsonValue& id, const QString& what, const QString& needs, bool answer = true);
     void broadcast(const QJsonObject& event);

@@ -317,13 +317,38 @@ std::unexpected<Error> notSent(pg_conn* conn, const QString& what)
 
 } // namespace
 
-core::Result<Result> Connection::exec(const QString& sql, const Params& p, const QString& what)
+core::Result<void> Connection::postQuery(const QString& sql, const Params& p, const QString& what)
 {
     const Params::Wire w = p.wire();
     std::vector<Oid> types(p.m_types.begin(), p.m_types.end());
     if (!PQsendQueryParams(m_conn, sql.toUtf8().constData(), p.count(), types.data(), w.values.data(), w.lengths.data(),
             w.formats.data(), 0))
         return notSent(m_conn, what);
+    return {};
+}
+
+core::Result<void> Connection::postPrepare(
+    const QString& name, const QString& sql, const Params& p, const QString& what)
+{
+    std::vector<Oid> types(p.m_types.begin(), p.m_types.end());
+    if (!PQsendPrepare(m_conn, name.toUtf8().constData(), sql.toUtf8().constData(), p.count(), types.data()))
+        return notSent(m_conn, what);
+    return {};
+}
+
+core::Result<void> Connection::postPrepared(const QString& name, const Params& p, const QString& what)
+{
+    const Params::Wire w = p.wire();
+    if (!PQsendQueryPrepared(
+            m_conn, name.toUtf8().constData(), p.count(), w.values.data(), w.lengths.data(), w.formats.data(), 0))
+        return notSent(m_conn, what);
+    return {};
+}
+
+core::Result<Result> Connection::exec(const QString& sql, const Params& p, const QString& what)
+{
+    if (auto posted = postQuery(sql, p, what); !posted)
+        return std::unexpected(posted.error());
     return collect(what);
 }
 
@@ -357,18 +382,15 @@ core::Result<Result> Connection::collect(const QString& what)
 core::Result<Result> Connection::execPrepared(
     const QString& name, const QString& sql, const Params& p, const QString& what)
 {
-    const QByteArray id = name.toUtf8();
     if (!m_prepared.contains(name)) {
-        std::vector<Oid> types(p.m_types.begin(), p.m_types.end());
-        if (!PQsendPrepare(m_conn, id.constData(), sql.toUtf8().constData(), p.count(), types.data()))
-            return notSent(m_conn, what);
+        if (auto posted = postPrepare(name, sql, p, what); !posted)
+            return std::unexpected(posted.error());
         if (auto prepared = collect(what); !prepared)
             return prepared;
         m_prepared << name;
     }
-    const Params::Wire w = p.wire();
-    if (!PQsendQueryPrepared(m_conn, id.constData(), p.count(), w.values.data(), w.lengths.data(), w.formats.data(), 0))
-        return notSent(m_conn, what);
+    if (auto posted = postPrepared(name, p, what); !posted)
+        return std::unexpected(posted.error());
     return collect(what);
 }
 
@@ -397,11 +419,8 @@ core::Result<void> Connection::beginPipeline()
 
 core::Result<void> Connection::send(const QString& sql, const Params& p, const QString& what)
 {
-    const Params::Wire w = p.wire();
-    std::vector<Oid> types(p.m_types.begin(), p.m_types.end());
-    if (!PQsendQueryParams(m_conn, sql.toUtf8().constData(), p.count(), types.data(), w.values.data(), w.lengths.data(),
-            w.formats.data(), 0))
-        return notSent(m_conn, what);
+    if (auto posted = postQuery(sql, p, what); !posted)
+        return posted;
     m_pending.push_back(Pending::Statement);
     return {};
 }
@@ -409,19 +428,16 @@ core::Result<void> Connection::send(const QString& sql, const Params& p, const Q
 core::Result<void> Connection::sendPrepared(
     const QString& name, const QString& sql, const Params& p, const QString& what)
 {
-    const QByteArray id = name.toUtf8();
     if (!m_prepared.contains(name)) {
-        std::vector<Oid> types(p.m_types.begin(), p.m_types.end());
-        if (!PQsendPrepare(m_conn, id.constData(), sql.toUtf8().constData(), p.count(), types.data()))
-            return notSent(m_conn, what);
+        if (auto posted = postPrepare(name, sql, p, what); !posted)
+            return posted;
         m_pending.push_back(Pending::Prepare);
         // Prepared from here on, as the server sees it; a Prepare that fails fails its unit,
         // and a connection whose unit failed is not used again.
         m_prepared << name;
     }
-    const Params::Wire w = p.wire();
-    if (!PQsendQueryPrepared(m_conn, id.constData(), p.count(), w.values.data(), w.lengths.data(), w.formats.data(), 0))
-        return notSent(m_conn, what);
+    if (auto posted = postPrepared(name, p, what); !posted)
+        return posted;
     m_pending.push_back(Pending::Statement);
     return {};
 }

@@ -132,6 +132,11 @@ private:
     /// `forResult`, until a result can be read without blocking; false past the deadline.
     core::Result<void> await(bool forResult, const QString& what);
     core::Result<pg_result*> nextResult(const QString& what);
+    /// Hands a statement to libpq (its values in binary), a Prepare, or a prepared statement's
+    /// execution; what comes back is read by collect() or receive().
+    core::Result<void> postQuery(const QString& sql, const Params& params, const QString& what);
+    core::Result<void> postPrepare(const QString& name, const QString& sql, const Params& params, const QString& what);
+    core::Result<void> postPrepared(const QString& name, const Params& params, const QString& what);
     /// Every result of the one query sent; the first error, or the last result.
     core::Result<Result> collect(const QString& what);
     pg_conn* m_conn = nullptr;
